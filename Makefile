@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# weir: one non-recursive Makefile. Sources are found by their place in the
+# tree, so a new file needs no edit here:
+#   user/<stage>/*.c, user/weir_config.c  -> build/libweir.a (and a sanitized copy)
+#   user/main.c, user/cli_*.c             -> build/weir
+#   bpf/<name>.bpf.c                      -> build/bpf/<name>.skel.h (bpftool skeleton)
+#   proto/<name>.proto                    -> build/proto/<name>.pb-c.[ch]
+#   tests/unit/<stage>/test_*.c           -> build/tests/unit/<stage>/test_* (ASan+UBSan)
+#   tests/integration/test_*.c            -> build/tests/integration/test_*
+#   tests/fuzz/fuzz_*.c                   -> build/fuzz/fuzz_* (libFuzzer)
+
+CC := clang
+BPF_CC := clang
+BUILD := build
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+PKGS := libbpf libxdp rdkafka libmaxminddb yaml-0.1 libcurl libpcre2-8 libprotobuf-c libpcap \
+	netsnmp libh2o-evloop
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread -lm
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+COMMON_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iuser -I$(BUILD) -I$(BUILD)/proto -Itests/harness \
+	-DWEIR_VERSION='"$(shell git describe --always --dirty 2>/dev/null || echo dev)"'
+CFLAGS := -O2 $(COMMON_CFLAGS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_CFLAGS := -O1 $(COMMON_CFLAGS) $(SAN_FLAGS)
+FUZZ_CFLAGS := -O1 $(COMMON_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -DWEIR_FUZZING
+
+# ---- sources ----
+LIB_SRCS := $(sort $(wildcard user/*/*.c) user/weir_config.c)
+BIN_SRCS := user/main.c $(sort $(wildcard user/cli_*.c))
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+PROTO_SRCS := $(sort $(wildcard proto/*.proto))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/test_*.c))
+INTEG_SRCS := $(sort $(wildcard tests/integration/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+HARNESS_SRCS := tests/harness/test.c
+
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+PROTO_C := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTO_SRCS))
+GEN_SRCS := $(PROTO_C)
+GENERATED := $(BPF_SKELS) $(PROTO_C) $(PROTO_C:.c=.h)
+
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS) $(GEN_SRCS))
+ASAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS) $(GEN_SRCS))
+FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzzobj/%.o,$(LIB_SRCS) $(GEN_SRCS))
+BIN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BIN_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
+INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+.PHONY: all deps check test tests bench fuzz fuzz-build demo install format clean
+.DEFAULT_GOAL := all
+.SECONDARY:
+
+all: $(BUILD)/weir
+
+deps:
+	$(Q)mk/deps.sh
+
+# ---- BPF: vmlinux.h from the running kernel, objects, skeletons ----
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(BUILD) -Ibpf -Wall -Werror
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
+	@mkdir -p $(@D)
+	@echo "  BPF     $<"
+	$(Q)$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(Q)bpftool gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# ---- Protobuf ----
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(@D)
+	@echo "  PROTO   $<"
+	$(Q)protoc-c --proto_path=proto --c_out=$(BUILD)/proto $<
+
+# ---- C objects (three flavours) ----
+$(BUILD)/obj/%.o: %.c | $(GENERATED)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c | $(GENERATED)
+	@mkdir -p $(@D)
+	@echo "  CC-SAN  $<"
+	$(Q)$(CC) $(ASAN_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzzobj/%.o: %.c | $(GENERATED)
+	@mkdir -p $(@D)
+	@echo "  CC-FUZZ $<"
+	$(Q)$(CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libweir.a: $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/asan/libweir.a: $(ASAN_LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzzobj/libweir.a: $(FUZZ_LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/weir: $(BIN_OBJS) $(BUILD)/libweir.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $(BIN_OBJS) $(BUILD)/libweir.a $(PKG_LIBS)
+
+# ---- tests ----
+$(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(BUILD)/asan/libweir.a
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(HARNESS_SRCS) $(BUILD)/asan/libweir.a $(PKG_LIBS)
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(HARNESS_SRCS) $(BUILD)/libweir.a
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(HARNESS_SRCS) $(BUILD)/libweir.a $(PKG_LIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzzobj/libweir.a
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	$(Q)$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(BUILD)/fuzzobj/libweir.a $(PKG_LIBS)
+
+tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_BINS)
+
+# make check: deps, build, every suite; the last line is "N passed, N failed".
+check: deps
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)tests/run.sh
+
+test: all tests
+	$(Q)tests/run.sh $(SUITES)
+
+fuzz-build: $(FUZZ_BINS) $(BUILD)/weir
+
+# make fuzz: each target for FUZZ_SECONDS (default 300 s).
+fuzz: fuzz-build
+	$(Q)FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/run.sh fuzz
+
+bench: all
+	$(Q)$(BUILD)/weir bench all
+
+demo: deps all
+	$(Q)$(BUILD)/weir run --demo
+
+install: all
+	install -D -m 0755 $(BUILD)/weir $(DESTDIR)/usr/local/bin/weir
+	install -D -m 0644 config/weir.yaml $(DESTDIR)/etc/weir/weir.yaml
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^$(BUILD)/')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# `make deps`: installs the Debian packages and the web/ npm packages weir
+# needs. Idempotent and quiet when everything is there already.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+packages=(
+	build-essential clang llvm lld pkg-config make git ca-certificates
+	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
+	librdkafka-dev kcat libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
+	libsnmp-dev snmpd snmp libyaml-dev libh2o-evloop-dev libcurl4-openssl-dev libssl-dev
+	clickhouse-server clickhouse-client libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+	libpcre2-dev libcmocka-dev libpcap-dev libclang-rt-14-dev
+	tshark softflowd nfdump pmacct
+	iproute2 iputils-ping ethtool socat tcpdump procps psmisc curl
+	chromium
+)
+missing=()
+# Node.js may come from elsewhere than Debian (with its own npm): only ask
+# Debian for it when there is none.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	# tshark asks whether non-root users may capture; answer once, quietly.
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ -f "$top/web/package.json" ] && [ ! -d "$top/web/node_modules" ]; then
+	echo "deps: npm install in web/"
+	(cd "$top/web" && npm install --no-audit --no-fund --loglevel=error)
+fi
+exit 0

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The metrics registry and its Prometheus text output. */
+#include <stdlib.h>
+
+#include "common/metrics.h"
+#include "test.h"
+
+static void collect(void *ctx)
+{
+	metric_set(ctx, 42.5);
+}
+
+TEST(metrics_text_format)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct metric_family *fam = metrics_family(reg, "weir_decode_events_total",
+						   "Decoder events", METRIC_COUNTER,
+						   "exporter,reason");
+	const char *v1[] = {"192.0.2.1", "truncated"};
+	const char *v2[] = {"2001:db8::1", "quote\"d"};
+	struct metric_series *a = metrics_series(fam, v1);
+	struct metric_series *b = metrics_series(fam, v2);
+	struct metric_series *g = metrics_series(
+		metrics_family(reg, "weir_queue_fill", "Fill", METRIC_GAUGE, NULL), NULL);
+	char *text = NULL;
+	size_t len = 0;
+
+	REQUIRE(a && b && g);
+	CHECK(metrics_series(fam, v1) == a); /* same labels, same series */
+	metric_add(a, 3);
+	metric_add(a, 2);
+	metric_add(b, 1);
+	REQUIRE_EQ(metrics_add_collector(reg, collect, g), 0);
+	REQUIRE_EQ(metrics_render(reg, &text, &len), 0);
+	CHECK_STR(text, "# HELP weir_decode_events_total Decoder events\n"
+			"# TYPE weir_decode_events_total counter\n"
+			"weir_decode_events_total{exporter=\"192.0.2.1\",reason=\"truncated\"} 5\n"
+			"weir_decode_events_total{exporter=\"2001:db8::1\",reason=\"quote\\\"d\"} 1\n"
+			"# HELP weir_queue_fill Fill\n"
+			"# TYPE weir_queue_fill gauge\n"
+			"weir_queue_fill 42.5\n");
+	free(text);
+	metrics_registry_free(reg);
+}

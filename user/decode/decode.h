@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Flow decoders: NetFlow v5, NetFlow v9, IPFIX and sFlow v5.
+ *
+ * Pure functions: a datagram and the decoder state go in, flow records and a
+ * result (status and counters per reason) come out. No sockets, no clock, no
+ * logging: the caller turns the result into metrics and rate-limited logs.
+ *
+ * Threads: a struct decode_state is not thread-safe; give each worker its own
+ * and route each exporter to one worker (templates live in the state). */
+#ifndef WEIR_DECODE_H
+#define WEIR_DECODE_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/flow.h"
+
+/* Why input was rejected or skipped, or other notable events. Each one is a
+ * per-exporter, per-reason counter (metric weir_decode_events_total). */
+enum decode_reason {
+	DECODE_OK = 0,
+	DECODE_TRUNCATED, /* shorter than a header, set, record or field says */
+	DECODE_BAD_VERSION, /* not NetFlow v5/v9, IPFIX or sFlow v5 */
+	DECODE_BAD_LENGTH, /* a length field that cannot be right */
+	DECODE_UNKNOWN_TEMPLATE, /* data set before (or without) its template: skipped */
+	DECODE_BAD_TEMPLATE, /* malformed template or options template: ignored */
+	DECODE_TEMPLATE_LIMIT, /* per-exporter template count limit hit */
+	DECODE_MEMORY_LIMIT, /* per-exporter memory limit hit */
+	DECODE_EXPORTER_LIMIT, /* too many exporters: datagram ignored */
+	DECODE_FLOW_LIMIT, /* more flows than the output can hold: rest dropped */
+	DECODE_TRUNCATED_ARRAY, /* more labels/AS path/communities than a flow holds */
+	DECODE_BAD_SAMPLE, /* malformed sFlow sample or record: skipped */
+	DECODE_UNSUPPORTED, /* well-formed but not handled (sample/record/header type) */
+	DECODE_BAD_HEADER, /* a sampled packet header the L2-L4 parser could not read */
+	DECODE_REASON_COUNT
+};
+
+/* Stable lower_snake names ("truncated", "unknown_template", ...) for labels. */
+const char *decode_reason_name(enum decode_reason reason);
+
+enum decode_decap {
+	DECODE_DECAP_NONE = 0,
+	DECODE_DECAP_GRE,
+	DECODE_DECAP_IPIP,
+	DECODE_DECAP_VXLAN,
+	DECODE_DECAP_SRV6,
+};
+
+struct decode_config {
+	uint32_t max_exporters; /* default 10000 */
+	uint32_t max_templates_per_exporter; /* default 1024, counting options templates */
+	uint64_t max_bytes_per_exporter; /* template and sampling state, default 4 MiB */
+	/* NetFlow/IPFIX: TimeReceived = the export header's time instead of the
+	 * caller's receive time (weir decode uses it: a capture is replayed later). */
+	int use_export_time;
+	/* Sampled headers (sFlow, IPFIX 315): report the inner packet of this
+	 * encapsulation when present. */
+	enum decode_decap decap;
+};
+
+/* Fills `cfg` with the defaults above. */
+void decode_config_init(struct decode_config *cfg);
+
+struct decode_state;
+
+/* Returns a new state or NULL (out of memory). `cfg` is copied. */
+struct decode_state *decode_state_new(const struct decode_config *cfg);
+void decode_state_free(struct decode_state *st);
+
+struct decode_input {
+	const uint8_t *data; /* UDP payload */
+	size_t len;
+	struct in6_addr exporter; /* datagram source (IPv4-mapped for IPv4) */
+	uint64_t time_received; /* unix seconds, copied into each flow */
+};
+
+/* The caller's array of records; count flows are written from index 0. */
+struct decode_output {
+	struct flow *flows;
+	uint32_t cap;
+	uint32_t count;
+};
+
+enum decode_protocol {
+	DECODE_PROTO_UNKNOWN = 0,
+	DECODE_PROTO_NETFLOW_V5,
+	DECODE_PROTO_NETFLOW_V9,
+	DECODE_PROTO_IPFIX,
+	DECODE_PROTO_SFLOW_V5,
+};
+
+/* What one datagram gave. Zeroed by decode_datagram(). */
+struct decode_result {
+	enum decode_protocol protocol;
+	enum decode_reason status; /* first error met, DECODE_OK when none */
+	struct in6_addr exporter; /* the flows' exporter (sFlow: agent address) */
+	uint64_t export_time; /* header time, unix seconds (0 for sFlow) */
+	uint32_t flows; /* records written to the output */
+	uint32_t templates; /* templates and options templates learnt */
+	uint32_t template_withdrawals;
+	uint32_t options_records; /* options data records read */
+	uint32_t counter_samples; /* sFlow counter samples (not turned into flows) */
+	uint32_t events[DECODE_REASON_COUNT]; /* occurrences per reason */
+};
+
+/* Decodes one datagram, detecting its protocol from its version field.
+ * Appends flows to `out` (out->count grows; records past out->cap are
+ * dropped and counted as DECODE_FLOW_LIMIT). Malformed parts are skipped and
+ * counted; the rest of the datagram is still decoded when it can be.
+ * Returns result->status (DECODE_OK when the whole datagram was read). */
+enum decode_reason decode_datagram(struct decode_state *st, const struct decode_input *in,
+				   struct decode_output *out, struct decode_result *result);
+
+const char *decode_protocol_name(enum decode_protocol p);
+
+#endif

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Shared between the files of the decode stage only: the protocol entry
+ * points that decode_datagram() dispatches to, the L2-L4 parser they share,
+ * and small helpers for reading big-endian wire data. */
+#ifndef WEIR_DECODE_INTERNAL_H
+#define WEIR_DECODE_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "decode.h"
+
+/* Big-endian reads; the caller has checked the length. */
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t rd64(const uint8_t *p)
+{
+	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
+}
+/* Reads an unsigned big-endian integer of 1 to 8 bytes (reduced-size
+ * encoding, RFC 7011 6.2). */
+static inline uint64_t rd_uint(const uint8_t *p, unsigned len)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Records an event in the result; the first error becomes the status. */
+static inline void decode_event(struct decode_result *r, enum decode_reason reason)
+{
+	r->events[reason]++;
+	if (r->status == DECODE_OK)
+		r->status = reason;
+}
+
+/* Next free record of `out`, reset, or NULL (and a DECODE_FLOW_LIMIT event)
+ * when the output is full. The caller fills it and calls decode_commit(). */
+static inline struct flow *decode_next_flow(struct decode_output *out, struct decode_result *r)
+{
+	struct flow *f;
+
+	if (out->count >= out->cap) {
+		decode_event(r, DECODE_FLOW_LIMIT);
+		return NULL;
+	}
+	f = &out->flows[out->count];
+	flow_reset(f);
+	return f;
+}
+
+static inline void decode_commit(struct decode_output *out, struct decode_result *r)
+{
+	out->count++;
+	r->flows++;
+}
+
+/* NetFlow v5 (stateless). */
+void netflow_v5_decode(const struct decode_config *cfg, const struct decode_input *in,
+		       struct decode_output *out, struct decode_result *r);
+
+/* NetFlow v9 and IPFIX share one template engine; its per-exporter state. */
+struct template_store;
+struct template_store *template_store_new(const struct decode_config *cfg);
+void template_store_free(struct template_store *ts);
+void netflow_v9_decode(struct template_store *ts, const struct decode_config *cfg,
+		       const struct decode_input *in, struct decode_output *out,
+		       struct decode_result *r);
+void ipfix_decode(struct template_store *ts, const struct decode_config *cfg,
+		  const struct decode_input *in, struct decode_output *out, struct decode_result *r);
+
+/* sFlow v5 (stateless). */
+void sflow_decode(const struct decode_config *cfg, const struct decode_input *in,
+		  struct decode_output *out, struct decode_result *r);
+
+/* The L2-L4 parser shared by sFlow sampled headers and IPFIX IE 315 (data
+ * link frame section). Fills addresses, ports, proto, etype, VLANs, MACs,
+ * MPLS labels, TTL, TOS, fragment id/offset, flow label, TCP flags, ICMP type
+ * and code, and Bytes (the IP total length) in `f`; leaves other fields alone.
+ * Returns 0, or -EINVAL when nothing usable was found (the caller counts
+ * DECODE_BAD_HEADER). */
+enum l2l4_start {
+	L2L4_ETHERNET,
+	L2L4_IPV4,
+	L2L4_IPV6,
+	L2L4_MPLS,
+};
+int l2l4_parse(const uint8_t *data, size_t len, enum l2l4_start start,
+	       const struct decode_config *cfg, struct flow *f, struct decode_result *r);
+
+#endif

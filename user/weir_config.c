@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* Puts the stages' config sections together into the one weir.yaml. */
+#include "weir_config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+
+static const struct config_field log_fields[] = {
+	{.key = "level", .type = CONFIG_ENUM, .offset = offsetof(struct weir_log_config, level),
+	 .choices = log_levels},
+	{0},
+};
+
+static const struct config_field http_fields[] = {
+	{.key = "listen", .type = CONFIG_STRING, .offset = offsetof(struct weir_http_config, listen)},
+	{0},
+};
+
+static const struct config_field weir_fields[] = {
+	{.key = "log", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, log),
+	 .fields = log_fields},
+	{.key = "http", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, http),
+	 .fields = http_fields},
+	/* stage sections: add one line each here */
+	{0},
+};
+
+int weir_config_defaults(struct weir_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log.level = LOG_LEVEL_INFO;
+	cfg->http.listen = strdup("127.0.0.1:8081");
+	if (!cfg->http.listen)
+		return -ENOMEM;
+	/* stage defaults: add here */
+	return 0;
+}
+
+int weir_config_load(struct weir_config *cfg, const char *path, struct config_error *err)
+{
+	int r = weir_config_defaults(cfg);
+
+	if (r < 0) {
+		snprintf(err->text, sizeof(err->text), "out of memory");
+		return r;
+	}
+	cfg->doc = config_doc_load_file(path, err);
+	if (!cfg->doc)
+		return -EINVAL;
+	r = config_bind(cfg->doc->root, weir_fields, cfg, "", path, err);
+	if (r < 0)
+		return r;
+	/* checks across sections: add here */
+	return 0;
+}
+
+void weir_config_free(struct weir_config *cfg)
+{
+	config_free_bound(weir_fields, cfg);
+	config_doc_free(cfg->doc);
+	cfg->doc = NULL;
+}

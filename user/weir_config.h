@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The whole weir configuration: one YAML file, one section per stage. Each
+ * stage owns its section's struct and field table (in its own header); this
+ * file only puts them together and checks what spans sections. */
+#ifndef WEIR_CONFIG_H
+#define WEIR_CONFIG_H
+
+#include "common/config.h"
+
+struct weir_log_config {
+	int level; /* enum log_level */
+};
+
+struct weir_http_config {
+	char *listen; /* metrics (and, in the console role, the API): "127.0.0.1:8081" */
+};
+
+struct weir_config {
+	struct config_doc *doc;
+	struct weir_log_config log;
+	struct weir_http_config http;
+	/* Stage sections are added here, each bound by its own field table. */
+};
+
+/* Loads and validates `path` (defaults for every absent key). Returns 0 or
+ * -EINVAL with `err` naming file, line and key. */
+int weir_config_load(struct weir_config *cfg, const char *path, struct config_error *err);
+/* The defaults alone (no file). */
+int weir_config_defaults(struct weir_config *cfg);
+void weir_config_free(struct weir_config *cfg);
+
+#endif
