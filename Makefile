@@ -8,6 +8,8 @@
 #   tests/unit/<stage>/test_*.c           -> build/tests/unit/<stage>/test_* (ASan+UBSan)
 #   tests/integration/test_*.c            -> build/tests/integration/test_*
 #   tests/fuzz/fuzz_*.c                   -> build/fuzz/fuzz_* (libFuzzer)
+#   tests/tools/*.c                       -> build/tests/tools/* (programs the tests run)
+#   tests/harness/*.c                     -> linked into every test program
 
 CC := clang
 BPF_CC := clang
@@ -37,7 +39,8 @@ PROTO_SRCS := $(sort $(wildcard proto/*.proto))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*/test_*.c))
 INTEG_SRCS := $(sort $(wildcard tests/integration/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-HARNESS_SRCS := tests/harness/test.c
+HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 PROTO_C := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTO_SRCS))
@@ -51,6 +54,7 @@ BIN_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(BIN_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(INTEG_SRCS))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
 
 .PHONY: all deps check test tests bench fuzz fuzz-build demo install format clean
 .DEFAULT_GOAL := all
@@ -127,7 +131,13 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzzobj/libweir.a
 	@echo "  FUZZ    $@"
 	$(Q)$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(BUILD)/fuzzobj/libweir.a $(PKG_LIBS)
 
-tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_BINS)
+# Helper programs the tests run (a Kafka mock cluster, traffic senders...).
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libweir.a
+	@mkdir -p $(@D)
+	@echo "  TOOL    $@"
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libweir.a $(PKG_LIBS)
+
+tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_BINS) $(TOOL_BINS)
 
 # make check: deps, build, every suite; the last line is "N passed, N failed".
 check: deps
