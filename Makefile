@@ -141,7 +141,7 @@ tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_BINS) $(TOOL_BINS)
 
 # make check: deps, build, every suite; the last line is "N passed, N failed".
 check: deps
-	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) all tests
 	$(Q)tests/run.sh
 
 test: all tests
@@ -157,7 +157,7 @@ bench: all
 	$(Q)$(BUILD)/weir bench all
 
 demo: deps all
-	$(Q)$(BUILD)/weir run --demo
+	$(Q)BUILD=$(BUILD) mk/demo.sh
 
 install: all
 	install -D -m 0755 $(BUILD)/weir $(DESTDIR)/usr/local/bin/weir

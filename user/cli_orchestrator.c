@@ -1,13 +1,111 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* `weir orchestrator`: placeholder until its issue lands. */
+/* `weir orchestrator`: creates or upgrades the ClickHouse schema, then
+ * applies retention on a schedule until SIGINT/SIGTERM. */
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "common/log.h"
+#include "orchestrator/orchestrator.h"
+#include "weir_config.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int should_stop(void *ctx)
+{
+	(void)ctx;
+	return stop_requested;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: weir orchestrator [-c FILE] [--once] [--target-version N]\n\n"
+		"Creates the ClickHouse database and schema, or upgrades it, in numbered\n"
+		"steps recorded in the schema_migrations table (running it again changes\n"
+		"nothing). Then drops the partitions of flows, flows_1m, flows_5m and\n"
+		"flows_1h older than their retention, now and every retention-interval,\n"
+		"until SIGINT or SIGTERM. Settings come from the clickhouse: section.\n\n"
+		"  -c, --config FILE      weir.yaml (default: built-in defaults)\n"
+		"      --once             migrations and one retention pass, then exit\n"
+		"      --target-version N migrate up to schema version N only (tests;\n"
+		"                         implies --once, no retention); latest is %d\n"
+		"  -h, --help             this text\n",
+		ORCH_SCHEMA_VERSION);
+}
 
 int cli_orchestrator_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "weir orchestrator: not implemented yet\n");
-	return 1;
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"once", no_argument, NULL, 'o'},
+		{"target-version", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *path = NULL;
+	struct weir_config cfg;
+	struct config_error err;
+	struct sigaction sa;
+	unsigned target = 0;
+	int once = 0, opt, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'o':
+			once = 1;
+			break;
+		case 't':
+			if (sscanf(optarg, "%u", &target) != 1 || target == 0 ||
+			    target > ORCH_SCHEMA_VERSION) {
+				fprintf(stderr, "weir orchestrator: bad --target-version %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	r = path ? weir_config_load(&cfg, path, &err) : weir_config_defaults(&cfg);
+	if (r < 0) {
+		fprintf(stderr, "weir: %s\n", path ? err.text : "out of memory");
+		weir_config_free(&cfg);
+		return 1;
+	}
+	log_set_level(cfg.log.level);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (target) {
+		struct store_client *c = store_client_new(&cfg.clickhouse);
+		r = c ? orch_migrate(c, &cfg.clickhouse, target) : -1;
+		store_client_free(c);
+	} else {
+		r = orch_run(&cfg.clickhouse, once, should_stop, NULL);
+	}
+	weir_config_free(&cfg);
+	return r < 0 ? 1 : 0;
 }

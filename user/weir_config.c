@@ -29,6 +29,14 @@ static const struct config_field weir_fields[] = {
 	{.key = "http", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, http),
 	 .fields = http_fields},
 	/* stage sections: add one line each here */
+	{.key = "clickhouse", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, clickhouse),
+	 .fields = store_config_fields},
+	{.key = "bus", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, bus),
+	 .fields = bus_config_fields},
+	{.key = "flow", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, flow),
+	 .fields = inlet_config_fields},
+	{.key = "outlet", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, outlet),
+	 .fields = outlet_config_fields},
 	{0},
 };
 
@@ -40,6 +48,12 @@ int weir_config_defaults(struct weir_config *cfg)
 	if (!cfg->http.listen)
 		return -ENOMEM;
 	/* stage defaults: add here */
+	if (store_config_defaults(&cfg->clickhouse) < 0)
+		return -ENOMEM;
+	if (bus_config_defaults(&cfg->bus) < 0)
+		return -ENOMEM;
+	inlet_config_defaults(&cfg->flow);
+	outlet_config_defaults(&cfg->outlet);
 	return 0;
 }
 
@@ -58,6 +72,8 @@ int weir_config_load(struct weir_config *cfg, const char *path, struct config_er
 	if (r < 0)
 		return r;
 	/* checks across sections: add here */
+	if (bus_config_check(&cfg->bus, cfg->doc, err) < 0)
+		return -EINVAL;
 	return 0;
 }
 

@@ -6,6 +6,10 @@
 #define WEIR_CONFIG_H
 
 #include "common/config.h"
+#include "bus/bus.h"
+#include "inlet/inlet.h"
+#include "outlet/outlet.h"
+#include "store/store.h"
 
 struct weir_log_config {
 	int level; /* enum log_level */
@@ -20,6 +24,10 @@ struct weir_config {
 	struct weir_log_config log;
 	struct weir_http_config http;
 	/* Stage sections are added here, each bound by its own field table. */
+	struct store_config clickhouse; /* `clickhouse:` (user/store/store.h) */
+	struct bus_config bus; /* `bus:` (user/bus/bus.h) */
+	struct inlet_config flow; /* `flow:` (user/inlet/inlet.h) */
+	struct outlet_config outlet;
 };
 
 /* Loads and validates `path` (defaults for every absent key). Returns 0 or

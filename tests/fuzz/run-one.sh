@@ -5,9 +5,15 @@
 # of ../shared/testdata captures, when there, extracted by `weir decode --payloads`.
 # Usage: run-one.sh BUILD/fuzz/TARGET SECONDS
 set -u
-bin=$1 secs=$2
-name=$(basename "$bin")
+secs=$2
+name=$(basename "$1")
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# Absolute, since the fuzzer runs from a temporary directory.
+bin=$(cd "$(dirname "$1")" 2>/dev/null && pwd)/$name
+if [ ! -x "$bin" ]; then
+	echo "not ok 1 - $name: $1 is not built"
+	exit 1
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
@@ -22,6 +28,6 @@ if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_st
 else
 	tail -n 60 fuzz.log | sed 's/^/# /'
 	mkdir -p "${WEIR_BUILD:-$top/build}/fuzz-crashes"
-	cp crash-* leak-* timeout-* oom-* "${WEIR_BUILD:-$top/build}/fuzz-crashes/" 2>/dev/null
+	cp crash-* leak-* timeout-* oom-* fuzz-history-* "${WEIR_BUILD:-$top/build}/fuzz-crashes/" 2>/dev/null
 	echo "not ok 1 - $name: the fuzzer found a failing input (kept in build/fuzz-crashes)"
 fi

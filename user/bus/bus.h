@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/config.h"
 #include "../common/metrics.h"
 
 #define BUS_MAX_DATAGRAM 65535
@@ -78,5 +79,127 @@ int bus_ring_new(const char *name, size_t size, int block_ms, struct metrics_reg
 /* Wakes a consumer blocked in poll() and makes every later poll() return 0
  * at once once the ring is empty (used at shutdown). */
 void bus_ring_close(struct bus_producer *producer);
+
+/* ---- configuration: the `bus:` section of weir.yaml ---- */
+
+enum bus_type { BUS_TYPE_RING, BUS_TYPE_KAFKA };
+enum bus_kafka_compression {
+	BUS_KAFKA_COMPRESSION_LZ4,
+	BUS_KAFKA_COMPRESSION_ZSTD,
+	BUS_KAFKA_COMPRESSION_NONE,
+	BUS_KAFKA_COMPRESSION_GZIP,
+	BUS_KAFKA_COMPRESSION_SNAPPY,
+};
+enum bus_kafka_sasl_mechanism {
+	BUS_KAFKA_SASL_NONE,
+	BUS_KAFKA_SASL_PLAIN,
+	BUS_KAFKA_SASL_SCRAM_SHA_256,
+	BUS_KAFKA_SASL_SCRAM_SHA_512,
+};
+
+struct bus_kafka_config {
+	struct config_list brokers; /* char *[]: "host:port" */
+	char *topic; /* raw datagrams; default "weir-flows-raw" */
+	uint64_t partitions; /* when the orchestrator creates the topic; default 8 */
+	uint64_t replication_factor; /* default 1 */
+	char *consumer_group; /* default "weir-outlet" */
+	char *flows_topic; /* enriched flows, "" (default) = none */
+	int compression; /* enum bus_kafka_compression; default lz4 */
+	struct {
+		int enabled;
+		char *ca_file, *cert_file, *key_file;
+		int insecure_skip_verify;
+	} tls;
+	struct {
+		int mechanism; /* enum bus_kafka_sasl_mechanism */
+		char *username, *password;
+	} sasl;
+	/* Extra librdkafka properties (a YAML map of scalars, passed through as
+	 * is and applied last), or NULL. They point into the config document,
+	 * which must outlive the clients made from this config. */
+	const struct config_node *producer, *consumer;
+};
+
+struct bus_config {
+	int type; /* enum bus_type; default ring */
+	uint64_t ring_size; /* bytes; default 64 MiB */
+	uint64_t ring_block_ms; /* how long a full ring blocks the inlet; default 100 ms */
+	struct bus_kafka_config kafka;
+};
+
+extern const struct config_field bus_config_fields[];
+/* Fills the defaults. Returns 0 or -ENOMEM. */
+int bus_config_defaults(struct bus_config *cfg);
+/* Checks what binding cannot (kafka needs brokers...). `doc` (may be NULL)
+ * gives the line of the section in errors. Returns 0 or -EINVAL. */
+int bus_config_check(const struct bus_config *cfg, const struct config_doc *doc,
+		     struct config_error *err);
+
+/* ---- the Kafka bus (librdkafka) ---- */
+
+/* The inlet's side: each envelope becomes one proto/raw_datagram.proto
+ * message keyed by the exporter address, so all of an exporter's datagrams
+ * (its templates first) land in one partition, hence one outlet. librdkafka's
+ * queue is the buffer: when it is full, send() returns -ENOBUFS and counts
+ * weir_bus_kafka_dropped_total{reason="queue-full"}; failed deliveries are
+ * counted too. free() flushes (a few seconds at most). Returns 0 or -errno
+ * with `err` filled. */
+int bus_kafka_producer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
+			   struct bus_producer **producer, char *err, size_t errlen);
+
+/* The outlet's side: a member of the consumer group cfg->kafka.consumer_group
+ * subscribed to the topic, offsets never committed automatically. poll()
+ * returns envelopes whose data points into librdkafka's messages (messages
+ * that do not decode are counted and skipped); release(c, 1) commits the
+ * offsets of everything polled since the previous release, except for
+ * partitions revoked meanwhile (their new owner gets them again):
+ * at-least-once. release(c, 0) gives them back uncommitted. One thread per
+ * consumer. Returns 0 or -errno with `err` filled. */
+int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
+			   struct bus_consumer **consumer, char *err, size_t errlen);
+
+/* Creates the topic (and the flows topic, when set) with the configured
+ * partitions and replication factor through the Admin API; a topic that
+ * already exists is fine (a partition count that differs is logged). Waits
+ * up to about 10 s. Returns 0 or -errno with `err` filled. */
+int bus_kafka_topic_ensure(const struct bus_config *cfg, char *err, size_t errlen);
+
+/* The optional topic of enriched flows (proto/flow.proto, keyed by exporter
+ * address). send() is thread-safe; -ENOBUFS when the queue is full (counted
+ * as weir_bus_kafka_dropped_total{topic=flows-topic,reason=queue-full}). */
+struct flow;
+struct bus_kafka_flow_producer;
+int bus_kafka_flow_producer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
+				struct bus_kafka_flow_producer **producer, char *err,
+				size_t errlen);
+int bus_kafka_flow_producer_send(struct bus_kafka_flow_producer *p, const struct flow *f);
+int bus_kafka_flow_producer_flush(struct bus_kafka_flow_producer *p, int timeout_ms);
+void bus_kafka_flow_producer_free(struct bus_kafka_flow_producer *p);
+
+/* The wire messages, without Kafka (the unit tests and other consumers).
+ * pack: writes into buf, returns the length or -EMSGSIZE. unpack: 0 or
+ * -EBADMSG; an unpacked envelope's data points into `buf`. */
+int bus_envelope_pack(const struct bus_envelope *env, uint8_t *buf, size_t size);
+int bus_envelope_unpack(const uint8_t *buf, size_t len, struct bus_envelope *env);
+int bus_flow_pack(const struct flow *f, uint8_t *buf, size_t size);
+int bus_flow_unpack(const uint8_t *buf, size_t len, struct flow *f);
+#define BUS_ENVELOPE_OVERHEAD 48 /* packed size - payload length, at most */
+#define BUS_FLOW_MAX_PACKED 2048 /* a packed struct flow never exceeds this */
+
+/* Throughput of producer -> brokers -> consumer for `count` datagrams of
+ * `len` bytes from 64 exporters, on a fresh topic. With no brokers in cfg,
+ * an in-process librdkafka mock cluster stands in (so `weir bench kafka`
+ * runs on a machine without Kafka). Returns 0 or -errno with `err` filled. */
+struct bus_kafka_bench_result {
+	uint64_t sent, received;
+	uint64_t dropped; /* send() refusals on a full queue (each waited and retried) */
+	double produce_seconds; /* send() of every datagram, then flush */
+	double total_seconds; /* first send to last envelope consumed */
+};
+int bus_kafka_bench(const struct bus_config *cfg, uint64_t count, uint32_t len,
+		    struct bus_kafka_bench_result *res, char *err, size_t errlen);
+/* `weir bench kafka [--count N] [--size BYTES] [--broker HOST:PORT]
+ * [--compression lz4|zstd|none]`: runs the above and prints the figures. */
+int bus_kafka_bench_main(int argc, char **argv);
 
 #endif

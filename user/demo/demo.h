@@ -19,6 +19,11 @@ enum demo_format {
 	DEMO_SFLOW_V5,
 };
 
+/* "netflow-v5", "netflow-v9", "ipfix", "sflow-v5" (decode_protocol_name's words). */
+const char *demo_format_name(enum demo_format format);
+/* Parses those names and the short forms v5, v9, sflow. Returns 0 or -EINVAL. */
+int demo_format_from_name(const char *name, enum demo_format *format);
+
 struct demo_encoder_config {
 	enum demo_format format;
 	uint32_t domain_id; /* v9 source id, IPFIX observation domain, sFlow sub-agent id */
@@ -27,7 +32,19 @@ struct demo_encoder_config {
 	uint32_t template_refresh; /* v9/IPFIX: (options) templates every N datagrams; 0 = only the first */
 	uint16_t max_size; /* datagram size limit in bytes; 0 = 1400 */
 	uint64_t export_time; /* unix seconds for headers; 0 = the flows' time_received */
-	uint32_t uptime_ms; /* v5/v9 sysUptime */
+	uint32_t uptime_ms; /* v5/v9 sysUptime at the first datagram (0 = one day); it then
+			     * grows with the export time */
+	/* v9/IPFIX: the sampling interval in every data record (IE 34) instead
+	 * of a sampler id (IE 48 / 302) and sampling options data. */
+	int sampling_in_record;
+};
+
+/* What an encoder did so far. */
+struct demo_encoder_stats {
+	uint64_t datagrams; /* datagrams built (including template-only ones) */
+	uint64_t flows; /* flows encoded */
+	uint64_t skipped; /* flows the format cannot carry (IPv6 in NetFlow v5), left out */
+	uint64_t templates; /* template and options template records sent */
 };
 
 struct demo_encoder;
@@ -40,8 +57,69 @@ void demo_encoder_free(struct demo_encoder *enc);
  * max_size bytes into buf (cap bytes), with templates, options templates and
  * sampling options data when due. Returns how many flows went in (> 0 unless
  * n == 0; a datagram may carry only templates, then 0 with *len > 0), or
- * -errno. *len is the datagram's size. Sequence numbers advance per call. */
+ * -errno. *len is the datagram's size. Sequence numbers advance per call.
+ *
+ * NetFlow v5 carries IPv4 only: IPv6 flows are skipped and counted in the
+ * stats; they count in the return value as consumed, so the caller always
+ * advances by the return value. When every consumed flow was skipped,
+ * *len is 0 and no datagram was built.
+ *
+ * What each format carries (the rest of struct flow is not sent):
+ * - v5: addresses, next hop, ports, proto, TOS, TCP flags (8 bits),
+ *   bytes/packets (saturated at 2^32-1), in/out interface (saturated at
+ *   65535), AS (AS_TRANS 23456 above 65535, RFC 6793), masks, flow start/end
+ *   (sysUptime-relative), sampling interval (header, at most 16383).
+ * - v9 and IPFIX: all of v5 at full width, plus MACs, VLANs, direction,
+ *   forwarding status, ICMP type/code, 3 MPLS labels, VRFs, NAT addresses and
+ *   ports, TTL, fragment id/offset, IPv6 flow label; v9 TCP flags are 8 bits;
+ *   times are sysUptime-relative in v9 (0 when out of range), absolute
+ *   milliseconds in IPFIX; sampling by options data or IE 34 in the record.
+ * - sFlow v5: one flow sample per flow: a synthesized Ethernet [802.1Q]
+ *   [MPLS] IPv4/IPv6 TCP/UDP/ICMP header (addresses, ports, proto, TOS, TTL,
+ *   TCP flags, IPv4 fragment id/offset, flow label, ICMP type/code, MACs,
+ *   source VLAN, MPLS labels; IP total length = bytes / packets), extended
+ *   switch (VLANs), router (next hop, masks) and gateway (AS, AS path,
+ *   communities: a path ending with dst_as, or [dst_as] when the flow has no
+ *   path) records, sampling rate, sample pool, in/out interface (at most
+ *   2^30-1). */
 int demo_encoder_encode(struct demo_encoder *enc, const struct flow *flows, size_t n,
 			uint8_t *buf, size_t cap, size_t *len);
+
+void demo_encoder_stats(const struct demo_encoder *enc, struct demo_encoder_stats *stats);
+
+/* Fills flows[0..n) with pseudo-random but reproducible records (the
+ * generator state *seed is updated) that use the fields `format` carries,
+ * within its ranges: IPv4 and IPv6 (v5: IPv4 only), TCP, UDP, ICMP and other
+ * protocols, times around time_received = `now`. For tests and benchmarks;
+ * sampling_rate, exporter_address and the large communities stay 0. */
+void demo_flows_random(struct flow *flows, size_t n, enum demo_format format, uint64_t now,
+		       uint64_t *seed);
+
+/* Classic pcap files (microsecond timestamps, Ethernet link type) of
+ * Ethernet/IPv4 or IPv6/UDP frames, to replay flow datagrams through
+ * tshark, `weir decode` and the inlet tests. */
+struct demo_pcap_writer;
+
+/* Creates (or truncates) `path` and writes the file header. Returns NULL with
+ * errno set on failure. */
+struct demo_pcap_writer *demo_pcap_writer_new(const char *path);
+
+/* Appends one frame carrying `payload` in a UDP datagram from src:sport to
+ * dst:dport (both IPv4-mapped, or both IPv6), captured at time_ns (unix
+ * nanoseconds). Returns 0, -EINVAL (mixed families), -EMSGSIZE (payload too
+ * big for one IP datagram) or -errno of the write. */
+int demo_pcap_writer_add(struct demo_pcap_writer *w, uint64_t time_ns, const struct in6_addr *src,
+			 uint16_t sport, const struct in6_addr *dst, uint16_t dport,
+			 const uint8_t *payload, size_t len);
+
+/* Flushes, closes and frees `w` (NULL is a no-op). Returns 0 or the -errno
+ * of the first write or close error. */
+int demo_pcap_writer_close(struct demo_pcap_writer *w);
+
+/* Builds in `frame` (cap bytes) the Ethernet/IP/UDP frame
+ * demo_pcap_writer_add() writes. Returns its length, or -EINVAL/-EMSGSIZE. */
+int demo_udp_frame_build(uint8_t *frame, size_t cap, const struct in6_addr *src, uint16_t sport,
+			 const struct in6_addr *dst, uint16_t dport, const uint8_t *payload,
+			 size_t len);
 
 #endif

@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# Helpers of the end-to-end tests (test_e2e_*.sh): TAP lines, weir processes
+# started from a generated config, count-based waits on ClickHouse. Sourced
+# after lib/clickhouse.sh. (Not named *.sh: tests/run.sh runs those.)
+
+E2E_N=0
+E2E_FAILED=0
+
+# ok COND_STATUS DESCRIPTION: one TAP line from the status of the last command.
+tap() {
+	local status=$1
+	shift
+	E2E_N=$((E2E_N + 1))
+	if [ "$status" -eq 0 ]; then
+		echo "ok $E2E_N - $*"
+	else
+		echo "not ok $E2E_N - $*"
+		E2E_FAILED=1
+	fi
+}
+
+tap_skip() {
+	E2E_N=$((E2E_N + 1))
+	echo "ok $E2E_N - $1 # SKIP $2"
+}
+
+# e2e_free_udp_port: a UDP port nothing is bound to on loopback.
+e2e_free_udp_port() {
+	local port
+	for _ in $(seq 1 200); do
+		port=$((20000 + RANDOM % 40000))
+		if ! ss -Huln "sport = :$port" 2>/dev/null | grep -q .; then
+			echo "$port"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# e2e_start NAME ROLE CONFIG [ARGS...]: starts `weir ROLE -c CONFIG`, logs in
+# $E2E_DIR/NAME.log, pid in E2E_PID_<NAME>; waits for its "ready" line (60 s).
+e2e_start() {
+	local name=$1 role=$2 config=$3 pid skip
+	shift 3
+	# The log is appended to across restarts: look only past its end.
+	skip=$(cat "$E2E_DIR/$name.log" 2>/dev/null | wc -l)
+	setsid "$WEIR" "$role" -c "$config" "$@" >>"$E2E_DIR/$name.log" 2>&1 </dev/null &
+	pid=$!
+	eval "E2E_PID_$name=$pid"
+	for _ in $(seq 1 600); do
+		if tail -n +$((skip + 1)) "$E2E_DIR/$name.log" 2>/dev/null | grep -q 'msg="ready"'; then
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# weir $role ($name) did not get ready; its log:" >&2
+	sed 's/^/# /' "$E2E_DIR/$name.log" >&2
+	return 1
+}
+
+# e2e_stop NAME [SIGNAL]: sends SIGNAL (TERM) and waits (60 s, then KILL).
+# Returns the exit status of the process when it could be read.
+e2e_stop() {
+	local name=$1 sig=${2:-TERM} pid
+	eval "pid=\${E2E_PID_$name:-}"
+	[ -n "$pid" ] || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	for _ in $(seq 1 600); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "# $name did not stop within 60 s: killed" >&2
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	local rc=$?
+	eval "E2E_PID_$name="
+	return $rc
+}
+
+# e2e_wait_value SQL EXPECTED SECONDS: polls until SQL answers EXPECTED.
+# Prints the last answer; returns 1 on time-out. Time bounds the wait only:
+# the assertion is on the value.
+e2e_wait_value() {
+	local sql=$1 want=$2 secs=$3 got=
+	local end=$((SECONDS + secs))
+	while [ $SECONDS -lt $end ]; do
+		got=$(ch_query "$sql" 2>/dev/null)
+		if [ "$got" = "$want" ]; then
+			echo "$got"
+			return 0
+		fi
+		sleep 0.5
+	done
+	echo "$got"
+	return 1
+}
+
+# e2e_metric NAME_AND_LABELS: the value of one series of the current
+# /metrics of the listener at $1 (host:port).
+e2e_metric() {
+	curl -s --max-time 5 "http://$1/metrics" | awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
+# e2e_exporter_where ADDR: the SQL condition for one IPv4 exporter.
+e2e_exporter_where() {
+	echo "ExporterAddress = IPv6StringToNum('::ffff:$1')"
+}

@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The store and the orchestrator against a real clickhouse-server started
+ * under a temporary directory on 127.0.0.1 (tests/integration/lib/clickhouse.sh):
+ * migrations, exact rows, consolidated sums, retries across a restart,
+ * retention. Each test uses its own database on the one server. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "orchestrator/orchestrator.h"
+#include "store/store.h"
+#include "test.h"
+
+static char ch_dir[256];
+static char ch_url[128];
+static char ch_lib[512];
+static int ch_state; /* 0 not tried, 1 running, -1 unavailable */
+static char ch_skip_reason[256];
+
+static void ch_cleanup(void)
+{
+	char cmd[1024];
+
+	if (ch_state != 1)
+		return;
+	snprintf(cmd, sizeof(cmd), "bash '%s' stop '%s'; rm -rf '%s'", ch_lib, ch_dir, ch_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", ch_dir);
+	ch_state = 0;
+}
+
+static int ch_control(const char *verb)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "bash '%s' %s '%s' >/dev/null", ch_lib, verb, ch_dir);
+	return system(cmd);
+}
+
+/* Starts the server on first use; skips the test when it cannot run. */
+static const char *need_clickhouse(void)
+{
+	const char *top = getenv("WEIR_TOP");
+	char cmd[1024];
+	FILE *p;
+
+	if (ch_state == 1)
+		return ch_url;
+	if (ch_state == -1)
+		SKIP(ch_skip_reason);
+	ch_state = -1;
+	snprintf(ch_lib, sizeof(ch_lib), "%s/tests/integration/lib/clickhouse.sh", top ? top : ".");
+	if (access(ch_lib, R_OK) != 0) {
+		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "%s not found (set WEIR_TOP)", ch_lib);
+		SKIP(ch_skip_reason);
+	}
+	snprintf(cmd, sizeof(cmd), "bash '%s' available", ch_lib);
+	if (system(cmd) != 0) {
+		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "clickhouse-server is not installed");
+		SKIP(ch_skip_reason);
+	}
+	snprintf(ch_dir, sizeof(ch_dir), "%s/weir-store-test.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(ch_dir)) {
+		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "mkdtemp: %s", strerror(errno));
+		SKIP(ch_skip_reason);
+	}
+	snprintf(cmd, sizeof(cmd), "bash '%s' start '%s'", ch_lib, ch_dir);
+	p = popen(cmd, "r");
+	if (!p || !fgets(ch_url, sizeof(ch_url), p)) {
+		if (p)
+			pclose(p);
+		test_fail_at(__FILE__, __LINE__, "clickhouse-server did not start (logs in %s/log)",
+			     ch_dir);
+		test_stop();
+	}
+	pclose(p);
+	ch_url[strcspn(ch_url, "\n")] = 0;
+	ch_state = 1;
+	atexit(ch_cleanup);
+	return ch_url;
+}
+
+/* A config for database `db` on the test server, dropped first. */
+static void test_config(struct store_config *cfg, const char *db)
+{
+	struct store_client *c;
+	char q[256];
+
+	REQUIRE(store_config_defaults(cfg) == 0);
+	free(cfg->url);
+	free(cfg->database);
+	cfg->url = strdup(need_clickhouse());
+	cfg->database = strdup(db);
+	cfg->retry_min_ms = 50;
+	cfg->retry_max_ms = 500;
+	cfg->insert_timeout_ms = 20000;
+	c = store_client_new(cfg);
+	REQUIRE(c);
+	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", db);
+	REQUIRE(store_client_query_nodb(c, q, NULL) == 0);
+	store_client_free(c);
+}
+
+/* Runs a query, returns its answer without the last newline (caller frees);
+ * fails the test on error. */
+static char *qs(struct store_client *c, const char *fmt, ...)
+{
+	char sql[8192], *out = NULL;
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (store_client_query(c, sql, &out) < 0) {
+		test_fail_at(__FILE__, __LINE__, "query failed: %s: %s", sql, store_client_error(c));
+		return strdup("<error>");
+	}
+	n = strlen(out);
+	while (n && out[n - 1] == '\n')
+		out[--n] = 0;
+	return out;
+}
+
+static uint64_t qu(struct store_client *c, const char *fmt, ...)
+{
+	char sql[4096];
+	uint64_t v = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (store_client_query_u64(c, sql, &v) < 0)
+		test_fail_at(__FILE__, __LINE__, "query failed: %s: %s", sql, store_client_error(c));
+	return v;
+}
+
+#define CHECK_QS(c, expected, ...)                 \
+	do {                                       \
+		char *got_ = qs(c, __VA_ARGS__);   \
+		CHECK_STR(got_, expected);         \
+		free(got_);                        \
+	} while (0)
+
+/* ---- flows to insert ---- */
+
+static void v4(struct in6_addr *a, const char *text)
+{
+	REQUIRE(addr_from_text(a, text) == 0);
+}
+
+/* Flow i of a deterministic mix: IPv4 and IPv6, both directions, arrays of
+ * several lengths, MACs, NAT. SrcPort = 1000 + i is the row's identity. */
+static void make_flow(struct flow *f, unsigned i, uint64_t t)
+{
+	char text[64];
+
+	memset(f, 0, sizeof(*f));
+	f->time_received = t;
+	f->time_flow_start_ms = t * 1000 - 1500 - i;
+	f->time_flow_end_ms = t * 1000 - 10;
+	f->sampling_rate = i % 3 == 0 ? 1000 : 1;
+	f->bytes = 1000 + 7 * i;
+	f->packets = 1 + i % 11;
+	snprintf(text, sizeof(text), "192.0.2.%u", 1 + i % 3);
+	v4(&f->exporter_address, text);
+	if (i % 2) {
+		snprintf(text, sizeof(text), "2001:db8::%x", i);
+		v4(&f->src_addr, text);
+		v4(&f->dst_addr, "2001:db8:ffff::1");
+		v4(&f->next_hop, "fe80::1");
+		f->etype = 0x86dd;
+		f->ipv6_flow_label = 0x12345 + i;
+		f->icmpv6_type = 128;
+	} else {
+		snprintf(text, sizeof(text), "10.0.%u.%u", i / 256, i % 256);
+		v4(&f->src_addr, text);
+		v4(&f->dst_addr, "198.51.100.7");
+		v4(&f->src_addr_nat, "203.0.113.9");
+		v4(&f->dst_addr_nat, "203.0.113.10");
+		f->src_port_nat = 40000 + (uint16_t)i;
+		f->dst_port_nat = 443;
+		f->etype = 0x0800;
+		f->ip_fragment_id = 777 + i;
+		f->ip_fragment_offset = (uint16_t)(i % 4);
+		f->icmpv4_type = 8;
+		f->icmpv4_code = 1;
+	}
+	f->src_mac = 0x0200000000a0ULL + i;
+	f->dst_mac = 0xfeedbeef0001ULL;
+	f->src_as = 64500 + i % 5;
+	f->dst_as = 65000 + i % 2;
+	f->in_if = 10 + i % 4;
+	f->out_if = 20 + i % 2;
+	f->forwarding_status = 64;
+	f->ingress_vrf_id = 3;
+	f->egress_vrf_id = 4 + i;
+	f->src_port = (uint16_t)(1000 + i);
+	f->dst_port = 443;
+	f->src_vlan = 100;
+	f->dst_vlan = (uint16_t)(200 + i);
+	f->tcp_flags = 0x1b;
+	f->proto = i % 2 ? 17 : 6;
+	f->src_net_mask = 24;
+	f->dst_net_mask = (uint8_t)(i % 2 ? 48 : 32);
+	f->flow_direction = (uint8_t)(i % 3); /* undefined, ingress, egress */
+	f->ip_ttl = 64;
+	f->ip_tos = (uint8_t)(i % 8 * 32);
+	f->dst_as_path_count = (uint8_t)(i % 4);
+	for (unsigned k = 0; k < f->dst_as_path_count; k++)
+		f->dst_as_path[k] = 65000 + 10 * k + i;
+	f->dst_communities_count = (uint8_t)(i % 3);
+	for (unsigned k = 0; k < f->dst_communities_count; k++)
+		f->dst_communities[k] = (65000u << 16) + k;
+	f->dst_large_communities_count = (uint8_t)(i % 2 ? 2 : 0);
+	for (unsigned k = 0; k < f->dst_large_communities_count; k++)
+		f->dst_large_communities[k] =
+			(struct flow_large_community){4200000000u + k, 100 + i, 200 + k};
+	f->mpls_labels_count = (uint8_t)(i % 5 == 4 ? 3 : 0);
+	for (unsigned k = 0; k < f->mpls_labels_count; k++)
+		f->mpls_labels[k] = 16000 + k;
+}
+
+static int never_stop(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void insert_flows(const struct store_config *cfg, const struct flow *flows, size_t n)
+{
+	struct store_writer *w = store_writer_new(cfg, NULL);
+	int r;
+
+	REQUIRE(w);
+	REQUIRE_EQ(store_writer_append(w, flows, n, 0), 0);
+	r = store_writer_flush(w, never_stop, NULL);
+	if (r < 0)
+		test_fail_at(__FILE__, __LINE__, "flush: %d %s", r, store_writer_last_error(w));
+	REQUIRE_EQ(store_writer_rows(w), 0);
+	store_writer_free(w);
+}
+
+/* ---- expected text of one column of one flow, as the query below prints it ---- */
+
+static void expected_value(const struct flow *f, const struct flow_field *field, char *out,
+			   size_t size)
+{
+	const char *p = (const char *)f + field->offset;
+	size_t n = 0;
+
+	out[0] = 0;
+	switch (field->kind) {
+	case FLOW_FIELD_ADDR:
+		inet_ntop(AF_INET6, p, out, (socklen_t)size);
+		break;
+	case FLOW_FIELD_DIRECTION: {
+		static const char *const names[] = {"undefined", "ingress", "egress"};
+		snprintf(out, size, "%s", names[*(const uint8_t *)p % 3]);
+		break;
+	}
+	case FLOW_FIELD_U32_ARRAY: {
+		unsigned k = *((const uint8_t *)f + field->count_offset);
+		for (unsigned i = 0; i < k; i++)
+			n += (size_t)snprintf(out + n, size - n, "%s%u", i ? "," : "",
+					      ((const uint32_t *)p)[i]);
+		break;
+	}
+	case FLOW_FIELD_LARGE_COMMUNITY_ARRAY: {
+		unsigned k = *((const uint8_t *)f + field->count_offset);
+		const struct flow_large_community *lc = (const void *)p;
+		for (unsigned i = 0; i < k; i++)
+			n += (size_t)snprintf(out + n, size - n, "%s%u:%u:%u", i ? "," : "",
+					      lc[i].global_admin, lc[i].local_data1,
+					      lc[i].local_data2);
+		break;
+	}
+	default:
+		snprintf(out, size, "%llu", flow_field_get_uint(f, field));
+		break;
+	}
+}
+
+static void select_expr(const struct flow_field *field, char *out, size_t size)
+{
+	switch (field->kind) {
+	case FLOW_FIELD_ADDR:
+		snprintf(out, size, "IPv6NumToString(%s)", field->name);
+		break;
+	case FLOW_FIELD_DIRECTION:
+		snprintf(out, size, "toString(%s)", field->name);
+		break;
+	case FLOW_FIELD_U32_ARRAY:
+		snprintf(out, size, "arrayStringConcat(arrayMap(x -> toString(x), %s), ',')",
+			 field->name);
+		break;
+	case FLOW_FIELD_LARGE_COMMUNITY_ARRAY:
+		snprintf(out, size,
+			 "arrayStringConcat(arrayMap((a, b, c) -> concat(toString(a), ':', toString(b), "
+			 "':', toString(c)), %s.ASN, %s.LocalData1, %s.LocalData2), ',')",
+			 field->name, field->name, field->name);
+		break;
+	default:
+		if (!strcmp(field->name, "TimeReceived"))
+			snprintf(out, size, "toUInt32(%s)", field->name);
+		else
+			snprintf(out, size, "%s", field->name);
+		break;
+	}
+}
+
+/* Every decoded column of every row equals the flow it came from. */
+static void check_rows(struct store_client *c, const struct flow *flows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < flow_fields_count; k++) {
+			char expr[512], expected[512];
+			char *got;
+
+			select_expr(&flow_fields[k], expr, sizeof(expr));
+			expected_value(&flows[i], &flow_fields[k], expected, sizeof(expected));
+			got = qs(c, "SELECT %s FROM flows WHERE SrcPort = %u", expr, flows[i].src_port);
+			if (strcmp(got, expected) != 0)
+				test_fail_at(__FILE__, __LINE__, "flow %zu column %s: got \"%s\", want \"%s\"",
+					     i, flow_fields[k].name, got, expected);
+			free(got);
+		}
+	}
+}
+
+/* ---- migrations ---- */
+
+static const char *const schema_tables[] = {
+	"exporters", "exporters_consumer", "flows", "flows_1h", "flows_1h_consumer", "flows_1m",
+	"flows_1m_consumer", "flows_5m", "flows_5m_consumer", "schema_migrations",
+};
+
+TEST(migrations_from_empty_database)
+{
+	struct store_config cfg;
+	struct store_client *c;
+	unsigned version;
+
+	test_config(&cfg, "weir_t_empty");
+	c = store_client_new(&cfg);
+	REQUIRE(c);
+	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
+	CHECK_EQ(orch_schema_version(c, &version), 0);
+	CHECK_EQ(version, ORCH_SCHEMA_VERSION);
+	CHECK_QS(c, "1,2,3,4,5",
+		 "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(version)), ',') FROM "
+		 "(SELECT version FROM schema_migrations ORDER BY version)");
+	for (size_t i = 0; i < sizeof(schema_tables) / sizeof(schema_tables[0]); i++)
+		CHECK_EQ(qu(c, "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+			       "AND name = '%s'", schema_tables[i]), 1);
+	/* Every decoded column with the type the writer sends. */
+	for (size_t i = 0; i < flow_fields_count; i++) {
+		const struct flow_field *f = &flow_fields[i];
+		char *type;
+
+		if (f->kind == FLOW_FIELD_LARGE_COMMUNITY_ARRAY) {
+			CHECK_EQ(qu(c, "SELECT count() FROM system.columns WHERE database = "
+				       "currentDatabase() AND table = 'flows' AND name LIKE '%s.%%' AND "
+				       "type = 'Array(UInt32)'", f->name), 3);
+			continue;
+		}
+		type = qs(c, "SELECT type FROM system.columns WHERE database = currentDatabase() "
+			     "AND table = 'flows' AND name = '%s' FORMAT TabSeparatedRaw", f->name);
+		CHECK_STR(type, store_field_type(f));
+		free(type);
+	}
+	/* Consolidated tables: no addresses, no ports. */
+	CHECK_EQ(qu(c, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND "
+		       "table LIKE 'flows\\_%%' AND name IN ('SrcAddr', 'DstAddr', 'SrcPort', "
+		       "'DstPort', 'NextHop', 'SrcMAC')"), 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND "
+		       "table = 'flows_1h' AND name IN ('Bytes', 'Packets', 'SamplingRate', "
+		       "'Dst1stAS', 'InIfName', 'ExporterAddress')"), 6);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+TEST(migrations_twice_is_a_noop)
+{
+	struct store_config cfg;
+	struct store_client *c;
+	char *migrations, *columns, *tables, *again;
+	static const char q_migrations[] =
+		"SELECT version, description, applied FROM schema_migrations ORDER BY version";
+	static const char q_columns[] =
+		"SELECT table, name, type, default_kind, default_expression FROM system.columns "
+		"WHERE database = currentDatabase() ORDER BY table, name";
+	static const char q_tables[] =
+		"SELECT name, engine, metadata_modification_time FROM system.tables "
+		"WHERE database = currentDatabase() ORDER BY name";
+
+	test_config(&cfg, "weir_t_twice");
+	c = store_client_new(&cfg);
+	REQUIRE(c);
+	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
+	migrations = qs(c, q_migrations);
+	columns = qs(c, q_columns);
+	tables = qs(c, q_tables);
+	sleep(1); /* a recreated table would show a later modification time */
+	CHECK_EQ(orch_migrate(c, &cfg, 0), 0);
+	again = qs(c, q_migrations);
+	CHECK_STR(again, migrations);
+	free(again);
+	again = qs(c, q_columns);
+	CHECK_STR(again, columns);
+	free(again);
+	again = qs(c, q_tables);
+	CHECK_STR(again, tables);
+	free(again);
+	free(migrations);
+	free(columns);
+	free(tables);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+/* From every earlier version: rows written before the upgrade are all
+ * still there after it, with the columns added since. */
+TEST(migrations_from_previous_versions_keep_rows)
+{
+	struct flow flows[12];
+	uint64_t now = (uint64_t)time(NULL);
+
+	for (unsigned i = 0; i < 12; i++)
+		make_flow(&flows[i], i, now - 60);
+	for (unsigned from = 1; from < ORCH_SCHEMA_VERSION; from++) {
+		struct store_config cfg;
+		struct store_client *c;
+		char db[64];
+
+		snprintf(db, sizeof(db), "weir_t_from%u", from);
+		test_config(&cfg, db);
+		c = store_client_new(&cfg);
+		REQUIRE(c);
+		CHECK_EQ(orch_migrate(c, &cfg, from), (int)from);
+		insert_flows(&cfg, flows, 12);
+		CHECK_EQ(qu(c, "SELECT count() FROM flows"), 12);
+		CHECK_EQ(orch_migrate(c, &cfg, 0), (int)(ORCH_SCHEMA_VERSION - from));
+		CHECK_EQ(qu(c, "SELECT count() FROM flows"), 12);
+		check_rows(c, flows, 12);
+		/* Columns of later steps answer for the old rows. */
+		CHECK_EQ(qu(c, "SELECT Dst1stAS FROM flows WHERE SrcPort = 1003"), 65003);
+		CHECK_EQ(qu(c, "SELECT Dst3rdAS FROM flows WHERE SrcPort = 1003"), 65023);
+		CHECK_EQ(qu(c, "SELECT PacketSize FROM flows WHERE SrcPort = 1001"), 1007 / 2);
+		if (from >= 2) {
+			CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM flows_1m"),
+				 qu(c, "SELECT sum(Bytes) FROM flows"));
+			CHECK_EQ(qu(c, "SELECT sum(Packets) FROM flows_1h"),
+				 qu(c, "SELECT sum(Packets) FROM flows"));
+		}
+		/* And the upgraded views feed the consolidated tables. */
+		insert_flows(&cfg, flows, 12);
+		CHECK_EQ(qu(c, "SELECT count() FROM flows"), 24);
+		CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM flows_5m WHERE Dst1stAS = 65003"),
+			 (from >= 4 ? 2 : 1) * flows[3].bytes);
+		store_client_free(c);
+		store_config_free(&cfg);
+	}
+}
+
+/* ---- writer ---- */
+
+TEST(writer_rows_exact_and_consolidated_sums)
+{
+	enum { N = 40 };
+	struct flow flows[N];
+	struct store_config cfg;
+	struct store_client *c;
+	struct metrics_registry *reg = metrics_registry_new();
+	struct store_writer *w;
+	uint64_t base = ((uint64_t)time(NULL) / 3600 - 2) * 3600; /* a whole hour, 2 h ago */
+	uint64_t bytes = 0, packets = 0;
+	char *text;
+
+	test_config(&cfg, "weir_t_rows");
+	c = store_client_new(&cfg);
+	REQUIRE(c && reg);
+	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	/* 40 flows over 40 minutes, 30 s apart: 20 minutes, 8 five-minute buckets, 1 hour. */
+	for (unsigned i = 0; i < N; i++) {
+		make_flow(&flows[i], i, base + 30 * i);
+		bytes += flows[i].bytes;
+		packets += flows[i].packets;
+	}
+	w = store_writer_new(&cfg, reg);
+	REQUIRE(w);
+	/* In three appends, as an outlet would. */
+	CHECK_EQ(store_writer_append(w, flows, 10, 1), 0);
+	CHECK_EQ(store_writer_append(w, flows + 10, 25, 2), 0);
+	CHECK_EQ(store_writer_append(w, flows + 35, N - 35, 3), 0);
+	CHECK_EQ(store_writer_rows(w), N);
+	CHECK_EQ(store_writer_flush(w, NULL, NULL), 0);
+	CHECK_EQ(store_writer_rows(w), 0);
+	CHECK_EQ(store_writer_flush(w, NULL, NULL), 0); /* empty: nothing sent */
+
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), N);
+	check_rows(c, flows, N);
+	/* A few values spelled out, independent of the column table. */
+	CHECK_QS(c, "::ffff:10.0.0.6\t198.51.100.7\t6\tundefined\t1000",
+		 "SELECT IPv6NumToString(SrcAddr), IPv4NumToString(reinterpretAsUInt32("
+		 "reverse(substring(DstAddr, 13, 4)))), Proto, FlowDirection, SamplingRate "
+		 "FROM flows WHERE SrcPort = 1006");
+	CHECK_QS(c, "2001:db8::5\t[65005]\t[4200000000,4200000001]\t[105,105]\t"
+		    "[4259840000,4259840001]\tegress\t17",
+		 "SELECT IPv6NumToString(SrcAddr), DstASPath, DstLargeCommunities.ASN, "
+		 "DstLargeCommunities.LocalData1, DstCommunities, FlowDirection, Proto "
+		 "FROM flows WHERE SrcPort = 1005");
+	CHECK_QS(c, "2199023255716\t280297064038401\t[16000,16001,16002]",
+		 "SELECT SrcMAC, DstMAC, MPLSLabels FROM flows WHERE SrcPort = 1004");
+	CHECK_QS(c, "", "SELECT ExporterName FROM flows WHERE SrcPort = 1004");
+
+	/* Consolidated tables: same totals, and the sums per bucket. */
+	static const char *const tables[] = {"flows_1m", "flows_5m", "flows_1h"};
+	static const unsigned widths[] = {60, 300, 3600};
+	for (unsigned t = 0; t < 3; t++) {
+		uint64_t want_buckets = 0, last = UINT64_MAX;
+
+		CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM %s", tables[t]), bytes);
+		CHECK_EQ(qu(c, "SELECT sum(Packets) FROM %s", tables[t]), packets);
+		for (unsigned i = 0; i < N; i++) {
+			uint64_t b = flows[i].time_received / widths[t] * widths[t];
+			if (b != last)
+				want_buckets++;
+			last = b;
+		}
+		CHECK_EQ(qu(c, "SELECT uniqExact(TimeReceived) FROM %s", tables[t]), want_buckets);
+		/* One bucket in detail: SrcAS 64502, summed by hand. */
+		uint64_t want = 0, first_bucket = flows[0].time_received / widths[t] * widths[t];
+		for (unsigned i = 0; i < N; i++)
+			if (flows[i].time_received / widths[t] * widths[t] == first_bucket &&
+			    flows[i].src_as == 64502)
+				want += flows[i].bytes;
+		CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM %s WHERE toUInt32(TimeReceived) = %llu AND "
+			       "SrcAS = 64502", tables[t], (unsigned long long)first_bucket), want);
+		/* The sum survives the SummingMergeTree's merge. */
+		free(qs(c, "OPTIMIZE TABLE %s FINAL", tables[t]));
+		CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM %s", tables[t]), bytes);
+	}
+	/* exporters: each exporter with the interfaces it used. */
+	CHECK_QS(c, "10,11,12,13,20,21",
+		 "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(IfIndex)), ',') FROM "
+		 "(SELECT IfIndex FROM exporters FINAL WHERE ExporterAddress = "
+		 "IPv6StringToNum('::ffff:192.0.2.1') ORDER BY IfIndex)");
+	CHECK_EQ(qu(c, "SELECT uniqExact(ExporterAddress) FROM exporters"), 3);
+
+	/* Metrics. */
+	metrics_render(reg, &text, &(size_t){0});
+	CHECK(strstr(text, "weir_store_rows_inserted_total 40\n") != NULL);
+	CHECK(strstr(text, "weir_store_batches_total 1\n") != NULL);
+	CHECK(strstr(text, "weir_store_insert_errors_total 0\n") != NULL);
+	free(text);
+	store_writer_free(w);
+	metrics_registry_free(reg);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+struct flush_job {
+	struct store_writer *w;
+	int result;
+};
+
+static void *flush_thread(void *arg)
+{
+	struct flush_job *job = arg;
+
+	job->result = store_writer_flush(job->w, NULL, NULL);
+	return NULL;
+}
+
+static int stop_after_two_calls(void *ctx)
+{
+	return ++*(int *)ctx > 2;
+}
+
+TEST(writer_retries_while_clickhouse_is_stopped)
+{
+	enum { N = 3000 };
+	struct flow *flows = calloc(N, sizeof(*flows));
+	struct store_config cfg;
+	struct store_client *c;
+	struct metrics_registry *reg = metrics_registry_new();
+	struct store_writer *w;
+	struct flush_job job;
+	pthread_t th;
+	uint64_t now = (uint64_t)time(NULL);
+	int calls = 0;
+	char *text;
+
+	REQUIRE(flows && reg);
+	test_config(&cfg, "weir_t_restart");
+	c = store_client_new(&cfg);
+	REQUIRE(c);
+	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	for (unsigned i = 0; i < N; i++)
+		make_flow(&flows[i], i, now - i % 100);
+	for (unsigned i = 0; i < N; i++)
+		flows[i].src_port = (uint16_t)i; /* unique per row */
+	w = store_writer_new(&cfg, reg);
+	REQUIRE(w);
+
+	REQUIRE_EQ(ch_control("stop"), 0);
+	REQUIRE_EQ(store_writer_append(w, flows, N / 2, 0), 0);
+	/* Shutdown while ClickHouse is away: the flush gives up, keeps the rows. */
+	CHECK_EQ(store_writer_flush(w, stop_after_two_calls, &calls), -ECANCELED);
+	CHECK_EQ(store_writer_rows(w), N / 2);
+	REQUIRE_EQ(store_writer_append(w, flows + N / 2, N - N / 2, 0), 0);
+
+	job.w = w;
+	job.result = 1;
+	REQUIRE(pthread_create(&th, NULL, flush_thread, &job) == 0);
+	sleep(2); /* several failed tries */
+	CHECK_EQ(job.result, 1); /* still trying */
+	REQUIRE_EQ(ch_control("start"), 0);
+	pthread_join(th, NULL);
+	CHECK_EQ(job.result, 0);
+	CHECK_EQ(store_writer_rows(w), 0);
+
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), N);
+	CHECK_EQ(qu(c, "SELECT uniqExact(SrcPort) FROM flows"), N);
+	CHECK_EQ(qu(c, "SELECT sum(Packets) FROM flows_1m"), qu(c, "SELECT sum(Packets) FROM flows"));
+	metrics_render(reg, &text, &(size_t){0});
+	CHECK(strstr(text, "weir_store_rows_inserted_total 3000\n") != NULL);
+	CHECK(strstr(text, "weir_store_insert_errors_total 0\n") == NULL);
+	CHECK(strstr(text, "weir_store_insert_retries_total 0\n") == NULL);
+	free(text);
+	store_writer_free(w);
+	metrics_registry_free(reg);
+	store_client_free(c);
+	store_config_free(&cfg);
+	free(flows);
+}
+
+/* ---- retention ---- */
+
+TEST(retention_drops_only_old_partitions)
+{
+	static const unsigned days_ago[] = {20, 16, 14, 10, 2, 0};
+	enum { NDAYS = sizeof(days_ago) / sizeof(days_ago[0]) };
+	struct flow flows[NDAYS * 3];
+	struct store_config cfg;
+	struct store_client *c;
+	uint64_t now = (uint64_t)time(NULL);
+
+	test_config(&cfg, "weir_t_retention");
+	c = store_client_new(&cfg);
+	REQUIRE(c);
+	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	/* Three rows per day, at the day's start, 1 h before now-age and at
+	 * now-age itself: in one daily partition each (UTC server). */
+	for (unsigned d = 0; d < NDAYS; d++) {
+		uint64_t t = now - days_ago[d] * 86400ULL;
+		uint64_t day = t / 86400 * 86400;
+		uint64_t times[3] = {day, t > day + 3600 ? t - 3600 : day, t};
+		for (unsigned k = 0; k < 3; k++) {
+			make_flow(&flows[3 * d + k], 3 * d + k, times[k]);
+		}
+	}
+	insert_flows(&cfg, flows, NDAYS * 3);
+	/* flows 15 d, flows-1m 7 d, flows-5m 90 d, flows-1h 5 y (defaults but 1m). */
+	/* Expected: flows drops days 20 and 16; flows_1m drops 20, 16, 14, 10. */
+	CHECK_EQ(orch_retention_run(c, &cfg, now), 6);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 4 * 3);
+	CHECK_EQ(qu(c, "SELECT min(TimeReceived) >= toDateTime(%llu) FROM flows",
+		    (unsigned long long)(now - 14 * 86400ULL) / 86400 * 86400), 1);
+	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_1m"), 2);
+	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_5m"), NDAYS);
+	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_1h"), NDAYS);
+	/* Nothing more to do the second time. */
+	CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
+	/* A 1-day retention on flows_5m leaves only today; 0 keeps everything. */
+	cfg.retention.flows = 0;
+	cfg.retention.flows_1m = 0;
+	cfg.retention.flows_5m = 1 * 86400000ULL;
+	cfg.retention.flows_1h = 0;
+	CHECK_EQ(orch_retention_run(c, &cfg, now), 5);
+	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_5m"), 1);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 4 * 3);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+/* ---- weir orchestrator command ---- */
+
+TEST(orchestrator_command_once)
+{
+	struct store_config cfg;
+	struct store_client *c;
+	char path[512], cmd[1200];
+	const char *build = getenv("WEIR_BUILD");
+	FILE *f;
+
+	test_config(&cfg, "weir_t_cli");
+	if (!build)
+		SKIP("WEIR_BUILD not set (run through tests/run.sh)");
+	snprintf(path, sizeof(path), "%s/weir-store-cli.yaml", ch_dir);
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fprintf(f, "clickhouse:\n  url: %s\n  database: weir_t_cli\n  retention:\n    flows: 1d\n"
+		   "    flows-1h: 1825d\n  retention-interval: 10m\n",
+		cfg.url);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "'%s/weir' orchestrator -c '%s' --once 2>/dev/null", build, path);
+	CHECK_EQ(system(cmd), 0);
+	CHECK_EQ(system(cmd), 0);
+	c = store_client_new(&cfg);
+	REQUIRE(c);
+	CHECK_EQ(qu(c, "SELECT count() FROM schema_migrations"), ORCH_SCHEMA_VERSION);
+	store_client_free(c);
+	snprintf(cmd, sizeof(cmd), "'%s/weir' orchestrator --help >/dev/null", build);
+	CHECK_EQ(system(cmd), 0);
+	store_config_free(&cfg);
+}

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The outlet without ClickHouse: the ring bus keeps each exporter on one
+ * worker, the `outlet:` section binds, datagrams are decoded and counted per
+ * exporter and reason, and a flush that is told to give up commits nothing. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "demo/demo.h"
+#include "outlet/outlet.h"
+#include "store/store.h"
+#include "test.h"
+
+TEST(ring_bus_keeps_an_exporter_on_one_ring)
+{
+	struct bus_consumer *consumers[4];
+	struct bus_producer *p;
+	struct bus_envelope got[64];
+	uint8_t payload[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	int seen[4][64] = {{0}}, used = 0;
+
+	REQUIRE_EQ(outlet_ring_bus_new(4, 1 << 20, 0, NULL, &p, consumers), 0);
+	/* 64 exporters, 3 datagrams each. */
+	for (int round = 0; round < 3; round++)
+		for (int e = 0; e < 64; e++) {
+			struct bus_envelope env = {.len = sizeof(payload),
+						   .data = payload,
+						   .time_received_ns = (uint64_t)e};
+
+			addr_from_ipv4(&env.exporter, 0xc0000200u + (uint32_t)e);
+			REQUIRE_EQ(bus_producer_send(p, &env), 0);
+		}
+	for (int r = 0; r < 4; r++) {
+		int n = consumers[r]->ops->poll(consumers[r], got, 64, 0), total = 0;
+
+		while (n > 0) {
+			for (int i = 0; i < n; i++)
+				seen[r][got[i].time_received_ns]++;
+			total += n;
+			consumers[r]->ops->release(consumers[r], 1);
+			n = consumers[r]->ops->poll(consumers[r], got, 64, 0);
+		}
+		used += total > 0;
+	}
+	/* Each exporter's 3 datagrams all in one ring; several rings used. */
+	for (int e = 0; e < 64; e++) {
+		int rings = 0, count = 0;
+
+		for (int r = 0; r < 4; r++) {
+			rings += seen[r][e] > 0;
+			count += seen[r][e];
+		}
+		CHECK_EQ(rings, 1);
+		CHECK_EQ(count, 3);
+	}
+	CHECK_EQ(used, 4);
+	outlet_ring_bus_close(p);
+	p->ops->free(p);
+	for (int r = 0; r < 4; r++)
+		consumers[r]->ops->free(consumers[r]);
+}
+
+TEST(outlet_section_binds_and_maps_to_the_decoders)
+{
+	struct config_error err;
+	struct config_doc *doc = config_doc_load_string(
+	    "t.yaml",
+	    "workers: 3\nbatch: 64\nuse-export-time: true\n"
+	    "decoder:\n  max-exporters: 50\n  max-bytes-per-exporter: 1MiB\n  decap: vxlan\n",
+	    &err);
+	struct outlet_config cfg;
+	struct decode_config dc;
+
+	REQUIRE(doc);
+	outlet_config_defaults(&cfg);
+	CHECK_EQ(cfg.workers, 2);
+	REQUIRE_EQ(config_bind(doc->root, outlet_config_fields, &cfg, "outlet", "t.yaml", &err), 0);
+	outlet_config_decode(&cfg, &dc);
+	CHECK_EQ(cfg.workers, 3);
+	CHECK_EQ(cfg.batch, 64);
+	CHECK_EQ(dc.use_export_time, 1);
+	CHECK_EQ(dc.max_exporters, 50);
+	CHECK_EQ(dc.max_bytes_per_exporter, 1 << 20);
+	CHECK_EQ(dc.max_templates_per_exporter, 1024);
+	CHECK_EQ(dc.decap, DECODE_DECAP_VXLAN);
+	config_free_bound(outlet_config_fields, &cfg);
+	config_doc_free(doc);
+
+	doc = config_doc_load_string("t.yaml", "decoder:\n  decap: mpls\n", &err);
+	REQUIRE(doc);
+	CHECK(config_bind(doc->root, outlet_config_fields, &cfg, "outlet", "t.yaml", &err) < 0);
+	CHECK(strstr(err.text, "outlet.decoder.decap") != NULL);
+	config_doc_free(doc);
+	doc = config_doc_load_string("t.yaml", "workers: 0\n", &err);
+	REQUIRE(doc);
+	CHECK(config_bind(doc->root, outlet_config_fields, &cfg, "outlet", "t.yaml", &err) < 0);
+	config_doc_free(doc);
+}
+
+static int has_line(struct metrics_registry *reg, const char *line)
+{
+	char *text;
+	size_t len;
+	int found;
+
+	if (metrics_render(reg, &text, &len) < 0)
+		return 0;
+	found = strstr(text, line) != NULL;
+	free(text);
+	return found;
+}
+
+TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct bus_consumer *consumers[1];
+	struct bus_producer *p;
+	struct outlet_config cfg;
+	struct store_config sc;
+	struct outlet *o;
+	struct outlet_totals t;
+	struct demo_encoder_config ec = {.format = DEMO_IPFIX, .sampling_rate = 100};
+	struct demo_encoder *enc;
+	struct flow flows[5];
+	uint8_t buf[1500], junk[40] = {0, 99};
+	size_t len = 0;
+	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
+
+	outlet_config_defaults(&cfg);
+	cfg.workers = 1;
+	REQUIRE_EQ(store_config_defaults(&sc), 0);
+	free(sc.url);
+	sc.url = strdup("http://127.0.0.1:9"); /* discard port: nothing listens */
+	sc.connect_timeout_ms = 100;
+	sc.retry_min_ms = 10;
+	sc.retry_max_ms = 50;
+	REQUIRE_EQ(outlet_ring_bus_new(1, 1 << 20, 0, reg, &p, consumers), 0);
+	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
+						      .store = &sc,
+						      .metrics = reg,
+						      .consumers = consumers,
+						      .consumer_capacity = 1 << 20},
+			      &o),
+		   0);
+	REQUIRE_EQ(outlet_start(o), 0);
+
+	/* A datagram of no known version from one exporter... */
+	addr_from_ipv4(&env.exporter, 0xc0000201);
+	env.data = junk;
+	env.len = sizeof(junk);
+	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	/* ...and five IPFIX flows from another. */
+	enc = demo_encoder_new(&ec);
+	REQUIRE(enc);
+	for (int i = 0; i < 5; i++) {
+		flow_reset(&flows[i]);
+		flows[i].time_received = 1700000000;
+		flows[i].etype = 0x0800;
+		flows[i].bytes = 100;
+		flows[i].packets = 1;
+		addr_from_ipv4(&flows[i].src_addr, 0x0a000001u + (uint32_t)i);
+		addr_from_ipv4(&flows[i].dst_addr, 0x0a000101u);
+	}
+	REQUIRE_EQ(demo_encoder_encode(enc, flows, 5, buf, sizeof(buf), &len), 5);
+	demo_encoder_free(enc);
+	addr_from_ipv4(&env.exporter, 0xc0000202);
+	env.data = buf;
+	env.len = (uint32_t)len;
+	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+
+	for (int i = 0; i < 500; i++) {
+		outlet_totals(o, &t);
+		if (t.datagrams == 2)
+			break;
+		usleep(10000);
+	}
+	CHECK_EQ(t.datagrams, 2);
+	CHECK_EQ(t.flows_decoded, 5);
+	CHECK_EQ(t.decode_errors, 1);
+	CHECK(has_line(
+	    reg, "weir_decode_events_total{exporter=\"192.0.2.1\",reason=\"bad_version\"} 1\n"));
+	CHECK(has_line(reg, "weir_outlet_flows_decoded_total{exporter=\"192.0.2.2\"} 5\n"));
+	CHECK(has_line(reg, "weir_outlet_datagrams_total{exporter=\"192.0.2.1\"} 1\n"));
+
+	/* ClickHouse never answers: stopping without drain gives up the flush. */
+	outlet_abort(o);
+	outlet_stop(o, 0);
+	outlet_totals(o, &t);
+	CHECK_EQ(t.flows_stored, 0);
+	CHECK(has_line(reg, "weir_outlet_flush_errors_total{worker=\"0\"} 1\n"));
+	CHECK(has_line(reg, "weir_outlet_flows_stored_total{exporter=\"192.0.2.2\"} 0\n"));
+	outlet_free(o);
+	outlet_ring_bus_close(p);
+	p->ops->free(p);
+	store_config_free(&sc);
+	metrics_registry_free(reg);
+}
+
+TEST(datagrams_ahead_of_their_template_wait_for_it)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct bus_consumer *consumers[1];
+	struct bus_producer *p;
+	struct outlet_config cfg;
+	struct store_config sc;
+	struct outlet *o;
+	struct outlet_totals t = {0};
+	struct demo_encoder_config ec = {.format = DEMO_NETFLOW_V9, .sampling_rate = 10};
+	struct demo_encoder *enc = demo_encoder_new(&ec);
+	static uint8_t dgram[3][1500];
+	size_t len[3];
+	struct flow flows[5];
+	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
+
+	REQUIRE(enc);
+	for (int d = 0; d < 3; d++) {
+		for (int i = 0; i < 5; i++) {
+			flow_reset(&flows[i]);
+			flows[i].time_received = 1700000000;
+			flows[i].etype = 0x0800;
+			flows[i].bytes = 100;
+			flows[i].packets = 1;
+			addr_from_ipv4(&flows[i].src_addr, 0x0a000001u + (uint32_t)(d * 5 + i));
+		}
+		/* Only the first datagram carries the templates. */
+		REQUIRE_EQ(demo_encoder_encode(enc, flows, 5, dgram[d], 1500, &len[d]), 5);
+	}
+	demo_encoder_free(enc);
+	outlet_config_defaults(&cfg);
+	cfg.workers = 1;
+	REQUIRE_EQ(store_config_defaults(&sc), 0);
+	free(sc.url);
+	sc.url = strdup("http://127.0.0.1:9");
+	sc.connect_timeout_ms = 100;
+	REQUIRE_EQ(outlet_ring_bus_new(1, 1 << 22, 0, reg, &p, consumers), 0);
+	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg, .store = &sc, .metrics = reg,
+						       .consumers = consumers,
+						       .consumer_capacity = 1 << 22},
+			      &o),
+		   0);
+	REQUIRE_EQ(outlet_start(o), 0);
+	addr_from_ipv4(&env.exporter, 0xc0000203);
+	for (int k = 0; k < 3; k++) {
+		int d = (k + 1) % 3; /* 1, 2, then 0 with the templates */
+
+		env.data = dgram[d];
+		env.len = (uint32_t)len[d];
+		REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	}
+	for (int i = 0; i < 500; i++) {
+		outlet_totals(o, &t);
+		if (t.flows_decoded == 15)
+			break;
+		usleep(10000);
+	}
+	CHECK_EQ(t.datagrams, 3);
+	CHECK_EQ(t.flows_decoded, 15);
+	CHECK(has_line(reg, "weir_outlet_parked_total{worker=\"0\"} 2\n"));
+	CHECK(has_line(reg, "weir_outlet_unparked_total{worker=\"0\"} 2\n"));
+	CHECK(has_line(reg, "weir_outlet_park_dropped_total{worker=\"0\"} 0\n"));
+	outlet_abort(o);
+	outlet_stop(o, 0);
+	outlet_free(o);
+	outlet_ring_bus_close(p);
+	p->ops->free(p);
+	store_config_free(&sc);
+	metrics_registry_free(reg);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* What the Kafka bus's files share: librdkafka configuration from the `bus:`
+ * section, and one producing client (a topic, its poller thread, its
+ * counters) behind both the envelope producer and the flows producer. */
+#ifndef WEIR_BUS_KAFKA_INTERNAL_H
+#define WEIR_BUS_KAFKA_INTERNAL_H
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "bus.h"
+
+/* A librdkafka configuration with the brokers, TLS, SASL, logging, then
+ * `defaults` (key, value, ..., NULL), then `extra` (the producer: or
+ * consumer: map, named extra_name in errors; "producer" also sets the
+ * producer-only properties). NULL with `err` filled. */
+rd_kafka_conf_t *kafka_conf_new(const struct bus_config *cfg, const char *const *defaults,
+				const struct config_node *extra, const char *extra_name, char *err,
+				size_t errlen);
+
+/* Applies one property; `err` names it. Returns 0 or -EINVAL. */
+int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err,
+		   size_t errlen);
+
+struct kafka_out {
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *rkt;
+	pthread_t poller;
+	int poller_started;
+	_Atomic int stop;
+	struct metric_series *sent, *delivered;
+	struct metric_series *drop_queue_full, *drop_too_large, *drop_delivery, *drop_error;
+};
+
+/* Connects a producing client for `topic`. Returns 0 or -errno. */
+int kafka_out_init(struct kafka_out *o, const struct bus_config *cfg, const char *topic,
+		   struct metrics_registry *metrics, char *err, size_t errlen);
+/* Queues a copy of (key, value). 0, -ENOBUFS (queue full), -EMSGSIZE or -EIO;
+ * every failure is counted. Thread-safe. */
+int kafka_out_send(struct kafka_out *o, const void *key, size_t keylen, const void *value,
+		   size_t len);
+int kafka_out_flush(struct kafka_out *o, int timeout_ms);
+/* Flushes (up to timeout_ms), counts what could not be delivered, frees. */
+void kafka_out_fini(struct kafka_out *o, int timeout_ms);
+
+#endif

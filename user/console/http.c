@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The HTTP listener: one h2o evloop on its own thread, routes registered as
+ * h2o path handlers. Kept small on purpose: /metrics for every role, and
+ * whatever routes the console registers on top. */
+#define H2O_USE_LIBUV 0
+#include <h2o.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "console.h"
+
+struct route {
+	h2o_handler_t super; /* first: h2o hands this pointer back */
+	console_route_fn fn;
+	void *ctx;
+};
+
+struct console_http {
+	h2o_globalconf_t config;
+	h2o_hostconf_t *host;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t accept_ctx;
+	h2o_evloop_t *loop;
+	h2o_socket_t *listener;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	uint16_t port;
+	int fd;
+	struct metrics_registry *metrics;
+	pthread_t thread;
+	int started;
+	_Atomic int stop;
+};
+
+static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	struct route *r = (struct route *)self;
+	struct console_request in = {
+	    .method = req->method.base,
+	    .method_len = req->method.len,
+	    .path = req->path.base,
+	    .path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len,
+	    .body = (const uint8_t *)req->entity.base,
+	    .body_len = req->entity.base ? req->entity.len : 0,
+	};
+	struct console_response out = {.status = 200};
+	int ret;
+
+	if (req->query_at != SIZE_MAX) {
+		in.query = req->path.base + req->query_at + 1;
+		in.query_len = req->path.len - req->query_at - 1;
+	}
+	ret = r->fn(r->ctx, &in, &out);
+	if (ret < 0) {
+		free(out.body);
+		out = (struct console_response){.status = 500};
+	}
+	req->res.status = out.status;
+	req->res.reason = out.status == 200 ? "OK" : out.status == 404 ? "Not Found" : "Error";
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+		       out.content_type ? out.content_type : "text/plain; charset=utf-8",
+		       strlen(out.content_type ? out.content_type : "text/plain; charset=utf-8"));
+	/* h2o_send_inline() leaves the length unset: without it the reply is chunked. */
+	req->res.content_length = out.body_len;
+	h2o_send_inline(req, out.body ? out.body : "", out.body_len);
+	free(out.body);
+	return 0;
+}
+
+static int metrics_route(void *ctx, const struct console_request *req,
+			 struct console_response *resp)
+{
+	struct metrics_registry *metrics = ctx;
+	int ret = metrics_render(metrics, &resp->body, &resp->body_len);
+
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	return ret;
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+	const char *colon = strrchr(listen, ':');
+	char host[INET6_ADDRSTRLEN + 2];
+	size_t hlen;
+	char *end;
+	long port;
+
+	if (!colon)
+		return -EINVAL;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || colon[1] == '\0' || port < 0 || port > 65535)
+		return -EINVAL;
+	hlen = (size_t)(colon - listen);
+	if (hlen >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, listen, hlen);
+	host[hlen] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		host[hlen - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		*len = sizeof(*s6);
+	} else if (hlen == 0) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6; /* dual stack: every address */
+		s6->sin6_port = htons((uint16_t)port);
+		s6->sin6_addr = in6addr_any;
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -EINVAL;
+		*len = sizeof(*s4);
+	}
+	return 0;
+}
+
+struct console_http *console_http_new(const char *listen, struct metrics_registry *metrics,
+				      int *err)
+{
+	struct console_http *h = calloc(1, sizeof(*h));
+	int ret = -ENOMEM;
+
+	if (!h)
+		goto fail;
+	ret = parse_listen(listen ? listen : "", &h->addr, &h->addr_len);
+	if (ret < 0)
+		goto fail;
+	h2o_config_init(&h->config);
+	h->host =
+	    h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	h->metrics = metrics;
+	if (metrics) {
+		ret = console_http_route(h, "/metrics", metrics_route, metrics);
+		if (ret < 0) {
+			h2o_config_dispose(&h->config);
+			goto fail;
+		}
+	}
+	return h;
+fail:
+	free(h);
+	if (err)
+		*err = ret;
+	return NULL;
+}
+
+int console_http_route(struct console_http *h, const char *path, console_route_fn fn, void *ctx)
+{
+	h2o_pathconf_t *pathconf;
+	struct route *r;
+
+	if (h->started || !path || path[0] != '/' || !fn)
+		return -EINVAL;
+	pathconf = h2o_config_register_path(h->host, path, 0);
+	r = (struct route *)h2o_create_handler(pathconf, sizeof(*r));
+	r->super.on_req = route_on_req;
+	r->fn = fn;
+	r->ctx = ctx;
+	return 0;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+	struct console_http *h = listener->data;
+	h2o_socket_t *sock;
+
+	if (err)
+		return;
+	sock = h2o_evloop_socket_accept(listener);
+	if (sock)
+		h2o_accept(&h->accept_ctx, sock);
+}
+
+static void *serve(void *arg)
+{
+	struct console_http *h = arg;
+
+	h2o_mem_recycle_t *recycle = &h2o_socket_buffer_prototype.allocator;
+	h2o_multithread_queue_t *queue;
+
+	/* Everything h2o is made and unmade on this thread: its buffer
+	 * recycler is per thread. */
+	h->loop = h2o_evloop_create();
+	h2o_context_init(&h->ctx, h->loop, &h->config);
+	h->accept_ctx.ctx = &h->ctx;
+	h->accept_ctx.hosts = h->config.hosts;
+	h->listener = h2o_evloop_socket_create(h->loop, h->fd, H2O_SOCKET_FLAG_DONT_READ);
+	h->listener->data = h;
+	h2o_socket_read_start(h->listener, on_accept);
+	while (!atomic_load(&h->stop))
+		h2o_evloop_run(h->loop, 100);
+	/* Connections still open (a scraper's keep-alive) are closed by the
+	 * loop's destruction. */
+	h2o_socket_close(h->listener);
+	h2o_evloop_run(h->loop, 0);
+	queue = h->ctx.queue;
+	h2o_context_dispose(&h->ctx);
+	/* h2o 2.2.5's h2o_multithread_destroy_queue() closes the queue's
+	 * socket (freed at the next loop turn) but never frees the queue. */
+	h2o_evloop_run(h->loop, 0);
+	free(queue);
+	h2o_evloop_destroy(h->loop);
+	h->loop = NULL;
+	while (recycle->cnt)
+		free(h2o_mem_alloc_recycle(recycle, 0));
+	return NULL;
+}
+
+int console_http_start(struct console_http *h)
+{
+	int fd, one = 1, ret;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+
+	fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&h->addr, h->addr_len) < 0 || listen(fd, SOMAXCONN) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
+		h->port =
+		    ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+						      : ((struct sockaddr_in *)&bound)->sin_port);
+	h->fd = fd;
+	ret = -pthread_create(&h->thread, NULL, serve, h);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	h->started = 1;
+	return 0;
+}
+
+uint16_t console_http_port(const struct console_http *h)
+{
+	return h->port;
+}
+
+void console_http_free(struct console_http *h)
+{
+	if (!h)
+		return;
+	if (h->started) {
+		atomic_store(&h->stop, 1);
+		pthread_join(h->thread, NULL);
+	}
+	h2o_config_dispose(&h->config);
+	free(h);
+}

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The demo exporter: made-up but plausible traffic (a few busy services, many
+ * clients, documentation prefixes and private AS numbers), encoded with the
+ * demo encoder and sent over UDP from one loopback address per format. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "demo_exporter.h"
+
+#define DEMO_EXPORTERS 4
+#define DEMO_BATCH     64 /* flows made per exporter per round */
+
+struct demo_source {
+	enum demo_format format;
+	const char *address; /* loopback source: one exporter each */
+	struct demo_encoder *enc;
+	int fd;
+	struct sockaddr_in dst;
+};
+
+struct demo_exporter {
+	struct demo_exporter_config cfg;
+	struct demo_source src[DEMO_EXPORTERS];
+	pthread_t thread;
+	_Atomic int stop;
+	_Atomic uint64_t sent;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Services on the "inside" and clients on the "outside", skewed so that a
+ * few of each carry most of the traffic, as on a real edge router. */
+void demo_flow_make(struct flow *f, uint64_t seq, uint32_t seed, uint64_t now)
+{
+	static const struct {
+		uint8_t proto;
+		uint16_t port;
+		uint16_t size; /* typical packet size */
+	} services[] = {
+	    {6, 443, 1200}, {6, 443, 1200}, {6, 443, 1200}, {6, 80, 900},  {17, 443, 1100},
+	    {17, 53, 120},  {6, 22, 200},   {6, 25, 600},   {17, 123, 90}, {6, 993, 400},
+	};
+	uint64_t r = mix64(seq ^ ((uint64_t)seed << 32)), r2 = mix64(r);
+	unsigned svc = (unsigned)(r % (sizeof(services) / sizeof(services[0])));
+	uint32_t server = 0xc6336400u + (uint32_t)((r >> 8) % 16); /* 198.51.100.0/28 */
+	/* Clients: 203.0.113.0/24 mostly, 192.0.2.0/24 for the long tail. */
+	uint32_t client = ((r >> 16) & 3) ? 0xcb007100u + (uint32_t)((r2 >> 8) % 64)
+					  : 0xc0000200u + (uint32_t)((r2 >> 8) % 256);
+	int inbound = (r >> 24) & 1;
+	uint64_t packets = 1 + (r2 >> 20) % ((r >> 28) % 8 ? 20 : 2000);
+
+	flow_reset(f);
+	f->time_received = now;
+	f->time_flow_end_ms = now * 1000;
+	f->time_flow_start_ms = now * 1000 - (r2 % 60000);
+	f->sampling_rate = 1000;
+	f->etype = 0x0800;
+	f->proto = services[svc].proto;
+	f->packets = packets;
+	f->bytes = packets * (services[svc].size - (uint16_t)((r2 >> 40) % 64));
+	f->ip_tos = (r2 >> 50) % 4 ? 0 : 0x28;
+	f->ip_ttl = 64;
+	if (inbound) {
+		addr_from_ipv4(&f->src_addr, client);
+		addr_from_ipv4(&f->dst_addr, server);
+		f->src_port = (uint16_t)(32768 + (r2 >> 4) % 28000);
+		f->dst_port = services[svc].port;
+		f->src_as = 64496 + (uint32_t)((r >> 32) % 8);
+		f->dst_as = 64511;
+		f->in_if = 1 + (uint32_t)((r >> 40) % 2);   /* transit links */
+		f->out_if = 10 + (uint32_t)((r >> 44) % 4); /* servers */
+		f->src_net_mask = 24;
+		f->dst_net_mask = 28;
+	} else {
+		addr_from_ipv4(&f->src_addr, server);
+		addr_from_ipv4(&f->dst_addr, client);
+		f->src_port = services[svc].port;
+		f->dst_port = (uint16_t)(32768 + (r2 >> 4) % 28000);
+		f->src_as = 64511;
+		f->dst_as = 64496 + (uint32_t)((r >> 32) % 8);
+		f->in_if = 10 + (uint32_t)((r >> 44) % 4);
+		f->out_if = 1 + (uint32_t)((r >> 40) % 2);
+		f->src_net_mask = 28;
+		f->dst_net_mask = 24;
+	}
+	addr_from_ipv4(&f->next_hop, 0xc0000201u);
+	if (f->proto == 6)
+		f->tcp_flags = 0x18;
+	f->flow_direction = FLOW_DIRECTION_INGRESS;
+}
+
+static int parse_target(const char *target, struct sockaddr_in *sin)
+{
+	const char *colon = strrchr(target, ':');
+	char host[INET_ADDRSTRLEN];
+	long port;
+	char *end;
+
+	if (!colon || (size_t)(colon - target) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, target, (size_t)(colon - target));
+	host[colon - target] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port <= 0 || port > 65535)
+		return -EINVAL;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	if (!host[0])
+		strcpy(host, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+static void sleep_until(const struct timespec *t)
+{
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, t, NULL) == EINTR)
+		;
+}
+
+static void *demo_main(void *arg)
+{
+	struct demo_exporter *e = arg;
+	struct flow flows[DEMO_BATCH];
+	uint8_t buf[1500];
+	uint64_t seq = 0;
+	uint32_t rate = e->cfg.flows_per_second ? e->cfg.flows_per_second : 200;
+	/* One round sends DEMO_BATCH flows from each exporter. */
+	uint64_t round_ns = 1000000000ull * DEMO_BATCH * DEMO_EXPORTERS / rate;
+	struct timespec next;
+	LOG_RATELIMIT(send_rl, 1);
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (!atomic_load(&e->stop)) {
+		uint64_t now = (uint64_t)time(NULL);
+
+		for (int s = 0; s < DEMO_EXPORTERS; s++) {
+			struct demo_source *src = &e->src[s];
+			size_t done = 0;
+
+			for (int i = 0; i < DEMO_BATCH; i++)
+				demo_flow_make(&flows[i], seq++, (uint32_t)s, now);
+			while (done < DEMO_BATCH) {
+				size_t len = 0;
+				int n =
+				    demo_encoder_encode(src->enc, flows + done, DEMO_BATCH - done,
+							buf, sizeof(buf), &len);
+
+				if (n < 0)
+					break;
+				if (len &&
+				    sendto(src->fd, buf, len, 0, (struct sockaddr *)&src->dst,
+					   sizeof(src->dst)) < 0)
+					log_write_limited(&send_rl, LOG_LEVEL_WARN,
+							  "demo exporter could not send",
+							  "exporter=%s errno=%d", src->address,
+							  errno);
+				done += (size_t)n;
+			}
+			atomic_fetch_add(&e->sent, done);
+		}
+		if (e->cfg.max_flows && atomic_load(&e->sent) >= e->cfg.max_flows)
+			break;
+		next.tv_nsec += (long)(round_ns % 1000000000ull);
+		next.tv_sec += (time_t)(round_ns / 1000000000ull);
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000;
+		}
+		sleep_until(&next);
+	}
+	return NULL;
+}
+
+static void demo_sources_free(struct demo_exporter *e)
+{
+	for (int s = 0; s < DEMO_EXPORTERS; s++) {
+		if (e->src[s].enc)
+			demo_encoder_free(e->src[s].enc);
+		if (e->src[s].fd >= 0)
+			close(e->src[s].fd);
+	}
+}
+
+int demo_exporter_start(const struct demo_exporter_config *cfg, struct demo_exporter **out)
+{
+	static const struct {
+		enum demo_format format;
+		const char *address;
+	} kinds[DEMO_EXPORTERS] = {
+	    {DEMO_NETFLOW_V9, "127.0.0.11"},
+	    {DEMO_IPFIX, "127.0.0.12"},
+	    {DEMO_SFLOW_V5, "127.0.0.13"},
+	    {DEMO_NETFLOW_V5, "127.0.0.14"},
+	};
+	struct demo_exporter *e = calloc(1, sizeof(*e));
+	struct sockaddr_in dst;
+	int ret;
+
+	if (!e)
+		return -ENOMEM;
+	for (int s = 0; s < DEMO_EXPORTERS; s++)
+		e->src[s].fd = -1;
+	e->cfg = *cfg;
+	ret = parse_target(cfg->target ? cfg->target : "127.0.0.1:2055", &dst);
+	if (ret < 0)
+		goto fail;
+	for (int s = 0; s < DEMO_EXPORTERS; s++) {
+		struct demo_source *src = &e->src[s];
+		struct demo_encoder_config ec = {
+		    .format = kinds[s].format,
+		    .domain_id = 100 + (uint32_t)s,
+		    .sampling_rate = 1000,
+		    .template_refresh = 20,
+		    .max_size = 1400,
+		};
+		struct sockaddr_in bind_addr = {.sin_family = AF_INET};
+
+		src->format = kinds[s].format;
+		src->address = kinds[s].address;
+		inet_pton(AF_INET, src->address, &bind_addr.sin_addr);
+		addr_from_ipv4_bytes(&ec.agent, (const uint8_t *)&bind_addr.sin_addr);
+		src->enc = demo_encoder_new(&ec);
+		if (!src->enc) {
+			ret = -EINVAL;
+			goto fail;
+		}
+		src->dst = dst;
+		if (src->format == DEMO_SFLOW_V5)
+			src->dst.sin_port = htons(cfg->sflow_port ? cfg->sflow_port : 6343);
+		src->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (src->fd < 0 ||
+		    bind(src->fd, (struct sockaddr *)&bind_addr, sizeof(bind_addr)) < 0) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	ret = -pthread_create(&e->thread, NULL, demo_main, e);
+	if (ret < 0)
+		goto fail;
+	*out = e;
+	return 0;
+fail:
+	demo_sources_free(e);
+	free(e);
+	return ret;
+}
+
+uint64_t demo_exporter_flows_sent(const struct demo_exporter *e)
+{
+	return atomic_load(&((struct demo_exporter *)e)->sent);
+}
+
+void demo_exporter_stop(struct demo_exporter *e)
+{
+	if (!e)
+		return;
+	atomic_store(&e->stop, 1);
+	pthread_join(e->thread, NULL);
+	demo_sources_free(e);
+	free(e);
+}

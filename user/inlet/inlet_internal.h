@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* What the inlet's files share: the inlet object, its inputs and receive
+ * threads, the user-space policy (allowlist, token buckets) used by UDP
+ * inputs, and the XDP program's handle. Not for other stages. */
+#ifndef WEIR_INLET_INTERNAL_H
+#define WEIR_INLET_INTERNAL_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <xdp/xsk.h>
+
+#include "../../bpf/xdp_steer.h"
+#include "../common/addr.h"
+#include "inlet.h"
+
+#define INLET_MAX_BATCH	 1024
+#define INLET_UDP_BUFFER BUS_MAX_DATAGRAM
+
+struct xdp_steer_bpf;
+
+/* Counters of one receive thread, written by it (relaxed atomics, once per
+ * batch) and read by the metrics collector and inlet_get_stats(). */
+struct inlet_counters {
+	_Atomic uint64_t datagrams, bytes, bus_dropped;
+	_Atomic uint64_t not_allowed, rate, malformed; /* user-space drops */
+	_Atomic uint64_t kernel_drops;		       /* UDP: SO_RXQ_OVFL's running total */
+};
+
+struct inlet_worker {
+	struct inlet *in;
+	struct inlet_input *input;
+	unsigned index; /* worker number (UDP) or queue id (AF_XDP) */
+	int fd;
+	pthread_t thread;
+	int started;
+	struct inlet_counters c;
+	/* AF_XDP */
+	struct xsk_umem *umem;
+	void *area;
+	size_t area_size;
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp, rx;
+	struct xsk_socket *xsk;
+	/* metric series (NULL without a registry) */
+	struct metric_series *m_datagrams, *m_bytes, *m_kernel_drops;
+};
+
+struct inlet_input {
+	struct inlet_input_config cfg; /* copy; strings and lists not kept */
+	char name[96];		       /* metrics label: "udp:[::]:2055", "afxdp:eth0" */
+	/* UDP */
+	struct sockaddr_in6 listen;
+	/* AF_XDP */
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	uint32_t xdp_flags; /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE, as attached */
+	int attached;
+	struct xdp_steer_bpf *skel;
+	uint16_t ports[64];
+	size_t nports;
+	size_t nworkers;
+	struct inlet_worker *workers;
+	struct metric_series *m_bus_dropped, *m_not_allowed, *m_rate, *m_malformed;
+	struct metric_series *m_xdp_packets[XDP_STEER_OUTCOMES], *m_xdp_bytes[XDP_STEER_OUTCOMES];
+};
+
+struct inlet_prefix {
+	struct in6_addr addr; /* masked */
+	unsigned len;	      /* 0..128 */
+};
+
+/* Token buckets of the UDP inputs: a fixed open-addressing table, locked in
+ * stripes; a full probe window evicts its stalest entry (bounded memory). */
+#define INLET_BUCKETS	     8192
+#define INLET_BUCKET_PROBE   8
+#define INLET_BUCKET_STRIPES 64
+struct inlet_bucket {
+	struct in6_addr addr;
+	uint64_t tokens; /* billionths of a datagram, as in XDP */
+	uint64_t last_ns;
+	int used;
+};
+
+struct inlet_policy {
+	pthread_rwlock_t lock;
+	struct inlet_prefix *allow; /* NULL when the allowlist is off */
+	size_t nallow;
+	uint64_t rate, burst;
+	pthread_mutex_t stripes[INLET_BUCKET_STRIPES];
+	struct inlet_bucket *buckets; /* INLET_BUCKETS */
+};
+
+struct inlet_collector; /* the metrics collector's context (outlives the inlet) */
+
+struct inlet {
+	struct bus_producer *bus;
+	struct metrics_registry *metrics;
+	struct inlet_input *inputs;
+	size_t ninputs;
+	int stop_fd; /* eventfd: wakes the threads at inlet_stop() */
+	_Atomic int stopping;
+	int running;
+	struct inlet_policy policy;
+	struct inlet_collector *collector;
+	struct metric_family *f_exporter;
+	size_t exporter_series;
+};
+
+/* inlet_config.c */
+int inlet_parse_listen(const char *text, struct sockaddr_in6 *sa, char *err, size_t errlen);
+
+/* inlet.c: the user-space policy (UDP inputs). 1 = accept; else the
+ * counter to bump is chosen by the return value (-1 not allowed, -2 rate). */
+int inlet_policy_check(struct inlet_policy *p, const struct in6_addr *a, uint64_t now_ns);
+/* Hands one datagram to the bus and counts it. */
+void inlet_deliver(struct inlet *in, struct inlet_counters *c, const struct bus_envelope *env);
+
+/* inlet_xdp.c */
+int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_queue, char *err,
+		   size_t errlen);
+int inlet_xdp_attach(struct inlet_input *input, char *err, size_t errlen);
+void inlet_xdp_detach(struct inlet_input *input);
+void inlet_xdp_close(struct inlet_input *input);
+int inlet_xdp_xsk_map_fd(struct inlet_input *input);
+int inlet_xdp_set_policy(struct inlet_input *input, const struct inlet_prefix *allow, size_t nallow,
+			 uint64_t rate, uint64_t burst);
+int inlet_xdp_read_outcomes(struct inlet_input *input,
+			    struct xdp_steer_counter out[XDP_STEER_OUTCOMES]);
+int inlet_xdp_read_exporter(struct inlet_input *input, const struct xdp_steer_addr *a,
+			    struct xdp_steer_exporter *out);
+/* Calls fn for each exporter in the per-exporter map. */
+int inlet_xdp_for_each_exporter(struct inlet_input *input,
+				void (*fn)(void *ctx, const struct xdp_steer_addr *a,
+					   const struct xdp_steer_exporter *e),
+				void *ctx);
+/* Number of RX queues of an interface (ethtool channels; 1 when unknown). */
+unsigned inlet_xdp_rx_queues(const char *ifname);
+
+/* inlet_afxdp.c */
+int inlet_afxdp_open(struct inlet *in, struct inlet_input *input, struct inlet_worker *w, char *err,
+		     size_t errlen);
+void inlet_afxdp_close(struct inlet_worker *w);
+void *inlet_afxdp_run(void *arg);
+uint64_t inlet_afxdp_kernel_drops(struct inlet_worker *w);
+
+/* inlet_udp.c */
+int inlet_udp_probe_port(const struct inlet_input *input, char *err, size_t errlen);
+int inlet_udp_open(struct inlet_input *input, struct inlet_worker *w, char *err, size_t errlen);
+void *inlet_udp_run(void *arg);
+/* The socket's drop count: SO_RXQ_OVFL as last seen, or SO_MEMINFO's. */
+uint64_t inlet_udp_kernel_drops(struct inlet_worker *w);
+
+/* inlet_netns.c: a veth pair between two namespaces, for tests and bench. */
+struct inlet_netpair {
+	char ns_exp[48], ns_col[48];
+	char if_exp[IF_NAMESIZE], if_col[IF_NAMESIZE];
+	int fd_exp, fd_col, fd_orig;
+	int created;
+};
+/* `tag` (a few letters) goes into the names. Returns 0 or -errno. */
+int inlet_netpair_create(struct inlet_netpair *np, const char *tag);
+/* Moves the calling thread into the collector (1) or exporter (0) namespace. */
+int inlet_netpair_enter(struct inlet_netpair *np, int collector);
+int inlet_netpair_leave(struct inlet_netpair *np);
+void inlet_netpair_destroy(struct inlet_netpair *np);
+
+#endif

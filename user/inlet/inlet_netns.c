@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* A veth pair between two network namespaces made for the inlet's tests and
+ * `weir bench inlet`: "exporter" (192.0.2.1, .11-.14, 2001:db8::1, ::11)
+ * and "collector" (192.0.2.2, 2001:db8::2). Names carry the pid and a
+ * counter so parallel runs do not clash; destroy removes everything. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "inlet_internal.h"
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int run(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = system(cmd);
+	return r == 0 ? 0 : -EIO;
+}
+
+static int open_ns(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int inlet_netpair_create(struct inlet_netpair *np, const char *tag)
+{
+	static _Atomic unsigned counter;
+	unsigned n = atomic_fetch_add(&counter, 1), pid = (unsigned)getpid() % 100000;
+	int r;
+
+	memset(np, 0, sizeof(*np));
+	np->fd_exp = np->fd_col = np->fd_orig = -1;
+	snprintf(np->ns_exp, sizeof(np->ns_exp), "weir-%s-e-%u-%u", tag, pid, n);
+	snprintf(np->ns_col, sizeof(np->ns_col), "weir-%s-c-%u-%u", tag, pid, n);
+	snprintf(np->if_exp, sizeof(np->if_exp), "we%ux%u", pid, n % 100);
+	snprintf(np->if_col, sizeof(np->if_col), "wc%ux%u", pid, n % 100);
+	r = run("ip netns add %s && ip netns add %s", np->ns_exp, np->ns_col);
+	if (r < 0)
+		goto fail;
+	np->created = 1;
+	r = run("ip link add %s netns %s type veth peer name %s netns %s", np->if_exp, np->ns_exp,
+		np->if_col, np->ns_col);
+	if (r < 0)
+		goto fail;
+	r = run(
+	    "ip -n %s link set lo up && ip -n %s link set %s up && "
+	    "ip -n %s addr add 192.0.2.1/24 dev %s && "
+	    "ip -n %s addr add 192.0.2.11/24 dev %s && ip -n %s addr add 192.0.2.12/24 dev %s && "
+	    "ip -n %s addr add 192.0.2.13/24 dev %s && ip -n %s addr add 192.0.2.14/24 dev %s && "
+	    "ip -n %s addr add 2001:db8::1/64 dev %s nodad && "
+	    "ip -n %s addr add 2001:db8::11/64 dev %s nodad",
+	    np->ns_exp, np->ns_exp, np->if_exp, np->ns_exp, np->if_exp, np->ns_exp, np->if_exp,
+	    np->ns_exp, np->if_exp, np->ns_exp, np->if_exp, np->ns_exp, np->if_exp, np->ns_exp,
+	    np->if_exp, np->ns_exp, np->if_exp);
+	if (r < 0)
+		goto fail;
+	r = run("ip -n %s link set lo up && ip -n %s link set %s up && "
+		"ip -n %s addr add 192.0.2.2/24 dev %s && "
+		"ip -n %s addr add 2001:db8::2/64 dev %s nodad",
+		np->ns_col, np->ns_col, np->if_col, np->ns_col, np->if_col, np->ns_col, np->if_col);
+	if (r < 0)
+		goto fail;
+	np->fd_exp = open_ns(np->ns_exp);
+	np->fd_col = open_ns(np->ns_col);
+	np->fd_orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (np->fd_exp < 0 || np->fd_col < 0 || np->fd_orig < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	inlet_netpair_destroy(np);
+	return r;
+}
+
+int inlet_netpair_enter(struct inlet_netpair *np, int collector)
+{
+	return setns(collector ? np->fd_col : np->fd_exp, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+int inlet_netpair_leave(struct inlet_netpair *np)
+{
+	return setns(np->fd_orig, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+void inlet_netpair_destroy(struct inlet_netpair *np)
+{
+	if (np->fd_orig >= 0) {
+		inlet_netpair_leave(np);
+		close(np->fd_orig);
+	}
+	if (np->fd_exp >= 0)
+		close(np->fd_exp);
+	if (np->fd_col >= 0)
+		close(np->fd_col);
+	np->fd_exp = np->fd_col = np->fd_orig = -1;
+	if (np->created) {
+		/* Deleting a namespace deletes its end of the pair, and so both. */
+		run("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", np->ns_exp,
+		    np->ns_col);
+		np->created = 0;
+	}
+}

@@ -1,0 +1,633 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* ClickHouse schema: numbered, idempotent migration steps recorded in
+ * schema_migrations. The SQL runs on ClickHouse 18.16 (Debian) and on current
+ * versions: addresses are FixedString(16), no TTL, no CODEC, no
+ * ADD COLUMN IF NOT EXISTS (we look in system.columns first). Newer features
+ * (LowCardinality, CODEC) are added only above MODERN_VERSION. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "orchestrator.h"
+
+/* 20.3 LTS: LowCardinality without the experimental setting, column codecs.
+ * Not exercised by the tests here (the machines run 18.16). */
+#define MODERN_VERSION 20003000u
+
+struct mig {
+	struct store_client *c;
+	const struct store_config *cfg;
+	uint32_t server_version;
+	int modern;
+	unsigned step;
+};
+
+/* ---- a small SQL string builder ---- */
+
+struct sql {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void sql_add(struct sql *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sql_add(struct sql *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (s->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(s->p ? s->p + s->len : NULL, s->p ? s->cap - s->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			s->oom = 1;
+			return;
+		}
+		if (s->p && s->len + (size_t)n < s->cap) {
+			s->len += (size_t)n;
+			return;
+		}
+		size_t cap = s->cap ? s->cap : 1024;
+		while (cap <= s->len + (size_t)n)
+			cap *= 2;
+		char *p = realloc(s->p, cap);
+		if (!p) {
+			s->oom = 1;
+			return;
+		}
+		s->p = p;
+		s->cap = cap;
+	}
+}
+
+static void sql_free(struct sql *s)
+{
+	free(s->p);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- columns ---- */
+
+enum { STR_LC = 1 }; /* a string column that becomes LowCardinality on modern servers */
+
+struct col {
+	const char *name;
+	const char *type;
+	int flags;
+};
+
+static const char boundary_type[] = "Enum8('undefined' = 0, 'external' = 1, 'internal' = 2)";
+
+/* Enrichment columns (filled by the enrichment stage; empty until then),
+ * each placed after the decoded column named in `after`. */
+static const struct {
+	const char *after;
+	struct col cols[14];
+} enrich_cols[] = {
+	{"ExporterAddress",
+	 {{"ExporterName", "String", STR_LC},
+	  {"ExporterGroup", "String", STR_LC},
+	  {"ExporterRole", "String", STR_LC},
+	  {"ExporterSite", "String", STR_LC},
+	  {"ExporterRegion", "String", STR_LC},
+	  {"ExporterTenant", "String", STR_LC}}},
+	{"DstNetMask",
+	 {{"SrcNetName", "String", STR_LC},
+	  {"DstNetName", "String", STR_LC},
+	  {"SrcNetRole", "String", STR_LC},
+	  {"DstNetRole", "String", STR_LC},
+	  {"SrcNetSite", "String", STR_LC},
+	  {"DstNetSite", "String", STR_LC},
+	  {"SrcNetRegion", "String", STR_LC},
+	  {"DstNetRegion", "String", STR_LC},
+	  {"SrcNetTenant", "String", STR_LC},
+	  {"DstNetTenant", "String", STR_LC},
+	  {"SrcCountry", "FixedString(2)", 0},
+	  {"DstCountry", "FixedString(2)", 0}}},
+	{"DstAS",
+	 {{"SrcGeoCity", "String", STR_LC},
+	  {"DstGeoCity", "String", STR_LC},
+	  {"SrcGeoState", "String", STR_LC},
+	  {"DstGeoState", "String", STR_LC}}},
+	{"OutIf",
+	 {{"InIfName", "String", STR_LC},
+	  {"OutIfName", "String", STR_LC},
+	  {"InIfDescription", "String", 0},
+	  {"OutIfDescription", "String", 0},
+	  {"InIfSpeed", "UInt32", 0},
+	  {"OutIfSpeed", "UInt32", 0},
+	  {"InIfConnectivity", "String", STR_LC},
+	  {"OutIfConnectivity", "String", STR_LC},
+	  {"InIfProvider", "String", STR_LC},
+	  {"OutIfProvider", "String", STR_LC},
+	  {"InIfBoundary", boundary_type, 0},
+	  {"OutIfBoundary", boundary_type, 0}}},
+};
+
+#define NENRICH (sizeof(enrich_cols) / sizeof(enrich_cols[0]))
+
+/* Columns added by step 4, derived from the AS path at insert time. */
+static const char *const dst_nth_as[] = {"Dst1stAS", "Dst2ndAS", "Dst3rdAS"};
+
+static const char *str_type(const struct mig *m, const struct col *c)
+{
+	if ((c->flags & STR_LC) && m->modern)
+		return "LowCardinality(String)";
+	return c->type;
+}
+
+/* Type of any flows column by name, NULL if unknown. */
+static const char *column_type(const struct mig *m, const char *name)
+{
+	for (size_t i = 0; i < NENRICH; i++)
+		for (const struct col *c = enrich_cols[i].cols; c->name; c++)
+			if (!strcmp(c->name, name))
+				return str_type(m, c);
+	for (size_t i = 0; i < 3; i++)
+		if (!strcmp(name, dst_nth_as[i]))
+			return "UInt32";
+	const struct flow_field *f = flow_field_find(name);
+	return f ? store_field_type(f) : NULL;
+}
+
+/* Codecs where they pay, on servers that have them: time columns are
+ * near-sorted (delta), the rest take ZSTD's better ratio. */
+static const char *column_codec(const struct mig *m, const char *name)
+{
+	if (!m->modern)
+		return "";
+	if (!strcmp(name, "TimeReceived"))
+		return " CODEC(DoubleDelta, LZ4)";
+	if (!strcmp(name, "TimeFlowStartMs") || !strcmp(name, "TimeFlowEndMs"))
+		return " CODEC(Delta, ZSTD(1))";
+	if (!strcmp(name, "SrcAddr") || !strcmp(name, "DstAddr") || !strcmp(name, "NextHop"))
+		return " CODEC(ZSTD(1))";
+	return "";
+}
+
+/* Dimensions kept in the consolidated tables: no addresses, ports, MACs,
+ * NAT, IP header fields or arrays (Akvorado keeps the same split). Order =
+ * the sorting key: what the console filters on first. */
+static const char *const consolidated_dims[] = {
+	"TimeReceived", "ExporterAddress", "EType", "Proto", "InIfName", "SrcAS",
+	"ForwardingStatus", "OutIfName", "DstAS", "SamplingRate",
+	/* the primary key ends here (PRIMARY_KEY_DIMS); the rest only sort */
+	"ExporterName", "ExporterGroup", "ExporterRole", "ExporterSite", "ExporterRegion",
+	"ExporterTenant", "SrcNetName", "DstNetName", "SrcNetRole", "DstNetRole", "SrcNetSite",
+	"DstNetSite", "SrcNetRegion", "DstNetRegion", "SrcNetTenant", "DstNetTenant", "SrcCountry",
+	"DstCountry", "InIf", "OutIf", "InIfDescription", "OutIfDescription", "InIfSpeed",
+	"OutIfSpeed", "InIfConnectivity", "OutIfConnectivity", "InIfProvider", "OutIfProvider",
+	"InIfBoundary", "OutIfBoundary", "FlowDirection"};
+#define NDIMS (sizeof(consolidated_dims) / sizeof(consolidated_dims[0]))
+#define PRIMARY_KEY_DIMS 10
+
+static const struct {
+	const char *table;
+	const char *round; /* rounds TimeReceived down to the resolution */
+	const char *partition;
+	size_t retention_offset;
+} consolidated[] = {
+	{"flows_1m", "toStartOfMinute", "toYYYYMMDD(TimeReceived)",
+	 offsetof(struct store_retention_config, flows_1m)},
+	{"flows_5m", "toStartOfFiveMinute", "toYYYYMMDD(TimeReceived)",
+	 offsetof(struct store_retention_config, flows_5m)},
+	{"flows_1h", "toStartOfHour", "toYYYYMM(TimeReceived)",
+	 offsetof(struct store_retention_config, flows_1h)},
+};
+#define NCONSOLIDATED (sizeof(consolidated) / sizeof(consolidated[0]))
+
+/* ---- statements ---- */
+
+static int exec(struct mig *m, const char *sql)
+{
+	int r;
+
+	log_debug("migration statement", "step=%u sql=\"%.200s\"", m->step, sql);
+	r = store_client_query(m->c, sql, NULL);
+	if (r < 0)
+		log_error("migration statement failed", "step=%u error=\"%s\" sql=\"%.300s\"", m->step,
+			  store_client_error(m->c), sql);
+	return r;
+}
+
+static int exec_sql(struct mig *m, struct sql *s)
+{
+	int r = s->oom ? -ENOMEM : exec(m, s->p);
+
+	sql_free(s);
+	return r;
+}
+
+/* 1 when `sql` (a count) answers > 0, 0 when it answers 0, or -errno. */
+static int exists(struct mig *m, const char *fmt, const char *a, const char *b)
+{
+	char q[512];
+	uint64_t n;
+	int r;
+
+	snprintf(q, sizeof(q), fmt, a, b);
+	r = store_client_query_u64(m->c, q, &n);
+	if (r < 0) {
+		log_error("migration check failed", "step=%u error=\"%s\"", m->step,
+			  store_client_error(m->c));
+		return r;
+	}
+	return n > 0;
+}
+
+static int column_exists(struct mig *m, const char *table, const char *column)
+{
+	return exists(m,
+		      "SELECT count() FROM system.columns WHERE database = currentDatabase() "
+		      "AND table = '%s' AND name = '%s'",
+		      table, column);
+}
+
+/* ---- step 1: flows ---- */
+
+static void flows_column(struct mig *m, struct sql *s, const char *name, int *first)
+{
+	sql_add(s, "%s\n  %s %s%s", *first ? "" : ",", name, column_type(m, name),
+		column_codec(m, name));
+	*first = 0;
+}
+
+static int step_flows(struct mig *m)
+{
+	struct sql s = {0};
+	int first = 1;
+
+	sql_add(&s, "CREATE TABLE IF NOT EXISTS flows (");
+	for (size_t i = 0; i < flow_fields_count; i++) {
+		const char *name = flow_fields[i].name;
+
+		flows_column(m, &s, name, &first);
+		for (size_t e = 0; e < NENRICH; e++)
+			if (!strcmp(enrich_cols[e].after, name))
+				for (const struct col *c = enrich_cols[e].cols; c->name; c++)
+					flows_column(m, &s, c->name, &first);
+	}
+	/* The console's queries all carry a time range; then they filter or
+	 * group by exporter and interface (Akvorado's key). Daily partitions:
+	 * retention drops whole days. */
+	sql_add(&s, "\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\n"
+		    "ORDER BY (TimeReceived, ExporterAddress, InIfName, OutIfName)%s",
+		m->modern ? "\nSETTINGS allow_experimental_low_cardinality_type = 1" : "");
+	return exec_sql(m, &s);
+}
+
+/* ---- step 2: consolidated tables and their views ---- */
+
+/* The dimension list of the consolidated tables, its first `limit` names:
+ * writes "a, b, c" (with_nth_as appends Dst1stAS... from step 4). */
+static void add_dims(struct sql *s, int with_nth_as, size_t limit)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < NDIMS && n < limit; i++, n++)
+		sql_add(s, "%s%s", n ? ", " : "", consolidated_dims[i]);
+	for (size_t i = 0; with_nth_as && i < 3 && n < limit; i++, n++)
+		sql_add(s, ", %s", dst_nth_as[i]);
+}
+
+static int create_consolidated_table(struct mig *m, size_t t)
+{
+	struct sql s = {0};
+
+	sql_add(&s, "CREATE TABLE IF NOT EXISTS %s (", consolidated[t].table);
+	for (size_t i = 0; i < NDIMS; i++)
+		sql_add(&s, "%s\n  %s %s%s", i ? "," : "", consolidated_dims[i],
+			column_type(m, consolidated_dims[i]),
+			column_codec(m, consolidated_dims[i]));
+	sql_add(&s, ",\n  Bytes UInt64,\n  Packets UInt64\n) ENGINE = SummingMergeTree((Bytes, Packets))\n"
+		    "PARTITION BY %s\nPRIMARY KEY (",
+		consolidated[t].partition);
+	add_dims(&s, 0, PRIMARY_KEY_DIMS);
+	/* Every dimension is in the sorting key: SummingMergeTree keeps an
+	 * arbitrary value of a column outside it when rows are merged. */
+	sql_add(&s, ")\nORDER BY (");
+	add_dims(&s, 0, NDIMS);
+	sql_add(&s, ")%s", m->modern ? "\nSETTINGS allow_experimental_low_cardinality_type = 1" : "");
+	return exec_sql(m, &s);
+}
+
+/* The view sums each inserted block by dimension (GROUP BY) before writing,
+ * so a consolidated table receives far fewer rows than flows; the
+ * SummingMergeTree finishes the sums across blocks when it merges. Bytes and
+ * Packets are summed as exported, SamplingRate is a dimension: queries
+ * multiply, as on flows (Akvorado does the same). */
+static int create_consolidated_view(struct mig *m, size_t t, int with_nth_as)
+{
+	struct sql s = {0};
+
+	sql_add(&s, "CREATE MATERIALIZED VIEW IF NOT EXISTS %s_consumer TO %s AS SELECT %s(TimeReceived) AS TimeReceived",
+		consolidated[t].table, consolidated[t].table, consolidated[t].round);
+	for (size_t i = 1; i < NDIMS; i++)
+		sql_add(&s, ", %s", consolidated_dims[i]);
+	for (size_t i = 0; with_nth_as && i < 3; i++)
+		sql_add(&s, ", %s", dst_nth_as[i]);
+	sql_add(&s, ", sum(Bytes) AS Bytes, sum(Packets) AS Packets FROM flows GROUP BY ");
+	add_dims(&s, with_nth_as, SIZE_MAX);
+	return exec_sql(m, &s);
+}
+
+static int step_consolidated(struct mig *m)
+{
+	int r = 0;
+
+	for (size_t t = 0; t < NCONSOLIDATED && r == 0; t++) {
+		r = create_consolidated_table(m, t);
+		if (r == 0)
+			r = create_consolidated_view(m, t, 0);
+	}
+	return r;
+}
+
+/* ---- step 3: exporters ---- */
+
+static int step_exporters(struct mig *m)
+{
+	static const char *const exporter_cols[] = {"ExporterName", "ExporterGroup", "ExporterRole",
+						    "ExporterSite", "ExporterRegion", "ExporterTenant"};
+	static const struct {
+		const char *name, *in, *out;
+	} if_cols[] = {
+		{"IfName", "InIfName", "OutIfName"},
+		{"IfDescription", "InIfDescription", "OutIfDescription"},
+		{"IfSpeed", "InIfSpeed", "OutIfSpeed"},
+		{"IfConnectivity", "InIfConnectivity", "OutIfConnectivity"},
+		{"IfProvider", "InIfProvider", "OutIfProvider"},
+		{"IfBoundary", "InIfBoundary", "OutIfBoundary"},
+	};
+	struct sql s = {0};
+	int r;
+
+	/* One row per exporter and interface; ReplacingMergeTree keeps the
+	 * latest sighting (TimeReceived) when parts merge. */
+	sql_add(&s, "CREATE TABLE IF NOT EXISTS exporters (\n  TimeReceived DateTime,\n"
+		    "  ExporterAddress FixedString(16)");
+	for (size_t i = 0; i < 6; i++)
+		sql_add(&s, ",\n  %s %s", exporter_cols[i], column_type(m, exporter_cols[i]));
+	sql_add(&s, ",\n  IfIndex UInt32");
+	for (size_t i = 0; i < 6; i++)
+		sql_add(&s, ",\n  %s %s", if_cols[i].name, column_type(m, if_cols[i].in));
+	sql_add(&s, "\n) ENGINE = ReplacingMergeTree(TimeReceived)\nORDER BY (ExporterAddress, IfIndex)%s",
+		m->modern ? "\nSETTINGS allow_experimental_low_cardinality_type = 1" : "");
+	r = exec_sql(m, &s);
+	if (r < 0)
+		return r;
+
+	/* Both interfaces of each flow, reduced per block by GROUP BY. */
+	sql_add(&s, "CREATE MATERIALIZED VIEW IF NOT EXISTS exporters_consumer TO exporters AS SELECT "
+		    "max(TimeReceived) AS TimeReceived, ExporterAddress");
+	for (size_t i = 0; i < 6; i++)
+		sql_add(&s, ", any(%s) AS %s", exporter_cols[i], exporter_cols[i]);
+	sql_add(&s, ", IfIndex_ AS IfIndex");
+	for (size_t i = 0; i < 6; i++)
+		sql_add(&s, ", any(%s_) AS %s", if_cols[i].name, if_cols[i].name);
+	sql_add(&s, " FROM flows ARRAY JOIN [InIf, OutIf] AS IfIndex_");
+	for (size_t i = 0; i < 6; i++)
+		sql_add(&s, ", [%s, %s] AS %s_", if_cols[i].in, if_cols[i].out, if_cols[i].name);
+	sql_add(&s, " GROUP BY ExporterAddress, IfIndex_");
+	return exec_sql(m, &s);
+}
+
+/* ---- step 4: Dst1stAS, Dst2ndAS, Dst3rdAS ----
+ * A column added in a later release, the way every later one should be: in
+ * flows a MATERIALIZED column (computed at insert, and for the parts written
+ * before the step computed when read, so no row is rewritten or lost); in the
+ * consolidated tables an ordinary column added to the end of the sorting key;
+ * the views are dropped first and recreated with the column last, because
+ * on 18.16 a view that does not fill every column of its target fails the
+ * insert into flows. */
+static int step_nth_as(struct mig *m)
+{
+	struct sql s = {0};
+	int r = 0;
+
+	for (size_t t = 0; t < NCONSOLIDATED && r == 0; t++) {
+		sql_add(&s, "DROP TABLE IF EXISTS %s_consumer", consolidated[t].table);
+		r = exec_sql(m, &s);
+	}
+	for (size_t i = 0; i < 3 && r == 0; i++) {
+		r = column_exists(m, "flows", dst_nth_as[i]);
+		if (r == 0) {
+			sql_add(&s, "ALTER TABLE flows ADD COLUMN %s UInt32 MATERIALIZED arrayElement(DstASPath, %zu)",
+				dst_nth_as[i], i + 1);
+			r = exec_sql(m, &s);
+		} else if (r > 0) {
+			r = 0;
+		}
+	}
+	for (size_t t = 0; t < NCONSOLIDATED && r == 0; t++) {
+		r = column_exists(m, consolidated[t].table, dst_nth_as[0]);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			/* One ALTER: MODIFY ORDER BY may only append columns
+			 * added by the same statement. */
+			sql_add(&s, "ALTER TABLE %s", consolidated[t].table);
+			for (size_t i = 0; i < 3; i++)
+				sql_add(&s, "%s ADD COLUMN %s UInt32", i ? "," : "", dst_nth_as[i]);
+			sql_add(&s, ", MODIFY ORDER BY (");
+			add_dims(&s, 1, SIZE_MAX);
+			sql_add(&s, ")");
+			r = exec_sql(m, &s);
+		} else {
+			r = 0;
+		}
+		if (r == 0)
+			r = create_consolidated_view(m, t, 1);
+	}
+	return r;
+}
+
+/* ---- step 5: PacketSize, PacketSizeBucket ----
+ * ALIAS columns: computed when read, nothing stored, so they can be added to
+ * every table without rewriting or touching the views. */
+static int step_packet_size(struct mig *m)
+{
+	static const char *const tables[] = {"flows", "flows_1m", "flows_5m", "flows_1h"};
+	static const char bucket[] =
+		"multiIf(PacketSize < 64, '0-63', PacketSize < 128, '64-127', PacketSize < 256, "
+		"'128-255', PacketSize < 512, '256-511', PacketSize < 768, '512-767', "
+		"PacketSize < 1024, '768-1023', PacketSize < 1280, '1024-1279', PacketSize < 1501, "
+		"'1280-1500', PacketSize < 2048, '1501-2047', PacketSize < 3072, '2048-3071', "
+		"PacketSize < 4096, '3072-4095', PacketSize < 8192, '4096-8191', "
+		"PacketSize < 10240, '8192-10239', PacketSize < 16384, '10240-16383', "
+		"PacketSize < 32768, '16384-32767', PacketSize < 65536, '32768-65535', '65536-Inf')";
+	struct sql s = {0};
+	int r = 0;
+
+	for (size_t t = 0; t < 4 && r >= 0; t++) {
+		r = column_exists(m, tables[t], "PacketSize");
+		if (r == 0) {
+			sql_add(&s, "ALTER TABLE %s ADD COLUMN PacketSize UInt64 ALIAS intDiv(Bytes, Packets)",
+				tables[t]);
+			r = exec_sql(m, &s);
+		}
+		if (r >= 0)
+			r = column_exists(m, tables[t], "PacketSizeBucket");
+		if (r == 0) {
+			sql_add(&s, "ALTER TABLE %s ADD COLUMN PacketSizeBucket String ALIAS %s",
+				tables[t], bucket);
+			r = exec_sql(m, &s);
+		}
+	}
+	return r < 0 ? r : 0;
+}
+
+static const struct {
+	unsigned version;
+	const char *description;
+	int (*apply)(struct mig *m);
+} steps[] = {
+	{1, "flows table", step_flows},
+	{2, "consolidated tables flows_1m, flows_5m, flows_1h and their views", step_consolidated},
+	{3, "exporters table and its view", step_exporters},
+	{4, "Dst1stAS, Dst2ndAS, Dst3rdAS columns", step_nth_as},
+	{5, "PacketSize and PacketSizeBucket alias columns", step_packet_size},
+};
+#define NSTEPS (sizeof(steps) / sizeof(steps[0]))
+_Static_assert(NSTEPS == ORCH_SCHEMA_VERSION, "ORCH_SCHEMA_VERSION must be the last step");
+
+/* After the steps: every column the writer sends must exist, so that a
+ * decoded field added to flow_schema.h without its own step still lands
+ * (added, never dropped). */
+static int sync_decoded_columns(struct mig *m)
+{
+	struct sql s = {0};
+	int r;
+
+	for (size_t i = 0; i < flow_fields_count; i++) {
+		const char *name = flow_fields[i].name;
+		const char *probe = name;
+		char sub[96];
+
+		if (flow_fields[i].kind == FLOW_FIELD_LARGE_COMMUNITY_ARRAY) {
+			snprintf(sub, sizeof(sub), "%s.ASN", name);
+			probe = sub;
+		}
+		r = column_exists(m, "flows", probe);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
+		log_info("adding missing decoded column to flows", "column=%s", name);
+		sql_add(&s, "ALTER TABLE flows ADD COLUMN %s %s", name, column_type(m, name));
+		r = exec_sql(m, &s);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int orch_schema_version(struct store_client *c, unsigned *version)
+{
+	uint64_t v;
+	int r = store_client_query_u64(c, "SELECT max(version) FROM schema_migrations", &v);
+
+	*version = r < 0 ? 0 : (unsigned)v;
+	return r;
+}
+
+static int applied_versions(struct mig *m, uint8_t *applied)
+{
+	char *out, *line, *save = NULL;
+	int r = store_client_query(m->c, "SELECT DISTINCT version FROM schema_migrations", &out);
+
+	if (r < 0) {
+		log_error("cannot read schema_migrations", "error=\"%s\"", store_client_error(m->c));
+		return r;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long v = strtoul(line, NULL, 10);
+		if (v >= 1 && v <= NSTEPS)
+			applied[v] = 1;
+	}
+	free(out);
+	return 0;
+}
+
+int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigned target)
+{
+	struct mig m = {.c = c, .cfg = cfg};
+	uint8_t applied[NSTEPS + 1] = {0};
+	struct sql s = {0};
+	int r, done = 0;
+
+	if (target == 0 || target > NSTEPS)
+		target = NSTEPS;
+	/* The name goes into SQL as an identifier: keep it to a plain one. */
+	if (!cfg->database[0] || strspn(cfg->database, "abcdefghijklmnopqrstuvwxyz"
+						       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+					 strlen(cfg->database)) {
+		log_error("bad clickhouse database name", "database=\"%s\" allowed=\"[A-Za-z0-9_]+\"",
+			  cfg->database);
+		return -EINVAL;
+	}
+	r = store_client_server_version(c, &m.server_version);
+	if (r < 0) {
+		log_error("clickhouse unreachable", "url=%s error=\"%s\"", cfg->url,
+			  store_client_error(c));
+		return r;
+	}
+	m.modern = m.server_version >= MODERN_VERSION;
+	log_info("schema migrations start", "url=%s database=%s server_version=%u.%u.%u target=%u",
+		 cfg->url, cfg->database, m.server_version / 1000000,
+		 m.server_version / 1000 % 1000, m.server_version % 1000, target);
+	sql_add(&s, "CREATE DATABASE IF NOT EXISTS %s", cfg->database);
+	if (s.oom)
+		return -ENOMEM;
+	r = store_client_query_nodb(c, s.p, NULL);
+	sql_free(&s);
+	if (r < 0) {
+		log_error("cannot create database", "database=%s error=\"%s\"", cfg->database,
+			  store_client_error(c));
+		return r;
+	}
+	r = exec(&m, "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, "
+		     "description String, applied DateTime) ENGINE = MergeTree ORDER BY version");
+	if (r < 0)
+		return r;
+	r = applied_versions(&m, applied);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < NSTEPS && steps[i].version <= target; i++) {
+		if (applied[steps[i].version])
+			continue;
+		m.step = steps[i].version;
+		log_info("schema migration step", "version=%u description=\"%s\"", m.step,
+			 steps[i].description);
+		r = steps[i].apply(&m);
+		if (r < 0) {
+			log_error("schema migration step failed", "version=%u", m.step);
+			return r;
+		}
+		sql_add(&s, "INSERT INTO schema_migrations (version, description, applied) VALUES (%u, '%s', now())",
+			m.step, steps[i].description);
+		r = exec_sql(&m, &s);
+		if (r < 0)
+			return r;
+		done++;
+	}
+	m.step = 0;
+	if (target == NSTEPS) {
+		r = sync_decoded_columns(&m);
+		if (r < 0)
+			return r;
+	}
+	if (done)
+		log_info("schema migrations done", "applied=%d version=%u", done, target);
+	else
+		log_info("schema up to date", "version=%u", target);
+	return done;
+}

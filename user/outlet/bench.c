@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* `weir bench e2e`: flows/s from UDP datagrams to rows acknowledged by
+ * ClickHouse, through the whole path (inlet, bus, outlet, store) built in
+ * this process, with the in-process ring and with Kafka (librdkafka's mock
+ * cluster); zero loss required, and bytes per flow on disk in `flows`. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "demo/demo.h"
+#include "demo/demo_exporter.h"
+#include "inlet/inlet.h"
+#include "orchestrator/orchestrator.h"
+#include "outlet.h"
+#include "store/store.h"
+
+#define BENCH_DB     "weir_bench_e2e"
+#define BENCH_CYCLE  20000 /* distinct datagrams per sender, replayed */
+#define BENCH_TARGET 500000.0
+
+struct bench_opts {
+	const char *clickhouse;
+	uint64_t flows;
+	uint64_t rate;
+	unsigned senders;
+	unsigned workers;
+	unsigned inlet_workers;
+	enum demo_format format;
+	int ring, kafka;
+};
+
+/* One sender: pre-encoded datagrams (so the encoder's cost is not in the
+ * figure), replayed at its share of the rate from its own loopback address. */
+struct sender {
+	pthread_t thread;
+	struct sockaddr_in src, dst;
+	uint8_t *buf; /* BENCH_CYCLE slots of 1500 bytes */
+	uint16_t len[BENCH_CYCLE];
+	uint16_t flows[BENCH_CYCLE];
+	size_t count;
+	uint64_t want_flows, sent_flows, sent_datagrams;
+	uint64_t rate; /* flows/s, 0 = unpaced */
+	int error;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int sender_prepare(struct sender *s, unsigned index, enum demo_format format)
+{
+	struct demo_encoder_config ec = {.format = format,
+					 .domain_id = 1 + index,
+					 .sampling_rate = 1000,
+					 .template_refresh = 100};
+	struct demo_encoder *enc;
+	struct flow flows[64];
+	uint64_t seq = 0, now = (uint64_t)time(NULL);
+
+	s->src.sin_family = AF_INET;
+	s->src.sin_addr.s_addr = htonl(0x7f000000u + 100 + index); /* 127.0.0.100+ */
+	addr_from_ipv4(&ec.agent, 0x7f000000u + 100 + index);
+	s->buf = malloc((size_t)BENCH_CYCLE * 1500);
+	enc = demo_encoder_new(&ec);
+	if (!s->buf || !enc) {
+		demo_encoder_free(enc);
+		return -ENOMEM;
+	}
+	/* Realistic traffic (demo_flow_make): what lands on disk depends on it. */
+	while (s->count < BENCH_CYCLE) {
+		size_t len = 0, n = 64;
+		int k;
+
+		for (size_t i = 0; i < n; i++)
+			demo_flow_make(&flows[i], seq + i, index, now);
+		k = demo_encoder_encode(enc, flows, n, s->buf + s->count * 1500, 1500, &len);
+		if (k < 0) {
+			demo_encoder_free(enc);
+			return k;
+		}
+		/* Whatever did not fit is made again (same seq) next round. */
+		seq += (uint64_t)k;
+		s->len[s->count] = (uint16_t)len;
+		s->flows[s->count] = (uint16_t)k;
+		s->count++;
+	}
+	demo_encoder_free(enc);
+	return 0;
+}
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	double start = now_s();
+	size_t i = 0;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&s->src, sizeof(s->src)) < 0 ||
+	    connect(fd, (struct sockaddr *)&s->dst, sizeof(s->dst)) < 0) {
+		s->error = errno;
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (s->sent_flows < s->want_flows) {
+		struct mmsghdr msgs[32];
+		struct iovec iov[32];
+		unsigned n = 0;
+		uint64_t flows = 0;
+		int r;
+
+		/* A datagram of flows past want_flows would be extra rows: stop
+		 * on the last one that fits exactly or cut with templates only. */
+		while (n < 32 && s->sent_flows + flows < s->want_flows) {
+			size_t k = i % s->count;
+
+			if (s->sent_flows + flows + s->flows[k] > s->want_flows)
+				break;
+			iov[n] =
+			    (struct iovec){.iov_base = s->buf + k * 1500, .iov_len = s->len[k]};
+			msgs[n] =
+			    (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
+			flows += s->flows[k];
+			n++;
+			i++;
+		}
+		if (!n)
+			break;
+		r = sendmmsg(fd, msgs, n, 0);
+		if (r < 0) {
+			if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR) {
+				i -= n;
+				continue;
+			}
+			s->error = errno;
+			break;
+		}
+		if ((unsigned)r < n) {
+			/* Give back what did not leave. */
+			for (unsigned j = (unsigned)r; j < n; j++)
+				flows -= s->flows[(i - n + j) % s->count];
+			i -= n - (unsigned)r;
+		}
+		s->sent_flows += flows;
+		s->sent_datagrams += (uint64_t)r;
+		if (s->rate) {
+			double due = start + (double)s->sent_flows / (double)s->rate, t = now_s();
+
+			if (due > t) {
+				struct timespec ts = {
+				    .tv_sec = (time_t)(due - t),
+				    .tv_nsec = (long)((due - t - (double)(time_t)(due - t)) * 1e9)};
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	close(fd);
+	return NULL;
+}
+
+/* ---- a private ClickHouse, when none is given ---- */
+
+static int clickhouse_private(char *dir, size_t dirlen, char *url, size_t urllen)
+{
+	static const char *const scripts[] = {"tests/integration/lib/clickhouse.sh",
+					      "../tests/integration/lib/clickhouse.sh"};
+	const char *script = NULL, *top = getenv("WEIR_TOP");
+	char cmd[1024], path[512];
+	FILE *p;
+
+	if (top) {
+		snprintf(path, sizeof(path), "%s/%s", top, scripts[0]);
+		if (access(path, R_OK) == 0)
+			script = path;
+	}
+	for (size_t i = 0; !script && i < 2; i++)
+		if (access(scripts[i], R_OK) == 0)
+			script = scripts[i];
+	if (!script)
+		return -ENOENT;
+	snprintf(dir, dirlen, "/tmp/weir-bench-ch.XXXXXX");
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(cmd, sizeof(cmd), "bash %s start %s", script, dir);
+	p = popen(cmd, "r");
+	if (!p || !fgets(url, (int)urllen, p)) {
+		if (p)
+			pclose(p);
+		return -EIO;
+	}
+	url[strcspn(url, "\n")] = '\0';
+	return pclose(p) == 0 ? 0 : -EIO;
+}
+
+static void clickhouse_private_stop(const char *dir)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "bash tests/integration/lib/clickhouse.sh stop %s >/dev/null 2>&1 || "
+		 "kill $(cat %s/pid) 2>/dev/null; sleep 1; rm -rf %s",
+		 dir, dir, dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "weir bench e2e: could not remove %s\n", dir);
+}
+
+/* CPU seconds used so far by process `pid` (utime + stime in /proc). */
+static double proc_cpu_s(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* ---- one run ---- */
+
+struct run_result {
+	uint64_t sent, rows;
+	double seconds, send_seconds;
+	double weir_cpu, ch_cpu;
+	uint64_t kernel_drops, bus_drops;
+	double bytes_per_flow;
+};
+
+struct kafka_mock {
+	rd_kafka_t *rk;
+	rd_kafka_mock_cluster_t *mc;
+};
+
+static int run_once(const struct bench_opts *o, struct store_config *sc, int kafka,
+		    const char *bootstrap, uint64_t rate, struct sender *senders, long ch_pid,
+		    unsigned run_id, struct run_result *res)
+{
+	struct metrics_registry *metrics = metrics_registry_new();
+	struct bus_consumer **consumers = calloc(o->workers, sizeof(*consumers));
+	struct bus_producer *producer = NULL;
+	struct outlet *outlet = NULL;
+	struct inlet *inlet = NULL;
+	struct store_client *c = store_client_new(sc);
+	struct outlet_config ocfg;
+	struct inlet_config icfg;
+	struct inlet_input_config input = {.type = INLET_INPUT_UDP};
+	struct bus_config bc;
+	struct inlet_stats ist;
+	char err[256] = "", listen[32], sql[512];
+	double t0, t_end, cpu0, ch0;
+	uint64_t rows = 0, last_rows = 0;
+	double last_change;
+	uint16_t port;
+	int ret = -ENOMEM;
+
+	memset(res, 0, sizeof(*res));
+	bus_config_defaults(&bc);
+	inlet_config_defaults(&icfg);
+	outlet_config_defaults(&ocfg);
+	if (!metrics || !consumers || !c)
+		goto out;
+	ocfg.workers = o->workers;
+	store_client_query_nodb(c, "DROP DATABASE IF EXISTS " BENCH_DB, NULL);
+	ret = orch_migrate(c, sc, 0);
+	if (ret < 0) {
+		fprintf(stderr, "weir bench e2e: migrations: %s\n", store_client_error(c));
+		goto out;
+	}
+	if (kafka) {
+		char topic[64], group[64];
+
+		bc.type = BUS_TYPE_KAFKA;
+		bc.kafka.brokers.items = calloc(1, sizeof(char *));
+		if (!bc.kafka.brokers.items)
+			goto out;
+		((char **)bc.kafka.brokers.items)[0] = strdup(bootstrap);
+		bc.kafka.brokers.count = 1;
+		snprintf(topic, sizeof(topic), "weir-bench-%u", run_id);
+		snprintf(group, sizeof(group), "weir-bench-%u", run_id);
+		free(bc.kafka.topic);
+		bc.kafka.topic = strdup(topic);
+		free(bc.kafka.consumer_group);
+		bc.kafka.consumer_group = strdup(group);
+		bc.kafka.partitions = o->workers;
+		ret = bus_kafka_topic_ensure(&bc, err, sizeof(err));
+		if (ret == 0)
+			ret = bus_kafka_producer_new(&bc, metrics, &producer, err, sizeof(err));
+		for (unsigned i = 0; ret == 0 && i < o->workers; i++)
+			ret = bus_kafka_consumer_new(&bc, metrics, &consumers[i], err, sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "weir bench e2e: Kafka: %s\n", err);
+			goto out;
+		}
+	} else {
+		ret = outlet_ring_bus_new(o->workers, bc.ring_size, (int)bc.ring_block_ms, metrics,
+					  &producer, consumers);
+		if (ret < 0)
+			goto out;
+	}
+	{
+		struct outlet_params p = {
+		    .cfg = &ocfg,
+		    .store = sc,
+		    .metrics = metrics,
+		    .consumers = consumers,
+		    .consumer_capacity = kafka ? 0 : bc.ring_size,
+		};
+
+		ret = outlet_new(&p, &outlet);
+		free(consumers);
+		consumers = NULL;
+		if (ret < 0)
+			goto out;
+	}
+	/* A UDP port of our own: bind to 0 and read it back. */
+	{
+		struct sockaddr_in sin = {.sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(0x7f000001)};
+		socklen_t sl = sizeof(sin);
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+		getsockname(fd, (struct sockaddr *)&sin, &sl);
+		port = ntohs(sin.sin_port);
+		close(fd);
+	}
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+	input.listen = listen;
+	input.workers = o->inlet_workers;
+	icfg.inputs.items = &input;
+	icfg.inputs.count = 1;
+	inlet = inlet_new(&icfg, producer, metrics, err, sizeof(err));
+	icfg.inputs.items = NULL;
+	icfg.inputs.count = 0;
+	if (!inlet) {
+		fprintf(stderr, "weir bench e2e: inlet: %s\n", err);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = outlet_start(outlet);
+	if (ret == 0)
+		ret = inlet_start(inlet);
+	if (ret < 0)
+		goto out;
+
+	cpu0 = self_cpu_s();
+	ch0 = ch_pid ? proc_cpu_s(ch_pid) : 0;
+	t0 = now_s();
+	for (unsigned i = 0; i < o->senders; i++) {
+		struct sender *s = &senders[i];
+
+		s->dst = (struct sockaddr_in){.sin_family = AF_INET,
+					      .sin_port = htons(port),
+					      .sin_addr.s_addr = htonl(0x7f000001)};
+		s->want_flows = o->flows / o->senders + (i == 0 ? o->flows % o->senders : 0);
+		s->sent_flows = s->sent_datagrams = 0;
+		s->rate = rate / o->senders;
+		s->error = 0;
+		pthread_create(&s->thread, NULL, sender_main, s);
+	}
+	for (unsigned i = 0; i < o->senders; i++) {
+		pthread_join(senders[i].thread, NULL);
+		res->sent += senders[i].sent_flows;
+		if (senders[i].error)
+			fprintf(stderr, "weir bench e2e: sender %u: %s\n", i,
+				strerror(senders[i].error));
+	}
+	res->send_seconds = now_s() - t0;
+	/* Done when ClickHouse holds every flow, or nothing moved for 20 s. */
+	t_end = now_s();
+	last_change = t_end;
+	snprintf(sql, sizeof(sql), "SELECT count() FROM flows");
+	for (;;) {
+		if (store_client_query_u64(c, sql, &rows) == 0 && rows != last_rows) {
+			last_rows = rows;
+			last_change = t_end = now_s();
+		}
+		if (rows >= res->sent || now_s() - last_change > 20)
+			break;
+		usleep(50000);
+	}
+	res->seconds = t_end - t0;
+	res->rows = rows;
+	res->weir_cpu = self_cpu_s() - cpu0;
+	res->ch_cpu = ch_pid ? proc_cpu_s(ch_pid) - ch0 : 0;
+	inlet_get_stats(inlet, &ist);
+	res->kernel_drops = ist.kernel_drops;
+	res->bus_drops = ist.bus_dropped;
+	{
+		uint64_t bytes = 0, parts_rows = 0;
+
+		store_client_query(c, "OPTIMIZE TABLE flows FINAL", NULL);
+		snprintf(sql, sizeof(sql),
+			 "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND "
+			 "database = '%s' AND table = 'flows'",
+			 sc->database);
+		store_client_query_u64(c, sql, &bytes);
+		snprintf(sql, sizeof(sql),
+			 "SELECT sum(rows) FROM system.parts WHERE active AND "
+			 "database = '%s' AND table = 'flows'",
+			 sc->database);
+		store_client_query_u64(c, sql, &parts_rows);
+		res->bytes_per_flow = parts_rows ? (double)bytes / (double)parts_rows : 0;
+	}
+	ret = 0;
+out:
+	if (inlet)
+		inlet_stop(inlet);
+	if (producer && !kafka)
+		outlet_ring_bus_close(producer);
+	if (outlet) {
+		outlet_stop(outlet, !kafka);
+		outlet_free(outlet);
+	}
+	inlet_free(inlet);
+	if (producer)
+		producer->ops->free(producer);
+	if (consumers) {
+		for (unsigned i = 0; i < o->workers; i++)
+			if (consumers[i])
+				consumers[i]->ops->free(consumers[i]);
+		free(consumers);
+	}
+	config_free_bound(bus_config_fields, &bc);
+	config_free_bound(inlet_config_fields, &icfg);
+	store_client_free(c);
+	metrics_registry_free(metrics);
+	return ret;
+}
+
+static void bench_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: weir bench e2e [--clickhouse URL] [--flows N] [--rate FLOWS/S]\n"
+		"                      [--bus ring|kafka|both] [--workers N] [--senders N]\n"
+		"                      [--inlet-workers N] [--format ipfix|v9|v5]\n\n"
+		"Sends N flows (default 3000000) as pre-encoded datagrams over UDP on loopback\n"
+		"to an inlet, bus, outlet and ClickHouse writer built in this process, and\n"
+		"times until ClickHouse holds every row. A run that loses flows is repeated\n"
+		"at 70%% of the rate (4 tries). The ClickHouse is started privately with\n"
+		"tests/integration/lib/clickhouse.sh unless --clickhouse is given (its\n"
+		"database " BENCH_DB " is dropped). Kafka is librdkafka's mock cluster.\n"
+		"Target: %.0f flows/s, under 20 bytes per flow on disk.\n",
+		BENCH_TARGET);
+}
+
+int outlet_bench(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"clickhouse", required_argument, NULL, 'c'},
+	    {"flows", required_argument, NULL, 'n'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"bus", required_argument, NULL, 'b'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"senders", required_argument, NULL, 's'},
+	    {"inlet-workers", required_argument, NULL, 'i'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct bench_opts o = {.flows = 3000000,
+			       .rate = 600000,
+			       .senders = 2,
+			       .workers = 2,
+			       .inlet_workers = 1,
+			       .format = DEMO_IPFIX,
+			       .ring = 1,
+			       .kafka = 1};
+	struct sender *senders = NULL;
+	struct store_config sc;
+	struct kafka_mock km = {0};
+	char dir[256] = "", url[256] = "", pidfile[300];
+	long ch_pid = 0;
+	unsigned run_id = (unsigned)time(NULL);
+	int c, ret = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.clickhouse = optarg;
+			break;
+		case 'n':
+			o.flows = strtoull(optarg, NULL, 10);
+			break;
+		case 'r':
+			o.rate = strtoull(optarg, NULL, 10);
+			break;
+		case 'b':
+			o.ring = !strcmp(optarg, "ring") || !strcmp(optarg, "both");
+			o.kafka = !strcmp(optarg, "kafka") || !strcmp(optarg, "both");
+			if (!o.ring && !o.kafka) {
+				bench_usage(stderr);
+				return 2;
+			}
+			break;
+		case 'w':
+			o.workers = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			o.senders = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'i':
+			o.inlet_workers = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'f':
+			o.format = !strcmp(optarg, "v5")   ? DEMO_NETFLOW_V5
+				   : !strcmp(optarg, "v9") ? DEMO_NETFLOW_V9
+							   : DEMO_IPFIX;
+			break;
+		case 'h':
+			bench_usage(stdout);
+			return 0;
+		default:
+			bench_usage(stderr);
+			return 2;
+		}
+	}
+	if (!o.workers || !o.senders || o.senders > 16 || !o.flows) {
+		bench_usage(stderr);
+		return 2;
+	}
+	log_set_level(LOG_LEVEL_ERROR);
+	if (store_config_defaults(&sc) < 0)
+		return 1;
+	if (!o.clickhouse) {
+		if (clickhouse_private(dir, sizeof(dir), url, sizeof(url)) < 0) {
+			printf(
+			    "e2e: skipped: no ClickHouse (give --clickhouse URL, or run from the "
+			    "source tree so tests/integration/lib/clickhouse.sh can start one)\n");
+			if (dir[0])
+				clickhouse_private_stop(dir);
+			store_config_free(&sc);
+			return 0;
+		}
+		snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
+		FILE *pf = fopen(pidfile, "r");
+		if (pf) {
+			if (fscanf(pf, "%ld", &ch_pid) != 1)
+				ch_pid = 0;
+			fclose(pf);
+		}
+		o.clickhouse = url;
+	}
+	free(sc.url);
+	free(sc.database);
+	sc.url = strdup(o.clickhouse);
+	sc.database = strdup(BENCH_DB);
+	/* The figure is a throughput: a shorter interval only trims the tail. */
+	sc.batch_interval_ms = 1000;
+	senders = calloc(o.senders, sizeof(*senders));
+	if (!senders)
+		goto out;
+	for (unsigned i = 0; i < o.senders; i++)
+		if (sender_prepare(&senders[i], i, o.format) < 0)
+			goto out;
+	if (o.kafka) {
+		rd_kafka_conf_t *conf = rd_kafka_conf_new();
+		char errstr[256];
+
+		rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+		km.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+		km.mc = km.rk ? rd_kafka_mock_cluster_new(km.rk, 1) : NULL;
+		if (!km.mc) {
+			printf("e2e kafka: skipped: no librdkafka mock cluster (%s)\n", errstr);
+			o.kafka = 0;
+		}
+	}
+	printf("e2e: %llu flows (%s, demo traffic), %u senders, %u outlet workers, %u inlet "
+	       "workers, ClickHouse %s%s\n",
+	       (unsigned long long)o.flows,
+	       o.format == DEMO_IPFIX	     ? "IPFIX"
+	       : o.format == DEMO_NETFLOW_V9 ? "NetFlow v9"
+					     : "NetFlow v5",
+	       o.senders, o.workers, o.inlet_workers, o.clickhouse, dir[0] ? " (private)" : "");
+	ret = 0;
+	for (int mode = 0; mode < 2; mode++) {
+		int kafka = mode == 1;
+		uint64_t rate = o.rate;
+		struct run_result r;
+		int zero_loss = 0;
+
+		if ((kafka && !o.kafka) || (!kafka && !o.ring))
+			continue;
+		for (int attempt = 0; attempt < 4 && !zero_loss; attempt++) {
+			fflush(stdout);
+			if (run_once(&o, &sc, kafka,
+				     kafka ? rd_kafka_mock_cluster_bootstraps(km.mc) : NULL, rate,
+				     senders, ch_pid, run_id++, &r) < 0) {
+				ret = 1;
+				break;
+			}
+			zero_loss = r.rows == r.sent;
+			printf("e2e %-5s offered %7.0f flows/s: %8.0f flows/s stored end to end, "
+			       "%llu/%llu rows%s (kernel drops %llu, bus drops %llu); CPU s: weir "
+			       "%.1f, "
+			       "ClickHouse %.1f over %.1f s; %.1f bytes/flow on disk\n",
+			       kafka ? "kafka" : "ring", (double)r.sent / r.send_seconds,
+			       (double)r.rows / r.seconds, (unsigned long long)r.rows,
+			       (unsigned long long)r.sent, zero_loss ? "" : " LOSS",
+			       (unsigned long long)r.kernel_drops, (unsigned long long)r.bus_drops,
+			       r.weir_cpu, r.ch_cpu, r.seconds, r.bytes_per_flow);
+			if (!zero_loss)
+				rate = (uint64_t)((double)rate * 0.7);
+		}
+		if (zero_loss)
+			printf("e2e %-5s result: %.0f flows/s with zero loss (target %.0f: %s), "
+			       "%.1f bytes/flow on disk in flows (target < 20: %s)\n",
+			       kafka ? "kafka" : "ring", (double)r.rows / r.seconds, BENCH_TARGET,
+			       (double)r.rows / r.seconds >= BENCH_TARGET ? "met" : "not met",
+			       r.bytes_per_flow, r.bytes_per_flow < 20 ? "met" : "not met");
+		else if (ret == 0)
+			printf("e2e %-5s result: no zero-loss run in 4 tries\n",
+			       kafka ? "kafka" : "ring");
+	}
+out:
+	if (km.mc)
+		rd_kafka_mock_cluster_destroy(km.mc);
+	if (km.rk)
+		rd_kafka_destroy(km.rk);
+	for (unsigned i = 0; senders && i < o.senders; i++)
+		free(senders[i].buf);
+	free(senders);
+	if (dir[0])
+		clickhouse_private_stop(dir);
+	store_config_free(&sc);
+	return ret;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The outlet: N worker threads, each with its own bus consumer, decoder state
+ * and ClickHouse writer. A worker polls raw datagrams, decodes them, (later:
+ * enriches), appends the flows to its writer, and gives the datagrams back to
+ * the bus (Kafka: commits their offsets) only once ClickHouse acknowledged
+ * the rows built from them: at-least-once, nothing lost when a part dies. */
+#ifndef WEIR_OUTLET_H
+#define WEIR_OUTLET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bus/bus.h"
+#include "../common/config.h"
+#include "../common/metrics.h"
+#include "../decode/decode.h"
+
+/* The `outlet:` section of weir.yaml. */
+struct outlet_config {
+	uint64_t workers;    /* worker threads (and rings, and Kafka consumers); default 2 */
+	uint64_t batch;	     /* datagrams per bus poll; default 512 */
+	int use_export_time; /* TimeReceived from the export header, not the receive time */
+	struct {
+		uint64_t max_exporters;
+		uint64_t max_templates_per_exporter;
+		uint64_t max_bytes_per_exporter;
+		int decap; /* enum decode_decap */
+	} decoder;
+};
+
+extern const struct config_field outlet_config_fields[];
+void outlet_config_defaults(struct outlet_config *cfg);
+/* The decoder settings of `cfg` as the decoders take them. */
+void outlet_config_decode(const struct outlet_config *cfg, struct decode_config *out);
+
+/* ---- the single-process bus: one ring per worker ---- */
+
+/* Makes `n` rings of `size` bytes each (bus.ring-size; a full ring blocks the
+ * inlet up to block_ms, then drops and counts) and one producer that sends
+ * each datagram to the ring of hash(exporter address), so an exporter's
+ * templates stay with one worker. consumers[] (n entries) go to outlet_new().
+ * The producer is thread-safe; free it with its ops->free. */
+int outlet_ring_bus_new(size_t n, uint64_t size, int block_ms, struct metrics_registry *metrics,
+			struct bus_producer **producer, struct bus_consumer **consumers);
+/* Closes every ring behind a producer made by outlet_ring_bus_new(): workers
+ * drain what is queued and then see the end (used at shutdown). */
+void outlet_ring_bus_close(struct bus_producer *producer);
+
+/* ---- the workers ---- */
+
+struct store_config;
+struct outlet;
+
+struct outlet_params {
+	const struct outlet_config *cfg;
+	const struct store_config *store; /* where the flows go (store.h) */
+	struct metrics_registry *metrics;
+	/* cfg->workers consumers; the outlet owns them from outlet_new() on,
+	 * even when it fails. */
+	struct bus_consumer **consumers;
+	/* Bytes a consumer can hold unreleased before its producer blocks (the
+	 * ring's size), or 0 when unbounded (Kafka). A worker flushes before it
+	 * holds half of it. */
+	uint64_t consumer_capacity;
+};
+
+/* Returns 0 and *out, or -errno (bad config, out of memory). */
+int outlet_new(const struct outlet_params *params, struct outlet **out);
+/* Starts the worker threads. Returns 0 or -errno. */
+int outlet_start(struct outlet *o);
+/* Stops the workers and waits for them. drain != 0: each worker polls until
+ * its consumer has nothing more (a closed ring), then flushes; drain == 0
+ * (Kafka): stop polling now, flush what was polled, commit. Either way every
+ * datagram a worker polled is stored before it commits. */
+void outlet_stop(struct outlet *o, int drain);
+/* Makes flushes that wait for ClickHouse give up (a second SIGINT): what
+ * they held is not committed. Thread-safe, may be called during outlet_stop(). */
+void outlet_abort(struct outlet *o);
+void outlet_free(struct outlet *o);
+
+/* Totals over every worker since the start (tests and benchmarks). */
+struct outlet_totals {
+	uint64_t datagrams;
+	uint64_t flows_decoded;
+	uint64_t flows_stored;
+	uint64_t decode_errors; /* datagrams whose status was not DECODE_OK */
+	uint64_t flushes;
+};
+void outlet_totals(struct outlet *o, struct outlet_totals *t);
+
+/* `weir bench e2e`: flows/s from UDP datagrams to rows in ClickHouse with
+ * zero loss, ring and Kafka (mock cluster), and bytes per flow on disk.
+ * argv[0] is "e2e"; --help lists the options. Returns the exit code. */
+int outlet_bench(int argc, char **argv);
+
+#endif

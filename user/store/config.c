@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The `clickhouse:` section of weir.yaml: its keys, bounds and defaults. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define DAY_MS (24ULL * 3600 * 1000)
+
+static const struct config_field retention_fields[] = {
+	{.key = "flows", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_retention_config, flows)},
+	{.key = "flows-1m", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_retention_config, flows_1m)},
+	{.key = "flows-5m", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_retention_config, flows_5m)},
+	{.key = "flows-1h", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_retention_config, flows_1h)},
+	{0},
+};
+
+const struct config_field store_config_fields[] = {
+	{.key = "url", .type = CONFIG_STRING, .offset = offsetof(struct store_config, url)},
+	{.key = "database", .type = CONFIG_STRING, .offset = offsetof(struct store_config, database)},
+	{.key = "username", .type = CONFIG_STRING, .offset = offsetof(struct store_config, username)},
+	{.key = "password", .type = CONFIG_STRING, .offset = offsetof(struct store_config, password)},
+	/* ClickHouse splits inserts above max_insert_block_size (1048576 rows),
+	 * and a split insert can half-fail: keep a batch one block. */
+	{.key = "batch-rows", .type = CONFIG_UINT, .offset = offsetof(struct store_config, batch_rows),
+	 .min = 1, .max = 1048576},
+	{.key = "batch-interval", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_config, batch_interval_ms), .min = 1, .max = 3600000},
+	{.key = "max-batch-bytes", .type = CONFIG_SIZE,
+	 .offset = offsetof(struct store_config, max_batch_bytes), .min = 65536,
+	 .max = 4LL << 30},
+	{.key = "insert-timeout", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_config, insert_timeout_ms), .min = 100, .max = 3600000},
+	{.key = "connect-timeout", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_config, connect_timeout_ms), .min = 10, .max = 600000},
+	{.key = "retry-min", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_config, retry_min_ms), .min = 1, .max = 600000},
+	{.key = "retry-max", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_config, retry_max_ms), .min = 1, .max = 3600000},
+	{.key = "retention", .type = CONFIG_SECTION, .offset = offsetof(struct store_config, retention),
+	 .fields = retention_fields},
+	{.key = "retention-interval", .type = CONFIG_DURATION,
+	 .offset = offsetof(struct store_config, retention_interval_ms), .min = 1000,
+	 .max = 30 * 24 * 3600 * 1000LL},
+	{0},
+};
+
+int store_config_defaults(struct store_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->url = strdup("http://127.0.0.1:8123");
+	cfg->database = strdup("weir");
+	cfg->username = strdup("");
+	cfg->password = strdup("");
+	cfg->batch_rows = 50000;
+	cfg->batch_interval_ms = 5000;
+	cfg->max_batch_bytes = 64ULL << 20;
+	cfg->insert_timeout_ms = 60000;
+	cfg->connect_timeout_ms = 5000;
+	cfg->retry_min_ms = 250;
+	cfg->retry_max_ms = 30000;
+	cfg->retention.flows = 15 * DAY_MS;
+	cfg->retention.flows_1m = 7 * DAY_MS;
+	cfg->retention.flows_5m = 90 * DAY_MS;
+	cfg->retention.flows_1h = 1825 * DAY_MS;
+	cfg->retention_interval_ms = 3600 * 1000;
+	if (!cfg->url || !cfg->database || !cfg->username || !cfg->password) {
+		store_config_free(cfg);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void store_config_free(struct store_config *cfg)
+{
+	config_free_bound(store_config_fields, cfg);
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The store stage: writes decoded flows into ClickHouse over HTTP (libcurl),
+ * in batches encoded in ClickHouse's Native format, and runs plain queries for
+ * the orchestrator and the tests. The schema itself (DDL, migrations,
+ * retention) lives in user/orchestrator/. */
+#ifndef WEIR_STORE_H
+#define WEIR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../common/config.h"
+#include "../common/flow.h"
+#include "../common/flow_schema.h"
+#include "../common/metrics.h"
+
+/* Retention per table, in milliseconds; 0 keeps everything. */
+struct store_retention_config {
+	uint64_t flows;
+	uint64_t flows_1m;
+	uint64_t flows_5m;
+	uint64_t flows_1h;
+};
+
+/* The `clickhouse:` section of weir.yaml. Strings are heap-allocated (freed
+ * with config_free_bound(store_config_fields, cfg)). */
+struct store_config {
+	char *url; /* url: "http://127.0.0.1:8123" */
+	char *database; /* database: "weir" */
+	char *username; /* username: "" = ClickHouse's default user */
+	char *password; /* password */
+	uint64_t batch_rows; /* batch-rows: a batch is due at this many rows (50000) */
+	uint64_t batch_interval_ms; /* batch-interval: ... or this long after its first row (5s) */
+	uint64_t max_batch_bytes; /* max-batch-bytes: encoded batch bound (64MiB) */
+	uint64_t insert_timeout_ms; /* insert-timeout: one HTTP request (60s) */
+	uint64_t connect_timeout_ms; /* connect-timeout (5s) */
+	uint64_t retry_min_ms; /* retry-min: first back-off (250ms) */
+	uint64_t retry_max_ms; /* retry-max: back-off cap (30s) */
+	struct store_retention_config retention; /* retention: {flows: 15d, flows-1m: 7d, ...} */
+	uint64_t retention_interval_ms; /* retention-interval: how often partitions are checked (1h) */
+};
+
+extern const struct config_field store_config_fields[];
+
+/* Fills `cfg` with the defaults above. Returns 0 or -ENOMEM. */
+int store_config_defaults(struct store_config *cfg);
+/* Frees the strings of `cfg` (same as config_free_bound(store_config_fields, cfg)). */
+void store_config_free(struct store_config *cfg);
+
+/* ---- ClickHouse types of the decoded columns ----
+ * The flows table's decoded columns are flow_fields[] (flow_schema.h) in that
+ * order, typed as below. The large communities are a Nested column of three
+ * arrays (ASN, LocalData1, LocalData2) since 18.16 has no UInt128. */
+const char *store_field_type(const struct flow_field *field);
+
+/* ---- Plain queries ----
+ * One connection (kept alive) per client; not thread-safe. */
+struct store_client;
+
+struct store_client *store_client_new(const struct store_config *cfg);
+void store_client_free(struct store_client *c);
+
+/* Runs `sql` (POST body) in cfg->database, or with no database when
+ * `no_database` is set (to create it). On success returns 0 and, when `out`
+ * is not NULL, the answer (TabSeparated unless the query says otherwise),
+ * NUL-terminated, in *out (caller frees). On failure returns -ECONNREFUSED /
+ * -ETIMEDOUT / -EIO (ClickHouse error) and store_client_error() tells why. */
+int store_client_query(struct store_client *c, const char *sql, char **out);
+int store_client_query_nodb(struct store_client *c, const char *sql, char **out);
+const char *store_client_error(const struct store_client *c);
+/* Same as store_client_query for a one-value answer: the first line as an
+ * unsigned integer. */
+int store_client_query_u64(struct store_client *c, const char *sql, uint64_t *value);
+
+/* The server's version as major*1000000 + minor*1000 + patch (18.16.1 ->
+ * 18016001), 0 when unknown. Newer SQL features are used only above a
+ * threshold of this number. */
+int store_client_server_version(struct store_client *c, uint32_t *version);
+
+/* ---- Batch writer ----
+ * One per outlet worker: not thread-safe, every call from one thread.
+ * Rows are encoded at append time into column buffers (ClickHouse Native
+ * format), so the flows need not outlive the call. The batch is bounded by
+ * max-batch-bytes: when appending would exceed it, append returns -ENOBUFS
+ * and the caller must flush first. A flush POSTs the whole batch as one
+ * INSERT INTO flows (decoded columns) FORMAT Native and retries (exponential
+ * back-off between retry-min and retry-max) until ClickHouse acknowledges it
+ * or stop_fn asks to stop: rows are never dropped. Enrichment columns
+ * (ExporterName, InIfName...) are not sent: they take their defaults. */
+struct store_writer;
+
+/* Returns nonzero when the flush should give up (shutdown). */
+typedef int (*store_stop_fn)(void *ctx);
+
+/* `metrics` may be NULL. Counters: weir_store_rows_inserted_total,
+ * weir_store_bytes_inserted_total, weir_store_batches_total,
+ * weir_store_insert_errors_total, weir_store_insert_retries_total,
+ * weir_store_batch_latency_seconds_total (sum over acknowledged batches);
+ * gauge weir_store_last_batch_latency_seconds, weir_store_pending_rows. */
+struct store_writer *store_writer_new(const struct store_config *cfg,
+				      struct metrics_registry *metrics);
+void store_writer_free(struct store_writer *w);
+
+/* Encodes flows[0..n) into the batch: all of them, or none and -ENOBUFS when
+ * they do not fit in what is left of max-batch-bytes (flush, then append
+ * again), or -E2BIG when they could not fit even in an empty batch (pass
+ * fewer). `now_ms` (any monotonic clock) starts the batch-interval clock on
+ * the first row of a batch. Returns 0, -ENOBUFS, -E2BIG or -ENOMEM. */
+int store_writer_append(struct store_writer *w, const struct flow *flows, size_t n,
+			uint64_t now_ms);
+
+/* 1 when the batch holds batch-rows rows, or rows older than batch-interval
+ * (same clock as append's now_ms). 0 for an empty batch. */
+int store_writer_due(const struct store_writer *w, uint64_t now_ms);
+
+/* Rows and encoded bytes in the current batch. */
+size_t store_writer_rows(const struct store_writer *w);
+size_t store_writer_bytes(const struct store_writer *w);
+
+/* Sends the batch (no-op when empty). Returns 0 once ClickHouse acknowledged
+ * every row (the batch is then empty: Kafka offsets may be committed), or
+ * -ECANCELED when stop_fn(ctx) returned nonzero before that (the batch is
+ * kept: flush again later or free it). stop_fn may be NULL (never stop). */
+int store_writer_flush(struct store_writer *w, store_stop_fn stop_fn, void *ctx);
+
+/* Why the last request of a flush failed (empty after a success). */
+const char *store_writer_last_error(const struct store_writer *w);
+
+/* Forgets the current batch (after -ECANCELED, when the rows will be read
+ * again from Kafka). */
+void store_writer_discard(struct store_writer *w);
+
+/* ---- Benchmark (weir bench store) ----
+ * Inserts `rows` realistic flows (several exporters and interfaces, IPv4 and
+ * IPv6, a few AS paths) in batches of cfg->batch_rows through `streams`
+ * writers in parallel (1 = one thread) into cfg's ClickHouse, whose schema
+ * must exist (orchestrator migrations). Then OPTIMIZEs `flows` and prints
+ * to `out`: rows/s (encoding alone and end to end), bytes per flow on disk
+ * and the biggest columns. Returns 0 or -errno. */
+struct store_bench_result {
+	double encode_rows_per_s;
+	double insert_rows_per_s;
+	double bytes_per_flow; /* bytes on disk per row in flows after OPTIMIZE */
+	uint64_t rows_in_table;
+};
+int store_bench(const struct store_config *cfg, uint64_t rows, unsigned streams, FILE *out,
+		struct store_bench_result *result);
+
+#endif

@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The batch writer: struct flow rows -> column buffers in ClickHouse's Native
+ * format -> one HTTP POST per batch, retried until acknowledged.
+ *
+ * Why Native and not RowBinary: on ClickHouse 18.16 the server parses a
+ * Native block column by column with memcpy-like loops, while RowBinary is
+ * deserialized field by field; measured on this machine (PLATFORM.md) Native
+ * inserts about 650k rows/s against 470k for RowBinary, and only Native
+ * leaves room for the 500k flows/s target. The cost moves to us: we keep one
+ * buffer per column and transpose rows as they arrive, which is cheap. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "store_internal.h"
+
+enum enc {
+	ENC_U8,
+	ENC_U16,
+	ENC_U32,
+	ENC_U64,
+	ENC_DATETIME, /* uint64_t unix seconds -> DateTime (UInt32) */
+	ENC_FIXED16, /* struct in6_addr -> FixedString(16) */
+	ENC_ARRAY_U32, /* uint32_t[count] -> Array(UInt32) */
+	ENC_LARGE_COMMUNITY, /* one member of struct flow_large_community[count] */
+};
+
+struct column {
+	char name[64];
+	const char *type;
+	enum enc enc;
+	unsigned width; /* bytes per row (scalars) or per element (arrays) */
+	size_t offset, count_offset;
+	unsigned member; /* ENC_LARGE_COMMUNITY: 0 global admin, 1 data1, 2 data2 */
+	uint64_t elements; /* arrays: elements so far (Native offsets are cumulative) */
+	struct store_buf offsets; /* arrays: UInt64 per row */
+	struct store_buf data;
+	size_t need; /* scratch: bytes this append needs */
+};
+
+struct segment {
+	const char *p;
+	size_t len;
+};
+
+struct store_writer {
+	const struct store_config *cfg;
+	CURL *h;
+	struct curl_slist *headers;
+	char *url;
+	struct column *cols;
+	size_t ncols;
+	size_t rows;
+	size_t bytes; /* encoded column bytes (without block and column headers) */
+	uint64_t first_ms; /* now_ms of the batch's first row */
+	/* request body: block header + per column (header, offsets, data) */
+	struct store_buf head;
+	size_t *head_end;
+	struct segment *segs;
+	size_t nsegs, seg, seg_off;
+	struct store_buf answer;
+	char error[512];
+
+	struct metric_series *m_rows, *m_bytes, *m_batches, *m_errors, *m_retries, *m_latency,
+		*m_last_latency, *m_pending;
+};
+
+static const char direction_type[] = "Enum8('undefined' = 0, 'ingress' = 1, 'egress' = 2)";
+static const char *const lc_members[] = {"ASN", "LocalData1", "LocalData2"};
+
+const char *store_field_type(const struct flow_field *field)
+{
+	if (!strcmp(field->name, "TimeReceived"))
+		return "DateTime";
+	switch (field->kind) {
+	case FLOW_FIELD_U8:
+		return "UInt8";
+	case FLOW_FIELD_U16:
+		return "UInt16";
+	case FLOW_FIELD_U32:
+		return "UInt32";
+	case FLOW_FIELD_U64:
+	case FLOW_FIELD_MAC:
+		return "UInt64";
+	case FLOW_FIELD_ADDR:
+		return "FixedString(16)";
+	case FLOW_FIELD_DIRECTION:
+		return direction_type;
+	case FLOW_FIELD_U32_ARRAY:
+		return "Array(UInt32)";
+	case FLOW_FIELD_LARGE_COMMUNITY_ARRAY:
+		return "Nested(ASN UInt32, LocalData1 UInt32, LocalData2 UInt32)";
+	}
+	return "String";
+}
+
+static uint64_t now_ms_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int columns_init(struct store_writer *w)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < flow_fields_count; i++)
+		n += flow_fields[i].kind == FLOW_FIELD_LARGE_COMMUNITY_ARRAY ? 3 : 1;
+	w->cols = calloc(n, sizeof(*w->cols));
+	if (!w->cols)
+		return -ENOMEM;
+	for (size_t i = 0; i < flow_fields_count; i++) {
+		const struct flow_field *f = &flow_fields[i];
+		struct column *c = &w->cols[w->ncols];
+
+		c->offset = f->offset;
+		c->count_offset = f->count_offset;
+		c->type = store_field_type(f);
+		snprintf(c->name, sizeof(c->name), "%s", f->name);
+		switch (f->kind) {
+		case FLOW_FIELD_U8:
+		case FLOW_FIELD_DIRECTION:
+			c->enc = ENC_U8, c->width = 1;
+			break;
+		case FLOW_FIELD_U16:
+			c->enc = ENC_U16, c->width = 2;
+			break;
+		case FLOW_FIELD_U32:
+			c->enc = ENC_U32, c->width = 4;
+			break;
+		case FLOW_FIELD_U64:
+		case FLOW_FIELD_MAC:
+			c->enc = ENC_U64, c->width = 8;
+			if (!strcmp(f->name, "TimeReceived"))
+				c->enc = ENC_DATETIME, c->width = 4;
+			break;
+		case FLOW_FIELD_ADDR:
+			c->enc = ENC_FIXED16, c->width = 16;
+			break;
+		case FLOW_FIELD_U32_ARRAY:
+			c->enc = ENC_ARRAY_U32, c->width = 4;
+			break;
+		case FLOW_FIELD_LARGE_COMMUNITY_ARRAY:
+			for (unsigned m = 0; m < 3; m++) {
+				c = &w->cols[w->ncols + m];
+				c->offset = f->offset;
+				c->count_offset = f->count_offset;
+				c->enc = ENC_LARGE_COMMUNITY;
+				c->width = 4;
+				c->member = m;
+				c->type = "Array(UInt32)";
+				snprintf(c->name, sizeof(c->name), "%s.%s", f->name, lc_members[m]);
+			}
+			w->ncols += 2;
+			break;
+		}
+		w->ncols++;
+	}
+	return 0;
+}
+
+static char *insert_query(const struct store_writer *w)
+{
+	struct store_buf q = {0};
+	static const char head[] = "INSERT INTO flows (";
+	static const char tail[] = ") FORMAT Native";
+
+	if (store_buf_append(&q, head, sizeof(head) - 1) < 0)
+		goto fail;
+	for (size_t i = 0; i < w->ncols; i++) {
+		if (i && store_buf_append(&q, ", ", 2) < 0)
+			goto fail;
+		if (store_buf_append(&q, w->cols[i].name, strlen(w->cols[i].name)) < 0)
+			goto fail;
+	}
+	if (store_buf_append(&q, tail, sizeof(tail)) < 0) /* with the NUL */
+		goto fail;
+	return q.data;
+fail:
+	store_buf_free(&q);
+	return NULL;
+}
+
+struct store_writer *store_writer_new(const struct store_config *cfg,
+				      struct metrics_registry *metrics)
+{
+	struct store_writer *w = calloc(1, sizeof(*w));
+	char *query = NULL;
+
+	if (!w)
+		return NULL;
+	store_curl_global_init();
+	w->cfg = cfg;
+	if (columns_init(w) < 0)
+		goto fail;
+	w->segs = calloc(1 + 3 * w->ncols, sizeof(*w->segs));
+	w->head_end = calloc(1 + w->ncols, sizeof(*w->head_end));
+	w->h = curl_easy_init();
+	query = insert_query(w);
+	if (!w->segs || !w->head_end || !w->h || !query)
+		goto fail;
+	w->url = store_url(w->h, cfg, cfg->database, query);
+	/* No "Expect: 100-continue" round trip before each batch. */
+	w->headers = curl_slist_append(NULL, "Expect:");
+	if (!w->url || !w->headers)
+		goto fail;
+	free(query);
+	if (metrics) {
+#define COUNTER(name, help) metrics_series(metrics_family(metrics, name, help, METRIC_COUNTER, NULL), NULL)
+#define GAUGE(name, help) metrics_series(metrics_family(metrics, name, help, METRIC_GAUGE, NULL), NULL)
+		w->m_rows = COUNTER("weir_store_rows_inserted_total",
+				    "Rows ClickHouse acknowledged in flows.");
+		w->m_bytes = COUNTER("weir_store_bytes_inserted_total",
+				     "Encoded bytes of the acknowledged batches.");
+		w->m_batches = COUNTER("weir_store_batches_total", "Acknowledged batches.");
+		w->m_errors = COUNTER("weir_store_insert_errors_total",
+				      "Failed insert requests (each is retried).");
+		w->m_retries = COUNTER("weir_store_insert_retries_total",
+				       "Insert requests sent again after a failure.");
+		w->m_latency = COUNTER("weir_store_batch_latency_microseconds_total",
+				       "Time from first try to acknowledgement, summed over batches.");
+		w->m_last_latency = GAUGE("weir_store_last_batch_latency_seconds",
+					  "Time from first try to acknowledgement of the last batch.");
+		w->m_pending = GAUGE("weir_store_pending_rows",
+				     "Rows encoded and waiting for the next flush (last writer to change it).");
+#undef COUNTER
+#undef GAUGE
+	}
+	return w;
+fail:
+	free(query);
+	store_writer_free(w);
+	return NULL;
+}
+
+void store_writer_free(struct store_writer *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->ncols; i++) {
+		store_buf_free(&w->cols[i].offsets);
+		store_buf_free(&w->cols[i].data);
+	}
+	free(w->cols);
+	free(w->segs);
+	free(w->head_end);
+	store_buf_free(&w->head);
+	store_buf_free(&w->answer);
+	curl_slist_free_all(w->headers);
+	free(w->url);
+	if (w->h)
+		curl_easy_cleanup(w->h);
+	free(w);
+}
+
+size_t store_writer_rows(const struct store_writer *w)
+{
+	return w->rows;
+}
+
+size_t store_writer_bytes(const struct store_writer *w)
+{
+	return w->bytes;
+}
+
+static inline unsigned count_at(const struct flow *f, size_t count_offset)
+{
+	return *((const uint8_t *)f + count_offset);
+}
+
+/* The counts are capped like the decoders cap them, so a bad count can never
+ * read past the struct's arrays. */
+static unsigned array_count(const struct column *c, const struct flow *f)
+{
+	unsigned n = count_at(f, c->count_offset);
+	unsigned cap;
+
+	if (c->enc == ENC_LARGE_COMMUNITY)
+		cap = FLOW_MAX_LARGE_COMMUNITIES;
+	else if (c->offset == offsetof(struct flow, mpls_labels))
+		cap = FLOW_MAX_MPLS_LABELS;
+	else if (c->offset == offsetof(struct flow, dst_as_path))
+		cap = FLOW_MAX_AS_PATH;
+	else
+		cap = FLOW_MAX_COMMUNITIES;
+	return n < cap ? n : cap;
+}
+
+static void encode_column(struct column *c, const struct flow *flows, size_t n)
+{
+	char *out = c->data.data + c->data.len;
+
+	switch (c->enc) {
+	case ENC_U8:
+		for (size_t i = 0; i < n; i++)
+			out[i] = *((const char *)&flows[i] + c->offset);
+		break;
+	case ENC_U16:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 2 * i, (const char *)&flows[i] + c->offset, 2);
+		break;
+	case ENC_U32:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 4 * i, (const char *)&flows[i] + c->offset, 4);
+		break;
+	case ENC_U64:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 8 * i, (const char *)&flows[i] + c->offset, 8);
+		break;
+	case ENC_DATETIME:
+		for (size_t i = 0; i < n; i++) {
+			uint64_t t;
+			uint32_t t32;
+			memcpy(&t, (const char *)&flows[i] + c->offset, 8);
+			t32 = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+			memcpy(out + 4 * i, &t32, 4);
+		}
+		break;
+	case ENC_FIXED16:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 16 * i, (const char *)&flows[i] + c->offset, 16);
+		break;
+	case ENC_ARRAY_U32:
+	case ENC_LARGE_COMMUNITY: {
+		char *offs = c->offsets.data + c->offsets.len;
+		size_t len = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			const char *base = (const char *)&flows[i] + c->offset;
+			unsigned k = array_count(c, &flows[i]);
+
+			if (c->enc == ENC_ARRAY_U32) {
+				memcpy(out + len, base, 4 * (size_t)k);
+			} else {
+				const struct flow_large_community *lc = (const void *)base;
+				for (unsigned j = 0; j < k; j++) {
+					const uint32_t v = c->member == 0   ? lc[j].global_admin
+							   : c->member == 1 ? lc[j].local_data1
+									    : lc[j].local_data2;
+					memcpy(out + len + 4 * (size_t)j, &v, 4);
+				}
+			}
+			len += 4 * (size_t)k;
+			c->elements += k;
+			memcpy(offs + 8 * i, &c->elements, 8);
+		}
+		c->offsets.len += 8 * n;
+		c->data.len += len;
+		return;
+	}
+	}
+	c->data.len += (size_t)c->width * n;
+}
+
+int store_writer_append(struct store_writer *w, const struct flow *flows, size_t n,
+			uint64_t now_ms)
+{
+	size_t need = 0;
+
+	if (n == 0)
+		return 0;
+	/* First pass: what each column needs, so that either every column
+	 * takes the rows or none does. */
+	for (size_t i = 0; i < w->ncols; i++) {
+		struct column *c = &w->cols[i];
+
+		if (c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY) {
+			size_t k = 0;
+			for (size_t j = 0; j < n; j++)
+				k += array_count(c, &flows[j]);
+			c->need = 4 * k + 8 * n;
+		} else {
+			c->need = (size_t)c->width * n;
+		}
+		need += c->need;
+	}
+	if (need > w->cfg->max_batch_bytes)
+		return -E2BIG;
+	if (w->bytes + need > w->cfg->max_batch_bytes || w->rows + n > 1048576)
+		return -ENOBUFS;
+	for (size_t i = 0; i < w->ncols; i++) {
+		struct column *c = &w->cols[i];
+		int arr = c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY;
+
+		if (store_buf_reserve(&c->data, arr ? c->need - 8 * n : c->need) < 0 ||
+		    (arr && store_buf_reserve(&c->offsets, 8 * n) < 0))
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < w->ncols; i++)
+		encode_column(&w->cols[i], flows, n);
+	if (w->rows == 0)
+		w->first_ms = now_ms;
+	w->rows += n;
+	w->bytes += need;
+	metric_set(w->m_pending, (double)w->rows);
+	return 0;
+}
+
+int store_writer_due(const struct store_writer *w, uint64_t now_ms)
+{
+	if (w->rows == 0)
+		return 0;
+	return w->rows >= w->cfg->batch_rows || now_ms - w->first_ms >= w->cfg->batch_interval_ms;
+}
+
+void store_writer_discard(struct store_writer *w)
+{
+	for (size_t i = 0; i < w->ncols; i++) {
+		w->cols[i].data.len = 0;
+		w->cols[i].offsets.len = 0;
+		w->cols[i].elements = 0;
+	}
+	w->rows = 0;
+	w->bytes = 0;
+	metric_set(w->m_pending, 0);
+}
+
+static int put_varint(struct store_buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			tmp[n] |= 0x80;
+		n++;
+	} while (v);
+	return store_buf_append(b, tmp, n);
+}
+
+static int put_string(struct store_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	int r = put_varint(b, n);
+
+	return r < 0 ? r : store_buf_append(b, s, n);
+}
+
+/* Native block (no block info over HTTP): varint columns, varint rows, then
+ * per column its name, its type and its data (arrays: offsets then values). */
+static int build_body(struct store_writer *w, size_t *total)
+{
+	size_t *head_end = w->head_end; /* where each header ends in w->head */
+	size_t k = 0;
+	int r = 0;
+
+	w->head.len = 0;
+	r |= put_varint(&w->head, w->ncols);
+	r |= put_varint(&w->head, w->rows);
+	head_end[0] = w->head.len;
+	for (size_t i = 0; i < w->ncols; i++) {
+		r |= put_string(&w->head, w->cols[i].name);
+		r |= put_string(&w->head, w->cols[i].type);
+		head_end[i + 1] = w->head.len;
+	}
+	if (r < 0)
+		return -ENOMEM;
+	*total = 0;
+	w->segs[k++] = (struct segment){w->head.data, head_end[0]};
+	for (size_t i = 0; i < w->ncols; i++) {
+		struct column *c = &w->cols[i];
+		w->segs[k++] = (struct segment){w->head.data + head_end[i], head_end[i + 1] - head_end[i]};
+		if (c->offsets.len)
+			w->segs[k++] = (struct segment){c->offsets.data, c->offsets.len};
+		if (c->data.len)
+			w->segs[k++] = (struct segment){c->data.data, c->data.len};
+	}
+	w->nsegs = k;
+	for (size_t i = 0; i < k; i++)
+		*total += w->segs[i].len;
+	return 0;
+}
+
+static size_t read_body(char *buf, size_t size, size_t nmemb, void *ctx)
+{
+	struct store_writer *w = ctx;
+	size_t room = size * nmemb, done = 0;
+
+	while (room > 0 && w->seg < w->nsegs) {
+		const struct segment *s = &w->segs[w->seg];
+		size_t n = s->len - w->seg_off;
+
+		if (n > room)
+			n = room;
+		memcpy(buf + done, s->p + w->seg_off, n);
+		done += n;
+		room -= n;
+		w->seg_off += n;
+		if (w->seg_off == s->len) {
+			w->seg++;
+			w->seg_off = 0;
+		}
+	}
+	return done;
+}
+
+static int seek_body(void *ctx, curl_off_t offset, int origin)
+{
+	struct store_writer *w = ctx;
+
+	if (origin != SEEK_SET)
+		return CURL_SEEKFUNC_CANTSEEK;
+	w->seg = 0;
+	w->seg_off = 0;
+	while (offset > 0 && w->seg < w->nsegs) {
+		size_t n = w->segs[w->seg].len;
+		if ((curl_off_t)n > offset) {
+			w->seg_off = (size_t)offset;
+			break;
+		}
+		offset -= (curl_off_t)n;
+		w->seg++;
+	}
+	return CURL_SEEKFUNC_OK;
+}
+
+static int post_once(struct store_writer *w, size_t total)
+{
+	CURLcode rc;
+	long status = 0;
+	int r;
+
+	w->seg = 0;
+	w->seg_off = 0;
+	w->answer.len = 0;
+	w->error[0] = 0;
+	store_curl_setup(w->h, w->cfg, w->cfg->insert_timeout_ms);
+	curl_easy_setopt(w->h, CURLOPT_URL, w->url);
+	curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, w->headers);
+	curl_easy_setopt(w->h, CURLOPT_POST, 1L);
+	curl_easy_setopt(w->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)total);
+	curl_easy_setopt(w->h, CURLOPT_READFUNCTION, read_body);
+	curl_easy_setopt(w->h, CURLOPT_READDATA, w);
+	curl_easy_setopt(w->h, CURLOPT_SEEKFUNCTION, seek_body);
+	curl_easy_setopt(w->h, CURLOPT_SEEKDATA, w);
+	curl_easy_setopt(w->h, CURLOPT_WRITEFUNCTION, store_curl_write_buf);
+	curl_easy_setopt(w->h, CURLOPT_WRITEDATA, &w->answer);
+	rc = curl_easy_perform(w->h);
+	curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &status);
+	r = store_curl_errno(rc, status);
+	if (r < 0)
+		store_describe_error(w->error, sizeof(w->error), rc, status, w->answer.data,
+				     w->answer.len);
+	return r;
+}
+
+/* Sleeps `ms` in short slices so that a stop request is seen quickly.
+ * Returns 1 when stop_fn asked to stop. */
+static int sleep_or_stop(uint64_t ms, store_stop_fn stop_fn, void *ctx)
+{
+	while (ms > 0) {
+		uint64_t slice = ms < 50 ? ms : 50;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)slice * 1000000};
+
+		if (stop_fn && stop_fn(ctx))
+			return 1;
+		nanosleep(&ts, NULL);
+		ms -= slice;
+	}
+	return stop_fn && stop_fn(ctx);
+}
+
+const char *store_writer_last_error(const struct store_writer *w)
+{
+	return w->error;
+}
+
+int store_writer_flush(struct store_writer *w, store_stop_fn stop_fn, void *ctx)
+{
+	LOG_RATELIMIT(rl_fail, 2);
+	uint64_t delay = w->cfg->retry_min_ms, start, attempts = 0;
+	size_t total;
+	int r;
+
+	if (w->rows == 0)
+		return 0;
+	r = build_body(w, &total);
+	if (r < 0)
+		return r;
+	start = now_ms_monotonic();
+	for (;;) {
+		if (attempts++)
+			metric_add(w->m_retries, 1);
+		r = post_once(w, total);
+		if (r == 0)
+			break;
+		metric_add(w->m_errors, 1);
+		log_write_limited(&rl_fail, LOG_LEVEL_WARN, "clickhouse insert failed, retrying",
+				  "rows=%zu attempt=%llu retry_in_ms=%llu error=\"%s\"", w->rows,
+				  (unsigned long long)attempts, (unsigned long long)delay, w->error);
+		if (sleep_or_stop(delay, stop_fn, ctx))
+			return -ECANCELED;
+		delay = delay * 2 > w->cfg->retry_max_ms ? w->cfg->retry_max_ms : delay * 2;
+	}
+	if (attempts > 1)
+		log_info("clickhouse insert succeeded after retries", "rows=%zu attempts=%llu",
+			 w->rows, (unsigned long long)attempts);
+	{
+		uint64_t us = (now_ms_monotonic() - start) * 1000;
+		metric_add(w->m_latency, us);
+		metric_set(w->m_last_latency, (double)us / 1e6);
+	}
+	metric_add(w->m_rows, w->rows);
+	metric_add(w->m_bytes, total);
+	metric_add(w->m_batches, 1);
+	store_writer_discard(w);
+	return 0;
+}
