@@ -9,29 +9,32 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/lib/clickhouse.sh"
+. "$top/tests/integration/lib/kafka.sh"
 . "$top/tests/integration/lib/e2e.bash"
 build=${WEIR_BUILD:-$top/build}
 WEIR=$build/weir
 FLOWGEN=$build/tests/tools/flowgen
-KAFKA_MOCK=$build/tests/tools/kafka_mock
 
 if ! ch_available; then
 	echo "1..0 # SKIP clickhouse-server not installed"
 	exit 0
 fi
-for b in "$WEIR" "$FLOWGEN" "$KAFKA_MOCK"; do
+for b in "$WEIR" "$FLOWGEN"; do
 	if [ ! -x "$b" ]; then
 		echo "1..0 # SKIP $b not built"
 		exit 0
 	fi
 done
+if ! kafka_available; then
+	echo "1..0 # SKIP $(kafka_mock_bin) not built"
+	exit 0
+fi
 
 E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/weir-e2e-kafka.XXXXXX")
-KAFKA_PID=
 cleanup() {
 	e2e_stop inlet KILL >/dev/null 2>&1
 	e2e_stop outlet KILL >/dev/null 2>&1
-	[ -n "$KAFKA_PID" ] && kill "$KAFKA_PID" 2>/dev/null
+	kafka_stop
 	ch_stop
 	[ "$E2E_FAILED" = 0 ] && rm -rf "$E2E_DIR" || echo "# logs kept in $E2E_DIR"
 }
@@ -42,18 +45,11 @@ if ! ch_start "$E2E_DIR/ch" >/dev/null; then
 	exit 1
 fi
 
-# The mock cluster: its bootstrap line on stdout (random ports).
+# The mock cluster (lib/kafka.sh), on random ports.
 TOPIC=weir-e2e
-"$KAFKA_MOCK" --topic "$TOPIC:4" >"$E2E_DIR/kafka.out" 2>"$E2E_DIR/kafka.err" </dev/null &
-KAFKA_PID=$!
-BOOTSTRAP=
-for _ in $(seq 1 100); do
-	BOOTSTRAP=$(sed -n 's/^bootstrap=//p' "$E2E_DIR/kafka.out")
-	[ -n "$BOOTSTRAP" ] && break
-	sleep 0.1
-done
-[ -n "$BOOTSTRAP" ]
-tap $? "Kafka mock cluster up ($BOOTSTRAP)"
+kafka_start --topic "$TOPIC:4"
+tap $? "Kafka mock cluster up ($KAFKA_BOOTSTRAP)"
+BOOTSTRAP=$KAFKA_BOOTSTRAP
 
 UDP=$(e2e_free_udp_port)
 HTTP_IN=127.0.0.1:$(ch_free_port)
@@ -91,6 +87,7 @@ bus:
       session.timeout.ms: "6000"
       heartbeat.interval.ms: "500"
       auto.offset.reset: earliest
+      fetch.wait.max.ms: "5"
 EOF
 }
 write_config "$E2E_DIR/inlet.yaml" "$HTTP_IN"

@@ -327,7 +327,8 @@ static void delivery(int afxdp, int mode, int v6, const char *tag)
 		CHECK(inlet_get_exporter_stats(f.in, &a, &es) == 0);
 		CHECK_EQ(es.steered, f.nsent);
 	}
-	stop_inlet(&f);
+	/* From the original namespace: the inlet goes back to its own to detach. */
+	inlet_stop(f.in);
 	if (afxdp)
 		CHECK_EQ(attached_prog(&f, 0), 0); /* clean shutdown detached it */
 	fixture_fini(&f);

@@ -24,8 +24,8 @@
 /* ---- the cluster, one per test program ---- */
 
 static const char *const topics[] = {
-	"t-roundtrip:8", "t-resume:4", "t-kill:1",  "t-full:2", "t-bad:2",
-	"t-ensure:8",    "t-flows:2",  "t-kcat:3",  "t-rebalance:4", NULL,
+    "t-roundtrip:8", "t-resume:4", "t-kill:1", "t-full:2",	"t-bad:2",
+    "t-ensure:8",    "t-flows:2",  "t-kcat:3", "t-rebalance:4", NULL,
 };
 
 static struct {
@@ -187,8 +187,8 @@ static void send_seq(struct bus_producer *p, uint64_t from, uint64_t to)
 	static uint8_t buf[1400];
 
 	for (uint64_t s = from; s < to; s++) {
-		struct bus_envelope env = {.time_received_ns = s, .exporter_port = 2055,
-					   .len = seq_len(s), .data = buf};
+		struct bus_envelope env = {
+		    .time_received_ns = s, .exporter_port = 2055, .len = seq_len(s), .data = buf};
 
 		seq_exporter(s, &env.exporter);
 		for (uint32_t j = 0; j < env.len; j++)
@@ -227,6 +227,22 @@ struct seen {
 	int64_t last[EXPORTERS];
 };
 
+static void note(struct seen *s, const struct bus_envelope *envs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t seq = envs[i].time_received_ns;
+		if (!seq_valid(&envs[i]) || seq >= sizeof(s->count)) {
+			s->bad++;
+			continue;
+		}
+		s->count[seq]++;
+		if ((int64_t)seq <= s->last[seq % EXPORTERS])
+			s->out_of_order++;
+		s->last[seq % EXPORTERS] = (int64_t)seq;
+	}
+	s->n += (uint64_t)(n > 0 ? n : 0);
+}
+
 /* Polls until `want` envelopes came or `wait_ms` passed; commit says how
  * to release each poll. Returns how many came. */
 static uint64_t consume(struct bus_consumer *c, struct seen *s, uint64_t want, int wait_ms,
@@ -240,19 +256,8 @@ static uint64_t consume(struct bus_consumer *c, struct seen *s, uint64_t want, i
 		int n = c->ops->poll(c, envs, 64, 200);
 
 		REQUIRE(n >= 0);
-		for (int i = 0; i < n; i++) {
-			uint64_t seq = envs[i].time_received_ns;
-			if (!seq_valid(&envs[i]) || seq >= sizeof(s->count)) {
-				s->bad++;
-				continue;
-			}
-			s->count[seq]++;
-			if ((int64_t)seq <= s->last[seq % EXPORTERS])
-				s->out_of_order++;
-			s->last[seq % EXPORTERS] = (int64_t)seq;
-		}
+		note(s, envs, n);
 		got += (uint64_t)n;
-		s->n += (uint64_t)n;
 		if (n)
 			c->ops->release(c, commit);
 	}
@@ -288,7 +293,7 @@ static int raw_read(const char *topic, int partitions, int want,
 	REQUIRE(rk != NULL);
 	for (int p = 0; p < partitions; p++)
 		rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
+		    RD_KAFKA_OFFSET_BEGINNING;
 	REQUIRE_EQ(rd_kafka_assign(rk, parts), 0);
 	rd_kafka_topic_partition_list_destroy(parts);
 	while (got < want && now_ms() < end) {
@@ -310,7 +315,7 @@ static uint64_t counter(struct metrics_registry *reg, const char *name, const ch
 			const char *const *values)
 {
 	return metric_get_count(
-		metrics_series(metrics_family(reg, name, "", METRIC_COUNTER, labels), values));
+	    metrics_series(metrics_family(reg, name, "", METRIC_COUNTER, labels), values));
 }
 
 /* ---- the tests ---- */
@@ -549,8 +554,8 @@ TEST(full_queue_drops_are_counted_and_the_rest_delivered_on_free)
 		  "consumer:\n  session.timeout.ms: 6000\n");
 	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, err, sizeof(err)), 0);
 	for (uint64_t i = 0; i < 25; i++) {
-		struct bus_envelope env = {.time_received_ns = i, .exporter_port = 2055,
-					   .len = seq_len(i), .data = buf};
+		struct bus_envelope env = {
+		    .time_received_ns = i, .exporter_port = 2055, .len = seq_len(i), .data = buf};
 		static uint8_t data[1400];
 
 		seq_exporter(i, &env.exporter);
@@ -593,8 +598,8 @@ static void produce_raw(rd_kafka_t *rk, const char *topic, const void *data, siz
 static void produce_seq_raw(rd_kafka_t *rk, const char *topic, uint64_t seq)
 {
 	static uint8_t data[1400], packed[1400 + BUS_ENVELOPE_OVERHEAD];
-	struct bus_envelope env = {.time_received_ns = seq, .exporter_port = 2055,
-				   .len = seq_len(seq), .data = data};
+	struct bus_envelope env = {
+	    .time_received_ns = seq, .exporter_port = 2055, .len = seq_len(seq), .data = data};
 	int n;
 
 	seq_exporter(seq, &env.exporter);
@@ -679,15 +684,14 @@ static void check_flow(const rd_kafka_message_t *m, void *ctx)
 	int *ok = ctx;
 	struct flow f, want;
 
-	if (bus_flow_unpack(m->payload, m->len, &f) < 0 || f.src_port < 1000 ||
-	    f.src_port >= 1005)
+	if (bus_flow_unpack(m->payload, m->len, &f) < 0 || f.src_port < 1000 || f.src_port >= 1005)
 		return;
 	fill_flow(&want, f.src_port - 1000u);
 	if (m->key_len == 16 && !memcmp(m->key, &want.exporter_address, 16) &&
 	    f.bytes == want.bytes && f.packets == want.packets && f.proto == 6 &&
-	    f.flow_direction == FLOW_DIRECTION_INGRESS && !memcmp(&f.src_addr, &want.src_addr, 16) &&
-	    f.dst_as_path_count == 2 && f.dst_as_path[1] == want.dst_as_path[1] &&
-	    f.time_received == want.time_received)
+	    f.flow_direction == FLOW_DIRECTION_INGRESS &&
+	    !memcmp(&f.src_addr, &want.src_addr, 16) && f.dst_as_path_count == 2 &&
+	    f.dst_as_path[1] == want.dst_as_path[1] && f.time_received == want.time_received)
 		(*ok)++;
 }
 
@@ -712,8 +716,9 @@ TEST(enriched_flows_topic_carries_flow_messages)
 	bus_kafka_flow_producer_free(fp);
 	CHECK_EQ(raw_read("t-flows", 2, 5, check_flow, &ok), 5);
 	CHECK_EQ(ok, 5);
-	CHECK_EQ(counter(reg, "weir_bus_kafka_delivered_total", "topic", (const char *[]){"t-flows"}),
-		 5);
+	CHECK_EQ(
+	    counter(reg, "weir_bus_kafka_delivered_total", "topic", (const char *[]){"t-flows"}),
+	    5);
 	tcfg_fini(&t);
 	metrics_registry_free(reg);
 }
@@ -808,12 +813,17 @@ TEST(revoked_partitions_are_not_committed)
 	REQUIRE_EQ(sa->n, 200);
 	memset(sa, 0, sizeof(*sa));
 	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &b, err, sizeof(err)), 0);
-	/* Both poll from this thread: A must serve its revoke. */
+	/* Both poll from this thread: A must serve its revoke. A had read
+	 * everything: what it gets now is its new partitions read again. */
 	for (int64_t end = now_ms() + 60000;
 	     counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) == 0 &&
 	     now_ms() < end;) {
-		CHECK(a->ops->poll(a, envs, 64, 100) >= 0);
-		CHECK(b->ops->poll(b, envs, 64, 100) >= 0);
+		int n = a->ops->poll(a, envs, 64, 100);
+		CHECK(n >= 0);
+		note(sa, envs, n);
+		n = b->ops->poll(b, envs, 64, 100);
+		CHECK(n >= 0);
+		note(sb, envs, n);
 	}
 	REQUIRE(counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) > 0);
 	a->ops->release(a, 1);
@@ -833,6 +843,34 @@ TEST(revoked_partitions_are_not_committed)
 	b->ops->free(b);
 	free(sa);
 	free(sb);
+	tcfg_fini(&t);
+	metrics_registry_free(reg);
+}
+
+/* Nothing listens on port 1: every message times out and is counted. */
+TEST(undeliverable_messages_are_counted)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct tcfg t;
+	struct bus_producer *p;
+	static uint8_t data[100];
+	char err[512];
+	const char *const df[] = {"t-nowhere", "delivery-failed"};
+
+	tcfg_init(&t, "t-nowhere", NULL, "producer:\n  message.timeout.ms: 1000\n");
+	free(((char **)t.bus.kafka.brokers.items)[0]);
+	((char **)t.bus.kafka.brokers.items)[0] = strdup("127.0.0.1:1");
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, err, sizeof(err)), 0);
+	for (uint64_t i = 0; i < 5; i++) {
+		struct bus_envelope env = {
+		    .time_received_ns = i, .len = sizeof(data), .data = data};
+		CHECK_EQ(bus_producer_send(p, &env), 0);
+	}
+	p->ops->free(p); /* waits for the time-outs */
+	CHECK_EQ(counter(reg, "weir_bus_kafka_dropped_total", "topic,reason", df), 5);
+	CHECK_EQ(
+	    counter(reg, "weir_bus_kafka_delivered_total", "topic", (const char *[]){"t-nowhere"}),
+	    0);
 	tcfg_fini(&t);
 	metrics_registry_free(reg);
 }

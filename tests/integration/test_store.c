@@ -73,6 +73,9 @@ static const char *need_clickhouse(void)
 		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "mkdtemp: %s", strerror(errno));
 		SKIP(ch_skip_reason);
 	}
+	/* The server goes when this process goes, even killed. */
+	snprintf(cmd, sizeof(cmd), "%d", (int)getpid());
+	setenv("CH_WATCH_PID", cmd, 1);
 	snprintf(cmd, sizeof(cmd), "bash '%s' start '%s'", ch_lib, ch_dir);
 	p = popen(cmd, "r");
 	if (!p || !fgets(ch_url, sizeof(ch_url), p)) {

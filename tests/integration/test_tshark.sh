@@ -3,8 +3,8 @@
 # The demo encoder's datagrams as tshark reads them: for NetFlow v5, v9,
 # IPFIX and sFlow v5, tests/tools/encode_pcap writes a pcap and the flows it
 # encoded (JSON lines); tshark must find the same addresses, ports, bytes,
-# packets and interfaces, and `weir decode --json` of the pcap must agree
-# with tshark. Prints TAP. Needs tshark and jq (skips without them);
+# packets, interfaces and sampling rate, and `weir decode --json` of the
+# pcap must agree with tshark. Prints TAP. Needs tshark and jq (skips without them);
 # $WEIR_BUILD is the build directory (tests/run.sh sets it).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,7 +26,7 @@ not_ok() {
 
 skip_all() {
 	for f in "${formats[@]}"; do
-		for c in encode "${parts[@]}" weir-decode; do skip "$f $c" "$1"; done
+		for c in encode "${parts[@]}" sampling weir-decode; do skip "$f $c" "$1"; done
 	done
 	echo "1..$n"
 	exit 0
@@ -157,7 +157,7 @@ for f in "${formats[@]}"; do
 	flows=$tmp/$f.jsonl
 	if ! "$tool" "$f" 500 7 "$pcap" "$flows" 2>"$tmp/err"; then
 		not_ok "$f encode" "$(cat "$tmp/err")"
-		for c in "${parts[@]}" weir-decode; do skip "$f $c" "encode_pcap failed"; done
+		for c in "${parts[@]}" sampling weir-decode; do skip "$f $c" "encode_pcap failed"; done
 		continue
 	fi
 	ok "$f encode ($(wc -l <"$flows") flows)"
@@ -167,6 +167,22 @@ for f in "${formats[@]}"; do
 		same "$f $part: tshark reads what was encoded" "$tmp/$f.$part.expected" \
 			"$tmp/$f.$part.tshark"
 	done
+
+	# The sampling rate (encode_pcap announces 1 in 1000): v5 header,
+	# v9 options data, IPFIX PSAMP interval and space (RFC 5477), sFlow
+	# flow samples.
+	case $f in
+	v5) rates=$(tsh "$pcap" cflow.samplerate) ;;
+	v9) rates=$(tsh "$pcap" cflow.sampler_random_interval) ;;
+	ipfix) rates=$(paste <(tsh "$pcap" cflow.sampling_packet_interval) \
+		<(tsh "$pcap" cflow.sampling_packet_space) | awk '{ print ($1 + $2) / $1 }') ;;
+	sflow) rates=$(tsh "$pcap" sflow.flow_sample.sampling_rate) ;;
+	esac
+	if [ -n "$rates" ] && [ "$(echo "$rates" | sort -u)" = 1000 ]; then
+		ok "$f sampling rate: tshark reads 1000 ($(echo "$rates" | wc -l) times)"
+	else
+		not_ok "$f sampling rate" "tshark reads: $(echo "$rates" | sort -u | tr '\n' ' ')"
+	fi
 
 	# weir's own decoder on the same pcap, against tshark.
 	if [ ! -x "$weir" ]; then

@@ -2,9 +2,11 @@
 /* Writes a pcap of demo-encoded flow datagrams and a JSON-lines file of the
  * flows that went into them, so tests can compare what tshark and `weir
  * decode` read from the pcap with what was encoded.
- * Usage: encode_pcap [-r RATE] [-t REFRESH] [-a AGENT] [-i] FORMAT COUNT SEED OUT.pcap OUT.jsonl
- * FORMAT: v5 v9 ipfix sflow. Datagrams go from 192.0.2.10 to 192.0.2.1,
- * UDP port 2055 (NetFlow, IPFIX) or 6343 (sFlow). */
+ * Usage: encode_pcap [-r RATE] [-t REFRESH] [-a AGENT] [-i] [-c] FORMAT COUNT SEED OUT.pcap
+ *        OUT.jsonl
+ * FORMAT: v5 v9 ipfix sflow; -i: IE 34 in the records, -c: compact
+ * templates. Datagrams go from 192.0.2.10 to 192.0.2.1, UDP port 2055
+ * (NetFlow, IPFIX) or 6343 (sFlow). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -19,7 +21,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: encode_pcap [-r RATE] [-t REFRESH] [-a AGENT] [-i] "
+	fprintf(stderr, "usage: encode_pcap [-r RATE] [-t REFRESH] [-a AGENT] [-i] [-c] "
 			"v5|v9|ipfix|sflow COUNT SEED OUT.pcap OUT.jsonl\n");
 	return 2;
 }
@@ -41,7 +43,7 @@ int main(int argc, char **argv)
 	addr_from_text(&exporter, "192.0.2.10");
 	addr_from_text(&collector, "192.0.2.1");
 	cfg.agent = exporter;
-	while ((opt = getopt(argc, argv, "r:t:a:i")) != -1) {
+	while ((opt = getopt(argc, argv, "r:t:a:ic")) != -1) {
 		switch (opt) {
 		case 'r':
 			cfg.sampling_rate = (uint32_t)strtoul(optarg, NULL, 10);
@@ -55,6 +57,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			cfg.sampling_in_record = 1;
+			break;
+		case 'c':
+			cfg.compact = 1;
 			break;
 		default:
 			return usage();

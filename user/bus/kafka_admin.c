@@ -40,8 +40,8 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int r
 			char *err, size_t errlen)
 {
 	char why[512];
-	rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, replication, why,
-							 sizeof(why));
+	rd_kafka_NewTopic_t *nt =
+	    rd_kafka_NewTopic_new(topic, partitions, replication, why, sizeof(why));
 	rd_kafka_AdminOptions_t *opts = NULL;
 	rd_kafka_queue_t *q = NULL;
 	rd_kafka_event_t *ev = NULL;
@@ -76,7 +76,8 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int r
 	for (size_t i = 0; i < nres; i++) {
 		rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
 
-		if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR ||
+		    e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
 			ret = 0;
 		} else {
 			const char *s = rd_kafka_topic_result_error_string(res[i]);
@@ -130,8 +131,8 @@ static int ensure_one(rd_kafka_t *rk, const struct bus_config *cfg, const char *
 
 int bus_kafka_topic_ensure(const struct bus_config *cfg, char *err, size_t errlen)
 {
-	rd_kafka_conf_t *conf = kafka_conf_new(cfg, NULL, cfg->kafka.producer, "producer", err,
-					       errlen);
+	rd_kafka_conf_t *conf =
+	    kafka_conf_new(cfg, NULL, cfg->kafka.producer, "producer", err, errlen);
 	rd_kafka_t *rk;
 	char why[512];
 	int r;

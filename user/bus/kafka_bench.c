@@ -14,9 +14,9 @@
 #include "kafka_internal.h" /* rdkafka.h, which rdkafka_mock.h needs first */
 #include <librdkafka/rdkafka_mock.h>
 
-#define WARMUP_MARK UINT64_MAX
+#define WARMUP_MARK  UINT64_MAX
 #define COMMIT_EVERY 50000
-#define POOL_SIZE (32u << 20)
+#define POOL_SIZE    (32u << 20)
 
 static double now_s(void)
 {
@@ -213,11 +213,10 @@ out:
 int bus_kafka_bench_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"count", required_argument, NULL, 'n'}, {"size", required_argument, NULL, 's'},
-		{"partitions", required_argument, NULL, 'p'},
-		{"broker", required_argument, NULL, 'b'}, {"compression", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},	  {"set", required_argument, NULL, 'X'},
-		{0},
+	    {"count", required_argument, NULL, 'n'},	   {"size", required_argument, NULL, 's'},
+	    {"partitions", required_argument, NULL, 'p'},  {"broker", required_argument, NULL, 'b'},
+	    {"compression", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+	    {"set", required_argument, NULL, 'X'},	   {0},
 	};
 	char props[2][2048] = {"producer:\n", "consumer:\n"}, yaml[4200];
 	struct config_doc *doc = NULL;
@@ -274,13 +273,15 @@ int bus_kafka_bench_main(int argc, char **argv)
 				goto usage;
 			break;
 		case 'h':
-			printf("usage: weir bench kafka [--count N] [--size BYTES] [--partitions N]\n"
-			       "                        [--broker HOST:PORT]\n"
-			       "                        [--compression lz4|zstd|none]\n"
-			       "                        [--set producer.KEY=VALUE|consumer.KEY=VALUE]...\n"
-			       "Envelopes/s through producer -> Kafka -> consumer group (default: "
-			       "500000 datagrams of 1400 bytes, lz4,\nan in-process librdkafka mock "
-			       "cluster when no --broker is given).\n");
+			printf(
+			    "usage: weir bench kafka [--count N] [--size BYTES] [--partitions N]\n"
+			    "                        [--broker HOST:PORT]\n"
+			    "                        [--compression lz4|zstd|none]\n"
+			    "                        [--set "
+			    "producer.KEY=VALUE|consumer.KEY=VALUE]...\n"
+			    "Envelopes/s through producer -> Kafka -> consumer group (default: "
+			    "500000 datagrams of 1400 bytes, lz4,\nan in-process librdkafka mock "
+			    "cluster when no --broker is given).\n");
 			config_free_bound(bus_config_fields, &cfg);
 			return 0;
 		default:
@@ -321,19 +322,20 @@ int bus_kafka_bench_main(int argc, char **argv)
 		fprintf(stderr, "weir bench kafka: %s\n", err);
 	} else {
 		printf("kafka bus (%s, %u partitions, %s): %llu datagrams of %lu bytes\n",
-		       broker ? broker : "in-process mock cluster, fetch.wait.max.ms=1", (unsigned)cfg.kafka.partitions,
-		       cfg.kafka.compression == BUS_KAFKA_COMPRESSION_NONE	? "none"
+		       broker ? broker : "in-process mock cluster, fetch.wait.max.ms=1",
+		       (unsigned)cfg.kafka.partitions,
+		       cfg.kafka.compression == BUS_KAFKA_COMPRESSION_NONE   ? "none"
 		       : cfg.kafka.compression == BUS_KAFKA_COMPRESSION_ZSTD ? "zstd"
 									     : "lz4",
 		       count, size);
-		printf("  produce:    %10.0f envelopes/s  (%.1f MB/s, %llu waits on a full queue)\n",
-		       (double)res.sent / res.produce_seconds,
-		       (double)res.sent * (double)size / res.produce_seconds / 1e6,
-		       (unsigned long long)res.dropped);
+		printf(
+		    "  produce:    %10.0f envelopes/s  (%.1f MB/s, %llu waits on a full queue)\n",
+		    (double)res.sent / res.produce_seconds,
+		    (double)res.sent * (double)size / res.produce_seconds / 1e6,
+		    (unsigned long long)res.dropped);
 		printf("  end to end: %10.0f envelopes/s  (%llu of %llu consumed, lost %llu)\n",
 		       (double)res.received / res.total_seconds, (unsigned long long)res.received,
-		       (unsigned long long)res.sent,
-		       (unsigned long long)(res.sent - res.received));
+		       (unsigned long long)res.sent, (unsigned long long)(res.sent - res.received));
 	}
 	config_free_bound(bus_config_fields, &cfg);
 	config_doc_free(doc);

@@ -25,7 +25,7 @@ int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, ch
 static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	LOG_RATELIMIT(rl, 10);
-	enum log_level l = level <= 3 ? LOG_LEVEL_ERROR
+	enum log_level l = level <= 3	? LOG_LEVEL_ERROR
 			   : level == 4 ? LOG_LEVEL_WARN
 			   : level <= 6 ? LOG_LEVEL_INFO
 					: LOG_LEVEL_DEBUG;
@@ -43,15 +43,15 @@ static void kafka_error(rd_kafka_t *rk, int errcode, const char *reason, void *o
 }
 
 static const char *const compression_names[] = {
-	[BUS_KAFKA_COMPRESSION_LZ4] = "lz4",   [BUS_KAFKA_COMPRESSION_ZSTD] = "zstd",
-	[BUS_KAFKA_COMPRESSION_NONE] = "none", [BUS_KAFKA_COMPRESSION_GZIP] = "gzip",
-	[BUS_KAFKA_COMPRESSION_SNAPPY] = "snappy",
+    [BUS_KAFKA_COMPRESSION_LZ4] = "lz4",       [BUS_KAFKA_COMPRESSION_ZSTD] = "zstd",
+    [BUS_KAFKA_COMPRESSION_NONE] = "none",     [BUS_KAFKA_COMPRESSION_GZIP] = "gzip",
+    [BUS_KAFKA_COMPRESSION_SNAPPY] = "snappy",
 };
 
 static const char *const sasl_names[] = {
-	[BUS_KAFKA_SASL_PLAIN] = "PLAIN",
-	[BUS_KAFKA_SASL_SCRAM_SHA_256] = "SCRAM-SHA-256",
-	[BUS_KAFKA_SASL_SCRAM_SHA_512] = "SCRAM-SHA-512",
+    [BUS_KAFKA_SASL_PLAIN] = "PLAIN",
+    [BUS_KAFKA_SASL_SCRAM_SHA_256] = "SCRAM-SHA-256",
+    [BUS_KAFKA_SASL_SCRAM_SHA_512] = "SCRAM-SHA-512",
 };
 
 rd_kafka_conf_t *kafka_conf_new(const struct bus_config *cfg, const char *const *defaults,
@@ -195,10 +195,10 @@ int kafka_out_init(struct kafka_out *o, const struct bus_config *cfg, const char
 	}
 	if (metrics) {
 		const char *t[] = {topic};
-		struct metric_family *dropped = metrics_family(
-			metrics, "weir_bus_kafka_dropped_total",
-			"Messages the Kafka producer dropped, by reason", METRIC_COUNTER,
-			"topic,reason");
+		struct metric_family *dropped =
+		    metrics_family(metrics, "weir_bus_kafka_dropped_total",
+				   "Messages the Kafka producer dropped, by reason", METRIC_COUNTER,
+				   "topic,reason");
 		const char *qf[] = {topic, "queue-full"}, *tl[] = {topic, "too-large"},
 			   *df[] = {topic, "delivery-failed"}, *er[] = {topic, "error"};
 
@@ -207,9 +207,9 @@ int kafka_out_init(struct kafka_out *o, const struct bus_config *cfg, const char
 							"topic"),
 					 t);
 		o->delivered = metrics_series(
-			metrics_family(metrics, "weir_bus_kafka_delivered_total",
-				       "Messages Kafka acknowledged", METRIC_COUNTER, "topic"),
-			t);
+		    metrics_family(metrics, "weir_bus_kafka_delivered_total",
+				   "Messages Kafka acknowledged", METRIC_COUNTER, "topic"),
+		    t);
 		o->drop_queue_full = metrics_series(dropped, qf);
 		o->drop_too_large = metrics_series(dropped, tl);
 		o->drop_delivery = metrics_series(dropped, df);
@@ -231,8 +231,8 @@ int kafka_out_send(struct kafka_out *o, const void *key, size_t keylen, const vo
 	LOG_RATELIMIT(rl, 5);
 	rd_kafka_resp_err_t e;
 
-	if (rd_kafka_produce(o->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value,
-			     len, key, keylen, NULL) == 0) {
+	if (rd_kafka_produce(o->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)value, len,
+			     key, keylen, NULL) == 0) {
 		metric_add(o->sent, 1);
 		return 0;
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/addr.h"
 #include "../common/log.h"
 #include "kafka_internal.h"
 
@@ -31,7 +32,7 @@ struct kafka_consumer {
 	struct metric_series *assigned, *revoked;
 };
 
-#define KC(c) ((struct kafka_consumer *)((char *)(c) - offsetof(struct kafka_consumer, consumer)))
+#define KC(c) ((struct kafka_consumer *)((char *)(c)-offsetof(struct kafka_consumer, consumer)))
 
 static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		      rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -95,7 +96,9 @@ static int kc_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max
 		kc->held = h;
 		kc->cap = cap;
 	}
-	while (n < max) {
+	/* Messages that do not decode take a slot too: stop when the slots
+	 * reserved above are used, even short of `max` envelopes. */
+	while (n < max && kc->nheld < kc->cap) {
 		int64_t left = n ? 0 : deadline - now_ms();
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(kc->rk, left > 0 ? (int)left : 0);
 
@@ -108,7 +111,8 @@ static int kc_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 				metric_add(kc->consume_errors, 1);
 				log_write_limited(&rl, LOG_LEVEL_WARN, "kafka consume error",
-						  "error=%s detail=\"%s\"", rd_kafka_err2name(m->err),
+						  "error=%s detail=\"%s\"",
+						  rd_kafka_err2name(m->err),
 						  rd_kafka_message_errstr(m));
 			}
 			rd_kafka_message_destroy(m);
@@ -122,10 +126,19 @@ static int kc_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max
 			continue;
 		}
 		if (bus_envelope_unpack(m->payload, m->len, &envs[n]) < 0) {
+			char exporter[ADDR_TEXT_MAX] = "unknown";
+
+			/* the key is the exporter address, when the producer was ours */
+			if (m->key_len == sizeof(struct in6_addr)) {
+				struct in6_addr a;
+				memcpy(&a, m->key, sizeof(a));
+				addr_to_text(&a, exporter, sizeof(exporter));
+			}
 			metric_add(kc->bad_decode, 1);
 			log_write_limited(&rl, LOG_LEVEL_WARN, "kafka message skipped",
-					  "reason=bad-protobuf topic=%s partition=%d offset=%lld",
-					  rd_kafka_topic_name(m->rkt), (int)m->partition,
+					  "reason=bad-protobuf exporter=%s topic=%s partition=%d "
+					  "offset=%lld",
+					  exporter, rd_kafka_topic_name(m->rkt), (int)m->partition,
 					  (long long)m->offset);
 			continue;
 		}
@@ -204,20 +217,20 @@ static void kc_free(struct bus_consumer *c)
 }
 
 static const struct bus_consumer_ops kafka_consumer_ops = {
-	.poll = kc_poll,
-	.release = kc_release,
-	.free = kc_free,
+    .poll = kc_poll,
+    .release = kc_release,
+    .free = kc_free,
 };
 
 /* A new group starts at the oldest message: nothing produced before the
  * first outlet started is lost. */
 static const char *const consumer_defaults[] = {
-	"auto.offset.reset", "earliest", "enable.partition.eof", "false", NULL,
+    "auto.offset.reset", "earliest", "enable.partition.eof", "false", NULL,
 };
 
 /* What at-least-once rests on: applied after the user's properties. */
 static const char *const consumer_forced[] = {
-	"enable.auto.commit", "false", "enable.auto.offset.store", "false", NULL,
+    "enable.auto.commit", "false", "enable.auto.offset.store", "false", NULL,
 };
 
 int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
@@ -263,23 +276,23 @@ int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry
 	if (metrics) {
 		const char *t[] = {cfg->kafka.topic};
 		struct metric_family *bad =
-			metrics_family(metrics, "weir_bus_kafka_bad_messages_total",
-				       "Kafka messages skipped because they do not decode",
-				       METRIC_COUNTER, "topic,reason");
+		    metrics_family(metrics, "weir_bus_kafka_bad_messages_total",
+				   "Kafka messages skipped because they do not decode",
+				   METRIC_COUNTER, "topic,reason");
 		const char *bd[] = {cfg->kafka.topic, "bad-protobuf"},
 			   *be[] = {cfg->kafka.topic, "empty"};
-#define SERIES(name, help) \
+#define SERIES(name, help)                                                                         \
 	metrics_series(metrics_family(metrics, name, help, METRIC_COUNTER, "topic"), t)
 		kc->received = SERIES("weir_bus_kafka_received_total", "Kafka messages consumed");
 		kc->consume_errors = SERIES("weir_bus_kafka_consume_errors_total",
 					    "Errors reported while consuming from Kafka");
 		kc->committed = SERIES("weir_bus_kafka_commits_total", "Offset commits done");
 		kc->commit_failed =
-			SERIES("weir_bus_kafka_commit_failures_total", "Offset commits that failed");
+		    SERIES("weir_bus_kafka_commit_failures_total", "Offset commits that failed");
 		kc->not_committed_revoked =
-			SERIES("weir_bus_kafka_revoked_uncommitted_total",
-			       "Messages left uncommitted because their partition was revoked "
-			       "before release (their new owner reads them again)");
+		    SERIES("weir_bus_kafka_revoked_uncommitted_total",
+			   "Messages left uncommitted because their partition was revoked "
+			   "before release (their new owner reads them again)");
 		kc->assigned = SERIES("weir_bus_kafka_partitions_assigned_total",
 				      "Partitions assigned to this consumer by rebalances");
 		kc->revoked = SERIES("weir_bus_kafka_partitions_revoked_total",

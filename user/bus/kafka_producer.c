@@ -17,7 +17,7 @@ struct kafka_producer {
 	struct kafka_out out;
 };
 
-#define KP(p) ((struct kafka_producer *)((char *)(p) - offsetof(struct kafka_producer, producer)))
+#define KP(p) ((struct kafka_producer *)((char *)(p)-offsetof(struct kafka_producer, producer)))
 
 static int kp_send(struct bus_producer *p, const struct bus_envelope *env)
 {
@@ -47,9 +47,9 @@ static void kp_free(struct bus_producer *p)
 }
 
 static const struct bus_producer_ops kafka_producer_ops = {
-	.send = kp_send,
-	.flush = kp_flush,
-	.free = kp_free,
+    .send = kp_send,
+    .flush = kp_flush,
+    .free = kp_free,
 };
 
 int bus_kafka_producer_new(const struct bus_config *cfg, struct metrics_registry *metrics,

@@ -166,8 +166,9 @@ static void flow_map_init(void)
 		return;
 	}
 	for (size_t i = 0; i < flow_fields_count; i++) {
-		const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(
-			&weir__flow__descriptor, flow_fields[i].name);
+		const ProtobufCFieldDescriptor *fd =
+		    protobuf_c_message_descriptor_get_field_by_name(&weir__flow__descriptor,
+								    flow_fields[i].name);
 
 		if (!fd || !field_fits(&flow_fields[i], fd))
 			flow_map.broken = 1;
@@ -182,7 +183,7 @@ static int flow_map_get(void)
 	return flow_map.broken ? -EPROTO : 0;
 }
 
-#define AT(base, off, type) ((type *)((char *)(base) + (off)))
+#define AT(base, off, type)	  ((type *)((char *)(base) + (off)))
 #define AT_CONST(base, off, type) ((const type *)((const char *)(base) + (off)))
 
 int bus_flow_pack(const struct flow *f, uint8_t *buf, size_t size)
@@ -216,7 +217,8 @@ int bus_flow_pack(const struct flow *f, uint8_t *buf, size_t size)
 		case FLOW_FIELD_ADDR:
 			/* zero = absent: proto3 leaves empty bytes out */
 			if (!flow_field_is_zero(f, ff)) {
-				AT(&m, fd->offset, ProtobufCBinaryData)->len = sizeof(struct in6_addr);
+				AT(&m, fd->offset, ProtobufCBinaryData)->len =
+				    sizeof(struct in6_addr);
 				AT(&m, fd->offset, ProtobufCBinaryData)->data = (uint8_t *)src;
 			}
 			break;
@@ -231,7 +233,7 @@ int bus_flow_pack(const struct flow *f, uint8_t *buf, size_t size)
 				n = FLOW_MAX_LARGE_COMMUNITIES;
 			for (unsigned k = 0; k < n; k++) {
 				const struct flow_large_community *c =
-					&((const struct flow_large_community *)src)[k];
+				    &((const struct flow_large_community *)src)[k];
 				weir__large_community__init(&lc[k]);
 				lc[k].global_admin = c->global_admin;
 				lc[k].local_data1 = c->local_data1;
@@ -334,16 +336,16 @@ int bus_flow_unpack(const uint8_t *buf, size_t len, struct flow *f)
 			break;
 		case FLOW_FIELD_LARGE_COMMUNITY_ARRAY: {
 			Weir__LargeCommunity **lc = *AT(m, fd->offset, Weir__LargeCommunity **);
-			struct flow_large_community *dst = AT(f, ff->offset, struct flow_large_community);
+			struct flow_large_community *dst =
+			    AT(f, ff->offset, struct flow_large_community);
 			n = *AT(m, fd->quantifier_offset, size_t);
 			if (n > FLOW_MAX_LARGE_COMMUNITIES) {
 				ret = -EBADMSG;
 				break;
 			}
 			for (size_t k = 0; k < n; k++)
-				dst[k] = (struct flow_large_community){lc[k]->global_admin,
-								       lc[k]->local_data1,
-								       lc[k]->local_data2};
+				dst[k] = (struct flow_large_community){
+				    lc[k]->global_admin, lc[k]->local_data1, lc[k]->local_data2};
 			*AT(f, ff->count_offset, uint8_t) = (uint8_t)n;
 			break;
 		}

@@ -105,12 +105,11 @@ static inline __attribute__((always_inline)) void nf_apply(uint8_t op, const uin
 		break;
 	}
 	case NF_OP_IPV4:
-		/* Zero = absent: a dual-stack template's unused next hop must
-		 * not hide the one that is there. */
-		if (rd32(p))
-			addr_from_ipv4_bytes((struct in6_addr *)d, p);
+		addr_from_ipv4_bytes((struct in6_addr *)d, p);
 		break;
 	case NF_OP_IPV6: {
+		/* :: = absent: in a dual-stack template, an IPv4 flow's unused
+		 * IPv6 next hop (run after the IPv4 one) must not hide it. */
 		uint64_t h, l;
 		memcpy(&h, p, 8);
 		memcpy(&l, p + 8, 8);
@@ -359,7 +358,10 @@ nf_finish(struct nf_ctx *c, const struct nf_template *t, struct flow *f, struct 
 		x->juniper_fwd = 0; /* written only by CPID 2 */
 	}
 	/* Sampling rate: the record (34/50), then options data by sampler id
-	 * (48/302), then options data without one, then 305/306. */
+	 * (48/302), then options data without one, then 305/306. When nothing
+	 * was announced it stays 0, as in Akvorado: 0 means "unknown" and a
+	 * later stage applies a configured default (or refuses the flow), it
+	 * is not the same as 1 (unsampled). */
 	if (post & NF_POST_RATE)
 		rate = x->sampling ? x->sampling : x->sampling_random;
 	if (!rate && post & NF_POST_SAMPLER)

@@ -37,6 +37,10 @@ struct demo_encoder_config {
 	/* v9/IPFIX: the sampling interval in every data record (IE 34) instead
 	 * of a sampler id (IE 48 / 302) and sampling options data. */
 	int sampling_in_record;
+	/* v9/IPFIX: a short template as routers send (4-byte counters, saturated;
+	 * addresses, ports, proto, TOS, TCP flags, masks, next hop, interfaces,
+	 * AS, times): about 25 IPv4 records per 1400-byte datagram instead of 9. */
+	int compact;
 };
 
 /* What an encoder did so far. */
@@ -74,6 +78,8 @@ void demo_encoder_free(struct demo_encoder *enc);
  *   ports, TTL, fragment id/offset, IPv6 flow label; v9 TCP flags are 8 bits;
  *   times are sysUptime-relative in v9 (0 when out of range), absolute
  *   milliseconds in IPFIX; sampling by options data or IE 34 in the record.
+ *   The compact template keeps the v5 set (4-byte counters, saturated) and
+ *   puts the ICMP type << 8 | code in the destination port as v5 does.
  * - sFlow v5: one flow sample per flow: a synthesized Ethernet [802.1Q]
  *   [MPLS] IPv4/IPv6 TCP/UDP/ICMP header (addresses, ports, proto, TOS, TTL,
  *   TCP flags, IPv4 fragment id/offset, flow label, ICMP type/code, MACs,

@@ -114,7 +114,7 @@ uint64_t enc_export_time(struct demo_encoder *enc, const struct flow *flows, siz
 
 	if (!t && n)
 		t = flows[0].time_received;
-	if (!enc->started) {
+	if (!enc->started && t) {
 		enc->started = 1;
 		enc->first_export_time = t;
 	}

@@ -29,6 +29,7 @@ struct enc_template {
 	uint16_t id;
 	uint16_t count;
 	uint16_t record_len;
+	uint8_t icmp_in_port; /* no ICMP field: type << 8 | code in the destination port */
 	struct enc_field fields[ENC_MAX_FIELDS];
 };
 

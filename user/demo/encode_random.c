@@ -137,7 +137,8 @@ static void random_flow(struct flow *f, enum demo_format fmt, uint64_t now, uint
 		else
 			f->ip_fragment_id = (uint32_t)rnd_range(s, 0, 0xffff);
 		if (one_in(s, 3)) {
-			f->mpls_labels_count = (uint8_t)rnd_range(s, 1, 3);
+			/* NetFlow templates carry 3 labels, sFlow all of them. */
+			f->mpls_labels_count = (uint8_t)rnd_range(s, 1, sflow ? FLOW_MAX_MPLS_LABELS : 3);
 			for (unsigned i = 0; i < f->mpls_labels_count; i++)
 				f->mpls_labels[i] = (uint32_t)rnd_range(s, 16, 0xfffff);
 		}

@@ -20,6 +20,7 @@
 #define SFLOW_HEADER_ETHERNET 1 /* header_protocol ETHERNET-ISO88023 */
 #define SFLOW_AS_SEQUENCE 2
 #define SFLOW_IF_MAX 0x3fffffff /* 30 bits; this value itself means "unknown" */
+/* Ethernet, 802.1Q, 10 MPLS labels, IPv6, TCP: 118 bytes. */
 #define SFLOW_MAX_HEADER 128
 
 static size_t addr_len(const struct in6_addr *a)
@@ -69,7 +70,8 @@ static size_t synth_header(uint8_t *h, const struct flow *f, uint32_t *frame_len
 		p = wr16(p, f->src_vlan & 0xfff);
 	}
 	if (f->mpls_labels_count) {
-		unsigned n = f->mpls_labels_count > 3 ? 3 : f->mpls_labels_count;
+		unsigned n = f->mpls_labels_count > FLOW_MAX_MPLS_LABELS ? FLOW_MAX_MPLS_LABELS
+									 : f->mpls_labels_count;
 
 		p = wr16(p, 0x8847);
 		/* RFC 3032 2.1: label, TC, bottom of stack, TTL. */

@@ -75,50 +75,16 @@ static void tpl_add(struct enc_template *t, uint16_t ie, uint16_t len, enum enc_
 	t->record_len += len;
 }
 
-/* IE numbers: RFC 3954 8 for v9, the IANA IPFIX registry (RFC 7012) for
- * IPFIX; v9 exporters use the IPFIX numbers above 127 as well. */
-static void tpl_build(struct enc_template *t, int ipfix, int v6, int sampling_in_record)
+/* The rest of the full template: L2, direction, status, ICMP, MPLS, VRF,
+ * NAT, TTL and fragments. */
+static void tpl_add_extended(struct enc_template *t, int ipfix, int v6)
 {
-	t->id = v6 ? ENC_TEMPLATE_V6 : ENC_TEMPLATE_V4;
-	tpl_add(t, 1, 8, W_BYTES); /* octetDeltaCount */
-	tpl_add(t, 2, 8, W_PACKETS); /* packetDeltaCount */
-	tpl_add(t, 4, 1, W_PROTO);
-	tpl_add(t, 5, 1, W_TOS);
-	/* tcpControlBits: 2 bytes in IPFIX (RFC 7125), 1 in v9. */
-	tpl_add(t, 6, ipfix ? 2 : 1, W_TCP_FLAGS);
-	tpl_add(t, 7, 2, W_SRC_PORT);
-	tpl_add(t, 11, 2, W_DST_PORT);
-	if (v6) {
-		tpl_add(t, 27, 16, W_SRC_ADDR6);
-		tpl_add(t, 28, 16, W_DST_ADDR6);
-		tpl_add(t, 29, 1, W_SRC_MASK);
-		tpl_add(t, 30, 1, W_DST_MASK);
-		tpl_add(t, 62, 16, W_NEXT_HOP6);
-		tpl_add(t, 31, ipfix ? 4 : 3, W_FLOW_LABEL); /* v9: 3 bytes */
-	} else {
-		tpl_add(t, 8, 4, W_SRC_ADDR4);
-		tpl_add(t, 12, 4, W_DST_ADDR4);
-		tpl_add(t, 9, 1, W_SRC_MASK);
-		tpl_add(t, 13, 1, W_DST_MASK);
-		tpl_add(t, 15, 4, W_NEXT_HOP4);
-	}
-	tpl_add(t, 10, 4, W_IN_IF);
-	tpl_add(t, 14, 4, W_OUT_IF);
-	tpl_add(t, 16, 4, W_SRC_AS);
-	tpl_add(t, 17, 4, W_DST_AS);
 	tpl_add(t, 58, 2, W_SRC_VLAN);
 	tpl_add(t, 59, 2, W_DST_VLAN);
 	tpl_add(t, 56, 6, W_SRC_MAC); /* sourceMacAddress */
 	tpl_add(t, 80, 6, W_DST_MAC); /* destinationMacAddress */
 	tpl_add(t, 61, 1, W_DIRECTION);
 	tpl_add(t, 89, 1, W_FWD_STATUS);
-	if (ipfix) {
-		tpl_add(t, 152, 8, W_START_MS); /* flowStartMilliseconds */
-		tpl_add(t, 153, 8, W_END_MS);
-	} else {
-		tpl_add(t, 22, 4, W_START_UPTIME); /* FIRST_SWITCHED */
-		tpl_add(t, 21, 4, W_END_UPTIME); /* LAST_SWITCHED */
-	}
 	/* icmpTypeCodeIPv4 / icmpTypeCodeIPv6: type * 256 + code. */
 	tpl_add(t, v6 ? 139 : 32, 2, v6 ? W_ICMP6 : W_ICMP4);
 	tpl_add(t, 70, 3, W_MPLS1); /* mplsTopLabelStackSection */
@@ -143,10 +109,58 @@ static void tpl_build(struct enc_template *t, int ipfix, int v6, int sampling_in
 	else if (!v6)
 		tpl_add(t, 54, 2, W_FRAG_ID);
 	tpl_add(t, 88, 2, W_FRAG_OFF); /* fragmentOffset */
+}
+
+/* IE numbers: RFC 3954 8 for v9, the IANA IPFIX registry (RFC 7012) for
+ * IPFIX; v9 exporters use the IPFIX numbers above 127 as well. */
+static void tpl_build(struct enc_template *t, int ipfix, int v6, int sampling_in_record,
+		      int compact)
+{
+	t->id = v6 ? ENC_TEMPLATE_V6 : ENC_TEMPLATE_V4;
+	/* octetDeltaCount, packetDeltaCount: reduced-size encoding (RFC 7011
+	 * 6.2) in the compact template. */
+	tpl_add(t, 1, compact ? 4 : 8, W_BYTES);
+	tpl_add(t, 2, compact ? 4 : 8, W_PACKETS);
+	tpl_add(t, 4, 1, W_PROTO);
+	tpl_add(t, 5, 1, W_TOS);
+	/* tcpControlBits: 2 bytes in IPFIX (RFC 7125), 1 in v9. */
+	tpl_add(t, 6, ipfix ? 2 : 1, W_TCP_FLAGS);
+	tpl_add(t, 7, 2, W_SRC_PORT);
+	tpl_add(t, 11, 2, W_DST_PORT);
+	if (v6) {
+		tpl_add(t, 27, 16, W_SRC_ADDR6);
+		tpl_add(t, 28, 16, W_DST_ADDR6);
+		tpl_add(t, 29, 1, W_SRC_MASK);
+		tpl_add(t, 30, 1, W_DST_MASK);
+		tpl_add(t, 62, 16, W_NEXT_HOP6);
+		if (!compact)
+			tpl_add(t, 31, ipfix ? 4 : 3, W_FLOW_LABEL); /* v9: 3 bytes */
+	} else {
+		tpl_add(t, 8, 4, W_SRC_ADDR4);
+		tpl_add(t, 12, 4, W_DST_ADDR4);
+		tpl_add(t, 9, 1, W_SRC_MASK);
+		tpl_add(t, 13, 1, W_DST_MASK);
+		tpl_add(t, 15, 4, W_NEXT_HOP4);
+	}
+	tpl_add(t, 10, 4, W_IN_IF);
+	tpl_add(t, 14, 4, W_OUT_IF);
+	tpl_add(t, 16, 4, W_SRC_AS);
+	tpl_add(t, 17, 4, W_DST_AS);
+	if (ipfix) {
+		tpl_add(t, 152, 8, W_START_MS); /* flowStartMilliseconds */
+		tpl_add(t, 153, 8, W_END_MS);
+	} else {
+		tpl_add(t, 22, 4, W_START_UPTIME); /* FIRST_SWITCHED */
+		tpl_add(t, 21, 4, W_END_UPTIME); /* LAST_SWITCHED */
+	}
+	if (!compact)
+		tpl_add_extended(t, ipfix, v6);
+	else
+		t->icmp_in_port = 1;
 	if (sampling_in_record)
 		tpl_add(t, 34, 4, W_SAMPLING_INTERVAL); /* samplingInterval */
 	else if (ipfix)
-		tpl_add(t, 302, 8, W_SAMPLER_ID); /* selectorId */
+		tpl_add(t, 302, compact ? 2 : 8, W_SAMPLER_ID); /* selectorId */
 	else
 		tpl_add(t, 48, 1, W_SAMPLER_ID); /* FLOW_SAMPLER_ID */
 }
@@ -156,7 +170,8 @@ int enc_template_init(struct demo_encoder *enc)
 	int ipfix = enc->cfg.format == DEMO_IPFIX;
 
 	for (int v6 = 0; v6 < 2; v6++)
-		tpl_build(&enc->tpl[v6], ipfix, v6, enc->cfg.sampling_in_record);
+		tpl_build(&enc->tpl[v6], ipfix, v6, enc->cfg.sampling_in_record,
+			  enc->cfg.compact);
 	return 0;
 }
 
@@ -228,10 +243,10 @@ static uint8_t *write_record(uint8_t *p, const struct enc_template *t, const str
 			p = wr_mem(p, &f->dst_addr_nat, 16);
 			continue;
 		case W_BYTES:
-			v = f->bytes;
+			v = fd->len == 4 ? enc_sat32(f->bytes) : f->bytes;
 			break;
 		case W_PACKETS:
-			v = f->packets;
+			v = fd->len == 4 ? enc_sat32(f->packets) : f->packets;
 			break;
 		case W_PROTO:
 			v = f->proto;
@@ -247,6 +262,10 @@ static uint8_t *write_record(uint8_t *p, const struct enc_template *t, const str
 			break;
 		case W_DST_PORT:
 			v = f->dst_port;
+			/* As Cisco exporters do without an ICMP field. */
+			if (t->icmp_in_port && !v && !f->src_port && (f->proto == 1 || f->proto == 58))
+				v = f->proto == 1 ? (unsigned)f->icmpv4_type << 8 | f->icmpv4_code
+						  : (unsigned)f->icmpv6_type << 8 | f->icmpv6_code;
 			break;
 		case W_SRC_MASK:
 			v = f->src_net_mask;

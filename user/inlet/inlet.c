@@ -3,10 +3,13 @@
  * policy (allowlist, rate limit) pushed to XDP maps or kept for UDP threads,
  * and the weir_inlet_* metrics. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -511,9 +514,9 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 {
 	/* No inputs: UDP on the three standard ports (NetFlow, IPFIX, sFlow). */
 	static const struct inlet_input_config dflt[] = {
-		{.type = INLET_INPUT_UDP, .listen = (char *)":2055"},
-		{.type = INLET_INPUT_UDP, .listen = (char *)":4739"},
-		{.type = INLET_INPUT_UDP, .listen = (char *)":6343"},
+	    {.type = INLET_INPUT_UDP, .listen = (char *)":2055"},
+	    {.type = INLET_INPUT_UDP, .listen = (char *)":4739"},
+	    {.type = INLET_INPUT_UDP, .listen = (char *)":6343"},
 	};
 	const struct inlet_input_config *items = cfg->inputs.items;
 	size_t n = cfg->inputs.count;
@@ -532,6 +535,7 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 	in->bus = bus;
 	in->metrics = metrics;
 	in->stop_fd = -1;
+	in->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	pthread_rwlock_init(&in->policy.lock, NULL);
 	for (int i = 0; i < INLET_BUCKET_STRIPES; i++)
 		pthread_mutex_init(&in->policy.stripes[i], NULL);
@@ -609,6 +613,34 @@ int inlet_start(struct inlet *in)
 	return 0;
 }
 
+/* Detaching goes through netlink in the calling thread's network namespace:
+ * go back to the one the interfaces were found in when it differs. */
+static void detach_all(struct inlet *in)
+{
+	struct stat home, here;
+	int back = -1;
+
+	if (in->netns_fd >= 0 && fstat(in->netns_fd, &home) == 0 &&
+	    stat("/proc/thread-self/ns/net", &here) == 0 && home.st_ino != here.st_ino) {
+		back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (back >= 0 && setns(in->netns_fd, CLONE_NEWNET) < 0) {
+			log_warn("cannot enter the inlet's network namespace to detach XDP",
+				 "error=\"%s\"", strerror(errno));
+			close(back);
+			back = -1;
+		}
+	}
+	for (size_t i = 0; i < in->ninputs; i++)
+		if (in->inputs[i].skel)
+			inlet_xdp_detach(&in->inputs[i]);
+	if (back >= 0) {
+		if (setns(back, CLONE_NEWNET) < 0)
+			log_error("cannot return to the caller's network namespace", "error=\"%s\"",
+				  strerror(errno));
+		close(back);
+	}
+}
+
 void inlet_stop(struct inlet *in)
 {
 	uint64_t one = 1;
@@ -628,9 +660,8 @@ void inlet_stop(struct inlet *in)
 				pthread_join(w->thread, NULL);
 			w->started = 0;
 		}
-		if (input->skel)
-			inlet_xdp_detach(input);
 	}
+	detach_all(in);
 	in->running = 0;
 }
 
@@ -667,5 +698,7 @@ void inlet_free(struct inlet *in)
 	pthread_rwlock_destroy(&in->policy.lock);
 	if (in->stop_fd >= 0)
 		close(in->stop_fd);
+	if (in->netns_fd >= 0)
+		close(in->netns_fd);
 	free(in);
 }

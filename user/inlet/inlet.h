@@ -76,7 +76,9 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 			struct metrics_registry *metrics, char *err, size_t errlen);
 /* Starts one thread per AF_XDP queue and per UDP worker. Returns 0 or -errno. */
 int inlet_start(struct inlet *in);
-/* Stops and joins the threads, detaches the XDP programs. Idempotent. */
+/* Stops and joins the threads, detaches the XDP programs (from any thread:
+ * it goes back to inlet_new()'s network namespace for that). Idempotent; a
+ * stopped inlet is not started again: free it and make a new one. */
 void inlet_stop(struct inlet *in);
 /* Stops if needed, closes everything. NULL is fine. */
 void inlet_free(struct inlet *in);

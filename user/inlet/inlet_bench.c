@@ -239,6 +239,12 @@ static void print_result(const struct result *r, const struct bench *b)
 	       r->name, (double)p->sent / p->send_s, (double)p->received / p->recv_s,
 	       100 * loss_of(p), (unsigned long long)p->kernel_drops, r->lossless, send_pct,
 	       recv_pct, b->size);
+	/* CPU per datagram does not depend on how much of a core each side got
+	 * from the scheduler, so it compares the paths on a busy machine too
+	 * (softirq work may be charged to neither thread). */
+	printf("inlet %-20s cpu per datagram: sender %.0f ns, receiver %.0f ns\n", r->name,
+	       p->sent ? 1e9 * p->sender_cpu / (double)p->sent : 0,
+	       p->received ? 1e9 * p->receiver_cpu / (double)p->received : 0);
 }
 
 static void print_bound(const struct result *r)
@@ -341,6 +347,14 @@ int inlet_bench(int argc, char **argv)
 		print_bound(&res[i]);
 	printf("inlet note: on veth the XDP program and the socket enqueue run in the sender's "
 	       "softirq, on the sender's core; the receiver's core only dequeues.\n");
+	{
+		double load[3] = {0};
+
+		if (getloadavg(load, 3) > 0)
+			printf("inlet load average %.1f on %d CPUs: figures are only as steady as "
+			       "the machine\n",
+			       load[0], b.ncpu);
+	}
 	ret = 0;
 out:
 	if (b.fd >= 0)

@@ -148,7 +148,7 @@ const struct config_field inlet_config_fields[] = {
 void inlet_config_defaults(struct inlet_config *cfg)
 {
 	/* Lists get no defaults here (the binder replaces them); an empty
-	 * inputs list means one UDP input on :2055, chosen in inlet_new(). */
+	 * inputs list means UDP on :2055, :4739 and :6343, chosen in inlet_new(). */
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -98,7 +98,8 @@ struct inlet {
 	struct metrics_registry *metrics;
 	struct inlet_input *inputs;
 	size_t ninputs;
-	int stop_fd; /* eventfd: wakes the threads at inlet_stop() */
+	int stop_fd;  /* eventfd: wakes the threads at inlet_stop() */
+	int netns_fd; /* the network namespace of inlet_new(), for detaching */
 	_Atomic int stopping;
 	int running;
 	struct inlet_policy policy;

@@ -99,8 +99,9 @@ int store_bench_main(int argc, char **argv)
 		/* ZSTD for every part: on 18.16 the server-wide setting is the
 		 * only compression choice there is (no per-column CODEC), and it
 		 * halves the bytes per flow against the default LZ4. */
-		snprintf(cmd, sizeof(cmd), "CH_COMPRESSION=${CH_COMPRESSION:-zstd} bash '%s' start '%s'",
-			 lib, dir);
+		snprintf(cmd, sizeof(cmd),
+			 "CH_WATCH_PID=%d CH_COMPRESSION=${CH_COMPRESSION:-zstd} bash '%s' start '%s'",
+			 (int)getpid(), lib, dir);
 		p = popen(cmd, "r");
 		if (!p || !fgets(url, sizeof(url), p)) {
 			fprintf(stderr, "weir bench store: clickhouse-server did not start\n");

@@ -28,7 +28,7 @@
 #include "store/store.h"
 
 #define BENCH_DB     "weir_bench_e2e"
-#define BENCH_CYCLE  20000 /* distinct datagrams per sender, replayed */
+#define BENCH_CYCLE 4000 /* distinct datagrams per sender, replayed */
 #define BENCH_TARGET 500000.0
 
 struct bench_opts {
@@ -38,6 +38,7 @@ struct bench_opts {
 	unsigned senders;
 	unsigned workers;
 	unsigned inlet_workers;
+	uint64_t ring_size; /* 0: the bus default */
 	enum demo_format format;
 	int ring, kafka;
 };
@@ -261,6 +262,8 @@ struct run_result {
 	double weir_cpu, ch_cpu;
 	uint64_t kernel_drops, bus_drops;
 	double bytes_per_flow;
+	uint64_t flushes;
+	double flush_wait; /* seconds the workers waited for ClickHouse, summed */
 };
 
 struct kafka_mock {
@@ -269,7 +272,7 @@ struct kafka_mock {
 };
 
 static int run_once(const struct bench_opts *o, struct store_config *sc, int kafka,
-		    const char *bootstrap, uint64_t rate, struct sender *senders, long ch_pid,
+		    rd_kafka_mock_cluster_t *mc, const char *bootstrap, uint64_t rate, struct sender *senders, long ch_pid,
 		    unsigned run_id, struct run_result *res)
 {
 	struct metrics_registry *metrics = metrics_registry_new();
@@ -284,6 +287,8 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	struct bus_config bc;
 	struct inlet_stats ist;
 	char err[256] = "", listen[32], sql[512];
+	struct config_doc *props = NULL;
+	struct config_error cerr;
 	double t0, t_end, cpu0, ch0;
 	uint64_t rows = 0, last_rows = 0;
 	double last_change;
@@ -297,6 +302,8 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	if (!metrics || !consumers || !c)
 		goto out;
 	ocfg.workers = o->workers;
+	if (o->ring_size)
+		bc.ring_size = o->ring_size;
 	store_client_query_nodb(c, "DROP DATABASE IF EXISTS " BENCH_DB, NULL);
 	ret = orch_migrate(c, sc, 0);
 	if (ret < 0) {
@@ -318,8 +325,20 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		bc.kafka.topic = strdup(topic);
 		free(bc.kafka.consumer_group);
 		bc.kafka.consumer_group = strdup(group);
-		bc.kafka.partitions = o->workers;
-		ret = bus_kafka_topic_ensure(&bc, err, sizeof(err));
+		bc.kafka.partitions = o->workers * 4;
+		/* The mock answers a fetch only after fetch.wait.max.ms (500 ms
+		 * by default) even when data is there. */
+		props = config_doc_load_string("bench", "fetch.wait.max.ms: 5\n", &cerr);
+		if (!props)
+			goto out;
+		bc.kafka.consumer = props->root;
+		/* The mock cluster has no controller for the Admin API: make the
+		 * topic through the mock's own call. */
+		/* Partitions: several per worker, as the mock keeps only about
+		 * 5 MB per partition and deletes what is older. */
+		ret = rd_kafka_mock_topic_create(mc, topic, (int)o->workers * 4, 1) ? -EIO : 0;
+		if (ret < 0)
+			snprintf(err, sizeof(err), "cannot create topic %s on the mock cluster", topic);
 		if (ret == 0)
 			ret = bus_kafka_producer_new(&bc, metrics, &producer, err, sizeof(err));
 		for (unsigned i = 0; ret == 0 && i < o->workers; i++)
@@ -422,6 +441,13 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	res->ch_cpu = ch_pid ? proc_cpu_s(ch_pid) - ch0 : 0;
 	inlet_get_stats(inlet, &ist);
 	res->kernel_drops = ist.kernel_drops;
+	{
+		struct outlet_totals ot;
+
+		outlet_totals(outlet, &ot);
+		res->flushes = ot.flushes;
+		res->flush_wait = (double)ot.flush_ms / 1000;
+	}
 	res->bus_drops = ist.bus_dropped;
 	{
 		uint64_t bytes = 0, parts_rows = 0;
@@ -459,6 +485,7 @@ out:
 		free(consumers);
 	}
 	config_free_bound(bus_config_fields, &bc);
+	config_doc_free(props);
 	config_free_bound(inlet_config_fields, &icfg);
 	store_client_free(c);
 	metrics_registry_free(metrics);
@@ -470,13 +497,17 @@ static void bench_usage(FILE *out)
 	fprintf(out,
 		"usage: weir bench e2e [--clickhouse URL] [--flows N] [--rate FLOWS/S]\n"
 		"                      [--bus ring|kafka|both] [--workers N] [--senders N]\n"
-		"                      [--inlet-workers N] [--format ipfix|v9|v5]\n\n"
+		"                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
+		"                      [--ring-size BYTES]\n\n"
 		"Sends N flows (default 3000000) as pre-encoded datagrams over UDP on loopback\n"
 		"to an inlet, bus, outlet and ClickHouse writer built in this process, and\n"
-		"times until ClickHouse holds every row. A run that loses flows is repeated\n"
-		"at 70%% of the rate (4 tries). The ClickHouse is started privately with\n"
+		"times until ClickHouse holds every row. Each sender (default 8) is one\n"
+		"exporter with its own loopback address. A run that loses flows is repeated\n"
+		"at 80%% of the rate it stored end to end (4 tries at most), so the figure\n"
+		"kept is a sustained one. ClickHouse is started privately with\n"
 		"tests/integration/lib/clickhouse.sh unless --clickhouse is given (its\n"
-		"database " BENCH_DB " is dropped). Kafka is librdkafka's mock cluster.\n"
+		"database " BENCH_DB " is dropped). Kafka is librdkafka's mock cluster\n"
+		"(in this process; it keeps only about 5 MB per partition).\n"
 		"Target: %.0f flows/s, under 20 bytes per flow on disk.\n",
 		BENCH_TARGET);
 }
@@ -492,12 +523,13 @@ int outlet_bench(int argc, char **argv)
 	    {"senders", required_argument, NULL, 's'},
 	    {"inlet-workers", required_argument, NULL, 'i'},
 	    {"format", required_argument, NULL, 'f'},
+	    {"ring-size", required_argument, NULL, 'z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct bench_opts o = {.flows = 3000000,
 			       .rate = 600000,
-			       .senders = 2,
+			       .senders = 8,
 			       .workers = 2,
 			       .inlet_workers = 1,
 			       .format = DEMO_IPFIX,
@@ -544,6 +576,12 @@ int outlet_bench(int argc, char **argv)
 			o.format = !strcmp(optarg, "v5")   ? DEMO_NETFLOW_V5
 				   : !strcmp(optarg, "v9") ? DEMO_NETFLOW_V9
 							   : DEMO_IPFIX;
+			break;
+		case 'z':
+			if (config_parse_size(optarg, &o.ring_size) < 0) {
+				bench_usage(stderr);
+				return 2;
+			}
 			break;
 		case 'h':
 			bench_usage(stdout);
@@ -621,7 +659,7 @@ int outlet_bench(int argc, char **argv)
 			continue;
 		for (int attempt = 0; attempt < 4 && !zero_loss; attempt++) {
 			fflush(stdout);
-			if (run_once(&o, &sc, kafka,
+			if (run_once(&o, &sc, kafka, km.mc,
 				     kafka ? rd_kafka_mock_cluster_bootstraps(km.mc) : NULL, rate,
 				     senders, ch_pid, run_id++, &r) < 0) {
 				ret = 1;
@@ -629,16 +667,22 @@ int outlet_bench(int argc, char **argv)
 			}
 			zero_loss = r.rows == r.sent;
 			printf("e2e %-5s offered %7.0f flows/s: %8.0f flows/s stored end to end, "
-			       "%llu/%llu rows%s (kernel drops %llu, bus drops %llu); CPU s: weir "
-			       "%.1f, "
-			       "ClickHouse %.1f over %.1f s; %.1f bytes/flow on disk\n",
+			       "%llu/%llu rows%s (kernel drops %llu, bus drops %llu)\n"
+			       "          %.1f s; CPU s: weir %.1f, ClickHouse %.1f; %llu batches, "
+			       "workers waited %.1f s for ClickHouse; %.1f bytes/flow on disk\n",
 			       kafka ? "kafka" : "ring", (double)r.sent / r.send_seconds,
 			       (double)r.rows / r.seconds, (unsigned long long)r.rows,
 			       (unsigned long long)r.sent, zero_loss ? "" : " LOSS",
 			       (unsigned long long)r.kernel_drops, (unsigned long long)r.bus_drops,
-			       r.weir_cpu, r.ch_cpu, r.seconds, r.bytes_per_flow);
+			       r.seconds, r.weir_cpu, r.ch_cpu, (unsigned long long)r.flushes,
+			       r.flush_wait, r.bytes_per_flow);
+			/* Next try: below what was stored end to end (the burst
+			 * went to buffers that overflowed), so the next run is
+			 * sustained rather than absorbed. */
 			if (!zero_loss)
-				rate = (uint64_t)((double)rate * 0.7);
+				rate = (uint64_t)(0.8 * ((double)r.rows / r.seconds < (double)rate
+							     ? (double)r.rows / r.seconds
+							     : (double)rate));
 		}
 		if (zero_loss)
 			printf("e2e %-5s result: %.0f flows/s with zero loss (target %.0f: %s), "

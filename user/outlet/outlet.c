@@ -77,9 +77,9 @@ struct outlet_worker {
 	uint8_t *park_data;
 	size_t park_head, park_count, park_live;
 
-	struct metric_series *flushes, *flush_errors, *flush_seconds;
+	struct metric_series *flushes, *flush_errors, *flush_ms_total;
 	struct metric_series *flows_dropped, *parked, *unparked, *park_dropped;
-	_Atomic uint64_t datagrams, flows_decoded, flows_stored, decode_errors, nflushes;
+	_Atomic uint64_t datagrams, flows_decoded, flows_stored, decode_errors, nflushes, flush_ms;
 };
 
 struct outlet {
@@ -141,8 +141,13 @@ static struct exporter_stats *exporter_get(struct outlet_worker *w, const struct
 		i = (i + 1) & w->exporters_mask;
 	}
 	/* Keep the table at most half full; past that, one shared series. */
-	if (w->exporters_used >= OUTLET_MAX_TRACKED_EXPORTERS)
+	if (w->exporters_used >= OUTLET_MAX_TRACKED_EXPORTERS) {
+		if (!w->other.used) {
+			w->other.used = 1;
+			exporter_series(w->outlet, &w->other, "other");
+		}
 		return &w->other;
+	}
 	e->used = 1;
 	e->addr = *a;
 	w->exporters_used++;
@@ -401,7 +406,8 @@ static int worker_store(struct outlet_worker *w)
 		w->dirty[i]->dirty = 0;
 	}
 	w->ndirty = 0;
-	metric_add(w->flush_seconds, now_ms() - start);
+	metric_add(w->flush_ms_total, now_ms() - start);
+	atomic_fetch_add_explicit(&w->flush_ms, now_ms() - start, memory_order_relaxed);
 	return ret;
 }
 
@@ -520,7 +526,6 @@ static int worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 	if (!w->exporters || !w->dirty || !w->envs || !w->flows || !w->decoder || !w->park ||
 	    !w->park_data)
 		return -ENOMEM;
-	exporter_series(o, &w->other, "other");
 	snprintf(label, sizeof(label), "%u", index);
 	w->flushes = metrics_series(metrics_family(o->metrics, "weir_outlet_flushes_total",
 						   "Batches ClickHouse acknowledged",
@@ -530,7 +535,7 @@ static int worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 	    metrics_family(o->metrics, "weir_outlet_flush_errors_total",
 			   "Batches given up (datagrams not committed)", METRIC_COUNTER, "worker"),
 	    values);
-	w->flush_seconds = metrics_series(
+	w->flush_ms_total = metrics_series(
 	    metrics_family(o->metrics, "weir_outlet_flush_milliseconds_total",
 			   "Time spent waiting for ClickHouse to acknowledge batches",
 			   METRIC_COUNTER, "worker"),
@@ -655,5 +660,6 @@ void outlet_totals(struct outlet *o, struct outlet_totals *t)
 		t->flows_stored += atomic_load(&w->flows_stored);
 		t->decode_errors += atomic_load(&w->decode_errors);
 		t->flushes += atomic_load(&w->nflushes);
+		t->flush_ms += atomic_load(&w->flush_ms);
 	}
 }

@@ -85,6 +85,7 @@ struct outlet_totals {
 	uint64_t flows_stored;
 	uint64_t decode_errors; /* datagrams whose status was not DECODE_OK */
 	uint64_t flushes;
+	uint64_t flush_ms; /* time spent waiting for ClickHouse, summed over workers */
 };
 void outlet_totals(struct outlet *o, struct outlet_totals *t);
 

@@ -13,6 +13,8 @@
 # Also usable from C tests: `bash tests/integration/lib/clickhouse.sh start DIR`
 # starts a server with its files in DIR (which must exist), prints its URL
 # and returns; `... stop DIR` stops it (SIGTERM, then SIGKILL after 20 s).
+# With CH_WATCH_PID=PID in the environment, the server is also stopped once
+# process PID has exited (the caller was killed before cleaning up).
 # Everything the server needs is in DIR: config.xml, users.xml, data/, log/,
 # pid, url. Nothing outside DIR is written.
 
@@ -145,6 +147,16 @@ ch_start_in() {
 	CH_PID=$!
 	echo "$CH_PID" >"$dir/pid"
 	export CH_DIR CH_URL CH_PID
+	# CH_WATCH_PID: stop the server when that process is gone, so that a
+	# test killed before its clean-up leaves no server behind.
+	if [ -n "${CH_WATCH_PID:-}" ]; then
+		(
+			while kill -0 "$CH_WATCH_PID" 2>/dev/null && [ -f "$dir/pid" ]; do
+				sleep 1
+			done
+			kill -0 "$CH_WATCH_PID" 2>/dev/null || ch_stop "$dir"
+		) </dev/null >/dev/null 2>&1 &
+	fi
 	for _ in $(seq 1 300); do
 		if curl -fsS --max-time 2 "$CH_URL/ping" >/dev/null 2>&1; then
 			return 0

@@ -12,8 +12,14 @@
 #
 # The cluster keeps everything in memory: kafka_stop loses it. Its stdin is
 # a FIFO this shell holds open, so it also ends when the shell dies.
-# Topics not created with --topic are auto-created with 4 partitions on
-# first use. The mock has no CreateTopics (Admin API): create topics here.
+# What differs from a Kafka broker (librdkafka 2.0.2's mock):
+# - no CreateTopics (its metadata names no controller): create topics with
+#   --topic; others are auto-created with 4 partitions on first use;
+# - each partition keeps only about 5 MB (and 100000 batches): older data is
+#   deleted, so a consumer that falls behind loses messages;
+# - a fetch is answered only after the consumer's fetch.wait.max.ms (500 ms
+#   by default) even when data is there: set it to 1-10 ms in consumers
+#   that must keep up (bus.kafka.consumer: {fetch.wait.max.ms: 5}).
 #
 # Also usable from C tests: `bash tests/integration/lib/kafka.sh start DIR
 # [ARGS]` starts a cluster whose files go in DIR (which must exist), prints

@@ -17,10 +17,10 @@ static uint8_t packed[BUS_MAX_DATAGRAM + BUS_ENVELOPE_OVERHEAD + 64];
 static struct bus_envelope sample(uint32_t len)
 {
 	struct bus_envelope env = {
-		.time_received_ns = 1700000000123456789ull,
-		.exporter_port = 2055,
-		.len = len,
-		.data = payload,
+	    .time_received_ns = 1700000000123456789ull,
+	    .exporter_port = 2055,
+	    .len = len,
+	    .data = payload,
 	};
 	for (int i = 0; i < 16; i++)
 		env.exporter.s6_addr[i] = (uint8_t)(0xa0 + i);
@@ -81,9 +81,8 @@ TEST(envelope_reader_skips_unknown_fields)
 	int n = bus_envelope_pack(&env, packed, sizeof(packed));
 	/* field 9 varint, field 10 bytes, field 11 fixed32, field 12 fixed64,
 	 * as a newer producer might add */
-	static const uint8_t extra[] = {0x48, 0x96, 0x01, 0x52, 0x03, 'a', 'b', 'c',
-					0x5d, 1,    2,    3,    4,    0x61, 1,   2,
-					3,    4,    5,    6,    7,    8};
+	static const uint8_t extra[] = {0x48, 0x96, 0x01, 0x52, 0x03, 'a', 'b', 'c', 0x5d, 1, 2,
+					3,    4,    0x61, 1,	2,    3,   4,	5,   6,	   7, 8};
 
 	REQUIRE(n > 0);
 	memmove(packed + sizeof(extra), packed, (size_t)n);
@@ -104,8 +103,8 @@ TEST(envelope_reader_refuses_bad_input)
 	/* a length past the end */
 	static const uint8_t past_end[] = {0x22, 0x10, 1, 2, 3};
 	/* an 11-byte varint */
-	static const uint8_t long_varint[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-					      0xff, 0xff, 0xff, 0xff, 0x01};
+	static const uint8_t long_varint[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
+					      0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
 	/* port above 65535 */
 	static const uint8_t big_port[] = {0x18, 0x80, 0x80, 0x04};
 	/* field number 0 */
@@ -229,7 +228,7 @@ static void fill_flow(struct flow *f)
 			*((uint8_t *)f + ff->count_offset) = 2;
 			for (int k = 0; k < 2; k++)
 				((struct flow_large_community *)p)[k] =
-					(struct flow_large_community){65000 + (uint32_t)k, 1, 2};
+				    (struct flow_large_community){65000 + (uint32_t)k, 1, 2};
 			break;
 		}
 	}
@@ -239,7 +238,8 @@ static void fill_flow(struct flow *f)
 		f->dst_as_path[k] = 4200000000u + (uint32_t)k;
 	f->dst_large_communities_count = FLOW_MAX_LARGE_COMMUNITIES;
 	for (int k = 0; k < FLOW_MAX_LARGE_COMMUNITIES; k++)
-		f->dst_large_communities[k] = (struct flow_large_community){4200000000u, 7, (uint32_t)k};
+		f->dst_large_communities[k] =
+		    (struct flow_large_community){4200000000u, 7, (uint32_t)k};
 }
 
 static void check_same_flow(const struct flow *a, const struct flow *b)
@@ -260,14 +260,15 @@ static void check_same_flow(const struct flow *a, const struct flow *b)
 			if (n != *((const uint8_t *)b + ff->count_offset) ||
 			    memcmp(pa, pb,
 				   n * (ff->kind == FLOW_FIELD_U32_ARRAY
-						? sizeof(uint32_t)
-						: sizeof(struct flow_large_community))) != 0)
+					    ? sizeof(uint32_t)
+					    : sizeof(struct flow_large_community))) != 0)
 				test_fail_at(__FILE__, __LINE__, "column %s differs", ff->name);
 			break;
 		default:
 			if (flow_field_get_uint(a, ff) != flow_field_get_uint(b, ff))
-				test_fail_at(__FILE__, __LINE__, "column %s: %llu != %llu", ff->name,
-					     flow_field_get_uint(a, ff), flow_field_get_uint(b, ff));
+				test_fail_at(__FILE__, __LINE__, "column %s: %llu != %llu",
+					     ff->name, flow_field_get_uint(a, ff),
+					     flow_field_get_uint(b, ff));
 			break;
 		}
 	}

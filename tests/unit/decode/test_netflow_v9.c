@@ -675,3 +675,37 @@ TEST(v9_every_truncation)
 	CHECK_EQ(d.out.count, 2);
 	nd_fini(&d);
 }
+
+/* Dual-stack templates carry both families' fields; the unused ones are 0
+ * and must not hide the others, whatever their order. */
+TEST(v9_dual_stack_template)
+{
+	static const struct nb_field fields[] = {
+		{62, 16}, {15, 4}, {27, 16}, {8, 4}, {58, 2}, {243, 2}, {60, 1},
+	};
+	struct nd d;
+	struct nb b;
+
+	nd_init(&d);
+	nb_v9_header(&b, UPTIME, SECS, 0);
+	nb_set_begin(&b, 0);
+	nb_template(&b, 256, fields, NB_N(fields));
+	nb_set_end(&b);
+	nb_set_begin(&b, 256);
+	nb_zero(&b, 16), nb_ip4(&b, 192, 0, 2, 9), nb_zero(&b, 16), nb_ip4(&b, 10, 0, 0, 1);
+	nb_u16(&b, 0), nb_u16(&b, 42), nb_u8(&b, 4);
+	nb_ip6(&b, "2001:db8::9"), nb_zero(&b, 4), nb_ip6(&b, "2001:db8::1"), nb_zero(&b, 4);
+	nb_u16(&b, 7), nb_u16(&b, 8), nb_u8(&b, 6);
+	nb_set_end(&b);
+	CHECK_EQ(nd_feed(&d, &b), DECODE_OK);
+	REQUIRE_EQ(d.out.count, 2);
+	CHECK(addr_is4(&d.flows[0].next_hop, IP4(192, 0, 2, 9)));
+	CHECK(addr_is4(&d.flows[0].src_addr, IP4(10, 0, 0, 1)));
+	CHECK_EQ(d.flows[0].etype, 0x0800);
+	CHECK_EQ(d.flows[0].src_vlan, 42);
+	CHECK(addr_is_text(&d.flows[1].next_hop, "2001:db8::9"));
+	CHECK(addr_is_text(&d.flows[1].src_addr, "2001:db8::1"));
+	CHECK_EQ(d.flows[1].etype, 0x86dd);
+	CHECK_EQ(d.flows[1].src_vlan, 7); /* the first non-zero one */
+	nd_fini(&d);
+}
