@@ -36,11 +36,9 @@ static const struct bench {
     {"e2e", outlet_bench, "flows/s from UDP datagrams to ClickHouse rows, ring and Kafka"},
     {"kafka", bus_kafka_bench_main, "envelopes/s through producer -> Kafka -> consumer group"},
     {"store", store_bench_main, "flows/s inserted into ClickHouse, bytes per flow on disk"},
-    /* Other stages add one line each here, with the function declared in
-     * their stage header (included above), for example:
-     *   {"inlet", inlet_bench, "datagrams/s received on a veth pair: AF_XDP vs recvmmsg"},
-     *   {"store", store_bench_main, "rows/s inserted into ClickHouse, bytes per flow"},
-     * A function with another signature gets a small adapter next to it. */
+    /* A new benchmark is one line here, its function declared in its stage
+     * header (included above); a function with another signature gets a
+     * small adapter next to it, in its stage. */
 };
 
 #define NBENCHES (sizeof(benches) / sizeof(benches[0]))

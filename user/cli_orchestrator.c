@@ -45,11 +45,11 @@ static void usage(FILE *out)
 int cli_orchestrator_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"once", no_argument, NULL, 'o'},
-		{"target-version", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"once", no_argument, NULL, 'o'},
+	    {"target-version", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *path = NULL;
 	struct weir_config cfg;
@@ -70,7 +70,8 @@ int cli_orchestrator_main(int argc, char **argv)
 		case 't':
 			if (sscanf(optarg, "%u", &target) != 1 || target == 0 ||
 			    target > ORCH_SCHEMA_VERSION) {
-				fprintf(stderr, "weir orchestrator: bad --target-version %s\n", optarg);
+				fprintf(stderr, "weir orchestrator: bad --target-version %s\n",
+					optarg);
 				return 2;
 			}
 			break;

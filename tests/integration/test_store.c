@@ -59,12 +59,14 @@ static const char *need_clickhouse(void)
 	ch_state = -1;
 	snprintf(ch_lib, sizeof(ch_lib), "%s/tests/integration/lib/clickhouse.sh", top ? top : ".");
 	if (access(ch_lib, R_OK) != 0) {
-		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "%s not found (set WEIR_TOP)", ch_lib);
+		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "%s not found (set WEIR_TOP)",
+			 ch_lib);
 		SKIP(ch_skip_reason);
 	}
 	snprintf(cmd, sizeof(cmd), "bash '%s' available", ch_lib);
 	if (system(cmd) != 0) {
-		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "clickhouse-server is not installed");
+		snprintf(ch_skip_reason, sizeof(ch_skip_reason),
+			 "clickhouse-server is not installed");
 		SKIP(ch_skip_reason);
 	}
 	snprintf(ch_dir, sizeof(ch_dir), "%s/weir-store-test.XXXXXX",
@@ -125,7 +127,8 @@ static char *qs(struct store_client *c, const char *fmt, ...)
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
 	if (store_client_query(c, sql, &out) < 0) {
-		test_fail_at(__FILE__, __LINE__, "query failed: %s: %s", sql, store_client_error(c));
+		test_fail_at(__FILE__, __LINE__, "query failed: %s: %s", sql,
+			     store_client_error(c));
 		return strdup("<error>");
 	}
 	n = strlen(out);
@@ -144,15 +147,16 @@ static uint64_t qu(struct store_client *c, const char *fmt, ...)
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
 	if (store_client_query_u64(c, sql, &v) < 0)
-		test_fail_at(__FILE__, __LINE__, "query failed: %s: %s", sql, store_client_error(c));
+		test_fail_at(__FILE__, __LINE__, "query failed: %s: %s", sql,
+			     store_client_error(c));
 	return v;
 }
 
-#define CHECK_QS(c, expected, ...)                 \
-	do {                                       \
-		char *got_ = qs(c, __VA_ARGS__);   \
-		CHECK_STR(got_, expected);         \
-		free(got_);                        \
+#define CHECK_QS(c, expected, ...)                                                                 \
+	do {                                                                                       \
+		char *got_ = qs(c, __VA_ARGS__);                                                   \
+		CHECK_STR(got_, expected);                                                         \
+		free(got_);                                                                        \
 	} while (0)
 
 /* ---- flows to insert ---- */
@@ -228,7 +232,7 @@ static void make_flow(struct flow *f, unsigned i, uint64_t t)
 	f->dst_large_communities_count = (uint8_t)(i % 2 ? 2 : 0);
 	for (unsigned k = 0; k < f->dst_large_communities_count; k++)
 		f->dst_large_communities[k] =
-			(struct flow_large_community){4200000000u + k, 100 + i, 200 + k};
+		    (struct flow_large_community){4200000000u + k, 100 + i, 200 + k};
 	f->mpls_labels_count = (uint8_t)(i % 5 == 4 ? 3 : 0);
 	for (unsigned k = 0; k < f->mpls_labels_count; k++)
 		f->mpls_labels[k] = 16000 + k;
@@ -308,10 +312,11 @@ static void select_expr(const struct flow_field *field, char *out, size_t size)
 			 field->name);
 		break;
 	case FLOW_FIELD_LARGE_COMMUNITY_ARRAY:
-		snprintf(out, size,
-			 "arrayStringConcat(arrayMap((a, b, c) -> concat(toString(a), ':', toString(b), "
-			 "':', toString(c)), %s.ASN, %s.LocalData1, %s.LocalData2), ',')",
-			 field->name, field->name, field->name);
+		snprintf(
+		    out, size,
+		    "arrayStringConcat(arrayMap((a, b, c) -> concat(toString(a), ':', toString(b), "
+		    "':', toString(c)), %s.ASN, %s.LocalData1, %s.LocalData2), ',')",
+		    field->name, field->name, field->name);
 		break;
 	default:
 		if (!strcmp(field->name, "TimeReceived"))
@@ -332,10 +337,12 @@ static void check_rows(struct store_client *c, const struct flow *flows, size_t 
 
 			select_expr(&flow_fields[k], expr, sizeof(expr));
 			expected_value(&flows[i], &flow_fields[k], expected, sizeof(expected));
-			got = qs(c, "SELECT %s FROM flows WHERE SrcPort = %u", expr, flows[i].src_port);
+			got = qs(c, "SELECT %s FROM flows WHERE SrcPort = %u", expr,
+				 flows[i].src_port);
 			if (strcmp(got, expected) != 0)
-				test_fail_at(__FILE__, __LINE__, "flow %zu column %s: got \"%s\", want \"%s\"",
-					     i, flow_fields[k].name, got, expected);
+				test_fail_at(__FILE__, __LINE__,
+					     "flow %zu column %s: got \"%s\", want \"%s\"", i,
+					     flow_fields[k].name, got, expected);
 			free(got);
 		}
 	}
@@ -344,8 +351,8 @@ static void check_rows(struct store_client *c, const struct flow *flows, size_t 
 /* ---- migrations ---- */
 
 static const char *const schema_tables[] = {
-	"exporters", "exporters_consumer", "flows", "flows_1h", "flows_1h_consumer", "flows_1m",
-	"flows_1m_consumer", "flows_5m", "flows_5m_consumer", "schema_migrations",
+    "exporters", "exporters_consumer", "flows",	   "flows_1h",		"flows_1h_consumer",
+    "flows_1m",	 "flows_1m_consumer",  "flows_5m", "flows_5m_consumer", "schema_migrations",
 };
 
 TEST(migrations_from_empty_database)
@@ -360,35 +367,47 @@ TEST(migrations_from_empty_database)
 	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
 	CHECK_EQ(orch_schema_version(c, &version), 0);
 	CHECK_EQ(version, ORCH_SCHEMA_VERSION);
-	CHECK_QS(c, "1,2,3,4,5",
-		 "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(version)), ',') FROM "
-		 "(SELECT version FROM schema_migrations ORDER BY version)");
+	CHECK_QS(
+	    c, "1,2,3,4,5",
+	    "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(version)), ',') FROM "
+	    "(SELECT version FROM schema_migrations ORDER BY version)");
 	for (size_t i = 0; i < sizeof(schema_tables) / sizeof(schema_tables[0]); i++)
-		CHECK_EQ(qu(c, "SELECT count() FROM system.tables WHERE database = currentDatabase() "
-			       "AND name = '%s'", schema_tables[i]), 1);
+		CHECK_EQ(qu(c,
+			    "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+			    "AND name = '%s'",
+			    schema_tables[i]),
+			 1);
 	/* Every decoded column with the type the writer sends. */
 	for (size_t i = 0; i < flow_fields_count; i++) {
 		const struct flow_field *f = &flow_fields[i];
 		char *type;
 
 		if (f->kind == FLOW_FIELD_LARGE_COMMUNITY_ARRAY) {
-			CHECK_EQ(qu(c, "SELECT count() FROM system.columns WHERE database = "
-				       "currentDatabase() AND table = 'flows' AND name LIKE '%s.%%' AND "
-				       "type = 'Array(UInt32)'", f->name), 3);
+			CHECK_EQ(
+			    qu(c,
+			       "SELECT count() FROM system.columns WHERE database = "
+			       "currentDatabase() AND table = 'flows' AND name LIKE '%s.%%' AND "
+			       "type = 'Array(UInt32)'",
+			       f->name),
+			    3);
 			continue;
 		}
-		type = qs(c, "SELECT type FROM system.columns WHERE database = currentDatabase() "
-			     "AND table = 'flows' AND name = '%s' FORMAT TabSeparatedRaw", f->name);
+		type = qs(c,
+			  "SELECT type FROM system.columns WHERE database = currentDatabase() "
+			  "AND table = 'flows' AND name = '%s' FORMAT TabSeparatedRaw",
+			  f->name);
 		CHECK_STR(type, store_field_type(f));
 		free(type);
 	}
 	/* Consolidated tables: no addresses, no ports. */
 	CHECK_EQ(qu(c, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND "
 		       "table LIKE 'flows\\_%%' AND name IN ('SrcAddr', 'DstAddr', 'SrcPort', "
-		       "'DstPort', 'NextHop', 'SrcMAC')"), 0);
+		       "'DstPort', 'NextHop', 'SrcMAC')"),
+		 0);
 	CHECK_EQ(qu(c, "SELECT count() FROM system.columns WHERE database = currentDatabase() AND "
 		       "table = 'flows_1h' AND name IN ('Bytes', 'Packets', 'SamplingRate', "
-		       "'Dst1stAS', 'InIfName', 'ExporterAddress')"), 6);
+		       "'Dst1stAS', 'InIfName', 'ExporterAddress')"),
+		 6);
 	store_client_free(c);
 	store_config_free(&cfg);
 }
@@ -399,13 +418,13 @@ TEST(migrations_twice_is_a_noop)
 	struct store_client *c;
 	char *migrations, *columns, *tables, *again;
 	static const char q_migrations[] =
-		"SELECT version, description, applied FROM schema_migrations ORDER BY version";
+	    "SELECT version, description, applied FROM schema_migrations ORDER BY version";
 	static const char q_columns[] =
-		"SELECT table, name, type, default_kind, default_expression FROM system.columns "
-		"WHERE database = currentDatabase() ORDER BY table, name";
+	    "SELECT table, name, type, default_kind, default_expression FROM system.columns "
+	    "WHERE database = currentDatabase() ORDER BY table, name";
 	static const char q_tables[] =
-		"SELECT name, engine, metadata_modification_time FROM system.tables "
-		"WHERE database = currentDatabase() ORDER BY name";
+	    "SELECT name, engine, metadata_modification_time FROM system.tables "
+	    "WHERE database = currentDatabase() ORDER BY name";
 
 	test_config(&cfg, "weir_t_twice");
 	c = store_client_new(&cfg);
@@ -518,8 +537,9 @@ TEST(writer_rows_exact_and_consolidated_sums)
 		 "SELECT IPv6NumToString(SrcAddr), IPv4NumToString(reinterpretAsUInt32("
 		 "reverse(substring(DstAddr, 13, 4)))), Proto, FlowDirection, SamplingRate "
 		 "FROM flows WHERE SrcPort = 1006");
-	CHECK_QS(c, "2001:db8::5\t[65005]\t[4200000000,4200000001]\t[105,105]\t"
-		    "[4259840000,4259840001]\tegress\t17",
+	CHECK_QS(c,
+		 "2001:db8::5\t[65005]\t[4200000000,4200000001]\t[105,105]\t"
+		 "[4259840000,4259840001]\tegress\t17",
 		 "SELECT IPv6NumToString(SrcAddr), DstASPath, DstLargeCommunities.ASN, "
 		 "DstLargeCommunities.LocalData1, DstCommunities, FlowDirection, Proto "
 		 "FROM flows WHERE SrcPort = 1005");
@@ -548,17 +568,21 @@ TEST(writer_rows_exact_and_consolidated_sums)
 			if (flows[i].time_received / widths[t] * widths[t] == first_bucket &&
 			    flows[i].src_as == 64502)
 				want += flows[i].bytes;
-		CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM %s WHERE toUInt32(TimeReceived) = %llu AND "
-			       "SrcAS = 64502", tables[t], (unsigned long long)first_bucket), want);
+		CHECK_EQ(qu(c,
+			    "SELECT sum(Bytes) FROM %s WHERE toUInt32(TimeReceived) = %llu AND "
+			    "SrcAS = 64502",
+			    tables[t], (unsigned long long)first_bucket),
+			 want);
 		/* The sum survives the SummingMergeTree's merge. */
 		free(qs(c, "OPTIMIZE TABLE %s FINAL", tables[t]));
 		CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM %s", tables[t]), bytes);
 	}
 	/* exporters: each exporter with the interfaces it used. */
-	CHECK_QS(c, "10,11,12,13,20,21",
-		 "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(IfIndex)), ',') FROM "
-		 "(SELECT IfIndex FROM exporters FINAL WHERE ExporterAddress = "
-		 "IPv6StringToNum('::ffff:192.0.2.1') ORDER BY IfIndex)");
+	CHECK_QS(
+	    c, "10,11,12,13,20,21",
+	    "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(IfIndex)), ',') FROM "
+	    "(SELECT IfIndex FROM exporters FINAL WHERE ExporterAddress = "
+	    "IPv6StringToNum('::ffff:192.0.2.1') ORDER BY IfIndex)");
 	CHECK_EQ(qu(c, "SELECT uniqExact(ExporterAddress) FROM exporters"), 3);
 
 	/* Metrics. */
@@ -627,7 +651,7 @@ TEST(writer_retries_while_clickhouse_is_stopped)
 	job.w = w;
 	job.result = 1;
 	REQUIRE(pthread_create(&th, NULL, flush_thread, &job) == 0);
-	sleep(2); /* several failed tries */
+	sleep(2);		 /* several failed tries */
 	CHECK_EQ(job.result, 1); /* still trying */
 	REQUIRE_EQ(ch_control("start"), 0);
 	pthread_join(th, NULL);
@@ -636,7 +660,8 @@ TEST(writer_retries_while_clickhouse_is_stopped)
 
 	CHECK_EQ(qu(c, "SELECT count() FROM flows"), N);
 	CHECK_EQ(qu(c, "SELECT uniqExact(SrcPort) FROM flows"), N);
-	CHECK_EQ(qu(c, "SELECT sum(Packets) FROM flows_1m"), qu(c, "SELECT sum(Packets) FROM flows"));
+	CHECK_EQ(qu(c, "SELECT sum(Packets) FROM flows_1m"),
+		 qu(c, "SELECT sum(Packets) FROM flows"));
 	metrics_render(reg, &text, &(size_t){0});
 	CHECK(strstr(text, "weir_store_rows_inserted_total 3000\n") != NULL);
 	CHECK(strstr(text, "weir_store_insert_errors_total 0\n") == NULL);
@@ -680,7 +705,8 @@ TEST(retention_drops_only_old_partitions)
 	CHECK_EQ(orch_retention_run(c, &cfg, now), 6);
 	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 4 * 3);
 	CHECK_EQ(qu(c, "SELECT min(TimeReceived) >= toDateTime(%llu) FROM flows",
-		    (unsigned long long)(now - 14 * 86400ULL) / 86400 * 86400), 1);
+		    (unsigned long long)(now - 14 * 86400ULL) / 86400 * 86400),
+		 1);
 	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_1m"), 2);
 	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_5m"), NDAYS);
 	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_1h"), NDAYS);
@@ -714,11 +740,13 @@ TEST(orchestrator_command_once)
 	snprintf(path, sizeof(path), "%s/weir-store-cli.yaml", ch_dir);
 	f = fopen(path, "w");
 	REQUIRE(f);
-	fprintf(f, "clickhouse:\n  url: %s\n  database: weir_t_cli\n  retention:\n    flows: 1d\n"
-		   "    flows-1h: 1825d\n  retention-interval: 10m\n",
+	fprintf(f,
+		"clickhouse:\n  url: %s\n  database: weir_t_cli\n  retention:\n    flows: 1d\n"
+		"    flows-1h: 1825d\n  retention-interval: 10m\n",
 		cfg.url);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "'%s/weir' orchestrator -c '%s' --once 2>/dev/null", build, path);
+	snprintf(cmd, sizeof(cmd), "'%s/weir' orchestrator -c '%s' --once 2>/dev/null", build,
+		 path);
 	CHECK_EQ(system(cmd), 0);
 	CHECK_EQ(system(cmd), 0);
 	c = store_client_new(&cfg);

@@ -36,9 +36,9 @@ static int lib_path(char *buf, size_t size)
 int store_bench_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"url", required_argument, NULL, 'u'},     {"rows", required_argument, NULL, 'r'},
-		{"streams", required_argument, NULL, 's'}, {"batch-rows", required_argument, NULL, 'b'},
-		{"help", no_argument, NULL, 'h'},          {0},
+	    {"url", required_argument, NULL, 'u'},     {"rows", required_argument, NULL, 'r'},
+	    {"streams", required_argument, NULL, 's'}, {"batch-rows", required_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},	       {0},
 	};
 	struct store_config cfg;
 	struct store_bench_result res;
@@ -99,9 +99,10 @@ int store_bench_main(int argc, char **argv)
 		/* ZSTD for every part: on 18.16 the server-wide setting is the
 		 * only compression choice there is (no per-column CODEC), and it
 		 * halves the bytes per flow against the default LZ4. */
-		snprintf(cmd, sizeof(cmd),
-			 "CH_WATCH_PID=%d CH_COMPRESSION=${CH_COMPRESSION:-zstd} bash '%s' start '%s'",
-			 (int)getpid(), lib, dir);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "CH_WATCH_PID=%d CH_COMPRESSION=${CH_COMPRESSION:-zstd} bash '%s' start '%s'",
+		    (int)getpid(), lib, dir);
 		p = popen(cmd, "r");
 		if (!p || !fgets(url, sizeof(url), p)) {
 			fprintf(stderr, "weir bench store: clickhouse-server did not start\n");
@@ -133,7 +134,8 @@ int store_bench_main(int argc, char **argv)
 		uint32_t v = 0;
 		store_client_server_version(c, &v);
 		const char *comp = getenv("CH_COMPRESSION") ? getenv("CH_COMPRESSION") : "zstd";
-		printf("store: ClickHouse %u.%u.%u at %s", v / 1000000, v / 1000 % 1000, v % 1000, url);
+		printf("store: ClickHouse %u.%u.%u at %s", v / 1000000, v / 1000 % 1000, v % 1000,
+		       url);
 		if (dir[0])
 			printf(" (throw-away server, %s compression)", comp);
 		printf("\n");

@@ -92,44 +92,44 @@ static const struct {
 	const char *after;
 	struct col cols[14];
 } enrich_cols[] = {
-	{"ExporterAddress",
-	 {{"ExporterName", "String", STR_LC},
-	  {"ExporterGroup", "String", STR_LC},
-	  {"ExporterRole", "String", STR_LC},
-	  {"ExporterSite", "String", STR_LC},
-	  {"ExporterRegion", "String", STR_LC},
-	  {"ExporterTenant", "String", STR_LC}}},
-	{"DstNetMask",
-	 {{"SrcNetName", "String", STR_LC},
-	  {"DstNetName", "String", STR_LC},
-	  {"SrcNetRole", "String", STR_LC},
-	  {"DstNetRole", "String", STR_LC},
-	  {"SrcNetSite", "String", STR_LC},
-	  {"DstNetSite", "String", STR_LC},
-	  {"SrcNetRegion", "String", STR_LC},
-	  {"DstNetRegion", "String", STR_LC},
-	  {"SrcNetTenant", "String", STR_LC},
-	  {"DstNetTenant", "String", STR_LC},
-	  {"SrcCountry", "FixedString(2)", 0},
-	  {"DstCountry", "FixedString(2)", 0}}},
-	{"DstAS",
-	 {{"SrcGeoCity", "String", STR_LC},
-	  {"DstGeoCity", "String", STR_LC},
-	  {"SrcGeoState", "String", STR_LC},
-	  {"DstGeoState", "String", STR_LC}}},
-	{"OutIf",
-	 {{"InIfName", "String", STR_LC},
-	  {"OutIfName", "String", STR_LC},
-	  {"InIfDescription", "String", 0},
-	  {"OutIfDescription", "String", 0},
-	  {"InIfSpeed", "UInt32", 0},
-	  {"OutIfSpeed", "UInt32", 0},
-	  {"InIfConnectivity", "String", STR_LC},
-	  {"OutIfConnectivity", "String", STR_LC},
-	  {"InIfProvider", "String", STR_LC},
-	  {"OutIfProvider", "String", STR_LC},
-	  {"InIfBoundary", boundary_type, 0},
-	  {"OutIfBoundary", boundary_type, 0}}},
+    {"ExporterAddress",
+     {{"ExporterName", "String", STR_LC},
+      {"ExporterGroup", "String", STR_LC},
+      {"ExporterRole", "String", STR_LC},
+      {"ExporterSite", "String", STR_LC},
+      {"ExporterRegion", "String", STR_LC},
+      {"ExporterTenant", "String", STR_LC}}},
+    {"DstNetMask",
+     {{"SrcNetName", "String", STR_LC},
+      {"DstNetName", "String", STR_LC},
+      {"SrcNetRole", "String", STR_LC},
+      {"DstNetRole", "String", STR_LC},
+      {"SrcNetSite", "String", STR_LC},
+      {"DstNetSite", "String", STR_LC},
+      {"SrcNetRegion", "String", STR_LC},
+      {"DstNetRegion", "String", STR_LC},
+      {"SrcNetTenant", "String", STR_LC},
+      {"DstNetTenant", "String", STR_LC},
+      {"SrcCountry", "FixedString(2)", 0},
+      {"DstCountry", "FixedString(2)", 0}}},
+    {"DstAS",
+     {{"SrcGeoCity", "String", STR_LC},
+      {"DstGeoCity", "String", STR_LC},
+      {"SrcGeoState", "String", STR_LC},
+      {"DstGeoState", "String", STR_LC}}},
+    {"OutIf",
+     {{"InIfName", "String", STR_LC},
+      {"OutIfName", "String", STR_LC},
+      {"InIfDescription", "String", 0},
+      {"OutIfDescription", "String", 0},
+      {"InIfSpeed", "UInt32", 0},
+      {"OutIfSpeed", "UInt32", 0},
+      {"InIfConnectivity", "String", STR_LC},
+      {"OutIfConnectivity", "String", STR_LC},
+      {"InIfProvider", "String", STR_LC},
+      {"OutIfProvider", "String", STR_LC},
+      {"InIfBoundary", boundary_type, 0},
+      {"OutIfBoundary", boundary_type, 0}}},
 };
 
 #define NENRICH (sizeof(enrich_cols) / sizeof(enrich_cols[0]))
@@ -177,16 +177,16 @@ static const char *column_codec(const struct mig *m, const char *name)
  * NAT, IP header fields or arrays (Akvorado keeps the same split). Order =
  * the sorting key: what the console filters on first. */
 static const char *const consolidated_dims[] = {
-	"TimeReceived", "ExporterAddress", "EType", "Proto", "InIfName", "SrcAS",
-	"ForwardingStatus", "OutIfName", "DstAS", "SamplingRate",
-	/* the primary key ends here (PRIMARY_KEY_DIMS); the rest only sort */
-	"ExporterName", "ExporterGroup", "ExporterRole", "ExporterSite", "ExporterRegion",
-	"ExporterTenant", "SrcNetName", "DstNetName", "SrcNetRole", "DstNetRole", "SrcNetSite",
-	"DstNetSite", "SrcNetRegion", "DstNetRegion", "SrcNetTenant", "DstNetTenant", "SrcCountry",
-	"DstCountry", "InIf", "OutIf", "InIfDescription", "OutIfDescription", "InIfSpeed",
-	"OutIfSpeed", "InIfConnectivity", "OutIfConnectivity", "InIfProvider", "OutIfProvider",
-	"InIfBoundary", "OutIfBoundary", "FlowDirection"};
-#define NDIMS (sizeof(consolidated_dims) / sizeof(consolidated_dims[0]))
+    "TimeReceived", "ExporterAddress", "EType", "Proto", "InIfName", "SrcAS", "ForwardingStatus",
+    "OutIfName", "DstAS", "SamplingRate",
+    /* the primary key ends here (PRIMARY_KEY_DIMS); the rest only sort */
+    "ExporterName", "ExporterGroup", "ExporterRole", "ExporterSite", "ExporterRegion",
+    "ExporterTenant", "SrcNetName", "DstNetName", "SrcNetRole", "DstNetRole", "SrcNetSite",
+    "DstNetSite", "SrcNetRegion", "DstNetRegion", "SrcNetTenant", "DstNetTenant", "SrcCountry",
+    "DstCountry", "InIf", "OutIf", "InIfDescription", "OutIfDescription", "InIfSpeed", "OutIfSpeed",
+    "InIfConnectivity", "OutIfConnectivity", "InIfProvider", "OutIfProvider", "InIfBoundary",
+    "OutIfBoundary", "FlowDirection"};
+#define NDIMS		 (sizeof(consolidated_dims) / sizeof(consolidated_dims[0]))
 #define PRIMARY_KEY_DIMS 10
 
 static const struct {
@@ -195,12 +195,12 @@ static const struct {
 	const char *partition;
 	size_t retention_offset;
 } consolidated[] = {
-	{"flows_1m", "toStartOfMinute", "toYYYYMMDD(TimeReceived)",
-	 offsetof(struct store_retention_config, flows_1m)},
-	{"flows_5m", "toStartOfFiveMinute", "toYYYYMMDD(TimeReceived)",
-	 offsetof(struct store_retention_config, flows_5m)},
-	{"flows_1h", "toStartOfHour", "toYYYYMM(TimeReceived)",
-	 offsetof(struct store_retention_config, flows_1h)},
+    {"flows_1m", "toStartOfMinute", "toYYYYMMDD(TimeReceived)",
+     offsetof(struct store_retention_config, flows_1m)},
+    {"flows_5m", "toStartOfFiveMinute", "toYYYYMMDD(TimeReceived)",
+     offsetof(struct store_retention_config, flows_5m)},
+    {"flows_1h", "toStartOfHour", "toYYYYMM(TimeReceived)",
+     offsetof(struct store_retention_config, flows_1h)},
 };
 #define NCONSOLIDATED (sizeof(consolidated) / sizeof(consolidated[0]))
 
@@ -213,8 +213,8 @@ static int exec(struct mig *m, const char *sql)
 	log_debug("migration statement", "step=%u sql=\"%.200s\"", m->step, sql);
 	r = store_client_query(m->c, sql, NULL);
 	if (r < 0)
-		log_error("migration statement failed", "step=%u error=\"%s\" sql=\"%.300s\"", m->step,
-			  store_client_error(m->c), sql);
+		log_error("migration statement failed", "step=%u error=\"%s\" sql=\"%.300s\"",
+			  m->step, store_client_error(m->c), sql);
 	return r;
 }
 
@@ -278,8 +278,9 @@ static int step_flows(struct mig *m)
 	/* The console's queries all carry a time range; then they filter or
 	 * group by exporter and interface (Akvorado's key). Daily partitions:
 	 * retention drops whole days. */
-	sql_add(&s, "\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\n"
-		    "ORDER BY (TimeReceived, ExporterAddress, InIfName, OutIfName)%s",
+	sql_add(&s,
+		"\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\n"
+		"ORDER BY (TimeReceived, ExporterAddress, InIfName, OutIfName)%s",
 		m->modern ? "\nSETTINGS allow_experimental_low_cardinality_type = 1" : "");
 	return exec_sql(m, &s);
 }
@@ -307,15 +308,18 @@ static int create_consolidated_table(struct mig *m, size_t t)
 		sql_add(&s, "%s\n  %s %s%s", i ? "," : "", consolidated_dims[i],
 			column_type(m, consolidated_dims[i]),
 			column_codec(m, consolidated_dims[i]));
-	sql_add(&s, ",\n  Bytes UInt64,\n  Packets UInt64\n) ENGINE = SummingMergeTree((Bytes, Packets))\n"
-		    "PARTITION BY %s\nPRIMARY KEY (",
-		consolidated[t].partition);
+	sql_add(
+	    &s,
+	    ",\n  Bytes UInt64,\n  Packets UInt64\n) ENGINE = SummingMergeTree((Bytes, Packets))\n"
+	    "PARTITION BY %s\nPRIMARY KEY (",
+	    consolidated[t].partition);
 	add_dims(&s, 0, PRIMARY_KEY_DIMS);
 	/* Every dimension is in the sorting key: SummingMergeTree keeps an
 	 * arbitrary value of a column outside it when rows are merged. */
 	sql_add(&s, ")\nORDER BY (");
 	add_dims(&s, 0, NDIMS);
-	sql_add(&s, ")%s", m->modern ? "\nSETTINGS allow_experimental_low_cardinality_type = 1" : "");
+	sql_add(&s, ")%s",
+		m->modern ? "\nSETTINGS allow_experimental_low_cardinality_type = 1" : "");
 	return exec_sql(m, &s);
 }
 
@@ -328,7 +332,9 @@ static int create_consolidated_view(struct mig *m, size_t t, int with_nth_as)
 {
 	struct sql s = {0};
 
-	sql_add(&s, "CREATE MATERIALIZED VIEW IF NOT EXISTS %s_consumer TO %s AS SELECT %s(TimeReceived) AS TimeReceived",
+	sql_add(&s,
+		"CREATE MATERIALIZED VIEW IF NOT EXISTS %s_consumer TO %s AS SELECT "
+		"%s(TimeReceived) AS TimeReceived",
 		consolidated[t].table, consolidated[t].table, consolidated[t].round);
 	for (size_t i = 1; i < NDIMS; i++)
 		sql_add(&s, ", %s", consolidated_dims[i]);
@@ -355,17 +361,18 @@ static int step_consolidated(struct mig *m)
 
 static int step_exporters(struct mig *m)
 {
-	static const char *const exporter_cols[] = {"ExporterName", "ExporterGroup", "ExporterRole",
-						    "ExporterSite", "ExporterRegion", "ExporterTenant"};
+	static const char *const exporter_cols[] = {"ExporterName",   "ExporterGroup",
+						    "ExporterRole",   "ExporterSite",
+						    "ExporterRegion", "ExporterTenant"};
 	static const struct {
 		const char *name, *in, *out;
 	} if_cols[] = {
-		{"IfName", "InIfName", "OutIfName"},
-		{"IfDescription", "InIfDescription", "OutIfDescription"},
-		{"IfSpeed", "InIfSpeed", "OutIfSpeed"},
-		{"IfConnectivity", "InIfConnectivity", "OutIfConnectivity"},
-		{"IfProvider", "InIfProvider", "OutIfProvider"},
-		{"IfBoundary", "InIfBoundary", "OutIfBoundary"},
+	    {"IfName", "InIfName", "OutIfName"},
+	    {"IfDescription", "InIfDescription", "OutIfDescription"},
+	    {"IfSpeed", "InIfSpeed", "OutIfSpeed"},
+	    {"IfConnectivity", "InIfConnectivity", "OutIfConnectivity"},
+	    {"IfProvider", "InIfProvider", "OutIfProvider"},
+	    {"IfBoundary", "InIfBoundary", "OutIfBoundary"},
 	};
 	struct sql s = {0};
 	int r;
@@ -379,15 +386,18 @@ static int step_exporters(struct mig *m)
 	sql_add(&s, ",\n  IfIndex UInt32");
 	for (size_t i = 0; i < 6; i++)
 		sql_add(&s, ",\n  %s %s", if_cols[i].name, column_type(m, if_cols[i].in));
-	sql_add(&s, "\n) ENGINE = ReplacingMergeTree(TimeReceived)\nORDER BY (ExporterAddress, IfIndex)%s",
-		m->modern ? "\nSETTINGS allow_experimental_low_cardinality_type = 1" : "");
+	sql_add(
+	    &s,
+	    "\n) ENGINE = ReplacingMergeTree(TimeReceived)\nORDER BY (ExporterAddress, IfIndex)%s",
+	    m->modern ? "\nSETTINGS allow_experimental_low_cardinality_type = 1" : "");
 	r = exec_sql(m, &s);
 	if (r < 0)
 		return r;
 
 	/* Both interfaces of each flow, reduced per block by GROUP BY. */
-	sql_add(&s, "CREATE MATERIALIZED VIEW IF NOT EXISTS exporters_consumer TO exporters AS SELECT "
-		    "max(TimeReceived) AS TimeReceived, ExporterAddress");
+	sql_add(&s,
+		"CREATE MATERIALIZED VIEW IF NOT EXISTS exporters_consumer TO exporters AS SELECT "
+		"max(TimeReceived) AS TimeReceived, ExporterAddress");
 	for (size_t i = 0; i < 6; i++)
 		sql_add(&s, ", any(%s) AS %s", exporter_cols[i], exporter_cols[i]);
 	sql_add(&s, ", IfIndex_ AS IfIndex");
@@ -420,7 +430,9 @@ static int step_nth_as(struct mig *m)
 	for (size_t i = 0; i < 3 && r == 0; i++) {
 		r = column_exists(m, "flows", dst_nth_as[i]);
 		if (r == 0) {
-			sql_add(&s, "ALTER TABLE flows ADD COLUMN %s UInt32 MATERIALIZED arrayElement(DstASPath, %zu)",
+			sql_add(&s,
+				"ALTER TABLE flows ADD COLUMN %s UInt32 MATERIALIZED "
+				"arrayElement(DstASPath, %zu)",
 				dst_nth_as[i], i + 1);
 			r = exec_sql(m, &s);
 		} else if (r > 0) {
@@ -457,20 +469,22 @@ static int step_packet_size(struct mig *m)
 {
 	static const char *const tables[] = {"flows", "flows_1m", "flows_5m", "flows_1h"};
 	static const char bucket[] =
-		"multiIf(PacketSize < 64, '0-63', PacketSize < 128, '64-127', PacketSize < 256, "
-		"'128-255', PacketSize < 512, '256-511', PacketSize < 768, '512-767', "
-		"PacketSize < 1024, '768-1023', PacketSize < 1280, '1024-1279', PacketSize < 1501, "
-		"'1280-1500', PacketSize < 2048, '1501-2047', PacketSize < 3072, '2048-3071', "
-		"PacketSize < 4096, '3072-4095', PacketSize < 8192, '4096-8191', "
-		"PacketSize < 10240, '8192-10239', PacketSize < 16384, '10240-16383', "
-		"PacketSize < 32768, '16384-32767', PacketSize < 65536, '32768-65535', '65536-Inf')";
+	    "multiIf(PacketSize < 64, '0-63', PacketSize < 128, '64-127', PacketSize < 256, "
+	    "'128-255', PacketSize < 512, '256-511', PacketSize < 768, '512-767', "
+	    "PacketSize < 1024, '768-1023', PacketSize < 1280, '1024-1279', PacketSize < 1501, "
+	    "'1280-1500', PacketSize < 2048, '1501-2047', PacketSize < 3072, '2048-3071', "
+	    "PacketSize < 4096, '3072-4095', PacketSize < 8192, '4096-8191', "
+	    "PacketSize < 10240, '8192-10239', PacketSize < 16384, '10240-16383', "
+	    "PacketSize < 32768, '16384-32767', PacketSize < 65536, '32768-65535', '65536-Inf')";
 	struct sql s = {0};
 	int r = 0;
 
 	for (size_t t = 0; t < 4 && r >= 0; t++) {
 		r = column_exists(m, tables[t], "PacketSize");
 		if (r == 0) {
-			sql_add(&s, "ALTER TABLE %s ADD COLUMN PacketSize UInt64 ALIAS intDiv(Bytes, Packets)",
+			sql_add(&s,
+				"ALTER TABLE %s ADD COLUMN PacketSize UInt64 ALIAS intDiv(Bytes, "
+				"Packets)",
 				tables[t]);
 			r = exec_sql(m, &s);
 		}
@@ -490,11 +504,11 @@ static const struct {
 	const char *description;
 	int (*apply)(struct mig *m);
 } steps[] = {
-	{1, "flows table", step_flows},
-	{2, "consolidated tables flows_1m, flows_5m, flows_1h and their views", step_consolidated},
-	{3, "exporters table and its view", step_exporters},
-	{4, "Dst1stAS, Dst2ndAS, Dst3rdAS columns", step_nth_as},
-	{5, "PacketSize and PacketSizeBucket alias columns", step_packet_size},
+    {1, "flows table", step_flows},
+    {2, "consolidated tables flows_1m, flows_5m, flows_1h and their views", step_consolidated},
+    {3, "exporters table and its view", step_exporters},
+    {4, "Dst1stAS, Dst2ndAS, Dst3rdAS columns", step_nth_as},
+    {5, "PacketSize and PacketSizeBucket alias columns", step_packet_size},
 };
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
 _Static_assert(NSTEPS == ORCH_SCHEMA_VERSION, "ORCH_SCHEMA_VERSION must be the last step");
@@ -545,7 +559,8 @@ static int applied_versions(struct mig *m, uint8_t *applied)
 	int r = store_client_query(m->c, "SELECT DISTINCT version FROM schema_migrations", &out);
 
 	if (r < 0) {
-		log_error("cannot read schema_migrations", "error=\"%s\"", store_client_error(m->c));
+		log_error("cannot read schema_migrations", "error=\"%s\"",
+			  store_client_error(m->c));
 		return r;
 	}
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -569,9 +584,9 @@ int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigne
 	/* The name goes into SQL as an identifier: keep it to a plain one. */
 	if (!cfg->database[0] || strspn(cfg->database, "abcdefghijklmnopqrstuvwxyz"
 						       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
-					 strlen(cfg->database)) {
-		log_error("bad clickhouse database name", "database=\"%s\" allowed=\"[A-Za-z0-9_]+\"",
-			  cfg->database);
+				     strlen(cfg->database)) {
+		log_error("bad clickhouse database name",
+			  "database=\"%s\" allowed=\"[A-Za-z0-9_]+\"", cfg->database);
 		return -EINVAL;
 	}
 	r = store_client_server_version(c, &m.server_version);
@@ -612,7 +627,9 @@ int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigne
 			log_error("schema migration step failed", "version=%u", m.step);
 			return r;
 		}
-		sql_add(&s, "INSERT INTO schema_migrations (version, description, applied) VALUES (%u, '%s', now())",
+		sql_add(&s,
+			"INSERT INTO schema_migrations (version, description, applied) VALUES (%u, "
+			"'%s', now())",
 			m.step, steps[i].description);
 		r = exec_sql(&m, &s);
 		if (r < 0)

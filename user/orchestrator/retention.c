@@ -15,10 +15,10 @@ static const struct {
 	const char *table;
 	size_t offset; /* in struct store_retention_config */
 } tables[] = {
-	{"flows", offsetof(struct store_retention_config, flows)},
-	{"flows_1m", offsetof(struct store_retention_config, flows_1m)},
-	{"flows_5m", offsetof(struct store_retention_config, flows_5m)},
-	{"flows_1h", offsetof(struct store_retention_config, flows_1h)},
+    {"flows", offsetof(struct store_retention_config, flows)},
+    {"flows_1m", offsetof(struct store_retention_config, flows_1m)},
+    {"flows_5m", offsetof(struct store_retention_config, flows_5m)},
+    {"flows_1h", offsetof(struct store_retention_config, flows_1h)},
 };
 
 static int table_retention(struct store_client *c, const char *table, uint64_t age_ms,
@@ -58,12 +58,13 @@ static int table_retention(struct store_client *c, const char *table, uint64_t a
 		snprintf(q, sizeof(q), "ALTER TABLE %s DROP PARTITION %s", table, line);
 		r = store_client_query(c, q, NULL);
 		if (r < 0) {
-			log_error("retention: drop failed", "table=%s partition=%s error=\"%s\"", table,
-				  line, store_client_error(c));
+			log_error("retention: drop failed", "table=%s partition=%s error=\"%s\"",
+				  table, line, store_client_error(c));
 			break;
 		}
-		log_info("retention: partition dropped", "table=%s partition=%s newest_row=%llu cutoff=%llu",
-			 table, line, (unsigned long long)newest, (unsigned long long)cutoff);
+		log_info("retention: partition dropped",
+			 "table=%s partition=%s newest_row=%llu cutoff=%llu", table, line,
+			 (unsigned long long)newest, (unsigned long long)cutoff);
 		dropped++;
 	}
 	free(out);

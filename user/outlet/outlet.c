@@ -27,6 +27,8 @@
 #define OUTLET_PARK_SLOTS 4096
 #define OUTLET_PARK_SLOT_SIZE 2048
 #define OUTLET_PARK_MAX_MS 60000
+/* Kafka: longest a commit waits for parked datagrams to be decoded. */
+#define OUTLET_DEFER_MAX_MS 10000
 
 struct exporter_stats;
 
@@ -71,6 +73,7 @@ struct outlet_worker {
 	uint64_t held_bytes;
 	int lost; /* a flush since the last release was given up */
 	int deferred; /* stored, but given back only once nothing is parked */
+	uint64_t deferred_since;
 
 	/* Parked datagrams: a FIFO of slots, holes where decoded. */
 	struct park_slot *park;
@@ -425,17 +428,24 @@ static void worker_release(struct outlet_worker *w, int commit)
 
 /* Stores the batch, then gives the polled datagrams back. With Kafka, not
  * while a datagram waits for its template (committing would skip it after a
- * crash); parking is bounded in time, so this is too. `last`: the worker
- * ends, so give back anyway, and commit only when nothing is parked. */
+ * crash), for OUTLET_DEFER_MAX_MS at most: an exporter that never sends its
+ * templates must not hold every commit back. `last`: the worker ends, so
+ * give back anyway, committing only when nothing is parked. */
 static void worker_flush(struct outlet_worker *w, int last)
 {
 	int kafka = !w->outlet->consumer_capacity;
 
 	worker_store(w);
-	w->deferred = kafka && w->park_live && !last;
-	if (w->deferred)
-		return;
-	worker_release(w, !(kafka && w->park_live));
+	if (kafka && w->park_live && !last) {
+		if (!w->deferred)
+			w->deferred_since = now_ms();
+		if (now_ms() - w->deferred_since < OUTLET_DEFER_MAX_MS) {
+			w->deferred = 1;
+			return;
+		}
+	}
+	w->deferred = 0;
+	worker_release(w, !(last && kafka && w->park_live));
 }
 
 static void *worker_main(void *arg)
@@ -476,7 +486,8 @@ static void *worker_main(void *arg)
 		}
 		if (w->held_polls &&
 		    (store_writer_due(w->writer, now_ms()) || (half && w->held_bytes >= half) ||
-		     (w->deferred && !w->park_live)))
+		     (w->deferred && (!w->park_live ||
+				      now_ms() - w->deferred_since >= OUTLET_DEFER_MAX_MS))))
 			worker_flush(w, 0);
 	}
 	if (w->held_polls)

@@ -11,9 +11,9 @@
 #include "common/log.h"
 #include "store.h"
 
-#define POOL 65536 /* distinct flows per stream, rewritten as they are reused */
-#define CHUNK 1024 /* flows per append, as an outlet appends a few datagrams' worth */
-#define RATE 500000 /* flows per second of TimeReceived: the target rate */
+#define POOL  65536  /* distinct flows per stream, rewritten as they are reused */
+#define CHUNK 1024   /* flows per append, as an outlet appends a few datagrams' worth */
+#define RATE  500000 /* flows per second of TimeReceived: the target rate */
 
 struct rng {
 	uint64_t s;
@@ -223,7 +223,8 @@ int store_bench(const struct store_config *cfg, uint64_t rows, unsigned streams,
 	uint64_t base = (uint64_t)time(NULL) - 86400;
 	t0 = now_s();
 	for (unsigned i = 0; i < streams; i++) {
-		st[i] = (struct stream){.cfg = cfg, .first_row = rows * i / streams,
+		st[i] = (struct stream){.cfg = cfg,
+					.first_row = rows * i / streams,
 					.rows = rows * (i + 1) / streams - rows * i / streams,
 					.base_time = base};
 		if (pthread_create(&th[i], NULL, run_stream, &st[i]) != 0) {
@@ -259,18 +260,21 @@ int store_bench(const struct store_config *cfg, uint64_t rows, unsigned streams,
 	/* Bytes on disk once merged, as they will sit for the retention period. */
 	if (store_client_query(c, "OPTIMIZE TABLE flows FINAL", NULL) < 0)
 		goto fail;
-	if (store_client_query_u64(c, "SELECT sum(bytes_on_disk) FROM system.parts WHERE active "
-				      "AND database = currentDatabase() AND table = 'flows'",
+	if (store_client_query_u64(c,
+				   "SELECT sum(bytes_on_disk) FROM system.parts WHERE active "
+				   "AND database = currentDatabase() AND table = 'flows'",
 				   &disk) < 0)
 		goto fail;
 	result->rows_in_table = after;
 	result->bytes_per_flow = after ? (double)disk / (double)after : 0;
-	fprintf(out, "store: on disk in flows          %10.1f bytes/flow (target < 20), %llu rows\n",
+	fprintf(out,
+		"store: on disk in flows          %10.1f bytes/flow (target < 20), %llu rows\n",
 		result->bytes_per_flow, (unsigned long long)after);
-	if (store_client_query(c, "SELECT name, round(data_compressed_bytes / greatest(1, "
-				  "(SELECT count() FROM flows)), 2) AS b FROM system.columns WHERE "
-				  "database = currentDatabase() AND table = 'flows' AND b > 0.2 "
-				  "ORDER BY b DESC LIMIT 12",
+	if (store_client_query(c,
+			       "SELECT name, round(data_compressed_bytes / greatest(1, "
+			       "(SELECT count() FROM flows)), 2) AS b FROM system.columns WHERE "
+			       "database = currentDatabase() AND table = 'flows' AND b > 0.2 "
+			       "ORDER BY b DESC LIMIT 12",
 			       &answer) == 0) {
 		fprintf(out, "store: biggest columns, compressed bytes per flow:\n");
 		for (char *line = strtok(answer, "\n"); line; line = strtok(NULL, "\n"))

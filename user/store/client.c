@@ -97,8 +97,8 @@ char *store_url(CURL *h, const struct store_config *cfg, const char *database, c
 	url = malloc(n);
 	if (!url)
 		goto out;
-	snprintf(url, n, "%.*s/?%s%s%s%s%s", (int)base, cfg->url, db ? "database=" : "", db ? db : "",
-		 db && q ? "&" : "", q ? "query=" : "", q ? q : "");
+	snprintf(url, n, "%.*s/?%s%s%s%s%s", (int)base, cfg->url, db ? "database=" : "",
+		 db ? db : "", db && q ? "&" : "", q ? "query=" : "", q ? q : "");
 out:
 	curl_free(db);
 	curl_free(q);

@@ -26,19 +26,20 @@ struct store_retention_config {
 /* The `clickhouse:` section of weir.yaml. Strings are heap-allocated (freed
  * with config_free_bound(store_config_fields, cfg)). */
 struct store_config {
-	char *url; /* url: "http://127.0.0.1:8123" */
-	char *database; /* database: "weir" */
-	char *username; /* username: "" = ClickHouse's default user */
-	char *password; /* password */
-	uint64_t batch_rows; /* batch-rows: a batch is due at this many rows (50000) */
-	uint64_t batch_interval_ms; /* batch-interval: ... or this long after its first row (5s) */
-	uint64_t max_batch_bytes; /* max-batch-bytes: encoded batch bound (64MiB) */
-	uint64_t insert_timeout_ms; /* insert-timeout: one HTTP request (60s) */
+	char *url;		     /* url: "http://127.0.0.1:8123" */
+	char *database;		     /* database: "weir" */
+	char *username;		     /* username: "" = ClickHouse's default user */
+	char *password;		     /* password */
+	uint64_t batch_rows;	     /* batch-rows: a batch is due at this many rows (50000) */
+	uint64_t batch_interval_ms;  /* batch-interval: ... or this long after its first row (5s) */
+	uint64_t max_batch_bytes;    /* max-batch-bytes: encoded batch bound (64MiB) */
+	uint64_t insert_timeout_ms;  /* insert-timeout: one HTTP request (60s) */
 	uint64_t connect_timeout_ms; /* connect-timeout (5s) */
-	uint64_t retry_min_ms; /* retry-min: first back-off (250ms) */
-	uint64_t retry_max_ms; /* retry-max: back-off cap (30s) */
+	uint64_t retry_min_ms;	     /* retry-min: first back-off (250ms) */
+	uint64_t retry_max_ms;	     /* retry-max: back-off cap (30s) */
 	struct store_retention_config retention; /* retention: {flows: 15d, flows-1m: 7d, ...} */
-	uint64_t retention_interval_ms; /* retention-interval: how often partitions are checked (1h) */
+	uint64_t
+	    retention_interval_ms; /* retention-interval: how often partitions are checked (1h) */
 };
 
 extern const struct config_field store_config_fields[];

@@ -23,9 +23,9 @@ enum enc {
 	ENC_U16,
 	ENC_U32,
 	ENC_U64,
-	ENC_DATETIME, /* uint64_t unix seconds -> DateTime (UInt32) */
-	ENC_FIXED16, /* struct in6_addr -> FixedString(16) */
-	ENC_ARRAY_U32, /* uint32_t[count] -> Array(UInt32) */
+	ENC_DATETIME,	     /* uint64_t unix seconds -> DateTime (UInt32) */
+	ENC_FIXED16,	     /* struct in6_addr -> FixedString(16) */
+	ENC_ARRAY_U32,	     /* uint32_t[count] -> Array(UInt32) */
 	ENC_LARGE_COMMUNITY, /* one member of struct flow_large_community[count] */
 };
 
@@ -35,8 +35,8 @@ struct column {
 	enum enc enc;
 	unsigned width; /* bytes per row (scalars) or per element (arrays) */
 	size_t offset, count_offset;
-	unsigned member; /* ENC_LARGE_COMMUNITY: 0 global admin, 1 data1, 2 data2 */
-	uint64_t elements; /* arrays: elements so far (Native offsets are cumulative) */
+	unsigned member;	  /* ENC_LARGE_COMMUNITY: 0 global admin, 1 data1, 2 data2 */
+	uint64_t elements;	  /* arrays: elements so far (Native offsets are cumulative) */
 	struct store_buf offsets; /* arrays: UInt64 per row */
 	struct store_buf data;
 	size_t need; /* scratch: bytes this append needs */
@@ -55,7 +55,7 @@ struct store_writer {
 	struct column *cols;
 	size_t ncols;
 	size_t rows;
-	size_t bytes; /* encoded column bytes (without block and column headers) */
+	size_t bytes;	   /* encoded column bytes (without block and column headers) */
 	uint64_t first_ms; /* now_ms of the batch's first row */
 	/* request body: block header + per column (header, offsets, data) */
 	struct store_buf head;
@@ -66,7 +66,7 @@ struct store_writer {
 	char error[512];
 
 	struct metric_series *m_rows, *m_bytes, *m_batches, *m_errors, *m_retries, *m_latency,
-		*m_last_latency, *m_pending;
+	    *m_last_latency, *m_pending;
 };
 
 static const char direction_type[] = "Enum8('undefined' = 0, 'ingress' = 1, 'egress' = 2)";
@@ -212,8 +212,10 @@ struct store_writer *store_writer_new(const struct store_config *cfg,
 		goto fail;
 	free(query);
 	if (metrics) {
-#define COUNTER(name, help) metrics_series(metrics_family(metrics, name, help, METRIC_COUNTER, NULL), NULL)
-#define GAUGE(name, help) metrics_series(metrics_family(metrics, name, help, METRIC_GAUGE, NULL), NULL)
+#define COUNTER(name, help)                                                                        \
+	metrics_series(metrics_family(metrics, name, help, METRIC_COUNTER, NULL), NULL)
+#define GAUGE(name, help)                                                                          \
+	metrics_series(metrics_family(metrics, name, help, METRIC_GAUGE, NULL), NULL)
 		w->m_rows = COUNTER("weir_store_rows_inserted_total",
 				    "Rows ClickHouse acknowledged in flows.");
 		w->m_bytes = COUNTER("weir_store_bytes_inserted_total",
@@ -223,12 +225,15 @@ struct store_writer *store_writer_new(const struct store_config *cfg,
 				      "Failed insert requests (each is retried).");
 		w->m_retries = COUNTER("weir_store_insert_retries_total",
 				       "Insert requests sent again after a failure.");
-		w->m_latency = COUNTER("weir_store_batch_latency_microseconds_total",
-				       "Time from first try to acknowledgement, summed over batches.");
-		w->m_last_latency = GAUGE("weir_store_last_batch_latency_seconds",
-					  "Time from first try to acknowledgement of the last batch.");
-		w->m_pending = GAUGE("weir_store_pending_rows",
-				     "Rows encoded and waiting for the next flush (last writer to change it).");
+		w->m_latency =
+		    COUNTER("weir_store_batch_latency_microseconds_total",
+			    "Time from first try to acknowledgement, summed over batches.");
+		w->m_last_latency =
+		    GAUGE("weir_store_last_batch_latency_seconds",
+			  "Time from first try to acknowledgement of the last batch.");
+		w->m_pending = GAUGE(
+		    "weir_store_pending_rows",
+		    "Rows encoded and waiting for the next flush (last writer to change it).");
 #undef COUNTER
 #undef GAUGE
 	}
@@ -358,8 +363,7 @@ static void encode_column(struct column *c, const struct flow *flows, size_t n)
 	c->data.len += (size_t)c->width * n;
 }
 
-int store_writer_append(struct store_writer *w, const struct flow *flows, size_t n,
-			uint64_t now_ms)
+int store_writer_append(struct store_writer *w, const struct flow *flows, size_t n, uint64_t now_ms)
 {
 	size_t need = 0;
 
@@ -467,7 +471,8 @@ static int build_body(struct store_writer *w, size_t *total)
 	w->segs[k++] = (struct segment){w->head.data, head_end[0]};
 	for (size_t i = 0; i < w->ncols; i++) {
 		struct column *c = &w->cols[i];
-		w->segs[k++] = (struct segment){w->head.data + head_end[i], head_end[i + 1] - head_end[i]};
+		w->segs[k++] =
+		    (struct segment){w->head.data + head_end[i], head_end[i + 1] - head_end[i]};
 		if (c->offsets.len)
 			w->segs[k++] = (struct segment){c->offsets.data, c->offsets.len};
 		if (c->data.len)
@@ -595,7 +600,8 @@ int store_writer_flush(struct store_writer *w, store_stop_fn stop_fn, void *ctx)
 		metric_add(w->m_errors, 1);
 		log_write_limited(&rl_fail, LOG_LEVEL_WARN, "clickhouse insert failed, retrying",
 				  "rows=%zu attempt=%llu retry_in_ms=%llu error=\"%s\"", w->rows,
-				  (unsigned long long)attempts, (unsigned long long)delay, w->error);
+				  (unsigned long long)attempts, (unsigned long long)delay,
+				  w->error);
 		if (sleep_or_stop(delay, stop_fn, ctx))
 			return -ECANCELED;
 		delay = delay * 2 > w->cfg->retry_max_ms ? w->cfg->retry_max_ms : delay * 2;

@@ -66,7 +66,8 @@ TEST(config_section_binds)
 	REQUIRE(store_config_defaults(&cfg) == 0);
 	doc = config_doc_load_string("t.yaml", yaml, &err);
 	REQUIRE(doc);
-	CHECK_EQ(config_bind(doc->root, store_config_fields, &cfg, "clickhouse", "t.yaml", &err), 0);
+	CHECK_EQ(config_bind(doc->root, store_config_fields, &cfg, "clickhouse", "t.yaml", &err),
+		 0);
 	CHECK_STR(cfg.url, "http://10.0.0.1:8123/");
 	CHECK_STR(cfg.database, "flows");
 	CHECK_EQ(cfg.batch_rows, 1000);
@@ -94,8 +95,9 @@ TEST(config_rejects_bad_values)
 		REQUIRE(store_config_defaults(&cfg) == 0);
 		doc = config_doc_load_string("t.yaml", bad[i], &err);
 		REQUIRE(doc);
-		CHECK_EQ(config_bind(doc->root, store_config_fields, &cfg, "clickhouse", "t.yaml", &err),
-			 (unsigned long long)-EINVAL);
+		CHECK_EQ(
+		    config_bind(doc->root, store_config_fields, &cfg, "clickhouse", "t.yaml", &err),
+		    (unsigned long long)-EINVAL);
 		config_doc_free(doc);
 		store_config_free(&cfg);
 	}
