@@ -34,6 +34,9 @@ struct collector {
 
 struct metrics_registry {
 	pthread_mutex_t lock;
+	/* Held while collectors run, so removing one waits for a scrape to end;
+	 * separate from `lock` because collectors call metrics_series(). */
+	pthread_mutex_t collect_lock;
 	struct metric_family *families, **tail;
 	struct collector *collectors;
 };
@@ -45,6 +48,7 @@ struct metrics_registry *metrics_registry_new(void)
 	if (!reg)
 		return NULL;
 	pthread_mutex_init(&reg->lock, NULL);
+	pthread_mutex_init(&reg->collect_lock, NULL);
 	reg->tail = &reg->families;
 	return reg;
 }
@@ -82,6 +86,7 @@ void metrics_registry_free(struct metrics_registry *reg)
 		free(c);
 	}
 	pthread_mutex_destroy(&reg->lock);
+	pthread_mutex_destroy(&reg->collect_lock);
 	free(reg);
 }
 
@@ -191,11 +196,26 @@ int metrics_add_collector(struct metrics_registry *reg, metrics_collect_fn fn, v
 		return -ENOMEM;
 	c->fn = fn;
 	c->ctx = ctx;
-	pthread_mutex_lock(&reg->lock);
+	pthread_mutex_lock(&reg->collect_lock);
 	c->next = reg->collectors;
 	reg->collectors = c;
-	pthread_mutex_unlock(&reg->lock);
+	pthread_mutex_unlock(&reg->collect_lock);
 	return 0;
+}
+
+void metrics_remove_collector(struct metrics_registry *reg, metrics_collect_fn fn, void *ctx)
+{
+	struct collector **p, *c;
+
+	pthread_mutex_lock(&reg->collect_lock);
+	for (p = &reg->collectors; (c = *p); p = &c->next) {
+		if (c->fn == fn && c->ctx == ctx) {
+			*p = c->next;
+			free(c);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&reg->collect_lock);
 }
 
 /* Label values are escaped as the text format requires: \\, \" and \n. */
@@ -235,12 +255,11 @@ int metrics_write(struct metrics_registry *reg, FILE *out)
 	struct collector *c;
 	struct metric_family *fam;
 
-	/* Collectors run outside the lock: they call metrics_series(). */
-	pthread_mutex_lock(&reg->lock);
-	c = reg->collectors;
-	pthread_mutex_unlock(&reg->lock);
-	for (; c; c = c->next)
+	/* Collectors run outside `lock`: they call metrics_series(). */
+	pthread_mutex_lock(&reg->collect_lock);
+	for (c = reg->collectors; c; c = c->next)
 		c->fn(c->ctx);
+	pthread_mutex_unlock(&reg->collect_lock);
 
 	pthread_mutex_lock(&reg->lock);
 	for (fam = reg->families; fam; fam = fam->next) {

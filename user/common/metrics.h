@@ -68,6 +68,9 @@ double metric_get_value(const struct metric_series *s);
  * to refresh values read from elsewhere (BPF maps, kernel counters). */
 typedef void (*metrics_collect_fn)(void *ctx);
 int metrics_add_collector(struct metrics_registry *reg, metrics_collect_fn fn, void *ctx);
+/* Removes a collector added with the same fn and ctx; when it returns, that
+ * collector is not running and will not run again, so ctx may be freed. */
+void metrics_remove_collector(struct metrics_registry *reg, metrics_collect_fn fn, void *ctx);
 
 /* Writes every family in the text format. Returns 0 or -errno. */
 int metrics_write(struct metrics_registry *reg, FILE *out);

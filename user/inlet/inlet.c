@@ -25,13 +25,6 @@ static const char *const outcome_names[XDP_STEER_OUTCOMES] = {
     [XDP_STEER_NO_SOCKET] = "no-socket",
 };
 
-/* Registered with the metrics registry, which has no way to remove it: it
- * outlives the inlet and forgets it at inlet_free(). */
-struct inlet_collector {
-	pthread_mutex_t lock;
-	struct inlet *in;
-};
-
 /* ---- policy ---- */
 
 static void prefix_mask(struct inlet_prefix *p)
@@ -301,13 +294,8 @@ static void collect_exporter(void *ctx, const struct xdp_steer_addr *a,
 
 static void collect(void *ctx)
 {
-	struct inlet_collector *col = ctx;
-	struct inlet *in;
+	struct inlet *in = ctx;
 
-	pthread_mutex_lock(&col->lock);
-	in = col->in;
-	if (!in)
-		goto out;
 	for (size_t i = 0; i < in->ninputs; i++) {
 		struct inlet_input *input = &in->inputs[i];
 		uint64_t bus = 0, na = 0, rate = 0, mal = 0;
@@ -341,8 +329,6 @@ static void collect(void *ctx)
 			inlet_xdp_for_each_exporter(input, collect_exporter, &wk);
 		}
 	}
-out:
-	pthread_mutex_unlock(&col->lock);
 }
 
 static int metrics_setup(struct inlet *in)
@@ -404,17 +390,9 @@ static int metrics_setup(struct inlet *in)
 				input->m_xdp_bytes[k] = metrics_series(f_xb, l3);
 			}
 	}
-	in->collector = calloc(1, sizeof(*in->collector));
-	if (!in->collector)
+	if (metrics_add_collector(m, collect, in) < 0)
 		return -ENOMEM;
-	pthread_mutex_init(&in->collector->lock, NULL);
-	in->collector->in = in;
-	if (metrics_add_collector(m, collect, in->collector) < 0) {
-		pthread_mutex_destroy(&in->collector->lock);
-		free(in->collector);
-		in->collector = NULL;
-		return -ENOMEM;
-	}
+	in->collector_added = 1;
 	return 0;
 }
 
@@ -670,11 +648,9 @@ void inlet_free(struct inlet *in)
 	if (!in)
 		return;
 	inlet_stop(in);
-	if (in->collector) {
-		pthread_mutex_lock(&in->collector->lock);
-		in->collector->in = NULL;
-		pthread_mutex_unlock(&in->collector->lock);
-	}
+	/* After this no scrape can be reading the inlet being freed. */
+	if (in->collector_added)
+		metrics_remove_collector(in->metrics, collect, in);
 	for (size_t i = 0; i < in->ninputs; i++) {
 		struct inlet_input *input = &in->inputs[i];
 

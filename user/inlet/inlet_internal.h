@@ -91,7 +91,6 @@ struct inlet_policy {
 	struct inlet_bucket *buckets; /* INLET_BUCKETS */
 };
 
-struct inlet_collector; /* the metrics collector's context (outlives the inlet) */
 
 struct inlet {
 	struct bus_producer *bus;
@@ -103,7 +102,7 @@ struct inlet {
 	_Atomic int stopping;
 	int running;
 	struct inlet_policy policy;
-	struct inlet_collector *collector;
+	int collector_added; /* collect() is registered with `metrics` */
 	struct metric_family *f_exporter;
 	size_t exporter_series;
 };

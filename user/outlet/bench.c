@@ -28,7 +28,7 @@
 #include "store/store.h"
 
 #define BENCH_DB     "weir_bench_e2e"
-#define BENCH_CYCLE 4000 /* distinct datagrams per sender, replayed */
+#define BENCH_CYCLE  4000 /* distinct datagrams per sender, replayed */
 #define BENCH_TARGET 500000.0
 
 struct bench_opts {
@@ -272,8 +272,8 @@ struct kafka_mock {
 };
 
 static int run_once(const struct bench_opts *o, struct store_config *sc, int kafka,
-		    rd_kafka_mock_cluster_t *mc, const char *bootstrap, uint64_t rate, struct sender *senders, long ch_pid,
-		    unsigned run_id, struct run_result *res)
+		    rd_kafka_mock_cluster_t *mc, const char *bootstrap, uint64_t rate,
+		    struct sender *senders, long ch_pid, unsigned run_id, struct run_result *res)
 {
 	struct metrics_registry *metrics = metrics_registry_new();
 	struct bus_consumer **consumers = calloc(o->workers, sizeof(*consumers));
@@ -338,7 +338,8 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		 * 5 MB per partition and deletes what is older. */
 		ret = rd_kafka_mock_topic_create(mc, topic, (int)o->workers * 4, 1) ? -EIO : 0;
 		if (ret < 0)
-			snprintf(err, sizeof(err), "cannot create topic %s on the mock cluster", topic);
+			snprintf(err, sizeof(err), "cannot create topic %s on the mock cluster",
+				 topic);
 		if (ret == 0)
 			ret = bus_kafka_producer_new(&bc, metrics, &producer, err, sizeof(err));
 		for (unsigned i = 0; ret == 0 && i < o->workers; i++)

@@ -24,9 +24,9 @@
  * worker knows how much of the ring it holds. */
 #define OUTLET_RING_OVERHEAD 64
 /* Datagrams waiting for their template, per worker (see park()). */
-#define OUTLET_PARK_SLOTS 4096
+#define OUTLET_PARK_SLOTS     4096
 #define OUTLET_PARK_SLOT_SIZE 2048
-#define OUTLET_PARK_MAX_MS 60000
+#define OUTLET_PARK_MAX_MS    60000
 /* Kafka: longest a commit waits for parked datagrams to be decoded. */
 #define OUTLET_DEFER_MAX_MS 10000
 
@@ -44,7 +44,7 @@ struct park_slot {
 struct exporter_stats {
 	struct in6_addr addr;
 	int used;
-	int dirty; /* flows appended since the last flush */
+	int dirty;	 /* flows appended since the last flush */
 	uint32_t parked; /* datagrams waiting for a template */
 	uint64_t pending_stored;
 	struct metric_series *datagrams, *flows, *stored;
@@ -71,7 +71,7 @@ struct outlet_worker {
 	/* What is polled and not yet given back. */
 	unsigned held_polls;
 	uint64_t held_bytes;
-	int lost; /* a flush since the last release was given up */
+	int lost;     /* a flush since the last release was given up */
 	int deferred; /* stored, but given back only once nothing is parked */
 	uint64_t deferred_since;
 
@@ -356,8 +356,8 @@ static void worker_datagram(struct outlet_worker *w, const struct bus_envelope *
 		addr_to_text(&env->exporter, text, sizeof(text));
 		log_write_limited(&decode_rl, LOG_LEVEL_WARN, "datagram not fully decoded",
 				  "exporter=%s protocol=%s reason=%s flows=%u", text,
-				  decode_protocol_name(res.protocol), decode_reason_name(res.status),
-				  n);
+				  decode_protocol_name(res.protocol),
+				  decode_reason_name(res.status), n);
 	}
 	if (n)
 		worker_append(w, e, n);
@@ -486,8 +486,8 @@ static void *worker_main(void *arg)
 		}
 		if (w->held_polls &&
 		    (store_writer_due(w->writer, now_ms()) || (half && w->held_bytes >= half) ||
-		     (w->deferred && (!w->park_live ||
-				      now_ms() - w->deferred_since >= OUTLET_DEFER_MAX_MS))))
+		     (w->deferred &&
+		      (!w->park_live || now_ms() - w->deferred_since >= OUTLET_DEFER_MAX_MS))))
 			worker_flush(w, 0);
 	}
 	if (w->held_polls)
@@ -513,7 +513,7 @@ static void worker_fini(struct outlet_worker *w)
 	free(w->park_data);
 }
 
-#define WORKER_SERIES(name, help)                                                              \
+#define WORKER_SERIES(name, help)                                                                  \
 	metrics_series(metrics_family(o->metrics, name, help, METRIC_COUNTER, "worker"), values)
 
 static int worker_init(struct outlet *o, struct outlet_worker *w, unsigned index)
@@ -551,8 +551,9 @@ static int worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 			   "Time spent waiting for ClickHouse to acknowledge batches",
 			   METRIC_COUNTER, "worker"),
 	    values);
-	w->flows_dropped = WORKER_SERIES("weir_outlet_flows_dropped_total",
-					 "Decoded flows the ClickHouse writer refused (see the log)");
+	w->flows_dropped =
+	    WORKER_SERIES("weir_outlet_flows_dropped_total",
+			  "Decoded flows the ClickHouse writer refused (see the log)");
 	w->parked = WORKER_SERIES("weir_outlet_parked_total",
 				  "Datagrams parked until their exporter sends the template");
 	w->unparked = WORKER_SERIES("weir_outlet_unparked_total",
