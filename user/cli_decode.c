@@ -25,6 +25,8 @@
 #define TABLE_BATCH 512
 /* Datagrams with problems described one by one before only counting. */
 #define PROBLEM_LINES 20
+/* Exporters listed in the closing counters before only counting them. */
+#define SUMMARY_EXPORTERS 50
 
 enum table_col {
 	COL_TIME,
@@ -93,6 +95,7 @@ struct decode_cli {
 	int write_failed;
 	struct exporter_stats *exporters;
 	size_t nexporters, exporters_cap;
+	size_t *index, index_size; /* exporter address -> position + 1 */
 };
 
 static void usage(FILE *out)
@@ -132,13 +135,50 @@ static void usage(FILE *out)
 
 /* ---- per-exporter counters ---- */
 
+static size_t addr_hash(const struct in6_addr *a)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a->s6_addr[i]) * 1099511628211ull;
+	return (size_t)h;
+}
+
+/* Captures may hold thousands of exporters: an open-addressing index
+ * (slots hold position + 1, at most half full) keeps each lookup short. */
+static int exporter_index_grow(struct decode_cli *c)
+{
+	size_t size = c->index_size ? c->index_size * 2 : 64;
+	size_t *index = calloc(size, sizeof(*index));
+
+	if (!index)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nexporters; i++) {
+		size_t h = addr_hash(&c->exporters[i].addr) & (size - 1);
+
+		while (index[h])
+			h = (h + 1) & (size - 1);
+		index[h] = i + 1;
+	}
+	free(c->index);
+	c->index = index;
+	c->index_size = size;
+	return 0;
+}
+
 static struct exporter_stats *exporter_get(struct decode_cli *c, const struct in6_addr *a)
 {
 	struct exporter_stats *e;
+	size_t h;
 
-	for (size_t i = 0; i < c->nexporters; i++)
-		if (!memcmp(&c->exporters[i].addr, a, sizeof(*a)))
-			return &c->exporters[i];
+	if (c->index_size) {
+		for (h = addr_hash(a) & (c->index_size - 1); c->index[h];
+		     h = (h + 1) & (c->index_size - 1)) {
+			e = &c->exporters[c->index[h] - 1];
+			if (!memcmp(&e->addr, a, sizeof(*a)))
+				return e;
+		}
+	}
 	if (c->nexporters == c->exporters_cap) {
 		size_t cap = c->exporters_cap ? c->exporters_cap * 2 : 16;
 		struct exporter_stats *n = realloc(c->exporters, cap * sizeof(*n));
@@ -148,9 +188,14 @@ static struct exporter_stats *exporter_get(struct decode_cli *c, const struct in
 		c->exporters = n;
 		c->exporters_cap = cap;
 	}
+	if ((c->nexporters + 1) * 2 > c->index_size && exporter_index_grow(c) < 0)
+		return NULL;
 	e = &c->exporters[c->nexporters++];
 	memset(e, 0, sizeof(*e));
 	e->addr = *a;
+	for (h = addr_hash(a) & (c->index_size - 1); c->index[h]; h = (h + 1) & (c->index_size - 1))
+		;
+	c->index[h] = c->nexporters;
 	return e;
 }
 
@@ -407,6 +452,41 @@ static int on_datagram_payload(void *ctx, const struct pcap_udp_datagram *d)
 
 #define PLURAL(n) ((n) == 1 ? "" : "s")
 
+static int exporter_has_events(const struct exporter_stats *e)
+{
+	for (int r = 1; r < DECODE_REASON_COUNT; r++)
+		if (e->events[r])
+			return 1;
+	return 0;
+}
+
+static void print_exporter(const struct exporter_stats *e)
+{
+	char addr[ADDR_TEXT_MAX];
+	int first = 1;
+
+	addr_to_text(&e->addr, addr, sizeof(addr));
+	fprintf(stderr, "  exporter %s (", addr);
+	for (int p = 0; p <= DECODE_PROTO_SFLOW_V5; p++)
+		if (e->protocols & (1u << p)) {
+			fprintf(stderr, "%s%s", first ? "" : ", ", decode_protocol_name(p));
+			first = 0;
+		}
+	fprintf(stderr, "): datagrams=%lu flows=%lu", e->datagrams, e->flows);
+	if (e->templates)
+		fprintf(stderr, " templates=%lu", e->templates);
+	if (e->withdrawals)
+		fprintf(stderr, " template_withdrawals=%lu", e->withdrawals);
+	if (e->options_records)
+		fprintf(stderr, " options_records=%lu", e->options_records);
+	if (e->counter_samples)
+		fprintf(stderr, " counter_samples=%lu", e->counter_samples);
+	for (int r = 1; r < DECODE_REASON_COUNT; r++)
+		if (e->events[r])
+			fprintf(stderr, " %s=%lu", decode_reason_name(r), e->events[r]);
+	fputc('\n', stderr);
+}
+
 static void print_summary(struct decode_cli *c, int nfiles, int failed_files)
 {
 	fprintf(stderr, "weir decode: %d file%s", nfiles, nfiles == 1 ? "" : "s");
@@ -417,32 +497,27 @@ static void print_summary(struct decode_cli *c, int nfiles, int failed_files)
 		"whole UDP datagrams)\n",
 		c->datagrams, PLURAL(c->datagrams), c->flows_total, PLURAL(c->flows_total),
 		c->templates, PLURAL(c->templates), c->skipped, PLURAL(c->skipped));
-	for (size_t i = 0; i < c->nexporters; i++) {
-		const struct exporter_stats *e = &c->exporters[i];
-		char addr[ADDR_TEXT_MAX];
-		int first = 1;
+	/* Many exporters: those with problems first, then the others, up to
+	 * SUMMARY_EXPORTERS lines unless --verbose. */
+	size_t shown = 0;
+	int all = c->verbose || c->nexporters <= SUMMARY_EXPORTERS;
 
-		addr_to_text(&e->addr, addr, sizeof(addr));
-		fprintf(stderr, "  exporter %s (", addr);
-		for (int p = 0; p <= DECODE_PROTO_SFLOW_V5; p++)
-			if (e->protocols & (1u << p)) {
-				fprintf(stderr, "%s%s", first ? "" : ", ", decode_protocol_name(p));
-				first = 0;
-			}
-		fprintf(stderr, "): datagrams=%lu flows=%lu", e->datagrams, e->flows);
-		if (e->templates)
-			fprintf(stderr, " templates=%lu", e->templates);
-		if (e->withdrawals)
-			fprintf(stderr, " template_withdrawals=%lu", e->withdrawals);
-		if (e->options_records)
-			fprintf(stderr, " options_records=%lu", e->options_records);
-		if (e->counter_samples)
-			fprintf(stderr, " counter_samples=%lu", e->counter_samples);
-		for (int r = 1; r < DECODE_REASON_COUNT; r++)
-			if (e->events[r])
-				fprintf(stderr, " %s=%lu", decode_reason_name(r), e->events[r]);
-		fputc('\n', stderr);
-	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->nexporters; i++) {
+			int bad = exporter_has_events(&c->exporters[i]);
+
+			if (!all && (pass == 0) != bad)
+				continue;
+			if (all && pass == 1)
+				break;
+			if (!all && shown == SUMMARY_EXPORTERS)
+				break;
+			print_exporter(&c->exporters[i]);
+			shown++;
+		}
+	if (shown < c->nexporters)
+		fprintf(stderr, "  ... and %zu more exporters (--verbose lists each)\n",
+			c->nexporters - shown);
 }
 
 /* libpcap's open errors name the file already: "p: p: No such file". */
@@ -602,5 +677,6 @@ out:
 	free(c.flows);
 	free(c.table.rows);
 	free(c.exporters);
+	free(c.index);
 	return ret;
 }
