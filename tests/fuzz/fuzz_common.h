@@ -157,23 +157,22 @@ static inline void fuzz_datagram(const uint8_t *data, size_t size, const uint8_t
 				 size_t version_len, enum decode_protocol want,
 				 enum decode_decap decap)
 {
-	static uint8_t buf[FUZZ_MAX_DATAGRAM];
 	static struct flow flows[FUZZ_FLOWS];
 	struct decode_output out = {.flows = flows, .cap = FUZZ_FLOWS};
 	struct decode_result r;
-	struct decode_input in = {.data = buf, .time_received = 1700000000};
+	struct decode_input in = {.time_received = 1700000000};
 	enum decode_reason status;
+	uint8_t *copy;
 
-	if (size > sizeof(buf))
-		size = sizeof(buf);
+	if (size > FUZZ_MAX_DATAGRAM)
+		size = FUZZ_MAX_DATAGRAM;
 	fuzz_history_add(data, size);
-	/* An exact-size heap copy lets ASan see a read past the datagram's end
-	 * (the static buffer would hide it). */
-	memcpy(buf, data, size);
-	memcpy(buf, version, size < version_len ? size : version_len);
-	uint8_t *copy = malloc(size ? size : 1);
+	/* An exact-size heap copy (libFuzzer's buffer is one too, but we
+	 * rewrite the version): ASan sees any read past the datagram's end. */
+	copy = malloc(size ? size : 1);
 	FUZZ_CHECK(copy != NULL);
-	memcpy(copy, buf, size);
+	memcpy(copy, data, size);
+	memcpy(copy, version, size < version_len ? size : version_len);
 	in.data = copy;
 	in.len = size;
 	in.exporter.s6_addr[10] = 0xff;

@@ -1,21 +1,29 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* The sender of `weir bench inlet`: an AF_PACKET socket with a TPACKET_V2 TX
- * ring and PACKET_QDISC_BYPASS, filled once with identical prebuilt
- * Ethernet/IPv4/UDP frames. No UDP stack, no routing, no qdisc, no copy from
- * user space, one send() per batch: the sender costs little next to the
- * receive paths it feeds. */
+/* The sender of `weir bench inlet`: identical prebuilt Ethernet/IPv4/UDP
+ * frames from the exporter's veth, cheap enough that the receive side is the
+ * bound. By default the kernel's XDP traffic generator (BPF_PROG_TEST_RUN
+ * with live frames, a program answering XDP_TX): frames reach the collector's
+ * veth as XDP frames, with no socket buffer on the sender's side, the way a
+ * NIC hands DMA buffers to its driver. Else an AF_PACKET TX ring. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "inlet_internal.h"
 
@@ -26,18 +34,27 @@ static struct tpacket2_hdr *frame_at(const struct inlet_bench_sender *s, uint32_
 	return (struct tpacket2_hdr *)(s->ring + (size_t)i * s->frame_size);
 }
 
-/* Looked up in the socket's network namespace. Returns the ifindex or -errno. */
-static int hwaddr(int fd, const char *ifname, uint8_t mac[ETH_ALEN])
+/* In the namespace of `collector`: the MAC address and ifindex of its end. */
+static int link_of(struct inlet_netpair *np, int collector, uint8_t mac[ETH_ALEN])
 {
 	struct ifreq ifr = {0};
+	int fd, r = 0;
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (inlet_netpair_enter(np, collector) < 0)
+		return -errno;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	inlet_netpair_leave(np);
+	if (fd < 0)
+		return -errno;
+	/* The socket's namespace resolves the name. Both answers share a union. */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", collector ? np->if_col : np->if_exp);
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		return -errno;
+		r = -errno;
 	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-	if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0)
-		return -errno;
-	return ifr.ifr_ifindex;
+	if (r == 0)
+		r = ioctl(fd, SIOCGIFINDEX, &ifr) < 0 ? -errno : ifr.ifr_ifindex;
+	close(fd);
+	return r;
 }
 
 /* RFC 791 section 3.1: one's complement sum of the header's 16-bit words. */
@@ -53,56 +70,31 @@ static uint16_t ip_checksum(const void *hdr, size_t len)
 	return htons((uint16_t)~sum);
 }
 
-int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size)
+/* 192.0.2.1:40000 -> 192.0.2.2:2055, `size` bytes of payload. The
+ * destination MAC is the collector's: else IP drops it as PACKET_OTHERHOST. */
+static int build_frame(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size)
 {
-	/* TPACKET_V2 TX: the frame's data starts right after the aligned header. */
-	const uint32_t off = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
-	uint32_t len = (uint32_t)(sizeof(struct ether_header) + sizeof(struct iphdr) +
-				  sizeof(struct udphdr)) +
-		       size;
-	struct tpacket_req req = {0};
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET};
-	uint8_t dst[ETH_ALEN], tmpl[2048];
-	struct ether_header *eth = (struct ether_header *)tmpl;
+	struct ether_header *eth = (struct ether_header *)s->frame;
 	struct iphdr *ip = (struct iphdr *)(eth + 1);
 	struct udphdr *udp = (struct udphdr *)(ip + 1);
-	int ver = TPACKET_V2, one = 1, fd, r;
+	int r;
 
-	memset(s, 0, sizeof(*s));
-	s->fd = -1;
-	if (off + len > sizeof(tmpl))
+	s->len = (uint32_t)(sizeof(*eth) + sizeof(*ip) + sizeof(*udp)) + size;
+	if (s->len + 4 > sizeof(s->frame))
 		return -EINVAL;
-	/* The receiving end's address: else the IP layer drops the frame as
-	 * PACKET_OTHERHOST (XDP would not care). */
-	if (inlet_netpair_enter(np, 1) < 0)
-		return -errno;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	r = fd < 0 ? -errno : hwaddr(fd, np->if_col, dst);
-	if (fd >= 0)
-		close(fd);
-	inlet_netpair_leave(np);
+	memset(s->frame, 0, sizeof(s->frame));
+	r = link_of(np, 1, eth->ether_dhost);
 	if (r < 0)
 		return r;
-	if (inlet_netpair_enter(np, 0) < 0)
-		return -errno;
-	/* Protocol 0: a send-only socket, nothing is queued to it on receive. */
-	s->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	inlet_netpair_leave(np);
-	if (s->fd < 0)
-		return -errno;
-	memset(tmpl, 0, sizeof(tmpl));
-	sll.sll_ifindex = hwaddr(s->fd, np->if_exp, eth->ether_shost);
-	if (sll.sll_ifindex < 0) {
-		errno = -sll.sll_ifindex;
-		goto fail;
-	}
-	memcpy(eth->ether_dhost, dst, ETH_ALEN);
+	s->ifindex = link_of(np, 0, eth->ether_shost);
+	if (s->ifindex < 0)
+		return s->ifindex;
 	eth->ether_type = htons(ETHERTYPE_IP);
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons((uint16_t)(len - sizeof(*eth)));
+	ip->tot_len = htons((uint16_t)(s->len - sizeof(*eth)));
 	inet_pton(AF_INET, "192.0.2.1", &ip->saddr);
 	inet_pton(AF_INET, "192.0.2.2", &ip->daddr);
 	ip->check = ip_checksum(ip, sizeof(*ip));
@@ -111,8 +103,73 @@ int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *
 	udp->len = htons((uint16_t)(sizeof(*udp) + size));
 	udp->check = 0; /* RFC 768: no checksum, allowed over IPv4 */
 	memset(udp + 1, 0x5a, size);
+	return 0;
+}
 
-	for (s->frame_size = TPACKET_ALIGNMENT; s->frame_size < off + len; s->frame_size <<= 1)
+/* XDP_TX for the generator's frames, known by their 4 bytes of metadata;
+ * XDP_PASS for the rest. In live-frames mode the kernel sends XDP_TX frames
+ * out of the device named by the context's ingress_ifindex. The program is
+ * also attached to that device, where real frames have no metadata and pass:
+ * else each test run adds it to the XDP dispatcher and removes it again, two
+ * RCU grace periods (tens of ms) per call. */
+static int open_xdp(struct inlet_bench_sender *s, struct inlet_netpair *np)
+{
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_LDX | BPF_MEM | BPF_W,
+	     .dst_reg = BPF_REG_2,
+	     .src_reg = BPF_REG_1,
+	     .off = offsetof(struct xdp_md, data)},
+	    {.code = BPF_LDX | BPF_MEM | BPF_W,
+	     .dst_reg = BPF_REG_3,
+	     .src_reg = BPF_REG_1,
+	     .off = offsetof(struct xdp_md, data_meta)},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+	    {.code = BPF_JMP | BPF_JGE | BPF_X, .dst_reg = BPF_REG_3, .src_reg = BPF_REG_2, .off = 1},
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_TX},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	int r;
+
+	s->fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "weir_bench_tx", "GPL", insns,
+			      sizeof(insns) / sizeof(insns[0]), NULL);
+	if (s->fd < 0)
+		return s->fd;
+	/* Left attached: deleting the namespaces deletes the device. */
+	if (inlet_netpair_enter(np, 0) < 0)
+		return -errno;
+	r = bpf_xdp_attach(s->ifindex, s->fd, XDP_FLAGS_DRV_MODE, NULL);
+	inlet_netpair_leave(np);
+	if (r < 0)
+		return r;
+	/* The test run's input: metadata, then the frame. */
+	memmove(s->frame + 4, s->frame, s->len);
+	memset(s->frame, 0, 4);
+	return 0;
+}
+
+static int open_txring(struct inlet_bench_sender *s, struct inlet_netpair *np)
+{
+	/* TPACKET_V2 TX: the frame's data starts right after the aligned header.
+	 * A virtio-net header comes first: its hdr_len makes the kernel copy the
+	 * whole frame into the skb's head. Without it the payload goes as page
+	 * fragments of the ring, which veth must then copy into a freshly
+	 * allocated page (skb_copy_ubufs), and GRO must pull: dearer. */
+	const uint32_t off = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
+	struct virtio_net_hdr vh = {.gso_type = VIRTIO_NET_HDR_GSO_NONE};
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = s->ifindex};
+	struct tpacket_req req = {0};
+	int ver = TPACKET_V2, one = 1;
+
+	vh.hdr_len = (uint16_t)s->len; /* little-endian: virtio 1.0, x86 and arm64 */
+	if (inlet_netpair_enter(np, 0) < 0)
+		return -errno;
+	/* Protocol 0: a send-only socket, nothing is queued to it on receive. */
+	s->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	inlet_netpair_leave(np);
+	if (s->fd < 0)
+		return -errno;
+	for (s->frame_size = TPACKET_ALIGNMENT; s->frame_size < off + sizeof(vh) + s->len;
+	     s->frame_size <<= 1)
 		;
 	req.tp_block_size = (unsigned)getpagesize();
 	if (s->frame_size > req.tp_block_size)
@@ -122,35 +179,63 @@ int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *
 	req.tp_block_nr = TX_FRAMES / (req.tp_block_size / s->frame_size);
 	if (setsockopt(s->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) < 0 ||
 	    setsockopt(s->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0 ||
+	    setsockopt(s->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
 	    setsockopt(s->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0 ||
 	    bind(s->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		goto fail;
+		return -errno;
 	s->frames = req.tp_frame_nr;
 	s->ring_size = (size_t)req.tp_block_size * req.tp_block_nr;
 	s->ring = mmap(NULL, s->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
 	if (s->ring == MAP_FAILED) {
 		s->ring = NULL;
-		goto fail;
+		return -errno;
 	}
-	/* Frames are written once: the kernel sends them from the ring's pages,
-	 * and they never change, so reusing one still in flight is harmless. */
+	/* Frames are written once and never change, so reusing one whose skb
+	 * is still in flight is harmless. */
 	for (uint32_t i = 0; i < s->frames; i++) {
 		struct tpacket2_hdr *h = frame_at(s, i);
 
-		memcpy((uint8_t *)h + off, tmpl, len);
-		h->tp_len = len;
+		memcpy((uint8_t *)h + off, &vh, sizeof(vh));
+		memcpy((uint8_t *)h + off + sizeof(vh), s->frame, s->len);
+		h->tp_len = (uint32_t)sizeof(vh) + s->len;
 	}
 	return 0;
-fail:
-	r = -errno;
-	inlet_bench_sender_close(s);
+}
+
+int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size,
+			    int kind)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->kind = kind;
+	r = build_frame(s, np, size);
+	if (r == 0)
+		r = kind == INLET_BENCH_SEND_XDP ? open_xdp(s, np) : open_txring(s, np);
+	if (r < 0)
+		inlet_bench_sender_close(s);
 	return r;
+}
+
+static long send_xdp(struct inlet_bench_sender *s, uint32_t n)
+{
+	/* Offsets into data_in: 4 bytes of metadata, then the frame. */
+	struct xdp_md ctx = {.data = 4, .data_end = 4 + s->len, .ingress_ifindex = (uint32_t)s->ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = s->frame, .data_size_in = 4 + s->len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = n,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+	int r = bpf_prog_test_run_opts(s->fd, &o);
+
+	return r < 0 ? r : (long)n;
 }
 
 long inlet_bench_sender_send(struct inlet_bench_sender *s, uint32_t n)
 {
 	uint32_t q = 0;
 
+	if (s->kind == INLET_BENCH_SEND_XDP)
+		return send_xdp(s, n);
 	while (q < n) {
 		struct tpacket2_hdr *h = frame_at(s, s->next);
 
@@ -167,6 +252,22 @@ long inlet_bench_sender_send(struct inlet_bench_sender *s, uint32_t n)
 	    errno != EINTR)
 		return -errno;
 	return q;
+}
+
+void inlet_bench_sender_flush(struct inlet_bench_sender *s)
+{
+	struct tpacket2_hdr *h;
+
+	if (s->kind == INLET_BENCH_SEND_XDP || !s->ring)
+		return;
+	/* The kernel sends in ring order: the last frame queued goes last. A
+	 * send() stops at a full veth ring and leaves the rest queued. */
+	h = frame_at(s, s->next ? s->next - 1 : s->frames - 1);
+	for (int i = 0; i < 1000000; i++) {
+		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_SEND_REQUEST)
+			break;
+		send(s->fd, NULL, 0, MSG_DONTWAIT);
+	}
 }
 
 void inlet_bench_sender_close(struct inlet_bench_sender *s)

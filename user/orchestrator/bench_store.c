@@ -15,14 +15,16 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: weir bench store [--url URL] [--rows N] [--streams N] [--batch-rows N]\n\n"
+		"usage: weir bench store [--url URL] [--rows N] [--streams N] [--batch-rows N]\n"
+		"                        [--simple-flows]\n\n"
 		"Inserts N realistic flows (default 1000000) through the store writer into\n"
 		"ClickHouse, in the scratch database weir_bench (dropped first), and prints\n"
 		"flows/s and bytes per flow on disk. Without --url it starts its own\n"
 		"clickhouse-server on 127.0.0.1 under a temporary directory (with\n"
 		"tests/integration/lib/clickhouse.sh, from $WEIR_TOP or the current\n"
 		"directory), with ZSTD compression of parts (CH_COMPRESSION=lz4 for\n"
-		"the server default), and removes it afterwards.\n");
+		"the server default), and removes it afterwards. --simple-flows uses the\n"
+		"first generator (independent random fields) instead, for comparison.\n");
 }
 
 static int lib_path(char *buf, size_t size)
@@ -38,7 +40,8 @@ int store_bench_main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"url", required_argument, NULL, 'u'},     {"rows", required_argument, NULL, 'r'},
 	    {"streams", required_argument, NULL, 's'}, {"batch-rows", required_argument, NULL, 'b'},
-	    {"help", no_argument, NULL, 'h'},	       {0},
+	    {"simple-flows", no_argument, NULL, 'S'},  {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct store_config cfg;
 	struct store_bench_result res;
@@ -46,7 +49,7 @@ int store_bench_main(int argc, char **argv)
 	char lib[512], dir[256] = "", cmd[1200], url[256] = "";
 	unsigned long long rows = 1000000, batch = 0;
 	unsigned streams = 1;
-	int opt, r = 1;
+	int opt, r = 1, simple = 0, server_pid = 0;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -62,6 +65,9 @@ int store_bench_main(int argc, char **argv)
 			break;
 		case 'b':
 			batch = strtoull(optarg, NULL, 10);
+			break;
+		case 'S':
+			simple = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -112,6 +118,13 @@ int store_bench_main(int argc, char **argv)
 		}
 		pclose(p);
 		url[strcspn(url, "\n")] = 0;
+		snprintf(cmd, sizeof(cmd), "%s/pid", dir);
+		p = fopen(cmd, "r");
+		if (p) {
+			if (fscanf(p, "%d", &server_pid) != 1)
+				server_pid = 0;
+			fclose(p);
+		}
 	}
 	free(cfg.url);
 	free(cfg.database);
@@ -141,7 +154,14 @@ int store_bench_main(int argc, char **argv)
 		printf("\n");
 	}
 	fflush(stdout);
-	r = store_bench(&cfg, rows, streams, stdout, &res) < 0;
+	{
+		struct store_bench_options bo = {
+		    .rows = rows,
+		    .streams = streams,
+		    .simple_flows = simple,
+		    .server_pid = server_pid};
+		r = store_bench(&cfg, &bo, stdout, &res) < 0;
+	}
 	goto out;
 out_ok:
 	r = 0;

@@ -166,8 +166,6 @@ static const char *column_codec(const struct mig *m, const char *name)
 		return "";
 	if (!strcmp(name, "TimeReceived"))
 		return " CODEC(DoubleDelta, LZ4)";
-	if (!strcmp(name, "TimeFlowStartMs") || !strcmp(name, "TimeFlowEndMs"))
-		return " CODEC(Delta, ZSTD(1))";
 	if (!strcmp(name, "SrcAddr") || !strcmp(name, "DstAddr") || !strcmp(name, "NextHop"))
 		return " CODEC(ZSTD(1))";
 	return "";
@@ -269,6 +267,8 @@ static int step_flows(struct mig *m)
 	for (size_t i = 0; i < flow_fields_count; i++) {
 		const char *name = flow_fields[i].name;
 
+		if (!store_field_stored(&flow_fields[i]))
+			continue;
 		flows_column(m, &s, name, &first);
 		for (size_t e = 0; e < NENRICH; e++)
 			if (!strcmp(enrich_cols[e].after, name))
@@ -499,6 +499,28 @@ static int step_packet_size(struct mig *m)
 	return r < 0 ? r : 0;
 }
 
+/* ---- step 6: TimeFlowStartMs and TimeFlowEndMs no longer stored ----
+ * Decoded but not kept (store_field_stored()): not in DESIGN.md's columns,
+ * not in Akvorado's, and the largest columns after the addresses. Tables
+ * created before this release lose those two columns and nothing else. */
+static int step_drop_flow_times(struct mig *m)
+{
+	static const char *const gone[] = {"TimeFlowStartMs", "TimeFlowEndMs"};
+	struct sql s = {0};
+	int r = 0;
+
+	for (size_t i = 0; i < 2 && r >= 0; i++) {
+		r = column_exists(m, "flows", gone[i]);
+		if (r > 0) {
+			log_info("dropping column no longer stored", "table=flows column=%s",
+				 gone[i]);
+			sql_add(&s, "ALTER TABLE flows DROP COLUMN %s", gone[i]);
+			r = exec_sql(m, &s);
+		}
+	}
+	return r < 0 ? r : 0;
+}
+
 static const struct {
 	unsigned version;
 	const char *description;
@@ -509,6 +531,7 @@ static const struct {
     {3, "exporters table and its view", step_exporters},
     {4, "Dst1stAS, Dst2ndAS, Dst3rdAS columns", step_nth_as},
     {5, "PacketSize and PacketSizeBucket alias columns", step_packet_size},
+    {6, "TimeFlowStartMs and TimeFlowEndMs no longer stored", step_drop_flow_times},
 };
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
 _Static_assert(NSTEPS == ORCH_SCHEMA_VERSION, "ORCH_SCHEMA_VERSION must be the last step");
@@ -526,6 +549,8 @@ static int sync_decoded_columns(struct mig *m)
 		const char *probe = name;
 		char sub[96];
 
+		if (!store_field_stored(&flow_fields[i]))
+			continue;
 		if (flow_fields[i].kind == FLOW_FIELD_LARGE_COMMUNITY_ARRAY) {
 			snprintf(sub, sizeof(sub), "%s.ASN", name);
 			probe = sub;

@@ -2,18 +2,20 @@
 /* `weir bench store`'s measurement: realistic flows through store writers
  * into a real ClickHouse, then bytes per flow on disk in `flows`. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/addr.h"
 #include "common/log.h"
 #include "store.h"
 
-#define POOL  65536  /* distinct flows per stream, rewritten as they are reused */
-#define CHUNK 1024   /* flows per append, as an outlet appends a few datagrams' worth */
-#define RATE  500000 /* flows per second of TimeReceived: the target rate */
+#define POOL_MAX (1024u * 1024) /* flows generated ahead, all streams together (448 MB) */
+#define CHUNK	 1024	      /* flows per append, as an outlet appends a few datagrams' worth */
+#define RATE	 500000	      /* flows per second of TimeReceived: the target rate */
 
 struct rng {
 	uint64_t s;
@@ -33,17 +35,18 @@ static unsigned below(struct rng *r, unsigned n)
 	return (unsigned)(rnd(r) % n);
 }
 
-/* Skewed pick in [0, n): small values far more often (traffic is heavy-tailed). */
+/* ---- the simple generator (the bench's first one, kept for A/B) ---- */
+
+/* Skewed pick in [0, n): small values far more often. */
 static unsigned skewed(struct rng *r, unsigned n)
 {
 	uint64_t a = rnd(r) % n, b = rnd(r) % n;
 	return (unsigned)(a * b / n);
 }
 
-/* One flow as a border router would export it: 4 exporters with their own
- * sampling rates, 16 interfaces each, a pool of remote hosts (IPv4 and 20 %
- * IPv6) with their AS, local servers, service ports, ephemeral ports. */
-static void gen_flow(struct flow *f, struct rng *r)
+/* Every field drawn independently: 4 exporters, 16 interfaces, 50000
+ * remote hosts, random ephemeral ports, random IP IDs and flow times. */
+static void gen_simple(struct flow *f, struct rng *r)
 {
 	static const uint16_t services[] = {443, 443, 443, 443, 80, 80, 53, 22, 25, 993, 123, 8080};
 	static const uint8_t ttls[] = {64, 128, 255, 57, 119, 52};
@@ -120,9 +123,262 @@ static void gen_flow(struct flow *f, struct rng *r)
 	}
 }
 
+/* ---- the realistic generator ----
+ * What a border of a hosting or access network exports: few exporters and
+ * interfaces, remote hosts from a bounded population whose popularity
+ * follows Zipf's law (a few ASes and hosts carry most flows, and a host
+ * keeps its AS, TTL and path), a handful of service ports against random
+ * ephemeral ones, sampled flows of one or a few packets. Half the exporters
+ * speak sFlow (header fields of the sampled packet: TTL, IP ID, flow label,
+ * TCP flags, MACs), half IPFIX (cumulative TCP flags, next hop, no header
+ * fields), as a mixed network does. */
+
+#define N_EXPORTERS 4
+#define N_UPLINKS   4  /* external interfaces per exporter (transit, IX) */
+#define N_INTERNAL  24 /* internal interfaces per exporter */
+#define N_AS	    4000
+#define N_HOSTS_AS  4096 /* hosts per remote AS */
+#define N_LOCAL	    8192 /* local servers and customers */
+
+/* Inverse CDF of a Zipf law over [0, n) as 32-bit thresholds. */
+struct zipf {
+	uint32_t *cdf;
+	unsigned n;
+};
+
+static int zipf_init(struct zipf *z, unsigned n, double s)
+{
+	double sum = 0, acc = 0;
+
+	z->n = n;
+	z->cdf = malloc(n * sizeof(*z->cdf));
+	if (!z->cdf)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		sum += pow(i + 1, -s);
+	for (unsigned i = 0; i < n; i++) {
+		acc += pow(i + 1, -s);
+		z->cdf[i] = (uint32_t)fmin(4294967295.0, acc / sum * 4294967296.0);
+	}
+	z->cdf[n - 1] = UINT32_MAX;
+	return 0;
+}
+
+static unsigned zipf_pick(const struct zipf *z, struct rng *r)
+{
+	uint32_t u = (uint32_t)(rnd(r) >> 32);
+	unsigned lo = 0, hi = z->n - 1;
+
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		if (z->cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct gen {
+	struct zipf as, host, local, uplink, internal, exporter, tcp_service, udp_service;
+};
+
+static void gen_fini(struct gen *g)
+{
+	free(g->as.cdf);
+	free(g->host.cdf);
+	free(g->local.cdf);
+	free(g->uplink.cdf);
+	free(g->internal.cdf);
+	free(g->exporter.cdf);
+	free(g->tcp_service.cdf);
+	free(g->udp_service.cdf);
+}
+
+static const uint16_t tcp_services[] = {443, 80, 22, 993, 25, 8080, 8443, 3389, 587, 465};
+static const uint16_t udp_services[] = {443, 53, 123, 3478, 4500, 51820, 1194, 500};
+
+static int gen_init(struct gen *g)
+{
+	int r = 0;
+
+	memset(g, 0, sizeof(*g));
+	r |= zipf_init(&g->as, N_AS, 1.1);
+	r |= zipf_init(&g->host, N_HOSTS_AS, 1.0);
+	r |= zipf_init(&g->local, N_LOCAL, 0.9);
+	r |= zipf_init(&g->uplink, N_UPLINKS, 1.0);
+	r |= zipf_init(&g->internal, N_INTERNAL, 0.8);
+	r |= zipf_init(&g->exporter, N_EXPORTERS, 0.7);
+	r |= zipf_init(&g->tcp_service, sizeof(tcp_services) / sizeof(tcp_services[0]), 1.5);
+	r |= zipf_init(&g->udp_service, sizeof(udp_services) / sizeof(udp_services[0]), 1.2);
+	if (r) {
+		gen_fini(g);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A stable 32-bit hash, so that a host keeps its attributes. */
+static uint32_t mix32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352dU;
+	x ^= x >> 15;
+	x *= 0x846ca68bU;
+	return x ^ (x >> 16);
+}
+
+static void gen_realistic(const struct gen *g, struct flow *f, struct rng *r)
+{
+	unsigned exporter = zipf_pick(&g->exporter, r);
+	unsigned as = zipf_pick(&g->as, r), host = zipf_pick(&g->host, r);
+	unsigned local = zipf_pick(&g->local, r);
+	uint32_t id = mix32(as * N_HOSTS_AS + host); /* the remote host's traits */
+	int sflow = exporter % 2 == 0;
+	int v6 = id % 100 < 35;			  /* 35 % of remote hosts answer over IPv6 */
+	int inbound = below(r, 100) < 70;	  /* downloads dominate */
+	unsigned uplink = 1 + zipf_pick(&g->uplink, r);
+	unsigned internal = 100 + zipf_pick(&g->internal, r);
+	uint32_t asn = as < 20 ? 13335 + as * 1009 : 64512 + as; /* the big ones look public */
+	unsigned pick = below(r, 1000);
+	struct in6_addr remote, loc;
+
+	memset(f, 0, sizeof(*f));
+	addr_from_ipv4(&f->exporter_address, 0xc0000201 + exporter);
+	f->sampling_rate = sflow ? 2048 : 1000;
+	if (v6) {
+		memset(&remote, 0, sizeof(remote));
+		remote.s6_addr[0] = 0x2a;
+		remote.s6_addr[1] = 0x00;
+		remote.s6_addr[2] = (uint8_t)(as >> 8);
+		remote.s6_addr[3] = (uint8_t)as;
+		remote.s6_addr[7] = (uint8_t)(host >> 8); /* one /64 per host */
+		memcpy(&remote.s6_addr[8], &id, 4);
+		remote.s6_addr[14] = (uint8_t)(host >> 8);
+		remote.s6_addr[15] = (uint8_t)host;
+		memset(&loc, 0, sizeof(loc));
+		loc.s6_addr[0] = 0x20;
+		loc.s6_addr[1] = 0x01;
+		loc.s6_addr[2] = 0x0d;
+		loc.s6_addr[3] = 0xb8;
+		loc.s6_addr[7] = (uint8_t)(local >> 10);
+		loc.s6_addr[14] = (uint8_t)(local >> 8);
+		loc.s6_addr[15] = (uint8_t)local;
+		f->etype = 0x86dd;
+		f->src_net_mask = inbound ? 32 : 48;
+		f->dst_net_mask = inbound ? 48 : 32;
+	} else {
+		/* AS n owns 16.0.0.0 + n * 4096 hosts (a /20) */
+		addr_from_ipv4(&remote, 0x10000000u + as * N_HOSTS_AS + host);
+		addr_from_ipv4(&loc, 0xcb000000u + (local / 2048) * 65536 + local % 2048);
+		f->etype = 0x0800;
+		f->src_net_mask = inbound ? 20 : 21;
+		f->dst_net_mask = inbound ? 21 : 20;
+	}
+	f->src_addr = inbound ? remote : loc;
+	f->dst_addr = inbound ? loc : remote;
+	f->src_as = inbound ? asn : 65001;
+	f->dst_as = inbound ? 65001 : asn;
+	f->in_if = inbound ? uplink : internal;
+	f->out_if = inbound ? internal : uplink;
+	f->flow_direction = FLOW_DIRECTION_INGRESS;
+	f->forwarding_status = 64;
+	if (pick < 850) {
+		f->proto = 6;
+	} else if (pick < 990) {
+		f->proto = 17;
+	} else {
+		f->proto = v6 ? 58 : 1;
+		if (v6)
+			f->icmpv6_type = (uint8_t)(pick % 2 ? 128 : 129);
+		else
+			f->icmpv4_type = (uint8_t)(pick % 2 ? 8 : 0);
+	}
+	if (f->proto == 6 || f->proto == 17) {
+		uint16_t service = f->proto == 6 ? tcp_services[zipf_pick(&g->tcp_service, r)]
+						 : udp_services[zipf_pick(&g->udp_service, r)];
+		uint16_t ephemeral = (uint16_t)(32768 + below(r, 28232));
+		/* inbound = the remote server answers the local client */
+		f->src_port = inbound ? service : ephemeral;
+		f->dst_port = inbound ? ephemeral : service;
+	}
+	/* Sampled flows: mostly one packet, full-size downloads, small acks. */
+	f->packets = pick % 10 < 7 ? 1 : 1 + below(r, pick % 10 < 9 ? 4 : 40);
+	{
+		unsigned size_pick = below(r, 100);
+		unsigned size = size_pick < 55	 ? 1500 - (below(r, 4) ? 0 : below(r, 100))
+				: size_pick < 85 ? 52 + 4 * below(r, 8)
+						 : 80 + below(r, 1320);
+		if (!inbound && size_pick < 70)
+			size = 52 + 4 * below(r, 8); /* uploads: mostly acks */
+		f->bytes = f->packets * size;
+	}
+	if (sflow) {
+		static const uint8_t initial_ttl[] = {64, 64, 128, 255};
+		unsigned hops = 5 + id % 18;
+
+		f->ip_ttl = (uint8_t)(inbound ? initial_ttl[(id >> 8) % 4] - hops : 63);
+		f->tcp_flags = f->proto == 6 ? (below(r, 4) ? 0x10 : 0x18) : 0;
+		if (v6)
+			f->ipv6_flow_label = (id ^ (uint32_t)below(r, 16)) & 0xfffff;
+		else
+			f->ip_fragment_id = below(r, 65536);
+		f->src_mac = 0x0c0000000000ULL + exporter * 256 + f->in_if;
+		f->dst_mac = 0x0c0001000000ULL + exporter * 256 + f->out_if;
+		f->ip_tos = below(r, 20) ? 0 : 0x28;
+	} else {
+		static const uint16_t cumulative[] = {0x1b, 0x1a, 0x18, 0x10, 0x1f, 0x02, 0x12};
+		f->tcp_flags = f->proto == 6 ? cumulative[zipf_pick(&g->uplink, r) % 7] : 0;
+		addr_from_ipv4(&f->next_hop, 0x0a000000u + exporter * 256 + f->out_if);
+		f->ip_tos = below(r, 20) ? 0 : 0x28;
+	}
+	/* AS path toward remote destinations: through one of 3 transits. */
+	if (!inbound) {
+		unsigned len = 1 + id % 4;
+		f->dst_as_path_count = (uint8_t)len;
+		f->dst_as_path[0] = 174 + (id >> 4) % 3 * 1000;
+		for (unsigned k = 1; k < len; k++)
+			f->dst_as_path[k] = 64512 + (as + 37 * k) % N_AS;
+		f->dst_as_path[len - 1] = asn;
+	}
+}
+
+/* The streams generate their flows, then wait here for the clock to start. */
+struct start_line {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned ready;
+	int go;
+};
+
+static void start_line_wait(struct start_line *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ready++;
+	pthread_cond_broadcast(&s->cond);
+	while (!s->go)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits for `n` streams to be ready, then lets them all go. */
+static void start_line_release(struct start_line *s, unsigned n)
+{
+	pthread_mutex_lock(&s->lock);
+	while (s->ready < n)
+		pthread_cond_wait(&s->cond, &s->lock);
+	s->go = 1;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
 struct stream {
 	const struct store_config *cfg;
-	uint64_t first_row, rows;
+	const struct store_bench_options *opt;
+	const struct gen *gen;
+	struct start_line *start;
+	unsigned index, count; /* this stream, of count */
+	uint64_t rows;
 	uint64_t base_time;
 	int result;
 	double encode_s, flush_s;
@@ -137,34 +393,51 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Generates its flows first (not timed: an outlet gets them from the
+ * decoders), waits for the others, then appends and flushes. */
 static void *run_stream(void *arg)
 {
 	struct stream *st = arg;
 	struct store_writer *w = store_writer_new(st->cfg, NULL);
-	struct flow *pool = malloc(POOL * sizeof(*pool));
-	struct rng r = {.s = st->first_row * 2654435761u + 1};
+	size_t pool_n = POOL_MAX / st->count < st->rows ? POOL_MAX / st->count : st->rows;
+	struct flow *pool;
+	struct rng r = {.s = st->index * 2654435761u + 1};
 	uint64_t done = 0;
 
+	pool_n = (pool_n + CHUNK - 1) / CHUNK * CHUNK;
+	pool = malloc(pool_n * sizeof(*pool));
 	st->result = -ENOMEM;
-	if (!w || !pool)
+	if (w && pool) {
+		for (size_t i = 0; i < pool_n; i++) {
+			if (st->opt->simple_flows)
+				gen_simple(&pool[i], &r);
+			else
+				gen_realistic(st->gen, &pool[i], &r);
+		}
+		st->result = 0;
+	}
+	start_line_wait(st->start);
+	if (st->result < 0)
 		goto out;
-	for (size_t i = 0; i < POOL; i++)
-		gen_flow(&pool[i], &r);
 	while (done < st->rows) {
 		size_t n = st->rows - done < CHUNK ? (size_t)(st->rows - done) : CHUNK;
-		struct flow *chunk = &pool[(done / CHUNK * CHUNK) % POOL];
+		struct flow *chunk = &pool[done % pool_n];
 		double t0;
 		int ret;
 
-		/* Reused pool entries get a new time and ephemeral port. */
+		/* Streams share the clock as outlet workers do: row k of
+		 * stream i is flow k * count + i of the whole run. A reused
+		 * pool entry gets a new ephemeral port. */
 		for (size_t i = 0; i < n; i++) {
-			uint64_t row = st->first_row + done + i;
+			uint64_t row = (done + i) * st->count + st->index;
 			struct flow *f = &chunk[i];
 			f->time_received = st->base_time + row / RATE;
 			f->time_flow_end_ms = f->time_received * 1000 - below(&r, 2000);
 			f->time_flow_start_ms = f->time_flow_end_ms - below(&r, 60000);
-			if (f->src_port >= 32768)
+			if (done >= pool_n && f->src_port >= 32768)
 				f->src_port = (uint16_t)(32768 + below(&r, 28232));
+			else if (done >= pool_n && f->dst_port >= 32768)
+				f->dst_port = (uint16_t)(32768 + below(&r, 28232));
 		}
 		t0 = now_s();
 		ret = store_writer_append(w, chunk, n, 0);
@@ -196,20 +469,106 @@ out:
 	return NULL;
 }
 
-int store_bench(const struct store_config *cfg, uint64_t rows, unsigned streams, FILE *out,
+static void print_load(FILE *out, const char *when)
+{
+	double load[3];
+
+	if (getloadavg(load, 3) == 3)
+		fprintf(out, "store: load average %s: %.2f %.2f %.2f (%ld cores)\n", when, load[0],
+			load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/* CPU seconds (user + system) process `pid` has used, -1 when unknown. */
+static double process_cpu_s(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* fields 14 and 15 (utime, stime), counted after the ")" of comm */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One of ClickHouse's cumulative counters (system.events), 0 if absent. */
+static uint64_t server_event(struct store_client *c, const char *event)
+{
+	char q[160];
+	uint64_t v = 0;
+
+	snprintf(q, sizeof(q), "SELECT sum(value) FROM system.events WHERE event = '%s'", event);
+	store_client_query_u64(c, q, &v);
+	return v;
+}
+
+/* Bytes on disk of `table`'s active parts (0 on error). */
+static uint64_t table_bytes(struct store_client *c, const char *table)
+{
+	char q[256];
+	uint64_t v = 0;
+
+	snprintf(q, sizeof(q),
+		 "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = "
+		 "currentDatabase() AND table = '%s'",
+		 table);
+	store_client_query_u64(c, q, &v);
+	return v;
+}
+
+static uint64_t table_rows(struct store_client *c, const char *table)
+{
+	char q[128];
+	uint64_t v = 0;
+
+	snprintf(q, sizeof(q), "SELECT count() FROM %s", table);
+	store_client_query_u64(c, q, &v);
+	return v;
+}
+
+int store_bench(const struct store_config *cfg, const struct store_bench_options *opt, FILE *out,
 		struct store_bench_result *result)
 {
+	static const char *const consolidated[] = {"flows_1m", "flows_5m", "flows_1h"};
 	struct stream st[16];
 	pthread_t th[16];
+	struct start_line start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	struct gen gen;
 	struct store_client *c = store_client_new(cfg);
-	uint64_t before = 0, after = 0, disk = 0;
-	double t0, wall, encode = 0;
+	uint64_t rows = opt->rows, before = 0, after = 0, disk = 0;
+	uint64_t inserted, merged;
+	unsigned streams = opt->streams, started = 0;
+	double t0, wall, encode = 0, server_cpu, self_cpu;
 	char *answer = NULL;
 	int r = 0;
 
 	memset(result, 0, sizeof(*result));
 	if (!c)
 		return -ENOMEM;
+	if (gen_init(&gen) < 0) {
+		store_client_free(c);
+		return -ENOMEM;
+	}
 	if (streams < 1)
 		streams = 1;
 	if (streams > 16)
@@ -219,21 +578,41 @@ int store_bench(const struct store_config *cfg, uint64_t rows, unsigned streams,
 		fprintf(out, "store bench: %s\n", store_client_error(c));
 		goto out;
 	}
+	if (opt->simple_flows)
+		fprintf(out, "store: flows: simple (independent draws: 4 exporters, 16 interfaces, "
+			     "50000 remote hosts, random IP IDs and flow times)\n");
+	else
+		fprintf(out,
+			"store: flows: realistic (%u exporters: sFlow 1:2048 and IPFIX 1:1000, "
+			"%u+%u interfaces each; remote hosts Zipf over %u ASes x %u hosts, 35%% "
+			"IPv6; %u local hosts; Zipf service ports, random ephemeral ports; "
+			"sampled packet sizes; time-ordered at %u flows/s)\n",
+			N_EXPORTERS, N_UPLINKS, N_INTERNAL, N_AS, N_HOSTS_AS, N_LOCAL, RATE);
+	print_load(out, "before");
 	/* A day back, so that the rows land in one or two daily partitions. */
 	uint64_t base = (uint64_t)time(NULL) - 86400;
-	t0 = now_s();
 	for (unsigned i = 0; i < streams; i++) {
 		st[i] = (struct stream){.cfg = cfg,
-					.first_row = rows * i / streams,
+					.opt = opt,
+					.gen = &gen,
+					.start = &start,
+					.index = i,
+					.count = streams,
 					.rows = rows * (i + 1) / streams - rows * i / streams,
 					.base_time = base};
 		if (pthread_create(&th[i], NULL, run_stream, &st[i]) != 0) {
-			streams = i;
 			r = -EAGAIN;
 			break;
 		}
+		started++;
 	}
-	for (unsigned i = 0; i < streams; i++) {
+	inserted = server_event(c, "MergeTreeDataWriterRows");
+	merged = server_event(c, "MergedRows");
+	server_cpu = process_cpu_s(opt->server_pid);
+	self_cpu = self_cpu_s();
+	start_line_release(&start, started);
+	t0 = now_s();
+	for (unsigned i = 0; i < started; i++) {
 		pthread_join(th[i], NULL);
 		encode += st[i].encode_s;
 		if (st[i].result < 0 && r == 0) {
@@ -242,12 +621,18 @@ int store_bench(const struct store_config *cfg, uint64_t rows, unsigned streams,
 		}
 	}
 	wall = now_s() - t0;
+	self_cpu = self_cpu_s() - self_cpu;
+	if (server_cpu >= 0)
+		server_cpu = process_cpu_s(opt->server_pid) - server_cpu;
+	inserted = server_event(c, "MergeTreeDataWriterRows") - inserted;
+	merged = server_event(c, "MergedRows") - merged;
 	if (r < 0)
 		goto out;
 	result->encode_rows_per_s = (double)rows / encode;
 	result->insert_rows_per_s = (double)rows / wall;
 	if (store_client_query_u64(c, "SELECT count() FROM flows", &after) < 0)
 		goto fail;
+	print_load(out, "after");
 	fprintf(out, "store: %llu flows in %.2f s through %u stream(s), batches of %llu rows\n",
 		(unsigned long long)rows, wall, streams, (unsigned long long)cfg->batch_rows);
 	fprintf(out, "store: encode (Native columns)   %10.0f flows/s per core\n",
@@ -257,19 +642,36 @@ int store_bench(const struct store_config *cfg, uint64_t rows, unsigned streams,
 	if (after - before != rows)
 		fprintf(out, "store: WARNING flows grew by %llu rows, expected %llu\n",
 			(unsigned long long)(after - before), (unsigned long long)rows);
+	/* CPU per flow says more than flows/s when other work shares the
+	 * machine: the rate that would fill every core is cores / (CPU per flow). */
+	fprintf(out, "store: CPU: bench %.2f s (%.2f us/flow)", self_cpu, self_cpu * 1e6 / (double)rows);
+	if (server_cpu >= 0)
+		fprintf(out, ", clickhouse-server %.2f s (%.2f us/flow) -> %.0f flows/s if alone on %ld cores",
+			server_cpu, server_cpu * 1e6 / (double)rows,
+			(double)rows * (double)sysconf(_SC_NPROCESSORS_ONLN) / (server_cpu + self_cpu),
+			sysconf(_SC_NPROCESSORS_ONLN));
+	fprintf(out, "\n");
+	fprintf(out, "store: rows written by the views: %.3f per flow; rows merged meanwhile: %.2f per flow\n",
+		(double)(inserted - rows) / (double)rows, (double)merged / (double)rows);
 	/* Bytes on disk once merged, as they will sit for the retention period. */
 	if (store_client_query(c, "OPTIMIZE TABLE flows FINAL", NULL) < 0)
 		goto fail;
-	if (store_client_query_u64(c,
-				   "SELECT sum(bytes_on_disk) FROM system.parts WHERE active "
-				   "AND database = currentDatabase() AND table = 'flows'",
-				   &disk) < 0)
-		goto fail;
+	disk = table_bytes(c, "flows");
 	result->rows_in_table = after;
 	result->bytes_per_flow = after ? (double)disk / (double)after : 0;
 	fprintf(out,
 		"store: on disk in flows          %10.1f bytes/flow (target < 20), %llu rows\n",
 		result->bytes_per_flow, (unsigned long long)after);
+	for (unsigned t = 0; t < 3; t++) {
+		char q[128];
+
+		snprintf(q, sizeof(q), "OPTIMIZE TABLE %s FINAL", consolidated[t]);
+		if (store_client_query(c, q, NULL) < 0)
+			goto fail;
+		fprintf(out, "store: %s after merge: %llu rows, %.2f bytes per flow\n",
+			consolidated[t], (unsigned long long)table_rows(c, consolidated[t]),
+			after ? (double)table_bytes(c, consolidated[t]) / (double)after : 0);
+	}
 	if (store_client_query(c,
 			       "SELECT name, round(data_compressed_bytes / greatest(1, "
 			       "(SELECT count() FROM flows)), 2) AS b FROM system.columns WHERE "
@@ -286,6 +688,7 @@ fail:
 	r = -EIO;
 out:
 	free(answer);
+	gen_fini(&gen);
 	store_client_free(c);
 	return r;
 }

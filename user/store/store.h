@@ -55,6 +55,12 @@ void store_config_free(struct store_config *cfg);
  * arrays (ASN, LocalData1, LocalData2) since 18.16 has no UInt128. */
 const char *store_field_type(const struct flow_field *field);
 
+/* 1 when the column is stored in flows (and sent by the writer), 0 for the
+ * decoded fields weir does not keep: TimeFlowStartMs and TimeFlowEndMs
+ * (not in DESIGN.md's columns, as in Akvorado; TimeReceived is the time
+ * every query uses, and the two took ~4 of ~30 bytes per flow on disk). */
+int store_field_stored(const struct flow_field *field);
+
 /* ---- Plain queries ----
  * One connection (kept alive) per client; not thread-safe. */
 struct store_client;
@@ -133,19 +139,28 @@ const char *store_writer_last_error(const struct store_writer *w);
 void store_writer_discard(struct store_writer *w);
 
 /* ---- Benchmark (weir bench store) ----
- * Inserts `rows` realistic flows (several exporters and interfaces, IPv4 and
- * IPv6, a few AS paths) in batches of cfg->batch_rows through `streams`
+ * Inserts opt->rows flows in batches of cfg->batch_rows through opt->streams
  * writers in parallel (1 = one thread) into cfg's ClickHouse, whose schema
- * must exist (orchestrator migrations). Then OPTIMIZEs `flows` and prints
- * to `out`: rows/s (encoding alone and end to end), bytes per flow on disk
- * and the biggest columns. Returns 0 or -errno. */
+ * must exist (orchestrator migrations). The flows are generated before the
+ * clock starts: realistic ones (a few exporters and interfaces, Zipf-distributed
+ * hosts from a bounded population, common ports, time-ordered), or with
+ * simple_flows the bench's first generator (independent draws), for A/B.
+ * Then OPTIMIZEs the tables and prints to `out`: load average, rows/s
+ * (encoding alone and end to end), rows the views wrote, bytes per flow on
+ * disk and the biggest columns. Returns 0 or -errno. */
+struct store_bench_options {
+	uint64_t rows;
+	unsigned streams;
+	int simple_flows;
+	int server_pid; /* clickhouse-server's pid when local (its CPU time is printed), or 0 */
+};
 struct store_bench_result {
 	double encode_rows_per_s;
 	double insert_rows_per_s;
 	double bytes_per_flow; /* bytes on disk per row in flows after OPTIMIZE */
 	uint64_t rows_in_table;
 };
-int store_bench(const struct store_config *cfg, uint64_t rows, unsigned streams, FILE *out,
+int store_bench(const struct store_config *cfg, const struct store_bench_options *opt, FILE *out,
 		struct store_bench_result *result);
 
 #endif

@@ -98,6 +98,12 @@ const char *store_field_type(const struct flow_field *field)
 	return "String";
 }
 
+int store_field_stored(const struct flow_field *field)
+{
+	return strcmp(field->name, "TimeFlowStartMs") != 0 &&
+	       strcmp(field->name, "TimeFlowEndMs") != 0;
+}
+
 static uint64_t now_ms_monotonic(void)
 {
 	struct timespec ts;
@@ -112,12 +118,16 @@ static int columns_init(struct store_writer *w)
 
 	for (size_t i = 0; i < flow_fields_count; i++)
 		n += flow_fields[i].kind == FLOW_FIELD_LARGE_COMMUNITY_ARRAY ? 3 : 1;
+	/* (n counts the fields left out too: a few spare entries) */
 	w->cols = calloc(n, sizeof(*w->cols));
 	if (!w->cols)
 		return -ENOMEM;
 	for (size_t i = 0; i < flow_fields_count; i++) {
 		const struct flow_field *f = &flow_fields[i];
 		struct column *c = &w->cols[w->ncols];
+
+		if (!store_field_stored(f))
+			continue;
 
 		c->offset = f->offset;
 		c->count_offset = f->count_offset;
