@@ -12,7 +12,7 @@ packages=(
 	clickhouse-server clickhouse-client libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
 	libpcre2-dev libcmocka-dev libpcap-dev libclang-rt-14-dev
 	tshark softflowd nfdump pmacct
-	iproute2 iputils-ping ethtool socat tcpdump procps psmisc curl
+	iproute2 iputils-ping ethtool socat tcpdump procps psmisc curl jq
 	chromium
 )
 missing=()

@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* The sender of `weir bench inlet`: identical prebuilt Ethernet/IPv4/UDP
- * frames from the exporter's veth, cheap enough that the receive side is the
- * bound. By default the kernel's XDP traffic generator (BPF_PROG_TEST_RUN
- * with live frames, a program answering XDP_TX): frames reach the collector's
- * veth as XDP frames, with no socket buffer on the sender's side, the way a
- * NIC hands DMA buffers to its driver. Else an AF_PACKET TX ring. */
+/* The sender of `weir bench inlet`: the kernel's XDP traffic generator
+ * (BPF_PROG_TEST_RUN with live frames, a program answering XDP_TX) sends one
+ * prebuilt Ethernet/IPv4/UDP frame over and over from the exporter's veth.
+ * Frames reach the collector's veth as XDP frames, with no socket buffer on
+ * the way, as a NIC hands its buffers to its driver: cheap enough that the
+ * receive side is the bound (an AF_PACKET TX ring cost 3-5x more). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <linux/if_link.h>
-#include <linux/if_packet.h>
-#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -18,7 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,13 +23,6 @@
 #include <bpf/libbpf.h>
 
 #include "inlet_internal.h"
-
-#define TX_FRAMES 4096 /* more than veth's 256-entry ring plus the backlog */
-
-static struct tpacket2_hdr *frame_at(const struct inlet_bench_sender *s, uint32_t i)
-{
-	return (struct tpacket2_hdr *)(s->ring + (size_t)i * s->frame_size);
-}
 
 /* In the namespace of `collector`: the MAC address and ifindex of its end. */
 static int link_of(struct inlet_netpair *np, int collector, uint8_t mac[ETH_ALEN])
@@ -124,7 +114,10 @@ static int open_xdp(struct inlet_bench_sender *s, struct inlet_netpair *np)
 	     .src_reg = BPF_REG_1,
 	     .off = offsetof(struct xdp_md, data_meta)},
 	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
-	    {.code = BPF_JMP | BPF_JGE | BPF_X, .dst_reg = BPF_REG_3, .src_reg = BPF_REG_2, .off = 1},
+	    {.code = BPF_JMP | BPF_JGE | BPF_X,
+	     .dst_reg = BPF_REG_3,
+	     .src_reg = BPF_REG_2,
+	     .off = 1},
 	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_TX},
 	    {.code = BPF_JMP | BPF_EXIT},
 	};
@@ -147,81 +140,25 @@ static int open_xdp(struct inlet_bench_sender *s, struct inlet_netpair *np)
 	return 0;
 }
 
-static int open_txring(struct inlet_bench_sender *s, struct inlet_netpair *np)
-{
-	/* TPACKET_V2 TX: the frame's data starts right after the aligned header.
-	 * A virtio-net header comes first: its hdr_len makes the kernel copy the
-	 * whole frame into the skb's head. Without it the payload goes as page
-	 * fragments of the ring, which veth must then copy into a freshly
-	 * allocated page (skb_copy_ubufs), and GRO must pull: dearer. */
-	const uint32_t off = TPACKET_ALIGN(sizeof(struct tpacket2_hdr));
-	struct virtio_net_hdr vh = {.gso_type = VIRTIO_NET_HDR_GSO_NONE};
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = s->ifindex};
-	struct tpacket_req req = {0};
-	int ver = TPACKET_V2, one = 1;
-
-	vh.hdr_len = (uint16_t)s->len; /* little-endian: virtio 1.0, x86 and arm64 */
-	if (inlet_netpair_enter(np, 0) < 0)
-		return -errno;
-	/* Protocol 0: a send-only socket, nothing is queued to it on receive. */
-	s->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	inlet_netpair_leave(np);
-	if (s->fd < 0)
-		return -errno;
-	for (s->frame_size = TPACKET_ALIGNMENT; s->frame_size < off + sizeof(vh) + s->len;
-	     s->frame_size <<= 1)
-		;
-	req.tp_block_size = (unsigned)getpagesize();
-	if (s->frame_size > req.tp_block_size)
-		req.tp_block_size = s->frame_size;
-	req.tp_frame_size = s->frame_size;
-	req.tp_frame_nr = TX_FRAMES;
-	req.tp_block_nr = TX_FRAMES / (req.tp_block_size / s->frame_size);
-	if (setsockopt(s->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) < 0 ||
-	    setsockopt(s->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0 ||
-	    setsockopt(s->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(s->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0 ||
-	    bind(s->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return -errno;
-	s->frames = req.tp_frame_nr;
-	s->ring_size = (size_t)req.tp_block_size * req.tp_block_nr;
-	s->ring = mmap(NULL, s->ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
-	if (s->ring == MAP_FAILED) {
-		s->ring = NULL;
-		return -errno;
-	}
-	/* Frames are written once and never change, so reusing one whose skb
-	 * is still in flight is harmless. */
-	for (uint32_t i = 0; i < s->frames; i++) {
-		struct tpacket2_hdr *h = frame_at(s, i);
-
-		memcpy((uint8_t *)h + off, &vh, sizeof(vh));
-		memcpy((uint8_t *)h + off + sizeof(vh), s->frame, s->len);
-		h->tp_len = (uint32_t)sizeof(vh) + s->len;
-	}
-	return 0;
-}
-
-int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size,
-			    int kind)
+int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size)
 {
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
-	s->kind = kind;
 	r = build_frame(s, np, size);
 	if (r == 0)
-		r = kind == INLET_BENCH_SEND_XDP ? open_xdp(s, np) : open_txring(s, np);
+		r = open_xdp(s, np);
 	if (r < 0)
 		inlet_bench_sender_close(s);
 	return r;
 }
 
-static long send_xdp(struct inlet_bench_sender *s, uint32_t n)
+long inlet_bench_sender_send(struct inlet_bench_sender *s, uint32_t n)
 {
 	/* Offsets into data_in: 4 bytes of metadata, then the frame. */
-	struct xdp_md ctx = {.data = 4, .data_end = 4 + s->len, .ingress_ifindex = (uint32_t)s->ifindex};
+	struct xdp_md ctx = {
+	    .data = 4, .data_end = 4 + s->len, .ingress_ifindex = (uint32_t)s->ifindex};
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = s->frame, .data_size_in = 4 + s->len,
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = n,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
@@ -230,52 +167,9 @@ static long send_xdp(struct inlet_bench_sender *s, uint32_t n)
 	return r < 0 ? r : (long)n;
 }
 
-long inlet_bench_sender_send(struct inlet_bench_sender *s, uint32_t n)
-{
-	uint32_t q = 0;
-
-	if (s->kind == INLET_BENCH_SEND_XDP)
-		return send_xdp(s, n);
-	while (q < n) {
-		struct tpacket2_hdr *h = frame_at(s, s->next);
-
-		/* Still in flight: the kernel gives it back when the skb is freed. */
-		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
-			break;
-		__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
-		s->next = s->next + 1 == s->frames ? 0 : s->next + 1;
-		q++;
-	}
-	/* MSG_DONTWAIT: do not wait for the skbs to be freed (that would pace
-	 * the sender by the receiver and hide loss). */
-	if (send(s->fd, NULL, 0, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS &&
-	    errno != EINTR)
-		return -errno;
-	return q;
-}
-
-void inlet_bench_sender_flush(struct inlet_bench_sender *s)
-{
-	struct tpacket2_hdr *h;
-
-	if (s->kind == INLET_BENCH_SEND_XDP || !s->ring)
-		return;
-	/* The kernel sends in ring order: the last frame queued goes last. A
-	 * send() stops at a full veth ring and leaves the rest queued. */
-	h = frame_at(s, s->next ? s->next - 1 : s->frames - 1);
-	for (int i = 0; i < 1000000; i++) {
-		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_SEND_REQUEST)
-			break;
-		send(s->fd, NULL, 0, MSG_DONTWAIT);
-	}
-}
-
 void inlet_bench_sender_close(struct inlet_bench_sender *s)
 {
-	if (s->ring)
-		munmap(s->ring, s->ring_size);
 	if (s->fd >= 0)
 		close(s->fd);
-	s->ring = NULL;
 	s->fd = -1;
 }

@@ -165,27 +165,18 @@ int inlet_netpair_enter(struct inlet_netpair *np, int collector);
 int inlet_netpair_leave(struct inlet_netpair *np);
 void inlet_netpair_destroy(struct inlet_netpair *np);
 
-/* inlet_bench_sender.c: prebuilt UDP datagrams of `size` bytes from the
- * exporter end (192.0.2.1) to the collector's port 2055, by the kernel's XDP
- * traffic generator or through an AF_PACKET TX ring. send() queues up to n
- * and returns how many (0: TX ring full), or -errno. The XDP kind must send
- * from the exporter's network namespace (it names the device by ifindex). */
-enum { INLET_BENCH_SEND_XDP, INLET_BENCH_SEND_TXRING };
+/* inlet_bench_sender.c: UDP datagrams of `size` bytes from the exporter's
+ * end (192.0.2.1) to the collector's port 2055, sent by the kernel's XDP
+ * traffic generator (Linux 5.18+). send() sends n and returns n or -errno; call
+ * it from the exporter's network namespace (the device is named by ifindex). */
 struct inlet_bench_sender {
-	int kind;
-	int fd; /* XDP program or AF_PACKET socket */
+	int fd; /* the XDP program */
 	int ifindex;
-	uint8_t frame[1536];
-	uint32_t len;
-	uint8_t *ring; /* TX ring */
-	size_t ring_size;
-	uint32_t frame_size, frames, next;
+	uint8_t frame[1536]; /* 4 bytes of metadata, then the frame */
+	uint32_t len;	     /* of the frame */
 };
-int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size,
-			    int kind);
+int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size);
 long inlet_bench_sender_send(struct inlet_bench_sender *s, uint32_t n);
-/* TX ring: sends what send() left queued (it stops when the veth's ring is full). */
-void inlet_bench_sender_flush(struct inlet_bench_sender *s);
 void inlet_bench_sender_close(struct inlet_bench_sender *s);
 
 #endif
