@@ -16,7 +16,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: weir bench store [--url URL] [--rows N] [--streams N] [--batch-rows N]\n"
-		"                        [--simple-flows]\n\n"
+		"                        [--simple-flows] [--flow-rate N]\n\n"
 		"Inserts N realistic flows (default 1000000) through the store writer into\n"
 		"ClickHouse, in the scratch database weir_bench (dropped first), and prints\n"
 		"flows/s and bytes per flow on disk. Without --url it starts its own\n"
@@ -24,7 +24,9 @@ static void usage(FILE *out)
 		"tests/integration/lib/clickhouse.sh, from $WEIR_TOP or the current\n"
 		"directory), with ZSTD compression of parts (CH_COMPRESSION=lz4 for\n"
 		"the server default), and removes it afterwards. --simple-flows uses the\n"
-		"first generator (independent random fields) instead, for comparison.\n");
+		"first generator (independent random fields) instead, for comparison.\n"
+		"--flow-rate sets how many flows share a second of TimeReceived (default\n"
+		"500000, the target rate): fewer per second sort and compress less well.\n");
 }
 
 static int lib_path(char *buf, size_t size)
@@ -40,14 +42,14 @@ int store_bench_main(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"url", required_argument, NULL, 'u'},     {"rows", required_argument, NULL, 'r'},
 	    {"streams", required_argument, NULL, 's'}, {"batch-rows", required_argument, NULL, 'b'},
-	    {"simple-flows", no_argument, NULL, 'S'},  {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"simple-flows", no_argument, NULL, 'S'},  {"flow-rate", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},	       {0},
 	};
 	struct store_config cfg;
 	struct store_bench_result res;
 	struct store_client *c = NULL;
 	char lib[512], dir[256] = "", cmd[1200], url[256] = "";
-	unsigned long long rows = 1000000, batch = 0;
+	unsigned long long rows = 1000000, batch = 0, flow_rate = 500000;
 	unsigned streams = 1;
 	int opt, r = 1, simple = 0, server_pid = 0;
 
@@ -69,6 +71,9 @@ int store_bench_main(int argc, char **argv)
 		case 'S':
 			simple = 1;
 			break;
+		case 'f':
+			flow_rate = strtoull(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -77,7 +82,7 @@ int store_bench_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (rows == 0 || streams == 0 || streams > 16 || batch > 1048576) {
+	if (rows == 0 || streams == 0 || streams > 16 || batch > 1048576 || flow_rate == 0) {
 		usage(stderr);
 		return 2;
 	}
@@ -155,11 +160,11 @@ int store_bench_main(int argc, char **argv)
 	}
 	fflush(stdout);
 	{
-		struct store_bench_options bo = {
-		    .rows = rows,
-		    .streams = streams,
-		    .simple_flows = simple,
-		    .server_pid = server_pid};
+		struct store_bench_options bo = {.rows = rows,
+						 .streams = streams,
+						 .simple_flows = simple,
+						 .flow_rate = flow_rate,
+						 .server_pid = server_pid};
 		r = store_bench(&cfg, &bo, stdout, &res) < 0;
 	}
 	goto out;

@@ -13,9 +13,7 @@
 #include "common/log.h"
 #include "store.h"
 
-#define POOL_MAX (1024u * 1024) /* flows generated ahead, all streams together (448 MB) */
-#define CHUNK	 1024	      /* flows per append, as an outlet appends a few datagrams' worth */
-#define RATE	 500000	      /* flows per second of TimeReceived: the target rate */
+#define CHUNK 1024 /* flows per append, as an outlet appends a few datagrams' worth */
 
 struct rng {
 	uint64_t s;
@@ -235,8 +233,8 @@ static void gen_realistic(const struct gen *g, struct flow *f, struct rng *r)
 	unsigned local = zipf_pick(&g->local, r);
 	uint32_t id = mix32(as * N_HOSTS_AS + host); /* the remote host's traits */
 	int sflow = exporter % 2 == 0;
-	int v6 = id % 100 < 35;			  /* 35 % of remote hosts answer over IPv6 */
-	int inbound = below(r, 100) < 70;	  /* downloads dominate */
+	int v6 = id % 100 < 35;		  /* 35 % of remote hosts answer over IPv6 */
+	int inbound = below(r, 100) < 70; /* downloads dominate */
 	unsigned uplink = 1 + zipf_pick(&g->uplink, r);
 	unsigned internal = 100 + zipf_pick(&g->internal, r);
 	uint32_t asn = as < 20 ? 13335 + as * 1009 : 64512 + as; /* the big ones look public */
@@ -343,7 +341,7 @@ static void gen_realistic(const struct gen *g, struct flow *f, struct rng *r)
 	}
 }
 
-/* The streams generate their flows, then wait here for the clock to start. */
+/* The streams wait here (writers created) for the clock to start. */
 struct start_line {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -361,12 +359,19 @@ static void start_line_wait(struct start_line *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Waits for `n` streams to be ready, then lets them all go. */
-static void start_line_release(struct start_line *s, unsigned n)
+/* Waits for `n` streams to be ready. */
+static void start_line_ready(struct start_line *s, unsigned n)
 {
 	pthread_mutex_lock(&s->lock);
 	while (s->ready < n)
 		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Lets them all go. */
+static void start_line_go(struct start_line *s)
+{
+	pthread_mutex_lock(&s->lock);
 	s->go = 1;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -381,7 +386,7 @@ struct stream {
 	uint64_t rows;
 	uint64_t base_time;
 	int result;
-	double encode_s, flush_s;
+	double gen_s, encode_s, flush_s;
 	char error[256];
 };
 
@@ -393,52 +398,41 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Generates its flows first (not timed: an outlet gets them from the
- * decoders), waits for the others, then appends and flushes. */
+/* Generates each chunk of flows just before appending it (fresh flows for
+ * every row: reusing a pool would put copies side by side once sorted and
+ * flatter the bytes per flow), appends, and flushes every batch-rows. */
 static void *run_stream(void *arg)
 {
 	struct stream *st = arg;
 	struct store_writer *w = store_writer_new(st->cfg, NULL);
-	size_t pool_n = POOL_MAX / st->count < st->rows ? POOL_MAX / st->count : st->rows;
-	struct flow *pool;
+	struct flow *chunk = malloc(CHUNK * sizeof(*chunk));
 	struct rng r = {.s = st->index * 2654435761u + 1};
 	uint64_t done = 0;
 
-	pool_n = (pool_n + CHUNK - 1) / CHUNK * CHUNK;
-	pool = malloc(pool_n * sizeof(*pool));
-	st->result = -ENOMEM;
-	if (w && pool) {
-		for (size_t i = 0; i < pool_n; i++) {
-			if (st->opt->simple_flows)
-				gen_simple(&pool[i], &r);
-			else
-				gen_realistic(st->gen, &pool[i], &r);
-		}
-		st->result = 0;
-	}
+	st->result = w && chunk ? 0 : -ENOMEM;
 	start_line_wait(st->start);
 	if (st->result < 0)
 		goto out;
 	while (done < st->rows) {
 		size_t n = st->rows - done < CHUNK ? (size_t)(st->rows - done) : CHUNK;
-		struct flow *chunk = &pool[done % pool_n];
-		double t0;
+		double t0 = now_s();
 		int ret;
 
 		/* Streams share the clock as outlet workers do: row k of
-		 * stream i is flow k * count + i of the whole run. A reused
-		 * pool entry gets a new ephemeral port. */
+		 * stream i is flow k * count + i of the whole run. */
 		for (size_t i = 0; i < n; i++) {
 			uint64_t row = (done + i) * st->count + st->index;
 			struct flow *f = &chunk[i];
-			f->time_received = st->base_time + row / RATE;
+
+			if (st->opt->simple_flows)
+				gen_simple(f, &r);
+			else
+				gen_realistic(st->gen, f, &r);
+			f->time_received = st->base_time + row / st->opt->flow_rate;
 			f->time_flow_end_ms = f->time_received * 1000 - below(&r, 2000);
 			f->time_flow_start_ms = f->time_flow_end_ms - below(&r, 60000);
-			if (done >= pool_n && f->src_port >= 32768)
-				f->src_port = (uint16_t)(32768 + below(&r, 28232));
-			else if (done >= pool_n && f->dst_port >= 32768)
-				f->dst_port = (uint16_t)(32768 + below(&r, 28232));
 		}
+		st->gen_s += now_s() - t0;
 		t0 = now_s();
 		ret = store_writer_append(w, chunk, n, 0);
 		st->encode_s += now_s() - t0;
@@ -448,8 +442,13 @@ static void *run_stream(void *arg)
 			st->flush_s += now_s() - t0;
 			if (st->result < 0)
 				goto out;
-			if (ret == -ENOBUFS)
-				continue; /* append the same chunk again */
+			if (ret == -ENOBUFS) {
+				ret = store_writer_append(w, chunk, n, 0);
+				if (ret < 0) {
+					st->result = ret;
+					goto out;
+				}
+			}
 		} else if (ret < 0) {
 			st->result = ret;
 			goto out;
@@ -465,7 +464,7 @@ out:
 	if (st->result < 0 && w)
 		snprintf(st->error, sizeof(st->error), "%s", store_writer_last_error(w));
 	store_writer_free(w);
-	free(pool);
+	free(chunk);
 	return NULL;
 }
 
@@ -497,8 +496,8 @@ static double process_cpu_s(int pid)
 	buf[n] = 0;
 	/* fields 14 and 15 (utime, stime), counted after the ")" of comm */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-			 &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -518,6 +517,17 @@ static uint64_t server_event(struct store_client *c, const char *event)
 	uint64_t v = 0;
 
 	snprintf(q, sizeof(q), "SELECT sum(value) FROM system.events WHERE event = '%s'", event);
+	store_client_query_u64(c, q, &v);
+	return v;
+}
+
+/* Rows of a system table of the current server (0 on error). */
+static uint64_t server_event_count(struct store_client *c, const char *table)
+{
+	char q[128];
+	uint64_t v = 0;
+
+	snprintf(q, sizeof(q), "SELECT count() FROM %s", table);
 	store_client_query_u64(c, q, &v);
 	return v;
 }
@@ -556,15 +566,17 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 	struct gen gen;
 	struct store_client *c = store_client_new(cfg);
 	uint64_t rows = opt->rows, before = 0, after = 0, disk = 0;
-	uint64_t inserted, merged;
+	uint64_t inserted, merged, merged0;
 	unsigned streams = opt->streams, started = 0;
-	double t0, wall, encode = 0, server_cpu, self_cpu;
+	double t0, wall, encode = 0, gen_s = 0, server_cpu, self_cpu;
 	char *answer = NULL;
 	int r = 0;
 
 	memset(result, 0, sizeof(*result));
-	if (!c)
-		return -ENOMEM;
+	if (!c || opt->flow_rate == 0) {
+		store_client_free(c);
+		return c ? -EINVAL : -ENOMEM;
+	}
 	if (gen_init(&gen) < 0) {
 		store_client_free(c);
 		return -ENOMEM;
@@ -579,15 +591,18 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 		goto out;
 	}
 	if (opt->simple_flows)
-		fprintf(out, "store: flows: simple (independent draws: 4 exporters, 16 interfaces, "
-			     "50000 remote hosts, random IP IDs and flow times)\n");
+		fprintf(out,
+			"store: flows: simple (independent draws: 4 exporters, 16 interfaces, "
+			"50000 remote hosts, random IP IDs and flow times; %u flows/s)\n",
+			(unsigned)opt->flow_rate);
 	else
 		fprintf(out,
 			"store: flows: realistic (%u exporters: sFlow 1:2048 and IPFIX 1:1000, "
 			"%u+%u interfaces each; remote hosts Zipf over %u ASes x %u hosts, 35%% "
 			"IPv6; %u local hosts; Zipf service ports, random ephemeral ports; "
 			"sampled packet sizes; time-ordered at %u flows/s)\n",
-			N_EXPORTERS, N_UPLINKS, N_INTERNAL, N_AS, N_HOSTS_AS, N_LOCAL, RATE);
+			N_EXPORTERS, N_UPLINKS, N_INTERNAL, N_AS, N_HOSTS_AS, N_LOCAL,
+			(unsigned)opt->flow_rate);
 	print_load(out, "before");
 	/* A day back, so that the rows land in one or two daily partitions. */
 	uint64_t base = (uint64_t)time(NULL) - 86400;
@@ -606,15 +621,17 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 		}
 		started++;
 	}
+	start_line_ready(&start, started);
 	inserted = server_event(c, "MergeTreeDataWriterRows");
-	merged = server_event(c, "MergedRows");
+	merged0 = server_event(c, "MergedRows");
 	server_cpu = process_cpu_s(opt->server_pid);
 	self_cpu = self_cpu_s();
-	start_line_release(&start, started);
+	start_line_go(&start);
 	t0 = now_s();
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(th[i], NULL);
 		encode += st[i].encode_s;
+		gen_s += st[i].gen_s;
 		if (st[i].result < 0 && r == 0) {
 			r = st[i].result;
 			fprintf(out, "store bench: stream %u failed: %s\n", i, st[i].error);
@@ -622,10 +639,8 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 	}
 	wall = now_s() - t0;
 	self_cpu = self_cpu_s() - self_cpu;
-	if (server_cpu >= 0)
-		server_cpu = process_cpu_s(opt->server_pid) - server_cpu;
 	inserted = server_event(c, "MergeTreeDataWriterRows") - inserted;
-	merged = server_event(c, "MergedRows") - merged;
+	merged = server_event(c, "MergedRows") - merged0;
 	if (r < 0)
 		goto out;
 	result->encode_rows_per_s = (double)rows / encode;
@@ -643,16 +658,36 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 		fprintf(out, "store: WARNING flows grew by %llu rows, expected %llu\n",
 			(unsigned long long)(after - before), (unsigned long long)rows);
 	/* CPU per flow says more than flows/s when other work shares the
-	 * machine: the rate that would fill every core is cores / (CPU per flow). */
-	fprintf(out, "store: CPU: bench %.2f s (%.2f us/flow)", self_cpu, self_cpu * 1e6 / (double)rows);
-	if (server_cpu >= 0)
-		fprintf(out, ", clickhouse-server %.2f s (%.2f us/flow) -> %.0f flows/s if alone on %ld cores",
-			server_cpu, server_cpu * 1e6 / (double)rows,
-			(double)rows * (double)sysconf(_SC_NPROCESSORS_ONLN) / (server_cpu + self_cpu),
-			sysconf(_SC_NPROCESSORS_ONLN));
-	fprintf(out, "\n");
-	fprintf(out, "store: rows written by the views: %.3f per flow; rows merged meanwhile: %.2f per flow\n",
+	 * machine: the rate that would fill every core is cores / (CPU per
+	 * flow). The merges the inserts started belong to their cost: wait
+	 * for them (2 minutes at most) before reading the server's CPU. */
+	fprintf(out,
+		"store: rows written by the views: %.3f per flow; rows merged during the "
+		"inserts: %.2f per flow\n",
 		(double)(inserted - rows) / (double)rows, (double)merged / (double)rows);
+	fprintf(out, "store: CPU: bench %.2f us/flow (generating %.2f, encoding %.2f)",
+		self_cpu * 1e6 / (double)rows, gen_s * 1e6 / (double)rows,
+		encode * 1e6 / (double)rows);
+	if (server_cpu >= 0) {
+		double during = process_cpu_s(opt->server_pid) - server_cpu, settled;
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		for (int i = 0; i < 600 && server_event_count(c, "system.merges") > 0; i++)
+			usleep(200000);
+		settled = process_cpu_s(opt->server_pid) - server_cpu;
+		merged = server_event(c, "MergedRows") - merged0;
+		fprintf(out,
+			", clickhouse-server %.2f us/flow during the inserts, %.2f us/flow with "
+			"their merges (%.2f rows merged per flow)\n",
+			during * 1e6 / (double)rows, settled * 1e6 / (double)rows,
+			(double)merged / (double)rows);
+		fprintf(out,
+			"store: CPU bound: %.0f flows/s if bench and server had the %ld cores "
+			"to themselves\n",
+			(double)rows * (double)cores / (settled + self_cpu), cores);
+	} else {
+		fprintf(out, "\n");
+	}
 	/* Bytes on disk once merged, as they will sit for the retention period. */
 	if (store_client_query(c, "OPTIMIZE TABLE flows FINAL", NULL) < 0)
 		goto fail;

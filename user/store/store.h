@@ -152,7 +152,8 @@ struct store_bench_options {
 	uint64_t rows;
 	unsigned streams;
 	int simple_flows;
-	int server_pid; /* clickhouse-server's pid when local (its CPU time is printed), or 0 */
+	uint64_t flow_rate; /* flows per second of TimeReceived (500000, the target) */
+	int server_pid;	    /* clickhouse-server's pid when local (its CPU time is printed), or 0 */
 };
 struct store_bench_result {
 	double encode_rows_per_s;
