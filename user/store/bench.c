@@ -522,7 +522,7 @@ static uint64_t server_event(struct store_client *c, const char *event)
 }
 
 /* Rows of a system table of the current server (0 on error). */
-static uint64_t server_event_count(struct store_client *c, const char *table)
+static uint64_t system_table_rows(struct store_client *c, const char *table)
 {
 	char q[128];
 	uint64_t v = 0;
@@ -672,7 +672,7 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 		double during = process_cpu_s(opt->server_pid) - server_cpu, settled;
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-		for (int i = 0; i < 600 && server_event_count(c, "system.merges") > 0; i++)
+		for (int i = 0; i < 600 && system_table_rows(c, "system.merges") > 0; i++)
 			usleep(200000);
 		settled = process_cpu_s(opt->server_pid) - server_cpu;
 		merged = server_event(c, "MergedRows") - merged0;

@@ -141,13 +141,14 @@ void store_writer_discard(struct store_writer *w);
 /* ---- Benchmark (weir bench store) ----
  * Inserts opt->rows flows in batches of cfg->batch_rows through opt->streams
  * writers in parallel (1 = one thread) into cfg's ClickHouse, whose schema
- * must exist (orchestrator migrations). The flows are generated before the
- * clock starts: realistic ones (a few exporters and interfaces, Zipf-distributed
- * hosts from a bounded population, common ports, time-ordered), or with
- * simple_flows the bench's first generator (independent draws), for A/B.
- * Then OPTIMIZEs the tables and prints to `out`: load average, rows/s
- * (encoding alone and end to end), rows the views wrote, bytes per flow on
- * disk and the biggest columns. Returns 0 or -errno. */
+ * must exist (orchestrator migrations). Every row is a fresh flow, generated
+ * chunk by chunk as the writers go (its cost is printed apart): realistic
+ * ones (a few exporters and interfaces, Zipf-distributed hosts from a bounded
+ * population, common ports, time-ordered), or with simple_flows the bench's
+ * first generator (independent draws), for A/B. Then OPTIMIZEs the tables and
+ * prints to `out`: load average, rows/s (encoding alone and end to end), rows
+ * the views wrote, CPU per flow (the server's too with server_pid), bytes per
+ * flow on disk and the biggest columns. Returns 0 or -errno. */
 struct store_bench_options {
 	uint64_t rows;
 	unsigned streams;
