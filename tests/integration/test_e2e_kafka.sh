@@ -97,6 +97,19 @@ tap $? "weir outlet starts (Kafka consumer group, ClickHouse $CH_URL)"
 e2e_start inlet inlet "$E2E_DIR/inlet.yaml"
 tap $? "weir inlet starts (UDP 127.0.0.1:$UDP to Kafka)"
 
+# Both outlet workers hold partitions before the first stream: a member that
+# joins later makes the group rebalance, and what was stored but not yet
+# committed then is read again by the new owner (at-least-once: duplicates).
+# Each worker's assignment is a log line; a revoke takes one back.
+settled=0
+for _ in $(seq 1 600); do
+	a=$(grep -c 'kafka partitions assigned' "$E2E_DIR/outlet.log")
+	r=$(grep -c 'kafka partitions revoked' "$E2E_DIR/outlet.log")
+	if [ $((a - r)) -ge 2 ]; then settled=1; break; fi
+	sleep 0.1
+done
+[ $settled -eq 1 ] || echo "# outlet group not settled after 60 s (assigned=$a revoked=$r)"
+
 # ---- a first stream: every flow once ----
 EXP=127.0.0.60
 W=$(e2e_exporter_where $EXP)

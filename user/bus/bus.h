@@ -64,6 +64,14 @@ struct bus_consumer_ops {
 
 struct bus_consumer {
 	const struct bus_consumer_ops *ops;
+	/* Optional, set by the owner: called from inside poll() when the bus
+	 * is about to take partitions away (Kafka rebalance), so the owner can
+	 * store what it holds and release(commit=1) it while the commit still
+	 * counts; otherwise the next owner reads it again (duplicates). A
+	 * release() made from the hook gives back what earlier polls returned,
+	 * not the poll in progress. The ring never calls it. */
+	void (*on_revoke)(void *ctx);
+	void *on_revoke_ctx;
 };
 
 /* ---- the in-process ring ---- */

@@ -27,6 +27,10 @@ struct kafka_consumer {
 	/* Bumped whenever partitions are revoked or lost: messages polled
 	 * before are not ours to commit any more. */
 	uint64_t gen;
+	/* Inside kc_poll(): held[0..poll_base) were returned by earlier polls;
+	 * a release() from the on_revoke hook gives back only those. */
+	int in_poll;
+	size_t poll_base;
 	struct metric_series *received, *bad_decode, *bad_empty, *consume_errors;
 	struct metric_series *committed, *commit_failed, *not_committed_revoked;
 	struct metric_series *assigned, *revoked;
@@ -51,6 +55,11 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_assign(rk, parts);
 		break;
 	default: /* REVOKE_PARTITIONS, or an error: give everything up */
+		/* Last chance to commit what the owner stored: after the revoke,
+		 * the commit is refused and the next owner reads it again. */
+		if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk) &&
+		    kc->consumer.on_revoke)
+			kc->consumer.on_revoke(kc->consumer.on_revoke_ctx);
 		kc->gen++;
 		metric_add(kc->revoked, (uint64_t)parts->cnt);
 		log_info("kafka partitions revoked", "count=%d lost=%d", parts->cnt,
@@ -96,6 +105,8 @@ static int kc_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max
 		kc->held = h;
 		kc->cap = cap;
 	}
+	kc->in_poll = 1;
+	kc->poll_base = kc->nheld;
 	/* Messages that do not decode take a slot too: stop when the slots
 	 * reserved above are used, even short of `max` envelopes. */
 	while (n < max && kc->nheld < kc->cap) {
@@ -144,10 +155,11 @@ static int kc_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max
 		}
 		n++;
 	}
+	kc->in_poll = 0;
 	return (int)n;
 }
 
-static void commit_held(struct kafka_consumer *kc)
+static void commit_held(struct kafka_consumer *kc, size_t nheld)
 {
 	rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
 	rd_kafka_resp_err_t e;
@@ -155,7 +167,7 @@ static void commit_held(struct kafka_consumer *kc)
 
 	if (!offs)
 		return; /* not committed: redelivered later, never lost */
-	for (size_t i = 0; i < kc->nheld; i++) {
+	for (size_t i = 0; i < nheld; i++) {
 		const rd_kafka_message_t *m = kc->held[i].msg;
 		const char *topic = rd_kafka_topic_name(m->rkt);
 		rd_kafka_topic_partition_t *tp;
@@ -195,12 +207,18 @@ out:
 static void kc_release(struct bus_consumer *c, int commit)
 {
 	struct kafka_consumer *kc = KC(c);
+	/* From the on_revoke hook, inside kc_poll(): the poll in progress keeps
+	 * its messages (their payloads are about to be returned). */
+	size_t n = kc->in_poll ? kc->poll_base : kc->nheld;
 
-	if (commit && kc->nheld)
-		commit_held(kc);
-	for (size_t i = 0; i < kc->nheld; i++)
+	if (commit && n)
+		commit_held(kc, n);
+	for (size_t i = 0; i < n; i++)
 		rd_kafka_message_destroy(kc->held[i].msg);
-	kc->nheld = 0;
+	memmove(kc->held, kc->held + n, (kc->nheld - n) * sizeof(*kc->held));
+	kc->nheld -= n;
+	if (kc->in_poll)
+		kc->poll_base = 0;
 }
 
 static void kc_free(struct bus_consumer *c)
@@ -208,7 +226,8 @@ static void kc_free(struct bus_consumer *c)
 	struct kafka_consumer *kc = KC(c);
 
 	/* Leave the group first so the partitions move on at once; what was
-	 * polled and not released is not committed. */
+	 * polled and not released is not committed (nor stored by the hook). */
+	c->on_revoke = NULL;
 	rd_kafka_consumer_close(kc->rk);
 	kc_release(c, 0);
 	rd_kafka_destroy(kc->rk);

@@ -448,6 +448,21 @@ static void worker_flush(struct outlet_worker *w, int last)
 	worker_release(w, !(last && kafka && w->park_live));
 }
 
+/* The bus is taking partitions away (Kafka rebalance): store and commit
+ * what this worker holds now, while the commit still counts, so the next
+ * owner does not store it again. Not when a datagram is parked waiting for
+ * its template: committing past it could lose it. */
+static void worker_on_revoke(void *ctx)
+{
+	struct outlet_worker *w = ctx;
+
+	if (!w->held_polls)
+		return;
+	worker_store(w);
+	w->deferred = 0;
+	worker_release(w, !w->park_live);
+}
+
 static void *worker_main(void *arg)
 {
 	struct outlet_worker *w = arg;
@@ -591,8 +606,11 @@ int outlet_new(const struct outlet_params *p, struct outlet **out)
 		free(o);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		o->workers[i].consumer = p->consumers[i];
+		o->workers[i].consumer->on_revoke = worker_on_revoke;
+		o->workers[i].consumer->on_revoke_ctx = &o->workers[i];
+	}
 	o->fam_datagrams = metrics_family(o->metrics, "weir_outlet_datagrams_total",
 					  "Datagrams taken from the bus, per exporter",
 					  METRIC_COUNTER, "exporter");
