@@ -132,6 +132,30 @@ static void stop_inlet(struct fixture *f)
 	REQUIRE(inlet_netpair_leave(f->np) == 0);
 }
 
+/* Takes what a real exporter sent from the bus for `rounds` polls of 100 ms:
+ * each datagram must come from `exporter` and start with a NetFlow v9
+ * header. Returns how many arrived. */
+static size_t drain_netflow_v9(struct fixture *f, const char *exporter, int rounds)
+{
+	struct in6_addr exp;
+	size_t got = 0;
+
+	addr_from_text(&exp, exporter);
+	for (int i = 0; i < rounds; i++) {
+		struct bus_envelope envs[16];
+		int n = f->cons->ops->poll(f->cons, envs, 16, 100);
+
+		for (int j = 0; j < n; j++) {
+			CHECK_MEM(&envs[j].exporter, &exp, 16);
+			CHECK(envs[j].len >= 20);
+			CHECK(envs[j].data[0] == 0 && envs[j].data[1] == 9); /* v9 header */
+			got++;
+		}
+		f->cons->ops->release(f->cons, 1);
+	}
+	return got;
+}
+
 /* A UDP socket in the exporter namespace bound to `src` (text). */
 static int exporter_socket(struct fixture *f, const char *src)
 {
@@ -829,7 +853,7 @@ TEST(afxdp_softflowd_reaches_the_inlet)
 	struct inlet_input_config ic;
 	struct demo_pcap_writer *w;
 	struct inlet_config cfg;
-	struct in6_addr s, d, exp;
+	struct in6_addr s, d;
 	struct inlet_stats st;
 	struct fixture f;
 	uint8_t payload[100] = {0};
@@ -866,19 +890,7 @@ TEST(afxdp_softflowd_reaches_the_inlet)
 		 "softflowctl -c %s shutdown >/dev/null 2>&1; wait",
 		 f.np->ns_exp, pcap, ctl, dir, ctl, ctl);
 	CHECK(system(cmd) == 0);
-	addr_from_text(&exp, "192.0.2.1");
-	for (int i = 0; i < 30; i++) {
-		struct bus_envelope envs[16];
-		int n = f.cons->ops->poll(f.cons, envs, 16, 100);
-
-		for (int j = 0; j < n; j++) {
-			CHECK_MEM(&envs[j].exporter, &exp, 16);
-			CHECK(envs[j].len >= 20);
-			CHECK(envs[j].data[0] == 0 && envs[j].data[1] == 9); /* v9 header */
-			got++;
-		}
-		f.cons->ops->release(f.cons, 1);
-	}
+	got = drain_netflow_v9(&f, "192.0.2.1", 30);
 	inlet_get_stats(f.in, &st);
 	printf("# softflowd datagrams received: %zu\n", got);
 	CHECK(got > 0);
@@ -1153,7 +1165,6 @@ TEST(afxdp_nfreplay_reaches_the_inlet)
 	struct inlet_input_config ic;
 	struct inlet_config cfg;
 	struct inlet_stats st;
-	struct in6_addr exp;
 	struct fixture f;
 	size_t got = 0;
 	int fd;
@@ -1189,19 +1200,7 @@ TEST(afxdp_nfreplay_reaches_the_inlet)
 		 ">%s/nfreplay.log 2>&1'",
 		 f.np->ns_exp, dir, dir);
 	CHECK(system(cmd) == 0);
-	addr_from_text(&exp, "192.0.2.1");
-	for (int i = 0; i < 20; i++) {
-		struct bus_envelope envs[16];
-		int n = f.cons->ops->poll(f.cons, envs, 16, 100);
-
-		for (int j = 0; j < n; j++) {
-			CHECK_MEM(&envs[j].exporter, &exp, 16);
-			CHECK(envs[j].len >= 20);
-			CHECK(envs[j].data[0] == 0 && envs[j].data[1] == 9); /* v9 header */
-			got++;
-		}
-		f.cons->ops->release(f.cons, 1);
-	}
+	got = drain_netflow_v9(&f, "192.0.2.1", 20);
 	inlet_get_stats(f.in, &st);
 	printf("# nfreplay datagrams received: %zu\n", got);
 	CHECK(got > 0);
