@@ -246,6 +246,8 @@ static int load_config(struct roles *r, const char *path)
 		path = DEFAULT_CONFIG;
 	if (path) {
 		ret = weir_config_load(&r->cfg, path, &err);
+		if (ret == 0)
+			ret = bus_kafka_config_verify(&r->cfg.bus, r->cfg.doc, &err);
 		if (ret < 0) {
 			fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 			return ret;

@@ -97,10 +97,10 @@ tap $? "weir outlet starts (Kafka consumer group, ClickHouse $CH_URL)"
 e2e_start inlet inlet "$E2E_DIR/inlet.yaml"
 tap $? "weir inlet starts (UDP 127.0.0.1:$UDP to Kafka)"
 
-# Both outlet workers hold partitions before the first stream: a member that
-# joins later makes the group rebalance, and what was stored but not yet
-# committed then is read again by the new owner (at-least-once: duplicates).
-# Each worker's assignment is a log line; a revoke takes one back.
+# Both outlet workers hold partitions before the first stream, so that the
+# exactly-once check below is about the stream alone (members joining and
+# leaving during a stream: test_kafka_rebalance.sh). Each worker's
+# assignment is a log line; a revoke takes one back.
 settled=0
 for _ in $(seq 1 600); do
 	a=$(grep -c 'kafka partitions assigned' "$E2E_DIR/outlet.log")

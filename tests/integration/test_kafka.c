@@ -9,7 +9,9 @@
 #include <librdkafka/rdkafka.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +26,8 @@
 /* ---- the cluster, one per test program ---- */
 
 static const char *const topics[] = {
-    "t-roundtrip:8", "t-resume:4", "t-kill:1", "t-full:2",	"t-bad:2",
-    "t-ensure:8",    "t-flows:2",  "t-kcat:3", "t-rebalance:4", NULL,
+    "t-roundtrip:8", "t-resume:4", "t-kill:1",	    "t-full:2",	    "t-bad:2",	  "t-ensure:8",
+    "t-flows:2",     "t-kcat:3",   "t-rebalance:4", "t-handover:4", "t-stored:2", NULL,
 };
 
 static struct {
@@ -843,6 +845,149 @@ TEST(revoked_partitions_are_not_committed)
 	b->ops->free(b);
 	free(sa);
 	free(sb);
+	tcfg_fini(&t);
+	metrics_registry_free(reg);
+}
+
+/* One member of a group polling in its own thread (as the outlet's workers
+ * do), releasing every poll with `how`, until told to stop. */
+struct member {
+	struct bus_consumer *c;
+	struct seen *seen;
+	int how;
+	_Atomic int stop;
+	pthread_t thread;
+};
+
+static void *member_main(void *arg)
+{
+	struct member *m = arg;
+	struct bus_envelope envs[64];
+
+	while (!atomic_load(&m->stop)) {
+		int n = m->c->ops->poll(m->c, envs, 64, 100);
+
+		if (n > 0) {
+			note(m->seen, envs, n);
+			m->c->ops->release(m->c, m->how);
+		}
+	}
+	return NULL;
+}
+
+/* The on_revoke hook as the outlet has it: what is held is stored, commit. */
+static void commit_on_revoke(void *ctx)
+{
+	struct bus_consumer *c = ctx;
+
+	c->ops->release(c, BUS_RELEASE_COMMIT);
+}
+
+/* A holds 200 stored but uncommitted messages when B joins: A commits them
+ * from its revoke hook. The mock cluster refuses that commit (the group is
+ * already rebalancing), so it is made again when the new assignment comes,
+ * before anyone fetches the committed offsets: nobody reads them again. */
+TEST(commit_refused_at_revoke_is_made_when_the_rebalance_ends)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct tcfg t;
+	struct bus_producer *p;
+	struct bus_consumer *a, *b;
+	struct seen *first = seen_new();
+	struct member ma = {.seen = seen_new(), .how = BUS_RELEASE_COMMIT};
+	struct member mb = {.seen = seen_new(), .how = BUS_RELEASE_COMMIT};
+	struct bus_envelope envs[64];
+	char err[512];
+	const char *const tl[] = {"t-handover"};
+
+	tcfg_init(&t, "t-handover", "g-handover", NULL);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, err, sizeof(err)), 0);
+	send_seq(p, 0, 200);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &a, err, sizeof(err)), 0);
+	a->on_revoke = commit_on_revoke;
+	a->on_revoke_ctx = a;
+	/* A takes everything and holds it (the outlet between two flushes) */
+	for (int64_t end = now_ms() + 60000; first->n < 200 && now_ms() < end;) {
+		int n = a->ops->poll(a, envs, 64, 200);
+		REQUIRE(n >= 0);
+		note(first, envs, n);
+	}
+	REQUIRE_EQ(first->n, 200);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &b, err, sizeof(err)), 0);
+	ma.c = a;
+	mb.c = b;
+	REQUIRE_EQ(pthread_create(&ma.thread, NULL, member_main, &ma), 0);
+	REQUIRE_EQ(pthread_create(&mb.thread, NULL, member_main, &mb), 0);
+	/* the group settles: A revoked, then both assigned */
+	for (int64_t end = now_ms() + 60000;
+	     (counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) == 0 ||
+	      counter(reg, "weir_bus_kafka_partitions_assigned_total", "topic", tl) <= 4) &&
+	     now_ms() < end;)
+		usleep(100000);
+	CHECK(counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) > 0);
+	/* then 50 more: each must arrive once, and nothing from before */
+	send_seq(p, 200, 250);
+	for (int64_t end = now_ms() + 30000; ma.seen->n + mb.seen->n < 50 && now_ms() < end;)
+		usleep(100000);
+	usleep(1000000);
+	atomic_store(&ma.stop, 1);
+	atomic_store(&mb.stop, 1);
+	pthread_join(ma.thread, NULL);
+	pthread_join(mb.thread, NULL);
+	CHECK_EQ(ma.seen->n + mb.seen->n, 50);
+	for (int i = 0; i < 250; i++) {
+		unsigned again = ma.seen->count[i] + mb.seen->count[i];
+
+		if (again != (i < 200 ? 0u : 1u)) {
+			test_fail_at(__FILE__, __LINE__, "seq %d read %u times after the rebalance",
+				     i, again);
+			break;
+		}
+	}
+	CHECK_EQ(counter(reg, "weir_bus_kafka_revoked_uncommitted_total", "topic", tl), 0);
+	a->ops->free(a);
+	b->ops->free(b);
+	p->ops->free(p);
+	free(first);
+	free(ma.seen);
+	free(mb.seen);
+	tcfg_fini(&t);
+	metrics_registry_free(reg);
+}
+
+/* release(STORED) does not commit; the next COMMIT, even with nothing
+ * polled since, commits what was stored; a consumer that leaves with
+ * STORED offsets never committed counts them. */
+TEST(stored_offsets_wait_for_the_next_commit)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct tcfg t;
+	struct bus_producer *p;
+	struct bus_consumer *c;
+	struct seen *s = seen_new();
+	char err[512];
+	const char *const tl[] = {"t-stored"};
+
+	tcfg_init(&t, "t-stored", "g-stored", NULL);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, err, sizeof(err)), 0);
+	send_seq(p, 0, 100);
+	p->ops->free(p);
+	/* stored, never committed: all read again by the next member */
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &c, err, sizeof(err)), 0);
+	CHECK_EQ(consume(c, s, 100, 60000, BUS_RELEASE_STORED), 100);
+	c->ops->free(c);
+	CHECK_EQ(counter(reg, "weir_bus_kafka_revoked_uncommitted_total", "topic", tl), 100);
+	memset(s, 0, sizeof(*s));
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	CHECK_EQ(consume(c, s, 100, 60000, BUS_RELEASE_STORED), 100);
+	/* a COMMIT with nothing held commits them */
+	c->ops->release(c, BUS_RELEASE_COMMIT);
+	c->ops->free(c);
+	memset(s, 0, sizeof(*s));
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	CHECK_EQ(consume(c, s, 1, 8000, BUS_RELEASE_COMMIT), 0);
+	c->ops->free(c);
+	free(s);
 	tcfg_fini(&t);
 	metrics_registry_free(reg);
 }

@@ -18,81 +18,7 @@
 #include "orchestrator/orchestrator.h"
 #include "store/store.h"
 #include "test.h"
-
-static char ch_dir[256];
-static char ch_url[128];
-static char ch_lib[512];
-static int ch_state; /* 0 not tried, 1 running, -1 unavailable */
-static char ch_skip_reason[256];
-
-static void ch_cleanup(void)
-{
-	char cmd[1024];
-
-	if (ch_state != 1)
-		return;
-	snprintf(cmd, sizeof(cmd), "bash '%s' stop '%s'; rm -rf '%s'", ch_lib, ch_dir, ch_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", ch_dir);
-	ch_state = 0;
-}
-
-static int ch_control(const char *verb)
-{
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd), "bash '%s' %s '%s' >/dev/null", ch_lib, verb, ch_dir);
-	return system(cmd);
-}
-
-/* Starts the server on first use; skips the test when it cannot run. */
-static const char *need_clickhouse(void)
-{
-	const char *top = getenv("WEIR_TOP");
-	char cmd[1024];
-	FILE *p;
-
-	if (ch_state == 1)
-		return ch_url;
-	if (ch_state == -1)
-		SKIP(ch_skip_reason);
-	ch_state = -1;
-	snprintf(ch_lib, sizeof(ch_lib), "%s/tests/integration/lib/clickhouse.sh", top ? top : ".");
-	if (access(ch_lib, R_OK) != 0) {
-		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "%s not found (set WEIR_TOP)",
-			 ch_lib);
-		SKIP(ch_skip_reason);
-	}
-	snprintf(cmd, sizeof(cmd), "bash '%s' available", ch_lib);
-	if (system(cmd) != 0) {
-		snprintf(ch_skip_reason, sizeof(ch_skip_reason),
-			 "clickhouse-server is not installed");
-		SKIP(ch_skip_reason);
-	}
-	snprintf(ch_dir, sizeof(ch_dir), "%s/weir-store-test.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (!mkdtemp(ch_dir)) {
-		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "mkdtemp: %s", strerror(errno));
-		SKIP(ch_skip_reason);
-	}
-	/* The server goes when this process goes, even killed. */
-	snprintf(cmd, sizeof(cmd), "%d", (int)getpid());
-	setenv("CH_WATCH_PID", cmd, 1);
-	snprintf(cmd, sizeof(cmd), "bash '%s' start '%s'", ch_lib, ch_dir);
-	p = popen(cmd, "r");
-	if (!p || !fgets(ch_url, sizeof(ch_url), p)) {
-		if (p)
-			pclose(p);
-		test_fail_at(__FILE__, __LINE__, "clickhouse-server did not start (logs in %s/log)",
-			     ch_dir);
-		test_stop();
-	}
-	pclose(p);
-	ch_url[strcspn(ch_url, "\n")] = 0;
-	ch_state = 1;
-	atexit(ch_cleanup);
-	return ch_url;
-}
+#include "test_clickhouse.h"
 
 /* A config for database `db` on the test server, dropped first. */
 static void test_config(struct store_config *cfg, const char *db)
@@ -103,11 +29,12 @@ static void test_config(struct store_config *cfg, const char *db)
 	REQUIRE(store_config_defaults(cfg) == 0);
 	free(cfg->url);
 	free(cfg->database);
-	cfg->url = strdup(need_clickhouse());
+	cfg->url = strdup(test_clickhouse_url("weir-store-test"));
 	cfg->database = strdup(db);
 	cfg->retry_min_ms = 50;
 	cfg->retry_max_ms = 500;
 	cfg->insert_timeout_ms = 20000;
+	cfg->consolidation_interval_ms = 0; /* flows_1m with every flush */
 	c = store_client_new(cfg);
 	REQUIRE(c);
 	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", db);
@@ -258,6 +185,23 @@ static void insert_flows(const struct store_config *cfg, const struct flow *flow
 	store_writer_free(w);
 }
 
+/* What a writer of a release before schema step 7 did: rows into flows only
+ * (the views on flows filled the consolidated tables). */
+static void insert_flows_only(const struct store_config *cfg, const struct flow *flows, size_t n)
+{
+	struct store_config old = *cfg;
+	struct store_writer *w;
+
+	old.consolidation_interval_ms = 3600000; /* not due: discarded below */
+	w = store_writer_new(&old, NULL);
+	REQUIRE(w);
+	REQUIRE_EQ(store_writer_append(w, flows, n, 0), 0);
+	REQUIRE_EQ(store_writer_flush(w, never_stop, NULL), 0);
+	REQUIRE_EQ(store_writer_consolidation_pending(w), 1);
+	store_writer_discard(w);
+	store_writer_free(w);
+}
+
 /* ---- expected text of one column of one flow, as the query below prints it ---- */
 
 static void expected_value(const struct flow *f, const struct flow_field *field, char *out,
@@ -353,8 +297,7 @@ static void check_rows(struct store_client *c, const struct flow *flows, size_t 
 /* ---- migrations ---- */
 
 static const char *const schema_tables[] = {
-    "exporters", "exporters_consumer", "flows",	   "flows_1h",		"flows_1h_consumer",
-    "flows_1m",	 "flows_1m_consumer",  "flows_5m", "flows_5m_consumer", "schema_migrations",
+    "exporters", "flows", "flows_1h", "flows_1m", "flows_5m", "schema_migrations",
 };
 
 TEST(migrations_from_empty_database)
@@ -370,7 +313,7 @@ TEST(migrations_from_empty_database)
 	CHECK_EQ(orch_schema_version(c, &version), 0);
 	CHECK_EQ(version, ORCH_SCHEMA_VERSION);
 	CHECK_QS(
-	    c, "1,2,3,4,5,6",
+	    c, "1,2,3,4,5,6,7",
 	    "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(version)), ',') FROM "
 	    "(SELECT version FROM schema_migrations ORDER BY version)");
 	for (size_t i = 0; i < sizeof(schema_tables) / sizeof(schema_tables[0]); i++)
@@ -379,6 +322,11 @@ TEST(migrations_from_empty_database)
 			    "AND name = '%s'",
 			    schema_tables[i]),
 			 1);
+	/* The writer fills the consolidated tables and exporters: no view is
+	 * left (each would sum the flows a second time). */
+	CHECK_EQ(qu(c, "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+		       "AND engine = 'MaterializedView'"),
+		 0);
 	/* Every decoded column with the type the writer sends. */
 	for (size_t i = 0; i < flow_fields_count; i++) {
 		const struct flow_field *f = &flow_fields[i];
@@ -445,10 +393,13 @@ TEST(migrations_twice_is_a_noop)
 	    "SELECT version, description, applied FROM schema_migrations ORDER BY version";
 	static const char q_columns[] =
 	    "SELECT table, name, type, default_kind, default_expression FROM system.columns "
-	    "WHERE database = currentDatabase() ORDER BY table, name";
+	    "WHERE database = currentDatabase() AND substring(table, 1, 18) != "
+	    "'orchestrator_lock_' ORDER BY table, name";
+	/* (the orchestrator lock takes a new table each time: lock.c) */
 	static const char q_tables[] =
 	    "SELECT name, engine, metadata_modification_time FROM system.tables "
-	    "WHERE database = currentDatabase() ORDER BY name";
+	    "WHERE database = currentDatabase() AND substring(name, 1, 18) != "
+	    "'orchestrator_lock_' ORDER BY name";
 
 	test_config(&cfg, "weir_t_twice");
 	c = store_client_new(&cfg);
@@ -496,9 +447,10 @@ TEST(migrations_from_previous_versions_keep_rows)
 		CHECK_EQ(orch_migrate(c, &cfg, from), (int)from);
 		/* Before step 6, step 1 created the two flow time columns (the
 		 * writer now leaves them out: they are filled by their default). */
-		free(qs(c, "ALTER TABLE flows ADD COLUMN TimeFlowStartMs UInt64, "
-			   "ADD COLUMN TimeFlowEndMs UInt64"));
-		insert_flows(&cfg, flows, 12);
+		if (from < 6)
+			free(qs(c, "ALTER TABLE flows ADD COLUMN TimeFlowStartMs UInt64, "
+				   "ADD COLUMN TimeFlowEndMs UInt64"));
+		insert_flows_only(&cfg, flows, 12);
 		CHECK_EQ(qu(c, "SELECT count() FROM flows"), 12);
 		CHECK_EQ(orch_migrate(c, &cfg, 0), (int)(ORCH_SCHEMA_VERSION - from));
 		CHECK_EQ(qu(c, "SELECT count() FROM flows"), 12);
@@ -629,6 +581,169 @@ TEST(writer_rows_exact_and_consolidated_sums)
 	store_config_free(&cfg);
 }
 
+/* The sums wait in memory for consolidation-interval, not for each batch:
+ * flows has the rows at once, flows_1m once the sums are due or flushed. */
+TEST(writer_consolidation_waits_for_its_interval)
+{
+	enum { N = 30 };
+	struct flow flows[N];
+	struct store_config cfg;
+	struct store_client *c;
+	struct metrics_registry *reg = metrics_registry_new();
+	struct store_writer *w;
+	uint64_t base = ((uint64_t)time(NULL) / 60 - 10) * 60, bytes = 0;
+	char *text;
+
+	test_config(&cfg, "weir_t_interval");
+	cfg.consolidation_interval_ms = 3600000;
+	c = store_client_new(&cfg);
+	REQUIRE(c && reg);
+	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	for (unsigned i = 0; i < N; i++) {
+		make_flow(&flows[i], i, base + 20 * i);
+		bytes += flows[i].bytes;
+	}
+	w = store_writer_new(&cfg, reg);
+	REQUIRE(w);
+	CHECK_EQ(store_writer_consolidation_pending(w), 0);
+	CHECK_EQ(store_writer_append(w, flows, N, 1), 0);
+	CHECK_EQ(store_writer_consolidation_pending(w), 1);
+	CHECK_EQ(store_writer_flush(w, NULL, NULL), 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), N);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_1m"), 0);
+	CHECK_EQ(store_writer_consolidation_pending(w), 1);
+	CHECK_EQ(store_writer_due(w, 2), 0); /* nothing in the batch, sums not due */
+	/* The same flows again: summed with the first ones, one row each. */
+	CHECK_EQ(store_writer_append(w, flows, N, 3), 0);
+	CHECK_EQ(store_writer_flush_all(w, NULL, NULL), 0);
+	CHECK_EQ(store_writer_consolidation_pending(w), 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 2 * N);
+	CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM flows_1m"), 2 * bytes);
+	CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM flows_1h"), 2 * bytes);
+	/* Rounded as the server rounds, in its time zone. */
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_5m WHERE TimeReceived != "
+		       "toStartOfFiveMinute(TimeReceived)"),
+		 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_1h WHERE TimeReceived != "
+		       "toStartOfHour(TimeReceived)"),
+		 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_5m"),
+		 qu(c,
+		    "SELECT count() FROM (SELECT DISTINCT toStartOfFiveMinute(TimeReceived), "
+		    "ExporterAddress, EType, Proto, SrcAS, DstAS, SamplingRate, InIf, OutIf, "
+		    "FlowDirection, ForwardingStatus, Dst1stAS, Dst2ndAS, Dst3rdAS FROM flows)"));
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_1m"),
+		 qu(c,
+		    "SELECT count() FROM (SELECT DISTINCT toStartOfMinute(TimeReceived), "
+		    "ExporterAddress, EType, Proto, SrcAS, DstAS, SamplingRate, InIf, OutIf, "
+		    "FlowDirection, ForwardingStatus, Dst1stAS, Dst2ndAS, Dst3rdAS FROM flows)"));
+	metrics_render(reg, &text, &(size_t){0});
+	CHECK(strstr(text, "weir_store_consolidated_flows_total 60\n") != NULL);
+	CHECK(strstr(text, "weir_store_consolidated_pending_rows 0\n") != NULL);
+	free(text);
+	store_writer_free(w);
+
+	/* An interval of 0: with every flush. */
+	cfg.consolidation_interval_ms = 0;
+	w = store_writer_new(&cfg, NULL);
+	REQUIRE(w);
+	CHECK_EQ(store_writer_append(w, flows, 1, 1), 0);
+	CHECK_EQ(store_writer_flush(w, NULL, NULL), 0);
+	CHECK_EQ(store_writer_consolidation_pending(w), 0);
+	CHECK_EQ(qu(c, "SELECT sum(Bytes) FROM flows_1m"), 2 * bytes + flows[0].bytes);
+	store_writer_free(w);
+	metrics_registry_free(reg);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+/* Memory is bounded by consolidation-max-rows: an append that might not fit
+ * asks for a flush (-ENOBUFS), and that flush writes the sums. */
+TEST(writer_consolidation_bounded)
+{
+	enum { N = 1200 };
+	struct flow *flows = calloc(N, sizeof(*flows));
+	struct store_config cfg;
+	struct store_client *c;
+	struct store_writer *w;
+	uint64_t now = (uint64_t)time(NULL) - 600;
+
+	REQUIRE(flows);
+	test_config(&cfg, "weir_t_bounded");
+	cfg.consolidation_interval_ms = 3600000;
+	cfg.consolidation_max_rows = 1000;
+	c = store_client_new(&cfg);
+	REQUIRE(c);
+	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	for (unsigned i = 0; i < N; i++) {
+		make_flow(&flows[i], i, now);
+		flows[i].src_as = 100000 + i; /* a row of flows_1m each */
+	}
+	w = store_writer_new(&cfg, NULL);
+	REQUIRE(w);
+	CHECK_EQ(store_writer_append(w, flows, 1001, 0), -E2BIG);
+	CHECK_EQ(store_writer_append(w, flows, 600, 0), 0);
+	CHECK_EQ(store_writer_append(w, flows + 600, 600, 0), -ENOBUFS);
+	CHECK_EQ(store_writer_flush(w, NULL, NULL), 0);
+	CHECK_EQ(store_writer_consolidation_pending(w), 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_1m"), 600);
+	CHECK_EQ(store_writer_append(w, flows + 600, 600, 0), 0);
+	CHECK_EQ(store_writer_flush_all(w, NULL, NULL), 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_1m"), N);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), N);
+	store_writer_free(w);
+	store_client_free(c);
+	store_config_free(&cfg);
+	free(flows);
+}
+
+/* Every block goes out in its table's sorting order, so ClickHouse skips its
+ * own sort (MergeTreeDataWriterBlocksAlreadySorted): flows (appended newest
+ * first, far from that order), flows_1m, flows_5m, flows_1h, exporters:
+ * 5 blocks. A wrong order in any makes this fail. */
+TEST(writer_consolidated_block_arrives_sorted)
+{
+	enum { N = 500 };
+	struct flow *flows = calloc(N, sizeof(*flows));
+	struct store_config cfg;
+	struct store_client *c;
+	struct store_writer *w;
+	uint64_t now = (uint64_t)time(NULL) - 3600, before;
+	static const char q_sorted[] = "SELECT value FROM system.events WHERE event = "
+				       "'MergeTreeDataWriterBlocksAlreadySorted'";
+
+	REQUIRE(flows);
+	test_config(&cfg, "weir_t_sorted");
+	c = store_client_new(&cfg);
+	REQUIRE(c);
+	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	/* Newest first, over 8 minutes, many exporters, ASes and interfaces. */
+	for (unsigned i = 0; i < N; i++) {
+		make_flow(&flows[i], i, now + 480 - i);
+		flows[i].exporter_address.s6_addr[15] = (uint8_t)(i * 7);
+		flows[i].src_as = (i * 2654435761u) % 70000;
+		flows[i].dst_as = i % 5 ? 65000 + i % 3 : 4200000000u + i;
+		flows[i].in_if = i % 13;
+		flows[i].sampling_rate = i % 4 ? 1000 : 4096;
+		flows[i].flow_direction = i % 3;
+	}
+	w = store_writer_new(&cfg, NULL);
+	REQUIRE(w);
+	REQUIRE_EQ(store_writer_append(w, flows, N, 0), 0);
+	before = qu(c, q_sorted);
+	CHECK_EQ(store_writer_flush_all(w, NULL, NULL), 0);
+	CHECK_EQ(qu(c, q_sorted) - before, 5);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_1m"),
+		 qu(c,
+		    "SELECT count() FROM (SELECT DISTINCT toStartOfMinute(TimeReceived), "
+		    "ExporterAddress, EType, Proto, SrcAS, DstAS, SamplingRate, InIf, OutIf, "
+		    "FlowDirection, ForwardingStatus, Dst1stAS, Dst2ndAS, Dst3rdAS FROM flows)"));
+	store_writer_free(w);
+	store_client_free(c);
+	store_config_free(&cfg);
+	free(flows);
+}
+
 struct flush_job {
 	struct store_writer *w;
 	int result;
@@ -673,7 +788,7 @@ TEST(writer_retries_while_clickhouse_is_stopped)
 	w = store_writer_new(&cfg, reg);
 	REQUIRE(w);
 
-	REQUIRE_EQ(ch_control("stop"), 0);
+	REQUIRE_EQ(test_clickhouse_control("stop"), 0);
 	REQUIRE_EQ(store_writer_append(w, flows, N / 2, 0), 0);
 	/* Shutdown while ClickHouse is away: the flush gives up, keeps the rows. */
 	CHECK_EQ(store_writer_flush(w, stop_after_two_calls, &calls), -ECANCELED);
@@ -685,7 +800,7 @@ TEST(writer_retries_while_clickhouse_is_stopped)
 	REQUIRE(pthread_create(&th, NULL, flush_thread, &job) == 0);
 	sleep(2);		 /* several failed tries */
 	CHECK_EQ(job.result, 1); /* still trying */
-	REQUIRE_EQ(ch_control("start"), 0);
+	REQUIRE_EQ(test_clickhouse_control("start"), 0);
 	pthread_join(th, NULL);
 	CHECK_EQ(job.result, 0);
 	CHECK_EQ(store_writer_rows(w), 0);
@@ -769,7 +884,7 @@ TEST(orchestrator_command_once)
 	test_config(&cfg, "weir_t_cli");
 	if (!build)
 		SKIP("WEIR_BUILD not set (run through tests/run.sh)");
-	snprintf(path, sizeof(path), "%s/weir-store-cli.yaml", ch_dir);
+	snprintf(path, sizeof(path), "%s/weir-store-cli.yaml", test_clickhouse_dir());
 	f = fopen(path, "w");
 	REQUIRE(f);
 	fprintf(f,

@@ -18,7 +18,7 @@
 
 struct bus_envelope {
 	uint64_t time_received_ns; /* CLOCK_REALTIME at receive */
-	struct in6_addr exporter; /* datagram source, IPv4-mapped for IPv4 */
+	struct in6_addr exporter;  /* datagram source, IPv4-mapped for IPv4 */
 	uint16_t exporter_port;
 	uint32_t len;
 	const uint8_t *data; /* the UDP payload, len bytes */
@@ -51,14 +51,23 @@ static inline int bus_producer_send(struct bus_producer *p, const struct bus_env
 
 struct bus_consumer;
 
+/* What release() says of the datagrams it gives back. */
+enum bus_release {
+	BUS_RELEASE_UNCOMMITTED = 0, /* not stored: Kafka must deliver them again */
+	BUS_RELEASE_COMMIT = 1,	     /* done: commit them, and those released STORED before */
+	/* Safe in flows but not yet everywhere (flows_1m): commit them with the
+	 * next COMMIT, which may come with no datagram of its own. */
+	BUS_RELEASE_STORED = 2,
+};
+
 struct bus_consumer_ops {
 	/* Fills up to `max` envelopes; waits at most timeout_ms for the first.
 	 * Returns the count (0 on time-out) or -errno. The data stays valid
 	 * until release(). */
 	int (*poll)(struct bus_consumer *c, struct bus_envelope *envs, size_t max, int timeout_ms);
-	/* Gives back what the last poll() returned. With Kafka, `commit`
-	 * non-zero marks it done (offsets committed once stored). */
-	void (*release)(struct bus_consumer *c, int commit);
+	/* Gives back what the polls since the last release returned; `how`
+	 * is an enum bus_release. */
+	void (*release)(struct bus_consumer *c, int how);
 	void (*free)(struct bus_consumer *c);
 };
 
@@ -106,13 +115,13 @@ enum bus_kafka_sasl_mechanism {
 };
 
 struct bus_kafka_config {
-	struct config_list brokers; /* char *[]: "host:port" */
-	char *topic; /* raw datagrams; default "weir-flows-raw" */
-	uint64_t partitions; /* when the orchestrator creates the topic; default 8 */
+	struct config_list brokers;  /* char *[]: "host:port" */
+	char *topic;		     /* raw datagrams; default "weir-flows-raw" */
+	uint64_t partitions;	     /* when the orchestrator creates the topic; default 8 */
 	uint64_t replication_factor; /* default 1 */
-	char *consumer_group; /* default "weir-outlet" */
-	char *flows_topic; /* enriched flows, "" (default) = none */
-	int compression; /* enum bus_kafka_compression; default lz4 */
+	char *consumer_group;	     /* default "weir-outlet" */
+	char *flows_topic;	     /* enriched flows, "" (default) = none */
+	int compression;	     /* enum bus_kafka_compression; default lz4 */
 	struct {
 		int enabled;
 		char *ca_file, *cert_file, *key_file;
@@ -129,8 +138,8 @@ struct bus_kafka_config {
 };
 
 struct bus_config {
-	int type; /* enum bus_type; default ring */
-	uint64_t ring_size; /* bytes; default 64 MiB */
+	int type;		/* enum bus_type; default ring */
+	uint64_t ring_size;	/* bytes; default 64 MiB */
 	uint64_t ring_block_ms; /* how long a full ring blocks the inlet; default 100 ms */
 	struct bus_kafka_config kafka;
 };
@@ -142,6 +151,13 @@ int bus_config_defaults(struct bus_config *cfg);
  * gives the line of the section in errors. Returns 0 or -EINVAL. */
 int bus_config_check(const struct bus_config *cfg, const struct config_doc *doc,
 		     struct config_error *err);
+/* What only a Kafka client shows (TLS files that do not load, property
+ * combinations librdkafka refuses such as acks with idempotence), found on
+ * a scratch producer and consumer that reach no broker. The roles call it
+ * before they start; `weir config check` does not (the files may live on
+ * another host). Returns 0 or -EINVAL, `err` naming file:line: key. */
+int bus_kafka_config_verify(const struct bus_config *cfg, const struct config_doc *doc,
+			    struct config_error *err);
 
 /* ---- the Kafka bus (librdkafka) ---- */
 
@@ -158,10 +174,14 @@ int bus_kafka_producer_new(const struct bus_config *cfg, struct metrics_registry
 /* The outlet's side: a member of the consumer group cfg->kafka.consumer_group
  * subscribed to the topic, offsets never committed automatically. poll()
  * returns envelopes whose data points into librdkafka's messages (messages
- * that do not decode are counted and skipped); release(c, 1) commits the
- * offsets of everything polled since the previous release, except for
- * partitions revoked meanwhile (their new owner gets them again):
- * at-least-once. release(c, 0) gives them back uncommitted. One thread per
+ * that do not decode are counted and skipped); release(c, COMMIT) commits
+ * the offsets of everything polled since the previous release and of the
+ * earlier STORED releases, except for partitions revoked meanwhile (their
+ * new owner gets them again): at-least-once. A commit the broker refuses
+ * (the group is rebalancing) is kept and made again, from the rebalance
+ * callback at the latest. release(c, STORED) keeps the offsets for the
+ * next COMMIT;
+ * release(c, UNCOMMITTED) gives them back uncommitted. One thread per
  * consumer. Returns 0 or -errno with `err` filled. */
 int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
 			   struct bus_consumer **consumer, char *err, size_t errlen);
@@ -191,8 +211,8 @@ int bus_envelope_pack(const struct bus_envelope *env, uint8_t *buf, size_t size)
 int bus_envelope_unpack(const uint8_t *buf, size_t len, struct bus_envelope *env);
 int bus_flow_pack(const struct flow *f, uint8_t *buf, size_t size);
 int bus_flow_unpack(const uint8_t *buf, size_t len, struct flow *f);
-#define BUS_ENVELOPE_OVERHEAD 48 /* packed size - payload length, at most */
-#define BUS_FLOW_MAX_PACKED 2048 /* a packed struct flow never exceeds this */
+#define BUS_ENVELOPE_OVERHEAD 48   /* packed size - payload length, at most */
+#define BUS_FLOW_MAX_PACKED   2048 /* a packed struct flow never exceeds this */
 
 /* Throughput of producer -> brokers -> consumer for `count` datagrams of
  * `len` bytes from 64 exporters, on a fresh topic. With no brokers in cfg,
@@ -200,9 +220,9 @@ int bus_flow_unpack(const uint8_t *buf, size_t len, struct flow *f);
  * runs on a machine without Kafka). Returns 0 or -errno with `err` filled. */
 struct bus_kafka_bench_result {
 	uint64_t sent, received;
-	uint64_t dropped; /* send() refusals on a full queue (each waited and retried) */
+	uint64_t dropped;	/* send() refusals on a full queue (each waited and retried) */
 	double produce_seconds; /* send() of every datagram, then flush */
-	double total_seconds; /* first send to last envelope consumed */
+	double total_seconds;	/* first send to last envelope consumed */
 };
 int bus_kafka_bench(const struct bus_config *cfg, uint64_t count, uint32_t len,
 		    struct bus_kafka_bench_result *res, char *err, size_t errlen);

@@ -158,6 +158,11 @@ static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
  * retries: an exporter's templates stay ahead of its data. */
 static const char *const producer_defaults[] = {"enable.idempotence", "true", NULL};
 
+rd_kafka_conf_t *kafka_producer_conf(const struct bus_config *cfg, char *err, size_t errlen)
+{
+	return kafka_conf_new(cfg, producer_defaults, cfg->kafka.producer, "producer", err, errlen);
+}
+
 /* Delivery reports are served here, not on the senders' threads. */
 static void *poller_main(void *arg)
 {
@@ -175,7 +180,7 @@ int kafka_out_init(struct kafka_out *o, const struct bus_config *cfg, const char
 	char why[512];
 
 	memset(o, 0, sizeof(*o));
-	conf = kafka_conf_new(cfg, producer_defaults, cfg->kafka.producer, "producer", err, errlen);
+	conf = kafka_producer_conf(cfg, err, errlen);
 	if (!conf)
 		return -EINVAL;
 	rd_kafka_conf_set_dr_msg_cb(conf, delivered);

@@ -19,6 +19,12 @@ rd_kafka_conf_t *kafka_conf_new(const struct bus_config *cfg, const char *const 
 				const struct config_node *extra, const char *extra_name, char *err,
 				size_t errlen);
 
+/* The whole configuration of the envelope and flow producers, and of the
+ * outlet's consumers (group, at-least-once settings), without callbacks.
+ * The configuration check builds them too. NULL with `err` filled. */
+rd_kafka_conf_t *kafka_producer_conf(const struct bus_config *cfg, char *err, size_t errlen);
+rd_kafka_conf_t *kafka_consumer_conf(const struct bus_config *cfg, char *err, size_t errlen);
+
 /* Applies one property; `err` names it. Returns 0 or -EINVAL. */
 int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err,
 		   size_t errlen);

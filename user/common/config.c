@@ -11,8 +11,8 @@
 #include <strings.h>
 #include <yaml.h>
 
-void config_error_set(struct config_error *err, const char *file, unsigned line,
-		      const char *path, const char *fmt, ...)
+void config_error_set(struct config_error *err, const char *file, unsigned line, const char *path,
+		      const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -50,7 +50,7 @@ void config_doc_free(struct config_doc *doc)
 static int node_add_child(struct config_node *parent, struct config_node *child)
 {
 	struct config_node **c =
-		realloc(parent->children, (parent->nchildren + 1) * sizeof(*parent->children));
+	    realloc(parent->children, (parent->nchildren + 1) * sizeof(*parent->children));
 	if (!c)
 		return -ENOMEM;
 	parent->children = c;
@@ -95,8 +95,9 @@ static struct config_node *parse_collection(struct parser_ctx *ctx, struct confi
 		}
 		if (n->type == CONFIG_NODE_MAP) {
 			if (ev.type != YAML_SCALAR_EVENT) {
-				config_error_set(ctx->err, ctx->file, (unsigned)ev.start_mark.line + 1,
-						 "", "map keys must be plain words");
+				config_error_set(ctx->err, ctx->file,
+						 (unsigned)ev.start_mark.line + 1, "",
+						 "map keys must be plain words");
 				yaml_event_delete(&ev);
 				goto fail;
 			}
@@ -188,7 +189,8 @@ static struct config_doc *load(const char *name, FILE *fp, const char *text,
 	if (fp)
 		yaml_parser_set_input_file(&ctx.parser, fp);
 	else
-		yaml_parser_set_input_string(&ctx.parser, (const unsigned char *)text, strlen(text));
+		yaml_parser_set_input_string(&ctx.parser, (const unsigned char *)text,
+					     strlen(text));
 	while (!done) {
 		if (next_event(&ctx, &ev) < 0)
 			goto fail_parser;
@@ -301,9 +303,11 @@ int config_parse_duration_ms(const char *text, uint64_t *ms)
 
 int config_parse_size(const char *text, uint64_t *bytes)
 {
-	static const char *const units[] = {"", "B", "KiB", "MiB", "GiB", "KB", "MB", "GB", "k", "M", "G", NULL};
-	static const uint64_t mult[] = {1, 1, 1ull << 10, 1ull << 20, 1ull << 30, 1000, 1000000,
-					1000000000, 1ull << 10, 1ull << 20, 1ull << 30};
+	static const char *const units[] = {"",	  "B",	"KiB", "MiB", "GiB", "KB",
+					    "MB", "GB", "k",   "M",   "G",   NULL};
+	static const uint64_t mult[] = {1,	    1,		1ull << 10, 1ull << 20,
+					1ull << 30, 1000,	1000000,    1000000000,
+					1ull << 10, 1ull << 20, 1ull << 30};
 	return parse_with_units(text, units, mult, bytes);
 }
 
@@ -440,6 +444,8 @@ int config_bind_value(const struct config_node *node, const struct config_field 
 	case CONFIG_DURATION:
 		if (config_parse_duration_ms(node->value, &u) < 0)
 			goto bad;
+		if (check_bounds(f, u, node, path, file, err) < 0)
+			return -EINVAL;
 		*(uint64_t *)dst = u;
 		return 0;
 	case CONFIG_SIZE:
@@ -460,27 +466,28 @@ int config_bind_value(const struct config_node *node, const struct config_field 
 	default:
 		goto bad;
 	}
-bad: {
+bad : {
 	static const char *const what[] = {
-		[CONFIG_STRING] = "text",
-		[CONFIG_INT] = "an integer",
-		[CONFIG_UINT] = "a non-negative integer",
-		[CONFIG_BOOL] = "true or false",
-		[CONFIG_DURATION] = "a duration like 500ms, 5s, 2m, 1h, 15d",
-		[CONFIG_SIZE] = "a size like 4096, 64KiB, 16MiB",
-		[CONFIG_ENUM] = "one of the listed words",
+	    [CONFIG_STRING] = "text",
+	    [CONFIG_INT] = "an integer",
+	    [CONFIG_UINT] = "a non-negative integer",
+	    [CONFIG_BOOL] = "true or false",
+	    [CONFIG_DURATION] = "a duration like 500ms, 5s, 2m, 1h, 15d",
+	    [CONFIG_SIZE] = "a size like 4096, 64KiB, 16MiB",
+	    [CONFIG_ENUM] = "one of the listed words",
 	};
 	char choices[200] = "";
 	if (f->type == CONFIG_ENUM) {
 		size_t n = 0;
 		for (int i = 0; f->choices[i] && n < sizeof(choices); i++)
-			n += (size_t)snprintf(choices + n, sizeof(choices) - n, "%s%s", i ? ", " : " (",
-					      f->choices[i]);
+			n += (size_t)snprintf(choices + n, sizeof(choices) - n, "%s%s",
+					      i ? ", " : " (", f->choices[i]);
 		if (n < sizeof(choices))
 			snprintf(choices + n, sizeof(choices) - n, ")");
 	}
 	config_error_set(err, file, node->line, path, "invalid value \"%s\": expected %s%s",
-			 node->value, f->type < CONFIG_SECTION ? what[f->type] : "a value", choices);
+			 node->value, f->type < CONFIG_SECTION ? what[f->type] : "a value",
+			 choices);
 	return -EINVAL;
 }
 }
@@ -513,7 +520,8 @@ int config_bind(const struct config_node *node, const struct config_field *field
 		if (f->required && !config_node_get(node, f->key)) {
 			snprintf(child_path, sizeof(child_path), "%s%s%s", path, *path ? "." : "",
 				 f->key);
-			config_error_set(err, file, node->line, child_path, "required key is missing");
+			config_error_set(err, file, node->line, child_path,
+					 "required key is missing");
 			return -EINVAL;
 		}
 	}

@@ -135,7 +135,7 @@ static const struct {
 #define NENRICH (sizeof(enrich_cols) / sizeof(enrich_cols[0]))
 
 /* Columns added by step 4, derived from the AS path at insert time. */
-static const char *const dst_nth_as[] = {"Dst1stAS", "Dst2ndAS", "Dst3rdAS"};
+#define dst_nth_as store_dst_nth_as
 
 /* Not on 18.16: there it needs a query setting on every CREATE, and it made
  * a consolidated view slower (9.0-9.4 against 7.7-8.2 us of server CPU per
@@ -174,21 +174,11 @@ static const char *column_codec(const struct mig *m, const char *name)
 	return "";
 }
 
-/* Dimensions kept in the consolidated tables: no addresses, ports, MACs,
- * NAT, IP header fields or arrays (Akvorado keeps the same split). Order =
- * the sorting key: what the console filters on first. */
-static const char *const consolidated_dims[] = {
-    "TimeReceived", "ExporterAddress", "EType", "Proto", "InIfName", "SrcAS", "ForwardingStatus",
-    "OutIfName", "DstAS", "SamplingRate",
-    /* the primary key ends here (PRIMARY_KEY_DIMS); the rest only sort */
-    "ExporterName", "ExporterGroup", "ExporterRole", "ExporterSite", "ExporterRegion",
-    "ExporterTenant", "SrcNetName", "DstNetName", "SrcNetRole", "DstNetRole", "SrcNetSite",
-    "DstNetSite", "SrcNetRegion", "DstNetRegion", "SrcNetTenant", "DstNetTenant", "SrcCountry",
-    "DstCountry", "InIf", "OutIf", "InIfDescription", "OutIfDescription", "InIfSpeed", "OutIfSpeed",
-    "InIfConnectivity", "OutIfConnectivity", "InIfProvider", "OutIfProvider", "InIfBoundary",
-    "OutIfBoundary", "FlowDirection"};
-#define NDIMS		 (sizeof(consolidated_dims) / sizeof(consolidated_dims[0]))
-#define PRIMARY_KEY_DIMS 10
+/* The consolidated tables' dimensions live with the writer that sums them
+ * (store.h): one list for both. */
+#define consolidated_dims store_consolidated_dims
+#define NDIMS		  store_consolidated_dims_count
+#define PRIMARY_KEY_DIMS  STORE_CONSOLIDATED_PRIMARY_KEY_DIMS
 
 static const struct {
 	const char *table;
@@ -254,8 +244,13 @@ static int column_exists(struct mig *m, const char *table, const char *column)
 
 /* ---- step 1: flows ---- */
 
-#define FLOWS_PRIMARY_KEY "toStartOfMinute(TimeReceived), ExporterAddress, InIfName, OutIfName"
-#define FLOWS_SORT_TAIL	  "InIf, OutIf, SrcAS, DstAS, SrcAddr, DstAddr"
+/* flows' sorting key (store_flows_sort_key, which the writer sorts each
+ * batch by), its first `n` columns: "toStartOfMinute(TimeReceived), ...". */
+static void add_flows_key(struct sql *s, size_t n)
+{
+	for (size_t i = 0; i < n && store_flows_sort_key[i]; i++)
+		sql_add(s, i ? ", %s" : "toStartOfMinute(%s)", store_flows_sort_key[i]);
+}
 
 static void flows_column(struct mig *m, struct sql *s, const char *name, int *first)
 {
@@ -291,10 +286,11 @@ static int step_flows(struct mig *m)
 	 * flow (realistic flows at 50k flows/s, zstd). Tables created before
 	 * keep their key (a sorting key cannot be reordered in place).
 	 * Daily partitions: retention drops whole days. */
-	sql_add(&s,
-		"\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\n"
-		"PRIMARY KEY (%s)\nORDER BY (%s, %s)",
-		FLOWS_PRIMARY_KEY, FLOWS_PRIMARY_KEY, FLOWS_SORT_TAIL);
+	sql_add(&s, "\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\nPRIMARY KEY (");
+	add_flows_key(&s, STORE_FLOWS_PRIMARY_KEY_COLUMNS);
+	sql_add(&s, ")\nORDER BY (");
+	add_flows_key(&s, SIZE_MAX);
+	sql_add(&s, ")");
 	return exec_sql(m, &s);
 }
 
@@ -340,7 +336,7 @@ static int create_consolidated_table(struct mig *m, size_t t)
  * SummingMergeTree finishes the sums across blocks when it merges. Bytes and
  * Packets are summed as exported, SamplingRate is a dimension: queries
  * multiply, as on flows (Akvorado does the same). */
-static int create_consolidated_view(struct mig *m, size_t t, int with_nth_as)
+static int create_consolidated_view(struct mig *m, size_t t, int with_nth_as, const char *source)
 {
 	struct sql s = {0};
 
@@ -352,7 +348,7 @@ static int create_consolidated_view(struct mig *m, size_t t, int with_nth_as)
 		sql_add(&s, ", %s", consolidated_dims[i]);
 	for (size_t i = 0; with_nth_as && i < 3; i++)
 		sql_add(&s, ", %s", dst_nth_as[i]);
-	sql_add(&s, ", sum(Bytes) AS Bytes, sum(Packets) AS Packets FROM flows GROUP BY ");
+	sql_add(&s, ", sum(Bytes) AS Bytes, sum(Packets) AS Packets FROM %s GROUP BY ", source);
 	add_dims(&s, with_nth_as, SIZE_MAX);
 	return exec_sql(m, &s);
 }
@@ -364,28 +360,31 @@ static int step_consolidated(struct mig *m)
 	for (size_t t = 0; t < NCONSOLIDATED && r == 0; t++) {
 		r = create_consolidated_table(m, t);
 		if (r == 0)
-			r = create_consolidated_view(m, t, 0);
+			r = create_consolidated_view(m, t, 0, "flows");
 	}
 	return r;
 }
 
 /* ---- step 3: exporters ---- */
 
+static const char *const exporter_cols[] = {"ExporterName", "ExporterGroup",  "ExporterRole",
+					    "ExporterSite", "ExporterRegion", "ExporterTenant"};
+/* exporters' interface columns and the flow columns they come from */
+static const struct {
+	const char *name, *in, *out;
+} if_cols[] = {
+    {"IfName", "InIfName", "OutIfName"},
+    {"IfDescription", "InIfDescription", "OutIfDescription"},
+    {"IfSpeed", "InIfSpeed", "OutIfSpeed"},
+    {"IfConnectivity", "InIfConnectivity", "OutIfConnectivity"},
+    {"IfProvider", "InIfProvider", "OutIfProvider"},
+    {"IfBoundary", "InIfBoundary", "OutIfBoundary"},
+};
+
+static int create_exporters_view(struct mig *m, const char *source);
+
 static int step_exporters(struct mig *m)
 {
-	static const char *const exporter_cols[] = {"ExporterName",   "ExporterGroup",
-						    "ExporterRole",   "ExporterSite",
-						    "ExporterRegion", "ExporterTenant"};
-	static const struct {
-		const char *name, *in, *out;
-	} if_cols[] = {
-	    {"IfName", "InIfName", "OutIfName"},
-	    {"IfDescription", "InIfDescription", "OutIfDescription"},
-	    {"IfSpeed", "InIfSpeed", "OutIfSpeed"},
-	    {"IfConnectivity", "InIfConnectivity", "OutIfConnectivity"},
-	    {"IfProvider", "InIfProvider", "OutIfProvider"},
-	    {"IfBoundary", "InIfBoundary", "OutIfBoundary"},
-	};
 	struct sql s = {0};
 	int r;
 
@@ -404,8 +403,14 @@ static int step_exporters(struct mig *m)
 	r = exec_sql(m, &s);
 	if (r < 0)
 		return r;
+	return create_exporters_view(m, "flows");
+}
 
-	/* Both interfaces of each flow, reduced per block by GROUP BY. */
+/* Both interfaces of each row of `source`, reduced per block by GROUP BY. */
+static int create_exporters_view(struct mig *m, const char *source)
+{
+	struct sql s = {0};
+
 	sql_add(&s,
 		"CREATE MATERIALIZED VIEW IF NOT EXISTS exporters_consumer TO exporters AS SELECT "
 		"max(TimeReceived) AS TimeReceived, ExporterAddress");
@@ -414,7 +419,7 @@ static int step_exporters(struct mig *m)
 	sql_add(&s, ", IfIndex_ AS IfIndex");
 	for (size_t i = 0; i < 6; i++)
 		sql_add(&s, ", any(%s_) AS %s", if_cols[i].name, if_cols[i].name);
-	sql_add(&s, " FROM flows ARRAY JOIN [InIf, OutIf] AS IfIndex_");
+	sql_add(&s, " FROM %s ARRAY JOIN [InIf, OutIf] AS IfIndex_", source);
 	for (size_t i = 0; i < 6; i++)
 		sql_add(&s, ", [%s, %s] AS %s_", if_cols[i].in, if_cols[i].out, if_cols[i].name);
 	sql_add(&s, " GROUP BY ExporterAddress, IfIndex_");
@@ -468,7 +473,7 @@ static int step_nth_as(struct mig *m)
 			r = 0;
 		}
 		if (r == 0)
-			r = create_consolidated_view(m, t, 1);
+			r = create_consolidated_view(m, t, 1, "flows");
 	}
 	return r;
 }
@@ -532,6 +537,29 @@ static int step_drop_flow_times(struct mig *m)
 	return r < 0 ? r : 0;
 }
 
+/* ---- step 7: the outlet writes the consolidated tables ----
+ * The views on flows cost ClickHouse ~15 us of CPU per flow on 18.16 (a
+ * GROUP BY over 40-odd columns of each inserted block, which it barely
+ * reduces), three times the cost of storing the flow itself: the writer
+ * now sums flows in memory and writes flows_1m, flows_5m, flows_1h and
+ * exporters itself (user/store/consolidate.c), in blocks already sorted.
+ * Rows already in those tables stay; only the views go. A writer of an
+ * older release must not run against this schema: its flows would miss the
+ * consolidated tables. */
+static int step_consolidate_in_outlet(struct mig *m)
+{
+	static const char *const old_views[] = {"flows_1m_consumer", "flows_5m_consumer",
+						"flows_1h_consumer", "exporters_consumer"};
+	struct sql s = {0};
+	int r = 0;
+
+	for (size_t i = 0; i < 4 && r == 0; i++) {
+		sql_add(&s, "DROP TABLE IF EXISTS %s", old_views[i]);
+		r = exec_sql(m, &s);
+	}
+	return r;
+}
+
 static const struct {
 	unsigned version;
 	const char *description;
@@ -543,6 +571,8 @@ static const struct {
     {4, "Dst1stAS, Dst2ndAS, Dst3rdAS columns", step_nth_as},
     {5, "PacketSize and PacketSizeBucket alias columns", step_packet_size},
     {6, "TimeFlowStartMs and TimeFlowEndMs no longer stored", step_drop_flow_times},
+    {7, "consolidated tables and exporters written by the outlet, their views dropped",
+     step_consolidate_in_outlet},
 };
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
 _Static_assert(NSTEPS == ORCH_SCHEMA_VERSION, "ORCH_SCHEMA_VERSION must be the last step");
@@ -608,7 +638,7 @@ static int applied_versions(struct mig *m, uint8_t *applied)
 	return 0;
 }
 
-int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigned target)
+int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg, unsigned target)
 {
 	struct mig m = {.c = c, .cfg = cfg};
 	uint8_t applied[NSTEPS + 1] = {0};

@@ -17,7 +17,7 @@
  *   3 exporters + its view               4 Dst1stAS/2nd/3rd (views recreated)
  *   5 PacketSize, PacketSizeBucket (ALIAS columns)
  *   6 TimeFlowStartMs, TimeFlowEndMs dropped (not stored) */
-#define ORCH_SCHEMA_VERSION 6
+#define ORCH_SCHEMA_VERSION 7
 
 /* Creates the database and the schema_migrations table if absent, then
  * applies each step from the first not recorded up to `target` (0 = latest),
@@ -48,6 +48,35 @@ typedef int (*orch_stop_fn)(void *ctx);
  * retention-interval, until stop_fn says stop. With `once`, migrations and
  * one retention pass, then return. Returns 0 or -errno. */
 int orch_run(const struct store_config *cfg, int once, orch_stop_fn stop_fn, void *ctx);
+
+/* ---- The orchestrator lock (lock.c) ----
+ * One orchestrator at a time runs migrations or retention on a database:
+ * orch_migrate and orch_retention_run take the lock themselves (and so every
+ * caller of theirs), orch_run takes it with its stop_fn. The lock is kept in
+ * ClickHouse (tables orchestrator_lock_<N> in cfg->database; how and why at
+ * the top of lock.c). A waiter logs whom it waits for; a holder that stopped
+ * refreshing its heartbeat for clickhouse.lock-stale is taken over (logged
+ * with its identity). */
+struct orch_lock;
+
+/* Creates the database if absent, then waits up to clickhouse.lock-wait for
+ * the lock. While held, a thread with its own connection refreshes the
+ * heartbeat. stop_fn may be NULL. Returns 0 and *lock, -EBUSY when the wait
+ * ran out (the log names the holder), -ECANCELED when stop_fn said stop, or
+ * -errno from ClickHouse (-ECONNREFUSED, -ETIMEDOUT, -EIO). */
+int orch_lock_acquire(struct store_client *c, const struct store_config *cfg, const char *purpose,
+		      orch_stop_fn stop_fn, void *ctx, struct orch_lock **lock);
+
+/* Stops the heartbeat, marks the lock free and frees `lock` (NULL is a
+ * no-op). Returns 0, or -ENOLCK when the lock had been lost meanwhile (taken
+ * over by another orchestrator that judged this one dead: what ran under it
+ * may have overlapped with that one). */
+int orch_lock_release(struct store_client *c, struct orch_lock *lock);
+
+/* orch_migrate and orch_retention_run for a caller that holds the lock. */
+int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg, unsigned target);
+int orch_retention_run_unlocked(struct store_client *c, const struct store_config *cfg,
+				uint64_t now_s);
 
 /* `weir bench store [--url URL] [--rows N] [--streams N] [--batch-rows N]`:
  * without --url starts a throw-away clickhouse-server (tests/integration/lib/

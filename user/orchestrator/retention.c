@@ -71,7 +71,8 @@ static int table_retention(struct store_client *c, const char *table, uint64_t a
 	return r < 0 ? r : dropped;
 }
 
-int orch_retention_run(struct store_client *c, const struct store_config *cfg, uint64_t now_s)
+int orch_retention_run_unlocked(struct store_client *c, const struct store_config *cfg,
+				uint64_t now_s)
 {
 	int total = 0;
 

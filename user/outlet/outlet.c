@@ -71,7 +71,10 @@ struct outlet_worker {
 	/* What is polled and not yet given back. */
 	unsigned held_polls;
 	uint64_t held_bytes;
-	int lost;     /* a flush since the last release was given up */
+	int lost; /* a flush since the last release was given up */
+	/* Given back as stored (in flows) while their flows were still summed
+	 * in memory for flows_1m: the next commit covers them. */
+	int owed;
 	int deferred; /* stored, but given back only once nothing is parked */
 	uint64_t deferred_since;
 
@@ -378,14 +381,16 @@ static int worker_should_give_up(void *ctx)
 	return atomic_load(&o->abort) || (atomic_load(&o->stop) && !atomic_load(&o->drain));
 }
 
-/* Sends the writer's batch and waits for ClickHouse. Gives nothing back to
- * the bus: a flush in the middle of a polled batch must not release it. */
-static int worker_store(struct outlet_worker *w)
+/* Sends the writer's batch (and with `all` the consolidated rows, due or
+ * not) and waits for ClickHouse. Gives nothing back to the bus: a flush in
+ * the middle of a polled batch must not release it. */
+static int worker_store_rows(struct outlet_worker *w, int all)
 {
 	uint64_t start = now_ms(), stored = 0;
 	int ret;
 
-	ret = store_writer_flush(w->writer, worker_should_give_up, w->outlet);
+	ret = all ? store_writer_flush_all(w->writer, worker_should_give_up, w->outlet)
+		  : store_writer_flush(w->writer, worker_should_give_up, w->outlet);
 	if (ret < 0) {
 		/* Only when told to give up (shutdown while ClickHouse is away):
 		 * nothing polled since the last release is committed, Kafka
@@ -414,13 +419,28 @@ static int worker_store(struct outlet_worker *w)
 	return ret;
 }
 
+static int worker_store(struct outlet_worker *w)
+{
+	return worker_store_rows(w, 0);
+}
+
 /* Gives back every batch polled since the last release (one release covers
  * them all, ring and Kafka alike): committed (Kafka offsets) only when every
- * flush since then was acknowledged. */
+ * flush since then was acknowledged, and only once the flows are in
+ * flows_1m too; until then given back as stored, and committed later. */
 static void worker_release(struct outlet_worker *w, int commit)
 {
-	if (w->held_polls)
-		w->consumer->ops->release(w->consumer, commit && !w->lost);
+	enum bus_release how = BUS_RELEASE_UNCOMMITTED;
+
+	if (commit && !w->lost)
+		how = store_writer_consolidation_pending(w->writer) ? BUS_RELEASE_STORED
+								    : BUS_RELEASE_COMMIT;
+	if (w->held_polls || (how == BUS_RELEASE_COMMIT && w->owed))
+		w->consumer->ops->release(w->consumer, how);
+	if (how == BUS_RELEASE_STORED)
+		w->owed = 1;
+	else if (how == BUS_RELEASE_COMMIT)
+		w->owed = 0;
 	w->lost = 0;
 	w->held_polls = 0;
 	w->held_bytes = 0;
@@ -435,7 +455,7 @@ static void worker_flush(struct outlet_worker *w, int last)
 {
 	int kafka = !w->outlet->consumer_capacity;
 
-	worker_store(w);
+	worker_store_rows(w, last);
 	if (kafka && w->park_live && !last) {
 		if (!w->deferred)
 			w->deferred_since = now_ms();
@@ -456,9 +476,9 @@ static void worker_on_revoke(void *ctx)
 {
 	struct outlet_worker *w = ctx;
 
-	if (!w->held_polls)
+	if (!w->held_polls && !w->owed)
 		return;
-	worker_store(w);
+	worker_store_rows(w, 1);
 	w->deferred = 0;
 	worker_release(w, !w->park_live);
 }
@@ -499,13 +519,13 @@ static void *worker_main(void *arg)
 		} else if (stopping) {
 			break; /* drained */
 		}
-		if (w->held_polls &&
+		if ((w->held_polls || w->owed) &&
 		    (store_writer_due(w->writer, now_ms()) || (half && w->held_bytes >= half) ||
 		     (w->deferred &&
 		      (!w->park_live || now_ms() - w->deferred_since >= OUTLET_DEFER_MAX_MS))))
 			worker_flush(w, 0);
 	}
-	if (w->held_polls)
+	if (w->held_polls || w->owed)
 		worker_flush(w, 1);
 	return NULL;
 }

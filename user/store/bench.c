@@ -662,8 +662,8 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 	 * flow). The merges the inserts started belong to their cost: wait
 	 * for them (2 minutes at most) before reading the server's CPU. */
 	fprintf(out,
-		"store: rows written by the views: %.3f per flow; rows merged during the "
-		"inserts: %.2f per flow\n",
+		"store: rows written to the consolidated tables and exporters: %.3f per flow; "
+		"rows merged during the inserts: %.2f per flow\n",
 		(double)(inserted - rows) / (double)rows, (double)merged / (double)rows);
 	fprintf(out, "store: CPU: bench %.2f us/flow (generating %.2f, encoding %.2f)",
 		self_cpu * 1e6 / (double)rows, gen_s * 1e6 / (double)rows,

@@ -47,6 +47,51 @@ int store_buf_append(struct store_buf *b, const void *p, size_t n)
 	return 0;
 }
 
+int store_native_put_varint(struct store_buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			tmp[n] |= 0x80;
+		n++;
+	} while (v);
+	return store_buf_append(b, tmp, n);
+}
+
+int store_native_put_string(struct store_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	int r = store_native_put_varint(b, n);
+
+	return r < 0 ? r : store_buf_append(b, s, n);
+}
+
+char *store_insert_query(const char *table, const char *const *columns, size_t n)
+{
+	struct store_buf q = {0};
+	static const char tail[] = ") FORMAT Native";
+	int r = 0;
+
+	r |= store_buf_append(&q, "INSERT INTO ", 12);
+	r |= store_buf_append(&q, table, strlen(table));
+	r |= store_buf_append(&q, " (", 2);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (i)
+			r |= store_buf_append(&q, ", ", 2);
+		r |= store_buf_append(&q, columns[i], strlen(columns[i]));
+	}
+	r |= store_buf_append(&q, tail, sizeof(tail)); /* with the NUL */
+	if (r < 0) {
+		store_buf_free(&q);
+		return NULL;
+	}
+	return q.data;
+}
+
 void store_buf_free(struct store_buf *b)
 {
 	free(b->data);

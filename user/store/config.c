@@ -67,6 +67,17 @@ const struct config_field store_config_fields[] = {
      .offset = offsetof(struct store_config, retry_max_ms),
      .min = 1,
      .max = 3600000},
+    {.key = "consolidation-interval",
+     .type = CONFIG_DURATION,
+     .offset = offsetof(struct store_config, consolidation_interval_ms),
+     .min = 0,
+     .max = 3600000},
+    /* 1M rows of ~100 bytes: ~130 MB per outlet worker at most. */
+    {.key = "consolidation-max-rows",
+     .type = CONFIG_UINT,
+     .offset = offsetof(struct store_config, consolidation_max_rows),
+     .min = 1000,
+     .max = 100000000},
     {.key = "retention",
      .type = CONFIG_SECTION,
      .offset = offsetof(struct store_config, retention),
@@ -76,6 +87,18 @@ const struct config_field store_config_fields[] = {
      .offset = offsetof(struct store_config, retention_interval_ms),
      .min = 1000,
      .max = 30 * 24 * 3600 * 1000LL},
+    /* Heartbeats are DateTime (seconds) written every lock-stale / 4:
+     * below 3 s a live holder could look stale. */
+    {.key = "lock-stale",
+     .type = CONFIG_DURATION,
+     .offset = offsetof(struct store_config, lock_stale_ms),
+     .min = 3000,
+     .max = 24 * 3600 * 1000LL},
+    {.key = "lock-wait",
+     .type = CONFIG_DURATION,
+     .offset = offsetof(struct store_config, lock_wait_ms),
+     .min = 0,
+     .max = 7 * 24 * 3600 * 1000LL},
     {0},
 };
 
@@ -93,11 +116,15 @@ int store_config_defaults(struct store_config *cfg)
 	cfg->connect_timeout_ms = 5000;
 	cfg->retry_min_ms = 250;
 	cfg->retry_max_ms = 30000;
+	cfg->consolidation_interval_ms = 15000;
+	cfg->consolidation_max_rows = 1000000;
 	cfg->retention.flows = 15 * DAY_MS;
 	cfg->retention.flows_1m = 7 * DAY_MS;
 	cfg->retention.flows_5m = 90 * DAY_MS;
 	cfg->retention.flows_1h = 1825 * DAY_MS;
 	cfg->retention_interval_ms = 3600 * 1000;
+	cfg->lock_stale_ms = 5 * 60 * 1000;
+	cfg->lock_wait_ms = 10 * 60 * 1000;
 	if (!cfg->url || !cfg->database || !cfg->username || !cfg->password) {
 		store_config_free(cfg);
 		return -ENOMEM;

@@ -37,9 +37,18 @@ struct store_config {
 	uint64_t connect_timeout_ms; /* connect-timeout (5s) */
 	uint64_t retry_min_ms;	     /* retry-min: first back-off (250ms) */
 	uint64_t retry_max_ms;	     /* retry-max: back-off cap (30s) */
+	/* consolidation-interval: how long flows are summed in memory before
+	 * their rows go to flows_1m (15s); 0 = with every batch. Longer sums
+	 * write fewer rows, but a Kafka outlet commits only after they are
+	 * written: a crash replays up to this much (duplicates in flows). */
+	uint64_t consolidation_interval_ms;
+	uint64_t consolidation_max_rows; /* consolidation-max-rows: bound in memory (1000000) */
 	struct store_retention_config retention; /* retention: {flows: 15d, flows-1m: 7d, ...} */
 	uint64_t
 	    retention_interval_ms; /* retention-interval: how often partitions are checked (1h) */
+	/* Orchestrator lock (user/orchestrator/lock.c): */
+	uint64_t lock_stale_ms; /* lock-stale: holder silent this long is taken over (5m) */
+	uint64_t lock_wait_ms;	/* lock-wait: wait for another orchestrator at most (10m) */
 };
 
 extern const struct config_field store_config_fields[];
@@ -60,6 +69,26 @@ const char *store_field_type(const struct flow_field *field);
  * (not in DESIGN.md's columns, as in Akvorado; TimeReceived is the time
  * every query uses, and the two took ~4 of ~30 bytes per flow on disk). */
 int store_field_stored(const struct flow_field *field);
+
+/* ---- flows' sorting key ----
+ * toStartOfMinute(TimeReceived) then the other names, NULL-terminated; the
+ * first STORE_FLOWS_PRIMARY_KEY_COLUMNS are the primary key. The writer
+ * sends each batch in this order (sort_rows.c), so ClickHouse need not
+ * sort it. Tables created by an older release may have another key: then
+ * ClickHouse sorts, as before. */
+extern const char *const store_flows_sort_key[];
+#define STORE_FLOWS_PRIMARY_KEY_COLUMNS 4
+
+/* ---- Consolidated tables ----
+ * flows_1m, flows_5m and flows_1h keep these dimensions, in this order (their
+ * sorting key; the first STORE_CONSOLIDATED_PRIMARY_KEY_DIMS are the primary
+ * key), then store_dst_nth_as[] (schema step 4), then Bytes and Packets.
+ * The writer sums flows into flows_1m itself (consolidate.c); views fill
+ * flows_5m, flows_1h and exporters from flows_1m (schema step 7). */
+extern const char *const store_consolidated_dims[];
+extern const size_t store_consolidated_dims_count;
+extern const char *const store_dst_nth_as[3];
+#define STORE_CONSOLIDATED_PRIMARY_KEY_DIMS 10
 
 /* ---- Plain queries ----
  * One connection (kept alive) per client; not thread-safe. */
@@ -118,24 +147,34 @@ int store_writer_append(struct store_writer *w, const struct flow *flows, size_t
 			uint64_t now_ms);
 
 /* 1 when the batch holds batch-rows rows, or rows older than batch-interval
- * (same clock as append's now_ms). 0 for an empty batch. */
+ * (same clock as append's now_ms); for an empty batch, 1 when consolidated
+ * rows are due (see store_writer_flush), else 0. */
 int store_writer_due(const struct store_writer *w, uint64_t now_ms);
 
 /* Rows and encoded bytes in the current batch. */
 size_t store_writer_rows(const struct store_writer *w);
 size_t store_writer_bytes(const struct store_writer *w);
 
-/* Sends the batch (no-op when empty). Returns 0 once ClickHouse acknowledged
- * every row (the batch is then empty: Kafka offsets may be committed), or
- * -ECANCELED when stop_fn(ctx) returned nonzero before that (the batch is
- * kept: flush again later or free it). stop_fn may be NULL (never stop). */
+/* Sends the batch (no-op when empty), then the consolidated rows (flows_1m)
+ * when they are due: consolidation-interval after the first flow they sum,
+ * or when they fill half of consolidation-max-rows. Returns 0 once
+ * ClickHouse acknowledged what was sent (the batch is then empty), or
+ * -ECANCELED when stop_fn(ctx) returned nonzero before that (what was not
+ * acknowledged is kept: flush again later or discard it). stop_fn may be
+ * NULL (never stop). Kafka offsets may be committed only when, after a
+ * flush, store_writer_consolidation_pending() is 0: the flows they carried
+ * are then in flows and in flows_1m. */
 int store_writer_flush(struct store_writer *w, store_stop_fn stop_fn, void *ctx);
+/* Same, with the consolidated rows sent whether due or not. */
+int store_writer_flush_all(struct store_writer *w, store_stop_fn stop_fn, void *ctx);
+/* 1 while flows appended are summed in memory and not yet in flows_1m. */
+int store_writer_consolidation_pending(const struct store_writer *w);
 
 /* Why the last request of a flush failed (empty after a success). */
 const char *store_writer_last_error(const struct store_writer *w);
 
-/* Forgets the current batch (after -ECANCELED, when the rows will be read
- * again from Kafka). */
+/* Forgets the current batch and the consolidated rows not yet written
+ * (after -ECANCELED, when the rows will be read again from Kafka). */
 void store_writer_discard(struct store_writer *w);
 
 /* ---- Benchmark (weir bench store) ----

@@ -18,6 +18,70 @@ int store_buf_reserve(struct store_buf *b, size_t extra);
 int store_buf_append(struct store_buf *b, const void *p, size_t n);
 void store_buf_free(struct store_buf *b);
 
+/* ClickHouse Native format pieces: LEB128 lengths and counts, and strings
+ * as a length then bytes. Return 0 or -ENOMEM. */
+int store_native_put_varint(struct store_buf *b, uint64_t v);
+int store_native_put_string(struct store_buf *b, const char *s);
+/* "INSERT INTO table (columns[0], ...) FORMAT Native", malloc'd, or NULL. */
+char *store_insert_query(const char *table, const char *const *columns, size_t n);
+
+/* ---- rows in the table's order (sort_rows.c) ---- */
+
+/* One column of a sorting key, as encoded: `rows` values of `width` bytes
+ * (1, 2, 4, 8: unsigned little-endian; 16: FixedString), `minute`: a
+ * DateTime the key takes as toStartOfMinute(). */
+struct store_sort_key {
+	const void *data;
+	unsigned width;
+	int minute;
+};
+
+/* The order of rows[0..rows) by the key columns: 0 when they are in order
+ * already (*perm NULL), 1 with *perm (malloc'd) the row to put at each
+ * place, or -ENOMEM. */
+int store_rows_order(const struct store_sort_key *keys, size_t nkeys, size_t rows, uint32_t **perm);
+/* Reorders one encoded column by perm (from store_rows_order); `offsets`
+ * non-NULL for an Array column (cumulative UInt64 per row, rewritten).
+ * Cannot fail: `scratch` holds data->len bytes, `offsets_scratch` rows. */
+void store_rows_permute(struct store_buf *data, struct store_buf *offsets, unsigned width,
+			const uint32_t *perm, size_t rows, char *scratch,
+			uint64_t *offsets_scratch);
+
+/* ---- consolidation (consolidate.c) ----
+ * Sums flows by minute and by the consolidated dimensions (flows_1m's
+ * columns), up to max_rows distinct rows. Not thread-safe: one per writer. */
+struct store_consolidator;
+
+struct store_consolidator *store_consolidator_new(size_t max_rows);
+void store_consolidator_free(struct store_consolidator *c);
+/* 1 when n more flows fit whatever their keys (each may be a new row). */
+int store_consolidator_room(const struct store_consolidator *c, size_t n);
+/* Sums flows[0..n): 0, -ENOBUFS (no room: encode and clear first), -ENOMEM. */
+int store_consolidator_add(struct store_consolidator *c, const struct flow *flows, size_t n);
+size_t store_consolidator_rows(const struct store_consolidator *c);
+uint64_t store_consolidator_flows(const struct store_consolidator *c);
+/* The quarters of an hour (unix seconds / 900) of the rows, sorted, once
+ * each, in a malloc'd array. Returns 0 or -ENOMEM. */
+int store_consolidator_quarters(const struct store_consolidator *c, uint32_t **out, size_t *n);
+/* "INSERT INTO <table> (columns) FORMAT Native", malloc'd: the columns of
+ * every consolidated table (the dimensions in struct flow, Bytes, Packets). */
+char *store_consolidator_query(const struct store_consolidator *c, const char *table);
+/* Sorts the rows once for the encodes that follow. Returns 0 or -ENOMEM. */
+int store_consolidator_sort(struct store_consolidator *c);
+/* Rounds a minute (unix seconds) down to a table's resolution. */
+typedef uint32_t (*store_round_fn)(void *ctx, uint32_t minute);
+/* The rows with their time rounded by `round` and summed again, as one
+ * Native block in the consolidated tables' sorting order, into `body`
+ * (overwritten); *rows = its row count. After store_consolidator_sort().
+ * Returns 0 or -ENOMEM. */
+int store_consolidator_encode(struct store_consolidator *c, store_round_fn round, void *ctx,
+			      struct store_buf *body, size_t *rows);
+/* The (exporter, interface) pairs of the rows with the latest minute each,
+ * as a Native block of exporters (TimeReceived, ExporterAddress, IfIndex). */
+int store_consolidator_encode_exporters(struct store_consolidator *c, struct store_buf *body,
+					size_t *rows);
+void store_consolidator_clear(struct store_consolidator *c);
+
 /* Process-wide curl_global_init, once (thread-safe). */
 void store_curl_global_init(void);
 

@@ -41,6 +41,8 @@ TEST(defaults)
 	CHECK_STR(cfg.database, "weir");
 	CHECK_EQ(cfg.batch_rows, 50000);
 	CHECK_EQ(cfg.batch_interval_ms, 5000);
+	CHECK_EQ(cfg.consolidation_interval_ms, 15000);
+	CHECK_EQ(cfg.consolidation_max_rows, 1000000);
 	CHECK_EQ(cfg.retention.flows, 15ULL * 86400000);
 	CHECK_EQ(cfg.retention.flows_1m, 7ULL * 86400000);
 	CHECK_EQ(cfg.retention.flows_5m, 90ULL * 86400000);
@@ -57,6 +59,8 @@ TEST(config_section_binds)
 				   "batch-interval: 250ms\n"
 				   "max-batch-bytes: 1MiB\n"
 				   "retry-max: 1m\n"
+				   "consolidation-interval: 0s\n"
+				   "consolidation-max-rows: 5000\n"
 				   "retention:\n  flows: 2d\n  flows-1h: 1825d\n"
 				   "retention-interval: 10m\n";
 	struct store_config cfg;
@@ -74,6 +78,8 @@ TEST(config_section_binds)
 	CHECK_EQ(cfg.batch_interval_ms, 250);
 	CHECK_EQ(cfg.max_batch_bytes, 1 << 20);
 	CHECK_EQ(cfg.retry_max_ms, 60000);
+	CHECK_EQ(cfg.consolidation_interval_ms, 0);
+	CHECK_EQ(cfg.consolidation_max_rows, 5000);
 	CHECK_EQ(cfg.retention.flows, 2ULL * 86400000);
 	CHECK_EQ(cfg.retention.flows_1m, 7ULL * 86400000); /* default kept */
 	CHECK_EQ(cfg.retention.flows_1h, 1825ULL * 86400000);
@@ -84,9 +90,13 @@ TEST(config_section_binds)
 
 TEST(config_rejects_bad_values)
 {
-	static const char *const bad[] = {"batch-rows: 0\n", "batch-rows: 2000000\n",
-					  "retention:\n  flows-2m: 1d\n", "batch-interval: soon\n",
-					  "colour: blue\n"};
+	static const char *const bad[] = {"batch-rows: 0\n",
+					  "batch-rows: 2000000\n",
+					  "retention:\n  flows-2m: 1d\n",
+					  "batch-interval: soon\n",
+					  "colour: blue\n",
+					  "consolidation-max-rows: 10\n",
+					  "consolidation-interval: 2h\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct store_config cfg;
 		struct config_error err;
