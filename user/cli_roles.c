@@ -58,6 +58,7 @@ struct roles {
 	int ring;
 	struct inlet *inlet;
 	struct outlet *outlet;
+	struct bus_kafka_flow_producer *flows_out; /* bus.kafka.flows-topic */
 	struct demo_exporter *demo_exporter;
 	pthread_t retention;
 	int retention_started;
@@ -421,7 +422,25 @@ static int start_outlet(struct roles *r)
 	    .consumers = r->consumers,
 	    .consumer_capacity = r->ring ? r->cfg.bus.ring_size : 0,
 	};
-	int ret = outlet_new(&p, &r->outlet);
+	int ret = 0;
+
+	/* The enriched flows' topic works with either bus: it only needs the
+	 * brokers of bus.kafka. */
+	if (r->cfg.bus.kafka.flows_topic && *r->cfg.bus.kafka.flows_topic) {
+		char err[256] = "";
+
+		ret = bus_kafka_flow_producer_new(&r->cfg.bus, r->metrics, &r->flows_out, err,
+						  sizeof(err));
+		if (ret < 0) {
+			fprintf(stderr, "weir %s: Kafka producer of %s: %s\n", r->name,
+				r->cfg.bus.kafka.flows_topic, err);
+			return ret; /* (the consumers are freed with the roles) */
+		}
+		p.flows_out = r->flows_out;
+		log_info("enriched flows copied to Kafka", "topic=%s",
+			 r->cfg.bus.kafka.flows_topic);
+	}
+	ret = outlet_new(&p, &r->outlet);
 
 	/* The outlet owns the consumers now, even on failure. */
 	free(r->consumers);
@@ -534,6 +553,8 @@ static void stop_all(struct roles *r)
 	atomic_store(&r->sig.outlet, NULL);
 	outlet_free(r->outlet);
 	r->outlet = NULL;
+	bus_kafka_flow_producer_free(r->flows_out); /* (flushes what is queued) */
+	r->flows_out = NULL;
 	inlet_free(r->inlet);
 	r->inlet = NULL;
 	if (r->producer)

@@ -75,6 +75,7 @@ bus:
   kafka:
     brokers: [$(echo "$KAFKA_BOOTSTRAP" | sed 's/\([^,]*\)/"\1"/g; s/,/, /g')]
     topic: $TOPIC
+    flows-topic: $TOPIC-flows
     partitions: 4
     consumer-group: weir-run
     consumer:
@@ -132,6 +133,22 @@ for t in flows_1m flows_5m flows_1h; do
 	got=$(e2e_wait_value "SELECT sum(Bytes), sum(Packets) FROM $DB.$t WHERE $W" "$bytes	$packets" 30)
 	tap $? "$t: sums of Bytes and Packets are what was sent ($got)"
 done
+# The topic of enriched flows: one message per stored flow so far (the 12
+# exact ones and the stream), keyed by the 16-byte exporter address.
+want=$((12 + N))
+got=0
+if command -v kcat >/dev/null; then
+	for _ in $(seq 1 60); do
+		got=$(kcat -b "$KAFKA_BOOTSTRAP" -C -t "$TOPIC-flows" -o beginning -e -q -f '%K\n' \
+			2>/dev/null | grep -c '^16$')
+		[ "$got" = "$want" ] && break
+		sleep 0.5
+	done
+	[ "$got" = "$want" ]
+	tap $? "bus.kafka.flows-topic: $got messages keyed by exporter, one per flow ($want)"
+else
+	tap_skip "bus.kafka.flows-topic" "kcat not installed"
+fi
 got=$(e2e_metric "$HTTP" "weir_outlet_datagrams_total{exporter=\"$EXP\"}")
 [ "$got" = "$datagrams" ]
 tap $? "/metrics: weir_outlet_datagrams_total for $EXP is what was sent ($got vs $datagrams)"

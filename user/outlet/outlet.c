@@ -93,6 +93,7 @@ struct outlet {
 	struct decode_config decode_cfg;
 	const struct store_config *store;
 	struct metrics_registry *metrics;
+	struct bus_kafka_flow_producer *flows_out; /* bus.kafka.flows-topic, or NULL */
 	struct metric_family *fam_datagrams, *fam_flows, *fam_stored, *fam_events;
 	uint64_t consumer_capacity;
 	size_t nworkers;
@@ -220,6 +221,11 @@ static void worker_append(struct outlet_worker *w, struct exporter_stats *e, uin
 				  "exporter=%s flows=%u error=%d", text, n, ret);
 		return;
 	}
+	/* The topic of enriched flows is a copy for other consumers, best
+	 * effort: a full queue drops and counts (the producer's metrics), it
+	 * never holds the store back. */
+	for (uint32_t i = 0; w->outlet->flows_out && i < n; i++)
+		bus_kafka_flow_producer_send(w->outlet->flows_out, &w->flows[i]);
 	e->pending_stored += n;
 	if (!e->dirty) {
 		e->dirty = 1;
@@ -617,6 +623,7 @@ int outlet_new(const struct outlet_params *p, struct outlet **out)
 	outlet_config_decode(&o->cfg, &o->decode_cfg);
 	o->store = p->store;
 	o->metrics = p->metrics;
+	o->flows_out = p->flows_out;
 	o->consumer_capacity = p->consumer_capacity;
 	o->nworkers = n;
 	o->workers = calloc(n, sizeof(*o->workers));

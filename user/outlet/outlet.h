@@ -62,6 +62,9 @@ struct outlet_params {
 	 * ring's size), or 0 when unbounded (Kafka). A worker flushes before it
 	 * holds half of it. */
 	uint64_t consumer_capacity;
+	/* Optional (bus.kafka.flows-topic): every enriched flow is also sent
+	 * there, for other consumers. Not owned; outlives the outlet. */
+	struct bus_kafka_flow_producer *flows_out;
 };
 
 /* Returns 0 and *out, or -errno (bad config, out of memory). */

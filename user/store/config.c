@@ -116,7 +116,7 @@ int store_config_defaults(struct store_config *cfg)
 	cfg->connect_timeout_ms = 5000;
 	cfg->retry_min_ms = 250;
 	cfg->retry_max_ms = 30000;
-	cfg->consolidation_interval_ms = 15000;
+	cfg->consolidation_interval_ms = 5000;
 	cfg->consolidation_max_rows = 1000000;
 	cfg->retention.flows = 15 * DAY_MS;
 	cfg->retention.flows_1m = 7 * DAY_MS;

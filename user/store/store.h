@@ -38,7 +38,7 @@ struct store_config {
 	uint64_t retry_min_ms;	     /* retry-min: first back-off (250ms) */
 	uint64_t retry_max_ms;	     /* retry-max: back-off cap (30s) */
 	/* consolidation-interval: how long flows are summed in memory before
-	 * their rows go to flows_1m (15s); 0 = with every batch. Longer sums
+	 * their rows go to flows_1m (5s); 0 = with every batch. Longer sums
 	 * write fewer rows, but a Kafka outlet commits only after they are
 	 * written: a crash replays up to this much (duplicates in flows). */
 	uint64_t consolidation_interval_ms;

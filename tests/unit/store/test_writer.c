@@ -41,7 +41,7 @@ TEST(defaults)
 	CHECK_STR(cfg.database, "weir");
 	CHECK_EQ(cfg.batch_rows, 50000);
 	CHECK_EQ(cfg.batch_interval_ms, 5000);
-	CHECK_EQ(cfg.consolidation_interval_ms, 15000);
+	CHECK_EQ(cfg.consolidation_interval_ms, 5000);
 	CHECK_EQ(cfg.consolidation_max_rows, 1000000);
 	CHECK_EQ(cfg.retention.flows, 15ULL * 86400000);
 	CHECK_EQ(cfg.retention.flows_1m, 7ULL * 86400000);
