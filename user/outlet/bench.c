@@ -505,7 +505,7 @@ static void bench_usage(FILE *out)
 		"to an inlet, bus, outlet and ClickHouse writer built in this process, and\n"
 		"times until ClickHouse holds every row. Each sender (default 8) is one\n"
 		"exporter with its own loopback address. A run that loses flows is repeated\n"
-		"at 80%% of the rate it stored end to end (4 tries at most), so the figure\n"
+		"at 90%% of the rate it stored end to end (4 tries at most), so the figure\n"
 		"kept is a sustained one. ClickHouse is started privately with\n"
 		"tests/integration/lib/clickhouse.sh unless --clickhouse is given (its\n"
 		"database " BENCH_DB " is dropped). Kafka is librdkafka's mock cluster\n"
@@ -691,18 +691,21 @@ int outlet_bench(int argc, char **argv)
 			       r.flush_wait, r.bytes_per_flow);
 			/* Next try: below what was stored end to end (the burst
 			 * went to buffers that overflowed), so the next run is
-			 * sustained rather than absorbed. */
+			 * sustained rather than absorbed. 0.9: 0.8 undershot by
+			 * ~15 % (a lossy run's stored rate is close to capacity). */
 			if (!zero_loss)
-				rate = (uint64_t)(0.8 * ((double)r.rows / r.seconds < (double)rate
+				rate = (uint64_t)(0.9 * ((double)r.rows / r.seconds < (double)rate
 							     ? (double)r.rows / r.seconds
 							     : (double)rate));
 		}
 		if (zero_loss)
-			printf("e2e %-5s result: %.0f flows/s with zero loss (target %.0f: %s), "
-			       "%.1f bytes/flow on disk in flows (target < 20: %s)\n",
+			printf("e2e %-5s result: %.0f flows/s with zero loss (target %.0f: %s; "
+			       "offered %.0f flows/s), %.1f bytes/flow on disk in flows (target < 20: "
+			       "%s)\n",
 			       kafka ? "kafka" : "ring", (double)r.rows / r.seconds, BENCH_TARGET,
 			       (double)r.rows / r.seconds >= BENCH_TARGET ? "met" : "not met",
-			       r.bytes_per_flow, r.bytes_per_flow < 20 ? "met" : "not met");
+			       (double)r.sent / r.send_seconds, r.bytes_per_flow,
+			       r.bytes_per_flow < 20 ? "met" : "not met");
 		else if (ret == 0)
 			printf("e2e %-5s result: no zero-loss run in 4 tries\n",
 			       kafka ? "kafka" : "ring");

@@ -72,7 +72,8 @@ const struct config_field store_config_fields[] = {
      .offset = offsetof(struct store_config, consolidation_interval_ms),
      .min = 0,
      .max = 3600000},
-    /* 1M rows of ~100 bytes: ~130 MB per outlet worker at most. */
+    /* rows of 96 bytes: 1M is ~100 MB per outlet worker, twice that while a
+     * write sorts them */
     {.key = "consolidation-max-rows",
      .type = CONFIG_UINT,
      .offset = offsetof(struct store_config, consolidation_max_rows),

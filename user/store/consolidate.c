@@ -35,7 +35,8 @@ const size_t store_consolidated_dims_count =
     sizeof(store_consolidated_dims) / sizeof(store_consolidated_dims[0]);
 const char *const store_dst_nth_as[3] = {"Dst1stAS", "Dst2ndAS", "Dst3rdAS"};
 
-#define KEY_MAX 96
+/* The key's bytes: 66 for the dimensions struct flow holds today. */
+#define KEY_MAX 72
 
 enum key_src {
 	KEY_MINUTE, /* TimeReceived rounded down to the minute, DateTime */
@@ -384,10 +385,11 @@ int store_consolidator_sort(struct store_consolidator *c)
 	 * so that every encode after reads them sequentially; the hash slots
 	 * follow them (more flows may be summed if the write fails). */
 	if (n) {
-		struct entry *sorted = malloc(c->cap * sizeof(*sorted));
+		struct entry *sorted = malloc(n * sizeof(*sorted));
 
 		if (!sorted)
 			return -ENOMEM;
+		c->cap = n;
 		for (size_t i = 0; i < n; i++) {
 			sorted[i] = c->entries[c->order[i]];
 			c->slots[sorted[i].slot] = (uint32_t)i + 1;
