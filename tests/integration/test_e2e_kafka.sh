@@ -15,35 +15,7 @@ build=${WEIR_BUILD:-$top/build}
 WEIR=$build/weir
 FLOWGEN=$build/tests/tools/flowgen
 
-if ! ch_available; then
-	echo "1..0 # SKIP clickhouse-server not installed"
-	exit 0
-fi
-for b in "$WEIR" "$FLOWGEN"; do
-	if [ ! -x "$b" ]; then
-		echo "1..0 # SKIP $b not built"
-		exit 0
-	fi
-done
-if ! kafka_available; then
-	echo "1..0 # SKIP $(kafka_mock_bin) not built"
-	exit 0
-fi
-
-E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/weir-e2e-kafka.XXXXXX")
-cleanup() {
-	e2e_stop inlet KILL >/dev/null 2>&1
-	e2e_stop outlet KILL >/dev/null 2>&1
-	kafka_stop
-	ch_stop
-	[ "$E2E_FAILED" = 0 ] && rm -rf "$E2E_DIR" || echo "# logs kept in $E2E_DIR"
-}
-trap cleanup EXIT
-mkdir -p "$E2E_DIR/ch"
-if ! ch_start "$E2E_DIR/ch" >/dev/null; then
-	echo "not ok 1 - clickhouse-server starts"
-	exit 1
-fi
+e2e_setup weir-e2e-kafka kafka
 
 # The mock cluster (lib/kafka.sh), on random ports.
 TOPIC=weir-e2e

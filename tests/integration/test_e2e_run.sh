@@ -13,27 +13,7 @@ build=${WEIR_BUILD:-$top/build}
 WEIR=$build/weir
 FLOWGEN=$build/tests/tools/flowgen
 
-if ! ch_available; then
-	echo "1..0 # SKIP clickhouse-server not installed"
-	exit 0
-fi
-if [ ! -x "$WEIR" ] || [ ! -x "$FLOWGEN" ]; then
-	echo "1..0 # SKIP $WEIR or $FLOWGEN not built"
-	exit 0
-fi
-
-E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/weir-e2e-run.XXXXXX")
-cleanup() {
-	e2e_stop weir KILL >/dev/null 2>&1
-	ch_stop
-	[ "$E2E_FAILED" = 0 ] && rm -rf "$E2E_DIR" || echo "# logs kept in $E2E_DIR"
-}
-trap cleanup EXIT
-mkdir -p "$E2E_DIR/ch"
-if ! ch_start "$E2E_DIR/ch" >/dev/null; then
-	echo "not ok 1 - clickhouse-server starts"
-	exit 1
-fi
+e2e_setup weir-e2e-run
 
 UDP=$(e2e_free_udp_port)
 HTTP=127.0.0.1:$(ch_free_port)

@@ -15,38 +15,7 @@ build=${WEIR_BUILD:-$top/build}
 WEIR=$build/weir
 FLOWGEN=$build/tests/tools/flowgen
 
-if ! ch_available; then
-	echo "1..0 # SKIP clickhouse-server not installed"
-	exit 0
-fi
-for b in "$WEIR" "$FLOWGEN"; do
-	if [ ! -x "$b" ]; then
-		echo "1..0 # SKIP $b not built"
-		exit 0
-	fi
-done
-if ! kafka_available; then
-	echo "1..0 # SKIP $(kafka_mock_bin) not built"
-	exit 0
-fi
-
-E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/weir-kafka-rebalance.XXXXXX")
-GEN_PIDS=
-cleanup() {
-	[ -n "$GEN_PIDS" ] && kill $GEN_PIDS 2>/dev/null
-	e2e_stop inlet KILL >/dev/null 2>&1
-	e2e_stop outlet1 KILL >/dev/null 2>&1
-	e2e_stop outlet2 KILL >/dev/null 2>&1
-	kafka_stop
-	ch_stop
-	[ "$E2E_FAILED" = 0 ] && rm -rf "$E2E_DIR" || echo "# logs kept in $E2E_DIR"
-}
-trap cleanup EXIT
-mkdir -p "$E2E_DIR/ch"
-if ! ch_start "$E2E_DIR/ch" >/dev/null; then
-	echo "not ok 1 - clickhouse-server starts"
-	exit 1
-fi
+e2e_setup weir-kafka-rebalance kafka
 
 TOPIC=weir-rebalance
 PARTITIONS=8
@@ -138,7 +107,7 @@ list=
 for k in 0 1 2 3 4 5 6 7; do
 	"$FLOWGEN" stream -t "127.0.0.1:$UDP" -b "127.0.0.$((90 + k))" -f v5 -n $N -r $RATE \
 		>"$E2E_DIR/stream-$k.sent" &
-	GEN_PIDS="$GEN_PIDS $!"
+	E2E_EXTRA_PIDS="$E2E_EXTRA_PIDS $!"
 	list="$list${list:+, }IPv6StringToNum('::ffff:127.0.0.$((90 + k))')"
 done
 W="ExporterAddress IN ($list)"
@@ -161,10 +130,10 @@ tap $? "first weir outlet leaves (SIGTERM) during the stream, exit 0"
 wait_held "$E2E_DIR/outlet2.log" $PARTITIONS
 tap $? "the second outlet holds all $PARTITIONS partitions"
 live=0
-for p in $GEN_PIDS; do kill -0 "$p" 2>/dev/null && live=$((live + 1)); done
+for p in $E2E_EXTRA_PIDS; do kill -0 "$p" 2>/dev/null && live=$((live + 1)); done
 echo "# $live of 8 streams still running when the group settled (0: the test came too late)"
-wait $GEN_PIDS
-GEN_PIDS=
+wait $E2E_EXTRA_PIDS
+E2E_EXTRA_PIDS=
 
 got=$(e2e_wait_value "SELECT $DISTINCT FROM $DB.flows WHERE $W" $TOTAL 180)
 tap $? "every one of $TOTAL flows is in ClickHouse ($got distinct)"

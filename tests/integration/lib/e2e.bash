@@ -5,6 +5,54 @@
 
 E2E_N=0
 E2E_FAILED=0
+E2E_NAMES=      # what e2e_start started: stopped (KILL) at exit
+E2E_EXTRA_PIDS= # other background processes of a test: killed at exit
+E2E_KAFKA=
+
+# e2e_cleanup: the exit trap e2e_setup installs.
+e2e_cleanup() {
+	local name
+	[ -n "$E2E_EXTRA_PIDS" ] && kill $E2E_EXTRA_PIDS 2>/dev/null
+	for name in $E2E_NAMES; do
+		e2e_stop "$name" KILL >/dev/null 2>&1
+	done
+	[ -n "$E2E_KAFKA" ] && kafka_stop
+	ch_stop
+	[ "$E2E_FAILED" = 0 ] && rm -rf "$E2E_DIR" || echo "# logs kept in $E2E_DIR"
+}
+
+# e2e_setup NAME [kafka]: the start every end-to-end test shares (WEIR and
+# FLOWGEN set first). Skips the whole test (TAP "1..0 # SKIP") when
+# clickhouse-server, weir or flowgen (with "kafka": the mock cluster, which
+# lib/kafka.sh starts) are missing; else makes E2E_DIR, starts ClickHouse
+# under it (CH_URL) and cleans up at exit.
+e2e_setup() {
+	local name=$1 b
+	if ! ch_available; then
+		echo "1..0 # SKIP clickhouse-server not installed"
+		exit 0
+	fi
+	for b in "$WEIR" "$FLOWGEN"; do
+		if [ ! -x "$b" ]; then
+			echo "1..0 # SKIP $b not built"
+			exit 0
+		fi
+	done
+	if [ "${2:-}" = kafka ]; then
+		if ! kafka_available; then
+			echo "1..0 # SKIP $(kafka_mock_bin) not built"
+			exit 0
+		fi
+		E2E_KAFKA=1
+	fi
+	E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")
+	trap e2e_cleanup EXIT
+	mkdir -p "$E2E_DIR/ch"
+	if ! ch_start "$E2E_DIR/ch" >/dev/null; then
+		echo "not ok 1 - clickhouse-server starts"
+		exit 1
+	fi
+}
 
 # ok COND_STATUS DESCRIPTION: one TAP line from the status of the last command.
 tap() {
@@ -47,6 +95,7 @@ e2e_start() {
 	setsid "$WEIR" "$role" -c "$config" "$@" >>"$E2E_DIR/$name.log" 2>&1 </dev/null &
 	pid=$!
 	eval "E2E_PID_$name=$pid"
+	case " $E2E_NAMES " in *" $name "*) ;; *) E2E_NAMES="$E2E_NAMES $name" ;; esac
 	for _ in $(seq 1 600); do
 		if tail -n +$((skip + 1)) "$E2E_DIR/$name.log" 2>/dev/null | grep -q 'msg="ready"'; then
 			return 0
