@@ -157,3 +157,65 @@ e2e_metric() {
 e2e_exporter_where() {
 	echo "ExporterAddress = IPv6StringToNum('::ffff:$1')"
 }
+
+# The columns e2e_exact_rows compares (flowgen exact prints them).
+E2E_EXACT_COLS="IPv6NumToString(ExporterAddress), IPv6NumToString(SrcAddr),
+ IPv6NumToString(DstAddr), IPv6NumToString(NextHop), SrcAS, DstAS, InIf, OutIf, SrcPort,
+ DstPort, Proto, Bytes, Packets, SamplingRate, SrcNetMask, DstNetMask, TCPFlags, IPTos"
+
+# e2e_exact_rows DB UDP WAIT WHERE_TO: for each format (v5, v9, IPFIX,
+# sFlow), flowgen's 3 known flows from exporter 127.0.0.41.. to UDP; each
+# row of DB.flows must hold exactly the expected values (one TAP line per
+# format: "FORMAT: the 3 flows WHERE_TO with exact values").
+e2e_exact_rows() {
+	local db=$1 udp=$2 wait=$3 where_to=$4 i=0 fmt exporter
+	for fmt in v5 v9 ipfix sflow; do
+		i=$((i + 1))
+		exporter=127.0.0.$((40 + i))
+		"$FLOWGEN" exact -t "127.0.0.1:$udp" -b "$exporter" -f "$fmt" \
+			>"$E2E_DIR/exact-$fmt.tsv" 2>/dev/null
+		e2e_wait_value "SELECT count() FROM $db.flows WHERE $(e2e_exporter_where $exporter)" 3 \
+			"$wait" >/dev/null
+		ch_query "SELECT $E2E_EXACT_COLS FROM $db.flows WHERE $(e2e_exporter_where $exporter)
+			ORDER BY SrcPort" | grep -v '^$' >"$E2E_DIR/got-$fmt.tsv"
+		# "-" in the expectation: a column this format does not carry.
+		if paste "$E2E_DIR/exact-$fmt.tsv" "$E2E_DIR/got-$fmt.tsv" | awk -F'\t' '
+			{ n = NF / 2; for (c = 1; c <= n; c++) if ($c != "-" && $c != $(c + n)) {
+				printf "# row %d column %d: expected %s, got %s\n", NR, c, $c, $(c + n)
+				bad = 1 } }
+			END { exit bad || NR != 3 }'; then
+			tap 0 "$fmt: the 3 flows $where_to with exact values"
+		else
+			tap 1 "$fmt: the 3 flows $where_to with exact values"
+			sed 's/^/# expected: /' "$E2E_DIR/exact-$fmt.tsv"
+			sed 's/^/# got:      /' "$E2E_DIR/got-$fmt.tsv"
+		fi
+	done
+}
+
+# e2e_stream DB UDP EXPORTER N RATE: N IPFIX flows from EXPORTER at RATE
+# flows/s; checks that each is in DB.flows once, and that the Bytes and
+# Packets sums of flows and of every consolidated table are what was sent.
+# Sets STREAM_SENT (flowgen's summary), STREAM_DATAGRAMS and STREAM_WHERE.
+e2e_stream() {
+	local db=$1 udp=$2 exp=$3 n=$4 rate=$5 bytes packets got t
+	STREAM_WHERE=$(e2e_exporter_where "$exp")
+	STREAM_SENT=$("$FLOWGEN" stream -t "127.0.0.1:$udp" -b "$exp" -f ipfix -n "$n" -r "$rate")
+	bytes=$(echo "$STREAM_SENT" | sed -n 's/.* bytes=\([0-9]*\).*/\1/p')
+	packets=$(echo "$STREAM_SENT" | sed -n 's/.* packets=\([0-9]*\).*/\1/p')
+	STREAM_DATAGRAMS=$(echo "$STREAM_SENT" | sed -n 's/.* datagrams=\([0-9]*\).*/\1/p')
+	got=$(e2e_wait_value "SELECT count() FROM $db.flows WHERE $STREAM_WHERE" "$n" 120)
+	tap $? "stream of $n IPFIX flows: $got rows in flows"
+	got=$(ch_query "SELECT uniqExact(SrcAddr, SrcPort), count() - uniqExact(SrcAddr, SrcPort)
+		FROM $db.flows WHERE $STREAM_WHERE")
+	[ "$got" = "$n	0" ]
+	tap $? "every flow of the stream is stored once (distinct, duplicates: $got)"
+	got=$(ch_query "SELECT sum(Bytes), sum(Packets) FROM $db.flows WHERE $STREAM_WHERE")
+	[ "$got" = "$bytes	$packets" ]
+	tap $? "flows: sums of Bytes and Packets are what was sent ($got vs $bytes $packets)"
+	for t in flows_1m flows_5m flows_1h; do
+		got=$(e2e_wait_value "SELECT sum(Bytes), sum(Packets) FROM $db.$t WHERE $STREAM_WHERE" \
+			"$bytes	$packets" 30)
+		tap $? "$t: sums of Bytes and Packets are what was sent ($got)"
+	done
+}
