@@ -47,6 +47,21 @@ int store_buf_append(struct store_buf *b, const void *p, size_t n)
 	return 0;
 }
 
+void store_put_be(uint8_t *out, uint64_t v, unsigned width)
+{
+	for (unsigned i = 0; i < width; i++)
+		out[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
+}
+
+uint64_t store_get_be(const uint8_t *in, unsigned width)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < width; i++)
+		v = v << 8 | in[i];
+	return v;
+}
+
 int store_native_put_varint(struct store_buf *b, uint64_t v)
 {
 	uint8_t tmp[10];

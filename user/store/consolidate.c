@@ -74,7 +74,6 @@ struct store_consolidator {
 	uint64_t flows; /* flows summed since the last clear */
 };
 
-static uint64_t get_be(const uint8_t *in, unsigned width);
 static int cmp_u32(const void *a, const void *b);
 
 static int add_col(struct store_consolidator *c, const char *name)
@@ -185,7 +184,7 @@ int store_consolidator_quarters(const struct store_consolidator *c, uint32_t **o
 	if (!q)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->nentries; i++) {
-		uint32_t v = (uint32_t)get_be(c->entries[i].key, 4) / 900;
+		uint32_t v = (uint32_t)store_get_be(c->entries[i].key, 4) / 900;
 		if (!k || q[k - 1] != v)
 			q[k++] = v;
 	}
@@ -211,21 +210,6 @@ uint64_t store_consolidator_flows(const struct store_consolidator *c)
 int store_consolidator_room(const struct store_consolidator *c, size_t n)
 {
 	return c->nentries + n <= c->max_rows;
-}
-
-static void put_be(uint8_t *out, uint64_t v, unsigned width)
-{
-	for (unsigned i = 0; i < width; i++)
-		out[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *in, unsigned width)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < width; i++)
-		v = v << 8 | in[i];
-	return v;
 }
 
 static void make_key(const struct store_consolidator *c, const struct flow *f, uint8_t *key)
@@ -262,7 +246,7 @@ static void make_key(const struct store_consolidator *c, const struct flow *f, u
 				v = *(const uint64_t *)(const void *)p;
 			break;
 		}
-		put_be(key + k->pos, v, k->width);
+		store_put_be(key + k->pos, v, k->width);
 	}
 }
 
@@ -422,7 +406,7 @@ static int group_by_bucket(struct store_consolidator *c, store_round_fn round, v
 	if (!rounded || !buckets)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t t = (uint32_t)get_be(c->entries[c->order[i]].key, 4);
+		uint32_t t = (uint32_t)store_get_be(c->entries[c->order[i]].key, 4);
 
 		rounded[i] = round(ctx, t);
 		if (!nb || buckets[nb - 1] != rounded[i])
@@ -524,7 +508,7 @@ int store_consolidator_encode(struct store_consolidator *c, store_round_fn round
 				continue;
 			}
 			v = k->src == KEY_MINUTE ? c->bucket[first[j]]
-						 : get_be(key + k->pos, k->width);
+						 : store_get_be(key + k->pos, k->width);
 			memcpy(out, &v, k->width); /* little-endian host, as Native */
 		}
 		for (uint32_t e = first[j]; e < first[j + 1]; e++) {
@@ -583,8 +567,8 @@ int store_consolidator_encode_exporters(struct store_consolidator *c, struct sto
 		for (unsigned d = 0; d < 2; d++) {
 			const uint8_t *k = c->entries[i].key;
 			memcpy(s[n].exporter, k + exp->pos, 16);
-			s[n].if_index = (uint32_t)get_be(k + ifs[d]->pos, 4);
-			s[n].last = (uint32_t)get_be(k, 4);
+			s[n].if_index = (uint32_t)store_get_be(k + ifs[d]->pos, 4);
+			s[n].last = (uint32_t)store_get_be(k, 4);
 			n++;
 		}
 	qsort(s, n, sizeof(*s), cmp_sighting);

@@ -36,12 +36,10 @@ static void pack_key(const struct store_sort_key *keys, size_t nkeys, size_t i, 
 		v = get_le(p, c->width);
 		if (c->minute)
 			v -= v % 60;
-		for (unsigned b = 0; b < c->width; b++)
-			out[b] = (uint8_t)(v >> (8 * (c->width - 1 - b)));
+		store_put_be(out, v, c->width);
 		out += c->width;
 	}
-	for (unsigned b = 0; b < 4; b++) /* big-endian too: ties keep arrival order */
-		out[b] = (uint8_t)(i >> (8 * (3 - b)));
+	store_put_be(out, i, 4); /* big-endian too: ties keep arrival order */
 }
 
 /* qsort() has no context argument in C11; one sort at a time per thread. */

@@ -18,6 +18,11 @@ int store_buf_reserve(struct store_buf *b, size_t extra);
 int store_buf_append(struct store_buf *b, const void *p, size_t n);
 void store_buf_free(struct store_buf *b);
 
+/* Unsigned values of `width` bytes (1-8) big-endian: keys that memcmp()
+ * orders as ClickHouse orders the numbers (consolidate.c, sort_rows.c). */
+void store_put_be(uint8_t *out, uint64_t v, unsigned width);
+uint64_t store_get_be(const uint8_t *in, unsigned width);
+
 /* ClickHouse Native format pieces: LEB128 lengths and counts, and strings
  * as a length then bytes. Return 0 or -ENOMEM. */
 int store_native_put_varint(struct store_buf *b, uint64_t v);

@@ -696,6 +696,16 @@ static int sleep_or_stop(uint64_t ms, store_stop_fn stop_fn, void *ctx)
 	return stop_fn && stop_fn(ctx);
 }
 
+/* Waits *delay_ms (or until stop_fn asks: returns 1), then doubles it up
+ * to retry-max for the next failure. */
+static int back_off(struct store_writer *w, uint64_t *delay_ms, store_stop_fn stop_fn, void *ctx)
+{
+	if (sleep_or_stop(*delay_ms, stop_fn, ctx))
+		return 1;
+	*delay_ms = *delay_ms * 2 > w->cfg->retry_max_ms ? w->cfg->retry_max_ms : *delay_ms * 2;
+	return 0;
+}
+
 const char *store_writer_last_error(const struct store_writer *w)
 {
 	return w->error;
@@ -721,9 +731,8 @@ static int post_until_acknowledged(struct store_writer *w, const char *url, size
 				  "table=%s rows=%zu attempt=%llu retry_in_ms=%llu error=\"%s\"",
 				  what, rows, (unsigned long long)attempts,
 				  (unsigned long long)delay, w->error);
-		if (sleep_or_stop(delay, stop_fn, ctx))
+		if (back_off(w, &delay, stop_fn, ctx))
 			return -ECANCELED;
-		delay = delay * 2 > w->cfg->retry_max_ms ? w->cfg->retry_max_ms : delay * 2;
 	}
 	if (attempts > 1)
 		log_info("clickhouse insert succeeded after retries",
@@ -860,12 +869,11 @@ static int resolve_hours(struct store_writer *w, store_stop_fn stop_fn, void *ct
 	}
 	while ((r = ask_hours(w, quarters, n, hours)) < 0) {
 		metric_add(w->m_errors, 1);
-		if (sleep_or_stop(delay, stop_fn, ctx)) {
+		if (back_off(w, &delay, stop_fn, ctx)) {
 			free(quarters);
 			free(hours);
 			return -ECANCELED;
 		}
-		delay = delay * 2 > w->cfg->retry_max_ms ? w->cfg->retry_max_ms : delay * 2;
 	}
 	free(w->quarters);
 	free(w->hours);
