@@ -21,7 +21,6 @@ e2e_setup weir-e2e-kafka kafka
 TOPIC=weir-e2e
 kafka_start --topic "$TOPIC:4"
 tap $? "Kafka mock cluster up ($KAFKA_BOOTSTRAP)"
-BOOTSTRAP=$KAFKA_BOOTSTRAP
 
 UDP=$(e2e_free_udp_port)
 HTTP_IN=127.0.0.1:$(ch_free_port)
@@ -29,38 +28,8 @@ HTTP_OUT=127.0.0.1:$(ch_free_port)
 DB=weir_e2e_kafka
 # write_config FILE HTTP
 write_config() {
-	cat >"$1" <<EOF
-log:
-  level: info
-http:
-  listen: $2
-clickhouse:
-  url: $CH_URL
-  database: $DB
-  batch-interval: 1s
-  batch-rows: 5000
-  retry-min: 100ms
-  retry-max: 2s
-  connect-timeout: 1s
-flow:
-  inputs:
-    - type: udp
-      listen: "127.0.0.1:$UDP"
-outlet:
-  workers: 2
-bus:
-  type: kafka
-  kafka:
-    brokers: [$(echo "$BOOTSTRAP" | sed 's/\([^,]*\)/"\1"/g; s/,/, /g')]
-    topic: $TOPIC
-    partitions: 4
-    consumer-group: weir-e2e
-    consumer:
-      session.timeout.ms: "6000"
-      heartbeat.interval.ms: "500"
-      auto.offset.reset: earliest
-      fetch.wait.max.ms: "5"
-EOF
+	e2e_kafka_config "$1" "$2" weir-e2e 4 "batch-rows: 5000" "" \
+		"auto.offset.reset: earliest"
 }
 write_config "$E2E_DIR/inlet.yaml" "$HTTP_IN"
 write_config "$E2E_DIR/outlet.yaml" "$HTTP_OUT"

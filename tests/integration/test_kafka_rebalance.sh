@@ -26,37 +26,7 @@ UDP=$(e2e_free_udp_port)
 DB=weir_kafka_rebalance
 # write_config FILE HTTP
 write_config() {
-	cat >"$1" <<EOF
-log:
-  level: info
-http:
-  listen: $2
-clickhouse:
-  url: $CH_URL
-  database: $DB
-  batch-interval: 1s
-  batch-rows: 5000
-  retry-min: 100ms
-  retry-max: 2s
-  connect-timeout: 1s
-flow:
-  inputs:
-    - type: udp
-      listen: "127.0.0.1:$UDP"
-outlet:
-  workers: 2
-bus:
-  type: kafka
-  kafka:
-    brokers: [$(echo "$KAFKA_BOOTSTRAP" | sed 's/\([^,]*\)/"\1"/g; s/,/, /g')]
-    topic: $TOPIC
-    partitions: $PARTITIONS
-    consumer-group: weir-rebalance
-    consumer:
-      session.timeout.ms: "6000"
-      heartbeat.interval.ms: "500"
-      fetch.wait.max.ms: "5"
-EOF
+	e2e_kafka_config "$1" "$2" weir-rebalance "$PARTITIONS" "batch-rows: 5000"
 }
 HTTP_IN=127.0.0.1:$(ch_free_port)
 HTTP_1=127.0.0.1:$(ch_free_port)

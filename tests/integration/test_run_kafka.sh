@@ -25,37 +25,7 @@ tap $? "Kafka mock cluster up ($KAFKA_BOOTSTRAP)"
 UDP=$(e2e_free_udp_port)
 HTTP=127.0.0.1:$(ch_free_port)
 DB=weir_run_kafka
-cat >"$E2E_DIR/weir.yaml" <<EOF
-log:
-  level: info
-http:
-  listen: $HTTP
-clickhouse:
-  url: $CH_URL
-  database: $DB
-  batch-interval: 1s
-  retry-min: 100ms
-  retry-max: 2s
-  connect-timeout: 1s
-flow:
-  inputs:
-    - type: udp
-      listen: "127.0.0.1:$UDP"
-outlet:
-  workers: 2
-bus:
-  type: kafka
-  kafka:
-    brokers: [$(echo "$KAFKA_BOOTSTRAP" | sed 's/\([^,]*\)/"\1"/g; s/,/, /g')]
-    topic: $TOPIC
-    flows-topic: $TOPIC-flows
-    partitions: 4
-    consumer-group: weir-run
-    consumer:
-      session.timeout.ms: "6000"
-      heartbeat.interval.ms: "500"
-      fetch.wait.max.ms: "5"
-EOF
+e2e_kafka_config "$E2E_DIR/weir.yaml" "$HTTP" weir-run 4 "" "flows-topic: $TOPIC-flows"
 e2e_start weir run "$E2E_DIR/weir.yaml"
 tap $? "weir run starts with the Kafka bus (UDP 127.0.0.1:$UDP, ClickHouse $CH_URL)"
 

@@ -219,3 +219,46 @@ e2e_stream() {
 		tap $? "$t: sums of Bytes and Packets are what was sent ($got)"
 	done
 }
+
+# e2e_kafka_config FILE HTTP GROUP PARTITIONS [CLICKHOUSE_LINE] [KAFKA_LINE]
+#                  [CONSUMER_LINE]: a weir.yaml for the Kafka bus of the mock
+# cluster (KAFKA_BOOTSTRAP, TOPIC), ClickHouse CH_URL database DB, UDP input
+# 127.0.0.1:UDP, 2 outlet workers, short retries and a quick consumer
+# group. Each optional LINE ("key: value") is added to its section.
+e2e_kafka_config() {
+	local file=$1 http=$2 group=$3 partitions=$4 ch_line=${5:-} kafka_line=${6:-}
+	local consumer_line=${7:-}
+	cat >"$file" <<EOF
+log:
+  level: info
+http:
+  listen: $http
+clickhouse:
+  url: $CH_URL
+  database: $DB
+  batch-interval: 1s
+  retry-min: 100ms
+  retry-max: 2s
+  connect-timeout: 1s
+${ch_line:+  $ch_line}
+flow:
+  inputs:
+    - type: udp
+      listen: "127.0.0.1:$UDP"
+outlet:
+  workers: 2
+bus:
+  type: kafka
+  kafka:
+    brokers: [$(echo "$KAFKA_BOOTSTRAP" | sed 's/\([^,]*\)/"\1"/g; s/,/, /g')]
+    topic: $TOPIC
+    partitions: $partitions
+    consumer-group: $group
+${kafka_line:+    $kafka_line}
+    consumer:
+      session.timeout.ms: "6000"
+      heartbeat.interval.ms: "500"
+      fetch.wait.max.ms: "5"
+${consumer_line:+      $consumer_line}
+EOF
+}
