@@ -18,6 +18,11 @@
  * (DECODE_FLOW_LIMIT). A 64 KiB IPFIX datagram of the smallest records stays
  * below this in practice. */
 #define OUTLET_MAX_FLOWS_PER_DATAGRAM 4096
+/* Decoded flows are staged and handed to the writer this many at a time (or
+ * at the end of each poll): one append per datagram (~8-25 flows) cost
+ * ~0.1 us more per flow in the writer's per-column work, and a big append
+ * lets the consolidator prefetch its hash slots. */
+#define OUTLET_STAGE_FLOWS 1024
 /* Per-worker exporters with their own metric series; the rest share "other". */
 #define OUTLET_MAX_TRACKED_EXPORTERS 4096
 /* Ring bookkeeping per record (struct ring_record and alignment), so the
@@ -59,7 +64,14 @@ struct outlet_worker {
 	struct decode_state *decoder;
 	struct store_writer *writer;
 	struct bus_envelope *envs;
+	/* Flows decoded and not yet appended, with their exporters as runs. */
 	struct flow *flows;
+	size_t nstaged;
+	struct staged_run {
+		struct exporter_stats *e;
+		uint32_t n;
+	} * runs;
+	size_t nruns;
 
 	/* Exporter table: open addressing, power-of-two size. */
 	struct exporter_stats *exporters;
@@ -193,44 +205,68 @@ static void outlet_enrich(struct outlet_worker *w, struct flow *flows, uint32_t 
 
 /* ---- one datagram ---- */
 
-static int worker_store(struct outlet_worker *w);
+static int writer_store(struct outlet_worker *w, int all);
 
 /* Enriches and appends decoded flows; counts them per exporter. */
-static void worker_append(struct outlet_worker *w, struct exporter_stats *e, uint32_t n)
+/* Hands the staged flows to the writer. */
+static void stage_flush(struct outlet_worker *w)
 {
 	LOG_RATELIMIT(store_rl, 10);
+	size_t n = w->nstaged;
 	int ret;
 
-	metric_add(e->flows, n);
-	atomic_fetch_add_explicit(&w->flows_decoded, n, memory_order_relaxed);
-	outlet_enrich(w, w->flows, n);
+	if (n == 0)
+		return;
+	outlet_enrich(w, w->flows, (uint32_t)n);
 	ret = store_writer_append(w->writer, w->flows, n, now_ms());
 	if (ret == -ENOBUFS) {
 		/* The batch is full in bytes: store what it holds (giving
 		 * nothing back: this poll's datagrams are still being read)
 		 * and append again. */
-		worker_store(w);
+		writer_store(w, 0);
 		ret = store_writer_append(w->writer, w->flows, n, now_ms());
 	}
+	w->nstaged = 0;
 	if (ret < 0) {
 		char text[ADDR_TEXT_MAX];
 
 		metric_add(w->flows_dropped, n);
-		addr_to_text(&e->addr, text, sizeof(text));
+		addr_to_text(&w->runs[0].e->addr, text, sizeof(text));
 		log_write_limited(&store_rl, LOG_LEVEL_ERROR, "flows not queued for ClickHouse",
-				  "exporter=%s flows=%u error=%d", text, n, ret);
+				  "exporter=%s exporters=%zu flows=%zu error=%d", text, w->nruns, n,
+				  ret);
+		w->nruns = 0;
 		return;
 	}
 	/* The topic of enriched flows is a copy for other consumers, best
 	 * effort: a full queue drops and counts (the producer's metrics), it
 	 * never holds the store back. */
-	for (uint32_t i = 0; w->outlet->flows_out && i < n; i++)
+	for (size_t i = 0; w->outlet->flows_out && i < n; i++)
 		bus_kafka_flow_producer_send(w->outlet->flows_out, &w->flows[i]);
-	e->pending_stored += n;
-	if (!e->dirty) {
-		e->dirty = 1;
-		w->dirty[w->ndirty++] = e;
+	for (size_t i = 0; i < w->nruns; i++) {
+		struct exporter_stats *e = w->runs[i].e;
+
+		e->pending_stored += w->runs[i].n;
+		if (!e->dirty) {
+			e->dirty = 1;
+			w->dirty[w->ndirty++] = e;
+		}
 	}
+	w->nruns = 0;
+}
+
+/* The n flows just decoded at w->flows + w->nstaged join the stage. */
+static void worker_append(struct outlet_worker *w, struct exporter_stats *e, uint32_t n)
+{
+	metric_add(e->flows, n);
+	atomic_fetch_add_explicit(&w->flows_decoded, n, memory_order_relaxed);
+	if (w->nruns && w->runs[w->nruns - 1].e == e)
+		w->runs[w->nruns - 1].n += n;
+	else
+		w->runs[w->nruns++] = (struct staged_run){e, n};
+	w->nstaged += n;
+	if (w->nstaged >= OUTLET_STAGE_FLOWS)
+		stage_flush(w);
 }
 
 static uint32_t worker_decode(struct outlet_worker *w, const uint8_t *data, uint32_t len,
@@ -243,7 +279,8 @@ static uint32_t worker_decode(struct outlet_worker *w, const uint8_t *data, uint
 	    .exporter = *exporter,
 	    .time_received = time_ns / 1000000000ull,
 	};
-	struct decode_output out = {.flows = w->flows, .cap = OUTLET_MAX_FLOWS_PER_DATAGRAM};
+	struct decode_output out = {.flows = w->flows + w->nstaged,
+				    .cap = OUTLET_MAX_FLOWS_PER_DATAGRAM};
 
 	decode_datagram(w->decoder, &in, &out, res);
 	return out.count;
@@ -389,8 +426,9 @@ static int worker_should_give_up(void *ctx)
 
 /* Sends the writer's batch (and with `all` the consolidated rows, due or
  * not) and waits for ClickHouse. Gives nothing back to the bus: a flush in
- * the middle of a polled batch must not release it. */
-static int worker_store_rows(struct outlet_worker *w, int all)
+ * the middle of a polled batch must not release it. The staged flows wait:
+ * see worker_store_rows(). */
+static int writer_store(struct outlet_worker *w, int all)
 {
 	uint64_t start = now_ms(), stored = 0;
 	int ret;
@@ -425,9 +463,11 @@ static int worker_store_rows(struct outlet_worker *w, int all)
 	return ret;
 }
 
-static int worker_store(struct outlet_worker *w)
+/* writer_store() of everything decoded so far. */
+static int worker_store_rows(struct outlet_worker *w, int all)
 {
-	return worker_store_rows(w, 0);
+	stage_flush(w);
+	return writer_store(w, all);
 }
 
 /* Gives back every batch polled since the last release (one release covers
@@ -522,6 +562,7 @@ static void *worker_main(void *arg)
 				worker_datagram(w, &w->envs[i]);
 				w->held_bytes += w->envs[i].len + OUTLET_RING_OVERHEAD;
 			}
+			stage_flush(w);
 		} else if (stopping) {
 			break; /* drained */
 		}
@@ -548,6 +589,7 @@ static void worker_fini(struct outlet_worker *w)
 		w->consumer->ops->free(w->consumer);
 	free(w->envs);
 	free(w->flows);
+	free(w->runs);
 	free(w->exporters);
 	free(w->dirty);
 	free(w->park);
@@ -571,12 +613,14 @@ static int worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 	w->exporters_mask = tsize - 1;
 	w->dirty = calloc(OUTLET_MAX_TRACKED_EXPORTERS + 1, sizeof(*w->dirty));
 	w->envs = calloc(o->cfg.batch, sizeof(*w->envs));
-	w->flows = calloc(OUTLET_MAX_FLOWS_PER_DATAGRAM, sizeof(*w->flows));
+	w->flows = calloc(OUTLET_STAGE_FLOWS + OUTLET_MAX_FLOWS_PER_DATAGRAM, sizeof(*w->flows));
+	/* (a run per datagram at most, and a datagram gives a flow at least) */
+	w->runs = calloc(OUTLET_STAGE_FLOWS + 1, sizeof(*w->runs));
 	w->decoder = decode_state_new(&o->decode_cfg);
 	w->park = calloc(OUTLET_PARK_SLOTS, sizeof(*w->park));
 	w->park_data = malloc((size_t)OUTLET_PARK_SLOTS * OUTLET_PARK_SLOT_SIZE);
-	if (!w->exporters || !w->dirty || !w->envs || !w->flows || !w->decoder || !w->park ||
-	    !w->park_data)
+	if (!w->exporters || !w->dirty || !w->envs || !w->flows || !w->runs || !w->decoder ||
+	    !w->park || !w->park_data)
 		return -ENOMEM;
 	snprintf(label, sizeof(label), "%u", index);
 	w->flushes = metrics_series(metrics_family(o->metrics, "weir_outlet_flushes_total",

@@ -266,9 +266,40 @@ static uint32_t key_hash(const uint8_t *key, unsigned len)
 	return (uint32_t)(h ^ h >> 32);
 }
 
+/* One flow into its entry, the key made and its slot prefetched already. */
+static void add_one(struct store_consolidator *c, const struct flow *f, const uint8_t *key,
+		    uint32_t hash)
+{
+	struct entry *e;
+
+	for (uint32_t s = hash & c->mask;; s = (s + 1) & c->mask) {
+		if (!c->slots[s]) {
+			e = &c->entries[c->nentries];
+			memcpy(e->key, key, c->key_len);
+			e->bytes = 0;
+			e->packets = 0;
+			e->slot = s;
+			c->slots[s] = (uint32_t)++c->nentries;
+			break;
+		}
+		e = &c->entries[c->slots[s] - 1];
+		if (!memcmp(e->key, key, c->key_len))
+			break;
+	}
+	e->bytes += f->bytes;
+	e->packets += f->packets;
+}
+
+/* Flows are taken ADD_GROUP at a time: keys and hashes first, each slot
+ * prefetched, then the lookups. The slots (8 MB at 1M rows) and entries are
+ * far bigger than the caches, and one miss per flow waited for in turn was
+ * ~70 % of this function's time (perf, 600k flows of distinct keys). */
+#define ADD_GROUP 16
+
 int store_consolidator_add(struct store_consolidator *c, const struct flow *flows, size_t n)
 {
-	uint8_t key[KEY_MAX];
+	uint8_t keys[ADD_GROUP][KEY_MAX];
+	uint32_t hashes[ADD_GROUP];
 
 	if (!store_consolidator_room(c, n))
 		return -ENOBUFS;
@@ -286,29 +317,17 @@ int store_consolidator_add(struct store_consolidator *c, const struct flow *flow
 		c->entries = e;
 		c->cap = cap;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct flow *f = &flows[i];
-		uint32_t s;
-		struct entry *e;
+	for (size_t at = 0; at < n; at += ADD_GROUP) {
+		size_t group = n - at < ADD_GROUP ? n - at : ADD_GROUP;
 
-		memset(key, 0, c->key_len);
-		make_key(c, f, key);
-		for (s = key_hash(key, c->key_len) & c->mask;; s = (s + 1) & c->mask) {
-			if (!c->slots[s]) {
-				e = &c->entries[c->nentries];
-				memcpy(e->key, key, c->key_len);
-				e->bytes = 0;
-				e->packets = 0;
-				e->slot = s;
-				c->slots[s] = (uint32_t)++c->nentries;
-				break;
-			}
-			e = &c->entries[c->slots[s] - 1];
-			if (!memcmp(e->key, key, c->key_len))
-				break;
+		for (size_t i = 0; i < group; i++) {
+			memset(keys[i], 0, c->key_len);
+			make_key(c, &flows[at + i], keys[i]);
+			hashes[i] = key_hash(keys[i], c->key_len);
+			__builtin_prefetch(&c->slots[hashes[i] & c->mask]);
 		}
-		e->bytes += f->bytes;
-		e->packets += f->packets;
+		for (size_t i = 0; i < group; i++)
+			add_one(c, &flows[at + i], keys[i], hashes[i]);
 	}
 	c->flows += n;
 	return 0;

@@ -47,10 +47,13 @@ struct store_sort_key {
 int store_rows_order(const struct store_sort_key *keys, size_t nkeys, size_t rows, uint32_t **perm);
 /* Reorders one encoded column by perm (from store_rows_order); `offsets`
  * non-NULL for an Array column (cumulative UInt64 per row, rewritten).
- * Cannot fail: `scratch` holds data->len bytes, `offsets_scratch` rows. */
+ * Cannot fail: scratch->cap >= keep >= what the column needs there, data->len
+ * (an Array: that rounded up to 8, then `rows` UInt64). The rows are gathered
+ * into scratch; then, when the column's own buffer has `keep` bytes too, the
+ * two buffers are traded (the column takes scratch's, scratch the column's:
+ * no copy back, no memory more), else the rows are copied back. */
 void store_rows_permute(struct store_buf *data, struct store_buf *offsets, unsigned width,
-			const uint32_t *perm, size_t rows, char *scratch,
-			uint64_t *offsets_scratch);
+			const uint32_t *perm, size_t rows, struct store_buf *scratch, size_t keep);
 
 /* ---- consolidation (consolidate.c) ----
  * Sums flows by minute and by the consolidated dimensions (flows_1m's
@@ -97,6 +100,8 @@ int store_curl_setup(CURL *h, const struct store_config *cfg, uint64_t timeout_m
 /* Builds "URL/?database=DB&query=QUERY" (each parameter escaped; either
  * may be NULL to leave it out) into a malloc'd string. */
 char *store_url(CURL *h, const struct store_config *cfg, const char *database, const char *query);
+/* store_url() of an INSERT, with the settings every insert of weir's takes. */
+char *store_insert_url(CURL *h, const struct store_config *cfg, const char *query);
 
 /* Writes `err` ("HTTP 500: Code: 60, e.displayText() = ...") from a failed
  * request: the curl error, else the status and the first line of the body. */

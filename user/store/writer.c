@@ -239,7 +239,7 @@ struct store_writer *store_writer_new(const struct store_config *cfg,
 	query = insert_query(w);
 	if (!w->segs || !w->head_end || !w->h || !query)
 		goto fail;
-	w->url = store_url(w->h, cfg, cfg->database, query);
+	w->url = store_insert_url(w->h, cfg, query);
 	/* No "Expect: 100-continue" round trip before each batch. */
 	w->headers = curl_slist_append(NULL, "Expect:");
 	if (!w->url || !w->headers)
@@ -257,7 +257,7 @@ struct store_writer *store_writer_new(const struct store_config *cfg,
 				       "IfIndex) FORMAT Native");
 		if (!query)
 			goto fail;
-		w->consolidated_url[t] = store_url(w->h, cfg, cfg->database, query);
+		w->consolidated_url[t] = store_insert_url(w->h, cfg, query);
 		free(query);
 		query = NULL;
 		if (!w->consolidated_url[t])
@@ -529,6 +529,7 @@ static int sort_batch(struct store_writer *w)
 {
 	struct store_sort_key keys[16];
 	uint32_t *perm = NULL;
+	size_t keep = 0;
 	int r;
 
 	for (size_t k = 0; k < w->nsort; k++) {
@@ -537,14 +538,21 @@ static int sort_batch(struct store_writer *w)
 	}
 	r = store_rows_order(keys, w->nsort, w->rows, &perm);
 	if (r > 0) {
-		/* Room first, so that once started every column is reordered. */
-		size_t most = w->rows * sizeof(uint64_t);
+		/* Room first, so that once started every column is reordered:
+		 * as much as the column that needs most (an array: its values,
+		 * then its offsets). Columns whose buffer is as large trade it
+		 * for the scratch one, so the scratch keeps that room. */
+		for (size_t i = 0; i < w->ncols; i++) {
+			const struct column *c = &w->cols[i];
+			size_t need = c->data.len;
 
-		for (size_t i = 0; i < w->ncols; i++)
-			if (w->cols[i].data.len > most)
-				most = w->cols[i].data.len;
+			if (c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY)
+				need = ((need + 7) & ~(size_t)7) + w->rows * sizeof(uint64_t);
+			if (need > keep)
+				keep = need;
+		}
 		w->scratch.len = 0;
-		if (store_buf_reserve(&w->scratch, most + w->rows * sizeof(uint64_t)) < 0)
+		if (store_buf_reserve(&w->scratch, keep) < 0)
 			r = -ENOMEM;
 	}
 	for (size_t i = 0; r > 0 && i < w->ncols; i++) {
@@ -552,8 +560,7 @@ static int sort_batch(struct store_writer *w)
 		int arr = c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY;
 
 		store_rows_permute(&c->data, arr ? &c->offsets : NULL, c->width, perm, w->rows,
-				   w->scratch.data + w->rows * sizeof(uint64_t),
-				   (uint64_t *)(void *)w->scratch.data);
+				   &w->scratch, keep);
 	}
 	free(perm);
 	if (r < 0)
