@@ -341,6 +341,13 @@ static int migrate(struct roles *r)
 			ret = 0;
 			break;
 		}
+		if (ret == -EPROTONOSUPPORT) {
+			fprintf(stderr,
+				"weir %s: database %s was migrated by a later weir (schema newer "
+				"than version %u): upgrade this weir\n",
+				r->name, r->cfg.clickhouse.database, ORCH_SCHEMA_VERSION);
+			break;
+		}
 		if (ret != -ECONNREFUSED && ret != -ETIMEDOUT) {
 			fprintf(stderr, "weir %s: ClickHouse schema migration failed: %s\n",
 				r->name, store_client_error(c));

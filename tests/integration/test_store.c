@@ -426,6 +426,30 @@ TEST(migrations_twice_is_a_noop)
 	store_config_free(&cfg);
 }
 
+/* A database a later release migrated: nothing is applied or written, and
+ * the caller learns why (an older outlet must not write where the newer
+ * schema expects its writers to do more, as step 7 did). */
+TEST(migrations_refuse_a_newer_schema)
+{
+	struct store_config cfg;
+	struct store_client *c;
+	char sql[200];
+
+	test_config(&cfg, "weir_t_newer");
+	c = store_client_new(&cfg);
+	REQUIRE(c);
+	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO schema_migrations (version, description, applied) VALUES (%d, "
+		 "'from a later release', now())",
+		 ORCH_SCHEMA_VERSION + 1);
+	REQUIRE(store_client_query(c, sql, NULL) == 0);
+	CHECK_EQ(orch_migrate(c, &cfg, 0), -EPROTONOSUPPORT);
+	CHECK_EQ(qu(c, "SELECT count() FROM schema_migrations"), ORCH_SCHEMA_VERSION + 1);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
 /* From every earlier version: rows written before the upgrade are all
  * still there after it, with the columns added since. */
 TEST(migrations_from_previous_versions_keep_rows)

@@ -619,7 +619,9 @@ int orch_schema_version(struct store_client *c, unsigned *version)
 	return r;
 }
 
-static int applied_versions(struct mig *m, uint8_t *applied)
+/* Fills applied[1..NSTEPS]; *newest = the highest version recorded, known
+ * or not. */
+static int applied_versions(struct mig *m, uint8_t *applied, unsigned long *newest)
 {
 	char *out, *line, *save = NULL;
 	int r = store_client_query(m->c, "SELECT DISTINCT version FROM schema_migrations", &out);
@@ -631,6 +633,8 @@ static int applied_versions(struct mig *m, uint8_t *applied)
 	}
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		unsigned long v = strtoul(line, NULL, 10);
+		if (v > *newest)
+			*newest = v;
 		if (v >= 1 && v <= NSTEPS)
 			applied[v] = 1;
 	}
@@ -642,6 +646,7 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 {
 	struct mig m = {.c = c, .cfg = cfg};
 	uint8_t applied[NSTEPS + 1] = {0};
+	unsigned long newest = 0;
 	struct sql s = {0};
 	int r, done = 0;
 
@@ -679,9 +684,20 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 		     "description String, applied DateTime) ENGINE = MergeTree ORDER BY version");
 	if (r < 0)
 		return r;
-	r = applied_versions(&m, applied);
+	r = applied_versions(&m, applied, &newest);
 	if (r < 0)
 		return r;
+	/* A later release migrated this database: its steps may move work
+	 * this weir does not know about to its writers (step 7 moved the
+	 * consolidated tables from views to the outlet), so writing here
+	 * could silently miss data. Refuse rather than guess. */
+	if (newest > NSTEPS) {
+		log_error("ClickHouse schema is newer than this weir",
+			  "database=%s version=%lu "
+			  "known=%u hint=\"upgrade weir\"",
+			  cfg->database, newest, (unsigned)NSTEPS);
+		return -EPROTONOSUPPORT;
+	}
 	for (size_t i = 0; i < NSTEPS && steps[i].version <= target; i++) {
 		if (applied[steps[i].version])
 			continue;

@@ -27,7 +27,8 @@
  * sends exists in flows and adds what is missing (never drops). Logs each
  * step. Returns the number of steps applied (0 = already up to date) or
  * -errno (-ECONNREFUSED when ClickHouse cannot be reached, -EIO when a
- * statement failed: the log says which). */
+ * statement failed: the log says which; -EPROTONOSUPPORT, changing nothing,
+ * when a later release recorded steps this one does not know). */
 int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigned target);
 
 /* Versions recorded in schema_migrations, highest one in *version (0 when
