@@ -132,6 +132,22 @@ static void make_holder(char *out, size_t size, const char *purpose)
 }
 
 /* Generations present: the highest in st->gen, the others in st->old. */
+
+/* A query, asked again when 18.16 answers that a table does not exist (code
+ * 60): it may while another orchestrator drops an old generation, even for
+ * a statement about another table (seen once in CI on a CREATE). */
+static int query_racing_drops(struct store_client *c, const char *q, char **out)
+{
+	int r;
+
+	for (int tries = 0;; tries++) {
+		r = store_client_query(c, q, out);
+		if (r != -EIO || tries == 9 || !strstr(store_client_error(c), "doesn't exist"))
+			return r;
+		usleep(50000);
+	}
+}
+
 static int list_generations(struct store_client *c, struct lock_state *st)
 {
 	char *out = NULL, *line, *save = NULL;
@@ -139,7 +155,7 @@ static int list_generations(struct store_client *c, struct lock_state *st)
 
 	st->gen = 0;
 	st->nold = 0;
-	r = store_client_query(c,
+	r = query_racing_drops(c,
 			       "SELECT name FROM system.tables WHERE database = currentDatabase() "
 			       "AND substring(name, 1, 18) = '" LOCK_PREFIX "'",
 			       &out);
@@ -244,20 +260,26 @@ fail:
 
 static int table_exists(struct store_client *c, uint64_t gen, uint64_t *n)
 {
-	char q[256];
+	char q[256], *out;
+	int r;
 
 	snprintf(q, sizeof(q),
 		 "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
 		 "name = '" LOCK_PREFIX "%" PRIu64 "'",
 		 gen);
-	return store_client_query_u64(c, q, n);
+	r = query_racing_drops(c, q, &out);
+	if (r < 0)
+		return r;
+	*n = strtoull(out, NULL, 10);
+	free(out);
+	return 0;
 }
 
 /* Tries to create generation `gen`. Returns 1 when this call created it,
  * 0 when it exists (another orchestrator won), or -errno. */
 static int create_generation(struct store_client *c, uint64_t gen, const char *holder)
 {
-	char q[640];
+	char q[640], why[512];
 	uint64_t now, n;
 	int r;
 
@@ -269,20 +291,22 @@ static int create_generation(struct store_client *c, uint64_t gen, const char *h
 		 "holder String DEFAULT '%s', created DateTime DEFAULT toDateTime(%" PRIu64
 		 ")) ENGINE = Log",
 		 gen, holder, now);
-	r = store_client_query(c, q, NULL);
+	r = query_racing_drops(c, q, NULL);
 	if (r == 0)
 		return 1;
 	if (r != -EIO)
 		return r;
 	/* "already exists" (or, on some versions, "is being created right
-	 * now"): lost the race. Anything else is an error of its own. */
+	 * now"): lost the race. Anything else is an error of its own. (The
+	 * CREATE's answer is kept: reading system.tables while a generation
+	 * is dropped can fail too, with a message of its own.) */
+	snprintf(why, sizeof(why), "%s", store_client_error(c));
+	if (strstr(why, "already exists") || strstr(why, "right now"))
+		return 0;
 	if (table_exists(c, gen, &n) == 0 && n > 0)
 		return 0;
-	if (strstr(store_client_error(c), "already exists") ||
-	    strstr(store_client_error(c), "right now"))
-		return 0;
 	log_error("orchestrator lock: cannot create lock table",
-		  "table=" LOCK_PREFIX "%" PRIu64 " error=\"%s\"", gen, store_client_error(c));
+		  "table=" LOCK_PREFIX "%" PRIu64 " error=\"%s\"", gen, why);
 	return r;
 }
 

@@ -57,6 +57,9 @@ struct sender {
 	uint64_t want_flows, sent_flows, sent_datagrams;
 	uint64_t rate; /* flows/s, 0 = unpaced */
 	int error;
+	/* CPU the thread used, loopback delivery included: on loopback the
+	 * sender's sendmmsg() also runs the receive side's softirq work. */
+	double cpu_s;
 };
 
 static double now_s(void)
@@ -106,6 +109,14 @@ static int sender_prepare(struct sender *s, unsigned index, enum demo_format for
 	}
 	demo_encoder_free(enc);
 	return 0;
+}
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void *sender_main(void *arg)
@@ -175,6 +186,7 @@ static void *sender_main(void *arg)
 		}
 	}
 	close(fd);
+	s->cpu_s = thread_cpu_s();
 	return NULL;
 }
 
@@ -262,6 +274,7 @@ struct run_result {
 	uint64_t sent, rows;
 	double seconds, send_seconds;
 	double weir_cpu, ch_cpu;
+	double sender_cpu; /* of weir_cpu: the bench's senders (see struct sender) */
 	uint64_t kernel_drops, bus_drops;
 	double bytes_per_flow;
 	uint64_t flushes;
@@ -415,6 +428,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		s->sent_flows = s->sent_datagrams = 0;
 		s->rate = rate / o->senders;
 		s->error = 0;
+		s->cpu_s = 0;
 		pthread_create(&s->thread, NULL, sender_main, s);
 	}
 	for (unsigned i = 0; i < o->senders; i++) {
@@ -441,6 +455,8 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	res->seconds = t_end - t0;
 	res->rows = rows;
 	res->weir_cpu = self_cpu_s() - cpu0;
+	for (unsigned i = 0; i < o->senders; i++)
+		res->sender_cpu += senders[i].cpu_s;
 	res->ch_cpu = ch_pid ? proc_cpu_s(ch_pid) - ch0 : 0;
 	inlet_get_stats(inlet, &ist);
 	res->kernel_drops = ist.kernel_drops;
@@ -697,14 +713,16 @@ int outlet_bench(int argc, char **argv)
 			zero_loss = r.rows == r.sent;
 			printf("e2e %-5s offered %7.0f flows/s: %8.0f flows/s stored end to end, "
 			       "%llu/%llu rows%s (kernel drops %llu, bus drops %llu)\n"
-			       "          %.1f s; CPU s: weir %.1f, ClickHouse %.1f; %llu batches, "
+			       "          %.1f s; CPU s: weir %.1f (%.1f of it the senders), "
+			       "ClickHouse %.1f; "
+			       "%llu batches, "
 			       "workers waited %.1f s for ClickHouse; %.1f bytes/flow on disk\n",
 			       kafka ? "kafka" : "ring", (double)r.sent / r.send_seconds,
 			       (double)r.rows / r.seconds, (unsigned long long)r.rows,
 			       (unsigned long long)r.sent, zero_loss ? "" : " LOSS",
 			       (unsigned long long)r.kernel_drops, (unsigned long long)r.bus_drops,
-			       r.seconds, r.weir_cpu, r.ch_cpu, (unsigned long long)r.flushes,
-			       r.flush_wait, r.bytes_per_flow);
+			       r.seconds, r.weir_cpu, r.sender_cpu, r.ch_cpu,
+			       (unsigned long long)r.flushes, r.flush_wait, r.bytes_per_flow);
 			/* Next try: below what was stored end to end (the burst
 			 * went to buffers that overflowed), so the next run is
 			 * sustained rather than absorbed. 0.9: 0.8 undershot by

@@ -18,6 +18,9 @@
 # Everything the server needs is in DIR: config.xml, users.xml, data/, log/,
 # pid, url. Nothing outside DIR is written.
 
+# jemalloc options of the servers started here (see ch_start_in).
+CH_DEFAULT_MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1"
+
 # ch_available: 0 when a clickhouse-server binary is installed.
 ch_available() {
 	command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/bin/clickhouse ]
@@ -144,7 +147,14 @@ ch_start_in() {
 	CH_URL=$(cat "$dir/url")
 	# setsid: the server must not get the test's terminal signals, and
 	# closing its stdio lets $(...) callers return at once.
-	(cd "$dir" && exec setsid $(ch_server_cmd) --config-file="$dir/config.xml" \
+	# MALLOC_CONF: Debian's 18.16 allocates through the system jemalloc,
+	# which gives freed memory back to the kernel within seconds; every
+	# insert then faults its block's pages in again (page faults were
+	# about a tenth of the server's CPU under weir bench e2e). Keeping
+	# them (RSS stays at its peak) is what user/store/README.md advises
+	# operators too. CH_MALLOC_CONF overrides it ("" = jemalloc's default).
+	(cd "$dir" && MALLOC_CONF=${CH_MALLOC_CONF-$CH_DEFAULT_MALLOC_CONF} exec setsid \
+		$(ch_server_cmd) --config-file="$dir/config.xml" \
 		</dev/null >>"$dir/log/stdout.log" 2>&1) &
 	CH_PID=$!
 	echo "$CH_PID" >"$dir/pid"
