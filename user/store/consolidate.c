@@ -151,6 +151,8 @@ struct store_consolidator *store_consolidator_new(size_t max_rows)
 		r = add_col(c, store_consolidated_dims[i]);
 	for (unsigned i = 0; i < 3 && r == 0; i++)
 		r = add_col(c, store_dst_nth_as[i]);
+	if (r == 0 && c->key_len < 4 + 16)
+		r = -EINVAL; /* the time and the exporter's address: sort_keys() needs 20 bytes */
 	while (nslots < 2 * max_rows)
 		nslots *= 2;
 	c->mask = (uint32_t)(nslots - 1);
@@ -352,25 +354,38 @@ char *store_consolidator_query(const struct store_consolidator *c, const char *t
 	return store_insert_query(table, names, c->ncols + 2);
 }
 
-/* qsort() has no context argument in C11; one sort at a time per thread. */
-static _Thread_local const struct store_consolidator *sort_ctx;
-
-/* By the dimensions after the time, then by the time (the time is the
+/* The order: by the dimensions after the time, then by the time (the
  * key's first 4 bytes): then each resolution only has to split the rows by
- * their rounded time, keeping this order within each bucket. */
-static int cmp_entries(const void *a, const void *b)
-{
-	const struct store_consolidator *c = sort_ctx;
-	const uint8_t *ka = c->entries[*(const uint32_t *)a].key;
-	const uint8_t *kb = c->entries[*(const uint32_t *)b].key;
-	int r = memcmp(ka + 4, kb + 4, c->key_len - 4);
+ * their rounded time, keeping this order within each bucket. The key is
+ * big-endian, so memcmp() order: store_rows_order() takes it as chunks of
+ * FixedString(16), which it compares as memcmp() does, over the entries
+ * themselves (a stride). Chunks of key[4..key_len), the last overlapping
+ * the one before (when it is reached, those bytes are equal already), then
+ * key[0..16): its bytes after the time are equal by then. Never a byte past
+ * key_len (those are not set). Returns how many chunks. */
+#define SORT_KEYS ((KEY_MAX - 4 + 15) / 16 + 1)
 
-	return r ? r : memcmp(ka, kb, 4);
+static size_t sort_keys(const struct store_consolidator *c, struct store_sort_key *keys)
+{
+	const uint8_t *key = c->entries[0].key;
+	size_t n = 0;
+
+	for (unsigned at = 4; at < c->key_len; at += 16)
+		keys[n++] = (struct store_sort_key){
+		    .data = key + (at + 16 <= c->key_len ? at : c->key_len - 16),
+		    .width = 16,
+		    .stride = sizeof(struct entry)};
+	keys[n++] =
+	    (struct store_sort_key){.data = key, .width = 16, .stride = sizeof(struct entry)};
+	return n;
 }
 
 int store_consolidator_sort(struct store_consolidator *c)
 {
+	struct store_sort_key keys[SORT_KEYS];
 	size_t n = c->nentries;
+	uint32_t *perm = NULL;
+	int r = 0;
 
 	free(c->order);
 	free(c->bucket_order);
@@ -380,10 +395,17 @@ int store_consolidator_sort(struct store_consolidator *c)
 	c->bucket = malloc((n ? n : 1) * sizeof(*c->bucket));
 	if (!c->order || !c->bucket_order || !c->bucket)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		c->order[i] = (uint32_t)i;
-	sort_ctx = c;
-	qsort(c->order, n, sizeof(*c->order), cmp_entries);
+	if (n > 1)
+		r = store_rows_order(keys, sort_keys(c, keys), n, &perm);
+	if (r < 0)
+		return r;
+	if (r > 0) { /* perm is the order */
+		free(c->order);
+		c->order = perm;
+	} else { /* in order already */
+		for (size_t i = 0; i < n; i++)
+			c->order[i] = (uint32_t)i;
+	}
 	/* Then the entries themselves in that order (one pass of random reads),
 	 * so that every encode after reads them sequentially; the hash slots
 	 * follow them (more flows may be summed if the write fails). */

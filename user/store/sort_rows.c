@@ -16,18 +16,16 @@
  * over many bits (exporters), to the value's rank. Those bits, then the
  * row's index (ties, and the permutation to return), are packed into 1-9
  * 64-bit words per row, and the words sorted as one big number by an MSD
- * radix sort: 3 words for IPv4 flows, sorted in 2-3 passes.
- *
- * The columns are then gathered by store_rows_permute(), width by width,
- * into a scratch buffer that the column takes in place of its own when
- * that one can serve as the scratch of the next column. */
+ * radix sort (sort_words.c): 3 words for IPv4 flows, sorted in 2-3 passes.
+ * The columns are then reordered by store_rows_permute() (permute_rows.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sort_words.h"
 #include "store_internal.h"
 
-#define INLINE static inline __attribute__((always_inline))
+#define PACK_BLOCK 256 /* rows packed at a time, their records in L1 */
 
 /* How a field's value is read: specialized loops for the usual columns. */
 enum kind {
@@ -44,7 +42,7 @@ enum kind {
 /* One piece of the packed key: a column, or half of a FixedString(16). */
 struct field {
 	const uint8_t *p; /* row 0's bytes */
-	unsigned stride;  /* bytes per row */
+	size_t stride;	  /* bytes from a row's value to the next */
 	unsigned len;	  /* OTHER: bytes read; big-endian when `be` */
 	int be, minute;	  /* OTHER */
 	enum kind kind;
@@ -76,22 +74,22 @@ INLINE uint64_t field_value(const struct field *f, size_t i, enum kind kind)
 
 	switch (kind) {
 	case LE1:
-		return f->p[i];
+		return f->p[i * f->stride];
 	case LE2:
-		memcpy(&u16, f->p + 2 * i, 2);
+		memcpy(&u16, f->p + i * f->stride, 2);
 		return u16;
 	case LE4:
-		memcpy(&u32, f->p + 4 * i, 4);
+		memcpy(&u32, f->p + i * f->stride, 4);
 		return u32;
 	case LE8:
-		memcpy(&u64, f->p + 8 * i, 8);
+		memcpy(&u64, f->p + i * f->stride, 8);
 		return u64;
 	case MINUTE:
 		/* v / 60 orders as v - v % 60 (toStartOfMinute) does */
-		memcpy(&u32, f->p + 4 * i, 4);
+		memcpy(&u32, f->p + i * f->stride, 4);
 		return u32 / 60;
 	case BE16:
-		memcpy(&u64, f->p + 16 * i, 8);
+		memcpy(&u64, f->p + i * f->stride, 8);
 		return __builtin_bswap64(u64);
 	case INDEX:
 		return i;
@@ -207,9 +205,10 @@ static unsigned dict_slot(const struct dict *d, uint64_t v)
 }
 
 /* The field's values into d; *fits 0 when there are more than DICT_MAX. */
-INLINE void field_values(const struct field *f, size_t rows, struct dict *d, int *fits,
+INLINE void field_values(const struct field *field, size_t rows, struct dict *d, int *fits,
 			 enum kind kind)
 {
+	const struct field copy = *field, *f = &copy; /* see field_pack() */
 	uint64_t last = field_value(f, 0, kind) + 1;
 
 	memset(d->used, 0, sizeof(d->used));
@@ -266,9 +265,12 @@ static int try_dict(struct field *f, size_t rows, struct dict *d)
 }
 
 /* ORs the field of rows [b, e) into their records (`words` each). */
-INLINE void field_pack(const struct field *f, size_t b, size_t e, uint64_t *rec, unsigned words,
+INLINE void field_pack(const struct field *field, size_t b, size_t e, uint64_t *rec, unsigned words,
 		       int dict, enum kind kind)
 {
+	/* A copy: stores to rec[] might change f->stride (both unsigned
+	 * long), not it, so the stride stays in a register. */
+	const struct field copy = *field, *f = &copy;
 	unsigned w = f->at / 64, off = f->at % 64, split = off + f->bits > 64;
 	unsigned up = split ? 0 : 64 - off - f->bits; /* in one word */
 	unsigned right = split ? off + f->bits - 64 : 0, left = 128 - off - f->bits; /* two */
@@ -296,202 +298,6 @@ INLINE void field_pack(const struct field *f, size_t b, size_t e, uint64_t *rec,
 			rec[0] |= x >> right;
 			rec[1] |= x << left;
 		}
-	}
-}
-
-/* ---- records of `words` uint64_t, compared as one big number ----
- * The functions below take `words` as a parameter and are inlined into
- * versions for 1-4 words (the usual IPv4 batch takes 3), where the copies
- * and compares become a few instructions. */
-
-#define MAX_WORDS  9   /* 68 bytes of key and 32 bits of index */
-#define PACK_BLOCK 256 /* rows packed at a time, their records in L1 */
-#define SMALL	   24  /* spans of fewer records: insertion sort */
-#define DIGIT	   8   /* bits sorted by a pass */
-#define BIG_DIGIT  11  /* ... of more than BIG_N records: fewer passes */
-#define BIG_N	   (1 << 16)
-#define TMP_ROWS   (1 << 16) /* at least, for spans sorted through tmp */
-
-INLINE int rec_less(const uint64_t *a, const uint64_t *b, unsigned from, unsigned words)
-{
-	for (unsigned k = from; k < words; k++)
-		if (a[k] != b[k])
-			return a[k] < b[k];
-	return 0;
-}
-
-INLINE void rec_copy(uint64_t *dst, const uint64_t *src, unsigned words)
-{
-	for (unsigned k = 0; k < words; k++)
-		dst[k] = src[k];
-}
-
-/* Records that agree on their first `from` words. */
-INLINE void insertion_sort(uint64_t *r, size_t n, unsigned from, unsigned words)
-{
-	uint64_t t[MAX_WORDS];
-
-	for (size_t i = 1; i < n; i++) {
-		size_t j = i;
-
-		if (!rec_less(r + i * words, r + (i - 1) * words, from, words))
-			continue;
-		rec_copy(t, r + i * words, words);
-		do {
-			rec_copy(r + j * words, r + (j - 1) * words, words);
-			j--;
-		} while (j > 0 && rec_less(t, r + (j - 1) * words, from, words));
-		rec_copy(r + j * words, t, words);
-	}
-}
-
-/* The bits of a record at bit `pos`, no more than `most` and not across
- * words: in word w, `shift` from its bottom. */
-struct digit {
-	unsigned w, shift, bits;
-	uint32_t mask;
-};
-
-static struct digit digit_at(unsigned pos, unsigned most)
-{
-	unsigned off = pos % 64, bits = 64 - off < most ? 64 - off : most;
-
-	return (struct digit){pos / 64, 64 - off - bits, bits, ((uint32_t)1 << bits) - 1};
-}
-
-INLINE uint32_t digit_of(const uint64_t *rec, struct digit d)
-{
-	return (uint32_t)(rec[d.w] >> d.shift) & d.mask;
-}
-
-/* A part of the records [start, start + n) still to sort, whose bits
- * before `pos` are the same in all. */
-struct span {
-	size_t start;
-	uint32_t n;
-	unsigned pos;
-};
-
-/* The most spans that can wait at once: they are disjoint, of more than
- * SMALL records each. */
-static size_t stack_size(size_t rows)
-{
-	return rows / (SMALL + 1) + 2;
-}
-
-/* After a pass on a digit ending at bit `pos`: the records of each digit
- * value (count[] of them from first[]) wait on the stack, the few are
- * sorted at once. Returns the new stack height. */
-INLINE size_t push_digits(uint64_t *r, size_t start, const uint32_t *count, const size_t *first,
-			  uint32_t mask, unsigned pos, unsigned words, struct span *stack,
-			  size_t sp)
-{
-	for (uint32_t x = 0; x <= mask; x++) {
-		if (count[x] > SMALL)
-			stack[sp++] = (struct span){start + first[x], count[x], pos};
-		else if (count[x] > 1)
-			insertion_sort(r + (start + first[x]) * words, count[x], pos / 64, words);
-	}
-	return sp;
-}
-
-/* Puts records [0, n) in the order of digit d, with count[] how many have
- * each value; first[] becomes where each value's records start. Through
- * tmp when it has room: reads in order and writes to a few places at a
- * time. Else in place (American flag sort), slower: a chain of dependent
- * loads, each record's place found after the one before has moved. */
-INLINE void digit_pass(uint64_t *r, size_t n, uint64_t *tmp, size_t tmp_n, const uint32_t *count,
-		       size_t *first, struct digit d, unsigned words)
-{
-	size_t next[1 << BIG_DIGIT], end[1 << BIG_DIGIT], at = 0;
-	uint64_t t[MAX_WORDS], u[MAX_WORDS];
-
-	for (uint32_t x = 0; x <= d.mask; x++) {
-		first[x] = next[x] = at;
-		at += count[x];
-		end[x] = at;
-	}
-	if (n <= tmp_n) {
-		for (size_t i = 0; i < n; i++) {
-			const uint64_t *src = r + i * words;
-
-			rec_copy(tmp + next[digit_of(src, d)]++ * words, src, words);
-		}
-		memcpy(r, tmp, n * words * sizeof(*r));
-		return;
-	}
-	for (uint32_t x = 0; x <= d.mask; x++) {
-		while (next[x] < end[x]) {
-			uint64_t *slot = r + next[x] * words;
-			uint32_t y = digit_of(slot, d);
-
-			if (y == x) {
-				next[x]++;
-				continue;
-			}
-			/* Follow the cycle: each record goes to its digit's next
-			 * free place, until one of digit x comes back. */
-			rec_copy(t, slot, words);
-			do {
-				uint64_t *dst = r + next[y]++ * words;
-
-				rec_copy(u, dst, words);
-				rec_copy(dst, t, words);
-				rec_copy(t, u, words);
-				y = digit_of(t, d);
-			} while (y != x);
-			rec_copy(slot, t, words);
-			next[x]++;
-		}
-	}
-}
-
-/* Sorts the spans on the stack (sp of them): MSD radix sort. */
-INLINE void sort_spans(uint64_t *r, unsigned words, struct span *stack, size_t sp, uint64_t *tmp,
-		       size_t tmp_n)
-{
-	uint32_t count[1 << BIG_DIGIT];
-	size_t first[1 << BIG_DIGIT];
-
-	while (sp) {
-		struct span s = stack[--sp];
-		uint64_t *base = r + s.start * words;
-
-		/* (the records are distinct: they differ before the end) */
-		while (s.pos < words * 64) {
-			struct digit d = digit_at(s.pos, s.n > BIG_N ? BIG_DIGIT : DIGIT);
-
-			memset(count, 0, (d.mask + 1) * sizeof(*count));
-			for (size_t i = 0; i < s.n; i++)
-				count[digit_of(base + i * words, d)]++;
-			s.pos += d.bits;
-			if (count[digit_of(base, d)] == s.n)
-				continue; /* one value for all: on to the next digit */
-			digit_pass(base, s.n, tmp, tmp_n, count, first, d, words);
-			sp = push_digits(r, s.start, count, first, d.mask, s.pos, words, stack, sp);
-			break;
-		}
-	}
-}
-
-static void sort_spans_of(uint64_t *r, unsigned words, struct span *stack, size_t sp, uint64_t *tmp,
-			  size_t tmp_n)
-{
-	switch (words) {
-	case 1:
-		sort_spans(r, 1, stack, sp, tmp, tmp_n);
-		break;
-	case 2:
-		sort_spans(r, 2, stack, sp, tmp, tmp_n);
-		break;
-	case 3:
-		sort_spans(r, 3, stack, sp, tmp, tmp_n);
-		break;
-	case 4:
-		sort_spans(r, 4, stack, sp, tmp, tmp_n);
-		break;
-	default:
-		sort_spans(r, words, stack, sp, tmp, tmp_n);
 	}
 }
 
@@ -567,28 +373,26 @@ static size_t key_fields(const struct store_sort_key *keys, size_t nkeys, struct
 	for (size_t k = 0; k < nkeys; k++) {
 		const struct store_sort_key *c = &keys[k];
 		const uint8_t *p = c->data;
+		size_t stride = c->stride ? c->stride : c->width;
 
 		if (c->width == 16) {
-			fields[n++] = (struct field){.p = p, .stride = 16, .kind = BE16};
-			fields[n++] = (struct field){.p = p + 8, .stride = 16, .kind = BE16};
+			fields[n++] = (struct field){.p = p, .stride = stride, .kind = BE16};
+			fields[n++] = (struct field){.p = p + 8, .stride = stride, .kind = BE16};
 			continue;
 		}
 		if (c->width > 8) { /* other bytes: 8 at a time, big-endian */
 			for (unsigned o = 0; o < c->width; o += 8)
 				fields[n++] = (struct field){
 				    .p = p + o,
-				    .stride = c->width,
+				    .stride = stride,
 				    .len = c->width - o < 8 ? c->width - o : 8,
 				    .be = 1,
 				    .kind = OTHER,
 				};
 			continue;
 		}
-		fields[n] = (struct field){.p = p,
-					   .stride = c->width,
-					   .len = c->width,
-					   .minute = c->minute,
-					   .kind = OTHER};
+		fields[n] = (struct field){
+		    .p = p, .stride = stride, .len = c->width, .minute = c->minute, .kind = OTHER};
 		if (c->minute && c->width == 4)
 			fields[n].kind = MINUTE;
 		else if (!c->minute && c->width == 1)
@@ -686,7 +490,7 @@ static int sort_rows(struct work *w, size_t used, size_t rows)
 	w->dig = malloc(rows * sizeof(*w->dig));
 	w->rec = malloc(rows * words * sizeof(*w->rec));
 	w->tmp = malloc(tmp_n * words * sizeof(*w->tmp));
-	w->stack = malloc(stack_size(rows) * sizeof(*w->stack));
+	w->stack = malloc(words_stack_size(rows) * sizeof(*w->stack));
 	if (!w->dig || !w->rec || !w->tmp || !w->stack)
 		return -ENOMEM;
 	first_digits(w->fields, used + 1, rows, d, w->dig, count);
@@ -696,8 +500,8 @@ static int sort_rows(struct work *w, size_t used, size_t rows)
 	}
 	if (pack_records(w->fields, used + 1, rows, words, w->dig, next, w->rec))
 		return 0;
-	sp = push_digits(w->rec, 0, count, first, d.mask, pad + d.bits, words, w->stack, 0);
-	sort_spans_of(w->rec, words, w->stack, sp, w->tmp, tmp_n);
+	sp = words_push_digits(w->rec, 0, count, first, d.mask, pad + d.bits, words, w->stack, 0);
+	words_sort_spans(w->rec, words, w->stack, sp, w->tmp, tmp_n);
 	return 1;
 }
 
@@ -734,108 +538,4 @@ int store_rows_order(const struct store_sort_key *keys, size_t nkeys, size_t row
 	}
 	work_free(&w);
 	return r;
-}
-
-/* ---- moving the columns' values ---- */
-
-/* Rows ahead whose value is asked for early: the gathers' loads miss the
- * caches (the batch's columns are larger than them), and more of them are
- * then on their way at once. */
-#define AHEAD 16
-
-INLINE void gather(char *restrict dst, const char *restrict src, const uint32_t *perm, size_t rows,
-		   unsigned width)
-{
-	size_t i = 0;
-
-	for (; i + AHEAD < rows; i++) {
-		__builtin_prefetch(src + (size_t)perm[i + AHEAD] * width);
-		memcpy(dst + i * width, src + (size_t)perm[i] * width, width);
-	}
-	for (; i < rows; i++)
-		memcpy(dst + i * width, src + (size_t)perm[i] * width, width);
-}
-
-static void gather_by_width(char *restrict dst, const char *restrict src, const uint32_t *perm,
-			    size_t rows, unsigned width)
-{
-	switch (width) { /* constant widths: a load and a store per row */
-	case 1:
-		gather(dst, src, perm, rows, 1);
-		break;
-	case 2:
-		gather(dst, src, perm, rows, 2);
-		break;
-	case 4:
-		gather(dst, src, perm, rows, 4);
-		break;
-	case 8:
-		gather(dst, src, perm, rows, 8);
-		break;
-	case 16:
-		gather(dst, src, perm, rows, 16);
-		break;
-	default:
-		gather(dst, src, perm, rows, width);
-	}
-}
-
-/* Arrays: Native offsets are cumulative element counts. A few elements a
- * row: copied one by one rather than by a call to memcpy(). */
-INLINE void gather_array(char *restrict dst, const char *restrict src, const uint64_t *off,
-			 const uint32_t *perm, size_t rows, uint64_t *restrict offsets_out,
-			 unsigned width)
-{
-	uint64_t total = 0;
-
-	for (size_t i = 0; i < rows; i++) {
-		uint32_t r = perm[i];
-		uint64_t start = r ? off[r - 1] : 0, n = off[r] - start;
-		const char *s = src + start * width;
-		char *d = dst + total * width;
-
-		if (i + AHEAD < rows)
-			__builtin_prefetch(off + perm[i + AHEAD] - 1);
-		for (uint64_t k = 0; k < n; k++)
-			memcpy(d + k * width, s + k * width, width);
-		total += n;
-		offsets_out[i] = total;
-	}
-}
-
-static void gather_arrays(char *dst, const struct store_buf *data, const struct store_buf *offsets,
-			  unsigned width, const uint32_t *perm, size_t rows, uint64_t *offsets_out)
-{
-	const uint64_t *off = (const uint64_t *)(const void *)offsets->data;
-
-	if (width == 4)
-		gather_array(dst, data->data, off, perm, rows, offsets_out, 4);
-	else
-		gather_array(dst, data->data, off, perm, rows, offsets_out, width);
-}
-
-void store_rows_permute(struct store_buf *data, struct store_buf *offsets, unsigned width,
-			const uint32_t *perm, size_t rows, struct store_buf *scratch, size_t keep)
-{
-	if (!offsets) {
-		gather_by_width(scratch->data, data->data, perm, rows, width);
-	} else {
-		size_t at = (data->len + 7) & ~(size_t)7;
-		uint64_t *offs = (uint64_t *)(void *)(scratch->data + at);
-
-		gather_arrays(scratch->data, data, offsets, width, perm, rows, offs);
-		memcpy(offsets->data, offs, rows * sizeof(*offs));
-	}
-	if (data->cap >= keep) {
-		/* The column's buffer can be the next scratch: trade them
-		 * rather than copy back (the same buffers, the same memory). */
-		struct store_buf t = *data;
-
-		*data = *scratch;
-		data->len = t.len;
-		*scratch = t;
-		scratch->len = 0;
-	} else if (data->len) {
-		memcpy(data->data, scratch->data, data->len);
-	}
 }

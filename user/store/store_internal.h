@@ -34,11 +34,13 @@ char *store_insert_query(const char *table, const char *const *columns, size_t n
 
 /* One column of a sorting key, as encoded: `rows` values of `width` bytes
  * (1, 2, 4, 8: unsigned little-endian; 16: FixedString), `minute`: a
- * DateTime the key takes as toStartOfMinute(). */
+ * DateTime the key takes as toStartOfMinute(). Value i is at data + i *
+ * stride: a field of an array of structs; 0 for a column (stride = width). */
 struct store_sort_key {
 	const void *data;
 	unsigned width;
 	int minute;
+	size_t stride;
 };
 
 /* The order of rows[0..rows) by the key columns: 0 when they are in order
