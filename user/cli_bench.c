@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "common/cpu_time.h"
 #include "common/addr.h"
 #include "decode/decode.h"
 #include "demo/demo.h"
@@ -544,14 +545,6 @@ static const struct decode_case decode_cases[] = {
 };
 #define NCASES (sizeof(decode_cases) / sizeof(decode_cases[0]))
 
-static double thread_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -626,7 +619,7 @@ static int decode_measure(const struct decode_case *c, const struct decode_set *
 		double t0, t1;
 
 		addr_from_ipv4(&in.exporter, 0xc0000201);
-		t0 = thread_seconds();
+		t0 = cpu_thread_s();
 		while (done < records)
 			for (int d = 0; d < DGRAMS; d++) {
 				in.data = set->data[d].data;
@@ -635,7 +628,7 @@ static int decode_measure(const struct decode_case *c, const struct decode_set *
 				decode_datagram(st, &in, &out, &r);
 				done += out.count;
 			}
-		t1 = thread_seconds();
+		t1 = cpu_thread_s();
 		rates[rep] = t1 > t0 ? (double)done / (t1 - t0) / 1e6 : 0;
 	}
 	qsort(rates, repeat, sizeof(rates[0]), cmp_double);

@@ -131,8 +131,6 @@ static void make_holder(char *out, size_t size, const char *purpose)
 	out[n] = 0;
 }
 
-/* Generations present: the highest in st->gen, the others in st->old. */
-
 /* A query, asked again when 18.16 answers that a table does not exist (code
  * 60): it may while another orchestrator drops an old generation, even for
  * a statement about another table (seen once in CI on a CREATE). */
@@ -148,6 +146,7 @@ static int query_racing_drops(struct store_client *c, const char *q, char **out)
 	}
 }
 
+/* Generations present: the highest in st->gen, the others in st->old. */
 static int list_generations(struct store_client *c, struct lock_state *st)
 {
 	char *out = NULL, *line, *save = NULL;

@@ -693,9 +693,8 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 	 * could silently miss data. Refuse rather than guess. */
 	if (newest > NSTEPS) {
 		log_error("ClickHouse schema is newer than this weir",
-			  "database=%s version=%lu "
-			  "known=%u hint=\"upgrade weir\"",
-			  cfg->database, newest, (unsigned)NSTEPS);
+			  "database=%s version=%lu known=%u hint=\"upgrade weir\"", cfg->database,
+			  newest, (unsigned)NSTEPS);
 		return -EPROTONOSUPPORT;
 	}
 	for (size_t i = 0; i < NSTEPS && steps[i].version <= target; i++) {

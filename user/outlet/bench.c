@@ -4,7 +4,6 @@
  * this process, with the in-process ring and with Kafka (librdkafka's mock
  * cluster); zero loss required, and bytes per flow on disk in `flows`. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cpu_time.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "demo/demo.h"
@@ -112,14 +112,6 @@ static int sender_prepare(struct sender *s, unsigned index, enum demo_format for
 	return 0;
 }
 
-static double thread_cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
@@ -187,7 +179,7 @@ static void *sender_main(void *arg)
 		}
 	}
 	close(fd);
-	s->cpu_s = thread_cpu_s();
+	s->cpu_s = cpu_thread_s();
 	return NULL;
 }
 
@@ -235,78 +227,6 @@ static void clickhouse_private_stop(const char *dir)
 		 dir, dir, dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "weir bench e2e: could not remove %s\n", dir);
-}
-
-/* utime + stime of a /proc .../stat file, in seconds. */
-static double stat_cpu_s(const char *path)
-{
-	char buf[1024], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* CPU seconds used so far by process `pid`. */
-static double proc_cpu_s(long pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	return stat_cpu_s(path);
-}
-
-/* CPU seconds used so far by this process's threads named `comm`: the
- * Kafka mock cluster's broker ("rdk:mock") runs inside the bench, and its
- * work is the broker's, not weir's. */
-static double threads_cpu_s(const char *comm)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	double sum = 0;
-
-	while (d && (e = readdir(d)) != NULL) {
-		char path[300], name[64] = "";
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof(name), f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-		if (strcmp(name, comm) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
-		sum += stat_cpu_s(path);
-	}
-	if (d)
-		closedir(d);
-	return sum;
-}
-
-static double self_cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* ---- one run ---- */
@@ -458,9 +378,9 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	if (ret < 0)
 		goto out;
 
-	cpu0 = self_cpu_s();
-	mock0 = threads_cpu_s("rdk:mock");
-	ch0 = ch_pid ? proc_cpu_s(ch_pid) : 0;
+	cpu0 = cpu_self_s();
+	mock0 = cpu_threads_named_s("rdk:mock");
+	ch0 = ch_pid ? cpu_pid_s((pid_t)ch_pid) : 0;
 	t0 = now_s();
 	for (unsigned i = 0; i < o->senders; i++) {
 		struct sender *s = &senders[i];
@@ -503,11 +423,11 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	}
 	res->seconds = t_end - t0;
 	res->rows = rows;
-	res->weir_cpu = self_cpu_s() - cpu0;
-	res->mock_cpu = threads_cpu_s("rdk:mock") - mock0;
+	res->weir_cpu = cpu_self_s() - cpu0;
+	res->mock_cpu = cpu_threads_named_s("rdk:mock") - mock0;
 	for (unsigned i = 0; i < o->senders; i++)
 		res->sender_cpu += senders[i].cpu_s;
-	res->ch_cpu = ch_pid ? proc_cpu_s(ch_pid) - ch0 : 0;
+	res->ch_cpu = ch_pid ? cpu_pid_s((pid_t)ch_pid) - ch0 : 0;
 	inlet_get_stats(inlet, &ist);
 	res->kernel_drops = ist.kernel_drops;
 	{
@@ -763,11 +683,11 @@ int outlet_bench(int argc, char **argv)
 		if ((kafka && !o.kafka) || (!kafka && !o.ring))
 			continue;
 		/* The mock broker (one thread in this process, 5 MB kept per
-		 * partition) falls behind between 300k and 500k flows/s (measured) and deletes
-		 * what the outlets have not read: a lossy first try there only
-		 * tells about the mock, and its retries at the rate it let
-		 * through would take many minutes. Unless told otherwise,
-		 * Kafka starts where the mock holds, for 20 s. */
+		 * partition) falls behind between 300k and 400k flows/s
+		 * (measured) and deletes what the outlets have not read: a lossy first try there
+		 * only tells about the mock, and its retries at the rate it let through would take
+		 * many minutes. Unless told otherwise, Kafka starts where the mock holds, for 20 s.
+		 */
 		if (kafka && !flows_given)
 			mo.flows = 6000000;
 		if (kafka && !rate_given)
@@ -788,9 +708,8 @@ int outlet_bench(int argc, char **argv)
 			    "(%llu flows not stored yet when the senders stopped)\n"
 			    "          CPU s: weir %.1f (of it: senders %.1f, Kafka mock broker "
 			    "%.1f), "
-			    "ClickHouse %.1f; "
-			    "%llu batches, "
-			    "workers waited %.1f s for ClickHouse; %.1f bytes/flow on disk\n",
+			    "ClickHouse %.1f; %llu batches, workers waited %.1f s for ClickHouse; "
+			    "%.1f bytes/flow on disk\n",
 			    kafka ? "kafka" : "ring", (double)r.sent / r.send_seconds,
 			    (double)r.rows / r.seconds, (unsigned long long)r.rows,
 			    (unsigned long long)r.sent, zero_loss ? "" : " LOSS",

@@ -207,8 +207,8 @@ static void outlet_enrich(struct outlet_worker *w, struct flow *flows, uint32_t 
 
 static int writer_store(struct outlet_worker *w, int all);
 
-/* Enriches and appends decoded flows; counts them per exporter. */
-/* Hands the staged flows to the writer. */
+/* Enriches the staged flows, appends them to the writer and counts them
+ * per exporter. */
 static void stage_flush(struct outlet_worker *w)
 {
 	LOG_RATELIMIT(store_rl, 10);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cpu_time.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "store.h"
@@ -477,39 +478,6 @@ static void print_load(FILE *out, const char *when)
 			load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
 }
 
-/* CPU seconds (user + system) process `pid` has used, -1 when unknown. */
-static double process_cpu_s(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	FILE *f;
-	size_t n;
-
-	if (pid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* fields 14 and 15 (utime, stime), counted after the ")" of comm */
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double self_cpu_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One of ClickHouse's cumulative counters (system.events), 0 if absent. */
 static uint64_t server_event(struct store_client *c, const char *event)
 {
@@ -624,8 +592,8 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 	start_line_ready(&start, started);
 	inserted = server_event(c, "MergeTreeDataWriterRows");
 	merged0 = server_event(c, "MergedRows");
-	server_cpu = process_cpu_s(opt->server_pid);
-	self_cpu = self_cpu_s();
+	server_cpu = cpu_pid_s(opt->server_pid);
+	self_cpu = cpu_self_s();
 	start_line_go(&start);
 	t0 = now_s();
 	for (unsigned i = 0; i < started; i++) {
@@ -638,7 +606,7 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 		}
 	}
 	wall = now_s() - t0;
-	self_cpu = self_cpu_s() - self_cpu;
+	self_cpu = cpu_self_s() - self_cpu;
 	inserted = server_event(c, "MergeTreeDataWriterRows") - inserted;
 	merged = server_event(c, "MergedRows") - merged0;
 	if (r < 0)
@@ -669,12 +637,12 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 		self_cpu * 1e6 / (double)rows, gen_s * 1e6 / (double)rows,
 		encode * 1e6 / (double)rows);
 	if (server_cpu >= 0) {
-		double during = process_cpu_s(opt->server_pid) - server_cpu, settled;
+		double during = cpu_pid_s(opt->server_pid) - server_cpu, settled;
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 		for (int i = 0; i < 600 && system_table_rows(c, "system.merges") > 0; i++)
 			usleep(200000);
-		settled = process_cpu_s(opt->server_pid) - server_cpu;
+		settled = cpu_pid_s(opt->server_pid) - server_cpu;
 		merged = server_event(c, "MergedRows") - merged0;
 		fprintf(out,
 			", clickhouse-server %.2f us/flow during the inserts, %.2f us/flow with "

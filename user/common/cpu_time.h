@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* CPU time of this thread, this process, another process or some of this
+ * process's threads: what the benchmarks divide by the work they did. */
+#ifndef WEIR_COMMON_CPU_TIME_H
+#define WEIR_COMMON_CPU_TIME_H
+
+#include <sys/types.h>
+
+/* User + system seconds of the calling thread. */
+double cpu_thread_s(void);
+/* User + system seconds of this process, every thread. */
+double cpu_self_s(void);
+/* User + system seconds of process `pid` (/proc), -1 when unknown. */
+double cpu_pid_s(pid_t pid);
+/* Summed over this process's threads whose name (comm) is `comm`. */
+double cpu_threads_named_s(const char *comm);
+
+#endif
