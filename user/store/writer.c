@@ -138,6 +138,12 @@ static uint64_t now_ms_monotonic(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Array(UInt32) columns: values plus cumulative UInt64 offsets per row. */
+static int column_is_array(const struct column *c)
+{
+	return c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY;
+}
+
 static int columns_init(struct store_writer *w)
 {
 	size_t n = 0;
@@ -230,8 +236,7 @@ struct store_writer *store_writer_new(const struct store_config *cfg,
 	for (size_t k = 0; store_flows_sort_key[k]; k++)
 		for (size_t i = 0; i < w->ncols && w->nsort < 16; i++)
 			if (!strcmp(w->cols[i].name, store_flows_sort_key[k]) &&
-			    w->cols[i].enc != ENC_ARRAY_U32 &&
-			    w->cols[i].enc != ENC_LARGE_COMMUNITY)
+			    !column_is_array(&w->cols[i]))
 				w->sort_cols[w->nsort++] = i;
 	w->segs = calloc(1 + 3 * w->ncols, sizeof(*w->segs));
 	w->head_end = calloc(1 + w->ncols, sizeof(*w->head_end));
@@ -443,7 +448,7 @@ int store_writer_append(struct store_writer *w, const struct flow *flows, size_t
 	for (size_t i = 0; i < w->ncols; i++) {
 		struct column *c = &w->cols[i];
 
-		if (c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY) {
+		if (column_is_array(c)) {
 			size_t k = 0;
 			for (size_t j = 0; j < n; j++)
 				k += array_count(c, &flows[j]);
@@ -467,7 +472,7 @@ int store_writer_append(struct store_writer *w, const struct flow *flows, size_t
 	}
 	for (size_t i = 0; i < w->ncols; i++) {
 		struct column *c = &w->cols[i];
-		int arr = c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY;
+		int arr = column_is_array(c);
 
 		if (store_buf_reserve(&c->data, arr ? c->need - 8 * n : c->need) < 0 ||
 		    (arr && store_buf_reserve(&c->offsets, 8 * n) < 0))
@@ -546,7 +551,7 @@ static int sort_batch(struct store_writer *w)
 			const struct column *c = &w->cols[i];
 			size_t need = c->data.len;
 
-			if (c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY)
+			if (column_is_array(c))
 				need = ((need + 7) & ~(size_t)7) + w->rows * sizeof(uint64_t);
 			if (need > keep)
 				keep = need;
@@ -557,7 +562,7 @@ static int sort_batch(struct store_writer *w)
 	}
 	for (size_t i = 0; r > 0 && i < w->ncols; i++) {
 		struct column *c = &w->cols[i];
-		int arr = c->enc == ENC_ARRAY_U32 || c->enc == ENC_LARGE_COMMUNITY;
+		int arr = column_is_array(c);
 
 		store_rows_permute(&c->data, arr ? &c->offsets : NULL, c->width, perm, w->rows,
 				   &w->scratch, keep);
