@@ -17,15 +17,17 @@ BUILD := build
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
-PKGS := libbpf libxdp rdkafka libmaxminddb yaml-0.1 libcurl libpcre2-8 libprotobuf-c libpcap \
-	netsnmp libh2o-evloop
+# The libraries the code includes today; a stage that starts using one adds it here.
+PKGS := libbpf libxdp rdkafka yaml-0.1 libcurl libprotobuf-c libpcap libh2o-evloop
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread -lm
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
-COMMON_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iuser -I$(BUILD) -I$(BUILD)/proto -Itests/harness \
+COMMON_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iuser -I$(BUILD) -I$(BUILD)/proto \
 	-DWEIR_VERSION='"$(shell git describe --always --dirty 2>/dev/null || echo dev)"'
 CFLAGS := -O2 $(COMMON_CFLAGS)
+# Test programs (unit, integration, fuzz, tools) also see the harness.
+TEST_INC := -Itests/harness
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_CFLAGS := -O1 $(COMMON_CFLAGS) $(SAN_FLAGS)
 FUZZ_CFLAGS := -O1 $(COMMON_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
@@ -119,23 +121,23 @@ $(BUILD)/weir: $(BIN_OBJS) $(BUILD)/libweir.a
 $(BUILD)/tests/unit/%: tests/unit/%.c $(HARNESS_SRCS) $(BUILD)/asan/libweir.a
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(ASAN_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(HARNESS_SRCS) $(BUILD)/asan/libweir.a $(PKG_LIBS)
+	$(Q)$(CC) $(ASAN_CFLAGS) $(TEST_INC) $(PKG_CFLAGS) -o $@ $< $(HARNESS_SRCS) $(BUILD)/asan/libweir.a $(PKG_LIBS)
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(HARNESS_SRCS) $(BUILD)/libweir.a
 	@mkdir -p $(@D)
 	@echo "  TEST    $@"
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(HARNESS_SRCS) $(BUILD)/libweir.a $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(PKG_CFLAGS) -o $@ $< $(HARNESS_SRCS) $(BUILD)/libweir.a $(PKG_LIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzzobj/libweir.a
 	@mkdir -p $(@D)
 	@echo "  FUZZ    $@"
-	$(Q)$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(BUILD)/fuzzobj/libweir.a $(PKG_LIBS)
+	$(Q)$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(TEST_INC) $(PKG_CFLAGS) -o $@ $< $(BUILD)/fuzzobj/libweir.a $(PKG_LIBS)
 
 # Helper programs the tests run (a Kafka mock cluster, traffic senders...).
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libweir.a
 	@mkdir -p $(@D)
 	@echo "  TOOL    $@"
-	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libweir.a $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libweir.a $(PKG_LIBS)
 
 tests: $(UNIT_BINS) $(INTEG_BINS) $(FUZZ_BINS) $(TOOL_BINS)
 
