@@ -714,6 +714,35 @@ TEST(switch_vlans_and_header_vlan)
 	CHECK_EQ(x.flows[1].dst_vlan, 200);
 }
 
+/* A QinQ frame (S-tag 100, C-tag 200) in a sampled header: the customer
+ * VLAN, as Akvorado reports it. */
+TEST(header_qinq_gives_customer_vlan)
+{
+	struct pkt d, h;
+	struct run x;
+
+	memset(&h, 0, sizeof(h));
+	put_eth(&h, MAC_B, MAC_A);
+	put16(&h, 0x88a8);
+	put16(&h, 100);
+	put16(&h, 0x8100);
+	put16(&h, 200);
+	put16(&h, 0x86dd);
+	put_ipv6(&h, 0, 0x12345, 20, 6, 64, v6("2001:db8::1"), v6("2001:db8::2"));
+	put_tcp(&h, 22, 46026, 0x10);
+	dg_begin(&d, 0, 1);
+	size_t s = flow_sample(&d, 1, 1, 2, 1);
+	rec_header(&d, 1, 82, &h);
+	close_len(&d, s);
+	run(&d, &x);
+	REQUIRE_EQ(x.count, 1);
+	CHECK_EQ(x.flows[0].src_vlan, 200);
+	CHECK_EQ(x.flows[0].dst_vlan, 200);
+	CHECK_EQ(x.flows[0].etype, 0x86dd);
+	CHECK_EQ(x.flows[0].src_port, 22);
+	CHECK_EQ(x.flows[0].ipv6_flow_label, 0x12345);
+}
+
 TEST(unknown_records_and_samples_skipped)
 {
 	struct pkt d, h;
