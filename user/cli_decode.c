@@ -68,6 +68,7 @@ struct exporter_stats {
 	struct in6_addr addr;
 	unsigned protocols; /* bit per enum decode_protocol seen */
 	unsigned long datagrams, flows, templates, withdrawals, options_records, counter_samples;
+	unsigned long skipped_records;
 	unsigned long events[DECODE_REASON_COUNT];
 };
 
@@ -212,6 +213,7 @@ static void exporter_account(struct decode_cli *c, const struct decode_result *r
 	e->withdrawals += r->template_withdrawals;
 	e->options_records += r->options_records;
 	e->counter_samples += r->counter_samples;
+	e->skipped_records += r->skipped_records;
 	for (int i = 1; i < DECODE_REASON_COUNT; i++)
 		e->events[i] += r->events[i];
 }
@@ -481,6 +483,8 @@ static void print_exporter(const struct exporter_stats *e)
 		fprintf(stderr, " options_records=%lu", e->options_records);
 	if (e->counter_samples)
 		fprintf(stderr, " counter_samples=%lu", e->counter_samples);
+	if (e->skipped_records)
+		fprintf(stderr, " skipped_records=%lu", e->skipped_records);
 	for (int r = 1; r < DECODE_REASON_COUNT; r++)
 		if (e->events[r])
 			fprintf(stderr, " %s=%lu", decode_reason_name(r), e->events[r]);

@@ -167,6 +167,23 @@ static void write_json_value(FILE *out, const struct flow *f, const struct flow_
 	}
 }
 
+/* Exporters send "no address" in an IPv4 field as 0.0.0.0, which is stored
+ * mapped (::ffff:0.0.0.0) and so is not all-zero; the JSON leaves it out like
+ * any other zero field. Only the JSON: the bus and the store keep the value
+ * they were given. */
+static int json_leaves_out(const struct flow *f, const struct flow_field *field)
+{
+	static const uint8_t v4_zero[4];
+	const struct in6_addr *a;
+
+	if (flow_field_is_zero(f, field))
+		return 1;
+	if (field->kind != FLOW_FIELD_ADDR)
+		return 0;
+	a = field_ptr(f, field);
+	return addr_is_ipv4(a) && memcmp(&a->s6_addr[12], v4_zero, 4) == 0;
+}
+
 int flow_write_json(FILE *out, const struct flow *f)
 {
 	int first = 1;
@@ -175,7 +192,7 @@ int flow_write_json(FILE *out, const struct flow *f)
 	for (size_t i = 0; i < flow_fields_count; i++) {
 		const struct flow_field *field = &flow_fields[i];
 
-		if (flow_field_is_zero(f, field))
+		if (json_leaves_out(f, field))
 			continue;
 		fprintf(out, "%s\"%s\":", first ? "" : ",", field->name);
 		write_json_value(out, f, field);

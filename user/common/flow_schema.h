@@ -45,7 +45,8 @@ int flow_field_is_zero(const struct flow *f, const struct flow_field *field);
 unsigned long long flow_field_get_uint(const struct flow *f, const struct flow_field *field);
 
 /* Writes `f` as one JSON object (no newline), keys = column names, leaving
- * out zero fields. Returns 0 or -errno from the stream. */
+ * out zero fields (an IPv4 0.0.0.0 address counts as zero). Returns 0 or
+ * -errno from the stream. */
 int flow_write_json(FILE *out, const struct flow *f);
 
 #endif

@@ -31,7 +31,7 @@ enum decode_reason {
 	DECODE_FLOW_LIMIT, /* more flows than the output can hold: rest dropped */
 	DECODE_TRUNCATED_ARRAY, /* more labels/AS path/communities than a flow holds */
 	DECODE_BAD_SAMPLE, /* malformed sFlow sample or record: skipped */
-	DECODE_UNSUPPORTED, /* well-formed but not handled (sample/record/header type) */
+	DECODE_UNSUPPORTED, /* well-formed but not handled (sample/header type, set ID) */
 	DECODE_BAD_HEADER, /* a sampled packet header the L2-L4 parser could not read */
 	DECODE_REASON_COUNT
 };
@@ -101,6 +101,11 @@ struct decode_result {
 	uint32_t template_withdrawals;
 	uint32_t options_records; /* options data records read */
 	uint32_t counter_samples; /* sFlow counter samples (not turned into flows) */
+	/* sFlow flow records weir has no use for (extended records it has no
+	 * column for, other enterprises' formats): skipped by their length.
+	 * Not a problem, so not an event: DECODE_UNSUPPORTED is kept for what
+	 * loses flows or their fields. */
+	uint32_t skipped_records;
 	uint32_t events[DECODE_REASON_COUNT]; /* occurrences per reason */
 };
 

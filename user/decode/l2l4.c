@@ -9,7 +9,9 @@
  * ICMP, Bytes) replace the outer ones. L2 fields (MACs, VLANs, MPLS labels)
  * always come from the outermost headers: they describe the link the sample
  * was taken on, which is what interface-based queries need. The same holds
- * for the Ethernet frame carried by an EoMPLS pseudowire. */
+ * for the Ethernet frame carried by an EoMPLS pseudowire. Within those
+ * outermost headers, the VLAN is the innermost 802.1Q tag (QinQ: the
+ * customer's). */
 #include <errno.h>
 #include <stdbool.h>
 
@@ -40,7 +42,6 @@ struct l2l4 {
 	bool l2_locked; /* inside a tunnel or pseudowire: keep the outer L2 fields */
 	bool in_tunnel; /* the next IP header is an inner one: it replaces the outer */
 	bool labels_ok; /* the flow had no MPLS labels on entry */
-	bool vlan_seen; /* a VLAN tag was read */
 	bool usable;
 };
 
@@ -133,23 +134,25 @@ static void parse_ethernet(struct l2l4 *c, size_t off)
 	}
 	etype = rd16(h + 12);
 	off += 14;
-	/* IEEE 802.1Q tags, S-tag first in QinQ (802.1ad). The outermost
-	 * non-zero VLAN id is the one of the link the frame was sampled on,
-	 * in and out alike (a bridged frame keeps its tag): it fills SrcVlan
-	 * and DstVlan when the record did not already give them. */
+	/* IEEE 802.1Q tags, S-tag first and C-tag last in QinQ (802.1ad).
+	 * The innermost tag is the customer's VLAN, the one Akvorado reports;
+	 * in and out alike (a bridged frame keeps its tag), it fills SrcVlan
+	 * and DstVlan when the record did not already give them. Its VID 0
+	 * (a priority tag) means no VLAN; so does a tag stack cut by the end
+	 * of the sampled header, whose innermost tag is unknown. */
+	uint16_t vid = 0;
 	while (etype == ETH_P_8021Q || etype == ETH_P_8021AD || etype == ETH_P_QINQ_OLD) {
 		if (left(c, off) < 4)
 			return;
-		uint16_t vid = rd16(c->p + off) & 0x0fff;
-		if (!c->l2_locked && !c->vlan_seen && vid) {
-			c->vlan_seen = true;
-			if (c->f->src_vlan == 0)
-				c->f->src_vlan = vid;
-			if (c->f->dst_vlan == 0)
-				c->f->dst_vlan = vid;
-		}
+		vid = rd16(c->p + off) & 0x0fff;
 		etype = rd16(c->p + off + 2);
 		off += 4;
+	}
+	if (!c->l2_locked && vid) {
+		if (c->f->src_vlan == 0)
+			c->f->src_vlan = vid;
+		if (c->f->dst_vlan == 0)
+			c->f->dst_vlan = vid;
 	}
 	dispatch_etype(c, etype, off);
 }

@@ -9,7 +9,8 @@
  * sampled IPv4/IPv6 record, else the frame length (less the Ethernet header
  * and FCS for Ethernet). A sampled header wins over records 2/3/4 whatever
  * their order; records 1001-1003 are applied as they come (VLANs of 1001
- * override a header's 802.1Q tag; next hops of 0.0.0.0 are ignored). */
+ * override a header's 802.1Q tag; next hops of 0.0.0.0 are ignored). Other
+ * flow records are skipped and counted as such, not as unsupported. */
 #include <stdbool.h>
 
 #include "../common/addr.h"
@@ -397,8 +398,13 @@ static void flow_sample(const struct decode_config *cfg, const struct decode_inp
 		case SFLOW_REC_GATEWAY:
 			ok = rec_gateway(rec, rlen, f, r);
 			break;
-		default: /* other records, other enterprises */
-			decode_event(r, DECODE_UNSUPPORTED);
+		default:
+			/* Other extended records (user, URL, NAT, MPLS,
+			 * tunnels...) and other enterprises' records: no
+			 * column needs them, and agents send them routinely,
+			 * so counting them as unsupported would hide real
+			 * problems. */
+			r->skipped_records++;
 			break;
 		}
 		if (!ok)

@@ -36,6 +36,27 @@ TEST(flow_json_forms)
 	free(text);
 }
 
+/* An IPv4 address sent as 0.0.0.0 (::ffff:0.0.0.0 once mapped) is as absent
+ * as an all-zero one: the JSON leaves it out like any other zero field. */
+TEST(flow_json_leaves_out_ipv4_zero_addresses)
+{
+	struct flow f;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	flow_reset(&f);
+	REQUIRE(addr_from_text(&f.src_addr, "192.0.2.1") == 0);
+	REQUIRE(addr_from_text(&f.next_hop, "0.0.0.0") == 0);
+	REQUIRE(addr_from_text(&f.src_addr_nat, "0.0.0.0") == 0);
+	REQUIRE(addr_from_text(&f.dst_addr_nat, "::") == 0);
+	f.proto = 17;
+	REQUIRE_EQ(flow_write_json(out, &f), 0);
+	fclose(out);
+	CHECK_STR(text, "{\"SrcAddr\":\"192.0.2.1\",\"Proto\":17}");
+	free(text);
+}
+
 TEST(addr_prefixes)
 {
 	struct in6_addr a;

@@ -179,7 +179,10 @@ TEST(vlan_8021q_sets_both_vlans)
 	CHECK_EQ(f.dst_vlan, 231);
 }
 
-TEST(qinq_outer_tag_wins)
+/* QinQ (802.1ad S-tag, or an 802.1Q or 0x9100 outer tag) then a customer
+ * tag: the innermost (customer) VLAN fills SrcVlan and DstVlan, as Akvorado
+ * reports it. */
+TEST(qinq_inner_tag_wins)
 {
 	static const uint16_t tpids[] = {0x88a8, 0x8100, 0x9100};
 
@@ -197,11 +200,41 @@ TEST(qinq_outer_tag_wins)
 		put_ipv6(&p, 0, 0, 20, 6, 64, v6("2001:db8::1"), v6("2001:db8::2"));
 		put_tcp(&p, 1, 2, 0x02);
 		REQUIRE_EQ(parse(&p, L2L4_ETHERNET, DECODE_DECAP_NONE, &f, &r), 0);
-		CHECK_EQ(f.src_vlan, 100);
-		CHECK_EQ(f.dst_vlan, 100);
+		CHECK_EQ(f.src_vlan, 200);
+		CHECK_EQ(f.dst_vlan, 200);
 		CHECK_EQ(f.etype, 0x86dd);
 		CHECK_EQ(f.tcp_flags, 0x02);
 	}
+}
+
+/* An S-tag over a priority-tagged customer frame (C-tag VID 0): there is no
+ * customer VLAN, and the S-tag is not taken in its place. A tag stack cut
+ * by the end of the sampled header gives no VLAN: the innermost is unknown. */
+TEST(qinq_inner_priority_tag_and_cut_stack)
+{
+	struct pkt p = {0};
+	struct flow f;
+	struct decode_result r;
+
+	put_eth(&p, MAC_B, MAC_A);
+	put16(&p, 0x88a8);
+	put16(&p, 100);
+	put16(&p, 0x8100);
+	put16(&p, 0xa000); /* PCP 5, VID 0 */
+	put16(&p, 0x0800);
+	put_ipv4(&p, IP(10, 0, 0, 1), IP(10, 0, 0, 2), 17, 0, 64, 1, 0, 28);
+	put_udp(&p, 53, 5353, 8);
+	REQUIRE_EQ(parse(&p, L2L4_ETHERNET, DECODE_DECAP_NONE, &f, &r), 0);
+	CHECK_EQ(f.src_vlan, 0);
+	CHECK_EQ(f.dst_vlan, 0);
+	CHECK_EQ(f.dst_port, 5353);
+
+	/* cut after the S-tag, inside the C-tag */
+	flow_reset(&f);
+	REQUIRE_EQ(parse_n(&p, 14 + 4 + 2, L2L4_ETHERNET, DECODE_DECAP_NONE, &f, &r), 0);
+	CHECK_EQ(f.src_mac, MAC_A);
+	CHECK_EQ(f.src_vlan, 0);
+	CHECK_EQ(f.dst_vlan, 0);
 }
 
 TEST(priority_tag_then_vlan)

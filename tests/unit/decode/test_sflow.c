@@ -714,6 +714,35 @@ TEST(switch_vlans_and_header_vlan)
 	CHECK_EQ(x.flows[1].dst_vlan, 200);
 }
 
+/* A QinQ frame (S-tag 100, C-tag 200) in a sampled header: the customer
+ * VLAN, as Akvorado reports it. */
+TEST(header_qinq_gives_customer_vlan)
+{
+	struct pkt d, h;
+	struct run x;
+
+	memset(&h, 0, sizeof(h));
+	put_eth(&h, MAC_B, MAC_A);
+	put16(&h, 0x88a8);
+	put16(&h, 100);
+	put16(&h, 0x8100);
+	put16(&h, 200);
+	put16(&h, 0x86dd);
+	put_ipv6(&h, 0, 0x12345, 20, 6, 64, v6("2001:db8::1"), v6("2001:db8::2"));
+	put_tcp(&h, 22, 46026, 0x10);
+	dg_begin(&d, 0, 1);
+	size_t s = flow_sample(&d, 1, 1, 2, 1);
+	rec_header(&d, 1, 82, &h);
+	close_len(&d, s);
+	run(&d, &x);
+	REQUIRE_EQ(x.count, 1);
+	CHECK_EQ(x.flows[0].src_vlan, 200);
+	CHECK_EQ(x.flows[0].dst_vlan, 200);
+	CHECK_EQ(x.flows[0].etype, 0x86dd);
+	CHECK_EQ(x.flows[0].src_port, 22);
+	CHECK_EQ(x.flows[0].ipv6_flow_label, 0x12345);
+}
+
 TEST(unknown_records_and_samples_skipped)
 {
 	struct pkt d, h;
@@ -741,9 +770,44 @@ TEST(unknown_records_and_samples_skipped)
 	close_len(&d, s);
 	run(&d, &x);
 	REQUIRE_EQ(x.count, 1);
-	CHECK_EQ(x.r.events[DECODE_UNSUPPORTED], 5);
+	/* the two samples may hold flows: unsupported; the three records are
+	 * ones weir has no use for: skipped, not a problem */
+	CHECK_EQ(x.r.events[DECODE_UNSUPPORTED], 2);
+	CHECK_EQ(x.r.skipped_records, 3);
 	CHECK_EQ(x.flows[0].src_port, 443);
 	CHECK_EQ(x.flows[0].src_vlan, 0);
+}
+
+/* Extended records weir does not read (URL, NAT, MPLS tunnel, another
+ * enterprise's) next to the ones it does: the datagram decodes cleanly,
+ * with the records counted as skipped and no event. */
+TEST(unused_extended_records_are_skipped_not_unsupported)
+{
+	static const uint32_t unused[] = {1005, 1007, 1008, 4413u << 12 | 1};
+	struct pkt d, h;
+	struct run x;
+
+	hdr_eth_ipv4(&h, 0);
+	dg_begin(&d, 0, 1);
+	size_t s = flow_sample(&d, 512, 1, 2, 2 + 4);
+	rec_header(&d, 1, 439, &h);
+	for (unsigned i = 0; i < 4; i++) {
+		size_t u = open_len(&d, unused[i]);
+		put32(&d, i);
+		put32(&d, 0);
+		close_len(&d, u);
+	}
+	rec_switch(&d, 10, 20);
+	close_len(&d, s);
+	run(&d, &x);
+	REQUIRE_EQ(x.count, 1);
+	CHECK_EQ(x.r.status, DECODE_OK);
+	CHECK_EQ(x.r.events[DECODE_UNSUPPORTED], 0);
+	CHECK_EQ(x.r.skipped_records, 4);
+	CHECK_EQ(x.flows[0].sampling_rate, 512);
+	CHECK_EQ(x.flows[0].src_port, 443);
+	CHECK_EQ(x.flows[0].src_vlan, 10);
+	CHECK_EQ(x.flows[0].dst_vlan, 20);
 }
 
 /* Two flow samples; every cut of the datagram decodes what is whole and
