@@ -384,7 +384,7 @@ static void *retention_main(void *arg)
 static int start_bus(struct roles *r, int producer, int consumers)
 {
 	size_t n = r->cfg.outlet.workers;
-	char err[256] = "";
+	struct error err = {""};
 	int ret;
 
 	r->consumers = calloc(n, sizeof(*r->consumers));
@@ -392,28 +392,26 @@ static int start_bus(struct roles *r, int producer, int consumers)
 		return -ENOMEM;
 	if (r->cfg.bus.type == BUS_TYPE_RING) {
 		r->ring = 1;
-		ret = outlet_ring_bus_new(n, r->cfg.bus.ring_size, (int)r->cfg.bus.ring_block_ms,
-					  r->metrics, &r->producer, r->consumers);
+		ret = bus_ring_shards_new(n, r->cfg.bus.ring_size, (int)r->cfg.bus.ring_block_ms,
+					  r->metrics, &r->producer, r->consumers, &err);
 		if (ret < 0)
-			fprintf(stderr, "weir %s: in-process bus: %s\n", r->name, strerror(-ret));
+			fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 		return ret;
 	}
 	if (producer) {
-		ret = bus_kafka_topic_ensure(&r->cfg.bus, err, sizeof(err));
+		ret = bus_kafka_topic_ensure(&r->cfg.bus, &err);
 		if (ret < 0)
-			log_warn("Kafka topic not checked", "error=\"%s\"", err);
-		ret =
-		    bus_kafka_producer_new(&r->cfg.bus, r->metrics, &r->producer, err, sizeof(err));
+			log_warn("Kafka topic not checked", "error=\"%s\"", err.text);
+		ret = bus_kafka_producer_new(&r->cfg.bus, r->metrics, &r->producer, &err);
 		if (ret < 0) {
-			fprintf(stderr, "weir %s: Kafka producer: %s\n", r->name, err);
+			fprintf(stderr, "weir %s: Kafka producer: %s\n", r->name, err.text);
 			return ret;
 		}
 	}
 	for (size_t i = 0; consumers && i < n; i++) {
-		ret = bus_kafka_consumer_new(&r->cfg.bus, r->metrics, &r->consumers[i], err,
-					     sizeof(err));
+		ret = bus_kafka_consumer_new(&r->cfg.bus, r->metrics, &r->consumers[i], &err);
 		if (ret < 0) {
-			fprintf(stderr, "weir %s: Kafka consumer: %s\n", r->name, err);
+			fprintf(stderr, "weir %s: Kafka consumer: %s\n", r->name, err.text);
 			return ret;
 		}
 	}
@@ -429,37 +427,35 @@ static int start_outlet(struct roles *r)
 	    .consumers = r->consumers,
 	    .consumer_capacity = r->ring ? r->cfg.bus.ring_size : 0,
 	};
+	struct error err = {""};
 	int ret = 0;
 
 	/* The enriched flows' topic works with either bus: it only needs the
 	 * brokers of bus.kafka. */
 	if (r->cfg.bus.kafka.flows_topic && *r->cfg.bus.kafka.flows_topic) {
-		char err[256] = "";
-
-		ret = bus_kafka_flow_producer_new(&r->cfg.bus, r->metrics, &r->flows_out, err,
-						  sizeof(err));
+		ret = bus_kafka_flow_producer_new(&r->cfg.bus, r->metrics, &r->flows_out, &err);
 		if (ret < 0) {
 			fprintf(stderr, "weir %s: Kafka producer of %s: %s\n", r->name,
-				r->cfg.bus.kafka.flows_topic, err);
+				r->cfg.bus.kafka.flows_topic, err.text);
 			return ret; /* (the consumers are freed with the roles) */
 		}
 		p.flows_out = r->flows_out;
 		log_info("enriched flows copied to Kafka", "topic=%s",
 			 r->cfg.bus.kafka.flows_topic);
 	}
-	ret = outlet_new(&p, &r->outlet);
+	ret = outlet_new(&p, &r->outlet, &err);
 
 	/* The outlet owns the consumers now, even on failure. */
 	free(r->consumers);
 	r->consumers = NULL;
 	if (ret < 0) {
-		fprintf(stderr, "weir %s: outlet: %s\n", r->name, strerror(-ret));
+		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 		return ret;
 	}
 	atomic_store(&r->sig.outlet, r->outlet);
-	ret = outlet_start(r->outlet);
+	ret = outlet_start(r->outlet, &err);
 	if (ret < 0)
-		fprintf(stderr, "weir %s: outlet threads: %s\n", r->name, strerror(-ret));
+		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 	else
 		log_info("outlet started", "workers=%llu bus=%s",
 			 (unsigned long long)r->cfg.outlet.workers, r->ring ? "ring" : "kafka");
@@ -539,9 +535,9 @@ static void stop_all(struct roles *r)
 	 *    Kafka's producer hands its queue to the brokers. */
 	if (r->producer) {
 		if (r->ring)
-			outlet_ring_bus_close(r->producer);
+			bus_ring_shards_close(r->producer);
 		else
-			r->producer->ops->flush(r->producer, 10000);
+			bus_producer_flush(r->producer, 10000);
 	}
 	/* 3. Final flush: the ring is drained into ClickHouse; Kafka workers
 	 *    stop polling and store (and commit) what they polled. */
@@ -564,13 +560,11 @@ static void stop_all(struct roles *r)
 	r->flows_out = NULL;
 	inlet_free(r->inlet);
 	r->inlet = NULL;
-	if (r->producer)
-		r->producer->ops->free(r->producer);
+	bus_producer_free(r->producer);
 	r->producer = NULL;
 	if (r->consumers) {
 		for (size_t i = 0; i < r->cfg.outlet.workers; i++)
-			if (r->consumers[i])
-				r->consumers[i]->ops->free(r->consumers[i]);
+			bus_consumer_free(r->consumers[i]);
 		free(r->consumers);
 		r->consumers = NULL;
 	}

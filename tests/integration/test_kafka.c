@@ -197,7 +197,7 @@ static void send_seq(struct bus_producer *p, uint64_t from, uint64_t to)
 			buf[j] = (uint8_t)(s + j);
 		REQUIRE_EQ(bus_producer_send(p, &env), 0);
 	}
-	REQUIRE_EQ(p->ops->flush(p, 10000), 0);
+	REQUIRE_EQ(bus_producer_flush(p, 10000), 0);
 }
 
 /* An envelope as send_seq made it? */
@@ -255,13 +255,13 @@ static uint64_t consume(struct bus_consumer *c, struct seen *s, uint64_t want, i
 	uint64_t got = 0;
 
 	while (got < want && now_ms() < end) {
-		int n = c->ops->poll(c, envs, 64, 200);
+		int n = bus_consumer_poll(c, envs, 64, 200);
 
 		REQUIRE(n >= 0);
 		note(s, envs, n);
 		got += (uint64_t)n;
 		if (n)
-			c->ops->release(c, commit);
+			bus_consumer_release(c, commit);
 	}
 	return got;
 }
@@ -325,16 +325,16 @@ static uint64_t counter(struct metrics_registry *reg, const char *name, const ch
 TEST(topic_ensure_is_idempotent)
 {
 	struct tcfg t;
-	char err[512] = "";
+	struct error err = {""};
 
 	tcfg_init(&t, "t-ensure", NULL, NULL);
 	free(t.bus.kafka.flows_topic);
 	t.bus.kafka.flows_topic = strdup("t-flows");
 	t.bus.kafka.partitions = 8;
-	CHECK_EQ(bus_kafka_topic_ensure(&t.bus, err, sizeof(err)), 0);
-	CHECK_EQ(bus_kafka_topic_ensure(&t.bus, err, sizeof(err)), 0);
-	if (err[0])
-		test_fail_at(__FILE__, __LINE__, "error: %s", err);
+	CHECK_EQ(bus_kafka_topic_ensure(&t.bus, &err), 0);
+	CHECK_EQ(bus_kafka_topic_ensure(&t.bus, &err), 0);
+	if (err.text[0])
+		test_fail_at(__FILE__, __LINE__, "error: %s", err.text);
 	tcfg_fini(&t);
 }
 
@@ -343,7 +343,7 @@ TEST(topic_ensure_is_idempotent)
 TEST(topic_ensure_creates_a_missing_topic)
 {
 	struct tcfg t;
-	char err[512] = "";
+	struct error err = {""};
 	const struct rd_kafka_metadata *md;
 	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk;
@@ -352,9 +352,9 @@ TEST(topic_ensure_creates_a_missing_topic)
 
 	tcfg_init(&t, "t-created", NULL, NULL);
 	t.bus.kafka.partitions = 5;
-	r = bus_kafka_topic_ensure(&t.bus, err, sizeof(err));
+	r = bus_kafka_topic_ensure(&t.bus, &err);
 	tcfg_fini(&t);
-	if (r == -EOPNOTSUPP && strstr(err, "no controller"))
+	if (r == -EOPNOTSUPP && strstr(err.text, "no controller"))
 		SKIP("this cluster cannot create topics (no controller: librdkafka's mock)");
 	REQUIRE_EQ(r, 0);
 	conf = rd_kafka_conf_new();
@@ -395,17 +395,17 @@ TEST(envelopes_through_kafka_byte_for_byte_one_partition_per_exporter)
 	struct bus_producer *p;
 	struct bus_consumer *c;
 	struct seen *s = seen_new();
-	char err[512];
+	struct error err;
 	int part_of[EXPORTERS + 1], used[8] = {0}, nused = 0;
 	const uint64_t total = 2000;
 
 	tcfg_init(&t, "t-roundtrip", "g-roundtrip", NULL);
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, &err), 0);
 	send_seq(p, 0, total);
-	p->ops->free(p);
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &c, err, sizeof(err)), 0);
+	bus_producer_free(p);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &c, &err), 0);
 	CHECK_EQ(consume(c, s, total, 60000, 1), total);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	CHECK_EQ(s->bad, 0);
 	CHECK_EQ(s->out_of_order, 0); /* each exporter's order is kept */
 	for (uint64_t i = 0; i < total; i++)
@@ -439,20 +439,20 @@ TEST(commit_then_restart_resumes_after_the_commit)
 	struct bus_producer *p;
 	struct bus_consumer *c;
 	struct seen *s = seen_new(), *s2 = seen_new();
-	char err[512];
+	struct error err;
 
 	tcfg_init(&t, "t-resume", "g-resume", NULL);
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 100);
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 100, 60000, 1), 100);
-	c->ops->free(c);
+	bus_consumer_free(c);
 
 	send_seq(p, 100, 150);
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, &err), 0);
 	CHECK_EQ(consume(c, s2, 50, 60000, 1), 50);
 	CHECK_EQ(consume(c, s2, 1, 2000, 1), 0); /* and nothing more */
-	c->ops->free(c);
+	bus_consumer_free(c);
 	for (uint64_t i = 0; i < 150; i++)
 		CHECK_EQ(s2->count[i], i < 100 ? 0 : 1);
 	CHECK_EQ(s2->bad, 0);
@@ -462,16 +462,16 @@ TEST(commit_then_restart_resumes_after_the_commit)
 	free(t.bus.kafka.consumer_group);
 	t.bus.kafka.consumer_group = strdup("g-resume-nocommit");
 	memset(s, 0, sizeof(*s));
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 150, 60000, 0), 150);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	memset(s2, 0, sizeof(*s2));
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, &err), 0);
 	CHECK_EQ(consume(c, s2, 150, 60000, 1), 150);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	for (uint64_t i = 0; i < 150; i++)
 		CHECK_EQ(s2->count[i], 1);
-	p->ops->free(p);
+	bus_producer_free(p);
 	free(s);
 	free(s2);
 	tcfg_fini(&t);
@@ -483,10 +483,10 @@ static void kill_child(int report_fd)
 	struct tcfg t;
 	struct bus_consumer *c;
 	struct seen *s = seen_new();
-	char err[512];
+	struct error err;
 
 	tcfg_init(&t, "t-kill", "g-kill", NULL);
-	if (bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)) < 0)
+	if (bus_kafka_consumer_new(&t.bus, NULL, &c, &err) < 0)
 		_exit(1);
 	if (consume(c, s, 30, 60000, 1) != 30 || write(report_fd, "C", 1) != 1)
 		_exit(2);
@@ -502,7 +502,8 @@ TEST(consumer_killed_before_commit_is_redelivered)
 	struct bus_producer *p;
 	struct bus_consumer *c;
 	struct seen *s = seen_new();
-	char err[512], got;
+	struct error err;
+	char got;
 	int fds[2], status;
 	pid_t child;
 
@@ -517,7 +518,7 @@ TEST(consumer_killed_before_commit_is_redelivered)
 	}
 	close(fds[1]);
 	tcfg_init(&t, "t-kill", "g-kill", NULL);
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 30);
 	CHECK(read(fds[0], &got, 1) == 1 && got == 'C');
 	send_seq(p, 30, 60);
@@ -528,13 +529,13 @@ TEST(consumer_killed_before_commit_is_redelivered)
 	close(fds[0]);
 
 	/* The group notices the death at the session time-out (6 s here). */
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 30, 90000, 1), 30);
 	CHECK_EQ(consume(c, s, 1, 2000, 1), 0);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	for (uint64_t i = 0; i < 60; i++)
 		CHECK_EQ(s->count[i], i < 30 ? 0 : 1);
-	p->ops->free(p);
+	bus_producer_free(p);
 	free(s);
 	tcfg_fini(&t);
 }
@@ -547,14 +548,14 @@ TEST(full_queue_drops_are_counted_and_the_rest_delivered_on_free)
 	struct bus_consumer *c;
 	struct seen *s = seen_new();
 	static uint8_t buf[100];
-	char err[512];
+	struct error err;
 	int ok = 0, full = 0;
 
 	/* A queue of 10 messages that nothing empties before free(). */
 	tcfg_init(&t, "t-full", "g-full",
 		  "producer:\n  queue.buffering.max.messages: 10\n  linger.ms: 60000\n"
 		  "consumer:\n  session.timeout.ms: 6000\n");
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, &err), 0);
 	for (uint64_t i = 0; i < 25; i++) {
 		struct bus_envelope env = {
 		    .time_received_ns = i, .exporter_port = 2055, .len = seq_len(i), .data = buf};
@@ -574,10 +575,10 @@ TEST(full_queue_drops_are_counted_and_the_rest_delivered_on_free)
 	CHECK_EQ(full, 15);
 	const char *const qf[] = {"t-full", "queue-full"};
 	CHECK_EQ(counter(reg, "weir_bus_kafka_dropped_total", "topic,reason", qf), 15);
-	p->ops->free(p); /* flushes: the 10 go out despite linger.ms */
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	bus_producer_free(p); /* flushes: the 10 go out despite linger.ms */
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 10, 60000, 1), 10);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	for (uint64_t i = 0; i < 10; i++)
 		CHECK_EQ(s->count[i], 1);
 	free(s);
@@ -618,7 +619,8 @@ TEST(bad_messages_are_skipped_counted_and_committed_past)
 	struct tcfg t;
 	struct bus_consumer *c;
 	struct seen *s = seen_new();
-	char err[512], errstr[512];
+	struct error err;
+	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk;
 	static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff};
@@ -639,23 +641,23 @@ TEST(bad_messages_are_skipped_counted_and_committed_past)
 	REQUIRE_EQ(rd_kafka_flush(rk, 10000), 0);
 	rd_kafka_destroy(rk);
 
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 3, 60000, 1), 3);
 	/* wait until the trailing bad one has been read too */
 	for (int64_t end = now_ms() + 10000;
 	     counter(reg, "weir_bus_kafka_bad_messages_total", "topic,reason", bp) < 3 &&
 	     now_ms() < end;)
 		consume(c, s, 1, 200, 1);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	CHECK_EQ(s->bad, 0);
 	CHECK_EQ(s->count[0] + s->count[10] + s->count[20], 3);
 	CHECK_EQ(counter(reg, "weir_bus_kafka_bad_messages_total", "topic,reason", bp), 3);
 	CHECK_EQ(counter(reg, "weir_bus_kafka_bad_messages_total", "topic,reason", em), 1);
 
 	/* The commit went past the bad ones, the last included. */
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg2, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg2, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 1, 8000, 1), 0);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	CHECK_EQ(counter(reg2, "weir_bus_kafka_received_total", "topic", (const char *[]){"t-bad"}),
 		 0);
 	free(s);
@@ -703,13 +705,13 @@ TEST(enriched_flows_topic_carries_flow_messages)
 	struct bus_kafka_flow_producer *fp;
 	struct tcfg t;
 	struct flow f;
-	char err[512];
+	struct error err;
 	int ok = 0;
 
 	tcfg_init(&t, "t-roundtrip", NULL, NULL);
 	free(t.bus.kafka.flows_topic);
 	t.bus.kafka.flows_topic = strdup("t-flows");
-	REQUIRE_EQ(bus_kafka_flow_producer_new(&t.bus, reg, &fp, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_flow_producer_new(&t.bus, reg, &fp, &err), 0);
 	for (unsigned i = 0; i < 5; i++) {
 		fill_flow(&f, i);
 		CHECK_EQ(bus_kafka_flow_producer_send(fp, &f), 0);
@@ -730,7 +732,8 @@ TEST(kcat_sees_the_topic_and_reads_our_messages)
 {
 	struct tcfg t;
 	struct bus_producer *p;
-	char err[512], cmd[1024], line[512];
+	struct error err;
+	char cmd[1024], line[512];
 	static uint8_t out[1 << 20];
 	size_t len = 0, off = 0;
 	int listed = 0, msgs = 0, good = 0;
@@ -739,9 +742,9 @@ TEST(kcat_sees_the_topic_and_reads_our_messages)
 	if (system("command -v kcat >/dev/null 2>&1") != 0)
 		SKIP("kcat is not installed");
 	tcfg_init(&t, "t-kcat", NULL, NULL);
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 20);
-	p->ops->free(p);
+	bus_producer_free(p);
 
 	snprintf(cmd, sizeof(cmd), "kcat -b %s -L -t t-kcat 2>&1", bootstrap_or_skip());
 	fp = popen(cmd, "r");
@@ -797,38 +800,38 @@ TEST(revoked_partitions_are_not_committed)
 	struct bus_consumer *a, *b;
 	struct seen *sa = seen_new(), *sb = seen_new();
 	struct bus_envelope envs[64];
-	char err[512];
+	struct error err;
 	const char *const tl[] = {"t-rebalance"};
 	uint64_t covered = 0;
 
 	tcfg_init(&t, "t-rebalance", "g-rebalance", NULL);
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 200);
-	p->ops->free(p);
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &a, err, sizeof(err)), 0);
+	bus_producer_free(p);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &a, &err), 0);
 	/* A takes everything and holds it (commit = -1: no release at all) */
 	for (int64_t end = now_ms() + 60000; sa->n < 200 && now_ms() < end;) {
-		int n = a->ops->poll(a, envs, 64, 200);
+		int n = bus_consumer_poll(a, envs, 64, 200);
 		REQUIRE(n >= 0);
 		sa->n += (uint64_t)n;
 	}
 	REQUIRE_EQ(sa->n, 200);
 	memset(sa, 0, sizeof(*sa));
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &b, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &b, &err), 0);
 	/* Both poll from this thread: A must serve its revoke. A had read
 	 * everything: what it gets now is its new partitions read again. */
 	for (int64_t end = now_ms() + 60000;
 	     counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) == 0 &&
 	     now_ms() < end;) {
-		int n = a->ops->poll(a, envs, 64, 100);
+		int n = bus_consumer_poll(a, envs, 64, 100);
 		CHECK(n >= 0);
 		note(sa, envs, n);
-		n = b->ops->poll(b, envs, 64, 100);
+		n = bus_consumer_poll(b, envs, 64, 100);
 		CHECK(n >= 0);
 		note(sb, envs, n);
 	}
 	REQUIRE(counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) > 0);
-	a->ops->release(a, 1);
+	bus_consumer_release(a, 1);
 	/* the 200 polled before the revoke were not committed */
 	CHECK_EQ(counter(reg, "weir_bus_kafka_revoked_uncommitted_total", "topic", tl), 200);
 	/* after it, each reads its own partitions from the start */
@@ -841,8 +844,8 @@ TEST(revoked_partitions_are_not_committed)
 	CHECK_EQ(covered, 200);
 	CHECK(sb->n > 0 && sa->n > 0); /* the partitions were shared */
 	CHECK_EQ(sa->bad + sb->bad, 0);
-	a->ops->free(a);
-	b->ops->free(b);
+	bus_consumer_free(a);
+	bus_consumer_free(b);
 	free(sa);
 	free(sb);
 	tcfg_fini(&t);
@@ -865,11 +868,11 @@ static void *member_main(void *arg)
 	struct bus_envelope envs[64];
 
 	while (!atomic_load(&m->stop)) {
-		int n = m->c->ops->poll(m->c, envs, 64, 100);
+		int n = bus_consumer_poll(m->c, envs, 64, 100);
 
 		if (n > 0) {
 			note(m->seen, envs, n);
-			m->c->ops->release(m->c, m->how);
+			bus_consumer_release(m->c, m->how);
 		}
 	}
 	return NULL;
@@ -880,7 +883,7 @@ static void commit_on_revoke(void *ctx)
 {
 	struct bus_consumer *c = ctx;
 
-	c->ops->release(c, BUS_RELEASE_COMMIT);
+	bus_consumer_release(c, BUS_RELEASE_COMMIT);
 }
 
 /* A holds 200 stored but uncommitted messages when B joins: A commits them
@@ -897,23 +900,23 @@ TEST(commit_refused_at_revoke_is_made_when_the_rebalance_ends)
 	struct member ma = {.seen = seen_new(), .how = BUS_RELEASE_COMMIT};
 	struct member mb = {.seen = seen_new(), .how = BUS_RELEASE_COMMIT};
 	struct bus_envelope envs[64];
-	char err[512];
+	struct error err;
 	const char *const tl[] = {"t-handover"};
 
 	tcfg_init(&t, "t-handover", "g-handover", NULL);
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 200);
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &a, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &a, &err), 0);
 	a->on_revoke = commit_on_revoke;
 	a->on_revoke_ctx = a;
 	/* A takes everything and holds it (the outlet between two flushes) */
 	for (int64_t end = now_ms() + 60000; first->n < 200 && now_ms() < end;) {
-		int n = a->ops->poll(a, envs, 64, 200);
+		int n = bus_consumer_poll(a, envs, 64, 200);
 		REQUIRE(n >= 0);
 		note(first, envs, n);
 	}
 	REQUIRE_EQ(first->n, 200);
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &b, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &b, &err), 0);
 	ma.c = a;
 	mb.c = b;
 	REQUIRE_EQ(pthread_create(&ma.thread, NULL, member_main, &ma), 0);
@@ -945,9 +948,9 @@ TEST(commit_refused_at_revoke_is_made_when_the_rebalance_ends)
 		}
 	}
 	CHECK_EQ(counter(reg, "weir_bus_kafka_revoked_uncommitted_total", "topic", tl), 0);
-	a->ops->free(a);
-	b->ops->free(b);
-	p->ops->free(p);
+	bus_consumer_free(a);
+	bus_consumer_free(b);
+	bus_producer_free(p);
 	free(first);
 	free(ma.seen);
 	free(mb.seen);
@@ -965,28 +968,28 @@ TEST(stored_offsets_wait_for_the_next_commit)
 	struct bus_producer *p;
 	struct bus_consumer *c;
 	struct seen *s = seen_new();
-	char err[512];
+	struct error err;
 	const char *const tl[] = {"t-stored"};
 
 	tcfg_init(&t, "t-stored", "g-stored", NULL);
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 100);
-	p->ops->free(p);
+	bus_producer_free(p);
 	/* stored, never committed: all read again by the next member */
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 100, 60000, BUS_RELEASE_STORED), 100);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	CHECK_EQ(counter(reg, "weir_bus_kafka_revoked_uncommitted_total", "topic", tl), 100);
 	memset(s, 0, sizeof(*s));
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 100, 60000, BUS_RELEASE_STORED), 100);
 	/* a COMMIT with nothing held commits them */
-	c->ops->release(c, BUS_RELEASE_COMMIT);
-	c->ops->free(c);
+	bus_consumer_release(c, BUS_RELEASE_COMMIT);
+	bus_consumer_free(c);
 	memset(s, 0, sizeof(*s));
-	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 1, 8000, BUS_RELEASE_COMMIT), 0);
-	c->ops->free(c);
+	bus_consumer_free(c);
 	free(s);
 	tcfg_fini(&t);
 	metrics_registry_free(reg);
@@ -999,19 +1002,19 @@ TEST(undeliverable_messages_are_counted)
 	struct tcfg t;
 	struct bus_producer *p;
 	static uint8_t data[100];
-	char err[512];
+	struct error err;
 	const char *const df[] = {"t-nowhere", "delivery-failed"};
 
 	tcfg_init(&t, "t-nowhere", NULL, "producer:\n  message.timeout.ms: 1000\n");
 	free(((char **)t.bus.kafka.brokers.items)[0]);
 	((char **)t.bus.kafka.brokers.items)[0] = strdup("127.0.0.1:1");
-	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, err, sizeof(err)), 0);
+	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, &err), 0);
 	for (uint64_t i = 0; i < 5; i++) {
 		struct bus_envelope env = {
 		    .time_received_ns = i, .len = sizeof(data), .data = data};
 		CHECK_EQ(bus_producer_send(p, &env), 0);
 	}
-	p->ops->free(p); /* waits for the time-outs */
+	bus_producer_free(p); /* waits for the time-outs */
 	CHECK_EQ(counter(reg, "weir_bus_kafka_dropped_total", "topic,reason", df), 5);
 	CHECK_EQ(
 	    counter(reg, "weir_bus_kafka_delivered_total", "topic", (const char *[]){"t-nowhere"}),

@@ -68,7 +68,7 @@ tap $? "the first outlet holds all $PARTITIONS partitions"
 # 8 exporters (keys spread over the partitions), for about 50 s. NetFlow v5:
 # no templates. With v9/IPFIX, a member that takes a partition over reads
 # data sets before the exporter's next template and parks them; the outlet
-# (user/outlet/outlet.c) then gives a revoked batch back uncommitted while
+# (user/outlet/commit.c) then gives a revoked batch back uncommitted while
 # anything is parked, which duplicates what it stored of that batch: an
 # outlet policy, not the bus's commits that this test is about.
 N=12000

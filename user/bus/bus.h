@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../common/config.h"
+#include "../common/error.h"
 #include "../common/metrics.h"
 
 #define BUS_MAX_DATAGRAM 65535
@@ -42,9 +43,22 @@ struct bus_producer {
 	const struct bus_producer_ops *ops;
 };
 
+/* The operations, called through the producer's ops (see above). */
 static inline int bus_producer_send(struct bus_producer *p, const struct bus_envelope *env)
 {
 	return p->ops->send(p, env);
+}
+
+static inline int bus_producer_flush(struct bus_producer *p, int timeout_ms)
+{
+	return p->ops->flush(p, timeout_ms);
+}
+
+/* NULL is fine. */
+static inline void bus_producer_free(struct bus_producer *p)
+{
+	if (p)
+		p->ops->free(p);
 }
 
 /* ---- consumer side (outlet) ---- */
@@ -83,19 +97,55 @@ struct bus_consumer {
 	void *on_revoke_ctx;
 };
 
+/* The operations, called through the consumer's ops (see above). */
+static inline int bus_consumer_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max,
+				    int timeout_ms)
+{
+	return c->ops->poll(c, envs, max, timeout_ms);
+}
+
+static inline void bus_consumer_release(struct bus_consumer *c, enum bus_release how)
+{
+	c->ops->release(c, (int)how);
+}
+
+/* NULL is fine. */
+static inline void bus_consumer_free(struct bus_consumer *c)
+{
+	if (c)
+		c->ops->free(c);
+}
+
 /* ---- the in-process ring ---- */
 
 /* A ring of `size` bytes (rounded up) between many producers and one
  * consumer. When full, send() blocks up to `block_ms` (backpressure) and then
  * drops, counting weir_bus_ring_dropped_total{ring=name}. Both ends are views
  * of one ring: free the producer and the consumer, the ring goes with the
- * last of them. Returns 0 or -errno. */
+ * last of them. Returns 0, or -errno with *producer and *consumer NULL and
+ * `err` filled. */
 int bus_ring_new(const char *name, size_t size, int block_ms, struct metrics_registry *metrics,
-		 struct bus_producer **producer, struct bus_consumer **consumer);
+		 struct bus_producer **producer, struct bus_consumer **consumer, struct error *err);
 
 /* Wakes a consumer blocked in poll() and makes every later poll() return 0
  * at once once the ring is empty (used at shutdown). */
 void bus_ring_close(struct bus_producer *producer);
+
+/* The single-process bus of `weir run`: `n` rings of `size` bytes each
+ * (bus.ring-size; a full ring blocks the inlet up to block_ms, then drops
+ * and counts; the rings are named "outlet0"... in the metrics) and one
+ * producer that sends each datagram to the ring of hash(exporter address),
+ * so all of an exporter's datagrams (its templates first) meet one consumer.
+ * consumers[] (n entries, caller's array) get one consumer per ring, each
+ * freed with bus_consumer_free(). The producer is thread-safe; free it with
+ * bus_producer_free(). Returns 0, or -errno with *producer and consumers[]
+ * NULL and `err` filled. */
+int bus_ring_shards_new(size_t n, uint64_t size, int block_ms, struct metrics_registry *metrics,
+			struct bus_producer **producer, struct bus_consumer **consumers,
+			struct error *err);
+/* Closes every ring behind a producer made by bus_ring_shards_new(): the
+ * consumers drain what is queued and then see the end (used at shutdown). */
+void bus_ring_shards_close(struct bus_producer *producer);
 
 /* ---- configuration: the `bus:` section of weir.yaml ---- */
 
@@ -166,10 +216,10 @@ int bus_kafka_config_verify(const struct bus_config *cfg, const struct config_do
  * (its templates first) land in one partition, hence one outlet. librdkafka's
  * queue is the buffer: when it is full, send() returns -ENOBUFS and counts
  * weir_bus_kafka_dropped_total{reason="queue-full"}; failed deliveries are
- * counted too. free() flushes (a few seconds at most). Returns 0 or -errno
- * with `err` filled. */
+ * counted too. free() flushes (a few seconds at most). Returns 0, or -errno
+ * with *producer NULL and `err` filled. */
 int bus_kafka_producer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
-			   struct bus_producer **producer, char *err, size_t errlen);
+			   struct bus_producer **producer, struct error *err);
 
 /* The outlet's side: a member of the consumer group cfg->kafka.consumer_group
  * subscribed to the topic, offsets never committed automatically. poll()
@@ -182,24 +232,25 @@ int bus_kafka_producer_new(const struct bus_config *cfg, struct metrics_registry
  * callback at the latest. release(c, STORED) keeps the offsets for the
  * next COMMIT;
  * release(c, UNCOMMITTED) gives them back uncommitted. One thread per
- * consumer. Returns 0 or -errno with `err` filled. */
+ * consumer. Returns 0, or -errno with *consumer NULL and `err` filled. */
 int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
-			   struct bus_consumer **consumer, char *err, size_t errlen);
+			   struct bus_consumer **consumer, struct error *err);
 
 /* Creates the topic (and the flows topic, when set) with the configured
  * partitions and replication factor through the Admin API; a topic that
  * already exists is fine (a partition count that differs is logged). Waits
  * up to about 10 s. Returns 0 or -errno with `err` filled. */
-int bus_kafka_topic_ensure(const struct bus_config *cfg, char *err, size_t errlen);
+int bus_kafka_topic_ensure(const struct bus_config *cfg, struct error *err);
 
 /* The optional topic of enriched flows (proto/flow.proto, keyed by exporter
  * address). send() is thread-safe; -ENOBUFS when the queue is full (counted
- * as weir_bus_kafka_dropped_total{topic=flows-topic,reason=queue-full}). */
+ * as weir_bus_kafka_dropped_total{topic=flows-topic,reason=queue-full}).
+ * new: returns 0, or -errno with *producer NULL and `err` filled (-EINVAL
+ * when bus.kafka.flows-topic is not set). free: NULL is fine. */
 struct flow;
 struct bus_kafka_flow_producer;
 int bus_kafka_flow_producer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
-				struct bus_kafka_flow_producer **producer, char *err,
-				size_t errlen);
+				struct bus_kafka_flow_producer **producer, struct error *err);
 int bus_kafka_flow_producer_send(struct bus_kafka_flow_producer *p, const struct flow *f);
 int bus_kafka_flow_producer_flush(struct bus_kafka_flow_producer *p, int timeout_ms);
 void bus_kafka_flow_producer_free(struct bus_kafka_flow_producer *p);

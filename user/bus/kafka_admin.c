@@ -13,18 +13,15 @@
 /* Partition count of `topic`, 0 when absent, -errno on failure; whether the
  * cluster names one of its brokers as controller in *controller. A request
  * for every topic never makes a broker auto-create the one we ask about. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, int *controller, char *err,
-			    size_t errlen)
+static int topic_partitions(rd_kafka_t *rk, const char *topic, int *controller, struct error *err)
 {
 	const struct rd_kafka_metadata *md;
 	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, ADMIN_TIMEOUT_MS);
 	int32_t id = rd_kafka_controllerid(rk, 0);
 	int n = 0;
 
-	if (e) {
-		snprintf(err, errlen, "kafka metadata: %s", rd_kafka_err2str(e));
-		return -EIO;
-	}
+	if (e)
+		return error_set(err, -EIO, "kafka metadata: %s", rd_kafka_err2str(e));
 	*controller = 0;
 	for (int i = 0; i < md->broker_cnt; i++)
 		if (md->brokers[i].id == id)
@@ -37,7 +34,7 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, int *controller, 
 }
 
 static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int replication,
-			char *err, size_t errlen)
+			struct error *err)
 {
 	char why[512];
 	rd_kafka_NewTopic_t *nt =
@@ -49,27 +46,24 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int r
 	size_t nres;
 	int ret = -EIO;
 
-	if (!nt) {
-		snprintf(err, errlen, "kafka topic %s: %s", topic, why);
-		return -EINVAL;
-	}
+	if (!nt)
+		return error_set(err, -EINVAL, "kafka topic %s: %s", topic, why);
 	opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
 	q = rd_kafka_queue_new(rk);
 	if (!opts || !q ||
 	    rd_kafka_AdminOptions_set_request_timeout(opts, ADMIN_TIMEOUT_MS, why, sizeof(why)) ||
 	    rd_kafka_AdminOptions_set_operation_timeout(opts, ADMIN_TIMEOUT_MS, why, sizeof(why))) {
-		snprintf(err, errlen, "kafka admin options: %s", why);
+		error_set(err, ret, "kafka admin options: %s", why);
 		goto out;
 	}
 	rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
 	ev = rd_kafka_queue_poll(q, ADMIN_TIMEOUT_MS + 2000);
 	if (!ev) {
-		snprintf(err, errlen, "kafka topic %s: CreateTopics timed out", topic);
-		ret = -ETIMEDOUT;
+		ret = error_set(err, -ETIMEDOUT, "kafka topic %s: CreateTopics timed out", topic);
 		goto out;
 	}
 	if (rd_kafka_event_error(ev)) {
-		snprintf(err, errlen, "kafka topic %s: %s", topic, rd_kafka_event_error_string(ev));
+		error_set(err, ret, "kafka topic %s: %s", topic, rd_kafka_event_error_string(ev));
 		goto out;
 	}
 	res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &nres);
@@ -81,8 +75,8 @@ static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, int r
 			ret = 0;
 		} else {
 			const char *s = rd_kafka_topic_result_error_string(res[i]);
-			snprintf(err, errlen, "kafka topic %s: %s", topic,
-				 s ? s : rd_kafka_err2str(e));
+			error_set(err, -EIO, "kafka topic %s: %s", topic,
+				  s ? s : rd_kafka_err2str(e));
 		}
 	}
 	if (ret == 0)
@@ -99,10 +93,10 @@ out:
 	return ret;
 }
 
-static int ensure_one(rd_kafka_t *rk, const struct bus_config *cfg, const char *topic, char *err,
-		      size_t errlen)
+static int ensure_one(rd_kafka_t *rk, const struct bus_config *cfg, const char *topic,
+		      struct error *err)
 {
-	int controller, have = topic_partitions(rk, topic, &controller, err, errlen);
+	int controller, have = topic_partitions(rk, topic, &controller, err);
 
 	if (have < 0)
 		return have;
@@ -118,21 +112,18 @@ static int ensure_one(rd_kafka_t *rk, const struct bus_config *cfg, const char *
 	/* Topics are created through the controller: when the cluster names
 	 * none of its brokers (old brokers, test clusters), asking could only
 	 * time out. */
-	if (!controller) {
-		snprintf(err, errlen,
-			 "kafka topic %s: absent, and the cluster has no controller to create it "
-			 "(create it by hand)",
-			 topic);
-		return -EOPNOTSUPP;
-	}
+	if (!controller)
+		return error_set(err, -EOPNOTSUPP,
+				 "kafka topic %s: absent, and the cluster has no controller to "
+				 "create it (create it by hand)",
+				 topic);
 	return create_topic(rk, topic, (int)cfg->kafka.partitions,
-			    (int)cfg->kafka.replication_factor, err, errlen);
+			    (int)cfg->kafka.replication_factor, err);
 }
 
-int bus_kafka_topic_ensure(const struct bus_config *cfg, char *err, size_t errlen)
+int bus_kafka_topic_ensure(const struct bus_config *cfg, struct error *err)
 {
-	rd_kafka_conf_t *conf =
-	    kafka_conf_new(cfg, NULL, cfg->kafka.producer, "producer", err, errlen);
+	rd_kafka_conf_t *conf = kafka_conf_new(cfg, NULL, cfg->kafka.producer, "producer", err);
 	rd_kafka_t *rk;
 	char why[512];
 	int r;
@@ -142,12 +133,11 @@ int bus_kafka_topic_ensure(const struct bus_config *cfg, char *err, size_t errle
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
 	if (!rk) {
 		rd_kafka_conf_destroy(conf);
-		snprintf(err, errlen, "kafka admin client: %s", why);
-		return -EINVAL;
+		return error_set(err, -EINVAL, "kafka admin client: %s", why);
 	}
-	r = ensure_one(rk, cfg, cfg->kafka.topic, err, errlen);
+	r = ensure_one(rk, cfg, cfg->kafka.topic, err);
 	if (r == 0 && cfg->kafka.flows_topic && *cfg->kafka.flows_topic)
-		r = ensure_one(rk, cfg, cfg->kafka.flows_topic, err, errlen);
+		r = ensure_one(rk, cfg, cfg->kafka.flows_topic, err);
 	rd_kafka_destroy(rk);
 	return r;
 }

@@ -42,7 +42,7 @@ static void *consume_main(void *arg)
 	uint64_t since_commit = 0, got = 0;
 
 	while (!atomic_load(&b->stop) && got < b->want) {
-		int n = b->c->ops->poll(b->c, envs, 512, 100);
+		int n = bus_consumer_poll(b->c, envs, 512, 100);
 
 		if (n <= 0)
 			continue;
@@ -53,7 +53,7 @@ static void *consume_main(void *arg)
 				got++;
 		}
 		since_commit += (uint64_t)n;
-		b->c->ops->release(b->c, since_commit >= COMMIT_EVERY || got >= b->want);
+		bus_consumer_release(b->c, since_commit >= COMMIT_EVERY || got >= b->want);
 		if (since_commit >= COMMIT_EVERY)
 			since_commit = 0;
 		atomic_store(&b->received, got);
@@ -69,6 +69,7 @@ int bus_kafka_bench(const struct bus_config *cfg, uint64_t count, uint32_t len,
 	rd_kafka_t *mock_rk = NULL;
 	rd_kafka_mock_cluster_t *mc = NULL;
 	char topic[96], group[96], *bootstrap = NULL, why[512];
+	struct error berr = {""};
 	struct bus_producer *p = NULL;
 	struct bench_consumer b = {.want = count};
 	pthread_t thread;
@@ -109,7 +110,7 @@ int bus_kafka_bench(const struct bus_config *cfg, uint64_t count, uint32_t len,
 		/* whatever the keys' spread, no partition holds more than 4 MB */
 		window = (4u << 20) / len;
 	} else {
-		ret = bus_kafka_topic_ensure(&bc, err, errlen);
+		ret = bus_kafka_topic_ensure(&bc, &berr);
 		if (ret < 0)
 			goto out;
 	}
@@ -127,10 +128,10 @@ int bus_kafka_bench(const struct bus_config *cfg, uint64_t count, uint32_t len,
 		x ^= x << 5;
 		payload[i] = (uint8_t)x;
 	}
-	ret = bus_kafka_consumer_new(&bc, NULL, &b.c, err, errlen);
+	ret = bus_kafka_consumer_new(&bc, NULL, &b.c, &berr);
 	if (ret < 0)
 		goto out;
-	ret = bus_kafka_producer_new(&bc, NULL, &p, err, errlen);
+	ret = bus_kafka_producer_new(&bc, NULL, &p, &berr);
 	if (ret < 0)
 		goto out;
 	if (pthread_create(&thread, NULL, consume_main, &b) != 0) {
@@ -148,7 +149,7 @@ int bus_kafka_bench(const struct bus_config *cfg, uint64_t count, uint32_t len,
 			goto out;
 		}
 		bus_producer_send(p, &env);
-		p->ops->flush(p, 1000);
+		bus_producer_flush(p, 1000);
 		usleep(100000);
 	}
 	t0 = now_s();
@@ -165,11 +166,11 @@ int bus_kafka_bench(const struct bus_config *cfg, uint64_t count, uint32_t len,
 		/* Zero loss: a full queue is waited on, and counted. */
 		while (bus_producer_send(p, &env) == -ENOBUFS) {
 			res->dropped++;
-			p->ops->flush(p, 1);
+			bus_producer_flush(p, 1);
 		}
 		res->sent++;
 	}
-	p->ops->flush(p, 60000);
+	bus_producer_flush(p, 60000);
 	res->produce_seconds = now_s() - t0;
 
 	stalled_since = now_s();
@@ -197,10 +198,10 @@ out:
 		atomic_store(&b.stop, 1);
 		pthread_join(thread, NULL);
 	}
-	if (p)
-		p->ops->free(p);
-	if (b.c)
-		b.c->ops->free(b.c);
+	if (berr.text[0])
+		snprintf(err, errlen, "%s", berr.text);
+	bus_producer_free(p);
+	bus_consumer_free(b.c);
 	free(payload);
 	if (mc)
 		rd_kafka_mock_cluster_destroy(mc);

@@ -9,15 +9,12 @@
 #include "../common/log.h"
 #include "kafka_internal.h"
 
-int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err,
-		   size_t errlen)
+int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, struct error *err)
 {
 	char why[512];
 
-	if (rd_kafka_conf_set(conf, key, value, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
-		snprintf(err, errlen, "kafka property %s: %s", key, why);
-		return -EINVAL;
-	}
+	if (rd_kafka_conf_set(conf, key, value, why, sizeof(why)) != RD_KAFKA_CONF_OK)
+		return error_set(err, -EINVAL, "kafka property %s: %s", key, why);
 	return 0;
 }
 
@@ -55,8 +52,8 @@ static const char *const sasl_names[] = {
 };
 
 rd_kafka_conf_t *kafka_conf_new(const struct bus_config *cfg, const char *const *defaults,
-				const struct config_node *extra, const char *extra_name, char *err,
-				size_t errlen)
+				const struct config_node *extra, const char *extra_name,
+				struct error *err)
 {
 	const struct bus_kafka_config *k = &cfg->kafka;
 	int producer = strcmp(extra_name, "producer") == 0;
@@ -66,7 +63,7 @@ rd_kafka_conf_t *kafka_conf_new(const struct bus_config *cfg, const char *const 
 	int sasl = k->sasl.mechanism != BUS_KAFKA_SASL_NONE;
 
 	if (!conf) {
-		snprintf(err, errlen, "out of memory");
+		error_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	for (size_t i = 0; i < k->brokers.count; i++) {
@@ -74,52 +71,51 @@ rd_kafka_conf_t *kafka_conf_new(const struct bus_config *cfg, const char *const 
 		int w = snprintf(brokers + used, sizeof(brokers) - used, "%s%s", i ? "," : "", b);
 
 		if (w < 0 || (size_t)w >= sizeof(brokers) - used) {
-			snprintf(err, errlen, "bus.kafka.brokers: list too long");
+			error_set(err, -EINVAL, "bus.kafka.brokers: list too long");
 			goto fail;
 		}
 		used += (size_t)w;
 	}
 	if (!used) {
-		snprintf(err, errlen, "bus.kafka.brokers: no broker configured");
+		error_set(err, -EINVAL, "bus.kafka.brokers: no broker configured");
 		goto fail;
 	}
 	rd_kafka_conf_set_log_cb(conf, kafka_log);
 	rd_kafka_conf_set_error_cb(conf, kafka_error);
-	if (kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen) < 0 ||
-	    kafka_conf_set(conf, "client.id", "weir", err, errlen) < 0 ||
+	if (kafka_conf_set(conf, "bootstrap.servers", brokers, err) < 0 ||
+	    kafka_conf_set(conf, "client.id", "weir", err) < 0 ||
 	    kafka_conf_set(conf, "security.protocol",
 			   k->tls.enabled ? (sasl ? "sasl_ssl" : "ssl")
 					  : (sasl ? "sasl_plaintext" : "plaintext"),
-			   err, errlen) < 0)
+			   err) < 0)
 		goto fail;
 	if (k->tls.enabled) {
 		if ((k->tls.ca_file &&
-		     kafka_conf_set(conf, "ssl.ca.location", k->tls.ca_file, err, errlen) < 0) ||
-		    (k->tls.cert_file && kafka_conf_set(conf, "ssl.certificate.location",
-							k->tls.cert_file, err, errlen) < 0) ||
+		     kafka_conf_set(conf, "ssl.ca.location", k->tls.ca_file, err) < 0) ||
+		    (k->tls.cert_file &&
+		     kafka_conf_set(conf, "ssl.certificate.location", k->tls.cert_file, err) < 0) ||
 		    (k->tls.key_file &&
-		     kafka_conf_set(conf, "ssl.key.location", k->tls.key_file, err, errlen) < 0))
+		     kafka_conf_set(conf, "ssl.key.location", k->tls.key_file, err) < 0))
 			goto fail;
 		if (k->tls.insecure_skip_verify &&
-		    (kafka_conf_set(conf, "enable.ssl.certificate.verification", "false", err,
-				    errlen) < 0 ||
-		     kafka_conf_set(conf, "ssl.endpoint.identification.algorithm", "none", err,
-				    errlen) < 0))
+		    (kafka_conf_set(conf, "enable.ssl.certificate.verification", "false", err) <
+			 0 ||
+		     kafka_conf_set(conf, "ssl.endpoint.identification.algorithm", "none", err) <
+			 0))
 			goto fail;
 	}
-	if (sasl && (kafka_conf_set(conf, "sasl.mechanisms", sasl_names[k->sasl.mechanism], err,
-				    errlen) < 0 ||
-		     kafka_conf_set(conf, "sasl.username", k->sasl.username ? k->sasl.username : "",
-				    err, errlen) < 0 ||
-		     kafka_conf_set(conf, "sasl.password", k->sasl.password ? k->sasl.password : "",
-				    err, errlen) < 0))
+	if (sasl &&
+	    (kafka_conf_set(conf, "sasl.mechanisms", sasl_names[k->sasl.mechanism], err) < 0 ||
+	     kafka_conf_set(conf, "sasl.username", k->sasl.username ? k->sasl.username : "", err) <
+		 0 ||
+	     kafka_conf_set(conf, "sasl.password", k->sasl.password ? k->sasl.password : "", err) <
+		 0))
 		goto fail;
 	if (producer && k->compression >= 0 && k->compression <= BUS_KAFKA_COMPRESSION_SNAPPY &&
-	    kafka_conf_set(conf, "compression.codec", compression_names[k->compression], err,
-			   errlen) < 0)
+	    kafka_conf_set(conf, "compression.codec", compression_names[k->compression], err) < 0)
 		goto fail;
 	for (size_t i = 0; defaults && defaults[i]; i += 2)
-		if (kafka_conf_set(conf, defaults[i], defaults[i + 1], err, errlen) < 0)
+		if (kafka_conf_set(conf, defaults[i], defaults[i + 1], err) < 0)
 			goto fail;
 	/* The user's properties come after our defaults: they win. */
 	for (size_t i = 0; extra && i < extra->nchildren; i++) {
@@ -128,7 +124,7 @@ rd_kafka_conf_t *kafka_conf_new(const struct bus_config *cfg, const char *const 
 
 		if (rd_kafka_conf_set(conf, p->key, p->value, why, sizeof(why)) !=
 		    RD_KAFKA_CONF_OK) {
-			snprintf(err, errlen, "bus.kafka.%s.%s: %s", extra_name, p->key, why);
+			error_set(err, -EINVAL, "bus.kafka.%s.%s: %s", extra_name, p->key, why);
 			goto fail;
 		}
 	}
@@ -158,9 +154,9 @@ static void delivered(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
  * retries: an exporter's templates stay ahead of its data. */
 static const char *const producer_defaults[] = {"enable.idempotence", "true", NULL};
 
-rd_kafka_conf_t *kafka_producer_conf(const struct bus_config *cfg, char *err, size_t errlen)
+rd_kafka_conf_t *kafka_producer_conf(const struct bus_config *cfg, struct error *err)
 {
-	return kafka_conf_new(cfg, producer_defaults, cfg->kafka.producer, "producer", err, errlen);
+	return kafka_conf_new(cfg, producer_defaults, cfg->kafka.producer, "producer", err);
 }
 
 /* Delivery reports are served here, not on the senders' threads. */
@@ -174,13 +170,13 @@ static void *poller_main(void *arg)
 }
 
 int kafka_out_init(struct kafka_out *o, const struct bus_config *cfg, const char *topic,
-		   struct metrics_registry *metrics, char *err, size_t errlen)
+		   struct metrics_registry *metrics, struct error *err)
 {
 	rd_kafka_conf_t *conf;
 	char why[512];
 
 	memset(o, 0, sizeof(*o));
-	conf = kafka_producer_conf(cfg, err, errlen);
+	conf = kafka_producer_conf(cfg, err);
 	if (!conf)
 		return -EINVAL;
 	rd_kafka_conf_set_dr_msg_cb(conf, delivered);
@@ -188,13 +184,12 @@ int kafka_out_init(struct kafka_out *o, const struct bus_config *cfg, const char
 	o->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
 	if (!o->rk) {
 		rd_kafka_conf_destroy(conf);
-		snprintf(err, errlen, "kafka producer: %s", why);
-		return -EINVAL;
+		return error_set(err, -EINVAL, "kafka producer: %s", why);
 	}
 	o->rkt = rd_kafka_topic_new(o->rk, topic, NULL);
 	if (!o->rkt) {
-		snprintf(err, errlen, "kafka topic %s: %s", topic,
-			 rd_kafka_err2str(rd_kafka_last_error()));
+		error_set(err, -EINVAL, "kafka topic %s: %s", topic,
+			  rd_kafka_err2str(rd_kafka_last_error()));
 		rd_kafka_destroy(o->rk);
 		return -EINVAL;
 	}
@@ -221,7 +216,7 @@ int kafka_out_init(struct kafka_out *o, const struct bus_config *cfg, const char
 		o->drop_error = metrics_series(dropped, er);
 	}
 	if (pthread_create(&o->poller, NULL, poller_main, o) != 0) {
-		snprintf(err, errlen, "kafka producer: cannot start its thread");
+		error_set(err, -EAGAIN, "kafka producer: cannot start its thread");
 		rd_kafka_topic_destroy(o->rkt);
 		rd_kafka_destroy(o->rk);
 		return -EAGAIN;

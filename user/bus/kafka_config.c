@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* The `bus:` section of weir.yaml: which bus (ring or Kafka) and how to reach
- * Kafka (brokers, topics, TLS, SASL, extra librdkafka properties). */
+/* The `bus.kafka:` section of weir.yaml: how to reach Kafka (brokers,
+ * topics, TLS, SASL, extra librdkafka properties), its defaults, and its
+ * checks, by us and by librdkafka. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,7 +11,6 @@
 
 #include "kafka_internal.h"
 
-static const char *const bus_types[] = {"ring", "kafka", NULL};
 static const char *const compressions[] = {"lz4", "zstd", "none", "gzip", "snappy", NULL};
 static const char *const sasl_mechanisms[] = {"none", "plain", "scram-sha-256", "scram-sha-512",
 					      NULL};
@@ -63,7 +63,7 @@ static const struct config_field sasl_fields[] = {
     {0},
 };
 
-static const struct config_field kafka_fields[] = {
+const struct config_field kafka_config_fields[] = {
     {.key = "brokers",
      .type = CONFIG_LIST,
      .offset = K(brokers),
@@ -86,47 +86,23 @@ static const struct config_field kafka_fields[] = {
     {0},
 };
 
-const struct config_field bus_config_fields[] = {
-    {.key = "type",
-     .type = CONFIG_ENUM,
-     .offset = offsetof(struct bus_config, type),
-     .choices = bus_types},
-    {.key = "ring-size",
-     .type = CONFIG_SIZE,
-     .offset = offsetof(struct bus_config, ring_size),
-     .min = 1 << 20,
-     .max = 1ll << 40},
-    {.key = "ring-block",
-     .type = CONFIG_DURATION,
-     .offset = offsetof(struct bus_config, ring_block_ms)},
-    {.key = "kafka",
-     .type = CONFIG_SECTION,
-     .offset = offsetof(struct bus_config, kafka),
-     .fields = kafka_fields},
-    {0},
-};
-
-int bus_config_defaults(struct bus_config *cfg)
+int kafka_config_defaults(struct bus_kafka_config *k)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->type = BUS_TYPE_RING;
-	cfg->ring_size = 64ull << 20;
-	cfg->ring_block_ms = 100;
-	cfg->kafka.partitions = 8;
-	cfg->kafka.replication_factor = 1;
-	cfg->kafka.compression = BUS_KAFKA_COMPRESSION_LZ4;
-	cfg->kafka.sasl.mechanism = BUS_KAFKA_SASL_NONE;
-	cfg->kafka.topic = strdup("weir-flows-raw");
-	cfg->kafka.consumer_group = strdup("weir-outlet");
-	cfg->kafka.flows_topic = strdup("");
-	if (!cfg->kafka.topic || !cfg->kafka.consumer_group || !cfg->kafka.flows_topic)
+	k->partitions = 8;
+	k->replication_factor = 1;
+	k->compression = BUS_KAFKA_COMPRESSION_LZ4;
+	k->sasl.mechanism = BUS_KAFKA_SASL_NONE;
+	k->topic = strdup("weir-flows-raw");
+	k->consumer_group = strdup("weir-outlet");
+	k->flows_topic = strdup("");
+	if (!k->topic || !k->consumer_group || !k->flows_topic)
 		return -ENOMEM;
 	return 0;
 }
 
 /* ---- librdkafka's view of the section ----
  * librdkafka checks a property's value when it is set (done at load time,
- * bus_config_check()), and the files and combinations (TLS certificates,
+ * bus_config_check() -> kafka_config_check()), and the files and combinations (TLS certificates,
  * SASL mechanism, idempotence and acks...) only when a client is made
  * (bus_kafka_config_verify(), on scratch clients that reach no broker).
  * Either way a bad value is an error naming the file, line and key. */
@@ -225,14 +201,14 @@ static int check_client(const struct bus_config *cfg, const struct config_doc *d
 			rd_kafka_type_t type, struct config_error *err)
 {
 	const char *name = type == RD_KAFKA_PRODUCER ? "producer" : "consumer";
+	struct error conf_err = {""};
 	char why[512] = "";
-	rd_kafka_conf_t *conf = type == RD_KAFKA_PRODUCER
-				    ? kafka_producer_conf(cfg, why, sizeof(why))
-				    : kafka_consumer_conf(cfg, why, sizeof(why));
+	rd_kafka_conf_t *conf = type == RD_KAFKA_PRODUCER ? kafka_producer_conf(cfg, &conf_err)
+							  : kafka_consumer_conf(cfg, &conf_err);
 	rd_kafka_t *rk;
 
 	if (!conf) {
-		conf_error(cfg, doc, name, why, err);
+		conf_error(cfg, doc, name, conf_err.text, err);
 		return -EINVAL;
 	}
 	rd_kafka_conf_set_log_cb(conf, quiet_log);
@@ -288,16 +264,14 @@ static int check_tls_files(const struct bus_config *cfg, const struct config_doc
 	return 0;
 }
 
-int bus_config_check(const struct bus_config *cfg, const struct config_doc *doc,
-		     struct config_error *err)
+int kafka_config_check(const struct bus_config *cfg, const struct config_doc *doc,
+		       struct config_error *err)
 {
 	const struct config_node *bus = doc && doc->root ? config_node_get(doc->root, "bus") : NULL;
 	const char *file = doc ? doc->path : "(defaults)";
 	unsigned line = bus ? bus->line : 0;
 	const struct bus_kafka_config *k = &cfg->kafka;
 
-	if (cfg->type != BUS_TYPE_KAFKA)
-		return 0;
 	if (k->brokers.count == 0) {
 		config_error_set(err, file, line, "bus.kafka.brokers",
 				 "type is kafka: at least one broker is needed");

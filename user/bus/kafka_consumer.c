@@ -489,18 +489,17 @@ static const char *const consumer_forced[] = {
     "enable.auto.commit", "false", "enable.auto.offset.store", "false", NULL,
 };
 
-rd_kafka_conf_t *kafka_consumer_conf(const struct bus_config *cfg, char *err, size_t errlen)
+rd_kafka_conf_t *kafka_consumer_conf(const struct bus_config *cfg, struct error *err)
 {
 	rd_kafka_conf_t *conf =
-	    kafka_conf_new(cfg, consumer_defaults, cfg->kafka.consumer, "consumer", err, errlen);
+	    kafka_conf_new(cfg, consumer_defaults, cfg->kafka.consumer, "consumer", err);
 
 	if (!conf)
 		return NULL;
 	for (size_t i = 0; consumer_forced[i]; i += 2)
-		if (kafka_conf_set(conf, consumer_forced[i], consumer_forced[i + 1], err, errlen) <
-		    0)
+		if (kafka_conf_set(conf, consumer_forced[i], consumer_forced[i + 1], err) < 0)
 			goto fail;
-	if (kafka_conf_set(conf, "group.id", cfg->kafka.consumer_group, err, errlen) < 0)
+	if (kafka_conf_set(conf, "group.id", cfg->kafka.consumer_group, err) < 0)
 		goto fail;
 	return conf;
 fail:
@@ -509,7 +508,7 @@ fail:
 }
 
 int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
-			   struct bus_consumer **consumer, char *err, size_t errlen)
+			   struct bus_consumer **consumer, struct error *err)
 {
 	struct kafka_consumer *kc = calloc(1, sizeof(*kc));
 	rd_kafka_topic_partition_list_t *topics;
@@ -517,24 +516,22 @@ int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry
 	rd_kafka_resp_err_t e;
 	char why[512];
 
-	if (!kc) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	*consumer = NULL;
+	if (!kc)
+		return error_set(err, -ENOMEM, "out of memory");
 	kc->topic = strdup(cfg->kafka.topic);
 	if (!kc->topic) {
-		snprintf(err, errlen, "out of memory");
 		free(kc);
-		return -ENOMEM;
+		return error_set(err, -ENOMEM, "out of memory");
 	}
-	conf = kafka_consumer_conf(cfg, err, errlen);
+	conf = kafka_consumer_conf(cfg, err);
 	if (!conf)
 		goto fail;
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance);
 	rd_kafka_conf_set_opaque(conf, kc);
 	kc->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
 	if (!kc->rk) {
-		snprintf(err, errlen, "kafka consumer: %s", why);
+		error_set(err, -EINVAL, "kafka consumer: %s", why);
 		goto fail_conf;
 	}
 	rd_kafka_poll_set_consumer(kc->rk);
@@ -543,8 +540,8 @@ int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry
 	e = rd_kafka_subscribe(kc->rk, topics);
 	rd_kafka_topic_partition_list_destroy(topics);
 	if (e) {
-		snprintf(err, errlen, "kafka subscribe to %s: %s", cfg->kafka.topic,
-			 rd_kafka_err2str(e));
+		error_set(err, -EINVAL, "kafka subscribe to %s: %s", cfg->kafka.topic,
+			  rd_kafka_err2str(e));
 		rd_kafka_destroy(kc->rk);
 		goto fail;
 	}

@@ -53,16 +53,15 @@ static const struct bus_producer_ops kafka_producer_ops = {
 };
 
 int bus_kafka_producer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
-			   struct bus_producer **producer, char *err, size_t errlen)
+			   struct bus_producer **producer, struct error *err)
 {
 	struct kafka_producer *kp = calloc(1, sizeof(*kp));
 	int r;
 
-	if (!kp) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	r = kafka_out_init(&kp->out, cfg, cfg->kafka.topic, metrics, err, errlen);
+	*producer = NULL;
+	if (!kp)
+		return error_set(err, -ENOMEM, "out of memory");
+	r = kafka_out_init(&kp->out, cfg, cfg->kafka.topic, metrics, err);
 	if (r < 0) {
 		free(kp);
 		return r;
@@ -79,21 +78,18 @@ struct bus_kafka_flow_producer {
 };
 
 int bus_kafka_flow_producer_new(const struct bus_config *cfg, struct metrics_registry *metrics,
-				struct bus_kafka_flow_producer **producer, char *err, size_t errlen)
+				struct bus_kafka_flow_producer **producer, struct error *err)
 {
 	struct bus_kafka_flow_producer *fp;
 	int r;
 
-	if (!cfg->kafka.flows_topic || !*cfg->kafka.flows_topic) {
-		snprintf(err, errlen, "bus.kafka.flows-topic is not set");
-		return -EINVAL;
-	}
+	*producer = NULL;
+	if (!cfg->kafka.flows_topic || !*cfg->kafka.flows_topic)
+		return error_set(err, -EINVAL, "bus.kafka.flows-topic is not set");
 	fp = calloc(1, sizeof(*fp));
-	if (!fp) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	r = kafka_out_init(&fp->out, cfg, cfg->kafka.flows_topic, metrics, err, errlen);
+	if (!fp)
+		return error_set(err, -ENOMEM, "out of memory");
+	r = kafka_out_init(&fp->out, cfg, cfg->kafka.flows_topic, metrics, err);
 	if (r < 0) {
 		free(fp);
 		return r;

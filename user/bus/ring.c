@@ -39,8 +39,8 @@ struct ring {
 	struct metric_series *sent, *dropped;
 };
 
-#define RING_OF_PRODUCER(p) ((struct ring *)((char *)(p) - offsetof(struct ring, producer)))
-#define RING_OF_CONSUMER(c) ((struct ring *)((char *)(c) - offsetof(struct ring, consumer)))
+#define RING_OF_PRODUCER(p) ((struct ring *)((char *)(p)-offsetof(struct ring, producer)))
+#define RING_OF_CONSUMER(c) ((struct ring *)((char *)(c)-offsetof(struct ring, consumer)))
 
 static uint64_t align8(uint64_t v)
 {
@@ -95,11 +95,11 @@ static int ring_send(struct bus_producer *p, const struct bus_envelope *env)
 	}
 	rec = (struct ring_record *)(r->buf + off);
 	*rec = (struct ring_record){
-		.total = (uint32_t)need,
-		.len = env->len,
-		.time_received_ns = env->time_received_ns,
-		.exporter = env->exporter,
-		.exporter_port = env->exporter_port,
+	    .total = (uint32_t)need,
+	    .len = env->len,
+	    .time_received_ns = env->time_received_ns,
+	    .exporter = env->exporter,
+	    .exporter_port = env->exporter_port,
 	};
 	memcpy(rec + 1, env->data, env->len);
 	r->head += need;
@@ -128,8 +128,7 @@ static int ring_flush(struct bus_producer *p, int timeout_ms)
 	return ret;
 }
 
-static int ring_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max,
-		     int timeout_ms)
+static int ring_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max, int timeout_ms)
 {
 	struct ring *r = RING_OF_CONSUMER(c);
 	struct timespec deadline;
@@ -151,11 +150,11 @@ static int ring_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t m
 			continue;
 		}
 		envs[n++] = (struct bus_envelope){
-			.time_received_ns = rec->time_received_ns,
-			.exporter = rec->exporter,
-			.exporter_port = rec->exporter_port,
-			.len = rec->len,
-			.data = (const uint8_t *)(rec + 1),
+		    .time_received_ns = rec->time_received_ns,
+		    .exporter = rec->exporter,
+		    .exporter_port = rec->exporter_port,
+		    .len = rec->len,
+		    .data = (const uint8_t *)(rec + 1),
 		};
 		r->read += rec->total;
 	}
@@ -196,15 +195,15 @@ static void ring_consumer_free(struct bus_consumer *c)
 }
 
 static const struct bus_producer_ops ring_producer_ops = {
-	.send = ring_send,
-	.flush = ring_flush,
-	.free = ring_producer_free,
+    .send = ring_send,
+    .flush = ring_flush,
+    .free = ring_producer_free,
 };
 
 static const struct bus_consumer_ops ring_consumer_ops = {
-	.poll = ring_poll,
-	.release = ring_release,
-	.free = ring_consumer_free,
+    .poll = ring_poll,
+    .release = ring_release,
+    .free = ring_consumer_free,
 };
 
 void bus_ring_close(struct bus_producer *producer)
@@ -219,19 +218,19 @@ void bus_ring_close(struct bus_producer *producer)
 }
 
 int bus_ring_new(const char *name, size_t size, int block_ms, struct metrics_registry *metrics,
-		 struct bus_producer **producer, struct bus_consumer **consumer)
+		 struct bus_producer **producer, struct bus_consumer **consumer, struct error *err)
 {
 	struct ring *r = calloc(1, sizeof(*r));
 	pthread_condattr_t attr;
 
+	*producer = NULL;
+	*consumer = NULL;
 	if (!r)
-		return -ENOMEM;
+		goto nomem;
 	r->size = align8(size < 2 * (BUS_MAX_DATAGRAM + 64) ? 2 * (BUS_MAX_DATAGRAM + 64) : size);
 	r->buf = malloc(r->size);
-	if (!r->buf) {
-		free(r);
-		return -ENOMEM;
-	}
+	if (!r->buf)
+		goto nomem;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -249,12 +248,15 @@ int bus_ring_new(const char *name, size_t size, int block_ms, struct metrics_reg
 							METRIC_COUNTER, "ring"),
 					 labels);
 		r->dropped = metrics_series(
-			metrics_family(metrics, "weir_bus_ring_dropped_total",
-				       "Datagrams dropped because the in-process ring was full",
-				       METRIC_COUNTER, "ring"),
-			labels);
+		    metrics_family(metrics, "weir_bus_ring_dropped_total",
+				   "Datagrams dropped because the in-process ring was full",
+				   METRIC_COUNTER, "ring"),
+		    labels);
 	}
 	*producer = &r->producer;
 	*consumer = &r->consumer;
 	return 0;
+nomem:
+	free(r);
+	return error_set(err, -ENOMEM, "in-process bus: %s", strerror(ENOMEM));
 }

@@ -290,6 +290,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	}
 	if (kafka) {
 		char topic[64], group[64];
+		struct error kerr = {""};
 
 		bc.type = BUS_TYPE_KAFKA;
 		bc.kafka.brokers.items = calloc(1, sizeof(char *));
@@ -316,19 +317,18 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		 * 5 MB per partition and deletes what is older. */
 		ret = rd_kafka_mock_topic_create(mc, topic, (int)o->workers * 4, 1) ? -EIO : 0;
 		if (ret < 0)
-			snprintf(err, sizeof(err), "cannot create topic %s on the mock cluster",
-				 topic);
+			error_set(&kerr, ret, "cannot create topic %s on the mock cluster", topic);
 		if (ret == 0)
-			ret = bus_kafka_producer_new(&bc, metrics, &producer, err, sizeof(err));
+			ret = bus_kafka_producer_new(&bc, metrics, &producer, &kerr);
 		for (unsigned i = 0; ret == 0 && i < o->workers; i++)
-			ret = bus_kafka_consumer_new(&bc, metrics, &consumers[i], err, sizeof(err));
+			ret = bus_kafka_consumer_new(&bc, metrics, &consumers[i], &kerr);
 		if (ret < 0) {
-			fprintf(stderr, "weir bench e2e: Kafka: %s\n", err);
+			fprintf(stderr, "weir bench e2e: Kafka: %s\n", kerr.text);
 			goto out;
 		}
 	} else {
-		ret = outlet_ring_bus_new(o->workers, bc.ring_size, (int)bc.ring_block_ms, metrics,
-					  &producer, consumers);
+		ret = bus_ring_shards_new(o->workers, bc.ring_size, (int)bc.ring_block_ms, metrics,
+					  &producer, consumers, NULL);
 		if (ret < 0)
 			goto out;
 	}
@@ -341,7 +341,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		    .consumer_capacity = kafka ? 0 : bc.ring_size,
 		};
 
-		ret = outlet_new(&p, &outlet);
+		ret = outlet_new(&p, &outlet, NULL);
 		free(consumers);
 		consumers = NULL;
 		if (ret < 0)
@@ -372,7 +372,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = outlet_start(outlet);
+	ret = outlet_start(outlet, NULL);
 	if (ret == 0)
 		ret = inlet_start(inlet);
 	if (ret < 0)
@@ -459,18 +459,16 @@ out:
 	if (inlet)
 		inlet_stop(inlet);
 	if (producer && !kafka)
-		outlet_ring_bus_close(producer);
+		bus_ring_shards_close(producer);
 	if (outlet) {
 		outlet_stop(outlet, !kafka);
 		outlet_free(outlet);
 	}
 	inlet_free(inlet);
-	if (producer)
-		producer->ops->free(producer);
+	bus_producer_free(producer);
 	if (consumers) {
 		for (unsigned i = 0; i < o->workers; i++)
-			if (consumers[i])
-				consumers[i]->ops->free(consumers[i]);
+			bus_consumer_free(consumers[i]);
 		free(consumers);
 	}
 	config_free_bound(bus_config_fields, &bc);

@@ -12,6 +12,7 @@
 
 #include "../bus/bus.h"
 #include "../common/config.h"
+#include "../common/error.h"
 #include "../common/metrics.h"
 #include "../decode/decode.h"
 
@@ -33,20 +34,10 @@ void outlet_config_defaults(struct outlet_config *cfg);
 /* The decoder settings of `cfg` as the decoders take them. */
 void outlet_config_decode(const struct outlet_config *cfg, struct decode_config *out);
 
-/* ---- the single-process bus: one ring per worker ---- */
-
-/* Makes `n` rings of `size` bytes each (bus.ring-size; a full ring blocks the
- * inlet up to block_ms, then drops and counts) and one producer that sends
- * each datagram to the ring of hash(exporter address), so an exporter's
- * templates stay with one worker. consumers[] (n entries) go to outlet_new().
- * The producer is thread-safe; free it with its ops->free. */
-int outlet_ring_bus_new(size_t n, uint64_t size, int block_ms, struct metrics_registry *metrics,
-			struct bus_producer **producer, struct bus_consumer **consumers);
-/* Closes every ring behind a producer made by outlet_ring_bus_new(): workers
- * drain what is queued and then see the end (used at shutdown). */
-void outlet_ring_bus_close(struct bus_producer *producer);
-
-/* ---- the workers ---- */
+/* ---- the workers ----
+ * On one machine their consumers come from bus_ring_shards_new() (one ring
+ * per worker, an exporter's datagrams always on the same one); with Kafka,
+ * one bus_kafka_consumer_new() each. */
 
 struct store_config;
 struct outlet;
@@ -56,7 +47,7 @@ struct outlet_params {
 	const struct store_config *store; /* where the flows go (store.h) */
 	struct metrics_registry *metrics;
 	/* cfg->workers consumers; the outlet owns them from outlet_new() on,
-	 * even when it fails. */
+	 * even when it fails (it sets their on_revoke hook). */
 	struct bus_consumer **consumers;
 	/* Bytes a consumer can hold unreleased before its producer blocks (the
 	 * ring's size), or 0 when unbounded (Kafka). A worker flushes before it
@@ -67,10 +58,12 @@ struct outlet_params {
 	struct bus_kafka_flow_producer *flows_out;
 };
 
-/* Returns 0 and *out, or -errno (bad config, out of memory). */
-int outlet_new(const struct outlet_params *params, struct outlet **out);
-/* Starts the worker threads. Returns 0 or -errno. */
-int outlet_start(struct outlet *o);
+/* Returns 0 and *out, or -errno (out of memory) with *out NULL and `err`
+ * filled. */
+int outlet_new(const struct outlet_params *params, struct outlet **out, struct error *err);
+/* Starts the worker threads. Returns 0, or -errno with `err` filled (no
+ * thread left running). */
+int outlet_start(struct outlet *o, struct error *err);
 /* Stops the workers and waits for them. drain != 0: each worker polls until
  * its consumer has nothing more (a closed ring), then flushes; drain == 0
  * (Kafka): stop polling now, flush what was polled, commit. Either way every
@@ -79,6 +72,7 @@ void outlet_stop(struct outlet *o, int drain);
 /* Makes flushes that wait for ClickHouse give up (a second SIGINT): what
  * they held is not committed. Thread-safe, may be called during outlet_stop(). */
 void outlet_abort(struct outlet *o);
+/* Stops (without draining) and frees. NULL is fine. */
 void outlet_free(struct outlet *o);
 
 /* Totals over every worker since the start (tests and benchmarks). */

@@ -225,14 +225,15 @@ TEST(bus_kafka_keys_reach_librdkafka)
 	struct config_error cerr = {""};
 	struct pem_dir d;
 	rd_kafka_conf_t *pc, *cc;
-	char yaml[2048], err[512] = "";
+	struct error err = {""};
+	char yaml[2048];
 
 	pem_dir_init(&d);
 	snprintf(yaml, sizeof(yaml), every_key_yaml, d.ca, d.cert, d.key);
 	if (load(yaml, &cfg, &cerr) != 0)
 		test_fail_at(__FILE__, __LINE__, "load: %s", cerr.text);
-	pc = kafka_producer_conf(&cfg.bus, err, sizeof(err));
-	cc = kafka_consumer_conf(&cfg.bus, err, sizeof(err));
+	pc = kafka_producer_conf(&cfg.bus, &err);
+	cc = kafka_consumer_conf(&cfg.bus, &err);
 	REQUIRE(pc != NULL);
 	REQUIRE(cc != NULL);
 	for (int i = 0; i < 2; i++) {
@@ -285,7 +286,8 @@ TEST(bus_kafka_security_protocols)
 		struct weir_config cfg;
 		struct config_error cerr = {""};
 		rd_kafka_conf_t *c;
-		char yaml[512], err[512] = "";
+		struct error err = {""};
+		char yaml[512];
 
 		snprintf(yaml, sizeof(yaml),
 			 "bus:\n  type: kafka\n  kafka:\n    brokers: [b:1]\n%s", cases[i].section);
@@ -294,7 +296,7 @@ TEST(bus_kafka_security_protocols)
 			weir_config_free(&cfg);
 			continue;
 		}
-		c = kafka_consumer_conf(&cfg.bus, err, sizeof(err));
+		c = kafka_consumer_conf(&cfg.bus, &err);
 		REQUIRE(c != NULL);
 		CHECK_PROP(c, "security.protocol", cases[i].protocol);
 		if (cases[i].mechanisms) {

@@ -21,17 +21,18 @@ TEST(ring_keeps_order_and_bytes_across_wraps)
 	uint8_t buf[1500];
 	uint64_t next_check = 0;
 
-	REQUIRE_EQ(bus_ring_new("t", 0, 0, reg, &p, &c), 0);
+	REQUIRE_EQ(bus_ring_new("t", 0, 0, reg, &p, &c, NULL), 0);
 	for (uint64_t i = 0; i < 2000; i++) {
 		uint32_t len = 1 + (uint32_t)(i * 37 % 1400);
 		for (uint32_t j = 0; j < len; j++)
 			buf[j] = (uint8_t)(i + j);
-		REQUIRE_EQ(bus_producer_send(p, &(struct bus_envelope){.time_received_ns = i,
-								      .len = len, .data = buf}),
-			   0);
+		REQUIRE_EQ(
+		    bus_producer_send(
+			p, &(struct bus_envelope){.time_received_ns = i, .len = len, .data = buf}),
+		    0);
 		if (i % 7 == 6) {
 			int n;
-			while ((n = c->ops->poll(c, got, 8, 0)) > 0) {
+			while ((n = bus_consumer_poll(c, got, 8, 0)) > 0) {
 				for (int k = 0; k < n; k++, next_check++) {
 					uint32_t want = 1 + (uint32_t)(next_check * 37 % 1400);
 					CHECK_EQ(got[k].time_received_ns, next_check);
@@ -40,13 +41,13 @@ TEST(ring_keeps_order_and_bytes_across_wraps)
 						if (got[k].data[j] != (uint8_t)(next_check + j))
 							REQUIRE(!"payload differs");
 				}
-				c->ops->release(c, 1);
+				bus_consumer_release(c, 1);
 			}
 		}
 	}
 	CHECK(next_check >= 1995);
-	p->ops->free(p);
-	c->ops->free(c);
+	bus_producer_free(p);
+	bus_consumer_free(c);
 	metrics_registry_free(reg);
 }
 
@@ -59,7 +60,7 @@ TEST(ring_full_drops_and_counts)
 	const char *labels[] = {"full"};
 	int sent = 0, dropped = 0;
 
-	REQUIRE_EQ(bus_ring_new("full", 0, 0, reg, &p, &c), 0);
+	REQUIRE_EQ(bus_ring_new("full", 0, 0, reg, &p, &c, NULL), 0);
 	for (int i = 0; i < 10; i++) {
 		struct bus_envelope env = envelope(big, sizeof(big), (uint64_t)i);
 		if (bus_producer_send(p, &env) == 0)
@@ -68,12 +69,12 @@ TEST(ring_full_drops_and_counts)
 			dropped++;
 	}
 	CHECK(sent >= 1 && dropped >= 1);
-	CHECK_EQ(metric_get_count(metrics_series(metrics_family(reg, "weir_bus_ring_dropped_total",
-								 "", METRIC_COUNTER, "ring"),
-						  labels)),
+	CHECK_EQ(metric_get_count(metrics_series(
+		     metrics_family(reg, "weir_bus_ring_dropped_total", "", METRIC_COUNTER, "ring"),
+		     labels)),
 		 dropped);
-	p->ops->free(p);
-	c->ops->free(c);
+	bus_producer_free(p);
+	bus_consumer_free(c);
 	metrics_registry_free(reg);
 }
 
@@ -105,13 +106,13 @@ TEST(ring_many_producers_with_backpressure_lose_nothing)
 	struct bus_envelope got[64];
 
 	/* A small ring and a long block time: producers wait, nothing drops. */
-	REQUIRE_EQ(bus_ring_new("mp", 1 << 18, 10000, NULL, &p, &c), 0);
+	REQUIRE_EQ(bus_ring_new("mp", 1 << 18, 10000, NULL, &p, &c, NULL), 0);
 	for (int i = 0; i < 3; i++) {
 		args[i] = (struct producer_arg){p, (uint8_t)i};
 		pthread_create(&t[i], NULL, produce, &args[i]);
 	}
 	while (total < 60000) {
-		int n = c->ops->poll(c, got, 64, 1000);
+		int n = bus_consumer_poll(c, got, 64, 1000);
 		REQUIRE(n > 0);
 		for (int k = 0; k < n; k++) {
 			uint8_t id = got[k].data[0];
@@ -121,11 +122,11 @@ TEST(ring_many_producers_with_backpressure_lose_nothing)
 			next[id] = got[k].time_received_ns + 1;
 		}
 		total += (uint64_t)n;
-		c->ops->release(c, 1);
+		bus_consumer_release(c, 1);
 	}
 	for (int i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
 	CHECK_EQ(total, 60000);
-	p->ops->free(p);
-	c->ops->free(c);
+	bus_producer_free(p);
+	bus_consumer_free(c);
 }

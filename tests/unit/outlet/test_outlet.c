@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* The outlet without ClickHouse: the ring bus keeps each exporter on one
- * worker, the `outlet:` section binds, datagrams are decoded and counted per
- * exporter and reason, and a flush that is told to give up commits nothing. */
+/* The outlet without ClickHouse: the `outlet:` section binds, datagrams are
+ * decoded and counted per exporter and reason, datagrams ahead of their
+ * template wait for it, and a flush that is told to give up commits nothing. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -11,55 +11,6 @@
 #include "outlet/outlet.h"
 #include "store/store.h"
 #include "test.h"
-
-TEST(ring_bus_keeps_an_exporter_on_one_ring)
-{
-	struct bus_consumer *consumers[4];
-	struct bus_producer *p;
-	struct bus_envelope got[64];
-	uint8_t payload[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-	int seen[4][64] = {{0}}, used = 0;
-
-	REQUIRE_EQ(outlet_ring_bus_new(4, 1 << 20, 0, NULL, &p, consumers), 0);
-	/* 64 exporters, 3 datagrams each. */
-	for (int round = 0; round < 3; round++)
-		for (int e = 0; e < 64; e++) {
-			struct bus_envelope env = {.len = sizeof(payload),
-						   .data = payload,
-						   .time_received_ns = (uint64_t)e};
-
-			addr_from_ipv4(&env.exporter, 0xc0000200u + (uint32_t)e);
-			REQUIRE_EQ(bus_producer_send(p, &env), 0);
-		}
-	for (int r = 0; r < 4; r++) {
-		int n = consumers[r]->ops->poll(consumers[r], got, 64, 0), total = 0;
-
-		while (n > 0) {
-			for (int i = 0; i < n; i++)
-				seen[r][got[i].time_received_ns]++;
-			total += n;
-			consumers[r]->ops->release(consumers[r], 1);
-			n = consumers[r]->ops->poll(consumers[r], got, 64, 0);
-		}
-		used += total > 0;
-	}
-	/* Each exporter's 3 datagrams all in one ring; several rings used. */
-	for (int e = 0; e < 64; e++) {
-		int rings = 0, count = 0;
-
-		for (int r = 0; r < 4; r++) {
-			rings += seen[r][e] > 0;
-			count += seen[r][e];
-		}
-		CHECK_EQ(rings, 1);
-		CHECK_EQ(count, 3);
-	}
-	CHECK_EQ(used, 4);
-	outlet_ring_bus_close(p);
-	p->ops->free(p);
-	for (int r = 0; r < 4; r++)
-		consumers[r]->ops->free(consumers[r]);
-}
 
 TEST(outlet_section_binds_and_maps_to_the_decoders)
 {
@@ -135,15 +86,15 @@ TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
 	sc.connect_timeout_ms = 100;
 	sc.retry_min_ms = 10;
 	sc.retry_max_ms = 50;
-	REQUIRE_EQ(outlet_ring_bus_new(1, 1 << 20, 0, reg, &p, consumers), 0);
+	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 20, 0, reg, &p, consumers, NULL), 0);
 	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
 						      .store = &sc,
 						      .metrics = reg,
 						      .consumers = consumers,
 						      .consumer_capacity = 1 << 20},
-			      &o),
+			      &o, NULL),
 		   0);
-	REQUIRE_EQ(outlet_start(o), 0);
+	REQUIRE_EQ(outlet_start(o, NULL), 0);
 
 	/* A datagram of no known version from one exporter... */
 	addr_from_ipv4(&env.exporter, 0xc0000201);
@@ -191,8 +142,8 @@ TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
 	CHECK(has_line(reg, "weir_outlet_flush_errors_total{worker=\"0\"} 1\n"));
 	CHECK(has_line(reg, "weir_outlet_flows_stored_total{exporter=\"192.0.2.2\"} 0\n"));
 	outlet_free(o);
-	outlet_ring_bus_close(p);
-	p->ops->free(p);
+	bus_ring_shards_close(p);
+	bus_producer_free(p);
 	store_config_free(&sc);
 	metrics_registry_free(reg);
 }
@@ -233,13 +184,15 @@ TEST(datagrams_ahead_of_their_template_wait_for_it)
 	free(sc.url);
 	sc.url = strdup("http://127.0.0.1:9");
 	sc.connect_timeout_ms = 100;
-	REQUIRE_EQ(outlet_ring_bus_new(1, 1 << 22, 0, reg, &p, consumers), 0);
-	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg, .store = &sc, .metrics = reg,
-						       .consumers = consumers,
-						       .consumer_capacity = 1 << 22},
-			      &o),
+	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 22, 0, reg, &p, consumers, NULL), 0);
+	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
+						      .store = &sc,
+						      .metrics = reg,
+						      .consumers = consumers,
+						      .consumer_capacity = 1 << 22},
+			      &o, NULL),
 		   0);
-	REQUIRE_EQ(outlet_start(o), 0);
+	REQUIRE_EQ(outlet_start(o, NULL), 0);
 	addr_from_ipv4(&env.exporter, 0xc0000203);
 	for (int k = 0; k < 3; k++) {
 		int d = (k + 1) % 3; /* 1, 2, then 0 with the templates */
@@ -262,8 +215,8 @@ TEST(datagrams_ahead_of_their_template_wait_for_it)
 	outlet_abort(o);
 	outlet_stop(o, 0);
 	outlet_free(o);
-	outlet_ring_bus_close(p);
-	p->ops->free(p);
+	bus_ring_shards_close(p);
+	bus_producer_free(p);
 	store_config_free(&sc);
 	metrics_registry_free(reg);
 }

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The `bus:` section of weir.yaml: which bus (ring or Kafka), the ring's
+ * size and backpressure; the `kafka:` part is kafka_config.c's. */
+#include <stddef.h>
+#include <string.h>
+
+#include "kafka_internal.h"
+
+static const char *const bus_types[] = {"ring", "kafka", NULL};
+
+const struct config_field bus_config_fields[] = {
+    {.key = "type",
+     .type = CONFIG_ENUM,
+     .offset = offsetof(struct bus_config, type),
+     .choices = bus_types},
+    {.key = "ring-size",
+     .type = CONFIG_SIZE,
+     .offset = offsetof(struct bus_config, ring_size),
+     .min = 1 << 20,
+     .max = 1ll << 40},
+    {.key = "ring-block",
+     .type = CONFIG_DURATION,
+     .offset = offsetof(struct bus_config, ring_block_ms)},
+    {.key = "kafka",
+     .type = CONFIG_SECTION,
+     .offset = offsetof(struct bus_config, kafka),
+     .fields = kafka_config_fields},
+    {0},
+};
+
+int bus_config_defaults(struct bus_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->type = BUS_TYPE_RING;
+	cfg->ring_size = 64ull << 20;
+	cfg->ring_block_ms = 100;
+	return kafka_config_defaults(&cfg->kafka);
+}
+
+int bus_config_check(const struct bus_config *cfg, const struct config_doc *doc,
+		     struct config_error *err)
+{
+	/* The ring's settings are bounded by their field table; Kafka's
+	 * sections are checked only when Kafka is the bus. */
+	if (cfg->type != BUS_TYPE_KAFKA)
+		return 0;
+	return kafka_config_check(cfg, doc, err);
+}

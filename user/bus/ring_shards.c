@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The single-process bus: one in-process ring per consumer (outlet worker),
+ * and a producer that picks the ring by a hash of the exporter address, so
+ * all of an exporter's datagrams (and so its templates) meet one decoder. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+
+struct ring_shards {
+	struct bus_producer producer;
+	size_t n;
+	struct bus_producer **rings;
+};
+
+#define SHARDS_OF(p) ((struct ring_shards *)((char *)(p)-offsetof(struct ring_shards, producer)))
+
+/* A 64-bit mix of the 16 address bytes (splitmix64 finaliser): exporters with
+ * nearby addresses must spread over the rings. */
+static uint64_t exporter_hash(const struct in6_addr *a)
+{
+	uint64_t lo, hi, h;
+
+	memcpy(&hi, a->s6_addr, 8);
+	memcpy(&lo, a->s6_addr + 8, 8);
+	h = hi * 0x9e3779b97f4a7c15ull ^ lo;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return h;
+}
+
+static int shards_send(struct bus_producer *p, const struct bus_envelope *env)
+{
+	struct ring_shards *s = SHARDS_OF(p);
+	struct bus_producer *ring = s->rings[s->n == 1 ? 0 : exporter_hash(&env->exporter) % s->n];
+
+	return bus_producer_send(ring, env);
+}
+
+static int shards_flush(struct bus_producer *p, int timeout_ms)
+{
+	struct ring_shards *s = SHARDS_OF(p);
+	int ret = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		int r = bus_producer_flush(s->rings[i], timeout_ms);
+		if (r < 0 && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+static void shards_free(struct bus_producer *p)
+{
+	struct ring_shards *s = SHARDS_OF(p);
+
+	for (size_t i = 0; i < s->n; i++)
+		bus_producer_free(s->rings[i]);
+	free(s->rings);
+	free(s);
+}
+
+static const struct bus_producer_ops shards_ops = {
+    .send = shards_send,
+    .flush = shards_flush,
+    .free = shards_free,
+};
+
+int bus_ring_shards_new(size_t n, uint64_t size, int block_ms, struct metrics_registry *metrics,
+			struct bus_producer **producer, struct bus_consumer **consumers,
+			struct error *err)
+{
+	struct ring_shards *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (!n)
+		n = 1;
+	*producer = NULL;
+	for (size_t i = 0; i < n; i++)
+		consumers[i] = NULL;
+	if (!s)
+		return error_set(err, -ENOMEM, "in-process bus: %s", strerror(ENOMEM));
+	s->producer.ops = &shards_ops;
+	s->rings = calloc(n, sizeof(*s->rings));
+	if (!s->rings) {
+		ret = error_set(err, -ENOMEM, "in-process bus: %s", strerror(ENOMEM));
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char name[32];
+
+		/* (named after the outlet's workers, whose rings they are) */
+		snprintf(name, sizeof(name), "outlet%zu", i);
+		ret = bus_ring_new(name, size, block_ms, metrics, &s->rings[i], &consumers[i], err);
+		if (ret < 0) {
+			for (size_t j = 0; j < i; j++) {
+				bus_consumer_free(consumers[j]);
+				consumers[j] = NULL;
+			}
+			goto fail;
+		}
+		s->n = i + 1;
+	}
+	*producer = &s->producer;
+	return 0;
+fail:
+	shards_free(&s->producer);
+	return ret;
+}
+
+void bus_ring_shards_close(struct bus_producer *producer)
+{
+	struct ring_shards *s = SHARDS_OF(producer);
+
+	for (size_t i = 0; i < s->n; i++)
+		bus_ring_close(s->rings[i]);
+}

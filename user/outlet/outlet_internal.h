@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* What the outlet's files share: the outlet and its workers, and the calls
+ * between the worker loop (worker.c), the exporter table (exporters.c),
+ * template parking (parking.c) and the commit protocol (commit.c). Every
+ * function here runs on the worker's own thread unless it says otherwise.
+ * Not for other stages. */
+#ifndef WEIR_OUTLET_INTERNAL_H
+#define WEIR_OUTLET_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "outlet.h"
+
+/* Flows one datagram may give; more are dropped and counted by the decoder
+ * (DECODE_FLOW_LIMIT). A 64 KiB IPFIX datagram of the smallest records stays
+ * below this in practice. */
+#define OUTLET_MAX_FLOWS_PER_DATAGRAM 4096
+/* Decoded flows are staged and handed to the writer this many at a time (or
+ * at the end of each poll): one append per datagram (~8-25 flows) cost
+ * ~0.1 us more per flow in the writer's per-column work, and a big append
+ * lets the consolidator prefetch its hash slots. */
+#define OUTLET_STAGE_FLOWS 1024
+/* Per-worker exporters with their own metric series; the rest share "other". */
+#define OUTLET_MAX_TRACKED_EXPORTERS 4096
+/* Ring bookkeeping per record (struct ring_record and alignment), so the
+ * worker knows how much of the ring it holds. */
+#define OUTLET_RING_OVERHEAD 64
+/* Datagrams waiting for their template, per worker (see parking.c). */
+#define OUTLET_PARK_SLOTS     4096
+#define OUTLET_PARK_SLOT_SIZE 2048
+#define OUTLET_PARK_MAX_MS    60000
+/* Kafka: longest a commit waits for parked datagrams to be decoded. */
+#define OUTLET_DEFER_MAX_MS 10000
+
+struct exporter_stats;
+
+/* One parked datagram (its bytes are in park_data, at the slot's index). */
+struct park_slot {
+	struct in6_addr exporter;
+	uint64_t time_ns; /* the envelope's receive time */
+	uint64_t parked_ms;
+	uint32_t len;
+	int live; /* 0: decoded since, a hole until it reaches the head */
+	struct exporter_stats *e;
+};
+
+/* One exporter as a worker sees it: its metric series and what it owes. */
+struct exporter_stats {
+	struct in6_addr addr;
+	int used;
+	int dirty;	 /* flows appended since the last flush */
+	uint32_t parked; /* datagrams waiting for a template */
+	uint64_t pending_stored;
+	struct metric_series *datagrams, *flows, *stored;
+	struct metric_series *events[DECODE_REASON_COUNT]; /* made on first event */
+};
+
+struct outlet_worker {
+	struct outlet *outlet;
+	unsigned index;
+	pthread_t thread;
+	struct bus_consumer *consumer;
+	struct decode_state *decoder;
+	struct store_writer *writer;
+	struct bus_envelope *envs;
+	/* Flows decoded and not yet appended, with their exporters as runs. */
+	struct flow *flows;
+	size_t nstaged;
+	struct staged_run {
+		struct exporter_stats *e;
+		uint32_t n;
+	} * runs;
+	size_t nruns;
+
+	/* exporters.c: open addressing, power-of-two size. */
+	struct exporter_stats *exporters;
+	size_t exporters_mask, exporters_used;
+	struct exporter_stats other;
+	struct exporter_stats **dirty; /* entries with pending_stored */
+	size_t ndirty;
+
+	/* commit.c: what is polled and not yet given back. */
+	unsigned held_polls;
+	uint64_t held_bytes;
+	int lost; /* a flush since the last release was given up */
+	/* Given back as stored (in flows) while their flows were still summed
+	 * in memory for flows_1m: the next commit covers them. */
+	int owed;
+	int deferred; /* stored, but given back only once nothing is parked */
+	uint64_t deferred_since;
+
+	/* parking.c: a FIFO of slots, holes where decoded. */
+	struct park_slot *park;
+	uint8_t *park_data;
+	size_t park_head, park_count, park_live;
+
+	struct metric_series *flushes, *flush_errors, *flush_ms_total;
+	struct metric_series *flows_dropped, *parked, *unparked, *park_dropped;
+	/* Read by outlet_totals() from any thread. */
+	_Atomic uint64_t datagrams, flows_decoded, flows_stored, decode_errors, nflushes, flush_ms;
+};
+
+struct outlet {
+	struct outlet_config cfg;
+	struct decode_config decode_cfg;
+	const struct store_config *store;
+	struct metrics_registry *metrics;
+	struct bus_kafka_flow_producer *flows_out; /* bus.kafka.flows-topic, or NULL */
+	struct metric_family *fam_datagrams, *fam_flows, *fam_stored, *fam_events;
+	uint64_t consumer_capacity;
+	size_t nworkers;
+	struct outlet_worker *workers;
+	int started;
+	_Atomic int stop;
+	_Atomic int drain;
+	_Atomic int abort;
+};
+
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- worker.c: the worker loop ---- */
+
+/* Sets up `w` (its decoder, writer, buffers, exporter table, parking and
+ * metric series). Returns 0 or -ENOMEM; outlet_worker_fini() either way. */
+int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index);
+/* Frees what `w` holds, its consumer included. */
+void outlet_worker_fini(struct outlet_worker *w);
+/* The thread: poll, decode, store, give back, until the outlet stops. */
+void *outlet_worker_main(void *arg);
+/* Decodes one datagram into the stage (w->flows + w->nstaged). Returns the
+ * flows it gave; `res` says why not more. */
+uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint32_t len,
+			      const struct in6_addr *exporter, uint64_t time_ns,
+			      struct decode_result *res);
+/* The n flows just decoded (outlet_worker_decode()) join the stage, as
+ * `e`'s; a full stage goes to the writer. */
+void outlet_worker_append(struct outlet_worker *w, struct exporter_stats *e, uint32_t n);
+/* Enriches the staged flows, appends them to the writer and counts them
+ * per exporter. */
+void outlet_stage_flush(struct outlet_worker *w);
+
+/* ---- exporters.c: per-exporter counters ---- */
+
+/* Allocates the table (and the list of dirty entries). 0 or -ENOMEM. */
+int outlet_exporters_init(struct outlet_worker *w);
+void outlet_exporters_fini(struct outlet_worker *w);
+/* The entry of `a`, made (with its metric series) on first sight; past
+ * OUTLET_MAX_TRACKED_EXPORTERS, the shared "other". Never NULL. */
+struct exporter_stats *outlet_exporter_get(struct outlet_worker *w, const struct in6_addr *a);
+/* Counts n decoder events of `reason` for `e`. */
+void outlet_exporter_event(struct outlet_worker *w, struct exporter_stats *e,
+			   enum decode_reason reason, uint32_t n);
+
+/* ---- parking.c: datagrams waiting for their template ---- */
+
+/* Allocates the slots. 0 or -ENOMEM. */
+int outlet_park_init(struct outlet_worker *w);
+void outlet_park_fini(struct outlet_worker *w);
+/* Keeps a copy of `env` (a datagram of `e` whose template is unknown) until
+ * outlet_unpark(); dropped and counted when too large, or the oldest goes
+ * when full. */
+void outlet_park(struct outlet_worker *w, struct exporter_stats *e, const struct bus_envelope *env);
+/* Decodes again, oldest first, what `e` has parked (it just taught
+ * templates). */
+void outlet_unpark(struct outlet_worker *w, struct exporter_stats *e);
+/* Pops parked entries from the head: decoded ones, and (drop != 0) the
+ * oldest live one, or live ones older than OUTLET_PARK_MAX_MS. */
+void outlet_park_trim(struct outlet_worker *w, int drop, uint64_t now);
+
+/* ---- commit.c: store, then give the datagrams back to the bus ---- */
+
+/* Sends the writer's batch (with `all`, the consolidated rows too) and waits
+ * for ClickHouse; gives nothing back to the bus. Returns 0, or -errno when
+ * told to give up (the batch is discarded and nothing polled since the last
+ * release will be committed). */
+int outlet_writer_store(struct outlet_worker *w, int all);
+/* Stores everything decoded so far, then gives the polled datagrams back
+ * (with Kafka, deferred while a datagram is parked). `last`: the worker
+ * ends. */
+void outlet_worker_flush(struct outlet_worker *w, int last);
+/* The consumer's on_revoke hook (ctx is the worker): stores and commits
+ * what the worker holds before the bus takes partitions away. */
+void outlet_worker_on_revoke(void *ctx);
+
+#endif

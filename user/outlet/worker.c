@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The outlet's worker loop: poll raw datagrams from the bus, decode, enrich
+ * (hook), stage the flows for the ClickHouse writer, and flush (commit.c)
+ * when the batch is due or the ring is half held. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "outlet_internal.h"
+#include "store/store.h"
+
+/* ---- the enrichment hook ---- */
+
+/* Where the enrichment stage plugs in (interface names, classes, GeoIP, AS
+ * names, networks): flows of one datagram, in place, before they are stored.
+ * Until then names stay empty. */
+static void outlet_enrich(struct outlet_worker *w, struct flow *flows, uint32_t n)
+{
+	(void)w;
+	(void)flows;
+	(void)n;
+}
+
+/* ---- one datagram ---- */
+
+void outlet_stage_flush(struct outlet_worker *w)
+{
+	LOG_RATELIMIT(store_rl, 10);
+	size_t n = w->nstaged;
+	int ret;
+
+	if (n == 0)
+		return;
+	outlet_enrich(w, w->flows, (uint32_t)n);
+	ret = store_writer_append(w->writer, w->flows, n, now_ms());
+	if (ret == -ENOBUFS) {
+		/* The batch is full in bytes: store what it holds (giving
+		 * nothing back: this poll's datagrams are still being read)
+		 * and append again. */
+		outlet_writer_store(w, 0);
+		ret = store_writer_append(w->writer, w->flows, n, now_ms());
+	}
+	w->nstaged = 0;
+	if (ret < 0) {
+		char text[ADDR_TEXT_MAX];
+
+		metric_add(w->flows_dropped, n);
+		addr_to_text(&w->runs[0].e->addr, text, sizeof(text));
+		log_write_limited(&store_rl, LOG_LEVEL_ERROR, "flows not queued for ClickHouse",
+				  "exporter=%s exporters=%zu flows=%zu error=%d", text, w->nruns, n,
+				  ret);
+		w->nruns = 0;
+		return;
+	}
+	/* The topic of enriched flows is a copy for other consumers, best
+	 * effort: a full queue drops and counts (the producer's metrics), it
+	 * never holds the store back. */
+	for (size_t i = 0; w->outlet->flows_out && i < n; i++)
+		bus_kafka_flow_producer_send(w->outlet->flows_out, &w->flows[i]);
+	for (size_t i = 0; i < w->nruns; i++) {
+		struct exporter_stats *e = w->runs[i].e;
+
+		e->pending_stored += w->runs[i].n;
+		if (!e->dirty) {
+			e->dirty = 1;
+			w->dirty[w->ndirty++] = e;
+		}
+	}
+	w->nruns = 0;
+}
+
+void outlet_worker_append(struct outlet_worker *w, struct exporter_stats *e, uint32_t n)
+{
+	metric_add(e->flows, n);
+	atomic_fetch_add_explicit(&w->flows_decoded, n, memory_order_relaxed);
+	if (w->nruns && w->runs[w->nruns - 1].e == e)
+		w->runs[w->nruns - 1].n += n;
+	else
+		w->runs[w->nruns++] = (struct staged_run){e, n};
+	w->nstaged += n;
+	if (w->nstaged >= OUTLET_STAGE_FLOWS)
+		outlet_stage_flush(w);
+}
+
+uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint32_t len,
+			      const struct in6_addr *exporter, uint64_t time_ns,
+			      struct decode_result *res)
+{
+	struct decode_input in = {
+	    .data = data,
+	    .len = len,
+	    .exporter = *exporter,
+	    .time_received = time_ns / 1000000000ull,
+	};
+	struct decode_output out = {.flows = w->flows + w->nstaged,
+				    .cap = OUTLET_MAX_FLOWS_PER_DATAGRAM};
+
+	decode_datagram(w->decoder, &in, &out, res);
+	return out.count;
+}
+
+static void worker_datagram(struct outlet_worker *w, const struct bus_envelope *env)
+{
+	LOG_RATELIMIT(decode_rl, 10);
+	struct exporter_stats *e = outlet_exporter_get(w, &env->exporter);
+	struct decode_result res;
+	uint32_t n;
+
+	n = outlet_worker_decode(w, env->data, env->len, &env->exporter, env->time_received_ns,
+				 &res);
+	metric_add(e->datagrams, 1);
+	atomic_fetch_add_explicit(&w->datagrams, 1, memory_order_relaxed);
+	for (int r = 1; r < DECODE_REASON_COUNT; r++)
+		if (res.events[r])
+			outlet_exporter_event(w, e, (enum decode_reason)r, res.events[r]);
+	if (res.status != DECODE_OK) {
+		char text[ADDR_TEXT_MAX];
+
+		atomic_fetch_add_explicit(&w->decode_errors, 1, memory_order_relaxed);
+		addr_to_text(&env->exporter, text, sizeof(text));
+		log_write_limited(&decode_rl, LOG_LEVEL_WARN, "datagram not fully decoded",
+				  "exporter=%s protocol=%s reason=%s flows=%u", text,
+				  decode_protocol_name(res.protocol),
+				  decode_reason_name(res.status), n);
+	}
+	if (n)
+		outlet_worker_append(w, e, n);
+	else if (res.events[DECODE_UNKNOWN_TEMPLATE])
+		outlet_park(w, e, env);
+	if (res.templates && e->parked)
+		outlet_unpark(w, e);
+}
+
+/* ---- the loop ---- */
+
+void *outlet_worker_main(void *arg)
+{
+	struct outlet_worker *w = arg;
+	struct outlet *o = w->outlet;
+	uint64_t half = o->consumer_capacity / 2;
+	/* Room one poll may need (datagrams of up to ~1500 bytes), capped so a
+	 * small ring is not flushed after every poll. */
+	uint64_t reserve = o->cfg.batch * 1500 < half / 4 ? o->cfg.batch * 1500 : half / 4;
+	LOG_RATELIMIT(poll_rl, 5);
+
+	for (;;) {
+		int stopping = atomic_load(&o->stop), n;
+
+		if (stopping && !atomic_load(&o->drain))
+			break;
+		/* Room for one more poll in what the ring lets us hold? */
+		if (half && w->held_polls && w->held_bytes + reserve > half)
+			outlet_worker_flush(w, 0);
+		n = bus_consumer_poll(w->consumer, w->envs, o->cfg.batch, stopping ? 0 : 100);
+		outlet_park_trim(w, 0, now_ms());
+		if (n < 0) {
+			log_write_limited(&poll_rl, LOG_LEVEL_WARN, "bus poll failed",
+					  "worker=%u error=%d", w->index, n);
+			if (stopping)
+				break;
+			n = 0;
+		}
+		if (n > 0) {
+			w->held_polls++;
+			for (int i = 0; i < n; i++) {
+				worker_datagram(w, &w->envs[i]);
+				w->held_bytes += w->envs[i].len + OUTLET_RING_OVERHEAD;
+			}
+			outlet_stage_flush(w);
+		} else if (stopping) {
+			break; /* drained */
+		}
+		if ((w->held_polls || w->owed) &&
+		    (store_writer_due(w->writer, now_ms()) || (half && w->held_bytes >= half) ||
+		     (w->deferred &&
+		      (!w->park_live || now_ms() - w->deferred_since >= OUTLET_DEFER_MAX_MS))))
+			outlet_worker_flush(w, 0);
+	}
+	if (w->held_polls || w->owed)
+		outlet_worker_flush(w, 1);
+	return NULL;
+}
+
+/* ---- life cycle ---- */
+
+void outlet_worker_fini(struct outlet_worker *w)
+{
+	if (w->writer)
+		store_writer_free(w->writer);
+	if (w->decoder)
+		decode_state_free(w->decoder);
+	bus_consumer_free(w->consumer);
+	free(w->envs);
+	free(w->flows);
+	free(w->runs);
+	outlet_exporters_fini(w);
+	outlet_park_fini(w);
+}
+
+#define WORKER_SERIES(name, help)                                                                  \
+	metrics_series(metrics_family(o->metrics, name, help, METRIC_COUNTER, "worker"), values)
+
+int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index)
+{
+	char label[16];
+	const char *values[] = {label};
+
+	w->outlet = o;
+	w->index = index;
+	w->envs = calloc(o->cfg.batch, sizeof(*w->envs));
+	w->flows = calloc(OUTLET_STAGE_FLOWS + OUTLET_MAX_FLOWS_PER_DATAGRAM, sizeof(*w->flows));
+	/* (a run per datagram at most, and a datagram gives a flow at least) */
+	w->runs = calloc(OUTLET_STAGE_FLOWS + 1, sizeof(*w->runs));
+	w->decoder = decode_state_new(&o->decode_cfg);
+	if (outlet_exporters_init(w) < 0 || outlet_park_init(w) < 0 || !w->envs || !w->flows ||
+	    !w->runs || !w->decoder)
+		return -ENOMEM;
+	snprintf(label, sizeof(label), "%u", index);
+	w->flushes = metrics_series(metrics_family(o->metrics, "weir_outlet_flushes_total",
+						   "Batches ClickHouse acknowledged",
+						   METRIC_COUNTER, "worker"),
+				    values);
+	w->flush_errors = metrics_series(
+	    metrics_family(o->metrics, "weir_outlet_flush_errors_total",
+			   "Batches given up (datagrams not committed)", METRIC_COUNTER, "worker"),
+	    values);
+	w->flush_ms_total = metrics_series(
+	    metrics_family(o->metrics, "weir_outlet_flush_milliseconds_total",
+			   "Time spent waiting for ClickHouse to acknowledge batches",
+			   METRIC_COUNTER, "worker"),
+	    values);
+	w->flows_dropped =
+	    WORKER_SERIES("weir_outlet_flows_dropped_total",
+			  "Decoded flows the ClickHouse writer refused (see the log)");
+	w->parked = WORKER_SERIES("weir_outlet_parked_total",
+				  "Datagrams parked until their exporter sends the template");
+	w->unparked = WORKER_SERIES("weir_outlet_unparked_total",
+				    "Parked datagrams decoded once their template came");
+	w->park_dropped = WORKER_SERIES("weir_outlet_park_dropped_total",
+					"Parked datagrams dropped: no template within 60 s, "
+					"no room, or too large to park");
+	w->writer = store_writer_new(o->store, o->metrics);
+	return w->writer ? 0 : -ENOMEM;
+}
