@@ -235,6 +235,15 @@ static int read_line(const char *dir, const char *name, char *buf, size_t size)
 	return r;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
 int bench_clickhouse_new(const struct bench_clickhouse_config *cfg, struct bench_clickhouse **out,
 			 struct error *err)
 {
@@ -312,7 +321,11 @@ fail:
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	bench_clickhouse_free(ch);
+	/* Not _free: a server of this directory that another process started
+	 * (its pid file) is not ours to stop. */
+	if (ch->own_dir && ch->dir[0])
+		nftw(ch->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(ch);
 	return r;
 }
 
@@ -565,15 +578,6 @@ int bench_clickhouse_stop(struct bench_clickhouse *ch)
 		terminate(pid, child);
 	ch->pid = 0;
 	ch->child = 0;
-	return 0;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
 	return 0;
 }
 

@@ -14,11 +14,12 @@
 # servers (user/bench/clickhouse.c, through the hidden `weir bench
 # clickhouse-server start|stop DIR`), as the benchmarks and the C tests start
 # theirs: the same configuration everywhere. It needs weir built
-# ($WEIR_BUILD/weir, else $BUILD/weir, default build/weir). CH_COMPRESSION (zstd; lz4 or empty:
-# the server's default), CH_MALLOC_CONF (jemalloc options; empty: its
-# defaults) and CH_WATCH_PID (stop the server once that process has exited)
-# pass through the environment. Everything the server needs is in DIR:
-# config.xml, users.xml, data/, log/, pid, url. Nothing outside DIR is written.
+# ($WEIR_BUILD/weir, else $BUILD/weir, default build/weir). Through the
+# environment: CH_COMPRESSION (zstd; lz4 or empty: the server's default),
+# CH_MALLOC_CONF (jemalloc options; empty: its defaults) and CH_WATCH_PID
+# (stop the server once that process has exited). Everything the server
+# needs is in DIR: config.xml, users.xml, data/, log/, pid, url. Nothing
+# outside DIR is written.
 
 CH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 
