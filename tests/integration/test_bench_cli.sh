@@ -44,7 +44,26 @@ recs=$(printf '%s\n' "$out" | sed -n 's/^decode netflow-v9 .*-byte datagrams, \(
 if [ -n "$recs" ] && [ "$recs" -ge 20 ] && [ "$recs" -le 30 ]; then ok "bench decode netflow-v9: 20-30 records a datagram ($recs)"
 else not_ok "bench decode netflow-v9: 20-30 records a datagram" "got '$recs'"; fi
 
+# The router and switch cases keep their shape (figures stay comparable
+# across versions): IPFIX 21 records, sFlow 7 samples of 128-byte headers.
+recs=$(printf '%s\n' "$out" | sed -n 's/^decode ipfix .*-byte datagrams, \([0-9]*\) records each.*/\1/p')
+if [ "$recs" = 21 ]; then ok "bench decode ipfix: 21 records a datagram"
+else not_ok "bench decode ipfix: 21 records a datagram" "got '$recs'"; fi
+if printf '%s\n' "$out" | grep -qE '^decode sflow +[0-9.]+ M samples/s/core +\(1540-byte datagrams, 7 samples each'; then
+	ok "bench decode sflow: 7 samples of 128-byte headers (1540-byte datagrams)"
+else not_ok "bench decode sflow: 7 samples of 128-byte headers (1540-byte datagrams)" "$(printf '%s\n' "$out" | grep '^decode sflow ')"; fi
+
 out=$("$weir" bench decode --records 2000 --repeat 1 sflow 2>&1); rc=$?
 if [ $rc -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c '^decode ')" -eq 1 ]; then ok "bench decode CASE runs only that case"
 else not_ok "bench decode CASE runs only that case" "$out"; fi
+# The launcher of private ClickHouse servers is a hidden subcommand: not
+# listed, a usage error without a verb, and it answers `available`.
+if "$weir" bench --help 2>&1 | grep -q clickhouse; then not_ok "bench --help does not list clickhouse-server"
+else ok "bench --help does not list clickhouse-server"; fi
+"$weir" bench clickhouse-server >/dev/null 2>&1; rc=$?
+if [ $rc -eq 2 ]; then ok "bench clickhouse-server without a verb is a usage error"
+else not_ok "bench clickhouse-server without a verb is a usage error" "rc=$rc"; fi
+"$weir" bench clickhouse-server available >/dev/null 2>&1; rc=$?
+if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then ok "bench clickhouse-server available answers ($rc)"
+else not_ok "bench clickhouse-server available answers" "rc=$rc"; fi
 echo "1..$n"

@@ -24,12 +24,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench/bench.h"
 #include "bus/bus.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "demo/demo.h"
 #include "inlet/inlet.h"
-#include "inlet/inlet_internal.h"
 #include "test.h"
 
 #define MAX_SENT 512
@@ -41,7 +41,7 @@ struct sent {
 };
 
 struct fixture {
-	struct inlet_netpair *np; /* on the heap: the exit handler may see it */
+	struct bench_netpair *np; /* on the heap: the exit handler may see it */
 	struct bus_producer *prod;
 	struct bus_consumer *cons;
 	struct metrics_registry *metrics;
@@ -50,13 +50,13 @@ struct fixture {
 	size_t nsent;
 };
 
-static struct inlet_netpair *live_pairs[64];
+static struct bench_netpair *live_pairs[64];
 
 static void cleanup_pairs(void)
 {
 	for (size_t i = 0; i < sizeof(live_pairs) / sizeof(live_pairs[0]); i++)
 		if (live_pairs[i])
-			inlet_netpair_destroy(live_pairs[i]);
+			bench_netpair_fini(live_pairs[i]);
 }
 
 static void need_root(void)
@@ -78,7 +78,7 @@ static void fixture_init(struct fixture *f, const char *tag)
 	memset(f, 0, sizeof(*f));
 	f->np = calloc(1, sizeof(*f->np));
 	REQUIRE(f->np);
-	REQUIRE(inlet_netpair_create(f->np, tag) == 0);
+	REQUIRE(bench_netpair_init(f->np, tag, NULL) == 0);
 	for (size_t i = 0; i < sizeof(live_pairs) / sizeof(live_pairs[0]); i++)
 		if (!live_pairs[i]) {
 			live_pairs[i] = f->np;
@@ -95,7 +95,7 @@ static void fixture_fini(struct fixture *f)
 {
 	inlet_free(f->in);
 	f->in = NULL;
-	inlet_netpair_destroy(f->np);
+	bench_netpair_fini(f->np);
 	for (size_t i = 0; i < sizeof(live_pairs) / sizeof(live_pairs[0]); i++)
 		if (live_pairs[i] == f->np)
 			live_pairs[i] = NULL;
@@ -115,11 +115,11 @@ static struct inlet *start_inlet(struct fixture *f, const struct inlet_config *c
 	char err[512] = "";
 	struct inlet *in;
 
-	REQUIRE(inlet_netpair_enter(f->np, 1) == 0);
+	REQUIRE(bench_netpair_enter(f->np, 1) == 0);
 	in = inlet_new(cfg, f->prod, f->metrics, err, sizeof(err));
 	if (in)
 		REQUIRE(inlet_start(in) == 0);
-	REQUIRE(inlet_netpair_leave(f->np) == 0);
+	REQUIRE(bench_netpair_leave(f->np) == 0);
 	if (!in)
 		printf("# inlet_new: %s\n", err);
 	return in;
@@ -127,9 +127,9 @@ static struct inlet *start_inlet(struct fixture *f, const struct inlet_config *c
 
 static void stop_inlet(struct fixture *f)
 {
-	REQUIRE(inlet_netpair_enter(f->np, 1) == 0);
+	REQUIRE(bench_netpair_enter(f->np, 1) == 0);
 	inlet_stop(f->in);
-	REQUIRE(inlet_netpair_leave(f->np) == 0);
+	REQUIRE(bench_netpair_leave(f->np) == 0);
 }
 
 /* Takes what a real exporter sent from the bus for `rounds` polls of 100 ms:
@@ -162,9 +162,9 @@ static int exporter_socket(struct fixture *f, const char *src)
 	struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
 	int fd;
 
-	REQUIRE(inlet_netpair_enter(f->np, 0) == 0);
+	REQUIRE(bench_netpair_enter(f->np, 0) == 0);
 	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	REQUIRE(inlet_netpair_leave(f->np) == 0);
+	REQUIRE(bench_netpair_leave(f->np) == 0);
 	REQUIRE(fd >= 0);
 	REQUIRE(addr_from_text(&sa.sin6_addr, src) == 0);
 	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
@@ -294,11 +294,11 @@ static uint32_t attached_prog(struct fixture *f, uint32_t mode_flag)
 	struct bpf_xdp_query_opts q = {.sz = sizeof(q)};
 	int ifindex;
 
-	REQUIRE(inlet_netpair_enter(f->np, 1) == 0);
+	REQUIRE(bench_netpair_enter(f->np, 1) == 0);
 	ifindex = (int)if_nametoindex(f->np->if_col);
 	REQUIRE(ifindex > 0);
 	REQUIRE(bpf_xdp_query(ifindex, 0, &q) == 0);
-	REQUIRE(inlet_netpair_leave(f->np) == 0);
+	REQUIRE(bench_netpair_leave(f->np) == 0);
 	return mode_flag == XDP_FLAGS_DRV_MODE	 ? q.drv_prog_id
 	       : mode_flag == XDP_FLAGS_SKB_MODE ? q.skb_prog_id
 						 : q.drv_prog_id | q.skb_prog_id;
@@ -412,16 +412,16 @@ TEST(afxdp_icmp_and_tcp_still_pass)
 	CHECK(system(cmd) == 0);
 
 	/* TCP: a listener in the collector, a client in the exporter. */
-	REQUIRE(inlet_netpair_enter(f.np, 1) == 0);
+	REQUIRE(bench_netpair_enter(f.np, 1) == 0);
 	lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	REQUIRE(inlet_netpair_leave(f.np) == 0);
+	REQUIRE(bench_netpair_leave(f.np) == 0);
 	REQUIRE(lfd >= 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	REQUIRE(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	REQUIRE(listen(lfd, 1) == 0);
-	REQUIRE(inlet_netpair_enter(f.np, 0) == 0);
+	REQUIRE(bench_netpair_enter(f.np, 0) == 0);
 	cfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	REQUIRE(inlet_netpair_leave(f.np) == 0);
+	REQUIRE(bench_netpair_leave(f.np) == 0);
 	REQUIRE(cfd >= 0);
 	addr_from_text(&sa.sin6_addr, "192.0.2.2");
 	REQUIRE(connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
@@ -615,9 +615,9 @@ TEST(afxdp_other_ports_pass_and_metrics_are_exported)
 	f.in = start_inlet(&f, &cfg);
 	REQUIRE(f.in);
 	/* A plain socket on 2055 in the collector: 2055 is not steered now. */
-	REQUIRE(inlet_netpair_enter(f.np, 1) == 0);
+	REQUIRE(bench_netpair_enter(f.np, 1) == 0);
 	lfd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	REQUIRE(inlet_netpair_leave(f.np) == 0);
+	REQUIRE(bench_netpair_leave(f.np) == 0);
 	REQUIRE(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	fd = exporter_socket(&f, "192.0.2.1");
 	send_to(fd, "192.0.2.2", 2055, (const uint8_t *)"kernel", 6);
@@ -703,7 +703,7 @@ TEST(afxdp_stale_program_after_kill_is_replaced)
 		struct inlet *in;
 
 		close(pfd[0]);
-		if (inlet_netpair_enter(f.np, 1) < 0)
+		if (bench_netpair_enter(f.np, 1) < 0)
 			_exit(1);
 		in = inlet_new(&cfg, f.prod, NULL, err, sizeof(err));
 		if (!in || inlet_start(in) < 0)
@@ -757,13 +757,13 @@ TEST(afxdp_foreign_program_is_left_alone)
 	fixture_init(&f, "fo");
 	pfd = bpf_prog_load(BPF_PROG_TYPE_XDP, "someone_else", "GPL", insns, 2, NULL);
 	REQUIRE(pfd >= 0);
-	REQUIRE(inlet_netpair_enter(f.np, 1) == 0);
+	REQUIRE(bench_netpair_enter(f.np, 1) == 0);
 	REQUIRE(bpf_xdp_attach((int)if_nametoindex(f.np->if_col), pfd, XDP_FLAGS_SKB_MODE, NULL) ==
 		0);
 	close(pfd);
 	afxdp_config(&cfg, &ic, &f, INLET_XDP_GENERIC);
 	in = inlet_new(&cfg, f.prod, NULL, err, sizeof(err));
-	REQUIRE(inlet_netpair_leave(f.np) == 0);
+	REQUIRE(bench_netpair_leave(f.np) == 0);
 	CHECK(in == NULL);
 	CHECK(strstr(err, "already has XDP program \"someone_else\"") != NULL);
 	printf("# %s\n", err);
@@ -796,7 +796,7 @@ TEST(errors_name_the_interface_the_port_and_the_capability)
 	/* No such interface. */
 	afxdp_config(&cfg, &ic, &f, INLET_XDP_AUTO);
 	ic.interface = "nosuch0";
-	REQUIRE(inlet_netpair_enter(f.np, 1) == 0);
+	REQUIRE(bench_netpair_enter(f.np, 1) == 0);
 	in = inlet_new(&cfg, f.prod, NULL, err, sizeof(err));
 	CHECK(in == NULL);
 	CHECK(strstr(err, "interface \"nosuch0\" does not exist") != NULL);
@@ -841,7 +841,7 @@ TEST(errors_name_the_interface_the_port_and_the_capability)
 	waitpid(pid, &status, 0);
 	printf("# without capabilities: %s\n", err);
 	CHECK(strstr(err, "CAP_") != NULL);
-	REQUIRE(inlet_netpair_leave(f.np) == 0);
+	REQUIRE(bench_netpair_leave(f.np) == 0);
 	fixture_fini(&f);
 }
 
@@ -913,10 +913,10 @@ static int raw_socket(struct fixture *f, struct sockaddr_ll *sll)
 	memset(sll, 0, sizeof(*sll));
 	sll->sll_family = AF_PACKET;
 	sll->sll_halen = 6;
-	REQUIRE(inlet_netpair_enter(f->np, 0) == 0);
+	REQUIRE(bench_netpair_enter(f->np, 0) == 0);
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	sll->sll_ifindex = (int)if_nametoindex(f->np->if_exp);
-	REQUIRE(inlet_netpair_leave(f->np) == 0);
+	REQUIRE(bench_netpair_leave(f->np) == 0);
 	REQUIRE(fd >= 0);
 	REQUIRE(sll->sll_ifindex > 0);
 	return fd;
@@ -1041,9 +1041,9 @@ static void kernel_drops(int afxdp, const char *tag)
 		udp_config(&cfg, &ic, ":2055", 1);
 		ic.receive_buffer = 4096;
 	}
-	REQUIRE(inlet_netpair_enter(f.np, 1) == 0);
+	REQUIRE(bench_netpair_enter(f.np, 1) == 0);
 	f.in = inlet_new(&cfg, f.prod, f.metrics, err, sizeof(err));
-	REQUIRE(inlet_netpair_leave(f.np) == 0);
+	REQUIRE(bench_netpair_leave(f.np) == 0);
 	if (!f.in)
 		printf("# %s\n", err);
 	REQUIRE(f.in);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The orchestrator lock (user/orchestrator/lock.c) against a real
- * clickhouse-server (tests/integration/lib/clickhouse.sh): concurrent
+ * clickhouse-server (test_clickhouse.h): concurrent
  * migrations apply each step once, a crashed holder's stale lock is taken
  * over, a live one makes the others wait (or give up after lock-wait), and
  * retention runs under it. Each test uses its own database. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The store and the orchestrator against a real clickhouse-server started
- * under a temporary directory on 127.0.0.1 (tests/integration/lib/clickhouse.sh):
+ * under a temporary directory on 127.0.0.1 (test_clickhouse.h):
  * migrations, exact rows, consolidated sums, retries across a restart,
  * retention. Each test uses its own database on the one server. */
 #include <arpa/inet.h>

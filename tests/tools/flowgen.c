@@ -37,21 +37,6 @@ static int usage(void)
 	return 2;
 }
 
-static int parse_format(const char *s, enum demo_format *f)
-{
-	if (!strcmp(s, "v5"))
-		*f = DEMO_NETFLOW_V5;
-	else if (!strcmp(s, "v9"))
-		*f = DEMO_NETFLOW_V9;
-	else if (!strcmp(s, "ipfix"))
-		*f = DEMO_IPFIX;
-	else if (!strcmp(s, "sflow"))
-		*f = DEMO_SFLOW_V5;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 static int parse_hostport(const char *s, struct sockaddr_in *sin)
 {
 	const char *colon = strrchr(s, ':');
@@ -182,7 +167,7 @@ int main(int argc, char **argv)
 			target = optarg;
 			break;
 		case 'f':
-			if (parse_format(optarg, &ec.format) < 0)
+			if (demo_format_from_name(optarg, &ec.format) < 0)
 				return usage();
 			break;
 		case 'n':

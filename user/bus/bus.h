@@ -265,20 +265,4 @@ int bus_flow_unpack(const uint8_t *buf, size_t len, struct flow *f);
 #define BUS_ENVELOPE_OVERHEAD 48   /* packed size - payload length, at most */
 #define BUS_FLOW_MAX_PACKED   2048 /* a packed struct flow never exceeds this */
 
-/* Throughput of producer -> brokers -> consumer for `count` datagrams of
- * `len` bytes from 64 exporters, on a fresh topic. With no brokers in cfg,
- * an in-process librdkafka mock cluster stands in (so `weir bench kafka`
- * runs on a machine without Kafka). Returns 0 or -errno with `err` filled. */
-struct bus_kafka_bench_result {
-	uint64_t sent, received;
-	uint64_t dropped;	/* send() refusals on a full queue (each waited and retried) */
-	double produce_seconds; /* send() of every datagram, then flush */
-	double total_seconds;	/* first send to last envelope consumed */
-};
-int bus_kafka_bench(const struct bus_config *cfg, uint64_t count, uint32_t len,
-		    struct bus_kafka_bench_result *res, char *err, size_t errlen);
-/* `weir bench kafka [--count N] [--size BYTES] [--broker HOST:PORT]
- * [--compression lz4|zstd|none]`: runs the above and prints the figures. */
-int bus_kafka_bench_main(int argc, char **argv);
-
 #endif

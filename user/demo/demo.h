@@ -41,6 +41,10 @@ struct demo_encoder_config {
 	 * addresses, ports, proto, TOS, TCP flags, masks, next hop, interfaces,
 	 * AS, times): about 25 IPv4 records per 1400-byte datagram instead of 9. */
 	int compact;
+	/* sFlow: the sampled header holds the frame's first N bytes (its
+	 * headers, then payload bytes), as a switch samples them; at most 128,
+	 * never more than the frame. 0 = the headers only. */
+	uint16_t sflow_header_len;
 };
 
 /* What an encoder did so far. */

@@ -300,7 +300,16 @@ int enc_sflow(struct demo_encoder *enc, const struct flow *flows, size_t n, uint
 		uint8_t h[SFLOW_MAX_HEADER];
 		uint32_t frame_len;
 		size_t hl = synth_header(h, &flows[i], &frame_len);
-		size_t sl = sample_len(&flows[i], hl);
+		size_t want = enc->cfg.sflow_header_len, sl;
+
+		/* Payload after the headers, up to what the switch samples. */
+		if (want > SFLOW_MAX_HEADER)
+			want = SFLOW_MAX_HEADER;
+		if (want > frame_len)
+			want = frame_len;
+		for (; hl < want; hl++)
+			h[hl] = (uint8_t)(0x5a ^ hl);
+		sl = sample_len(&flows[i], hl);
 
 		if ((size_t)(end - p) < sl)
 			break;

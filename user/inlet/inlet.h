@@ -110,13 +110,4 @@ struct inlet_exporter_stats {
 int inlet_get_exporter_stats(struct inlet *in, const struct in6_addr *addr,
 			     struct inlet_exporter_stats *st);
 
-/* `weir bench inlet`: on a veth pair between two network namespaces it makes,
- * measures the datagrams/s received without loss through recvmmsg sockets,
- * AF_XDP and AF_XDP with busy-poll, with the same sender (an XDP frame
- * generator, or sendmmsg when it cannot load), side by side, and prints the
- * ratios, the CPU per datagram and what bounds each figure. argv[0] is
- * "inlet"; options: --count N, --size BYTES, --mode native|generic,
- * --sender xdp|sendmmsg. Returns the exit code (0 ok, 1 fail). */
-int inlet_bench(int argc, char **argv);
-
 #endif

@@ -91,7 +91,6 @@ struct inlet_policy {
 	struct inlet_bucket *buckets; /* INLET_BUCKETS */
 };
 
-
 struct inlet {
 	struct bus_producer *bus;
 	struct metrics_registry *metrics;
@@ -150,33 +149,5 @@ int inlet_udp_open(struct inlet_input *input, struct inlet_worker *w, char *err,
 void *inlet_udp_run(void *arg);
 /* The socket's drop count: SO_RXQ_OVFL as last seen, or SO_MEMINFO's. */
 uint64_t inlet_udp_kernel_drops(struct inlet_worker *w);
-
-/* inlet_netns.c: a veth pair between two namespaces, for tests and bench. */
-struct inlet_netpair {
-	char ns_exp[48], ns_col[48];
-	char if_exp[IF_NAMESIZE], if_col[IF_NAMESIZE];
-	int fd_exp, fd_col, fd_orig;
-	int created;
-};
-/* `tag` (a few letters) goes into the names. Returns 0 or -errno. */
-int inlet_netpair_create(struct inlet_netpair *np, const char *tag);
-/* Moves the calling thread into the collector (1) or exporter (0) namespace. */
-int inlet_netpair_enter(struct inlet_netpair *np, int collector);
-int inlet_netpair_leave(struct inlet_netpair *np);
-void inlet_netpair_destroy(struct inlet_netpair *np);
-
-/* inlet_bench_sender.c: UDP datagrams of `size` bytes from the exporter's
- * end (192.0.2.1) to the collector's port 2055, sent by the kernel's XDP
- * traffic generator (Linux 5.18+). send() sends n and returns n or -errno; call
- * it from the exporter's network namespace (the device is named by ifindex). */
-struct inlet_bench_sender {
-	int fd; /* the XDP program */
-	int ifindex;
-	uint8_t frame[1536]; /* 4 bytes of metadata, then the frame */
-	uint32_t len;	     /* of the frame */
-};
-int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size);
-long inlet_bench_sender_send(struct inlet_bench_sender *s, uint32_t n);
-void inlet_bench_sender_close(struct inlet_bench_sender *s);
 
 #endif

@@ -79,10 +79,4 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 int orch_retention_run_unlocked(struct store_client *c, const struct store_config *cfg,
 				uint64_t now_s);
 
-/* `weir bench store [--url URL] [--rows N] [--streams N] [--batch-rows N]`:
- * without --url starts a throw-away clickhouse-server (tests/integration/lib/
- * clickhouse.sh), creates the schema in database weir_bench, runs
- * store_bench() and prints its figures. Returns the exit code. */
-int store_bench_main(int argc, char **argv);
-
 #endif

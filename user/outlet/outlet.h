@@ -86,9 +86,4 @@ struct outlet_totals {
 };
 void outlet_totals(struct outlet *o, struct outlet_totals *t);
 
-/* `weir bench e2e`: flows/s from UDP datagrams to rows in ClickHouse with
- * zero loss, ring and Kafka (mock cluster), and bytes per flow on disk.
- * argv[0] is "e2e"; --help lists the options. Returns the exit code. */
-int outlet_bench(int argc, char **argv);
-
 #endif

@@ -177,31 +177,4 @@ const char *store_writer_last_error(const struct store_writer *w);
  * (after -ECANCELED, when the rows will be read again from Kafka). */
 void store_writer_discard(struct store_writer *w);
 
-/* ---- Benchmark (weir bench store) ----
- * Inserts opt->rows flows in batches of cfg->batch_rows through opt->streams
- * writers in parallel (1 = one thread) into cfg's ClickHouse, whose schema
- * must exist (orchestrator migrations). Every row is a fresh flow, generated
- * chunk by chunk as the writers go (its cost is printed apart): realistic
- * ones (a few exporters and interfaces, Zipf-distributed hosts from a bounded
- * population, common ports, time-ordered), or with simple_flows the bench's
- * first generator (independent draws), for A/B. Then OPTIMIZEs the tables and
- * prints to `out`: load average, rows/s (encoding alone and end to end), rows
- * the views wrote, CPU per flow (the server's too with server_pid), bytes per
- * flow on disk and the biggest columns. Returns 0 or -errno. */
-struct store_bench_options {
-	uint64_t rows;
-	unsigned streams;
-	int simple_flows;
-	uint64_t flow_rate; /* flows per second of TimeReceived (500000, the target) */
-	int server_pid;	    /* clickhouse-server's pid when local (its CPU time is printed), or 0 */
-};
-struct store_bench_result {
-	double encode_rows_per_s;
-	double insert_rows_per_s;
-	double bytes_per_flow; /* bytes on disk per row in flows after OPTIMIZE */
-	uint64_t rows_in_table;
-};
-int store_bench(const struct store_config *cfg, const struct store_bench_options *opt, FILE *out,
-		struct store_bench_result *result);
-
 #endif

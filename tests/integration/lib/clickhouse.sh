@@ -10,29 +10,30 @@
 #   ch_stop; ch_start           # restart on the same ports and data (CH_DIR kept)
 #   ch_cleanup                  # stop and remove CH_DIR
 #
-# Also usable from C tests: `bash tests/integration/lib/clickhouse.sh start DIR`
-# starts a server with its files in DIR (which must exist), prints its URL
-# and returns; `... stop DIR` stops it (SIGTERM, then SIGKILL after 20 s).
-# With CH_WATCH_PID=PID in the environment, the server is also stopped once
-# process PID has exited (the caller was killed before cleaning up).
-# Everything the server needs is in DIR: config.xml, users.xml, data/, log/,
-# pid, url. Nothing outside DIR is written.
+# The server is started and stopped by weir's one launcher of private
+# servers (user/bench/clickhouse.c, through the hidden `weir bench
+# clickhouse-server start|stop DIR`), as the benchmarks and the C tests start
+# theirs: the same configuration everywhere. It needs weir built
+# ($WEIR_BUILD/weir, else $BUILD/weir, default build/weir). Through the
+# environment: CH_COMPRESSION (zstd; lz4 or empty: the server's default),
+# CH_MALLOC_CONF (jemalloc options; empty: its defaults) and CH_WATCH_PID
+# (stop the server once that process has exited). Everything the server
+# needs is in DIR: config.xml, users.xml, data/, log/, pid, url. Nothing
+# outside DIR is written.
 
-# jemalloc options of the servers started here (see ch_start_in).
-CH_DEFAULT_MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1"
+CH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 
-# ch_available: 0 when a clickhouse-server binary is installed.
-ch_available() {
-	command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/bin/clickhouse ]
+# ch_weir: the weir binary that launches the servers.
+ch_weir() {
+	local b=${BUILD:-build}
+	case "$b" in /*) ;; *) b=$CH_TOP/$b ;; esac
+	echo "${WEIR_BUILD:-$b}/weir"
 }
 
-# ch_server_cmd: the command that runs the server (Debian ships both forms).
-ch_server_cmd() {
-	if command -v clickhouse-server >/dev/null 2>&1; then
-		echo clickhouse-server
-	else
-		echo "/usr/bin/clickhouse server"
-	fi
+# ch_available: 0 when a clickhouse-server binary is installed (and weir,
+# which starts it, is built).
+ch_available() {
+	[ -x "$(ch_weir)" ] && "$(ch_weir)" bench clickhouse-server available
 }
 
 # ch_free_port: prints a TCP port nothing listens on at the moment.
@@ -48,139 +49,16 @@ ch_free_port() {
 	return 1
 }
 
-# ch_write_config DIR HTTP_PORT TCP_PORT: writes DIR/config.xml and users.xml.
-# CH_COMPRESSION (default zstd; lz4 or an empty value for the server's own
-# default, LZ4) sets the server's compression of every part: on 18.16 there
-# are no per-column codecs, this is the only knob. zstd is what operators are
-# told to configure (user/store/README.md): ~19 against ~27 bytes per flow.
-ch_write_config() {
-	local dir=$1 http=$2 tcp=$3 compression= method=${CH_COMPRESSION-zstd}
-	mkdir -p "$dir/data" "$dir/tmp" "$dir/log" "$dir/user_files" "$dir/format_schemas"
-	if [ -n "$method" ] && [ "$method" != lz4 ]; then
-		compression="<compression><case><min_part_size>0</min_part_size>"
-		compression+="<min_part_size_ratio>0</min_part_size_ratio>"
-		compression+="<method>$method</method></case></compression>"
-	fi
-	cat >"$dir/config.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-    <logger>
-        <level>information</level>
-        <log>$dir/log/server.log</log>
-        <errorlog>$dir/log/server.err.log</errorlog>
-        <size>100M</size>
-        <count>2</count>
-        <console>0</console>
-    </logger>
-    <listen_host>127.0.0.1</listen_host>
-    <http_port>$http</http_port>
-    <tcp_port>$tcp</tcp_port>
-    <max_connections>256</max_connections>
-    <keep_alive_timeout>30</keep_alive_timeout>
-    <max_concurrent_queries>64</max_concurrent_queries>
-    <uncompressed_cache_size>268435456</uncompressed_cache_size>
-    <mark_cache_size>268435456</mark_cache_size>
-    <path>$dir/data/</path>
-    <tmp_path>$dir/tmp/</tmp_path>
-    <user_files_path>$dir/user_files/</user_files_path>
-    <format_schema_path>$dir/format_schemas/</format_schema_path>
-    <users_config>$dir/users.xml</users_config>
-    <default_profile>default</default_profile>
-    <default_database>default</default_database>
-    <timezone>UTC</timezone>
-    <mlock_executable>false</mlock_executable>
-    <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
-    <max_session_timeout>3600</max_session_timeout>
-    <default_session_timeout>60</default_session_timeout>
-    <dictionaries_config>$dir/*_dictionary.xml</dictionaries_config>
-    $compression
-</yandex>
-EOF
-	cat >"$dir/users.xml" <<EOF
-<?xml version="1.0"?>
-<yandex>
-    <profiles>
-        <default>
-            <max_memory_usage>4000000000</max_memory_usage>
-            <load_balancing>random</load_balancing>
-        </default>
-        <readonly>
-            <readonly>1</readonly>
-        </readonly>
-    </profiles>
-    <users>
-        <default>
-            <password></password>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
-            <profile>default</profile>
-            <quota>default</quota>
-        </default>
-    </users>
-    <quotas>
-        <default>
-            <interval>
-                <duration>3600</duration>
-                <queries>0</queries>
-                <errors>0</errors>
-                <result_rows>0</result_rows>
-                <read_rows>0</read_rows>
-                <execution_time>0</execution_time>
-            </interval>
-        </default>
-    </quotas>
-</yandex>
-EOF
-	echo "http://127.0.0.1:$http" >"$dir/url"
-}
-
 # ch_start_in DIR: starts (or restarts) the server whose files are in DIR,
 # writing the config on first use. Waits until it answers (30 s at most).
 # Sets CH_DIR, CH_URL, CH_PID. Returns 1 (log tail on stderr) if it never answers.
 ch_start_in() {
-	local dir=$1 http tcp
-	if [ ! -f "$dir/config.xml" ]; then
-		http=$(ch_free_port) && tcp=$(ch_free_port) || return 1
-		while [ "$tcp" = "$http" ]; do tcp=$(ch_free_port); done
-		ch_write_config "$dir" "$http" "$tcp"
-	fi
+	local dir=$1 url
+	url=$("$(ch_weir)" bench clickhouse-server start "$dir") || return 1
 	CH_DIR=$dir
-	CH_URL=$(cat "$dir/url")
-	# setsid: the server must not get the test's terminal signals, and
-	# closing its stdio lets $(...) callers return at once.
-	# MALLOC_CONF: Debian's 18.16 allocates through the system jemalloc,
-	# which gives freed memory back to the kernel within seconds; every
-	# insert then faults its block's pages in again (page faults were
-	# about a tenth of the server's CPU under weir bench e2e). Keeping
-	# them (RSS stays at its peak) is what user/store/README.md advises
-	# operators too. CH_MALLOC_CONF overrides it ("" = jemalloc's default).
-	(cd "$dir" && MALLOC_CONF=${CH_MALLOC_CONF-$CH_DEFAULT_MALLOC_CONF} exec setsid \
-		$(ch_server_cmd) --config-file="$dir/config.xml" \
-		</dev/null >>"$dir/log/stdout.log" 2>&1) &
-	CH_PID=$!
-	echo "$CH_PID" >"$dir/pid"
+	CH_URL=$url
+	CH_PID=$(cat "$dir/pid")
 	export CH_DIR CH_URL CH_PID
-	# CH_WATCH_PID: stop the server when that process is gone, so that a
-	# test killed before its clean-up leaves no server behind.
-	if [ -n "${CH_WATCH_PID:-}" ]; then
-		(
-			while kill -0 "$CH_WATCH_PID" 2>/dev/null && [ -f "$dir/pid" ]; do
-				sleep 1
-			done
-			kill -0 "$CH_WATCH_PID" 2>/dev/null || ch_stop "$dir"
-		) </dev/null >/dev/null 2>&1 &
-	fi
-	for _ in $(seq 1 300); do
-		if curl -fsS --max-time 2 "$CH_URL/ping" >/dev/null 2>&1; then
-			return 0
-		fi
-		if ! kill -0 "$CH_PID" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-	done
-	echo "clickhouse-server did not start; last lines of its logs:" >&2
-	tail -n 20 "$dir/log/server.err.log" "$dir/log/stdout.log" >&2 2>/dev/null
-	return 1
 }
 
 # ch_start [DIR]: like ch_start_in with a new temporary directory by default,
@@ -196,17 +74,9 @@ ch_start() {
 # ch_stop [DIR]: SIGTERM to the server of DIR (default CH_DIR), SIGKILL after
 # 20 s; returns when it is gone. Data stay.
 ch_stop() {
-	local dir=${1:-${CH_DIR:-}} pid
+	local dir=${1:-${CH_DIR:-}}
 	[ -n "$dir" ] && [ -f "$dir/pid" ] || return 0
-	pid=$(cat "$dir/pid")
-	rm -f "$dir/pid"
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 200); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	sleep 0.2
+	"$(ch_weir)" bench clickhouse-server stop "$dir"
 	return 0
 }
 
@@ -234,40 +104,46 @@ ch_query() {
 	return 0
 }
 
-# Command-line use (from C tests): clickhouse.sh start|stop|available DIR
+# Run as a script (tests/run.sh finds this file among the test scripts):
+# checks the library itself, in TAP.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-	case "${1:-}" in
-	available) ch_available ;;
-	start)
-		[ -n "${2:-}" ] || { echo "usage: $0 start DIR" >&2; exit 2; }
-		ch_start_in "$2" && echo "$CH_URL" ;;
-	stop)
-		[ -n "${2:-}" ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
-		ch_stop "$2" ;;
-	"")
-		# tests/run.sh finds this file among the test scripts: check the
-		# library itself, in TAP.
-		if ! ch_available; then
-			echo "ok 1 - clickhouse library # SKIP clickhouse-server not installed"
-			exit 0
-		fi
-		trap ch_cleanup EXIT
-		if ch_start; then echo "ok 1 - server starts on $CH_URL"; else echo "not ok 1 - server starts"; exit 1; fi
-		v=$(ch_query "SELECT 1 + 1")
-		[ "$v" = 2 ] && echo "ok 2 - query answers" || echo "not ok 2 - query answers ($v)"
-		ch_query "CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x" &&
-			ch_query "INSERT INTO t VALUES (7)"
-		ch_stop
-		if curl -fsS --max-time 1 "$CH_URL/ping" >/dev/null 2>&1; then
-			echo "not ok 3 - server stops"
-		else
-			echo "ok 3 - server stops"
-		fi
-		ch_start >/dev/null
-		v=$(ch_query "SELECT x FROM t")
-		[ "$v" = 7 ] && echo "ok 4 - restart keeps port and data" ||
-			echo "not ok 4 - restart keeps port and data ($v)"
-		;;
-	*) echo "usage: $0 available | start DIR | stop DIR" >&2; exit 2 ;;
-	esac
+	if ! ch_available; then
+		echo "ok 1 - clickhouse library # SKIP clickhouse-server not installed or weir not built"
+		exit 0
+	fi
+	trap ch_cleanup EXIT
+	if ch_start; then echo "ok 1 - server starts on $CH_URL"; else echo "not ok 1 - server starts"; exit 1; fi
+	v=$(ch_query "SELECT 1 + 1")
+	[ "$v" = 2 ] && echo "ok 2 - query answers" || echo "not ok 2 - query answers ($v)"
+	ch_query "CREATE TABLE t (x UInt8) ENGINE = MergeTree ORDER BY x" &&
+		ch_query "INSERT INTO t VALUES (7)"
+	ch_stop
+	if curl -fsS --max-time 1 "$CH_URL/ping" >/dev/null 2>&1; then
+		echo "not ok 3 - server stops"
+	else
+		echo "ok 3 - server stops"
+	fi
+	ch_start >/dev/null
+	v=$(ch_query "SELECT x FROM t")
+	[ "$v" = 7 ] && echo "ok 4 - restart keeps port and data" ||
+		echo "not ok 4 - restart keeps port and data ($v)"
+	# The configuration every launcher writes (user/bench/clickhouse.c),
+	# unless the environment asks for another.
+	if [ -n "${CH_COMPRESSION+set}" ]; then
+		echo "ok 5 - 127.0.0.1 only, zstd parts # SKIP CH_COMPRESSION is set"
+	elif grep -q '<listen_host>127.0.0.1</listen_host>' "$CH_DIR/config.xml" &&
+		grep -q '<method>zstd</method>' "$CH_DIR/config.xml"; then
+		echo "ok 5 - 127.0.0.1 only, zstd parts"
+	else
+		echo "not ok 5 - 127.0.0.1 only, zstd parts"
+	fi
+	if [ -n "${CH_MALLOC_CONF+set}" ]; then
+		echo "ok 6 - the server keeps its freed pages # SKIP CH_MALLOC_CONF is set"
+	elif tr '\0' '\n' <"/proc/$CH_PID/environ" 2>/dev/null |
+		grep -qx 'MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1'; then
+		echo "ok 6 - the server keeps its freed pages (MALLOC_CONF)"
+	else
+		echo "not ok 6 - the server keeps its freed pages (MALLOC_CONF)"
+	fi
+	echo "1..6"
 fi

@@ -762,3 +762,71 @@ TEST(sflow_wire_layout)
 	CHECK_EQ((size_t)(s - buf), len);
 	demo_encoder_free(enc);
 }
+
+/* sflow_header_len: the sampled header holds the frame's first N bytes, as a
+ * switch samples them (payload after the headers), never more than the
+ * frame; the flows decode as without it. */
+TEST(sflow_header_len)
+{
+	struct demo_encoder_config cfg = {
+	    .format = DEMO_SFLOW_V5, .sampling_rate = 512, .sflow_header_len = 128};
+	struct demo_encoder *enc = demo_encoder_new(&cfg);
+	struct decode_config dc;
+	struct decode_state *st;
+	struct decode_input in = {.time_received = NOW};
+	struct flow f[2], out_flows[4];
+	struct decode_output out = {.flows = out_flows, .cap = 4};
+	struct decode_result r;
+	uint8_t buf[1500], *s, *h;
+	size_t len;
+
+	REQUIRE(enc);
+	for (int i = 0; i < 2; i++) {
+		flow_reset(&f[i]);
+		f[i].time_received = NOW;
+		f[i].etype = 0x0800;
+		addr_from_text(&f[i].src_addr, "198.51.100.1");
+		addr_from_text(&f[i].dst_addr, "203.0.113.1");
+		f[i].proto = 6;
+		f[i].src_port = (uint16_t)(40000 + i);
+		f[i].dst_port = 443;
+		f[i].src_vlan = 100;
+		f[i].in_if = 3;
+		f[i].out_if = 4;
+		f[i].packets = 1;
+	}
+	f[0].bytes = 1500; /* a 1518-byte frame: 128 bytes sampled */
+	f[1].bytes = 60;   /* a 78-byte frame: all of it */
+	REQUIRE_EQ(demo_encoder_encode(enc, f, 2, buf, sizeof(buf), &len), 2);
+	s = buf + 28;
+	for (int i = 0; i < 2; i++) {
+		size_t want = i ? 78 : 128;
+
+		h = s + 40;
+		CHECK_EQ(be32(h), 1);				    /* sampled header */
+		CHECK_EQ(be32(h + 4), 16 + (want + 3) / 4 * 4);	    /* record length */
+		CHECK_EQ(be32(h + 12), 18 + (i ? 60 : 1500));	    /* frame length */
+		CHECK_EQ(be32(h + 20), want);			    /* header length */
+		CHECK_EQ(h[24 + 58], 0x5a ^ 58); /* payload after Ethernet, 802.1Q, IP, TCP */
+		s += 8 + be32(s + 4);
+	}
+	CHECK_EQ((size_t)(s - buf), len);
+
+	decode_config_init(&dc);
+	st = decode_state_new(&dc);
+	REQUIRE(st);
+	addr_from_text(&in.exporter, "192.0.2.10");
+	in.data = buf;
+	in.len = len;
+	decode_datagram(st, &in, &out, &r);
+	CHECK_EQ(r.status, DECODE_OK);
+	REQUIRE_EQ(out.count, 2);
+	for (int i = 0; i < 2; i++) {
+		CHECK_EQ(out_flows[i].src_port, f[i].src_port);
+		CHECK_EQ(out_flows[i].dst_port, 443);
+		CHECK_EQ(out_flows[i].proto, 6);
+		CHECK_EQ(out_flows[i].src_vlan, 100);
+	}
+	decode_state_free(st);
+	demo_encoder_free(enc);
+}

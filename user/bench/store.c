@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* `weir bench store`'s measurement: realistic flows through store writers
- * into a real ClickHouse, then bytes per flow on disk in `flows`. */
+ * into a real ClickHouse, then bytes per flow on disk in `flows`
+ * (store_main.c prepares the server and the schema). */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -12,7 +13,7 @@
 #include "common/cpu_time.h"
 #include "common/addr.h"
 #include "common/log.h"
-#include "store.h"
+#include "bench_internal.h"
 
 #define CHUNK 1024 /* flows per append, as an outlet appends a few datagrams' worth */
 
@@ -380,7 +381,7 @@ static void start_line_go(struct start_line *s)
 
 struct stream {
 	const struct store_config *cfg;
-	const struct store_bench_options *opt;
+	const struct bench_store_options *opt;
 	const struct gen *gen;
 	struct start_line *start;
 	unsigned index, count; /* this stream, of count */
@@ -489,17 +490,6 @@ static uint64_t server_event(struct store_client *c, const char *event)
 	return v;
 }
 
-/* Rows of a system table of the current server (0 on error). */
-static uint64_t system_table_rows(struct store_client *c, const char *table)
-{
-	char q[128];
-	uint64_t v = 0;
-
-	snprintf(q, sizeof(q), "SELECT count() FROM %s", table);
-	store_client_query_u64(c, q, &v);
-	return v;
-}
-
 /* Bytes on disk of `table`'s active parts (0 on error). */
 static uint64_t table_bytes(struct store_client *c, const char *table)
 {
@@ -514,6 +504,7 @@ static uint64_t table_bytes(struct store_client *c, const char *table)
 	return v;
 }
 
+/* Rows of `table` (a system table too), 0 on error. */
 static uint64_t table_rows(struct store_client *c, const char *table)
 {
 	char q[128];
@@ -524,8 +515,8 @@ static uint64_t table_rows(struct store_client *c, const char *table)
 	return v;
 }
 
-int store_bench(const struct store_config *cfg, const struct store_bench_options *opt, FILE *out,
-		struct store_bench_result *result)
+int bench_store_run(const struct store_config *cfg, const struct bench_store_options *opt,
+		    FILE *out, struct bench_store_result *result)
 {
 	static const char *const consolidated[] = {"flows_1m", "flows_5m", "flows_1h"};
 	struct stream st[16];
@@ -640,7 +631,7 @@ int store_bench(const struct store_config *cfg, const struct store_bench_options
 		double during = cpu_pid_s(opt->server_pid) - server_cpu, settled;
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-		for (int i = 0; i < 600 && system_table_rows(c, "system.merges") > 0; i++)
+		for (int i = 0; i < 600 && table_rows(c, "system.merges") > 0; i++)
 			usleep(200000);
 		settled = cpu_pid_s(opt->server_pid) - server_cpu;
 		merged = server_event(c, "MergedRows") - merged0;

@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* A veth pair between two network namespaces made for the inlet's tests and
- * `weir bench inlet`: "exporter" (192.0.2.1, .11-.14, 2001:db8::1, ::11)
- * and "collector" (192.0.2.2, 2001:db8::2). Names carry the pid and a
- * counter so parallel runs do not clash; destroy removes everything. */
+/* A veth pair between two network namespaces made for `weir bench inlet`
+ * and the inlet's tests: "exporter" (192.0.2.1, .11-.14, 2001:db8::1, ::11)
+ * and "collector" (192.0.2.2, 2001:db8::2). _fini removes everything. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "inlet_internal.h"
+#include "bench.h"
 
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The `ip` commands that build the pair: 0, or -EIO when one failed. */
 static int run(const char *fmt, ...)
 {
 	char cmd[2048];
@@ -38,7 +39,7 @@ static int open_ns(const char *name)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-int inlet_netpair_create(struct inlet_netpair *np, const char *tag)
+int bench_netpair_init(struct bench_netpair *np, const char *tag, struct error *err)
 {
 	static _Atomic unsigned counter;
 	unsigned n = atomic_fetch_add(&counter, 1), pid = (unsigned)getpid() % 100000;
@@ -50,14 +51,21 @@ int inlet_netpair_create(struct inlet_netpair *np, const char *tag)
 	snprintf(np->ns_col, sizeof(np->ns_col), "weir-%s-c-%u-%u", tag, pid, n);
 	snprintf(np->if_exp, sizeof(np->if_exp), "we%ux%u", pid, n % 100);
 	snprintf(np->if_col, sizeof(np->if_col), "wc%ux%u", pid, n % 100);
-	r = run("ip netns add %s && ip netns add %s", np->ns_exp, np->ns_col);
-	if (r < 0)
-		goto fail;
+	/* Set first: a half-made pair (one namespace added) is removed too. */
 	np->created = 1;
+	r = run("ip netns add %s && ip netns add %s", np->ns_exp, np->ns_col);
+	if (r < 0) {
+		error_set(err, r, "netpair: cannot add namespaces %s and %s", np->ns_exp,
+			  np->ns_col);
+		goto fail;
+	}
 	r = run("ip link add %s netns %s type veth peer name %s netns %s", np->if_exp, np->ns_exp,
 		np->if_col, np->ns_col);
-	if (r < 0)
+	if (r < 0) {
+		error_set(err, r, "netpair: cannot add the veth pair %s/%s", np->if_exp,
+			  np->if_col);
 		goto fail;
+	}
 	r = run(
 	    "ip -n %s link set lo up && ip -n %s link set %s up && "
 	    "ip -n %s addr add 192.0.2.1/24 dev %s && "
@@ -68,41 +76,45 @@ int inlet_netpair_create(struct inlet_netpair *np, const char *tag)
 	    np->ns_exp, np->ns_exp, np->if_exp, np->ns_exp, np->if_exp, np->ns_exp, np->if_exp,
 	    np->ns_exp, np->if_exp, np->ns_exp, np->if_exp, np->ns_exp, np->if_exp, np->ns_exp,
 	    np->if_exp, np->ns_exp, np->if_exp);
-	if (r < 0)
+	if (r == 0)
+		r = run("ip -n %s link set lo up && ip -n %s link set %s up && "
+			"ip -n %s addr add 192.0.2.2/24 dev %s && "
+			"ip -n %s addr add 2001:db8::2/64 dev %s nodad",
+			np->ns_col, np->ns_col, np->if_col, np->ns_col, np->if_col, np->ns_col,
+			np->if_col);
+	if (r < 0) {
+		error_set(err, r, "netpair: cannot set up the addresses of %s/%s", np->if_exp,
+			  np->if_col);
 		goto fail;
-	r = run("ip -n %s link set lo up && ip -n %s link set %s up && "
-		"ip -n %s addr add 192.0.2.2/24 dev %s && "
-		"ip -n %s addr add 2001:db8::2/64 dev %s nodad",
-		np->ns_col, np->ns_col, np->if_col, np->ns_col, np->if_col, np->ns_col, np->if_col);
-	if (r < 0)
-		goto fail;
+	}
 	np->fd_exp = open_ns(np->ns_exp);
 	np->fd_col = open_ns(np->ns_col);
 	np->fd_orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (np->fd_exp < 0 || np->fd_col < 0 || np->fd_orig < 0) {
-		r = -errno;
+		r = error_set(err, -errno, "netpair: cannot open the namespaces: %s",
+			      strerror(errno));
 		goto fail;
 	}
 	return 0;
 fail:
-	inlet_netpair_destroy(np);
+	bench_netpair_fini(np);
 	return r;
 }
 
-int inlet_netpair_enter(struct inlet_netpair *np, int collector)
+int bench_netpair_enter(struct bench_netpair *np, int collector)
 {
 	return setns(collector ? np->fd_col : np->fd_exp, CLONE_NEWNET) < 0 ? -errno : 0;
 }
 
-int inlet_netpair_leave(struct inlet_netpair *np)
+int bench_netpair_leave(struct bench_netpair *np)
 {
 	return setns(np->fd_orig, CLONE_NEWNET) < 0 ? -errno : 0;
 }
 
-void inlet_netpair_destroy(struct inlet_netpair *np)
+void bench_netpair_fini(struct bench_netpair *np)
 {
 	if (np->fd_orig >= 0) {
-		inlet_netpair_leave(np);
+		bench_netpair_leave(np);
 		close(np->fd_orig);
 	}
 	if (np->fd_exp >= 0)

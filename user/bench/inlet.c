@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* `weir bench inlet`: datagrams/s received on a veth pair through recvmmsg
  * sockets and through AF_XDP, with the same sender, side by side. The sender
- * is the kernel's XDP traffic generator (inlet_bench_sender.c), cheap enough
+ * is the kernel's XDP traffic generator (inlet_sender.c), cheap enough
  * that the receive side is the bound. For each path: a full-speed phase, then
  * paced phases down to the highest rate received without loss; the CPU time
  * of the sender, of the veth's NAPI thread and of the receive thread, and
@@ -15,6 +15,7 @@
 #include <linux/sockios.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "inlet_internal.h"
+#include "bench_internal.h"
+#include "common/addr.h"
+#include "inlet/inlet.h"
 
 /* A bus that counts and forgets: the bench measures the inlet, not a bus. */
 struct count_bus {
@@ -56,15 +59,16 @@ static void count_free(struct bus_producer *p)
 static const struct bus_producer_ops count_ops = {count_send, count_flush, count_free};
 
 struct bench {
-	struct inlet_netpair np;
+	struct bench_netpair np;
 	struct count_bus bus;
-	struct inlet_bench_sender tx;
+	struct bench_xdp_sender tx;
 	int fd;		/* --sender sendmmsg: UDP socket, connected; -1 with XDP */
 	unsigned chunk; /* datagrams per send call */
 	uint32_t size;
 	uint64_t count;
 	int rx_cpu;	/* the receive threads'; the sender and NAPI have CPU 0 */
 	pid_t napi_pid; /* 0 when NAPI runs in the sender's softirq */
+	int afxdp;	/* the inlet measured receives through AF_XDP */
 };
 
 struct phase {
@@ -140,7 +144,7 @@ static uint64_t veth_drops(struct bench *b)
 	struct ifaddrs *ifa = NULL;
 	uint64_t n = 0;
 
-	if (inlet_netpair_enter(&b->np, 1) < 0)
+	if (bench_netpair_enter(&b->np, 1) < 0)
 		return 0;
 	if (getifaddrs(&ifa) == 0)
 		for (struct ifaddrs *i = ifa; i; i = i->ifa_next)
@@ -148,7 +152,7 @@ static uint64_t veth_drops(struct bench *b)
 			    !strcmp(i->ifa_name, b->np.if_col))
 				n = ((struct rtnl_link_stats *)i->ifa_data)->rx_dropped;
 	freeifaddrs(ifa);
-	inlet_netpair_leave(&b->np);
+	bench_netpair_leave(&b->np);
 	return n;
 }
 
@@ -218,10 +222,10 @@ static int set_gro(struct bench *b)
 	struct ifreq ifr = {.ifr_data = (char *)&ev};
 	int fd, r = 0;
 
-	if (inlet_netpair_enter(&b->np, 1) < 0)
+	if (bench_netpair_enter(&b->np, 1) < 0)
 		return -errno;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	inlet_netpair_leave(&b->np);
+	bench_netpair_leave(&b->np);
 	if (fd < 0)
 		return -errno;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", b->np.if_col);
@@ -271,7 +275,7 @@ static int send_batch(struct bench *b, unsigned n)
 	int r;
 
 	if (b->fd < 0)
-		return (int)inlet_bench_sender_send(&b->tx, n);
+		return (int)bench_xdp_sender_send(&b->tx, n);
 	if (!iov.iov_base) {
 		memset(payload, 0x5a, sizeof(payload));
 		iov.iov_base = payload;
@@ -305,7 +309,7 @@ static int run_phase(struct bench *b, struct inlet *in, uint64_t count, uint64_t
 	me0 = ts_s(CLOCK_THREAD_CPUTIME_ID);
 	napi0 = task_cpu_s(b->napi_pid);
 	/* The XDP sender names its device by ifindex, in this namespace. */
-	inlet_netpair_enter(&b->np, 0);
+	bench_netpair_enter(&b->np, 0);
 	t0 = now_s();
 	while (sent < count) {
 		unsigned n = count - sent < b->chunk ? (unsigned)(count - sent) : b->chunk;
@@ -325,7 +329,7 @@ static int run_phase(struct bench *b, struct inlet *in, uint64_t count, uint64_t
 	}
 	ph->send_s = now_s() - t0;
 	ph->sender_cpu = ts_s(CLOCK_THREAD_CPUTIME_ID) - me0;
-	inlet_netpair_leave(&b->np);
+	bench_netpair_leave(&b->np);
 	if (r < 0) {
 		fprintf(stderr, "weir bench inlet: sender: %s\n", strerror(-r));
 		return r;
@@ -361,7 +365,7 @@ static int run_phase(struct bench *b, struct inlet *in, uint64_t count, uint64_t
 	ph->sock_drops = st1.kernel_drops - st0.kernel_drops;
 	/* A redirect into a full AF_XDP ring counts as a veth drop too. */
 	ph->ring_drops = veth_drops(b) - ring0;
-	if (in->inputs[0].cfg.type == INLET_INPUT_AFXDP)
+	if (b->afxdp)
 		ph->ring_drops =
 		    ph->ring_drops > ph->sock_drops ? ph->ring_drops - ph->sock_drops : 0;
 	return 0;
@@ -389,6 +393,7 @@ static int measure(struct bench *b, int afxdp, int mode, int busy, struct result
 	int r;
 
 	ic.type = afxdp ? INLET_INPUT_AFXDP : INLET_INPUT_UDP;
+	b->afxdp = afxdp;
 	ic.interface = b->np.if_col;
 	ic.listen = ":2055";
 	ic.mode = mode;
@@ -396,7 +401,7 @@ static int measure(struct bench *b, int afxdp, int mode, int busy, struct result
 	ic.workers = 1;
 	cfg.inputs.items = &ic;
 	cfg.inputs.count = 1;
-	if (inlet_netpair_enter(&b->np, 1) < 0)
+	if (bench_netpair_enter(&b->np, 1) < 0)
 		return -1;
 	/* The receive thread inherits this CPU; the sender keeps CPU 0. */
 	pin(0, b->rx_cpu);
@@ -407,7 +412,7 @@ static int measure(struct bench *b, int afxdp, int mode, int busy, struct result
 		snprintf(err, sizeof(err), "cannot start the inlet threads");
 	}
 	pin(0, 0);
-	inlet_netpair_leave(&b->np);
+	bench_netpair_leave(&b->np);
 	if (!in) {
 		fprintf(stderr, "weir bench inlet: %s: %s\n", res->name, err);
 		return -1;
@@ -440,9 +445,9 @@ static int measure(struct bench *b, int afxdp, int mode, int busy, struct result
 			}
 		}
 	}
-	if (inlet_netpair_enter(&b->np, 1) == 0) {
+	if (bench_netpair_enter(&b->np, 1) == 0) {
 		inlet_free(in);
-		inlet_netpair_leave(&b->np);
+		bench_netpair_leave(&b->np);
 	}
 	return r;
 }
@@ -521,15 +526,12 @@ static void print_bound(const struct bench *b, const struct result *r)
 	       100 * p->busy[1]);
 }
 
-int inlet_bench(int argc, char **argv)
+int bench_inlet_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"count", required_argument, NULL, 'n'},
-	    {"size", required_argument, NULL, 's'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"sender", required_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"count", required_argument, NULL, 'n'}, {"size", required_argument, NULL, 's'},
+	    {"mode", required_argument, NULL, 'm'},  {"sender", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},	     {NULL, 0, NULL, 0},
 	};
 	struct bench b = {.size = 100, .count = 2000000, .fd = -1, .chunk = 1024};
 	struct result res[3] = {
@@ -593,23 +595,23 @@ int inlet_bench(int argc, char **argv)
 	b.rx_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
 	pthread_getaffinity_np(pthread_self(), sizeof(orig), &orig);
 	b.bus.p.ops = &count_ops;
-	if (inlet_netpair_create(&b.np, "bn") < 0) {
+	if (bench_netpair_init(&b.np, "bn", NULL) < 0) {
 		fprintf(stderr, "weir bench inlet: cannot create the namespaces and veth pair\n");
 		return 1;
 	}
 	pin(0, 0);
 	/* Other processes share the CPUs: the sender goes first. */
 	setpriority(PRIO_PROCESS, 0, -20);
-	r = sendmmsg_only ? -EOPNOTSUPP : inlet_bench_sender_open(&b.tx, &b.np, b.size);
+	r = sendmmsg_only ? -EOPNOTSUPP : bench_xdp_sender_init(&b.tx, &b.np, b.size);
 	if (r < 0) {
 		if (!sendmmsg_only)
 			fprintf(stderr,
 				"weir bench inlet: XDP traffic generator: %s; sending with "
 				"sendmmsg\n",
 				strerror(-r));
-		if (inlet_netpair_enter(&b.np, 0) == 0) {
+		if (bench_netpair_enter(&b.np, 0) == 0) {
 			b.fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-			inlet_netpair_leave(&b.np);
+			bench_netpair_leave(&b.np);
 		}
 		addr_from_text(&dst.sin6_addr, "192.0.2.2");
 		if (b.fd < 0 || connect(b.fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
@@ -651,8 +653,8 @@ int inlet_bench(int argc, char **argv)
 out:
 	if (b.fd >= 0)
 		close(b.fd);
-	inlet_bench_sender_close(&b.tx);
-	inlet_netpair_destroy(&b.np);
+	bench_xdp_sender_fini(&b.tx);
+	bench_netpair_fini(&b.np);
 	setpriority(PRIO_PROCESS, 0, nice0);
 	pthread_setaffinity_np(pthread_self(), sizeof(orig), &orig);
 	return ret;

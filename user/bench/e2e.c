@@ -18,14 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/cpu_time.h"
+#include "bench.h"
 #include "common/addr.h"
+#include "common/cpu_time.h"
 #include "common/log.h"
 #include "demo/demo.h"
 #include "demo/demo_exporter.h"
 #include "inlet/inlet.h"
 #include "orchestrator/orchestrator.h"
-#include "outlet.h"
+#include "outlet/outlet.h"
 #include "store/store.h"
 
 #define BENCH_DB     "weir_bench_e2e"
@@ -181,52 +182,6 @@ static void *sender_main(void *arg)
 	close(fd);
 	s->cpu_s = cpu_thread_s();
 	return NULL;
-}
-
-/* ---- a private ClickHouse, when none is given ---- */
-
-static int clickhouse_private(char *dir, size_t dirlen, char *url, size_t urllen)
-{
-	static const char *const scripts[] = {"tests/integration/lib/clickhouse.sh",
-					      "../tests/integration/lib/clickhouse.sh"};
-	const char *script = NULL, *top = getenv("WEIR_TOP");
-	char cmd[1024], path[512];
-	FILE *p;
-
-	if (top) {
-		snprintf(path, sizeof(path), "%s/%s", top, scripts[0]);
-		if (access(path, R_OK) == 0)
-			script = path;
-	}
-	for (size_t i = 0; !script && i < 2; i++)
-		if (access(scripts[i], R_OK) == 0)
-			script = scripts[i];
-	if (!script)
-		return -ENOENT;
-	snprintf(dir, dirlen, "/tmp/weir-bench-ch.XXXXXX");
-	if (!mkdtemp(dir))
-		return -errno;
-	snprintf(cmd, sizeof(cmd), "bash %s start %s", script, dir);
-	p = popen(cmd, "r");
-	if (!p || !fgets(url, (int)urllen, p)) {
-		if (p)
-			pclose(p);
-		return -EIO;
-	}
-	url[strcspn(url, "\n")] = '\0';
-	return pclose(p) == 0 ? 0 : -EIO;
-}
-
-static void clickhouse_private_stop(const char *dir)
-{
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd),
-		 "bash tests/integration/lib/clickhouse.sh stop %s >/dev/null 2>&1 || "
-		 "kill $(cat %s/pid) 2>/dev/null; sleep 1; rm -rf %s",
-		 dir, dir, dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "weir bench e2e: could not remove %s\n", dir);
 }
 
 /* ---- one run ---- */
@@ -495,8 +450,8 @@ static void bench_usage(FILE *out)
 		"stored yet when the senders stop fits in two batches per worker (the\n"
 		"pipeline kept pace instead of absorbing a burst). A run that loses flows\n"
 		"is repeated at 90%% of the rate it stored end to end (4 tries at most).\n"
-		"ClickHouse is started privately with tests/integration/lib/clickhouse.sh\n"
-		"unless --clickhouse is given (its database " BENCH_DB " is dropped).\n"
+		"A private throw-away clickhouse-server is started (under $TMPDIR) unless\n"
+		"--clickhouse is given (its database " BENCH_DB " is dropped).\n"
 		"Kafka is librdkafka's mock cluster (in this process; it keeps only about\n"
 		"5 MB per partition, so a consumer that lags loses data there); without\n"
 		"--flows and --rate, Kafka runs 6000000 flows from 300000 flows/s, where\n"
@@ -508,7 +463,7 @@ static void bench_usage(FILE *out)
 		BENCH_TARGET);
 }
 
-int outlet_bench(int argc, char **argv)
+int bench_e2e_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"clickhouse", required_argument, NULL, 'c'},
@@ -541,7 +496,7 @@ int outlet_bench(int argc, char **argv)
 	struct sender *senders = NULL;
 	struct store_config sc;
 	struct kafka_mock km = {0};
-	char dir[256] = "", url[256] = "", pidfile[300];
+	struct bench_clickhouse *server = NULL;
 	long ch_pid = 0;
 	unsigned run_id = (unsigned)time(NULL);
 	int c, ret = 1, flows_given = 0, rate_given = 0;
@@ -578,9 +533,11 @@ int outlet_bench(int argc, char **argv)
 			o.inlet_workers = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'f':
-			o.format = !strcmp(optarg, "v5")   ? DEMO_NETFLOW_V5
-				   : !strcmp(optarg, "v9") ? DEMO_NETFLOW_V9
-							   : DEMO_IPFIX;
+			/* ipfix, v9, v5 (or their long names); anything else
+			 * stays IPFIX, the default. */
+			if (demo_format_from_name(optarg, &o.format) < 0 ||
+			    o.format == DEMO_SFLOW_V5)
+				o.format = DEMO_IPFIX;
 			break;
 		case 'z':
 			if (config_parse_size(optarg, &o.ring_size) < 0) {
@@ -622,23 +579,25 @@ int outlet_bench(int argc, char **argv)
 	if (sc.max_batch_bytes < sc.batch_rows * 400)
 		sc.max_batch_bytes = sc.batch_rows * 400;
 	if (!o.clickhouse) {
-		if (clickhouse_private(dir, sizeof(dir), url, sizeof(url)) < 0) {
-			printf(
-			    "e2e: skipped: no ClickHouse (give --clickhouse URL, or run from the "
-			    "source tree so tests/integration/lib/clickhouse.sh can start one)\n");
-			if (dir[0])
-				clickhouse_private_stop(dir);
+		struct bench_clickhouse_config cc = {.name = "weir-bench-ch",
+						     .watch_pid = getpid()};
+		struct error err;
+
+		if (!bench_clickhouse_available()) {
+			printf("e2e: skipped: no ClickHouse (give --clickhouse URL, or install "
+			       "clickhouse-server so that a private one can be started)\n");
 			store_config_free(&sc);
 			return 0;
 		}
-		snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
-		FILE *pf = fopen(pidfile, "r");
-		if (pf) {
-			if (fscanf(pf, "%ld", &ch_pid) != 1)
-				ch_pid = 0;
-			fclose(pf);
+		if (bench_clickhouse_new(&cc, &server, &err) < 0 ||
+		    bench_clickhouse_start(server, &err) < 0) {
+			printf("e2e: skipped: no ClickHouse (%s)\n", error_text(&err));
+			bench_clickhouse_free(server);
+			store_config_free(&sc);
+			return 0;
 		}
-		o.clickhouse = url;
+		ch_pid = (long)bench_clickhouse_pid(server);
+		o.clickhouse = bench_clickhouse_url(server);
 	}
 	free(sc.url);
 	free(sc.database);
@@ -669,7 +628,7 @@ int outlet_bench(int argc, char **argv)
 	       : o.format == DEMO_NETFLOW_V9 ? "NetFlow v9"
 					     : "NetFlow v5",
 	       o.senders, o.workers, o.inlet_workers, (unsigned long long)sc.batch_rows,
-	       o.clickhouse, dir[0] ? " (private)" : "");
+	       o.clickhouse, server ? " (private)" : "");
 	ret = 0;
 	for (int mode = 0; mode < 2; mode++) {
 		int kafka = mode == 1;
@@ -754,8 +713,7 @@ out:
 	for (unsigned i = 0; senders && i < o.senders; i++)
 		free(senders[i].buf);
 	free(senders);
-	if (dir[0])
-		clickhouse_private_stop(dir);
+	bench_clickhouse_free(server);
 	store_config_free(&sc);
 	return ret;
 }

@@ -22,18 +22,18 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "inlet_internal.h"
+#include "bench_internal.h"
 
 /* In the namespace of `collector`: the MAC address and ifindex of its end. */
-static int link_of(struct inlet_netpair *np, int collector, uint8_t mac[ETH_ALEN])
+static int link_of(struct bench_netpair *np, int collector, uint8_t mac[ETH_ALEN])
 {
 	struct ifreq ifr = {0};
 	int fd, r = 0;
 
-	if (inlet_netpair_enter(np, collector) < 0)
+	if (bench_netpair_enter(np, collector) < 0)
 		return -errno;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	inlet_netpair_leave(np);
+	bench_netpair_leave(np);
 	if (fd < 0)
 		return -errno;
 	/* The socket's namespace resolves the name. Both answers share a union. */
@@ -62,7 +62,7 @@ static uint16_t ip_checksum(const void *hdr, size_t len)
 
 /* 192.0.2.1:40000 -> 192.0.2.2:2055, `size` bytes of payload. The
  * destination MAC is the collector's: else IP drops it as PACKET_OTHERHOST. */
-static int build_frame(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size)
+static int build_frame(struct bench_xdp_sender *s, struct bench_netpair *np, uint32_t size)
 {
 	struct ether_header *eth = (struct ether_header *)s->frame;
 	struct iphdr *ip = (struct iphdr *)(eth + 1);
@@ -102,7 +102,7 @@ static int build_frame(struct inlet_bench_sender *s, struct inlet_netpair *np, u
  * also attached to that device, where real frames have no metadata and pass:
  * else each test run adds it to the XDP dispatcher and removes it again, two
  * RCU grace periods (tens of ms) per call. */
-static int open_xdp(struct inlet_bench_sender *s, struct inlet_netpair *np)
+static int open_xdp(struct bench_xdp_sender *s, struct bench_netpair *np)
 {
 	const struct bpf_insn insns[] = {
 	    {.code = BPF_LDX | BPF_MEM | BPF_W,
@@ -128,10 +128,10 @@ static int open_xdp(struct inlet_bench_sender *s, struct inlet_netpair *np)
 	if (s->fd < 0)
 		return s->fd;
 	/* Left attached: deleting the namespaces deletes the device. */
-	if (inlet_netpair_enter(np, 0) < 0)
+	if (bench_netpair_enter(np, 0) < 0)
 		return -errno;
 	r = bpf_xdp_attach(s->ifindex, s->fd, XDP_FLAGS_DRV_MODE, NULL);
-	inlet_netpair_leave(np);
+	bench_netpair_leave(np);
 	if (r < 0)
 		return r;
 	/* The test run's input: metadata, then the frame. */
@@ -140,7 +140,7 @@ static int open_xdp(struct inlet_bench_sender *s, struct inlet_netpair *np)
 	return 0;
 }
 
-int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *np, uint32_t size)
+int bench_xdp_sender_init(struct bench_xdp_sender *s, struct bench_netpair *np, uint32_t size)
 {
 	int r;
 
@@ -150,11 +150,11 @@ int inlet_bench_sender_open(struct inlet_bench_sender *s, struct inlet_netpair *
 	if (r == 0)
 		r = open_xdp(s, np);
 	if (r < 0)
-		inlet_bench_sender_close(s);
+		bench_xdp_sender_fini(s);
 	return r;
 }
 
-long inlet_bench_sender_send(struct inlet_bench_sender *s, uint32_t n)
+long bench_xdp_sender_send(struct bench_xdp_sender *s, uint32_t n)
 {
 	/* Offsets into data_in: 4 bytes of metadata, then the frame. */
 	struct xdp_md ctx = {
@@ -167,7 +167,7 @@ long inlet_bench_sender_send(struct inlet_bench_sender *s, uint32_t n)
 	return r < 0 ? r : (long)n;
 }
 
-void inlet_bench_sender_close(struct inlet_bench_sender *s)
+void bench_xdp_sender_fini(struct bench_xdp_sender *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);

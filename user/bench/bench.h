@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* The bench stage: every `weir bench NAME`, with what only benchmarks and
+ * tests need (a private throw-away clickhouse-server, a veth pair between two
+ * network namespaces). No other stage depends on it. */
+#ifndef WEIR_BENCH_H
+#define WEIR_BENCH_H
+
+#include <net/if.h>
+#include <sys/types.h>
+
+#include "../common/error.h"
+
+/* ---- `weir bench NAME`: one entry point per benchmark ----
+ * argv[0] is the benchmark's name; each answers --help, does a fixed amount
+ * of work (not a time limit), prints one line per figure to stdout and
+ * returns the exit code (0 ok or skipped, 1 failed, 2 usage). */
+
+/* decode: records/s/core of the NetFlow v9, IPFIX and sFlow decoders. */
+int bench_decode_main(int argc, char **argv);
+/* inlet: datagrams/s received on a veth pair, AF_XDP against recvmmsg (root). */
+int bench_inlet_main(int argc, char **argv);
+/* e2e: flows/s from UDP datagrams to ClickHouse rows, ring and Kafka buses. */
+int bench_e2e_main(int argc, char **argv);
+/* kafka: envelopes/s through producer -> Kafka (or its mock) -> consumer. */
+int bench_kafka_main(int argc, char **argv);
+/* store: flows/s inserted into ClickHouse and bytes per flow on disk. */
+int bench_store_main(int argc, char **argv);
+/* Not listed by `weir bench --help`: `weir bench clickhouse-server
+ * available|start DIR|stop DIR`, the launcher below for shell scripts
+ * (tests/integration/lib/clickhouse.sh, mk/demo.sh). */
+int bench_clickhouse_main(int argc, char **argv);
+
+/* ---- A private, throw-away clickhouse-server ----
+ * Its own config, data and logs under one directory, listening on 127.0.0.1
+ * only, on two free ports (HTTP, native). The directory holds config.xml,
+ * users.xml, url, pid (while running), data/, log/, tmp/: nothing outside it
+ * is written. One launcher for the benchmarks, the C tests and (through the
+ * hidden subcommand) the shell tests, so every server is configured alike. */
+struct bench_clickhouse_config {
+	/* A directory to use (it must exist; kept by _free), or NULL for a new
+	 * one, "$TMPDIR/<name>.XXXXXX" (TMPDIR default /tmp), removed by _free. */
+	const char *dir;
+	const char *name; /* NULL: "weir-ch" */
+	/* Compression of every part (on 18.16 the only knob: no per-column
+	 * codecs). NULL: $CH_COMPRESSION when set, else "zstd" (what operators
+	 * are told, user/store/README.md). "" or "lz4": the server's own LZ4. */
+	const char *compression;
+	/* MALLOC_CONF of the server (jemalloc). NULL: $CH_MALLOC_CONF when set,
+	 * else "dirty_decay_ms:-1,muzzy_decay_ms:-1" (freed pages kept rather
+	 * than faulted in again at every insert); "": jemalloc's defaults. */
+	const char *malloc_conf;
+	/* > 0: the server is also stopped once this process has exited (a
+	 * caller killed before its clean-up leaves no server behind). */
+	pid_t watch_pid;
+};
+
+struct bench_clickhouse;
+
+/* 1 when a clickhouse-server binary is installed, else 0. */
+int bench_clickhouse_available(void);
+/* Prepares the directory: on first use picks the ports and writes the
+ * configuration; a directory that already has one keeps its ports and data
+ * (a restart). Starts nothing. Returns 0 with *out, or -errno with *out =
+ * NULL and `err` filled. */
+int bench_clickhouse_new(const struct bench_clickhouse_config *cfg, struct bench_clickhouse **out,
+			 struct error *err);
+/* Starts the server (its own session, stdio to log/stdout.log), writes its
+ * pid file and waits until it answers /ping (30 s at most). Returns 0, or
+ * -errno with `err` saying why (the logs are in DIR/log). */
+int bench_clickhouse_start(struct bench_clickhouse *ch, struct error *err);
+/* SIGTERM to the server (from the pid file when another process started
+ * it), SIGKILL after 20 s; returns once it is gone. Data stay. 0 when no
+ * server was running too. */
+int bench_clickhouse_stop(struct bench_clickhouse *ch);
+/* Stops the server and frees `ch`; removes the directory when _new made
+ * it. NULL is fine. */
+void bench_clickhouse_free(struct bench_clickhouse *ch);
+/* "http://127.0.0.1:PORT" */
+const char *bench_clickhouse_url(const struct bench_clickhouse *ch);
+const char *bench_clickhouse_dir(const struct bench_clickhouse *ch);
+/* The server's pid while it runs (for its CPU time), else 0. */
+pid_t bench_clickhouse_pid(const struct bench_clickhouse *ch);
+/* The compression of its parts: "zstd", "lz4" (the server's default)... */
+const char *bench_clickhouse_compression(const struct bench_clickhouse *ch);
+
+/* ---- A veth pair between two network namespaces (root) ----
+ * "exporter" (192.0.2.1, .11-.14, 2001:db8::1, ::11) and "collector"
+ * (192.0.2.2, 2001:db8::2), for `weir bench inlet` and the inlet's tests.
+ * Names carry the pid and a counter so parallel runs do not clash. */
+struct bench_netpair {
+	char ns_exp[48], ns_col[48];
+	char if_exp[IF_NAMESIZE], if_col[IF_NAMESIZE];
+	int fd_exp, fd_col, fd_orig;
+	int created;
+};
+/* Creates both namespaces and the pair; `tag` (a few letters) goes into the
+ * names ("weir-TAG-e-PID-N", "weir-TAG-c-PID-N"). Returns 0, or -errno with
+ * `err` filled and nothing left behind. */
+int bench_netpair_init(struct bench_netpair *np, const char *tag, struct error *err);
+/* Moves the calling thread into the collector (1) or exporter (0)
+ * namespace, and back to where _init ran. Return 0 or -errno. */
+int bench_netpair_enter(struct bench_netpair *np, int collector);
+int bench_netpair_leave(struct bench_netpair *np);
+/* Goes back, deletes both namespaces (and so the pair). Idempotent. */
+void bench_netpair_fini(struct bench_netpair *np);
+
+#endif
