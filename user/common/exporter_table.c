@@ -13,12 +13,13 @@
 
 #include "addr.h"
 
-#define MIN_CAP	    16
-#define MAX_ENTRIES (1ul << 31)
+#define MIN_CAP	     16
+#define MAX_ENTRIES  (1ul << 31)
+#define EVICT_SAMPLE 8
 
-static size_t hash_of(const struct in6_addr *addr, uint32_t domain)
+static uint64_t hash_of(const struct in6_addr *addr, uint32_t domain)
 {
-	return (size_t)addr_hash64(addr, domain);
+	return addr_hash64(addr, domain);
 }
 
 static int key_is(const struct exporter_entry *e, const struct in6_addr *addr, uint32_t domain)
@@ -141,15 +142,19 @@ struct exporter_entry *exporter_table_find(const struct exporter_table *t,
 	return NULL;
 }
 
-/* The entry with the smallest last_seen: a scan, for small tables or rare
- * evictions. */
-static size_t stalest(const struct exporter_table *t)
+/* The stalest of EVICT_SAMPLE entries spread over the table from a position
+ * the newcomer's hash picks (Redis's approximated LRU): an eviction costs
+ * the same whatever the bound, so a flood of new addresses stays cheap. */
+static size_t stalest(const struct exporter_table *t, uint64_t hash)
 {
-	size_t best = 0;
+	size_t n = t->count < EVICT_SAMPLE ? t->count : EVICT_SAMPLE;
+	size_t step = t->count / n, pos = (hash >> 32) % t->count, best = pos;
 
-	for (size_t pos = 1; pos < t->count; pos++)
+	for (size_t k = 1; k < n; k++) {
+		pos = (pos + step) % t->count;
 		if (exporter_table_at(t, pos)->last_seen < exporter_table_at(t, best)->last_seen)
 			best = pos;
+	}
 	return best;
 }
 
@@ -168,7 +173,7 @@ struct exporter_entry *exporter_table_get(struct exporter_table *t, const struct
 			return NULL;
 		/* The newcomer takes the evicted entry's position: no other entry
 		 * moves. */
-		pos = stalest(t);
+		pos = stalest(t, hash_of(addr, domain));
 		e = exporter_table_at(t, pos);
 		if (t->cfg.on_evict)
 			t->cfg.on_evict(t->cfg.ctx, e);

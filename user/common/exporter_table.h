@@ -36,7 +36,8 @@ struct exporter_table_config {
 	size_t max_entries; /* the bound: at most this many entries at once (1 to 2^31) */
 	/* When a new exporter comes and the table is full: 0, it is refused
 	 * (exporter_table_get() returns NULL); 1, it takes the place of the
-	 * entry with the smallest last_seen. */
+	 * stalest (smallest last_seen) of 8 entries the table samples (of all
+	 * entries when max_entries <= 8): constant time, close to LRU. */
 	int evict;
 	/* 1: init allocates room for max_entries, so exporter_table_get() never
 	 * allocates (data paths); 0: the table grows as entries come. */
