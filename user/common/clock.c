@@ -47,3 +47,25 @@ void clock_deadline(struct timespec *ts, clockid_t clock, uint64_t ms)
 	ts->tv_sec += (time_t)(ms / 1000 + ns / 1000000000);
 	ts->tv_nsec = (long)(ns % 1000000000);
 }
+
+void clock_sleep_ms(uint64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+			      .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+int clock_wait_or_stop(uint64_t ms, int (*stop)(void *ctx), void *ctx)
+{
+	uint64_t end = clock_mono_ms() + ms;
+
+	while (!(stop && stop(ctx))) {
+		uint64_t now = clock_mono_ms();
+
+		if (now >= end)
+			return 0;
+		clock_sleep_ms(end - now < 100 ? end - now : 100);
+	}
+	return 1;
+}

@@ -21,4 +21,14 @@ uint64_t clock_real_ns(void);
  * default condition variables): the absolute deadline timed waits take. */
 void clock_deadline(struct timespec *ts, clockid_t clock, uint64_t ms);
 
+/* Sleeps `ms` milliseconds, or less when a signal handler ran meanwhile
+ * (the caller looks at what the handler set). */
+void clock_sleep_ms(uint64_t ms);
+
+/* Sleeps up to `ms` milliseconds, in slices of at most 100 ms, asking
+ * stop(ctx) before each (stop may be NULL: never). Returns 1 as soon as
+ * stop says so, 0 when the time is up. For loops that a shutdown must
+ * interrupt without a condition variable to signal. */
+int clock_wait_or_stop(uint64_t ms, int (*stop)(void *ctx), void *ctx);
+
 #endif

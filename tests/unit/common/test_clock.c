@@ -44,3 +44,34 @@ TEST(clock_deadline_adds_and_carries)
 		      diff_ns < (int64_t)ms * 1000000 + 100000000);
 	}
 }
+
+TEST(clock_sleep_ms_sleeps)
+{
+	uint64_t t0 = clock_mono_ms();
+
+	clock_sleep_ms(30);
+	CHECK(clock_mono_ms() - t0 >= 30);
+}
+
+static int stop_on_third(void *ctx)
+{
+	int *calls = ctx;
+
+	return ++*calls >= 3;
+}
+
+TEST(clock_wait_or_stop_waits_or_stops)
+{
+	uint64_t t0 = clock_mono_ms();
+	int calls = 0;
+
+	CHECK_EQ(clock_wait_or_stop(120, NULL, NULL), 0);
+	CHECK(clock_mono_ms() - t0 >= 120);
+	/* Asked before each slice of 100 ms: the third ask ends a 10 s wait. */
+	t0 = clock_mono_ms();
+	CHECK_EQ(clock_wait_or_stop(10000, stop_on_third, &calls), 1);
+	CHECK_EQ(calls, 3);
+	CHECK(clock_mono_ms() - t0 >= 200 && clock_mono_ms() - t0 < 2000);
+	calls = 2;
+	CHECK_EQ(clock_wait_or_stop(10000, stop_on_third, &calls), 1); /* at once */
+}
