@@ -4,10 +4,8 @@
 #ifndef WEIR_COMMON_BE_H
 #define WEIR_COMMON_BE_H
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 /* ---- at a pointer: the caller has checked the length ---- */
 
@@ -62,39 +60,10 @@ static inline uint8_t *be_uint_put(uint8_t *p, uint64_t v, unsigned len)
  * Each returns 0 with *len advanced, or -ENOSPC with nothing written and
  * *len unchanged when the value does not fit. */
 
-static inline int be_append(uint8_t *buf, size_t cap, size_t *len, const void *src, size_t n)
-{
-	if (n > cap - *len || *len > cap)
-		return -ENOSPC;
-	if (n)
-		memcpy(buf + *len, src, n);
-	*len += n;
-	return 0;
-}
-static inline int be_append8(uint8_t *buf, size_t cap, size_t *len, uint8_t v)
-{
-	return be_append(buf, cap, len, &v, 1);
-}
-static inline int be_append16(uint8_t *buf, size_t cap, size_t *len, uint16_t v)
-{
-	uint8_t b[2];
-
-	be16_put(b, v);
-	return be_append(buf, cap, len, b, sizeof(b));
-}
-static inline int be_append32(uint8_t *buf, size_t cap, size_t *len, uint32_t v)
-{
-	uint8_t b[4];
-
-	be32_put(b, v);
-	return be_append(buf, cap, len, b, sizeof(b));
-}
-static inline int be_append64(uint8_t *buf, size_t cap, size_t *len, uint64_t v)
-{
-	uint8_t b[8];
-
-	be64_put(b, v);
-	return be_append(buf, cap, len, b, sizeof(b));
-}
+int be_append(uint8_t *buf, size_t cap, size_t *len, const void *src, size_t n);
+int be_append8(uint8_t *buf, size_t cap, size_t *len, uint8_t v);
+int be_append16(uint8_t *buf, size_t cap, size_t *len, uint16_t v);
+int be_append32(uint8_t *buf, size_t cap, size_t *len, uint32_t v);
+int be_append64(uint8_t *buf, size_t cap, size_t *len, uint64_t v);
 
 #endif
