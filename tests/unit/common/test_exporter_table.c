@@ -9,6 +9,7 @@
 
 #include "common/addr.h"
 #include "common/exporter_table.h"
+#include "common/rng.h"
 #include "test.h"
 
 struct value {
@@ -251,17 +252,17 @@ TEST(exporter_table_random_walk_matches_a_model)
 					    .on_evict = on_evict,
 					    .ctx = &ev};
 	struct exporter_table t;
-	uint64_t x = 88172645463325252ull, clock = 1;
+	uint64_t state = 88172645463325252ull, clock = 1;
 	size_t n = 0, evictions = 0, old_half = 0;
 
 	REQUIRE_EQ(exporter_table_init(&t, &cfg, NULL), 0);
 	for (int step = 0; step < STEPS; step++) {
+		uint64_t x = rng_next(&state);
 		unsigned k, op;
 		struct in6_addr a;
 		struct exporter_entry *e;
 		int created;
 
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		k = (unsigned)(x % KEYS);
 		op = (unsigned)(x >> 32) % 100;
 		a = key_addr(k);
