@@ -26,6 +26,7 @@
 
 #include "bus/bus.h"
 #include "common/addr.h"
+#include "common/be.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "demo/demo.h"
@@ -1117,9 +1118,8 @@ TEST(afxdp_ipv6_extension_headers)
 			len += 8;
 		}
 		ext[14 + 6] = 0; /* IPv6 next header: hop-by-hop */
-		plen = (uint16_t)((ext[14 + 4] << 8 | ext[14 + 5]) + (i % 2 ? 16 : 8));
-		ext[14 + 4] = (uint8_t)(plen >> 8);
-		ext[14 + 5] = (uint8_t)plen;
+		plen = (uint16_t)(be16_get(ext + 14 + 4) + (i % 2 ? 16 : 8));
+		be16_put(ext + 14 + 4, plen); /* IPv6 payload length */
 		len += 8;
 		CHECK(sendto(fd, ext, (size_t)len, 0, (struct sockaddr *)&sll, sizeof(sll)) == len);
 	}
@@ -1135,9 +1135,8 @@ TEST(afxdp_ipv6_extension_headers)
 		memcpy(ext + 54, frag, 8);
 		memcpy(ext + 62, frame + 54, (size_t)len - 54);
 		ext[14 + 6] = 44;
-		plen = (uint16_t)((ext[14 + 4] << 8 | ext[14 + 5]) + 8);
-		ext[14 + 4] = (uint8_t)(plen >> 8);
-		ext[14 + 5] = (uint8_t)plen;
+		plen = (uint16_t)(be16_get(ext + 14 + 4) + 8);
+		be16_put(ext + 14 + 4, plen);
 		CHECK(sendto(fd, ext, (size_t)len + 8, 0, (struct sockaddr *)&sll, sizeof(sll)) ==
 		      len + 8);
 	}
