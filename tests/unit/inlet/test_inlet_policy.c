@@ -3,27 +3,12 @@
  * (burst, refill at the rate, refill capped at ten seconds), independent
  * between exporters, and started afresh when the policy changes. */
 #include <stdio.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "bus/bus.h"
 #include "inlet/inlet_internal.h"
 #include "test.h"
 
 #define S 1000000000ull /* ns */
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	REQUIRE(fd >= 0);
-	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	REQUIRE(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
 
 static struct in6_addr v4(uint32_t a)
 {
@@ -51,24 +36,45 @@ static int take(struct inlet *in, uint32_t a, uint64_t now, int n)
 	return passed;
 }
 
-TEST(udp_policy_token_bucket_per_exporter)
-{
-	struct inlet_input_config ic = {.type = INLET_INPUT_UDP};
-	struct inlet_config cfg = {.inputs = {&ic, 1}, .rate_limit = 10, .rate_burst = 3};
+/* A UDP inlet on loopback with a rate limit, and its ring. */
+struct fixture {
 	struct bus_producer *prod;
 	struct bus_consumer *cons;
+	struct inlet *in;
+};
+
+static void fixture_init(struct fixture *f, uint64_t rate, uint64_t burst)
+{
+	struct inlet_input_config ic = {.type = INLET_INPUT_UDP};
+	struct inlet_config cfg = {.inputs = {&ic, 1}, .rate_limit = rate, .rate_burst = burst};
 	char listen[32], err[256] = "";
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", test_free_udp_port());
+	ic.listen = listen;
+	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &f->prod, &f->cons) == 0);
+	f->in = inlet_new(&cfg, f->prod, NULL, err, sizeof(err));
+	if (!f->in)
+		printf("# %s\n", err);
+	REQUIRE(f->in);
+}
+
+static void fixture_fini(struct fixture *f)
+{
+	inlet_free(f->in);
+	f->prod->ops->free(f->prod);
+	f->cons->ops->free(f->cons);
+}
+
+TEST(udp_policy_token_bucket_per_exporter)
+{
 	const uint64_t t = 1000 * S;
 	const uint32_t a = 0xc0000201, b = 0xc0000202;
+	struct fixture f;
 	struct inlet *in;
+	char err[256] = "";
 
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", free_port());
-	ic.listen = listen;
-	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &prod, &cons) == 0);
-	in = inlet_new(&cfg, prod, NULL, err, sizeof(err));
-	if (!in)
-		printf("# %s\n", err);
-	REQUIRE(in);
+	fixture_init(&f, 10, 3);
+	in = f.in;
 	/* The burst, then nothing until a token comes back (10/s: 100 ms). */
 	CHECK_EQ(take(in, a, t, 5), 3);
 	CHECK_EQ(take(in, a, t + S / 20, 1), 0);
@@ -90,32 +96,19 @@ TEST(udp_policy_token_bucket_per_exporter)
 	/* Without a rate, everything passes. */
 	REQUIRE_EQ(inlet_set_policy(in, NULL, 0, 0, 0, err, sizeof(err)), 0);
 	CHECK_EQ(take(in, a, t + 100 * S, 100), 100);
-	inlet_free(in);
-	prod->ops->free(prod);
-	cons->ops->free(cons);
+	fixture_fini(&f);
 }
 
 /* More exporters than buckets: each new one still gets a full burst, and
  * memory stays bounded (the stalest buckets go). */
 TEST(udp_policy_more_exporters_than_buckets)
 {
-	struct inlet_input_config ic = {.type = INLET_INPUT_UDP};
-	struct inlet_config cfg = {.inputs = {&ic, 1}, .rate_limit = 1, .rate_burst = 2};
-	struct bus_producer *prod;
-	struct bus_consumer *cons;
-	char listen[32], err[256] = "";
-	struct inlet *in;
+	struct fixture f;
 
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", free_port());
-	ic.listen = listen;
-	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &prod, &cons) == 0);
-	in = inlet_new(&cfg, prod, NULL, err, sizeof(err));
-	REQUIRE(in);
+	fixture_init(&f, 1, 2);
 	for (uint32_t i = 0; i < 4 * INLET_BUCKETS; i++)
-		CHECK_EQ(take(in, 0x0a000000u + i, S + i, 3), 2);
+		CHECK_EQ(take(f.in, 0x0a000000u + i, S + i, 3), 2);
 	/* The latest ones are still remembered. */
-	CHECK_EQ(take(in, 0x0a000000u + 4 * INLET_BUCKETS - 1, S + 4 * INLET_BUCKETS, 1), 0);
-	inlet_free(in);
-	prod->ops->free(prod);
-	cons->ops->free(cons);
+	CHECK_EQ(take(f.in, 0x0a000000u + 4 * INLET_BUCKETS - 1, S + 4 * INLET_BUCKETS, 1), 0);
+	fixture_fini(&f);
 }
