@@ -4,7 +4,6 @@
  * per exporter and reason on stderr. What an operator runs on a capture
  * taken next to a misbehaving router. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,8 @@
 
 #include "cli.h"
 #include "common/addr.h"
+#include "common/cli_opts.h"
+#include "common/exporter_table.h"
 #include "common/flow_schema.h"
 #include "common/pcap_udp.h"
 #include "decode/decode.h"
@@ -64,8 +65,12 @@ struct table {
 	int header_done;
 };
 
+/* Exporters counted one by one; a capture with more (spoofed sources) only
+ * adds to the totals past that. */
+#define DECODE_CLI_MAX_EXPORTERS (1u << 24)
+
+/* The value of an exporter's entry in decode_cli.exporters. */
 struct exporter_stats {
-	struct in6_addr addr;
 	unsigned protocols; /* bit per enum decode_protocol seen */
 	unsigned long datagrams, flows, templates, withdrawals, options_records, counter_samples;
 	unsigned long skipped_records;
@@ -94,12 +99,10 @@ struct decode_cli {
 	unsigned long datagrams, flows_total, templates, skipped, problems;
 	unsigned long payloads_written;
 	int write_failed;
-	struct exporter_stats *exporters;
-	size_t nexporters, exporters_cap;
-	size_t *index, index_size; /* exporter address -> position + 1 */
+	struct exporter_table exporters; /* of struct exporter_stats, in order of appearance */
 };
 
-static void usage(FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
 	fprintf(
 	    out,
@@ -136,76 +139,14 @@ static void usage(FILE *out)
 
 /* ---- per-exporter counters ---- */
 
-static size_t addr_hash(const struct in6_addr *a)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ a->s6_addr[i]) * 1099511628211ull;
-	return (size_t)h;
-}
-
-/* Captures may hold thousands of exporters: an open-addressing index
- * (slots hold position + 1, at most half full) keeps each lookup short. */
-static int exporter_index_grow(struct decode_cli *c)
-{
-	size_t size = c->index_size ? c->index_size * 2 : 64;
-	size_t *index = calloc(size, sizeof(*index));
-
-	if (!index)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->nexporters; i++) {
-		size_t h = addr_hash(&c->exporters[i].addr) & (size - 1);
-
-		while (index[h])
-			h = (h + 1) & (size - 1);
-		index[h] = i + 1;
-	}
-	free(c->index);
-	c->index = index;
-	c->index_size = size;
-	return 0;
-}
-
-static struct exporter_stats *exporter_get(struct decode_cli *c, const struct in6_addr *a)
-{
-	struct exporter_stats *e;
-	size_t h;
-
-	if (c->index_size) {
-		for (h = addr_hash(a) & (c->index_size - 1); c->index[h];
-		     h = (h + 1) & (c->index_size - 1)) {
-			e = &c->exporters[c->index[h] - 1];
-			if (!memcmp(&e->addr, a, sizeof(*a)))
-				return e;
-		}
-	}
-	if (c->nexporters == c->exporters_cap) {
-		size_t cap = c->exporters_cap ? c->exporters_cap * 2 : 16;
-		struct exporter_stats *n = realloc(c->exporters, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		c->exporters = n;
-		c->exporters_cap = cap;
-	}
-	if ((c->nexporters + 1) * 2 > c->index_size && exporter_index_grow(c) < 0)
-		return NULL;
-	e = &c->exporters[c->nexporters++];
-	memset(e, 0, sizeof(*e));
-	e->addr = *a;
-	for (h = addr_hash(a) & (c->index_size - 1); c->index[h]; h = (h + 1) & (c->index_size - 1))
-		;
-	c->index[h] = c->nexporters;
-	return e;
-}
-
 static void exporter_account(struct decode_cli *c, const struct decode_result *r)
 {
-	struct exporter_stats *e = exporter_get(c, &r->exporter);
+	struct exporter_entry *entry = exporter_table_get(&c->exporters, &r->exporter, 0, NULL);
+	struct exporter_stats *e;
 
-	if (!e)
+	if (!entry)
 		return;
+	e = (struct exporter_stats *)entry->value;
 	e->protocols |= 1u << r->protocol;
 	e->datagrams++;
 	e->flows += r->flows;
@@ -462,12 +403,13 @@ static int exporter_has_events(const struct exporter_stats *e)
 	return 0;
 }
 
-static void print_exporter(const struct exporter_stats *e)
+static void print_exporter(const struct exporter_entry *entry)
 {
+	const struct exporter_stats *e = (const struct exporter_stats *)entry->value;
 	char addr[ADDR_TEXT_MAX];
 	int first = 1;
 
-	addr_to_text(&e->addr, addr, sizeof(addr));
+	addr_to_text(&entry->addr, addr, sizeof(addr));
 	fprintf(stderr, "  exporter %s (", addr);
 	for (int p = 0; p <= DECODE_PROTO_SFLOW_V5; p++)
 		if (e->protocols & (1u << p)) {
@@ -503,12 +445,13 @@ static void print_summary(struct decode_cli *c, int nfiles, int failed_files)
 		c->templates, PLURAL(c->templates), c->skipped, PLURAL(c->skipped));
 	/* Many exporters: those with problems first, then the others, up to
 	 * SUMMARY_EXPORTERS lines unless --verbose. */
-	size_t shown = 0;
-	int all = c->verbose || c->nexporters <= SUMMARY_EXPORTERS;
+	size_t shown = 0, n = exporter_table_count(&c->exporters);
+	int all = c->verbose || n <= SUMMARY_EXPORTERS;
 
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < c->nexporters; i++) {
-			int bad = exporter_has_events(&c->exporters[i]);
+		for (size_t i = 0; i < n; i++) {
+			const struct exporter_entry *e = exporter_table_at(&c->exporters, i);
+			int bad = exporter_has_events((const struct exporter_stats *)e->value);
 
 			if (!all && (pass == 0) != bad)
 				continue;
@@ -516,12 +459,11 @@ static void print_summary(struct decode_cli *c, int nfiles, int failed_files)
 				break;
 			if (!all && shown == SUMMARY_EXPORTERS)
 				break;
-			print_exporter(&c->exporters[i]);
+			print_exporter(e);
 			shown++;
 		}
-	if (shown < c->nexporters)
-		fprintf(stderr, "  ... and %zu more exporters (--verbose lists each)\n",
-			c->nexporters - shown);
+	if (shown < n)
+		fprintf(stderr, "  ... and %zu more exporters (--verbose lists each)\n", n - shown);
 }
 
 /* libpcap's open errors name the file already: "p: p: No such file". */
@@ -562,14 +504,17 @@ int cli_decode_main(int argc, char **argv)
 	    {"payloads", required_argument, NULL, 'p'}, {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},		{0},
 	};
+	static const struct exporter_table_config exporters_cfg = {
+	    .value_size = sizeof(struct exporter_stats), .max_entries = DECODE_CLI_MAX_EXPORTERS};
 	struct decode_cli c = {.out = stdout};
 	struct decode_config cfg;
+	struct cli_opts o;
 	int opt, ret = 0, failed_files = 0, nfiles;
 
 	decode_config_init(&cfg);
 	cfg.use_export_time = 1;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+	cli_opts_init(&o, argc, argv, "vh", opts, usage, NULL);
+	while ((opt = cli_opts_next(&o)) >= 0) {
 		switch (opt) {
 		case 'j':
 			c.json = 1;
@@ -612,19 +557,14 @@ int cli_decode_main(int argc, char **argv)
 		case 'v':
 			c.verbose = 1;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
+	if (opt == CLI_OPTS_EXIT)
+		return o.status;
 	nfiles = argc - optind;
 	if (nfiles <= 0) {
 		fprintf(stderr, "weir decode: no capture file given\n\n");
-		usage(stderr);
-		return 2;
+		return cli_opts_usage_error(&o);
 	}
 	if (c.payloads_dir && mkdir(c.payloads_dir, 0777) < 0 && errno != EEXIST) {
 		fprintf(stderr, "weir decode: %s: %s\n", c.payloads_dir, strerror(errno));
@@ -635,7 +575,8 @@ int cli_decode_main(int argc, char **argv)
 		c.flows = malloc(DECODE_CLI_MAX_FLOWS * sizeof(*c.flows));
 		if (!c.json)
 			c.table.rows = malloc(TABLE_BATCH * sizeof(*c.table.rows));
-		if (!c.st || !c.flows || (!c.json && !c.table.rows)) {
+		if (!c.st || !c.flows || (!c.json && !c.table.rows) ||
+		    exporter_table_init(&c.exporters, &exporters_cfg, NULL) < 0) {
 			fprintf(stderr, "weir decode: out of memory\n");
 			ret = 1;
 			goto out;
@@ -680,7 +621,6 @@ out:
 	decode_state_free(c.st);
 	free(c.flows);
 	free(c.table.rows);
-	free(c.exporters);
-	free(c.index);
+	exporter_table_fini(&c.exporters);
 	return ret;
 }

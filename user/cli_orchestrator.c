@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* `weir orchestrator`: creates or upgrades the ClickHouse schema, then
  * applies retention on a schedule until SIGINT/SIGTERM. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "common/cli_opts.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator.h"
 #include "weir_config.h"
@@ -25,7 +25,7 @@ static int should_stop(void *ctx)
 	return stop_requested;
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
 	fprintf(out,
 		"usage: weir orchestrator [-c FILE] [--once] [--target-version N]\n\n"
@@ -56,10 +56,11 @@ int cli_orchestrator_main(int argc, char **argv)
 	struct config_error err;
 	struct sigaction sa;
 	unsigned target = 0;
+	struct cli_opts o;
 	int once = 0, opt, r;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	cli_opts_init(&o, argc, argv, "c:h", opts, usage, NULL);
+	while ((opt = cli_opts_next(&o)) >= 0) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -75,18 +76,12 @@ int cli_orchestrator_main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
+	if (opt == CLI_OPTS_EXIT)
+		return o.status;
+	if (optind != argc)
+		return cli_opts_usage_error(&o);
 	r = path ? weir_config_load(&cfg, path, &err) : weir_config_defaults(&cfg);
 	if (r < 0) {
 		fprintf(stderr, "weir: %s\n", path ? err.text : "out of memory");

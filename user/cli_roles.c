@@ -4,7 +4,6 @@
  * store): option parsing, start-up in dependency order, and a shutdown that
  * loses nothing (inlet first, drain the bus, final flush, close). */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -17,6 +16,8 @@
 
 #include "bus/bus.h"
 #include "cli.h"
+#include "common/cli_opts.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "console/console.h"
 #include "demo/demo_exporter.h"
@@ -65,14 +66,6 @@ struct roles {
 	struct signals sig;
 };
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void *signal_main(void *arg)
 {
 	struct signals *s = arg;
@@ -85,10 +78,10 @@ static void *signal_main(void *arg)
 		/* One Ctrl-C often arrives twice (the terminal's SIGINT to the
 		 * process group, and a wrapper script passing it on): signals
 		 * within a second of the first are the same request. */
-		if (first && monotonic_ms() - first < 1000)
+		if (first && clock_mono_ms() - first < 1000)
 			continue;
 		if (!first)
-			first = monotonic_ms();
+			first = clock_mono_ms();
 		switch (atomic_fetch_add(&s->count, 1)) {
 		case 0:
 			log_info("stopping", "signal=%d", signo);
@@ -152,13 +145,7 @@ static int wait_stop(struct roles *r, uint64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	clock_deadline(&ts, CLOCK_REALTIME, ms);
 	while (sem_timedwait(&r->sig.stop, &ts) < 0)
 		if (errno != EINTR)
 			return stop_requested(r);
@@ -168,8 +155,9 @@ static int wait_stop(struct roles *r, uint64_t ms)
 
 /* ---- options and configuration ---- */
 
-static void usage(const struct roles *r, FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
+	const struct roles *r = ctx;
 	static const char *const what[] = {
 	    [ROLE_RUN] =
 		"Runs every role in one process: the inlet (UDP on :2055, :4739 and :6343\n"
@@ -210,32 +198,28 @@ static int parse_options(struct roles *r, int argc, char **argv, const char **co
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
+	struct cli_opts o;
 	int c;
 
 	*config = NULL;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	cli_opts_init(&o, argc, argv, "c:h", opts, usage, r);
+	while ((c = cli_opts_next(&o)) >= 0) {
 		switch (c) {
 		case 'c':
 			*config = optarg;
 			break;
 		case 'd':
 			if (r->role != ROLE_RUN)
-				goto bad;
+				return cli_opts_usage_error(&o);
 			r->demo = 1;
 			break;
-		case 'h':
-			usage(r, stdout);
-			return 0;
-		default:
-			goto bad;
 		}
 	}
+	if (c == CLI_OPTS_EXIT)
+		return o.status;
 	if (optind == argc)
 		return -1;
-bad:
-	usage(r, stderr);
-	return 2;
+	return cli_opts_usage_error(&o);
 }
 
 static int load_config(struct roles *r, const char *path)

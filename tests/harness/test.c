@@ -2,10 +2,13 @@
 /* The harness behind test.h: registration, TAP output, and main(). */
 #include "test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define MAX_TESTS 1024
@@ -95,6 +98,22 @@ long test_read_file(const char *path, uint8_t **data)
 	}
 	fclose(fp);
 	return size;
+}
+
+uint16_t test_free_udp_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	REQUIRE(fd >= 0);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		close(fd);
+		REQUIRE(!"a free UDP port on 127.0.0.1");
+	}
+	close(fd);
+	return ntohs(sa.sin_port);
 }
 
 int main(void)

@@ -31,6 +31,10 @@ const char *test_shared_file_or_skip(const char *relative);
 /* Reads a whole file into a malloc'd buffer. Returns its size, or -1. */
 long test_read_file(const char *path, uint8_t **data);
 
+/* A UDP port of 127.0.0.1 that was free a moment ago (bound, then let go);
+ * ends the current test when there is none. */
+uint16_t test_free_udp_port(void);
+
 #define TEST(name)                                                                   \
 	static void test_##name(void);                                               \
 	__attribute__((constructor)) static void test_register_##name(void)          \

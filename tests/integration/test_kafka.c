@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
+#include "common/clock.h"
 #include "common/flow.h"
 #include "test.h"
 
@@ -215,14 +216,6 @@ static int seq_valid(const struct bus_envelope *env)
 	return 1;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct seen {
 	uint64_t n, bad, out_of_order;
 	uint8_t count[4096]; /* times each seq was seen */
@@ -251,10 +244,10 @@ static uint64_t consume(struct bus_consumer *c, struct seen *s, uint64_t want, i
 			int commit)
 {
 	struct bus_envelope envs[64];
-	int64_t end = now_ms() + wait_ms;
+	uint64_t end = clock_mono_ms() + wait_ms;
 	uint64_t got = 0;
 
-	while (got < want && now_ms() < end) {
+	while (got < want && clock_mono_ms() < end) {
 		int n = bus_consumer_poll(c, envs, 64, 200);
 
 		REQUIRE(n >= 0);
@@ -285,7 +278,7 @@ static int raw_read(const char *topic, int partitions, int want,
 	rd_kafka_t *rk;
 	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
 	int got = 0;
-	int64_t end = now_ms() + 20000;
+	uint64_t end = clock_mono_ms() + 20000;
 
 	rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_or_skip(), errstr, sizeof(errstr));
 	rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr));
@@ -298,7 +291,7 @@ static int raw_read(const char *topic, int partitions, int want,
 		    RD_KAFKA_OFFSET_BEGINNING;
 	REQUIRE_EQ(rd_kafka_assign(rk, parts), 0);
 	rd_kafka_topic_partition_list_destroy(parts);
-	while (got < want && now_ms() < end) {
+	while (got < want && clock_mono_ms() < end) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
 		if (!m)
 			continue;
@@ -316,8 +309,7 @@ static int raw_read(const char *topic, int partitions, int want,
 static uint64_t counter(struct metrics_registry *reg, const char *name, const char *labels,
 			const char *const *values)
 {
-	return metric_get_count(
-	    metrics_series(metrics_family(reg, name, "", METRIC_COUNTER, labels), values));
+	return metric_get_count(metrics_counter(reg, name, "", labels, values));
 }
 
 /* ---- the tests ---- */
@@ -644,9 +636,9 @@ TEST(bad_messages_are_skipped_counted_and_committed_past)
 	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &c, &err), 0);
 	CHECK_EQ(consume(c, s, 3, 60000, 1), 3);
 	/* wait until the trailing bad one has been read too */
-	for (int64_t end = now_ms() + 10000;
+	for (uint64_t end = clock_mono_ms() + 10000;
 	     counter(reg, "weir_bus_kafka_bad_messages_total", "topic,reason", bp) < 3 &&
-	     now_ms() < end;)
+	     clock_mono_ms() < end;)
 		consume(c, s, 1, 200, 1);
 	bus_consumer_free(c);
 	CHECK_EQ(s->bad, 0);
@@ -810,7 +802,7 @@ TEST(revoked_partitions_are_not_committed)
 	bus_producer_free(p);
 	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, reg, &a, &err), 0);
 	/* A takes everything and holds it (commit = -1: no release at all) */
-	for (int64_t end = now_ms() + 60000; sa->n < 200 && now_ms() < end;) {
+	for (uint64_t end = clock_mono_ms() + 60000; sa->n < 200 && clock_mono_ms() < end;) {
 		int n = bus_consumer_poll(a, envs, 64, 200);
 		REQUIRE(n >= 0);
 		sa->n += (uint64_t)n;
@@ -820,9 +812,9 @@ TEST(revoked_partitions_are_not_committed)
 	REQUIRE_EQ(bus_kafka_consumer_new(&t.bus, NULL, &b, &err), 0);
 	/* Both poll from this thread: A must serve its revoke. A had read
 	 * everything: what it gets now is its new partitions read again. */
-	for (int64_t end = now_ms() + 60000;
+	for (uint64_t end = clock_mono_ms() + 60000;
 	     counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) == 0 &&
-	     now_ms() < end;) {
+	     clock_mono_ms() < end;) {
 		int n = bus_consumer_poll(a, envs, 64, 100);
 		CHECK(n >= 0);
 		note(sa, envs, n);
@@ -835,7 +827,8 @@ TEST(revoked_partitions_are_not_committed)
 	/* the 200 polled before the revoke were not committed */
 	CHECK_EQ(counter(reg, "weir_bus_kafka_revoked_uncommitted_total", "topic", tl), 200);
 	/* after it, each reads its own partitions from the start */
-	for (int64_t end = now_ms() + 60000; sa->n + sb->n < 200 && now_ms() < end;) {
+	for (uint64_t end = clock_mono_ms() + 60000;
+	     sa->n + sb->n < 200 && clock_mono_ms() < end;) {
 		consume(a, sa, 1, 100, 1);
 		consume(b, sb, 1, 100, 1);
 	}
@@ -910,7 +903,7 @@ TEST(commit_refused_at_revoke_is_made_when_the_rebalance_ends)
 	a->on_revoke = commit_on_revoke;
 	a->on_revoke_ctx = a;
 	/* A takes everything and holds it (the outlet between two flushes) */
-	for (int64_t end = now_ms() + 60000; first->n < 200 && now_ms() < end;) {
+	for (uint64_t end = clock_mono_ms() + 60000; first->n < 200 && clock_mono_ms() < end;) {
 		int n = bus_consumer_poll(a, envs, 64, 200);
 		REQUIRE(n >= 0);
 		note(first, envs, n);
@@ -922,15 +915,16 @@ TEST(commit_refused_at_revoke_is_made_when_the_rebalance_ends)
 	REQUIRE_EQ(pthread_create(&ma.thread, NULL, member_main, &ma), 0);
 	REQUIRE_EQ(pthread_create(&mb.thread, NULL, member_main, &mb), 0);
 	/* the group settles: A revoked, then both assigned */
-	for (int64_t end = now_ms() + 60000;
+	for (uint64_t end = clock_mono_ms() + 60000;
 	     (counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) == 0 ||
 	      counter(reg, "weir_bus_kafka_partitions_assigned_total", "topic", tl) <= 4) &&
-	     now_ms() < end;)
+	     clock_mono_ms() < end;)
 		usleep(100000);
 	CHECK(counter(reg, "weir_bus_kafka_partitions_revoked_total", "topic", tl) > 0);
 	/* then 50 more: each must arrive once, and nothing from before */
 	send_seq(p, 200, 250);
-	for (int64_t end = now_ms() + 30000; ma.seen->n + mb.seen->n < 50 && now_ms() < end;)
+	for (uint64_t end = clock_mono_ms() + 30000;
+	     ma.seen->n + mb.seen->n < 50 && clock_mono_ms() < end;)
 		usleep(100000);
 	usleep(1000000);
 	atomic_store(&ma.stop, 1);

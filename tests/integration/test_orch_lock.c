@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator.h"
 #include "store/store.h"
@@ -87,13 +88,6 @@ static void check_each_step_once(struct store_client *c)
 {
 	CHECK_EQ(qu(c, "SELECT count() FROM schema_migrations"), ORCH_SCHEMA_VERSION);
 	CHECK_EQ(qu(c, "SELECT uniqExact(version) FROM schema_migrations"), ORCH_SCHEMA_VERSION);
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
 }
 
 /* ---- the log (stderr) of the code under test, into a file ---- */
@@ -341,7 +335,7 @@ TEST(live_lock_makes_the_other_wait)
 	capture_start();
 	job_start(&job, &cfg, 0, 0);
 	/* Twice lock-stale: without heartbeats the waiter would take over. */
-	sleep_ms(6000);
+	clock_sleep_ms(6000);
 	int done_while_held = atomic_load(&job.done);
 	uint64_t migrations = table_count(c, "schema_migrations");
 	uint64_t mine = table_count(c, "orchestrator_lock_1");
@@ -470,7 +464,7 @@ TEST(retention_runs_under_the_lock)
 
 	REQUIRE(orch_lock_acquire(c, &cfg, "test-holder", NULL, NULL, &lock) == 0);
 	job_start(&jobs[0], &cfg, 1, now);
-	sleep_ms(2000);
+	clock_sleep_ms(2000);
 	CHECK_EQ(atomic_load(&jobs[0].done), 0);
 	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 5);
 	CHECK_EQ(orch_lock_release(c, lock), 0);

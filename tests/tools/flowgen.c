@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "demo/demo.h"
 
 static int usage(void)
@@ -50,14 +51,6 @@ static int parse_hostport(const char *s, struct sockaddr_in *sin)
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons((uint16_t)atoi(colon + 1));
 	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -EINVAL;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void stream_flow(struct flow *f, uint64_t seq, uint64_t now)
@@ -239,7 +232,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	{
-		uint64_t start = now_ns(), seq = first, end = first + nflows;
+		uint64_t start = clock_mono_ns(), seq = first, end = first + nflows;
 		uint64_t now = (uint64_t)time(NULL);
 
 		while (seq < end) {
@@ -262,7 +255,7 @@ int main(int argc, char **argv)
 			if (rate) {
 				/* Pace: flow number k leaves at start + k/rate. */
 				uint64_t due = start + (seq - first) * 1000000000ull / rate,
-					 t = now_ns();
+					 t = clock_mono_ns();
 
 				if (due > t) {
 					struct timespec ts = {
@@ -275,7 +268,7 @@ int main(int argc, char **argv)
 		printf("sent flows=%llu datagrams=%llu bytes=%llu packets=%llu seconds=%.3f\n",
 		       (unsigned long long)nflows, (unsigned long long)datagrams,
 		       (unsigned long long)bytes, (unsigned long long)packets,
-		       (double)(now_ns() - start) / 1e9);
+		       (double)(clock_mono_ns() - start) / 1e9);
 	}
 	demo_encoder_free(enc);
 	close(fd);

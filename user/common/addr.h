@@ -33,6 +33,26 @@ static inline int addr_is_ipv4(const struct in6_addr *a)
 
 int addr_is_zero(const struct in6_addr *a);
 
+/* 64 well-mixed bits of the 16 bytes of `a` and of `seed` (0 when there is
+ * no second key part, e.g. an observation domain): splitmix64's finaliser,
+ * so that exporters with nearby addresses spread over buckets and workers.
+ * The same in every process and version: the single-process bus picks an
+ * exporter's worker with addr_hash64(a, 0) % workers. */
+static inline uint64_t addr_hash64(const struct in6_addr *a, uint64_t seed)
+{
+	uint64_t lo, hi, h;
+
+	__builtin_memcpy(&hi, a->s6_addr, 8);
+	__builtin_memcpy(&lo, a->s6_addr + 8, 8);
+	h = (hi * 0x9e3779b97f4a7c15ull ^ lo) ^ seed * 0xd6e8feb86659fd93ull;
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return h;
+}
+
 /* Writes "a.b.c.d" for a mapped IPv4 address, else the IPv6 text form. */
 void addr_to_text(const struct in6_addr *a, char *buf, size_t size);
 

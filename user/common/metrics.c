@@ -175,6 +175,19 @@ out:
 	return s ? &s->series : NULL;
 }
 
+struct metric_series *metrics_counter(struct metrics_registry *reg, const char *name,
+				      const char *help, const char *labels,
+				      const char *const *values)
+{
+	return metrics_series(metrics_family(reg, name, help, METRIC_COUNTER, labels), values);
+}
+
+struct metric_series *metrics_gauge(struct metrics_registry *reg, const char *name,
+				    const char *help, const char *labels, const char *const *values)
+{
+	return metrics_series(metrics_family(reg, name, help, METRIC_GAUGE, labels), values);
+}
+
 double metric_get_value(const struct metric_series *s)
 {
 	union {

@@ -41,6 +41,18 @@ struct metric_family *metrics_family(struct metrics_registry *reg, const char *n
  * the pointer instead of calling this per packet. */
 struct metric_series *metrics_series(struct metric_family *fam, const char *const *values);
 
+/* Both in one call, for a family that gets its series in one place: declares
+ * the counter (gauge) family `name` as metrics_family() does and returns the
+ * series for `values` as metrics_series() does. `labels` and `values` may be
+ * NULL for a family without labels. NULL on allocation failure (a NULL
+ * series is a valid, inert argument to metric_add() and metric_set()). */
+struct metric_series *metrics_counter(struct metrics_registry *reg, const char *name,
+				      const char *help, const char *labels,
+				      const char *const *values);
+struct metric_series *metrics_gauge(struct metrics_registry *reg, const char *name,
+				    const char *help, const char *labels,
+				    const char *const *values);
+
 static inline void metric_add(struct metric_series *s, uint64_t n)
 {
 	if (s)

@@ -8,11 +8,7 @@
 #include <string.h>
 
 #include "addr.h"
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
+#include "be.h"
 
 static int parse_udp(const uint8_t *p, size_t len, struct pcap_udp_datagram *d)
 {
@@ -20,9 +16,9 @@ static int parse_udp(const uint8_t *p, size_t len, struct pcap_udp_datagram *d)
 
 	if (len < 8)
 		return -EINVAL;
-	d->src_port = be16(p);
-	d->dst_port = be16(p + 2);
-	ulen = be16(p + 4);
+	d->src_port = be16_get(p);
+	d->dst_port = be16_get(p + 2);
+	ulen = be16_get(p + 4);
 	if (ulen < 8 || ulen > len)
 		ulen = len; /* trust the capture when the header disagrees */
 	d->payload = p + 8;
@@ -37,13 +33,13 @@ static int parse_ipv4(const uint8_t *p, size_t len, struct pcap_udp_datagram *d)
 	if (len < 20 || (p[0] >> 4) != 4)
 		return -EINVAL;
 	ihl = (size_t)(p[0] & 0x0f) * 4;
-	total = be16(p + 2);
+	total = be16_get(p + 2);
 	if (ihl < 20 || total < ihl || len < ihl)
 		return -EINVAL;
 	if (total < len)
 		len = total;
 	/* Only whole datagrams: no later fragments, no first fragment with MF. */
-	if ((be16(p + 6) & 0x3fff) != 0 || p[9] != IPPROTO_UDP)
+	if ((be16_get(p + 6) & 0x3fff) != 0 || p[9] != IPPROTO_UDP)
 		return -EINVAL;
 	addr_from_ipv4_bytes(&d->src, p + 12);
 	addr_from_ipv4_bytes(&d->dst, p + 16);
@@ -57,7 +53,7 @@ static int parse_ipv6(const uint8_t *p, size_t len, struct pcap_udp_datagram *d)
 
 	if (len < 40 || (p[0] >> 4) != 6)
 		return -EINVAL;
-	plen = be16(p + 4);
+	plen = be16_get(p + 4);
 	if (40 + plen < len)
 		len = 40 + plen;
 	memcpy(&d->src, p + 8, 16);
@@ -85,8 +81,7 @@ static int parse_ether_payload(uint16_t etype, const uint8_t *p, size_t len,
 	return -EINVAL;
 }
 
-int pcap_udp_parse_frame(int dlt, const uint8_t *frame, size_t caplen,
-			 struct pcap_udp_datagram *d)
+int pcap_udp_parse_frame(int dlt, const uint8_t *frame, size_t caplen, struct pcap_udp_datagram *d)
 {
 	size_t off;
 	uint16_t etype;
@@ -95,10 +90,10 @@ int pcap_udp_parse_frame(int dlt, const uint8_t *frame, size_t caplen,
 	case DLT_EN10MB:
 		if (caplen < 14)
 			return -EINVAL;
-		etype = be16(frame + 12);
+		etype = be16_get(frame + 12);
 		off = 14;
 		while ((etype == 0x8100 || etype == 0x88a8) && off + 4 <= caplen) {
-			etype = be16(frame + off + 2);
+			etype = be16_get(frame + off + 2);
 			off += 4;
 		}
 		return off <= caplen ? parse_ether_payload(etype, frame + off, caplen - off, d)
@@ -106,11 +101,11 @@ int pcap_udp_parse_frame(int dlt, const uint8_t *frame, size_t caplen,
 	case DLT_LINUX_SLL:
 		if (caplen < 16)
 			return -EINVAL;
-		return parse_ether_payload(be16(frame + 14), frame + 16, caplen - 16, d);
+		return parse_ether_payload(be16_get(frame + 14), frame + 16, caplen - 16, d);
 	case DLT_LINUX_SLL2:
 		if (caplen < 20)
 			return -EINVAL;
-		return parse_ether_payload(be16(frame), frame + 20, caplen - 20, d);
+		return parse_ether_payload(be16_get(frame), frame + 20, caplen - 20, d);
 	case DLT_RAW:
 	case DLT_IPV4:
 	case DLT_IPV6:
@@ -128,8 +123,8 @@ int pcap_udp_parse_frame(int dlt, const uint8_t *frame, size_t caplen,
 	}
 }
 
-long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *skipped,
-		   char *err, size_t errlen)
+long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *skipped, char *err,
+		   size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *hdr;
@@ -146,7 +141,7 @@ long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *s
 	dlt = pcap_datalink(p);
 	while ((r = pcap_next_ex(p, &hdr, &frame)) == 1) {
 		struct pcap_udp_datagram d = {
-			.time_ns = (uint64_t)hdr->ts.tv_sec * 1000000000ull + (uint64_t)hdr->ts.tv_usec,
+		    .time_ns = (uint64_t)hdr->ts.tv_sec * 1000000000ull + (uint64_t)hdr->ts.tv_usec,
 		};
 		if (pcap_udp_parse_frame(dlt, frame, hdr->caplen, &d) < 0) {
 			if (skipped)

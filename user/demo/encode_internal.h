@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Shared between the encoder files of the demo stage only: the encoder's
- * state, big-endian writers and the per-format entry points. */
+ * state, byte writers and the per-format entry points. */
 #ifndef WEIR_DEMO_ENCODE_INTERNAL_H
 #define WEIR_DEMO_ENCODE_INTERNAL_H
 
 #include <stdint.h>
 #include <string.h>
 
+#include "../common/be.h"
 #include "demo.h"
 
 /* Template ids of the v9/IPFIX encoder (>= 256, RFC 3954 5.2, RFC 7011 3.4.1). */
-#define ENC_TEMPLATE_V4 256
-#define ENC_TEMPLATE_V6 257
+#define ENC_TEMPLATE_V4	      256
+#define ENC_TEMPLATE_V6	      257
 #define ENC_TEMPLATE_SAMPLING 258
-#define ENC_SAMPLER_ID 1
+#define ENC_SAMPLER_ID	      1
 
 /* One field of a data template: the IE number, its length on the wire and
  * which part of the flow goes there. */
@@ -39,41 +40,16 @@ struct demo_encoder {
 	int started;
 	uint32_t sequence; /* v9: datagrams; IPFIX: data records; v5: flows; sFlow: datagrams */
 	uint32_t sample_sequence; /* sFlow flow sample sequence number */
-	uint64_t sample_pool; /* sFlow: packets the sampler saw (samples x rate) */
+	uint64_t sample_pool;	  /* sFlow: packets the sampler saw (samples x rate) */
 	struct demo_encoder_stats stats;
 	struct enc_template tpl[2]; /* v9/IPFIX: IPv4, IPv6 */
 };
 
-/* Big-endian writes into a buffer the caller has sized. */
+/* Writes into a buffer the caller has sized (big-endian integers: be.h). */
 static inline uint8_t *wr8(uint8_t *p, uint8_t v)
 {
 	*p = v;
 	return p + 1;
-}
-static inline uint8_t *wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-	return p + 2;
-}
-static inline uint8_t *wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-	return p + 4;
-}
-static inline uint8_t *wr64(uint8_t *p, uint64_t v)
-{
-	return wr32(wr32(p, v >> 32), v);
-}
-/* The low `len` bytes of v (1 to 8), big-endian (RFC 7011 6.2). */
-static inline uint8_t *wr_uint(uint8_t *p, uint64_t v, unsigned len)
-{
-	for (unsigned i = 0; i < len; i++)
-		p[i] = v >> (8 * (len - 1 - i));
-	return p + len;
 }
 static inline uint8_t *wr_mem(uint8_t *p, const void *src, size_t len)
 {

@@ -5,11 +5,11 @@
 
 #include "encode_internal.h"
 
-#define V5_HEADER_LEN 24
-#define V5_RECORD_LEN 48
-#define V5_MAX_RECORDS 30
+#define V5_HEADER_LEN	24
+#define V5_RECORD_LEN	48
+#define V5_MAX_RECORDS	30
 #define V5_MAX_INTERVAL 0x3fff /* the low 14 bits of the sampling field */
-#define AS_TRANS 23456 /* RFC 6793: a 4-byte AS where only 2 bytes fit */
+#define AS_TRANS	23456  /* RFC 6793: a 4-byte AS where only 2 bytes fit */
 
 static uint16_t v5_as(uint32_t as)
 {
@@ -32,23 +32,23 @@ static uint8_t *v5_record(uint8_t *p, const struct flow *f, uint64_t export_time
 	p = wr_mem(p, &f->src_addr.s6_addr[12], 4);
 	p = wr_mem(p, &f->dst_addr.s6_addr[12], 4);
 	p = wr_mem(p, &f->next_hop.s6_addr[12], 4);
-	p = wr16(p, v5_if(f->in_if));
-	p = wr16(p, v5_if(f->out_if));
-	p = wr32(p, enc_sat32(f->packets));
-	p = wr32(p, enc_sat32(f->bytes));
-	p = wr32(p, enc_uptime_of(f->time_flow_start_ms, export_time, uptime));
-	p = wr32(p, enc_uptime_of(f->time_flow_end_ms, export_time, uptime));
-	p = wr16(p, f->src_port);
-	p = wr16(p, dst_port);
+	p = be16_put(p, v5_if(f->in_if));
+	p = be16_put(p, v5_if(f->out_if));
+	p = be32_put(p, enc_sat32(f->packets));
+	p = be32_put(p, enc_sat32(f->bytes));
+	p = be32_put(p, enc_uptime_of(f->time_flow_start_ms, export_time, uptime));
+	p = be32_put(p, enc_uptime_of(f->time_flow_end_ms, export_time, uptime));
+	p = be16_put(p, f->src_port);
+	p = be16_put(p, dst_port);
 	p = wr8(p, 0); /* pad1 */
 	p = wr8(p, (uint8_t)f->tcp_flags);
 	p = wr8(p, f->proto);
 	p = wr8(p, f->ip_tos);
-	p = wr16(p, v5_as(f->src_as));
-	p = wr16(p, v5_as(f->dst_as));
+	p = be16_put(p, v5_as(f->src_as));
+	p = be16_put(p, v5_as(f->dst_as));
 	p = wr8(p, f->src_net_mask > 32 ? 32 : f->src_net_mask);
 	p = wr8(p, f->dst_net_mask > 32 ? 32 : f->dst_net_mask);
-	return wr16(p, 0); /* pad2 */
+	return be16_put(p, 0); /* pad2 */
 }
 
 int enc_netflow_v5(struct demo_encoder *enc, const struct flow *flows, size_t n, uint8_t *buf,
@@ -84,15 +84,15 @@ int enc_netflow_v5(struct demo_encoder *enc, const struct flow *flows, size_t n,
 	/* Header: version, count, sysUptime, unix_secs, unix_nsecs,
 	 * flow_sequence (flows sent before this datagram), engine type and id,
 	 * sampling (2 bits mode: 01 = packet interval, 14 bits interval). */
-	wr16(buf, 5);
-	wr16(buf + 2, (uint16_t)count);
-	wr32(buf + 4, uptime);
-	wr32(buf + 8, (uint32_t)export_time);
-	wr32(buf + 12, 0);
-	wr32(buf + 16, enc->sequence);
+	be16_put(buf, 5);
+	be16_put(buf + 2, (uint16_t)count);
+	be32_put(buf + 4, uptime);
+	be32_put(buf + 8, (uint32_t)export_time);
+	be32_put(buf + 12, 0);
+	be32_put(buf + 16, enc->sequence);
 	wr8(buf + 20, (uint8_t)(enc->cfg.domain_id >> 8));
 	wr8(buf + 21, (uint8_t)enc->cfg.domain_id);
-	wr16(buf + 22, rate > 1 ? (uint16_t)(1u << 14 | rate) : 0);
+	be16_put(buf + 22, rate > 1 ? (uint16_t)(1u << 14 | rate) : 0);
 	enc->sequence += (uint32_t)count;
 	enc->stats.flows += count;
 	enc->stats.datagrams++;

@@ -3,30 +3,19 @@
  * every field a format carries gets a value in the range the format can
  * hold, so an encode/decode round trip must give the same records back. */
 #include "common/addr.h"
+#include "common/rng.h"
 #include "encode_internal.h"
-
-/* xorshift64* (Vigna): small, fast, and the same sequence everywhere. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
 
 /* Uniform in [lo, hi]. */
 static uint64_t rnd_range(uint64_t *s, uint64_t lo, uint64_t hi)
 {
-	return lo + rnd(s) % (hi - lo + 1);
+	return lo + rng_next(s) % (hi - lo + 1);
 }
 
 /* 1 with probability 1/n. */
 static int one_in(uint64_t *s, unsigned n)
 {
-	return rnd(s) % n == 0;
+	return rng_next(s) % n == 0;
 }
 
 static void rnd_ipv4(uint64_t *s, struct in6_addr *a)
@@ -37,7 +26,7 @@ static void rnd_ipv4(uint64_t *s, struct in6_addr *a)
 
 static void rnd_ipv6(uint64_t *s, struct in6_addr *a)
 {
-	uint64_t lo = rnd(s), hi = rnd(s);
+	uint64_t lo = rng_next(s), hi = rng_next(s);
 
 	/* 2001:db8::/32 */
 	a->s6_addr[0] = 0x20;
@@ -61,7 +50,7 @@ static void rnd_addr(uint64_t *s, struct in6_addr *a, int v6)
 static uint64_t rnd_mac(uint64_t *s)
 {
 	/* Locally administered unicast, never zero. */
-	return (rnd(s) & 0xfcffffffffffull) | 0x020000000000ull;
+	return (rng_next(s) & 0xfcffffffffffull) | 0x020000000000ull;
 }
 
 static void random_flow(struct flow *f, enum demo_format fmt, uint64_t now, uint64_t *s)
@@ -83,7 +72,8 @@ static void random_flow(struct flow *f, enum demo_format fmt, uint64_t now, uint
 		f->dst_port = (uint16_t)rnd_range(s, 1, 65535);
 	}
 	if (f->proto == 6)
-		f->tcp_flags = (uint16_t)rnd_range(s, 1, v5 || fmt == DEMO_NETFLOW_V9 ? 0xff : 0x1ff);
+		f->tcp_flags =
+		    (uint16_t)rnd_range(s, 1, v5 || fmt == DEMO_NETFLOW_V9 ? 0xff : 0x1ff);
 	if (f->proto == 1) {
 		f->icmpv4_type = (uint8_t)rnd_range(s, 0, 15);
 		f->icmpv4_code = (uint8_t)rnd_range(s, 0, 5);
@@ -91,7 +81,7 @@ static void random_flow(struct flow *f, enum demo_format fmt, uint64_t now, uint
 		f->icmpv6_type = (uint8_t)rnd_range(s, 1, 255);
 		f->icmpv6_code = (uint8_t)rnd_range(s, 0, 5);
 	}
-	f->ip_tos = (uint8_t)rnd(s);
+	f->ip_tos = (uint8_t)rng_next(s);
 	f->src_net_mask = (uint8_t)rnd_range(s, 0, v6 ? 128 : 32);
 	f->dst_net_mask = (uint8_t)rnd_range(s, 0, v6 ? 128 : 32);
 	if (!one_in(s, 5))
@@ -138,7 +128,8 @@ static void random_flow(struct flow *f, enum demo_format fmt, uint64_t now, uint
 			f->ip_fragment_id = (uint32_t)rnd_range(s, 0, 0xffff);
 		if (one_in(s, 3)) {
 			/* NetFlow templates carry 3 labels, sFlow all of them. */
-			f->mpls_labels_count = (uint8_t)rnd_range(s, 1, sflow ? FLOW_MAX_MPLS_LABELS : 3);
+			f->mpls_labels_count =
+			    (uint8_t)rnd_range(s, 1, sflow ? FLOW_MAX_MPLS_LABELS : 3);
 			for (unsigned i = 0; i < f->mpls_labels_count; i++)
 				f->mpls_labels[i] = (uint32_t)rnd_range(s, 16, 0xfffff);
 		}
@@ -146,10 +137,10 @@ static void random_flow(struct flow *f, enum demo_format fmt, uint64_t now, uint
 	if (templ) {
 		f->flow_direction = (uint8_t)rnd_range(s, 0, 2);
 		f->forwarding_status = one_in(s, 4) ? (uint32_t)rnd_range(s, 128, 131) : 64;
-		f->ingress_vrf_id = one_in(s, 2) ? (uint32_t)rnd(s) : 0;
-		f->egress_vrf_id = one_in(s, 2) ? (uint32_t)rnd(s) : 0;
+		f->ingress_vrf_id = one_in(s, 2) ? (uint32_t)rng_next(s) : 0;
+		f->egress_vrf_id = one_in(s, 2) ? (uint32_t)rng_next(s) : 0;
 		if (v6 && fmt == DEMO_IPFIX)
-			f->ip_fragment_id = (uint32_t)rnd(s);
+			f->ip_fragment_id = (uint32_t)rng_next(s);
 		else if (v6)
 			f->ip_fragment_id = 0; /* v9 IPV4_IDENT: IPv4 only */
 		if (one_in(s, 4))
@@ -177,7 +168,7 @@ static void random_flow(struct flow *f, enum demo_format fmt, uint64_t now, uint
 			f->dst_as = f->dst_as_path[hops - 1];
 		f->dst_communities_count = (uint8_t)rnd_range(s, 0, 4);
 		for (unsigned i = 0; i < f->dst_communities_count; i++)
-			f->dst_communities[i] = (uint32_t)rnd(s);
+			f->dst_communities[i] = (uint32_t)rng_next(s);
 	}
 }
 

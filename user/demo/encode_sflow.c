@@ -6,20 +6,21 @@
 #include <errno.h>
 
 #include "common/addr.h"
+#include "common/inet_csum.h"
 #include "encode_internal.h"
 
-#define SFLOW_VERSION 5
-#define SFLOW_ADDR_UNKNOWN 0
-#define SFLOW_ADDR_IPV4 1
-#define SFLOW_ADDR_IPV6 2
-#define SFLOW_FLOW_SAMPLE 1 /* enterprise 0, format 1 */
-#define SFLOW_REC_HEADER 1
-#define SFLOW_REC_SWITCH 1001
-#define SFLOW_REC_ROUTER 1002
-#define SFLOW_REC_GATEWAY 1003
+#define SFLOW_VERSION	      5
+#define SFLOW_ADDR_UNKNOWN    0
+#define SFLOW_ADDR_IPV4	      1
+#define SFLOW_ADDR_IPV6	      2
+#define SFLOW_FLOW_SAMPLE     1 /* enterprise 0, format 1 */
+#define SFLOW_REC_HEADER      1
+#define SFLOW_REC_SWITCH      1001
+#define SFLOW_REC_ROUTER      1002
+#define SFLOW_REC_GATEWAY     1003
 #define SFLOW_HEADER_ETHERNET 1 /* header_protocol ETHERNET-ISO88023 */
-#define SFLOW_AS_SEQUENCE 2
-#define SFLOW_IF_MAX 0x3fffffff /* 30 bits; this value itself means "unknown" */
+#define SFLOW_AS_SEQUENCE     2
+#define SFLOW_IF_MAX	      0x3fffffff /* 30 bits; this value itself means "unknown" */
 /* Ethernet, 802.1Q, 10 MPLS labels, IPv6, TCP: 118 bytes. */
 #define SFLOW_MAX_HEADER 128
 
@@ -34,21 +35,10 @@ static size_t addr_len(const struct in6_addr *a)
 static uint8_t *wr_addr(uint8_t *p, const struct in6_addr *a)
 {
 	if (addr_is_zero(a))
-		return wr32(p, SFLOW_ADDR_UNKNOWN);
+		return be32_put(p, SFLOW_ADDR_UNKNOWN);
 	if (addr_is_ipv4(a))
-		return wr_mem(wr32(p, SFLOW_ADDR_IPV4), &a->s6_addr[12], 4);
-	return wr_mem(wr32(p, SFLOW_ADDR_IPV6), a, 16);
-}
-
-static uint16_t ip_checksum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+		return wr_mem(be32_put(p, SFLOW_ADDR_IPV4), &a->s6_addr[12], 4);
+	return wr_mem(be32_put(p, SFLOW_ADDR_IPV6), a, 16);
 }
 
 /* Builds the sampled packet's headers (Ethernet, 802.1Q when src_vlan is
@@ -63,23 +53,23 @@ static size_t synth_header(uint8_t *h, const struct flow *f, uint32_t *frame_len
 	uint8_t *p = h, *ip;
 	uint8_t proto = f->proto;
 
-	p = wr_uint(p, f->dst_mac, 6);
-	p = wr_uint(p, f->src_mac, 6);
+	p = be_uint_put(p, f->dst_mac, 6);
+	p = be_uint_put(p, f->src_mac, 6);
 	if (f->src_vlan) {
-		p = wr16(p, 0x8100);
-		p = wr16(p, f->src_vlan & 0xfff);
+		p = be16_put(p, 0x8100);
+		p = be16_put(p, f->src_vlan & 0xfff);
 	}
 	if (f->mpls_labels_count) {
 		unsigned n = f->mpls_labels_count > FLOW_MAX_MPLS_LABELS ? FLOW_MAX_MPLS_LABELS
 									 : f->mpls_labels_count;
 
-		p = wr16(p, 0x8847);
+		p = be16_put(p, 0x8847);
 		/* RFC 3032 2.1: label, TC, bottom of stack, TTL. */
 		for (unsigned i = 0; i < n; i++)
-			p = wr32(p, (f->mpls_labels[i] & 0xfffff) << 12 | (i + 1 == n ? 1u << 8 : 0) |
-					    64);
+			p = be32_put(p, (f->mpls_labels[i] & 0xfffff) << 12 |
+					    (i + 1 == n ? 1u << 8 : 0) | 64);
 	} else {
-		p = wr16(p, v6 ? 0x86dd : 0x0800);
+		p = be16_put(p, v6 ? 0x86dd : 0x0800);
 	}
 	l2 = (size_t)(p - h);
 
@@ -102,8 +92,9 @@ static size_t synth_header(uint8_t *h, const struct flow *f, uint32_t *frame_len
 
 	ip = p;
 	if (v6) {
-		p = wr32(p, 6u << 28 | (uint32_t)f->ip_tos << 20 | (f->ipv6_flow_label & 0xfffff));
-		p = wr16(p, (uint16_t)(total - 40));
+		p = be32_put(p,
+			     6u << 28 | (uint32_t)f->ip_tos << 20 | (f->ipv6_flow_label & 0xfffff));
+		p = be16_put(p, (uint16_t)(total - 40));
 		p = wr8(p, proto);
 		p = wr8(p, f->ip_ttl);
 		p = wr_mem(p, &f->src_addr, 16);
@@ -111,35 +102,35 @@ static size_t synth_header(uint8_t *h, const struct flow *f, uint32_t *frame_len
 	} else {
 		p = wr8(p, 0x45);
 		p = wr8(p, f->ip_tos);
-		p = wr16(p, (uint16_t)total);
-		p = wr16(p, (uint16_t)f->ip_fragment_id);
-		p = wr16(p, f->ip_fragment_offset & 0x1fff);
+		p = be16_put(p, (uint16_t)total);
+		p = be16_put(p, (uint16_t)f->ip_fragment_id);
+		p = be16_put(p, f->ip_fragment_offset & 0x1fff);
 		p = wr8(p, f->ip_ttl);
 		p = wr8(p, proto);
-		p = wr16(p, 0);
+		p = be16_put(p, 0);
 		p = wr_mem(p, &f->src_addr.s6_addr[12], 4);
 		p = wr_mem(p, &f->dst_addr.s6_addr[12], 4);
-		wr16(ip + 10, ip_checksum(ip, 20));
+		be16_put(ip + 10, inet_csum_fold(inet_csum_add(0, ip, 20)));
 	}
 	if (l4 == 20) {
-		p = wr16(p, f->src_port);
-		p = wr16(p, f->dst_port);
-		p = wr32(p, 1); /* sequence */
-		p = wr32(p, 0); /* acknowledgment */
+		p = be16_put(p, f->src_port);
+		p = be16_put(p, f->dst_port);
+		p = be32_put(p, 1);					   /* sequence */
+		p = be32_put(p, 0);					   /* acknowledgment */
 		p = wr8(p, (uint8_t)(5 << 4 | ((f->tcp_flags >> 8) & 1))); /* offset, NS */
 		p = wr8(p, (uint8_t)f->tcp_flags);
-		p = wr16(p, 65535); /* window */
-		p = wr32(p, 0); /* checksum, urgent pointer */
+		p = be16_put(p, 65535); /* window */
+		p = be32_put(p, 0);	/* checksum, urgent pointer */
 	} else if (l4 == 8 && proto == 17) {
-		p = wr16(p, f->src_port);
-		p = wr16(p, f->dst_port);
-		p = wr16(p, (uint16_t)(total - ip_hdr));
-		p = wr16(p, 0);
+		p = be16_put(p, f->src_port);
+		p = be16_put(p, f->dst_port);
+		p = be16_put(p, (uint16_t)(total - ip_hdr));
+		p = be16_put(p, 0);
 	} else if (l4 == 8) {
 		p = wr8(p, v6 ? f->icmpv6_type : f->icmpv4_type);
 		p = wr8(p, v6 ? f->icmpv6_code : f->icmpv4_code);
-		p = wr16(p, 0);
-		p = wr32(p, 0);
+		p = be16_put(p, 0);
+		p = be32_put(p, 0);
 	}
 	*frame_len = (uint32_t)(l2 + total);
 	return (size_t)(p - h);
@@ -164,8 +155,8 @@ static int has_gateway(const struct flow *f)
  * AS is the last of the path). */
 static unsigned as_path(const struct flow *f, const uint32_t **path)
 {
-	unsigned n = f->dst_as_path_count > FLOW_MAX_AS_PATH ? FLOW_MAX_AS_PATH
-							    : f->dst_as_path_count;
+	unsigned n =
+	    f->dst_as_path_count > FLOW_MAX_AS_PATH ? FLOW_MAX_AS_PATH : f->dst_as_path_count;
 
 	if (n) {
 		*path = f->dst_as_path;
@@ -187,8 +178,8 @@ static size_t sample_len(const struct flow *f, size_t header_len)
 	if (has_gateway(f)) {
 		unsigned hops = as_path(f, &path);
 		unsigned comms = f->dst_communities_count > FLOW_MAX_COMMUNITIES
-					 ? FLOW_MAX_COMMUNITIES
-					 : f->dst_communities_count;
+				     ? FLOW_MAX_COMMUNITIES
+				     : f->dst_communities_count;
 
 		n += 8 + addr_len(&f->next_hop) + 12 + 4 + (hops ? 8 + 4 * hops : 0) + 4 +
 		     4 * comms + 4;
@@ -209,73 +200,73 @@ static uint8_t *write_sample(struct demo_encoder *enc, uint8_t *p, const struct 
 	uint8_t *rec;
 
 	enc->sample_pool += rate;
-	p = wr32(p, SFLOW_FLOW_SAMPLE);
-	p = wr32(p, (uint32_t)(len - 8));
-	p = wr32(p, ++enc->sample_sequence);
-	p = wr32(p, f->in_if & 0xffffff); /* source id: type 0 (ifIndex), index */
-	p = wr32(p, rate);
-	p = wr32(p, (uint32_t)enc->sample_pool);
-	p = wr32(p, 0); /* drops */
-	p = wr32(p, sflow_if(f->in_if));
-	p = wr32(p, sflow_if(f->out_if));
-	p = wr32(p, records);
+	p = be32_put(p, SFLOW_FLOW_SAMPLE);
+	p = be32_put(p, (uint32_t)(len - 8));
+	p = be32_put(p, ++enc->sample_sequence);
+	p = be32_put(p, f->in_if & 0xffffff); /* source id: type 0 (ifIndex), index */
+	p = be32_put(p, rate);
+	p = be32_put(p, (uint32_t)enc->sample_pool);
+	p = be32_put(p, 0); /* drops */
+	p = be32_put(p, sflow_if(f->in_if));
+	p = be32_put(p, sflow_if(f->out_if));
+	p = be32_put(p, records);
 
 	/* Sampled header. */
 	rec = p;
-	p = wr32(p, SFLOW_REC_HEADER);
+	p = be32_put(p, SFLOW_REC_HEADER);
 	p += 4;
-	p = wr32(p, SFLOW_HEADER_ETHERNET);
-	p = wr32(p, frame_len);
-	p = wr32(p, 0); /* stripped */
-	p = wr32(p, (uint32_t)hdr_len);
+	p = be32_put(p, SFLOW_HEADER_ETHERNET);
+	p = be32_put(p, frame_len);
+	p = be32_put(p, 0); /* stripped */
+	p = be32_put(p, (uint32_t)hdr_len);
 	p = wr_mem(p, hdr, hdr_len);
 	for (size_t k = (4 - hdr_len % 4) % 4; k; k--)
 		*p++ = 0;
-	wr32(rec + 4, (uint32_t)(p - rec - 8));
+	be32_put(rec + 4, (uint32_t)(p - rec - 8));
 
 	if (has_switch(f)) {
-		p = wr32(p, SFLOW_REC_SWITCH);
-		p = wr32(p, 16);
-		p = wr32(p, f->src_vlan);
-		p = wr32(p, 0); /* priority */
-		p = wr32(p, f->dst_vlan);
-		p = wr32(p, 0);
+		p = be32_put(p, SFLOW_REC_SWITCH);
+		p = be32_put(p, 16);
+		p = be32_put(p, f->src_vlan);
+		p = be32_put(p, 0); /* priority */
+		p = be32_put(p, f->dst_vlan);
+		p = be32_put(p, 0);
 	}
 	if (has_router(f)) {
 		rec = p;
-		p = wr32(p, SFLOW_REC_ROUTER);
+		p = be32_put(p, SFLOW_REC_ROUTER);
 		p += 4;
 		p = wr_addr(p, &f->next_hop);
-		p = wr32(p, f->src_net_mask);
-		p = wr32(p, f->dst_net_mask);
-		wr32(rec + 4, (uint32_t)(p - rec - 8));
+		p = be32_put(p, f->src_net_mask);
+		p = be32_put(p, f->dst_net_mask);
+		be32_put(rec + 4, (uint32_t)(p - rec - 8));
 	}
 	if (has_gateway(f)) {
 		const uint32_t *path;
 		unsigned hops = as_path(f, &path);
 		unsigned comms = f->dst_communities_count > FLOW_MAX_COMMUNITIES
-					 ? FLOW_MAX_COMMUNITIES
-					 : f->dst_communities_count;
+				     ? FLOW_MAX_COMMUNITIES
+				     : f->dst_communities_count;
 
 		rec = p;
-		p = wr32(p, SFLOW_REC_GATEWAY);
+		p = be32_put(p, SFLOW_REC_GATEWAY);
 		p += 4;
 		p = wr_addr(p, &f->next_hop);
-		p = wr32(p, 0); /* the router's own AS: unknown */
-		p = wr32(p, f->src_as);
-		p = wr32(p, 0); /* src_peer_as */
-		p = wr32(p, hops ? 1 : 0); /* one AS_SEQUENCE segment */
+		p = be32_put(p, 0); /* the router's own AS: unknown */
+		p = be32_put(p, f->src_as);
+		p = be32_put(p, 0);	       /* src_peer_as */
+		p = be32_put(p, hops ? 1 : 0); /* one AS_SEQUENCE segment */
 		if (hops) {
-			p = wr32(p, SFLOW_AS_SEQUENCE);
-			p = wr32(p, hops);
+			p = be32_put(p, SFLOW_AS_SEQUENCE);
+			p = be32_put(p, hops);
 			for (unsigned i = 0; i < hops; i++)
-				p = wr32(p, path[i]);
+				p = be32_put(p, path[i]);
 		}
-		p = wr32(p, comms);
+		p = be32_put(p, comms);
 		for (unsigned i = 0; i < comms; i++)
-			p = wr32(p, f->dst_communities[i]);
-		p = wr32(p, 0); /* localpref */
-		wr32(rec + 4, (uint32_t)(p - rec - 8));
+			p = be32_put(p, f->dst_communities[i]);
+		p = be32_put(p, 0); /* localpref */
+		be32_put(rec + 4, (uint32_t)(p - rec - 8));
 	}
 	return p;
 }
@@ -319,15 +310,15 @@ int enc_sflow(struct demo_encoder *enc, const struct flow *flows, size_t n, uint
 		return -EMSGSIZE;
 	/* Datagram header: version, agent address, sub-agent id, sequence
 	 * number, uptime, number of samples. */
-	wr32(buf, SFLOW_VERSION);
+	be32_put(buf, SFLOW_VERSION);
 	if (hdr == 28)
-		wr_mem(wr32(buf + 4, SFLOW_ADDR_IPV4), &agent->s6_addr[12], 4);
+		wr_mem(be32_put(buf + 4, SFLOW_ADDR_IPV4), &agent->s6_addr[12], 4);
 	else
-		wr_mem(wr32(buf + 4, SFLOW_ADDR_IPV6), agent, 16);
-	wr32(buf + hdr - 16, enc->cfg.domain_id);
-	wr32(buf + hdr - 12, ++enc->sequence);
-	wr32(buf + hdr - 8, uptime);
-	wr32(buf + hdr - 4, (uint32_t)i);
+		wr_mem(be32_put(buf + 4, SFLOW_ADDR_IPV6), agent, 16);
+	be32_put(buf + hdr - 16, enc->cfg.domain_id);
+	be32_put(buf + hdr - 12, ++enc->sequence);
+	be32_put(buf + hdr - 8, uptime);
+	be32_put(buf + hdr - 4, (uint32_t)i);
 	enc->stats.datagrams++;
 	enc->stats.flows += i;
 	*len = (size_t)(p - buf);

@@ -7,16 +7,16 @@
 #include "common/addr.h"
 #include "encode_internal.h"
 
-#define V9_HEADER_LEN 20 /* RFC 3954 5.1 */
-#define IPFIX_HEADER_LEN 16 /* RFC 7011 3.1 */
-#define SET_HEADER_LEN 4
-#define V9_TEMPLATE_SET 0 /* RFC 3954 5.2 */
-#define V9_OPTIONS_TEMPLATE_SET 1 /* RFC 3954 6.1 */
-#define IPFIX_TEMPLATE_SET 2 /* RFC 7011 3.3.2 */
-#define IPFIX_OPTIONS_TEMPLATE_SET 3
-#define V9_SCOPE_SYSTEM 1 /* RFC 3954 6.1 scope field types */
+#define V9_HEADER_LEN			20 /* RFC 3954 5.1 */
+#define IPFIX_HEADER_LEN		16 /* RFC 7011 3.1 */
+#define SET_HEADER_LEN			4
+#define V9_TEMPLATE_SET			0 /* RFC 3954 5.2 */
+#define V9_OPTIONS_TEMPLATE_SET		1 /* RFC 3954 6.1 */
+#define IPFIX_TEMPLATE_SET		2 /* RFC 7011 3.3.2 */
+#define IPFIX_OPTIONS_TEMPLATE_SET	3
+#define V9_SCOPE_SYSTEM			1 /* RFC 3954 6.1 scope field types */
 #define IPFIX_SELECTOR_SYSTEMATIC_COUNT 1 /* RFC 5477 selectorAlgorithm */
-#define V9_SAMPLER_MODE_RANDOM 2 /* FLOW_SAMPLER_MODE */
+#define V9_SAMPLER_MODE_RANDOM		2 /* FLOW_SAMPLER_MODE */
 
 enum enc_what {
 	W_BYTES,
@@ -151,7 +151,7 @@ static void tpl_build(struct enc_template *t, int ipfix, int v6, int sampling_in
 		tpl_add(t, 153, 8, W_END_MS);
 	} else {
 		tpl_add(t, 22, 4, W_START_UPTIME); /* FIRST_SWITCHED */
-		tpl_add(t, 21, 4, W_END_UPTIME); /* LAST_SWITCHED */
+		tpl_add(t, 21, 4, W_END_UPTIME);   /* LAST_SWITCHED */
 	}
 	if (!compact)
 		tpl_add_extended(t, ipfix, v6);
@@ -170,8 +170,7 @@ int enc_template_init(struct demo_encoder *enc)
 	int ipfix = enc->cfg.format == DEMO_IPFIX;
 
 	for (int v6 = 0; v6 < 2; v6++)
-		tpl_build(&enc->tpl[v6], ipfix, v6, enc->cfg.sampling_in_record,
-			  enc->cfg.compact);
+		tpl_build(&enc->tpl[v6], ipfix, v6, enc->cfg.sampling_in_record, enc->cfg.compact);
 	return 0;
 }
 
@@ -263,7 +262,8 @@ static uint8_t *write_record(uint8_t *p, const struct enc_template *t, const str
 		case W_DST_PORT:
 			v = f->dst_port;
 			/* As Cisco exporters do without an ICMP field. */
-			if (t->icmp_in_port && !v && !f->src_port && (f->proto == 1 || f->proto == 58))
+			if (t->icmp_in_port && !v && !f->src_port &&
+			    (f->proto == 1 || f->proto == 58))
 				v = f->proto == 1 ? (unsigned)f->icmpv4_type << 8 | f->icmpv4_code
 						  : (unsigned)f->icmpv6_type << 8 | f->icmpv6_code;
 			break;
@@ -357,7 +357,7 @@ static uint8_t *write_record(uint8_t *p, const struct enc_template *t, const str
 			v = c->rate;
 			break;
 		}
-		p = wr_uint(p, v, fd->len);
+		p = be_uint_put(p, v, fd->len);
 	}
 	return p;
 }
@@ -366,11 +366,11 @@ static uint8_t *write_record(uint8_t *p, const struct enc_template *t, const str
  * the layout when no enterprise number is used. */
 static uint8_t *write_template(uint8_t *p, const struct enc_template *t)
 {
-	p = wr16(p, t->id);
-	p = wr16(p, t->count);
+	p = be16_put(p, t->id);
+	p = be16_put(p, t->count);
 	for (unsigned i = 0; i < t->count; i++) {
-		p = wr16(p, t->fields[i].ie);
-		p = wr16(p, t->fields[i].len);
+		p = be16_put(p, t->fields[i].ie);
+		p = be16_put(p, t->fields[i].len);
 	}
 	return p;
 }
@@ -381,10 +381,10 @@ static size_t pad4(size_t n)
 }
 
 /* Sizes of the template part of a datagram. */
-#define V9_OPTIONS_TEMPLATE_LEN (SET_HEADER_LEN + 6 + 4 * 4 + 2) /* 2 bytes padding */
-#define V9_OPTIONS_DATA_LEN (SET_HEADER_LEN + 4 + 1 + 1 + 4 + 2) /* 2 bytes padding */
+#define V9_OPTIONS_TEMPLATE_LEN	   (SET_HEADER_LEN + 6 + 4 * 4 + 2)	/* 2 bytes padding */
+#define V9_OPTIONS_DATA_LEN	   (SET_HEADER_LEN + 4 + 1 + 1 + 4 + 2) /* 2 bytes padding */
 #define IPFIX_OPTIONS_TEMPLATE_LEN (SET_HEADER_LEN + 6 + 4 * 4)
-#define IPFIX_OPTIONS_DATA_LEN (SET_HEADER_LEN + 8 + 1 + 4 + 4)
+#define IPFIX_OPTIONS_DATA_LEN	   (SET_HEADER_LEN + 8 + 1 + 4 + 4)
 
 static size_t templates_len(const struct demo_encoder *enc, int ipfix)
 {
@@ -401,8 +401,8 @@ static size_t templates_len(const struct demo_encoder *enc, int ipfix)
 /* Writes the templates, the options template and the sampling options
  * data. Returns the end; *records counts the records written (v9 header
  * count) and *data_records the options data records (IPFIX sequence). */
-static uint8_t *write_templates(struct demo_encoder *enc, uint8_t *p, int ipfix,
-				unsigned *records, unsigned *data_records)
+static uint8_t *write_templates(struct demo_encoder *enc, uint8_t *p, int ipfix, unsigned *records,
+				unsigned *data_records)
 {
 	uint8_t *set = p;
 	uint32_t rate = enc_sampling_rate(enc);
@@ -410,8 +410,8 @@ static uint8_t *write_templates(struct demo_encoder *enc, uint8_t *p, int ipfix,
 	p += SET_HEADER_LEN;
 	for (int i = 0; i < 2; i++)
 		p = write_template(p, &enc->tpl[i]);
-	wr16(set, ipfix ? IPFIX_TEMPLATE_SET : V9_TEMPLATE_SET);
-	wr16(set + 2, (uint16_t)(p - set));
+	be16_put(set, ipfix ? IPFIX_TEMPLATE_SET : V9_TEMPLATE_SET);
+	be16_put(set + 2, (uint16_t)(p - set));
 	*records += 2;
 	enc->stats.templates += 2;
 	if (enc->cfg.sampling_in_record)
@@ -421,51 +421,51 @@ static uint8_t *write_templates(struct demo_encoder *enc, uint8_t *p, int ipfix,
 		/* RFC 7011 3.4.2.2 options template, RFC 5477 6.5.1: scope
 		 * selectorId, then the algorithm and its parameters. The
 		 * sampling rate is (interval + space) / interval. */
-		p = wr16(p, IPFIX_OPTIONS_TEMPLATE_SET);
-		p = wr16(p, IPFIX_OPTIONS_TEMPLATE_LEN);
-		p = wr16(p, ENC_TEMPLATE_SAMPLING);
-		p = wr16(p, 4); /* field count */
-		p = wr16(p, 1); /* scope field count */
-		p = wr16(p, 302); /* selectorId */
-		p = wr16(p, 8);
-		p = wr16(p, 304); /* selectorAlgorithm */
-		p = wr16(p, 1);
-		p = wr16(p, 305); /* samplingPacketInterval */
-		p = wr16(p, 4);
-		p = wr16(p, 306); /* samplingPacketSpace */
-		p = wr16(p, 4);
-		p = wr16(p, ENC_TEMPLATE_SAMPLING);
-		p = wr16(p, IPFIX_OPTIONS_DATA_LEN);
-		p = wr64(p, ENC_SAMPLER_ID);
+		p = be16_put(p, IPFIX_OPTIONS_TEMPLATE_SET);
+		p = be16_put(p, IPFIX_OPTIONS_TEMPLATE_LEN);
+		p = be16_put(p, ENC_TEMPLATE_SAMPLING);
+		p = be16_put(p, 4);   /* field count */
+		p = be16_put(p, 1);   /* scope field count */
+		p = be16_put(p, 302); /* selectorId */
+		p = be16_put(p, 8);
+		p = be16_put(p, 304); /* selectorAlgorithm */
+		p = be16_put(p, 1);
+		p = be16_put(p, 305); /* samplingPacketInterval */
+		p = be16_put(p, 4);
+		p = be16_put(p, 306); /* samplingPacketSpace */
+		p = be16_put(p, 4);
+		p = be16_put(p, ENC_TEMPLATE_SAMPLING);
+		p = be16_put(p, IPFIX_OPTIONS_DATA_LEN);
+		p = be64_put(p, ENC_SAMPLER_ID);
 		p = wr8(p, IPFIX_SELECTOR_SYSTEMATIC_COUNT);
-		p = wr32(p, 1);
-		p = wr32(p, rate - 1);
+		p = be32_put(p, 1);
+		p = be32_put(p, rate - 1);
 	} else {
 		/* RFC 3954 6.1 options template: scope System, then
 		 * FLOW_SAMPLER_ID, FLOW_SAMPLER_MODE and
 		 * FLOW_SAMPLER_RANDOM_INTERVAL, as Cisco exporters send them. */
-		p = wr16(p, V9_OPTIONS_TEMPLATE_SET);
-		p = wr16(p, V9_OPTIONS_TEMPLATE_LEN);
-		p = wr16(p, ENC_TEMPLATE_SAMPLING);
-		p = wr16(p, 4); /* scope length in bytes */
-		p = wr16(p, 12); /* options length in bytes */
-		p = wr16(p, V9_SCOPE_SYSTEM);
-		p = wr16(p, 4);
-		p = wr16(p, 48); /* FLOW_SAMPLER_ID */
-		p = wr16(p, 1);
-		p = wr16(p, 49); /* FLOW_SAMPLER_MODE */
-		p = wr16(p, 1);
-		p = wr16(p, 50); /* FLOW_SAMPLER_RANDOM_INTERVAL */
-		p = wr16(p, 4);
-		p = wr16(p, 0); /* padding */
+		p = be16_put(p, V9_OPTIONS_TEMPLATE_SET);
+		p = be16_put(p, V9_OPTIONS_TEMPLATE_LEN);
+		p = be16_put(p, ENC_TEMPLATE_SAMPLING);
+		p = be16_put(p, 4);  /* scope length in bytes */
+		p = be16_put(p, 12); /* options length in bytes */
+		p = be16_put(p, V9_SCOPE_SYSTEM);
+		p = be16_put(p, 4);
+		p = be16_put(p, 48); /* FLOW_SAMPLER_ID */
+		p = be16_put(p, 1);
+		p = be16_put(p, 49); /* FLOW_SAMPLER_MODE */
+		p = be16_put(p, 1);
+		p = be16_put(p, 50); /* FLOW_SAMPLER_RANDOM_INTERVAL */
+		p = be16_put(p, 4);
+		p = be16_put(p, 0); /* padding */
 		/* 5.3: data flowset padded to 32 bits. */
-		p = wr16(p, ENC_TEMPLATE_SAMPLING);
-		p = wr16(p, V9_OPTIONS_DATA_LEN);
-		p = wr32(p, enc->cfg.domain_id);
+		p = be16_put(p, ENC_TEMPLATE_SAMPLING);
+		p = be16_put(p, V9_OPTIONS_DATA_LEN);
+		p = be32_put(p, enc->cfg.domain_id);
 		p = wr8(p, ENC_SAMPLER_ID);
 		p = wr8(p, V9_SAMPLER_MODE_RANDOM);
-		p = wr32(p, rate);
-		p = wr16(p, 0);
+		p = be32_put(p, rate);
+		p = be16_put(p, 0);
 	}
 	*records += 2;
 	*data_records += 1;
@@ -511,10 +511,10 @@ static int encode_sets(struct demo_encoder *enc, const struct flow *flows, size_
 				if (!ipfix)
 					for (size_t k = pad4((size_t)(p - set)); k; k--)
 						*p++ = 0;
-				wr16(set + 2, (uint16_t)(p - set));
+				be16_put(set + 2, (uint16_t)(p - set));
 			}
 			set = p;
-			p = wr16(p, t->id);
+			p = be16_put(p, t->id);
 			p += 2;
 			set_tpl = v6;
 		}
@@ -530,27 +530,27 @@ static int encode_sets(struct demo_encoder *enc, const struct flow *flows, size_
 		if (!ipfix)
 			for (size_t k = pad4((size_t)(p - set)); k; k--)
 				*p++ = 0;
-		wr16(set + 2, (uint16_t)(p - set));
+		be16_put(set + 2, (uint16_t)(p - set));
 	}
 	*len = (size_t)(p - buf);
 	if (ipfix) {
 		/* RFC 7011 3.1: length, export time, sequence = data records
 		 * sent before this message, observation domain. */
-		wr16(buf, 10);
-		wr16(buf + 2, (uint16_t)*len);
-		wr32(buf + 4, (uint32_t)c.export_time);
-		wr32(buf + 8, enc->sequence);
-		wr32(buf + 12, enc->cfg.domain_id);
+		be16_put(buf, 10);
+		be16_put(buf + 2, (uint16_t)*len);
+		be32_put(buf + 4, (uint32_t)c.export_time);
+		be32_put(buf + 8, enc->sequence);
+		be32_put(buf + 12, enc->cfg.domain_id);
 		enc->sequence += data_records;
 	} else {
 		/* RFC 3954 5.1: count of all records, sysUptime, unix secs,
 		 * sequence = datagrams sent before this one, source id. */
-		wr16(buf, 9);
-		wr16(buf + 2, (uint16_t)records);
-		wr32(buf + 4, c.uptime);
-		wr32(buf + 8, (uint32_t)c.export_time);
-		wr32(buf + 12, enc->sequence);
-		wr32(buf + 16, enc->cfg.domain_id);
+		be16_put(buf, 9);
+		be16_put(buf + 2, (uint16_t)records);
+		be32_put(buf + 4, c.uptime);
+		be32_put(buf + 8, (uint32_t)c.export_time);
+		be32_put(buf + 12, enc->sequence);
+		be32_put(buf + 16, enc->cfg.domain_id);
 		enc->sequence++;
 	}
 	enc->stats.datagrams++;

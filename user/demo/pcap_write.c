@@ -8,16 +8,17 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/inet_csum.h"
 #include "encode_internal.h"
 
-#define PCAP_MAGIC_US 0xa1b2c3d4
-#define PCAP_SNAPLEN 262144
+#define PCAP_MAGIC_US	  0xa1b2c3d4
+#define PCAP_SNAPLEN	  262144
 #define LINKTYPE_ETHERNET 1
-#define ETH_LEN 14
-#define IPV4_LEN 20
-#define IPV6_LEN 40
-#define UDP_LEN 8
-#define FRAME_MAX (ETH_LEN + IPV6_LEN + 65535)
+#define ETH_LEN		  14
+#define IPV4_LEN	  20
+#define IPV6_LEN	  40
+#define UDP_LEN		  8
+#define FRAME_MAX	  (ETH_LEN + IPV6_LEN + 65535)
 
 struct demo_pcap_writer {
 	FILE *f;
@@ -35,24 +36,6 @@ static void put32(uint8_t *p, uint32_t v)
 static void put16(uint8_t *p, uint16_t v)
 {
 	memcpy(p, &v, 2);
-}
-
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (i < len)
-		sum += (uint32_t)p[i] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 int demo_udp_frame_build(uint8_t *frame, size_t cap, const struct in6_addr *src, uint16_t sport,
@@ -76,48 +59,48 @@ int demo_udp_frame_build(uint8_t *frame, size_t cap, const struct in6_addr *src,
 	/* Ethernet: locally administered MACs (the exporter, the collector). */
 	static const uint8_t macs[12] = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
 	p = wr_mem(p, macs, 12);
-	p = wr16(p, v4 ? 0x0800 : 0x86dd);
+	p = be16_put(p, v4 ? 0x0800 : 0x86dd);
 	ip = p;
 	if (v4) {
 		p = wr8(p, 0x45);
 		p = wr8(p, 0);
-		p = wr16(p, (uint16_t)(ip_len + udp_total));
-		p = wr16(p, 0); /* id */
-		p = wr16(p, 0x4000); /* don't fragment */
+		p = be16_put(p, (uint16_t)(ip_len + udp_total));
+		p = be16_put(p, 0);	 /* id */
+		p = be16_put(p, 0x4000); /* don't fragment */
 		p = wr8(p, 64);
 		p = wr8(p, 17);
-		p = wr16(p, 0);
+		p = be16_put(p, 0);
 		p = wr_mem(p, &src->s6_addr[12], 4);
 		p = wr_mem(p, &dst->s6_addr[12], 4);
-		wr16(ip + 10, fold(sum16(0, ip, IPV4_LEN)));
+		be16_put(ip + 10, inet_csum_fold(inet_csum_add(0, ip, IPV4_LEN)));
 	} else {
-		p = wr32(p, 6u << 28);
-		p = wr16(p, (uint16_t)udp_total);
+		p = be32_put(p, 6u << 28);
+		p = be16_put(p, (uint16_t)udp_total);
 		p = wr8(p, 17);
 		p = wr8(p, 64);
 		p = wr_mem(p, src, 16);
 		p = wr_mem(p, dst, 16);
 	}
 	udp = p;
-	p = wr16(p, sport);
-	p = wr16(p, dport);
-	p = wr16(p, (uint16_t)udp_total);
-	p = wr16(p, 0);
+	p = be16_put(p, sport);
+	p = be16_put(p, dport);
+	p = be16_put(p, (uint16_t)udp_total);
+	p = be16_put(p, 0);
 	if (len)
 		memcpy(p, payload, len);
 
 	/* UDP checksum over the pseudo-header (RFC 768, RFC 8200 8.1). */
 	if (v4) {
-		sum = sum16(0, &src->s6_addr[12], 4);
-		sum = sum16(sum, &dst->s6_addr[12], 4);
+		sum = inet_csum_add(0, &src->s6_addr[12], 4);
+		sum = inet_csum_add(sum, &dst->s6_addr[12], 4);
 	} else {
-		sum = sum16(0, src->s6_addr, 16);
-		sum = sum16(sum, dst->s6_addr, 16);
+		sum = inet_csum_add(0, src->s6_addr, 16);
+		sum = inet_csum_add(sum, dst->s6_addr, 16);
 	}
 	sum += 17 + (uint32_t)udp_total;
-	sum = sum16(sum, udp, udp_total);
-	csum = fold(sum);
-	wr16(udp + 6, csum ? csum : 0xffff);
+	sum = inet_csum_add(sum, udp, udp_total);
+	csum = inet_csum_fold(sum);
+	be16_put(udp + 6, csum ? csum : 0xffff);
 	return (int)total;
 }
 
@@ -139,7 +122,7 @@ struct demo_pcap_writer *demo_pcap_writer_new(const char *path)
 	put32(hdr, PCAP_MAGIC_US);
 	put16(hdr + 4, 2); /* version 2.4 */
 	put16(hdr + 6, 4);
-	put32(hdr + 8, 0); /* thiszone */
+	put32(hdr + 8, 0);  /* thiszone */
 	put32(hdr + 12, 0); /* sigfigs */
 	put32(hdr + 16, PCAP_SNAPLEN);
 	put32(hdr + 20, LINKTYPE_ETHERNET);
@@ -153,8 +136,8 @@ int demo_pcap_writer_add(struct demo_pcap_writer *w, uint64_t time_ns, const str
 			 const uint8_t *payload, size_t len)
 {
 	uint8_t rec[16];
-	int n = demo_udp_frame_build(w->frame, sizeof(w->frame), src, sport, dst, dport, payload,
-				     len);
+	int n =
+	    demo_udp_frame_build(w->frame, sizeof(w->frame), src, sport, dst, dport, payload, len);
 
 	if (n < 0)
 		return n;

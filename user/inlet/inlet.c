@@ -70,49 +70,33 @@ static int prefix_contains(const struct inlet_prefix *p, const struct in6_addr *
 	return !rest || ((p->addr.s6_addr[full] ^ a->s6_addr[full]) & (0xff00 >> rest)) == 0;
 }
 
-static unsigned addr_hash(const struct in6_addr *a)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ a->s6_addr[i]) * 1099511628211ull;
-	return (unsigned)(h ^ (h >> 32));
-}
-
 /* Same token bucket as xdp_steer.bpf.c, so both inputs cut at the same rate. */
 static int bucket_take(struct inlet_policy *p, const struct in6_addr *a, uint64_t now)
 {
-	unsigned h = addr_hash(a), stripe = (h / INLET_BUCKET_PROBE) % INLET_BUCKET_STRIPES;
+	/* The high bits pick the stripe: the table indexes with the low ones. */
+	unsigned stripe = (unsigned)(addr_hash64(a, 0) >> 32) % INLET_BUCKET_STRIPES;
 	uint64_t full = p->burst * XDP_STEER_TOKEN, elapsed, tokens;
-	struct inlet_bucket *b = NULL, *oldest = NULL;
-	int ok;
+	struct exporter_entry *e;
+	struct inlet_bucket *b;
+	int ok, created;
 
-	/* A probe window never crosses a stripe: windows are aligned. */
-	h -= h % INLET_BUCKET_PROBE;
 	pthread_mutex_lock(&p->stripes[stripe]);
-	for (unsigned i = 0; i < INLET_BUCKET_PROBE; i++) {
-		struct inlet_bucket *c = &p->buckets[(h + i) % INLET_BUCKETS];
-
-		if (c->used && memcmp(&c->addr, a, sizeof(*a)) == 0) {
-			b = c;
-			break;
-		}
-		if (!oldest || !c->used || (oldest->used && c->last_ns < oldest->last_ns))
-			oldest = c;
-	}
-	if (!b) {
-		*oldest = (struct inlet_bucket){
-		    .addr = *a, .tokens = full - XDP_STEER_TOKEN, .last_ns = now, .used = 1};
+	/* Never NULL: the tables evict and are preallocated. */
+	e = exporter_table_get(&p->buckets[stripe], a, 0, &created);
+	b = (struct inlet_bucket *)e->value;
+	if (created) {
+		b->tokens = full - XDP_STEER_TOKEN;
+		e->last_seen = now;
 		pthread_mutex_unlock(&p->stripes[stripe]);
 		return 1;
 	}
-	elapsed = now > b->last_ns ? now - b->last_ns : 0;
+	elapsed = now > e->last_seen ? now - e->last_seen : 0;
 	if (elapsed > 10000000000ull)
 		elapsed = 10000000000ull;
 	tokens = b->tokens + elapsed * p->rate;
 	if (tokens > full)
 		tokens = full;
-	b->last_ns = now;
+	e->last_seen = now;
 	ok = tokens >= XDP_STEER_TOKEN;
 	b->tokens = ok ? tokens - XDP_STEER_TOKEN : tokens;
 	pthread_mutex_unlock(&p->stripes[stripe]);
@@ -168,7 +152,8 @@ static int policy_apply(struct inlet *in, const char *const *allowlist, size_t n
 	in->policy.nallow = n;
 	in->policy.rate = rate;
 	in->policy.burst = burst;
-	memset(in->policy.buckets, 0, INLET_BUCKETS * sizeof(*in->policy.buckets));
+	for (int i = 0; i < INLET_BUCKET_STRIPES; i++)
+		exporter_table_clear(&in->policy.buckets[i]);
 	pthread_rwlock_unlock(&in->policy.lock);
 	return 0;
 }
@@ -496,10 +481,16 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 	    {.type = INLET_INPUT_UDP, .listen = (char *)":4739"},
 	    {.type = INLET_INPUT_UDP, .listen = (char *)":6343"},
 	};
+	static const struct exporter_table_config bucket_table = {
+	    .value_size = sizeof(struct inlet_bucket),
+	    .max_entries = INLET_BUCKETS / INLET_BUCKET_STRIPES,
+	    .evict = 1,
+	    .prealloc = 1,
+	};
 	const struct inlet_input_config *items = cfg->inputs.items;
 	size_t n = cfg->inputs.count;
 	struct inlet *in;
-	int r;
+	int r, buckets_failed = 0;
 
 	if (!n) {
 		items = dflt;
@@ -515,12 +506,14 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 	in->stop_fd = -1;
 	in->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	pthread_rwlock_init(&in->policy.lock, NULL);
-	for (int i = 0; i < INLET_BUCKET_STRIPES; i++)
+	for (int i = 0; i < INLET_BUCKET_STRIPES; i++) {
 		pthread_mutex_init(&in->policy.stripes[i], NULL);
-	in->policy.buckets = calloc(INLET_BUCKETS, sizeof(*in->policy.buckets));
+		if (exporter_table_init(&in->policy.buckets[i], &bucket_table, NULL) < 0)
+			buckets_failed = 1;
+	}
 	in->inputs = calloc(n, sizeof(*in->inputs));
 	in->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!in->policy.buckets || !in->inputs || in->stop_fd < 0) {
+	if (buckets_failed || !in->inputs || in->stop_fd < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -668,9 +661,10 @@ void inlet_free(struct inlet *in)
 	}
 	free(in->inputs);
 	free(in->policy.allow);
-	free(in->policy.buckets);
-	for (int i = 0; i < INLET_BUCKET_STRIPES; i++)
+	for (int i = 0; i < INLET_BUCKET_STRIPES; i++) {
+		exporter_table_fini(&in->policy.buckets[i]);
 		pthread_mutex_destroy(&in->policy.stripes[i]);
+	}
 	pthread_rwlock_destroy(&in->policy.lock);
 	if (in->stop_fd >= 0)
 		close(in->stop_fd);

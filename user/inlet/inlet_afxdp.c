@@ -17,6 +17,7 @@
 
 #include <pcap/dlt.h>
 
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "../common/pcap_udp.h"
 #include "inlet_internal.h"
@@ -171,8 +172,7 @@ void *inlet_afxdp_run(void *arg)
 	if (batch > INLET_MAX_BATCH)
 		batch = INLET_MAX_BATCH;
 	while (!atomic_load_explicit(&in->stopping, memory_order_relaxed)) {
-		uint64_t bytes = 0, received = 0, malformed = 0;
-		struct timespec ts;
+		uint64_t bytes = 0, received = 0, malformed = 0, now_ns;
 		uint32_t idx, fidx, n;
 
 		n = xsk_ring_cons__peek(&w->rx, batch, &idx);
@@ -186,7 +186,7 @@ void *inlet_afxdp_run(void *arg)
 			continue;
 		}
 		/* One clock read per batch: its datagrams arrived within microseconds. */
-		clock_gettime(CLOCK_REALTIME, &ts);
+		now_ns = clock_real_ns();
 		for (uint32_t i = 0; i < n; i++) {
 			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&w->rx, idx + i);
 			const uint8_t *frame = xsk_umem__get_data(w->area, d->addr);
@@ -199,7 +199,7 @@ void *inlet_afxdp_run(void *arg)
 				continue;
 			}
 			env = (struct bus_envelope){
-			    .time_received_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec,
+			    .time_received_ns = now_ns,
 			    .exporter = dg.src,
 			    .exporter_port = dg.src_port,
 			    .len = (uint32_t)dg.len,

@@ -12,6 +12,7 @@
 
 #include "../../bpf/xdp_steer.h"
 #include "../common/addr.h"
+#include "../common/exporter_table.h"
 #include "inlet.h"
 
 #define INLET_MAX_BATCH	 1024
@@ -70,16 +71,14 @@ struct inlet_prefix {
 	unsigned len;	      /* 0..128 */
 };
 
-/* Token buckets of the UDP inputs: a fixed open-addressing table, locked in
- * stripes; a full probe window evicts its stalest entry (bounded memory). */
+/* Token buckets of the UDP inputs: one bounded exporter table per stripe
+ * (its own lock), INLET_BUCKETS entries in all; a new exporter in a full
+ * stripe takes the place of its stalest bucket (bounded memory). */
 #define INLET_BUCKETS	     8192
-#define INLET_BUCKET_PROBE   8
 #define INLET_BUCKET_STRIPES 64
+/* The value of a bucket's entry; its last_seen is the last refill (ns). */
 struct inlet_bucket {
-	struct in6_addr addr;
 	uint64_t tokens; /* billionths of a datagram, as in XDP */
-	uint64_t last_ns;
-	int used;
 };
 
 struct inlet_policy {
@@ -88,7 +87,7 @@ struct inlet_policy {
 	size_t nallow;
 	uint64_t rate, burst;
 	pthread_mutex_t stripes[INLET_BUCKET_STRIPES];
-	struct inlet_bucket *buckets; /* INLET_BUCKETS */
+	struct exporter_table buckets[INLET_BUCKET_STRIPES]; /* of struct inlet_bucket */
 };
 
 struct inlet {

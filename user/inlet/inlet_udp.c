@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "inlet_internal.h"
 
@@ -125,7 +126,6 @@ void *inlet_udp_run(void *arg)
 	}
 	while (!atomic_load_explicit(&in->stopping, memory_order_relaxed)) {
 		uint64_t received = 0, bytes = 0, not_allowed = 0, rate = 0, now_ns;
-		struct timespec ts;
 		int n;
 
 		for (unsigned i = 0; i < batch; i++) {
@@ -149,8 +149,7 @@ void *inlet_udp_run(void *arg)
 			poll(pfd, 2, 1000);
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		now_ns = clock_real_ns();
 		pthread_rwlock_rdlock(&in->policy.lock);
 		for (int i = 0; i < n; i++) {
 			struct bus_envelope env = {

@@ -274,18 +274,33 @@ int inlet_xdp_set_policy(struct inlet_input *input, const struct inlet_prefix *a
 	return 0;
 }
 
+/* Room for a per-CPU map's value (`size` bytes per possible CPU, as a
+ * lookup fills it), to free, and the CPU count in *ncpu; NULL with *err
+ * set to -EINVAL or -ENOMEM. */
+static void *percpu_alloc(size_t size, int *ncpu, int *err)
+{
+	void *v;
+
+	*ncpu = libbpf_num_possible_cpus();
+	if (*ncpu <= 0) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	v = calloc((size_t)*ncpu, size);
+	*err = v ? 0 : -ENOMEM;
+	return v;
+}
+
 int inlet_xdp_read_outcomes(struct inlet_input *input,
 			    struct xdp_steer_counter out[XDP_STEER_OUTCOMES])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(input->skel->maps.outcomes);
+	int fd = bpf_map__fd(input->skel->maps.outcomes), ncpu;
 	struct xdp_steer_counter *v;
+	int r;
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
+	v = percpu_alloc(sizeof(*v), &ncpu, &r);
 	if (!v)
-		return -ENOMEM;
+		return r;
 	for (uint32_t k = 0; k < XDP_STEER_OUTCOMES; k++) {
 		out[k].packets = out[k].bytes = 0;
 		if (bpf_map_lookup_elem(fd, &k, v) < 0)
@@ -317,15 +332,12 @@ static int sum_exporter(int fd, const struct xdp_steer_addr *a, struct xdp_steer
 int inlet_xdp_read_exporter(struct inlet_input *input, const struct xdp_steer_addr *a,
 			    struct xdp_steer_exporter *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct xdp_steer_exporter *v;
-	int r;
+	int ncpu, r;
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
+	v = percpu_alloc(sizeof(*v), &ncpu, &r);
 	if (!v)
-		return -ENOMEM;
+		return r;
 	r = sum_exporter(bpf_map__fd(input->skel->maps.exporters), a, v, ncpu, out);
 	free(v);
 	return r;
@@ -336,17 +348,14 @@ int inlet_xdp_for_each_exporter(struct inlet_input *input,
 					   const struct xdp_steer_exporter *e),
 				void *ctx)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(input->skel->maps.exporters);
 	struct xdp_steer_addr key, next;
 	struct xdp_steer_exporter *v, sum;
-	int r;
+	int ncpu, r;
 
-	if (ncpu <= 0)
-		return -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
+	v = percpu_alloc(sizeof(*v), &ncpu, &r);
 	if (!v)
-		return -ENOMEM;
+		return r;
 	for (r = bpf_map_get_next_key(fd, NULL, &next); r == 0;
 	     r = bpf_map_get_next_key(fd, &key, &next)) {
 		if (sum_exporter(fd, &next, v, ncpu, &sum) == 0)

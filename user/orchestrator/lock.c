@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "orchestrator.h"
 
@@ -69,22 +70,6 @@ struct lock_state {
 	int released;
 	uint32_t age; /* now - latest of created and heartbeat */
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
-			      .tv_nsec = (long)(ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
-}
 
 static uint64_t stale_s(const struct store_config *cfg)
 {
@@ -367,12 +352,7 @@ static void *heartbeat_main(void *arg)
 
 	pthread_mutex_lock(&l->mu);
 	while (!l->stopping) {
-		uint64_t ns;
-
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		ns = (uint64_t)dl.tv_nsec + heartbeat_ms(l->cfg) * 1000000;
-		dl.tv_sec += (time_t)(ns / 1000000000);
-		dl.tv_nsec = (long)(ns % 1000000000);
+		clock_deadline(&dl, CLOCK_MONOTONIC, heartbeat_ms(l->cfg));
 		if (pthread_cond_timedwait(&l->cv, &l->mu, &dl) != ETIMEDOUT || l->stopping)
 			continue;
 		pthread_mutex_unlock(&l->mu);
@@ -453,25 +433,10 @@ out:
 	return r;
 }
 
-/* Sleeps up to `ms`, in slices, watching stop_fn. Returns 1 to stop. */
-static int nap(uint64_t ms, orch_stop_fn stop_fn, void *ctx)
-{
-	uint64_t end = mono_ms() + ms;
-
-	for (;;) {
-		uint64_t now = mono_ms();
-		if (stop_fn && stop_fn(ctx))
-			return 1;
-		if (now >= end)
-			return 0;
-		sleep_ms(end - now < 100 ? end - now : 100);
-	}
-}
-
 int orch_lock_acquire(struct store_client *c, const struct store_config *cfg, const char *purpose,
 		      orch_stop_fn stop_fn, void *ctx, struct orch_lock **lockp)
 {
-	uint64_t start = mono_ms(), deadline = start + cfg->lock_wait_ms;
+	uint64_t start = clock_mono_ms(), deadline = start + cfg->lock_wait_ms;
 	char holder[HOLDER_MAX], waited_for[HOLDER_MAX] = "";
 	uint64_t logged_ms = 0;
 	struct lock_state st, prev;
@@ -499,7 +464,7 @@ int orch_lock_acquire(struct store_client *c, const struct store_config *cfg, co
 				return r;
 			stale = !st.released && st.age > stale_s(cfg);
 			if (!st.released && !stale) {
-				uint64_t now = mono_ms();
+				uint64_t now = clock_mono_ms();
 
 				if (now >= deadline) {
 					log_error("gave up waiting for the orchestrator lock",
@@ -520,7 +485,7 @@ int orch_lock_acquire(struct store_client *c, const struct store_config *cfg, co
 						 (deadline - now + 999) / 1000);
 					snprintf(waited_for, sizeof(waited_for), "%s", st.holder);
 				}
-				if (nap(poll_ms(cfg), stop_fn, ctx))
+				if (clock_wait_or_stop(poll_ms(cfg), stop_fn, ctx))
 					return -ECANCELED;
 				continue;
 			}
@@ -530,7 +495,7 @@ int orch_lock_acquire(struct store_client *c, const struct store_config *cfg, co
 		if (r < 0)
 			return r;
 		if (r == 0) {
-			sleep_ms(50); /* another one won: read its state */
+			clock_sleep_ms(50); /* another one won: read its state */
 			continue;
 		}
 		/* Created: the re-check (see the top of this file). */
@@ -571,7 +536,7 @@ int orch_lock_acquire(struct store_client *c, const struct store_config *cfg, co
 		return -r;
 	}
 	log_info("orchestrator lock taken", "table=%s holder=\"%s\" waited_ms=%" PRIu64, l->table,
-		 holder, mono_ms() - start);
+		 holder, clock_mono_ms() - start);
 	*lockp = l;
 	return 0;
 }

@@ -4,33 +4,9 @@
 #include <errno.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "orchestrator.h"
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Sleeps up to `ms`, waking every 100 ms to look at stop_fn. Returns 1 when
- * asked to stop. */
-static int wait_or_stop(uint64_t ms, orch_stop_fn stop_fn, void *ctx)
-{
-	uint64_t end = mono_ms() + ms;
-
-	while (!(stop_fn && stop_fn(ctx))) {
-		uint64_t now = mono_ms();
-		if (now >= end)
-			return 0;
-		uint64_t slice = end - now < 100 ? end - now : 100;
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)slice * 1000000};
-		nanosleep(&ts, NULL);
-	}
-	return 1;
-}
 
 /* orch_migrate with stop_fn heeded while waiting for the lock. */
 static int migrate_locked(struct store_client *c, const struct store_config *cfg,
@@ -88,7 +64,7 @@ int orch_run(const struct store_config *cfg, int once, orch_stop_fn stop_fn, voi
 		if (once)
 			goto out;
 		log_warn("waiting for clickhouse", "retry_in_ms=%llu", (unsigned long long)delay);
-		if (wait_or_stop(delay, stop_fn, ctx)) {
+		if (clock_wait_or_stop(delay, stop_fn, ctx)) {
 			r = 0;
 			goto out;
 		}
@@ -104,7 +80,7 @@ int orch_run(const struct store_config *cfg, int once, orch_stop_fn stop_fn, voi
 			log_info("retention pass done", "partitions_dropped=%d", r);
 		if (once)
 			break;
-		if (wait_or_stop(cfg->retention_interval_ms, stop_fn, ctx))
+		if (clock_wait_or_stop(cfg->retention_interval_ms, stop_fn, ctx))
 			break;
 	}
 	r = r < 0 && once ? r : 0;

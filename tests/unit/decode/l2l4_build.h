@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/be.h"
 #include "common/flow.h"
 
 struct pkt {
@@ -17,40 +18,36 @@ struct pkt {
 	size_t n;
 };
 
+/* Appends (nothing once the buffer is full); common/be.h does the bytes. */
 static inline void put8(struct pkt *p, uint8_t v)
 {
-	if (p->n < sizeof(p->b))
-		p->b[p->n++] = v;
+	be_append8(p->b, sizeof(p->b), &p->n, v);
 }
 static inline void put16(struct pkt *p, uint16_t v)
 {
-	put8(p, v >> 8);
-	put8(p, v);
+	be_append16(p->b, sizeof(p->b), &p->n, v);
 }
 static inline void put32(struct pkt *p, uint32_t v)
 {
-	put16(p, v >> 16);
-	put16(p, v);
+	be_append32(p->b, sizeof(p->b), &p->n, v);
 }
 static inline void putn(struct pkt *p, const void *d, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		put8(p, ((const uint8_t *)d)[i]);
+	be_append(p->b, sizeof(p->b), &p->n, d, n);
 }
 static inline void put_mac(struct pkt *p, uint64_t mac)
 {
 	put16(p, mac >> 32);
 	put32(p, mac);
 }
+/* Overwrites what was appended at `at`. */
 static inline void set16(struct pkt *p, size_t at, uint16_t v)
 {
-	p->b[at] = v >> 8;
-	p->b[at + 1] = v;
+	be16_put(p->b + at, v);
 }
 static inline void set32(struct pkt *p, size_t at, uint32_t v)
 {
-	set16(p, at, v >> 16);
-	set16(p, at + 2, v);
+	be32_put(p->b + at, v);
 }
 
 /* Ethernet II without the EtherType: put it (or 802.1Q tags) next. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/be.h"
 #include "decode/decode.h"
 #include "test.h"
 
@@ -17,34 +18,33 @@ struct nb {
 	size_t set_at; /* offset of the open set's header */
 };
 
+/* Appends (nothing once the buffer is full); common/be.h does the bytes. */
 static inline void nb_u8(struct nb *b, uint8_t v)
 {
-	b->b[b->n++] = v;
+	be_append8(b->b, sizeof(b->b), &b->n, v);
 }
 static inline void nb_u16(struct nb *b, uint16_t v)
 {
-	nb_u8(b, (uint8_t)(v >> 8));
-	nb_u8(b, (uint8_t)v);
+	be_append16(b->b, sizeof(b->b), &b->n, v);
 }
 static inline void nb_u24(struct nb *b, uint32_t v)
 {
-	nb_u8(b, (uint8_t)(v >> 16));
-	nb_u16(b, (uint16_t)v);
+	uint8_t x[3];
+
+	be_uint_put(x, v, 3);
+	be_append(b->b, sizeof(b->b), &b->n, x, 3);
 }
 static inline void nb_u32(struct nb *b, uint32_t v)
 {
-	nb_u16(b, (uint16_t)(v >> 16));
-	nb_u16(b, (uint16_t)v);
+	be_append32(b->b, sizeof(b->b), &b->n, v);
 }
 static inline void nb_u64(struct nb *b, uint64_t v)
 {
-	nb_u32(b, (uint32_t)(v >> 32));
-	nb_u32(b, (uint32_t)v);
+	be_append64(b->b, sizeof(b->b), &b->n, v);
 }
 static inline void nb_bytes(struct nb *b, const void *p, size_t n)
 {
-	memcpy(b->b + b->n, p, n);
-	b->n += n;
+	be_append(b->b, sizeof(b->b), &b->n, p, n);
 }
 static inline void nb_zero(struct nb *b, size_t n)
 {
@@ -91,8 +91,7 @@ static inline void nb_ipfix_header(struct nb *b, uint32_t export_time, uint32_t 
 }
 static inline void nb_ipfix_end(struct nb *b)
 {
-	b->b[2] = (uint8_t)(b->n >> 8);
-	b->b[3] = (uint8_t)b->n;
+	be16_put(b->b + 2, (uint16_t)b->n);
 }
 
 static inline void nb_set_begin(struct nb *b, uint16_t id)
@@ -103,9 +102,7 @@ static inline void nb_set_begin(struct nb *b, uint16_t id)
 }
 static inline void nb_set_end(struct nb *b)
 {
-	size_t len = b->n - b->set_at;
-	b->b[b->set_at + 2] = (uint8_t)(len >> 8);
-	b->b[b->set_at + 3] = (uint8_t)len;
+	be16_put(b->b + b->set_at + 2, (uint16_t)(b->n - b->set_at));
 }
 
 /* A field specifier; pen != 0 sets the enterprise bit (IPFIX only). */

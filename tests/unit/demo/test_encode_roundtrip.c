@@ -10,37 +10,45 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/be.h"
 #include "common/flow_schema.h"
 #include "common/pcap_udp.h"
 #include "decode/decode.h"
 #include "demo/demo.h"
 #include "test.h"
 
-#define NOW 1700000000ull
-#define RATE 1000
+#define NOW	   1700000000ull
+#define RATE	   1000
 #define MAX_DGRAMS 4096
 
 /* The columns each format carries (demo.h says the same in words). */
 static const char *const common_fields[] = {
-	"TimeReceived", "SamplingRate", "ExporterAddress", "SrcAddr", "DstAddr", "EType",
-	"Proto", "SrcPort", "DstPort", "Bytes", "Packets", "InIf", "OutIf", "IPTos",
-	"TCPFlags", "SrcNetMask", "DstNetMask", "SrcAS", "DstAS", "NextHop", "ICMPv4Type",
-	"ICMPv4Code", NULL,
+    "TimeReceived", "SamplingRate", "ExporterAddress", "SrcAddr",    "DstAddr",	   "EType",
+    "Proto",	    "SrcPort",	    "DstPort",	       "Bytes",	     "Packets",	   "InIf",
+    "OutIf",	    "IPTos",	    "TCPFlags",	       "SrcNetMask", "DstNetMask", "SrcAS",
+    "DstAS",	    "NextHop",	    "ICMPv4Type",      "ICMPv4Code", NULL,
 };
 static const char *const v5_fields[] = {"TimeFlowStartMs", "TimeFlowEndMs", NULL};
 static const char *const compact_fields[] = {
-	"TimeFlowStartMs", "TimeFlowEndMs", "ICMPv6Type", "ICMPv6Code", NULL,
+    "TimeFlowStartMs", "TimeFlowEndMs", "ICMPv6Type", "ICMPv6Code", NULL,
 };
 static const char *const template_fields[] = {
-	"TimeFlowStartMs", "TimeFlowEndMs", "SrcMAC", "DstMAC", "SrcVlan", "DstVlan",
-	"FlowDirection", "ForwardingStatus", "ICMPv6Type", "ICMPv6Code", "MPLSLabels",
-	"IngressVRFID", "EgressVRFID", "SrcAddrNAT", "DstAddrNAT", "SrcPortNAT", "DstPortNAT",
-	"IPTTL", "IPFragmentID", "IPFragmentOffset", "IPv6FlowLabel", NULL,
+    "TimeFlowStartMs", "TimeFlowEndMs",
+    "SrcMAC",	       "DstMAC",
+    "SrcVlan",	       "DstVlan",
+    "FlowDirection",   "ForwardingStatus",
+    "ICMPv6Type",      "ICMPv6Code",
+    "MPLSLabels",      "IngressVRFID",
+    "EgressVRFID",     "SrcAddrNAT",
+    "DstAddrNAT",      "SrcPortNAT",
+    "DstPortNAT",      "IPTTL",
+    "IPFragmentID",    "IPFragmentOffset",
+    "IPv6FlowLabel",   NULL,
 };
 static const char *const sflow_fields[] = {
-	"SrcMAC", "DstMAC", "SrcVlan", "DstVlan", "ICMPv6Type", "ICMPv6Code", "MPLSLabels",
-	"IPTTL", "IPFragmentID", "IPFragmentOffset", "IPv6FlowLabel", "DstASPath",
-	"DstCommunities", NULL,
+    "SrcMAC",	     "DstMAC",	   "SrcVlan",	     "DstVlan",	     "ICMPv6Type",
+    "ICMPv6Code",    "MPLSLabels", "IPTTL",	     "IPFragmentID", "IPFragmentOffset",
+    "IPv6FlowLabel", "DstASPath",  "DstCommunities", NULL,
 };
 
 struct datagrams {
@@ -102,7 +110,8 @@ static void decode_all(const struct datagrams *d, size_t from, struct decoded *o
 	REQUIRE(out->flows);
 	o = (struct decode_output){.flows = out->flows, .cap = cap};
 	for (size_t i = from; i < d->count; i++) {
-		struct decode_input in = {.data = d->data[i], .len = d->len[i], .time_received = NOW};
+		struct decode_input in = {
+		    .data = d->data[i], .len = d->len[i], .time_received = NOW};
 		struct decode_result r;
 
 		addr_from_text(&in.exporter, "192.0.2.10");
@@ -225,14 +234,14 @@ static void roundtrip(enum demo_format format, uint64_t seed, size_t n, int samp
 		      const char *agent, int compact)
 {
 	struct demo_encoder_config cfg = {
-		.format = format,
-		.domain_id = 7,
-		.sampling_rate = RATE,
-		.template_refresh = 20,
-		.sampling_in_record = sampling_in_record,
-		.compact = compact,
+	    .format = format,
+	    .domain_id = 7,
+	    .sampling_rate = RATE,
+	    .template_refresh = 20,
+	    .sampling_in_record = sampling_in_record,
+	    .compact = compact,
 	};
-	const char *const *const *lists = compact			  ? compact_lists
+	const char *const *const *lists = compact		      ? compact_lists
 					  : format == DEMO_NETFLOW_V5 ? v5_lists
 					  : format == DEMO_SFLOW_V5   ? sflow_lists
 								      : template_lists;
@@ -332,11 +341,6 @@ TEST(netflow_v9_roundtrip_compact)
 TEST(ipfix_roundtrip_compact)
 {
 	roundtrip(DEMO_IPFIX, 9, 1000, 0, "192.0.2.10", 1);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* NetFlow v5 carries IPv4 only: the IPv6 flows are consumed, counted and
@@ -442,9 +446,9 @@ TEST(sequence_numbers)
 {
 	for (int fmt = DEMO_NETFLOW_V5; fmt <= DEMO_SFLOW_V5; fmt++) {
 		struct demo_encoder_config cfg = {
-			.format = (enum demo_format)fmt,
-			.sampling_rate = RATE,
-			.template_refresh = 4,
+		    .format = (enum demo_format)fmt,
+		    .sampling_rate = RATE,
+		    .template_refresh = 4,
 		};
 		struct demo_encoder *enc = demo_encoder_new(&cfg);
 		struct flow flows[300];
@@ -472,12 +476,13 @@ TEST(sequence_numbers)
 			REQUIRE(r > 0);
 			done += (size_t)r;
 			REQUIRE(len >= 20);
-			seq = fmt == DEMO_NETFLOW_V5   ? be32(buf + 16)
-			      : fmt == DEMO_NETFLOW_V9 ? be32(buf + 12)
-			      : fmt == DEMO_IPFIX      ? be32(buf + 8)
-						       : be32(buf + 16);
+			seq = fmt == DEMO_NETFLOW_V5   ? be32_get(buf + 16)
+			      : fmt == DEMO_NETFLOW_V9 ? be32_get(buf + 12)
+			      : fmt == DEMO_IPFIX      ? be32_get(buf + 8)
+						       : be32_get(buf + 16);
 			if (seq != expect)
-				test_fail_at(__FILE__, __LINE__, "%s datagram %zu: sequence %u, want %llu",
+				test_fail_at(__FILE__, __LINE__,
+					     "%s datagram %zu: sequence %u, want %llu",
 					     demo_format_name((enum demo_format)fmt), dgrams, seq,
 					     (unsigned long long)expect);
 			CHECK_EQ(decode_datagram(st, &in, &o, &res), DECODE_OK);
@@ -505,9 +510,9 @@ TEST(template_refresh)
 {
 	for (int fmt = DEMO_NETFLOW_V9; fmt <= DEMO_IPFIX; fmt++) {
 		struct demo_encoder_config cfg = {
-			.format = (enum demo_format)fmt,
-			.sampling_rate = RATE,
-			.template_refresh = 5,
+		    .format = (enum demo_format)fmt,
+		    .sampling_rate = RATE,
+		    .template_refresh = 5,
 		};
 		struct demo_encoder *enc = demo_encoder_new(&cfg);
 		struct datagrams *d = calloc(1, sizeof(*d));
@@ -739,25 +744,25 @@ TEST(sflow_wire_layout)
 	f[0].bytes = 500, f[0].packets = 1;
 	f[1].bytes = 15000, f[1].packets = 10; /* 1500 bytes per packet */
 	REQUIRE_EQ(demo_encoder_encode(enc, f, 2, buf, sizeof(buf), &len), 2);
-	CHECK_EQ(be32(buf), 5);
-	CHECK_EQ(be32(buf + 24), 2); /* samples */
+	CHECK_EQ(be32_get(buf), 5);
+	CHECK_EQ(be32_get(buf + 24), 2); /* samples */
 	s = buf + 28;
 	for (int i = 0; i < 2; i++) {
-		CHECK_EQ(be32(s), 1); /* flow sample */
-		CHECK_EQ(be32(s + 8), i + 1); /* sample sequence */
-		CHECK_EQ(be32(s + 16), 512); /* sampling rate */
-		CHECK_EQ(be32(s + 20), 512 * (i + 1)); /* sample pool */
-		CHECK_EQ(be32(s + 28), 3);
-		CHECK_EQ(be32(s + 32), 4);
-		CHECK_EQ(be32(s + 36), 2); /* header and switch records */
+		CHECK_EQ(be32_get(s), 1);		   /* flow sample */
+		CHECK_EQ(be32_get(s + 8), i + 1);	   /* sample sequence */
+		CHECK_EQ(be32_get(s + 16), 512);	   /* sampling rate */
+		CHECK_EQ(be32_get(s + 20), 512 * (i + 1)); /* sample pool */
+		CHECK_EQ(be32_get(s + 28), 3);
+		CHECK_EQ(be32_get(s + 32), 4);
+		CHECK_EQ(be32_get(s + 36), 2); /* header and switch records */
 		h = s + 40;
-		CHECK_EQ(be32(h), 1); /* sampled header */
-		CHECK_EQ(be32(h + 8), 1); /* Ethernet */
-		CHECK_EQ(be32(h + 12), 18 + (i ? 1500 : 500)); /* frame length */
-		CHECK_EQ(be32(h + 20), 14 + 4 + 20 + 20); /* header length */
+		CHECK_EQ(be32_get(h), 1);			   /* sampled header */
+		CHECK_EQ(be32_get(h + 8), 1);			   /* Ethernet */
+		CHECK_EQ(be32_get(h + 12), 18 + (i ? 1500 : 500)); /* frame length */
+		CHECK_EQ(be32_get(h + 20), 14 + 4 + 20 + 20);	   /* header length */
 		CHECK_EQ(h[24 + 12] << 8 | h[24 + 13], 0x8100);
 		CHECK_EQ(h[24 + 18 + 2] << 8 | h[24 + 18 + 3], i ? 1500 : 500);
-		s += 8 + be32(s + 4);
+		s += 8 + be32_get(s + 4);
 	}
 	CHECK_EQ((size_t)(s - buf), len);
 	demo_encoder_free(enc);
@@ -803,12 +808,12 @@ TEST(sflow_header_len)
 		size_t want = i ? 78 : 128;
 
 		h = s + 40;
-		CHECK_EQ(be32(h), 1);				    /* sampled header */
-		CHECK_EQ(be32(h + 4), 16 + (want + 3) / 4 * 4);	    /* record length */
-		CHECK_EQ(be32(h + 12), 18 + (i ? 60 : 1500));	    /* frame length */
-		CHECK_EQ(be32(h + 20), want);			    /* header length */
+		CHECK_EQ(be32_get(h), 1);				    /* sampled header */
+		CHECK_EQ(be32_get(h + 4), 16 + (want + 3) / 4 * 4);	    /* record length */
+		CHECK_EQ(be32_get(h + 12), 18 + (i ? 60 : 1500));	    /* frame length */
+		CHECK_EQ(be32_get(h + 20), want);			    /* header length */
 		CHECK_EQ(h[24 + 58], 0x5a ^ 58); /* payload after Ethernet, 802.1Q, IP, TCP */
-		s += 8 + be32(s + 4);
+		s += 8 + be32_get(s + 4);
 	}
 	CHECK_EQ((size_t)(s - buf), len);
 

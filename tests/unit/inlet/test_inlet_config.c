@@ -115,20 +115,6 @@ TEST(flow_section_errors_name_line_and_key)
 	}
 }
 
-/* A free UDP port on loopback. */
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	REQUIRE(fd >= 0);
-	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	REQUIRE(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 static void send_from(const char *src, uint16_t port, const char *text)
 {
 	struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
@@ -156,7 +142,7 @@ TEST(udp_loopback_delivers_and_applies_the_allowlist)
 	struct in6_addr want;
 	char listen[32], err[256] = "";
 	struct inlet *in, *in2;
-	uint16_t port = free_port();
+	uint16_t port = test_free_udp_port();
 	int n = 0;
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
@@ -223,7 +209,7 @@ TEST(inlet_new_rejects_bad_allowlist_and_listen)
 	{
 		char listen[32];
 
-		snprintf(listen, sizeof(listen), "127.0.0.1:%u", free_port());
+		snprintf(listen, sizeof(listen), "127.0.0.1:%u", test_free_udp_port());
 		ic.listen = listen;
 		cfg.allowlist.items = (void *)allow;
 		cfg.allowlist.count = 2;
