@@ -60,7 +60,6 @@ int store_config_defaults(struct store_config *cfg);
 void store_config_free(struct store_config *cfg);
 
 /* ---- The tables' schema (schema.c) ----
- * ClickHouse types of the decoded columns:
  * The flows table's decoded columns are flow_fields[] (flow_schema.h) in that
  * order, typed as below. The large communities are a Nested column of three
  * arrays (ASN, LocalData1, LocalData2) since 18.16 has no UInt128. */
