@@ -96,7 +96,8 @@ int cli_orchestrator_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	if (target) {
-		struct store_client *c = store_client_new(&cfg.clickhouse);
+		struct store_client *c = NULL;
+		store_client_new(&cfg.clickhouse, &c, NULL);
 		r = c ? orch_migrate(c, &cfg.clickhouse, target) : -1;
 		store_client_free(c);
 	} else {

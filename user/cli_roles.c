@@ -311,12 +311,16 @@ static void clickhouse_hint(const struct roles *r)
  * says how to start one and gives up). */
 static int migrate(struct roles *r)
 {
-	struct store_client *c = store_client_new(&r->cfg.clickhouse);
+	struct store_client *c;
+	struct error err;
 	uint64_t backoff = 500;
 	int ret, warned = 0;
 
-	if (!c)
-		return -ENOMEM;
+	ret = store_client_new(&r->cfg.clickhouse, &c, &err);
+	if (ret < 0) {
+		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
+		return ret;
+	}
 	for (;;) {
 		ret = orch_migrate(c, &r->cfg.clickhouse, 0);
 		if (ret >= 0) {

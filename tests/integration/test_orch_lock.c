@@ -40,7 +40,7 @@ static void test_config(struct store_config *cfg, const char *db)
 	cfg->insert_timeout_ms = 20000;
 	cfg->lock_stale_ms = 3000;
 	cfg->lock_wait_ms = 120000;
-	c = store_client_new(cfg);
+	store_client_new(cfg, &c, NULL);
 	REQUIRE(c);
 	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", db);
 	REQUIRE(store_client_query_nodb(c, q, NULL) == 0);
@@ -150,9 +150,9 @@ struct job {
 static void *job_main(void *arg)
 {
 	struct job *j = arg;
-	struct store_client *c = store_client_new(j->cfg);
+	struct store_client *c;
 
-	if (!c) {
+	if (store_client_new(j->cfg, &c, NULL) < 0) {
 		j->result = -ENOMEM;
 	} else {
 		j->result = j->retention ? orch_retention_run(c, j->cfg, j->now_s)
@@ -207,7 +207,7 @@ TEST(concurrent_migrations_apply_each_step_once)
 		}
 		/* One of them applied every step, the others found nothing to do. */
 		CHECK_EQ(applied, ORCH_SCHEMA_VERSION);
-		c = store_client_new(&cfg);
+		store_client_new(&cfg, &c, NULL);
 		REQUIRE(c);
 		check_each_step_once(c);
 		/* One lock table left, released. */
@@ -255,7 +255,7 @@ TEST(concurrent_orchestrator_commands)
 		REQUIRE(waitpid(pids[i], &status, 0) == pids[i]);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	check_each_step_once(c);
 	store_client_free(c);
@@ -273,7 +273,7 @@ TEST(stale_lock_is_taken_over)
 
 	test_config(&cfg, "weir_t_lock_stale");
 	cfg.lock_wait_ms = 1000; /* were it treated as live: -EBUSY */
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	{
 		char q[128];
@@ -329,7 +329,7 @@ TEST(live_lock_makes_the_other_wait)
 	char *log;
 
 	test_config(&cfg, "weir_t_lock_live");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_lock_acquire(c, &cfg, "test-holder", NULL, NULL, &lock) == 0);
 	capture_start();
@@ -371,7 +371,7 @@ TEST(waiting_is_bounded)
 	FILE *f;
 
 	test_config(&cfg, "weir_t_lock_bound");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_lock_acquire(c, &cfg, "test-holder", NULL, NULL, &lock) == 0);
 	cfg.lock_wait_ms = 1500;
@@ -417,7 +417,7 @@ TEST(lost_lock_is_reported)
 	char *log;
 
 	test_config(&cfg, "weir_t_lock_lost");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_lock_acquire(c, &cfg, "test-holder", NULL, NULL, &lock) == 0);
 	REQUIRE_EQ(table_count(c, "orchestrator_lock_1"), 1);
@@ -451,7 +451,7 @@ TEST(retention_runs_under_the_lock)
 	int total = 0;
 
 	test_config(&cfg, "weir_t_lock_retention");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
 	for (unsigned i = 0; i < sizeof(days_ago) / sizeof(days_ago[0]); i++)

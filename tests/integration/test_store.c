@@ -35,7 +35,7 @@ static void test_config(struct store_config *cfg, const char *db)
 	cfg->retry_max_ms = 500;
 	cfg->insert_timeout_ms = 20000;
 	cfg->consolidation_interval_ms = 0; /* flows_1m with every flush */
-	c = store_client_new(cfg);
+	store_client_new(cfg, &c, NULL);
 	REQUIRE(c);
 	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", db);
 	REQUIRE(store_client_query_nodb(c, q, NULL) == 0);
@@ -173,10 +173,10 @@ static int never_stop(void *ctx)
 
 static void insert_flows(const struct store_config *cfg, const struct flow *flows, size_t n)
 {
-	struct store_writer *w = store_writer_new(cfg, NULL);
+	struct store_writer *w;
 	int r;
 
-	REQUIRE(w);
+	REQUIRE(store_writer_new(cfg, NULL, &w, NULL) == 0);
 	REQUIRE_EQ(store_writer_append(w, flows, n, 0), 0);
 	r = store_writer_flush(w, never_stop, NULL);
 	if (r < 0)
@@ -193,7 +193,7 @@ static void insert_flows_only(const struct store_config *cfg, const struct flow 
 	struct store_writer *w;
 
 	old.consolidation_interval_ms = 3600000; /* not due: discarded below */
-	w = store_writer_new(&old, NULL);
+	store_writer_new(&old, NULL, &w, NULL);
 	REQUIRE(w);
 	REQUIRE_EQ(store_writer_append(w, flows, n, 0), 0);
 	REQUIRE_EQ(store_writer_flush(w, never_stop, NULL), 0);
@@ -307,7 +307,7 @@ TEST(migrations_from_empty_database)
 	unsigned version;
 
 	test_config(&cfg, "weir_t_empty");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
 	CHECK_EQ(orch_schema_version(c, &version), 0);
@@ -402,7 +402,7 @@ TEST(migrations_twice_is_a_noop)
 	    "'orchestrator_lock_' ORDER BY name";
 
 	test_config(&cfg, "weir_t_twice");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
 	migrations = qs(c, q_migrations);
@@ -436,7 +436,7 @@ TEST(migrations_refuse_a_newer_schema)
 	char sql[200];
 
 	test_config(&cfg, "weir_t_newer");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
 	snprintf(sql, sizeof(sql),
@@ -466,7 +466,7 @@ TEST(migrations_from_previous_versions_keep_rows)
 
 		snprintf(db, sizeof(db), "weir_t_from%u", from);
 		test_config(&cfg, db);
-		c = store_client_new(&cfg);
+		store_client_new(&cfg, &c, NULL);
 		REQUIRE(c);
 		CHECK_EQ(orch_migrate(c, &cfg, from), (int)from);
 		/* Before step 6, step 1 created the two flow time columns (the
@@ -518,7 +518,7 @@ TEST(writer_rows_exact_and_consolidated_sums)
 	char *text;
 
 	test_config(&cfg, "weir_t_rows");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c && reg);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
 	/* 40 flows over 40 minutes, 30 s apart: 20 minutes, 8 five-minute buckets, 1 hour. */
@@ -527,7 +527,7 @@ TEST(writer_rows_exact_and_consolidated_sums)
 		bytes += flows[i].bytes;
 		packets += flows[i].packets;
 	}
-	w = store_writer_new(&cfg, reg);
+	store_writer_new(&cfg, reg, &w, NULL);
 	REQUIRE(w);
 	/* In three appends, as an outlet would. */
 	CHECK_EQ(store_writer_append(w, flows, 10, 1), 0);
@@ -620,14 +620,14 @@ TEST(writer_consolidation_waits_for_its_interval)
 
 	test_config(&cfg, "weir_t_interval");
 	cfg.consolidation_interval_ms = 3600000;
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c && reg);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
 	for (unsigned i = 0; i < N; i++) {
 		make_flow(&flows[i], i, base + 20 * i);
 		bytes += flows[i].bytes;
 	}
-	w = store_writer_new(&cfg, reg);
+	store_writer_new(&cfg, reg, &w, NULL);
 	REQUIRE(w);
 	CHECK_EQ(store_writer_consolidation_pending(w), 0);
 	CHECK_EQ(store_writer_append(w, flows, N, 1), 0);
@@ -669,7 +669,7 @@ TEST(writer_consolidation_waits_for_its_interval)
 
 	/* An interval of 0: with every flush. */
 	cfg.consolidation_interval_ms = 0;
-	w = store_writer_new(&cfg, NULL);
+	store_writer_new(&cfg, NULL, &w, NULL);
 	REQUIRE(w);
 	CHECK_EQ(store_writer_append(w, flows, 1, 1), 0);
 	CHECK_EQ(store_writer_flush(w, NULL, NULL), 0);
@@ -696,14 +696,14 @@ TEST(writer_consolidation_bounded)
 	test_config(&cfg, "weir_t_bounded");
 	cfg.consolidation_interval_ms = 3600000;
 	cfg.consolidation_max_rows = 1000;
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
 	for (unsigned i = 0; i < N; i++) {
 		make_flow(&flows[i], i, now);
 		flows[i].src_as = 100000 + i; /* a row of flows_1m each */
 	}
-	w = store_writer_new(&cfg, NULL);
+	store_writer_new(&cfg, NULL, &w, NULL);
 	REQUIRE(w);
 	CHECK_EQ(store_writer_append(w, flows, 1001, 0), -E2BIG);
 	CHECK_EQ(store_writer_append(w, flows, 600, 0), 0);
@@ -738,7 +738,7 @@ TEST(writer_consolidated_block_arrives_sorted)
 
 	REQUIRE(flows);
 	test_config(&cfg, "weir_t_sorted");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
 	/* Newest first, over 8 minutes, many exporters, ASes and interfaces. */
@@ -751,7 +751,7 @@ TEST(writer_consolidated_block_arrives_sorted)
 		flows[i].sampling_rate = i % 4 ? 1000 : 4096;
 		flows[i].flow_direction = i % 3;
 	}
-	w = store_writer_new(&cfg, NULL);
+	store_writer_new(&cfg, NULL, &w, NULL);
 	REQUIRE(w);
 	REQUIRE_EQ(store_writer_append(w, flows, N, 0), 0);
 	before = qu(c, q_sorted);
@@ -802,14 +802,14 @@ TEST(writer_retries_while_clickhouse_is_stopped)
 
 	REQUIRE(flows && reg);
 	test_config(&cfg, "weir_t_restart");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
 	for (unsigned i = 0; i < N; i++)
 		make_flow(&flows[i], i, now - i % 100);
 	for (unsigned i = 0; i < N; i++)
 		flows[i].src_port = (uint16_t)i; /* unique per row */
-	w = store_writer_new(&cfg, reg);
+	store_writer_new(&cfg, reg, &w, NULL);
 	REQUIRE(w);
 
 	REQUIRE_EQ(test_clickhouse_control("stop"), 0);
@@ -857,7 +857,7 @@ TEST(retention_drops_only_old_partitions)
 	uint64_t now = (uint64_t)time(NULL);
 
 	test_config(&cfg, "weir_t_retention");
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
 	/* Three rows per day, at the day's start, 1 h before now-age and at
@@ -920,7 +920,7 @@ TEST(orchestrator_command_once)
 		 path);
 	CHECK_EQ(system(cmd), 0);
 	CHECK_EQ(system(cmd), 0);
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	CHECK_EQ(qu(c, "SELECT count() FROM schema_migrations"), ORCH_SCHEMA_VERSION);
 	store_client_free(c);

@@ -213,7 +213,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	struct bus_producer *producer = NULL;
 	struct outlet *outlet = NULL;
 	struct inlet *inlet = NULL;
-	struct store_client *c = store_client_new(sc);
+	struct store_client *c = NULL;
 	struct outlet_config ocfg;
 	struct inlet_config icfg;
 	struct inlet_input_config input = {.type = INLET_INPUT_UDP};
@@ -232,6 +232,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	bus_config_defaults(&bc);
 	inlet_config_defaults(&icfg);
 	outlet_config_defaults(&ocfg);
+	store_client_new(sc, &c, NULL);
 	if (!metrics || !consumers || !c)
 		goto out;
 	ocfg.workers = o->workers;

@@ -406,11 +406,12 @@ static double now_s(void)
 static void *run_stream(void *arg)
 {
 	struct stream *st = arg;
-	struct store_writer *w = store_writer_new(st->cfg, NULL);
+	struct store_writer *w = NULL;
 	struct flow *chunk = malloc(CHUNK * sizeof(*chunk));
 	struct rng r = {.s = st->index * 2654435761u + 1};
 	uint64_t done = 0;
 
+	store_writer_new(st->cfg, NULL, &w, NULL);
 	st->result = w && chunk ? 0 : -ENOMEM;
 	start_line_wait(st->start);
 	if (st->result < 0)
@@ -523,7 +524,7 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 	pthread_t th[16];
 	struct start_line start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 	struct gen gen;
-	struct store_client *c = store_client_new(cfg);
+	struct store_client *c = NULL;
 	uint64_t rows = opt->rows, before = 0, after = 0, disk = 0;
 	uint64_t inserted, merged, merged0;
 	unsigned streams = opt->streams, started = 0;
@@ -532,6 +533,7 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 	int r = 0;
 
 	memset(result, 0, sizeof(*result));
+	store_client_new(cfg, &c, NULL);
 	if (!c || opt->flow_rate == 0) {
 		store_client_free(c);
 		return c ? -EINVAL : -ENOMEM;

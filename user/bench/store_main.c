@@ -110,7 +110,7 @@ int bench_store_main(int argc, char **argv)
 	if (batch)
 		cfg.batch_rows = batch;
 	cfg.max_batch_bytes = 1ULL << 30;
-	c = store_client_new(&cfg);
+	store_client_new(&cfg, &c, NULL);
 	if (!cfg.url || !cfg.database || !c)
 		goto out;
 	if (store_client_query_nodb(c, "DROP DATABASE IF EXISTS weir_bench", NULL) < 0) {

@@ -393,7 +393,7 @@ static struct orch_lock *lock_new(const struct store_config *cfg, uint64_t gen, 
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	l->hb = store_client_new(cfg);
+	store_client_new(cfg, &l->hb, NULL);
 	if (!l->hb) {
 		lock_free(l);
 		return NULL;

@@ -37,11 +37,11 @@ static int retention_locked(struct store_client *c, const struct store_config *c
 
 int orch_run(const struct store_config *cfg, int once, orch_stop_fn stop_fn, void *ctx)
 {
-	struct store_client *c = store_client_new(cfg);
+	struct store_client *c;
 	uint64_t delay = cfg->retry_min_ms;
 	int r;
 
-	if (!c)
+	if (store_client_new(cfg, &c, NULL) < 0)
 		return -ENOMEM;
 	for (;;) {
 		r = migrate_locked(c, cfg, stop_fn, ctx);

@@ -242,6 +242,5 @@ int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 	w->park_dropped = WORKER_SERIES("weir_outlet_park_dropped_total",
 					"Parked datagrams dropped: no template within 60 s, "
 					"no room, or too large to park");
-	w->writer = store_writer_new(o->store, o->metrics);
-	return w->writer ? 0 : -ENOMEM;
+	return store_writer_new(o->store, o->metrics, &w->writer, NULL);
 }

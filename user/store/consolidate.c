@@ -18,23 +18,6 @@
 
 #include "store_internal.h"
 
-/* Dimensions kept in the consolidated tables: no addresses, ports, MACs,
- * NAT, IP header fields or arrays (Akvorado keeps the same split). Order =
- * the sorting key: what the console filters on first. */
-const char *const store_consolidated_dims[] = {
-    "TimeReceived", "ExporterAddress", "EType", "Proto", "InIfName", "SrcAS", "ForwardingStatus",
-    "OutIfName", "DstAS", "SamplingRate",
-    /* the primary key ends here (STORE_CONSOLIDATED_PRIMARY_KEY_DIMS); the rest only sort */
-    "ExporterName", "ExporterGroup", "ExporterRole", "ExporterSite", "ExporterRegion",
-    "ExporterTenant", "SrcNetName", "DstNetName", "SrcNetRole", "DstNetRole", "SrcNetSite",
-    "DstNetSite", "SrcNetRegion", "DstNetRegion", "SrcNetTenant", "DstNetTenant", "SrcCountry",
-    "DstCountry", "InIf", "OutIf", "InIfDescription", "OutIfDescription", "InIfSpeed", "OutIfSpeed",
-    "InIfConnectivity", "OutIfConnectivity", "InIfProvider", "OutIfProvider", "InIfBoundary",
-    "OutIfBoundary", "FlowDirection"};
-const size_t store_consolidated_dims_count =
-    sizeof(store_consolidated_dims) / sizeof(store_consolidated_dims[0]);
-const char *const store_dst_nth_as[3] = {"Dst1stAS", "Dst2ndAS", "Dst3rdAS"};
-
 /* The key's bytes: 66 for the dimensions struct flow holds today. */
 #define KEY_MAX 72
 
@@ -343,7 +326,7 @@ void store_consolidator_clear(struct store_consolidator *c)
 	c->flows = 0;
 }
 
-char *store_consolidator_query(const struct store_consolidator *c, const char *table)
+char *store_consolidator_columns(const struct store_consolidator *c)
 {
 	const char *names[sizeof(c->cols) / sizeof(c->cols[0]) + 2];
 
@@ -351,7 +334,7 @@ char *store_consolidator_query(const struct store_consolidator *c, const char *t
 		names[i] = c->cols[i].name;
 	names[c->ncols] = "Bytes";
 	names[c->ncols + 1] = "Packets";
-	return store_insert_query(table, names, c->ncols + 2);
+	return store_column_list(names, c->ncols + 2);
 }
 
 /* The order: by the dimensions after the time, then by the time (the

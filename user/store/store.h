@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* The store stage: writes decoded flows into ClickHouse over HTTP (libcurl),
- * in batches encoded in ClickHouse's Native format, and runs plain queries for
- * the orchestrator and the tests. The schema itself (DDL, migrations,
- * retention) lives in user/orchestrator/. */
+/* The store stage: writes decoded flows into ClickHouse, in batches encoded in
+ * ClickHouse's Native format, and runs plain queries for the orchestrator and
+ * the tests, over HTTP (libcurl) to the server clickhouse.url names. The
+ * schema itself (DDL, migrations, retention) lives in user/orchestrator/. */
 #ifndef WEIR_STORE_H
 #define WEIR_STORE_H
 
@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "../common/config.h"
+#include "../common/error.h"
 #include "../common/flow.h"
 #include "../common/flow_schema.h"
 #include "../common/metrics.h"
@@ -58,7 +59,7 @@ int store_config_defaults(struct store_config *cfg);
 /* Frees the strings of `cfg` (same as config_free_bound(store_config_fields, cfg)). */
 void store_config_free(struct store_config *cfg);
 
-/* ---- ClickHouse types of the decoded columns ----
+/* ---- The tables' schema (schema.c) ----
  * The flows table's decoded columns are flow_fields[] (flow_schema.h) in that
  * order, typed as below. The large communities are a Nested column of three
  * arrays (ASN, LocalData1, LocalData2) since 18.16 has no UInt128. */
@@ -94,8 +95,12 @@ extern const char *const store_dst_nth_as[3];
  * One connection (kept alive) per client; not thread-safe. */
 struct store_client;
 
-struct store_client *store_client_new(const struct store_config *cfg);
-void store_client_free(struct store_client *c);
+/* A client of the ClickHouse clickhouse.url names; `cfg` is borrowed and must
+ * outlive it. Returns 0 with *out set, or -errno with *out NULL and `err`
+ * (may be NULL) set: -ENOMEM, -ENOTSUP for an embedded:// URL (the embedded
+ * engine is not built yet). Nothing is sent before the first query. */
+int store_client_new(const struct store_config *cfg, struct store_client **out, struct error *err);
+void store_client_free(struct store_client *c); /* accepts NULL */
 
 /* Runs `sql` (POST body) in cfg->database, or with no database when
  * `no_database` is set (to create it). On success returns 0 and, when `out`
@@ -119,7 +124,7 @@ int store_client_server_version(struct store_client *c, uint32_t *version);
  * Rows are encoded at append time into column buffers (ClickHouse Native
  * format), so the flows need not outlive the call. The batch is bounded by
  * max-batch-bytes: when appending would exceed it, append returns -ENOBUFS
- * and the caller must flush first. A flush POSTs the whole batch as one
+ * and the caller must flush first. A flush sends the whole batch as one
  * INSERT INTO flows (decoded columns) FORMAT Native and retries (exponential
  * back-off between retry-min and retry-max) until ClickHouse acknowledges it
  * or stop_fn asks to stop: rows are never dropped. Enrichment columns
@@ -129,14 +134,17 @@ struct store_writer;
 /* Returns nonzero when the flush should give up (shutdown). */
 typedef int (*store_stop_fn)(void *ctx);
 
-/* `metrics` may be NULL. Counters: weir_store_rows_inserted_total,
+/* A writer to the ClickHouse clickhouse.url names; `cfg` (borrowed) must
+ * outlive it. `metrics` may be NULL. Counters: weir_store_rows_inserted_total,
  * weir_store_bytes_inserted_total, weir_store_batches_total,
  * weir_store_insert_errors_total, weir_store_insert_retries_total,
  * weir_store_batch_latency_seconds_total (sum over acknowledged batches);
- * gauge weir_store_last_batch_latency_seconds, weir_store_pending_rows. */
-struct store_writer *store_writer_new(const struct store_config *cfg,
-				      struct metrics_registry *metrics);
-void store_writer_free(struct store_writer *w);
+ * gauge weir_store_last_batch_latency_seconds, weir_store_pending_rows.
+ * Returns 0 with *out set, or -errno with *out NULL and `err` (may be NULL)
+ * set, as store_client_new(). */
+int store_writer_new(const struct store_config *cfg, struct metrics_registry *metrics,
+		     struct store_writer **out, struct error *err);
+void store_writer_free(struct store_writer *w); /* accepts NULL */
 
 /* Encodes flows[0..n) into the batch: all of them, or none and -ENOBUFS when
  * they do not fit in what is left of max-batch-bytes (flush, then append

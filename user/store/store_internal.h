@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* What the store's files share: libcurl set-up for ClickHouse's HTTP
- * interface, and error classification. Not for other stages. */
+/* What the store's files share: buffers, the schema of the tables written,
+ * Native encoding, the transports to ClickHouse, sorting and consolidation.
+ * Not for other stages. None of it is thread-safe: one object, one thread. */
 #ifndef WEIR_STORE_INTERNAL_H
 #define WEIR_STORE_INTERNAL_H
 
-#include <curl/curl.h>
-
+#include "../common/error.h"
 #include "store.h"
+
+/* ---- buffers (buf.c) ---- */
 
 /* Growable byte buffer; `len` used, `cap` allocated. */
 struct store_buf {
@@ -23,12 +25,155 @@ void store_buf_free(struct store_buf *b);
 void store_put_be(uint8_t *out, uint64_t v, unsigned width);
 uint64_t store_get_be(const uint8_t *in, unsigned width);
 
-/* ClickHouse Native format pieces: LEB128 lengths and counts, and strings
- * as a length then bytes. Return 0 or -ENOMEM. */
+/* ---- the tables' schema (schema.c; the rest of it is in store.h) ---- */
+
+/* How a column's values come from struct flow (native.c lays them out). */
+enum store_enc {
+	STORE_ENC_U8,
+	STORE_ENC_U16,
+	STORE_ENC_U32,
+	STORE_ENC_U64,
+	STORE_ENC_DATETIME,	   /* uint64_t unix seconds -> DateTime (UInt32) */
+	STORE_ENC_FIXED16,	   /* struct in6_addr -> FixedString(16) */
+	STORE_ENC_ARRAY_U32,	   /* uint32_t[count] -> Array(UInt32) */
+	STORE_ENC_LARGE_COMMUNITY, /* one member of struct flow_large_community[count] */
+};
+
+/* One column of flows as the writer sends it. */
+struct store_column {
+	char name[64]; /* "SrcAddr", "DstLargeCommunities.ASN" */
+	const char *type;
+	enum store_enc enc;
+	unsigned width;	     /* bytes per row (scalars) or per element (arrays) */
+	size_t offset;	     /* in struct flow */
+	size_t count_offset; /* arrays: their uint8_t count in struct flow */
+	unsigned max_count;  /* arrays: the capacity a count is capped at */
+	unsigned member;     /* STORE_ENC_LARGE_COMMUNITY: 0 ASN, 1 LocalData1, 2 LocalData2 */
+};
+
+/* The columns of flows the writer sends, in the table's order: the stored
+ * fields of flow_fields[], the large communities as the three arrays of
+ * their Nested column. Returns 0 with *cols malloc'd (caller frees), or
+ * -ENOMEM. */
+int store_flows_columns(struct store_column **cols, size_t *n);
+/* 1 for an Array column (values plus cumulative UInt64 offsets per row). */
+int store_column_is_array(const struct store_column *c);
+/* "names[0], names[1], ...", malloc'd, or NULL: an INSERT's column list. */
+char *store_column_list(const char *const *names, size_t n);
+/* The columns of the exporters table the writer fills, in its order. */
+extern const char store_exporters_columns[];
+
+/* ---- Native format (native.c) ---- */
+
+/* LEB128 lengths and counts, and strings as a length then bytes. Return 0
+ * or -ENOMEM. */
 int store_native_put_varint(struct store_buf *b, uint64_t v);
 int store_native_put_string(struct store_buf *b, const char *s);
-/* "INSERT INTO table (columns[0], ...) FORMAT Native", malloc'd, or NULL. */
-char *store_insert_query(const char *table, const char *const *columns, size_t n);
+
+/* One Native block (no block info) as the pieces it is made of, in order;
+ * the pieces belong to whoever built the block. */
+struct store_segment {
+	const void *p;
+	size_t len;
+};
+struct store_block {
+	const struct store_segment *segs;
+	size_t nsegs;
+	size_t bytes; /* sum of segs[].len */
+	size_t rows;
+};
+
+#define STORE_NATIVE_MAX_SORT 16
+
+struct store_native_column {
+	struct store_column def;
+	uint64_t elements;	  /* arrays: elements so far (Native offsets are cumulative) */
+	struct store_buf offsets; /* arrays: UInt64 per row */
+	struct store_buf data;
+	size_t need; /* scratch: bytes the rows being appended need */
+};
+
+/* A batch of rows encoded column by column. Caller-owned storage. */
+struct store_native_batch {
+	struct store_native_column *cols;
+	size_t ncols;
+	size_t rows;
+	size_t bytes;  /* encoded column bytes (without block and column headers) */
+	char *columns; /* the INSERT's column list (store_column_list) */
+	/* the sorting key's columns that are sent, and whether the rows are in
+	 * that order yet */
+	size_t sort_cols[STORE_NATIVE_MAX_SORT], nsort;
+	int sorted;
+	struct store_buf scratch;
+	/* the block: block header + per column (header, offsets, data) */
+	struct store_buf head;
+	size_t *head_end;
+	struct store_segment *segs;
+};
+
+/* An empty batch of the columns cols[0..ncols) (copied), sorted by those of
+ * `sort_key` (NULL-terminated names, may be NULL) that are scalar columns.
+ * Returns 0 or -ENOMEM. */
+int store_native_batch_init(struct store_native_batch *b, const struct store_column *cols,
+			    size_t ncols, const char *const *sort_key, struct error *err);
+void store_native_batch_fini(struct store_native_batch *b);
+/* Appending flows[0..n) is three steps, so that a caller can refuse them, or
+ * do what else must happen with them, before anything changes: _need()
+ * returns the bytes they take (noting each column's share), _reserve() makes
+ * room for them in every column (0 or -ENOMEM: nothing appended), then
+ * _encode() (with the same flows) appends them and cannot fail. */
+size_t store_native_batch_need(struct store_native_batch *b, const struct flow *flows, size_t n);
+int store_native_batch_reserve(struct store_native_batch *b, size_t n);
+void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n);
+/* Empties the batch (its memory is kept for the next rows). */
+void store_native_batch_clear(struct store_native_batch *b);
+/* Puts the rows in the sorting key's order, once (sort_rows.c). Returns 0 or
+ * -ENOMEM (the rows are then as they were). */
+int store_native_batch_sort(struct store_native_batch *b);
+/* The rows as one Native block, pointing into the batch: valid until the
+ * batch changes. Returns 0 or -ENOMEM. */
+int store_native_batch_block(struct store_native_batch *b, struct store_block *block);
+
+/* ---- transports (transport.c chooses, transport_<name>.c implements) ----
+ * How requests reach ClickHouse: a server over HTTP, or (later) the engine
+ * embedded in the process. Every call makes one try: retrying, with
+ * back-off, is the caller's (writer.c), the same for every transport. A
+ * transport borrows its config, which must outlive it. One thread at a
+ * time. */
+struct store_transport;
+
+struct store_transport_ops {
+	/* Inserts one Native block into `table`; `columns` ("a, b, c") names
+	 * the block's columns in its order. Returns 0 once ClickHouse holds the
+	 * rows, or -errno with `err` set: -ECONNREFUSED (unreachable),
+	 * -ETIMEDOUT, -EIO (ClickHouse refused: its message in `err`),
+	 * -ENOMEM. */
+	int (*insert)(struct store_transport *t, const char *table, const char *columns,
+		      const struct store_block *block, struct error *err);
+	/* Runs one statement or query in `database` (NULL: none, to create
+	 * it). With `answer` not NULL, its contents are replaced by the answer
+	 * (TabSeparated unless the SQL says otherwise, not NUL-terminated).
+	 * Returns 0, or -errno and `err` as insert. */
+	int (*query)(struct store_transport *t, const char *database, const char *sql,
+		     struct store_buf *answer, struct error *err);
+	void (*free)(struct store_transport *t); /* accepts NULL */
+};
+
+struct store_transport {
+	const struct store_transport_ops *ops;
+};
+
+/* The transport clickhouse.url names: embedded:// is refused (-ENOTSUP,
+ * "not built yet"), any other URL is a server over HTTP. Returns 0 with *out
+ * (free with (*out)->ops->free), or -errno with *out NULL and `err` set. */
+int store_transport_new(const struct store_config *cfg, struct store_transport **out,
+			struct error *err);
+/* transport_http.c: http://host:port (libcurl, one kept-alive connection). */
+int store_transport_http_new(const struct store_config *cfg, struct store_transport **out,
+			     struct error *err);
+/* transport_embedded.c, not written yet: embedded:///path (libchdb). */
+int store_transport_embedded_new(const struct store_config *cfg, struct store_transport **out,
+				 struct error *err);
 
 /* ---- rows in the table's order (sort_rows.c) ---- */
 
@@ -73,9 +218,10 @@ uint64_t store_consolidator_flows(const struct store_consolidator *c);
 /* The quarters of an hour (unix seconds / 900) of the rows, sorted, once
  * each, in a malloc'd array. Returns 0 or -ENOMEM. */
 int store_consolidator_quarters(const struct store_consolidator *c, uint32_t **out, size_t *n);
-/* "INSERT INTO <table> (columns) FORMAT Native", malloc'd: the columns of
- * every consolidated table (the dimensions in struct flow, Bytes, Packets). */
-char *store_consolidator_query(const struct store_consolidator *c, const char *table);
+/* The column list of the blocks store_consolidator_encode() makes, the same
+ * for every consolidated table (the dimensions in struct flow, Bytes,
+ * Packets), malloc'd, or NULL. */
+char *store_consolidator_columns(const struct store_consolidator *c);
 /* Sorts the rows once for the encodes that follow. Returns 0 or -ENOMEM. */
 int store_consolidator_sort(struct store_consolidator *c);
 /* Rounds a minute (unix seconds) down to a table's resolution. */
@@ -87,34 +233,9 @@ typedef uint32_t (*store_round_fn)(void *ctx, uint32_t minute);
 int store_consolidator_encode(struct store_consolidator *c, store_round_fn round, void *ctx,
 			      struct store_buf *body, size_t *rows);
 /* The (exporter, interface) pairs of the rows with the latest minute each,
- * as a Native block of exporters (TimeReceived, ExporterAddress, IfIndex). */
+ * as a Native block of exporters (store_exporters_columns). */
 int store_consolidator_encode_exporters(struct store_consolidator *c, struct store_buf *body,
 					size_t *rows);
 void store_consolidator_clear(struct store_consolidator *c);
-
-/* Process-wide curl_global_init, once (thread-safe). */
-void store_curl_global_init(void);
-
-/* Sets the options every request shares: timeouts, basic auth, keep-alive,
- * no signals. Returns 0 or -ENOMEM. */
-int store_curl_setup(CURL *h, const struct store_config *cfg, uint64_t timeout_ms);
-
-/* Builds "URL/?database=DB&query=QUERY" (each parameter escaped; either
- * may be NULL to leave it out) into a malloc'd string. */
-char *store_url(CURL *h, const struct store_config *cfg, const char *database, const char *query);
-/* store_url() of an INSERT, with the settings every insert of weir's takes. */
-char *store_insert_url(CURL *h, const struct store_config *cfg, const char *query);
-
-/* Writes `err` ("HTTP 500: Code: 60, e.displayText() = ...") from a failed
- * request: the curl error, else the status and the first line of the body. */
-void store_describe_error(char *err, size_t size, CURLcode rc, long status, const char *body,
-			  size_t body_len);
-
-/* -errno for a failed request: -ECONNREFUSED when the server cannot be
- * reached, -ETIMEDOUT, -EIO for an error answered by ClickHouse. */
-int store_curl_errno(CURLcode rc, long status);
-
-/* curl write callback appending to a struct store_buf (bounded at 64 MiB). */
-size_t store_curl_write_buf(char *p, size_t size, size_t nmemb, void *ctx);
 
 #endif

@@ -123,7 +123,7 @@ TEST(append_is_bounded)
 
 	config(&cfg);
 	cfg.max_batch_bytes = 65536;
-	w = store_writer_new(&cfg, NULL);
+	store_writer_new(&cfg, NULL, &w, NULL);
 	REQUIRE(w);
 	for (unsigned i = 0; i < 64; i++)
 		flow(&f[i], i % 17);
@@ -165,7 +165,7 @@ TEST(due_by_rows_and_by_age)
 	config(&cfg);
 	cfg.batch_rows = 25;
 	cfg.batch_interval_ms = 1000;
-	w = store_writer_new(&cfg, NULL);
+	store_writer_new(&cfg, NULL, &w, NULL);
 	REQUIRE(w);
 	for (unsigned i = 0; i < 10; i++)
 		flow(&f[i], 2);
@@ -200,7 +200,7 @@ TEST(flush_keeps_rows_when_stopped)
 
 	config(&cfg);
 	REQUIRE(reg);
-	w = store_writer_new(&cfg, reg);
+	store_writer_new(&cfg, reg, &w, NULL);
 	REQUIRE(w);
 	CHECK_EQ(store_writer_flush(w, stop_now, &calls), 0); /* empty: nothing to do */
 	for (unsigned i = 0; i < 3; i++)
@@ -239,4 +239,34 @@ TEST(stored_fields)
 	for (size_t i = 0; i < flow_fields_count; i++)
 		stored += (size_t)store_field_stored(&flow_fields[i]);
 	CHECK_EQ(stored, flow_fields_count - 2);
+}
+
+TEST(embedded_url_not_built_yet)
+{
+	struct store_config cfg;
+	struct store_client *c = (void *)&cfg;
+	struct store_writer *w = (void *)&cfg;
+	struct error err = {{0}};
+
+	config(&cfg);
+	free(cfg.url);
+	cfg.url = strdup("embedded:///var/lib/weir");
+	CHECK_EQ(store_client_new(&cfg, &c, &err), (unsigned long long)-ENOTSUP);
+	CHECK(c == NULL);
+	CHECK(strstr(err.text, "embedded:///var/lib/weir") != NULL);
+	CHECK(strstr(err.text, "not built yet") != NULL);
+	err.text[0] = 0;
+	CHECK_EQ(store_writer_new(&cfg, NULL, &w, &err), (unsigned long long)-ENOTSUP);
+	CHECK(w == NULL);
+	CHECK(strstr(err.text, "not built yet") != NULL);
+	CHECK_EQ(store_writer_new(&cfg, NULL, &w, NULL), (unsigned long long)-ENOTSUP);
+	/* Any other URL is a server over HTTP: nothing is sent before a query. */
+	free(cfg.url);
+	cfg.url = strdup("http://127.0.0.1:1");
+	CHECK_EQ(store_client_new(&cfg, &c, &err), 0);
+	CHECK(c != NULL);
+	store_client_free(c);
+	store_client_free(NULL);
+	store_writer_free(NULL);
+	store_config_free(&cfg);
 }

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* ClickHouse's Native format: a batch of flows kept as one buffer per column,
+ * rows transposed into them as they arrive, put in the table's sorting order,
+ * and sent as one block (headers, then each column's buffers as they are).
+ *
+ * Why Native and not RowBinary: on ClickHouse 18.16 the server parses a
+ * Native block column by column with memcpy-like loops, while RowBinary is
+ * deserialized field by field; measured on this machine (PLATFORM.md) Native
+ * inserts about 650k rows/s against 470k for RowBinary, and only Native
+ * leaves room for the 500k flows/s target. The cost moves to us: we keep one
+ * buffer per column and transpose rows as they arrive, which is cheap. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+int store_native_put_varint(struct store_buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n] = v & 0x7f;
+		v >>= 7;
+		if (v)
+			tmp[n] |= 0x80;
+		n++;
+	} while (v);
+	return store_buf_append(b, tmp, n);
+}
+
+int store_native_put_string(struct store_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	int r = store_native_put_varint(b, n);
+
+	return r < 0 ? r : store_buf_append(b, s, n);
+}
+
+int store_native_batch_init(struct store_native_batch *b, const struct store_column *cols,
+			    size_t ncols, const char *const *sort_key, struct error *err)
+{
+	const char **names = NULL;
+
+	memset(b, 0, sizeof(*b));
+	b->cols = calloc(ncols ? ncols : 1, sizeof(*b->cols));
+	b->segs = calloc(1 + 3 * ncols, sizeof(*b->segs));
+	b->head_end = calloc(1 + ncols, sizeof(*b->head_end));
+	names = calloc(ncols ? ncols : 1, sizeof(*names));
+	if (!b->cols || !b->segs || !b->head_end || !names)
+		goto fail;
+	b->ncols = ncols;
+	for (size_t i = 0; i < ncols; i++) {
+		b->cols[i].def = cols[i];
+		names[i] = b->cols[i].def.name;
+	}
+	b->columns = store_column_list(names, ncols);
+	if (!b->columns)
+		goto fail;
+	free(names);
+	/* The sorting key's columns that are sent (the others hold their
+	 * default: constant); arrays never are in a key. */
+	for (size_t k = 0; sort_key && sort_key[k]; k++)
+		for (size_t i = 0; i < ncols && b->nsort < STORE_NATIVE_MAX_SORT; i++)
+			if (!strcmp(cols[i].name, sort_key[k]) && !store_column_is_array(&cols[i]))
+				b->sort_cols[b->nsort++] = i;
+	return 0;
+fail:
+	free(names);
+	store_native_batch_fini(b);
+	return error_set(err, -ENOMEM, "store: out of memory for a batch of %zu columns", ncols);
+}
+
+void store_native_batch_fini(struct store_native_batch *b)
+{
+	for (size_t i = 0; b->cols && i < b->ncols; i++) {
+		store_buf_free(&b->cols[i].offsets);
+		store_buf_free(&b->cols[i].data);
+	}
+	free(b->cols);
+	free(b->segs);
+	free(b->head_end);
+	free(b->columns);
+	store_buf_free(&b->head);
+	store_buf_free(&b->scratch);
+	memset(b, 0, sizeof(*b));
+}
+
+static inline unsigned array_count(const struct store_column *c, const struct flow *f)
+{
+	unsigned n = *((const uint8_t *)f + c->count_offset);
+
+	return n < c->max_count ? n : c->max_count;
+}
+
+size_t store_native_batch_need(struct store_native_batch *b, const struct flow *flows, size_t n)
+{
+	size_t need = 0;
+
+	for (size_t i = 0; i < b->ncols; i++) {
+		struct store_native_column *c = &b->cols[i];
+
+		if (store_column_is_array(&c->def)) {
+			size_t k = 0;
+			for (size_t j = 0; j < n; j++)
+				k += array_count(&c->def, &flows[j]);
+			c->need = 4 * k + 8 * n;
+		} else {
+			c->need = (size_t)c->def.width * n;
+		}
+		need += c->need;
+	}
+	return need;
+}
+
+int store_native_batch_reserve(struct store_native_batch *b, size_t n)
+{
+	for (size_t i = 0; i < b->ncols; i++) {
+		struct store_native_column *c = &b->cols[i];
+		int arr = store_column_is_array(&c->def);
+
+		if (store_buf_reserve(&c->data, arr ? c->need - 8 * n : c->need) < 0 ||
+		    (arr && store_buf_reserve(&c->offsets, 8 * n) < 0))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void encode_column(struct store_native_column *c, const struct flow *flows, size_t n)
+{
+	const struct store_column *d = &c->def;
+	char *out = c->data.data + c->data.len;
+
+	switch (d->enc) {
+	case STORE_ENC_U8:
+		for (size_t i = 0; i < n; i++)
+			out[i] = *((const char *)&flows[i] + d->offset);
+		break;
+	case STORE_ENC_U16:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 2 * i, (const char *)&flows[i] + d->offset, 2);
+		break;
+	case STORE_ENC_U32:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 4 * i, (const char *)&flows[i] + d->offset, 4);
+		break;
+	case STORE_ENC_U64:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 8 * i, (const char *)&flows[i] + d->offset, 8);
+		break;
+	case STORE_ENC_DATETIME:
+		for (size_t i = 0; i < n; i++) {
+			uint64_t t;
+			uint32_t t32;
+			memcpy(&t, (const char *)&flows[i] + d->offset, 8);
+			t32 = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+			memcpy(out + 4 * i, &t32, 4);
+		}
+		break;
+	case STORE_ENC_FIXED16:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 16 * i, (const char *)&flows[i] + d->offset, 16);
+		break;
+	case STORE_ENC_ARRAY_U32:
+	case STORE_ENC_LARGE_COMMUNITY: {
+		char *offs = c->offsets.data + c->offsets.len;
+		size_t len = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			const char *base = (const char *)&flows[i] + d->offset;
+			unsigned k = array_count(d, &flows[i]);
+
+			if (d->enc == STORE_ENC_ARRAY_U32) {
+				memcpy(out + len, base, 4 * (size_t)k);
+			} else {
+				const struct flow_large_community *lc = (const void *)base;
+				for (unsigned j = 0; j < k; j++) {
+					const uint32_t v = d->member == 0   ? lc[j].global_admin
+							   : d->member == 1 ? lc[j].local_data1
+									    : lc[j].local_data2;
+					memcpy(out + len + 4 * (size_t)j, &v, 4);
+				}
+			}
+			len += 4 * (size_t)k;
+			c->elements += k;
+			memcpy(offs + 8 * i, &c->elements, 8);
+		}
+		c->offsets.len += 8 * n;
+		c->data.len += len;
+		return;
+	}
+	}
+	c->data.len += (size_t)d->width * n;
+}
+
+void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n)
+{
+	size_t need = 0;
+
+	for (size_t i = 0; i < b->ncols; i++) {
+		encode_column(&b->cols[i], flows, n);
+		need += b->cols[i].need;
+	}
+	b->rows += n;
+	b->bytes += need;
+}
+
+void store_native_batch_clear(struct store_native_batch *b)
+{
+	for (size_t i = 0; i < b->ncols; i++) {
+		b->cols[i].data.len = 0;
+		b->cols[i].offsets.len = 0;
+		b->cols[i].elements = 0;
+	}
+	b->rows = 0;
+	b->bytes = 0;
+	b->sorted = 0;
+}
+
+int store_native_batch_sort(struct store_native_batch *b)
+{
+	struct store_sort_key keys[STORE_NATIVE_MAX_SORT];
+	uint32_t *perm = NULL;
+	size_t keep = 0;
+	int r;
+
+	if (b->sorted)
+		return 0;
+	for (size_t k = 0; k < b->nsort; k++) {
+		const struct store_native_column *c = &b->cols[b->sort_cols[k]];
+		keys[k] = (struct store_sort_key){c->data.data, c->def.width,
+						  c->def.enc == STORE_ENC_DATETIME};
+	}
+	r = store_rows_order(keys, b->nsort, b->rows, &perm);
+	if (r > 0) {
+		/* Room first, so that once started every column is reordered:
+		 * as much as the column that needs most (an array: its values,
+		 * then its offsets). Columns whose buffer is as large trade it
+		 * for the scratch one, so the scratch keeps that room. */
+		for (size_t i = 0; i < b->ncols; i++) {
+			const struct store_native_column *c = &b->cols[i];
+			size_t need = c->data.len;
+
+			if (store_column_is_array(&c->def))
+				need = ((need + 7) & ~(size_t)7) + b->rows * sizeof(uint64_t);
+			if (need > keep)
+				keep = need;
+		}
+		b->scratch.len = 0;
+		if (store_buf_reserve(&b->scratch, keep) < 0)
+			r = -ENOMEM;
+	}
+	for (size_t i = 0; r > 0 && i < b->ncols; i++) {
+		struct store_native_column *c = &b->cols[i];
+		int arr = store_column_is_array(&c->def);
+
+		store_rows_permute(&c->data, arr ? &c->offsets : NULL, c->def.width, perm, b->rows,
+				   &b->scratch, keep);
+	}
+	free(perm);
+	if (r < 0)
+		return r;
+	b->sorted = 1;
+	return 0;
+}
+
+/* Native block (no block info: neither HTTP nor a file of Native blocks has
+ * one): varint columns, varint rows, then per column its name, its type and
+ * its data (arrays: offsets then values). The headers go into b->head; the
+ * column buffers are pointed at where they are. */
+int store_native_batch_block(struct store_native_batch *b, struct store_block *block)
+{
+	size_t *head_end = b->head_end; /* where each header ends in b->head */
+	size_t k = 0, total = 0;
+	int r = 0;
+
+	b->head.len = 0;
+	r |= store_native_put_varint(&b->head, b->ncols);
+	r |= store_native_put_varint(&b->head, b->rows);
+	head_end[0] = b->head.len;
+	for (size_t i = 0; i < b->ncols; i++) {
+		r |= store_native_put_string(&b->head, b->cols[i].def.name);
+		r |= store_native_put_string(&b->head, b->cols[i].def.type);
+		head_end[i + 1] = b->head.len;
+	}
+	if (r < 0)
+		return -ENOMEM;
+	b->segs[k++] = (struct store_segment){b->head.data, head_end[0]};
+	for (size_t i = 0; i < b->ncols; i++) {
+		struct store_native_column *c = &b->cols[i];
+		b->segs[k++] = (struct store_segment){b->head.data + head_end[i],
+						      head_end[i + 1] - head_end[i]};
+		if (c->offsets.len)
+			b->segs[k++] = (struct store_segment){c->offsets.data, c->offsets.len};
+		if (c->data.len)
+			b->segs[k++] = (struct store_segment){c->data.data, c->data.len};
+	}
+	for (size_t i = 0; i < k; i++)
+		total += b->segs[i].len;
+	*block = (struct store_block){.segs = b->segs, .nsegs = k, .bytes = total, .rows = b->rows};
+	return 0;
+}
