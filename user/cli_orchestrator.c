@@ -1,29 +1,15 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* `weir orchestrator`: creates or upgrades the ClickHouse schema, then
  * applies retention on a schedule until SIGINT/SIGTERM. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "common/cli_opts.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "orchestrator/orchestrator.h"
 #include "weir_config.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static int should_stop(void *ctx)
-{
-	(void)ctx;
-	return stop_requested;
-}
 
 static void usage(FILE *out, const void *ctx)
 {
@@ -54,7 +40,7 @@ int cli_orchestrator_main(int argc, char **argv)
 	const char *path = NULL;
 	struct weir_config cfg;
 	struct config_error err;
-	struct sigaction sa;
+	struct signals *sig = NULL;
 	unsigned target = 0;
 	struct cli_opts o;
 	int once = 0, opt, r;
@@ -90,10 +76,10 @@ int cli_orchestrator_main(int argc, char **argv)
 	}
 	log_set_level(cfg.log.level);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	if (signals_new(NULL, NULL, &sig, NULL) < 0) {
+		weir_config_free(&cfg);
+		return 1;
+	}
 
 	if (target) {
 		struct store_client *c = NULL;
@@ -101,8 +87,9 @@ int cli_orchestrator_main(int argc, char **argv)
 		r = c ? orch_migrate(c, &cfg.clickhouse, target) : -1;
 		store_client_free(c);
 	} else {
-		r = orch_run(&cfg.clickhouse, once, should_stop, NULL);
+		r = orch_run(&cfg.clickhouse, once, signals_stop_requested, sig);
 	}
+	signals_free(sig);
 	weir_config_free(&cfg);
 	return r < 0 ? 1 : 0;
 }

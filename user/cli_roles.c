@@ -5,9 +5,6 @@
  * loses nothing (inlet first, drain the bus, final flush, close). */
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +16,7 @@
 #include "common/cli_opts.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "console/console.h"
 #include "demo/demo_exporter.h"
 #include "inlet/inlet.h"
@@ -35,18 +33,9 @@ enum role {
 	ROLE_OUTLET,
 };
 
-/* Signals are taken by one thread (sigwait), never by handlers: the first
- * SIGINT/SIGTERM starts the orderly stop, the second makes flushes waiting
- * for ClickHouse give up, the third exits at once. */
-struct signals {
-	sigset_t set;
-	pthread_t thread;
-	int started;
-	sem_t stop;
-	_Atomic int count;
-	struct outlet *_Atomic outlet;
-};
-
+/* Signals: user/common/signals.h (the first SIGINT/SIGTERM starts the
+ * orderly stop, the second makes flushes waiting for ClickHouse give up, the
+ * third exits at once). */
 struct roles {
 	enum role role;
 	const char *name;
@@ -63,94 +52,31 @@ struct roles {
 	struct demo_exporter *demo_exporter;
 	pthread_t retention;
 	int retention_started;
-	struct signals sig;
+	struct signals *sig;
 };
-
-static void *signal_main(void *arg)
-{
-	struct signals *s = arg;
-	uint64_t first = 0;
-	int signo;
-
-	for (;;) {
-		if (sigwait(&s->set, &signo) != 0)
-			continue;
-		/* One Ctrl-C often arrives twice (the terminal's SIGINT to the
-		 * process group, and a wrapper script passing it on): signals
-		 * within a second of the first are the same request. */
-		if (first && clock_mono_ms() - first < 1000)
-			continue;
-		if (!first)
-			first = clock_mono_ms();
-		switch (atomic_fetch_add(&s->count, 1)) {
-		case 0:
-			log_info("stopping", "signal=%d", signo);
-			sem_post(&s->stop);
-			break;
-		case 1:
-			log_warn(
-			    "second signal: giving up waiting for ClickHouse (uncommitted data "
-			    "stays in Kafka; the ring's is lost); a third exits at once",
-			    "signal=%d", signo);
-			outlet_abort(atomic_load(&s->outlet));
-			break;
-		default:
-			_exit(130);
-		}
-	}
-	return NULL;
-}
-
-/* Blocks SIGINT/SIGTERM in every thread made from now on, and takes them in
- * one thread of our own. */
-static int signals_start(struct signals *s)
-{
-	int ret;
-
-	sem_init(&s->stop, 0, 0);
-	sigemptyset(&s->set);
-	sigaddset(&s->set, SIGINT);
-	sigaddset(&s->set, SIGTERM);
-	/* A shell starts background jobs with SIGINT ignored, and an ignored
-	 * signal never reaches sigwait(). */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	pthread_sigmask(SIG_BLOCK, &s->set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	ret = -pthread_create(&s->thread, NULL, signal_main, s);
-	if (ret == 0)
-		s->started = 1;
-	return ret;
-}
-
-static void signals_stop(struct signals *s)
-{
-	if (s->started) {
-		pthread_cancel(s->thread);
-		pthread_join(s->thread, NULL);
-		s->started = 0;
-	}
-	sem_destroy(&s->stop);
-}
 
 static int stop_requested(void *ctx)
 {
 	struct roles *r = ctx;
 
-	return atomic_load(&r->sig.count) > 0;
+	return signals_stop_requested(r->sig);
 }
 
 /* Sleeps up to ms; returns 1 when a stop was asked meanwhile. */
 static int wait_stop(struct roles *r, uint64_t ms)
 {
-	struct timespec ts;
+	return signals_wait(r->sig, ms);
+}
 
-	clock_deadline(&ts, CLOCK_REALTIME, ms);
-	while (sem_timedwait(&r->sig.stop, &ts) < 0)
-		if (errno != EINTR)
-			return stop_requested(r);
-	sem_post(&r->sig.stop); /* keep it for the main wait */
-	return 1;
+/* The second signal: flushes waiting for ClickHouse give up (uncommitted
+ * data stays in Kafka; the ring's is lost). */
+static void give_up(void *ctx)
+{
+	log_warn("giving up waiting for ClickHouse: uncommitted data stays in Kafka, the ring's "
+		 "is lost",
+		 NULL);
+	if (ctx)
+		outlet_abort(ctx);
 }
 
 /* ---- options and configuration ---- */
@@ -440,7 +366,7 @@ static int start_outlet(struct roles *r)
 		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 		return ret;
 	}
-	atomic_store(&r->sig.outlet, r->outlet);
+	signals_set_context(r->sig, r->outlet);
 	ret = outlet_start(r->outlet, &err);
 	if (ret < 0)
 		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
@@ -541,7 +467,7 @@ static void stop_all(struct roles *r)
 		r->retention_started = 0;
 	}
 	/* 4. Close. */
-	atomic_store(&r->sig.outlet, NULL);
+	signals_set_context(r->sig, NULL);
 	outlet_free(r->outlet);
 	r->outlet = NULL;
 	bus_kafka_flow_producer_free(r->flows_out); /* (flushes what is queued) */
@@ -581,10 +507,14 @@ static int role_main(enum role role, int argc, char **argv)
 		weir_config_free(&r.cfg);
 		return 1;
 	}
-	r.metrics = metrics_registry_new();
-	ret = r.metrics ? signals_start(&r.sig) : -ENOMEM;
+	ret = signals_new(give_up, NULL, &r.sig, NULL);
 	if (ret < 0)
 		goto out;
+	r.metrics = metrics_registry_new();
+	if (!r.metrics) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	ret = start_http(&r);
 	if (ret < 0)
 		goto out;
@@ -618,14 +548,13 @@ static int role_main(enum role role, int argc, char **argv)
 			goto out;
 	}
 	log_info("ready", "role=%s", r.name);
-	while (sem_wait(&r.sig.stop) < 0 && errno == EINTR)
-		;
+	signals_wait(r.sig, UINT64_MAX);
 out:
 	/* Whatever failed, threads already running must not outlive us. */
-	if (ret < 0 && !stop_requested(&r))
-		atomic_fetch_add(&r.sig.count, 1);
+	if (r.sig)
+		signals_request_stop(r.sig);
 	stop_all(&r);
-	signals_stop(&r.sig);
+	signals_free(r.sig);
 	metrics_registry_free(r.metrics);
 	weir_config_free(&r.cfg);
 	if (ret == -ECANCELED)
