@@ -108,7 +108,7 @@ int cli_probe_main(int argc, char **argv)
 		fprintf(stderr, "weir probe: %s\n", error_text(&err));
 		goto out;
 	}
-	log_info("probe running", "config=%s metrics=http://%s/metrics", path, cfg.http.listen);
+	log_info("ready", "role=probe config=%s metrics=http://%s/metrics", path, cfg.http.listen);
 	wait_for_stop();
 	ret = 0;
 out:
