@@ -50,7 +50,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PROBE_STATS);
 	__type(key, __u32);
-	__type(value, struct probe_stat_counter);
+	__type(value, __u64);
 } stats SEC(".maps");
 
 /* Packets since the last sampled one, per CPU. */
@@ -83,14 +83,12 @@ enum parse_result {
 	PARSE_SHORT = 3, /* headers past the linear part: pull and parse again */
 };
 
-static __always_inline void stat(__u32 idx, __u64 bytes)
+static __always_inline void stat(__u32 idx)
 {
-	struct probe_stat_counter *c = bpf_map_lookup_elem(&stats, &idx);
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
 
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	}
+	if (c)
+		(*c)++;
 }
 
 /* Transport ports, TCP flags, ICMP type and code (RFC 793, 768, 792, 4443). */
@@ -263,7 +261,7 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 
 	map = bpf_map_lookup_elem(&flows, &zero);
 	if (!map) {
-		stat(PROBE_STAT_NO_MAP, bytes);
+		stat(PROBE_STAT_NO_MAP);
 		return;
 	}
 	v = bpf_map_lookup_elem(map, &p->key);
@@ -276,7 +274,7 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 		nv.tos = p->tos;
 		r = bpf_map_update_elem(map, &p->key, &nv, BPF_NOEXIST);
 		if (r == 0) {
-			stat(PROBE_STAT_COUNTED, bytes);
+			stat(PROBE_STAT_COUNTED);
 			return;
 		}
 		/* Another CPU made the flow meanwhile: this CPU's slot of it
@@ -293,13 +291,13 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 		v->packets += packets;
 		v->last_ns = now;
 		v->tcp_flags |= p->tcp_flags;
-		stat(PROBE_STAT_COUNTED, bytes);
+		stat(PROBE_STAT_COUNTED);
 		return;
 	}
 	/* The map is full: user space counts this packet from the ring. */
 	o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
 	if (!o) {
-		stat(PROBE_STAT_RING_DROP, bytes);
+		stat(PROBE_STAT_RING_DROP);
 		return;
 	}
 	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
@@ -311,7 +309,7 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 	o->value.tos = p->tos;
 	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
 	bpf_ringbuf_submit(o, 0);
-	stat(PROBE_STAT_MAP_FULL, bytes);
+	stat(PROBE_STAT_MAP_FULL);
 }
 
 static __always_inline int meter_skb(struct __sk_buff *skb, __u8 direction)
@@ -320,9 +318,9 @@ static __always_inline int meter_skb(struct __sk_buff *skb, __u8 direction)
 	__u64 bytes, segs;
 	int r;
 
-	stat(PROBE_STAT_PACKETS, skb->len);
+	stat(PROBE_STAT_PACKETS);
 	if (sampled_out()) {
-		stat(PROBE_STAT_SAMPLED_OUT, skb->len);
+		stat(PROBE_STAT_SAMPLED_OUT);
 		return TC_ACT_OK_;
 	}
 	r = parse((void *)(long)skb->data, (void *)(long)skb->data_end,
@@ -336,11 +334,11 @@ static __always_inline int meter_skb(struct __sk_buff *skb, __u8 direction)
 				  skb->vlan_present ? skb->vlan_tci & 0x0fff : 0, &p);
 	}
 	if (r == PARSE_NOT_IP) {
-		stat(PROBE_STAT_NOT_IP, skb->len);
+		stat(PROBE_STAT_NOT_IP);
 		return TC_ACT_OK_;
 	}
 	if (r == PARSE_MALFORMED || (r == PARSE_SHORT && p.key.ip_version == 0)) {
-		stat(PROBE_STAT_MALFORMED, skb->len);
+		stat(PROBE_STAT_MALFORMED);
 		return TC_ACT_OK_;
 	}
 	/* A transport header cut short still counts, without ports. */
@@ -379,18 +377,18 @@ int probe_xdp(struct xdp_md *ctx)
 	struct pkt p = {};
 	int r;
 
-	stat(PROBE_STAT_PACKETS, end - data);
+	stat(PROBE_STAT_PACKETS);
 	if (sampled_out()) {
-		stat(PROBE_STAT_SAMPLED_OUT, end - data);
+		stat(PROBE_STAT_SAMPLED_OUT);
 		return XDP_PASS;
 	}
 	r = parse(data, end, 0, &p);
 	if (r == PARSE_NOT_IP) {
-		stat(PROBE_STAT_NOT_IP, end - data);
+		stat(PROBE_STAT_NOT_IP);
 		return XDP_PASS;
 	}
 	if (r == PARSE_MALFORMED || (r == PARSE_SHORT && p.key.ip_version == 0)) {
-		stat(PROBE_STAT_MALFORMED, end - data);
+		stat(PROBE_STAT_MALFORMED);
 		return XDP_PASS;
 	}
 	p.key.ifindex = ctx->ingress_ifindex;

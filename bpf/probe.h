@@ -48,7 +48,7 @@ struct probe_overflow {
 	struct probe_flow_value value;
 };
 
-/* Index of the per-CPU `stats` array. */
+/* Index of the per-CPU `stats` array of packet counts (__u64). */
 enum probe_stat {
 	PROBE_STAT_PACKETS = 0,	    /* packets seen (before sampling) */
 	PROBE_STAT_COUNTED = 1,	    /* packets added to the map */
@@ -59,11 +59,6 @@ enum probe_stat {
 	PROBE_STAT_SAMPLED_OUT = 6, /* skipped by 1-in-N sampling */
 	PROBE_STAT_NO_MAP = 7,	    /* no active flow map (should not happen) */
 	PROBE_STATS = 8,
-};
-
-struct probe_stat_counter {
-	__u64 packets;
-	__u64 bytes;
 };
 
 #define PROBE_DEFAULT_MAX_FLOWS 65536

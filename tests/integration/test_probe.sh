@@ -13,20 +13,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${WEIR_BUILD:-$top/build}
 WEIR=$build/weir
 TRAFFIC=$build/tests/tools/probe_traffic
-N=0
-FAILED=0
-
-tap() {
-	local status=$1
-	shift
-	N=$((N + 1))
-	if [ "$status" -eq 0 ]; then
-		echo "ok $N - $*"
-	else
-		echo "not ok $N - $*"
-		FAILED=1
-	fi
-}
+. "$top/tests/integration/lib/e2e.bash" # tap
 
 for b in "$WEIR" "$TRAFFIC"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built"; exit 0; }
@@ -47,7 +34,7 @@ cleanup() {
 	wait 2>/dev/null
 	ip netns del $A 2>/dev/null
 	ip netns del $B 2>/dev/null
-	[ "$FAILED" = 0 ] && rm -rf "$D" || echo "# logs kept in $D"
+	[ "$E2E_FAILED" = 0 ] && rm -rf "$D" || echo "# logs kept in $D"
 }
 trap cleanup EXIT
 
@@ -259,5 +246,5 @@ tap $? "weir's decoder reads the announced sampling interval (10)"
 tshark -r "$D/run3/ipfix.pcap" -d udp.port==9996,cflow -V 2>/dev/null | grep -q "Sampling interval: 10"
 tap $? "tshark reads the announced sampling interval (10)"
 
-echo "1..$N"
-exit $FAILED
+echo "1..$E2E_N"
+exit $E2E_FAILED

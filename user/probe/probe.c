@@ -361,22 +361,16 @@ static void *exporter_main(void *arg)
 
 /* ---- metrics ---- */
 
-void probe_read_kernel_stats(struct probe *p, struct probe_stat_counter out[PROBE_STATS])
+void probe_read_kernel_stats(struct probe *p, uint64_t out[PROBE_STATS])
 {
 	int ncpu = p->drain.ncpu, fd = bpf_map__fd(p->skel->maps.stats);
-	struct probe_stat_counter *v = calloc((size_t)ncpu, sizeof(*v));
+	uint64_t *v = calloc((size_t)ncpu, sizeof(*v));
 
 	memset(out, 0, sizeof(*out) * PROBE_STATS);
-	if (!v)
-		return;
-	for (uint32_t k = 0; k < PROBE_STATS; k++) {
-		if (bpf_map_lookup_elem(fd, &k, v) < 0)
-			continue;
-		for (int c = 0; c < ncpu; c++) {
-			out[k].packets += v[c].packets;
-			out[k].bytes += v[c].bytes;
-		}
-	}
+	for (uint32_t k = 0; v && k < PROBE_STATS; k++)
+		if (bpf_map_lookup_elem(fd, &k, v) == 0)
+			for (int c = 0; c < ncpu; c++)
+				out[k] += v[c];
 	free(v);
 }
 
@@ -384,14 +378,14 @@ void probe_read_kernel_stats(struct probe *p, struct probe_stat_counter out[PROB
 static void collect(void *ctx)
 {
 	struct probe *p = ctx;
-	struct probe_stat_counter s[PROBE_STATS];
+	uint64_t s[PROBE_STATS];
 
 	probe_read_kernel_stats(p, s);
 	pthread_mutex_lock(&p->kstats_lock);
 	for (int k = 0; k < PROBE_STATS; k++) {
-		if (s[k].packets > p->kstats_last[k])
-			metric_add(p->m_kernel[k], s[k].packets - p->kstats_last[k]);
-		p->kstats_last[k] = s[k].packets;
+		if (s[k] > p->kstats_last[k])
+			metric_add(p->m_kernel[k], s[k] - p->kstats_last[k]);
+		p->kstats_last[k] = s[k];
 	}
 	pthread_mutex_unlock(&p->kstats_lock);
 }
@@ -651,13 +645,13 @@ void probe_free(struct probe *p)
 
 void probe_get_stats(struct probe *p, struct probe_stats *st)
 {
-	struct probe_stat_counter s[PROBE_STATS];
+	uint64_t s[PROBE_STATS];
 
 	memset(st, 0, sizeof(*st));
 	probe_read_kernel_stats(p, s);
-	st->packets = s[PROBE_STAT_PACKETS].packets;
-	st->map_full = s[PROBE_STAT_MAP_FULL].packets;
-	st->ring_drops = s[PROBE_STAT_RING_DROP].packets;
+	st->packets = s[PROBE_STAT_PACKETS];
+	st->map_full = s[PROBE_STAT_MAP_FULL];
+	st->ring_drops = s[PROBE_STAT_RING_DROP];
 	st->flows = atomic_load(&p->flows);
 	st->messages = atomic_load(&p->messages);
 	st->table_full = atomic_load(&p->table_full);

@@ -211,7 +211,7 @@ struct probe {
 };
 
 /* Sums the per-CPU `stats` map. */
-void probe_read_kernel_stats(struct probe *p, struct probe_stat_counter out[PROBE_STATS]);
+void probe_read_kernel_stats(struct probe *p, uint64_t out[PROBE_STATS]);
 /* Resolves and connects cfg->collectors; *max_len is the IPFIX message
  * limit (the smallest path MTU less IP and UDP headers). */
 int probe_collectors_open(struct probe *p, const struct probe_config *cfg, size_t *max_len,

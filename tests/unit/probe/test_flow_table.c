@@ -90,7 +90,8 @@ TEST(idle_active_and_fin_end_flows)
 	struct probe_table t;
 	struct probe_flow_key k1 = key(1), k2 = key(2), k3 = key(3), k4 = key(4);
 	struct probe_flow_value idle = val(1, 1, 0, 1000 * MS), busy = val(1, 1, 0, 5000 * MS),
-				fresh = val(1, 1, 4000 * MS, 5000 * MS), fin = val(1, 1, 4900 * MS, 5000 * MS);
+				fresh = val(1, 1, 4000 * MS, 5000 * MS),
+				fin = val(1, 1, 4900 * MS, 5000 * MS);
 	struct seen s = {0};
 
 	REQUIRE_EQ(probe_table_init(&t, 16), 0);

@@ -228,7 +228,10 @@ TEST(interface_options_carry_names_and_descriptions)
 {
 	struct ipfix_writer *w = malloc(sizeof(*w));
 	struct probe_iface_info ifs[3] = {
-	    {.ifindex = 2, .name = "eth0", .description = "uplink to AS64500", .speed_bps = 10000000000ull},
+	    {.ifindex = 2,
+	     .name = "eth0",
+	     .description = "uplink to AS64500",
+	     .speed_bps = 10000000000ull},
 	    {.ifindex = 7, .name = "ens5", .description = "", .speed_bps = 0},
 	    {.ifindex = 9, .name = "bond0.42", .speed_bps = 25000000000ull},
 	};
