@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench.h"
 #include "cli.h"
 #include "common/cpu_time.h"
 #include "common/addr.h"
@@ -37,6 +38,7 @@ static const struct bench {
     {"e2e", outlet_bench, "flows/s from UDP datagrams to ClickHouse rows, ring and Kafka"},
     {"kafka", bus_kafka_bench_main, "envelopes/s through producer -> Kafka -> consumer group"},
     {"store", store_bench_main, "flows/s inserted into ClickHouse, bytes per flow on disk"},
+    {"probe", bench_probe_main, "host probe on a veth pair: throughput cost, CPU vs softflowd"},
     /* A new benchmark is one line here, its function declared in its stage
      * header (included above); a function with another signature gets a
      * small adapter next to it, in its stage. */

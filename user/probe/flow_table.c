@@ -31,52 +31,63 @@ int probe_table_init(struct probe_table *t, size_t flows)
 {
 	size_t cap = 64;
 
-	while (cap < flows + flows / 3 + 1)
+	while (cap / 4 * 3 < flows)
 		cap <<= 1;
 	memset(t, 0, sizeof(*t));
+	t->limit = flows;
 	t->slots = calloc(cap, sizeof(*t->slots));
-	if (!t->slots)
+	t->entries = calloc(flows, sizeof(*t->entries));
+	if (!t->slots || !t->entries) {
+		probe_table_fini(t);
 		return -ENOMEM;
+	}
 	t->mask = cap - 1;
-	t->limit = cap / 4 * 3;
 	return 0;
 }
 
 void probe_table_fini(struct probe_table *t)
 {
 	free(t->slots);
+	free(t->entries);
 	memset(t, 0, sizeof(*t));
+}
+
+/* The slot of `k`, or of the empty slot where it would go. */
+static size_t find(const struct probe_table *t, const struct probe_flow_key *k)
+{
+	size_t i = key_hash(k) & t->mask;
+
+	while (t->slots[i] && memcmp(&t->entries[t->slots[i] - 1].key, k, sizeof(*k)))
+		i = (i + 1) & t->mask;
+	return i;
 }
 
 int probe_table_add(struct probe_table *t, const struct probe_flow_key *k,
 		    const struct probe_flow_value *v)
 {
-	size_t i = key_hash(k) & t->mask;
+	size_t i;
 	struct probe_entry *e;
 
 	if (!v->packets)
 		return 0; /* a CPU that never saw the flow */
-	for (;; i = (i + 1) & t->mask) {
-		e = &t->slots[i];
-		if (!e->used)
-			break;
-		if (!memcmp(&e->key, k, sizeof(*k))) {
-			/* The earliest packet's TOS stands for the flow. */
-			if (v->first_ns < e->first_ns) {
-				e->first_ns = v->first_ns;
-				e->tos = v->tos;
-			}
-			if (v->last_ns > e->last_ns)
-				e->last_ns = v->last_ns;
-			e->bytes += v->bytes;
-			e->packets += v->packets;
-			e->tcp_flags |= v->tcp_flags;
-			return 0;
+	i = find(t, k);
+	if (t->slots[i]) {
+		e = &t->entries[t->slots[i] - 1];
+		/* The earliest packet's TOS stands for the flow. */
+		if (v->first_ns < e->first_ns) {
+			e->first_ns = v->first_ns;
+			e->tos = v->tos;
 		}
+		if (v->last_ns > e->last_ns)
+			e->last_ns = v->last_ns;
+		e->bytes += v->bytes;
+		e->packets += v->packets;
+		e->tcp_flags |= v->tcp_flags;
+		return 0;
 	}
 	if (t->count >= t->limit)
 		return -ENOSPC;
-	e->used = 1;
+	e = &t->entries[t->count];
 	e->key = *k;
 	e->bytes = v->bytes;
 	e->packets = v->packets;
@@ -84,30 +95,34 @@ int probe_table_add(struct probe_table *t, const struct probe_flow_key *k,
 	e->last_ns = v->last_ns;
 	e->tcp_flags = v->tcp_flags;
 	e->tos = v->tos;
-	t->count++;
+	t->slots[i] = (uint32_t)++t->count;
 	return 0;
 }
 
-/* Empties slot i and moves later entries of its run back (Knuth 6.4,
- * algorithm R), so lookups never meet a hole inside a run. */
-static void remove_at(struct probe_table *t, size_t i)
+/* Removes entry d: its slot is emptied and later slots of the run move back
+ * (Knuth 6.4, algorithm R); the last entry moves into d. */
+static void remove_entry(struct probe_table *t, size_t d)
 {
-	size_t j = i;
+	size_t i = find(t, &t->entries[d].key), j = i, last = t->count - 1;
 
-	t->slots[i].used = 0;
+	t->slots[i] = 0;
 	for (;;) {
 		size_t home;
 
 		j = (j + 1) & t->mask;
-		if (!t->slots[j].used)
+		if (!t->slots[j])
 			break;
-		home = key_hash(&t->slots[j].key) & t->mask;
+		home = key_hash(&t->entries[t->slots[j] - 1].key) & t->mask;
 		/* Leave j where it is when its home lies cyclically in (i, j]. */
 		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 			continue;
 		t->slots[i] = t->slots[j];
-		t->slots[j].used = 0;
+		t->slots[j] = 0;
 		i = j;
+	}
+	if (d != last) {
+		t->slots[find(t, &t->entries[last].key)] = (uint32_t)d + 1;
+		t->entries[d] = t->entries[last];
 	}
 	t->count--;
 }
@@ -126,34 +141,19 @@ static int due(const struct probe_entry *e, uint64_t now, uint64_t idle, uint64_
 int probe_table_expire(struct probe_table *t, uint64_t now_ns, uint64_t idle_ns, uint64_t active_ns,
 		       int all, probe_expire_fn fn, void *ctx)
 {
-	size_t cap = t->mask + 1, start = 0;
-	int r;
+	size_t d = 0;
 
-	if (!t->count)
-		return 0;
-	/* Start the walk at an empty slot: removing by backward shift only
-	 * moves entries towards their home, never across an empty slot, so no
-	 * entry is skipped or seen twice. */
-	while (t->slots[start].used)
-		start++;
-	for (size_t n = 1; n <= cap; n++) {
-		size_t i = (start + n) & t->mask;
-		int reason;
+	while (d < t->count) {
+		int reason = due(&t->entries[d], now_ns, idle_ns, active_ns), r;
 
-		for (;;) {
-			struct probe_entry *e = &t->slots[i];
-
-			if (!e->used)
-				break;
-			reason = due(e, now_ns, idle_ns, active_ns);
-			if (!reason && !all)
-				break;
-			r = fn(ctx, e, (uint8_t)(reason ? reason : PROBE_END_FORCED));
-			if (r < 0)
-				return r;
-			remove_at(t, i);
-			/* slot i may now hold an entry that was after it. */
+		if (!reason && !all) {
+			d++;
+			continue;
 		}
+		r = fn(ctx, &t->entries[d], (uint8_t)(reason ? reason : PROBE_END_FORCED));
+		if (r < 0)
+			return r;
+		remove_entry(t, d); /* the last entry is in d now: looked at next */
 	}
 	return 0;
 }

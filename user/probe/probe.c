@@ -3,6 +3,8 @@
  * thread (drain every drain-interval, flows out on their timeouts, templates
  * and interface names on their refresh, interfaces watched), with metrics. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +334,10 @@ static void *exporter_main(void *arg)
 	    {.fd = ring_buffer__epoll_fd(p->ring), .events = POLLIN},
 	};
 
+	/* A thread starts in its creator's namespace, which may not be ours. */
+	if (setns(p->netns_fd, CLONE_NEWNET) < 0)
+		log_error("probe: entering the probe's network namespace failed", "error=\"%s\"",
+			  strerror(errno));
 	cycle(p, 0); /* templates at start */
 	p->last_ifaces_ns = clock_ns(CLOCK_MONOTONIC);
 	for (;;) {
@@ -523,6 +529,7 @@ int probe_new(const struct probe_config *cfg, struct metrics_registry *metrics, 
 	if (!p)
 		return error_set(err, -ENOMEM, "probe: out of memory");
 	p->stop_fd = -1;
+	p->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	pthread_mutex_init(&p->kstats_lock, NULL);
 	p->drain.inner_fd[0] = p->drain.inner_fd[1] = -1;
 	config_with_defaults(&p->cfg, cfg);
@@ -542,9 +549,9 @@ int probe_new(const struct probe_config *cfg, struct metrics_registry *metrics, 
 	}
 	ipfix_writer_init(p->w, (uint32_t)p->cfg.observation_domain, (uint32_t)p->cfg.sampling,
 			  max_len);
-	/* Flows live in the table for up to the active timeout: room for
-	 * several drains' worth of the kernel map. */
-	r = probe_table_init(&p->table, (size_t)p->cfg.max_flows * 4);
+	/* Flows stay in the table up to the active timeout: room for twice
+	 * a full kernel map; beyond, pieces go out early (counted). */
+	r = probe_table_init(&p->table, (size_t)p->cfg.max_flows * 2);
 	if (r < 0) {
 		error_set(err, r, "probe: out of memory for the flow table");
 		goto fail;
@@ -594,6 +601,7 @@ int probe_start(struct probe *p, struct error *err)
 
 	if (r < 0)
 		return error_set(err, r, "probe: starting the exporter thread: %s", strerror(-r));
+	pthread_setname_np(p->thread, "weir-probe"); /* its CPU is what `weir bench probe` reads */
 	p->started = 1;
 	return 0;
 }
@@ -601,6 +609,7 @@ int probe_start(struct probe *p, struct error *err)
 void probe_stop(struct probe *p)
 {
 	uint64_t one = 1;
+	int here;
 
 	if (!p || p->stopped)
 		return;
@@ -612,6 +621,11 @@ void probe_stop(struct probe *p)
 		pthread_join(p->thread, NULL);
 		p->started = 0;
 	}
+	/* Detaching a clsact filter names the interface by index: in the
+	 * probe's namespace, whichever thread this is. */
+	here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (p->netns_fd >= 0)
+		setns(p->netns_fd, CLONE_NEWNET);
 	/* Detach first: once the drain's swap returns, nothing counts any
 	 * more, so the last drain holds every packet the programs saw. */
 	for (size_t i = 0; i < p->nifaces; i++)
@@ -619,6 +633,10 @@ void probe_stop(struct probe *p)
 	count_attached(p);
 	if (p->ready)
 		cycle(p, 1);
+	if (here >= 0) {
+		setns(here, CLONE_NEWNET);
+		close(here);
+	}
 }
 
 void probe_free(struct probe *p)
@@ -639,6 +657,8 @@ void probe_free(struct probe *p)
 	free(p->w);
 	if (p->stop_fd >= 0)
 		close(p->stop_fd);
+	if (p->netns_fd >= 0)
+		close(p->netns_fd);
 	pthread_mutex_destroy(&p->kstats_lock);
 	free(p);
 }

@@ -47,7 +47,8 @@ struct probe;
  * them to the interfaces (replacing a stale copy of ours left by a crash;
  * refusing another program's place), and registers the weir_probe_* metrics
  * in `metrics` (may be NULL; it must outlive the probe). Interfaces are those
- * of the calling thread's network namespace. Returns 0 with *out, or -errno
+ * of the calling thread's network namespace, and stay so for the probe's
+ * life, whichever thread starts or stops it. Returns 0 with *out, or -errno
  * with *out = NULL and `err` filled (needs root or CAP_BPF + CAP_NET_ADMIN). */
 int probe_new(const struct probe_config *cfg, struct metrics_registry *metrics, struct probe **out,
 	      struct error *err);

@@ -89,16 +89,18 @@ struct probe_entry {
 	uint64_t first_ns, last_ns; /* CLOCK_MONOTONIC */
 	uint16_t tcp_flags;
 	uint8_t tos;
-	uint8_t used;
 };
 
-/* Open addressing, linear probing, deletion by backward shift: no
+/* Entries live densely in `entries` (so a walk costs what the table holds,
+ * not its capacity); `slots` is an open-addressing index into them (0 =
+ * empty, else index + 1), linear probing, deletion by backward shift: no
  * tombstones, so a long run never slows down. */
 struct probe_table {
-	struct probe_entry *slots;
-	size_t mask; /* capacity - 1 (a power of two) */
+	uint32_t *slots;
+	struct probe_entry *entries;
+	size_t mask; /* slots - 1 (a power of two) */
 	size_t count;
-	size_t limit; /* count never exceeds it (3/4 of the capacity) */
+	size_t limit; /* entries; at most 3/4 of the slots */
 };
 
 /* Room for `flows` entries. Returns 0 or -ENOMEM. */
@@ -196,7 +198,8 @@ struct probe {
 	size_t ncollectors;
 	struct ipfix_writer *w;
 	uint64_t last_templates_ns, last_ifaces_ns;
-	int stop_fd; /* eventfd */
+	int stop_fd;  /* eventfd */
+	int netns_fd; /* the namespace of probe_new(): interfaces are looked up there */
 	pthread_t thread;
 	int started, stopped;
 	int ready; /* probe_new() succeeded: probe_stop() does the last export */

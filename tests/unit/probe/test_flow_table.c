@@ -125,8 +125,8 @@ TEST(full_table_says_so)
 		else
 			break;
 	}
-	CHECK_EQ(added, t.limit);
-	CHECK(added >= 10);
+	CHECK_EQ(added, 10);
+	CHECK_EQ(t.limit, 10);
 	probe_table_fini(&t);
 }
 
@@ -163,7 +163,7 @@ TEST(removal_keeps_every_entry_reachable)
 	CHECK_EQ(t.count, 0);
 	CHECK_EQ(s.bytes, added);
 	for (unsigned i = 0; i < t.mask + 1; i++)
-		CHECK(!t.slots[i].used);
+		CHECK(!t.slots[i]);
 	probe_table_fini(&t);
 	free(ref);
 }
