@@ -11,6 +11,7 @@ int cli_outlet_main(int argc, char **argv); /* cli_roles.c */
 int cli_orchestrator_main(int argc, char **argv); /* cli_orchestrator.c */
 int cli_decode_main(int argc, char **argv); /* cli_decode.c */
 int cli_bench_main(int argc, char **argv); /* cli_bench.c */
+int cli_probe_main(int argc, char **argv); /* cli_probe.c */
 int cli_config_main(int argc, char **argv); /* cli_config.c */
 int cli_version_main(int argc, char **argv); /* cli_config.c */
 

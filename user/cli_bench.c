@@ -23,6 +23,7 @@ static const struct bench {
     {"e2e", bench_e2e_main, "flows/s from UDP datagrams to ClickHouse rows, ring and Kafka"},
     {"kafka", bench_kafka_main, "envelopes/s through producer -> Kafka -> consumer group"},
     {"store", bench_store_main, "flows/s inserted into ClickHouse, bytes per flow on disk"},
+    {"probe", bench_probe_main, "host probe on a veth pair: throughput cost, CPU vs softflowd"},
     /* A new benchmark is one line here, its function in user/bench/ and
      * declared in bench/bench.h. */
 };

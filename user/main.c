@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{"inlet", cli_inlet_main, "run the collector role: receive datagrams, hand them to the bus"},
 	{"outlet", cli_outlet_main, "run the outlet role: decode, enrich, store in ClickHouse"},
 	{"orchestrator", cli_orchestrator_main, "create or upgrade the ClickHouse schema, apply retention"},
+	{"probe", cli_probe_main, "meter this host's traffic in the kernel, export it as IPFIX"},
 	{"decode", cli_decode_main, "decode flow datagrams from pcap files (--json for JSON lines)"},
 	{"bench", cli_bench_main, "measure decoder, inlet and storage throughput"},
 	{"config", cli_config_main, "check a configuration file (weir config check FILE)"},

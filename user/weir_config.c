@@ -37,6 +37,8 @@ static const struct config_field weir_fields[] = {
 	 .fields = inlet_config_fields},
 	{.key = "outlet", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, outlet),
 	 .fields = outlet_config_fields},
+	{.key = "probe", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, probe),
+	 .fields = probe_config_fields},
 	{0},
 };
 
@@ -54,6 +56,7 @@ int weir_config_defaults(struct weir_config *cfg)
 		return -ENOMEM;
 	inlet_config_defaults(&cfg->flow);
 	outlet_config_defaults(&cfg->outlet);
+	probe_config_defaults(&cfg->probe);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "bus/bus.h"
 #include "inlet/inlet.h"
 #include "outlet/outlet.h"
+#include "probe/probe.h"
 #include "store/store.h"
 
 struct weir_log_config {
@@ -28,6 +29,7 @@ struct weir_config {
 	struct bus_config bus; /* `bus:` (user/bus/bus.h) */
 	struct inlet_config flow; /* `flow:` (user/inlet/inlet.h) */
 	struct outlet_config outlet;
+	struct probe_config probe; /* `probe:` (user/probe/probe.h) */
 };
 
 /* Loads and validates `path` (defaults for every absent key). Returns 0 or

@@ -25,6 +25,9 @@ int bench_e2e_main(int argc, char **argv);
 int bench_kafka_main(int argc, char **argv);
 /* store: flows/s inserted into ClickHouse and bytes per flow on disk. */
 int bench_store_main(int argc, char **argv);
+/* probe: veth throughput with and without `weir probe` attached, its CPU,
+ * softflowd side by side (root; softflowd for the comparison). */
+int bench_probe_main(int argc, char **argv);
 /* Not listed by `weir bench --help`: `weir bench clickhouse-server
  * available|start DIR|stop DIR`, the launcher below for shell scripts
  * (tests/integration/lib/clickhouse.sh, mk/demo.sh). */

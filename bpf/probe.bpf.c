@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
+/* The host probe's meter: TC programs (tcx or clsact, ingress and egress) and
+ * an XDP ingress variant that add every IP packet to its flow in a per-CPU
+ * hash map. The map in use is the one slot of `flows` (an array of maps):
+ * user space swaps in an empty map and drains the old one once no program can
+ * write to it any more, which is what makes the counts exact. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "probe.h"
+
+#define ETH_P_IP_     0x0800
+#define ETH_P_IPV6_   0x86DD
+#define ETH_P_8021Q_  0x8100
+#define ETH_P_8021AD_ 0x88A8
+#define VLAN_MAX      2 /* 802.1Q, and QinQ (802.1ad outer tag) */
+#define IPV6_EXT_MAX  6 /* extension headers walked before giving up */
+#define TC_ACT_OK_    0
+#define EEXIST_	      17
+
+/* Load-time settings. */
+const volatile __u32 sampling = 1; /* 1-in-N, count-based per CPU; 1 = every packet */
+
+struct flow_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, PROBE_DEFAULT_MAX_FLOWS);
+	/* Sizes, not types: BTF would only carry a forward declaration of
+	 * structs reached through the outer map. */
+	__uint(key_size, sizeof(struct probe_flow_key));
+	__uint(value_size, sizeof(struct probe_flow_value));
+};
+
+/* Slot 0 holds the flow map in use; user space owns the maps and swaps them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct flow_map);
+} flows SEC(".maps");
+
+/* Packets whose flow had no room in the map (struct probe_overflow). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); /* resized by user space before load */
+} overflow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PROBE_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Packets since the last sampled one, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sample_count SEC(".maps");
+
+struct vlan_hdr_ {
+	__be16 tci;
+	__be16 encapsulated_proto;
+};
+
+/* What the parser found in one packet. */
+struct pkt {
+	struct probe_flow_key key;
+	__u32 ip_len;  /* IP header and payload of this packet */
+	__u32 hdr_len; /* IP (with extension headers) and transport headers */
+	__u32 l3_off;  /* where the IP header starts */
+	__u16 tcp_flags;
+	__u8 tos;
+};
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_NOT_IP = 1,
+	PARSE_MALFORMED = 2,
+	PARSE_SHORT = 3, /* headers past the linear part: pull and parse again */
+};
+
+static __always_inline void stat(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c)
+		(*c)++;
+}
+
+/* Transport ports, TCP flags, ICMP type and code (RFC 793, 768, 792, 4443). */
+static __always_inline int parse_l4(void *cur, void *end, __u8 proto, struct pkt *p)
+{
+	if (proto == 6) {
+		struct tcphdr *th = cur;
+		__u8 *b = cur;
+
+		if ((void *)(th + 1) > end)
+			return PARSE_SHORT;
+		p->key.src_port = bpf_ntohs(th->source);
+		p->key.dst_port = bpf_ntohs(th->dest);
+		/* tcpControlBits (RFC 7125): the 12 bits after the data offset. */
+		p->tcp_flags = ((__u16)(b[12] & 0x0f) << 8 | b[13]);
+		p->hdr_len += th->doff * 4;
+	} else if (proto == 17 || proto == 132 || proto == 136) {
+		/* UDP, SCTP, UDP-Lite: ports in the first four bytes. */
+		struct udphdr *uh = cur;
+
+		if ((void *)(uh + 1) > end)
+			return PARSE_SHORT;
+		p->key.src_port = bpf_ntohs(uh->source);
+		p->key.dst_port = bpf_ntohs(uh->dest);
+		p->hdr_len += proto == 132 ? 12 : 8;
+	} else if (proto == 1 || proto == 58) {
+		__u8 *ic = cur;
+
+		if ((void *)(ic + 2) > end)
+			return PARSE_SHORT;
+		p->key.dst_port = (__u16)ic[0] << 8 | ic[1];
+	}
+	return PARSE_OK;
+}
+
+static __always_inline int parse_ipv4(void *cur, void *end, struct pkt *p)
+{
+	struct iphdr *ip = cur;
+	__u32 ihl;
+
+	if ((void *)(ip + 1) > end)
+		return PARSE_SHORT;
+	ihl = ip->ihl * 4;
+	if (ip->version != 4 || ihl < sizeof(*ip))
+		return PARSE_MALFORMED;
+	p->key.ip_version = 4;
+	p->key.proto = ip->protocol;
+	p->tos = ip->tos;
+	p->ip_len = bpf_ntohs(ip->tot_len);
+	p->hdr_len = ihl;
+	__builtin_memcpy(p->key.src, &ip->saddr, 4);
+	__builtin_memcpy(p->key.dst, &ip->daddr, 4);
+	/* A non-first fragment has no transport header (RFC 791): ports 0. */
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return PARSE_OK;
+	return parse_l4(cur + ihl, end, ip->protocol, p);
+}
+
+static __always_inline int parse_ipv6(void *cur, void *end, struct pkt *p)
+{
+	struct ipv6hdr *ip6 = cur;
+	__u8 next;
+
+	if ((void *)(ip6 + 1) > end)
+		return PARSE_SHORT;
+	if (ip6->version != 6)
+		return PARSE_MALFORMED;
+	p->key.ip_version = 6;
+	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+	p->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+	p->hdr_len = sizeof(*ip6);
+	__builtin_memcpy(p->key.src, &ip6->saddr, 16);
+	__builtin_memcpy(p->key.dst, &ip6->daddr, 16);
+	next = ip6->nexthdr;
+	cur = ip6 + 1;
+	/* Extension headers (RFC 8200 section 4): hop-by-hop, routing,
+	 * destination options, fragment, and AH (RFC 4302, length in 4-byte
+	 * units). A non-first fragment carries no transport header. */
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		struct ipv6_opt_hdr *opt = cur;
+		__u32 len;
+
+		if (next != 0 && next != 43 && next != 60 && next != 44 && next != 51)
+			break;
+		if ((void *)(opt + 1) > end)
+			return PARSE_SHORT;
+		if (next == 44) {
+			struct frag_hdr *fh = cur;
+
+			if ((void *)(fh + 1) > end)
+				return PARSE_SHORT;
+			len = 8;
+			if (fh->frag_off & bpf_htons(0xfff8)) {
+				p->key.proto = fh->nexthdr;
+				return PARSE_OK;
+			}
+		} else if (next == 51) {
+			len = ((__u32)opt->hdrlen + 2) * 4;
+		} else {
+			len = ((__u32)opt->hdrlen + 1) * 8;
+		}
+		next = opt->nexthdr;
+		cur += len;
+		p->hdr_len += len;
+	}
+	p->key.proto = next;
+	return parse_l4(cur, end, next, p);
+}
+
+/* Ethernet, up to two VLAN tags, then IP. `vlan` is a tag the driver took
+ * off the frame (TC: skb->vlan_tci), 0 when none. */
+static __always_inline int parse(void *data, void *end, __u16 vlan, struct pkt *p)
+{
+	struct ethhdr *eth = data;
+	void *cur;
+	__u16 proto;
+
+	if ((void *)(eth + 1) > end)
+		return PARSE_SHORT;
+	proto = eth->h_proto;
+	cur = eth + 1;
+#pragma unroll
+	for (int i = 0; i < VLAN_MAX; i++) {
+		struct vlan_hdr_ *vh = cur;
+
+		if (proto != bpf_htons(ETH_P_8021Q_) && proto != bpf_htons(ETH_P_8021AD_))
+			break;
+		if ((void *)(vh + 1) > end)
+			return PARSE_SHORT;
+		if (!vlan)
+			vlan = bpf_ntohs(vh->tci) & 0x0fff;
+		proto = vh->encapsulated_proto;
+		cur = vh + 1;
+	}
+	p->key.vlan = vlan;
+	p->l3_off = cur - data;
+	if (proto == bpf_htons(ETH_P_IP_))
+		return parse_ipv4(cur, end, p);
+	if (proto == bpf_htons(ETH_P_IPV6_))
+		return parse_ipv6(cur, end, p);
+	return PARSE_NOT_IP;
+}
+
+/* 1 when this packet is not one of the 1-in-N. */
+static __always_inline int sampled_out(void)
+{
+	__u32 zero = 0;
+	__u64 *c;
+
+	if (sampling <= 1)
+		return 0;
+	c = bpf_map_lookup_elem(&sample_count, &zero);
+	if (!c)
+		return 0;
+	if (++*c < sampling)
+		return 1;
+	*c = 0;
+	return 0;
+}
+
+/* Adds `packets` packets of `bytes` IP bytes to the packet's flow. */
+static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
+{
+	struct probe_flow_value *v, nv = {};
+	struct probe_overflow *o;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0;
+	void *map;
+	long r;
+
+	map = bpf_map_lookup_elem(&flows, &zero);
+	if (!map) {
+		stat(PROBE_STAT_NO_MAP);
+		return;
+	}
+	v = bpf_map_lookup_elem(map, &p->key);
+	if (!v) {
+		nv.bytes = bytes;
+		nv.packets = packets;
+		nv.first_ns = now;
+		nv.last_ns = now;
+		nv.tcp_flags = p->tcp_flags;
+		nv.tos = p->tos;
+		r = bpf_map_update_elem(map, &p->key, &nv, BPF_NOEXIST);
+		if (r == 0) {
+			stat(PROBE_STAT_COUNTED);
+			return;
+		}
+		/* Another CPU made the flow meanwhile: this CPU's slot of it
+		 * is there now (zeroed). */
+		if (r == -EEXIST_)
+			v = bpf_map_lookup_elem(map, &p->key);
+	}
+	if (v) {
+		if (!v->packets) {
+			v->first_ns = now;
+			v->tos = p->tos;
+		}
+		v->bytes += bytes;
+		v->packets += packets;
+		v->last_ns = now;
+		v->tcp_flags |= p->tcp_flags;
+		stat(PROBE_STAT_COUNTED);
+		return;
+	}
+	/* The map is full: user space counts this packet from the ring. */
+	o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
+	if (!o) {
+		stat(PROBE_STAT_RING_DROP);
+		return;
+	}
+	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
+	o->value.bytes = bytes;
+	o->value.packets = packets;
+	o->value.first_ns = now;
+	o->value.last_ns = now;
+	o->value.tcp_flags = p->tcp_flags;
+	o->value.tos = p->tos;
+	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
+	bpf_ringbuf_submit(o, 0);
+	stat(PROBE_STAT_MAP_FULL);
+}
+
+static __always_inline int meter_skb(struct __sk_buff *skb, __u8 direction)
+{
+	struct pkt p = {};
+	__u64 bytes, segs;
+	int r;
+
+	stat(PROBE_STAT_PACKETS);
+	if (sampled_out()) {
+		stat(PROBE_STAT_SAMPLED_OUT);
+		return TC_ACT_OK_;
+	}
+	r = parse((void *)(long)skb->data, (void *)(long)skb->data_end,
+		  skb->vlan_present ? skb->vlan_tci & 0x0fff : 0, &p);
+	if (r == PARSE_SHORT && skb->len > skb->data_end - skb->data) {
+		/* Headers beyond the linear part (rare: most drivers put them
+		 * there): make them linear, then read again. */
+		__builtin_memset(&p, 0, sizeof(p));
+		if (bpf_skb_pull_data(skb, skb->len < 256 ? skb->len : 256) == 0)
+			r = parse((void *)(long)skb->data, (void *)(long)skb->data_end,
+				  skb->vlan_present ? skb->vlan_tci & 0x0fff : 0, &p);
+	}
+	if (r == PARSE_NOT_IP) {
+		stat(PROBE_STAT_NOT_IP);
+		return TC_ACT_OK_;
+	}
+	if (r == PARSE_MALFORMED || (r == PARSE_SHORT && p.key.ip_version == 0)) {
+		stat(PROBE_STAT_MALFORMED);
+		return TC_ACT_OK_;
+	}
+	/* A transport header cut short still counts, without ports. */
+	p.key.ifindex = skb->ifindex;
+	p.key.direction = direction;
+	bytes = p.ip_len;
+	segs = skb->gso_segs;
+	if (segs > 1) {
+		/* A GSO (egress) or GRO (ingress) packet stands for `segs`
+		 * packets on the wire, each with its own headers. */
+		bytes = skb->len - p.l3_off + (segs - 1) * p.hdr_len;
+	} else {
+		segs = 1;
+	}
+	account(&p, bytes, segs);
+	return TC_ACT_OK_;
+}
+
+SEC("tc")
+int probe_ingress(struct __sk_buff *skb)
+{
+	return meter_skb(skb, PROBE_INGRESS);
+}
+
+SEC("tc")
+int probe_egress(struct __sk_buff *skb)
+{
+	return meter_skb(skb, PROBE_EGRESS);
+}
+
+SEC("xdp")
+int probe_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct pkt p = {};
+	int r;
+
+	stat(PROBE_STAT_PACKETS);
+	if (sampled_out()) {
+		stat(PROBE_STAT_SAMPLED_OUT);
+		return XDP_PASS;
+	}
+	r = parse(data, end, 0, &p);
+	if (r == PARSE_NOT_IP) {
+		stat(PROBE_STAT_NOT_IP);
+		return XDP_PASS;
+	}
+	if (r == PARSE_MALFORMED || (r == PARSE_SHORT && p.key.ip_version == 0)) {
+		stat(PROBE_STAT_MALFORMED);
+		return XDP_PASS;
+	}
+	p.key.ifindex = ctx->ingress_ifindex;
+	p.key.direction = PROBE_INGRESS;
+	account(&p, p.ip_len, 1);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* Traffic of known size for the probe's tests and benchmark:
+ *   probe_traffic sink PORT...                 UDP and TCP sinks ([::], dual stack)
+ *   probe_traffic udp DST PORT COUNT SIZE SPORT [PPS]   one flow: COUNT datagrams
+ *   probe_traffic flows DST PORT NFLOWS COUNT SIZE      NFLOWS flows (ports PORT..)
+ *   probe_traffic tcp DST PORT COUNT SIZE               one connection, COUNT writes
+ * DST is IPv4 or IPv6 text. Prints what it sent: "sent N datagrams". */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int parse_addr(const char *text, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, text, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return AF_INET6;
+	}
+	fprintf(stderr, "probe_traffic: bad address %s\n", text);
+	exit(2);
+}
+
+static int sink(int argc, char **argv)
+{
+	struct pollfd fds[64];
+	int listening[64], n = 0, one = 1;
+	static char buf[65536];
+
+	for (int i = 0; i < argc && n < 60; i++) {
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6,
+					 .sin6_port = htons((uint16_t)atoi(argv[i]))};
+		int u = socket(AF_INET6, SOCK_DGRAM, 0), t = socket(AF_INET6, SOCK_STREAM, 0);
+
+		setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(u, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    bind(t, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(t, 16) < 0) {
+			perror("probe_traffic: sink");
+			return 1;
+		}
+		listening[n] = 0;
+		fds[n++] = (struct pollfd){.fd = u, .events = POLLIN};
+		listening[n] = 1;
+		fds[n++] = (struct pollfd){.fd = t, .events = POLLIN};
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		if (poll(fds, (nfds_t)n, -1) < 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			if (!(fds[i].revents & POLLIN))
+				continue;
+			if (listening[i]) {
+				int c = accept(fds[i].fd, NULL, NULL);
+
+				if (c >= 0 && n < 64) {
+					listening[n] = 0;
+					fds[n++] = (struct pollfd){.fd = c, .events = POLLIN};
+				} else if (c >= 0) {
+					close(c);
+				}
+			} else if (read(fds[i].fd, buf, sizeof(buf)) == 0) {
+				/* The peer closed: close too, so its FIN gets ours. */
+				close(fds[i].fd);
+				n--;
+				fds[i] = fds[n];
+				listening[i] = listening[n];
+				i--;
+			}
+		}
+	}
+}
+
+static void pace(uint64_t i, unsigned pps, const struct timespec *start)
+{
+	struct timespec now, due;
+	uint64_t ns;
+
+	if (!pps)
+		return;
+	ns = i * 1000000000ull / pps;
+	due.tv_sec = start->tv_sec + (time_t)(ns / 1000000000ull);
+	due.tv_nsec = start->tv_nsec + (long)(ns % 1000000000ull);
+	if (due.tv_nsec >= 1000000000) {
+		due.tv_sec++;
+		due.tv_nsec -= 1000000000;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+}
+
+/* COUNT datagrams of SIZE bytes to each of NFLOWS ports from one socket
+ * bound to SPORT (0: any). */
+static int udp(const char *dst, unsigned port, unsigned nflows, unsigned long count, unsigned size,
+	       unsigned sport, unsigned pps)
+{
+	struct sockaddr_storage to, from;
+	socklen_t len, flen;
+	static char buf[65536];
+	struct timespec start;
+	int fam = parse_addr(dst, port, &to, &len), fd = socket(fam, SOCK_DGRAM, 0);
+	unsigned long sent = 0;
+
+	parse_addr(fam == AF_INET ? "0.0.0.0" : "::", sport, &from, &flen);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&from, flen) < 0) {
+		perror("probe_traffic: udp socket");
+		return 1;
+	}
+	memset(buf, 'w', sizeof(buf));
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned f = 0; f < nflows; f++) {
+		parse_addr(dst, port + f, &to, &len);
+		for (unsigned long i = 0; i < count; i++) {
+			pace(sent, pps, &start);
+			while (sendto(fd, buf, size, 0, (struct sockaddr *)&to, len) < 0) {
+				if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED) {
+					perror("probe_traffic: sendto");
+					return 1;
+				}
+				usleep(100);
+			}
+			sent++;
+		}
+	}
+	printf("sent %lu datagrams\n", sent);
+	return 0;
+}
+
+static int tcp(const char *dst, unsigned port, unsigned long count, unsigned size)
+{
+	struct sockaddr_storage to;
+	socklen_t len;
+	static char buf[65536];
+	int fam = parse_addr(dst, port, &to, &len), fd = socket(fam, SOCK_STREAM, 0), one = 1;
+	unsigned long total = 0;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&to, len) < 0) {
+		perror("probe_traffic: connect");
+		return 1;
+	}
+	memset(buf, 't', sizeof(buf));
+	for (unsigned long i = 0; i < count; i++) {
+		ssize_t w = write(fd, buf, size);
+
+		if (w < 0) {
+			perror("probe_traffic: write");
+			return 1;
+		}
+		total += (unsigned long)w;
+	}
+	shutdown(fd, SHUT_WR);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	printf("sent %lu bytes\n", total);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "sink"))
+		return sink(argc - 2, argv + 2);
+	if (argc >= 7 && !strcmp(argv[1], "udp"))
+		return udp(argv[2], (unsigned)atoi(argv[3]), 1, strtoul(argv[4], NULL, 10),
+			   (unsigned)atoi(argv[5]), (unsigned)atoi(argv[6]),
+			   argc > 7 ? (unsigned)atoi(argv[7]) : 0);
+	if (argc == 7 && !strcmp(argv[1], "flows"))
+		return udp(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]),
+			   strtoul(argv[5], NULL, 10), (unsigned)atoi(argv[6]), 0, 0);
+	if (argc == 6 && !strcmp(argv[1], "tcp"))
+		return tcp(argv[2], (unsigned)atoi(argv[3]), strtoul(argv[4], NULL, 10),
+			   (unsigned)atoi(argv[5]));
+	fprintf(stderr, "usage: see the comment at the top of tests/tools/probe_traffic.c\n");
+	return 2;
+}

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* `weir bench probe`: on a veth pair between two namespaces it makes, the
+ * UDP rate one sender reaches with and without the probe on the sending side,
+ * then, at a fixed rate over 10k concurrent flows, the CPU of the probe's
+ * exporter thread and of softflowd (pcap in user space) metering the same
+ * traffic at the same time, and the packets each of them reports against
+ * what was sent. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "common/addr.h"
+#include "common/cpu_time.h"
+#include "decode/decode.h"
+#include "probe/probe.h"
+
+#define BATCH	      64
+#define RECV_PORT     9
+#define PROBE_PORT    4739
+#define SOFTFLOW_PORT 4740
+
+struct bench {
+	char ns_s[64], ns_r[64], if_s[16], if_r[16], ctl[128];
+	int fd_s, fd_r, fd_orig;
+	unsigned flows, size, rate;
+	uint64_t count;
+	_Atomic int stop;
+	_Atomic uint64_t received;
+	/* what the collectors got, for flows to 10.99/16 */
+	_Atomic uint64_t probe_packets, softflowd_packets;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd) == 0 ? 0 : -EIO;
+}
+
+/* Sender namespace 10.98.0.1, receiver 10.98.0.2; 10.99/16 is local to the
+ * receiver, so one socket there takes every flow's datagrams. */
+static int setup(struct bench *b)
+{
+	unsigned pid = (unsigned)getpid() % 100000;
+	char path[128];
+
+	snprintf(b->ns_s, sizeof(b->ns_s), "weir-pbench-s-%u", pid);
+	snprintf(b->ns_r, sizeof(b->ns_r), "weir-pbench-r-%u", pid);
+	snprintf(b->if_s, sizeof(b->if_s), "wbs%u", pid);
+	snprintf(b->if_r, sizeof(b->if_r), "wbr%u", pid);
+	if (sh("ip netns add %s && ip netns add %s && "
+	       "ip link add %s netns %s type veth peer name %s netns %s && "
+	       "ip -n %s link set lo up && ip -n %s link set %s up && "
+	       "ip -n %s addr add 10.98.0.1/24 dev %s && "
+	       "ip -n %s route add 10.99.0.0/16 via 10.98.0.2 && "
+	       "ip -n %s link set lo up && ip -n %s link set %s up && "
+	       "ip -n %s addr add 10.98.0.2/24 dev %s && "
+	       "ip -n %s route add local 10.99.0.0/16 dev lo",
+	       b->ns_s, b->ns_r, b->if_s, b->ns_s, b->if_r, b->ns_r, b->ns_s, b->ns_s, b->if_s,
+	       b->ns_s, b->if_s, b->ns_s, b->ns_r, b->ns_r, b->if_r, b->ns_r, b->if_r, b->ns_r) < 0)
+		return -EIO;
+	snprintf(path, sizeof(path), "/run/netns/%s", b->ns_s);
+	b->fd_s = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/run/netns/%s", b->ns_r);
+	b->fd_r = open(path, O_RDONLY | O_CLOEXEC);
+	b->fd_orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	return b->fd_s < 0 || b->fd_r < 0 || b->fd_orig < 0 ? -errno : 0;
+}
+
+static void teardown(struct bench *b)
+{
+	if (b->fd_orig >= 0)
+		setns(b->fd_orig, CLONE_NEWNET);
+	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null", b->ns_s, b->ns_r);
+}
+
+static int udp_socket(int fd_ns, struct bench *b, uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd, big = 64 << 20;
+
+	setns(fd_ns, CLONE_NEWNET);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	setns(b->fd_orig, CLONE_NEWNET);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	if (port && bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* The receiver drains its socket so that the datagrams cost what they do. */
+static void *receiver(void *arg)
+{
+	struct bench *b = arg;
+	static char bufs[BATCH][2048];
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	int fd = udp_socket(b->fd_r, b, RECV_PORT);
+	/* recvmmsg()'s own timeout is only looked at once a datagram came. */
+	struct timeval to = {0, 100000};
+
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &to, sizeof(to));
+	for (int i = 0; i < BATCH; i++) {
+		iov[i] = (struct iovec){bufs[i], sizeof(bufs[i])};
+		m[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+	}
+	while (!atomic_load(&b->stop)) {
+		int n = recvmmsg(fd, m, BATCH, MSG_WAITFORONE, NULL);
+
+		if (n > 0)
+			atomic_fetch_add(&b->received, (uint64_t)n);
+	}
+	close(fd);
+	return NULL;
+}
+
+/* Sends b->count datagrams round-robin over b->flows destinations, paced at
+ * b->rate per second (0: as fast as it goes). Returns the seconds it took. */
+static double send_all(struct bench *b)
+{
+	static char payload[1500];
+	struct sockaddr_in to[BATCH];
+	struct mmsghdr m[BATCH];
+	struct iovec iov = {payload, b->size};
+	int fd = udp_socket(b->fd_s, b, 0);
+	uint64_t sent = 0, flow = 0;
+	double start = now_s();
+
+	if (fd < 0)
+		return -1;
+	while (sent < b->count) {
+		unsigned n = b->count - sent < BATCH ? (unsigned)(b->count - sent) : BATCH;
+		int r;
+
+		for (unsigned i = 0; i < n; i++, flow = (flow + 1) % b->flows) {
+			to[i] = (struct sockaddr_in){.sin_family = AF_INET,
+						     .sin_port = htons(RECV_PORT),
+						     .sin_addr.s_addr =
+							 htonl(0x0a630000u + 1 + (uint32_t)flow)};
+			m[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &to[i],
+							    .msg_namelen = sizeof(to[i]),
+							    .msg_iov = &iov,
+							    .msg_iovlen = 1}};
+		}
+		r = sendmmsg(fd, m, n, 0);
+		if (r > 0)
+			sent += (uint64_t)r;
+		if (b->rate) {
+			double due = start + (double)sent / b->rate, t = now_s();
+
+			if (due > t)
+				usleep((useconds_t)((due - t) * 1e6));
+		}
+	}
+	close(fd);
+	return now_s() - start;
+}
+
+/* Decodes what a collector socket gets; counts packets of flows to 10.99/16. */
+struct collector {
+	struct bench *b;
+	int fd;
+	_Atomic uint64_t *packets;
+	pthread_t thread;
+};
+
+static void *collect_main(void *arg)
+{
+	struct collector *c = arg;
+	struct decode_config dc;
+	struct decode_state *st;
+	static _Thread_local struct flow flows[4096];
+	uint8_t buf[65536];
+
+	decode_config_init(&dc);
+	st = decode_state_new(&dc);
+	while (st) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		struct decode_input in = {.data = buf};
+		struct decode_output out = {.flows = flows, .cap = 4096};
+		struct decode_result res;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 200) <= 0) {
+			if (atomic_load(&c->b->stop) == 2)
+				break;
+			continue;
+		}
+		n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			continue;
+		in.len = (size_t)n;
+		decode_datagram(st, &in, &out, &res);
+		for (uint32_t i = 0; i < out.count; i++)
+			if (flows[i].dst_addr.s6_addr[12] == 10 &&
+			    flows[i].dst_addr.s6_addr[13] == 99)
+				atomic_fetch_add(c->packets, flows[i].packets);
+	}
+	decode_state_free(st);
+	return NULL;
+}
+
+static pid_t softflowd_start(struct bench *b)
+{
+	char target[64], maxflows[16];
+	pid_t pid;
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", SOFTFLOW_PORT);
+	snprintf(maxflows, sizeof(maxflows), "%u", b->flows * 2 + 1024);
+	snprintf(b->ctl, sizeof(b->ctl), "/tmp/weir-pbench-%d.ctl", (int)getpid());
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		setns(b->fd_s, CLONE_NEWNET);
+		execlp("softflowd", "softflowd", "-i", b->if_s, "-n", target, "-v", "10", "-d",
+		       "-c", b->ctl, "-p", "/dev/null", "-m", maxflows, "-t", "maxlife=3600", "-B",
+		       "67108864", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void softflowd_stop(struct bench *b, pid_t pid)
+{
+	int status;
+
+	if (pid <= 0)
+		return;
+	/* shutdown: every flow is exported, then it exits. */
+	sh("softflowctl -c %s shutdown >/dev/null 2>&1", b->ctl);
+	for (int i = 0; i < 50 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		usleep(100000);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	unlink(b->ctl);
+}
+
+static int probe_start_in(struct bench *b, struct probe **p, struct error *err)
+{
+	char target[32], *collectors[1] = {target};
+	struct probe_config cfg;
+	int r;
+
+	snprintf(target, sizeof(target), "127.0.0.1:%d", PROBE_PORT);
+	probe_config_defaults(&cfg);
+	cfg.collectors.items = collectors;
+	cfg.collectors.count = 1;
+	setns(b->fd_s, CLONE_NEWNET);
+	r = probe_new(&cfg, NULL, p, err);
+	if (r == 0)
+		r = probe_start(*p, err);
+	setns(b->fd_orig, CLONE_NEWNET);
+	return r;
+}
+
+/* One run at full speed: datagrams per second the receiver got. */
+static double rate_run(struct bench *b, int with_probe, double *secs)
+{
+	struct probe *p = NULL;
+	struct error err;
+	pthread_t rx;
+	double t;
+
+	if (with_probe && probe_start_in(b, &p, &err) < 0) {
+		fprintf(stderr, "bench probe: %s\n", error_text(&err));
+		return -1;
+	}
+	atomic_store(&b->stop, 0);
+	atomic_store(&b->received, 0);
+	pthread_create(&rx, NULL, receiver, b);
+	usleep(100000);
+	t = send_all(b);
+	usleep(200000);
+	atomic_store(&b->stop, 1);
+	pthread_join(rx, NULL);
+	probe_free(p);
+	*secs = t;
+	return (double)b->count / t;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: weir bench probe [--count N] [--size BYTES] [--flows N] [--rate PPS]\n"
+		     "                        [--seconds S] [--runs N]\n\n"
+		     "UDP datagrams/s one sender reaches on a veth pair without and with the\n"
+		     "probe (best of --runs each; --count datagrams of --size bytes per run),\n"
+		     "then the probe's exporter CPU and softflowd's on the same traffic: --flows\n"
+		     "concurrent flows at --rate datagrams/s for --seconds.\n");
+}
+
+int bench_probe_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"count", required_argument, NULL, 'n'},   {"size", required_argument, NULL, 's'},
+	    {"flows", required_argument, NULL, 'f'},   {"rate", required_argument, NULL, 'r'},
+	    {"seconds", required_argument, NULL, 't'}, {"runs", required_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},	       {0},
+	};
+	struct bench b = {.fd_s = -1, .fd_r = -1, .fd_orig = -1};
+	uint64_t count = 2000000;
+	unsigned seconds = 10, runs = 3, rate = 100000;
+	double best_off = 0, best_on = 0, secs, cpu0, cpu1, sf0, sf1, wall;
+	struct collector cp = {.b = &b, .fd = -1, .packets = &b.probe_packets},
+			 cs = {.b = &b, .fd = -1, .packets = &b.softflowd_packets};
+	struct probe *p = NULL;
+	struct error err;
+	pthread_t rx;
+	pid_t sf;
+	int c, ret = 1;
+
+	b.flows = 10000;
+	b.size = 64;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			count = strtoull(optarg, NULL, 10);
+			break;
+		case 's':
+			b.size = (unsigned)atoi(optarg);
+			break;
+		case 'f':
+			b.flows = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			rate = (unsigned)atoi(optarg);
+			break;
+		case 't':
+			seconds = (unsigned)atoi(optarg);
+			break;
+		case 'k':
+			runs = (unsigned)atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!count || !b.flows || b.flows > 65000 || b.size < 1 || b.size > 1400 || !rate ||
+	    !seconds || !runs) {
+		usage(stderr);
+		return 2;
+	}
+	if (setup(&b) < 0) {
+		fprintf(stderr, "bench probe: making the network namespaces failed (root?)\n");
+		goto out;
+	}
+	/* Throughput, alternating so that the machine's mood hits both. */
+	b.count = count;
+	b.rate = 0;
+	for (unsigned i = 0; i < runs; i++) {
+		double off = rate_run(&b, 0, &secs), on = rate_run(&b, 1, &secs);
+
+		if (off < 0 || on < 0)
+			goto out;
+		printf("probe: run %u: %.0f datagrams/s without, %.0f with the probe\n", i + 1, off,
+		       on);
+		if (off > best_off)
+			best_off = off;
+		if (on > best_on)
+			best_on = on;
+	}
+	printf("probe: throughput %.0f datagrams/s without the probe, %.0f with (%u flows, %u-byte "
+	       "payloads, best of %u)\n",
+	       best_off, best_on, b.flows, b.size, runs);
+	printf("probe: throughput cost %.1f%% (target <= 2%%)\n",
+	       100.0 * (best_off - best_on) / best_off);
+
+	/* CPU and counts at a fixed rate, probe and softflowd together. */
+	b.count = (uint64_t)rate * seconds;
+	b.rate = rate;
+	cp.fd = udp_socket(b.fd_s, &b, PROBE_PORT);
+	cs.fd = udp_socket(b.fd_s, &b, SOFTFLOW_PORT);
+	if (cp.fd < 0 || cs.fd < 0)
+		goto out;
+	atomic_store(&b.stop, 0);
+	atomic_store(&b.received, 0);
+	pthread_create(&cp.thread, NULL, collect_main, &cp);
+	pthread_create(&cs.thread, NULL, collect_main, &cs);
+	if (probe_start_in(&b, &p, &err) < 0) {
+		fprintf(stderr, "bench probe: %s\n", error_text(&err));
+		goto out;
+	}
+	sf = softflowd_start(&b);
+	pthread_create(&rx, NULL, receiver, &b);
+	sleep(1);
+	cpu0 = cpu_threads_named_s("weir-probe");
+	sf0 = cpu_pid_s(sf);
+	wall = now_s();
+	secs = send_all(&b);
+	sleep(1);
+	cpu1 = cpu_threads_named_s("weir-probe");
+	sf1 = cpu_pid_s(sf);
+	wall = now_s() - wall;
+	atomic_store(&b.stop, 1);
+	pthread_join(rx, NULL);
+	probe_free(p); /* exports every open flow */
+	softflowd_stop(&b, sf);
+	sleep(1);
+	atomic_store(&b.stop, 2);
+	pthread_join(cp.thread, NULL);
+	pthread_join(cs.thread, NULL);
+	printf("probe: %u concurrent flows at %u datagrams/s for %.1f s\n", b.flows, rate, secs);
+	printf("probe: user-space CPU of the probe %.2f%% of a core (target <= 1%%)\n",
+	       100.0 * (cpu1 - cpu0) / wall);
+	printf("probe: softflowd CPU %.2f%% of a core; probe/softflowd = 1/%.0f (target <= 1/20)\n",
+	       100.0 * (sf1 - sf0) / wall, (sf1 - sf0) / (cpu1 - cpu0 > 0 ? cpu1 - cpu0 : 1e-9));
+	printf("probe: packets sent %llu, the probe reported %llu (%s), softflowd %llu (%+lld)\n",
+	       (unsigned long long)b.count, (unsigned long long)atomic_load(&b.probe_packets),
+	       atomic_load(&b.probe_packets) == b.count ? "exact" : "NOT exact",
+	       (unsigned long long)atomic_load(&b.softflowd_packets),
+	       (long long)atomic_load(&b.softflowd_packets) - (long long)b.count);
+	ret = atomic_load(&b.probe_packets) == b.count ? 0 : 1;
+out:
+	if (cp.fd >= 0)
+		close(cp.fd);
+	if (cs.fd >= 0)
+		close(cs.fd);
+	teardown(&b);
+	return ret;
+}
