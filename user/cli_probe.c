@@ -2,16 +2,13 @@
 /* `weir probe -c FILE`: the host probe alone (the `probe:` section of the
  * configuration), with the HTTP listener for /metrics (`http.listen`);
  * SIGINT/SIGTERM detach the programs and export every open flow. */
-#include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "console/console.h"
 #include "probe/probe.h"
 #include "weir_config.h"
@@ -28,35 +25,6 @@ static void usage(FILE *out)
 		     "SIGINT/SIGTERM detach the programs and export every open flow.\n");
 }
 
-/* Blocks SIGINT and SIGTERM in every thread and waits here for one. (A
- * stand-in until the common signal model, user/common/signals.h, lands.) */
-static void wait_for_stop(void)
-{
-	sigset_t set;
-	int signo;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	while ((signo = sigwaitinfo(&set, NULL)) < 0 && errno == EINTR)
-		;
-	log_info("stopping", "signal=%d", signo);
-}
-
-static void block_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	/* A shell starts background jobs with SIGINT ignored. */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 int cli_probe_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -67,6 +35,7 @@ int cli_probe_main(int argc, char **argv)
 	struct metrics_registry *metrics = NULL;
 	struct console_http *http = NULL;
 	struct probe *probe = NULL;
+	struct signals *sig = NULL;
 	struct weir_config cfg = {0};
 	struct config_error cerr;
 	struct error err = {{0}};
@@ -96,7 +65,11 @@ int cli_probe_main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level((enum log_level)cfg.log.level);
-	block_signals(); /* before any thread starts: they inherit the mask */
+	/* Before any thread starts: they inherit the blocked signals. */
+	if (signals_new(NULL, NULL, &sig, &err) < 0) {
+		fprintf(stderr, "weir probe: %s\n", error_text(&err));
+		goto out;
+	}
 	metrics = metrics_registry_new();
 	http = metrics ? console_http_new(cfg.http.listen, metrics, &herr) : NULL;
 	if (!http || console_http_start(http) < 0) {
@@ -109,12 +82,13 @@ int cli_probe_main(int argc, char **argv)
 		goto out;
 	}
 	log_info("ready", "role=probe config=%s metrics=http://%s/metrics", path, cfg.http.listen);
-	wait_for_stop();
+	signals_wait(sig, UINT64_MAX);
 	ret = 0;
 out:
 	probe_free(probe); /* detaches, drains, exports what is left */
 	console_http_free(http);
 	metrics_registry_free(metrics);
+	signals_free(sig);
 	weir_config_free(&cfg);
 	return ret;
 }
