@@ -44,7 +44,12 @@ struct strtab {
 	size_t nbig;
 };
 
-static const struct str empty_str = {0};
+/* "" with room for its NUL (a struct str literal would have none). */
+static const struct {
+	uint32_t len;
+	char text[4];
+} empty_storage = {0, ""};
+#define empty_str (*(const struct str *)&empty_storage)
 
 static uint64_t hash_bytes(const char *s, size_t len)
 {
