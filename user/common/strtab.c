@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_BITS 14
-#define CHUNK_SIZE (1u << CHUNK_BITS)
-#define MAX_CHUNKS 4096 /* 64M ids */
+#define CHUNK_BITS  14
+#define CHUNK_SIZE  (1u << CHUNK_BITS)
+#define MAX_CHUNKS  4096 /* 64M ids */
 #define ARENA_BLOCK (64 * 1024)
 
 /* A string is stored as its length then its bytes and a NUL, so that

@@ -122,9 +122,10 @@ static int expand_template(struct cl_ctx *c, const struct cl_node *n, const char
 		} else {
 			start = i + 1;
 			end = start;
-			while (end < tlen && ((tpl[end] >= 'a' && tpl[end] <= 'z') ||
-					      (tpl[end] >= 'A' && tpl[end] <= 'Z') ||
-					      (tpl[end] >= '0' && tpl[end] <= '9') || tpl[end] == '_'))
+			while (end < tlen &&
+			       ((tpl[end] >= 'a' && tpl[end] <= 'z') ||
+				(tpl[end] >= 'A' && tpl[end] <= 'Z') ||
+				(tpl[end] >= '0' && tpl[end] <= '9') || tpl[end] == '_'))
 				end++;
 			if (end == start) {
 				if (o + 1 < size)
@@ -188,13 +189,13 @@ static int format(struct cl_ctx *c, const struct cl_node *n, struct cl_val *v)
 	size_t o = 0, argi = 1;
 	int r;
 
-#define PUT(str, l)                                                   \
-	do {                                                          \
-		size_t l_ = (l);                                      \
-		if (o + l_ >= sizeof(out))                            \
-			l_ = sizeof(out) - 1 - o;                     \
-		memcpy(out + o, (str), l_);                           \
-		o += l_;                                              \
+#define PUT(str, l)                                                                                \
+	do {                                                                                       \
+		size_t l_ = (l);                                                                   \
+		if (o + l_ >= sizeof(out))                                                         \
+			l_ = sizeof(out) - 1 - o;                                                  \
+		memcpy(out + o, (str), l_);                                                        \
+		o += l_;                                                                           \
 	} while (0)
 
 	r = eval_str(c, n->kids[0], &fmt);
@@ -235,15 +236,18 @@ static int format(struct cl_ctx *c, const struct cl_node *n, struct cl_val *v)
 		} else if (arg.type == CL_BOOL && (verb == 't' || verb == 'v')) {
 			PUT(arg.num ? "true" : "false", arg.num ? 4 : 5);
 		} else {
-			const char *tn = arg.type == CL_STR ? "string" : arg.type == CL_NUM ? "int" : "bool";
+			const char *tn = arg.type == CL_STR   ? "string"
+					 : arg.type == CL_NUM ? "int"
+							      : "bool";
 			int l = snprintf(tmp, sizeof(tmp), "%%!%c(%s=", verb, tn);
 			PUT(tmp, (size_t)l);
 			if (arg.type == CL_STR)
 				PUT(arg.s, arg.len);
 			else {
-				l = arg.type == CL_NUM ? snprintf(tmp, sizeof(tmp), "%" PRId64, arg.num)
-						       : snprintf(tmp, sizeof(tmp), "%s",
-								  arg.num ? "true" : "false");
+				l = arg.type == CL_NUM
+					? snprintf(tmp, sizeof(tmp), "%" PRId64, arg.num)
+					: snprintf(tmp, sizeof(tmp), "%s",
+						   arg.num ? "true" : "false");
 				PUT(tmp, (size_t)l);
 			}
 			PUT(")", 1);
@@ -354,8 +358,8 @@ static int call(struct cl_ctx *c, const struct cl_node *n, struct cl_val *v)
 	case CL_FN_EXTERNAL:
 	case CL_FN_INTERNAL:
 		if (c->iout->boundary == FLOW_BOUNDARY_UNDEFINED)
-			c->iout->boundary =
-			    n->fn == CL_FN_EXTERNAL ? FLOW_BOUNDARY_EXTERNAL : FLOW_BOUNDARY_INTERNAL;
+			c->iout->boundary = n->fn == CL_FN_EXTERNAL ? FLOW_BOUNDARY_EXTERNAL
+								    : FLOW_BOUNDARY_INTERNAL;
 		return 0;
 	case CL_FN_SET_NAME:
 	case CL_FN_SET_DESCRIPTION: {
@@ -480,7 +484,10 @@ static int eval(struct cl_ctx *c, const struct cl_node *n, struct cl_val *v)
 	case CL_GT:
 	case CL_GE: {
 		int cmp = a.type == CL_STR ? cmp_str(&a, &b) : (a.num > b.num) - (a.num < b.num);
-		v->num = n->op == CL_LT ? cmp < 0 : n->op == CL_LE ? cmp <= 0 : n->op == CL_GT ? cmp > 0 : cmp >= 0;
+		v->num = n->op == CL_LT	  ? cmp < 0
+			 : n->op == CL_LE ? cmp <= 0
+			 : n->op == CL_GT ? cmp > 0
+					  : cmp >= 0;
 		break;
 	}
 	case CL_STARTS_WITH:

@@ -126,16 +126,34 @@ static int lex_string(const char *text, size_t *pos, struct classify_token *t, s
 		c = text[++i];
 		i++;
 		switch (c) {
-		case 'a': buf[o++] = '\a'; break;
-		case 'b': buf[o++] = '\b'; break;
-		case 'f': buf[o++] = '\f'; break;
-		case 'n': buf[o++] = '\n'; break;
-		case 'r': buf[o++] = '\r'; break;
-		case 't': buf[o++] = '\t'; break;
-		case 'v': buf[o++] = '\v'; break;
-		case '\\': buf[o++] = '\\'; break;
+		case 'a':
+			buf[o++] = '\a';
+			break;
+		case 'b':
+			buf[o++] = '\b';
+			break;
+		case 'f':
+			buf[o++] = '\f';
+			break;
+		case 'n':
+			buf[o++] = '\n';
+			break;
+		case 'r':
+			buf[o++] = '\r';
+			break;
+		case 't':
+			buf[o++] = '\t';
+			break;
+		case 'v':
+			buf[o++] = '\v';
+			break;
+		case '\\':
+			buf[o++] = '\\';
+			break;
 		case '\'':
-		case '"': buf[o++] = c; break;
+		case '"':
+			buf[o++] = c;
+			break;
 		case 'x':
 		case 'u':
 		case 'U': {
@@ -145,9 +163,10 @@ static int lex_string(const char *text, size_t *pos, struct classify_token *t, s
 				int h = hexval(text[i]);
 				if (h < 0) {
 					free(buf);
-					return error_set(err, -EINVAL,
-							 "column %u: expected %d hex digits after \\%c",
-							 ecol, digits, c);
+					return error_set(
+					    err, -EINVAL,
+					    "column %u: expected %d hex digits after \\%c", ecol,
+					    digits, c);
 				}
 				v = v * 16 + (uint32_t)h;
 			}
@@ -155,7 +174,8 @@ static int lex_string(const char *text, size_t *pos, struct classify_token *t, s
 				buf[o++] = (char)v;
 			else if (v > 0x10ffff) {
 				free(buf);
-				return error_set(err, -EINVAL, "column %u: invalid code point", ecol);
+				return error_set(err, -EINVAL, "column %u: invalid code point",
+						 ecol);
 			} else
 				o += put_utf8(buf + o, v);
 			break;
@@ -169,10 +189,11 @@ static int lex_string(const char *text, size_t *pos, struct classify_token *t, s
 				break;
 			}
 			free(buf);
-			return error_set(err, -EINVAL,
-					 "column %u: invalid escape \\%c in a string (write \\\\ for a "
-					 "backslash)",
-					 ecol, c ? c : ' ');
+			return error_set(
+			    err, -EINVAL,
+			    "column %u: invalid escape \\%c in a string (write \\\\ for a "
+			    "backslash)",
+			    ecol, c ? c : ' ');
 		}
 	}
 	buf[o] = '\0';
@@ -237,8 +258,8 @@ int classify_lex(const char *text, struct classify_token **out, size_t *nout, st
 			errno = 0;
 			long long num = strtoll(text + i, &end, 0);
 			if (errno || isalpha((unsigned char)*end) || *end == '.' || *end == '_') {
-				r = error_set(err, -EINVAL,
-					      "column %u: expected an integer number", t.col);
+				r = error_set(err, -EINVAL, "column %u: expected an integer number",
+					      t.col);
 				goto fail;
 			}
 			t.tok = CTOK_NUMBER;
@@ -253,11 +274,13 @@ int classify_lex(const char *text, struct classify_token **out, size_t *nout, st
 				const char *op;
 				enum classify_tok tok;
 			} ops[] = {
-			    {"&&", CTOK_AND}, {"||", CTOK_OR}, {"==", CTOK_EQ},	  {"!=", CTOK_NE},
-			    {"<=", CTOK_LE},  {">=", CTOK_GE}, {"!", CTOK_NOT},	  {"<", CTOK_LT},
-			    {">", CTOK_GT},   {"(", CTOK_LPAREN}, {")", CTOK_RPAREN}, {"[", CTOK_LBRACKET},
-			    {"]", CTOK_RBRACKET}, {",", CTOK_COMMA}, {"+", CTOK_PLUS}, {"-", CTOK_MINUS},
-			    {"*", CTOK_STAR}, {"/", CTOK_SLASH}, {"%", CTOK_PERCENT},
+			    {"&&", CTOK_AND},	  {"||", CTOK_OR},    {"==", CTOK_EQ},
+			    {"!=", CTOK_NE},	  {"<=", CTOK_LE},    {">=", CTOK_GE},
+			    {"!", CTOK_NOT},	  {"<", CTOK_LT},     {">", CTOK_GT},
+			    {"(", CTOK_LPAREN},	  {")", CTOK_RPAREN}, {"[", CTOK_LBRACKET},
+			    {"]", CTOK_RBRACKET}, {",", CTOK_COMMA},  {"+", CTOK_PLUS},
+			    {"-", CTOK_MINUS},	  {"*", CTOK_STAR},   {"/", CTOK_SLASH},
+			    {"%", CTOK_PERCENT},
 			};
 			size_t k;
 			for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {

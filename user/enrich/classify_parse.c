@@ -9,7 +9,7 @@
 
 #include "classify_tree.h"
 
-#define K_EXPORTER 1
+#define K_EXPORTER  1
 #define K_INTERFACE 2
 
 static const struct {
@@ -55,8 +55,7 @@ static const struct fn_def {
     {"ClassifyProvider", CL_FN_CLASSIFY, CL_T_PROVIDER, K_INTERFACE, 1, CL_BOOL},
     {"ClassifyConnectivity", CL_FN_CLASSIFY, CL_T_CONNECTIVITY, K_INTERFACE, 1, CL_BOOL},
     {"ClassifyProviderRegex", CL_FN_CLASSIFY_REGEX, CL_T_PROVIDER, K_INTERFACE, 3, CL_BOOL},
-    {"ClassifyConnectivityRegex", CL_FN_CLASSIFY_REGEX, CL_T_CONNECTIVITY, K_INTERFACE, 3,
-     CL_BOOL},
+    {"ClassifyConnectivityRegex", CL_FN_CLASSIFY_REGEX, CL_T_CONNECTIVITY, K_INTERFACE, 3, CL_BOOL},
     {"ClassifyExternal", CL_FN_EXTERNAL, 0, K_INTERFACE, 0, CL_BOOL},
     {"ClassifyInternal", CL_FN_INTERNAL, 0, K_INTERFACE, 0, CL_BOOL},
     {"SetName", CL_FN_SET_NAME, 0, K_INTERFACE, 1, CL_BOOL},
@@ -250,8 +249,8 @@ static struct cl_node *parse_call(struct parser *p, const struct classify_token 
 		}
 		if (a->type != CL_STR) {
 			error_set(p->err, -EINVAL,
-				  "column %u: argument %zu of %s: expected a string, found %s", a->col,
-				  i + 1, def->name, type_name(a->type));
+				  "column %u: argument %zu of %s: expected a string, found %s",
+				  a->col, i + 1, def->name, type_name(a->type));
 			goto fail;
 		}
 	}
@@ -506,9 +505,10 @@ static int type_binary(struct parser *p, struct cl_node *n, const char *opname)
 			return error_set(p->err, -EINVAL,
 					 "column %u: %s expects %s, found %s on both sides", n->col,
 					 opname, want, type_name(l->type));
-		return error_set(p->err, -EINVAL,
-				 "column %u: %s expects %s, found %s on the left and %s on the right",
-				 n->col, opname, want, type_name(l->type), type_name(r->type));
+		return error_set(
+		    p->err, -EINVAL,
+		    "column %u: %s expects %s, found %s on the left and %s on the right", n->col,
+		    opname, want, type_name(l->type), type_name(r->type));
 	}
 	if (n->op == CL_MATCHES) {
 		if (r->op != CL_LIT_STR)

@@ -90,7 +90,7 @@ struct cl_node {
 	enum cl_var var;
 	enum cl_fn fn;
 	enum cl_target target;
-	pcre2_code *re;		/* CL_MATCHES, CL_FN_CLASSIFY_REGEX: compiled once */
+	pcre2_code *re; /* CL_MATCHES, CL_FN_CLASSIFY_REGEX: compiled once */
 	pcre2_match_data *md;
 	struct cl_node **kids;
 	size_t nkids;

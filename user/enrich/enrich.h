@@ -82,7 +82,7 @@ enum enrich_net_provider {
 struct enrich_core_config {
 	struct enrich_yaml exporter_classifiers; /* list of rules */
 	struct enrich_yaml interface_classifiers;
-	uint64_t classifier_cache_duration_ms; /* 5m: classified entries unused this long go */
+	uint64_t classifier_cache_duration_ms;	  /* 5m: classified entries unused this long go */
 	struct enrich_yaml default_sampling_rate; /* a number, or subnet -> number */
 	struct enrich_yaml override_sampling_rate;
 	/* asn-providers (default flow, routing, networks) and net-providers
@@ -111,8 +111,8 @@ struct enrich_metadata_config {
 struct enrich_geoip_config {
 	struct config_list asn_database; /* char * paths, later ones win */
 	struct config_list geo_database;
-	int optional;		       /* a missing file at start is not an error */
-	uint64_t check_interval_ms;    /* weir: how often files are checked for change (10s) */
+	int optional;		    /* a missing file at start is not an error */
+	uint64_t check_interval_ms; /* weir: how often files are checked for change (10s) */
 };
 
 struct enrich_networks_config {
@@ -194,20 +194,20 @@ void enrich_learn_interface(struct enrich *e, const struct in6_addr *exporter, u
 
 /* Counters since enrich_new (also exported as metrics). */
 struct enrich_stats {
-	uint64_t flows;		   /* enrich_flow() calls */
-	uint64_t metadata_misses;  /* exporter/interface not in the table: queued */
-	uint64_t unknown_kept;	   /* kept with empty exporter or interface fields */
-	uint64_t unknown_dropped;  /* dropped by drop-unknown */
-	uint64_t rejected;	   /* dropped by a classifier's Reject() */
-	uint64_t sampling_unknown; /* kept with SamplingRate 1 */
-	uint64_t queue_full;	   /* misses not queued (queue full): asked again later */
+	uint64_t flows;		    /* enrich_flow() calls */
+	uint64_t metadata_misses;   /* exporter/interface not in the table: queued */
+	uint64_t unknown_kept;	    /* kept with empty exporter or interface fields */
+	uint64_t unknown_dropped;   /* dropped by drop-unknown */
+	uint64_t rejected;	    /* dropped by a classifier's Reject() */
+	uint64_t sampling_unknown;  /* kept with SamplingRate 1 */
+	uint64_t queue_full;	    /* misses not queued (queue full): asked again later */
 	uint64_t provider_requests; /* lookups the refresher started */
 	uint64_t snmp_requests;	    /* SNMP GETs sent */
 	uint64_t snmp_timeouts;
 	uint64_t snmp_breaker_open; /* lookups skipped: agent's breaker open */
 	uint64_t geoip_reloads;	    /* networks trie rebuilt after a file changed */
 	uint64_t classifier_errors;
-	uint64_t cache_entries;	    /* gauge: entries in the lookup table */
+	uint64_t cache_entries; /* gauge: entries in the lookup table */
 };
 void enrich_get_stats(struct enrich *e, struct enrich_stats *out);
 

@@ -22,7 +22,7 @@ struct walk {
 	struct memo {
 		uint32_t offset_plus1;
 		struct net_value v;
-	} *memo;
+	} * memo;
 	uint32_t memo_mask, memo_count;
 	int oom;
 };
@@ -146,7 +146,8 @@ static int walk_tree(struct walk *w, uint32_t root, unsigned root_depth, uint64_
 
 		if (it.node == w->ipv4_start && w->db->metadata.ip_version == 6) {
 			if (it.depth == 96 && it.hi == 0 && it.lo == 0)
-				it.lo = 0x0000ffff00000000ULL; /* ::/96 is stored for ::ffff:0:0/96 */
+				it.lo =
+				    0x0000ffff00000000ULL; /* ::/96 is stored for ::ffff:0:0/96 */
 			else
 				continue; /* an alias (::ffff:0:0/96, 2002::/16...) */
 		}

@@ -54,7 +54,8 @@ static uint32_t new_node(struct lpm *t, struct lpm_key key, unsigned len, uint32
 			t->count = 1; /* index 0 means none */
 	}
 	uint32_t i = t->count++;
-	t->nodes[i] = (struct lpm_node){.key = mask_key(key, len), .value = value, .len = (uint8_t)len};
+	t->nodes[i] =
+	    (struct lpm_node){.key = mask_key(key, len), .value = value, .len = (uint8_t)len};
 	return i;
 }
 

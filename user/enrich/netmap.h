@@ -41,7 +41,8 @@ void netmap_free(struct netmap *m);
 static const struct net_value netmap_empty_value;
 
 /* The merged attributes of `a` (all empty when no prefix holds it). */
-static inline const struct net_value *netmap_lookup(const struct netmap *m, const struct in6_addr *a)
+static inline const struct net_value *netmap_lookup(const struct netmap *m,
+						    const struct in6_addr *a)
 {
 	uint32_t v = m ? lpm_lookup(&m->lpm, a) : LPM_NONE;
 	return v == LPM_NONE ? &netmap_empty_value : &m->values[v];

@@ -52,7 +52,8 @@ int netmap_add_networks(struct netmap_builder *b, struct strtab *strs,
 
 		snprintf(sub, sizeof(sub), "%s.%s", path, n->key);
 		if (addr_prefix_from_text(&prefix, &len, n->key) < 0)
-			return fail(err, file, n, path, "expected a prefix (192.0.2.0/24, 2001:db8::/32)");
+			return fail(err, file, n, path,
+				    "expected a prefix (192.0.2.0/24, 2001:db8::/32)");
 		if (n->type == CONFIG_NODE_SCALAR) {
 			v.attrs.name = strtab_intern_cstr(strs, n->value ? n->value : "");
 		} else if (n->type == CONFIG_NODE_MAP) {
@@ -84,12 +85,14 @@ int netmap_add_networks(struct netmap_builder *b, struct strtab *strs,
 					v.attrs.country[1] = val[0] ? val[1] : 0;
 				} else if (!strcmp(a->key, "asn")) {
 					if (parse_asn(val, &v.asn) < 0)
-						return fail(err, file, a, apath,
-							    "expected an AS number (64500 or AS64500)");
+						return fail(
+						    err, file, a, apath,
+						    "expected an AS number (64500 or AS64500)");
 				} else {
-					return fail(err, file, a, apath,
-						    "unknown key (expected name, role, site, region, "
-						    "tenant, country, state, city or asn)");
+					return fail(
+					    err, file, a, apath,
+					    "unknown key (expected name, role, site, region, "
+					    "tenant, country, state, city or asn)");
 				}
 			}
 		} else {

@@ -45,8 +45,10 @@ static int ifx(const char *text, const struct classify_interface_in *in,
 
 static int truth(const char *text)
 {
-	struct classify_interface_in in = {.index = 335, .name = "et-0/0/1",
-					   .description = "Transit: Cogent 1-2345", .speed = 100000,
+	struct classify_interface_in in = {.index = 335,
+					   .name = "et-0/0/1",
+					   .description = "Transit: Cogent 1-2345",
+					   .speed = 100000,
 					   .vlan = 10};
 	struct classify_interface_out out = {0};
 	return ifx(text, &in, &out);
@@ -65,12 +67,12 @@ static const char *compile_error(enum classify_kind kind, const char *text)
 	return err.text;
 }
 
-#define CHECK_ERR(kind, text, needle)                                                       \
-	do {                                                                                \
-		const char *e_ = compile_error(kind, text);                                \
-		if (!strstr(e_, needle))                                                   \
-			test_fail_at(__FILE__, __LINE__, "error of %s: \"%s\" lacks \"%s\"", \
-				     text, e_, needle);                                    \
+#define CHECK_ERR(kind, text, needle)                                                              \
+	do {                                                                                       \
+		const char *e_ = compile_error(kind, text);                                        \
+		if (!strstr(e_, needle))                                                           \
+			test_fail_at(__FILE__, __LINE__, "error of %s: \"%s\" lacks \"%s\"", text, \
+				     e_, needle);                                                  \
 	} while (0)
 
 TEST(example_region_by_suffix)
@@ -107,8 +109,10 @@ TEST(example_interface_transit)
 	    "ClassifyConnectivityRegex(Interface.Description, \"^(?i)(transit|pni|ppni|ix):? \", "
 	    "\"$1\") && ClassifyProviderRegex(Interface.Description, \"^[^ ]+? ([^ ]+)\", \"$1\") "
 	    "&& ClassifyExternal()";
-	struct classify_interface_in in = {.index = 335, .name = "et-0/0/1",
-					   .description = "Transit: Cogent 1-2345", .speed = 100000};
+	struct classify_interface_in in = {.index = 335,
+					   .name = "et-0/0/1",
+					   .description = "Transit: Cogent 1-2345",
+					   .speed = 100000};
 	struct classify_interface_out out = {0};
 	CHECK_EQ(ifx(rule, &in, &out), 1);
 	CHECK_STR(out.connectivity, "transit");
@@ -150,9 +154,9 @@ TEST(exporter_regex_forms)
 	CHECK_EQ(ex("ClassifyRegionRegex(Exporter.Name, \"\\\\.(?P<cc>[a-z]+)$\", \"$cc\")", "",
 		    name, &out),
 		 1);
-	CHECK_EQ(ex("ClassifyTenantRegex(Exporter.Name, \"(tenant-[a-z])\", \"$1$$\")", "", name,
-		    &out),
-		 1);
+	CHECK_EQ(
+	    ex("ClassifyTenantRegex(Exporter.Name, \"(tenant-[a-z])\", \"$1$$\")", "", name, &out),
+	    1);
 	/* Already set: true without looking (Akvorado); unset and no match: false. */
 	CHECK_EQ(ex("ClassifyRegex(Exporter.Name, \"^(x)\", \"$1\")", "", name, &out), 1);
 	struct classify_exporter_out fresh = {0};
@@ -163,7 +167,8 @@ TEST(exporter_regex_forms)
 	CHECK_STR(out.tenant, "tenant-b"); /* "$" dropped by normalisation */
 	/* $1x is the group named "1x" in Go: empty. */
 	struct classify_exporter_out o2 = {0};
-	CHECK_EQ(ex("ClassifySiteRegex(Exporter.Name, \"^([a-z]+)\", \"$1x-y\")", "", name, &o2), 1);
+	CHECK_EQ(ex("ClassifySiteRegex(Exporter.Name, \"^([a-z]+)\", \"$1x-y\")", "", name, &o2),
+		 1);
 	CHECK_STR(o2.site, "-y");
 }
 
@@ -173,24 +178,28 @@ TEST(reject_and_exporter_ip)
 	CHECK_EQ(ex("Exporter.IP startsWith \"192.0.2.\" && Reject()", "192.0.2.9", "x", &out), 0);
 	CHECK_EQ(out.reject, 1);
 	struct classify_exporter_out o2 = {0};
-	CHECK_EQ(ex("Exporter.IP startsWith \"192.0.2.\" && Reject()", "198.51.100.1", "x", &o2), 0);
+	CHECK_EQ(ex("Exporter.IP startsWith \"192.0.2.\" && Reject()", "198.51.100.1", "x", &o2),
+		 0);
 	CHECK_EQ(o2.reject, 0);
 }
 
 TEST(interface_setters)
 {
-	struct classify_interface_in in = {.index = 7, .name = "xe-0/0/7", .description = "PNI Google",
-					   .speed = 10000, .vlan = 42};
+	struct classify_interface_in in = {.index = 7,
+					   .name = "xe-0/0/7",
+					   .description = "PNI Google",
+					   .speed = 10000,
+					   .vlan = 42};
 	struct classify_interface_out out = {0};
 	CHECK_EQ(ifx("ClassifyProvider(\"Google\") && ClassifyConnectivity(\"PNI\") && "
 		     "ClassifyInternal() && ClassifyExternal() && SetName(\"Et 7\") && "
 		     "SetDescription(Format(\"%s via %d\", Interface.Description, Interface.VLAN))",
 		     &in, &out),
-	     1);
+		 1);
 	CHECK_STR(out.provider, "google");
 	CHECK_STR(out.connectivity, "pni");
 	CHECK_EQ(out.boundary, FLOW_BOUNDARY_INTERNAL); /* first set wins */
-	CHECK_STR(out.name, "Et 7");			 /* not normalised */
+	CHECK_STR(out.name, "Et 7");			/* not normalised */
 	CHECK_STR(out.description, "PNI Google via 42");
 	CHECK_EQ(ifx("SetName(\"again\")", &in, &out), 1);
 	CHECK_STR(out.name, "Et 7");
@@ -229,7 +238,8 @@ TEST(operators)
 	CHECK_EQ(truth("lower(\"AbC\") == \"abc\" && upper(\"AbC\") == \"ABC\""), 1);
 	CHECK_EQ(truth("true && !false"), 1);
 	CHECK_EQ(truth("\"\\x41\\u00e9\\t\" == \"A\xc3\xa9\t\""), 1);
-	CHECK_EQ(truth("Format(\"%s-%d-%v-%%-%x\", \"a\", 12, true, 255) == \"a-12-true-%-ff\""), 1);
+	CHECK_EQ(truth("Format(\"%s-%d-%v-%%-%x\", \"a\", 12, true, 255) == \"a-12-true-%-ff\""),
+		 1);
 	CHECK_EQ(truth("Format(\"%d %s\", \"x\") == \"%!d(string=x) %!s(MISSING)\""), 1);
 	CHECK_EQ(truth("0x10 == 16"), 1);
 }
@@ -245,7 +255,8 @@ TEST(short_circuit_stops_setters)
 
 TEST(division_by_zero_is_a_run_time_error)
 {
-	struct classify_rule *r = compile(CLASSIFY_INTERFACE, "Interface.Speed / Interface.VLAN > 1");
+	struct classify_rule *r =
+	    compile(CLASSIFY_INTERFACE, "Interface.Speed / Interface.VLAN > 1");
 	struct classify_exporter_in exp = {.ip = "", .name = ""};
 	struct classify_interface_in in = {.speed = 10};
 	struct classify_interface_out out = {0};
@@ -289,7 +300,8 @@ TEST(rule_lists_stop_when_complete)
 
 TEST(uses_vlan)
 {
-	struct classify_rule *a = compile(CLASSIFY_INTERFACE, "Interface.VLAN > 100 && ClassifyInternal()");
+	struct classify_rule *a =
+	    compile(CLASSIFY_INTERFACE, "Interface.VLAN > 100 && ClassifyInternal()");
 	struct classify_rule *b = compile(CLASSIFY_INTERFACE, "ClassifyInternal()");
 	REQUIRE(a && b);
 	CHECK_EQ(classify_rule_uses_vlan(a), 1);
@@ -307,7 +319,8 @@ TEST(normalize)
 
 TEST(errors_name_column_and_expectation)
 {
-	CHECK_ERR(CLASSIFY_EXPORTER, "Exporter.Nam == \"x\"", "column 1: unknown name Exporter.Nam");
+	CHECK_ERR(CLASSIFY_EXPORTER, "Exporter.Nam == \"x\"",
+		  "column 1: unknown name Exporter.Nam");
 	CHECK_ERR(CLASSIFY_EXPORTER, "Interface.Name == \"x\"",
 		  "column 1: Interface.Name is only for interface-classifiers");
 	CHECK_ERR(CLASSIFY_EXPORTER, "ClassifyProvider(\"x\")",
@@ -338,7 +351,8 @@ TEST(errors_name_column_and_expectation)
 		  "matches expects a string literal");
 	CHECK_ERR(CLASSIFY_EXPORTER, "Exporter.Name == \"x", "column 18: string not terminated");
 	CHECK_ERR(CLASSIFY_EXPORTER, "Exporter.Name == \"\\d\"", "column 19: invalid escape \\d");
-	CHECK_ERR(CLASSIFY_EXPORTER, "Exporter.Name = \"x\"", "column 15: unexpected character '='");
+	CHECK_ERR(CLASSIFY_EXPORTER, "Exporter.Name = \"x\"",
+		  "column 15: unexpected character '='");
 	CHECK_ERR(CLASSIFY_EXPORTER, "(true", "column 6: expected ')', found the end of the rule");
 	CHECK_ERR(CLASSIFY_EXPORTER, "true true", "column 6: expected an operator, found 'true'");
 	CHECK_ERR(CLASSIFY_EXPORTER, "Format()", "Format needs a format string");

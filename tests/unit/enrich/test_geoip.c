@@ -37,13 +37,14 @@ TEST(maxmind_city_and_asn)
 	REQUIRE(mkdtemp(dir));
 	snprintf(city, sizeof(city), "%s/city.mmdb", dir);
 	snprintf(asn, sizeof(asn), "%s/asn.mmdb", dir);
-	if (mmdb_gen(city, "GeoLite2-City",
-		     "net('192.0.2.0/24', {country => {iso_code => 'US'}, city => {names => {en => "
-		     "'Mountain View', fr => 'MV'}}, subdivisions => [{iso_code => 'CA'}, {iso_code "
-		     "=> 'XX'}]});\n"
-		     "net('198.51.100.0/24', {country => {iso_code => 'FR'}});\n"
-		     "net('2001:db8::/32', {country => {iso_code => 'DE'}, city => {names => {en => "
-		     "'Berlin'}}});\n") < 0)
+	if (mmdb_gen(
+		city, "GeoLite2-City",
+		"net('192.0.2.0/24', {country => {iso_code => 'US'}, city => {names => {en => "
+		"'Mountain View', fr => 'MV'}}, subdivisions => [{iso_code => 'CA'}, {iso_code "
+		"=> 'XX'}]});\n"
+		"net('198.51.100.0/24', {country => {iso_code => 'FR'}});\n"
+		"net('2001:db8::/32', {country => {iso_code => 'DE'}, city => {names => {en => "
+		"'Berlin'}}});\n") < 0)
 		SKIP("libmaxmind-db-writer-perl not usable");
 	REQUIRE(mmdb_gen(asn, "GeoLite2-ASN",
 			 "net('192.0.2.0/25', {autonomous_system_number => 15169, "

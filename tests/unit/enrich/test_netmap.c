@@ -11,15 +11,15 @@
 #include "enrich/netmap.h"
 #include "test.h"
 
-static struct in6_addr A(const char *text)
-{
+static struct in6_addr A(const char *text) {
 	struct in6_addr a;
 	if (addr_from_text(&a, text) < 0)
 		test_fail_at(__FILE__, __LINE__, "bad address %s", text);
 	return a;
 }
 
-static void ins(struct lpm *t, const char *prefix, uint32_t v)
+static void
+ins(struct lpm *t, const char *prefix, uint32_t v)
 {
 	struct in6_addr a;
 	unsigned len;
@@ -104,7 +104,8 @@ TEST(lpm_matches_brute_force)
 		for (int i = 0; i < 600; i++) {
 			unsigned len = pfx[i].len, k;
 			for (k = 0; k < len; k++) {
-				unsigned x = (a.s6_addr[k / 8] ^ pfx[i].a.s6_addr[k / 8]) >> (7 - k % 8);
+				unsigned x =
+				    (a.s6_addr[k / 8] ^ pfx[i].a.s6_addr[k / 8]) >> (7 - k % 8);
 				if (x & 1)
 					break;
 			}
@@ -158,18 +159,19 @@ TEST(netmap_most_specific_wins_per_attribute)
 	/* GeoIP first (ASN, then geo), networks last. */
 	add(&b, "10.0.0.0/8", (struct net_value){.asn = 64500});
 	add(&b, "10.0.0.0/8", (struct net_value){.attrs = {.country = "FR", .city = S("Paris")}});
-	add(&b, "10.1.128.0/17", (struct net_value){.attrs = {.country = "DE", .city = S("Berlin")}});
-	add(&b, "10.0.0.0/8", (struct net_value){.attrs = {.name = S("big"), .role = S("r8"),
-							    .country = "IT"}});
+	add(&b, "10.1.128.0/17",
+	    (struct net_value){.attrs = {.country = "DE", .city = S("Berlin")}});
+	add(&b, "10.0.0.0/8",
+	    (struct net_value){.attrs = {.name = S("big"), .role = S("r8"), .country = "IT"}});
 	add(&b, "10.1.0.0/16", (struct net_value){.attrs = {.name = S("mid"), .tenant = S("t16")}});
-	add(&b, "2001:db8::/32", (struct net_value){.attrs = {.name = S("v6"), .site = S("par1")},
-						    .asn = 64501});
+	add(&b, "2001:db8::/32",
+	    (struct net_value){.attrs = {.name = S("v6"), .site = S("par1")}, .asn = 64501});
 	add(&b, "2001:db8:1::/48", (struct net_value){.attrs = {.country = "NL"}});
 	REQUIRE(netmap_build(&b, &m) == 0);
 
 	const struct net_value *v = nl(m, "10.1.2.3");
-	CHECK_STR(T(v->attrs.name), "mid");  /* most specific */
-	CHECK_STR(T(v->attrs.role), "r8");   /* covering prefix fills */
+	CHECK_STR(T(v->attrs.name), "mid"); /* most specific */
+	CHECK_STR(T(v->attrs.role), "r8");  /* covering prefix fills */
 	CHECK_STR(T(v->attrs.tenant), "t16");
 	CHECK_MEM(v->attrs.country, "IT", 2); /* networks beat GeoIP at the same prefix */
 	CHECK_STR(T(v->attrs.city), "Paris"); /* GeoIP fills what networks leave unset */
