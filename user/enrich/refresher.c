@@ -227,6 +227,10 @@ void refresher_resolve(struct refresher *r, struct md_entry *m)
 			break;
 		}
 	}
+	/* Without an SNMP provider, an answer read from the cache file stands in
+	 * until the entry is refreshed. */
+	if (!r->snmp && m->snmp_state == SNMP_OK)
+		md_info_fill(&merged, &m->snmp);
 	m->info = merged;
 	m->pending = (uint8_t)pending;
 	m->resolved = 1;
