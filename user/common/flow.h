@@ -10,9 +10,9 @@
 
 /* Caps on the variable-length parts. A decoder that meets more truncates and
  * counts it (DECODE_TRUNCATED_ARRAY); it never writes past these. */
-#define FLOW_MAX_MPLS_LABELS 10
-#define FLOW_MAX_AS_PATH 16
-#define FLOW_MAX_COMMUNITIES 16
+#define FLOW_MAX_MPLS_LABELS	   10
+#define FLOW_MAX_AS_PATH	   16
+#define FLOW_MAX_COMMUNITIES	   16
 #define FLOW_MAX_LARGE_COMMUNITIES 4
 
 /* Akvorado's FlowDirection enum values. */
@@ -41,7 +41,7 @@ enum flow_boundary {
  * strings are never freed while that table lives, so a record can be copied,
  * queued and encoded later without pointers. A decoder leaves it all zero. */
 struct flow_exporter_attrs {
-	uint32_t name; /* ExporterName */
+	uint32_t name;	/* ExporterName */
 	uint32_t group; /* ExporterGroup */
 	uint32_t role;
 	uint32_t site;
@@ -54,7 +54,7 @@ struct flow_interface_attrs {
 	uint32_t description;
 	uint32_t connectivity;
 	uint32_t provider;
-	uint32_t speed; /* Mbps (InIfSpeed), a number, not a string id */
+	uint32_t speed;	  /* Mbps (InIfSpeed), a number, not a string id */
 	uint8_t boundary; /* enum flow_boundary */
 	uint8_t pad_[3];
 };
@@ -65,8 +65,8 @@ struct flow_network_attrs {
 	uint32_t site;
 	uint32_t region;
 	uint32_t tenant;
-	uint32_t state; /* SrcGeoState */
-	uint32_t city; /* SrcGeoCity */
+	uint32_t state;	 /* SrcGeoState */
+	uint32_t city;	 /* SrcGeoCity */
 	char country[2]; /* SrcCountry: ISO 3166 alpha-2, "\0\0" when unknown */
 	uint8_t pad_[2];
 };
@@ -84,7 +84,7 @@ struct flow_enrichment {
  * means "absent". Integers are host byte order. Field names map one to one to
  * the column names in flow_schema.h. */
 struct flow {
-	uint64_t time_received; /* unix seconds (TimeReceived) */
+	uint64_t time_received;	     /* unix seconds (TimeReceived) */
 	uint64_t time_flow_start_ms; /* unix milliseconds, 0 when unknown */
 	uint64_t time_flow_end_ms;
 	uint64_t sampling_rate;

@@ -115,12 +115,14 @@ enum {
 	MD_F_REJECT = 4,    /* a classifier said Reject() */
 };
 
+/* The fields one interface lookup reads fit the first cache line (values
+ * are 64-byte aligned); the exporter's, read once per flow, the second. */
 struct md_value {
 	struct md_key key;
-	struct flow_exporter_attrs exp; /* classified */
-	struct flow_interface_attrs ifc;
 	uint32_t flags;
 	_Atomic uint32_t last_used; /* enrich's coarse clock, seconds */
+	struct flow_interface_attrs ifc;
+	struct flow_exporter_attrs exp; /* classified */
 };
 
 struct md_table {
@@ -131,13 +133,19 @@ struct md_table {
 
 static inline uint64_t md_key_hash(const struct md_key *k)
 {
-	uint64_t a, b;
+	uint64_t a, b, h;
 	__builtin_memcpy(&a, k->exporter.s6_addr, 8);
 	__builtin_memcpy(&b, k->exporter.s6_addr + 8, 8);
-	uint64_t h = (a * 0x9e3779b97f4a7c15ULL) ^ (b + 0x632be59bd9b4e019ULL);
-	h ^= ((uint64_t)k->ifindex << 16 | k->vlan) * 0xff51afd7ed558ccdULL;
-	h ^= h >> 31;
-	return h * 0xc4ceb9fe1a85ec53ULL;
+	/* Every input bit must reach the low bits (the table index): IPv4
+	 * exporters differ only in a few bytes of `b`. fmix64 (MurmurHash3). */
+	h = a ^ (b * 0x9e3779b97f4a7c15ULL) ^
+	    (((uint64_t)k->ifindex << 32 | k->vlan) * 0xc2b2ae3d27d4eb4fULL);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
 }
 
 static inline int md_key_eq(const struct md_key *a, const struct md_key *b)

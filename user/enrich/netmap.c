@@ -150,6 +150,117 @@ static void flatten_one(const struct lpm_key *key, unsigned len, uint32_t *value
 		*value = i;
 }
 
+struct paint {
+	struct netmap *m;
+	int oom;
+};
+
+static uint32_t new_chunk(struct netmap *m, int level, uint32_t fill)
+{
+	uint32_t *n = level == 2 ? &m->nl2 : &m->nl3, *cap = level == 2 ? &m->cap2 : &m->cap3;
+	uint32_t(**arr)[256] = level == 2 ? &m->l2 : &m->l3;
+
+	if (*n == *cap) {
+		uint32_t c = *cap ? *cap * 2 : 64;
+		uint32_t(*na)[256] = realloc(*arr, (size_t)c * sizeof(**arr));
+		if (!na)
+			return UINT32_MAX;
+		*arr = na;
+		*cap = c;
+	}
+	for (int i = 0; i < 256; i++)
+		(*arr)[*n][i] = fill;
+	return (*n)++;
+}
+
+/* Paints one IPv4 prefix into the 16-8-8 table. The walk is in CIDR order,
+ * so the prefixes a prefix holds come after it and overwrite it; chunks in
+ * its range can only come from those, hence are not there yet. */
+static void paint_one(const struct lpm_key *key, unsigned len, uint32_t *value, uint32_t parent,
+		      void *ctx)
+{
+	struct paint *p = ctx;
+	struct netmap *m = p->m;
+	uint32_t v = *value + 1;
+
+	(void)parent;
+	if (p->oom || len < 96 || (key->lo >> 32) != 0xffffULL || key->hi)
+		return;
+	unsigned l4 = len - 96;
+	uint32_t a = (uint32_t)key->lo;
+	if (l4 <= 16) {
+		uint32_t first = a >> 16, n = 1u << (16 - l4);
+		for (uint32_t i = 0; i < n; i++)
+			m->v4[first + i] = v;
+		return;
+	}
+	uint32_t *e1 = &m->v4[a >> 16];
+	if (!(*e1 & NETMAP_CHUNK)) {
+		uint32_t c = new_chunk(m, 2, *e1);
+		if (c == UINT32_MAX) {
+			p->oom = 1;
+			return;
+		}
+		*e1 = NETMAP_CHUNK | c;
+	}
+	uint32_t *l2 = m->l2[*e1 & ~NETMAP_CHUNK];
+	if (l4 <= 24) {
+		uint32_t first = (a >> 8) & 255, n = 1u << (24 - l4);
+		for (uint32_t i = 0; i < n; i++)
+			l2[first + i] = v;
+		return;
+	}
+	uint32_t *e2 = &l2[(a >> 8) & 255];
+	if (!(*e2 & NETMAP_CHUNK)) {
+		uint32_t c = new_chunk(m, 3, *e2);
+		if (c == UINT32_MAX) {
+			p->oom = 1;
+			return;
+		}
+		/* l2 may have moved (new_chunk(…, 3) does not touch it): reload */
+		e2 = &m->l2[m->v4[a >> 16] & ~NETMAP_CHUNK][(a >> 8) & 255];
+		*e2 = NETMAP_CHUNK | c;
+	}
+	uint32_t *l3 = m->l3[*e2 & ~NETMAP_CHUNK];
+	uint32_t first = a & 255, n = 1u << (32 - l4);
+	for (uint32_t i = 0; i < n; i++)
+		l3[first + i] = v;
+}
+
+/* The IPv4 table; prefixes shorter than /96 holding the IPv4 space fill it
+ * first. */
+static int build_v4(struct netmap *m)
+{
+	struct paint p = {.m = m};
+	struct in6_addr v4 = {.s6_addr = {[10] = 0xff, [11] = 0xff}};
+	struct lpm_key k = lpm_key_from_addr(&v4);
+	uint32_t base = LPM_NONE, n = m->lpm.root;
+
+	while (n) {
+		const struct lpm_node *node = &m->lpm.nodes[n];
+		if (node->len > 96)
+			break;
+		uint64_t mhi = node->len >= 64 ? ~0ULL : node->len ? ~0ULL << (64 - node->len) : 0;
+		uint64_t mlo = node->len <= 64 ? 0 : ~0ULL << (128 - node->len);
+		if (((k.hi ^ node->key.hi) & mhi) | ((k.lo ^ node->key.lo) & mlo))
+			break;
+		if (node->value != LPM_NONE && node->len < 96)
+			base = node->value;
+		if (node->len == 96)
+			break;
+		unsigned bit = node->len < 64 ? (unsigned)(k.hi >> (63 - node->len)) & 1
+					      : (unsigned)(k.lo >> (127 - node->len)) & 1;
+		n = node->child[bit];
+	}
+	m->v4 = malloc(65536 * sizeof(*m->v4));
+	if (!m->v4)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < 65536; i++)
+		m->v4[i] = base == LPM_NONE ? 0 : base + 1;
+	lpm_walk(&m->lpm, paint_one, &p);
+	return p.oom ? -ENOMEM : 0;
+}
+
 int netmap_build(struct netmap_builder *b, struct netmap **out)
 {
 	struct flatten f = {.b = b};
@@ -170,6 +281,10 @@ int netmap_build(struct netmap_builder *b, struct netmap **out)
 	m->nvalues = f.nflat;
 	free(b->vals);
 	memset(b, 0, sizeof(*b));
+	if (build_v4(m) < 0) {
+		netmap_free(m);
+		return -ENOMEM;
+	}
 	*out = m;
 	return 0;
 }
@@ -180,5 +295,8 @@ void netmap_free(struct netmap *m)
 		return;
 	lpm_fini(&m->lpm);
 	free(m->values);
+	free(m->v4);
+	free(m->l2);
+	free(m->l3);
 	free(m);
 }

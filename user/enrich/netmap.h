@@ -7,6 +7,7 @@
 #ifndef WEIR_ENRICH_NETMAP_H
 #define WEIR_ENRICH_NETMAP_H
 
+#include "../common/addr.h"
 #include "../common/error.h"
 #include "../common/flow.h"
 #include "../common/strtab.h"
@@ -17,10 +18,19 @@ struct net_value {
 	uint32_t asn;
 };
 
+/* IPv4 (::ffff:0:0/96) is also expanded into a 16-8-8 multibit table (at
+ * most three dependent loads instead of one per trie level): an entry is
+ * value+1 (0 = none), or NETMAP_CHUNK | index of the next level's chunk. */
+#define NETMAP_CHUNK 0x80000000u
+
 struct netmap {
 	struct lpm lpm;
 	struct net_value *values;
 	uint32_t nvalues;
+	uint32_t *v4;	     /* 65536 entries, by the top 16 bits */
+	uint32_t (*l2)[256]; /* by the third byte */
+	uint32_t (*l3)[256]; /* by the last byte */
+	uint32_t nl2, nl3, cap2, cap3;
 };
 
 struct netmap_builder {
@@ -44,7 +54,21 @@ static const struct net_value netmap_empty_value;
 static inline const struct net_value *netmap_lookup(const struct netmap *m,
 						    const struct in6_addr *a)
 {
-	uint32_t v = m ? lpm_lookup(&m->lpm, a) : LPM_NONE;
+	uint32_t v;
+
+	if (!m)
+		return &netmap_empty_value;
+	if (addr_is_ipv4(a)) {
+		const uint8_t *b = &a->s6_addr[12];
+		uint32_t e = m->v4[(uint32_t)b[0] << 8 | b[1]];
+		if (e & NETMAP_CHUNK) {
+			e = m->l2[e & ~NETMAP_CHUNK][b[2]];
+			if (e & NETMAP_CHUNK)
+				e = m->l3[e & ~NETMAP_CHUNK][b[3]];
+		}
+		return e ? &m->values[e - 1] : &netmap_empty_value;
+	}
+	v = lpm_lookup(&m->lpm, a);
 	return v == LPM_NONE ? &netmap_empty_value : &m->values[v];
 }
 

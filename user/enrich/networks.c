@@ -40,8 +40,9 @@ int netmap_add_networks(struct netmap_builder *b, struct strtab *strs,
 {
 	char sub[256];
 
-	if (!networks)
-		return 0;
+	if (!networks ||
+	    (networks->type == CONFIG_NODE_SCALAR && (!networks->value || !*networks->value)))
+		return 0; /* absent or empty */
 	if (networks->type != CONFIG_NODE_MAP)
 		return fail(err, file, networks, path, "expected a map of prefixes");
 	for (size_t i = 0; i < networks->nchildren; i++) {

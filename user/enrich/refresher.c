@@ -120,12 +120,13 @@ static void copy_id(struct refresher *r, char *dst, uint32_t id)
 static void publish(struct refresher *r, struct md_entry *m, uint32_t vlan)
 {
 	struct enrich *e = r->e;
-	struct md_value *v = calloc(1, sizeof(*v));
+	struct md_value *v = aligned_alloc(64, (sizeof(*v) + 63) & ~(size_t)63);
 	char ip[ADDR_TEXT_MAX];
 	uint64_t errors = 0;
 
 	if (!v)
 		return;
+	memset(v, 0, sizeof(*v));
 	v->key.exporter = m->exporter;
 	v->key.ifindex = m->ifindex;
 	v->key.vlan = vlan;
@@ -303,9 +304,13 @@ void refresher_free(struct refresher *r)
 
 static void tick_clock(struct refresher *r)
 {
+	uint32_t s;
+
 	r->now_ms = now_ms();
-	atomic_store_explicit(&r->e->now_s, (uint32_t)((r->now_ms - r->start_ms) / 1000 + 1),
-			      memory_order_relaxed);
+	s = (uint32_t)((r->now_ms - r->start_ms) / 1000 + 1);
+	/* Stored only when it changes: workers read this cache line per flow. */
+	if (atomic_load_explicit(&r->e->now_s, memory_order_relaxed) != s)
+		atomic_store_explicit(&r->e->now_s, s, memory_order_relaxed);
 }
 
 static void add_vlan(struct md_entry *m, uint32_t vlan)

@@ -262,3 +262,43 @@ TEST(networks_yaml)
 	netmap_builder_fini(&b);
 	strtab_free(strs);
 }
+
+/* The IPv4 16-8-8 table gives what the trie gives, prefixes of every length
+ * (and one shorter than /96 covering IPv4) included. */
+TEST(netmap_ipv4_table_matches_trie)
+{
+	struct netmap_builder b;
+	struct netmap *m;
+	unsigned seed = 777;
+	REQUIRE(strtab_new(0, &strs, NULL) == 0);
+	netmap_builder_init(&b);
+	add(&b, "::/8", (struct net_value){.asn = 1});
+	for (int i = 0; i < 3000; i++) {
+		struct in6_addr a;
+		seed = seed * 1103515245 + 12345;
+		unsigned len = (seed >> 8) % 33;
+		seed = seed * 1103515245 + 12345;
+		uint32_t v4 = (seed & 0x0fffffffu) | 0x0a000000u; /* clustered in 10/8 and near */
+		v4 &= len ? ~0u << (32 - len) : 0;
+		addr_from_ipv4(&a, v4);
+		struct net_value v = {.asn = 100 + (uint32_t)i};
+		REQUIRE(netmap_builder_add(&b, &a, 96 + len, &v) == 0);
+	}
+	REQUIRE(netmap_build(&b, &m) == 0);
+	CHECK(m->nl3 > 0);
+	for (int q = 0; q < 200000; q++) {
+		struct in6_addr a;
+		seed = seed * 1103515245 + 12345;
+		addr_from_ipv4(&a, (seed & 0x1fffffffu) | (q % 7 == 0 ? 0xc0000000u : 0));
+		uint32_t t = lpm_lookup(&m->lpm, &a);
+		const struct net_value *want = t == LPM_NONE ? NULL : &m->values[t];
+		const struct net_value *got = netmap_lookup(m, &a);
+		if ((want ? want->asn : 0) != got->asn) {
+			CHECK_EQ(got->asn, want ? want->asn : 0);
+			break;
+		}
+	}
+	netmap_free(m);
+	netmap_builder_fini(&b);
+	strtab_free(strs);
+}
