@@ -243,6 +243,10 @@ int enrich_new(const struct enrich_config *cfg, struct metrics_registry *metrics
 	for (size_t i = 0; i < e->providers_count; i++)
 		if (e->providers[i].type == MD_PROVIDER_SNMP)
 			e->ref->snmp = e->providers[i].snmp;
+	if (enrich_metrics_init(e) < 0) {
+		r = error_set(err, -ENOMEM, "enrich: out of memory");
+		goto fail;
+	}
 	*out = e;
 	return 0;
 fail:
@@ -383,6 +387,7 @@ void enrich_free(struct enrich *e)
 	if (!e)
 		return;
 	enrich_stop(e);
+	enrich_metrics_fini(e);
 	for (size_t i = 0; i < e->providers_count; i++) {
 		static_provider_free(e->providers[i].sp);
 		snmp_poller_free(e->providers[i].snmp);

@@ -277,6 +277,12 @@ struct enrich {
 
 	struct strtab *strs;
 	struct metrics_registry *metrics;
+	struct {
+		struct metric_series *flows[7];
+		struct metric_series *provider_requests, *snmp_requests, *snmp_timeouts,
+		    *snmp_breaker, *geoip_reloads, *classifier_errors, *cache_entries, *strings;
+		int collector;
+	} m;
 
 	/* published state: read by workers */
 	_Alignas(64) _Atomic(struct md_table *) table;
@@ -307,6 +313,10 @@ struct enrich {
 	struct snmp_poller_stats snmp_stats;
 	pthread_mutex_t stats_lock; /* snmp_stats */
 };
+
+/* Metrics (metrics.c): series registered, refreshed by a collector. */
+int enrich_metrics_init(struct enrich *e);
+void enrich_metrics_fini(struct enrich *e);
 
 /* Publishes `t` and retires `old` (any thread). */
 void enrich_retire(struct enrich *e, void *p, void (*free_fn)(void *));

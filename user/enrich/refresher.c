@@ -232,6 +232,13 @@ void refresher_resolve(struct refresher *r, struct md_entry *m)
 	 * until the entry is refreshed. */
 	if (!r->snmp && m->snmp_state == SNMP_OK)
 		md_info_fill(&merged, &m->snmp);
+	/* An exporter known only from its own options data has no sysName:
+	 * its address names it. */
+	if (!merged.exp.name && m->has_learned) {
+		char ip[ADDR_TEXT_MAX];
+		addr_to_text(&m->exporter, ip, sizeof(ip));
+		merged.exp.name = strtab_intern_cstr(e->strs, ip);
+	}
 	m->info = merged;
 	m->pending = (uint8_t)pending;
 	m->resolved = 1;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/metrics.h"
 #include "enrich/enrich.h"
 #include "mmdb_gen.h"
 #include "test.h"
@@ -233,6 +234,11 @@ TEST(flow_options_provider)
 	CHECK_STR(S(&s, f.enriched.in_if.description), "Peering: AS64500");
 	CHECK_EQ(f.enriched.in_if.speed, 10000);
 	CHECK_STR(S(&s, f.enriched.exporter.group), "fromflows");
+	CHECK_STR(S(&s, f.enriched.exporter.name), "192.0.2.77"); /* no sysName: its address */
+	struct enrich_stats st;
+	enrich_get_stats(s.e, &st);
+	CHECK_EQ(st.unknown_kept, 0);
+	CHECK_EQ(st.metadata_misses, 0);
 	teardown(&s);
 }
 
@@ -497,4 +503,33 @@ TEST(configuration_errors)
 			       "geoip:\n  optional: true\n  country-database: [/nonexistent.mmdb]\n"
 			       "networks:\n  network-sources: []\n"),
 		  "");
+}
+
+TEST(metrics_exposed)
+{
+	struct metrics_registry *reg = metrics_registry_new();
+	struct enrich_config cfg;
+	struct enrich *e;
+	struct enrich_worker *w;
+	struct error err = {{0}};
+	char *text = NULL;
+	size_t len = 0;
+
+	REQUIRE(reg);
+	REQUIRE(enrich_config_defaults(&cfg) == 0);
+	REQUIRE(enrich_new(&cfg, reg, &e, &err) == 0);
+	enrich_config_free(&cfg);
+	REQUIRE(enrich_start(e, &err) == 0);
+	REQUIRE(enrich_worker_new(e, &w, &err) == 0);
+	struct flow f = mkflow("192.0.2.1", 1, 0, "203.0.113.1", "198.51.100.7");
+	f.sampling_rate = 0;
+	enrich_flow(w, &f);
+	REQUIRE(metrics_render(reg, &text, &len) == 0);
+	CHECK(strstr(text, "weir_enrich_flows_total{result=\"enriched\"} 1") != NULL);
+	CHECK(strstr(text, "weir_enrich_flows_total{result=\"sampling_unknown\"} 1") != NULL);
+	CHECK(strstr(text, "weir_enrich_flows_total{result=\"unknown_kept\"} 1") != NULL);
+	free(text);
+	enrich_worker_free(w);
+	enrich_free(e);
+	metrics_registry_free(reg);
 }
