@@ -18,7 +18,7 @@ V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 # The libraries the code includes today; a stage that starts using one adds it here.
-PKGS := libbpf libxdp rdkafka yaml-0.1 libcurl libprotobuf-c libpcap libh2o-evloop
+PKGS := libbpf libxdp rdkafka yaml-0.1 libcurl libprotobuf-c libpcap libh2o-evloop libmaxminddb libpcre2-8 netsnmp
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
