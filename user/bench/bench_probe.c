@@ -34,7 +34,7 @@
 #define SOFTFLOW_PORT 4740
 
 struct bench {
-	char ns_s[64], ns_r[64], if_s[16], if_r[16], ctl[128];
+	char ns_s[64], ns_r[64], if_s[16], if_r[16], ctl[128], pidfile[128];
 	int fd_s, fd_r, fd_orig;
 	unsigned flows, size, rate;
 	uint64_t count;
@@ -241,6 +241,9 @@ static pid_t softflowd_start(struct bench *b)
 	snprintf(target, sizeof(target), "127.0.0.1:%d", SOFTFLOW_PORT);
 	snprintf(maxflows, sizeof(maxflows), "%u", b->flows * 2 + 1024);
 	snprintf(b->ctl, sizeof(b->ctl), "/tmp/weir-pbench-%d.ctl", (int)getpid());
+	/* Its own pid file: softflowd unlinks it at exit (given /dev/null, it
+	 * removed the machine's /dev/null). */
+	snprintf(b->pidfile, sizeof(b->pidfile), "/tmp/weir-pbench-%d.pid", (int)getpid());
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
@@ -249,7 +252,7 @@ static pid_t softflowd_start(struct bench *b)
 		dup2(null, 2);
 		setns(b->fd_s, CLONE_NEWNET);
 		execlp("softflowd", "softflowd", "-i", b->if_s, "-n", target, "-v", "10", "-d",
-		       "-c", b->ctl, "-p", "/dev/null", "-m", maxflows, "-t", "maxlife=3600", "-B",
+		       "-c", b->ctl, "-p", b->pidfile, "-m", maxflows, "-t", "maxlife=3600", "-B",
 		       "67108864", (char *)NULL);
 		_exit(127);
 	}
@@ -269,6 +272,7 @@ static void softflowd_stop(struct bench *b, pid_t pid)
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	unlink(b->ctl);
+	unlink(b->pidfile);
 }
 
 static int probe_start_in(struct bench *b, struct probe **p, struct error *err)
