@@ -24,6 +24,7 @@ static const struct bench {
     {"kafka", bench_kafka_main, "envelopes/s through producer -> Kafka -> consumer group"},
     {"store", bench_store_main, "flows/s inserted into ClickHouse, bytes per flow on disk"},
     {"probe", bench_probe_main, "host probe on a veth pair: throughput cost, CPU vs softflowd"},
+    {"enrich", bench_enrich_main, "ns/flow of the enrichment stage with warm caches"},
     /* A new benchmark is one line here, its function in user/bench/ and
      * declared in bench/bench.h. */
 };

@@ -28,6 +28,8 @@ int bench_store_main(int argc, char **argv);
 /* probe: veth throughput with and without `weir probe` attached, its CPU,
  * softflowd side by side (root; softflowd for the comparison). */
 int bench_probe_main(int argc, char **argv);
+/* enrich: CPU per flow of the enrichment stage with warm caches. */
+int bench_enrich_main(int argc, char **argv);
 /* Not listed by `weir bench --help`: `weir bench clickhouse-server
  * available|start DIR|stop DIR`, the launcher below for shell scripts
  * (tests/integration/lib/clickhouse.sh, mk/demo.sh). */

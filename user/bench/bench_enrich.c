@@ -11,20 +11,16 @@
 
 #include "../common/addr.h"
 #include "../common/cpu_time.h"
+#include "../common/rng.h"
 #include "../enrich/enrich.h"
-
-/* Declared here until `weir bench enrich` is wired (user/bench/bench.h). */
-int bench_enrich_main(int argc, char **argv);
+#include "bench.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
+/* Reproducible runs. */
 static uint64_t rnd(void)
 {
-	/* xorshift64*: reproducible runs */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
+	return rng_next(&rng_state);
 }
 
 struct buf {
