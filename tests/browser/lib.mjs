@@ -4,7 +4,7 @@
 // browser download), screenshots under build/screenshots/, and weir's
 // console started against known data.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -168,4 +168,31 @@ export async function typeFilter(page, text) {
   await page.keyboard.press("ControlOrMeta+a");
   await page.keyboard.press("Backspace");
   await page.keyboard.type(text, { delay: 15 });
+}
+
+// ---- running a file of tests ----
+/**
+ * Runs [name, fn(ctx)] pairs against weir's console, or skips them all with
+ * the reason missing() gives. ctx = { url, page, errors, known, browser }:
+ * one browser (light colour scheme) shared by the tests of the file.
+ */
+export async function run(tests, options = {}) {
+  const reason = missing();
+  if (reason) return skipAll(tests.map(([name]) => name), reason);
+  let console_;
+  let b;
+  try {
+    console_ = await startConsole();
+    b = await launch(options);
+  } catch (e) {
+    await test("console and browser start", () => { throw e; });
+    await console_?.stop();
+    return done();
+  }
+  const known = JSON.parse(readFileSync(join(top, "tests/browser/known.json"), "utf8"));
+  const ctx = { url: console_.url.replace(/\/?$/, "/"), page: b.page, errors: b.errors, known, browser: b };
+  for (const [name, fn] of tests) await test(name, () => fn(ctx));
+  await b.close();
+  await console_.stop();
+  done();
 }

@@ -83,13 +83,13 @@ function rate(key, t, units) {
 
 // Rows for dimensions: combinations, the top `limit`, the rest as Other.
 function combos(dims, limit, filter) {
+  const m = /(\w+)\s*=\s*['"]?([\w.:\- ]+?)['"]?\s*$/.exec((filter ?? "").toLowerCase());
+  const want = m ? m[2].replace(/^as(?=\d)/, "") : "";
   let rows = [[]];
-  for (const d of dims) rows = rows.flatMap((r) => valuesOf(d).slice(0, 8).map((v) => [...r, v]));
-  const f = (filter ?? "").toLowerCase();
-  const m = /(\w+)\s*=\s*['"]?([\w.:\- ]+?)['"]?\s*$/.exec(f);
-  if (m) {
-    const i = dims.findIndex((d) => d.toLowerCase() === m[1]);
-    if (i >= 0) rows = rows.filter((r) => r[i].toLowerCase().startsWith(m[2]));
+  for (const d of dims) {
+    let vs = valuesOf(d);
+    if (m && d.toLowerCase() === m[1]) vs = vs.filter((v) => v.toLowerCase().startsWith(want));
+    rows = rows.flatMap((r) => vs.slice(0, 8).map((v) => [...r, v]));
   }
   rows.sort((a, b) => hash(b.join()) ** 2.2 - hash(a.join()) ** 2.2);
   return { top: rows.slice(0, limit), hasOther: rows.length > limit };
