@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // What every graph shares: series naming, colours, axis styles per theme.
 import type { GraphLineOutput, Units } from "@/lib/api";
-import { colorFor } from "@/lib/palette";
+import { colorFor, isOther } from "@/lib/palette";
 import { formatRate } from "@/lib/units";
 
 export interface ChartTheme {
@@ -21,7 +21,8 @@ export function chartTheme(dark: boolean): ChartTheme {
 
 /** The label of a row: its dimension values joined. */
 export function rowLabel(row: string[]): string {
-  return row.length === 0 ? "Total" : row.join(" — ");
+  if (row.length === 0) return "Total";
+  return isOther(row) ? "Other" : row.join(" — ");
 }
 
 /** Unique series name of row i (axis names appended beyond the direct axis). */
