@@ -58,14 +58,31 @@ INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(IN
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(TOOL_SRCS))
 
-.PHONY: all deps check test tests bench fuzz fuzz-build demo install format clean
+.PHONY: all deps check test tests bench fuzz fuzz-build demo install format clean web-size
 .DEFAULT_GOAL := all
 .SECONDARY:
 
-all: $(BUILD)/weir
+# The console's web pages (web/dist) are part of `all` once web/ has a
+# package.json; npm's packages come from `make deps` (never fetched here).
+WEB_DIST := $(if $(wildcard web/package.json),web/dist/index.html)
+WEB_SRCS := $(shell find web/src -type f 2>/dev/null) $(wildcard web/index.html web/vite.config.ts \
+	web/tsconfig.json web/package.json web/package-lock.json docs/*.md)
+
+all: $(BUILD)/weir $(WEB_DIST)
 
 deps:
 	$(Q)mk/deps.sh
+
+# ---- web: the console's pages (Vue + Vite) into web/dist ----
+web/dist/index.html: $(WEB_SRCS)
+	@if [ ! -d web/node_modules ]; then \
+		echo "web/node_modules is missing: run 'make deps' (npm ci in web/) first" >&2; exit 1; fi
+	@echo "  WEB     web/dist"
+	$(Q)cd web && npm run --silent build >/dev/null
+	$(Q)touch $@
+
+web-size: $(WEB_DIST)
+	$(Q)node web/dev/size.mjs
 
 # ---- BPF: vmlinux.h from the running kernel, objects, skeletons ----
 $(BUILD)/vmlinux.h:

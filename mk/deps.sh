@@ -31,8 +31,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ -f "$top/web/package.json" ] && [ ! -d "$top/web/node_modules" ]; then
-	echo "deps: npm install in web/"
-	(cd "$top/web" && npm install --no-audit --no-fund --loglevel=error)
+# web/: the console's build tools and playwright-core (the browser tests
+# drive Debian's chromium with it; it downloads no browser). `npm ci` installs
+# exactly the committed lockfile, again whenever the lockfile is newer than
+# node_modules; without a lockfile, `npm install` writes one.
+web=$top/web
+if [ -f "$web/package.json" ]; then
+	if [ -f "$web/package-lock.json" ]; then
+		if [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules" ]; then
+			echo "deps: npm ci in web/"
+			(cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+			touch "$web/node_modules"
+		fi
+	elif [ ! -d "$web/node_modules" ]; then
+		echo "deps: npm install in web/"
+		(cd "$web" && npm install --no-audit --no-fund --loglevel=error)
+	fi
 fi
 exit 0
