@@ -571,11 +571,12 @@ int cli_decode_main(int argc, char **argv)
 		return 1;
 	}
 	if (!c.payloads_dir) {
-		c.st = decode_state_new(&cfg);
+		int st_ret = decode_state_new(&cfg, &c.st, NULL);
+
 		c.flows = malloc(DECODE_CLI_MAX_FLOWS * sizeof(*c.flows));
 		if (!c.json)
 			c.table.rows = malloc(TABLE_BATCH * sizeof(*c.table.rows));
-		if (!c.st || !c.flows || (!c.json && !c.table.rows) ||
+		if (st_ret < 0 || !c.flows || (!c.json && !c.table.rows) ||
 		    exporter_table_init(&c.exporters, &exporters_cfg, NULL) < 0) {
 			fprintf(stderr, "weir decode: out of memory\n");
 			ret = 1;
@@ -584,17 +585,17 @@ int cli_decode_main(int argc, char **argv)
 	}
 
 	for (int i = optind; i < argc && !c.write_failed; i++) {
-		char err[512];
+		struct error err;
 		long n;
 
 		c.path = argv[i];
 		c.file_datagrams = 0;
 		c.file_skipped_base = c.skipped;
 		n = pcap_udp_walk(c.path, c.payloads_dir ? on_datagram_payload : on_datagram_decode,
-				  &c, &c.skipped, err, sizeof(err));
+				  &c, &c.skipped, &err);
 		if (n < 0) {
-			fprintf(stderr, "weir decode: %s%s\n", dedup_path(err, c.path),
-				strstr(err, "unknown file format")
+			fprintf(stderr, "weir decode: %s%s\n", dedup_path(err.text, c.path),
+				strstr(err.text, "unknown file format")
 				    ? " (not a pcap or pcapng capture)"
 				    : "");
 			failed_files++;

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "common/log.h"
 #include "common/signals.h"
-#include "console/console.h"
+#include "http/http.h"
 #include "probe/probe.h"
 #include "weir_config.h"
 
@@ -33,14 +33,14 @@ int cli_probe_main(int argc, char **argv)
 	    {0},
 	};
 	struct metrics_registry *metrics = NULL;
-	struct console_http *http = NULL;
+	struct http_listener *http = NULL;
 	struct probe *probe = NULL;
 	struct signals *sig = NULL;
 	struct weir_config cfg = {0};
 	struct config_error cerr;
 	struct error err = {{0}};
 	const char *path = NULL;
-	int c, ret = 1, herr = 0;
+	int c, ret = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -70,11 +70,10 @@ int cli_probe_main(int argc, char **argv)
 		fprintf(stderr, "weir probe: %s\n", error_text(&err));
 		goto out;
 	}
-	metrics = metrics_registry_new();
-	http = metrics ? console_http_new(cfg.http.listen, metrics, &herr) : NULL;
-	if (!http || console_http_start(http) < 0) {
-		fprintf(stderr, "weir probe: http.listen \"%s\": cannot listen there\n",
-			cfg.http.listen);
+	if (metrics_registry_new(&metrics, &err) < 0 ||
+	    http_listener_new(cfg.http.listen, metrics, &http, &err) < 0 ||
+	    http_listener_start(http, &err) < 0) {
+		fprintf(stderr, "weir probe: %s\n", error_text(&err));
 		goto out;
 	}
 	if (probe_new(&cfg.probe, metrics, &probe, &err) < 0 || probe_start(probe, &err) < 0) {
@@ -86,7 +85,7 @@ int cli_probe_main(int argc, char **argv)
 	ret = 0;
 out:
 	probe_free(probe); /* detaches, drains, exports what is left */
-	console_http_free(http);
+	http_listener_free(http);
 	metrics_registry_free(metrics);
 	signals_free(sig);
 	weir_config_free(&cfg);

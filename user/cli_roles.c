@@ -17,8 +17,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/signals.h"
-#include "console/console.h"
 #include "demo/demo_exporter.h"
+#include "http/http.h"
 #include "inlet/inlet.h"
 #include "orchestrator/orchestrator.h"
 #include "outlet/outlet.h"
@@ -42,7 +42,7 @@ struct roles {
 	int demo;
 	struct weir_config cfg;
 	struct metrics_registry *metrics;
-	struct console_http *http;
+	struct http_listener *http;
 	struct bus_producer *producer;
 	struct bus_consumer **consumers;
 	int ring;
@@ -202,22 +202,18 @@ static int default_inputs(struct inlet_config *flow)
 
 static int start_http(struct roles *r)
 {
-	int err = 0, ret;
+	struct error err = {""};
+	int ret;
 
-	r->http = console_http_new(r->cfg.http.listen, r->metrics, &err);
-	if (!r->http) {
-		fprintf(stderr, "weir %s: http.listen \"%s\": %s\n", r->name, r->cfg.http.listen,
-			err == -EINVAL ? "expected HOST:PORT, [V6]:PORT or :PORT" : strerror(-err));
-		return err ? err : -EINVAL;
-	}
-	ret = console_http_start(r->http);
+	ret = http_listener_new(r->cfg.http.listen, r->metrics, &r->http, &err);
+	if (ret == 0)
+		ret = http_listener_start(r->http, &err);
 	if (ret < 0) {
-		fprintf(stderr, "weir %s: http.listen %s: %s\n", r->name, r->cfg.http.listen,
-			strerror(-ret));
+		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 		return ret;
 	}
 	log_info("HTTP listener ready", "listen=%s port=%u metrics=/metrics", r->cfg.http.listen,
-		 console_http_port(r->http));
+		 http_listener_port(r->http));
 	return 0;
 }
 
@@ -378,19 +374,19 @@ static int start_outlet(struct roles *r)
 
 static int start_inlet(struct roles *r)
 {
-	char err[256] = "";
+	struct error err = {""};
 	int ret = default_inputs(&r->cfg.flow);
 
 	if (ret < 0)
 		return ret;
-	r->inlet = inlet_new(&r->cfg.flow, r->producer, r->metrics, err, sizeof(err));
-	if (!r->inlet) {
-		fprintf(stderr, "weir %s: inlet: %s\n", r->name, err);
+	ret = inlet_new(&r->cfg.flow, r->producer, r->metrics, &r->inlet, &err);
+	if (ret < 0) {
+		fprintf(stderr, "weir %s: inlet: %s\n", r->name, err.text);
 		return -EINVAL;
 	}
-	ret = inlet_start(r->inlet);
+	ret = inlet_start(r->inlet, &err);
 	if (ret < 0) {
-		fprintf(stderr, "weir %s: inlet threads: %s\n", r->name, strerror(-ret));
+		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 		return ret;
 	}
 	for (size_t i = 0; i < r->cfg.flow.inputs.count; i++) {
@@ -410,6 +406,7 @@ static int start_demo(struct roles *r)
 	const struct inlet_input_config *inputs = r->cfg.flow.inputs.items;
 	struct demo_exporter_config dc = {.flows_per_second = 200};
 	char target[64] = "127.0.0.1:2055";
+	struct error err = {""};
 	int ret;
 
 	for (size_t i = 0; i < r->cfg.flow.inputs.count; i++) {
@@ -424,9 +421,11 @@ static int start_demo(struct roles *r)
 	}
 	dc.target = target;
 	dc.sflow_port = (uint16_t)atoi(strrchr(target, ':') + 1);
-	ret = demo_exporter_start(&dc, &r->demo_exporter);
+	ret = demo_exporter_new(&dc, &r->demo_exporter, &err);
+	if (ret == 0)
+		ret = demo_exporter_start(r->demo_exporter, &err);
 	if (ret < 0)
-		fprintf(stderr, "weir %s: demo exporter: %s\n", r->name, strerror(-ret));
+		fprintf(stderr, "weir %s: demo exporter: %s\n", r->name, err.text);
 	else
 		log_info("demo exporter started",
 			 "target=%s exporters=127.0.0.11-14 flows_per_second=%u", target,
@@ -440,7 +439,7 @@ static void stop_all(struct roles *r)
 {
 	struct outlet_totals t;
 
-	demo_exporter_stop(r->demo_exporter);
+	demo_exporter_free(r->demo_exporter);
 	r->demo_exporter = NULL;
 	/* 1. No new datagrams. */
 	if (r->inlet)
@@ -482,7 +481,7 @@ static void stop_all(struct roles *r)
 		free(r->consumers);
 		r->consumers = NULL;
 	}
-	console_http_free(r->http);
+	http_listener_free(r->http);
 	r->http = NULL;
 }
 
@@ -510,11 +509,9 @@ static int role_main(enum role role, int argc, char **argv)
 	ret = signals_new(give_up, NULL, &r.sig, NULL);
 	if (ret < 0)
 		goto out;
-	r.metrics = metrics_registry_new();
-	if (!r.metrics) {
-		ret = -ENOMEM;
+	ret = metrics_registry_new(&r.metrics, NULL);
+	if (ret < 0)
 		goto out;
-	}
 	ret = start_http(&r);
 	if (ret < 0)
 		goto out;

@@ -144,8 +144,7 @@ static inline struct decode_state *fuzz_state(enum decode_decap decap)
 		cfg.max_bytes_per_exporter = 64 << 10;
 		cfg.use_export_time = 1;
 		cfg.decap = decap;
-		st = decode_state_new(&cfg);
-		FUZZ_CHECK(st != NULL);
+		FUZZ_CHECK(decode_state_new(&cfg, &st, NULL) == 0);
 	}
 	return st;
 }

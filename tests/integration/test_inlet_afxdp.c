@@ -86,8 +86,7 @@ static void fixture_init(struct fixture *f, const char *tag)
 			live_pairs[i] = f->np;
 			break;
 		}
-	f->metrics = metrics_registry_new();
-	REQUIRE(f->metrics);
+	REQUIRE_EQ(metrics_registry_new(&f->metrics, NULL), 0);
 	REQUIRE(bus_ring_new(tag, 8u << 20, 100, f->metrics, &f->prod, &f->cons, NULL) == 0);
 	f->sent = calloc(MAX_SENT, sizeof(*f->sent));
 	REQUIRE(f->sent);
@@ -114,16 +113,15 @@ static void fixture_fini(struct fixture *f)
 /* Starts an inlet in the collector namespace. */
 static struct inlet *start_inlet(struct fixture *f, const struct inlet_config *cfg)
 {
-	char err[512] = "";
+	struct error err = {""};
 	struct inlet *in;
 
 	REQUIRE(bench_netpair_enter(f->np, 1) == 0);
-	in = inlet_new(cfg, f->prod, f->metrics, err, sizeof(err));
-	if (in)
-		REQUIRE(inlet_start(in) == 0);
+	if (inlet_new(cfg, f->prod, f->metrics, &in, &err) == 0)
+		REQUIRE(inlet_start(in, &err) == 0);
 	REQUIRE(bench_netpair_leave(f->np) == 0);
 	if (!in)
-		printf("# inlet_new: %s\n", err);
+		printf("# inlet_new: %s\n", err.text);
 	return in;
 }
 
@@ -198,8 +196,7 @@ static void send_encoded(struct fixture *f, int fd, const char *dst, uint16_t po
 	uint64_t seed = 42 + format;
 
 	addr_from_text(&ec.agent, "192.0.2.1");
-	enc = demo_encoder_new(&ec);
-	REQUIRE(enc);
+	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
 	for (size_t i = 0; i < count && f->nsent < MAX_SENT; i++) {
 		struct sent *s = &f->sent[f->nsent];
 		int r;
@@ -451,7 +448,7 @@ static void allowlist(int afxdp, const char *tag)
 	struct inlet_config cfg;
 	struct inlet_stats st;
 	struct fixture f;
-	char err[256];
+	struct error err = {""};
 	int fd11, fd12;
 
 	need_root();
@@ -490,17 +487,17 @@ static void allowlist(int afxdp, const char *tag)
 	}
 
 	/* Run-time update: 192.0.2.8/29 covers both. */
-	CHECK(inlet_set_policy(f.in, (const char *const[]){"not-a-prefix"}, 1, 0, 0, err,
-			       sizeof(err)) == -EINVAL);
-	CHECK(strstr(err, "not-a-prefix") != NULL);
-	REQUIRE(inlet_set_policy(f.in, allow2, 1, 0, 0, err, sizeof(err)) == 0);
+	CHECK(inlet_set_policy(f.in, (const char *const[]){"not-a-prefix"}, 1, 0, 0, &err) ==
+	      -EINVAL);
+	CHECK(strstr(err.text, "not-a-prefix") != NULL);
+	REQUIRE(inlet_set_policy(f.in, allow2, 1, 0, 0, &err) == 0);
 	forget_sent(&f);
 	send_encoded(&f, fd12, "192.0.2.2", 2055, DEMO_IPFIX, 10);
 	CHECK_EQ(receive_and_match(&f, 10, "192.0.2.12"), 10);
 	inlet_get_stats(f.in, &st);
 	CHECK_EQ(st.dropped_not_allowed, 30);
 	/* Allowlist off. */
-	REQUIRE(inlet_set_policy(f.in, NULL, 0, 0, 0, err, sizeof(err)) == 0);
+	REQUIRE(inlet_set_policy(f.in, NULL, 0, 0, 0, &err) == 0);
 	close(fd11);
 	close(fd12);
 	fd12 = exporter_socket(&f, "192.0.2.1");
@@ -699,14 +696,12 @@ TEST(afxdp_stale_program_after_kill_is_replaced)
 	pid = fork();
 	REQUIRE(pid >= 0);
 	if (pid == 0) {
-		char err[256];
 		struct inlet *in;
 
 		close(pfd[0]);
 		if (bench_netpair_enter(f.np, 1) < 0)
 			_exit(1);
-		in = inlet_new(&cfg, f.prod, NULL, err, sizeof(err));
-		if (!in || inlet_start(in) < 0)
+		if (inlet_new(&cfg, f.prod, NULL, &in, NULL) < 0 || inlet_start(in, NULL) < 0)
 			_exit(1);
 		if (write(pfd[1], "r", 1) != 1)
 			_exit(1);
@@ -748,7 +743,7 @@ TEST(afxdp_foreign_program_is_left_alone)
 	struct inlet_input_config ic;
 	struct inlet_config cfg;
 	struct fixture f;
-	char err[512] = "";
+	struct error err = {""};
 	struct inlet *in;
 	uint32_t foreign;
 	int pfd;
@@ -762,11 +757,11 @@ TEST(afxdp_foreign_program_is_left_alone)
 		0);
 	close(pfd);
 	afxdp_config(&cfg, &ic, &f, INLET_XDP_GENERIC);
-	in = inlet_new(&cfg, f.prod, NULL, err, sizeof(err));
+	CHECK_EQ(inlet_new(&cfg, f.prod, NULL, &in, &err), -EBUSY);
 	REQUIRE(bench_netpair_leave(f.np) == 0);
 	CHECK(in == NULL);
-	CHECK(strstr(err, "already has XDP program \"someone_else\"") != NULL);
-	printf("# %s\n", err);
+	CHECK(strstr(err.text, "already has XDP program \"someone_else\"") != NULL);
+	printf("# %s\n", err.text);
 	inlet_free(in);
 	foreign = attached_prog(&f, XDP_FLAGS_SKB_MODE);
 	CHECK(foreign != 0);
@@ -786,7 +781,8 @@ TEST(errors_name_the_interface_the_port_and_the_capability)
 	struct inlet_input_config ic;
 	struct inlet_config cfg;
 	struct fixture f;
-	char err[512] = "";
+	struct error err = {""};
+	char buf[sizeof(err.text)];
 	struct inlet *in, *in2;
 	int pfd[2], status;
 	pid_t pid;
@@ -797,50 +793,47 @@ TEST(errors_name_the_interface_the_port_and_the_capability)
 	afxdp_config(&cfg, &ic, &f, INLET_XDP_AUTO);
 	ic.interface = "nosuch0";
 	REQUIRE(bench_netpair_enter(f.np, 1) == 0);
-	in = inlet_new(&cfg, f.prod, NULL, err, sizeof(err));
+	CHECK_EQ(inlet_new(&cfg, f.prod, NULL, &in, &err), -ENODEV);
 	CHECK(in == NULL);
-	CHECK(strstr(err, "interface \"nosuch0\" does not exist") != NULL);
+	CHECK(strstr(err.text, "interface \"nosuch0\" does not exist") != NULL);
 	/* Port in use. */
 	udp_config(&cfg, &ic, ":2055", 2);
-	in = inlet_new(&cfg, f.prod, NULL, err, sizeof(err));
+	CHECK_EQ(inlet_new(&cfg, f.prod, NULL, &in, &err), 0);
 	CHECK(in != NULL);
-	in2 = inlet_new(&cfg, f.prod, NULL, err, sizeof(err));
+	CHECK_EQ(inlet_new(&cfg, f.prod, NULL, &in2, &err), -EADDRINUSE);
 	CHECK(in2 == NULL);
-	CHECK(strstr(err, "in use") != NULL);
-	printf("# %s\n", err);
+	CHECK(strstr(err.text, "in use") != NULL);
+	printf("# %s\n", err.text);
 	inlet_free(in);
 	/* Bad listen text. */
 	udp_config(&cfg, &ic, "2055", 1);
-	CHECK(inlet_new(&cfg, f.prod, NULL, err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "listen \"2055\"") != NULL);
+	CHECK_EQ(inlet_new(&cfg, f.prod, NULL, &in, &err), -EINVAL);
+	CHECK(strstr(err.text, "listen \"2055\"") != NULL);
 	/* Missing privileges: a child without capabilities. */
 	REQUIRE(pipe(pfd) == 0);
 	pid = fork();
 	REQUIRE(pid >= 0);
 	if (pid == 0) {
-		char e[512] = "";
+		struct error e = {""};
 		struct inlet *x;
 
 		close(pfd[0]);
 		afxdp_config(&cfg, &ic, &f, INLET_XDP_AUTO);
-		if (drop_all_capabilities() < 0) {
-			snprintf(e, sizeof(e), "capset failed");
-		} else {
-			x = inlet_new(&cfg, f.prod, NULL, e, sizeof(e));
-			if (x)
-				snprintf(e, sizeof(e), "inlet_new succeeded without capabilities");
-		}
-		if (write(pfd[1], e, strlen(e) + 1) < 0)
+		if (drop_all_capabilities() < 0)
+			error_set(&e, -EPERM, "capset failed");
+		else if (inlet_new(&cfg, f.prod, NULL, &x, &e) == 0)
+			error_set(&e, 0, "inlet_new succeeded without capabilities");
+		if (write(pfd[1], e.text, strlen(e.text) + 1) < 0)
 			_exit(1);
 		_exit(0);
 	}
 	close(pfd[1]);
-	memset(err, 0, sizeof(err));
-	CHECK(read(pfd[0], err, sizeof(err) - 1) > 0);
+	memset(buf, 0, sizeof(buf));
+	CHECK(read(pfd[0], buf, sizeof(buf) - 1) > 0);
 	close(pfd[0]);
 	waitpid(pid, &status, 0);
-	printf("# without capabilities: %s\n", err);
-	CHECK(strstr(err, "CAP_") != NULL);
+	printf("# without capabilities: %s\n", buf);
+	CHECK(strstr(buf, "CAP_") != NULL);
 	REQUIRE(bench_netpair_leave(f.np) == 0);
 	fixture_fini(&f);
 }
@@ -865,8 +858,7 @@ TEST(afxdp_softflowd_reaches_the_inlet)
 	REQUIRE(mkdtemp(dir));
 	snprintf(pcap, sizeof(pcap), "%s/traffic.pcap", dir);
 	snprintf(ctl, sizeof(ctl), "/tmp/wsf%d", (int)getpid() % 100000);
-	w = demo_pcap_writer_new(pcap);
-	REQUIRE(w);
+	REQUIRE_EQ(demo_pcap_writer_new(pcap, &w, NULL), 0);
 	/* 50 UDP conversations, 20 packets each. */
 	for (int i = 0; i < 1000; i++) {
 		addr_from_ipv4(&s, 0xc6336400u + (uint32_t)(i % 50)); /* 198.51.100.x */
@@ -876,6 +868,7 @@ TEST(afxdp_softflowd_reaches_the_inlet)
 			    (uint16_t)(10000 + i % 50), &d, 53, payload, sizeof(payload)) == 0);
 	}
 	REQUIRE(demo_pcap_writer_close(w) == 0);
+	demo_pcap_writer_free(w);
 
 	fixture_init(&f, "sf");
 	afxdp_config(&cfg, &ic, &f, INLET_XDP_NATIVE);
@@ -1026,7 +1019,7 @@ static void kernel_drops(int afxdp, const char *tag)
 	struct inlet_config cfg;
 	struct inlet_stats st;
 	struct fixture f;
-	char err[512] = "";
+	struct error err = {""};
 	uint8_t payload[100] = {7};
 	int fd;
 
@@ -1042,17 +1035,17 @@ static void kernel_drops(int afxdp, const char *tag)
 		ic.receive_buffer = 4096;
 	}
 	REQUIRE(bench_netpair_enter(f.np, 1) == 0);
-	f.in = inlet_new(&cfg, f.prod, f.metrics, err, sizeof(err));
+	inlet_new(&cfg, f.prod, f.metrics, &f.in, &err);
 	REQUIRE(bench_netpair_leave(f.np) == 0);
 	if (!f.in)
-		printf("# %s\n", err);
+		printf("# %s\n", err.text);
 	REQUIRE(f.in);
 	fd = exporter_socket(&f, "192.0.2.1");
 	for (uint64_t i = 0; i < n; i++)
 		send_to(fd, "192.0.2.2", 2055, payload, sizeof(payload));
 	close(fd);
 	usleep(200000);
-	REQUIRE(inlet_start(f.in) == 0);
+	REQUIRE(inlet_start(f.in, &err) == 0);
 	for (int i = 0; i < 300; i++) {
 		inlet_get_stats(f.in, &st);
 		if (st.received + st.kernel_drops >= n)

@@ -382,7 +382,7 @@ static void note_partition(const rd_kafka_message_t *m, void *ctx)
 
 TEST(envelopes_through_kafka_byte_for_byte_one_partition_per_exporter)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct tcfg t;
 	struct bus_producer *p;
 	struct bus_consumer *c;
@@ -391,6 +391,7 @@ TEST(envelopes_through_kafka_byte_for_byte_one_partition_per_exporter)
 	int part_of[EXPORTERS + 1], used[8] = {0}, nused = 0;
 	const uint64_t total = 2000;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	tcfg_init(&t, "t-roundtrip", "g-roundtrip", NULL);
 	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, reg, &p, &err), 0);
 	send_seq(p, 0, total);
@@ -534,7 +535,7 @@ TEST(consumer_killed_before_commit_is_redelivered)
 
 TEST(full_queue_drops_are_counted_and_the_rest_delivered_on_free)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct tcfg t;
 	struct bus_producer *p;
 	struct bus_consumer *c;
@@ -543,6 +544,7 @@ TEST(full_queue_drops_are_counted_and_the_rest_delivered_on_free)
 	struct error err;
 	int ok = 0, full = 0;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	/* A queue of 10 messages that nothing empties before free(). */
 	tcfg_init(&t, "t-full", "g-full",
 		  "producer:\n  queue.buffering.max.messages: 10\n  linger.ms: 60000\n"
@@ -607,7 +609,7 @@ static void produce_seq_raw(rd_kafka_t *rk, const char *topic, uint64_t seq)
 
 TEST(bad_messages_are_skipped_counted_and_committed_past)
 {
-	struct metrics_registry *reg = metrics_registry_new(), *reg2 = metrics_registry_new();
+	struct metrics_registry *reg, *reg2;
 	struct tcfg t;
 	struct bus_consumer *c;
 	struct seen *s = seen_new();
@@ -619,6 +621,8 @@ TEST(bad_messages_are_skipped_counted_and_committed_past)
 	static const uint8_t short_addr[] = {0x12, 0x04, 192, 0, 2, 1};
 	const char *const bp[] = {"t-bad", "bad-protobuf"}, *const em[] = {"t-bad", "empty"};
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
+	REQUIRE_EQ(metrics_registry_new(&reg2, NULL), 0);
 	tcfg_init(&t, "t-bad", "g-bad", NULL);
 	rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_or_skip(), errstr, sizeof(errstr));
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
@@ -693,13 +697,14 @@ static void check_flow(const rd_kafka_message_t *m, void *ctx)
 
 TEST(enriched_flows_topic_carries_flow_messages)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct bus_kafka_flow_producer *fp;
 	struct tcfg t;
 	struct flow f;
 	struct error err;
 	int ok = 0;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	tcfg_init(&t, "t-roundtrip", NULL, NULL);
 	free(t.bus.kafka.flows_topic);
 	t.bus.kafka.flows_topic = strdup("t-flows");
@@ -786,7 +791,7 @@ TEST(kcat_sees_the_topic_and_reads_our_messages)
  * from the last commit (none here), so together they see everything. */
 TEST(revoked_partitions_are_not_committed)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct tcfg t;
 	struct bus_producer *p;
 	struct bus_consumer *a, *b;
@@ -796,6 +801,7 @@ TEST(revoked_partitions_are_not_committed)
 	const char *const tl[] = {"t-rebalance"};
 	uint64_t covered = 0;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	tcfg_init(&t, "t-rebalance", "g-rebalance", NULL);
 	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 200);
@@ -885,7 +891,7 @@ static void commit_on_revoke(void *ctx)
  * before anyone fetches the committed offsets: nobody reads them again. */
 TEST(commit_refused_at_revoke_is_made_when_the_rebalance_ends)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct tcfg t;
 	struct bus_producer *p;
 	struct bus_consumer *a, *b;
@@ -896,6 +902,7 @@ TEST(commit_refused_at_revoke_is_made_when_the_rebalance_ends)
 	struct error err;
 	const char *const tl[] = {"t-handover"};
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	tcfg_init(&t, "t-handover", "g-handover", NULL);
 	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 200);
@@ -957,7 +964,7 @@ TEST(commit_refused_at_revoke_is_made_when_the_rebalance_ends)
  * STORED offsets never committed counts them. */
 TEST(stored_offsets_wait_for_the_next_commit)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct tcfg t;
 	struct bus_producer *p;
 	struct bus_consumer *c;
@@ -965,6 +972,7 @@ TEST(stored_offsets_wait_for_the_next_commit)
 	struct error err;
 	const char *const tl[] = {"t-stored"};
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	tcfg_init(&t, "t-stored", "g-stored", NULL);
 	REQUIRE_EQ(bus_kafka_producer_new(&t.bus, NULL, &p, &err), 0);
 	send_seq(p, 0, 100);
@@ -992,13 +1000,14 @@ TEST(stored_offsets_wait_for_the_next_commit)
 /* Nothing listens on port 1: every message times out and is counted. */
 TEST(undeliverable_messages_are_counted)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct tcfg t;
 	struct bus_producer *p;
 	static uint8_t data[100];
 	struct error err;
 	const char *const df[] = {"t-nowhere", "delivery-failed"};
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	tcfg_init(&t, "t-nowhere", NULL, "producer:\n  message.timeout.ms: 1000\n");
 	free(((char **)t.bus.kafka.brokers.items)[0]);
 	((char **)t.bus.kafka.brokers.items)[0] = strdup("127.0.0.1:1");

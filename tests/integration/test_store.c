@@ -511,12 +511,13 @@ TEST(writer_rows_exact_and_consolidated_sums)
 	struct flow flows[N];
 	struct store_config cfg;
 	struct store_client *c;
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct store_writer *w;
 	uint64_t base = ((uint64_t)time(NULL) / 3600 - 2) * 3600; /* a whole hour, 2 h ago */
 	uint64_t bytes = 0, packets = 0;
 	char *text;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	test_config(&cfg, "weir_t_rows");
 	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c && reg);
@@ -613,11 +614,12 @@ TEST(writer_consolidation_waits_for_its_interval)
 	struct flow flows[N];
 	struct store_config cfg;
 	struct store_client *c;
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct store_writer *w;
 	uint64_t base = ((uint64_t)time(NULL) / 60 - 10) * 60, bytes = 0;
 	char *text;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	test_config(&cfg, "weir_t_interval");
 	cfg.consolidation_interval_ms = 3600000;
 	store_client_new(&cfg, &c, NULL);
@@ -792,7 +794,7 @@ TEST(writer_retries_while_clickhouse_is_stopped)
 	struct flow *flows = calloc(N, sizeof(*flows));
 	struct store_config cfg;
 	struct store_client *c;
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct store_writer *w;
 	struct flush_job job;
 	pthread_t th;
@@ -800,6 +802,7 @@ TEST(writer_retries_while_clickhouse_is_stopped)
 	int calls = 0;
 	char *text;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	REQUIRE(flows && reg);
 	test_config(&cfg, "weir_t_restart");
 	store_client_new(&cfg, &c, NULL);

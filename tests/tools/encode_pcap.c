@@ -75,8 +75,8 @@ int main(int argc, char **argv)
 	cfg.domain_id = 42;
 
 	flows = calloc(count ? count : 1, sizeof(*flows));
-	enc = demo_encoder_new(&cfg);
-	w = demo_pcap_writer_new(argv[optind + 3]);
+	demo_encoder_new(&cfg, &enc, NULL);
+	demo_pcap_writer_new(argv[optind + 3], &w, NULL); /* errno says why */
 	json = fopen(argv[optind + 4], "w");
 	if (!flows || !enc || !w || !json) {
 		fprintf(stderr, "encode_pcap: setup failed: %s\n", strerror(errno));
@@ -122,6 +122,7 @@ out:
 		ret = 1;
 	if (demo_pcap_writer_close(w) < 0)
 		ret = 1;
+	demo_pcap_writer_free(w);
 	demo_encoder_free(enc);
 	free(flows);
 	return ret;

@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 	    inet_pton(AF_INET, source, &src.sin_addr) != 1)
 		return usage();
 	addr_from_ipv4_bytes(&ec.agent, (const uint8_t *)&src.sin_addr);
-	enc = demo_encoder_new(&ec);
+	demo_encoder_new(&ec, &enc, NULL);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (!enc || fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
 		perror("flowgen");

@@ -51,9 +51,9 @@ static int seeds(const char *dir, const char *target, enum demo_format format, u
 	snprintf(path, sizeof(path), "%s/%s", dir, target);
 	if (mkdir(path, 0777) < 0 && errno != EEXIST)
 		return -errno;
-	enc = demo_encoder_new(&cfg);
-	if (!enc)
-		return -EINVAL;
+	r = demo_encoder_new(&cfg, &enc, NULL);
+	if (r < 0)
+		return r;
 	while (n < DATAGRAMS && off < FLOWS) {
 		r = demo_encoder_encode(enc, flows + off, FLOWS - off, buf, sizeof(buf), &len);
 		if (r < 0)

@@ -206,7 +206,7 @@ static void *collect_main(void *arg)
 	uint8_t buf[65536];
 
 	decode_config_init(&dc);
-	st = decode_state_new(&dc);
+	decode_state_new(&dc, &st, NULL);
 	while (st) {
 		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 		struct decode_input in = {.data = buf};

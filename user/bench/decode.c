@@ -123,12 +123,14 @@ static void switch_flows(struct flow *flows, size_t n, uint64_t *s)
 static int encode_set(struct decode_set *set, const struct demo_encoder_config *cfg,
 		      const struct flow *flows, size_t n, int prime)
 {
-	struct demo_encoder *enc = demo_encoder_new(cfg);
+	struct demo_encoder *enc;
 	size_t off = 0;
-	int d = prime ? -1 : 0, ret = -EINVAL;
+	int d = prime ? -1 : 0, ret;
 
-	if (!enc)
+	ret = demo_encoder_new(cfg, &enc, NULL);
+	if (ret < 0)
 		return ret;
+	ret = -EINVAL;
 	while (d < DGRAMS && off < n) {
 		struct dgram *g = d < 0 ? &set->prime : &set->data[d];
 		int r = demo_encoder_encode(enc, flows + off, n - off, g->data, sizeof(g->data),
@@ -234,8 +236,8 @@ static int cmp_double(const void *a, const void *b)
 /* Decodes `set` once to check it gives what it should; a decoder that is
  * not there yet (or broken) is reported instead of measured. */
 static int decode_check(struct decode_state *st, const struct decode_set *set,
-			const struct decode_case *c, struct flow *flows, uint32_t cap, char *why,
-			size_t whylen)
+			const struct decode_case *c, struct flow *flows, uint32_t cap,
+			struct error *err)
 {
 	struct decode_input in = {.time_received = 1700000000};
 	struct decode_output out = {.flows = flows, .cap = cap};
@@ -246,11 +248,9 @@ static int decode_check(struct decode_state *st, const struct decode_set *set,
 		in.data = set->prime.data;
 		in.len = set->prime.len;
 		decode_datagram(st, &in, &out, &r);
-		if (r.status != DECODE_OK) {
-			snprintf(why, whylen, "the templates datagram gave %s",
-				 decode_reason_name(r.status));
-			return -EINVAL;
-		}
+		if (r.status != DECODE_OK)
+			return error_set(err, -EINVAL, "the templates datagram gave %s",
+					 decode_reason_name(r.status));
 	}
 	for (int d = 0; d < DGRAMS; d++) {
 		out.count = 0;
@@ -258,12 +258,10 @@ static int decode_check(struct decode_state *st, const struct decode_set *set,
 		in.len = set->data[d].len;
 		decode_datagram(st, &in, &out, &r);
 		if (r.protocol != c->proto || r.status != DECODE_OK ||
-		    out.count != set->data[d].records) {
-			snprintf(why, whylen, "datagram %d gave %u of %u %s (status %s)", d,
-				 out.count, set->data[d].records, c->unit,
-				 decode_reason_name(r.status));
-			return -EINVAL;
-		}
+		    out.count != set->data[d].records)
+			return error_set(err, -EINVAL, "datagram %d gave %u of %u %s (status %s)",
+					 d, out.count, set->data[d].records, c->unit,
+					 decode_reason_name(r.status));
 	}
 	return 0;
 }
@@ -275,16 +273,16 @@ static int decode_measure(const struct decode_case *c, const struct decode_set *
 	struct decode_state *st;
 	struct flow flows[64];
 	double rates[32];
-	char why[160];
+	struct error why;
 	uint64_t bytes = 0, nrec = 0;
 	int ret = 0;
 
 	decode_config_init(&cfg);
-	st = decode_state_new(&cfg);
-	if (!st)
-		return -ENOMEM;
-	if (decode_check(st, set, c, flows, 64, why, sizeof(why)) < 0) {
-		printf("decode %-16s not measured: %s\n", c->name, why);
+	ret = decode_state_new(&cfg, &st, NULL);
+	if (ret < 0)
+		return ret;
+	if (decode_check(st, set, c, flows, 64, &why) < 0) {
+		printf("decode %-16s not measured: %s\n", c->name, why.text);
 		ret = -EINVAL;
 		goto out;
 	}

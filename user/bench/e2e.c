@@ -86,7 +86,7 @@ static int sender_prepare(struct sender *s, unsigned index, enum demo_format for
 	s->src.sin_addr.s_addr = htonl(0x7f000000u + 100 + index); /* 127.0.0.100+ */
 	addr_from_ipv4(&ec.agent, 0x7f000000u + 100 + index);
 	s->buf = malloc((size_t)BENCH_CYCLE * 1500);
-	enc = demo_encoder_new(&ec);
+	demo_encoder_new(&ec, &enc, NULL);
 	if (!s->buf || !enc) {
 		demo_encoder_free(enc);
 		return -ENOMEM;
@@ -208,7 +208,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		    rd_kafka_mock_cluster_t *mc, const char *bootstrap, uint64_t rate,
 		    struct sender *senders, long ch_pid, unsigned run_id, struct run_result *res)
 {
-	struct metrics_registry *metrics = metrics_registry_new();
+	struct metrics_registry *metrics = NULL;
 	struct bus_consumer **consumers = calloc(o->workers, sizeof(*consumers));
 	struct bus_producer *producer = NULL;
 	struct outlet *outlet = NULL;
@@ -219,7 +219,8 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	struct inlet_input_config input = {.type = INLET_INPUT_UDP};
 	struct bus_config bc;
 	struct inlet_stats ist;
-	char err[256] = "", listen[32], sql[512];
+	struct error err = {""};
+	char listen[32], sql[512];
 	struct config_doc *props = NULL;
 	struct config_error cerr;
 	double t0, t_end, cpu0, ch0, mock0;
@@ -232,6 +233,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	bus_config_defaults(&bc);
 	inlet_config_defaults(&icfg);
 	outlet_config_defaults(&ocfg);
+	metrics_registry_new(&metrics, NULL);
 	store_client_new(sc, &c, NULL);
 	if (!metrics || !consumers || !c)
 		goto out;
@@ -320,17 +322,17 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	input.workers = o->inlet_workers;
 	icfg.inputs.items = &input;
 	icfg.inputs.count = 1;
-	inlet = inlet_new(&icfg, producer, metrics, err, sizeof(err));
+	ret = inlet_new(&icfg, producer, metrics, &inlet, &err);
 	icfg.inputs.items = NULL;
 	icfg.inputs.count = 0;
-	if (!inlet) {
-		fprintf(stderr, "weir bench e2e: inlet: %s\n", err);
+	if (ret < 0) {
+		fprintf(stderr, "weir bench e2e: inlet: %s\n", err.text);
 		ret = -EINVAL;
 		goto out;
 	}
 	ret = outlet_start(outlet, NULL);
 	if (ret == 0)
-		ret = inlet_start(inlet);
+		ret = inlet_start(inlet, NULL);
 	if (ret < 0)
 		goto out;
 

@@ -387,7 +387,7 @@ static int measure(struct bench *b, int afxdp, int mode, int busy, struct result
 {
 	struct inlet_input_config ic = {0};
 	struct inlet_config cfg = {0};
-	char err[512];
+	struct error err = {""};
 	struct inlet *in;
 	double lo = 0, hi, rate;
 	int r;
@@ -405,16 +405,16 @@ static int measure(struct bench *b, int afxdp, int mode, int busy, struct result
 		return -1;
 	/* The receive thread inherits this CPU; the sender keeps CPU 0. */
 	pin(0, b->rx_cpu);
-	in = inlet_new(&cfg, &b->bus.p, NULL, err, sizeof(err));
-	if (in && inlet_start(in) < 0) {
+	r = inlet_new(&cfg, &b->bus.p, NULL, &in, &err);
+	if (r == 0 && (r = inlet_start(in, NULL)) < 0) {
 		inlet_free(in);
 		in = NULL;
-		snprintf(err, sizeof(err), "cannot start the inlet threads");
+		error_set(&err, r, "cannot start the inlet threads");
 	}
 	pin(0, 0);
 	bench_netpair_leave(&b->np);
 	if (!in) {
-		fprintf(stderr, "weir bench inlet: %s: %s\n", res->name, err);
+		fprintf(stderr, "weir bench inlet: %s: %s\n", res->name, err.text);
 		return -1;
 	}
 	realtime_receivers();

@@ -79,7 +79,7 @@ static void *consume_main(void *arg)
  * an in-process librdkafka mock cluster stands in (so `weir bench kafka`
  * runs on a machine without Kafka). Returns 0 or -errno with `err` filled. */
 static int kafka_run(const struct bus_config *cfg, uint64_t count, uint32_t len,
-		     struct kafka_result *res, char *err, size_t errlen)
+		     struct kafka_result *res, struct error *err)
 {
 	struct bus_config bc = *cfg;
 	rd_kafka_t *mock_rk = NULL;
@@ -95,10 +95,8 @@ static int kafka_run(const struct bus_config *cfg, uint64_t count, uint32_t len,
 	uint64_t last_seen = 0, window = 0;
 
 	memset(res, 0, sizeof(*res));
-	if (len == 0 || len > BUS_MAX_DATAGRAM || count == 0) {
-		snprintf(err, errlen, "bad datagram size or count");
-		return -EINVAL;
-	}
+	if (len == 0 || len > BUS_MAX_DATAGRAM || count == 0)
+		return error_set(err, -EINVAL, "bad datagram size or count");
 	snprintf(topic, sizeof(topic), "weir-bench-%d-%ld", (int)getpid(), (long)time(NULL));
 	snprintf(group, sizeof(group), "%s-outlet", topic);
 	bc.kafka.topic = topic;
@@ -110,13 +108,11 @@ static int kafka_run(const struct bus_config *cfg, uint64_t count, uint32_t len,
 		mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
 		if (!mock_rk) {
 			rd_kafka_conf_destroy(conf);
-			snprintf(err, errlen, "mock cluster: %s", why);
-			return -EINVAL;
+			return error_set(err, -EINVAL, "mock cluster: %s", why);
 		}
 		mc = rd_kafka_mock_cluster_new(mock_rk, 1);
 		if (!mc) {
-			snprintf(err, errlen, "mock cluster: cannot start");
-			ret = -EIO;
+			ret = error_set(err, -EIO, "mock cluster: cannot start");
 			goto out;
 		}
 		rd_kafka_mock_topic_create(mc, topic, (int)cfg->kafka.partitions, 1);
@@ -160,8 +156,7 @@ static int kafka_run(const struct bus_config *cfg, uint64_t count, uint32_t len,
 	struct bus_envelope env = {.time_received_ns = WARMUP_MARK, .len = len, .data = payload};
 	for (double end = now_s() + 60; !atomic_load(&b.warm);) {
 		if (now_s() > end) {
-			snprintf(err, errlen, "the consumer got nothing in 60 s");
-			ret = -ETIMEDOUT;
+			ret = error_set(err, -ETIMEDOUT, "the consumer got nothing in 60 s");
 			goto out;
 		}
 		bus_producer_send(p, &env);
@@ -197,9 +192,8 @@ static int kafka_run(const struct bus_config *cfg, uint64_t count, uint32_t len,
 			last_seen = r;
 			stalled_since = now_s();
 		} else if (now_s() - stalled_since > 30) {
-			snprintf(err, errlen, "the consumer stalled at %llu of %llu",
-				 (unsigned long long)r, (unsigned long long)count);
-			ret = -ETIMEDOUT;
+			ret = error_set(err, -ETIMEDOUT, "the consumer stalled at %llu of %llu",
+					(unsigned long long)r, (unsigned long long)count);
 			break;
 		}
 		usleep(10000);
@@ -215,7 +209,7 @@ out:
 		pthread_join(thread, NULL);
 	}
 	if (berr.text[0])
-		snprintf(err, errlen, "%s", berr.text);
+		error_set(err, ret, "%s", berr.text);
 	bus_producer_free(p);
 	bus_consumer_free(b.c);
 	free(payload);
@@ -242,7 +236,8 @@ int bench_kafka_main(int argc, char **argv)
 	struct bus_config cfg;
 	unsigned long long count = 500000;
 	unsigned long size = 1400;
-	char *broker = NULL, err[512] = "";
+	char *broker = NULL;
+	struct error err = {""};
 	int o, r;
 
 	if (bus_config_defaults(&cfg) < 0)
@@ -334,9 +329,9 @@ int bench_kafka_main(int argc, char **argv)
 		cfg.kafka.producer = config_node_get(doc->root, "producer");
 		cfg.kafka.consumer = config_node_get(doc->root, "consumer");
 	}
-	r = kafka_run(&cfg, count, (uint32_t)size, &res, err, sizeof(err));
+	r = kafka_run(&cfg, count, (uint32_t)size, &res, &err);
 	if (r < 0) {
-		fprintf(stderr, "weir bench kafka: %s\n", err);
+		fprintf(stderr, "weir bench kafka: %s\n", err.text);
 	} else {
 		printf("kafka bus (%s, %u partitions, %s): %llu datagrams of %lu bytes\n",
 		       broker ? broker : "in-process mock cluster, fetch.wait.max.ms=1",

@@ -41,16 +41,18 @@ struct metrics_registry {
 	struct collector *collectors;
 };
 
-struct metrics_registry *metrics_registry_new(void)
+int metrics_registry_new(struct metrics_registry **out, struct error *err)
 {
 	struct metrics_registry *reg = calloc(1, sizeof(*reg));
 
+	*out = NULL;
 	if (!reg)
-		return NULL;
+		return error_set(err, -ENOMEM, "metrics: out of memory for a registry");
 	pthread_mutex_init(&reg->lock, NULL);
 	pthread_mutex_init(&reg->collect_lock, NULL);
 	reg->tail = &reg->families;
-	return reg;
+	*out = reg;
+	return 0;
 }
 
 static void family_free(struct metric_family *fam)

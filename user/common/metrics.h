@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "error.h"
+
 #define METRICS_MAX_LABELS 4
 
 enum metric_type {
@@ -27,7 +29,10 @@ struct metric_series {
 	_Atomic uint64_t value_bits;
 };
 
-struct metrics_registry *metrics_registry_new(void);
+/* Returns 0 with an empty registry in *out, or -ENOMEM with *out = NULL and
+ * `err` filled. Free it with metrics_registry_free() (NULL is fine) once
+ * nothing uses its series any more. */
+int metrics_registry_new(struct metrics_registry **out, struct error *err);
 void metrics_registry_free(struct metrics_registry *reg);
 
 /* Declares (or returns the existing) family. `labels` is a comma-separated

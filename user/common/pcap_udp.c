@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "addr.h"
@@ -123,8 +122,8 @@ int pcap_udp_parse_frame(int dlt, const uint8_t *frame, size_t caplen, struct pc
 	}
 }
 
-long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *skipped, char *err,
-		   size_t errlen)
+long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *skipped,
+		   struct error *err)
 {
 	char perr[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *hdr;
@@ -134,10 +133,8 @@ long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *s
 	int dlt, r;
 
 	p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
-	if (!p) {
-		snprintf(err, errlen, "%s: %s", path, perr);
-		return -EINVAL;
-	}
+	if (!p)
+		return error_set(err, -EINVAL, "%s: %s", path, perr);
 	dlt = pcap_datalink(p);
 	while ((r = pcap_next_ex(p, &hdr, &frame)) == 1) {
 		struct pcap_udp_datagram d = {
@@ -153,8 +150,7 @@ long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *s
 			break;
 	}
 	if (r == PCAP_ERROR) {
-		snprintf(err, errlen, "%s: %s", path, pcap_geterr(p));
-		count = -EIO;
+		count = error_set(err, -EIO, "%s: %s", path, pcap_geterr(p));
 	}
 	pcap_close(p);
 	return count;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 struct pcap_udp_datagram {
 	uint64_t time_ns; /* capture time */
 	struct in6_addr src, dst; /* IPv4-mapped for IPv4 */
@@ -22,11 +24,11 @@ struct pcap_udp_datagram {
 /* Called for each UDP datagram; return non-zero to stop the walk. */
 typedef int (*pcap_udp_fn)(void *ctx, const struct pcap_udp_datagram *d);
 
-/* Walks `path`. Returns the number of datagrams seen, or -errno with an
- * explanation in `err` (size errlen). Packets that are not whole UDP
- * datagrams are skipped and counted in *skipped (when not NULL). */
+/* Walks `path`. Returns the number of datagrams seen, or -errno with
+ * "PATH: libpcap's reason" in `err` (may be NULL). Packets that are not whole
+ * UDP datagrams are skipped and counted in *skipped (when not NULL). */
 long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *skipped,
-		   char *err, size_t errlen);
+		   struct error *err);
 
 /* Finds the UDP datagram in one frame of link type `dlt` (a DLT_* value).
  * Returns 0 and fills d (payload points into `frame`), or -EINVAL. */

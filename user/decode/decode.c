@@ -20,19 +20,22 @@ void decode_config_init(struct decode_config *cfg)
 	};
 }
 
-struct decode_state *decode_state_new(const struct decode_config *cfg)
+int decode_state_new(const struct decode_config *cfg, struct decode_state **out, struct error *err)
 {
 	struct decode_state *st = calloc(1, sizeof(*st));
+	int r;
 
+	*out = NULL;
 	if (!st)
-		return NULL;
+		return error_set(err, -ENOMEM, "decode: out of memory for a decoder state");
 	st->cfg = *cfg;
-	st->templates = template_store_new(&st->cfg);
-	if (!st->templates) {
+	r = template_store_new(&st->cfg, &st->templates, err);
+	if (r < 0) {
 		free(st);
-		return NULL;
+		return r;
 	}
-	return st;
+	*out = st;
+	return 0;
 }
 
 void decode_state_free(struct decode_state *st)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/error.h"
 #include "../common/flow.h"
 
 /* Why input was rejected or skipped, or other notable events. Each one is a
@@ -64,8 +65,10 @@ void decode_config_init(struct decode_config *cfg);
 
 struct decode_state;
 
-/* Returns a new state or NULL (out of memory). `cfg` is copied. */
-struct decode_state *decode_state_new(const struct decode_config *cfg);
+/* Returns 0 with a new state in *out, or -ENOMEM with *out = NULL and `err`
+ * filled. `cfg` is copied. */
+int decode_state_new(const struct decode_config *cfg, struct decode_state **out, struct error *err);
+/* NULL is fine. */
 void decode_state_free(struct decode_state *st);
 
 struct decode_input {

@@ -68,7 +68,10 @@ void netflow_v5_decode(const struct decode_config *cfg, const struct decode_inpu
 
 /* NetFlow v9 and IPFIX share one template engine; its per-exporter state. */
 struct template_store;
-struct template_store *template_store_new(const struct decode_config *cfg);
+/* 0 with *out, or -ENOMEM with *out = NULL and `err` filled; `cfg` is
+ * copied. template_store_free() accepts NULL. */
+int template_store_new(const struct decode_config *cfg, struct template_store **out,
+		       struct error *err);
 void template_store_free(struct template_store *ts);
 void netflow_v9_decode(struct template_store *ts, const struct decode_config *cfg,
 		       const struct decode_input *in, struct decode_output *out,

@@ -105,13 +105,16 @@ static void nf_map_fini(struct nf_map *m)
 
 /* ---- exporters ---- */
 
-struct template_store *template_store_new(const struct decode_config *cfg)
+int template_store_new(const struct decode_config *cfg, struct template_store **out,
+		       struct error *err)
 {
 	struct template_store *ts = calloc(1, sizeof(*ts));
 
-	if (ts)
-		ts->cfg = *cfg;
-	return ts;
+	*out = ts;
+	if (!ts)
+		return error_set(err, -ENOMEM, "decode: out of memory for a template store");
+	ts->cfg = *cfg;
+	return 0;
 }
 
 static void nf_exporter_free(struct nf_exporter *e)

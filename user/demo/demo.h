@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/error.h"
 #include "../common/flow.h"
 
 enum demo_format {
@@ -57,8 +58,11 @@ struct demo_encoder_stats {
 
 struct demo_encoder;
 
-/* Returns a new encoder or NULL (bad config or out of memory). */
-struct demo_encoder *demo_encoder_new(const struct demo_encoder_config *cfg);
+/* Returns 0 with a new encoder in *out, or -EINVAL (unknown format) or
+ * -ENOMEM with *out = NULL and `err` filled. `cfg` is copied. */
+int demo_encoder_new(const struct demo_encoder_config *cfg, struct demo_encoder **out,
+		     struct error *err);
+/* NULL is fine. */
 void demo_encoder_free(struct demo_encoder *enc);
 
 /* Encodes as many of flows[0..n) as fit in one datagram of at most
@@ -110,9 +114,9 @@ void demo_flows_random(struct flow *flows, size_t n, enum demo_format format, ui
  * tshark, `weir decode` and the inlet tests. */
 struct demo_pcap_writer;
 
-/* Creates (or truncates) `path` and writes the file header. Returns NULL with
- * errno set on failure. */
-struct demo_pcap_writer *demo_pcap_writer_new(const char *path);
+/* Creates (or truncates) `path` and writes the file header. Returns 0 with
+ * *out, or -errno (of fopen) with *out = NULL and "PATH: reason" in `err`. */
+int demo_pcap_writer_new(const char *path, struct demo_pcap_writer **out, struct error *err);
 
 /* Appends one frame carrying `payload` in a UDP datagram from src:sport to
  * dst:dport (both IPv4-mapped, or both IPv6), captured at time_ns (unix
@@ -122,9 +126,13 @@ int demo_pcap_writer_add(struct demo_pcap_writer *w, uint64_t time_ns, const str
 			 uint16_t sport, const struct in6_addr *dst, uint16_t dport,
 			 const uint8_t *payload, size_t len);
 
-/* Flushes, closes and frees `w` (NULL is a no-op). Returns 0 or the -errno
- * of the first write or close error. */
+/* Flushes and closes the file. Returns 0 or the -errno of the first write
+ * or close error (0 again when called twice). Only demo_pcap_writer_free()
+ * may follow. NULL is a no-op. */
 int demo_pcap_writer_close(struct demo_pcap_writer *w);
+/* Closes the file when demo_pcap_writer_close() did not (its errors are
+ * lost then) and frees `w`. NULL is fine. */
+void demo_pcap_writer_free(struct demo_pcap_writer *w);
 
 /* Builds in `frame` (cap bytes) the Ethernet/IP/UDP frame
  * demo_pcap_writer_add() writes. Returns its length, or -EINVAL/-EMSGSIZE. */

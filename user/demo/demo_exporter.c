@@ -32,6 +32,7 @@ struct demo_exporter {
 	struct demo_exporter_config cfg;
 	struct demo_source src[DEMO_EXPORTERS];
 	pthread_t thread;
+	int started;
 	_Atomic int stop;
 	_Atomic uint64_t sent;
 };
@@ -189,17 +190,8 @@ static void *demo_main(void *arg)
 	return NULL;
 }
 
-static void demo_sources_free(struct demo_exporter *e)
-{
-	for (int s = 0; s < DEMO_EXPORTERS; s++) {
-		if (e->src[s].enc)
-			demo_encoder_free(e->src[s].enc);
-		if (e->src[s].fd >= 0)
-			close(e->src[s].fd);
-	}
-}
-
-int demo_exporter_start(const struct demo_exporter_config *cfg, struct demo_exporter **out)
+int demo_exporter_new(const struct demo_exporter_config *cfg, struct demo_exporter **out,
+		      struct error *err)
 {
 	static const struct {
 		enum demo_format format;
@@ -214,8 +206,9 @@ int demo_exporter_start(const struct demo_exporter_config *cfg, struct demo_expo
 	struct sockaddr_in dst;
 	int ret;
 
+	*out = NULL;
 	if (!e)
-		return -ENOMEM;
+		return error_set(err, -ENOMEM, "%s", strerror(ENOMEM));
 	for (int s = 0; s < DEMO_EXPORTERS; s++)
 		e->src[s].fd = -1;
 	e->cfg = *cfg;
@@ -237,11 +230,9 @@ int demo_exporter_start(const struct demo_exporter_config *cfg, struct demo_expo
 		src->address = kinds[s].address;
 		inet_pton(AF_INET, src->address, &bind_addr.sin_addr);
 		addr_from_ipv4_bytes(&ec.agent, (const uint8_t *)&bind_addr.sin_addr);
-		src->enc = demo_encoder_new(&ec);
-		if (!src->enc) {
-			ret = -EINVAL;
+		ret = demo_encoder_new(&ec, &src->enc, NULL);
+		if (ret < 0)
 			goto fail;
-		}
 		src->dst = dst;
 		if (src->format == DEMO_SFLOW_V5)
 			src->dst.sin_port = htons(cfg->sflow_port ? cfg->sflow_port : 6343);
@@ -252,15 +243,24 @@ int demo_exporter_start(const struct demo_exporter_config *cfg, struct demo_expo
 			goto fail;
 		}
 	}
-	ret = -pthread_create(&e->thread, NULL, demo_main, e);
-	if (ret < 0)
-		goto fail;
 	*out = e;
 	return 0;
 fail:
-	demo_sources_free(e);
-	free(e);
-	return ret;
+	demo_exporter_free(e);
+	return error_set(err, ret, "%s", strerror(-ret));
+}
+
+int demo_exporter_start(struct demo_exporter *e, struct error *err)
+{
+	int ret;
+
+	if (e->started)
+		return 0;
+	ret = -pthread_create(&e->thread, NULL, demo_main, e);
+	if (ret < 0)
+		return error_set(err, ret, "%s", strerror(-ret));
+	e->started = 1;
+	return 0;
 }
 
 uint64_t demo_exporter_flows_sent(const struct demo_exporter *e)
@@ -270,10 +270,22 @@ uint64_t demo_exporter_flows_sent(const struct demo_exporter *e)
 
 void demo_exporter_stop(struct demo_exporter *e)
 {
-	if (!e)
+	if (!e || !e->started)
 		return;
 	atomic_store(&e->stop, 1);
 	pthread_join(e->thread, NULL);
-	demo_sources_free(e);
+	e->started = 0;
+}
+
+void demo_exporter_free(struct demo_exporter *e)
+{
+	if (!e)
+		return;
+	demo_exporter_stop(e);
+	for (int s = 0; s < DEMO_EXPORTERS; s++) {
+		demo_encoder_free(e->src[s].enc);
+		if (e->src[s].fd >= 0)
+			close(e->src[s].fd);
+	}
 	free(e);
 }

@@ -19,12 +19,20 @@ struct demo_exporter_config {
 
 struct demo_exporter;
 
-/* Starts the thread. Returns 0 and *out, or -errno (bad target, sockets). */
-int demo_exporter_start(const struct demo_exporter_config *cfg, struct demo_exporter **out);
+/* Checks the target, makes the encoders and binds the sockets (one per
+ * exporter); nothing is sent before demo_exporter_start(). Returns 0 with
+ * *out, or -errno (bad target, sockets) with *out = NULL and strerror's
+ * words in `err`. */
+int demo_exporter_new(const struct demo_exporter_config *cfg, struct demo_exporter **out,
+		      struct error *err);
+/* Starts the sending thread. Returns 0, or -errno with `err` filled. */
+int demo_exporter_start(struct demo_exporter *e, struct error *err);
 /* Flows sent so far. */
 uint64_t demo_exporter_flows_sent(const struct demo_exporter *e);
-/* Stops the thread and frees. NULL is fine. */
+/* Stops and joins the thread. Idempotent; NULL is fine. */
 void demo_exporter_stop(struct demo_exporter *e);
+/* Stops if needed, closes the sockets and frees. NULL is fine. */
+void demo_exporter_free(struct demo_exporter *e);
 
 /* Fills `f` with made-up flow number `seq` (deterministic in seq and seed),
  * time_received = `now` (unix seconds). Used by the exporter, tests, benches. */

@@ -48,10 +48,13 @@ int demo_format_from_name(const char *name, enum demo_format *format)
 	return -EINVAL;
 }
 
-struct demo_encoder *demo_encoder_new(const struct demo_encoder_config *cfg)
+int demo_encoder_new(const struct demo_encoder_config *cfg, struct demo_encoder **out,
+		     struct error *err)
 {
 	struct demo_encoder *enc;
+	int r;
 
+	*out = NULL;
 	switch (cfg->format) {
 	case DEMO_NETFLOW_V5:
 	case DEMO_NETFLOW_V9:
@@ -59,22 +62,26 @@ struct demo_encoder *demo_encoder_new(const struct demo_encoder_config *cfg)
 	case DEMO_SFLOW_V5:
 		break;
 	default:
-		return NULL;
+		return error_set(err, -EINVAL, "demo: unknown format %d", (int)cfg->format);
 	}
 	enc = calloc(1, sizeof(*enc));
 	if (!enc)
-		return NULL;
+		return error_set(err, -ENOMEM, "demo: out of memory for an encoder");
 	enc->cfg = *cfg;
 	if (!enc->cfg.max_size)
 		enc->cfg.max_size = ENC_DEFAULT_MAX_SIZE;
 	if (!enc->cfg.uptime_ms)
 		enc->cfg.uptime_ms = ENC_DEFAULT_UPTIME_MS;
-	if ((cfg->format == DEMO_NETFLOW_V9 || cfg->format == DEMO_IPFIX) &&
-	    enc_template_init(enc) < 0) {
-		free(enc);
-		return NULL;
+	if (cfg->format == DEMO_NETFLOW_V9 || cfg->format == DEMO_IPFIX) {
+		r = enc_template_init(enc);
+		if (r < 0) {
+			free(enc);
+			return error_set(err, r, "demo: %s templates: %s",
+					 demo_format_name(cfg->format), strerror(-r));
+		}
 	}
-	return enc;
+	*out = enc;
+	return 0;
 }
 
 void demo_encoder_free(struct demo_encoder *enc)

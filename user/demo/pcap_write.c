@@ -104,20 +104,20 @@ int demo_udp_frame_build(uint8_t *frame, size_t cap, const struct in6_addr *src,
 	return (int)total;
 }
 
-struct demo_pcap_writer *demo_pcap_writer_new(const char *path)
+int demo_pcap_writer_new(const char *path, struct demo_pcap_writer **out, struct error *err)
 {
 	struct demo_pcap_writer *w = calloc(1, sizeof(*w));
 	uint8_t hdr[24];
+	int r;
 
+	*out = NULL;
 	if (!w)
-		return NULL;
+		return error_set(err, -ENOMEM, "%s: out of memory", path);
 	w->f = fopen(path, "wb");
 	if (!w->f) {
-		int e = errno;
-
+		r = -errno;
 		free(w);
-		errno = e;
-		return NULL;
+		return error_set(err, r, "%s: %s", path, strerror(-r));
 	}
 	put32(hdr, PCAP_MAGIC_US);
 	put16(hdr + 4, 2); /* version 2.4 */
@@ -128,7 +128,8 @@ struct demo_pcap_writer *demo_pcap_writer_new(const char *path)
 	put32(hdr + 20, LINKTYPE_ETHERNET);
 	if (fwrite(hdr, sizeof(hdr), 1, w->f) != 1)
 		w->err = -EIO;
-	return w;
+	*out = w;
+	return 0;
 }
 
 int demo_pcap_writer_add(struct demo_pcap_writer *w, uint64_t time_ns, const struct in6_addr *src,
@@ -157,11 +158,20 @@ int demo_pcap_writer_close(struct demo_pcap_writer *w)
 {
 	int err;
 
-	if (!w)
+	if (!w || !w->f)
 		return 0;
 	err = w->err;
 	if (fclose(w->f) != 0 && !err)
 		err = -errno;
-	free(w);
+	w->f = NULL;
+	w->err = 0;
 	return err;
+}
+
+void demo_pcap_writer_free(struct demo_pcap_writer *w)
+{
+	if (!w)
+		return;
+	demo_pcap_writer_close(w);
+	free(w);
 }

@@ -37,8 +37,8 @@ static void prefix_mask(struct inlet_prefix *p)
 	}
 }
 
-static int prefixes_parse(const char *const *text, size_t n, struct inlet_prefix **out, char *err,
-			  size_t errlen)
+static int prefixes_parse(const char *const *text, size_t n, struct inlet_prefix **out,
+			  struct error *err)
 {
 	struct inlet_prefix *p;
 
@@ -47,13 +47,13 @@ static int prefixes_parse(const char *const *text, size_t n, struct inlet_prefix
 		return 0;
 	p = calloc(n, sizeof(*p));
 	if (!p)
-		return -ENOMEM;
+		return error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		if (!text[i] || addr_prefix_from_text(&p[i].addr, &p[i].len, text[i]) < 0) {
-			snprintf(err, errlen, "flow.allowlist[%zu]: \"%s\" is not a prefix", i,
-				 text[i] ? text[i] : "");
 			free(p);
-			return -EINVAL;
+			return error_set(err, -EINVAL,
+					 "flow.allowlist[%zu]: \"%s\" is not a prefix", i,
+					 text[i] ? text[i] : "");
 		}
 		prefix_mask(&p[i]);
 	}
@@ -120,19 +120,18 @@ int inlet_policy_check(struct inlet_policy *p, const struct in6_addr *a, uint64_
 }
 
 static int policy_apply(struct inlet *in, const char *const *allowlist, size_t n, uint64_t rate,
-			uint64_t burst, char *err, size_t errlen)
+			uint64_t burst, struct error *err)
 {
 	struct inlet_prefix *allow;
 	int r;
 
-	if (rate > XDP_STEER_MAX_RATE || burst > XDP_STEER_MAX_RATE) {
-		snprintf(err, errlen, "flow: rate-limit and rate-burst must be at most %llu",
-			 (unsigned long long)XDP_STEER_MAX_RATE);
-		return -EINVAL;
-	}
+	if (rate > XDP_STEER_MAX_RATE || burst > XDP_STEER_MAX_RATE)
+		return error_set(err, -EINVAL,
+				 "flow: rate-limit and rate-burst must be at most %llu",
+				 (unsigned long long)XDP_STEER_MAX_RATE);
 	if (rate && !burst)
 		burst = rate;
-	r = prefixes_parse(allowlist, n, &allow, err, errlen);
+	r = prefixes_parse(allowlist, n, &allow, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < in->ninputs; i++) {
@@ -140,10 +139,9 @@ static int policy_apply(struct inlet *in, const char *const *allowlist, size_t n
 			continue;
 		r = inlet_xdp_set_policy(&in->inputs[i], allow, n, rate, burst);
 		if (r < 0) {
-			snprintf(err, errlen, "flow: updating XDP maps on %s: %s",
-				 in->inputs[i].ifname, strerror(-r));
 			free(allow);
-			return r;
+			return error_set(err, r, "flow: updating XDP maps on %s: %s",
+					 in->inputs[i].ifname, strerror(-r));
 		}
 	}
 	pthread_rwlock_wrlock(&in->policy.lock);
@@ -159,9 +157,9 @@ static int policy_apply(struct inlet *in, const char *const *allowlist, size_t n
 }
 
 int inlet_set_policy(struct inlet *in, const char *const *allowlist, size_t n, uint64_t rate_limit,
-		     uint64_t rate_burst, char *err, size_t errlen)
+		     uint64_t rate_burst, struct error *err)
 {
-	int r = policy_apply(in, allowlist, n, rate_limit, rate_burst, err, errlen);
+	int r = policy_apply(in, allowlist, n, rate_limit, rate_burst, err);
 
 	if (r == 0)
 		log_info("inlet policy updated", "allowlist=%zu rate_limit=%llu rate_burst=%llu", n,
@@ -383,7 +381,7 @@ static int metrics_setup(struct inlet *in)
 
 /* ---- life cycle ---- */
 
-static int input_setup(struct inlet *in, struct inlet_input *input, char *err, size_t errlen)
+static int input_setup(struct inlet *in, struct inlet_input *input, struct error *err)
 {
 	const struct inlet_input_config *c = &input->cfg;
 	int r;
@@ -391,19 +389,19 @@ static int input_setup(struct inlet *in, struct inlet_input *input, char *err, s
 	if (c->type == INLET_INPUT_UDP) {
 		char text[ADDR_TEXT_MAX];
 
-		r = inlet_parse_listen(c->listen, &input->listen, err, errlen);
+		r = inlet_parse_listen(c->listen, &input->listen, err);
 		if (r < 0)
 			return r;
 		addr_to_text(&input->listen.sin6_addr, text, sizeof(text));
 		snprintf(input->name, sizeof(input->name), "udp:[%s]:%u", text,
 			 ntohs(input->listen.sin6_port));
-		r = inlet_udp_probe_port(input, err, errlen);
+		r = inlet_udp_probe_port(input, err);
 		if (r < 0)
 			return r;
 		input->nworkers = c->workers ? c->workers : 1;
 		input->workers = calloc(input->nworkers, sizeof(*input->workers));
 		if (!input->workers)
-			return -ENOMEM;
+			return error_set(err, -ENOMEM, "out of memory");
 		for (size_t j = 0; j < input->nworkers; j++) {
 			struct inlet_worker *w = &input->workers[j];
 
@@ -413,7 +411,7 @@ static int input_setup(struct inlet *in, struct inlet_input *input, char *err, s
 			w->fd = -1;
 		}
 		for (size_t j = 0; j < input->nworkers; j++) {
-			r = inlet_udp_open(input, &input->workers[j], err, errlen);
+			r = inlet_udp_open(input, &input->workers[j], err);
 			if (r < 0)
 				return r;
 		}
@@ -423,19 +421,16 @@ static int input_setup(struct inlet *in, struct inlet_input *input, char *err, s
 	/* AF_XDP */
 	uint32_t ids[INLET_MAX_QUEUES], nq, maxq = 0;
 
-	if (!c->interface || !*c->interface) {
-		snprintf(err, errlen, "flow.inputs: an afxdp input needs `interface`");
-		return -EINVAL;
-	}
+	if (!c->interface || !*c->interface)
+		return error_set(err, -EINVAL, "flow.inputs: an afxdp input needs `interface`");
 	snprintf(input->ifname, sizeof(input->ifname), "%s", c->interface);
 	snprintf(input->name, sizeof(input->name), "afxdp:%s", input->ifname);
 	input->ifindex = (int)if_nametoindex(input->ifname);
-	if (!input->ifindex) {
-		snprintf(err, errlen,
-			 "flow: interface \"%s\" does not exist (in this network namespace)",
-			 c->interface);
-		return -ENODEV;
-	}
+	if (!input->ifindex)
+		return error_set(
+		    err, -ENODEV,
+		    "flow: interface \"%s\" does not exist (in this network namespace)",
+		    c->interface);
 	if (c->queues.count) {
 		nq = c->queues.count;
 		memcpy(ids, c->queues.ids, nq * sizeof(ids[0]));
@@ -448,15 +443,15 @@ static int input_setup(struct inlet *in, struct inlet_input *input, char *err, s
 	}
 	for (uint32_t q = 0; q < nq; q++)
 		maxq = ids[q] > maxq ? ids[q] : maxq;
-	r = inlet_xdp_open(in, input, maxq, err, errlen);
+	r = inlet_xdp_open(in, input, maxq, err);
 	if (r < 0)
 		return r;
-	r = inlet_xdp_attach(input, err, errlen);
+	r = inlet_xdp_attach(input, err);
 	if (r < 0)
 		return r;
 	input->workers = calloc(nq, sizeof(*input->workers));
 	if (!input->workers)
-		return -ENOMEM;
+		return error_set(err, -ENOMEM, "out of memory");
 	for (uint32_t q = 0; q < nq; q++) {
 		struct inlet_worker *w = &input->workers[q];
 
@@ -465,15 +460,15 @@ static int input_setup(struct inlet *in, struct inlet_input *input, char *err, s
 		w->input = input;
 		w->index = ids[q];
 		w->fd = -1;
-		r = inlet_afxdp_open(in, input, w, err, errlen);
+		r = inlet_afxdp_open(in, input, w, err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus,
-			struct metrics_registry *metrics, char *err, size_t errlen)
+int inlet_new(const struct inlet_config *cfg, struct bus_producer *bus,
+	      struct metrics_registry *metrics, struct inlet **out, struct error *err)
 {
 	/* No inputs: UDP on the three standard ports (NetFlow, IPFIX, sFlow). */
 	static const struct inlet_input_config dflt[] = {
@@ -492,15 +487,14 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 	struct inlet *in;
 	int r, buckets_failed = 0;
 
+	*out = NULL;
 	if (!n) {
 		items = dflt;
 		n = sizeof(dflt) / sizeof(dflt[0]);
 	}
 	in = calloc(1, sizeof(*in));
-	if (!in) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	if (!in)
+		return error_set(err, -ENOMEM, "out of memory");
 	in->bus = bus;
 	in->metrics = metrics;
 	in->stop_fd = -1;
@@ -514,7 +508,7 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 	in->inputs = calloc(n, sizeof(*in->inputs));
 	in->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (buckets_failed || !in->inputs || in->stop_fd < 0) {
-		snprintf(err, errlen, "out of memory");
+		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -526,8 +520,8 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 		input->cfg.listen = input->cfg.interface = NULL;
 		input->cfg.ports = (struct config_list){0};
 		if (items[i].ports.count > sizeof(input->ports) / sizeof(input->ports[0])) {
-			snprintf(err, errlen, "flow.inputs[%zu].ports: at most %zu ports", i,
-				 sizeof(input->ports) / sizeof(input->ports[0]));
+			r = error_set(err, -EINVAL, "flow.inputs[%zu].ports: at most %zu ports", i,
+				      sizeof(input->ports) / sizeof(input->ports[0]));
 			goto fail;
 		}
 		for (size_t p = 0; p < items[i].ports.count; p++)
@@ -537,27 +531,28 @@ struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus
 				input->ports[input->nports++] = default_ports[p];
 		input->cfg.listen = items[i].listen;
 		input->cfg.interface = items[i].interface;
-		r = input_setup(in, input, err, errlen);
+		r = input_setup(in, input, err);
 		/* The strings belong to the caller's config. */
 		input->cfg.listen = input->cfg.interface = NULL;
 		if (r < 0)
 			goto fail;
 	}
 	r = policy_apply(in, (const char *const *)cfg->allowlist.items, cfg->allowlist.count,
-			 cfg->rate_limit, cfg->rate_burst, err, errlen);
+			 cfg->rate_limit, cfg->rate_burst, err);
 	if (r < 0)
 		goto fail;
 	if (metrics && metrics_setup(in) < 0) {
-		snprintf(err, errlen, "out of memory");
+		r = error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	return in;
+	*out = in;
+	return 0;
 fail:
 	inlet_free(in);
-	return NULL;
+	return r;
 }
 
-int inlet_start(struct inlet *in)
+int inlet_start(struct inlet *in, struct error *err)
 {
 	if (in->running)
 		return 0;
@@ -574,7 +569,7 @@ int inlet_start(struct inlet *in)
 
 			if (r) {
 				inlet_stop(in);
-				return -r;
+				return error_set(err, -r, "inlet threads: %s", strerror(r));
 			}
 			w->started = 1;
 			in->running = 1;

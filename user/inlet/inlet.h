@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "../bus/bus.h"
+#include "../common/error.h"
 #include "../common/config.h"
 #include "../common/metrics.h"
 
@@ -69,13 +70,15 @@ struct inlet;
 /* Checks the configuration, opens the sockets, loads and attaches the XDP
  * program (replacing a stale one of ours left by a crash) and registers the
  * weir_inlet_* metrics. Nothing runs until inlet_start(). `bus` and
- * `metrics` must outlive the inlet (`metrics` may be NULL). Returns NULL with
- * a message in `err` (interface absent, missing capability, port in use...).
- * The interfaces are looked up in the calling thread's network namespace. */
-struct inlet *inlet_new(const struct inlet_config *cfg, struct bus_producer *bus,
-			struct metrics_registry *metrics, char *err, size_t errlen);
-/* Starts one thread per AF_XDP queue and per UDP worker. Returns 0 or -errno. */
-int inlet_start(struct inlet *in);
+ * `metrics` must outlive the inlet (`metrics` may be NULL). Returns 0 with
+ * *out, or -errno with *out = NULL and `err` saying why (interface absent,
+ * missing capability, port in use...). The interfaces are looked up in the
+ * calling thread's network namespace. */
+int inlet_new(const struct inlet_config *cfg, struct bus_producer *bus,
+	      struct metrics_registry *metrics, struct inlet **out, struct error *err);
+/* Starts one thread per AF_XDP queue and per UDP worker. Returns 0, or
+ * -errno with `err` filled (the threads already started are stopped). */
+int inlet_start(struct inlet *in, struct error *err);
 /* Stops and joins the threads, detaches the XDP programs (from any thread:
  * it goes back to inlet_new()'s network namespace for that). Idempotent; a
  * stopped inlet is not started again: free it and make a new one. */
@@ -85,9 +88,10 @@ void inlet_free(struct inlet *in);
 
 /* Replaces the allowlist (n prefixes as text; n == 0 turns it off) and the
  * rate limit at run time, through map updates (no reload). Returns 0, or
- * -EINVAL with `err` naming a bad prefix (nothing is changed then). */
+ * -EINVAL with `err` naming a bad prefix or rate (nothing is changed then),
+ * or another -errno (out of memory, a failed map update) with `err` filled. */
 int inlet_set_policy(struct inlet *in, const char *const *allowlist, size_t n, uint64_t rate_limit,
-		     uint64_t rate_burst, char *err, size_t errlen);
+		     uint64_t rate_burst, struct error *err);
 
 /* Totals over every input, for tests and `weir bench`. The xdp_* fields come
  * from the BPF counters (zero without AF_XDP inputs). */

@@ -40,8 +40,8 @@ static uint32_t pow2_at_least(uint64_t v, uint32_t dflt)
 	return p;
 }
 
-int inlet_afxdp_open(struct inlet *in, struct inlet_input *input, struct inlet_worker *w, char *err,
-		     size_t errlen)
+int inlet_afxdp_open(struct inlet *in, struct inlet_input *input, struct inlet_worker *w,
+		     struct error *err)
 {
 	const struct inlet_input_config *c = &input->cfg;
 	/* Defaults: 2 KiB frames hold any 1500-byte datagram; 16384 of them
@@ -78,27 +78,25 @@ int inlet_afxdp_open(struct inlet *in, struct inlet_input *input, struct inlet_w
 	    mmap(NULL, w->area_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (w->area == MAP_FAILED) {
 		w->area = NULL;
-		snprintf(err, errlen, "flow: %s queue %u: UMEM of %zu bytes: %s", input->ifname,
-			 w->index, w->area_size, strerror(errno));
-		return -ENOMEM;
+		return error_set(err, -ENOMEM, "flow: %s queue %u: UMEM of %zu bytes: %s",
+				 input->ifname, w->index, w->area_size, strerror(errno));
 	}
 	r = xsk_umem__create(&w->umem, w->area, w->area_size, &w->fill, &w->comp, &ucfg);
 	if (r < 0) {
-		snprintf(err, errlen, "flow: %s queue %u: AF_XDP UMEM: %s%s", input->ifname,
-			 w->index, strerror(-r),
-			 r == -EPERM || r == -ENOMEM || r == -ENOBUFS
-			     ? " (needs CAP_NET_RAW, and CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK)"
-			     : "");
 		w->umem = NULL;
-		return r;
+		return error_set(
+		    err, r, "flow: %s queue %u: AF_XDP UMEM: %s%s", input->ifname, w->index,
+		    strerror(-r),
+		    r == -EPERM || r == -ENOMEM || r == -ENOBUFS
+			? " (needs CAP_NET_RAW, and CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK)"
+			: "");
 	}
 	r = xsk_socket__create(&w->xsk, input->ifname, w->index, w->umem, &w->rx, NULL, &scfg);
 	if (r < 0) {
-		snprintf(err, errlen, "flow: %s queue %u: AF_XDP socket: %s%s", input->ifname,
-			 w->index, strerror(-r),
-			 r == -EPERM || r == -EACCES ? " (needs CAP_NET_RAW)" : "");
 		w->xsk = NULL;
-		return r;
+		return error_set(err, r, "flow: %s queue %u: AF_XDP socket: %s%s", input->ifname,
+				 w->index, strerror(-r),
+				 r == -EPERM || r == -EACCES ? " (needs CAP_NET_RAW)" : "");
 	}
 	w->fd = xsk_socket__fd(w->xsk);
 	if (c->busy_poll) {
@@ -111,20 +109,16 @@ int inlet_afxdp_open(struct inlet *in, struct inlet_input *input, struct inlet_w
 				 input->ifname, w->index, strerror(errno));
 	}
 	/* Hand every frame to the kernel. */
-	if (xsk_ring_prod__reserve(&w->fill, frames, &idx) != frames) {
-		snprintf(err, errlen, "flow: %s queue %u: fill ring too small", input->ifname,
-			 w->index);
-		return -EINVAL;
-	}
+	if (xsk_ring_prod__reserve(&w->fill, frames, &idx) != frames)
+		return error_set(err, -EINVAL, "flow: %s queue %u: fill ring too small",
+				 input->ifname, w->index);
 	for (uint32_t i = 0; i < frames; i++)
 		*xsk_ring_prod__fill_addr(&w->fill, idx + i) = (uint64_t)i * frame_size;
 	xsk_ring_prod__submit(&w->fill, frames);
 	r = xsk_socket__update_xskmap(w->xsk, inlet_xdp_xsk_map_fd(input));
-	if (r < 0) {
-		snprintf(err, errlen, "flow: %s queue %u: XSKMAP update: %s", input->ifname,
-			 w->index, strerror(-r));
-		return r;
-	}
+	if (r < 0)
+		return error_set(err, r, "flow: %s queue %u: XSKMAP update: %s", input->ifname,
+				 w->index, strerror(-r));
 	return 0;
 }
 

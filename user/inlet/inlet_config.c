@@ -152,7 +152,7 @@ void inlet_config_defaults(struct inlet_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-int inlet_parse_listen(const char *text, struct sockaddr_in6 *sa, char *err, size_t errlen)
+int inlet_parse_listen(const char *text, struct sockaddr_in6 *sa, struct error *err)
 {
 	char host[INET6_ADDRSTRLEN + 2] = "";
 	const char *colon, *port_text;
@@ -196,7 +196,7 @@ int inlet_parse_listen(const char *text, struct sockaddr_in6 *sa, char *err, siz
 		goto bad;
 	return 0;
 bad:
-	snprintf(err, errlen,
-		 "flow.inputs: listen \"%s\": expected HOST:PORT, [IPV6]:PORT or :PORT", text);
-	return -EINVAL;
+	return error_set(err, -EINVAL,
+			 "flow.inputs: listen \"%s\": expected HOST:PORT, [IPV6]:PORT or :PORT",
+			 text);
 }

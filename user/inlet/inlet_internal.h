@@ -105,8 +105,11 @@ struct inlet {
 	size_t exporter_series;
 };
 
+/* Every function below that takes `err` returns 0, or -errno with `err`
+ * saying why in words for the operator. */
+
 /* inlet_config.c */
-int inlet_parse_listen(const char *text, struct sockaddr_in6 *sa, char *err, size_t errlen);
+int inlet_parse_listen(const char *text, struct sockaddr_in6 *sa, struct error *err);
 
 /* inlet.c: the user-space policy (UDP inputs). 1 = accept; else the
  * counter to bump is chosen by the return value (-1 not allowed, -2 rate). */
@@ -115,9 +118,9 @@ int inlet_policy_check(struct inlet_policy *p, const struct in6_addr *a, uint64_
 void inlet_deliver(struct inlet *in, struct inlet_counters *c, const struct bus_envelope *env);
 
 /* inlet_xdp.c */
-int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_queue, char *err,
-		   size_t errlen);
-int inlet_xdp_attach(struct inlet_input *input, char *err, size_t errlen);
+int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_queue,
+		   struct error *err);
+int inlet_xdp_attach(struct inlet_input *input, struct error *err);
 void inlet_xdp_detach(struct inlet_input *input);
 void inlet_xdp_close(struct inlet_input *input);
 int inlet_xdp_xsk_map_fd(struct inlet_input *input);
@@ -136,15 +139,15 @@ int inlet_xdp_for_each_exporter(struct inlet_input *input,
 unsigned inlet_xdp_rx_queues(const char *ifname);
 
 /* inlet_afxdp.c */
-int inlet_afxdp_open(struct inlet *in, struct inlet_input *input, struct inlet_worker *w, char *err,
-		     size_t errlen);
+int inlet_afxdp_open(struct inlet *in, struct inlet_input *input, struct inlet_worker *w,
+		     struct error *err);
 void inlet_afxdp_close(struct inlet_worker *w);
 void *inlet_afxdp_run(void *arg);
 uint64_t inlet_afxdp_kernel_drops(struct inlet_worker *w);
 
 /* inlet_udp.c */
-int inlet_udp_probe_port(const struct inlet_input *input, char *err, size_t errlen);
-int inlet_udp_open(struct inlet_input *input, struct inlet_worker *w, char *err, size_t errlen);
+int inlet_udp_probe_port(const struct inlet_input *input, struct error *err);
+int inlet_udp_open(struct inlet_input *input, struct inlet_worker *w, struct error *err);
 void *inlet_udp_run(void *arg);
 /* The socket's drop count: SO_RXQ_OVFL as last seen, or SO_MEMINFO's. */
 uint64_t inlet_udp_kernel_drops(struct inlet_worker *w);

@@ -17,40 +17,38 @@
 #include "../common/log.h"
 #include "inlet_internal.h"
 
-static int open_socket(const struct inlet_input *input, int reuseport, char *err, size_t errlen)
+/* Returns the bound socket, or -errno with `err` filled. */
+static int open_socket(const struct inlet_input *input, int reuseport, struct error *err)
 {
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, zero = 0;
 
-	if (fd < 0) {
-		snprintf(err, errlen, "flow: %s: socket: %s", input->name, strerror(errno));
-		return -errno;
-	}
+	if (fd < 0)
+		return error_set(err, -errno, "flow: %s: socket: %s", input->name, strerror(errno));
 	/* Dual stack: IPv4 exporters arrive as ::ffff:a.b.c.d. */
 	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
-		snprintf(err, errlen, "flow: %s: SO_REUSEPORT: %s", input->name, strerror(errno));
+		error_set(err, -EINVAL, "flow: %s: SO_REUSEPORT: %s", input->name, strerror(errno));
 		close(fd);
 		return -EINVAL;
 	}
 	if (bind(fd, (const struct sockaddr *)&input->listen, sizeof(input->listen)) < 0) {
 		int e = errno;
 
-		snprintf(err, errlen, "flow: %s: cannot listen: %s%s", input->name, strerror(e),
-			 e == EADDRINUSE      ? " (the port is in use by another program)"
-			 : e == EACCES	      ? " (ports below 1024 need CAP_NET_BIND_SERVICE)"
-			 : e == EADDRNOTAVAIL ? " (no such local address)"
-					      : "");
 		close(fd);
-		return -e;
+		return error_set(err, -e, "flow: %s: cannot listen: %s%s", input->name, strerror(e),
+				 e == EADDRINUSE ? " (the port is in use by another program)"
+				 : e == EACCES	 ? " (ports below 1024 need CAP_NET_BIND_SERVICE)"
+				 : e == EADDRNOTAVAIL ? " (no such local address)"
+						      : "");
 	}
 	return fd;
 }
 
 /* SO_REUSEPORT would let us share the port with another collector running
  * as the same user without a word: first bind alone to see it is free. */
-int inlet_udp_probe_port(const struct inlet_input *input, char *err, size_t errlen)
+int inlet_udp_probe_port(const struct inlet_input *input, struct error *err)
 {
-	int fd = open_socket(input, 0, err, errlen);
+	int fd = open_socket(input, 0, err);
 
 	if (fd < 0)
 		return fd;
@@ -58,11 +56,11 @@ int inlet_udp_probe_port(const struct inlet_input *input, char *err, size_t errl
 	return 0;
 }
 
-int inlet_udp_open(struct inlet_input *input, struct inlet_worker *w, char *err, size_t errlen)
+int inlet_udp_open(struct inlet_input *input, struct inlet_worker *w, struct error *err)
 {
 	int one = 1,
 	    size = (int)(input->cfg.receive_buffer ? input->cfg.receive_buffer : 32u << 20);
-	int fd = open_socket(input, 1, err, errlen);
+	int fd = open_socket(input, 1, err);
 
 	if (fd < 0)
 		return fd;

@@ -43,8 +43,8 @@ static const char *capability_hint(int e)
 	return e == EPERM || e == EACCES ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" : "";
 }
 
-int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_queue, char *err,
-		   size_t errlen)
+int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_queue,
+		   struct error *err)
 {
 	struct xdp_steer_bpf *skel;
 	uint8_t one = 1;
@@ -54,8 +54,7 @@ int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_que
 	skel = xdp_steer_bpf__open();
 	if (!skel) {
 		r = -errno;
-		snprintf(err, errlen, "flow: opening the XDP program: %s", strerror(-r));
-		return r;
+		return error_set(err, r, "flow: opening the XDP program: %s", strerror(-r));
 	}
 	r = bpf_map__set_max_entries(skel->maps.xsks, max_queue + 1);
 	if (r < 0)
@@ -63,8 +62,8 @@ int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_que
 	skel->rodata->per_exporter_stats = 1;
 	r = xdp_steer_bpf__load(skel);
 	if (r < 0) {
-		snprintf(err, errlen, "flow: interface %s: loading the XDP program failed: %s%s",
-			 input->ifname, strerror(-r), capability_hint(-r));
+		error_set(err, r, "flow: interface %s: loading the XDP program failed: %s%s",
+			  input->ifname, strerror(-r), capability_hint(-r));
 		xdp_steer_bpf__destroy(skel);
 		return r;
 	}
@@ -78,8 +77,8 @@ int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_que
 	input->skel = skel;
 	return 0;
 fail_msg:
-	snprintf(err, errlen, "flow: interface %s: setting up the XDP program: %s", input->ifname,
-		 strerror(-r));
+	error_set(err, r, "flow: interface %s: setting up the XDP program: %s", input->ifname,
+		  strerror(-r));
 	xdp_steer_bpf__destroy(skel);
 	return r;
 }
@@ -101,7 +100,7 @@ static void prog_name(uint32_t id, char *name, size_t size)
 
 /* A program of ours left by a process that died without detaching it is
  * replaced; anything else on the interface is someone else's: refuse. */
-static int clear_stale(struct inlet_input *input, char *err, size_t errlen)
+static int clear_stale(struct inlet_input *input, struct error *err)
 {
 	struct bpf_xdp_query_opts q = {.sz = sizeof(q)};
 	struct {
@@ -110,16 +109,14 @@ static int clear_stale(struct inlet_input *input, char *err, size_t errlen)
 	char name[BPF_OBJ_NAME_LEN];
 	int r = bpf_xdp_query(input->ifindex, 0, &q);
 
-	if (r < 0) {
-		snprintf(err, errlen, "flow: interface %s: querying XDP programs: %s%s",
-			 input->ifname, strerror(-r), r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
-		return r;
-	}
-	if (q.hw_prog_id) {
-		snprintf(err, errlen, "flow: interface %s has an offloaded XDP program (id %u)",
-			 input->ifname, q.hw_prog_id);
-		return -EBUSY;
-	}
+	if (r < 0)
+		return error_set(err, r, "flow: interface %s: querying XDP programs: %s%s",
+				 input->ifname, strerror(-r),
+				 r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+	if (q.hw_prog_id)
+		return error_set(err, -EBUSY,
+				 "flow: interface %s has an offloaded XDP program (id %u)",
+				 input->ifname, q.hw_prog_id);
 	modes[0].id = q.drv_prog_id;
 	modes[0].flag = XDP_FLAGS_DRV_MODE;
 	modes[1].id = q.skb_prog_id;
@@ -128,30 +125,27 @@ static int clear_stale(struct inlet_input *input, char *err, size_t errlen)
 		if (!modes[i].id)
 			continue;
 		prog_name(modes[i].id, name, sizeof(name));
-		if (strcmp(name, PROG_NAME) != 0) {
-			snprintf(err, errlen,
-				 "flow: interface %s already has XDP program \"%s\" (id %u); "
-				 "detach it first (ip link set dev %s %s off)",
-				 input->ifname, name, modes[i].id, input->ifname,
-				 modes[i].flag == XDP_FLAGS_SKB_MODE ? "xdpgeneric" : "xdpdrv");
-			return -EBUSY;
-		}
+		if (strcmp(name, PROG_NAME) != 0)
+			return error_set(
+			    err, -EBUSY,
+			    "flow: interface %s already has XDP program \"%s\" (id %u); "
+			    "detach it first (ip link set dev %s %s off)",
+			    input->ifname, name, modes[i].id, input->ifname,
+			    modes[i].flag == XDP_FLAGS_SKB_MODE ? "xdpgeneric" : "xdpdrv");
 		r = bpf_xdp_detach(input->ifindex, modes[i].flag, NULL);
-		if (r < 0) {
-			snprintf(err, errlen, "flow: interface %s: detaching stale program: %s",
-				 input->ifname, strerror(-r));
-			return r;
-		}
+		if (r < 0)
+			return error_set(err, r, "flow: interface %s: detaching stale program: %s",
+					 input->ifname, strerror(-r));
 		log_warn("replaced a stale XDP program", "interface=%s prog_id=%u", input->ifname,
 			 modes[i].id);
 	}
 	return 0;
 }
 
-int inlet_xdp_attach(struct inlet_input *input, char *err, size_t errlen)
+int inlet_xdp_attach(struct inlet_input *input, struct error *err)
 {
 	int fd = bpf_program__fd(input->skel->progs.xdp_steer);
-	int r = clear_stale(input, err, errlen);
+	int r = clear_stale(input, err);
 
 	if (r < 0)
 		return r;
@@ -169,13 +163,11 @@ int inlet_xdp_attach(struct inlet_input *input, char *err, size_t errlen)
 	r = bpf_xdp_attach(input->ifindex, fd, XDP_FLAGS_UPDATE_IF_NOEXIST | XDP_FLAGS_SKB_MODE,
 			   NULL);
 done:
-	if (r < 0) {
-		snprintf(err, errlen, "flow: interface %s: attaching XDP in %s mode: %s%s",
-			 input->ifname,
-			 input->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic",
-			 strerror(-r), r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
-		return r;
-	}
+	if (r < 0)
+		return error_set(err, r, "flow: interface %s: attaching XDP in %s mode: %s%s",
+				 input->ifname,
+				 input->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic",
+				 strerror(-r), r == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 	input->attached = 1;
 	log_info("XDP program attached", "interface=%s mode=%s", input->ifname,
 		 input->xdp_flags == XDP_FLAGS_DRV_MODE ? "native" : "generic");
@@ -275,20 +267,16 @@ int inlet_xdp_set_policy(struct inlet_input *input, const struct inlet_prefix *a
 }
 
 /* Room for a per-CPU map's value (`size` bytes per possible CPU, as a
- * lookup fills it), to free, and the CPU count in *ncpu; NULL with *err
- * set to -EINVAL or -ENOMEM. */
-static void *percpu_alloc(size_t size, int *ncpu, int *err)
+ * lookup fills it) in *out, to free, and the CPU count in *ncpu. Returns 0,
+ * or -EINVAL or -ENOMEM with *out = NULL. */
+static int percpu_alloc(size_t size, int *ncpu, void **out)
 {
-	void *v;
-
+	*out = NULL;
 	*ncpu = libbpf_num_possible_cpus();
-	if (*ncpu <= 0) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	v = calloc((size_t)*ncpu, size);
-	*err = v ? 0 : -ENOMEM;
-	return v;
+	if (*ncpu <= 0)
+		return -EINVAL;
+	*out = calloc((size_t)*ncpu, size);
+	return *out ? 0 : -ENOMEM;
 }
 
 int inlet_xdp_read_outcomes(struct inlet_input *input,
@@ -298,8 +286,8 @@ int inlet_xdp_read_outcomes(struct inlet_input *input,
 	struct xdp_steer_counter *v;
 	int r;
 
-	v = percpu_alloc(sizeof(*v), &ncpu, &r);
-	if (!v)
+	r = percpu_alloc(sizeof(*v), &ncpu, (void **)&v);
+	if (r < 0)
 		return r;
 	for (uint32_t k = 0; k < XDP_STEER_OUTCOMES; k++) {
 		out[k].packets = out[k].bytes = 0;
@@ -335,8 +323,8 @@ int inlet_xdp_read_exporter(struct inlet_input *input, const struct xdp_steer_ad
 	struct xdp_steer_exporter *v;
 	int ncpu, r;
 
-	v = percpu_alloc(sizeof(*v), &ncpu, &r);
-	if (!v)
+	r = percpu_alloc(sizeof(*v), &ncpu, (void **)&v);
+	if (r < 0)
 		return r;
 	r = sum_exporter(bpf_map__fd(input->skel->maps.exporters), a, v, ncpu, out);
 	free(v);
@@ -353,8 +341,8 @@ int inlet_xdp_for_each_exporter(struct inlet_input *input,
 	struct xdp_steer_exporter *v, sum;
 	int ncpu, r;
 
-	v = percpu_alloc(sizeof(*v), &ncpu, &r);
-	if (!v)
+	r = percpu_alloc(sizeof(*v), &ncpu, (void **)&v);
+	if (r < 0)
 		return r;
 	for (r = bpf_map_get_next_key(fd, NULL, &next); r == 0;
 	     r = bpf_map_get_next_key(fd, &key, &next)) {

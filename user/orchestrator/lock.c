@@ -377,13 +377,19 @@ static void lock_free(struct orch_lock *l)
 	free(l);
 }
 
-static struct orch_lock *lock_new(const struct store_config *cfg, uint64_t gen, const char *holder)
+/* The lock object of generation `gen`, with its own connection for the
+ * heartbeat. Returns 0 with *out, or -errno with *out = NULL and `err`
+ * filled. */
+static int lock_new(const struct store_config *cfg, uint64_t gen, const char *holder,
+		    struct orch_lock **out, struct error *err)
 {
 	struct orch_lock *l = calloc(1, sizeof(*l));
 	pthread_condattr_t ca;
+	int r;
 
+	*out = NULL;
 	if (!l)
-		return NULL;
+		return error_set(err, -ENOMEM, "orchestrator: out of memory for a lock");
 	l->cfg = cfg;
 	l->gen = gen;
 	snprintf(l->table, sizeof(l->table), LOCK_PREFIX "%" PRIu64, gen);
@@ -393,12 +399,13 @@ static struct orch_lock *lock_new(const struct store_config *cfg, uint64_t gen, 
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	store_client_new(cfg, &l->hb, NULL);
-	if (!l->hb) {
+	r = store_client_new(cfg, &l->hb, err);
+	if (r < 0) {
 		lock_free(l);
-		return NULL;
+		return r;
 	}
-	return l;
+	*out = l;
+	return 0;
 }
 
 /* The lock tables live in the database: create it first. Two orchestrators
@@ -499,10 +506,10 @@ int orch_lock_acquire(struct store_client *c, const struct store_config *cfg, co
 			continue;
 		}
 		/* Created: the re-check (see the top of this file). */
-		l = lock_new(cfg, st.gen + 1, holder);
-		if (!l) {
+		r = lock_new(cfg, st.gen + 1, holder, &l, NULL);
+		if (r < 0) {
 			drop_generation(c, st.gen + 1);
-			return -ENOMEM;
+			return r;
 		}
 		r = still_held(c, l, &st);
 		if (r <= 0) {

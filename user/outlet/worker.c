@@ -214,7 +214,7 @@ int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 	w->flows = calloc(OUTLET_STAGE_FLOWS + OUTLET_MAX_FLOWS_PER_DATAGRAM, sizeof(*w->flows));
 	/* (a run per datagram at most, and a datagram gives a flow at least) */
 	w->runs = calloc(OUTLET_STAGE_FLOWS + 1, sizeof(*w->runs));
-	w->decoder = decode_state_new(&o->decode_cfg);
+	decode_state_new(&o->decode_cfg, &w->decoder, NULL); /* NULL on failure */
 	if (outlet_exporters_init(w) < 0 || outlet_park_init(w) < 0 || !w->envs || !w->flows ||
 	    !w->runs || !w->decoder)
 		return -ENOMEM;

@@ -37,7 +37,7 @@ void store_client_free(struct store_client *c)
 {
 	if (!c)
 		return;
-	c->t->ops->free(c->t);
+	store_transport_free(c->t);
 	store_buf_free(&c->answer);
 	free(c);
 }

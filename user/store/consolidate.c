@@ -117,14 +117,15 @@ static int add_col(struct store_consolidator *c, const char *name)
 	return 0;
 }
 
-struct store_consolidator *store_consolidator_new(size_t max_rows)
+int store_consolidator_new(size_t max_rows, struct store_consolidator **out, struct error *err)
 {
 	struct store_consolidator *c = calloc(1, sizeof(*c));
 	size_t nslots = 16;
 	int r = 0;
 
+	*out = NULL;
 	if (!c)
-		return NULL;
+		return error_set(err, -ENOMEM, "store: out of memory for a consolidator");
 	if (max_rows < 1)
 		max_rows = 1;
 	if (max_rows > (1u << 30))
@@ -136,15 +137,24 @@ struct store_consolidator *store_consolidator_new(size_t max_rows)
 		r = add_col(c, store_dst_nth_as[i]);
 	if (r == 0 && c->key_len < 4 + 16)
 		r = -EINVAL; /* the time and the exporter's address: sort_keys() needs 20 bytes */
+	if (r < 0) {
+		error_set(err, r, "store: cannot build the key of flows_1m: %s", strerror(-r));
+		goto fail;
+	}
 	while (nslots < 2 * max_rows)
 		nslots *= 2;
 	c->mask = (uint32_t)(nslots - 1);
 	c->slots = calloc(nslots, sizeof(*c->slots));
-	if (r < 0 || !c->slots) {
-		store_consolidator_free(c);
-		return NULL;
+	if (!c->slots) {
+		r = error_set(err, -ENOMEM, "store: out of memory for a consolidator of %zu rows",
+			      max_rows);
+		goto fail;
 	}
-	return c;
+	*out = c;
+	return 0;
+fail:
+	store_consolidator_free(c);
+	return r;
 }
 
 void store_consolidator_free(struct store_consolidator *c)

@@ -163,9 +163,17 @@ struct store_transport {
 	const struct store_transport_ops *ops;
 };
 
+/* NULL is fine. */
+static inline void store_transport_free(struct store_transport *t)
+{
+	if (t)
+		t->ops->free(t);
+}
+
 /* The transport clickhouse.url names: embedded:// is refused (-ENOTSUP,
  * "not built yet"), any other URL is a server over HTTP. Returns 0 with *out
- * (free with (*out)->ops->free), or -errno with *out NULL and `err` set. */
+ * (free with store_transport_free()), or -errno with *out NULL and `err`
+ * set. */
 int store_transport_new(const struct store_config *cfg, struct store_transport **out,
 			struct error *err);
 /* transport_http.c: http://host:port (libcurl, one kept-alive connection). */
@@ -207,7 +215,9 @@ void store_rows_permute(struct store_buf *data, struct store_buf *offsets, unsig
  * columns), up to max_rows distinct rows. Not thread-safe: one per writer. */
 struct store_consolidator;
 
-struct store_consolidator *store_consolidator_new(size_t max_rows);
+/* 0 with *out, or -errno (-ENOMEM) with *out = NULL and `err` filled.
+ * store_consolidator_free() accepts NULL. */
+int store_consolidator_new(size_t max_rows, struct store_consolidator **out, struct error *err);
 void store_consolidator_free(struct store_consolidator *c);
 /* 1 when n more flows fit whatever their keys (each may be a new row). */
 int store_consolidator_room(const struct store_consolidator *c, size_t n);

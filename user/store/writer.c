@@ -105,10 +105,10 @@ int store_writer_new(const struct store_config *cfg, struct metrics_registry *me
 	r = store_transport_new(cfg, &w->t, err);
 	if (r < 0)
 		goto fail;
-	r = -ENOMEM;
-	w->consolidator = store_consolidator_new(cfg->consolidation_max_rows);
-	if (!w->consolidator)
+	r = store_consolidator_new(cfg->consolidation_max_rows, &w->consolidator, err);
+	if (r < 0)
 		goto fail;
+	r = -ENOMEM;
 	for (unsigned t = 0; t < CONSOLIDATED_TABLES; t++) {
 		w->consolidated_columns[t] = t < 3 ? store_consolidator_columns(w->consolidator)
 						   : strdup(store_exporters_columns);
@@ -133,8 +133,7 @@ void store_writer_free(struct store_writer *w)
 	if (!w)
 		return;
 	store_native_batch_fini(&w->batch);
-	if (w->t)
-		w->t->ops->free(w->t);
+	store_transport_free(w->t);
 	store_consolidator_free(w->consolidator);
 	store_buf_free(&w->consolidated_body);
 	store_buf_free(&w->hours_answer);

@@ -14,13 +14,14 @@ static struct bus_envelope envelope(const uint8_t *data, uint32_t len, uint64_t 
 
 TEST(ring_keeps_order_and_bytes_across_wraps)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct bus_producer *p;
 	struct bus_consumer *c;
 	struct bus_envelope got[8];
 	uint8_t buf[1500];
 	uint64_t next_check = 0;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	REQUIRE_EQ(bus_ring_new("t", 0, 0, reg, &p, &c, NULL), 0);
 	for (uint64_t i = 0; i < 2000; i++) {
 		uint32_t len = 1 + (uint32_t)(i * 37 % 1400);
@@ -53,13 +54,14 @@ TEST(ring_keeps_order_and_bytes_across_wraps)
 
 TEST(ring_full_drops_and_counts)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct bus_producer *p;
 	struct bus_consumer *c;
 	static uint8_t big[60000];
 	const char *labels[] = {"full"};
 	int sent = 0, dropped = 0;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	REQUIRE_EQ(bus_ring_new("full", 0, 0, reg, &p, &c, NULL), 0);
 	for (int i = 0; i < 10; i++) {
 		struct bus_envelope env = envelope(big, sizeof(big), (uint64_t)i);

@@ -10,9 +10,19 @@ static void collect(void *ctx)
 	metric_set(ctx, 42.5);
 }
 
+/* A new registry, or the test ends. */
+static struct metrics_registry *new_registry(void)
+{
+	struct metrics_registry *reg;
+
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
+	REQUIRE(reg);
+	return reg;
+}
+
 TEST(metrics_text_format)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg = new_registry();
 	struct metric_family *fam = metrics_family(
 	    reg, "weir_decode_events_total", "Decoder events", METRIC_COUNTER, "exporter,reason");
 	const char *v1[] = {"192.0.2.1", "truncated"};
@@ -45,7 +55,7 @@ TEST(metrics_text_format)
 
 TEST(metrics_counter_and_gauge_declare_and_return_the_series)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg = new_registry();
 	const char *w0[] = {"0"}, *w1[] = {"1"};
 	struct metric_series *a = metrics_counter(reg, "weir_x_total", "X done", "worker", w0);
 	struct metric_series *b = metrics_counter(reg, "weir_x_total", "X done", "worker", w1);

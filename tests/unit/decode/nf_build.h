@@ -140,8 +140,7 @@ static inline void nd_init_cfg(struct nd *d, const struct decode_config *cfg)
 {
 	memset(d, 0, sizeof(*d));
 	d->cfg = *cfg;
-	d->st = decode_state_new(&d->cfg);
-	REQUIRE(d->st != NULL);
+	REQUIRE_EQ(decode_state_new(&d->cfg, &d->st, NULL), 0);
 }
 
 static inline void nd_init(struct nd *d)

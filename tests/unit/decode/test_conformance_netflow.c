@@ -50,7 +50,7 @@ static void conf_run(struct conf *c, const struct decode_config *cfg, const char
 		     size_t nfiles)
 {
 	char paths[MAX_FILES][4096];
-	char err[256];
+	struct error err = {""};
 
 	REQUIRE(nfiles <= MAX_FILES);
 	for (size_t i = 0; i < nfiles; i++) {
@@ -63,12 +63,11 @@ static void conf_run(struct conf *c, const struct decode_config *cfg, const char
 		c->cfg = *cfg;
 	else
 		decode_config_init(&c->cfg);
-	c->st = decode_state_new(&c->cfg);
-	REQUIRE(c->st != NULL);
+	REQUIRE_EQ(decode_state_new(&c->cfg, &c->st, NULL), 0);
 	for (size_t i = 0; i < nfiles; i++) {
-		long got = pcap_udp_walk(paths[i], conf_datagram, c, NULL, err, sizeof(err));
+		long got = pcap_udp_walk(paths[i], conf_datagram, c, NULL, &err);
 		if (got < 1)
-			test_fail_at(__FILE__, __LINE__, "%s: %s", files[i], err);
+			test_fail_at(__FILE__, __LINE__, "%s: %s", files[i], err.text);
 	}
 	decode_state_free(c->st);
 	c->st = NULL;

@@ -48,7 +48,8 @@ static int on_datagram(void *ctx, const struct pcap_udp_datagram *d)
 /* Decodes the UDP payloads of flows/`name` in order with one state. */
 static void decode_file(const char *name, enum decode_decap decap, struct capture *c)
 {
-	char rel[256], err[256];
+	char rel[256];
+	struct error err = {""};
 	struct decode_config cfg;
 	const char *path;
 	long n;
@@ -58,13 +59,12 @@ static void decode_file(const char *name, enum decode_decap decap, struct captur
 	memset(c, 0, sizeof(*c));
 	decode_config_init(&cfg);
 	cfg.decap = decap;
-	c->st = decode_state_new(&cfg);
-	REQUIRE(c->st != NULL);
-	n = pcap_udp_walk(path, on_datagram, c, NULL, err, sizeof(err));
+	REQUIRE_EQ(decode_state_new(&cfg, &c->st, NULL), 0);
+	n = pcap_udp_walk(path, on_datagram, c, NULL, &err);
 	decode_state_free(c->st);
 	c->st = NULL;
 	if (n < 0)
-		test_fail_at(__FILE__, __LINE__, "%s: %s", name, err);
+		test_fail_at(__FILE__, __LINE__, "%s: %s", name, err.text);
 	REQUIRE(n > 0);
 }
 

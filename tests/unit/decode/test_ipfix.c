@@ -638,12 +638,13 @@ TEST(ipfix_truncations_and_corruptions)
 	nb_ipfix_end(&b);
 
 	for (size_t n = 0; n <= b.n; n++) {
-		struct decode_state *st = decode_state_new(&cfg);
+		struct decode_state *st;
 		struct decode_output out = {.flows = flows, .cap = NB_N(flows)};
 		struct decode_result r;
 		uint8_t *copy = malloc(n ? n : 1);
 		struct decode_input in = {.data = copy, .len = n};
 
+		REQUIRE_EQ(decode_state_new(&cfg, &st, NULL), 0);
 		memcpy(copy, b.b, n);
 		decode_datagram(st, &in, &out, &r);
 		CHECK(out.count <= 6);
@@ -655,12 +656,13 @@ TEST(ipfix_truncations_and_corruptions)
 	}
 	for (size_t pos = 16; pos < b.n; pos++) {
 		for (unsigned v = 0; v < 256; v += 51) {
-			struct decode_state *st = decode_state_new(&cfg);
+			struct decode_state *st;
 			struct decode_output out = {.flows = flows, .cap = NB_N(flows)};
 			struct decode_result r;
 			uint8_t *copy = malloc(b.n);
 			struct decode_input in = {.data = copy, .len = b.n};
 
+			REQUIRE_EQ(decode_state_new(&cfg, &st, NULL), 0);
 			memcpy(copy, b.b, b.n);
 			copy[pos] = (uint8_t)v;
 			decode_datagram(st, &in, &out, &r);

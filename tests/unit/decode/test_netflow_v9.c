@@ -658,10 +658,11 @@ TEST(v9_every_truncation)
 	v4_record(&b, 2);
 	nb_set_end(&b);
 	for (size_t n = 0; n < b.n; n++) {
-		struct decode_state *st = decode_state_new(&d.cfg);
+		struct decode_state *st;
 		struct decode_input in = {.len = n};
 		uint8_t *copy = malloc(n ? n : 1);
 
+		REQUIRE_EQ(decode_state_new(&d.cfg, &st, NULL), 0);
 		memcpy(copy, b.b, n);
 		in.data = copy;
 		d.out = (struct decode_output){.flows = d.flows, .cap = NB_N(d.flows)};

@@ -184,8 +184,7 @@ static void run_n(const struct pkt *d, size_t len, enum decode_decap decap, uint
 
 	decode_config_init(&cfg);
 	cfg.decap = decap;
-	st = decode_state_new(&cfg);
-	if (!st)
+	if (decode_state_new(&cfg, &st, NULL) < 0)
 		abort();
 	in.data = c;
 	in.exporter = A("203.0.113.99");

@@ -104,8 +104,7 @@ static void decode_all(const struct datagrams *d, size_t from, struct decoded *o
 	struct decode_output o;
 
 	decode_config_init(&cfg);
-	st = decode_state_new(&cfg);
-	REQUIRE(st);
+	REQUIRE_EQ(decode_state_new(&cfg, &st, NULL), 0);
 	out->flows = calloc(cap, sizeof(struct flow));
 	REQUIRE(out->flows);
 	o = (struct decode_output){.flows = out->flows, .cap = cap};
@@ -268,8 +267,7 @@ static void roundtrip(enum demo_format format, uint64_t seed, size_t n, int samp
 	}
 	if (format != DEMO_NETFLOW_V5)
 		CHECK(v6 > n / 5 && v6 < n / 2); /* both families are exercised */
-	enc = demo_encoder_new(&cfg);
-	REQUIRE(enc);
+	REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 	REQUIRE_EQ(encode_all(enc, flows, n, d), n);
 	demo_encoder_stats(enc, &st);
 	CHECK_EQ(st.flows, n);
@@ -351,12 +349,13 @@ TEST(netflow_v5_skips_ipv6)
 	struct flow flows[200], want[200];
 	struct datagrams *d = calloc(1, sizeof(*d));
 	struct decoded dec = {0};
-	struct demo_encoder *enc = demo_encoder_new(&cfg);
+	struct demo_encoder *enc;
 	struct demo_encoder_stats st;
 	struct in6_addr exporter;
 	uint64_t seed = 11;
 	size_t v4 = 0;
 
+	REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 	REQUIRE(enc && d);
 	addr_from_text(&exporter, "192.0.2.10");
 	/* IPFIX-style flows have both families; keep the v5 ranges. */
@@ -404,11 +403,12 @@ TEST(netflow_v5_skips_ipv6)
 TEST(netflow_v5_saturates)
 {
 	struct demo_encoder_config cfg = {.format = DEMO_NETFLOW_V5, .sampling_rate = 100000};
-	struct demo_encoder *enc = demo_encoder_new(&cfg);
+	struct demo_encoder *enc;
 	struct datagrams *d = calloc(1, sizeof(*d));
 	struct decoded dec = {0};
 	struct flow f;
 
+	REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 	REQUIRE(enc && d);
 	flow_reset(&f);
 	f.time_received = NOW;
@@ -450,7 +450,7 @@ TEST(sequence_numbers)
 		    .sampling_rate = RATE,
 		    .template_refresh = 4,
 		};
-		struct demo_encoder *enc = demo_encoder_new(&cfg);
+		struct demo_encoder *enc;
 		struct flow flows[300];
 		struct decode_config dc;
 		struct decode_state *st;
@@ -458,10 +458,10 @@ TEST(sequence_numbers)
 		uint64_t seed = 21, expect = fmt == DEMO_SFLOW_V5 ? 1 : 0;
 		size_t done = 0, dgrams = 0;
 
+		REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 		REQUIRE(enc && out);
 		decode_config_init(&dc);
-		st = decode_state_new(&dc);
-		REQUIRE(st);
+		REQUIRE_EQ(decode_state_new(&dc, &st, NULL), 0);
 		demo_flows_random(flows, 300, (enum demo_format)fmt, NOW, &seed);
 		while (done < 300) {
 			uint8_t buf[1500];
@@ -514,7 +514,7 @@ TEST(template_refresh)
 		    .sampling_rate = RATE,
 		    .template_refresh = 5,
 		};
-		struct demo_encoder *enc = demo_encoder_new(&cfg);
+		struct demo_encoder *enc;
 		struct datagrams *d = calloc(1, sizeof(*d));
 		struct flow flows[200];
 		struct decode_config dc;
@@ -522,13 +522,13 @@ TEST(template_refresh)
 		struct flow *out = calloc(256, sizeof(*out));
 		uint64_t seed = 31;
 
+		REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 		REQUIRE(enc && d && out);
 		demo_flows_random(flows, 200, (enum demo_format)fmt, NOW, &seed);
 		REQUIRE_EQ(encode_all(enc, flows, 200, d), 200);
 		REQUIRE(d->count > 10);
 		decode_config_init(&dc);
-		st = decode_state_new(&dc);
-		REQUIRE(st);
+		REQUIRE_EQ(decode_state_new(&dc, &st, NULL), 0);
 		for (size_t i = 1; i < d->count; i++) {
 			struct decode_input in = {.data = d->data[i], .len = d->len[i]};
 			struct decode_output o = {.flows = out, .cap = 256};
@@ -560,7 +560,7 @@ TEST(max_size)
 {
 	for (int fmt = DEMO_NETFLOW_V5; fmt <= DEMO_SFLOW_V5; fmt++) {
 		struct demo_encoder_config cfg = {.format = (enum demo_format)fmt, .max_size = 512};
-		struct demo_encoder *enc = demo_encoder_new(&cfg);
+		struct demo_encoder *enc;
 		struct datagrams *d = calloc(1, sizeof(*d));
 		struct decoded dec = {0};
 		struct flow flows[100];
@@ -568,6 +568,7 @@ TEST(max_size)
 		uint8_t buf[1500];
 		size_t len;
 
+		REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 		REQUIRE(enc && d);
 		demo_flows_random(flows, 100, (enum demo_format)fmt, NOW, &seed);
 		REQUIRE_EQ(encode_all(enc, flows, 100, d), 100);
@@ -593,11 +594,11 @@ TEST(max_size)
 	}
 	/* v9/IPFIX with no flows and templates due: a template-only datagram. */
 	struct demo_encoder_config cfg = {.format = DEMO_IPFIX};
-	struct demo_encoder *enc = demo_encoder_new(&cfg);
+	struct demo_encoder *enc;
 	uint8_t buf[1500];
 	size_t len;
 
-	REQUIRE(enc);
+	REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 	CHECK_EQ(demo_encoder_encode(enc, NULL, 0, buf, sizeof(buf), &len), 0);
 	CHECK(len > 16);
 	CHECK_EQ(demo_encoder_encode(enc, NULL, 0, buf, sizeof(buf), &len), 0);
@@ -608,8 +609,13 @@ TEST(max_size)
 TEST(bad_config)
 {
 	struct demo_encoder_config cfg = {.format = (enum demo_format)42};
+	struct demo_encoder *enc;
+	struct error err = {""};
 
-	CHECK(demo_encoder_new(&cfg) == NULL);
+	CHECK_EQ(demo_encoder_new(&cfg, &enc, &err), -EINVAL);
+	CHECK(enc == NULL);
+	CHECK_STR(err.text, "demo: unknown format 42");
+	demo_encoder_free(NULL);
 	enum demo_format f;
 	CHECK_EQ(demo_format_from_name("ipfix", &f), 0);
 	CHECK_EQ(f, DEMO_IPFIX);
@@ -676,7 +682,7 @@ TEST(pcap_writer)
 	struct walk wk = {0};
 	struct in6_addr v4a, v4b, v6a, v6b;
 	uint8_t frame[256];
-	char err[256];
+	struct error err = {""};
 	long n;
 
 	REQUIRE(fd >= 0);
@@ -685,8 +691,7 @@ TEST(pcap_writer)
 	addr_from_text(&v4b, "192.0.2.1");
 	addr_from_text(&v6a, "2001:db8::10");
 	addr_from_text(&v6b, "2001:db8::1");
-	w = demo_pcap_writer_new(path);
-	REQUIRE(w);
+	REQUIRE_EQ(demo_pcap_writer_new(path, &w, NULL), 0);
 	for (unsigned i = 0; i < 4; i++) {
 		int v6 = i % 2;
 
@@ -708,13 +713,21 @@ TEST(pcap_writer)
 	CHECK_EQ(demo_udp_frame_build(frame, sizeof(frame), &v4a, 1, &v4b, 2, frame, 300),
 		 -EMSGSIZE);
 	CHECK_EQ(demo_pcap_writer_close(w), 0);
+	CHECK_EQ(demo_pcap_writer_close(w), 0); /* once is enough */
+	demo_pcap_writer_free(w);
 
-	n = pcap_udp_walk(path, walk_fn, &wk, NULL, err, sizeof(err));
+	n = pcap_udp_walk(path, walk_fn, &wk, NULL, &err);
 	CHECK_EQ(n, 4);
 	CHECK_EQ(wk.count, 4);
 	CHECK_EQ(wk.bad, 0);
 	unlink(path);
-	CHECK(demo_pcap_writer_new("/nonexistent-dir/x.pcap") == NULL);
+	CHECK_EQ(pcap_udp_walk(path, walk_fn, &wk, NULL, &err), -EINVAL);
+	CHECK(strncmp(err.text, path, strlen(path)) == 0);
+	w = (struct demo_pcap_writer *)&err; /* must come back NULL */
+	CHECK_EQ(demo_pcap_writer_new("/nonexistent-dir/x.pcap", &w, &err), -ENOENT);
+	CHECK(w == NULL);
+	CHECK_STR(err.text, "/nonexistent-dir/x.pcap: No such file or directory");
+	demo_pcap_writer_free(NULL);
 }
 
 /* sFlow fields no decoder reports: the frame length (L2 header + IP total
@@ -723,12 +736,12 @@ TEST(pcap_writer)
 TEST(sflow_wire_layout)
 {
 	struct demo_encoder_config cfg = {.format = DEMO_SFLOW_V5, .sampling_rate = 512};
-	struct demo_encoder *enc = demo_encoder_new(&cfg);
+	struct demo_encoder *enc;
 	struct flow f[2];
 	uint8_t buf[1500], *s, *h;
 	size_t len;
 
-	REQUIRE(enc);
+	REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 	for (int i = 0; i < 2; i++) {
 		flow_reset(&f[i]);
 		f[i].time_received = NOW;
@@ -775,7 +788,7 @@ TEST(sflow_header_len)
 {
 	struct demo_encoder_config cfg = {
 	    .format = DEMO_SFLOW_V5, .sampling_rate = 512, .sflow_header_len = 128};
-	struct demo_encoder *enc = demo_encoder_new(&cfg);
+	struct demo_encoder *enc;
 	struct decode_config dc;
 	struct decode_state *st;
 	struct decode_input in = {.time_received = NOW};
@@ -785,7 +798,7 @@ TEST(sflow_header_len)
 	uint8_t buf[1500], *s, *h;
 	size_t len;
 
-	REQUIRE(enc);
+	REQUIRE_EQ(demo_encoder_new(&cfg, &enc, NULL), 0);
 	for (int i = 0; i < 2; i++) {
 		flow_reset(&f[i]);
 		f[i].time_received = NOW;
@@ -818,8 +831,7 @@ TEST(sflow_header_len)
 	CHECK_EQ((size_t)(s - buf), len);
 
 	decode_config_init(&dc);
-	st = decode_state_new(&dc);
-	REQUIRE(st);
+	REQUIRE_EQ(decode_state_new(&dc, &st, NULL), 0);
 	addr_from_text(&in.exporter, "192.0.2.10");
 	in.data = buf;
 	in.len = len;

@@ -507,7 +507,7 @@ TEST(configuration_errors)
 
 TEST(metrics_exposed)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg = NULL;
 	struct enrich_config cfg;
 	struct enrich *e;
 	struct enrich_worker *w;
@@ -515,7 +515,7 @@ TEST(metrics_exposed)
 	char *text = NULL;
 	size_t len = 0;
 
-	REQUIRE(reg);
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	REQUIRE(enrich_config_defaults(&cfg) == 0);
 	REQUIRE(enrich_new(&cfg, reg, &e, &err) == 0);
 	enrich_config_free(&cfg);

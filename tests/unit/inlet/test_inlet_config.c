@@ -2,6 +2,7 @@
 /* The `flow:` section binds into struct inlet_config with clear errors, and
  * a UDP inlet on loopback (no privileges needed) hands datagrams to the ring
  * with the policy applied. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,8 @@ TEST(udp_loopback_delivers_and_applies_the_allowlist)
 	struct bus_envelope env[4];
 	struct inlet_stats st;
 	struct in6_addr want;
-	char listen[32], err[256] = "";
+	struct error err = {""};
+	char listen[32];
 	struct inlet *in, *in2;
 	uint16_t port = test_free_udp_port();
 	int n = 0;
@@ -148,15 +150,14 @@ TEST(udp_loopback_delivers_and_applies_the_allowlist)
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	ic.listen = listen;
 	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &prod, &cons, NULL) == 0);
-	in = inlet_new(&cfg, prod, NULL, err, sizeof(err));
-	if (!in)
-		printf("# %s\n", err);
+	if (inlet_new(&cfg, prod, NULL, &in, &err) < 0)
+		printf("# %s\n", err.text);
 	REQUIRE(in);
 	/* The same port again: refused, naming it. */
-	in2 = inlet_new(&cfg, prod, NULL, err, sizeof(err));
+	CHECK_EQ(inlet_new(&cfg, prod, NULL, &in2, &err), -EADDRINUSE);
 	CHECK(in2 == NULL);
-	CHECK(strstr(err, "in use") != NULL);
-	REQUIRE(inlet_start(in) == 0);
+	CHECK(strstr(err.text, "in use") != NULL);
+	REQUIRE(inlet_start(in, &err) == 0);
 	send_from("127.0.0.3", port, "denied");
 	send_from("127.0.0.2", port, "hello");
 	for (int i = 0; i < 30 && n == 0; i++)
@@ -178,9 +179,9 @@ TEST(udp_loopback_delivers_and_applies_the_allowlist)
 	CHECK_EQ(st.received, 1);
 	CHECK_EQ(st.dropped_not_allowed, 1);
 	/* A bad prefix at run time changes nothing. */
-	CHECK(inlet_set_policy(in, (const char *const[]){"127.0.0.0/33"}, 1, 0, 0, err,
-			       sizeof(err)) < 0);
-	CHECK(strstr(err, "127.0.0.0/33") != NULL);
+	CHECK_EQ(inlet_set_policy(in, (const char *const[]){"127.0.0.0/33"}, 1, 0, 0, &err),
+		 -EINVAL);
+	CHECK(strstr(err.text, "127.0.0.0/33") != NULL);
 	inlet_stop(in);
 	inlet_free(in);
 	bus_producer_free(prod);
@@ -194,17 +195,20 @@ TEST(inlet_new_rejects_bad_allowlist_and_listen)
 	struct inlet_config cfg = {.inputs = {&ic, 1}};
 	struct bus_producer *prod;
 	struct bus_consumer *cons;
-	char err[256] = "";
+	struct error err = {""};
+	struct inlet *in;
 
 	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &prod, &cons, NULL) == 0);
-	CHECK(inlet_new(&cfg, prod, NULL, err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "listen \"localhost\"") != NULL);
+	CHECK_EQ(inlet_new(&cfg, prod, NULL, &in, &err), -EINVAL);
+	CHECK(in == NULL);
+	CHECK_STR(err.text,
+		  "flow.inputs: listen \"localhost\": expected HOST:PORT, [IPV6]:PORT or :PORT");
 	ic.listen = "127.0.0.1:0";
-	CHECK(inlet_new(&cfg, prod, NULL, err, sizeof(err)) == NULL);
+	CHECK_EQ(inlet_new(&cfg, prod, NULL, &in, &err), -EINVAL);
 	ic.listen = NULL;
 	ic.type = INLET_INPUT_AFXDP;
-	CHECK(inlet_new(&cfg, prod, NULL, err, sizeof(err)) == NULL);
-	CHECK(strstr(err, "needs `interface`") != NULL);
+	CHECK_EQ(inlet_new(&cfg, prod, NULL, &in, &err), -EINVAL);
+	CHECK(strstr(err.text, "needs `interface`") != NULL);
 	ic.type = INLET_INPUT_UDP;
 	{
 		char listen[32];
@@ -213,8 +217,9 @@ TEST(inlet_new_rejects_bad_allowlist_and_listen)
 		ic.listen = listen;
 		cfg.allowlist.items = (void *)allow;
 		cfg.allowlist.count = 2;
-		CHECK(inlet_new(&cfg, prod, NULL, err, sizeof(err)) == NULL);
-		CHECK(strstr(err, "flow.allowlist[1]: \"bogus\"") != NULL);
+		CHECK_EQ(inlet_new(&cfg, prod, NULL, &in, &err), -EINVAL);
+		CHECK(in == NULL);
+		CHECK_STR(err.text, "flow.allowlist[1]: \"bogus\" is not a prefix");
 	}
 	bus_producer_free(prod);
 	bus_consumer_free(cons);

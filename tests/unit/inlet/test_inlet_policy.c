@@ -47,14 +47,14 @@ static void fixture_init(struct fixture *f, uint64_t rate, uint64_t burst)
 {
 	struct inlet_input_config ic = {.type = INLET_INPUT_UDP};
 	struct inlet_config cfg = {.inputs = {&ic, 1}, .rate_limit = rate, .rate_burst = burst};
-	char listen[32], err[256] = "";
+	struct error err = {""};
+	char listen[32];
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", test_free_udp_port());
 	ic.listen = listen;
 	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &f->prod, &f->cons, NULL) == 0);
-	f->in = inlet_new(&cfg, f->prod, NULL, err, sizeof(err));
-	if (!f->in)
-		printf("# %s\n", err);
+	if (inlet_new(&cfg, f->prod, NULL, &f->in, &err) < 0)
+		printf("# %s\n", err.text);
 	REQUIRE(f->in);
 }
 
@@ -71,7 +71,7 @@ TEST(udp_policy_token_bucket_per_exporter)
 	const uint32_t a = 0xc0000201, b = 0xc0000202;
 	struct fixture f;
 	struct inlet *in;
-	char err[256] = "";
+	struct error err = {""};
 
 	fixture_init(&f, 10, 3);
 	in = f.in;
@@ -90,11 +90,11 @@ TEST(udp_policy_token_bucket_per_exporter)
 	/* A clock that goes back gives nothing. */
 	CHECK_EQ(take(in, a, t, 1), 0);
 	/* A new policy starts every bucket afresh. */
-	REQUIRE_EQ(inlet_set_policy(in, NULL, 0, 10, 2, err, sizeof(err)), 0);
+	REQUIRE_EQ(inlet_set_policy(in, NULL, 0, 10, 2, &err), 0);
 	CHECK_EQ(take(in, a, t + 100 * S, 10), 2);
 	CHECK_EQ(take(in, b, t + 100 * S, 10), 2);
 	/* Without a rate, everything passes. */
-	REQUIRE_EQ(inlet_set_policy(in, NULL, 0, 0, 0, err, sizeof(err)), 0);
+	REQUIRE_EQ(inlet_set_policy(in, NULL, 0, 0, 0, &err), 0);
 	CHECK_EQ(take(in, a, t + 100 * S, 100), 100);
 	fixture_fini(&f);
 }

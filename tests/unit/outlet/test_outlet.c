@@ -64,7 +64,7 @@ static int has_line(struct metrics_registry *reg, const char *line)
 
 TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct bus_consumer *consumers[1];
 	struct bus_producer *p;
 	struct outlet_config cfg;
@@ -78,6 +78,7 @@ TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
 	size_t len = 0;
 	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	outlet_config_defaults(&cfg);
 	cfg.workers = 1;
 	REQUIRE_EQ(store_config_defaults(&sc), 0);
@@ -102,8 +103,7 @@ TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
 	env.len = sizeof(junk);
 	REQUIRE_EQ(bus_producer_send(p, &env), 0);
 	/* ...and five IPFIX flows from another. */
-	enc = demo_encoder_new(&ec);
-	REQUIRE(enc);
+	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
 	for (int i = 0; i < 5; i++) {
 		flow_reset(&flows[i]);
 		flows[i].time_received = 1700000000;
@@ -150,7 +150,7 @@ TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
 
 TEST(datagrams_ahead_of_their_template_wait_for_it)
 {
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct bus_consumer *consumers[1];
 	struct bus_producer *p;
 	struct outlet_config cfg;
@@ -158,12 +158,14 @@ TEST(datagrams_ahead_of_their_template_wait_for_it)
 	struct outlet *o;
 	struct outlet_totals t = {0};
 	struct demo_encoder_config ec = {.format = DEMO_NETFLOW_V9, .sampling_rate = 10};
-	struct demo_encoder *enc = demo_encoder_new(&ec);
+	struct demo_encoder *enc;
 	static uint8_t dgram[3][1500];
 	size_t len[3];
 	struct flow flows[5];
 	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
 
+	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	REQUIRE(enc);
 	for (int d = 0; d < 3; d++) {
 		for (int i = 0; i < 5; i++) {

@@ -83,7 +83,7 @@ TEST(records_round_trip_through_weirs_decoder)
 
 	REQUIRE(w);
 	decode_config_init(&dc);
-	st = decode_state_new(&dc);
+	decode_state_new(&dc, &st, NULL);
 	REQUIRE(st);
 	ipfix_writer_init(w, 7, 10, 65000);
 	ipfix_begin(w, NOW);
@@ -255,7 +255,7 @@ TEST(interface_options_carry_names_and_descriptions)
 		REQUIRE_EQ(ipfix_add_interface(w, &ifs[i]), 0);
 	len = ipfix_finish(w);
 	decode_config_init(&dc);
-	st = decode_state_new(&dc);
+	decode_state_new(&dc, &st, NULL);
 	REQUIRE(st);
 	decode_one(st, w->buf, len, &out, &res);
 	CHECK_EQ(res.status, DECODE_OK);

@@ -124,14 +124,14 @@ static uint32_t round_5m(void *ctx, uint32_t t)
 
 TEST(sums_by_minute_and_dimensions)
 {
-	struct store_consolidator *c = store_consolidator_new(1000);
+	struct store_consolidator *c;
 	struct store_buf body = {0};
 	struct block b;
 	struct flow f[6];
 	size_t rows;
 	uint64_t t = 1700000100; /* starts a minute and five minutes */
 
-	REQUIRE(c);
+	REQUIRE_EQ(store_consolidator_new(1000, &c, NULL), 0);
 	flow(&f[0], t + 1, 65001, 100);
 	flow(&f[1], t + 59, 65001, 200); /* same minute, same AS: summed */
 	flow(&f[2], t + 60, 65001, 400); /* next minute */
@@ -195,7 +195,7 @@ TEST(sums_by_minute_and_dimensions)
 TEST(block_sorted_and_complete)
 {
 	enum { N = 20000 };
-	struct store_consolidator *c = store_consolidator_new(N);
+	struct store_consolidator *c;
 	struct flow *f = calloc(N, sizeof(*f));
 	struct store_buf body = {0};
 	struct block b;
@@ -205,6 +205,7 @@ TEST(block_sorted_and_complete)
 	    "TimeReceived", "ExporterAddress", "EType", "Proto", "SrcAS",	 "ForwardingStatus",
 	    "DstAS",	    "SamplingRate",    "InIf",	"OutIf", "FlowDirection"};
 
+	REQUIRE_EQ(store_consolidator_new(N, &c, NULL), 0);
 	REQUIRE(c && f);
 	srand(7);
 	for (unsigned i = 0; i < N; i++) {
@@ -263,10 +264,10 @@ TEST(block_sorted_and_complete)
 
 TEST(bounded_by_max_rows)
 {
-	struct store_consolidator *c = store_consolidator_new(3);
+	struct store_consolidator *c;
 	struct flow f[4];
 
-	REQUIRE(c);
+	REQUIRE_EQ(store_consolidator_new(3, &c, NULL), 0);
 	for (unsigned i = 0; i < 4; i++)
 		flow(&f[i], 1700000000, 65000 + i, 10);
 	CHECK_EQ(store_consolidator_add(c, f, 2), 0);
@@ -280,13 +281,13 @@ TEST(bounded_by_max_rows)
 
 TEST(exporters_block)
 {
-	struct store_consolidator *c = store_consolidator_new(100);
+	struct store_consolidator *c;
 	struct store_buf body = {0};
 	struct block b;
 	struct flow f[3];
 	size_t rows;
 
-	REQUIRE(c);
+	REQUIRE_EQ(store_consolidator_new(100, &c, NULL), 0);
 	flow(&f[0], 1700000000, 1, 1); /* 192.0.2.1: 3 and 7 */
 	flow(&f[1], 1700000100, 2, 1); /* same interfaces, later */
 	flow(&f[2], 1700000000, 1, 1);
@@ -309,10 +310,10 @@ TEST(exporters_block)
 
 TEST(columns_are_named)
 {
-	struct store_consolidator *c = store_consolidator_new(10);
+	struct store_consolidator *c;
 	char *q;
 
-	REQUIRE(c);
+	REQUIRE_EQ(store_consolidator_new(10, &c, NULL), 0);
 	q = store_consolidator_columns(c);
 	REQUIRE(q);
 	CHECK(!strncmp(q, "TimeReceived, ExporterAddress, EType, Proto, SrcAS", 50));

@@ -191,13 +191,14 @@ static int stop_now(void *ctx)
 TEST(flush_keeps_rows_when_stopped)
 {
 	struct store_config cfg;
-	struct metrics_registry *reg = metrics_registry_new();
+	struct metrics_registry *reg;
 	struct store_writer *w;
 	struct flow f[3];
 	int calls = 0;
 	char *text;
 	size_t len;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	config(&cfg);
 	REQUIRE(reg);
 	store_writer_new(&cfg, reg, &w, NULL);

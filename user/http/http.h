@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The HTTP listener every role runs (h2o, its own event-loop thread): today
  * /metrics in the Prometheus text format; the console adds its API and UI
- * routes through console_http_route() before console_http_start(). */
-#ifndef WEIR_CONSOLE_H
-#define WEIR_CONSOLE_H
+ * routes through http_listener_route() before http_listener_start(). */
+#ifndef WEIR_HTTP_H
+#define WEIR_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/error.h"
 #include "../common/metrics.h"
 
 /* What a route sees. Pointers are valid only during the call; strings are
  * not NUL-terminated (use the lengths). */
-struct console_request {
+struct http_request {
 	const char *method;
 	size_t method_len;
 	const char *path; /* without the query string */
@@ -25,7 +26,7 @@ struct console_request {
 
 /* What a route fills. `body` is malloc'd by the route (or NULL) and freed by
  * the server once copied; `content_type` must be a static string. */
-struct console_response {
+struct http_response {
 	int status;		  /* default 200 */
 	const char *content_type; /* default "text/plain; charset=utf-8" */
 	char *body;
@@ -34,31 +35,32 @@ struct console_response {
 
 /* A route runs on the listener's thread; keep it short (it blocks others).
  * Return 0, or -errno for a 500 with no body. */
-typedef int (*console_route_fn)(void *ctx, const struct console_request *req,
-				struct console_response *resp);
+typedef int (*http_route_fn)(void *ctx, const struct http_request *req, struct http_response *resp);
 
-struct console_http;
+struct http_listener;
 
-/* Returns a listener for `listen` ("127.0.0.1:8081", "[::1]:8081", ":8081" for
- * every address) with /metrics served from `metrics` (may be NULL: no
- * /metrics). Nothing is bound yet. NULL on bad address or no memory, with
- * the reason in *err (-EINVAL, -ENOMEM) when err is not NULL. */
-struct console_http *console_http_new(const char *listen, struct metrics_registry *metrics,
-				      int *err);
+/* Makes a listener for `listen` (the http.listen setting: "127.0.0.1:8081",
+ * "[::1]:8081", ":8081" for every address) with /metrics served from
+ * `metrics` (may be NULL: no /metrics; else it must outlive the listener).
+ * Nothing is bound yet. Returns 0 with *out, or -EINVAL (bad address) or
+ * -ENOMEM with *out = NULL and `err` saying why ("http.listen \"x\": ..."). */
+int http_listener_new(const char *listen, struct metrics_registry *metrics,
+		      struct http_listener **out, struct error *err);
 
 /* Registers `fn` for `path` and everything under it (h2o prefix match, the
- * longest registered prefix wins). Only before console_http_start().
+ * longest registered prefix wins). Only before http_listener_start().
  * Returns 0 or -errno. */
-int console_http_route(struct console_http *h, const char *path, console_route_fn fn, void *ctx);
+int http_listener_route(struct http_listener *h, const char *path, http_route_fn fn, void *ctx);
 
 /* Binds (port in use and missing permission are returned as -EADDRINUSE,
- * -EACCES) and serves from a new thread. Returns 0 or -errno. */
-int console_http_start(struct console_http *h);
+ * -EACCES) and serves from a new thread. Returns 0, or -errno with `err`
+ * saying why ("http.listen x: Address already in use"). */
+int http_listener_start(struct http_listener *h, struct error *err);
 
 /* The bound port (useful with port 0), 0 before start. */
-uint16_t console_http_port(const struct console_http *h);
+uint16_t http_listener_port(const struct http_listener *h);
 
 /* Stops the thread (within about 100 ms) and frees everything. NULL is fine. */
-void console_http_free(struct console_http *h);
+void http_listener_free(struct http_listener *h);
 
 #endif

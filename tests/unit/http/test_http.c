@@ -6,8 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "console/console.h"
+#include "http/http.h"
 #include "test.h"
 
 /* h2o 2.2 keeps freed memory-pool chunks (h2o_mem_alloc_recycle) in a static per-thread cache
@@ -27,30 +28,30 @@ struct reply {
 	size_t hlen;
 };
 
+/* Appends what curl hands over to `buf` (cap bytes, *used so far), kept
+ * NUL-terminated; what does not fit is dropped. */
+static size_t append(char *buf, size_t cap, size_t *used, const char *data, size_t len)
+{
+	if (*used + len < cap) {
+		memcpy(buf + *used, data, len);
+		*used += len;
+		buf[*used] = '\0';
+	}
+	return len;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
 	struct reply *r = ctx;
-	size_t len = size * n;
 
-	if (r->len + len < sizeof(r->body)) {
-		memcpy(r->body + r->len, data, len);
-		r->len += len;
-		r->body[r->len] = '\0';
-	}
-	return len;
+	return append(r->body, sizeof(r->body), &r->len, data, size * n);
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
 	struct reply *r = ctx;
-	size_t len = size * n;
 
-	if (r->hlen + len < sizeof(r->headers)) {
-		memcpy(r->headers + r->hlen, data, len);
-		r->hlen += len;
-		r->headers[r->hlen] = '\0';
-	}
-	return len;
+	return append(r->headers, sizeof(r->headers), &r->hlen, data, size * n);
 }
 
 static int get(uint16_t port, const char *path, const char *post, struct reply *r)
@@ -79,7 +80,7 @@ struct echo_ctx {
 	int calls;
 };
 
-static int echo_route(void *ctx, const struct console_request *req, struct console_response *resp)
+static int echo_route(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct echo_ctx *e = ctx;
 
@@ -97,57 +98,60 @@ static int echo_route(void *ctx, const struct console_request *req, struct conso
 
 TEST(metrics_and_routes_are_served)
 {
-	struct metrics_registry *reg = metrics_registry_new();
-	struct metric_family *fam =
-	    metrics_family(reg, "weir_test_things_total", "Things", METRIC_COUNTER, "kind");
+	struct metrics_registry *reg;
+	struct metric_family *fam;
 	const char *labels[] = {"x"};
 	struct echo_ctx echo = {0};
-	struct console_http *h;
+	struct http_listener *h;
+	struct error err = {""};
 	struct reply r;
-	int err = 0;
 
+	REQUIRE_EQ(metrics_registry_new(&reg, &err), 0);
+	fam = metrics_family(reg, "weir_test_things_total", "Things", METRIC_COUNTER, "kind");
 	metric_add(metrics_series(fam, labels), 42);
-	h = console_http_new("127.0.0.1:0", reg, &err);
+	REQUIRE_EQ(http_listener_new("127.0.0.1:0", reg, &h, &err), 0);
 	REQUIRE(h);
-	REQUIRE_EQ(console_http_route(h, "/api/echo", echo_route, &echo), 0);
-	REQUIRE_EQ(console_http_start(h), 0);
-	REQUIRE(console_http_port(h) != 0);
-	CHECK(console_http_route(h, "/late", echo_route, &echo) < 0);
+	REQUIRE_EQ(http_listener_route(h, "/api/echo", echo_route, &echo), 0);
+	REQUIRE_EQ(http_listener_start(h, &err), 0);
+	REQUIRE(http_listener_port(h) != 0);
+	CHECK(http_listener_route(h, "/late", echo_route, &echo) < 0);
 
-	REQUIRE_EQ(get(console_http_port(h), "/metrics", NULL, &r), 0);
+	REQUIRE_EQ(get(http_listener_port(h), "/metrics", NULL, &r), 0);
 	CHECK_EQ(r.status, 200);
 	CHECK(strstr(r.body, "weir_test_things_total{kind=\"x\"} 42\n") != NULL);
 	CHECK(strstr(r.headers, "content-length:") || strstr(r.headers, "Content-Length:"));
 	CHECK(!strstr(r.headers, "chunked"));
 	CHECK(strstr(r.headers, "text/plain; version=0.0.4") != NULL);
 
-	REQUIRE_EQ(get(console_http_port(h), "/api/echo/sub?a=1&b=2", "hello", &r), 0);
+	REQUIRE_EQ(get(http_listener_port(h), "/api/echo/sub?a=1&b=2", "hello", &r), 0);
 	CHECK_EQ(r.status, 200);
 	CHECK_STR(r.body, "POST /api/echo/sub q=a=1&b=2 b=hello");
 	CHECK_EQ(echo.calls, 1);
 
-	REQUIRE_EQ(get(console_http_port(h), "/nothing-here", NULL, &r), 0);
+	REQUIRE_EQ(get(http_listener_port(h), "/nothing-here", NULL, &r), 0);
 	CHECK_EQ(r.status, 404);
-	console_http_free(h);
+	http_listener_free(h);
 	metrics_registry_free(reg);
 }
 
 TEST(port_in_use_and_bad_address_are_errors)
 {
-	struct console_http *a, *b;
-	char listen[64];
-	int err = 0;
+	struct http_listener *a, *b;
+	struct error err = {""};
+	char listen[64], want[128];
 
-	CHECK(console_http_new("nonsense", NULL, &err) == NULL);
-	CHECK_EQ(err, -EINVAL);
-	CHECK(console_http_new("127.0.0.1:99999", NULL, &err) == NULL);
-	a = console_http_new("127.0.0.1:0", NULL, &err);
-	REQUIRE(a);
-	REQUIRE_EQ(console_http_start(a), 0);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%u", console_http_port(a));
-	b = console_http_new(listen, NULL, &err);
-	REQUIRE(b);
-	CHECK_EQ(console_http_start(b), -EADDRINUSE);
-	console_http_free(b);
-	console_http_free(a);
+	a = (struct http_listener *)&err; /* must come back NULL */
+	CHECK_EQ(http_listener_new("nonsense", NULL, &a, &err), -EINVAL);
+	CHECK(a == NULL);
+	CHECK_STR(err.text, "http.listen \"nonsense\": expected HOST:PORT, [V6]:PORT or :PORT");
+	CHECK_EQ(http_listener_new("127.0.0.1:99999", NULL, &a, &err), -EINVAL);
+	REQUIRE_EQ(http_listener_new("127.0.0.1:0", NULL, &a, NULL), 0);
+	REQUIRE_EQ(http_listener_start(a, NULL), 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", http_listener_port(a));
+	REQUIRE_EQ(http_listener_new(listen, NULL, &b, &err), 0);
+	CHECK_EQ(http_listener_start(b, &err), -EADDRINUSE);
+	snprintf(want, sizeof(want), "http.listen %s: %s", listen, strerror(EADDRINUSE));
+	CHECK_STR(err.text, want);
+	http_listener_free(b);
+	http_listener_free(a);
 }

@@ -16,15 +16,15 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "console.h"
+#include "http.h"
 
 struct route {
 	h2o_handler_t super; /* first: h2o hands this pointer back */
-	console_route_fn fn;
+	http_route_fn fn;
 	void *ctx;
 };
 
-struct console_http {
+struct http_listener {
 	h2o_globalconf_t config;
 	h2o_hostconf_t *host;
 	h2o_context_t ctx;
@@ -35,6 +35,7 @@ struct console_http {
 	socklen_t addr_len;
 	uint16_t port;
 	int fd;
+	char *listen; /* as configured, for errors */
 	struct metrics_registry *metrics;
 	pthread_t thread;
 	int started;
@@ -44,7 +45,7 @@ struct console_http {
 static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct route *r = (struct route *)self;
-	struct console_request in = {
+	struct http_request in = {
 	    .method = req->method.base,
 	    .method_len = req->method.len,
 	    .path = req->path.base,
@@ -52,7 +53,7 @@ static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
 	    .body = (const uint8_t *)req->entity.base,
 	    .body_len = req->entity.base ? req->entity.len : 0,
 	};
-	struct console_response out = {.status = 200};
+	struct http_response out = {.status = 200};
 	int ret;
 
 	if (req->query_at != SIZE_MAX) {
@@ -62,7 +63,7 @@ static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
 	ret = r->fn(r->ctx, &in, &out);
 	if (ret < 0) {
 		free(out.body);
-		out = (struct console_response){.status = 500};
+		out = (struct http_response){.status = 500};
 	}
 	req->res.status = out.status;
 	req->res.reason = out.status == 200 ? "OK" : out.status == 404 ? "Not Found" : "Error";
@@ -76,8 +77,7 @@ static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
 	return 0;
 }
 
-static int metrics_route(void *ctx, const struct console_request *req,
-			 struct console_response *resp)
+static int metrics_route(void *ctx, const struct http_request *req, struct http_response *resp)
 {
 	struct metrics_registry *metrics = ctx;
 	int ret = metrics_render(metrics, &resp->body, &resp->body_len);
@@ -133,15 +133,21 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen
 	return 0;
 }
 
-struct console_http *console_http_new(const char *listen, struct metrics_registry *metrics,
-				      int *err)
+int http_listener_new(const char *listen, struct metrics_registry *metrics,
+		      struct http_listener **out, struct error *err)
 {
-	struct console_http *h = calloc(1, sizeof(*h));
+	struct http_listener *h = calloc(1, sizeof(*h));
 	int ret = -ENOMEM;
 
+	*out = NULL;
+	if (!listen)
+		listen = "";
 	if (!h)
 		goto fail;
-	ret = parse_listen(listen ? listen : "", &h->addr, &h->addr_len);
+	h->listen = strdup(listen);
+	if (!h->listen)
+		goto fail;
+	ret = parse_listen(listen, &h->addr, &h->addr_len);
 	if (ret < 0)
 		goto fail;
 	h2o_config_init(&h->config);
@@ -149,21 +155,24 @@ struct console_http *console_http_new(const char *listen, struct metrics_registr
 	    h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	h->metrics = metrics;
 	if (metrics) {
-		ret = console_http_route(h, "/metrics", metrics_route, metrics);
+		ret = http_listener_route(h, "/metrics", metrics_route, metrics);
 		if (ret < 0) {
 			h2o_config_dispose(&h->config);
 			goto fail;
 		}
 	}
-	return h;
+	*out = h;
+	return 0;
 fail:
+	if (h)
+		free(h->listen);
 	free(h);
-	if (err)
-		*err = ret;
-	return NULL;
+	return error_set(err, ret, "http.listen \"%s\": %s", listen,
+			 ret == -EINVAL ? "expected HOST:PORT, [V6]:PORT or :PORT"
+					: strerror(-ret));
 }
 
-int console_http_route(struct console_http *h, const char *path, console_route_fn fn, void *ctx)
+int http_listener_route(struct http_listener *h, const char *path, http_route_fn fn, void *ctx)
 {
 	h2o_pathconf_t *pathconf;
 	struct route *r;
@@ -180,7 +189,7 @@ int console_http_route(struct console_http *h, const char *path, console_route_f
 
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
-	struct console_http *h = listener->data;
+	struct http_listener *h = listener->data;
 	h2o_socket_t *sock;
 
 	if (err)
@@ -192,7 +201,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 static void *serve(void *arg)
 {
-	struct console_http *h = arg;
+	struct http_listener *h = arg;
 
 	h2o_mem_recycle_t *recycle = &h2o_socket_buffer_prototype.allocator;
 	h2o_multithread_queue_t *queue;
@@ -225,20 +234,21 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-int console_http_start(struct console_http *h)
+int http_listener_start(struct http_listener *h, struct error *err)
 {
 	int fd, one = 1, ret;
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
 
 	fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&h->addr, h->addr_len) < 0 || listen(fd, SOMAXCONN) < 0) {
 		ret = -errno;
-		close(fd);
-		return ret;
+		goto fail;
 	}
 	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
 		h->port =
@@ -246,20 +256,22 @@ int console_http_start(struct console_http *h)
 						      : ((struct sockaddr_in *)&bound)->sin_port);
 	h->fd = fd;
 	ret = -pthread_create(&h->thread, NULL, serve, h);
-	if (ret < 0) {
-		close(fd);
-		return ret;
-	}
+	if (ret < 0)
+		goto fail;
 	h->started = 1;
 	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return error_set(err, ret, "http.listen %s: %s", h->listen, strerror(-ret));
 }
 
-uint16_t console_http_port(const struct console_http *h)
+uint16_t http_listener_port(const struct http_listener *h)
 {
 	return h->port;
 }
 
-void console_http_free(struct console_http *h)
+void http_listener_free(struct http_listener *h)
 {
 	if (!h)
 		return;
@@ -268,5 +280,6 @@ void console_http_free(struct console_http *h)
 		pthread_join(h->thread, NULL);
 	}
 	h2o_config_dispose(&h->config);
+	free(h->listen);
 	free(h);
 }
