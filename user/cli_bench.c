@@ -6,6 +6,7 @@
 
 #include "bench/bench.h"
 #include "cli.h"
+#include "common/cli_opts.h"
 
 /* A benchmark is `int fn(int argc, char **argv)`: argv[0] is its name, it
  * answers --help, does a fixed amount of work (not a time limit), prints one
@@ -29,7 +30,7 @@ static const struct bench {
 
 #define NBENCHES (sizeof(benches) / sizeof(benches[0]))
 
-static void usage(FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
 	fprintf(out, "usage: weir bench NAME [OPTIONS]   run one benchmark\n"
 		     "       weir bench all                run every benchmark with its defaults\n"
@@ -44,14 +45,23 @@ static void usage(FILE *out)
 
 int cli_bench_main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
-		return 0;
-	}
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct cli_opts o;
+	int c;
+
+	/* '+': what follows the benchmark's name is the benchmark's own. */
+	cli_opts_init(&o, argc, argv, "+h", opts, usage, NULL);
+	while ((c = cli_opts_next(&o)) >= 0)
+		;
+	if (c == CLI_OPTS_EXIT)
+		return o.status;
+	if (optind >= argc)
+		return cli_opts_usage_error(&o);
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (!strcmp(argv[1], "all")) {
 		int ret = 0;
 
@@ -74,6 +84,5 @@ int cli_bench_main(int argc, char **argv)
 		if (!strcmp(argv[1], benches[i].name))
 			return benches[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "weir bench: unknown benchmark '%s'\n\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return cli_opts_usage_error(&o);
 }
