@@ -60,9 +60,10 @@ int cli_bench_main(int argc, char **argv)
 		return o.status;
 	if (optind >= argc)
 		return cli_opts_usage_error(&o);
-	argc -= optind - 1;
-	argv += optind - 1;
-	if (!strcmp(argv[1], "all")) {
+	/* From here argv[0] is the benchmark's name, as the benchmark wants it. */
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(argv[0], "all")) {
 		int ret = 0;
 
 		for (size_t i = 0; i < NBENCHES; i++) {
@@ -78,11 +79,11 @@ int cli_bench_main(int argc, char **argv)
 	}
 	/* Not a benchmark, so not in the table: the launcher of private
 	 * clickhouse-servers, for the shell tests and `make demo`. */
-	if (!strcmp(argv[1], "clickhouse-server"))
-		return bench_clickhouse_main(argc - 1, argv + 1);
+	if (!strcmp(argv[0], "clickhouse-server"))
+		return bench_clickhouse_main(argc, argv);
 	for (size_t i = 0; i < NBENCHES; i++)
-		if (!strcmp(argv[1], benches[i].name))
-			return benches[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "weir bench: unknown benchmark '%s'\n\n", argv[1]);
+		if (!strcmp(argv[0], benches[i].name))
+			return benches[i].run(argc, argv);
+	fprintf(stderr, "weir bench: unknown benchmark '%s'\n\n", argv[0]);
 	return cli_opts_usage_error(&o);
 }
