@@ -6,6 +6,7 @@
 
 #include "bench/bench.h"
 #include "cli.h"
+#include "common/cli_opts.h"
 
 /* A benchmark is `int fn(int argc, char **argv)`: argv[0] is its name, it
  * answers --help, does a fixed amount of work (not a time limit), prints one
@@ -31,7 +32,7 @@ static const struct bench {
 
 #define NBENCHES (sizeof(benches) / sizeof(benches[0]))
 
-static void usage(FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
 	fprintf(out, "usage: weir bench NAME [OPTIONS]   run one benchmark\n"
 		     "       weir bench all                run every benchmark with its defaults\n"
@@ -46,15 +47,25 @@ static void usage(FILE *out)
 
 int cli_bench_main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "all")) {
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct cli_opts o;
+	int c;
+
+	/* '+': what follows the benchmark's name is the benchmark's own. */
+	cli_opts_init(&o, argc, argv, "+h", opts, usage, NULL);
+	while ((c = cli_opts_next(&o)) >= 0)
+		;
+	if (c == CLI_OPTS_EXIT)
+		return o.status;
+	if (optind >= argc)
+		return cli_opts_usage_error(&o);
+	/* From here argv[0] is the benchmark's name, as the benchmark wants it. */
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(argv[0], "all")) {
 		int ret = 0;
 
 		for (size_t i = 0; i < NBENCHES; i++) {
@@ -70,12 +81,11 @@ int cli_bench_main(int argc, char **argv)
 	}
 	/* Not a benchmark, so not in the table: the launcher of private
 	 * clickhouse-servers, for the shell tests and `make demo`. */
-	if (!strcmp(argv[1], "clickhouse-server"))
-		return bench_clickhouse_main(argc - 1, argv + 1);
+	if (!strcmp(argv[0], "clickhouse-server"))
+		return bench_clickhouse_main(argc, argv);
 	for (size_t i = 0; i < NBENCHES; i++)
-		if (!strcmp(argv[1], benches[i].name))
-			return benches[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "weir bench: unknown benchmark '%s'\n\n", argv[1]);
-	usage(stderr);
-	return 2;
+		if (!strcmp(argv[0], benches[i].name))
+			return benches[i].run(argc, argv);
+	fprintf(stderr, "weir bench: unknown benchmark '%s'\n\n", argv[0]);
+	return cli_opts_usage_error(&o);
 }

@@ -2,12 +2,14 @@
 /* The throw-away clickhouse-server of the C integration tests, started by
  * the bench stage's launcher (the one every private server comes from). */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "store/store.h"
 #include "test.h"
 #include "test_clickhouse.h"
 
@@ -72,4 +74,39 @@ const char *test_clickhouse_url(const char *name)
 	}
 	ch_state = 1;
 	return bench_clickhouse_url(ch);
+}
+
+void test_clickhouse_config(struct store_config *cfg, const char *name, const char *db)
+{
+	struct store_client *c;
+	char q[256];
+
+	REQUIRE(store_config_defaults(cfg) == 0);
+	free(cfg->url);
+	free(cfg->database);
+	cfg->url = strdup(test_clickhouse_url(name));
+	cfg->database = strdup(db);
+	cfg->retry_min_ms = 50;
+	cfg->retry_max_ms = 500;
+	cfg->insert_timeout_ms = 20000;
+	store_client_new(cfg, &c, NULL);
+	REQUIRE(c);
+	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", db);
+	REQUIRE(store_client_query_nodb(c, q, NULL) == 0);
+	store_client_free(c);
+}
+
+uint64_t test_clickhouse_u64(struct store_client *c, const char *fmt, ...)
+{
+	char sql[4096];
+	uint64_t v = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	if (store_client_query_u64(c, sql, &v) < 0)
+		test_fail_at(__FILE__, __LINE__, "query failed: %s: %s", sql,
+			     store_client_error(c));
+	return v;
 }

@@ -7,6 +7,11 @@
 #ifndef WEIR_TEST_CLICKHOUSE_H
 #define WEIR_TEST_CLICKHOUSE_H
 
+#include <stdint.h>
+
+struct store_client;
+struct store_config;
+
 /* The server's URL; starts it on first call (its directory's name starts
  * with `name`). Skips the calling test when the server cannot be had, fails
  * it when the server does not start. */
@@ -16,5 +21,15 @@ const char *test_clickhouse_dir(void);
 /* "stop" or "start" the server (a restart keeps its ports and data).
  * Returns 0 on success. */
 int test_clickhouse_control(const char *verb);
+
+/* Sets *cfg (store_config_defaults(), store_config_free() when done) to the
+ * database `db` on the server (test_clickhouse_url(name)), with quick
+ * retries (50 to 500 ms) and a 20 s insert timeout, and drops `db`: each
+ * test starts from nothing. Fails the test when that does not work. */
+void test_clickhouse_config(struct store_config *cfg, const char *name, const char *db);
+/* Runs the query (printf format) and returns the number it answers; fails
+ * the test, and returns 0, when the query fails. */
+uint64_t test_clickhouse_u64(struct store_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -6,12 +6,7 @@
 # may be lost while ClickHouse is away for 30 s, nor at a SIGTERM (drain and
 # final flush). Count-based: waits end on values, time only bounds them.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/integration/lib/clickhouse.sh"
-. "$top/tests/integration/lib/e2e.bash"
-build=${WEIR_BUILD:-$top/build}
-WEIR=$build/weir
-FLOWGEN=$build/tests/tools/flowgen
+. "$(dirname "$0")/lib/e2e.bash"
 
 e2e_setup weir-e2e-run
 
@@ -20,24 +15,8 @@ HTTP=127.0.0.1:$(ch_free_port)
 DB=weir_e2e
 # write_config FILE BATCH_INTERVAL
 write_config() {
-	cat >"$1" <<EOF
-log:
-  level: info
-http:
-  listen: $HTTP
-clickhouse:
-  url: $CH_URL
-  database: $DB
-  batch-interval: $2
-  retry-min: 100ms
-  retry-max: 2s
-  connect-timeout: 1s
-flow:
-  inputs:
-    - type: udp
-      listen: "127.0.0.1:$UDP"
-outlet:
-  workers: 2
+	e2e_config "$1" "$HTTP" "$2"
+	cat >>"$1" <<EOF
 bus:
   type: ring
   ring-size: 128MiB

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
+#include "common/be.h"
 #include "common/clock.h"
 #include "common/flow.h"
 #include "test.h"
@@ -770,8 +771,7 @@ TEST(kcat_sees_the_topic_and_reads_our_messages)
 			break;
 		key = out + off;
 		off += klen;
-		vlen = (uint32_t)out[off] << 24 | (uint32_t)out[off + 1] << 16 |
-		       (uint32_t)out[off + 2] << 8 | out[off + 3];
+		vlen = be32_get(out + off);
 		off += 4;
 		if (off + vlen > len)
 			break;

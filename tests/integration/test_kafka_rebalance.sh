@@ -7,20 +7,13 @@
 # partitions moved must be committed, so the next owner does not read it
 # again. Count-based: waits end on values, time only bounds them.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/integration/lib/clickhouse.sh"
-. "$top/tests/integration/lib/kafka.sh"
-. "$top/tests/integration/lib/e2e.bash"
-build=${WEIR_BUILD:-$top/build}
-WEIR=$build/weir
-FLOWGEN=$build/tests/tools/flowgen
+. "$(dirname "$0")/lib/e2e.bash"
 
 e2e_setup weir-kafka-rebalance kafka
 
 TOPIC=weir-rebalance
 PARTITIONS=8
-kafka_start --topic "$TOPIC:$PARTITIONS"
-tap $? "Kafka mock cluster up ($KAFKA_BOOTSTRAP)"
+e2e_kafka_start "$TOPIC:$PARTITIONS"
 
 UDP=$(e2e_free_udp_port)
 DB=weir_kafka_rebalance

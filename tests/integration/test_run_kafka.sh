@@ -8,19 +8,12 @@
 # and reading nothing twice.
 # Count-based: waits end on values, time only bounds them.
 set -u
-top=$(cd "$(dirname "$0")/../.." && pwd)
-. "$top/tests/integration/lib/clickhouse.sh"
-. "$top/tests/integration/lib/kafka.sh"
-. "$top/tests/integration/lib/e2e.bash"
-build=${WEIR_BUILD:-$top/build}
-WEIR=$build/weir
-FLOWGEN=$build/tests/tools/flowgen
+. "$(dirname "$0")/lib/e2e.bash"
 
 e2e_setup weir-run-kafka kafka
 
 TOPIC=weir-run
-kafka_start --topic "$TOPIC:4"
-tap $? "Kafka mock cluster up ($KAFKA_BOOTSTRAP)"
+e2e_kafka_start "$TOPIC:4"
 
 UDP=$(e2e_free_udp_port)
 HTTP=127.0.0.1:$(ch_free_port)

@@ -23,23 +23,8 @@
 /* A config for database `db` on the test server, dropped first. */
 static void test_config(struct store_config *cfg, const char *db)
 {
-	struct store_client *c;
-	char q[256];
-
-	REQUIRE(store_config_defaults(cfg) == 0);
-	free(cfg->url);
-	free(cfg->database);
-	cfg->url = strdup(test_clickhouse_url("weir-store-test"));
-	cfg->database = strdup(db);
-	cfg->retry_min_ms = 50;
-	cfg->retry_max_ms = 500;
-	cfg->insert_timeout_ms = 20000;
+	test_clickhouse_config(cfg, "weir-store-test", db);
 	cfg->consolidation_interval_ms = 0; /* flows_1m with every flush */
-	store_client_new(cfg, &c, NULL);
-	REQUIRE(c);
-	snprintf(q, sizeof(q), "DROP DATABASE IF EXISTS %s", db);
-	REQUIRE(store_client_query_nodb(c, q, NULL) == 0);
-	store_client_free(c);
 }
 
 /* Runs a query, returns its answer without the last newline (caller frees);
@@ -64,20 +49,8 @@ static char *qs(struct store_client *c, const char *fmt, ...)
 	return out;
 }
 
-static uint64_t qu(struct store_client *c, const char *fmt, ...)
-{
-	char sql[4096];
-	uint64_t v = 0;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	if (store_client_query_u64(c, sql, &v) < 0)
-		test_fail_at(__FILE__, __LINE__, "query failed: %s: %s", sql,
-			     store_client_error(c));
-	return v;
-}
+/* The number a query answers (the harness's). */
+#define qu test_clickhouse_u64
 
 #define CHECK_QS(c, expected, ...)                                                                 \
 	do {                                                                                       \

@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "common/clock.h"
 
 /* Freed pages stay with the server: Debian's 18.16 allocates through the
  * system jemalloc, which gives freed memory back to the kernel within
@@ -40,13 +40,6 @@ struct bench_clickhouse {
 	int child;	       /* pid is this process's child: reap it */
 	pid_t watch_pid;
 };
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 /* The server binary: clickhouse-server on PATH, else Debian's multi-call
  * /usr/bin/clickhouse (run as `clickhouse server`). 0 or -ENOENT. */
@@ -392,19 +385,15 @@ static void terminate(pid_t pid, int child)
 		return;
 	}
 	for (int i = 0; i < STOP_WAIT_MS / 100; i++) {
-		struct timespec ts = {0, 100000000L};
-
 		if (child ? waitpid(pid, NULL, WNOHANG) == pid : kill(pid, 0) < 0)
 			return;
-		nanosleep(&ts, NULL);
+		clock_sleep_ms(100);
 	}
 	kill(pid, SIGKILL);
 	if (child) {
 		waitpid(pid, NULL, 0);
 	} else {
-		struct timespec ts = {0, 200000000L};
-
-		nanosleep(&ts, NULL);
+		clock_sleep_ms(200);
 	}
 }
 
@@ -440,13 +429,11 @@ static void start_watcher(const struct bench_clickhouse *ch, const char *pid_pat
 	dup2(devnull, 2);
 	close_from(3);
 	for (;;) {
-		struct timespec ts = {1, 0};
-
 		if (pid_file_read(pid_path) != server)
 			_exit(0);
 		if (kill(watch, 0) < 0 && errno == ESRCH)
 			break;
-		nanosleep(&ts, NULL);
+		clock_sleep_ms(1000);
 	}
 	terminate(server, 0);
 	if (pid_file_read(pid_path) == server)
@@ -546,7 +533,7 @@ int bench_clickhouse_start(struct bench_clickhouse *ch, struct error *err)
 				      START_WAIT_MS / 1000, ch->dir);
 			goto fail;
 		}
-		sleep_ms(100);
+		clock_sleep_ms(100);
 	}
 	r = 0;
 	goto out;

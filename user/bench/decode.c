@@ -3,7 +3,6 @@
  * and sFlow decoders on realistic datagrams, all made by the project's own
  * encoder (user/demo): as routers and switches send them, and its own. */
 #include <errno.h>
-#include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,9 @@
 
 #include "bench.h"
 #include "common/addr.h"
+#include "common/cli_opts.h"
 #include "common/cpu_time.h"
+#include "common/rng.h"
 #include "decode/decode.h"
 #include "demo/demo.h"
 
@@ -31,15 +32,6 @@ struct decode_set {
 	struct dgram data[DGRAMS];
 };
 
-/* Reproducible pseudo-random numbers (xorshift64*). */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
-
 /* What a router exports (IPv4, Cisco/Juniper style): 198.51.x.y to
  * 203.x.y.z, 48 interfaces, TCP to 443 or ephemeral ports, sampler 1. In
  * the encoder's compact template that is 54 bytes a record in v9 and 64 in
@@ -53,23 +45,23 @@ static void router_flows(struct flow *flows, size_t n, uint64_t *s)
 		flow_reset(f);
 		f->time_received = 1700000000;
 		f->time_flow_end_ms = end_ms;
-		f->time_flow_start_ms = end_ms - 1000 - rnd(s) % 30000;
+		f->time_flow_start_ms = end_ms - 1000 - rng_next(s) % 30000;
 		f->etype = 0x0800;
-		addr_from_ipv4(&f->src_addr, 0xc6330000u | (uint32_t)(rnd(s) & 0xffff));
-		addr_from_ipv4(&f->dst_addr, 0xcb000000u | (uint32_t)(rnd(s) & 0xffffff));
+		addr_from_ipv4(&f->src_addr, 0xc6330000u | (uint32_t)(rng_next(s) & 0xffff));
+		addr_from_ipv4(&f->dst_addr, 0xcb000000u | (uint32_t)(rng_next(s) & 0xffffff));
 		addr_from_ipv4(&f->next_hop, 0xc0000201u + (uint32_t)(i & 7));
-		f->in_if = 1 + (uint32_t)(rnd(s) % 48);
-		f->out_if = 1 + (uint32_t)(rnd(s) % 48);
-		f->packets = 1 + rnd(s) % 8;
-		f->bytes = 40 + rnd(s) % 12000;
-		f->src_port = rnd(s) & 1 ? 443 : (uint16_t)(1024 + rnd(s) % 60000);
-		f->dst_port = rnd(s) & 1 ? 443 : (uint16_t)(1024 + rnd(s) % 60000);
+		f->in_if = 1 + (uint32_t)(rng_next(s) % 48);
+		f->out_if = 1 + (uint32_t)(rng_next(s) % 48);
+		f->packets = 1 + rng_next(s) % 8;
+		f->bytes = 40 + rng_next(s) % 12000;
+		f->src_port = rng_next(s) & 1 ? 443 : (uint16_t)(1024 + rng_next(s) % 60000);
+		f->dst_port = rng_next(s) & 1 ? 443 : (uint16_t)(1024 + rng_next(s) % 60000);
 		f->tcp_flags = 0x18;
-		f->proto = rnd(s) % 4 ? 6 : 17;
-		f->src_as = 64496 + (uint32_t)(rnd(s) % 1000);
-		f->dst_as = 64496 + (uint32_t)(rnd(s) % 1000);
-		f->src_net_mask = (uint8_t)(16 + rnd(s) % 16);
-		f->dst_net_mask = (uint8_t)(16 + rnd(s) % 16);
+		f->proto = rng_next(s) % 4 ? 6 : 17;
+		f->src_as = 64496 + (uint32_t)(rng_next(s) % 1000);
+		f->dst_as = 64496 + (uint32_t)(rng_next(s) % 1000);
+		f->src_net_mask = (uint8_t)(16 + rng_next(s) % 16);
+		f->dst_net_mask = (uint8_t)(16 + rng_next(s) % 16);
 		f->flow_direction = FLOW_DIRECTION_INGRESS;
 	}
 }
@@ -87,32 +79,34 @@ static void switch_flows(struct flow *flows, size_t n, uint64_t *s)
 
 		flow_reset(f);
 		f->time_received = 1700000000;
-		f->src_mac = 0x246e96900000ull | (rnd(s) & 0xffff);
-		f->dst_mac = 0x246e96040000ull | (rnd(s) & 0xffff);
+		f->src_mac = 0x246e96900000ull | (rng_next(s) & 0xffff);
+		f->dst_mac = 0x246e96040000ull | (rng_next(s) & 0xffff);
 		f->src_vlan = f->dst_vlan = 100;
 		if (i % 4 == 3) {
-			uint64_t a = rnd(s), b = rnd(s);
+			uint64_t a = rng_next(s), b = rng_next(s);
 
 			f->etype = 0x86dd;
 			addr_from_text(&f->src_addr, "2001:db8::");
 			addr_from_text(&f->dst_addr, "2001:db8:0:1::");
 			memcpy(&f->src_addr.s6_addr[8], &a, 8);
 			memcpy(&f->dst_addr.s6_addr[8], &b, 8);
-			f->ipv6_flow_label = (uint32_t)(rnd(s) & 0xfffff);
+			f->ipv6_flow_label = (uint32_t)(rng_next(s) & 0xfffff);
 		} else {
 			f->etype = 0x0800;
-			addr_from_ipv4(&f->src_addr, 0xc6330000u | (uint32_t)(rnd(s) & 0xffff));
-			addr_from_ipv4(&f->dst_addr, 0xcb000000u | (uint32_t)(rnd(s) & 0xffffff));
-			f->ip_fragment_id = (uint32_t)(rnd(s) & 0xffff);
+			addr_from_ipv4(&f->src_addr,
+				       0xc6330000u | (uint32_t)(rng_next(s) & 0xffff));
+			addr_from_ipv4(&f->dst_addr,
+				       0xcb000000u | (uint32_t)(rng_next(s) & 0xffffff));
+			f->ip_fragment_id = (uint32_t)(rng_next(s) & 0xffff);
 		}
 		f->proto = 6;
 		f->ip_ttl = 64;
-		f->src_port = (uint16_t)(1024 + rnd(s) % 60000);
-		f->dst_port = rnd(s) & 1 ? 443 : 80;
+		f->src_port = (uint16_t)(1024 + rng_next(s) % 60000);
+		f->dst_port = rng_next(s) & 1 ? 443 : 80;
 		f->tcp_flags = 0x10;
 		f->packets = 1;
 		f->bytes = 1514 - 14; /* the IP packet of a 1514-byte frame */
-		f->in_if = 1 + (uint32_t)(rnd(s) % 48);
+		f->in_if = 1 + (uint32_t)(rng_next(s) % 48);
 		f->out_if = 49 - f->in_if;
 	}
 }
@@ -324,7 +318,7 @@ out:
 	return ret;
 }
 
-static void bench_decode_usage(FILE *out)
+static void bench_decode_usage(FILE *out, const void *ctx)
 {
 	fprintf(out,
 		"usage: weir bench decode [OPTIONS] [CASE...]\n"
@@ -360,11 +354,12 @@ int bench_decode_main(int argc, char **argv)
 	unsigned repeat = 5;
 	int cpu = -1, opt, ret = 0;
 	struct decode_set *set;
+	struct cli_opts o;
 	cpu_set_t cpus;
 	char *end;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	cli_opts_init(&o, argc, argv, "h", opts, bench_decode_usage, NULL);
+	while ((opt = cli_opts_next(&o)) >= 0) {
 		switch (opt) {
 		case 'r':
 			records = strtoull(optarg, &end, 10);
@@ -387,14 +382,10 @@ int bench_decode_main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 'h':
-			bench_decode_usage(stdout);
-			return 0;
-		default:
-			bench_decode_usage(stderr);
-			return 2;
 		}
 	}
+	if (opt == CLI_OPTS_EXIT)
+		return o.status;
 	for (int i = optind; i < argc; i++) {
 		size_t k;
 

@@ -5,7 +5,6 @@
  * cluster); zero loss required, and bytes per flow on disk in `flows`. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <netinet/in.h>
@@ -20,6 +19,8 @@
 
 #include "bench.h"
 #include "common/addr.h"
+#include "common/cli_opts.h"
+#include "common/clock.h"
 #include "common/cpu_time.h"
 #include "common/log.h"
 #include "demo/demo.h"
@@ -63,14 +64,6 @@ struct sender {
 	 * sender's sendmmsg() also runs the receive side's softirq work. */
 	double cpu_s;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int sender_prepare(struct sender *s, unsigned index, enum demo_format format)
 {
@@ -117,7 +110,7 @@ static void *sender_main(void *arg)
 {
 	struct sender *s = arg;
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	double start = now_s();
+	double start = clock_mono_s();
 	size_t i = 0;
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&s->src, sizeof(s->src)) < 0 ||
@@ -169,7 +162,8 @@ static void *sender_main(void *arg)
 		s->sent_flows += flows;
 		s->sent_datagrams += (uint64_t)r;
 		if (s->rate) {
-			double due = start + (double)s->sent_flows / (double)s->rate, t = now_s();
+			double due = start + (double)s->sent_flows / (double)s->rate,
+			       t = clock_mono_s();
 
 			if (due > t) {
 				struct timespec ts = {
@@ -339,7 +333,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	cpu0 = cpu_self_s();
 	mock0 = cpu_threads_named_s("rdk:mock");
 	ch0 = ch_pid ? cpu_pid_s((pid_t)ch_pid) : 0;
-	t0 = now_s();
+	t0 = clock_mono_s();
 	for (unsigned i = 0; i < o->senders; i++) {
 		struct sender *s = &senders[i];
 
@@ -360,22 +354,22 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 			fprintf(stderr, "weir bench e2e: sender %u: %s\n", i,
 				strerror(senders[i].error));
 	}
-	res->send_seconds = now_s() - t0;
+	res->send_seconds = clock_mono_s() - t0;
 	/* What the pipeline still held when the last datagram left: bounded
 	 * by about two batches per worker when it keeps up with the offered
 	 * rate, growing with the run's length when it does not. */
 	if (store_client_query_u64(c, "SELECT count() FROM flows", &rows) == 0)
 		res->backlog = res->sent > rows ? res->sent - rows : 0;
 	/* Done when ClickHouse holds every flow, or nothing moved for 20 s. */
-	t_end = now_s();
+	t_end = clock_mono_s();
 	last_change = t_end;
 	snprintf(sql, sizeof(sql), "SELECT count() FROM flows");
 	for (;;) {
 		if (store_client_query_u64(c, sql, &rows) == 0 && rows != last_rows) {
 			last_rows = rows;
-			last_change = t_end = now_s();
+			last_change = t_end = clock_mono_s();
 		}
-		if (rows >= res->sent || now_s() - last_change > 20)
+		if (rows >= res->sent || clock_mono_s() - last_change > 20)
 			break;
 		usleep(50000);
 	}
@@ -437,7 +431,7 @@ out:
 	return ret;
 }
 
-static void bench_usage(FILE *out)
+static void bench_usage(FILE *out, const void *ctx)
 {
 	fprintf(out,
 		"usage: weir bench e2e [--clickhouse URL] [--flows N] [--rate FLOWS/S]\n"
@@ -502,10 +496,11 @@ int bench_e2e_main(int argc, char **argv)
 	struct bench_clickhouse *server = NULL;
 	long ch_pid = 0;
 	unsigned run_id = (unsigned)time(NULL);
+	struct cli_opts cli;
 	int c, ret = 1, flows_given = 0, rate_given = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	cli_opts_init(&cli, argc, argv, "h", opts, bench_usage, NULL);
+	while ((c = cli_opts_next(&cli)) >= 0) {
 		switch (c) {
 		case 'c':
 			o.clickhouse = optarg;
@@ -521,10 +516,8 @@ int bench_e2e_main(int argc, char **argv)
 		case 'b':
 			o.ring = !strcmp(optarg, "ring") || !strcmp(optarg, "both");
 			o.kafka = !strcmp(optarg, "kafka") || !strcmp(optarg, "both");
-			if (!o.ring && !o.kafka) {
-				bench_usage(stderr);
-				return 2;
-			}
+			if (!o.ring && !o.kafka)
+				return cli_opts_usage_error(&cli);
 			break;
 		case 'w':
 			o.workers = (unsigned)strtoul(optarg, NULL, 10);
@@ -543,33 +536,23 @@ int bench_e2e_main(int argc, char **argv)
 				o.format = DEMO_IPFIX;
 			break;
 		case 'z':
-			if (config_parse_size(optarg, &o.ring_size) < 0) {
-				bench_usage(stderr);
-				return 2;
-			}
+			if (config_parse_size(optarg, &o.ring_size) < 0)
+				return cli_opts_usage_error(&cli);
 			break;
 		case 'B':
 			o.batch_rows = strtoull(optarg, NULL, 10);
 			break;
 		case 'I':
 			if (config_parse_duration_ms(optarg, &o.batch_interval_ms) < 0 ||
-			    o.batch_interval_ms == 0) {
-				bench_usage(stderr);
-				return 2;
-			}
+			    o.batch_interval_ms == 0)
+				return cli_opts_usage_error(&cli);
 			break;
-		case 'h':
-			bench_usage(stdout);
-			return 0;
-		default:
-			bench_usage(stderr);
-			return 2;
 		}
 	}
-	if (!o.workers || !o.senders || o.senders > 16 || !o.flows) {
-		bench_usage(stderr);
-		return 2;
-	}
+	if (c == CLI_OPTS_EXIT)
+		return cli.status;
+	if (!o.workers || !o.senders || o.senders > 16 || !o.flows)
+		return cli_opts_usage_error(&cli);
 	log_set_level(LOG_LEVEL_ERROR);
 	if (store_config_defaults(&sc) < 0)
 		return 1;

@@ -8,7 +8,6 @@
  * where datagrams were dropped, say what bounds each figure. */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <ifaddrs.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
@@ -27,6 +26,9 @@
 
 #include "bench_internal.h"
 #include "common/addr.h"
+#include "common/cli_opts.h"
+#include "common/clock.h"
+#include "common/cpu_time.h"
 #include "inlet/inlet.h"
 
 /* A bus that counts and forgets: the bench measures the inlet, not a bus. */
@@ -79,19 +81,6 @@ struct phase {
 	double sender_cpu, napi_cpu, receiver_cpu; /* seconds */
 	double busy[2]; /* fraction of CPU 0 and rx_cpu in use, by all processes */
 };
-
-static double ts_s(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double now_s(void)
-{
-	return ts_s(CLOCK_MONOTONIC);
-}
 
 /* A task's CPU time from its schedstat (nanoseconds, exact). */
 static double task_cpu_s(pid_t pid)
@@ -305,16 +294,16 @@ static int run_phase(struct bench *b, struct inlet *in, uint64_t count, uint64_t
 	inlet_get_stats(in, &st0);
 	for (int i = 0; i < 2; i++)
 		cpu_jiffies(cpus[i], &busy0[i], &tot0[i]);
-	proc0 = ts_s(CLOCK_PROCESS_CPUTIME_ID);
-	me0 = ts_s(CLOCK_THREAD_CPUTIME_ID);
+	proc0 = cpu_self_s();
+	me0 = cpu_thread_s();
 	napi0 = task_cpu_s(b->napi_pid);
 	/* The XDP sender names its device by ifindex, in this namespace. */
 	bench_netpair_enter(&b->np, 0);
-	t0 = now_s();
+	t0 = clock_mono_s();
 	while (sent < count) {
 		unsigned n = count - sent < b->chunk ? (unsigned)(count - sent) : b->chunk;
 
-		double ahead = pps ? t0 + (double)sent / (double)pps - now_s() : 0;
+		double ahead = pps ? t0 + (double)sent / (double)pps - clock_mono_s() : 0;
 
 		/* Paced: sleep, not spin, so that the sender's CPU time is sending. */
 		if (ahead > 0) {
@@ -327,8 +316,8 @@ static int run_phase(struct bench *b, struct inlet *in, uint64_t count, uint64_t
 			break;
 		sent += (uint64_t)r;
 	}
-	ph->send_s = now_s() - t0;
-	ph->sender_cpu = ts_s(CLOCK_THREAD_CPUTIME_ID) - me0;
+	ph->send_s = clock_mono_s() - t0;
+	ph->sender_cpu = cpu_thread_s() - me0;
 	bench_netpair_leave(&b->np);
 	if (r < 0) {
 		fprintf(stderr, "weir bench inlet: sender: %s\n", strerror(-r));
@@ -336,7 +325,7 @@ static int run_phase(struct bench *b, struct inlet *in, uint64_t count, uint64_t
 	}
 	/* Settle: until nothing arrived for 100 ms. */
 	last = atomic_load(&b->bus.n);
-	tl = now_s();
+	tl = clock_mono_s();
 	for (;;) {
 		uint64_t v;
 
@@ -344,14 +333,14 @@ static int run_phase(struct bench *b, struct inlet *in, uint64_t count, uint64_t
 		v = atomic_load(&b->bus.n);
 		if (v != last) {
 			last = v;
-			tl = now_s();
-		} else if (now_s() - tl > 0.1) {
+			tl = clock_mono_s();
+		} else if (clock_mono_s() - tl > 0.1) {
 			break;
 		}
 	}
 	ph->recv_s = tl - t0;
 	/* Every other thread of this process is a receive thread. */
-	ph->receiver_cpu = ts_s(CLOCK_PROCESS_CPUTIME_ID) - proc0 - ph->sender_cpu;
+	ph->receiver_cpu = cpu_self_s() - proc0 - ph->sender_cpu;
 	ph->napi_cpu = task_cpu_s(b->napi_pid) - napi0;
 	for (int i = 0; i < 2; i++) {
 		cpu_jiffies(cpus[i], &busy1[i], &tot1[i]);
@@ -526,6 +515,28 @@ static void print_bound(const struct bench *b, const struct result *r)
 	       100 * p->busy[1]);
 }
 
+static void usage(FILE *out, const void *ctx)
+{
+	fprintf(out, "usage: weir bench inlet [--count N] [--size BYTES] [--mode "
+		     "native|generic]\n"
+		     "                        [--sender xdp|sendmmsg]\n"
+		     "On a veth pair between two network namespaces it creates (root), "
+		     "sends N\n"
+		     "datagrams (default 2000000, 100 bytes) from CPU 0 and receives "
+		     "them through\n"
+		     "one recvmmsg socket, then through AF_XDP (also with busy-poll), "
+		     "with a thread\n"
+		     "on CPU 1. The sender is the kernel's XDP traffic generator "
+		     "(Linux 5.18+; else,\n"
+		     "or with --sender sendmmsg, a UDP socket). The veth's receive work "
+		     "(NAPI) runs\n"
+		     "in its own thread on CPU 0, before the sender. Prints sent/s, "
+		     "received/s, where\n"
+		     "datagrams were lost, the highest rate received without loss, CPU "
+		     "per datagram\n"
+		     "of each part, what bounds each figure, and the ratios.\n");
+}
+
 int bench_inlet_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -540,11 +551,12 @@ int bench_inlet_main(int argc, char **argv)
 	int mode = INLET_XDP_NATIVE, sendmmsg_only = 0, c, r, ret = 1;
 	int nice0 = getpriority(PRIO_PROCESS, 0);
 	double load[3] = {0};
+	struct cli_opts cli;
 	cpu_set_t orig;
 
 	b.tx.fd = -1;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:s:m:S:h", opts, NULL)) != -1) {
+	cli_opts_init(&cli, argc, argv, "n:s:m:S:h", opts, usage, NULL);
+	while ((c = cli_opts_next(&cli)) >= 0) {
 		switch (c) {
 		case 'n':
 			b.count = strtoull(optarg, NULL, 10);
@@ -557,33 +569,13 @@ int bench_inlet_main(int argc, char **argv)
 			break;
 		case 'S':
 			if (strcmp(optarg, "xdp") && strcmp(optarg, "sendmmsg"))
-				return 2;
+				return cli_opts_usage_error(&cli);
 			sendmmsg_only = !strcmp(optarg, "sendmmsg");
 			break;
-		case 'h':
-			printf("usage: weir bench inlet [--count N] [--size BYTES] [--mode "
-			       "native|generic]\n"
-			       "                        [--sender xdp|sendmmsg]\n"
-			       "On a veth pair between two network namespaces it creates (root), "
-			       "sends N\n"
-			       "datagrams (default 2000000, 100 bytes) from CPU 0 and receives "
-			       "them through\n"
-			       "one recvmmsg socket, then through AF_XDP (also with busy-poll), "
-			       "with a thread\n"
-			       "on CPU 1. The sender is the kernel's XDP traffic generator "
-			       "(Linux 5.18+; else,\n"
-			       "or with --sender sendmmsg, a UDP socket). The veth's receive work "
-			       "(NAPI) runs\n"
-			       "in its own thread on CPU 0, before the sender. Prints sent/s, "
-			       "received/s, where\n"
-			       "datagrams were lost, the highest rate received without loss, CPU "
-			       "per datagram\n"
-			       "of each part, what bounds each figure, and the ratios.\n");
-			return 0;
-		default:
-			return 2;
 		}
 	}
+	if (c == CLI_OPTS_EXIT)
+		return cli.status;
 	if (b.count < 1000 || b.size < 8 || b.size > 1472) {
 		fprintf(stderr, "weir bench inlet: --count >= 1000, --size 8..1472\n");
 		return 2;

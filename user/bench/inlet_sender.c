@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench_internal.h"
+#include "common/inet_csum.h"
 
 /* In the namespace of `collector`: the MAC address and ifindex of its end. */
 static int link_of(struct bench_netpair *np, int collector, uint8_t mac[ETH_ALEN])
@@ -45,19 +46,6 @@ static int link_of(struct bench_netpair *np, int collector, uint8_t mac[ETH_ALEN
 		r = ioctl(fd, SIOCGIFINDEX, &ifr) < 0 ? -errno : ifr.ifr_ifindex;
 	close(fd);
 	return r;
-}
-
-/* RFC 791 section 3.1: one's complement sum of the header's 16-bit words. */
-static uint16_t ip_checksum(const void *hdr, size_t len)
-{
-	const uint8_t *p = hdr;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
 }
 
 /* 192.0.2.1:40000 -> 192.0.2.2:2055, `size` bytes of payload. The
@@ -87,7 +75,7 @@ static int build_frame(struct bench_xdp_sender *s, struct bench_netpair *np, uin
 	ip->tot_len = htons((uint16_t)(s->len - sizeof(*eth)));
 	inet_pton(AF_INET, "192.0.2.1", &ip->saddr);
 	inet_pton(AF_INET, "192.0.2.2", &ip->daddr);
-	ip->check = ip_checksum(ip, sizeof(*ip));
+	ip->check = htons(inet_csum_fold(inet_csum_add(0, ip, sizeof(*ip)))); /* RFC 791 3.1 */
 	udp->source = htons(40000);
 	udp->dest = htons(2055);
 	udp->len = htons((uint16_t)(sizeof(*udp) + size));

@@ -4,7 +4,6 @@
  * configured, librdkafka's in-process mock cluster stands in for Kafka, so the
  * figure exists on a machine without Kafka (and counts the broker's CPU). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +17,12 @@
 
 #include "bench.h"
 #include "bus/bus.h"
+#include "common/cli_opts.h"
+#include "common/clock.h"
 
 #define WARMUP_MARK  UINT64_MAX
 #define COMMIT_EVERY 50000
 #define POOL_SIZE    (32u << 20)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct kafka_result {
 	uint64_t sent, received;
@@ -69,7 +62,7 @@ static void *consume_main(void *arg)
 		if (since_commit >= COMMIT_EVERY)
 			since_commit = 0;
 		atomic_store(&b->received, got);
-		b->last = now_s();
+		b->last = clock_mono_s();
 	}
 	return NULL;
 }
@@ -154,8 +147,8 @@ static int kafka_run(const struct bus_config *cfg, uint64_t count, uint32_t len,
 
 	/* Timing starts once the consumer has joined its group. */
 	struct bus_envelope env = {.time_received_ns = WARMUP_MARK, .len = len, .data = payload};
-	for (double end = now_s() + 60; !atomic_load(&b.warm);) {
-		if (now_s() > end) {
+	for (double end = clock_mono_s() + 60; !atomic_load(&b.warm);) {
+		if (clock_mono_s() > end) {
 			ret = error_set(err, -ETIMEDOUT, "the consumer got nothing in 60 s");
 			goto out;
 		}
@@ -163,7 +156,7 @@ static int kafka_run(const struct bus_config *cfg, uint64_t count, uint32_t len,
 		bus_producer_flush(p, 1000);
 		usleep(100000);
 	}
-	t0 = now_s();
+	t0 = clock_mono_s();
 	for (uint64_t i = 0; i < count; i++) {
 		env.time_received_ns = i;
 		env.exporter.s6_addr[10] = env.exporter.s6_addr[11] = 0xff;
@@ -182,16 +175,16 @@ static int kafka_run(const struct bus_config *cfg, uint64_t count, uint32_t len,
 		res->sent++;
 	}
 	bus_producer_flush(p, 60000);
-	res->produce_seconds = now_s() - t0;
+	res->produce_seconds = clock_mono_s() - t0;
 
-	stalled_since = now_s();
+	stalled_since = clock_mono_s();
 	while (atomic_load(&b.received) < count) {
 		uint64_t r = atomic_load(&b.received);
 
 		if (r != last_seen) {
 			last_seen = r;
-			stalled_since = now_s();
-		} else if (now_s() - stalled_since > 30) {
+			stalled_since = clock_mono_s();
+		} else if (clock_mono_s() - stalled_since > 30) {
 			ret = error_set(err, -ETIMEDOUT, "the consumer stalled at %llu of %llu",
 					(unsigned long long)r, (unsigned long long)count);
 			break;
@@ -221,6 +214,17 @@ out:
 	return ret;
 }
 
+static void usage(FILE *out, const void *ctx)
+{
+	fprintf(out, "usage: weir bench kafka [--count N] [--size BYTES] [--partitions N]\n"
+		     "                        [--broker HOST:PORT]\n"
+		     "                        [--compression lz4|zstd|none]\n"
+		     "                        [--set producer.KEY=VALUE|consumer.KEY=VALUE]...\n"
+		     "Envelopes/s through producer -> Kafka -> consumer group (default: "
+		     "500000 datagrams of 1400 bytes, lz4,\nan in-process librdkafka mock "
+		     "cluster when no --broker is given).\n");
+}
+
 int bench_kafka_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -238,12 +242,13 @@ int bench_kafka_main(int argc, char **argv)
 	unsigned long size = 1400;
 	char *broker = NULL;
 	struct error err = {""};
+	struct cli_opts cli;
 	int o, r;
 
 	if (bus_config_defaults(&cfg) < 0)
 		return 1;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "n:s:p:b:c:hX:", opts, NULL)) != -1) {
+	cli_opts_init(&cli, argc, argv, "n:s:p:b:c:hX:", opts, usage, NULL);
+	while ((o = cli_opts_next(&cli)) >= 0) {
 		switch (o) {
 		case 'X': {
 			/* producer.KEY=VALUE or consumer.KEY=VALUE: a librdkafka property */
@@ -284,21 +289,11 @@ int bench_kafka_main(int argc, char **argv)
 			else
 				goto usage;
 			break;
-		case 'h':
-			printf(
-			    "usage: weir bench kafka [--count N] [--size BYTES] [--partitions N]\n"
-			    "                        [--broker HOST:PORT]\n"
-			    "                        [--compression lz4|zstd|none]\n"
-			    "                        [--set "
-			    "producer.KEY=VALUE|consumer.KEY=VALUE]...\n"
-			    "Envelopes/s through producer -> Kafka -> consumer group (default: "
-			    "500000 datagrams of 1400 bytes, lz4,\nan in-process librdkafka mock "
-			    "cluster when no --broker is given).\n");
-			config_free_bound(bus_config_fields, &cfg);
-			return 0;
-		default:
-			goto usage;
 		}
+	}
+	if (o == CLI_OPTS_EXIT) {
+		config_free_bound(bus_config_fields, &cfg);
+		return cli.status;
 	}
 	if (broker) {
 		cfg.kafka.brokers.items = calloc(1, sizeof(char *));
@@ -353,9 +348,6 @@ int bench_kafka_main(int argc, char **argv)
 	config_doc_free(doc);
 	return r < 0 ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: weir bench kafka [--count N] [--size BYTES] [--partitions N] "
-			"[--broker HOST:PORT] "
-			"[--compression lz4|zstd|none] [--set producer.KEY=VALUE]...\n");
 	config_free_bound(bus_config_fields, &cfg);
-	return 2;
+	return cli_opts_usage_error(&cli);
 }

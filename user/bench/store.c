@@ -12,6 +12,7 @@
 
 #include "common/cpu_time.h"
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "bench_internal.h"
 
@@ -392,14 +393,6 @@ struct stream {
 	char error[256];
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Generates each chunk of flows just before appending it (fresh flows for
  * every row: reusing a pool would put copies side by side once sorted and
  * flatter the bytes per flow), appends, and flushes every batch-rows. */
@@ -418,7 +411,7 @@ static void *run_stream(void *arg)
 		goto out;
 	while (done < st->rows) {
 		size_t n = st->rows - done < CHUNK ? (size_t)(st->rows - done) : CHUNK;
-		double t0 = now_s();
+		double t0 = clock_mono_s();
 		int ret;
 
 		/* Streams share the clock as outlet workers do: row k of
@@ -435,14 +428,14 @@ static void *run_stream(void *arg)
 			f->time_flow_end_ms = f->time_received * 1000 - below(&r, 2000);
 			f->time_flow_start_ms = f->time_flow_end_ms - below(&r, 60000);
 		}
-		st->gen_s += now_s() - t0;
-		t0 = now_s();
+		st->gen_s += clock_mono_s() - t0;
+		t0 = clock_mono_s();
 		ret = store_writer_append(w, chunk, n, 0);
-		st->encode_s += now_s() - t0;
+		st->encode_s += clock_mono_s() - t0;
 		if (ret == -ENOBUFS || store_writer_rows(w) >= st->cfg->batch_rows) {
-			t0 = now_s();
+			t0 = clock_mono_s();
 			st->result = store_writer_flush(w, NULL, NULL);
-			st->flush_s += now_s() - t0;
+			st->flush_s += clock_mono_s() - t0;
 			if (st->result < 0)
 				goto out;
 			if (ret == -ENOBUFS) {
@@ -459,9 +452,9 @@ static void *run_stream(void *arg)
 		done += n;
 	}
 	{
-		double t0 = now_s();
+		double t0 = clock_mono_s();
 		st->result = store_writer_flush(w, NULL, NULL);
-		st->flush_s += now_s() - t0;
+		st->flush_s += clock_mono_s() - t0;
 	}
 out:
 	if (st->result < 0 && w)
@@ -588,7 +581,7 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 	server_cpu = cpu_pid_s(opt->server_pid);
 	self_cpu = cpu_self_s();
 	start_line_go(&start);
-	t0 = now_s();
+	t0 = clock_mono_s();
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(th[i], NULL);
 		encode += st[i].encode_s;
@@ -598,7 +591,7 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 			fprintf(out, "store bench: stream %u failed: %s\n", i, st[i].error);
 		}
 	}
-	wall = now_s() - t0;
+	wall = clock_mono_s() - t0;
 	self_cpu = cpu_self_s() - self_cpu;
 	inserted = server_event(c, "MergeTreeDataWriterRows") - inserted;
 	merged = server_event(c, "MergedRows") - merged0;

@@ -3,17 +3,17 @@
  * given), creates the schema in a scratch database (the orchestrator's
  * migrations), and runs the measurement of store.c. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bench_internal.h"
+#include "common/cli_opts.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator.h"
 
-static void usage(FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
 	fprintf(out,
 		"usage: weir bench store [--url URL] [--rows N] [--streams N] [--batch-rows N]\n"
@@ -44,10 +44,11 @@ int bench_store_main(int argc, char **argv)
 	char url[256] = "";
 	unsigned long long rows = 1000000, batch = 0, flow_rate = 500000;
 	unsigned streams = 1;
+	struct cli_opts o;
 	int opt, r = 1, simple = 0, server_pid = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	cli_opts_init(&o, argc, argv, "h", opts, usage, NULL);
+	while ((opt = cli_opts_next(&o)) >= 0) {
 		switch (opt) {
 		case 'u':
 			snprintf(url, sizeof(url), "%s", optarg);
@@ -67,18 +68,12 @@ int bench_store_main(int argc, char **argv)
 		case 'f':
 			flow_rate = strtoull(optarg, NULL, 10);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
-	if (rows == 0 || streams == 0 || streams > 16 || batch > 1048576 || flow_rate == 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (opt == CLI_OPTS_EXIT)
+		return o.status;
+	if (rows == 0 || streams == 0 || streams > 16 || batch > 1048576 || flow_rate == 0)
+		return cli_opts_usage_error(&o);
 	if (store_config_defaults(&cfg) < 0)
 		return 1;
 	if (!url[0]) {

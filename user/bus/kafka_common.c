@@ -202,14 +202,10 @@ int kafka_out_init(struct kafka_out *o, const struct bus_config *cfg, const char
 		const char *qf[] = {topic, "queue-full"}, *tl[] = {topic, "too-large"},
 			   *df[] = {topic, "delivery-failed"}, *er[] = {topic, "error"};
 
-		o->sent = metrics_series(metrics_family(metrics, "weir_bus_kafka_sent_total",
-							"Messages queued to Kafka", METRIC_COUNTER,
-							"topic"),
-					 t);
-		o->delivered = metrics_series(
-		    metrics_family(metrics, "weir_bus_kafka_delivered_total",
-				   "Messages Kafka acknowledged", METRIC_COUNTER, "topic"),
-		    t);
+		o->sent = metrics_counter(metrics, "weir_bus_kafka_sent_total",
+					  "Messages queued to Kafka", "topic", t);
+		o->delivered = metrics_counter(metrics, "weir_bus_kafka_delivered_total",
+					       "Messages Kafka acknowledged", "topic", t);
 		o->drop_queue_full = metrics_series(dropped, qf);
 		o->drop_too_large = metrics_series(dropped, tl);
 		o->drop_delivery = metrics_series(dropped, df);

@@ -11,9 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../common/addr.h"
+#include "../common/clock.h"
+#include "../common/container_of.h"
 #include "../common/log.h"
 #include "kafka_internal.h"
 
@@ -58,8 +59,6 @@ struct kafka_consumer {
 	struct metric_series *assigned, *revoked;
 };
 
-#define KC(c) ((struct kafka_consumer *)((char *)(c)-offsetof(struct kafka_consumer, consumer)))
-
 /* Before taking partitions, a member waits this long so that the previous
  * owners' catch-up commits (see rebalance()) land before it fetches the
  * committed offsets. A rebalance is rare: the wait costs nothing else. */
@@ -68,14 +67,6 @@ struct kafka_consumer {
  * again: a group may rebalance twice in a row (a member that joins often
  * rejoins at once), refusing commits in the first round too. */
 #define KAFKA_HANDOVER_TRIES 3
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct pending *pending_get(struct kafka_consumer *kc, int32_t partition)
 {
@@ -251,12 +242,8 @@ static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		pending_give_up(kc, 0, "commit-refused");
 		metric_add(kc->assigned, (uint64_t)parts->cnt);
 		log_info("kafka partitions assigned", "count=%d", parts->cnt);
-		if (parts->cnt > 0) {
-			struct timespec ts = {0, KAFKA_HANDOVER_MS * 1000000L};
-
-			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-				;
-		}
+		if (parts->cnt > 0)
+			clock_wait_or_stop(KAFKA_HANDOVER_MS, NULL, NULL); /* the whole wait */
 		if (cooperative)
 			e = rd_kafka_incremental_assign(rk, parts);
 		else
@@ -316,8 +303,8 @@ static size_t poll_drop_revoked(struct kafka_consumer *kc, struct bus_envelope *
 
 static int kc_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max, int timeout_ms)
 {
-	struct kafka_consumer *kc = KC(c);
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	struct kafka_consumer *kc = container_of(c, struct kafka_consumer, consumer);
+	uint64_t deadline = clock_mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	size_t n = 0;
 	LOG_RATELIMIT(rl, 5);
 
@@ -341,13 +328,15 @@ static int kc_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max
 	/* Messages that do not decode take a slot too: stop when the slots
 	 * reserved above are used, even short of `max` envelopes. */
 	while (n < max && kc->nheld < kc->cap) {
-		int64_t left = n ? 0 : deadline - now_ms();
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(kc->rk, left > 0 ? (int)left : 0);
+		/* (no clock reading once a message came: the rest come without a wait) */
+		uint64_t now = n ? deadline : clock_mono_ms();
+		uint64_t left = now < deadline ? deadline - now : 0;
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(kc->rk, (int)left);
 
 		if (kc->poll_revoked)
 			n = poll_drop_revoked(kc, envs);
 		if (!m) {
-			if (n || left <= 0)
+			if (n || left == 0)
 				break;
 			continue;
 		}
@@ -438,7 +427,7 @@ static void release_held(struct kafka_consumer *kc, size_t nheld, int how)
 
 static void kc_release(struct bus_consumer *c, int how)
 {
-	struct kafka_consumer *kc = KC(c);
+	struct kafka_consumer *kc = container_of(c, struct kafka_consumer, consumer);
 	/* From the on_revoke hook, inside kc_poll(): the poll in progress keeps
 	 * its messages (their payloads are about to be returned). */
 	size_t n = kc->in_poll ? kc->poll_base : kc->nheld;
@@ -456,7 +445,7 @@ static void kc_release(struct bus_consumer *c, int how)
 
 static void kc_free(struct bus_consumer *c)
 {
-	struct kafka_consumer *kc = KC(c);
+	struct kafka_consumer *kc = container_of(c, struct kafka_consumer, consumer);
 
 	/* Leave the group first so the partitions move on at once; what was
 	 * polled and not released is not committed (nor stored by the hook).
@@ -553,27 +542,30 @@ int bus_kafka_consumer_new(const struct bus_config *cfg, struct metrics_registry
 				   METRIC_COUNTER, "topic,reason");
 		const char *bd[] = {cfg->kafka.topic, "bad-protobuf"},
 			   *be[] = {cfg->kafka.topic, "empty"};
-#define SERIES(name, help)                                                                         \
-	metrics_series(metrics_family(metrics, name, help, METRIC_COUNTER, "topic"), t)
-		kc->received = SERIES("weir_bus_kafka_received_total", "Kafka messages consumed");
-		kc->consume_errors = SERIES("weir_bus_kafka_consume_errors_total",
-					    "Errors reported while consuming from Kafka");
-		kc->committed = SERIES("weir_bus_kafka_commits_total", "Offset commits done");
-		kc->commit_failed =
-		    SERIES("weir_bus_kafka_commit_failures_total", "Offset commits that failed");
-		kc->not_committed_revoked =
-		    SERIES("weir_bus_kafka_revoked_uncommitted_total",
-			   "Messages left uncommitted because their partition was revoked "
-			   "before their commit succeeded (their new owner reads them again)");
-		kc->handover_commits =
-		    SERIES("weir_bus_kafka_handover_commits_total",
-			   "Offsets refused during a rebalance and committed when it ended");
+		kc->received = metrics_counter(metrics, "weir_bus_kafka_received_total",
+					       "Kafka messages consumed", "topic", t);
+		kc->consume_errors =
+		    metrics_counter(metrics, "weir_bus_kafka_consume_errors_total",
+				    "Errors reported while consuming from Kafka", "topic", t);
+		kc->committed = metrics_counter(metrics, "weir_bus_kafka_commits_total",
+						"Offset commits done", "topic", t);
+		kc->commit_failed = metrics_counter(metrics, "weir_bus_kafka_commit_failures_total",
+						    "Offset commits that failed", "topic", t);
+		kc->not_committed_revoked = metrics_counter(
+		    metrics, "weir_bus_kafka_revoked_uncommitted_total",
+		    "Messages left uncommitted because their partition was revoked "
+		    "before their commit succeeded (their new owner reads them again)",
+		    "topic", t);
+		kc->handover_commits = metrics_counter(
+		    metrics, "weir_bus_kafka_handover_commits_total",
+		    "Offsets refused during a rebalance and committed when it ended", "topic", t);
 
-		kc->assigned = SERIES("weir_bus_kafka_partitions_assigned_total",
-				      "Partitions assigned to this consumer by rebalances");
-		kc->revoked = SERIES("weir_bus_kafka_partitions_revoked_total",
-				     "Partitions revoked from this consumer by rebalances");
-#undef SERIES
+		kc->assigned = metrics_counter(metrics, "weir_bus_kafka_partitions_assigned_total",
+					       "Partitions assigned to this consumer by rebalances",
+					       "topic", t);
+		kc->revoked = metrics_counter(metrics, "weir_bus_kafka_partitions_revoked_total",
+					      "Partitions revoked from this consumer by rebalances",
+					      "topic", t);
 		kc->bad_decode = metrics_series(bad, bd);
 		kc->bad_empty = metrics_series(bad, be);
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/container_of.h"
 #include "../common/flow.h"
 #include "kafka_internal.h"
 
@@ -17,11 +18,9 @@ struct kafka_producer {
 	struct kafka_out out;
 };
 
-#define KP(p) ((struct kafka_producer *)((char *)(p)-offsetof(struct kafka_producer, producer)))
-
 static int kp_send(struct bus_producer *p, const struct bus_envelope *env)
 {
-	struct kafka_producer *kp = KP(p);
+	struct kafka_producer *kp = container_of(p, struct kafka_producer, producer);
 	/* One datagram at most 64 KiB: packed on the stack, copied by librdkafka. */
 	uint8_t buf[BUS_MAX_DATAGRAM + BUS_ENVELOPE_OVERHEAD];
 	int n = bus_envelope_pack(env, buf, sizeof(buf));
@@ -35,12 +34,12 @@ static int kp_send(struct bus_producer *p, const struct bus_envelope *env)
 
 static int kp_flush(struct bus_producer *p, int timeout_ms)
 {
-	return kafka_out_flush(&KP(p)->out, timeout_ms);
+	return kafka_out_flush(&container_of(p, struct kafka_producer, producer)->out, timeout_ms);
 }
 
 static void kp_free(struct bus_producer *p)
 {
-	struct kafka_producer *kp = KP(p);
+	struct kafka_producer *kp = container_of(p, struct kafka_producer, producer);
 
 	kafka_out_fini(&kp->out, FREE_FLUSH_MS);
 	free(kp);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/clock.h"
+#include "../common/container_of.h"
 #include "bus.h"
 
 #define RING_WRAP 0xffffffffu
@@ -39,28 +41,14 @@ struct ring {
 	struct metric_series *sent, *dropped;
 };
 
-#define RING_OF_PRODUCER(p) ((struct ring *)((char *)(p)-offsetof(struct ring, producer)))
-#define RING_OF_CONSUMER(c) ((struct ring *)((char *)(c)-offsetof(struct ring, consumer)))
-
 static uint64_t align8(uint64_t v)
 {
 	return (v + 7) & ~7ull;
 }
 
-static void deadline_after(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 static int ring_send(struct bus_producer *p, const struct bus_envelope *env)
 {
-	struct ring *r = RING_OF_PRODUCER(p);
+	struct ring *r = container_of(p, struct ring, producer);
 	uint64_t need = align8(sizeof(struct ring_record) + env->len), off, pad;
 	struct ring_record *rec;
 	struct timespec deadline;
@@ -82,7 +70,7 @@ static int ring_send(struct bus_producer *p, const struct bus_envelope *env)
 			return -ENOBUFS;
 		}
 		/* Backpressure: wait for the consumer, once, up to block_ms. */
-		deadline_after(&deadline, r->block_ms);
+		clock_deadline(&deadline, CLOCK_MONOTONIC, (uint64_t)r->block_ms);
 		while (r->head + pad + need - r->tail > r->size && !r->closed)
 			if (pthread_cond_timedwait(&r->writable, &r->lock, &deadline) == ETIMEDOUT)
 				break;
@@ -111,13 +99,13 @@ static int ring_send(struct bus_producer *p, const struct bus_envelope *env)
 
 static int ring_flush(struct bus_producer *p, int timeout_ms)
 {
-	struct ring *r = RING_OF_PRODUCER(p);
+	struct ring *r = container_of(p, struct ring, producer);
 	struct timespec deadline;
 	int ret = 0;
 
 	if (timeout_ms <= 0)
 		return 0;
-	deadline_after(&deadline, timeout_ms);
+	clock_deadline(&deadline, CLOCK_MONOTONIC, (uint64_t)timeout_ms);
 	pthread_mutex_lock(&r->lock);
 	while (r->tail != r->head && !r->closed)
 		if (pthread_cond_timedwait(&r->writable, &r->lock, &deadline) == ETIMEDOUT) {
@@ -130,13 +118,13 @@ static int ring_flush(struct bus_producer *p, int timeout_ms)
 
 static int ring_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t max, int timeout_ms)
 {
-	struct ring *r = RING_OF_CONSUMER(c);
+	struct ring *r = container_of(c, struct ring, consumer);
 	struct timespec deadline;
 	size_t n = 0;
 
 	pthread_mutex_lock(&r->lock);
 	if (r->read == r->head && !r->closed && timeout_ms > 0) {
-		deadline_after(&deadline, timeout_ms);
+		clock_deadline(&deadline, CLOCK_MONOTONIC, (uint64_t)timeout_ms);
 		while (r->read == r->head && !r->closed)
 			if (pthread_cond_timedwait(&r->readable, &r->lock, &deadline) == ETIMEDOUT)
 				break;
@@ -164,7 +152,7 @@ static int ring_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t m
 
 static void ring_release(struct bus_consumer *c, int commit)
 {
-	struct ring *r = RING_OF_CONSUMER(c);
+	struct ring *r = container_of(c, struct ring, consumer);
 
 	(void)commit; /* nothing survives the process: there is nothing to commit */
 	pthread_mutex_lock(&r->lock);
@@ -186,12 +174,12 @@ static void ring_unref(struct ring *r)
 
 static void ring_producer_free(struct bus_producer *p)
 {
-	ring_unref(RING_OF_PRODUCER(p));
+	ring_unref(container_of(p, struct ring, producer));
 }
 
 static void ring_consumer_free(struct bus_consumer *c)
 {
-	ring_unref(RING_OF_CONSUMER(c));
+	ring_unref(container_of(c, struct ring, consumer));
 }
 
 static const struct bus_producer_ops ring_producer_ops = {
@@ -208,7 +196,7 @@ static const struct bus_consumer_ops ring_consumer_ops = {
 
 void bus_ring_close(struct bus_producer *producer)
 {
-	struct ring *r = RING_OF_PRODUCER(producer);
+	struct ring *r = container_of(producer, struct ring, producer);
 
 	pthread_mutex_lock(&r->lock);
 	r->closed = 1;
@@ -243,15 +231,12 @@ int bus_ring_new(const char *name, size_t size, int block_ms, struct metrics_reg
 	atomic_init(&r->refs, 2);
 	if (metrics) {
 		const char *labels[] = {name};
-		r->sent = metrics_series(metrics_family(metrics, "weir_bus_ring_sent_total",
-							"Datagrams queued on the in-process ring",
-							METRIC_COUNTER, "ring"),
-					 labels);
-		r->dropped = metrics_series(
-		    metrics_family(metrics, "weir_bus_ring_dropped_total",
-				   "Datagrams dropped because the in-process ring was full",
-				   METRIC_COUNTER, "ring"),
-		    labels);
+		r->sent =
+		    metrics_counter(metrics, "weir_bus_ring_sent_total",
+				    "Datagrams queued on the in-process ring", "ring", labels);
+		r->dropped = metrics_counter(
+		    metrics, "weir_bus_ring_dropped_total",
+		    "Datagrams dropped because the in-process ring was full", "ring", labels);
 	}
 	*producer = &r->producer;
 	*consumer = &r->consumer;

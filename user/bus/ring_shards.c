@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/addr.h"
+#include "../common/container_of.h"
 #include "bus.h"
 
 struct ring_shards {
@@ -15,36 +17,17 @@ struct ring_shards {
 	struct bus_producer **rings;
 };
 
-#define SHARDS_OF(p) ((struct ring_shards *)((char *)(p)-offsetof(struct ring_shards, producer)))
-
-/* A 64-bit mix of the 16 address bytes (splitmix64 finaliser): exporters with
- * nearby addresses must spread over the rings. */
-static uint64_t exporter_hash(const struct in6_addr *a)
-{
-	uint64_t lo, hi, h;
-
-	memcpy(&hi, a->s6_addr, 8);
-	memcpy(&lo, a->s6_addr + 8, 8);
-	h = hi * 0x9e3779b97f4a7c15ull ^ lo;
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebull;
-	h ^= h >> 31;
-	return h;
-}
-
 static int shards_send(struct bus_producer *p, const struct bus_envelope *env)
 {
-	struct ring_shards *s = SHARDS_OF(p);
-	struct bus_producer *ring = s->rings[s->n == 1 ? 0 : exporter_hash(&env->exporter) % s->n];
+	struct ring_shards *s = container_of(p, struct ring_shards, producer);
+	struct bus_producer *ring = s->rings[s->n == 1 ? 0 : addr_hash64(&env->exporter, 0) % s->n];
 
 	return bus_producer_send(ring, env);
 }
 
 static int shards_flush(struct bus_producer *p, int timeout_ms)
 {
-	struct ring_shards *s = SHARDS_OF(p);
+	struct ring_shards *s = container_of(p, struct ring_shards, producer);
 	int ret = 0;
 
 	for (size_t i = 0; i < s->n; i++) {
@@ -57,7 +40,7 @@ static int shards_flush(struct bus_producer *p, int timeout_ms)
 
 static void shards_free(struct bus_producer *p)
 {
-	struct ring_shards *s = SHARDS_OF(p);
+	struct ring_shards *s = container_of(p, struct ring_shards, producer);
 
 	for (size_t i = 0; i < s->n; i++)
 		bus_producer_free(s->rings[i]);
@@ -115,7 +98,7 @@ fail:
 
 void bus_ring_shards_close(struct bus_producer *producer)
 {
-	struct ring_shards *s = SHARDS_OF(producer);
+	struct ring_shards *s = container_of(producer, struct ring_shards, producer);
 
 	for (size_t i = 0; i < s->n; i++)
 		bus_ring_close(s->rings[i]);

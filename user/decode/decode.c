@@ -93,7 +93,7 @@ enum decode_reason decode_datagram(struct decode_state *st, const struct decode_
 	}
 	/* NetFlow and IPFIX start with a 16-bit version; sFlow with a 32-bit
 	 * one, so its first two bytes are zero. */
-	switch (rd16(in->data)) {
+	switch (be16_get(in->data)) {
 	case 5:
 		r->protocol = DECODE_PROTO_NETFLOW_V5;
 		netflow_v5_decode(&st->cfg, in, out, r);
@@ -107,7 +107,7 @@ enum decode_reason decode_datagram(struct decode_state *st, const struct decode_
 		ipfix_decode(st->templates, &st->cfg, in, out, r);
 		break;
 	case 0:
-		if (rd32(in->data) == 5) {
+		if (be32_get(in->data) == 5) {
 			r->protocol = DECODE_PROTO_SFLOW_V5;
 			sflow_decode(&st->cfg, in, out, r);
 			break;

@@ -1,37 +1,15 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Shared between the files of the decode stage only: the protocol entry
  * points that decode_datagram() dispatches to, the L2-L4 parser they share,
- * and small helpers for reading big-endian wire data. */
+ * and small helpers (big-endian reads: common/be.h). */
 #ifndef WEIR_DECODE_INTERNAL_H
 #define WEIR_DECODE_INTERNAL_H
 
 #include <stdint.h>
 #include <string.h>
 
+#include "../common/be.h"
 #include "decode.h"
-
-/* Big-endian reads; the caller has checked the length. */
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
-}
-/* Reads an unsigned big-endian integer of 1 to 8 bytes (reduced-size
- * encoding, RFC 7011 6.2). */
-static inline uint64_t rd_uint(const uint8_t *p, unsigned len)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < len; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* Records an event in the result; the first error becomes the status. */
 static inline void decode_event(struct decode_result *r, enum decode_reason reason)

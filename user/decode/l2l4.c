@@ -50,11 +50,6 @@ static void parse_mpls(struct l2l4 *c, size_t off);
 static void parse_ipv4(struct l2l4 *c, size_t off);
 static void parse_ipv6(struct l2l4 *c, size_t off);
 
-static inline uint64_t rd48(const uint8_t *p)
-{
-	return (uint64_t)rd16(p) << 32 | rd32(p + 2);
-}
-
 /* Bytes left from `off`, 0 when past the end. */
 static inline size_t left(const struct l2l4 *c, size_t off)
 {
@@ -128,11 +123,11 @@ static void parse_ethernet(struct l2l4 *c, size_t off)
 		return;
 	h = c->p + off;
 	if (!c->l2_locked) {
-		c->f->dst_mac = rd48(h);
-		c->f->src_mac = rd48(h + 6);
+		c->f->dst_mac = be_uint_get(h, 6);
+		c->f->src_mac = be_uint_get(h + 6, 6);
 		c->usable = true;
 	}
-	etype = rd16(h + 12);
+	etype = be16_get(h + 12);
 	off += 14;
 	/* IEEE 802.1Q tags, S-tag first and C-tag last in QinQ (802.1ad).
 	 * The innermost tag is the customer's VLAN, the one Akvorado reports;
@@ -144,8 +139,8 @@ static void parse_ethernet(struct l2l4 *c, size_t off)
 	while (etype == ETH_P_8021Q || etype == ETH_P_8021AD || etype == ETH_P_QINQ_OLD) {
 		if (left(c, off) < 4)
 			return;
-		vid = rd16(c->p + off) & 0x0fff;
-		etype = rd16(c->p + off + 2);
+		vid = be16_get(c->p + off) & 0x0fff;
+		etype = be16_get(c->p + off + 2);
 		off += 4;
 	}
 	if (!c->l2_locked && vid) {
@@ -168,7 +163,7 @@ static void parse_mpls(struct l2l4 *c, size_t off)
 	for (;;) {
 		if (left(c, off) < 4)
 			return;
-		uint32_t e = rd32(c->p + off);
+		uint32_t e = be32_get(c->p + off);
 		off += 4;
 		if (!c->l2_locked) {
 			c->usable = true;
@@ -214,8 +209,8 @@ static void parse_gre(struct l2l4 *c, size_t off)
 	if (left(c, off) < 4)
 		return;
 	h = c->p + off;
-	flags = rd16(h);
-	proto = rd16(h + 2);
+	flags = be16_get(h);
+	proto = be16_get(h + 2);
 	switch (flags & 7) {
 	case 0:
 		if (flags & 0x4000) /* RFC 1701 routing: deprecated, not followed */
@@ -267,7 +262,7 @@ static void parse_gre(struct l2l4 *c, size_t off)
 		} else {
 			if (left(c, off) < 2)
 				return;
-			pp = rd16(c->p + off);
+			pp = be16_get(c->p + off);
 			off += 2;
 		}
 		if (pp == 0x0021 && enter_tunnel(c))
@@ -291,18 +286,18 @@ static void parse_l4(struct l2l4 *c, uint8_t proto, size_t off, bool ipv6)
 	case IPPROTO_TCP:
 		if (n < 4)
 			return;
-		f->src_port = rd16(h);
-		f->dst_port = rd16(h + 2);
+		f->src_port = be16_get(h);
+		f->dst_port = be16_get(h + 2);
 		/* RFC 9293 3.1: the 12 bits after the data offset, as IPFIX
 		 * tcpControlBits (RFC 7125) carries them. */
 		if (n >= 14)
-			f->tcp_flags = rd16(h + 12) & 0x0fff;
+			f->tcp_flags = be16_get(h + 12) & 0x0fff;
 		break;
 	case IPPROTO_UDP:
 		if (n < 4)
 			return;
-		f->src_port = rd16(h);
-		f->dst_port = rd16(h + 2);
+		f->src_port = be16_get(h);
+		f->dst_port = be16_get(h + 2);
 		/* RFC 7348 5: 8-byte UDP header, 8-byte VXLAN header with
 		 * the I flag, then the inner Ethernet frame. */
 		if (c->decap == DECODE_DECAP_VXLAN && f->dst_port == VXLAN_PORT && n >= 16 &&
@@ -313,8 +308,8 @@ static void parse_l4(struct l2l4 *c, uint8_t proto, size_t off, bool ipv6)
 	case IPPROTO_UDPLITE:
 		if (n < 4)
 			return;
-		f->src_port = rd16(h);
-		f->dst_port = rd16(h + 2);
+		f->src_port = be16_get(h);
+		f->dst_port = be16_get(h + 2);
 		break;
 	case IPPROTO_ICMP:
 		if (n < 2)
@@ -374,10 +369,10 @@ static void parse_ipv4(struct l2l4 *c, size_t off)
 	c->usable = true;
 	f->etype = ETH_P_IPV4;
 	f->ip_tos = h[1];
-	f->bytes = rd16(h + 2);
+	f->bytes = be16_get(h + 2);
 	f->packets = 1;
-	f->ip_fragment_id = rd16(h + 4);
-	frag = rd16(h + 6);
+	f->ip_fragment_id = be16_get(h + 4);
+	frag = be16_get(h + 6);
 	f->ip_fragment_offset = frag & 0x1fff;
 	f->ip_ttl = h[8];
 	f->proto = h[9];
@@ -408,11 +403,11 @@ static void parse_ipv6(struct l2l4 *c, size_t off)
 		c->in_tunnel = false;
 	}
 	c->usable = true;
-	w = rd32(h);
+	w = be32_get(h);
 	f->etype = ETH_P_IPV6;
 	f->ip_tos = (w >> 20) & 0xff;
 	f->ipv6_flow_label = w & 0xfffff;
-	f->bytes = rd16(h + 4) + 40u;
+	f->bytes = be16_get(h + 4) + 40u;
 	f->packets = 1;
 	nh = h[6];
 	f->ip_ttl = h[7];
@@ -446,8 +441,8 @@ static void parse_ipv6(struct l2l4 *c, size_t off)
 			if (left(c, off) < 8)
 				return;
 			nh = e[0];
-			f->ip_fragment_offset = rd16(e + 2) >> 3;
-			f->ip_fragment_id = rd32(e + 4);
+			f->ip_fragment_offset = be16_get(e + 2) >> 3;
+			f->ip_fragment_id = be32_get(e + 4);
 			off += 8;
 			if (f->ip_fragment_offset != 0) {
 				f->proto = nh;

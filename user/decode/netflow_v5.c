@@ -28,13 +28,13 @@ void netflow_v5_decode(const struct decode_config *cfg, const struct decode_inpu
 		decode_event(r, DECODE_TRUNCATED);
 		return;
 	}
-	count = rd16(d + 2);
-	uptime = rd32(d + 4);
-	r->export_time = rd32(d + 8);
-	export_ms = r->export_time * 1000 + rd32(d + 12) / 1000000;
+	count = be16_get(d + 2);
+	uptime = be32_get(d + 4);
+	r->export_time = be32_get(d + 8);
+	export_ms = r->export_time * 1000 + be32_get(d + 12) / 1000000;
 	/* The top 2 bits are the sampling mode, the low 14 the interval; 0
 	 * means every packet. */
-	rate = rd16(d + 22) & 0x3fff;
+	rate = be16_get(d + 22) & 0x3fff;
 	if (!rate)
 		rate = 1;
 	time_received = cfg->use_export_time ? r->export_time : in->time_received;
@@ -58,22 +58,22 @@ void netflow_v5_decode(const struct decode_config *cfg, const struct decode_inpu
 		addr_from_ipv4_bytes(&f->src_addr, p);
 		addr_from_ipv4_bytes(&f->dst_addr, p + 4);
 		addr_from_ipv4_bytes(&f->next_hop, p + 8);
-		f->in_if = rd16(p + 12);
-		f->out_if = rd16(p + 14);
-		f->packets = rd32(p + 16);
-		f->bytes = rd32(p + 20);
-		first = rd32(p + 24);
-		last = rd32(p + 28);
+		f->in_if = be16_get(p + 12);
+		f->out_if = be16_get(p + 14);
+		f->packets = be32_get(p + 16);
+		f->bytes = be32_get(p + 20);
+		first = be32_get(p + 24);
+		last = be32_get(p + 28);
 		/* First/Last are sysUptime values at the flow's ends. */
 		f->time_flow_start_ms = v5_ms(export_ms, uptime, first);
 		f->time_flow_end_ms = v5_ms(export_ms, uptime, last);
-		f->src_port = rd16(p + 32);
-		f->dst_port = rd16(p + 34);
+		f->src_port = be16_get(p + 32);
+		f->dst_port = be16_get(p + 34);
 		f->tcp_flags = p[37];
 		f->proto = p[38];
 		f->ip_tos = p[39];
-		f->src_as = rd16(p + 40);
-		f->dst_as = rd16(p + 42);
+		f->src_as = be16_get(p + 40);
+		f->dst_as = be16_get(p + 42);
 		f->src_net_mask = p[44];
 		f->dst_net_mask = p[45];
 		if (f->proto == 1 && f->src_port == 0) {

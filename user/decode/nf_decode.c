@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/addr.h"
+#include "common/container_of.h"
 #include "nf_template.h"
 
 /* What stays the same over one datagram. */
@@ -39,57 +40,57 @@ static inline __attribute__((always_inline)) void nf_apply(uint8_t op, const uin
 		*d = p[0];
 		break;
 	case NF_OP_U16: {
-		uint16_t x = rd16(p);
+		uint16_t x = be16_get(p);
 		memcpy(d, &x, 2);
 		break;
 	}
 	case NF_OP_U32: {
-		uint32_t x = rd32(p);
+		uint32_t x = be32_get(p);
 		memcpy(d, &x, 4);
 		break;
 	}
 	case NF_OP_U64:
-		v = rd64(p);
+		v = be64_get(p);
 		memcpy(d, &v, 8);
 		break;
 	case NF_OP_U32_64:
-		v = rd32(p);
+		v = be32_get(p);
 		memcpy(d, &v, 8);
 		break;
 	case NF_OP_U16_32: {
-		uint32_t x = rd16(p);
+		uint32_t x = be16_get(p);
 		memcpy(d, &x, 4);
 		break;
 	}
 	case NF_OP_N8:
-		*d = (uint8_t)rd_uint(p, len);
+		*d = (uint8_t)be_uint_get(p, len);
 		break;
 	case NF_OP_N16: {
-		uint16_t x = (uint16_t)rd_uint(p, len);
+		uint16_t x = (uint16_t)be_uint_get(p, len);
 		memcpy(d, &x, 2);
 		break;
 	}
 	case NF_OP_N32: {
-		uint32_t x = (uint32_t)rd_uint(p, len);
+		uint32_t x = (uint32_t)be_uint_get(p, len);
 		memcpy(d, &x, 4);
 		break;
 	}
 	case NF_OP_N64:
-		v = rd_uint(p, len);
+		v = be_uint_get(p, len);
 		memcpy(d, &v, 8);
 		break;
 	case NF_OP_N16_IFZ: {
 		uint16_t x;
 		memcpy(&x, d, 2);
 		if (!x) {
-			x = (uint16_t)rd_uint(p, len);
+			x = (uint16_t)be_uint_get(p, len);
 			memcpy(d, &x, 2);
 		}
 		break;
 	}
 	case NF_OP_ADDR4:
 		/* An all-zero address is "absent" (it says nothing of the family). */
-		if (rd32(p)) {
+		if (be32_get(p)) {
 			addr_from_ipv4_bytes((struct in6_addr *)d, p);
 			f->etype = 0x0800;
 		}
@@ -118,35 +119,34 @@ static inline __attribute__((always_inline)) void nf_apply(uint8_t op, const uin
 		break;
 	}
 	case NF_OP_MAC:
-		v = (uint64_t)rd16(p) << 32 | rd32(p + 2);
+		v = be_uint_get(p, 6);
 		memcpy(d, &v, 8);
 		break;
 	case NF_OP_MPLS: {
-		uint32_t x = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+		uint32_t x = (uint32_t)be_uint_get(p, 3);
 		memcpy(d, &x, 4);
 		break;
 	}
 	case NF_OP_ICMP:
-		v = rd_uint(p, len);
-		d[0] = (uint8_t)(v >> 8);
-		d[1] = (uint8_t)v;
+		v = be_uint_get(p, len);
+		be16_put(d, (uint16_t)v);
 		break;
 	case NF_OP_DIR:
 		/* flowDirection (IE 61): 0 ingress, 1 egress. */
-		v = rd_uint(p, len);
+		v = be_uint_get(p, len);
 		*d = v == 0   ? FLOW_DIRECTION_INGRESS
 		     : v == 1 ? FLOW_DIRECTION_EGRESS
 			      : FLOW_DIRECTION_UNDEFINED;
 		break;
 	case NF_OP_IPVER:
-		v = rd_uint(p, len);
+		v = be_uint_get(p, len);
 		if (v == 4)
 			f->etype = 0x0800;
 		else if (v == 6)
 			f->etype = 0x86dd;
 		break;
 	case NF_OP_FRAME: {
-		struct nf_extra *x = (struct nf_extra *)(d - offsetof(struct nf_extra, frame));
+		struct nf_extra *x = container_of(d, struct nf_extra, frame);
 		x->frame = p;
 		x->frame_len = len;
 		break;
@@ -157,7 +157,7 @@ static inline __attribute__((always_inline)) void nf_apply(uint8_t op, const uin
 		/* Juniper common properties: the top 6 bits are the property id;
 		 * id 2 is the forwarding exception code (10 bits), not 0 when the
 		 * packet was dropped. */
-		uint16_t x = rd16(p);
+		uint16_t x = be16_get(p);
 		if (x >> 10 == 2) {
 			uint32_t st = (x & 0x3ff) ? 128 : 64;
 			memcpy(d, &st, 4);
@@ -401,7 +401,7 @@ static const uint8_t *nf_field_value(const uint8_t *p, const uint8_t *end, uint1
 		if (n == 255) {
 			if (end - p < 2)
 				return NULL;
-			n = rd16(p);
+			n = be16_get(p);
 			p += 2;
 		}
 	}
@@ -432,7 +432,7 @@ static void nf_options_set(struct nf_ctx *c, const struct nf_template *t, const 
 			/* v9 scope fields have their own type space (RFC 3954 6.1). */
 			if (fd->pen || len < 1 || len > 8 || (c->version == 9 && i < t->nscope))
 				continue;
-			n = rd_uint(v, len);
+			n = be_uint_get(v, len);
 			switch (fd->ie) {
 			case 34:       /* samplingInterval */
 			case 50:       /* samplerRandomInterval */
@@ -549,13 +549,13 @@ static const uint8_t *nf_field_spec(const uint8_t *p, const uint8_t *end, unsign
 {
 	if (end - p < 4)
 		return NULL;
-	*fd = (struct nf_field){.ie = rd16(p), .len = rd16(p + 2)};
+	*fd = (struct nf_field){.ie = be16_get(p), .len = be16_get(p + 2)};
 	p += 4;
 	if (version == 10 && fd->ie & 0x8000) {
 		if (end - p < 4)
 			return NULL;
 		fd->ie &= 0x7fff;
-		fd->pen = rd32(p);
+		fd->pen = be32_get(p);
 		p += 4;
 	}
 	return p;
@@ -575,8 +575,8 @@ static void nf_template_set(struct nf_ctx *c, uint16_t set_id, const uint8_t *p,
 
 		if (end - p < 4)
 			return; /* padding */
-		id = rd16(p);
-		count = rd16(p + 2);
+		id = be16_get(p);
+		count = be16_get(p + 2);
 		if (v9 && options) {
 			/* RFC 3954 6.1: scope and option lengths in bytes. */
 			uint16_t scope_len, opt_len;
@@ -585,7 +585,7 @@ static void nf_template_set(struct nf_ctx *c, uint16_t set_id, const uint8_t *p,
 			if (end - p < 6)
 				return;
 			scope_len = count;
-			opt_len = rd16(p + 4);
+			opt_len = be16_get(p + 4);
 			if (scope_len % 4 || opt_len % 4) {
 				decode_event(c->r, DECODE_BAD_TEMPLATE);
 				return;
@@ -615,7 +615,7 @@ static void nf_template_set(struct nf_ctx *c, uint16_t set_id, const uint8_t *p,
 				decode_event(c->r, DECODE_TRUNCATED);
 				return;
 			}
-			nscope = rd16(p + 4);
+			nscope = be16_get(p + 4);
 		}
 		if (count > NF_MAX_FIELDS) {
 			decode_event(c->r, DECODE_BAD_TEMPLATE);
@@ -647,7 +647,7 @@ static void nf_sets(struct nf_ctx *c, const uint8_t *p, const uint8_t *end)
 	const unsigned tmpl = c->version == 9 ? 0 : 2, opts = c->version == 9 ? 1 : 3;
 
 	while (end - p >= 4) {
-		uint16_t id = rd16(p), len = rd16(p + 2);
+		uint16_t id = be16_get(p), len = be16_get(p + 2);
 		const struct nf_template *t;
 
 		if (len < 4) {
@@ -689,10 +689,10 @@ void netflow_v9_decode(struct template_store *ts, const struct decode_config *cf
 		decode_event(r, DECODE_TRUNCATED);
 		return;
 	}
-	c.uptime = rd32(d + 4);
-	r->export_time = rd32(d + 8);
+	c.uptime = be32_get(d + 4);
+	r->export_time = be32_get(d + 8);
 	c.export_ms = r->export_time * 1000;
-	c.domain = rd32(d + 16);
+	c.domain = be32_get(d + 16);
 	c.time_received = cfg->use_export_time ? r->export_time : in->time_received;
 	c.e = nf_exporter_get(ts, &in->exporter, r);
 	if (!c.e)
@@ -712,7 +712,7 @@ void ipfix_decode(struct template_store *ts, const struct decode_config *cfg,
 		decode_event(r, DECODE_TRUNCATED);
 		return;
 	}
-	len = rd16(d + 2);
+	len = be16_get(d + 2);
 	if (len < 16) {
 		decode_event(r, DECODE_BAD_LENGTH);
 		return;
@@ -721,9 +721,9 @@ void ipfix_decode(struct template_store *ts, const struct decode_config *cfg,
 		decode_event(r, DECODE_TRUNCATED);
 		return;
 	}
-	r->export_time = rd32(d + 4);
+	r->export_time = be32_get(d + 4);
 	c.export_ms = r->export_time * 1000;
-	c.domain = rd32(d + 12);
+	c.domain = be32_get(d + 12);
 	c.time_received = cfg->use_export_time ? r->export_time : in->time_received;
 	c.e = nf_exporter_get(ts, &in->exporter, r);
 	if (!c.e)

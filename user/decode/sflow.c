@@ -53,18 +53,13 @@ struct sample_state {
 	uint32_t frame_bytes;	 /* L3 estimate from a header record's frame length */
 };
 
-static inline uint64_t rd_mac(const uint8_t *p)
-{
-	return (uint64_t)rd16(p) << 32 | rd32(p + 2);
-}
-
 /* sFlow v5 "struct address": type 0 (unknown, no bytes), 1 (IPv4) or 2
  * (IPv6). Returns the bytes read, or 0 when malformed or too short. */
 static size_t read_address(const uint8_t *p, size_t len, struct in6_addr *a)
 {
 	if (len < 4)
 		return 0;
-	switch (rd32(p)) {
+	switch (be32_get(p)) {
 	case 0:
 		memset(a, 0, sizeof(*a));
 		return 4;
@@ -72,7 +67,7 @@ static size_t read_address(const uint8_t *p, size_t len, struct in6_addr *a)
 		if (len < 8)
 			return 0;
 		/* 0.0.0.0 means "none": keep it all-zero (absent) */
-		if (rd32(p + 4) == 0)
+		if (be32_get(p + 4) == 0)
 			memset(a, 0, sizeof(*a));
 		else
 			addr_from_ipv4_bytes(a, p + 4);
@@ -157,9 +152,9 @@ static bool rec_header(const struct decode_config *cfg, const uint8_t *p, uint32
 
 	if (len < 16)
 		return false;
-	proto = rd32(p);
-	frame_len = rd32(p + 4);
-	hlen = rd32(p + 12);
+	proto = be32_get(p);
+	frame_len = be32_get(p + 4);
+	hlen = be32_get(p + 12);
 	if (hlen > len - 16)
 		return false;
 	s->frame_bytes = frame_len;
@@ -200,19 +195,19 @@ static bool rec_gateway(const uint8_t *p, uint32_t len, struct flow *f, struct d
 
 	if (!off || len - off < 16)
 		return false;
-	as = rd32(p + off);
-	src_as = rd32(p + off + 4);
-	nseg = rd32(p + off + 12);
+	as = be32_get(p + off);
+	src_as = be32_get(p + off + 4);
+	nseg = be32_get(p + off + 12);
 	off += 16;
 	for (uint32_t i = 0; i < nseg; i++) {
 		if (len - off < 8)
 			return false;
-		uint32_t n = rd32(p + off + 4); /* after the segment type */
+		uint32_t n = be32_get(p + off + 4); /* after the segment type */
 		off += 8;
 		if (n > (len - off) / 4)
 			return false;
 		for (uint32_t j = 0; j < n; j++, off += 4) {
-			last = rd32(p + off);
+			last = be32_get(p + off);
 			if (path < FLOW_MAX_AS_PATH)
 				f->dst_as_path[path++] = last;
 			else
@@ -221,13 +216,13 @@ static bool rec_gateway(const uint8_t *p, uint32_t len, struct flow *f, struct d
 	}
 	if (len - off < 4)
 		return false;
-	ncomm = rd32(p + off);
+	ncomm = be32_get(p + off);
 	off += 4;
 	if (ncomm > (len - off) / 4)
 		return false;
 	for (uint32_t j = 0; j < ncomm; j++, off += 4) {
 		if (comms < FLOW_MAX_COMMUNITIES)
-			f->dst_communities[comms++] = rd32(p + off);
+			f->dst_communities[comms++] = be32_get(p + off);
 		else
 			truncated = true;
 	}
@@ -254,8 +249,8 @@ static bool rec_router(const uint8_t *p, uint32_t len, struct flow *f)
 		return false;
 	if (!addr_is_zero(&nh))
 		f->next_hop = nh;
-	f->src_net_mask = rd32(p + off);
-	f->dst_net_mask = rd32(p + off + 4);
+	f->src_net_mask = be32_get(p + off);
+	f->dst_net_mask = be32_get(p + off + 4);
 	return true;
 }
 
@@ -265,8 +260,8 @@ static bool rec_switch(const uint8_t *p, uint32_t len, struct flow *f)
 
 	if (len < 16)
 		return false;
-	src = rd32(p);
-	dst = rd32(p + 8);
+	src = be32_get(p);
+	dst = be32_get(p + 8);
 	/* Agents send 0xffffffff (or 0) for "no VLAN". */
 	if (src && src < 4096)
 		f->src_vlan = src;
@@ -281,30 +276,30 @@ static void apply_deferred(struct flow *f, const struct sample_state *s)
 	if (f->etype == 0 && s->ipv4_rec) {
 		const uint8_t *p = s->ipv4_rec; /* sampled_ipv4 */
 		f->etype = 0x0800;
-		f->bytes = rd32(p);
-		f->proto = rd32(p + 4);
+		f->bytes = be32_get(p);
+		f->proto = be32_get(p + 4);
 		addr_from_ipv4_bytes(&f->src_addr, p + 8);
 		addr_from_ipv4_bytes(&f->dst_addr, p + 12);
-		f->src_port = rd32(p + 16);
-		f->dst_port = rd32(p + 20);
-		f->tcp_flags = rd32(p + 24);
-		f->ip_tos = rd32(p + 28);
+		f->src_port = be32_get(p + 16);
+		f->dst_port = be32_get(p + 20);
+		f->tcp_flags = be32_get(p + 24);
+		f->ip_tos = be32_get(p + 28);
 	} else if (f->etype == 0 && s->ipv6_rec) {
 		const uint8_t *p = s->ipv6_rec; /* sampled_ipv6 */
 		f->etype = 0x86dd;
-		f->bytes = rd32(p);
-		f->proto = rd32(p + 4);
+		f->bytes = be32_get(p);
+		f->proto = be32_get(p + 4);
 		memcpy(&f->src_addr, p + 8, 16);
 		memcpy(&f->dst_addr, p + 24, 16);
-		f->src_port = rd32(p + 40);
-		f->dst_port = rd32(p + 44);
-		f->tcp_flags = rd32(p + 48);
-		f->ip_tos = rd32(p + 52);
+		f->src_port = be32_get(p + 40);
+		f->dst_port = be32_get(p + 44);
+		f->tcp_flags = be32_get(p + 48);
+		f->ip_tos = be32_get(p + 52);
 	}
 	if (s->eth_rec && f->src_mac == 0 && f->dst_mac == 0) {
 		const uint8_t *p = s->eth_rec; /* sampled_ethernet */
-		f->src_mac = rd_mac(p + 4);
-		f->dst_mac = rd_mac(p + 12);
+		f->src_mac = be_uint_get(p + 4, 6);
+		f->dst_mac = be_uint_get(p + 12, 6);
 	}
 	/* Bytes: the IP total length when known, else an estimate from the
 	 * frame length (non-IP frames, truncated headers). */
@@ -312,7 +307,7 @@ static void apply_deferred(struct flow *f, const struct sample_state *s)
 		if (s->frame_bytes)
 			f->bytes = s->frame_bytes;
 		else if (s->eth_rec) {
-			uint32_t l = rd32(s->eth_rec);
+			uint32_t l = be32_get(s->eth_rec);
 			f->bytes = l > 18 ? l - 18 : l;
 		}
 	}
@@ -338,15 +333,16 @@ static void flow_sample(const struct decode_config *cfg, const struct decode_inp
 	f->exporter_address = *agent;
 	f->packets = 1;
 	if (expanded) {
-		rate = rd32(p + 12);
-		set_interfaces(f, rd32(p + 24), rd32(p + 28), rd32(p + 32), rd32(p + 36));
-		nrec = rd32(p + 40);
+		rate = be32_get(p + 12);
+		set_interfaces(f, be32_get(p + 24), be32_get(p + 28), be32_get(p + 32),
+			       be32_get(p + 36));
+		nrec = be32_get(p + 40);
 		off = 44;
 	} else {
-		uint32_t i = rd32(p + 20), o = rd32(p + 24);
-		rate = rd32(p + 8);
+		uint32_t i = be32_get(p + 20), o = be32_get(p + 24);
+		rate = be32_get(p + 8);
 		set_interfaces(f, i >> 30, i & 0x3fffffff, o >> 30, o & 0x3fffffff);
-		nrec = rd32(p + 28);
+		nrec = be32_get(p + 28);
 		off = 32;
 	}
 	/* 0 is not a valid rate; read it as unsampled so the flow still counts. */
@@ -361,8 +357,8 @@ static void flow_sample(const struct decode_config *cfg, const struct decode_inp
 			decode_event(r, DECODE_BAD_SAMPLE);
 			return;
 		}
-		fmt = rd32(p + off);
-		rlen = rd32(p + off + 4);
+		fmt = be32_get(p + off);
+		rlen = be32_get(p + off + 4);
 		off += 8;
 		if (rlen > len - off) {
 			decode_event(r, DECODE_BAD_SAMPLE);
@@ -428,7 +424,7 @@ void sflow_decode(const struct decode_config *cfg, const struct decode_input *in
 		decode_event(r, DECODE_TRUNCATED);
 		return;
 	}
-	switch (rd32(p + 4)) {
+	switch (be32_get(p + 4)) {
 	case 0: /* unknown: keep the datagram's source */
 		off = 8;
 		break;
@@ -450,7 +446,7 @@ void sflow_decode(const struct decode_config *cfg, const struct decode_input *in
 	}
 	if (len - off < 16)
 		goto truncated;
-	nsamples = rd32(p + off + 12);
+	nsamples = be32_get(p + off + 12);
 	off += 16;
 	r->exporter = agent;
 
@@ -459,8 +455,8 @@ void sflow_decode(const struct decode_config *cfg, const struct decode_input *in
 
 		if (len - off < 8)
 			goto truncated;
-		fmt = rd32(p + off);
-		slen = rd32(p + off + 4);
+		fmt = be32_get(p + off);
+		slen = be32_get(p + off + 4);
 		off += 8;
 		if (slen > len - off)
 			goto truncated;

@@ -21,7 +21,7 @@ static int worker_should_give_up(void *ctx)
  * staged flows wait: see worker_store_rows(). */
 int outlet_writer_store(struct outlet_worker *w, int all)
 {
-	uint64_t start = now_ms(), stored = 0;
+	uint64_t start = clock_mono_ms(), stored = 0;
 	int ret;
 
 	ret = all ? store_writer_flush_all(w->writer, worker_should_give_up, w->outlet)
@@ -49,8 +49,8 @@ int outlet_writer_store(struct outlet_worker *w, int all)
 		w->dirty[i]->dirty = 0;
 	}
 	w->ndirty = 0;
-	metric_add(w->flush_ms_total, now_ms() - start);
-	atomic_fetch_add_explicit(&w->flush_ms, now_ms() - start, memory_order_relaxed);
+	metric_add(w->flush_ms_total, clock_mono_ms() - start);
+	atomic_fetch_add_explicit(&w->flush_ms, clock_mono_ms() - start, memory_order_relaxed);
 	return ret;
 }
 
@@ -95,8 +95,8 @@ void outlet_worker_flush(struct outlet_worker *w, int last)
 	worker_store_rows(w, last);
 	if (kafka && w->park_live && !last) {
 		if (!w->deferred)
-			w->deferred_since = now_ms();
-		if (now_ms() - w->deferred_since < OUTLET_DEFER_MAX_MS) {
+			w->deferred_since = clock_mono_ms();
+		if (clock_mono_ms() - w->deferred_since < OUTLET_DEFER_MAX_MS) {
 			w->deferred = 1;
 			return;
 		}

@@ -9,31 +9,25 @@
 #include "common/addr.h"
 #include "outlet_internal.h"
 
-static size_t addr_hash(const struct in6_addr *a)
-{
-	uint64_t lo, hi;
-
-	memcpy(&hi, a->s6_addr, 8);
-	memcpy(&lo, a->s6_addr + 8, 8);
-	lo = (lo ^ (hi * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
-	return (size_t)(lo ^ (lo >> 31));
-}
-
 int outlet_exporters_init(struct outlet_worker *w)
 {
-	size_t tsize = 1;
+	/* Preallocated: entries never move, so the pointers kept to their
+	 * values stay valid (no entry is ever removed either). */
+	const struct exporter_table_config cfg = {
+	    .value_size = sizeof(struct exporter_stats),
+	    .max_entries = OUTLET_MAX_TRACKED_EXPORTERS,
+	    .prealloc = 1,
+	};
 
-	while (tsize < 2 * OUTLET_MAX_TRACKED_EXPORTERS)
-		tsize <<= 1;
-	w->exporters = calloc(tsize, sizeof(*w->exporters));
-	w->exporters_mask = tsize - 1;
 	w->dirty = calloc(OUTLET_MAX_TRACKED_EXPORTERS + 1, sizeof(*w->dirty));
-	return w->exporters && w->dirty ? 0 : -ENOMEM;
+	if (exporter_table_init(&w->exporters, &cfg, NULL) < 0 || !w->dirty)
+		return -ENOMEM;
+	return 0;
 }
 
 void outlet_exporters_fini(struct outlet_worker *w)
 {
-	free(w->exporters);
+	exporter_table_fini(&w->exporters);
 	free(w->dirty);
 }
 
@@ -48,32 +42,33 @@ static void exporter_series(struct outlet *o, struct exporter_stats *e, const ch
 
 struct exporter_stats *outlet_exporter_get(struct outlet_worker *w, const struct in6_addr *a)
 {
-	size_t i = addr_hash(a) & w->exporters_mask;
+	int created;
+	struct exporter_entry *x = exporter_table_get(&w->exporters, a, 0, &created);
 	struct exporter_stats *e;
 	char text[ADDR_TEXT_MAX];
 
-	for (;;) {
-		e = &w->exporters[i];
-		if (!e->used)
-			break;
-		if (memcmp(&e->addr, a, sizeof(*a)) == 0)
-			return e;
-		i = (i + 1) & w->exporters_mask;
-	}
-	/* Keep the table at most half full; past that, one shared series. */
-	if (w->exporters_used >= OUTLET_MAX_TRACKED_EXPORTERS) {
+	/* Past OUTLET_MAX_TRACKED_EXPORTERS, one shared series. */
+	if (!x) {
 		if (!w->other.used) {
 			w->other.used = 1;
 			exporter_series(w->outlet, &w->other, "other");
 		}
 		return &w->other;
 	}
-	e->used = 1;
-	e->addr = *a;
-	w->exporters_used++;
-	addr_to_text(a, text, sizeof(text));
-	exporter_series(w->outlet, e, text);
+	e = (struct exporter_stats *)x->value;
+	if (created) {
+		addr_to_text(a, text, sizeof(text));
+		exporter_series(w->outlet, e, text);
+	}
 	return e;
+}
+
+const struct in6_addr *outlet_exporter_addr(const struct outlet_worker *w,
+					    const struct exporter_stats *e)
+{
+	if (e == &w->other)
+		return &in6addr_any;
+	return &exporter_entry_of((void *)e)->addr;
 }
 
 void outlet_exporter_event(struct outlet_worker *w, struct exporter_stats *e,
@@ -86,7 +81,7 @@ void outlet_exporter_event(struct outlet_worker *w, struct exporter_stats *e,
 		if (e == &w->other)
 			strcpy(text, "other");
 		else
-			addr_to_text(&e->addr, text, sizeof(text));
+			addr_to_text(&exporter_entry_of(e)->addr, text, sizeof(text));
 		e->events[reason] = metrics_series(w->outlet->fam_events, values);
 	}
 	metric_add(e->events[reason], n);

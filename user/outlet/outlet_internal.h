@@ -10,8 +10,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <time.h>
 
+#include "common/clock.h"
+#include "common/exporter_table.h"
 #include "outlet.h"
 
 /* Flows one datagram may give; more are dropped and counted by the decoder
@@ -47,10 +48,11 @@ struct park_slot {
 	struct exporter_stats *e;
 };
 
-/* One exporter as a worker sees it: its metric series and what it owes. */
+/* One exporter as a worker sees it: its metric series and what it owes.
+ * The value of an entry of the worker's exporter table (the address is the
+ * entry's: outlet_exporter_addr()), or the worker's shared `other`. */
 struct exporter_stats {
-	struct in6_addr addr;
-	int used;
+	int used;	 /* `other` only: its series are made */
 	int dirty;	 /* flows appended since the last flush */
 	uint32_t parked; /* datagrams waiting for a template */
 	uint64_t pending_stored;
@@ -75,9 +77,9 @@ struct outlet_worker {
 	} * runs;
 	size_t nruns;
 
-	/* exporters.c: open addressing, power-of-two size. */
-	struct exporter_stats *exporters;
-	size_t exporters_mask, exporters_used;
+	/* exporters.c: values struct exporter_stats, preallocated (runs, the
+	 * dirty list and park slots keep pointers to them). */
+	struct exporter_table exporters;
 	struct exporter_stats other;
 	struct exporter_stats **dirty; /* entries with pending_stored */
 	size_t ndirty;
@@ -98,7 +100,7 @@ struct outlet_worker {
 	size_t park_head, park_count, park_live;
 
 	struct metric_series *flushes, *flush_errors, *flush_ms_total;
-	struct metric_series *flows_dropped, *parked, *unparked, *park_dropped;
+	struct metric_series *flows_dropped, *parked, *unparked, *park_dropped, *skipped_records;
 	/* Read by outlet_totals() from any thread. */
 	_Atomic uint64_t datagrams, flows_decoded, flows_stored, decode_errors, nflushes, flush_ms;
 };
@@ -118,14 +120,6 @@ struct outlet {
 	_Atomic int drain;
 	_Atomic int abort;
 };
-
-static inline uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- worker.c: the worker loop ---- */
 
@@ -156,6 +150,9 @@ void outlet_exporters_fini(struct outlet_worker *w);
 /* The entry of `a`, made (with its metric series) on first sight; past
  * OUTLET_MAX_TRACKED_EXPORTERS, the shared "other". Never NULL. */
 struct exporter_stats *outlet_exporter_get(struct outlet_worker *w, const struct in6_addr *a);
+/* The address of `e`'s exporter, for logs; :: for the shared "other". */
+const struct in6_addr *outlet_exporter_addr(const struct outlet_worker *w,
+					    const struct exporter_stats *e);
 /* Counts n decoder events of `reason` for `e`. */
 void outlet_exporter_event(struct outlet_worker *w, struct exporter_stats *e,
 			   enum decode_reason reason, uint32_t n);

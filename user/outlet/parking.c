@@ -51,7 +51,7 @@ void outlet_park_trim(struct outlet_worker *w, int drop, uint64_t now)
 			s->e->parked--;
 			w->park_live--;
 			metric_add(w->park_dropped, 1);
-			addr_to_text(&s->e->addr, text, sizeof(text));
+			addr_to_text(outlet_exporter_addr(w, s->e), text, sizeof(text));
 			log_write_limited(&park_rl, LOG_LEVEL_WARN,
 					  "datagram dropped: its template never came",
 					  "exporter=%s waited_ms=%llu", text,
@@ -70,14 +70,14 @@ void outlet_park(struct outlet_worker *w, struct exporter_stats *e, const struct
 		metric_add(w->park_dropped, 1);
 		return;
 	}
-	outlet_park_trim(w, 0, now_ms());
+	outlet_park_trim(w, 0, clock_mono_ms());
 	if (w->park_count == OUTLET_PARK_SLOTS)
-		outlet_park_trim(w, 1, now_ms()); /* full: the oldest goes */
+		outlet_park_trim(w, 1, clock_mono_ms()); /* full: the oldest goes */
 	s = park_at(w, w->park_count);
 	*s = (struct park_slot){
 	    .exporter = env->exporter,
 	    .time_ns = env->time_received_ns,
-	    .parked_ms = now_ms(),
+	    .parked_ms = clock_mono_ms(),
 	    .len = env->len,
 	    .live = 1,
 	    .e = e,
@@ -110,5 +110,5 @@ void outlet_unpark(struct outlet_worker *w, struct exporter_stats *e)
 		if (n)
 			outlet_worker_append(w, e, n);
 	}
-	outlet_park_trim(w, 0, now_ms());
+	outlet_park_trim(w, 0, clock_mono_ms());
 }

@@ -35,20 +35,20 @@ void outlet_stage_flush(struct outlet_worker *w)
 	if (n == 0)
 		return;
 	outlet_enrich(w, w->flows, (uint32_t)n);
-	ret = store_writer_append(w->writer, w->flows, n, now_ms());
+	ret = store_writer_append(w->writer, w->flows, n, clock_mono_ms());
 	if (ret == -ENOBUFS) {
 		/* The batch is full in bytes: store what it holds (giving
 		 * nothing back: this poll's datagrams are still being read)
 		 * and append again. */
 		outlet_writer_store(w, 0);
-		ret = store_writer_append(w->writer, w->flows, n, now_ms());
+		ret = store_writer_append(w->writer, w->flows, n, clock_mono_ms());
 	}
 	w->nstaged = 0;
 	if (ret < 0) {
 		char text[ADDR_TEXT_MAX];
 
 		metric_add(w->flows_dropped, n);
-		addr_to_text(&w->runs[0].e->addr, text, sizeof(text));
+		addr_to_text(outlet_exporter_addr(w, w->runs[0].e), text, sizeof(text));
 		log_write_limited(&store_rl, LOG_LEVEL_ERROR, "flows not queued for ClickHouse",
 				  "exporter=%s exporters=%zu flows=%zu error=%d", text, w->nruns, n,
 				  ret);
@@ -116,6 +116,9 @@ static void worker_datagram(struct outlet_worker *w, const struct bus_envelope *
 	for (int r = 1; r < DECODE_REASON_COUNT; r++)
 		if (res.events[r])
 			outlet_exporter_event(w, e, (enum decode_reason)r, res.events[r]);
+	/* Records skipped on purpose: counted apart, never as a decoder event. */
+	if (res.skipped_records)
+		metric_add(w->skipped_records, res.skipped_records);
 	if (res.status != DECODE_OK) {
 		char text[ADDR_TEXT_MAX];
 
@@ -155,7 +158,7 @@ void *outlet_worker_main(void *arg)
 		if (half && w->held_polls && w->held_bytes + reserve > half)
 			outlet_worker_flush(w, 0);
 		n = bus_consumer_poll(w->consumer, w->envs, o->cfg.batch, stopping ? 0 : 100);
-		outlet_park_trim(w, 0, now_ms());
+		outlet_park_trim(w, 0, clock_mono_ms());
 		if (n < 0) {
 			log_write_limited(&poll_rl, LOG_LEVEL_WARN, "bus poll failed",
 					  "worker=%u error=%d", w->index, n);
@@ -174,9 +177,10 @@ void *outlet_worker_main(void *arg)
 			break; /* drained */
 		}
 		if ((w->held_polls || w->owed) &&
-		    (store_writer_due(w->writer, now_ms()) || (half && w->held_bytes >= half) ||
-		     (w->deferred &&
-		      (!w->park_live || now_ms() - w->deferred_since >= OUTLET_DEFER_MAX_MS))))
+		    (store_writer_due(w->writer, clock_mono_ms()) ||
+		     (half && w->held_bytes >= half) ||
+		     (w->deferred && (!w->park_live ||
+				      clock_mono_ms() - w->deferred_since >= OUTLET_DEFER_MAX_MS))))
 			outlet_worker_flush(w, 0);
 	}
 	if (w->held_polls || w->owed)
@@ -200,9 +204,6 @@ void outlet_worker_fini(struct outlet_worker *w)
 	outlet_park_fini(w);
 }
 
-#define WORKER_SERIES(name, help)                                                                  \
-	metrics_series(metrics_family(o->metrics, name, help, METRIC_COUNTER, "worker"), values)
-
 int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index)
 {
 	char label[16];
@@ -219,28 +220,31 @@ int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 	    !w->runs || !w->decoder)
 		return -ENOMEM;
 	snprintf(label, sizeof(label), "%u", index);
-	w->flushes = metrics_series(metrics_family(o->metrics, "weir_outlet_flushes_total",
-						   "Batches ClickHouse acknowledged",
-						   METRIC_COUNTER, "worker"),
-				    values);
-	w->flush_errors = metrics_series(
-	    metrics_family(o->metrics, "weir_outlet_flush_errors_total",
-			   "Batches given up (datagrams not committed)", METRIC_COUNTER, "worker"),
-	    values);
-	w->flush_ms_total = metrics_series(
-	    metrics_family(o->metrics, "weir_outlet_flush_milliseconds_total",
-			   "Time spent waiting for ClickHouse to acknowledge batches",
-			   METRIC_COUNTER, "worker"),
-	    values);
-	w->flows_dropped =
-	    WORKER_SERIES("weir_outlet_flows_dropped_total",
-			  "Decoded flows the ClickHouse writer refused (see the log)");
-	w->parked = WORKER_SERIES("weir_outlet_parked_total",
-				  "Datagrams parked until their exporter sends the template");
-	w->unparked = WORKER_SERIES("weir_outlet_unparked_total",
-				    "Parked datagrams decoded once their template came");
-	w->park_dropped = WORKER_SERIES("weir_outlet_park_dropped_total",
-					"Parked datagrams dropped: no template within 60 s, "
-					"no room, or too large to park");
+	w->flushes = metrics_counter(o->metrics, "weir_outlet_flushes_total",
+				     "Batches ClickHouse acknowledged", "worker", values);
+	w->flush_errors =
+	    metrics_counter(o->metrics, "weir_outlet_flush_errors_total",
+			    "Batches given up (datagrams not committed)", "worker", values);
+	w->flush_ms_total = metrics_counter(
+	    o->metrics, "weir_outlet_flush_milliseconds_total",
+	    "Time spent waiting for ClickHouse to acknowledge batches", "worker", values);
+	w->flows_dropped = metrics_counter(
+	    o->metrics, "weir_outlet_flows_dropped_total",
+	    "Decoded flows the ClickHouse writer refused (see the log)", "worker", values);
+	w->parked = metrics_counter(o->metrics, "weir_outlet_parked_total",
+				    "Datagrams parked until their exporter sends the template",
+				    "worker", values);
+	w->unparked =
+	    metrics_counter(o->metrics, "weir_outlet_unparked_total",
+			    "Parked datagrams decoded once their template came", "worker", values);
+	w->park_dropped = metrics_counter(o->metrics, "weir_outlet_park_dropped_total",
+					  "Parked datagrams dropped: no template within 60 s, "
+					  "no room, or too large to park",
+					  "worker", values);
+	w->skipped_records =
+	    metrics_counter(o->metrics, "weir_outlet_skipped_records_total",
+			    "sFlow flow records skipped because weir has no use for them "
+			    "(extended records without a column, other formats): not an error",
+			    "worker", values);
 	return store_writer_new(o->store, o->metrics, &w->writer, NULL);
 }

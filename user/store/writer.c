@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "store_internal.h"
 
@@ -42,46 +42,38 @@ struct store_writer {
 	    *m_consolidated_pending;
 };
 
-static uint64_t now_ms_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void register_metrics(struct store_writer *w, struct metrics_registry *metrics)
 {
-#define COUNTER(name, help)                                                                        \
-	metrics_series(metrics_family(metrics, name, help, METRIC_COUNTER, NULL), NULL)
-#define GAUGE(name, help)                                                                          \
-	metrics_series(metrics_family(metrics, name, help, METRIC_GAUGE, NULL), NULL)
-	w->m_rows =
-	    COUNTER("weir_store_rows_inserted_total", "Rows ClickHouse acknowledged in flows.");
-	w->m_bytes = COUNTER("weir_store_bytes_inserted_total",
-			     "Encoded bytes of the acknowledged batches.");
-	w->m_batches = COUNTER("weir_store_batches_total", "Acknowledged batches.");
-	w->m_errors =
-	    COUNTER("weir_store_insert_errors_total", "Failed insert requests (each is retried).");
-	w->m_retries = COUNTER("weir_store_insert_retries_total",
-			       "Insert requests sent again after a failure.");
-	w->m_latency = COUNTER("weir_store_batch_latency_microseconds_total",
-			       "Time from first try to acknowledgement, summed over batches.");
-	w->m_last_latency = GAUGE("weir_store_last_batch_latency_seconds",
-				  "Time from first try to acknowledgement of the last batch.");
-	w->m_pending =
-	    GAUGE("weir_store_pending_rows",
-		  "Rows encoded and waiting for the next flush (last writer to change it).");
-	w->m_consolidated_rows = COUNTER("weir_store_consolidated_rows_inserted_total",
-					 "Rows ClickHouse acknowledged in flows_1m.");
-	w->m_consolidated_flows = COUNTER("weir_store_consolidated_flows_total",
-					  "Flows summed into the acknowledged rows of flows_1m.");
+	w->m_rows = metrics_counter(metrics, "weir_store_rows_inserted_total",
+				    "Rows ClickHouse acknowledged in flows.", NULL, NULL);
+	w->m_bytes = metrics_counter(metrics, "weir_store_bytes_inserted_total",
+				     "Encoded bytes of the acknowledged batches.", NULL, NULL);
+	w->m_batches = metrics_counter(metrics, "weir_store_batches_total", "Acknowledged batches.",
+				       NULL, NULL);
+	w->m_errors = metrics_counter(metrics, "weir_store_insert_errors_total",
+				      "Failed insert requests (each is retried).", NULL, NULL);
+	w->m_retries = metrics_counter(metrics, "weir_store_insert_retries_total",
+				       "Insert requests sent again after a failure.", NULL, NULL);
+	w->m_latency = metrics_counter(
+	    metrics, "weir_store_batch_latency_microseconds_total",
+	    "Time from first try to acknowledgement, summed over batches.", NULL, NULL);
+	w->m_last_latency =
+	    metrics_gauge(metrics, "weir_store_last_batch_latency_seconds",
+			  "Time from first try to acknowledgement of the last batch.", NULL, NULL);
+	w->m_pending = metrics_gauge(
+	    metrics, "weir_store_pending_rows",
+	    "Rows encoded and waiting for the next flush (last writer to change it).", NULL, NULL);
+	w->m_consolidated_rows =
+	    metrics_counter(metrics, "weir_store_consolidated_rows_inserted_total",
+			    "Rows ClickHouse acknowledged in flows_1m.", NULL, NULL);
+	w->m_consolidated_flows =
+	    metrics_counter(metrics, "weir_store_consolidated_flows_total",
+			    "Flows summed into the acknowledged rows of flows_1m.", NULL, NULL);
 	w->m_consolidated_pending =
-	    GAUGE("weir_store_consolidated_pending_rows",
-		  "Rows of flows_1m summed in memory, not yet written (last writer to "
-		  "change it).");
-#undef COUNTER
-#undef GAUGE
+	    metrics_gauge(metrics, "weir_store_consolidated_pending_rows",
+			  "Rows of flows_1m summed in memory, not yet written (last writer to "
+			  "change it).",
+			  NULL, NULL);
 }
 
 int store_writer_new(const struct store_config *cfg, struct metrics_registry *metrics,
@@ -178,7 +170,7 @@ int store_writer_append(struct store_writer *w, const struct flow *flows, size_t
 	if (store_native_batch_reserve(&w->batch, n) < 0)
 		return -ENOMEM;
 	if (store_consolidator_rows(w->consolidator) == 0)
-		w->consolidated_first_ms = now_ms_monotonic();
+		w->consolidated_first_ms = clock_mono_ms();
 	if (store_consolidator_add(w->consolidator, flows, n) < 0)
 		return -ENOMEM; /* (room was checked: only the entries' growth can fail) */
 	if (w->batch.rows == 0)
@@ -197,7 +189,7 @@ static int consolidated_due(const struct store_writer *w)
 
 	return rows &&
 	       (w->consolidated_full || rows >= w->cfg->consolidation_max_rows / 2 ||
-		now_ms_monotonic() - w->consolidated_first_ms >= w->cfg->consolidation_interval_ms);
+		clock_mono_ms() - w->consolidated_first_ms >= w->cfg->consolidation_interval_ms);
 }
 
 int store_writer_consolidation_pending(const struct store_writer *w)
@@ -235,27 +227,12 @@ const char *store_writer_last_error(const struct store_writer *w)
 
 /* ---- retries: the same for every transport ---- */
 
-/* Sleeps `ms` in short slices so that a stop request is seen quickly.
- * Returns 1 when stop_fn asked to stop. */
-static int sleep_or_stop(uint64_t ms, store_stop_fn stop_fn, void *ctx)
-{
-	while (ms > 0) {
-		uint64_t slice = ms < 50 ? ms : 50;
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)slice * 1000000};
-
-		if (stop_fn && stop_fn(ctx))
-			return 1;
-		nanosleep(&ts, NULL);
-		ms -= slice;
-	}
-	return stop_fn && stop_fn(ctx);
-}
-
 /* Waits *delay_ms (or until stop_fn asks: returns 1), then doubles it up
  * to retry-max for the next failure. */
 static int back_off(struct store_writer *w, uint64_t *delay_ms, store_stop_fn stop_fn, void *ctx)
 {
-	if (sleep_or_stop(*delay_ms, stop_fn, ctx))
+	/* (in short slices, so that a stop request is seen quickly) */
+	if (clock_wait_or_stop(*delay_ms, stop_fn, ctx))
 		return 1;
 	*delay_ms = *delay_ms * 2 > w->cfg->retry_max_ms ? w->cfg->retry_max_ms : *delay_ms * 2;
 	return 0;
@@ -268,7 +245,7 @@ static int insert_until_acknowledged(struct store_writer *w, const char *table, 
 				     void *ctx)
 {
 	LOG_RATELIMIT(rl_fail, 2);
-	uint64_t delay = w->cfg->retry_min_ms, start = now_ms_monotonic(), attempts = 0;
+	uint64_t delay = w->cfg->retry_min_ms, start = clock_mono_ms(), attempts = 0;
 	int r;
 
 	for (;;) {
@@ -291,7 +268,7 @@ static int insert_until_acknowledged(struct store_writer *w, const char *table, 
 			 "table=%s rows=%zu attempts=%llu", table, block->rows,
 			 (unsigned long long)attempts);
 	{
-		uint64_t us = (now_ms_monotonic() - start) * 1000;
+		uint64_t us = (clock_mono_ms() - start) * 1000;
 		metric_add(w->m_latency, us);
 		metric_set(w->m_last_latency, (double)us / 1e6);
 	}

@@ -1,7 +1,20 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Helpers of the end-to-end tests (test_e2e_*.sh): TAP lines, weir processes
 # started from a generated config, count-based waits on ClickHouse. Sourced
-# after lib/clickhouse.sh. (Not named *.sh: tests/run.sh runs those.)
+# (it sources lib/clickhouse.sh and lib/kafka.sh):
+#
+#   . "$(dirname "$0")/lib/e2e.bash"
+#   e2e_setup weir-my-test [kafka]
+#
+# WEIR and FLOWGEN are the binaries of $WEIR_BUILD (default: build/ of this
+# checkout). (Not named *.sh: tests/run.sh runs those.)
+
+_e2e_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$_e2e_lib/clickhouse.sh"
+. "$_e2e_lib/kafka.sh"
+_e2e_build=${WEIR_BUILD:-$(cd "$_e2e_lib/../../.." && pwd)/build}
+WEIR=$_e2e_build/weir
+FLOWGEN=$_e2e_build/tests/tools/flowgen
 
 E2E_N=0
 E2E_FAILED=0
@@ -21,8 +34,7 @@ e2e_cleanup() {
 	[ "$E2E_FAILED" = 0 ] && rm -rf "$E2E_DIR" || echo "# logs kept in $E2E_DIR"
 }
 
-# e2e_setup NAME [kafka]: the start every end-to-end test shares (WEIR and
-# FLOWGEN set first). Skips the whole test (TAP "1..0 # SKIP") when
+# e2e_setup NAME [kafka]: the start every end-to-end test shares. Skips the whole test (TAP "1..0 # SKIP") when
 # clickhouse-server, weir or flowgen (with "kafka": the mock cluster, which
 # lib/kafka.sh starts) are missing; else makes E2E_DIR, starts ClickHouse
 # under it (CH_URL) and cleans up at exit.
@@ -220,14 +232,19 @@ e2e_stream() {
 	done
 }
 
-# e2e_kafka_config FILE HTTP GROUP PARTITIONS [CLICKHOUSE_LINE] [KAFKA_LINE]
-#                  [CONSUMER_LINE]: a weir.yaml for the Kafka bus of the mock
-# cluster (KAFKA_BOOTSTRAP, TOPIC), ClickHouse CH_URL database DB, UDP input
-# 127.0.0.1:UDP, 2 outlet workers, short retries and a quick consumer
-# group. Each optional LINE ("key: value") is added to its section.
-e2e_kafka_config() {
-	local file=$1 http=$2 group=$3 partitions=$4 ch_line=${5:-} kafka_line=${6:-}
-	local consumer_line=${7:-}
+# e2e_kafka_start TOPIC:PARTITIONS: the mock cluster (lib/kafka.sh) on
+# random ports, with that topic, and its TAP line.
+e2e_kafka_start() {
+	kafka_start --topic "$1"
+	tap $? "Kafka mock cluster up ($KAFKA_BOOTSTRAP)"
+}
+
+# e2e_config FILE HTTP BATCH_INTERVAL [CLICKHOUSE_LINE]: what every test's
+# weir.yaml has before its bus: section (the caller appends it): ClickHouse
+# CH_URL database DB with short retries, UDP input 127.0.0.1:UDP, 2 outlet
+# workers. CLICKHOUSE_LINE ("key: value") is added to its section.
+e2e_config() {
+	local file=$1 http=$2 interval=$3 ch_line=${4:-}
 	cat >"$file" <<EOF
 log:
   level: info
@@ -236,7 +253,7 @@ http:
 clickhouse:
   url: $CH_URL
   database: $DB
-  batch-interval: 1s
+  batch-interval: $interval
   retry-min: 100ms
   retry-max: 2s
   connect-timeout: 1s
@@ -247,6 +264,18 @@ flow:
       listen: "127.0.0.1:$UDP"
 outlet:
   workers: 2
+EOF
+}
+
+# e2e_kafka_config FILE HTTP GROUP PARTITIONS [CLICKHOUSE_LINE] [KAFKA_LINE]
+#                  [CONSUMER_LINE]: e2e_config (batch-interval 1s) and the
+# Kafka bus of the mock cluster (KAFKA_BOOTSTRAP, TOPIC) with a quick
+# consumer group. Each optional LINE ("key: value") is added to its section.
+e2e_kafka_config() {
+	local file=$1 http=$2 group=$3 partitions=$4 ch_line=${5:-} kafka_line=${6:-}
+	local consumer_line=${7:-}
+	e2e_config "$file" "$http" 1s "$ch_line"
+	cat >>"$file" <<EOF
 bus:
   type: kafka
   kafka:

@@ -12,6 +12,7 @@
 #include "bus/bus.h"
 #include "bus/kafka_internal.h"
 #include "test.h"
+#include "test_weir_config.h"
 #include "weir_config.h"
 
 /* A throw-away self-signed certificate and its key (P-256, test only):
@@ -72,23 +73,6 @@ static void pem_dir_fini(struct pem_dir *d)
 	rmdir(d->dir);
 }
 
-/* Loads `yaml` as a whole weir.yaml through weir_config_load(). */
-static int load(const char *yaml, struct weir_config *cfg, struct config_error *err)
-{
-	char path[] = "/tmp/weir-bus-config-XXXXXX";
-	int fd = mkstemp(path), r;
-	FILE *fp;
-
-	REQUIRE(fd >= 0);
-	fp = fdopen(fd, "w");
-	REQUIRE(fp != NULL);
-	fputs(yaml, fp);
-	fclose(fp);
-	r = weir_config_load(cfg, path, err);
-	unlink(path);
-	return r;
-}
-
 TEST(bus_defaults)
 {
 	struct weir_config cfg;
@@ -147,7 +131,7 @@ TEST(bus_every_key)
 
 	pem_dir_init(&d);
 	snprintf(yaml, sizeof(yaml), every_key_yaml, d.ca, d.cert, d.key);
-	if (load(yaml, &cfg, &err) != 0)
+	if (test_weir_config_load(yaml, &cfg, &err) != 0)
 		test_fail_at(__FILE__, __LINE__, "load: %s", err.text);
 	CHECK_EQ(cfg.bus.type, BUS_TYPE_KAFKA);
 	CHECK_EQ(cfg.bus.ring_size, 128ull << 20);
@@ -184,7 +168,7 @@ static void expect_error(const char *yaml, const char *needle)
 	struct weir_config cfg;
 	struct config_error err = {""};
 
-	CHECK_EQ(load(yaml, &cfg, &err), -EINVAL);
+	CHECK_EQ(test_weir_config_load(yaml, &cfg, &err), -EINVAL);
 	if (!strstr(err.text, needle))
 		test_fail_at(__FILE__, __LINE__, "error \"%s\" does not name \"%s\"", err.text,
 			     needle);
@@ -230,7 +214,7 @@ TEST(bus_kafka_keys_reach_librdkafka)
 
 	pem_dir_init(&d);
 	snprintf(yaml, sizeof(yaml), every_key_yaml, d.ca, d.cert, d.key);
-	if (load(yaml, &cfg, &cerr) != 0)
+	if (test_weir_config_load(yaml, &cfg, &cerr) != 0)
 		test_fail_at(__FILE__, __LINE__, "load: %s", cerr.text);
 	pc = kafka_producer_conf(&cfg.bus, &err);
 	cc = kafka_consumer_conf(&cfg.bus, &err);
@@ -291,7 +275,7 @@ TEST(bus_kafka_security_protocols)
 
 		snprintf(yaml, sizeof(yaml),
 			 "bus:\n  type: kafka\n  kafka:\n    brokers: [b:1]\n%s", cases[i].section);
-		if (load(yaml, &cfg, &cerr) != 0) {
+		if (test_weir_config_load(yaml, &cfg, &cerr) != 0) {
 			test_fail_at(__FILE__, __LINE__, "case %zu: %s", i, cerr.text);
 			weir_config_free(&cfg);
 			continue;
@@ -321,7 +305,7 @@ static void expect_at(const char *yaml, int at_start, unsigned line, const char 
 	struct config_error err = {""};
 	char where[256];
 	const char *colon;
-	int ret = load(yaml, &cfg, &err);
+	int ret = test_weir_config_load(yaml, &cfg, &err);
 
 	if (at_start && ret == 0)
 		ret = bus_kafka_config_verify(&cfg.bus, cfg.doc, &err);
@@ -334,8 +318,8 @@ static void expect_at(const char *yaml, int at_start, unsigned line, const char 
 	}
 	snprintf(where, sizeof(where), ":%u: %s: ", line, key);
 	colon = strchr(err.text, ':');
-	if (strncmp(err.text, "/tmp/weir-bus-config-", 21) != 0 || !colon ||
-	    strncmp(colon, where, strlen(where)) != 0 || !strstr(err.text, needle))
+	if (strncmp(err.text, TEST_WEIR_CONFIG_PREFIX, strlen(TEST_WEIR_CONFIG_PREFIX)) != 0 ||
+	    !colon || strncmp(colon, where, strlen(where)) != 0 || !strstr(err.text, needle))
 		test_fail_at(__FILE__, src_line, "error \"%s\": expected FILE%s...%s...", err.text,
 			     where, needle);
 }
@@ -383,7 +367,8 @@ TEST(bus_kafka_bad_values_name_file_line_key)
 		struct weir_config cfg;
 		struct config_error err = {""};
 
-		if (load(yaml, &cfg, &err) != 0 || bus_kafka_config_verify(&cfg.bus, cfg.doc, &err))
+		if (test_weir_config_load(yaml, &cfg, &err) != 0 ||
+		    bus_kafka_config_verify(&cfg.bus, cfg.doc, &err))
 			test_fail_at(__FILE__, __LINE__, "good TLS files refused: %s", err.text);
 		weir_config_free(&cfg);
 	}

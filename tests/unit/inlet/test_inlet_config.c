@@ -13,20 +13,8 @@
 #include "common/addr.h"
 #include "inlet/inlet.h"
 #include "test.h"
+#include "test_weir_config.h"
 #include "weir_config.h"
-
-static int load(const char *text, struct weir_config *cfg, struct config_error *err)
-{
-	char path[] = "/tmp/weir-inlet-cfg-XXXXXX";
-	int fd = mkstemp(path), r;
-
-	REQUIRE(fd >= 0);
-	REQUIRE(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
-	close(fd);
-	r = weir_config_load(cfg, path, err);
-	unlink(path);
-	return r;
-}
 
 TEST(flow_section_binds_every_key)
 {
@@ -34,29 +22,29 @@ TEST(flow_section_binds_every_key)
 	struct config_error err = {{0}};
 	const struct inlet_input_config *in;
 
-	int r = load("flow:\n"
-		     "  inputs:\n"
-		     "    - type: afxdp\n"
-		     "      interface: eth0\n"
-		     "      queues: [0, 3]\n"
-		     "      mode: generic\n"
-		     "      busy-poll: true\n"
-		     "      ports: [2055, 9995]\n"
-		     "      frame-size: 4KiB\n"
-		     "      frames: 8192\n"
-		     "      rx-ring-size: 4096\n"
-		     "      fill-ring-size: 8192\n"
-		     "      batch: 128\n"
-		     "    - listen: \"[::]:6343\"\n"
-		     "      workers: 4\n"
-		     "      receive-buffer: 64MiB\n"
-		     "    - type: afxdp\n"
-		     "      interface: eth1\n"
-		     "      queues: all\n"
-		     "  allowlist: [192.0.2.0/24, \"2001:db8::/32\"]\n"
-		     "  rate-limit: 1000\n"
-		     "  rate-burst: 200\n",
-		     &cfg, &err);
+	int r = test_weir_config_load("flow:\n"
+				      "  inputs:\n"
+				      "    - type: afxdp\n"
+				      "      interface: eth0\n"
+				      "      queues: [0, 3]\n"
+				      "      mode: generic\n"
+				      "      busy-poll: true\n"
+				      "      ports: [2055, 9995]\n"
+				      "      frame-size: 4KiB\n"
+				      "      frames: 8192\n"
+				      "      rx-ring-size: 4096\n"
+				      "      fill-ring-size: 8192\n"
+				      "      batch: 128\n"
+				      "    - listen: \"[::]:6343\"\n"
+				      "      workers: 4\n"
+				      "      receive-buffer: 64MiB\n"
+				      "    - type: afxdp\n"
+				      "      interface: eth1\n"
+				      "      queues: all\n"
+				      "  allowlist: [192.0.2.0/24, \"2001:db8::/32\"]\n"
+				      "  rate-limit: 1000\n"
+				      "  rate-burst: 200\n",
+				      &cfg, &err);
 	if (r)
 		printf("# %s\n", err.text);
 	REQUIRE_EQ(r, 0);
@@ -107,7 +95,7 @@ TEST(flow_section_errors_name_line_and_key)
 		struct weir_config cfg;
 		struct config_error err = {{0}};
 
-		CHECK(load(cases[i].text, &cfg, &err) < 0);
+		CHECK(test_weir_config_load(cases[i].text, &cfg, &err) < 0);
 		if (!strstr(err.text, cases[i].want)) {
 			printf("# case %zu: got \"%s\", want \"%s\"\n", i, err.text, cases[i].want);
 			CHECK(0);

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The outlet without ClickHouse: the `outlet:` section binds, datagrams are
- * decoded and counted per exporter and reason, datagrams ahead of their
- * template wait for it, and a flush that is told to give up commits nothing. */
+ * decoded and counted per exporter and reason (sFlow records weir has no use
+ * for apart, per worker), datagrams ahead of their template wait for it, and
+ * a flush that is told to give up commits nothing. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/be.h"
 #include "demo/demo.h"
 #include "outlet/outlet.h"
 #include "store/store.h"
@@ -47,6 +49,38 @@ TEST(outlet_section_binds_and_maps_to_the_decoders)
 	REQUIRE(doc);
 	CHECK(config_bind(doc->root, outlet_config_fields, &cfg, "outlet", "t.yaml", &err) < 0);
 	config_doc_free(doc);
+}
+
+/* An sFlow v5 datagram from agent 192.0.2.3: one compact flow sample
+ * (sFlow v5 5.4) of two extended URL records (format 1005), which weir skips.
+ * Returns its length. */
+static size_t sflow_unused_records(uint8_t *d)
+{
+	uint8_t *p = d;
+
+	p = be32_put(p, 5);	     /* version */
+	p = be32_put(p, 1);	     /* agent address: IPv4 */
+	p = be32_put(p, 0xc0000203); /* 192.0.2.3 */
+	p = be32_put(p, 0);	     /* sub-agent */
+	p = be32_put(p, 1);	     /* sequence */
+	p = be32_put(p, 1000);	     /* uptime */
+	p = be32_put(p, 1);	     /* samples */
+	p = be32_put(p, 1);	     /* flow sample */
+	p = be32_put(p, 32 + 2 * 16);
+	p = be32_put(p, 1);   /* sequence */
+	p = be32_put(p, 1);   /* source id */
+	p = be32_put(p, 512); /* sampling rate */
+	p = be32_put(p, 512); /* sample pool */
+	p = be32_put(p, 0);   /* drops */
+	p = be32_put(p, 1);   /* input */
+	p = be32_put(p, 2);   /* output */
+	p = be32_put(p, 2);   /* records */
+	for (int i = 0; i < 2; i++) {
+		p = be32_put(p, 1005);
+		p = be32_put(p, 8);
+		p = be64_put(p, 0);
+	}
+	return (size_t)(p - d);
 }
 
 static int has_line(struct metrics_registry *reg, const char *line)
@@ -119,20 +153,28 @@ TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
 	env.data = buf;
 	env.len = (uint32_t)len;
 	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	/* ...and an sFlow sample whose two records weir has no use for. */
+	addr_from_ipv4(&env.exporter, 0xc0000203);
+	env.len = (uint32_t)sflow_unused_records(buf);
+	REQUIRE_EQ(bus_producer_send(p, &env), 0);
 
 	for (int i = 0; i < 500; i++) {
 		outlet_totals(o, &t);
-		if (t.datagrams == 2)
+		if (t.datagrams == 3)
 			break;
 		usleep(10000);
 	}
-	CHECK_EQ(t.datagrams, 2);
-	CHECK_EQ(t.flows_decoded, 5);
+	CHECK_EQ(t.datagrams, 3);
+	CHECK_EQ(t.flows_decoded, 6);
 	CHECK_EQ(t.decode_errors, 1);
 	CHECK(has_line(
 	    reg, "weir_decode_events_total{exporter=\"192.0.2.1\",reason=\"bad_version\"} 1\n"));
 	CHECK(has_line(reg, "weir_outlet_flows_decoded_total{exporter=\"192.0.2.2\"} 5\n"));
 	CHECK(has_line(reg, "weir_outlet_datagrams_total{exporter=\"192.0.2.1\"} 1\n"));
+	/* Skipped records: their own counter, not a decoder event. */
+	CHECK(has_line(reg, "weir_outlet_skipped_records_total{worker=\"0\"} 2\n"));
+	CHECK(has_line(reg, "weir_outlet_flows_decoded_total{exporter=\"192.0.2.3\"} 1\n"));
+	CHECK(!has_line(reg, "weir_decode_events_total{exporter=\"192.0.2.3\""));
 
 	/* ClickHouse never answers: stopping without drain gives up the flush. */
 	outlet_abort(o);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/addr.h"
 #include "store/store_internal.h"
 #include "test.h"
 
@@ -157,12 +158,10 @@ static void batch_free(struct batch *b)
 
 static void ipv4(uint8_t *a, uint32_t v)
 {
-	memset(a, 0, 10);
-	a[10] = a[11] = 0xff;
-	a[12] = (uint8_t)(v >> 24);
-	a[13] = (uint8_t)(v >> 16);
-	a[14] = (uint8_t)(v >> 8);
-	a[15] = (uint8_t)v;
+	struct in6_addr x;
+
+	addr_from_ipv4(&x, v);
+	memcpy(a, &x, 16);
 }
 
 static void ipv6(uint8_t *a)
