@@ -7,14 +7,16 @@
 #include <string.h>
 
 #include "cli.h"
+#include "common/cli_opts.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "http/http.h"
 #include "probe/probe.h"
 #include "weir_config.h"
 
-static void usage(FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
+	(void)ctx;
 	fprintf(out, "usage: weir probe -c FILE\n\n"
 		     "Meters this host's traffic in the kernel (tcx or clsact programs on the\n"
 		     "interfaces of probe.interfaces, or every non-loopback one) and exports\n"
@@ -36,29 +38,25 @@ int cli_probe_main(int argc, char **argv)
 	struct http_listener *http = NULL;
 	struct probe *probe = NULL;
 	struct signals *sig = NULL;
+	struct cli_opts o;
 	struct weir_config cfg = {0};
 	struct config_error cerr;
 	struct error err = {{0}};
 	const char *path = NULL;
 	int c, ret = 1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	cli_opts_init(&o, argc, argv, "c:h", opts, usage, NULL);
+	while ((c = cli_opts_next(&o)) >= 0) {
 		switch (c) {
 		case 'c':
 			path = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
+	if (c == CLI_OPTS_EXIT)
+		return o.status;
 	if (!path || optind != argc) {
-		usage(stderr);
-		return 2;
+		return cli_opts_usage_error(&o);
 	}
 	if (weir_config_load(&cfg, path, &cerr) < 0) {
 		fprintf(stderr, "weir probe: %s\n", cerr.text);

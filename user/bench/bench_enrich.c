@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../common/addr.h"
+#include "../common/cli_opts.h"
 #include "../common/cpu_time.h"
 #include "../common/rng.h"
 #include "../enrich/enrich.h"
@@ -51,8 +52,9 @@ static int put(struct buf *b, const char *fmt, ...)
 	}
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
+	(void)ctx;
 	fprintf(out, "usage: weir bench enrich [--flows N] [--prefixes N] [--exporters N] "
 		     "[--interfaces N]\n"
 		     "  Cost per flow of enrich_flow() with warm caches (target: under 100 ns).\n"
@@ -65,6 +67,17 @@ static void usage(FILE *out)
 
 int bench_enrich_main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+	    {"flows", required_argument, NULL, 'f'},
+	    {"prefixes", required_argument, NULL, 'p'},
+	    {"exporters", required_argument, NULL, 'e'},
+	    {"interfaces", required_argument, NULL, 'i'},
+	    {"pool", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct cli_opts o;
+	int c;
 	uint64_t flows = 20000000, prefixes = 100000, exporters = 64, interfaces = 64;
 	struct buf y = {0};
 	struct config_doc *doc = NULL;
@@ -77,31 +90,20 @@ int bench_enrich_main(int argc, char **argv)
 	uint64_t npool = 1024;
 	int rc = 1;
 
-	for (int i = 1; i < argc; i++) {
-		uint64_t *dst = NULL;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "--flows"))
-			dst = &flows;
-		else if (!strcmp(argv[i], "--prefixes"))
-			dst = &prefixes;
-		else if (!strcmp(argv[i], "--exporters"))
-			dst = &exporters;
-		else if (!strcmp(argv[i], "--interfaces"))
-			dst = &interfaces;
-		else if (!strcmp(argv[i], "--pool"))
-			dst = &npool;
-		if (!dst || i + 1 >= argc) {
-			usage(stderr);
-			return 2;
-		}
-		*dst = strtoull(argv[++i], NULL, 10);
+	cli_opts_init(&o, argc, argv, "h", opts, usage, NULL);
+	while ((c = cli_opts_next(&o)) >= 0) {
+		uint64_t *dst = c == 'f'   ? &flows
+				: c == 'p' ? &prefixes
+				: c == 'e' ? &exporters
+				: c == 'i' ? &interfaces
+					   : &npool;
+
+		*dst = strtoull(optarg, NULL, 10);
 	}
-	if (!exporters || exporters > 65000 || !interfaces || !flows || !npool) {
-		usage(stderr);
-		return 2;
-	}
+	if (c == CLI_OPTS_EXIT)
+		return o.status;
+	if (!exporters || exporters > 65000 || !interfaces || !flows || !npool)
+		return cli_opts_usage_error(&o);
 
 	/* An Akvorado-like configuration: classifiers, static metadata for
 	 * every exporter and interface, many networks. */

@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "common/cli_opts.h"
+#include "common/clock.h"
 #include "common/addr.h"
 #include "common/cpu_time.h"
 #include "decode/decode.h"
@@ -43,14 +45,6 @@ struct bench {
 	/* what the collectors got, for flows to 10.99/16 */
 	_Atomic uint64_t probe_packets, softflowd_packets;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
@@ -157,7 +151,7 @@ static double send_all(struct bench *b)
 	struct iovec iov = {payload, b->size};
 	int fd = udp_socket(b->fd_s, b, 0);
 	uint64_t sent = 0, flow = 0;
-	double start = now_s();
+	double start = clock_mono_s();
 
 	if (fd < 0)
 		return -1;
@@ -179,14 +173,14 @@ static double send_all(struct bench *b)
 		if (r > 0)
 			sent += (uint64_t)r;
 		if (b->rate) {
-			double due = start + (double)sent / b->rate, t = now_s();
+			double due = start + (double)sent / b->rate, t = clock_mono_s();
 
 			if (due > t)
 				usleep((useconds_t)((due - t) * 1e6));
 		}
 	}
 	close(fd);
-	return now_s() - start;
+	return clock_mono_s() - start;
 }
 
 /* Decodes what a collector socket gets; counts packets of flows to 10.99/16. */
@@ -318,8 +312,9 @@ static double rate_run(struct bench *b, int with_probe, double *secs)
 	return (double)b->count / t;
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const void *ctx)
 {
+	(void)ctx;
 	fprintf(out, "usage: weir bench probe [--count N] [--size BYTES] [--flows N] [--rate PPS]\n"
 		     "                        [--seconds S] [--runs N]\n\n"
 		     "UDP datagrams/s one sender reaches on a veth pair without and with the\n"
@@ -346,12 +341,13 @@ int bench_probe_main(int argc, char **argv)
 	struct error err;
 	pthread_t rx;
 	pid_t sf;
+	struct cli_opts o;
 	int c, ret = 1;
 
 	b.flows = 10000;
 	b.size = 64;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	cli_opts_init(&o, argc, argv, "h", opts, usage, NULL);
+	while ((c = cli_opts_next(&o)) >= 0) {
 		switch (c) {
 		case 'n':
 			count = strtoull(optarg, NULL, 10);
@@ -371,18 +367,13 @@ int bench_probe_main(int argc, char **argv)
 		case 'k':
 			runs = (unsigned)atoi(optarg);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
+	if (c == CLI_OPTS_EXIT)
+		return o.status;
 	if (!count || !b.flows || b.flows > 65000 || b.size < 1 || b.size > 1400 || !rate ||
 	    !seconds || !runs) {
-		usage(stderr);
-		return 2;
+		return cli_opts_usage_error(&o);
 	}
 	if (setup(&b) < 0) {
 		fprintf(stderr, "bench probe: making the network namespaces failed (root?)\n");
@@ -429,12 +420,12 @@ int bench_probe_main(int argc, char **argv)
 	sleep(1);
 	cpu0 = cpu_threads_named_s("weir-probe");
 	sf0 = cpu_pid_s(sf);
-	wall = now_s();
+	wall = clock_mono_s();
 	secs = send_all(&b);
 	sleep(1);
 	cpu1 = cpu_threads_named_s("weir-probe");
 	sf1 = cpu_pid_s(sf);
-	wall = now_s() - wall;
+	wall = clock_mono_s() - wall;
 	atomic_store(&b.stop, 1);
 	pthread_join(rx, NULL);
 	probe_free(p); /* exports every open flow */

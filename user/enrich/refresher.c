@@ -10,17 +10,11 @@
 #include <time.h>
 
 #include "../common/addr.h"
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "refresher.h"
 
 #define FAILED_RETRY_MS 60000
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int md_info_fill(struct md_info *d, const struct md_info *s)
 {
@@ -285,7 +279,7 @@ int refresher_new(struct enrich *e, struct refresher **out, struct error *err)
 		free(r);
 		return error_set(err, -ENOMEM, "enrich: out of memory");
 	}
-	r->start_ms = now_ms();
+	r->start_ms = clock_mono_ms();
 	r->now_ms = r->start_ms;
 	for (size_t i = 0; i < e->providers_count; i++)
 		if (e->providers[i].type == MD_PROVIDER_SNMP)
@@ -313,7 +307,7 @@ static void tick_clock(struct refresher *r)
 {
 	uint32_t s;
 
-	r->now_ms = now_ms();
+	r->now_ms = clock_mono_ms();
 	s = (uint32_t)((r->now_ms - r->start_ms) / 1000 + 1);
 	/* Stored only when it changes: workers read this cache line per flow. */
 	if (atomic_load_explicit(&r->e->now_s, memory_order_relaxed) != s)

@@ -19,6 +19,7 @@
 #include <net-snmp/net-snmp-includes.h>
 
 #include "../common/addr.h"
+#include "../common/clock.h"
 #include "enrich_internal.h"
 
 #define BATCH		 8 /* ifIndex per GET: 1 + 4 * 8 varbinds */
@@ -77,13 +78,6 @@ static const oid OID_IFDESCR[] = {1, 3, 6, 1, 2, 1, 2, 2, 1, 2};
 static const oid OID_IFNAME[] = {1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1};
 static const oid OID_IFALIAS[] = {1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18};
 static const oid OID_IFHIGHSPEED[] = {1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15};
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static pthread_once_t snmp_once = PTHREAD_ONCE_INIT;
 
@@ -606,7 +600,7 @@ static int on_response(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pd
 			return 1;
 		}
 		if (++a->failures >= BREAKER_FAILURES)
-			a->breaker_until_ms = now_ms() + BREAKER_OPEN_MS;
+			a->breaker_until_ms = clock_mono_ms() + BREAKER_OPEN_MS;
 		a->community = 0;
 		answer_failed(p, a, a->inflight, a->ninflight);
 		a->ninflight = 0;
@@ -695,7 +689,7 @@ void snmp_poller_request(struct snmp_poller *p, const struct in6_addr *exporter,
 
 	if (!a)
 		goto fail;
-	if (a->breaker_until_ms && now_ms() < a->breaker_until_ms) {
+	if (a->breaker_until_ms && clock_mono_ms() < a->breaker_until_ms) {
 		struct snmp_answer ans;
 		memset(&ans, 0, sizeof(ans));
 		ans.exporter = *exporter;
@@ -734,7 +728,7 @@ void snmp_poller_run(struct snmp_poller *p, int timeout_ms)
 {
 	fd_set fds;
 	int maxfd = 0, any = 0;
-	uint64_t now = now_ms();
+	uint64_t now = clock_mono_ms();
 
 	for (struct agent *a = p->agents; a; a = a->next) {
 		if (a->busy || !a->nqueue)

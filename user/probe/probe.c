@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "../common/log.h"
+#include "../common/clock.h"
 #include "bpf/probe.skel.h"
 #include "probe_internal.h"
 
@@ -32,14 +33,6 @@
 static const char *const stat_names[PROBE_STATS] = {
     "seen", "counted", "map_full", "ring_drop", "not_ip", "malformed", "sampled_out", "no_map",
 };
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- sending ---- */
 
@@ -77,7 +70,7 @@ static void flush(struct probe *p)
 
 static uint32_t export_time(void)
 {
-	return (uint32_t)(clock_ns(CLOCK_REALTIME) / 1000000000ull);
+	return (uint32_t)(clock_real_ns() / 1000000000ull);
 }
 
 static void begin_if_needed(struct probe *p)
@@ -171,7 +164,7 @@ static struct export_ctx export_ctx_now(struct probe *p)
 {
 	struct export_ctx x = {.p = p};
 
-	x.mono_to_real_ns = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_MONOTONIC);
+	x.mono_to_real_ns = (int64_t)clock_real_ns() - (int64_t)clock_mono_ns();
 	return x;
 }
 
@@ -195,7 +188,7 @@ static int on_overflow(void *ctx, void *data, size_t size)
 static void cycle(struct probe *p, int final)
 {
 	struct export_ctx x = export_ctx_now(p);
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t now = clock_mono_ns();
 	int r;
 
 	if (!p->last_templates_ns ||
@@ -328,7 +321,7 @@ static void *exporter_main(void *arg)
 {
 	struct probe *p = arg;
 	uint64_t drain_ns = p->cfg.drain_interval_ms * NS_PER_MS;
-	uint64_t next = clock_ns(CLOCK_MONOTONIC) + drain_ns;
+	uint64_t next = clock_mono_ns() + drain_ns;
 	struct pollfd fds[2] = {
 	    {.fd = p->stop_fd, .events = POLLIN},
 	    {.fd = ring_buffer__epoll_fd(p->ring), .events = POLLIN},
@@ -339,9 +332,9 @@ static void *exporter_main(void *arg)
 		log_error("probe: entering the probe's network namespace failed", "error=\"%s\"",
 			  strerror(errno));
 	cycle(p, 0); /* templates at start */
-	p->last_ifaces_ns = clock_ns(CLOCK_MONOTONIC);
+	p->last_ifaces_ns = clock_mono_ns();
 	for (;;) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		uint64_t now = clock_mono_ns();
 		int timeout = now >= next ? 0 : (int)((next - now) / NS_PER_MS) + 1;
 
 		if (poll(fds, 2, timeout) > 0) {
@@ -350,7 +343,7 @@ static void *exporter_main(void *arg)
 			if (fds[1].revents)
 				ring_buffer__consume(p->ring);
 		}
-		now = clock_ns(CLOCK_MONOTONIC);
+		now = clock_mono_ns();
 		if (now >= next) {
 			cycle(p, 0);
 			next += drain_ns;
