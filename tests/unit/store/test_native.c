@@ -4,6 +4,7 @@
  * store was split into schema, Native encoding and transports (captured from
  * commit 0c1d83c). A change of these bytes changes what ClickHouse receives. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,7 +119,7 @@ static uint64_t next(uint64_t *s)
 	return *s;
 }
 
-/* Every byte of the flow from a xorshift generator, then the enum and the
+/* Every byte of the flow (but the enrichment) from a xorshift generator, then the enum and the
  * array counts in range (or a little past their capacity), and the sorting
  * key's first columns from a few values. */
 static void golden_flow(struct flow *f, unsigned i)
@@ -126,8 +127,13 @@ static void golden_flow(struct flow *f, unsigned i)
 	uint64_t s = 0x9e3779b97f4a7c15ULL * (i + 1);
 	uint8_t *p = (uint8_t *)f;
 
+	/* The bytes of the flow as it was when the block was captured: the
+	 * enrichment (added since, written by the enrich stage) stays zero. */
+	memset(f, 0, sizeof(*f));
 	for (size_t k = 0; k < sizeof(*f); k++)
-		p[k] = (uint8_t)next(&s);
+		if (k < offsetof(struct flow, enriched) ||
+		    k >= offsetof(struct flow, enriched) + sizeof(f->enriched))
+			p[k] = (uint8_t)next(&s);
 	for (size_t k = 0; k < flow_fields_count; k++) {
 		const struct flow_field *fl = &flow_fields[k];
 
