@@ -97,6 +97,7 @@ struct store_chdb {
 struct store_chdb_conn {
 	struct store_chdb *db; /* NULL once the engine closed it */
 	chdb_connection *conn;
+	enum store_chdb_insert_via via;
 	int memfd; /* STORE_CHDB_INSERT_MEMFD's batch file, -1 until needed */
 	struct store_chdb_conn *prev, *next;
 };
@@ -166,13 +167,6 @@ static int exe_dir(char *out, size_t size)
 	return 0;
 }
 
-static void append_tried(char *tried, size_t size, const char *path)
-{
-	size_t n = strlen(tried);
-
-	snprintf(tried + n, size - n, "%s%s", n ? ", " : "", path);
-}
-
 /* dlopen()s `path` (a file, or a bare name for the loader's path) into g.
  * Returns 0, -ENOENT when it is not there, or -ELIBBAD with err filled. */
 static int try_load(const char *path, bool bare, struct error *err)
@@ -198,7 +192,7 @@ static int try_load(const char *path, bool bare, struct error *err)
 		void *sym = dlsym(h, "chdb_version");
 		snprintf(g.path, sizeof(g.path), "%s",
 			 sym && dladdr(sym, &info) && info.dli_fname ? info.dli_fname : path);
-	} else {
+	} else if (!realpath(path, g.path)) {
 		snprintf(g.path, sizeof(g.path), "%s", path);
 	}
 	return 0;
@@ -241,10 +235,20 @@ static int check_library(struct error *err)
 	return 0;
 }
 
-/* Loads the library once per process (under g.mu). */
+static int not_found(struct error *err, const char *tried)
+{
+	return error_set(err, -ENOENT,
+			 "store: embedded ClickHouse: libchdb.so not found (%s); run `make deps` "
+			 "(installs %s@%s)",
+			 tried, STORE_CHDB_PACKAGE, STORE_CHDB_PACKAGE_VERSION);
+}
+
+/* Loads the library once per process (under g.mu). A path someone set (the
+ * configuration, then WEIR_CHDB_LIB) is the only one tried: a mistake there
+ * is reported, not hidden by another copy found elsewhere. */
 static int load_library(const char *configured, struct error *err)
 {
-	char tried[400] = "", dir[PATH_MAX], path[PATH_MAX + 64];
+	char dir[PATH_MAX], path[PATH_MAX + 64], tried[PATH_MAX + 64];
 	const char *env = getenv("WEIR_CHDB_LIB");
 	int r;
 
@@ -252,17 +256,16 @@ static int load_library(const char *configured, struct error *err)
 		return error_set(err, -ELIBBAD, "%s", g.bad);
 	if (g.handle)
 		return 0;
-	if (configured && configured[0]) {
-		r = try_load(configured, false, err);
-		if (r != -ENOENT)
-			goto loaded;
-		append_tried(tried, sizeof(tried), configured);
-	}
-	if (env && env[0]) {
-		r = try_load(env, false, err);
-		if (r != -ENOENT)
-			goto loaded;
-		append_tried(tried, sizeof(tried), env);
+	if ((configured && configured[0]) || (env && env[0])) {
+		const char *set = configured && configured[0] ? configured : env;
+
+		r = try_load(set, false, err);
+		if (r == -ENOENT) {
+			snprintf(tried, sizeof(tried), "%s: %s",
+				 set == env ? "WEIR_CHDB_LIB" : "configured", set);
+			return not_found(err, tried);
+		}
+		goto loaded;
 	}
 	if (exe_dir(dir, sizeof(dir)) == 0) {
 		/* The tree's copy, from build/weir (one level down) or a test
@@ -276,21 +279,16 @@ static int load_library(const char *configured, struct error *err)
 			if (r != -ENOENT)
 				goto loaded;
 		}
-		append_tried(tried, sizeof(tried), "third_party/chdb/ above the executable");
 		snprintf(path, sizeof(path), "%s/../lib/weir/libchdb.so", dir);
 		r = try_load(path, false, err);
 		if (r != -ENOENT)
 			goto loaded;
-		append_tried(tried, sizeof(tried), path);
 	}
 	r = try_load("libchdb.so", true, err);
-	if (r != -ENOENT)
-		goto loaded;
-	append_tried(tried, sizeof(tried), "the loader's path");
-	return error_set(err, -ENOENT,
-			 "store: embedded ClickHouse: libchdb.so not found (tried %s); run `make "
-			 "deps` (installs %s@%s), or set WEIR_CHDB_LIB",
-			 tried, STORE_CHDB_PACKAGE, STORE_CHDB_PACKAGE_VERSION);
+	if (r == -ENOENT)
+		return not_found(err, "not in " STORE_CHDB_TREE_PATH " above the executable, "
+				      "nor in ../lib/weir beside it, nor on the loader's path; "
+				      "WEIR_CHDB_LIB may name it");
 loaded:
 	if (r < 0)
 		return r;
@@ -299,14 +297,21 @@ loaded:
 
 /* ---- results ---- */
 
-/* The engine's error in err: its first line, without trailing blanks. */
+/* The engine's error in err: its first line, without trailing blanks; when
+ * too long, its middle left out, since the end names the error
+ * ("... (SYNTAX_ERROR)"). */
 static int engine_error(struct error *err, const char *what)
 {
+	static const char prefix[] = "store: embedded ClickHouse: ";
+	const size_t room = sizeof(err->text) - sizeof(prefix), tail = 80;
 	size_t n = strcspn(what, "\n");
 
 	while (n > 0 && (what[n - 1] == ' ' || what[n - 1] == '\r'))
 		n--;
-	return error_set(err, -EIO, "store: embedded ClickHouse: %.*s", (int)n, what);
+	if (n <= room)
+		return error_set(err, -EIO, "%s%.*s", prefix, (int)n, what);
+	return error_set(err, -EIO, "%s%.*s ... %.*s", prefix, (int)(room - tail - 5), what,
+			 (int)tail, what + n - tail);
 }
 
 /* Destroys `res` after reading its error: 0, or -EIO with err filled. */
@@ -401,6 +406,7 @@ static int conn_new_locked(struct store_chdb *db, struct store_chdb_conn **out, 
 	if (!c)
 		return error_set(err, -ENOMEM, "store: embedded ClickHouse: out of memory");
 	c->memfd = -1;
+	c->via = db->opt.insert_via;
 	r = engine_connect(db, &c->conn, err);
 	if (r < 0) {
 		free(c);
@@ -434,6 +440,11 @@ void store_chdb_conn_free(struct store_chdb_conn *c)
 	if (c->memfd >= 0)
 		close(c->memfd);
 	free(c);
+}
+
+void store_chdb_conn_insert_via(struct store_chdb_conn *c, enum store_chdb_insert_via via)
+{
+	c->via = via;
 }
 
 /* ---- the engine ---- */
@@ -885,7 +896,7 @@ int store_chdb_insert_native(struct store_chdb_conn *c, const char *insert, cons
 		*rows_written = 0;
 	if (r < 0)
 		return r;
-	if (c->db && c->db->opt.insert_via == STORE_CHDB_INSERT_MEMFD)
+	if (c->via == STORE_CHDB_INSERT_MEMFD)
 		return insert_memfd(c, insert, iov, iovcnt, rows_written, err);
 	return insert_stream(c, insert, iov, iovcnt, rows_written, err);
 }

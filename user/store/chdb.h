@@ -33,12 +33,13 @@ enum store_chdb_insert_via {
 
 /* Zero for any field takes its default. */
 struct store_chdb_options {
-	/* libchdb.so to load; NULL searches, in order: $WEIR_CHDB_LIB, then
-	 * STORE_CHDB_TREE_PATH in the directories above the executable's
-	 * (/proc/self/exe: up to three levels, so build/weir and the test
-	 * programs under build/tests/ find it), then ../lib/weir/libchdb.so
-	 * beside the executable's directory (an installed weir), then the
-	 * system's loader path. */
+	/* libchdb.so to load, the only one tried. NULL: $WEIR_CHDB_LIB, the
+	 * only one tried when set; else STORE_CHDB_TREE_PATH in the directories
+	 * above the executable's (/proc/self/exe, not the working directory:
+	 * up to three levels, so build/weir and the test programs under
+	 * build/tests/ find it), then ../lib/weir/libchdb.so beside the
+	 * executable's directory (an installed weir), then the loader's path.
+	 * The first open that loads the library decides: it stays loaded. */
 	const char *library;
 	/* Bound of everything the engine allocates (max_server_memory_usage);
 	 * 0 = ClickHouse's own, 90% of the machine's memory. */
@@ -52,6 +53,7 @@ struct store_chdb_options {
 	 * (errors still come back with each call). When set, the engine prints
 	 * two lines naming it on stderr when it starts. */
 	const char *log_file;
+	/* Every connection's way of inserting (store_chdb_conn_insert_via). */
 	enum store_chdb_insert_via insert_via;
 };
 
@@ -100,6 +102,8 @@ void store_chdb_shutdown(void);
 int store_chdb_conn_new(struct store_chdb *db, struct store_chdb_conn **out, struct error *err);
 /* Closes the connection. Accepts NULL. */
 void store_chdb_conn_free(struct store_chdb_conn *c);
+/* Changes how this connection inserts (for measurements and tests). */
+void store_chdb_conn_insert_via(struct store_chdb_conn *c, enum store_chdb_insert_via via);
 
 /* Runs one statement (DDL, INSERT ... SELECT, USE, SET, OPTIMIZE...) whose
  * answer is not needed. Returns 0, -EIO (ClickHouse's error: "Code: 60.
