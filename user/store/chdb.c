@@ -358,7 +358,7 @@ static void conn_unlink(struct store_chdb_conn *c)
 static int engine_connect(struct store_chdb *db, chdb_connection **out, struct error *err)
 {
 	char path[PATH_MAX + 16], config[PATH_MAX + 48], threads[48];
-	char *argv[8];
+	char *argv[10];
 	int argc = 0;
 	struct signal_state sig;
 
@@ -369,6 +369,11 @@ static int engine_connect(struct store_chdb *db, chdb_connection **out, struct e
 	argv[argc++] = config;
 	argv[argc++] = "--min_insert_block_size_rows=0";
 	argv[argc++] = "--min_insert_block_size_bytes=0";
+	/* The writer sums the consolidated rows itself: SummingMergeTree's
+	 * pass over each inserted block (on by default since 20.x, unknown to
+	 * 18.16) only costs (1.6 -> 0.37 s of CPU for 220k rows of flows_1m);
+	 * merges still sum. */
+	argv[argc++] = "--optimize_on_insert=0";
 	if (db->opt.max_threads) {
 		snprintf(threads, sizeof(threads), "--max_threads=%u", db->opt.max_threads);
 		argv[argc++] = threads;
@@ -498,6 +503,13 @@ static int write_config(struct store_chdb *db, struct error *err)
 			fprintf(f, "  <%s>%llu</%s>\n", caches[i], (unsigned long long)cache,
 				caches[i]);
 	}
+	/* An insert of a batch is one part. Wide, it is two files per column
+	 * (~170 for flows); compact, one file: 100k flows in a quarter of the
+	 * CPU time (3.8 -> 1.0 us per row on this machine, whose ext4 spends
+	 * most of an insert creating inodes). Merges make large parts wide. */
+	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>268435456</min_bytes_for_wide_part>\n"
+	      "  </merge_tree>\n",
+	      f);
 	if (db->log_file[0]) {
 		fputs("  <logger>\n    <level>warning</level>\n    <console>0</console>\n    <log>",
 		      f);
