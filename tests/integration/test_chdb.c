@@ -611,6 +611,40 @@ TEST(native_batch_errors)
 	store_chdb_conn_free(c);
 }
 
+/* The engine, as clickhouse-local, would take the process's standard input
+ * as more rows of an INSERT ... VALUES when it is not a terminal: such
+ * statements must not look at it. */
+TEST(insert_values_ignores_standard_input)
+{
+	struct store_chdb_conn *c = conn();
+	static const char junk[] = "(666, 'from stdin')\n";
+	char back[64] = "";
+	int fd[2], saved;
+	ssize_t n;
+
+	ex(c, "CREATE DATABASE IF NOT EXISTS vals");
+	ex(c, "CREATE TABLE vals.t (k UInt32, s String) ENGINE = MergeTree ORDER BY k");
+	REQUIRE(pipe(fd) == 0);
+	REQUIRE(write(fd[1], junk, strlen(junk)) == (ssize_t)strlen(junk));
+	close(fd[1]); /* (open, a reader of the pipe would wait for more) */
+	saved = dup(0);
+	REQUIRE(saved >= 0 && dup2(fd[0], 0) == 0);
+	ex(c, "INSERT INTO vals.t (k, s) VALUES (1, 'a\n\nb'), (2, 'c')");
+	ex(c, "insert into vals.t format TSV\n3\td\n4\te\n");
+	ex(c, "INSERT INTO vals.t SELECT 5, 'f'");
+	dup2(saved, 0);
+	close(saved);
+	/* what was in the pipe is still there: nobody read it */
+	n = read(fd[0], back, sizeof(back) - 1);
+	close(fd[0]);
+	CHECK_EQ(n, (ssize_t)strlen(junk));
+	CHECK_EQ(qu(c, "SELECT count() FROM vals.t"), 5);
+	CHECK_EQ(qu(c, "SELECT count() FROM vals.t WHERE k = 666"), 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM vals.t WHERE s = 'a\n\nb'"), 1);
+	CHECK_EQ(qu(c, "SELECT sum(k) FROM vals.t"), 15);
+	store_chdb_conn_free(c);
+}
+
 struct inserter {
 	struct store_chdb_conn *c;
 	unsigned batches;

@@ -5,6 +5,7 @@
  * "ClickHouse embedded". */
 #include "chdb.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -358,7 +360,7 @@ static void conn_unlink(struct store_chdb_conn *c)
 static int engine_connect(struct store_chdb *db, chdb_connection **out, struct error *err)
 {
 	char path[PATH_MAX + 16], config[PATH_MAX + 48], threads[48];
-	char *argv[10];
+	char *argv[12];
 	int argc = 0;
 	struct signal_state sig;
 
@@ -374,6 +376,11 @@ static int engine_connect(struct store_chdb *db, chdb_connection **out, struct e
 	 * 18.16) only costs (1.6 -> 0.37 s of CPU for 220k rows of flows_1m);
 	 * merges still sum. */
 	argv[argc++] = "--optimize_on_insert=0";
+	/* On by default in this engine: it would buffer each batch again (the
+	 * writer batches already), and it fails now and then on the first
+	 * streaming insert ("Processing async inserts with both inlined and
+	 * external data ... is not supported", about 1 replay in 10). */
+	argv[argc++] = "--async_insert=0";
 	if (db->opt.max_threads) {
 		snprintf(threads, sizeof(threads), "--max_threads=%u", db->opt.max_threads);
 		argv[argc++] = threads;
@@ -507,6 +514,11 @@ static int write_config(struct store_chdb *db, struct error *err)
 	 * (~170 for flows); compact, one file: 100k flows in a quarter of the
 	 * CPU time (3.8 -> 1.0 us per row on this machine, whose ext4 spends
 	 * most of an insert creating inodes). Merges make large parts wide. */
+	/* Files dictionaries read (weir writes them there); file() of the
+	 * insert path may still read elsewhere. */
+	fputs("  <user_files_path>", f);
+	xml_text(f, db->dir);
+	fputs("/user_files/</user_files_path>\n", f);
 	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>268435456</min_bytes_for_wide_part>\n"
 	      "  </merge_tree>\n",
 	      f);
@@ -768,52 +780,13 @@ static int conn_check(struct store_chdb_conn *c, struct error *err)
 	return 0;
 }
 
-int store_chdb_query(struct store_chdb_conn *c, const char *sql, const char *format, char **out,
-		     size_t *len, struct error *err)
-{
-	chdb_result *res;
-	const char *buf;
-	size_t n;
-	int r = conn_check(c, err);
-
-	if (out)
-		*out = NULL;
-	if (len)
-		*len = 0;
-	if (r < 0)
-		return r;
-	res = g.api.query(*c->conn, sql, format ? format : "TabSeparated");
-	r = result_status(res, err);
-	if (r == 0 && out) {
-		buf = g.api.result_buffer(res);
-		n = buf ? g.api.result_length(res) : 0;
-		*out = malloc(n + 1);
-		if (!*out) {
-			r = error_set(err, -ENOMEM, "store: embedded ClickHouse: out of memory");
-		} else {
-			if (n)
-				memcpy(*out, buf, n);
-			(*out)[n] = 0;
-			if (len)
-				*len = n;
-		}
-	}
-	if (res)
-		g.api.destroy_query_result(res);
-	return r;
-}
-
-int store_chdb_exec(struct store_chdb_conn *c, const char *sql, struct error *err)
-{
-	return store_chdb_query(c, sql, NULL, NULL, NULL, err);
-}
-
 /* Through the streaming insert: each piece appended as it is (the engine
  * copies it), then the end of input commits the INSERT. */
-static int insert_stream(struct store_chdb_conn *c, const char *insert, const struct iovec *iov,
-			 size_t iovcnt, uint64_t *rows_written, struct error *err)
+static int insert_stream(struct store_chdb_conn *c, const char *insert, const char *format,
+			 const struct iovec *iov, size_t iovcnt, uint64_t *rows_written,
+			 struct error *err)
 {
-	chdb_insert_stream st = g.api.stream_insert(*c->conn, insert, "Native");
+	chdb_insert_stream st = g.api.stream_insert(*c->conn, insert, format);
 	const char *e;
 	chdb_result *res;
 	int r = 0;
@@ -843,6 +816,163 @@ static int insert_stream(struct store_chdb_conn *c, const char *insert, const st
 out:
 	g.api.destroy_insert_stream(st); /* (cancels an insert not done) */
 	return r;
+}
+
+/* ---- INSERT with its data in the statement ----
+ * The engine is clickhouse-local's client: an INSERT ... VALUES or FORMAT
+ * with inline data given to chdb_query() also takes whatever the process's
+ * standard input holds, when it is not a terminal (rows of someone else's
+ * output inserted, or a parse error; reading a pipe whose writer is silent
+ * would block). Such statements go through the streaming insert instead,
+ * which reads only what it is given (and carries "\n\n" as it is). */
+
+/* The end of a quoted name or string starting at p (its quote char). */
+static const char *skip_quoted(const char *p)
+{
+	char q = *p++;
+
+	while (*p && *p != q) {
+		if (*p == '\\' && p[1])
+			p++;
+		p++;
+	}
+	return *p ? p + 1 : p;
+}
+
+static bool word_is(const char *w, size_t n, const char *kw)
+{
+	return strlen(kw) == n && strncasecmp(w, kw, n) == 0;
+}
+
+/* For "INSERT ... VALUES data" or "INSERT ... FORMAT name data": 1 with
+ * *stmt_len the length of the statement before VALUES or FORMAT, the input
+ * format in fmt, and *data where the data starts; 0 for any other statement
+ * (an INSERT ... SELECT among them). */
+static int inline_insert(const char *sql, size_t *stmt_len, char *fmt, size_t fmt_size,
+			 const char **data)
+{
+	const char *p = sql;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (strncasecmp(p, "INSERT", 6) != 0 || !strchr(" \t\r\n", p[6]))
+		return 0;
+	for (p += 6; *p;) {
+		const char *w = p;
+		size_t n;
+
+		if (*p == '\'' || *p == '"' || *p == '`') {
+			p = skip_quoted(p);
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-') {
+			p += strcspn(p, "\n");
+			continue;
+		}
+		if (p[0] == '/' && p[1] == '*') {
+			const char *e = strstr(p + 2, "*/");
+			p = e ? e + 2 : p + strlen(p);
+			continue;
+		}
+		if (!(isalpha((unsigned char)*p) || *p == '_')) {
+			p++;
+			continue;
+		}
+		while (isalnum((unsigned char)*p) || *p == '_')
+			p++;
+		n = (size_t)(p - w);
+		if (word_is(w, n, "SELECT") || word_is(w, n, "WITH") || word_is(w, n, "FROM"))
+			return 0;
+		if (word_is(w, n, "VALUES")) {
+			*stmt_len = (size_t)(w - sql);
+			snprintf(fmt, fmt_size, "Values");
+			*data = p;
+			return 1;
+		}
+		if (word_is(w, n, "FORMAT")) {
+			const char *f;
+
+			*stmt_len = (size_t)(w - sql);
+			while (*p == ' ' || *p == '\t')
+				p++;
+			f = p;
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
+			snprintf(fmt, fmt_size, "%.*s", (int)(p - f), f);
+			/* the data starts after the name's line */
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p == '\r')
+				p++;
+			if (*p == '\n')
+				p++;
+			*data = p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Runs such an INSERT through the streaming insert. */
+static int exec_inline_insert(struct store_chdb_conn *c, const char *sql, size_t stmt_len,
+			      const char *fmt, const char *data, struct error *err)
+{
+	char *stmt = strndup(sql, stmt_len);
+	struct iovec iov = {(void *)data, strlen(data)};
+	int r;
+
+	if (!stmt)
+		return error_set(err, -ENOMEM, "store: embedded ClickHouse: out of memory");
+	r = insert_stream(c, stmt, fmt, &iov, 1, NULL, err);
+	free(stmt);
+	return r;
+}
+
+int store_chdb_query(struct store_chdb_conn *c, const char *sql, const char *format, char **out,
+		     size_t *len, struct error *err)
+{
+	chdb_result *res;
+	const char *buf, *data;
+	char fmt[64];
+	size_t n, stmt_len;
+	int r = conn_check(c, err);
+
+	if (out)
+		*out = NULL;
+	if (len)
+		*len = 0;
+	if (r < 0)
+		return r;
+	if (inline_insert(sql, &stmt_len, fmt, sizeof(fmt), &data)) {
+		r = exec_inline_insert(c, sql, stmt_len, fmt, data, err);
+		if (r == 0 && out && !(*out = strdup("")))
+			r = error_set(err, -ENOMEM, "store: embedded ClickHouse: out of memory");
+		return r;
+	}
+	res = g.api.query(*c->conn, sql, format ? format : "TabSeparated");
+	r = result_status(res, err);
+	if (r == 0 && out) {
+		buf = g.api.result_buffer(res);
+		n = buf ? g.api.result_length(res) : 0;
+		*out = malloc(n + 1);
+		if (!*out) {
+			r = error_set(err, -ENOMEM, "store: embedded ClickHouse: out of memory");
+		} else {
+			if (n)
+				memcpy(*out, buf, n);
+			(*out)[n] = 0;
+			if (len)
+				*len = n;
+		}
+	}
+	if (res)
+		g.api.destroy_query_result(res);
+	return r;
+}
+
+int store_chdb_exec(struct store_chdb_conn *c, const char *sql, struct error *err)
+{
+	return store_chdb_query(c, sql, NULL, NULL, NULL, err);
 }
 
 /* Through a memfd the engine reads as a file: one kernel copy of the batch,
@@ -910,5 +1040,5 @@ int store_chdb_insert_native(struct store_chdb_conn *c, const char *insert, cons
 		return r;
 	if (c->via == STORE_CHDB_INSERT_MEMFD)
 		return insert_memfd(c, insert, iov, iovcnt, rows_written, err);
-	return insert_stream(c, insert, iov, iovcnt, rows_written, err);
+	return insert_stream(c, insert, "Native", iov, iovcnt, rows_written, err);
 }

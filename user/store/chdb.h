@@ -105,9 +105,12 @@ void store_chdb_conn_free(struct store_chdb_conn *c);
 /* Changes how this connection inserts (for measurements and tests). */
 void store_chdb_conn_insert_via(struct store_chdb_conn *c, enum store_chdb_insert_via via);
 
-/* Runs one statement (DDL, INSERT ... SELECT, USE, SET, OPTIMIZE...) whose
- * answer is not needed. Returns 0, -EIO (ClickHouse's error: "Code: 60.
- * DB::Exception: ... (UNKNOWN_TABLE)" in err), -ENOTCONN or -ENOMEM. */
+/* Runs one statement (DDL, INSERT, USE, SET, OPTIMIZE...) whose answer is
+ * not needed. An INSERT with its data in the text (VALUES, or FORMAT then
+ * data) goes through the streaming insert: given to the engine as a query,
+ * it would also read the process's standard input. Returns 0, -EIO
+ * (ClickHouse's error: "Code: 60. DB::Exception: ... (UNKNOWN_TABLE)" in
+ * err), -ENOTCONN or -ENOMEM. */
 int store_chdb_exec(struct store_chdb_conn *c, const char *sql, struct error *err);
 
 /* Runs a query; on success *out is its answer in `format` (NULL:
