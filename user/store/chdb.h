@@ -80,21 +80,28 @@ struct store_chdb_conn;
 int store_chdb_open(const char *dir, const struct store_chdb_options *opt, struct store_chdb **out,
 		    struct error *err);
 
-/* Drops a reference; the last one closes every connection still open (a
- * connection then fails with -ENOTCONN; free it as usual), which stops the
- * engine. Accepts NULL. Thread-safe, but no other thread may be using a
- * connection of this engine when the last reference goes. */
+/* Drops a reference; the last one waits until no merge runs (the engine's
+ * teardown can crash when one does), then closes every connection still
+ * open (a connection then fails with -ENOTCONN; free it as usual), which
+ * stops the engine. Accepts NULL. Thread-safe, but no other thread may be
+ * using a connection of this engine when the last reference goes. Not from
+ * an exit handler (see store_chdb_shutdown). */
 void store_chdb_close(struct store_chdb *db);
 
 /* The database directory (absolute) and the library's path. */
 const char *store_chdb_dir(const struct store_chdb *db);
 const char *store_chdb_library(const struct store_chdb *db);
 
-/* Joins every thread the engine started: for the end of the process, after
+/* Joins the threads the engine started: for the end of the process, after
  * the last store_chdb_close() (does nothing while an engine is open, or when
- * the library was never loaded). No engine can be opened afterwards. Also
- * run at exit() when a library was loaded, so that a process never exits
- * while a merge runs. */
+ * the library was never loaded). No engine can be opened afterwards.
+ * Exit: once the library is loaded, a handler ends exit() with
+ * _exit(status), stdio flushed, unless this joined every thread (26.7.3
+ * leaves some once a MergeTree table was loaded): the library's static
+ * destructors would race them, and no engine code can run from an exit
+ * handler. An engine still open at exit is left as after kill -9 (what it
+ * acknowledged is on disk). Exit handlers registered before the last
+ * store_chdb_open() or store_chdb_close() may then not run. */
 void store_chdb_shutdown(void);
 
 /* A new connection to `db` (in database `default`: USE one with
