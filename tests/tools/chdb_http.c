@@ -523,6 +523,17 @@ out : {
 		s > 0 ? (double)n_rows / s : 0, s > 0 ? (double)n_bytes / 1e6 / s : 0,
 		(double)n_cpu_us / 1e6, n_rows ? (double)n_cpu_us / (double)n_rows : 0);
 }
+	{
+		/* the engine's memory: resident now and at its peak */
+		FILE *f = fopen("/proc/self/status", "r");
+		char line[128];
+
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "VmRSS:", 6) || !strncmp(line, "VmHWM:", 6))
+				fprintf(stderr, "chdb_http: %s", line);
+		if (f)
+			fclose(f);
+	}
 	/* (connections still served are closed by the last close) */
 	store_chdb_close(db);
 	store_chdb_shutdown();

@@ -374,10 +374,11 @@ static int engine_connect(struct store_chdb *db, chdb_connection **out, struct e
 	 * 18.16) only costs (1.6 -> 0.37 s of CPU for 220k rows of flows_1m);
 	 * merges still sum. */
 	argv[argc++] = "--optimize_on_insert=0";
-	/* On by default in this engine: it would buffer each batch again (the
-	 * writer batches already), and it fails now and then on the first
-	 * streaming insert ("Processing async inserts with both inlined and
-	 * external data ... is not supported", about 1 replay in 10). */
+	/* On by default in this engine: each batch would wait in a buffer of
+	 * the engine's to be written with others (the writer batches already;
+	 * an acknowledged batch should be a part on disk), and an INSERT ...
+	 * VALUES then failed whenever stdin held data ("Processing async
+	 * inserts with both inlined and external data ... is not supported"). */
 	argv[argc++] = "--async_insert=0";
 	if (db->opt.max_threads) {
 		snprintf(threads, sizeof(threads), "--max_threads=%u", db->opt.max_threads);
@@ -508,15 +509,15 @@ static int write_config(struct store_chdb *db, struct error *err)
 			fprintf(f, "  <%s>%llu</%s>\n", caches[i], (unsigned long long)cache,
 				caches[i]);
 	}
+	/* Files dictionaries read (weir writes them there): without it a
+	 * dictionary's FILE source is refused ("not inside"). */
+	fputs("  <user_files_path>", f);
+	xml_text(f, db->dir);
+	fputs("/user_files/</user_files_path>\n", f);
 	/* An insert of a batch is one part. Wide, it is two files per column
 	 * (~170 for flows); compact, one file: 100k flows in a quarter of the
 	 * CPU time (3.8 -> 1.0 us per row on this machine, whose ext4 spends
 	 * most of an insert creating inodes). Merges make large parts wide. */
-	/* Files dictionaries read (weir writes them there); file() of the
-	 * insert path may still read elsewhere. */
-	fputs("  <user_files_path>", f);
-	xml_text(f, db->dir);
-	fputs("/user_files/</user_files_path>\n", f);
 	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>268435456</min_bytes_for_wide_part>\n"
 	      "  </merge_tree>\n",
 	      f);
