@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # `make deps`: installs the Debian packages and the web/ npm packages weir
-# needs. Idempotent and quiet when everything is there already.
+# needs, and the embedded ClickHouse (libchdb.so, pinned below) into
+# third_party/chdb/ (or $CHDB_DIR). Idempotent and quiet when everything is
+# there already.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
@@ -47,5 +49,28 @@ if [ -f "$web/package.json" ]; then
 		echo "deps: npm install in web/"
 		(cd "$web" && npm install --no-audit --no-fund --loglevel=error)
 	fi
+fi
+# The embedded ClickHouse: one exact version (user/store/chdb.h checks it at
+# load), about 560 MB, outside build/ so that `make clean` keeps it. weir
+# finds third_party/chdb/libchdb.so from the executable's place; another
+# $CHDB_DIR through WEIR_CHDB_LIB or the configured library path.
+chdb_package=@chdb/lib-linux-x64-gnu
+chdb_version=26.7.3-stable.1
+chdb_dir=${CHDB_DIR:-$top/third_party/chdb}
+chdb_lib=$chdb_dir/node_modules/$chdb_package/libchdb.so
+chdb_installed() {
+	[ -f "$chdb_lib" ] && [ -L "$chdb_dir/libchdb.so" ] &&
+		grep -q "\"version\": *\"$chdb_version\"" "$chdb_dir/node_modules/$chdb_package/package.json" 2>/dev/null
+}
+if ! chdb_installed; then
+	echo "deps: npm install $chdb_package@$chdb_version into $chdb_dir (about 560 MB)"
+	mkdir -p "$chdb_dir"
+	# Its own package.json, so that npm neither looks for one above nor
+	# touches web/.
+	[ -f "$chdb_dir/package.json" ] || echo '{"private": true}' >"$chdb_dir/package.json"
+	(cd "$chdb_dir" && npm install --no-audit --no-fund --loglevel=error --save-exact \
+		"$chdb_package@$chdb_version" >/dev/null)
+	ln -sfn "node_modules/$chdb_package/libchdb.so" "$chdb_dir/libchdb.so"
+	chdb_installed || { echo "deps: $chdb_lib missing after npm install" >&2; exit 1; }
 fi
 exit 0
