@@ -19,7 +19,10 @@ static const struct config_field log_fields[] = {
 };
 
 static const struct config_field http_fields[] = {
-	{.key = "listen", .type = CONFIG_STRING, .offset = offsetof(struct weir_http_config, listen)},
+	{.key = "listen",
+	 .type = CONFIG_STRING,
+	 .offset = offsetof(struct weir_http_config, listen),
+	 .check = config_check_listen},
 	{0},
 };
 
@@ -76,6 +79,8 @@ int weir_config_load(struct weir_config *cfg, const char *path, struct config_er
 		return r;
 	/* checks across sections: add here */
 	if (bus_config_check(&cfg->bus, cfg->doc, err) < 0)
+		return -EINVAL;
+	if (store_config_check(&cfg->clickhouse, cfg->doc, err) < 0)
 		return -EINVAL;
 	return 0;
 }

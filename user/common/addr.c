@@ -61,6 +61,49 @@ int addr_prefix_from_text(struct in6_addr *a, unsigned *len, const char *text)
 	return 0;
 }
 
+int addr_parse_listen(const char *text, struct sockaddr_in6 *sa)
+{
+	char host[INET6_ADDRSTRLEN + 2] = "";
+	const char *colon, *port_text;
+	unsigned long port;
+	char *end;
+	size_t hlen;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin6_family = AF_INET6;
+	if (!text)
+		return -EINVAL;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		hlen = (size_t)(close - text - 1);
+		if (hlen >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, hlen);
+		host[hlen] = 0;
+		port_text = close + 2;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon)
+			return -EINVAL;
+		hlen = (size_t)(colon - text);
+		if (hlen >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text, hlen);
+		host[hlen] = 0;
+		port_text = colon + 1;
+	}
+	port = strtoul(port_text, &end, 10);
+	if (end == port_text || *end || port == 0 || port > 65535)
+		return -EINVAL;
+	sa->sin6_port = htons((uint16_t)port);
+	if (host[0] && addr_from_text(&sa->sin6_addr, host) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 void mac_to_text(uint64_t mac, char *buf, size_t size)
 {
 	snprintf(buf, size, "%02x:%02x:%02x:%02x:%02x:%02x", (unsigned)(mac >> 40) & 0xff,

@@ -63,6 +63,11 @@ int addr_from_text(struct in6_addr *a, const char *text);
  * the 128-bit space (an IPv4 /24 gives 120). Returns 0 or -EINVAL. */
 int addr_prefix_from_text(struct in6_addr *a, unsigned *len, const char *text);
 
+/* Parses a listen string: "HOST:PORT", "[IPV6]:PORT" or ":PORT" (every
+ * address, dual stack); HOST is an IP address ("0.0.0.0" becomes
+ * ::ffff:0.0.0.0: every IPv4 address), PORT 1-65535. Returns 0 or -EINVAL. */
+int addr_parse_listen(const char *text, struct sockaddr_in6 *sa);
+
 /* Writes a 48-bit MAC held in the low bits of `mac` as aa:bb:cc:dd:ee:ff. */
 void mac_to_text(uint64_t mac, char *buf, size_t size);
 

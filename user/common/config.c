@@ -3,6 +3,8 @@
  * that tree into structs through field tables. */
 #include "config.h"
 
+#include "addr.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -406,7 +408,15 @@ int config_bind_value(const struct config_node *node, const struct config_field 
 		return -EINVAL;
 	switch (f->type) {
 	case CONFIG_STRING: {
-		char *s = strdup(node->value);
+		const char *why = NULL;
+		char *s;
+
+		if (f->check && !f->check(node->value, &why)) {
+			config_error_set(err, file, node->line, path, "\"%s\": %s", node->value,
+					 why ? why : "invalid value");
+			return -EINVAL;
+		}
+		s = strdup(node->value);
 		if (!s)
 			return -ENOMEM;
 		free(*(char **)dst);
@@ -558,4 +568,37 @@ void config_free_bound(const struct config_field *fields, void *dst)
 		return;
 	for (const struct config_field *f = fields; f->key; f++)
 		free_value(f, (char *)dst + f->offset);
+}
+
+/* ---- value checks for CONFIG_STRING fields ---- */
+
+int config_check_prefix(const char *value, const char **why)
+{
+	struct in6_addr a;
+	unsigned len;
+
+	if (addr_prefix_from_text(&a, &len, value) == 0)
+		return 1;
+	*why = "expected an IPv4 or IPv6 prefix (ADDRESS/LENGTH, length at most 32 or 128)";
+	return 0;
+}
+
+int config_check_address(const char *value, const char **why)
+{
+	struct in6_addr a;
+
+	if (addr_from_text(&a, value) == 0)
+		return 1;
+	*why = "expected an IPv4 or IPv6 address";
+	return 0;
+}
+
+int config_check_listen(const char *value, const char **why)
+{
+	struct sockaddr_in6 sa;
+
+	if (addr_parse_listen(value, &sa) == 0)
+		return 1;
+	*why = "expected HOST:PORT, [IPV6]:PORT or :PORT with HOST an IP address and PORT 1-65535";
+	return 0;
 }

@@ -81,7 +81,17 @@ struct config_field {
 	const struct config_field *item; /* CONFIG_LIST: how one item is bound */
 	size_t item_size; /* CONFIG_LIST */
 	config_parse_fn parse; /* CONFIG_CUSTOM */
+	/* CONFIG_STRING (and string list items): optional, says whether the
+	 * value is valid; on 0 the binder reports "file:line: path: `why`". */
+	int (*check)(const char *value, const char **why);
 };
+
+/* Checks for `check`: a prefix ("192.0.2.0/24", "2001:db8::/32", a bare
+ * address), an address, a listen string (HOST:PORT, [IPV6]:PORT or :PORT,
+ * HOST an IP address, PORT 1-65535). Return 1 when valid. */
+int config_check_prefix(const char *value, const char **why);
+int config_check_address(const char *value, const char **why);
+int config_check_listen(const char *value, const char **why);
 
 /* Binds map `node` into `dst` with `fields` (NULL-key terminated). `path` is
  * the key path of `node` ("" at the top). Fields absent from the file keep

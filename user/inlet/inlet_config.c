@@ -13,7 +13,7 @@ static const char *const input_types[] = {"udp", "afxdp", NULL};
 static const char *const xdp_modes[] = {"auto", "native", "generic", NULL};
 
 static const struct config_field port_item = {.type = CONFIG_UINT, .min = 1, .max = 65535};
-static const struct config_field prefix_item = {.type = CONFIG_STRING};
+static const struct config_field prefix_item = {.type = CONFIG_STRING, .check = config_check_prefix};
 
 /* queues: all | N | [N, N...] */
 static int parse_queues(const struct config_node *node, void *dst, const char *path,
@@ -61,7 +61,10 @@ static const struct config_field input_fields[] = {
      .type = CONFIG_ENUM,
      .offset = offsetof(struct inlet_input_config, type),
      .choices = input_types},
-    {.key = "listen", .type = CONFIG_STRING, .offset = offsetof(struct inlet_input_config, listen)},
+    {.key = "listen",
+     .type = CONFIG_STRING,
+     .offset = offsetof(struct inlet_input_config, listen),
+     .check = config_check_listen},
     {.key = "interface",
      .type = CONFIG_STRING,
      .offset = offsetof(struct inlet_input_config, interface)},
@@ -154,48 +157,10 @@ void inlet_config_defaults(struct inlet_config *cfg)
 
 int inlet_parse_listen(const char *text, struct sockaddr_in6 *sa, struct error *err)
 {
-	char host[INET6_ADDRSTRLEN + 2] = "";
-	const char *colon, *port_text;
-	unsigned long port;
-	char *end;
-	size_t hlen;
-
-	memset(sa, 0, sizeof(*sa));
-	sa->sin6_family = AF_INET6;
 	if (!text || !*text)
 		text = ":2055";
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-
-		if (!close || close[1] != ':')
-			goto bad;
-		hlen = (size_t)(close - text - 1);
-		if (hlen >= sizeof(host))
-			goto bad;
-		memcpy(host, text + 1, hlen);
-		host[hlen] = 0;
-		port_text = close + 2;
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon)
-			goto bad;
-		hlen = (size_t)(colon - text);
-		if (hlen >= sizeof(host))
-			goto bad;
-		memcpy(host, text, hlen);
-		host[hlen] = 0;
-		port_text = colon + 1;
-	}
-	port = strtoul(port_text, &end, 10);
-	if (end == port_text || *end || port == 0 || port > 65535)
-		goto bad;
-	sa->sin6_port = htons((uint16_t)port);
-	/* An empty host listens on every address, IPv4 and IPv6 (dual stack). */
-	/* "0.0.0.0" becomes ::ffff:0.0.0.0: every IPv4 address, no IPv6. */
-	if (host[0] && addr_from_text(&sa->sin6_addr, host) < 0)
-		goto bad;
-	return 0;
-bad:
+	if (addr_parse_listen(text, sa) == 0)
+		return 0;
 	return error_set(err, -EINVAL,
 			 "flow.inputs: listen \"%s\": expected HOST:PORT, [IPV6]:PORT or :PORT",
 			 text);

@@ -133,6 +133,44 @@ int store_config_defaults(struct store_config *cfg)
 	return 0;
 }
 
+/* The line of clickhouse.KEY in the file, else of the section, else 0. */
+static unsigned key_line(const struct config_doc *doc, const char *key)
+{
+	const struct config_node *sec, *n;
+
+	if (!doc || !doc->root)
+		return 0;
+	sec = config_node_get(doc->root, "clickhouse");
+	if (!sec)
+		return 0;
+	n = config_node_get(sec, key);
+	return n ? n->line : sec->line;
+}
+
+int store_config_check(const struct store_config *cfg, const struct config_doc *doc,
+		       struct config_error *err)
+{
+	const char *file = doc ? doc->path : "";
+	const char *u = cfg->url ? cfg->url : "";
+
+	if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8) &&
+	    strncmp(u, "embedded://", 11)) {
+		config_error_set(err, file, key_line(doc, "url"), "clickhouse.url",
+				 "\"%s\": expected http://HOST:PORT, https://HOST:PORT or "
+				 "embedded://DIRECTORY",
+				 u);
+		return -EINVAL;
+	}
+	if (cfg->retry_min_ms > cfg->retry_max_ms) {
+		config_error_set(err, file, key_line(doc, "retry-min"), "clickhouse.retry-min",
+				 "%llu ms is more than retry-max (%llu ms)",
+				 (unsigned long long)cfg->retry_min_ms,
+				 (unsigned long long)cfg->retry_max_ms);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void store_config_free(struct store_config *cfg)
 {
 	config_free_bound(store_config_fields, cfg);

@@ -56,6 +56,10 @@ extern const struct config_field store_config_fields[];
 
 /* Fills `cfg` with the defaults above. Returns 0 or -ENOMEM. */
 int store_config_defaults(struct store_config *cfg);
+/* What the field table cannot say: the URL's scheme, retry-min <= retry-max.
+ * `doc` (may be NULL) gives lines. Returns 0 or -EINVAL with `err` filled. */
+int store_config_check(const struct store_config *cfg, const struct config_doc *doc,
+		       struct config_error *err);
 /* Frees the strings of `cfg` (same as config_free_bound(store_config_fields, cfg)). */
 void store_config_free(struct store_config *cfg);
 
