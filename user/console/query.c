@@ -571,8 +571,6 @@ static int line_row(void *ctx, char **f, size_t n)
 	struct series *s;
 
 	for (size_t k = 0; k < l->ndims; k++) {
-		if (!strcmp(f[1 + k], "Other") && 0)
-			continue;
 		render(l->g->dims[k], f[1 + k], bufs[k], sizeof(bufs[k]));
 		vals[k] = bufs[k];
 	}
@@ -678,6 +676,9 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	l->ndims = axis <= 2 ? g->ndims : 0;
 	ret = tsv_rows(out, 2 + l->ndims, line_row, l);
 	free(out);
+	/* The previous period is one total line, zeros when there was nothing. */
+	if (ret == 0 && axis >= 3 && !series_find(l, NULL))
+		ret = -ENOMEM;
 	if (ret < 0)
 		console_answer_error(a, 500, "unexpected answer from ClickHouse");
 	return ret;

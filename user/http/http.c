@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,7 +116,7 @@ const char *http_request_header(const struct http_request *in, const char *name,
 	for (size_t i = 0; req && i < req->headers.size; i++) {
 		const h2o_header_t *hd = &req->headers.entries[i];
 
-		if (hd->name->len == n && h2o_lcstris(hd->name->base, n, name, n)) {
+		if (hd->name->len == n && strncasecmp(hd->name->base, name, n) == 0) {
 			*len = hd->value.len;
 			return hd->value.base;
 		}
