@@ -5,8 +5,9 @@
 # runs those.)
 #
 # console_data_load DIR: creates the schema (weir orchestrator --once) and
-# inserts, for every minute of the hour [CD_T0, CD_T0 + 3600) (CD_T0 = the
-# start of the hour two hours ago), with SamplingRate 10:
+# inserts, for every minute of the hour [CD_T0, CD_T0 + 3600) (CD_T0 defaults
+# to 1767261600, 2026-01-01T10:00:00Z: tests/browser/known.json names it),
+# with SamplingRate 10:
 #   SrcAS 15169 DstAS 64500 TCP 443->50000   750 B 5 pkts  -> 1000 bps l3   ExporterTenant other
 #   SrcAS 13335 DstAS 64500 UDP 53->40000    375 B 5 pkts  ->  500 bps      ExporterTenant acme
 #   SrcAS 64501 DstAS 64500 TCP 22->50001     75 B 1 pkt   ->  100 bps      ExporterTenant other
@@ -17,9 +18,8 @@
 # and flows_1h get them summed per minute, 5 minutes, hour (as the outlet does).
 # Writes DIR/weir.yaml (clickhouse.url, database weir) and sets CD_T0.
 console_data_load() {
-	local dir=$1 now cols rows="" m t
-	now=$(date +%s)
-	CD_T0=$(((now / 3600 - 2) * 3600))
+	local dir=$1 cols rows="" m t
+	CD_T0=${CD_T0:-1767261600}
 	export CD_T0
 	cat >"$dir/weir.yaml" <<EOC
 clickhouse:
