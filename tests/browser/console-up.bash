@@ -26,6 +26,7 @@ ch_start "$dir/ch" >/dev/null || { echo "console-up: clickhouse-server does not 
 console_data_load "$dir" || { echo "console-up: known data not loaded" >&2; cat "$dir/orchestrator.log" >&2; stop; }
 port=$(ch_free_port)
 cat >>"$dir/weir.yaml" <<EOC
+  retention: {flows: 0s, flows-1m: 0s, flows-5m: 0s, flows-1h: 0s}
 http:
   listen: 127.0.0.1:$port
 console:

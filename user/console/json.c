@@ -343,7 +343,8 @@ const struct json *json_get(const struct json *j, const char *key)
 {
 	if (!j || j->type != JSON_OBJECT)
 		return NULL;
-	for (size_t i = 0; i < j->n; i++)
+	/* A repeated key: the last one counts (as in Go's encoding/json). */
+	for (size_t i = j->n; i-- > 0;)
 		if (j->keys[i] && !strcmp(j->keys[i], key))
 			return &j->kids[i];
 	return NULL;

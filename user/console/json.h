@@ -25,7 +25,8 @@ struct json {
  * a message in err (size errlen), or -ENOMEM. */
 int json_parse(const char *text, size_t len, struct json **out, char *err, size_t errlen);
 void json_free(struct json *j);
-/* Member `key` of an object, NULL when absent or j is not an object. */
+/* Member `key` of an object (the last when repeated), NULL when absent or
+ * j is not an object. */
 const struct json *json_get(const struct json *j, const char *key);
 
 /* Output: a growable buffer. On allocation failure `nomem` is set and later
