@@ -793,7 +793,8 @@ static void api_route(void *ctx, const struct http_request *req, struct http_def
 		job_free(j);
 		goto oom;
 	}
-	memcpy(j->body, req->body, req->body_len);
+	if (req->body_len)
+		memcpy(j->body, req->body, req->body_len);
 	j->body[req->body_len] = '\0';
 	j->body_len = req->body_len;
 	j->cache_ms = cache_ms;

@@ -790,8 +790,8 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 	}
 	if (ret < 0)
 		goto out;
-	qsort(l.s, l.ns, sizeof(l.s[0]), cmp_series);
-	/* No data at all on an axis still gets its total row of zeros. */
+	if (l.ns)
+		qsort(l.s, l.ns, sizeof(l.s[0]), cmp_series);
 	{
 		char t[32];
 		int last_complete = (l.t0 + (int64_t)l.npoints * l.interval) <= g.end ? 1 : 0;
