@@ -89,6 +89,10 @@ check "graph/line: ports for people" "$out" '.rows' '[["50000"],["40000"],["443/
 out=$(line ',"filter":"SrcAddr << 8.8.8.0/24"')
 check "graph/line: an address filter reads flows, exact" "$out" '.average' '[1000]'
 
+out=$(line ',"dimensions":["SrcAS"],"limit":2' -H "Accept: text/csv")
+[ "$(printf '%s' "$out" | head -n 2 | tr -d '\r')" = $'time,axis,SrcAS,value\n2026-01-01T10:00:00Z,1,"15169",1000' ] &&
+	[ "$(printf '%s\n' "$out" | wc -l)" = 37 ] && grep -qi '^Content-Type: text/csv' "$E2E_DIR/h"
+tap $? "graph/line as CSV (Accept: text/csv)"
 out=$(line ',"dimensions":["SrcAS"],"units":"pps","limit":1')
 check "units: pps (a tie goes to the lower AS)" "$out" '[.rows, (.average | map(. * 600 | round))]' '[[["13335"],["Other"]],[500,800]]'
 out=$(line ',"dimensions":["SrcAS"],"units":"l2bps","limit":1')

@@ -798,12 +798,19 @@ static void api_route(void *ctx, const struct http_request *req, struct http_def
 	j->body[req->body_len] = '\0';
 	j->body_len = req->body_len;
 	j->cache_ms = cache_ms;
+	{
+		size_t alen = 0;
+		const char *acc = http_request_header(req, "Accept", &alen);
+
+		j->csv = acc && memmem(acc, alen, "text/csv", 8) != NULL;
+	}
 	if (cache_ms) {
-		size_t n = strlen(route) + req->body_len + strlen(j->tenant_sql) + 3;
+		size_t n = strlen(route) + req->body_len + strlen(j->tenant_sql) + 8;
 
 		j->cache_key = malloc(n);
 		if (j->cache_key)
-			snprintf(j->cache_key, n, "%s\n%s\n%s", route, j->tenant_sql, j->body);
+			snprintf(j->cache_key, n, "%s%s\n%s\n%s", route, j->csv ? "!csv" : "",
+				 j->tenant_sql, j->body);
 	}
 	enqueue(c, j);
 	return;

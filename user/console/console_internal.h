@@ -17,6 +17,7 @@ struct console_job {
 	char *tenant_sql; /* the tenant's filter as SQL ("1" when none); owned */
 	char *cache_key;  /* NULL = not cached */
 	uint64_t cache_ms;
+	int csv; /* graphs: Accept: text/csv */
 	struct http_deferred *d;
 	struct console_job *next;
 };

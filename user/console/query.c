@@ -792,7 +792,33 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		goto out;
 	if (l.ns)
 		qsort(l.s, l.ns, sizeof(l.s[0]), cmp_series);
-	{
+	if (job->csv) {
+		/* One line per series and interval: time, axis, dimensions, value. */
+		char t[32];
+
+		jb_raw(&b, "time,axis", 9);
+		for (size_t k = 0; k < g.ndims; k++)
+			jb_printf(&b, ",%s", g.dims[k]->name);
+		jb_raw(&b, ",value\r\n", 8);
+		for (size_t p = 0; p < l.npoints; p++)
+			for (size_t i = 0; i < l.ns; i++) {
+				console_format_time(l.t0 + (int64_t)p * l.interval, t, sizeof(t));
+				jb_printf(&b, "%s,%d", t, l.s[i].axis);
+				for (size_t k = 0; k < g.ndims; k++) {
+					const char *v = l.s[i].axis <= 2 ? l.s[i].vals[k] : "";
+
+					jb_raw(&b, ",\"", 2);
+					for (; *v; v++)
+						jb_raw(&b, *v == '"' ? "\"\"" : v,
+						       *v == '"' ? 2 : 1);
+					jb_raw(&b, "\"", 1);
+				}
+				jb_raw(&b, ",", 1);
+				jb_num(&b, l.s[i].pts[p]);
+				jb_raw(&b, "\r\n", 2);
+			}
+		a->content_type = "text/csv; charset=utf-8";
+	} else {
 		char t[32];
 		int last_complete = (l.t0 + (int64_t)l.npoints * l.interval) <= g.end ? 1 : 0;
 		double *sorted = malloc((l.npoints + 1) * sizeof(double));
