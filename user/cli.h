@@ -8,6 +8,7 @@
 int cli_run_main(int argc, char **argv); /* cli_roles.c */
 int cli_inlet_main(int argc, char **argv); /* cli_roles.c */
 int cli_outlet_main(int argc, char **argv); /* cli_roles.c */
+int cli_console_main(int argc, char **argv); /* cli_console.c */
 int cli_orchestrator_main(int argc, char **argv); /* cli_orchestrator.c */
 int cli_decode_main(int argc, char **argv); /* cli_decode.c */
 int cli_bench_main(int argc, char **argv); /* cli_bench.c */

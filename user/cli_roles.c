@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/signals.h"
+#include "console/console.h"
 #include "demo/demo_exporter.h"
 #include "http/http.h"
 #include "inlet/inlet.h"
@@ -43,6 +44,7 @@ struct roles {
 	struct weir_config cfg;
 	struct metrics_registry *metrics;
 	struct http_listener *http;
+	struct console *console; /* weir run only */
 	struct bus_producer *producer;
 	struct bus_consumer **consumers;
 	int ring;
@@ -89,7 +91,8 @@ static void usage(FILE *out, const void *ctx)
 		"Runs every role in one process: the inlet (UDP on :2055, :4739 and :6343\n"
 		"unless flow.inputs says otherwise), the outlet workers, the in-process\n"
 		"bus (or Kafka when bus.type is kafka), ClickHouse migrations and\n"
-		"retention, and the HTTP listener (/metrics).\n",
+		"retention, and the HTTP listener (/metrics, and the console unless\n"
+		"console.enabled is false).\n",
 	    [ROLE_INLET] = "Runs the collector role: receives flow datagrams and produces them to\n"
 			   "Kafka (bus.type must be kafka), with the HTTP listener (/metrics).\n",
 	    [ROLE_OUTLET] =
@@ -206,6 +209,12 @@ static int start_http(struct roles *r)
 	int ret;
 
 	ret = http_listener_new(r->cfg.http.listen, r->metrics, &r->http, &err);
+	if (ret == 0 && r->role == ROLE_RUN && r->cfg.console.enabled) {
+		ret = console_new(&r->cfg.console, &r->cfg.clickhouse, r->http, r->metrics,
+				  &r->console, &err);
+		if (ret == 0)
+			ret = console_start(r->console, &err);
+	}
 	if (ret == 0)
 		ret = http_listener_start(r->http, &err);
 	if (ret < 0) {
@@ -481,6 +490,8 @@ static void stop_all(struct roles *r)
 		free(r->consumers);
 		r->consumers = NULL;
 	}
+	console_free(r->console); /* its pending replies go before the listener */
+	r->console = NULL;
 	http_listener_free(r->http);
 	r->http = NULL;
 }

@@ -15,6 +15,7 @@ static const struct command commands[] = {
 	{"run", cli_run_main, "run every role in one process (collector, outlet, console)"},
 	{"inlet", cli_inlet_main, "run the collector role: receive datagrams, hand them to the bus"},
 	{"outlet", cli_outlet_main, "run the outlet role: decode, enrich, store in ClickHouse"},
+	{"console", cli_console_main, "run the console role: the web UI and its API (Akvorado's)"},
 	{"orchestrator", cli_orchestrator_main, "create or upgrade the ClickHouse schema, apply retention"},
 	{"probe", cli_probe_main, "meter this host's traffic in the kernel, export it as IPFIX"},
 	{"decode", cli_decode_main, "decode flow datagrams from pcap files (--json for JSON lines)"},

@@ -42,6 +42,8 @@ static const struct config_field weir_fields[] = {
 	 .fields = outlet_config_fields},
 	{.key = "probe", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, probe),
 	 .fields = probe_config_fields},
+	{.key = "console", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, console),
+	 .fields = console_config_fields},
 	{0},
 };
 
@@ -60,6 +62,8 @@ int weir_config_defaults(struct weir_config *cfg)
 	inlet_config_defaults(&cfg->flow);
 	outlet_config_defaults(&cfg->outlet);
 	probe_config_defaults(&cfg->probe);
+	if (console_config_defaults(&cfg->console) < 0)
+		return -ENOMEM;
 	return 0;
 }
 

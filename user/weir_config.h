@@ -7,6 +7,7 @@
 
 #include "common/config.h"
 #include "bus/bus.h"
+#include "console/console.h"
 #include "inlet/inlet.h"
 #include "outlet/outlet.h"
 #include "probe/probe.h"
@@ -30,6 +31,7 @@ struct weir_config {
 	struct inlet_config flow; /* `flow:` (user/inlet/inlet.h) */
 	struct outlet_config outlet;
 	struct probe_config probe; /* `probe:` (user/probe/probe.h) */
+	struct console_config console; /* `console:` (user/console/console.h) */
 };
 
 /* Loads and validates `path` (defaults for every absent key). Returns 0 or

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,7 +22,20 @@
 struct route {
 	h2o_handler_t super; /* first: h2o hands this pointer back */
 	http_route_fn fn;
+	http_async_route_fn async_fn;
 	void *ctx;
+	struct http_listener *h;
+};
+
+/* A reply on its way from another thread. The request it answers may be
+ * gone by then (client closed): the request's pool holds `holder`, whose
+ * destructor clears `req`; both run on the listener's thread. */
+struct http_deferred {
+	h2o_multithread_message_t msg; /* first */
+	h2o_req_t *req;
+	struct http_deferred **holder;
+	struct http_response resp;
+	struct http_listener *h;
 };
 
 struct http_listener {
@@ -37,15 +51,118 @@ struct http_listener {
 	int fd;
 	char *listen; /* as configured, for errors */
 	struct metrics_registry *metrics;
+	h2o_multithread_receiver_t receiver;
 	pthread_t thread;
 	int started;
 	_Atomic int stop;
 };
 
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 413:
+		return "Payload Too Large";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status < 400 ? "OK" : "Error";
+	}
+}
+
+static void send_response(h2o_req_t *req, struct http_response *out)
+{
+	const char *type = out->content_type ? out->content_type : "text/plain; charset=utf-8";
+
+	req->res.status = out->status;
+	req->res.reason = reason(out->status);
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type,
+		       strlen(type));
+	if (out->extra_header && out->extra_value) {
+		size_t n = strlen(out->extra_value);
+		char *v = h2o_mem_alloc_pool(&req->pool, n + 1);
+
+		memcpy(v, out->extra_value, n + 1);
+		h2o_add_header_by_str(&req->pool, &req->res.headers, out->extra_header,
+				      strlen(out->extra_header), 0, NULL, v, n);
+	}
+	if (out->cache_control)
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+			       out->cache_control, strlen(out->cache_control));
+	/* h2o_send_inline() leaves the length unset: without it the reply is chunked. */
+	req->res.content_length = out->body_len;
+	h2o_send_inline(req, out->body ? out->body : "", out->body_len);
+	free(out->body);
+	free(out->extra_value);
+	out->body = out->extra_value = NULL;
+}
+
+const char *http_request_header(const struct http_request *in, const char *name, size_t *len)
+{
+	const h2o_req_t *req = in->impl;
+	size_t n = strlen(name);
+
+	for (size_t i = 0; req && i < req->headers.size; i++) {
+		const h2o_header_t *hd = &req->headers.entries[i];
+
+		if (hd->name->len == n && strncasecmp(hd->name->base, name, n) == 0) {
+			*len = hd->value.len;
+			return hd->value.base;
+		}
+	}
+	return NULL;
+}
+
+static void on_req_dispose(void *p)
+{
+	struct http_deferred *d = *(struct http_deferred **)p;
+
+	if (d)
+		d->req = NULL;
+}
+
+static void on_deferred(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+	(void)receiver;
+	while (!h2o_linklist_is_empty(messages)) {
+		h2o_multithread_message_t *msg =
+		    H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+		struct http_deferred *d = (struct http_deferred *)msg;
+
+		h2o_linklist_unlink(&msg->link);
+		if (d->req) {
+			*d->holder = NULL;
+			send_response(d->req, &d->resp);
+		}
+		free(d->resp.body);
+		free(d->resp.extra_value);
+		free(d);
+	}
+}
+
+void http_deferred_finish(struct http_deferred *d, struct http_response *resp)
+{
+	d->resp = *resp;
+	resp->body = resp->extra_value = NULL;
+	h2o_multithread_send_message(&d->h->receiver, &d->msg);
+}
+
 static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct route *r = (struct route *)self;
 	struct http_request in = {
+	    .impl = req,
 	    .method = req->method.base,
 	    .method_len = req->method.len,
 	    .path = req->path.base,
@@ -60,20 +177,29 @@ static int route_on_req(h2o_handler_t *self, h2o_req_t *req)
 		in.query = req->path.base + req->query_at + 1;
 		in.query_len = req->path.len - req->query_at - 1;
 	}
+	if (r->async_fn) {
+		struct http_deferred *d = calloc(1, sizeof(*d));
+
+		if (!d)
+			goto fail;
+		d->h = r->h;
+		d->req = req;
+		d->holder = h2o_mem_alloc_shared(&req->pool, sizeof(*d->holder), on_req_dispose);
+		*d->holder = d;
+		r->async_fn(r->ctx, &in, d);
+		return 0;
+	}
 	ret = r->fn(r->ctx, &in, &out);
 	if (ret < 0) {
 		free(out.body);
-		out = (struct http_response){.status = 500};
+		free(out.extra_value);
+		goto fail;
 	}
-	req->res.status = out.status;
-	req->res.reason = out.status == 200 ? "OK" : out.status == 404 ? "Not Found" : "Error";
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-		       out.content_type ? out.content_type : "text/plain; charset=utf-8",
-		       strlen(out.content_type ? out.content_type : "text/plain; charset=utf-8"));
-	/* h2o_send_inline() leaves the length unset: without it the reply is chunked. */
-	req->res.content_length = out.body_len;
-	h2o_send_inline(req, out.body ? out.body : "", out.body_len);
-	free(out.body);
+	send_response(req, &out);
+	return 0;
+fail:
+	out = (struct http_response){.status = 500};
+	send_response(req, &out);
 	return 0;
 }
 
@@ -153,6 +279,7 @@ int http_listener_new(const char *listen, struct metrics_registry *metrics,
 	h2o_config_init(&h->config);
 	h->host =
 	    h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	h->config.max_request_entity_size = 1 << 20;
 	h->metrics = metrics;
 	if (metrics) {
 		ret = http_listener_route(h, "/metrics", metrics_route, metrics);
@@ -172,19 +299,38 @@ fail:
 					: strerror(-ret));
 }
 
-int http_listener_route(struct http_listener *h, const char *path, http_route_fn fn, void *ctx)
+static int add_route(struct http_listener *h, const char *path, http_route_fn fn,
+		     http_async_route_fn async_fn, void *ctx)
 {
 	h2o_pathconf_t *pathconf;
 	struct route *r;
 
-	if (h->started || !path || path[0] != '/' || !fn)
+	if (h->started || !path || path[0] != '/' || (!fn && !async_fn))
 		return -EINVAL;
 	pathconf = h2o_config_register_path(h->host, path, 0);
 	r = (struct route *)h2o_create_handler(pathconf, sizeof(*r));
 	r->super.on_req = route_on_req;
 	r->fn = fn;
+	r->async_fn = async_fn;
 	r->ctx = ctx;
+	r->h = h;
 	return 0;
+}
+
+int http_listener_route(struct http_listener *h, const char *path, http_route_fn fn, void *ctx)
+{
+	return add_route(h, path, fn, NULL, ctx);
+}
+
+int http_listener_route_async(struct http_listener *h, const char *path, http_async_route_fn fn,
+			      void *ctx)
+{
+	return add_route(h, path, NULL, fn, ctx);
+}
+
+void http_listener_set_max_body(struct http_listener *h, size_t bytes)
+{
+	h->config.max_request_entity_size = bytes;
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -215,8 +361,12 @@ static void *serve(void *arg)
 	h->listener = h2o_evloop_socket_create(h->loop, h->fd, H2O_SOCKET_FLAG_DONT_READ);
 	h->listener->data = h;
 	h2o_socket_read_start(h->listener, on_accept);
+	h2o_multithread_register_receiver(h->ctx.queue, &h->receiver, on_deferred);
 	while (!atomic_load(&h->stop))
 		h2o_evloop_run(h->loop, 100);
+	/* Replies posted just before the stop are delivered (or dropped) here. */
+	h2o_evloop_run(h->loop, 0);
+	h2o_multithread_unregister_receiver(h->ctx.queue, &h->receiver);
 	/* Connections still open (a scraper's keep-alive) are closed by the
 	 * loop's destruction. */
 	h2o_socket_close(h->listener);

@@ -22,7 +22,12 @@ struct http_request {
 	size_t query_len;
 	const uint8_t *body;
 	size_t body_len;
+	const void *impl; /* for http_request_header() */
 };
+
+/* The value of request header `name` (case-insensitive), its length in
+ * *len; NULL when absent. Valid only during the route's call. */
+const char *http_request_header(const struct http_request *req, const char *name, size_t *len);
 
 /* What a route fills. `body` is malloc'd by the route (or NULL) and freed by
  * the server once copied; `content_type` must be a static string. */
@@ -31,6 +36,9 @@ struct http_response {
 	const char *content_type; /* default "text/plain; charset=utf-8" */
 	char *body;
 	size_t body_len;
+	const char *extra_header;  /* one more header's static name (or NULL)... */
+	char *extra_value;	   /* ...and its malloc'd value, freed by the server */
+	const char *cache_control; /* static, or NULL for none */
 };
 
 /* A route runs on the listener's thread; keep it short (it blocks others).
@@ -38,6 +46,17 @@ struct http_response {
 typedef int (*http_route_fn)(void *ctx, const struct http_request *req, struct http_response *resp);
 
 struct http_listener;
+
+/* A reply a route sends later, from any thread: routes registered with
+ * http_listener_route_async() get one per request and must pass it to
+ * http_deferred_finish() exactly once (also when the client went away: the
+ * reply is then dropped). */
+struct http_deferred;
+typedef void (*http_async_route_fn)(void *ctx, const struct http_request *req,
+				    struct http_deferred *d);
+/* Sends `resp` (its body and extra_value are taken over) and frees `d`. Any
+ * thread; until http_listener_free() began. */
+void http_deferred_finish(struct http_deferred *d, struct http_response *resp);
 
 /* Makes a listener for `listen` (the http.listen setting: "127.0.0.1:8081",
  * "[::1]:8081", ":8081" for every address) with /metrics served from
@@ -51,6 +70,14 @@ int http_listener_new(const char *listen, struct metrics_registry *metrics,
  * longest registered prefix wins). Only before http_listener_start().
  * Returns 0 or -errno. */
 int http_listener_route(struct http_listener *h, const char *path, http_route_fn fn, void *ctx);
+
+/* Same for a route that answers later (http_deferred_finish()); `fn` runs on
+ * the listener's thread and must copy what it needs from `req`. */
+int http_listener_route_async(struct http_listener *h, const char *path, http_async_route_fn fn,
+			      void *ctx);
+
+/* Request bodies above this many bytes get 413 (default 1 MiB). Before start. */
+void http_listener_set_max_body(struct http_listener *h, size_t bytes);
 
 /* Binds (port in use and missing permission are returned as -EADDRINUSE,
  * -EACCES) and serves from a new thread. Returns 0, or -errno with `err`

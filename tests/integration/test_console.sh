@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# The console against a private ClickHouse holding known flows
+# (lib/console_data.bash): exact numbers from graph/line (sums, top-N and
+# Other, units, bidirectional, previous period, table choice), sankey,
+# widgets, filter validate and complete, tenants on every endpoint, saved
+# filters and users; 200 concurrent clients, slow clients, oversized and
+# bad bodies get clear answers without stalling the server.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+WEIR=${WEIR:-${WEIR_BUILD:-$top/build}/weir}
+FLOWGEN=$WEIR # e2e_setup checks both
+. "$top/tests/integration/lib/clickhouse.sh"
+. "$top/tests/integration/lib/e2e.bash"
+. "$top/tests/integration/lib/console_data.bash"
+command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
+e2e_setup test_console
+
+console_data_load "$E2E_DIR" || { echo "not ok 1 - known flows loaded"; cat "$E2E_DIR/orchestrator.log"; exit 1; }
+port=$(ch_free_port)
+# The known flows are from 2026-01-01: no retention, so that every table
+# covers them.
+cat >>"$E2E_DIR/weir.yaml" <<EOC
+  retention: {flows: 0s, flows-1m: 0s, flows-5m: 0s, flows-1h: 0s}
+http:
+  listen: 127.0.0.1:$port
+console:
+  web-dir: $E2E_DIR/none
+  max-queries: 8
+  saved-filters-file: $E2E_DIR/saved.jsonl
+  tenants:
+  - group: acme
+    filter: ExporterTenant = "acme"
+  - user: mallory
+    filter: SrcAS = 64501
+EOC
+"$WEIR" console -c "$E2E_DIR/weir.yaml" >"$E2E_DIR/console.log" 2>&1 &
+E2E_EXTRA_PIDS="$!"
+U=http://127.0.0.1:$port
+A=$U/api/v0/console
+for _ in $(seq 1 100); do curl -fs --max-time 1 "$U/healthz" >/dev/null && break; sleep 0.1; done
+curl -fs --max-time 1 "$U/healthz" >/dev/null
+tap $? "weir console answers /healthz"
+
+S=2026-01-01T10:00:00Z
+E=2026-01-01T11:00:00Z
+# post PATH JSON [CURL ARGS...]: the body on stdout, headers in $E2E_DIR/h
+post() {
+	local p=$1 b=$2
+	shift 2
+	curl -s --max-time 20 -D "$E2E_DIR/h" "$@" "$A/$p" -d "$b"
+}
+line() { # EXTRA-JSON [CURL ARGS...]
+	local x=$1
+	shift
+	post graph/line "{\"start\":\"$S\",\"end\":\"$E\",\"limit\":10,\"points\":12$x}" "$@"
+}
+sqlhdr() { grep -i '^X-SQL-Query:' "$E2E_DIR/h"; }
+check() { # DESCRIPTION JSON JQ-EXPR EXPECTED
+	local got
+	got=$(printf '%s' "$2" | jq -c "$3" 2>&1)
+	[ "$got" = "$4" ]
+	tap $? "$1"
+	[ "$got" = "$4" ] || echo "#   got $got, expected $4 (from ${2:0:300})"
+}
+
+out=$(curl -s "$A/configuration")
+check "configuration: dimensions, truncatable, limit" "$out" \
+	'[(.dimensions | index("SrcAS") != null), (.truncatable | index("SrcAddr") != null), .dimensionsLimit, .defaultVisualizeOptions.limitType]' \
+	'[true,true,50,"avg"]'
+
+out=$(line ',"dimensions":["SrcAS"],"limit":2,"units":"l3bps"')
+check "graph/line: top 2 and Other (l3bps, exact)" "$out" \
+	'[.rows, .average, .min, .max, .last, ."95th", (.t | length), .t[0], .axis]' \
+	'[[["15169"],["13335"],["Other"]],[1000,500,300],[1000,500,300],[1000,500,300],[1000,500,300],[1000,500,300],12,"2026-01-01T10:00:00Z",[1,1,1]]'
+check "graph/line: total volume" "$out" '.total' '[3600000,1800000,1080000]'
+sqlhdr | grep -q "FROM flows_5m"
+tap $? "graph/line: 12 points over an hour read flows_5m (X-SQL-Query)"
+line ',"points":60' >/dev/null
+sqlhdr | grep -q "FROM flows_1m "
+tap $? "graph/line: 60 points read flows_1m"
+post graph/line "{\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\",\"points\":12}" >/dev/null
+sqlhdr | grep -q "FROM flows_1h "
+tap $? "graph/line: 12 points over a day read flows_1h"
+out=$(line ',"dimensions":["DstPort"]')
+sqlhdr | grep -q "FROM flows "
+tap $? "graph/line: a port dimension reads flows"
+check "graph/line: ports for people" "$out" '.rows' '[["50000"],["40000"],["443/https"],["50001"]]'
+out=$(line ',"filter":"SrcAddr << 8.8.8.0/24"')
+check "graph/line: an address filter reads flows, exact" "$out" '.average' '[1000]'
+
+out=$(line ',"dimensions":["SrcAS"],"limit":2' -H "Accept: text/csv")
+[ "$(printf '%s' "$out" | head -n 2 | tr -d '\r')" = $'time,axis,SrcAS,value\n2026-01-01T10:00:00Z,1,"15169",1000' ] &&
+	[ "$(printf '%s\n' "$out" | wc -l)" = 37 ] && grep -qi '^Content-Type: text/csv' "$E2E_DIR/h"
+tap $? "graph/line as CSV (Accept: text/csv)"
+out=$(line ',"dimensions":["SrcAS"],"units":"pps","limit":1')
+check "units: pps (a tie goes to the lower AS)" "$out" '[.rows, (.average | map(. * 600 | round))]' '[[["13335"],["Other"]],[500,800]]'
+out=$(line ',"dimensions":["SrcAS"],"units":"l2bps","limit":1')
+check "units: l2bps (38 bytes per packet)" "$out" '.average | map(. * 3 | round)' '[3760,3616]'
+out=$(line ',"units":"fps"')
+check "units: fps" "$out" '.average | map(. * 60 | round)' '[4]'
+out=$(line ',"units":"inl2%","filter":"SrcAS = 15169"')
+check "units: inl2% (against InIfSpeed, 10 Mbps)" "$out" '.average | map(. * 1000000 | round)' '[12533]'
+out=$(line ',"units":"outl2%","filter":"SrcAS = 15169"')
+check "units: outl2% (against OutIfSpeed, 100 Mbps)" "$out" '.average | map(. * 1000000 | round)' '[1253]'
+
+out=$(line ',"dimensions":["SrcAS"],"filter":"SrcAS = 64500","bidirectional":true')
+check "bidirectional: reverse axis with Src<->Dst" "$out" \
+	'[.rows, .axis, .average, ."axis-names"]' '[[["64500"],["64500"]],[1,2],[200,1600],{"1":"Direct","2":"Reverse"}]'
+out=$(line ',"dimensions":["SrcAS"],"filter":"SrcAS = 15169","previous-period":true')
+check "previous period: one line, zeros for an empty hour" "$out" \
+	'[.rows, .axis, .average, ."axis-names"."3"]' '[[["15169"],[]],[1,3],[1000,0],"Previous hour"]'
+out=$(post graph/line "{\"start\":\"2026-01-01T11:00:00Z\",\"end\":\"2026-01-01T12:00:00Z\",\"points\":12,\"previous-period\":true}")
+check "previous period: the hour before, shifted" "$out" '[.axis, .average]' '[[3],[1800]]'
+out=$(line ',"dimensions":["SrcAS"],"limit":1,"limitType":"max"')
+check "limitType max" "$out" '.rows' '[["15169"],["Other"]]'
+out=$(line ',"dimensions":["SrcAS","Proto","EType"],"limit":1,"filter":"Proto = udp"')
+check "several dimensions rendered (protocol, etype)" "$out" '.rows' '[["13335","UDP","IPv4"]]'
+
+out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\",\"Proto\"],\"limit\":2}")
+check "sankey: rows, xps, links" "$out" '[.rows, .xps, (.links | map([.source, .target, .xps]))]' \
+	'[[["15169","TCP"],["13335","UDP"],["Other","TCP"]],[1000,500,300],[["SrcAS: 15169","Proto: TCP",1000],["SrcAS: 13335","Proto: UDP",500],["SrcAS: Other","Proto: TCP",300]]]'
+out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[]}" -w '%{http_code}')
+[[ "$out" == *400 ]]
+tap $? "sankey: no dimension is a 400"
+
+out=$(post filter/validate '{"filter":"SrcAS = AS15169 AND Proto = tcp"}')
+check "filter/validate: ok with the SQL" "$out" '[.message, .parsed]' '["ok","(SrcAS = 15169 AND Proto = 6)"]'
+out=$(post filter/validate '{"filter":"SrcAS = 1 AND\n  Bogus = 2"}')
+check "filter/validate: error with line, column, offset" "$out" '.errors[0] | [.line, .column, .offset]' '[2,3,16]'
+out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":"AS1"}')
+check "filter/complete: ASNs from the data" "$out" '.completions | map(.label)' '["AS13335","AS15169"]'
+out=$(post filter/complete '{"what":"value","column":"InIfBoundary","prefix":"ex"}')
+check "filter/complete: fixed lists" "$out" '.completions | map(.label)' '["external"]'
+out=$(post filter/complete '{"what":"value","column":"ExporterName","prefix":""}')
+check "filter/complete: strings are quoted" "$out" '.completions' '[{"label":"edge1","detail":"ExporterName","quoted":true}]'
+out=$(post filter/complete '{"what":"operator","column":"SrcAddr"}')
+check "filter/complete: operators by type" "$out" '.completions | map(.label)' '["=","!=","<<","!<<","IN","NOTIN"]'
+
+out=$(curl -s "$A/widget/top/src-as")
+check "widget top/src-as" "$out" '.top | map([.name, (.percent * 10 | round)])' '[["15169",556],["13335",278],["64500",111],["64501",56]]'
+out=$(curl -s "$A/widget/exporters")
+check "widget exporters" "$out" '.exporters' '["edge1"]'
+out=$(curl -s "$A/widget/flow-last")
+check "widget flow-last" "$out" '.ExporterName' '"edge1"'
+out=$(curl -s "$A/widget/flow-rate")
+check "widget flow-rate" "$out" '[(.rate * 60 | round), .period]' '[4,"second"]'
+
+# Tenants: a member of acme sees only ExporterTenant acme, whatever it asks.
+T=(-H "Remote-User: alice" -H "Remote-Groups: staff, acme")
+out=$(line ',"dimensions":["SrcAS"]' "${T[@]}")
+check "tenant: graph/line only its rows" "$out" '.rows' '[["13335"]]'
+out=$(line ',"dimensions":["SrcAS"],"filter":"ExporterTenant = \"other\" OR NOT ExporterTenant = \"acme\""' "${T[@]}")
+check "tenant: a crafted filter does not see around it" "$out" '.rows' '[]'
+out=$(line ',"dimensions":["SrcAS"],"bidirectional":true' "${T[@]}")
+check "tenant: bidirectional" "$out" '.rows' '[["13335"],["64500"]]'
+out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\"]}" "${T[@]}")
+check "tenant: sankey" "$out" '.rows' '[["13335"]]'
+out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":""}' "${T[@]}")
+check "tenant: completions" "$out" '.completions | map(.label)' '["AS13335"]'
+out=$(curl -s "${T[@]}" "$A/widget/top/src-as")
+check "tenant: widgets" "$out" '.top | map(.name)' '["13335"]'
+out=$(curl -s -H "Remote-User: mallory" "$A/widget/top/src-as")
+check "tenant by user" "$out" '.top | map(.name)' '["64501"]'
+out=$(line ',"dimensions":["SrcAS"]' -H "Remote-User: bob")
+check "no tenant: everything" "$out" '.rows | length' '4'
+
+# Users and saved filters.
+out=$(curl -s -H "Remote-User: bob" -H "Remote-Email: bob@example.net" "$A/user/info")
+check "user/info from the proxy's headers" "$out" '[.login, .email]' '["bob","bob@example.net"]'
+out=$(curl -s "$A/user/info")
+check "user/info: default user" "$out" '.login' '"default"'
+c1=$(post filter/saved '{"description":"mine","content":"SrcAS = 1","shared":false}' -H "Remote-User: bob" -w '%{http_code}')
+c2=$(post filter/saved '{"description":"ours","content":"SrcAS = 2","shared":true}' -H "Remote-User: bob" -w '%{http_code}')
+out=$(curl -s -H "Remote-User: carol" "$A/filter/saved")
+check "saved filters: others see only the shared ones ($c1 $c2)" "$out" '.filters | map(.description)' '["ours"]'
+id=$(printf '%s' "$out" | jq '.filters[0].id')
+code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Remote-User: carol" "$A/filter/saved/$id")
+[ "$code" = 403 ]
+tap $? "saved filters: only the owner deletes (got $code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Remote-User: bob" "$A/filter/saved/$id")
+[ "$code" = 204 ] && [ "$(wc -l <"$E2E_DIR/saved.jsonl")" = 1 ]
+tap $? "saved filters: the owner deletes, the file follows"
+
+# Bad requests: clear 4xx.
+code=$(post graph/line '{"start":' -o /dev/null -w '%{http_code}')
+msg=$(post graph/line '{"start":')
+[ "$code" = 400 ] && printf '%s' "$msg" | jq -e '.message | test("JSON")' >/dev/null
+tap $? "bad JSON: 400 with a message"
+code=$(line ',"dimensions":["Nope"]' -o /dev/null -w '%{http_code}')
+[ "$code" = 400 ]
+tap $? "unknown dimension: 400"
+code=$(line ',"filter":"SrcAS = 1; DROP TABLE flows"' -o /dev/null -w '%{http_code}')
+[ "$code" = 400 ]
+tap $? "a filter with SQL in it: 400"
+head -c 3000000 /dev/zero | tr '\0' 'a' >"$E2E_DIR/big"
+code=$(curl -s -o /dev/null --max-time 20 -w '%{http_code}' "$A/graph/line" --data-binary @"$E2E_DIR/big")
+[ "$code" = 413 ]
+tap $? "oversized body: 413 (got $code)"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$A/nothing")
+[ "$code" = 404 ]
+tap $? "unknown API path: 404"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$U/../../etc/passwd" --path-as-is)
+[ "$code" = 404 ]
+tap $? "static files: no way out of the web directory"
+curl -s "$U/" | grep -q "weir console"
+tap $? "static files: a placeholder page without web/dist"
+
+# Slow clients hold no one up: 20 half-sent requests, then a normal one.
+slow=
+for i in $(seq 1 20); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'POST /api/v0/console/graph/line HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{' >&3 && sleep 8) &
+	slow="$slow $!"
+done
+sleep 0.3
+t0=$(date +%s%N)
+code=$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$A/configuration")
+t1=$(date +%s%N)
+[ "$code" = 200 ] && [ $(((t1 - t0) / 1000000)) -lt 1000 ]
+tap $? "slow clients: others answered at once ($(((t1 - t0) / 1000000)) ms)"
+kill $slow 2>/dev/null
+
+# 200 concurrent clients: every one gets 200 or a clear 503, none stalls.
+for i in $(seq 1 200); do
+	curl -s -o /dev/null --max-time 30 -w '%{http_code}\n' "$A/graph/line" \
+		-d "{\"start\":\"$S\",\"end\":\"$E\",\"points\":$((10 + i)),\"dimensions\":[\"SrcAS\"]}" >>"$E2E_DIR/codes" &
+done
+wait $(jobs -p | grep -v "^${E2E_EXTRA_PIDS}$") 2>/dev/null
+n200=$(grep -c '^200$' "$E2E_DIR/codes")
+n503=$(grep -c '^503$' "$E2E_DIR/codes")
+[ $((n200 + n503)) = 200 ] && [ "$n200" -ge 8 ]
+tap $? "200 concurrent clients: $n200 answered, $n503 told 503, no other outcome"
+curl -s "$U/metrics" | grep -q '^weir_console_rejected_total [1-9]'
+tap $? "/metrics counts the 503s"
+curl -fs --max-time 2 "$U/healthz" >/dev/null
+tap $? "still answering afterwards"
+
+kill -TERM "$E2E_EXTRA_PIDS"
+wait "$E2E_EXTRA_PIDS"
+tap $? "weir console stops cleanly on SIGTERM"
+E2E_EXTRA_PIDS=
+echo "1..$E2E_N"

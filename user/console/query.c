@@ -1,0 +1,1573 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* The API requests that read ClickHouse: graph/line, graph/sankey,
+ * graph/table-interval, filter/complete and the widgets. Runs on a console
+ * worker. SQL is built from the schema table and the filter printer only:
+ * request values reach it as numbers the server printed, or through
+ * filter_quote(). Written for ClickHouse 18.16 and later (no
+ * toStartOfInterval, no window functions, no WITH FILL). */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "console_internal.h"
+#include "filter.h"
+
+#define MAX_POINTS 2000
+#define MAX_ROWS   1000000
+
+/* ---- time ---- */
+
+int console_parse_time(const char *s, int64_t *out)
+{
+	struct tm tm = {0};
+	int y, mo, d, h, mi, sec, n = 0;
+	int64_t t;
+
+	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n != 19)
+		return -EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970 ||
+	    y > 9999)
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm);
+	s += 19;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		int oh, om, k = 0;
+
+		if (sscanf(s + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5 || oh > 23 || om > 59)
+			return -EINVAL;
+		t -= (*s == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+		s += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*s)
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
+void console_format_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- SQL text ---- */
+
+struct sql {
+	struct jbuf b;
+};
+
+static void add(struct sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct sql *q, const char *fmt, ...)
+{
+	va_list ap;
+	char small[512];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < (int)sizeof(small)) {
+		jb_raw(&q->b, small, (size_t)n);
+		return;
+	}
+	char *big = malloc((size_t)n + 1);
+
+	if (!big) {
+		q->b.nomem = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	jb_raw(&q->b, big, (size_t)n);
+	free(big);
+}
+
+static void add_quoted(struct sql *q, const char *s, size_t n)
+{
+	char *buf = malloc(4 * n + 3);
+
+	if (!buf) {
+		q->b.nomem = 1;
+		return;
+	}
+	jb_raw(&q->b, buf, filter_quote(s, n, buf));
+	free(buf);
+}
+
+/* ---- TabSeparated answers ---- */
+
+/* Unescapes one TSV field in place; returns its length. */
+static size_t tsv_unescape(char *s)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; s[i]; i++) {
+		if (s[i] != '\\' || !s[i + 1]) {
+			s[o++] = s[i];
+			continue;
+		}
+		switch (s[++i]) {
+		case 't':
+			s[o++] = '\t';
+			break;
+		case 'n':
+			s[o++] = '\n';
+			break;
+		case 'r':
+			s[o++] = '\r';
+			break;
+		case '0':
+			break; /* NUL padding of FixedString: dropped */
+		case 'b':
+			s[o++] = '\b';
+			break;
+		case 'f':
+			s[o++] = '\f';
+			break;
+		default:
+			s[o++] = s[i];
+		}
+	}
+	s[o] = '\0';
+	return o;
+}
+
+/* Splits the answer into lines and fields (in place): calls fn for each
+ * line with its fields. */
+typedef int (*row_fn)(void *ctx, char **f, size_t n);
+static int tsv_rows(char *text, size_t want, row_fn fn, void *ctx)
+{
+	char *line = text, *f[32];
+	size_t rows = 0;
+
+	while (line && *line) {
+		char *nl = strchr(line, '\n');
+		size_t n = 0;
+
+		if (nl)
+			*nl = '\0';
+		for (char *p = line; p && n < 32;) {
+			char *tab = strchr(p, '\t');
+
+			if (tab)
+				*tab = '\0';
+			f[n++] = p;
+			p = tab ? tab + 1 : NULL;
+		}
+		for (size_t i = 0; i < n; i++)
+			tsv_unescape(f[i]);
+		if (n != want || ++rows > MAX_ROWS)
+			return -EIO;
+		int r = fn(ctx, f, n);
+
+		if (r < 0)
+			return r;
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+/* ---- what the request names ---- */
+
+struct table {
+	const char *name;
+	int64_t resolution;
+};
+static const struct table tables[] = {
+    {"flows", 1}, {"flows_1m", 60}, {"flows_5m", 300}, {"flows_1h", 3600}};
+
+static uint64_t retention_s(const struct store_config *store, size_t t)
+{
+	const uint64_t ms[] = {store->retention.flows, store->retention.flows_1m,
+			       store->retention.flows_5m, store->retention.flows_1h};
+	return ms[t] / 1000;
+}
+
+/* The coarsest table whose resolution fits `want` seconds per point, that
+ * covers `start` and holds every column (consolidated = 0 forces flows);
+ * else the finest that covers start and holds the columns. */
+static size_t choose_table(const struct store_config *store, int64_t start, int64_t want,
+			   int consolidated)
+{
+	int64_t now = (int64_t)time(NULL);
+	size_t best = 0;
+	int found = 0;
+
+	if (!consolidated)
+		return 0;
+	for (size_t t = 3; t >= 1; t--) {
+		uint64_t keep = retention_s(store, t);
+
+		if (keep && start < now - (int64_t)keep)
+			continue;
+		if (tables[t].resolution <= want)
+			return t;
+		best = t;
+		found = 1;
+	}
+	return found ? best : 0;
+}
+
+/* The request's common part (graphCommonHandlerInput). */
+struct graph_req {
+	int64_t start, end;
+	const struct filter_column *dims[16];
+	size_t ndims;
+	uint64_t limit;
+	int limit_type;	     /* 0 avg, 1 max, 2 last */
+	char *filter_sql[2]; /* direct, reverse */
+	int filter_consolidated;
+	const char *units;
+	int64_t points;
+	int bidirectional, previous;
+};
+
+static void graph_req_fini(struct graph_req *g)
+{
+	free(g->filter_sql[0]);
+	free(g->filter_sql[1]);
+}
+
+static const char *const units_names[] = {"l3bps", "l2bps", "pps", "fps", "inl2%", "outl2%", NULL};
+
+/* Parses the JSON body into g; on a bad request fills `a` (400) and
+ * returns -EINVAL. */
+static int graph_req_parse(const struct console_config *cfg, const struct console_job *job,
+			   struct graph_req *g, struct console_answer *a, int need_dims)
+{
+	struct json *j = NULL;
+	char jerr[128];
+	const struct json *v;
+	struct filter *f = NULL;
+	struct filter_error fe;
+	int ret = -EINVAL;
+
+	memset(g, 0, sizeof(*g));
+	if (json_parse(job->body, job->body_len, &j, jerr, sizeof(jerr)) < 0) {
+		console_answer_error(a, 400, "%s", jerr);
+		return -EINVAL;
+	}
+	if (j->type != JSON_OBJECT) {
+		console_answer_error(a, 400, "an object is expected");
+		goto out;
+	}
+	v = json_get(j, "start");
+	if (!v || v->type != JSON_STRING || console_parse_time(v->str, &g->start) < 0) {
+		console_answer_error(a, 400, "start: an RFC 3339 time is required");
+		goto out;
+	}
+	v = json_get(j, "end");
+	if (!v || v->type != JSON_STRING || console_parse_time(v->str, &g->end) < 0) {
+		console_answer_error(a, 400, "end: an RFC 3339 time is required");
+		goto out;
+	}
+	if (g->end <= g->start) {
+		console_answer_error(a, 400, "end must be after start");
+		goto out;
+	}
+	v = json_get(j, "dimensions");
+	if (v && v->type != JSON_ARRAY && v->type != JSON_NULL) {
+		console_answer_error(a, 400, "dimensions: an array is expected");
+		goto out;
+	}
+	for (size_t i = 0; v && v->type == JSON_ARRAY && i < v->n; i++) {
+		const struct json *d = &v->kids[i];
+		const struct filter_column *c =
+		    d->type == JSON_STRING ? filter_column_find(d->str, d->len) : NULL;
+
+		if (!c || !(c->flags & FILTER_COL_DIMENSION)) {
+			console_answer_error(a, 400, "dimensions: unknown dimension %.64s",
+					     d->type == JSON_STRING ? d->str : "?");
+			goto out;
+		}
+		if (g->ndims == sizeof(g->dims) / sizeof(g->dims[0])) {
+			console_answer_error(a, 400, "dimensions: too many");
+			goto out;
+		}
+		g->dims[g->ndims++] = c;
+	}
+	if (need_dims && !g->ndims) {
+		console_answer_error(a, 400, "At least one dimension is required.");
+		goto out;
+	}
+	v = json_get(j, "limit");
+	g->limit = v && v->type == JSON_NUMBER ? (uint64_t)fmax(0, v->number) : 10;
+	if (g->limit < 1 || g->limit > cfg->dimensions_limit) {
+		console_answer_error(a, 400, "limit: between 1 and %llu",
+				     (unsigned long long)cfg->dimensions_limit);
+		goto out;
+	}
+	v = json_get(j, "limitType");
+	if (v && v->type == JSON_STRING && strcmp(v->str, "avg")) {
+		if (!strcmp(v->str, "max"))
+			g->limit_type = 1;
+		else if (!strcmp(v->str, "last"))
+			g->limit_type = 2;
+		else {
+			console_answer_error(a, 400, "limitType: avg, max or last");
+			goto out;
+		}
+	}
+	v = json_get(j, "units");
+	g->units = "l3bps";
+	if (v && v->type == JSON_STRING) {
+		g->units = NULL;
+		for (size_t i = 0; units_names[i]; i++)
+			if (!strcmp(v->str, units_names[i]))
+				g->units = units_names[i];
+		if (!g->units) {
+			console_answer_error(a, 400,
+					     "units: l3bps, l2bps, pps, fps, inl2%% or outl2%%");
+			goto out;
+		}
+	}
+	v = json_get(j, "points");
+	g->points = v && v->type == JSON_NUMBER ? (int64_t)v->number : 200;
+	if (g->points < 5 || g->points > MAX_POINTS) {
+		console_answer_error(a, 400, "points: between 5 and %d", MAX_POINTS);
+		goto out;
+	}
+	v = json_get(j, "bidirectional");
+	g->bidirectional = v && v->type == JSON_BOOL && v->boolean;
+	v = json_get(j, "previous-period");
+	g->previous = v && v->type == JSON_BOOL && v->boolean;
+	v = json_get(j, "filter");
+	if (v && v->type != JSON_STRING && v->type != JSON_NULL) {
+		console_answer_error(a, 400, "filter: a string is expected");
+		goto out;
+	}
+	if (filter_parse(v && v->type == JSON_STRING ? v->str : "",
+			 v && v->type == JSON_STRING ? v->len : 0, &f, &fe) < 0) {
+		console_answer_error(a, 400, "filter: %s (line %d, column %d)", fe.message, fe.line,
+				     fe.column);
+		goto out;
+	}
+	g->filter_consolidated = filter_consolidated(f);
+	if (filter_sql(f, 0, &g->filter_sql[0]) < 0 || filter_sql(f, 1, &g->filter_sql[1]) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = 0;
+out:
+	filter_free(f);
+	json_free(j);
+	if (ret < 0)
+		graph_req_fini(g);
+	return ret;
+}
+
+/* The value summed per row for `units`, per second comes later. */
+static const char *units_sql(const char *units, int reverse)
+{
+	if (!strcmp(units, "l2bps"))
+		return "(Bytes + 38 * Packets) * SamplingRate * 8";
+	if (!strcmp(units, "pps"))
+		return "Packets * SamplingRate";
+	if (!strcmp(units, "fps"))
+		return "1";
+	if (!strcmp(units, "inl2%") || !strcmp(units, "outl2%")) {
+		int in = !strcmp(units, "inl2%") ^ reverse;
+
+		return in ? "if(InIfSpeed = 0, 0, (Bytes + 38 * Packets) * SamplingRate * 8 * 100 "
+			    "/ "
+			    "(InIfSpeed * 1000000))"
+			  : "if(OutIfSpeed = 0, 0, (Bytes + 38 * Packets) * SamplingRate * 8 * 100 "
+			    "/ "
+			    "(OutIfSpeed * 1000000))";
+	}
+	return "Bytes * SamplingRate * 8";
+}
+
+static int units_consolidated(const char *units)
+{
+	return strcmp(units, "fps") != 0;
+}
+
+static const char *col_name(const struct filter_column *c, int reverse)
+{
+	return reverse ? c->reverse : c->name;
+}
+
+/* The dimension as text in SQL. */
+static void add_display(struct sql *q, const struct filter_column *c, int reverse)
+{
+	const char *n = col_name(c, reverse);
+
+	switch (c->type) {
+	case FILTER_T_ADDR:
+		add(q, "IPv6NumToString(%s)", n);
+		return;
+	case FILTER_T_MAC:
+		add(q, "MACNumToString(%s)", n);
+		return;
+	default:
+		add(q, "toString(%s)", n);
+		return;
+	}
+}
+
+/* The value for people ("15169", "443/https", "TCP", "IPv4", "SA"...). */
+static const struct {
+	unsigned port;
+	const char *name;
+} ports[] = {{20, "ftp-data"},	   {21, "ftp"},		{22, "ssh"},	   {23, "telnet"},
+	     {25, "smtp"},	   {53, "domain"},	{67, "bootps"},	   {68, "bootpc"},
+	     {80, "http"},	   {110, "pop3"},	{123, "ntp"},	   {143, "imap"},
+	     {161, "snmp"},	   {179, "bgp"},	{443, "https"},	   {465, "submissions"},
+	     {514, "syslog"},	   {587, "submission"}, {853, "domain-s"}, {993, "imaps"},
+	     {995, "pop3s"},	   {1194, "openvpn"},	{3306, "mysql"},   {3389, "ms-wbt-server"},
+	     {5432, "postgresql"}, {8080, "http-alt"}};
+
+static void render(const struct filter_column *c, const char *v, char *out, size_t size)
+{
+	unsigned long long n = strtoull(v, NULL, 10);
+
+	switch (c->type) {
+	case FILTER_T_ADDR:
+		snprintf(out, size, "%s",
+			 strncmp(v, "::ffff:", 7) == 0 && strchr(v, '.') ? v + 7 : v);
+		return;
+	case FILTER_T_ETYPE:
+		snprintf(out, size, "%s", n == 0x800 ? "IPv4" : n == 0x86dd ? "IPv6" : v);
+		return;
+	case FILTER_T_PROTO: {
+		const char *name = filter_proto_name((unsigned)n);
+
+		if (!name) {
+			snprintf(out, size, "%s", v);
+			return;
+		}
+		size_t i;
+
+		for (i = 0; name[i] && i + 1 < size; i++)
+			out[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+		out[i] = '\0';
+		return;
+	}
+	case FILTER_T_UINT:
+		if (strstr(c->name, "Port") && !strstr(c->name, "NAT"))
+			for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+				if (ports[i].port == n) {
+					snprintf(out, size, "%llu/%s", n, ports[i].name);
+					return;
+				}
+		if (!strcmp(c->name, "TCPFlags") && n) {
+			static const char letters[] = "FSRPAUEC";
+			size_t k = 0;
+
+			for (int b = 0; b < 8 && k + 1 < size; b++)
+				if (n & (1u << b))
+					out[k++] = letters[b];
+			out[k] = '\0';
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	snprintf(out, size, "%s", v);
+}
+
+/* ---- graph/line ---- */
+
+struct series {
+	char **vals; /* ndims rendered values */
+	double *pts;
+	double sum;
+	int other;
+	int axis;
+};
+
+struct line {
+	const struct graph_req *g;
+	int64_t t0, interval;
+	size_t npoints;
+	struct series *s;
+	size_t ns, cap;
+	int axis;
+	size_t ndims;
+	int reverse;
+};
+
+static struct series *series_find(struct line *l, char **f)
+{
+	for (size_t i = 0; i < l->ns; i++) {
+		struct series *s = &l->s[i];
+		size_t k;
+
+		if (s->axis != l->axis)
+			continue;
+		for (k = 0; k < l->ndims && !strcmp(s->vals[k], f[k]); k++)
+			;
+		if (k == l->ndims)
+			return s;
+	}
+	if (l->ns == l->cap) {
+		size_t nc = l->cap ? 2 * l->cap : 16;
+		struct series *n = realloc(l->s, nc * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		l->s = n;
+		l->cap = nc;
+	}
+	struct series *s = &l->s[l->ns];
+
+	memset(s, 0, sizeof(*s));
+	s->axis = l->axis;
+	s->vals = calloc(l->ndims + 1, sizeof(char *));
+	s->pts = calloc(l->npoints, sizeof(double));
+	if (!s->vals || !s->pts) {
+		free(s->vals);
+		free(s->pts);
+		return NULL;
+	}
+	s->other = l->ndims > 0;
+	for (size_t k = 0; k < l->ndims; k++) {
+		s->vals[k] = strdup(f[k]);
+		if (!s->vals[k]) {
+			for (size_t m = 0; m < k; m++)
+				free(s->vals[m]);
+			free(s->vals);
+			free(s->pts);
+			return NULL;
+		}
+		if (strcmp(f[k], "Other"))
+			s->other = 0;
+	}
+	l->ns++;
+	return s;
+}
+
+/* One answer line: t, the dimensions (raw text), the value. */
+static int line_row(void *ctx, char **f, size_t n)
+{
+	struct line *l = ctx;
+	int64_t t = strtoll(f[0], NULL, 10);
+	char *vals[16], bufs[16][256];
+	struct series *s;
+
+	for (size_t k = 0; k < l->ndims; k++) {
+		render(l->g->dims[k], f[1 + k], bufs[k], sizeof(bufs[k]));
+		vals[k] = bufs[k];
+	}
+	s = series_find(l, vals);
+	if (!s)
+		return -ENOMEM;
+	if (t >= l->t0 && (t - l->t0) / l->interval < (int64_t)l->npoints) {
+		double v = strtod(f[n - 1], NULL);
+
+		s->pts[(t - l->t0) / l->interval] += v;
+		s->sum += v;
+	}
+	return 0;
+}
+
+/* The WHERE clause: time range, filter, tenant. */
+static void add_where(struct sql *q, int64_t from, int64_t to, const char *filter,
+		      const char *tenant)
+{
+	add(q, " WHERE TimeReceived >= toDateTime(%lld) AND TimeReceived < toDateTime(%lld) AND (",
+	    (long long)from, (long long)to);
+	jb_raw(&q->b, filter, strlen(filter));
+	add(q, ") AND (");
+	jb_raw(&q->b, tenant, strlen(tenant));
+	add(q, ")");
+}
+
+static void add_dims_raw(struct sql *q, const struct graph_req *g, int reverse)
+{
+	for (size_t k = 0; k < g->ndims; k++)
+		add(q, "%s%s", k ? ", " : "", col_name(g->dims[k], reverse));
+}
+
+/* Runs one axis's query (top-N plus Other per interval). */
+static int line_axis(struct store_client *ch, const struct graph_req *g, const char *tenant,
+		     size_t table, struct line *l, int axis, int reverse, int64_t shift,
+		     struct sql *all_sql, struct console_answer *a)
+{
+	struct sql q = {0};
+	const char *u = units_sql(g->units, reverse);
+	const char *tn = tables[table].name;
+	int64_t from = l->t0 - shift, to = l->t0 + (int64_t)l->npoints * l->interval - shift;
+	char *out = NULL;
+	int ret;
+
+	add(&q, "SELECT intDiv(toUInt32(TimeReceived) + %lld, %lld) * %lld AS t", (long long)shift,
+	    (long long)l->interval, (long long)l->interval);
+	for (size_t k = 0; k < g->ndims && axis <= 2; k++) {
+		add(&q, ", if((");
+		add_dims_raw(&q, g, reverse);
+		add(&q, ") IN (SELECT ");
+		add_dims_raw(&q, g, reverse);
+		if (g->limit_type == 1) {
+			add(&q, " FROM (SELECT ");
+			add_dims_raw(&q, g, reverse);
+			add(&q,
+			    ", intDiv(toUInt32(TimeReceived), %lld) AS tt, SUM(%s) AS s FROM %s",
+			    (long long)l->interval, u, tn);
+			add_where(&q, from, to, g->filter_sql[reverse], tenant);
+			add(&q, " GROUP BY ");
+			add_dims_raw(&q, g, reverse);
+			add(&q, ", tt) GROUP BY ");
+			add_dims_raw(&q, g, reverse);
+			add(&q, " ORDER BY max(s) DESC, ");
+		} else {
+			add(&q, " FROM %s", tn);
+			add_where(&q, from, to, g->filter_sql[reverse], tenant);
+			add(&q, " GROUP BY ");
+			add_dims_raw(&q, g, reverse);
+			if (g->limit_type == 2)
+				add(&q,
+				    " ORDER BY SUM(if(TimeReceived >= toDateTime(%lld), %s, 0)) "
+				    "DESC, ",
+				    (long long)(to - l->interval), u);
+			else
+				add(&q, " ORDER BY SUM(%s) DESC, ", u);
+		}
+		add_dims_raw(&q, g, reverse);
+		add(&q, " LIMIT %llu), ", (unsigned long long)g->limit);
+		add_display(&q, g->dims[k], reverse);
+		add(&q, ", 'Other') AS d%zu", k);
+	}
+	add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)l->interval, tn);
+	add_where(&q, from, to, g->filter_sql[reverse], tenant);
+	add(&q, " GROUP BY t");
+	for (size_t k = 0; k < g->ndims && axis <= 2; k++)
+		add(&q, ", d%zu", k);
+	add(&q, " ORDER BY t FORMAT TabSeparated");
+	if (q.b.nomem) {
+		free(q.b.s);
+		return -ENOMEM;
+	}
+	if (all_sql->b.len)
+		add(all_sql, "; ");
+	jb_raw(&all_sql->b, q.b.s, q.b.len);
+	ret = store_client_query(ch, q.b.s, &out);
+	free(q.b.s);
+	if (ret < 0) {
+		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+		return ret;
+	}
+	l->axis = axis;
+	l->ndims = axis <= 2 ? g->ndims : 0;
+	ret = tsv_rows(out, 2 + l->ndims, line_row, l);
+	free(out);
+	/* The previous period is one total line, zeros when there was nothing. */
+	if (ret == 0 && axis >= 3 && !series_find(l, NULL))
+		ret = -ENOMEM;
+	if (ret < 0)
+		console_answer_error(a, 500, "unexpected answer from ClickHouse");
+	return ret;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_series(const void *pa, const void *pb)
+{
+	const struct series *a = pa, *b = pb;
+
+	if (a->axis != b->axis)
+		return a->axis - b->axis;
+	if (a->other != b->other)
+		return a->other - b->other;
+	if (a->sum != b->sum)
+		return a->sum > b->sum ? -1 : 1;
+	return 0;
+}
+
+static void previous_name(int64_t range, int64_t *shift, const char **name)
+{
+	if (range <= 3600) {
+		*shift = 3600;
+		*name = "Previous hour";
+	} else if (range <= 86400) {
+		*shift = 86400;
+		*name = "Previous day";
+	} else if (range <= 7 * 86400) {
+		*shift = 7 * 86400;
+		*name = "Previous week";
+	} else if (range <= 30 * 86400) {
+		*shift = 30 * 86400;
+		*name = "Previous month";
+	} else {
+		*shift = 365 * 86400;
+		*name = "Previous year";
+	}
+}
+
+/* The interval and the table for a range: a multiple of the table's
+ * resolution, at least (end - start) / points. */
+static void plan(const struct store_config *store, const struct graph_req *g, int64_t from,
+		 size_t *table, int64_t *interval)
+{
+	int64_t want = (g->end - g->start) / g->points;
+	int cons = g->filter_consolidated && units_consolidated(g->units);
+
+	for (size_t k = 0; k < g->ndims; k++)
+		if (!(g->dims[k]->flags & FILTER_COL_CONSOLIDATED))
+			cons = 0;
+	if (want < 1)
+		want = 1;
+	*table = choose_table(store, from, want, cons);
+	int64_t res = tables[*table].resolution;
+
+	*interval = (want + res - 1) / res * res;
+	if (*interval < 60 && *table == 0)
+		*interval = want < 60 ? (want < 1 ? 1 : want) : 60;
+}
+
+static int graph_line(const struct console_config *cfg, const struct store_config *store,
+		      struct store_client *ch, const struct console_job *job,
+		      struct console_answer *a, int table_only)
+{
+	struct graph_req g;
+	struct line l = {0};
+	struct sql all = {0};
+	struct jbuf b = {0};
+	size_t table, naxes;
+	int64_t shift = 0;
+	const char *prev = NULL;
+	int ret;
+
+	ret = graph_req_parse(cfg, job, &g, a, 0);
+	if (ret < 0)
+		return 0;
+	plan(store, &g, g.start, &table, &l.interval);
+	if (table_only) {
+		jb_printf(&b, "{\"table\":\"%s\",\"interval\":%lld}", tables[table].name,
+			  (long long)l.interval);
+		a->body = jb_take(&b, &a->body_len);
+		graph_req_fini(&g);
+		return 0;
+	}
+	l.g = &g;
+	l.t0 = g.start / l.interval * l.interval;
+	l.npoints = (size_t)((g.end - l.t0 + l.interval - 1) / l.interval);
+	naxes = g.bidirectional ? 2 : 1;
+	for (size_t ax = 0; ax < naxes && ret == 0; ax++)
+		ret =
+		    line_axis(ch, &g, job->tenant_sql, table, &l, (int)ax + 1, (int)ax, 0, &all, a);
+	if (g.previous && ret == 0) {
+		size_t ptable;
+		int64_t pint;
+
+		previous_name(g.end - g.start, &shift, &prev);
+		plan(store, &g, g.start - shift, &ptable, &pint);
+		if (tables[ptable].resolution > l.interval)
+			ptable = table;
+		for (size_t ax = 0; ax < naxes && ret == 0; ax++)
+			ret = line_axis(ch, &g, job->tenant_sql, ptable, &l, (int)ax + 3, (int)ax,
+					shift, &all, a);
+	}
+	if (ret < 0)
+		goto out;
+	if (l.ns)
+		qsort(l.s, l.ns, sizeof(l.s[0]), cmp_series);
+	if (job->csv) {
+		/* One line per series and interval: time, axis, dimensions, value. */
+		char t[32];
+
+		jb_raw(&b, "time,axis", 9);
+		for (size_t k = 0; k < g.ndims; k++)
+			jb_printf(&b, ",%s", g.dims[k]->name);
+		jb_raw(&b, ",value\r\n", 8);
+		for (size_t p = 0; p < l.npoints; p++)
+			for (size_t i = 0; i < l.ns; i++) {
+				console_format_time(l.t0 + (int64_t)p * l.interval, t, sizeof(t));
+				jb_printf(&b, "%s,%d", t, l.s[i].axis);
+				for (size_t k = 0; k < g.ndims; k++) {
+					const char *v = l.s[i].axis <= 2 ? l.s[i].vals[k] : "";
+
+					jb_raw(&b, ",\"", 2);
+					for (; *v; v++)
+						jb_raw(&b, *v == '"' ? "\"\"" : v,
+						       *v == '"' ? 2 : 1);
+					jb_raw(&b, "\"", 1);
+				}
+				jb_raw(&b, ",", 1);
+				jb_num(&b, l.s[i].pts[p]);
+				jb_raw(&b, "\r\n", 2);
+			}
+		a->content_type = "text/csv; charset=utf-8";
+	} else {
+		char t[32];
+		int last_complete = (l.t0 + (int64_t)l.npoints * l.interval) <= g.end ? 1 : 0;
+		double *sorted = malloc((l.npoints + 1) * sizeof(double));
+
+		if (!sorted) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		jb_raw(&b, "{\"t\":[", 6);
+		for (size_t i = 0; i < l.npoints; i++) {
+			console_format_time(l.t0 + (int64_t)i * l.interval, t, sizeof(t));
+			jb_printf(&b, "%s\"%s\"", i ? "," : "", t);
+		}
+		jb_raw(&b, "],\"rows\":[", 10);
+		for (size_t i = 0; i < l.ns; i++) {
+			jb_raw(&b, i ? ",[" : "[", i ? 2 : 1);
+			for (size_t k = 0; l.s[i].axis <= 2 && k < g.ndims; k++) {
+				if (k)
+					jb_raw(&b, ",", 1);
+				jb_cstr(&b, l.s[i].vals[k]);
+			}
+			jb_raw(&b, "]", 1);
+		}
+		jb_raw(&b, "],\"points\":[", 12);
+		for (size_t i = 0; i < l.ns; i++) {
+			jb_raw(&b, i ? ",[" : "[", i ? 2 : 1);
+			for (size_t p = 0; p < l.npoints; p++) {
+				if (p)
+					jb_raw(&b, ",", 1);
+				jb_num(&b, l.s[i].pts[p]);
+			}
+			jb_raw(&b, "]", 1);
+		}
+		jb_raw(&b, "],\"axis\":[", 10);
+		for (size_t i = 0; i < l.ns; i++)
+			jb_printf(&b, "%s%d", i ? "," : "", l.s[i].axis);
+		jb_raw(&b, "],\"axis-names\":{\"1\":\"Direct\"", 28);
+		if (g.bidirectional)
+			jb_printf(&b, ",\"2\":\"Reverse\"");
+		if (prev) {
+			jb_printf(&b, ",\"3\":\"%s\"", prev);
+			if (g.bidirectional)
+				jb_printf(&b, ",\"4\":\"%s\"", prev);
+		}
+		jb_raw(&b, "}", 1);
+		static const char *const stats[] = {"average", "min",  "max",
+						    "last",    "95th", "total"};
+		for (int st = 0; st < 6; st++) {
+			jb_printf(&b, ",\"%s\":[", stats[st]);
+			for (size_t i = 0; i < l.ns; i++) {
+				const double *p = l.s[i].pts;
+				size_t n = l.npoints;
+				double v = 0;
+
+				switch (st) {
+				case 0:
+					v = l.s[i].sum / (double)n;
+					break;
+				case 1:
+					v = 0;
+					for (size_t k = 0; k < n; k++)
+						if (p[k] > 0 && (v == 0 || p[k] < v))
+							v = p[k];
+					break;
+				case 2:
+					for (size_t k = 0; k < n; k++)
+						v = p[k] > v ? p[k] : v;
+					break;
+				case 3:
+					v = n >= 2 && !last_complete ? p[n - 2] : p[n - 1];
+					break;
+				case 4: {
+					double r;
+					size_t lo;
+
+					memcpy(sorted, p, n * sizeof(double));
+					qsort(sorted, n, sizeof(double), cmp_double);
+					r = 0.95 * (double)(n - 1);
+					lo = (size_t)r;
+					v = lo + 1 < n
+						? sorted[lo] + (r - (double)lo) *
+								   (sorted[lo + 1] - sorted[lo])
+						: sorted[lo];
+					break;
+				}
+				case 5:
+					v = l.s[i].sum * (double)l.interval;
+					break;
+				}
+				if (i)
+					jb_raw(&b, ",", 1);
+				jb_num(&b, v);
+			}
+			jb_raw(&b, "]", 1);
+		}
+		jb_raw(&b, "}", 1);
+		free(sorted);
+	}
+	a->body = jb_take(&b, &a->body_len);
+	a->sql = jb_take(&all.b, &(size_t){0});
+	if (!a->body)
+		ret = -ENOMEM;
+out:
+	for (size_t i = 0; i < l.ns; i++) {
+		for (size_t k = 0; l.s[i].vals && l.s[i].vals[k]; k++)
+			free(l.s[i].vals[k]);
+		free(l.s[i].vals);
+		free(l.s[i].pts);
+	}
+	free(l.s);
+	free(all.b.s);
+	free(b.s);
+	graph_req_fini(&g);
+	return ret;
+}
+
+/* ---- graph/sankey ---- */
+
+struct sankey {
+	const struct graph_req *g;
+	struct jbuf rows, xps, axis, nodes, links;
+	int ax;
+	size_t nrows;
+	char **node_names;
+	int *node_axis;
+	size_t nnodes;
+	struct link {
+		char *src, *dst;
+		double xps;
+		int axis;
+	} * l;
+	size_t nl;
+};
+
+static int sankey_node(struct sankey *s, const char *name)
+{
+	for (size_t i = 0; i < s->nnodes; i++)
+		if (s->node_axis[i] == s->ax && !strcmp(s->node_names[i], name))
+			return 0;
+	char **n = realloc(s->node_names, (s->nnodes + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->node_names = n;
+	int *ax = realloc(s->node_axis, (s->nnodes + 1) * sizeof(*ax));
+
+	if (!ax)
+		return -ENOMEM;
+	s->node_axis = ax;
+	s->node_names[s->nnodes] = strdup(name);
+	if (!s->node_names[s->nnodes])
+		return -ENOMEM;
+	s->node_axis[s->nnodes++] = s->ax;
+	return 0;
+}
+
+static int sankey_row(void *ctx, char **f, size_t n)
+{
+	struct sankey *s = ctx;
+	const struct graph_req *g = s->g;
+	char names[16][300];
+	double v = strtod(f[n - 1], NULL);
+
+	jb_raw(&s->rows, s->nrows ? ",[" : "[", s->nrows ? 2 : 1);
+	for (size_t k = 0; k < g->ndims; k++) {
+		char r[256];
+
+		render(g->dims[k], f[k], r, sizeof(r));
+		if (k)
+			jb_raw(&s->rows, ",", 1);
+		jb_cstr(&s->rows, r);
+		snprintf(names[k], sizeof(names[k]), "%s: %s", col_name(g->dims[k], s->ax == 2), r);
+		if (sankey_node(s, names[k]) < 0)
+			return -ENOMEM;
+	}
+	jb_raw(&s->rows, "]", 1);
+	jb_printf(&s->xps, "%s", s->nrows ? "," : "");
+	jb_num(&s->xps, v);
+	jb_printf(&s->axis, "%s%d", s->nrows ? "," : "", s->ax);
+	s->nrows++;
+	for (size_t k = 0; k + 1 < g->ndims; k++) {
+		size_t i;
+
+		for (i = 0; i < s->nl; i++)
+			if (s->l[i].axis == s->ax && !strcmp(s->l[i].src, names[k]) &&
+			    !strcmp(s->l[i].dst, names[k + 1]))
+				break;
+		if (i == s->nl) {
+			struct link *nl = realloc(s->l, (s->nl + 1) * sizeof(*nl));
+
+			if (!nl)
+				return -ENOMEM;
+			s->l = nl;
+			s->l[i] = (struct link){strdup(names[k]), strdup(names[k + 1]), 0, s->ax};
+			s->nl++;
+			if (!s->l[i].src || !s->l[i].dst)
+				return -ENOMEM;
+		}
+		s->l[i].xps += v;
+	}
+	return 0;
+}
+
+static int graph_sankey(const struct console_config *cfg, const struct store_config *store,
+			struct store_client *ch, const struct console_job *job,
+			struct console_answer *a)
+{
+	struct graph_req g;
+	struct sankey s = {0};
+	struct sql all = {0};
+	struct jbuf b = {0};
+	size_t table;
+	int64_t interval;
+	int ret = 0;
+
+	if (graph_req_parse(cfg, job, &g, a, 1) < 0)
+		return 0;
+	g.points = 5; /* sankey: one total; the coarsest table that covers the range */
+	plan(store, &g, g.start, &table, &interval);
+	s.g = &g;
+	for (int ax = 1; ax <= (g.bidirectional ? 2 : 1) && ret == 0; ax++) {
+		struct sql q = {0};
+		int rev = ax == 2;
+		const char *u = units_sql(g.units, rev);
+		char *out = NULL;
+
+		add(&q, "SELECT ");
+		for (size_t k = 0; k < g.ndims; k++) {
+			const char *n = col_name(g.dims[k], rev);
+
+			add(&q, "%sif(%s IN (SELECT %s FROM %s", k ? ", " : "", n, n,
+			    tables[table].name);
+			add_where(&q, g.start, g.end, g.filter_sql[rev], job->tenant_sql);
+			add(&q, " GROUP BY %s ORDER BY SUM(%s) DESC, %s LIMIT %llu), ", n, u, n,
+			    (unsigned long long)g.limit);
+			add_display(&q, g.dims[k], rev);
+			add(&q, ", 'Other') AS d%zu", k);
+		}
+		add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)(g.end - g.start),
+		    tables[table].name);
+		add_where(&q, g.start, g.end, g.filter_sql[rev], job->tenant_sql);
+		add(&q, " GROUP BY ");
+		for (size_t k = 0; k < g.ndims; k++)
+			add(&q, "%sd%zu", k ? ", " : "", k);
+		add(&q, " ORDER BY v DESC");
+		for (size_t k = 0; k < g.ndims; k++)
+			add(&q, ", d%zu", k);
+		add(&q, " FORMAT TabSeparated");
+		if (q.b.nomem) {
+			free(q.b.s);
+			ret = -ENOMEM;
+			break;
+		}
+		if (all.b.len)
+			add(&all, "; ");
+		jb_raw(&all.b, q.b.s, q.b.len);
+		ret = store_client_query(ch, q.b.s, &out);
+		free(q.b.s);
+		if (ret < 0) {
+			console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+			break;
+		}
+		s.ax = ax;
+		ret = tsv_rows(out, g.ndims + 1, sankey_row, &s);
+		free(out);
+	}
+	if (ret == 0) {
+		size_t n;
+		char *p;
+
+		jb_raw(&b, "{\"rows\":[", 9);
+		p = jb_take(&s.rows, &n);
+		jb_raw(&b, p ? p : "", p ? n : 0);
+		free(p);
+		jb_raw(&b, "],\"xps\":[", 9);
+		p = jb_take(&s.xps, &n);
+		jb_raw(&b, p ? p : "", p ? n : 0);
+		free(p);
+		jb_raw(&b, "],\"axis\":[", 10);
+		p = jb_take(&s.axis, &n);
+		jb_raw(&b, p ? p : "", p ? n : 0);
+		free(p);
+		jb_printf(&b, "],\"axis-names\":{\"1\":\"Direct\"%s},\"nodes\":[",
+			  g.bidirectional ? ",\"2\":\"Reverse\"" : "");
+		for (size_t i = 0; i < s.nnodes; i++) {
+			jb_raw(&b, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
+			jb_cstr(&b, s.node_names[i]);
+			jb_printf(&b, ",\"axis\":%d}", s.node_axis[i]);
+		}
+		jb_raw(&b, "],\"links\":[", 11);
+		for (size_t i = 0; i < s.nl; i++) {
+			jb_raw(&b, i ? ",{\"source\":" : "{\"source\":", i ? 11 : 10);
+			jb_cstr(&b, s.l[i].src);
+			jb_raw(&b, ",\"target\":", 10);
+			jb_cstr(&b, s.l[i].dst);
+			jb_raw(&b, ",\"xps\":", 7);
+			jb_num(&b, s.l[i].xps);
+			jb_printf(&b, ",\"axis\":%d}", s.l[i].axis);
+		}
+		jb_raw(&b, "]}", 2);
+		a->body = jb_take(&b, &a->body_len);
+		a->sql = jb_take(&all.b, &(size_t){0});
+		if (!a->body)
+			ret = -ENOMEM;
+	}
+	free(s.rows.s);
+	free(s.xps.s);
+	free(s.axis.s);
+	for (size_t i = 0; i < s.nnodes; i++)
+		free(s.node_names[i]);
+	free(s.node_names);
+	free(s.node_axis);
+	for (size_t i = 0; i < s.nl; i++) {
+		free(s.l[i].src);
+		free(s.l[i].dst);
+	}
+	free(s.l);
+	free(all.b.s);
+	free(b.s);
+	graph_req_fini(&g);
+	return ret;
+}
+
+/* ---- filter/complete ---- */
+
+static const char *const op_lists[][9] = {
+    [FILTER_T_ADDR] = {"=", "!=", "<<", "!<<", "IN", "NOTIN"},
+    [FILTER_T_STRING] = {"=", "!=", "LIKE", "ILIKE", "UNLIKE", "IUNLIKE", "IN", "NOTIN"},
+    [FILTER_T_UINT] = {"=", "!=", "<", "<=", ">", ">=", "IN", "NOTIN"},
+    [FILTER_T_ASN] = {"=", "!=", "<", "<=", ">", ">=", "IN", "NOTIN"},
+    [FILTER_T_MAC] = {"=", "!=", "IN", "NOTIN"},
+    [FILTER_T_BOUNDARY] = {"=", "!=", "IN", "NOTIN"},
+    [FILTER_T_DIRECTION] = {"=", "!=", "IN", "NOTIN"},
+    [FILTER_T_ETYPE] = {"=", "!=", "IN", "NOTIN"},
+    [FILTER_T_PROTO] = {"=", "!=", "<", "<=", ">", ">=", "IN", "NOTIN"},
+    [FILTER_T_ASPATH] = {"=", "!="},
+    [FILTER_T_COMMUNITY] = {"=", "!="},
+    [FILTER_T_LCOMMUNITY] = {"=", "!="},
+};
+
+struct completions {
+	struct jbuf b;
+	size_t n, limit;
+	const char *prefix;
+};
+
+static void complete_add(struct completions *c, const char *label, const char *detail, int quoted)
+{
+	size_t pl = strlen(c->prefix);
+
+	if (c->n >= c->limit || strncasecmp(label, c->prefix, pl))
+		return;
+	jb_raw(&c->b, c->n ? ",{\"label\":" : "{\"label\":", c->n ? 10 : 9);
+	jb_cstr(&c->b, label);
+	jb_raw(&c->b, ",\"detail\":", 10);
+	jb_cstr(&c->b, detail);
+	jb_printf(&c->b, ",\"quoted\":%s}", quoted ? "true" : "false");
+	c->n++;
+}
+
+struct value_ctx {
+	struct completions *c;
+	const struct filter_column *col;
+};
+
+static int value_row(void *ctx, char **f, size_t n)
+{
+	struct value_ctx *v = ctx;
+	char label[300], r[256];
+
+	(void)n;
+	switch (v->col->type) {
+	case FILTER_T_ASN:
+		snprintf(label, sizeof(label), "AS%s", f[0]);
+		complete_add(v->c, label, "AS number", 0);
+		break;
+	case FILTER_T_STRING:
+		complete_add(v->c, f[0], v->col->name, 1);
+		break;
+	default:
+		render(v->col, f[0], r, sizeof(r));
+		complete_add(v->c, f[0], r, 0);
+		break;
+	}
+	return 0;
+}
+
+static int complete(const struct console_job *job, struct store_client *ch,
+		    struct console_answer *a)
+{
+	struct json *j = NULL;
+	char jerr[128];
+	const struct json *what, *col, *pre, *lim;
+	struct completions c = {0};
+	const struct filter_column *fc = NULL;
+	int ret = 0;
+
+	if (json_parse(job->body, job->body_len, &j, jerr, sizeof(jerr)) < 0) {
+		console_answer_error(a, 400, "%s", jerr);
+		return 0;
+	}
+	what = json_get(j, "what");
+	col = json_get(j, "column");
+	pre = json_get(j, "prefix");
+	lim = json_get(j, "limit");
+	c.prefix = pre && pre->type == JSON_STRING ? pre->str : "";
+	c.limit = lim && lim->type == JSON_NUMBER && lim->number >= 1 && lim->number <= 1000
+		      ? (size_t)lim->number
+		      : 20;
+	if (strlen(c.prefix) > 200) {
+		console_answer_error(a, 400, "prefix: too long");
+		goto out;
+	}
+	if (col && col->type == JSON_STRING)
+		fc = filter_column_find(col->str, col->len);
+	jb_raw(&c.b, "{\"completions\":[", 16);
+	if (!what || what->type != JSON_STRING) {
+		console_answer_error(a, 400, "what: column, operator or value");
+		goto out;
+	} else if (!strcmp(what->str, "column")) {
+		for (size_t i = 0; i < filter_columns_count; i++)
+			complete_add(&c, filter_columns[i].name, "column name", 0);
+	} else if (!strcmp(what->str, "operator")) {
+		if (!fc) {
+			console_answer_error(a, 400, "column: unknown");
+			goto out;
+		}
+		for (size_t i = 0; op_lists[fc->type][i]; i++)
+			complete_add(&c, op_lists[fc->type][i], "comparison operator", 0);
+	} else if (!strcmp(what->str, "value")) {
+		if (!fc) {
+			console_answer_error(a, 400, "column: unknown");
+			goto out;
+		}
+		switch (fc->type) {
+		case FILTER_T_BOUNDARY:
+			complete_add(&c, "external", "network boundary", 0);
+			complete_add(&c, "internal", "network boundary", 0);
+			complete_add(&c, "undefined", "network boundary", 0);
+			break;
+		case FILTER_T_DIRECTION:
+			complete_add(&c, "ingress", "flow direction", 0);
+			complete_add(&c, "egress", "flow direction", 0);
+			complete_add(&c, "undefined", "flow direction", 0);
+			break;
+		case FILTER_T_ETYPE:
+			complete_add(&c, "IPv4", "ethernet type", 0);
+			complete_add(&c, "IPv6", "ethernet type", 0);
+			break;
+		case FILTER_T_PROTO: {
+			static const char *const names[] = {"TCP", "UDP", "ICMP", "IPv6-ICMP",
+							    "GRE", "ESP", "SCTP", NULL};
+			for (size_t i = 0; names[i]; i++)
+				complete_add(&c, names[i], "protocol", 0);
+			break;
+		}
+		case FILTER_T_STRING:
+		case FILTER_T_ASN:
+		case FILTER_T_UINT:
+		case FILTER_T_ADDR: {
+			/* From the data: the last day of flows_1m (the last hour of flows for
+			 * the columns only flows holds), with the tenant's filter. */
+			int cons = (fc->flags & FILTER_COL_CONSOLIDATED) != 0;
+			struct sql q = {0};
+			char *out = NULL, pat[420];
+			size_t pn = 0;
+			const char *p = c.prefix;
+			struct value_ctx vc = {&c, fc};
+
+			if (fc->type == FILTER_T_ASN && !strncasecmp(p, "AS", 2))
+				p += 2;
+			for (; *p && pn + 3 < sizeof(pat); p++) {
+				if (*p == '%' || *p == '_' || *p == '\\')
+					pat[pn++] = '\\';
+				pat[pn++] = *p;
+			}
+			pat[pn++] = '%';
+			add(&q, "SELECT DISTINCT ");
+			add_display(&q, fc, 0);
+			add(&q, " AS v FROM %s", cons ? "flows_1m" : "flows");
+			add(&q, " WHERE TimeReceived >= now() - %d AND (", cons ? 86400 : 3600);
+			jb_raw(&q.b, job->tenant_sql, strlen(job->tenant_sql));
+			add(&q, ") AND lower(v) LIKE lower(");
+			add_quoted(&q, pat, pn);
+			add(&q, ") AND v != '' ORDER BY v LIMIT %zu FORMAT TabSeparated", c.limit);
+			if (q.b.nomem) {
+				free(q.b.s);
+				ret = -ENOMEM;
+				goto out;
+			}
+			/* Prefixes for ASNs are matched on the number. */
+			c.prefix = "";
+			ret = store_client_query(ch, q.b.s, &out);
+			a->sql = q.b.s;
+			if (ret < 0) {
+				console_answer_error(a, 500, "ClickHouse: %.400s",
+						     store_client_error(ch));
+				ret = 0;
+				goto out;
+			}
+			ret = tsv_rows(out, 1, value_row, &vc);
+			free(out);
+			if (ret < 0)
+				goto out;
+			break;
+		}
+		default:
+			break;
+		}
+	} else {
+		console_answer_error(a, 400, "what: column, operator or value");
+		goto out;
+	}
+	jb_raw(&c.b, "]}", 2);
+	a->body = jb_take(&c.b, &a->body_len);
+out:
+	free(c.b.s);
+	json_free(j);
+	return ret;
+}
+
+/* ---- widgets ---- */
+
+static int widget_sql(struct store_client *ch, struct console_answer *a, const char *sql,
+		      char **out)
+{
+	int ret = store_client_query(ch, sql, out);
+
+	free(a->sql);
+	a->sql = strdup(sql);
+	if (ret < 0)
+		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+	return ret;
+}
+
+struct top_ctx {
+	struct jbuf *b;
+	const struct filter_column *col;
+	double total;
+	size_t n;
+};
+
+static int top_row(void *ctx, char **f, size_t n)
+{
+	struct top_ctx *t = ctx;
+	char r[256];
+
+	(void)n;
+	render(t->col, f[0], r, sizeof(r));
+	jb_raw(t->b, t->n ? ",{\"name\":" : "{\"name\":", t->n ? 9 : 8);
+	jb_cstr(t->b, r);
+	jb_raw(t->b, ",\"percent\":", 11);
+	jb_num(t->b, t->total > 0 ? strtod(f[1], NULL) * 100 / t->total : 0);
+	jb_raw(t->b, "}", 1);
+	t->n++;
+	return 0;
+}
+
+struct graph_ctx {
+	struct jbuf *b;
+	size_t n;
+};
+
+static int graph_row(void *ctx, char **f, size_t n)
+{
+	struct graph_ctx *g = ctx;
+	char t[32];
+
+	(void)n;
+	console_format_time(strtoll(f[0], NULL, 10), t, sizeof(t));
+	jb_printf(g->b, "%s{\"t\":\"%s\",\"gbps\":", g->n ? "," : "", t);
+	jb_num(g->b, strtod(f[1], NULL));
+	jb_raw(g->b, "}", 1);
+	g->n++;
+	return 0;
+}
+
+static int widget(const struct store_config *store, struct store_client *ch,
+		  const struct console_job *job, struct console_answer *a)
+{
+	const char *w = job->route + 7, *ten = job->tenant_sql;
+	struct jbuf b = {0};
+	char sql[8192 + 4096];
+	char *out = NULL;
+	int ret = 0;
+
+	if (strlen(ten) > 8192) {
+		console_answer_error(a, 500, "tenant filter too long for a widget");
+		return 0;
+	}
+	if (!strcmp(w, "flow-rate")) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT count() / 60 FROM flows WHERE TimeReceived >= now() - 60 AND (%s) "
+			 "FORMAT TabSeparated",
+			 ten);
+		if (widget_sql(ch, a, sql, &out) < 0)
+			return 0;
+		jb_raw(&b, "{\"rate\":", 8);
+		jb_num(&b, strtod(out, NULL));
+		jb_raw(&b, ",\"period\":\"second\"}", 19);
+	} else if (!strcmp(w, "exporters")) {
+		struct graph_ctx g = {&b, 0};
+		char *line;
+
+		snprintf(sql, sizeof(sql),
+			 "SELECT DISTINCT ExporterName FROM flows_1m WHERE TimeReceived >= now() - "
+			 "86400 AND (%s) AND ExporterName != '' ORDER BY ExporterName LIMIT 1000 "
+			 "FORMAT TabSeparated",
+			 ten);
+		if (widget_sql(ch, a, sql, &out) < 0)
+			return 0;
+		jb_raw(&b, "{\"exporters\":[", 14);
+		line = out;
+		while (line && *line) {
+			char *nl = strchr(line, '\n');
+
+			if (nl)
+				*nl = '\0';
+			tsv_unescape(line);
+			jb_raw(&b, g.n++ ? "," : "", g.n > 1);
+			jb_cstr(&b, line);
+			line = nl ? nl + 1 : NULL;
+		}
+		jb_raw(&b, "]}", 2);
+	} else if (!strcmp(w, "flow-last")) {
+		snprintf(
+		    sql, sizeof(sql),
+		    "SELECT toUInt32(TimeReceived) AS TimeReceived, SamplingRate, "
+		    "IPv6NumToString(ExporterAddress) AS ExporterAddress, ExporterName, "
+		    "IPv6NumToString(SrcAddr) AS SrcAddr, IPv6NumToString(DstAddr) AS DstAddr, "
+		    "SrcAS, DstAS, replaceAll(toString(SrcCountry), '\\0', '') AS SrcCountry, "
+		    "replaceAll(toString(DstCountry), '\\0', '') AS DstCountry, InIfName, "
+		    "OutIfName, InIfBoundary, OutIfBoundary, InIfSpeed, OutIfSpeed, EType, "
+		    "Proto, SrcPort, DstPort, Bytes, Packets, ForwardingStatus, TCPFlags, "
+		    "MACNumToString(SrcMAC) AS SrcMAC, MACNumToString(DstMAC) AS DstMAC, IPTTL, "
+		    "DstASPath, DstCommunities FROM flows WHERE TimeReceived >= now() - 3600 "
+		    "AND (%s) ORDER BY TimeReceived DESC LIMIT 1 FORMAT JSONEachRow",
+		    ten);
+		if (widget_sql(ch, a, sql, &out) < 0)
+			return 0;
+		size_t n = strlen(out);
+
+		while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+			out[--n] = '\0';
+		jb_raw(&b, n ? out : "{}", n ? n : 2);
+	} else if (!strncmp(w, "top/", 4)) {
+		static const struct {
+			const char *name, *col;
+		} tops[] = {{"src-as", "SrcAS"},
+			    {"dst-as", "DstAS"},
+			    {"src-country", "SrcCountry"},
+			    {"dst-country", "DstCountry"},
+			    {"exporter", "ExporterName"},
+			    {"protocol", "Proto"},
+			    {"etype", "EType"},
+			    {"src-port", "SrcPort"},
+			    {"dst-port", "DstPort"}};
+		const struct filter_column *col = NULL;
+		struct top_ctx t = {&b, NULL, 0, 0};
+		struct sql q = {0};
+
+		for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
+			if (!strcmp(w + 4, tops[i].name))
+				col = filter_column_find(tops[i].col, strlen(tops[i].col));
+		if (!col) {
+			console_answer_error(a, 404, "Unknown top request.");
+			return 0;
+		}
+		t.col = col;
+		const char *tn = col->flags & FILTER_COL_CONSOLIDATED ? "flows_1m" : "flows";
+
+		snprintf(
+		    sql, sizeof(sql),
+		    "SELECT SUM(Bytes * SamplingRate) FROM %s WHERE TimeReceived >= now() - 300 "
+		    "AND (%s) FORMAT TabSeparated",
+		    tn, ten);
+		if (widget_sql(ch, a, sql, &out) < 0)
+			return 0;
+		t.total = strtod(out, NULL);
+		free(out);
+		out = NULL;
+		add(&q, "SELECT ");
+		add_display(&q, col, 0);
+		add(&q,
+		    " AS v, SUM(Bytes * SamplingRate) AS s FROM %s WHERE TimeReceived >= now() - "
+		    "300 "
+		    "AND (",
+		    tn);
+		jb_raw(&q.b, ten, strlen(ten));
+		add(&q, ") GROUP BY v ORDER BY s DESC, v LIMIT 5 FORMAT TabSeparated");
+		if (q.b.nomem) {
+			free(q.b.s);
+			return -ENOMEM;
+		}
+		ret = widget_sql(ch, a, q.b.s, &out);
+		free(q.b.s);
+		if (ret < 0)
+			return 0;
+		jb_raw(&b, "{\"top\":[", 8);
+		ret = tsv_rows(out, 2, top_row, &t);
+		jb_raw(&b, "]}", 2);
+	} else if (!strcmp(w, "graph")) {
+		struct graph_ctx g = {&b, 0};
+		int64_t now = (int64_t)time(NULL), start = now - 86400;
+		size_t table = choose_table(store, start, 300, 1);
+		int64_t res = tables[table].resolution, interval = res > 300 ? res : 300;
+
+		snprintf(sql, sizeof(sql),
+			 "SELECT intDiv(toUInt32(TimeReceived), %lld) * %lld AS t, "
+			 "SUM(Bytes * SamplingRate * 8) / %lld / 1000000000 AS gbps FROM %s WHERE "
+			 "TimeReceived >= toDateTime(%lld) AND (%s) GROUP BY t ORDER BY t "
+			 "FORMAT TabSeparated",
+			 (long long)interval, (long long)interval, (long long)interval,
+			 tables[table].name, (long long)(start / interval * interval), ten);
+		if (widget_sql(ch, a, sql, &out) < 0)
+			return 0;
+		jb_raw(&b, "{\"data\":[", 9);
+		ret = tsv_rows(out, 2, graph_row, &g);
+		jb_raw(&b, "]}", 2);
+	} else {
+		console_answer_error(a, 404, "Unknown widget.");
+		return 0;
+	}
+	free(out);
+	if (ret < 0) {
+		free(b.s);
+		console_answer_error(a, 500, "unexpected answer from ClickHouse");
+		return 0;
+	}
+	a->body = jb_take(&b, &a->body_len);
+	return a->body ? 0 : -ENOMEM;
+}
+
+int console_query_run(const struct console_config *cfg, const struct store_config *store,
+		      struct store_client *ch, const struct console_job *job,
+		      struct console_answer *a)
+{
+	a->status = 200;
+	a->content_type = "application/json; charset=utf-8";
+	if (!strcmp(job->route, "graph/line"))
+		return graph_line(cfg, store, ch, job, a, 0);
+	if (!strcmp(job->route, "graph/table-interval"))
+		return graph_line(cfg, store, ch, job, a, 1);
+	if (!strcmp(job->route, "graph/sankey"))
+		return graph_sankey(cfg, store, ch, job, a);
+	if (!strcmp(job->route, "filter/complete"))
+		return complete(job, ch, a);
+	if (!strncmp(job->route, "widget/", 7))
+		return widget(store, ch, job, a);
+	console_answer_error(a, 404, "not found");
+	return 0;
+}
