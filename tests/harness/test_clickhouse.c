@@ -2,10 +2,12 @@
 /* The throw-away clickhouse-server of the C integration tests, started by
  * the bench stage's launcher (the one every private server comes from). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench/bench.h"
@@ -32,15 +34,30 @@ int test_clickhouse_embedded(void)
 	return s && !strcmp(s, "embedded");
 }
 
-static void em_cleanup(void)
+/* Removes em_dir once this process is gone: the engine's exit handler may
+ * end the process with _exit() before other handlers run (chdb.h), and no
+ * engine code may run from one. A grandchild waits for the end of a pipe
+ * only this process holds (close-on-exec). */
+static void em_reaper(void)
 {
-	char cmd[600];
+	int fd[2];
+	char c;
 
-	/* (no engine code from an exit handler: the engine is left open, as
-	 * after kill -9, and its files go) */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", em_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", em_dir);
+	if (pipe2(fd, O_CLOEXEC) < 0)
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		close(fd[1]);
+		while (read(fd[0], &c, 1) > 0)
+			;
+		execlp("rm", "rm", "-rf", em_dir, (char *)NULL);
+		_exit(127);
+	}
+	close(fd[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
 }
 
 static const char *embedded_url(const char *name)
@@ -63,12 +80,11 @@ static const char *embedded_url(const char *name)
 	free(em_cfg.url);
 	em_cfg.url = strdup(em_url);
 	em_cfg.embedded_max_memory = 2ull << 30;
+	em_reaper();
 	if (store_client_new(&em_cfg, &em_keep, &err) < 0) {
-		em_cleanup();
 		snprintf(ch_skip_reason, sizeof(ch_skip_reason), "%s", error_text(&err));
 		SKIP(ch_skip_reason);
 	}
-	atexit(em_cleanup); /* after the engine's own exit handler: runs before it */
 	ch_state = 1;
 	return em_url;
 }
