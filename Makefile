@@ -181,6 +181,10 @@ demo: deps all
 install: all
 	install -D -m 0755 $(BUILD)/weir $(DESTDIR)/usr/local/bin/weir
 	install -D -m 0644 config/weir.yaml $(DESTDIR)/etc/weir/weir.yaml
+	@# the embedded ClickHouse (the default clickhouse.url), found beside bin/
+	@if [ -f third_party/chdb/libchdb.so ]; then \
+		install -D -m 0755 third_party/chdb/libchdb.so $(DESTDIR)/usr/local/lib/weir/libchdb.so; \
+	else echo "install: no third_party/chdb/libchdb.so (make deps): embedded:// URLs will not work"; fi
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^$(BUILD)/')

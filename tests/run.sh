@@ -65,6 +65,13 @@ for suite in "${suites[@]}"; do
 			*.sh) run_tap "integration/$(basename "$t" .sh)" bash "$t" ;;
 			*) run_tap "integration/$(basename "$t")" "$t" ;;
 			esac
+			# the store's tests again on the embedded engine (skipped
+			# without libchdb.so: `make deps`)
+			case "$(basename "$t")" in
+			test_store | test_orch_lock)
+				run_tap "integration/$(basename "$t"):embedded" \
+					env WEIR_TEST_STORE=embedded "$t" ;;
+			esac
 		done ;;
 	fuzz)
 		for t in $(find "$build/fuzz" -maxdepth 1 -type f -perm -u+x 2>/dev/null | sort); do

@@ -12,6 +12,10 @@
 struct store_client;
 struct store_config;
 
+/* 1 when WEIR_TEST_STORE=embedded: then the "server" is the engine embedded
+ * in the test process (embedded://DIR, skipped without libchdb.so), shared
+ * by the program's tests, and test_clickhouse_control() skips the test. */
+int test_clickhouse_embedded(void);
 /* The server's URL; starts it on first call (its directory's name starts
  * with `name`). Skips the calling test when the server cannot be had, fails
  * it when the server does not start. */

@@ -204,6 +204,8 @@ TEST(concurrent_orchestrator_commands)
 	pid_t pids[N];
 	FILE *f;
 
+	if (test_clickhouse_embedded())
+		SKIP("weir processes of their own: the embedded engine's directory is this one's");
 	test_config(&cfg, "weir_t_lock_cli");
 	if (!build)
 		SKIP("WEIR_BUILD not set (run through tests/run.sh)");
@@ -343,6 +345,8 @@ TEST(waiting_is_bounded)
 	char *log;
 	FILE *f;
 
+	if (test_clickhouse_embedded())
+		SKIP("weir processes of their own: the embedded engine's directory is this one's");
 	test_config(&cfg, "weir_t_lock_bound");
 	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);

@@ -100,6 +100,14 @@ const struct config_field store_config_fields[] = {
      .offset = offsetof(struct store_config, lock_wait_ms),
      .min = 0,
      .max = 7 * 24 * 3600 * 1000LL},
+    {.key = "embedded-library",
+     .type = CONFIG_STRING,
+     .offset = offsetof(struct store_config, embedded_library)},
+    {.key = "embedded-max-memory",
+     .type = CONFIG_SIZE,
+     .offset = offsetof(struct store_config, embedded_max_memory),
+     .min = 0,
+     .max = 1LL << 50},
     {0},
 };
 
@@ -110,6 +118,7 @@ int store_config_defaults(struct store_config *cfg)
 	cfg->database = strdup("weir");
 	cfg->username = strdup("");
 	cfg->password = strdup("");
+	cfg->embedded_library = strdup("");
 	cfg->batch_rows = 50000;
 	cfg->batch_interval_ms = 5000;
 	cfg->max_batch_bytes = 64ULL << 20;
@@ -126,7 +135,8 @@ int store_config_defaults(struct store_config *cfg)
 	cfg->retention_interval_ms = 3600 * 1000;
 	cfg->lock_stale_ms = 5 * 60 * 1000;
 	cfg->lock_wait_ms = 10 * 60 * 1000;
-	if (!cfg->url || !cfg->database || !cfg->username || !cfg->password) {
+	if (!cfg->url || !cfg->database || !cfg->username || !cfg->password ||
+	    !cfg->embedded_library) {
 		store_config_free(cfg);
 		return -ENOMEM;
 	}

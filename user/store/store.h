@@ -27,7 +27,11 @@ struct store_retention_config {
 /* The `clickhouse:` section of weir.yaml. Strings are heap-allocated (freed
  * with config_free_bound(store_config_fields, cfg)). */
 struct store_config {
-	char *url;		     /* url: "http://127.0.0.1:8123" */
+	/* url: "http://127.0.0.1:8123" a server; "embedded:///abs/dir" or
+	 * "embedded://rel/dir" (relative to the working directory) the engine
+	 * embedded in weir (libchdb.so from `make deps`) on that directory:
+	 * one per process, and one process per directory. */
+	char *url;
 	char *database;		     /* database: "weir" */
 	char *username;		     /* username: "" = ClickHouse's default user */
 	char *password;		     /* password */
@@ -50,6 +54,10 @@ struct store_config {
 	/* Orchestrator lock (user/orchestrator/lock.c): */
 	uint64_t lock_stale_ms; /* lock-stale: holder silent this long is taken over (5m) */
 	uint64_t lock_wait_ms;	/* lock-wait: wait for another orchestrator at most (10m) */
+	/* The embedded engine (embedded:// URLs; the first transport opened
+	 * decides for the process): */
+	char *embedded_library;	      /* embedded-library: libchdb.so; "" = searched (chdb.h) */
+	uint64_t embedded_max_memory; /* embedded-max-memory: its bound; 0 = 90% of RAM (0) */
 };
 
 extern const struct config_field store_config_fields[];
@@ -101,8 +109,9 @@ struct store_client;
 
 /* A client of the ClickHouse clickhouse.url names; `cfg` is borrowed and must
  * outlive it. Returns 0 with *out set, or -errno with *out NULL and `err`
- * (may be NULL) set: -ENOMEM, -ENOTSUP for an embedded:// URL (the embedded
- * engine is not built yet). Nothing is sent before the first query. */
+ * (may be NULL) set: -ENOMEM, or for an embedded:// URL the engine's
+ * (-ENOENT without libchdb.so, -EBUSY...). Over HTTP nothing is sent before
+ * the first query. */
 int store_client_new(const struct store_config *cfg, struct store_client **out, struct error *err);
 void store_client_free(struct store_client *c); /* accepts NULL */
 

@@ -135,7 +135,7 @@ int store_native_batch_sort(struct store_native_batch *b);
 int store_native_batch_block(struct store_native_batch *b, struct store_block *block);
 
 /* ---- transports (transport.c chooses, transport_<name>.c implements) ----
- * How requests reach ClickHouse: a server over HTTP, or (later) the engine
+ * How requests reach ClickHouse: a server over HTTP, or the engine
  * embedded in the process. Every call makes one try: retrying, with
  * back-off, is the caller's (writer.c), the same for every transport. A
  * transport borrows its config, which must outlive it. One thread at a
@@ -170,8 +170,8 @@ static inline void store_transport_free(struct store_transport *t)
 		t->ops->free(t);
 }
 
-/* The transport clickhouse.url names: embedded:// is refused (-ENOTSUP,
- * "not built yet"), any other URL is a server over HTTP. Returns 0 with *out
+/* The transport clickhouse.url names: embedded:// the engine in the
+ * process, any other URL a server over HTTP. Returns 0 with *out
  * (free with store_transport_free()), or -errno with *out NULL and `err`
  * set. */
 int store_transport_new(const struct store_config *cfg, struct store_transport **out,
@@ -179,7 +179,11 @@ int store_transport_new(const struct store_config *cfg, struct store_transport *
 /* transport_http.c: http://host:port (libcurl, one kept-alive connection). */
 int store_transport_http_new(const struct store_config *cfg, struct store_transport **out,
 			     struct error *err);
-/* transport_embedded.c, not written yet: embedded:///path (libchdb). */
+/* transport_embedded.c: embedded:///abs/dir or embedded://rel/dir (relative
+ * to the working directory): the engine of chdb.h on that directory, one
+ * per process, shared by every transport (the last one freed stops it),
+ * and one connection (session) per transport. Fails as store_chdb_open(),
+ * e.g. -ENOENT without libchdb.so, -EBUSY for a second directory. */
 int store_transport_embedded_new(const struct store_config *cfg, struct store_transport **out,
 				 struct error *err);
 

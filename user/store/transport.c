@@ -14,9 +14,9 @@ typedef int (*transport_new_fn)(const struct store_config *cfg, struct store_tra
  * and reads a URL without a scheme as http). */
 static const struct {
 	const char *prefix;
-	transport_new_fn new_fn; /* NULL: not built yet */
+	transport_new_fn new_fn;
 } transports[] = {
-    {"embedded://", NULL}, /* store_transport_embedded_new, transport_embedded.c */
+    {"embedded://", store_transport_embedded_new},
     {"", store_transport_http_new},
 };
 
@@ -31,11 +31,6 @@ int store_transport_new(const struct store_config *cfg, struct store_transport *
 
 		if (strncmp(url, p, strlen(p)) != 0)
 			continue;
-		if (!transports[i].new_fn)
-			return error_set(err, -ENOTSUP,
-					 "store: clickhouse.url %s: the embedded ClickHouse is "
-					 "not built yet (use http://host:8123)",
-					 url);
 		return transports[i].new_fn(cfg, out, err);
 	}
 	return error_set(err, -EINVAL, "store: clickhouse.url %s: unknown scheme", url);

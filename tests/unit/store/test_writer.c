@@ -242,7 +242,7 @@ TEST(stored_fields)
 	CHECK_EQ(stored, flow_fields_count - 2);
 }
 
-TEST(embedded_url_not_built_yet)
+TEST(embedded_url_without_library)
 {
 	struct store_config cfg;
 	struct store_client *c = (void *)&cfg;
@@ -251,16 +251,23 @@ TEST(embedded_url_not_built_yet)
 
 	config(&cfg);
 	free(cfg.url);
-	cfg.url = strdup("embedded:///var/lib/weir");
-	CHECK_EQ(store_client_new(&cfg, &c, &err), (unsigned long long)-ENOTSUP);
+	cfg.url = strdup("embedded://");
+	CHECK_EQ(store_client_new(&cfg, &c, &err), (unsigned long long)-EINVAL);
 	CHECK(c == NULL);
-	CHECK(strstr(err.text, "embedded:///var/lib/weir") != NULL);
-	CHECK(strstr(err.text, "not built yet") != NULL);
+	CHECK(strstr(err.text, "embedded:///absolute/dir") != NULL);
+	/* The library named is the only one tried (none is loaded here). */
+	free(cfg.url);
+	cfg.url = strdup("embedded:///nonexistent/weir");
+	free(cfg.embedded_library);
+	cfg.embedded_library = strdup("/nonexistent/libchdb.so");
 	err.text[0] = 0;
-	CHECK_EQ(store_writer_new(&cfg, NULL, &w, &err), (unsigned long long)-ENOTSUP);
+	CHECK_EQ(store_client_new(&cfg, &c, &err), (unsigned long long)-ENOENT);
+	CHECK(c == NULL);
+	CHECK(strstr(err.text, "make deps") != NULL);
+	err.text[0] = 0;
+	CHECK_EQ(store_writer_new(&cfg, NULL, &w, &err), (unsigned long long)-ENOENT);
 	CHECK(w == NULL);
-	CHECK(strstr(err.text, "not built yet") != NULL);
-	CHECK_EQ(store_writer_new(&cfg, NULL, &w, NULL), (unsigned long long)-ENOTSUP);
+	CHECK_EQ(store_writer_new(&cfg, NULL, &w, NULL), (unsigned long long)-ENOENT);
 	/* Any other URL is a server over HTTP: nothing is sent before a query. */
 	free(cfg.url);
 	cfg.url = strdup("http://127.0.0.1:1");
