@@ -39,6 +39,15 @@ static const struct config_field weir_fields[] = {
 	 .fields = outlet_config_fields},
 	{.key = "probe", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, probe),
 	 .fields = probe_config_fields},
+	/* the enrichment's sections, where Akvorado's outlet has them */
+	{.key = "core", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, enrich.core),
+	 .fields = enrich_core_fields},
+	{.key = "metadata", .type = CONFIG_SECTION,
+	 .offset = offsetof(struct weir_config, enrich.metadata), .fields = enrich_metadata_fields},
+	{.key = "geoip", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, enrich.geoip),
+	 .fields = enrich_geoip_fields},
+	{.key = "networks", .type = CONFIG_SECTION,
+	 .offset = offsetof(struct weir_config, enrich.networks), .fields = enrich_networks_fields},
 	{0},
 };
 
@@ -57,6 +66,24 @@ int weir_config_defaults(struct weir_config *cfg)
 	inlet_config_defaults(&cfg->flow);
 	outlet_config_defaults(&cfg->outlet);
 	probe_config_defaults(&cfg->probe);
+	return enrich_config_defaults(&cfg->enrich);
+}
+
+/* The enrichment's free-form pieces (classifier rules, subnet maps, providers,
+ * networks) are only compiled by enrich_new(): compile them once here so that
+ * `weir config check` and every role report a wrong rule before starting. Its
+ * errors already name the file, line and key. */
+static int check_enrich(const struct weir_config *cfg, struct config_error *err)
+{
+	struct enrich *e = NULL;
+	struct error eerr = {""};
+	int r = enrich_new(&cfg->enrich, NULL, &e, &eerr);
+
+	enrich_free(e);
+	if (r < 0) {
+		snprintf(err->text, sizeof(err->text), "%s", eerr.text);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -77,7 +104,7 @@ int weir_config_load(struct weir_config *cfg, const char *path, struct config_er
 	/* checks across sections: add here */
 	if (bus_config_check(&cfg->bus, cfg->doc, err) < 0)
 		return -EINVAL;
-	return 0;
+	return check_enrich(cfg, err);
 }
 
 void weir_config_free(struct weir_config *cfg)
