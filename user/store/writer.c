@@ -120,6 +120,40 @@ fail:
 	return r; /* err said why */
 }
 
+int store_writer_set_strings(struct store_writer *w, const struct strtab *strings,
+			     struct error *err)
+{
+	struct store_column *cols = NULL;
+	struct store_native_batch batch;
+	size_t ncols = 0;
+	int r;
+
+	if (w->batch.rows)
+		return error_set(err, -EBUSY, "store: enrichment columns set after rows");
+	r = store_flows_columns(&cols, &ncols);
+	if (r == 0) {
+		struct store_column *more =
+		    realloc(cols, (ncols + STORE_ENRICH_COLUMNS) * sizeof(*cols));
+
+		if (!more)
+			r = -ENOMEM;
+		else
+			cols = more;
+	}
+	if (r < 0) {
+		free(cols);
+		return error_set(err, r, "store: out of memory for a writer");
+	}
+	ncols += store_enrich_columns(strings, cols + ncols);
+	r = store_native_batch_init(&batch, cols, ncols, store_flows_sort_key, err);
+	free(cols);
+	if (r < 0)
+		return r;
+	store_native_batch_fini(&w->batch);
+	w->batch = batch;
+	return 0;
+}
+
 void store_writer_free(struct store_writer *w)
 {
 	if (!w)
