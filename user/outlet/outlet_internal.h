@@ -15,6 +15,10 @@
 #include "common/exporter_table.h"
 #include "outlet.h"
 
+/* Interfaces one datagram's options data may name (more are not learnt
+ * from that datagram; exporters repeat them). */
+#define OUTLET_MAX_IFACES_PER_DATAGRAM 64
+
 /* Flows one datagram may give; more are dropped and counted by the decoder
  * (DECODE_FLOW_LIMIT). A 64 KiB IPFIX datagram of the smallest records stays
  * below this in practice. */
@@ -67,7 +71,8 @@ struct outlet_worker {
 	struct bus_consumer *consumer;
 	struct decode_state *decoder;
 	struct store_writer *writer;
-	struct enrich_worker *enricher; /* NULL without an enrich stage */
+	struct enrich_worker *enricher;	 /* NULL without an enrich stage */
+	struct decode_interface *ifaces; /* options data's interfaces (with enricher) */
 	struct bus_envelope *envs;
 	/* Flows decoded and not yet appended, with their exporters as runs. */
 	struct flow *flows;

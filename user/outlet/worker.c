@@ -89,9 +89,16 @@ uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint
 	    .time_received = time_ns / 1000000000ull,
 	};
 	struct decode_output out = {.flows = w->flows + w->nstaged,
-				    .cap = OUTLET_MAX_FLOWS_PER_DATAGRAM};
+				    .cap = OUTLET_MAX_FLOWS_PER_DATAGRAM,
+				    .ifaces = w->ifaces,
+				    .ifaces_cap = w->ifaces ? OUTLET_MAX_IFACES_PER_DATAGRAM : 0};
 
 	decode_datagram(w->decoder, &in, &out, res);
+	/* Interface names from options data: the flow-options provider. */
+	for (uint32_t i = 0; i < out.ifaces_count; i++)
+		enrich_learn_interface(w->outlet->enrich, exporter, w->ifaces[i].ifindex,
+				       w->ifaces[i].name, w->ifaces[i].description,
+				       w->ifaces[i].speed_mbps);
 	return out.count;
 }
 
@@ -197,6 +204,7 @@ void outlet_worker_fini(struct outlet_worker *w)
 	free(w->envs);
 	free(w->flows);
 	free(w->runs);
+	free(w->ifaces);
 	outlet_exporters_fini(w);
 	outlet_park_fini(w);
 }
@@ -244,7 +252,9 @@ int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 			    "sFlow flow records skipped because weir has no use for them "
 			    "(extended records without a column, other formats): not an error",
 			    "worker", values);
-	if (o->enrich && enrich_worker_new(o->enrich, &w->enricher, NULL) < 0)
+	if (o->enrich &&
+	    (enrich_worker_new(o->enrich, &w->enricher, NULL) < 0 ||
+	     !(w->ifaces = calloc(OUTLET_MAX_IFACES_PER_DATAGRAM, sizeof(*w->ifaces)))))
 		return -ENOMEM;
 	ret = store_writer_new(o->store, o->metrics, &w->writer, NULL);
 	if (ret == 0 && o->enrich)
