@@ -94,6 +94,20 @@ got=$(q "SrcNetName, SrcNetRole, SrcCountry, DstNetName = '' AND DstCountry = to
 [ "$got" = "customers	clients	FR	1" ]
 tap $? "networks and GeoIP: source network and country, none for the destination ($got)"
 
+for t in flows_1m flows_5m flows_1h; do
+	got=$(e2e_wait_value "SELECT count() > 0 FROM $DB.$t WHERE $W AND InIfName = 'et-0/0/3'
+		AND ExporterName = 'par1-edge1' AND InIfProvider = 'cogent' AND InIfSpeed = 100000
+		AND SrcNetName = 'customers' AND SrcCountry = 'FR' AND OutIfBoundary = 'internal'" 1 60)
+	tap $? "$t: rows carry the enrichment dimensions ($got)"
+done
+got=$(e2e_wait_value "SELECT ExporterName, IfName, IfDescription, IfSpeed, IfConnectivity,
+	IfProvider, IfBoundary FROM $DB.exporters FINAL WHERE $W AND IfIndex = 3" \
+	"par1-edge1	et-0/0/3	Transit: Cogent 1-2345	100000	transit	cogent	external" 60)
+tap $? "exporters: the exporter's and interface's names ($got)"
+got=$(e2e_wait_value "SELECT IfName, IfBoundary FROM $DB.exporters FINAL WHERE $W AND IfIndex = 30" \
+	"ae0	internal" 60)
+tap $? "exporters: an output interface's name ($got)"
+
 e2e_stop weir TERM
 tap $? "weir run exits 0 on SIGTERM"
 

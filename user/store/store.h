@@ -146,9 +146,10 @@ typedef int (*store_stop_fn)(void *ctx);
 int store_writer_new(const struct store_config *cfg, struct metrics_registry *metrics,
 		     struct store_writer **out, struct error *err);
 void store_writer_free(struct store_writer *w); /* accepts NULL */
-/* From now on also writes struct flow's `enriched` member into the
- * enrichment columns of flows (not yet into flows_1m and exporters), its ids
- * resolved with `strings` (borrowed: must outlive the writer and every flow
+/* From now on also writes struct flow's `enriched` member: the enrichment
+ * columns of flows, the enrichment dimensions of the consolidated tables and
+ * the exporters' and interfaces' names in exporters. Its ids are resolved
+ * with `strings` (borrowed: must outlive the writer and every flow
  * appended). Call before the first append. Returns 0, -EBUSY (rows already
  * appended) or -ENOMEM, with `err` (may be NULL) filled. */
 struct strtab;

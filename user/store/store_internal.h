@@ -73,8 +73,10 @@ size_t store_enrich_columns(const struct strtab *strings, struct store_column *o
 int store_column_is_array(const struct store_column *c);
 /* "names[0], names[1], ...", malloc'd, or NULL: an INSERT's column list. */
 char *store_column_list(const char *const *names, size_t n);
-/* The columns of the exporters table the writer fills, in its order. */
+/* The columns of the exporters table the writer fills, in its order:
+ * without, then with the enrichment (store_consolidator_set_strings). */
 extern const char store_exporters_columns[];
+extern const char store_exporters_enriched_columns[];
 
 /* ---- Native format (native.c) ---- */
 
@@ -233,6 +235,10 @@ struct store_consolidator;
  * store_consolidator_free() accepts NULL. */
 int store_consolidator_new(size_t max_rows, struct store_consolidator **out, struct error *err);
 void store_consolidator_free(struct store_consolidator *c);
+/* Adds the enrichment dimensions of flows_1m (and the exporters' names),
+ * ids resolved with `strings` (borrowed). Before the first add. Returns 0,
+ * -EBUSY, -E2BIG or -ENOMEM. */
+int store_consolidator_set_strings(struct store_consolidator *c, const struct strtab *strings);
 /* 1 when n more flows fit whatever their keys (each may be a new row). */
 int store_consolidator_room(const struct store_consolidator *c, size_t n);
 /* Sums flows[0..n): 0, -ENOBUFS (no room: encode and clear first), -ENOMEM. */

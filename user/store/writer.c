@@ -149,8 +149,23 @@ int store_writer_set_strings(struct store_writer *w, const struct strtab *string
 	free(cols);
 	if (r < 0)
 		return r;
+	r = store_consolidator_set_strings(w->consolidator, strings);
+	if (r < 0) {
+		store_native_batch_fini(&batch);
+		return error_set(err, r, "store: enrichment of the consolidated tables: %s",
+				 strerror(-r));
+	}
 	store_native_batch_fini(&w->batch);
 	w->batch = batch;
+	for (unsigned t = 0; t < CONSOLIDATED_TABLES; t++) {
+		char *cols = t < 3 ? store_consolidator_columns(w->consolidator)
+				   : strdup(store_exporters_enriched_columns);
+
+		if (!cols)
+			return error_set(err, -ENOMEM, "store: out of memory for a writer");
+		free(w->consolidated_columns[t]);
+		w->consolidated_columns[t] = cols;
+	}
 	return 0;
 }
 
