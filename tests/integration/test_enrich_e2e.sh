@@ -3,7 +3,9 @@
 # Enrichment end to end (`weir run`): with a static metadata provider, an
 # interface classifier, a networks entry and a GeoIP country database, the
 # rows flowgen's exact IPFIX flows become in ClickHouse carry the exporter's
-# and interfaces' names, speed, classes, the source network and country.
+# and interfaces' names, speed, classes, the source network and country; and
+# an exporter no provider knows gets its interfaces named by the IPFIX options
+# data it sends (weir probe's exporter, through flowgen ifaces).
 # Count-based: waits end on values, time only bounds them.
 set -u
 . "$(dirname "$0")/lib/e2e.bash"
@@ -107,6 +109,24 @@ tap $? "exporters: the exporter's and interface's names ($got)"
 got=$(e2e_wait_value "SELECT IfName, IfBoundary FROM $DB.exporters FINAL WHERE $W AND IfIndex = 30" \
 	"ae0	internal" 60)
 tap $? "exporters: an output interface's name ($got)"
+
+# ---- interface names from IPFIX options data, no provider ----
+EXP2=127.0.0.62
+W2=$(e2e_exporter_where $EXP2)
+got=
+for _ in $(seq 1 60); do
+	"$FLOWGEN" ifaces -t "127.0.0.1:$UDP" -b $EXP2
+	"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b $EXP2 -f ipfix >/dev/null 2>&1
+	got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $W2 AND InIfName != ''" 2>/dev/null)
+	[ "$got" = 1 ] && break
+	sleep 1
+done
+[ "$got" = 1 ]
+tap $? "rows of $EXP2 get InIfName from its options data"
+got=$(ch_query "SELECT InIfName, InIfDescription, InIfSpeed, OutIfName, InIfConnectivity,
+	InIfBoundary FROM $DB.flows WHERE $W2 AND InIfName != '' AND InIf = 4 LIMIT 1")
+[ "$got" = "if-4	ix: peer 4	10000	if-31	ix	external" ]
+tap $? "options data: names, descriptions, speed, then classified ($got)"
 
 e2e_stop weir TERM
 tap $? "weir run exits 0 on SIGTERM"
