@@ -81,7 +81,9 @@ struct decode_input {
 /* What an exporter said about one of its interfaces in IPFIX/NetFlow v9
  * options data: interfaceName (IE 82) and interfaceDescription (IE 83) with
  * the ifIndex as scope (IPFIX: ingressInterface, IE 10; v9: scope type 2,
- * Interface, or IE 10), and weir probe's speed (PEN 32473, IE 1, bit/s).
+ * Interface, or IE 10), and weir probe's speed (PEN 32473, IE 1, bit/s);
+ * sFlow counter samples' generic interface counters: ifIndex and ifSpeed.
+ * They are the exporter's of decode_result.exporter.
  * Strings NUL-terminated (truncated to fit), "" and 0 when not said. */
 #define DECODE_IF_NAME_MAX 64
 #define DECODE_IF_DESC_MAX 256

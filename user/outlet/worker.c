@@ -96,7 +96,7 @@ uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint
 	decode_datagram(w->decoder, &in, &out, res);
 	/* Interface names from options data: the flow-options provider. */
 	for (uint32_t i = 0; i < out.ifaces_count; i++)
-		enrich_learn_interface(w->outlet->enrich, exporter, w->ifaces[i].ifindex,
+		enrich_learn_interface(w->outlet->enrich, &res->exporter, w->ifaces[i].ifindex,
 				       w->ifaces[i].name, w->ifaces[i].description,
 				       w->ifaces[i].speed_mbps);
 	return out.count;
