@@ -124,8 +124,8 @@ static int add_col(struct store_consolidator *c, const char *name)
 				break;
 			}
 		if (!k->name)
-			return 0; /* an enrichment column: not in struct flow yet, left to its
-				     default */
+			return 0; /* an enrichment column: added by
+				     store_consolidator_set_strings(), or left to its default */
 	}
 	k->pos = c->key_len;
 	c->key_len += k->width;

@@ -319,7 +319,7 @@ TEST(columns_are_named)
 	CHECK(!strncmp(q, "TimeReceived, ExporterAddress, EType, Proto, SrcAS", 50));
 	CHECK(strstr(q, "Dst3rdAS, Bytes, Packets") != NULL);
 	CHECK_EQ(q[strlen(q) - 1], 's');      /* nothing after Packets */
-	CHECK(strstr(q, "InIfName") == NULL); /* enrichment: not in struct flow yet */
+	CHECK(strstr(q, "InIfName") == NULL); /* enrichment: only with strings */
 	free(q);
 	store_consolidator_free(c);
 }
@@ -342,7 +342,8 @@ TEST(enrichment_dimensions)
 	CHECK_EQ(store_consolidator_set_strings(c, strs), -EBUSY);
 	q = store_consolidator_columns(c);
 	REQUIRE(q);
-	CHECK(strstr(q, "Bytes, Packets, InIfName, OutIfName, ExporterName, ExporterGroup") != NULL);
+	CHECK(strstr(q, "Bytes, Packets, InIfName, OutIfName, ExporterName, ExporterGroup") !=
+	      NULL);
 	CHECK(strstr(q, "InIfName") != NULL && strstr(q, "DstCountry") != NULL);
 	free(q);
 	for (unsigned i = 0; i < 3; i++)
