@@ -22,6 +22,7 @@
 #include "http/http.h"
 #include "inlet/inlet.h"
 #include "orchestrator/orchestrator.h"
+#include "enrich/enrich.h"
 #include "outlet/outlet.h"
 #include "store/store.h"
 #include "weir_config.h"
@@ -50,6 +51,7 @@ struct roles {
 	int ring;
 	struct inlet *inlet;
 	struct outlet *outlet;
+	struct enrich *enrich; /* core/metadata/geoip/networks: given to the outlet */
 	struct bus_kafka_flow_producer *flows_out; /* bus.kafka.flows-topic */
 	struct demo_exporter *demo_exporter;
 	pthread_t retention;
@@ -362,6 +364,14 @@ static int start_outlet(struct roles *r)
 		log_info("enriched flows copied to Kafka", "topic=%s",
 			 r->cfg.bus.kafka.flows_topic);
 	}
+	ret = enrich_new(&r->cfg.enrich, r->metrics, &r->enrich, &err);
+	if (ret == 0)
+		ret = enrich_start(r->enrich, &err);
+	if (ret < 0) {
+		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
+		return ret; /* (the consumers are freed with the roles) */
+	}
+	p.enrich = r->enrich;
 	ret = outlet_new(&p, &r->outlet, &err);
 
 	/* The outlet owns the consumers now, even on failure. */
@@ -478,6 +488,8 @@ static void stop_all(struct roles *r)
 	signals_set_context(r->sig, NULL);
 	outlet_free(r->outlet);
 	r->outlet = NULL;
+	enrich_free(r->enrich); /* (after its workers, the outlet's) */
+	r->enrich = NULL;
 	bus_kafka_flow_producer_free(r->flows_out); /* (flushes what is queued) */
 	r->flows_out = NULL;
 	inlet_free(r->inlet);

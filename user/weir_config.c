@@ -44,6 +44,15 @@ static const struct config_field weir_fields[] = {
 	 .fields = probe_config_fields},
 	{.key = "console", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, console),
 	 .fields = console_config_fields},
+	/* the enrichment's sections, where Akvorado's outlet has them */
+	{.key = "core", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, enrich.core),
+	 .fields = enrich_core_fields},
+	{.key = "metadata", .type = CONFIG_SECTION,
+	 .offset = offsetof(struct weir_config, enrich.metadata), .fields = enrich_metadata_fields},
+	{.key = "geoip", .type = CONFIG_SECTION, .offset = offsetof(struct weir_config, enrich.geoip),
+	 .fields = enrich_geoip_fields},
+	{.key = "networks", .type = CONFIG_SECTION,
+	 .offset = offsetof(struct weir_config, enrich.networks), .fields = enrich_networks_fields},
 	{0},
 };
 
@@ -64,6 +73,24 @@ int weir_config_defaults(struct weir_config *cfg)
 	probe_config_defaults(&cfg->probe);
 	if (console_config_defaults(&cfg->console) < 0)
 		return -ENOMEM;
+	return enrich_config_defaults(&cfg->enrich);
+}
+
+/* The enrichment's free-form pieces (classifier rules, subnet maps, providers,
+ * networks) are only compiled by enrich_new(): compile them once here so that
+ * `weir config check` and every role report a wrong rule before starting. Its
+ * errors already name the file, line and key. */
+static int check_enrich(const struct weir_config *cfg, struct config_error *err)
+{
+	struct enrich *e = NULL;
+	struct error eerr = {""};
+	int r = enrich_new(&cfg->enrich, NULL, &e, &eerr);
+
+	enrich_free(e);
+	if (r < 0) {
+		snprintf(err->text, sizeof(err->text), "%s", eerr.text);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -86,7 +113,7 @@ int weir_config_load(struct weir_config *cfg, const char *path, struct config_er
 		return -EINVAL;
 	if (store_config_check(&cfg->clickhouse, cfg->doc, err) < 0)
 		return -EINVAL;
-	return 0;
+	return check_enrich(cfg, err);
 }
 
 void weir_config_free(struct weir_config *cfg)

@@ -8,6 +8,7 @@
 #include "common/config.h"
 #include "bus/bus.h"
 #include "console/console.h"
+#include "enrich/enrich.h"
 #include "inlet/inlet.h"
 #include "outlet/outlet.h"
 #include "probe/probe.h"
@@ -32,10 +33,13 @@ struct weir_config {
 	struct outlet_config outlet;
 	struct probe_config probe; /* `probe:` (user/probe/probe.h) */
 	struct console_config console; /* `console:` (user/console/console.h) */
+	/* `core:`, `metadata:`, `geoip:`, `networks:` (user/enrich/enrich.h) */
+	struct enrich_config enrich;
 };
 
-/* Loads and validates `path` (defaults for every absent key). Returns 0 or
- * -EINVAL with `err` naming file, line and key. */
+/* Loads and validates `path` (defaults for every absent key; the enrichment's
+ * classifiers, subnet maps, providers and networks are compiled once to check
+ * them). Returns 0 or -EINVAL with `err` naming file, line and key. */
 int weir_config_load(struct weir_config *cfg, const char *path, struct config_error *err);
 /* The defaults alone (no file). */
 int weir_config_defaults(struct weir_config *cfg);

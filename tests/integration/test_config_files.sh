@@ -30,4 +30,7 @@ expect_error "bad enum value lists the choices" $'bus:\n  type: rabbitmq\n' \
 expect_error "bad duration" $'clickhouse:\n  batch-interval: soon\n' \
 	'2: clickhouse.batch-interval: invalid value "soon": expected a duration like 500ms, 5s, 2m, 1h, 15d'
 expect_error "unknown top-level section" $'colector: {}\n' '1: colector: unknown key'
+expect_error "a wrong classifier rule is compiled and reported" \
+	$'core:\n  interface-classifiers: [ClassifyNothing(]\n' \
+	'2: core.interface-classifiers[0]: rule "ClassifyNothing(": column 1: unknown function ClassifyNothing'
 echo "1..$n"

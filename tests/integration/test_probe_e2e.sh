@@ -4,8 +4,8 @@
 # namespace and another and exports to `weir run` (UDP input, in-process
 # ring, a private ClickHouse); the host's flows must reach the flows table
 # with exactly the bytes and packets sent, per direction, and the probe's
-# interface index. (weir does not store interface names yet: the options data
-# that names them is checked by test_probe.sh and the unit tests.)
+# interface index. (The interface names its options data carries are checked
+# end to end by test_enrich_e2e.sh, with the probe's IPFIX writer.)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/lib/clickhouse.sh"
@@ -98,6 +98,5 @@ got=$(ch_query "SELECT IPv6NumToString(ExporterAddress), SamplingRate FROM $DB.f
 tap $? "exporter and sampling rate: $got"
 e2e_stop weir TERM
 tap $? "weir run exits 0"
-echo "# not yet: InIfName/OutIfName from the interfaces options data (enrichment, another issue)"
 echo "1..$E2E_N"
 exit $E2E_FAILED

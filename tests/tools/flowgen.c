@@ -15,7 +15,12 @@
  *     ExporterAddress SrcAddr DstAddr NextHop SrcAS DstAS InIf OutIf SrcPort
  *     DstPort Proto Bytes Packets SamplingRate SrcNetMask DstNetMask TCPFlags
  *     IPTos (addresses as IPv6NumToString prints them). For sFlow, Bytes and
- *     Packets are "-": a flow sample stands for one sampled packet. */
+ *     Packets are "-": a flow sample stands for one sampled packet.
+ *
+ *   flowgen ifaces -t HOST:PORT -b SRC_ADDR
+ *     Sends one IPFIX message as `weir probe` exports it (its writer, with
+ *     its templates) naming the interfaces of the exact flows: ifIndex N
+ *     (3-5 and 30-32) is "if-N", described "ix: peer N", 10 Gbps. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -30,10 +35,11 @@
 #include "common/addr.h"
 #include "common/clock.h"
 #include "demo/demo.h"
+#include "probe/probe_internal.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: flowgen stream|exact -t HOST:PORT [-f v5|v9|ipfix|sflow] "
+	fprintf(stderr, "usage: flowgen stream|exact|ifaces -t HOST:PORT [-f v5|v9|ipfix|sflow] "
 			"[-n FLOWS] [-r FLOWS/S] [-s FIRST_SEQ] [-b SRC_ADDR] [-e]\n");
 	return 2;
 }
@@ -137,6 +143,33 @@ static int send_all(int fd, const struct sockaddr_in *dst, struct demo_encoder *
 	return 0;
 }
 
+/* `flowgen ifaces`: the probe's options data naming the exact flows'
+ * interfaces, in one message. */
+static int send_ifaces(int fd, const struct sockaddr_in *dst)
+{
+	static struct ipfix_writer w;
+	static const uint32_t ifindexes[] = {3, 4, 5, 30, 31, 32};
+	size_t len;
+
+	ipfix_writer_init(&w, 7, 1, 1400);
+	ipfix_begin(&w, (uint32_t)time(NULL));
+	if (ipfix_add_templates(&w) < 0)
+		return -ENOSPC;
+	for (size_t i = 0; i < sizeof(ifindexes) / sizeof(ifindexes[0]); i++) {
+		struct probe_iface_info info = {.ifindex = ifindexes[i],
+						.speed_bps = 10000000000ull};
+
+		snprintf(info.name, sizeof(info.name), "if-%u", ifindexes[i]);
+		snprintf(info.description, sizeof(info.description), "ix: peer %u", ifindexes[i]);
+		if (ipfix_add_interface(&w, &info) < 0)
+			return -ENOSPC;
+	}
+	len = ipfix_finish(&w);
+	if (sendto(fd, w.buf, len, 0, (const struct sockaddr *)dst, sizeof(*dst)) < 0)
+		return -errno;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct demo_encoder_config ec = {
@@ -144,14 +177,15 @@ int main(int argc, char **argv)
 	struct sockaddr_in dst, src = {.sin_family = AF_INET};
 	uint64_t nflows = 1000, rate = 0, first = 0, datagrams = 0, bytes = 0, packets = 0;
 	const char *target = NULL, *source = "127.0.0.1";
-	int exact, opt, fd, spread = 0, ret;
+	int exact, ifaces, opt, fd, spread = 0, ret;
 	struct demo_encoder *enc;
 	struct flow flows[64];
 
 	if (argc < 2)
 		return usage();
 	exact = !strcmp(argv[1], "exact");
-	if (!exact && strcmp(argv[1], "stream"))
+	ifaces = !strcmp(argv[1], "ifaces");
+	if (!exact && !ifaces && strcmp(argv[1], "stream"))
 		return usage();
 	optind = 2;
 	while ((opt = getopt(argc, argv, "t:f:n:r:s:b:e")) != -1) {
@@ -191,6 +225,14 @@ int main(int argc, char **argv)
 	if (!enc || fd < 0 || bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
 		perror("flowgen");
 		return 1;
+	}
+	if (ifaces) {
+		ret = send_ifaces(fd, &dst);
+		if (ret < 0)
+			fprintf(stderr, "flowgen: %s\n", strerror(-ret));
+		demo_encoder_free(enc);
+		close(fd);
+		return ret < 0;
 	}
 	if (exact) {
 		uint64_t now = (uint64_t)time(NULL);

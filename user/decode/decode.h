@@ -21,19 +21,19 @@
  * per-exporter, per-reason counter (metric weir_decode_events_total). */
 enum decode_reason {
 	DECODE_OK = 0,
-	DECODE_TRUNCATED, /* shorter than a header, set, record or field says */
-	DECODE_BAD_VERSION, /* not NetFlow v5/v9, IPFIX or sFlow v5 */
-	DECODE_BAD_LENGTH, /* a length field that cannot be right */
+	DECODE_TRUNCATED,	 /* shorter than a header, set, record or field says */
+	DECODE_BAD_VERSION,	 /* not NetFlow v5/v9, IPFIX or sFlow v5 */
+	DECODE_BAD_LENGTH,	 /* a length field that cannot be right */
 	DECODE_UNKNOWN_TEMPLATE, /* data set before (or without) its template: skipped */
-	DECODE_BAD_TEMPLATE, /* malformed template or options template: ignored */
-	DECODE_TEMPLATE_LIMIT, /* per-exporter template count limit hit */
-	DECODE_MEMORY_LIMIT, /* per-exporter memory limit hit */
-	DECODE_EXPORTER_LIMIT, /* too many exporters: datagram ignored */
-	DECODE_FLOW_LIMIT, /* more flows than the output can hold: rest dropped */
-	DECODE_TRUNCATED_ARRAY, /* more labels/AS path/communities than a flow holds */
-	DECODE_BAD_SAMPLE, /* malformed sFlow sample or record: skipped */
-	DECODE_UNSUPPORTED, /* well-formed but not handled (sample/header type, set ID) */
-	DECODE_BAD_HEADER, /* a sampled packet header the L2-L4 parser could not read */
+	DECODE_BAD_TEMPLATE,	 /* malformed template or options template: ignored */
+	DECODE_TEMPLATE_LIMIT,	 /* per-exporter template count limit hit */
+	DECODE_MEMORY_LIMIT,	 /* per-exporter memory limit hit */
+	DECODE_EXPORTER_LIMIT,	 /* too many exporters: datagram ignored */
+	DECODE_FLOW_LIMIT,	 /* more flows than the output can hold: rest dropped */
+	DECODE_TRUNCATED_ARRAY,	 /* more labels/AS path/communities than a flow holds */
+	DECODE_BAD_SAMPLE,	 /* malformed sFlow sample or record: skipped */
+	DECODE_UNSUPPORTED,	 /* well-formed but not handled (sample/header type, set ID) */
+	DECODE_BAD_HEADER,	 /* a sampled packet header the L2-L4 parser could not read */
 	DECODE_REASON_COUNT
 };
 
@@ -49,9 +49,9 @@ enum decode_decap {
 };
 
 struct decode_config {
-	uint32_t max_exporters; /* default 10000 */
+	uint32_t max_exporters;		     /* default 10000 */
 	uint32_t max_templates_per_exporter; /* default 1024, counting options templates */
-	uint64_t max_bytes_per_exporter; /* template and sampling state, default 4 MiB */
+	uint64_t max_bytes_per_exporter;     /* template and sampling state, default 4 MiB */
 	/* NetFlow/IPFIX: TimeReceived = the export header's time instead of the
 	 * caller's receive time (weir decode uses it: a capture is replayed later). */
 	int use_export_time;
@@ -75,14 +75,35 @@ struct decode_input {
 	const uint8_t *data; /* UDP payload */
 	size_t len;
 	struct in6_addr exporter; /* datagram source (IPv4-mapped for IPv4) */
-	uint64_t time_received; /* unix seconds, copied into each flow */
+	uint64_t time_received;	  /* unix seconds, copied into each flow */
 };
 
-/* The caller's array of records; count flows are written from index 0. */
+/* What an exporter said about one of its interfaces in IPFIX/NetFlow v9
+ * options data: interfaceName (IE 82) and interfaceDescription (IE 83) with
+ * the ifIndex as scope (IPFIX: ingressInterface, IE 10; v9: scope type 2,
+ * Interface, or IE 10), and weir probe's speed (PEN 32473, IE 1, bit/s);
+ * sFlow counter samples' generic interface counters: ifIndex and ifSpeed.
+ * They are the exporter's of decode_result.exporter.
+ * Strings NUL-terminated (truncated to fit), "" and 0 when not said. */
+#define DECODE_IF_NAME_MAX 64
+#define DECODE_IF_DESC_MAX 256
+struct decode_interface {
+	uint32_t ifindex;
+	uint32_t speed_mbps;
+	char name[DECODE_IF_NAME_MAX];
+	char description[DECODE_IF_DESC_MAX];
+};
+
+/* The caller's array of records; count flows are written from index 0.
+ * Optionally (ifaces_cap > 0) an array of interface records the same way:
+ * records past its capacity are not reported. */
 struct decode_output {
 	struct flow *flows;
 	uint32_t cap;
 	uint32_t count;
+	struct decode_interface *ifaces;
+	uint32_t ifaces_cap;
+	uint32_t ifaces_count;
 };
 
 enum decode_protocol {
@@ -97,10 +118,10 @@ enum decode_protocol {
 struct decode_result {
 	enum decode_protocol protocol;
 	enum decode_reason status; /* first error met, DECODE_OK when none */
-	struct in6_addr exporter; /* the flows' exporter (sFlow: agent address) */
-	uint64_t export_time; /* header time, unix seconds (0 for sFlow) */
-	uint32_t flows; /* records written to the output */
-	uint32_t templates; /* templates and options templates learnt */
+	struct in6_addr exporter;  /* the flows' exporter (sFlow: agent address) */
+	uint64_t export_time;	   /* header time, unix seconds (0 for sFlow) */
+	uint32_t flows;		   /* records written to the output */
+	uint32_t templates;	   /* templates and options templates learnt */
 	uint32_t template_withdrawals;
 	uint32_t options_records; /* options data records read */
 	uint32_t counter_samples; /* sFlow counter samples (not turned into flows) */

@@ -412,27 +412,66 @@ static const uint8_t *nf_field_value(const uint8_t *p, const uint8_t *end, uint1
 	return p;
 }
 
-/* Options data: learns sampling rates (RFC 3954 6.2, RFC 7011 3.4.2). */
+#define NF_PEN_WEIR		   32473 /* user/probe/ipfix_export.c */
+#define NF_WEIR_IE_INTERFACE_SPEED 1
+
+static void nf_copy_string(char *dst, size_t size, const uint8_t *v, unsigned len)
+{
+	size_t n = len < size - 1 ? len : size - 1;
+
+	memcpy(dst, v, n);
+	dst[n] = 0;
+	dst[strnlen(dst, n)] = 0; /* (padded with NULs by some exporters) */
+}
+
+/* Options data: learns sampling rates (RFC 3954 6.2, RFC 7011 3.4.2) and
+ * reports interface names (decode_output.ifaces). */
 static void nf_options_set(struct nf_ctx *c, const struct nf_template *t, const uint8_t *p,
 			   const uint8_t *end)
 {
 	while (end - p >= (ptrdiff_t)t->rec_len) {
 		uint64_t rate = 0, sampler = 0, interval = 0, space = 0;
+		struct decode_interface ifc;
+		int has_ifindex = 0, has_if = 0;
 
+		memset(&ifc, 0, sizeof(ifc));
 		for (uint16_t i = 0; i < t->nfields; i++) {
 			const struct nf_field *fd = &t->fields[i];
 			unsigned len;
 			const uint8_t *v = nf_field_value(p, end, fd->len, &len, &p);
+			/* v9 scope fields have their own type space (RFC 3954 6.1),
+			 * where 2 is Interface. */
+			const int v9_scope = c->version == 9 && i < t->nscope;
 			uint64_t n;
 
 			if (!v) {
 				decode_event(c->r, DECODE_TRUNCATED);
 				return;
 			}
-			/* v9 scope fields have their own type space (RFC 3954 6.1). */
-			if (fd->pen || len < 1 || len > 8 || (c->version == 9 && i < t->nscope))
+			if (!fd->pen && !v9_scope && (fd->ie == 82 || fd->ie == 83) && len) {
+				if (fd->ie == 82)
+					nf_copy_string(ifc.name, sizeof(ifc.name), v, len);
+				else
+					nf_copy_string(ifc.description, sizeof(ifc.description), v,
+						       len);
+				has_if = 1;
+				continue;
+			}
+			if (len < 1 || len > 8)
 				continue;
 			n = be_uint_get(v, len);
+			if (!fd->pen &&
+			    ((!v9_scope && fd->ie == 10) || (v9_scope && fd->ie == 2))) {
+				ifc.ifindex = (uint32_t)n;
+				has_ifindex = 1;
+			} else if (fd->pen == NF_PEN_WEIR && fd->ie == NF_WEIR_IE_INTERFACE_SPEED &&
+				   n) {
+				n /= 1000000;
+				ifc.speed_mbps = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+				has_if = 1;
+			}
+			if (fd->pen || v9_scope)
+				continue;
 			switch (fd->ie) {
 			case 34:       /* samplingInterval */
 			case 50:       /* samplerRandomInterval */
@@ -452,6 +491,8 @@ static void nf_options_set(struct nf_ctx *c, const struct nf_template *t, const 
 			}
 		}
 		c->r->options_records++;
+		if (has_if && has_ifindex && c->out->ifaces_count < c->out->ifaces_cap)
+			c->out->ifaces[c->out->ifaces_count++] = ifc;
 		if (interval)
 			rate = (interval + space) / interval;
 		if (rate)

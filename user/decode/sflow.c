@@ -410,6 +410,39 @@ static void flow_sample(const struct decode_config *cfg, const struct decode_inp
 	decode_commit(out, r);
 }
 
+/* A counter sample's generic interface counters (sFlow v5, enterprise 0
+ * format 1: ifIndex, ifType, ifSpeed in bit/s...) report the interface's
+ * speed in decode_output.ifaces, when the caller gives room. Malformed
+ * samples are only skipped: they carry no flow. */
+static void counter_sample(const uint8_t *p, uint32_t len, int expanded, struct decode_output *out)
+{
+	uint32_t off = expanded ? 12 : 8, nrecords;
+
+	if (!out->ifaces_cap || len < off + 4)
+		return;
+	nrecords = be32_get(p + off);
+	off += 4;
+	for (uint32_t i = 0; i < nrecords && len - off >= 8; i++) {
+		uint32_t fmt = be32_get(p + off), rlen = be32_get(p + off + 4);
+
+		off += 8;
+		if (rlen > len - off)
+			return;
+		if (fmt == 1 && rlen >= 16 && out->ifaces_count < out->ifaces_cap) {
+			uint64_t speed = be64_get(p + off + 8) / 1000000;
+			struct decode_interface *ifc = &out->ifaces[out->ifaces_count];
+
+			if (speed) {
+				memset(ifc, 0, sizeof(*ifc));
+				ifc->ifindex = be32_get(p + off);
+				ifc->speed_mbps = speed > UINT32_MAX ? UINT32_MAX : (uint32_t)speed;
+				out->ifaces_count++;
+			}
+		}
+		off += rlen;
+	}
+}
+
 void sflow_decode(const struct decode_config *cfg, const struct decode_input *in,
 		  struct decode_output *out, struct decode_result *r)
 {
@@ -469,6 +502,7 @@ void sflow_decode(const struct decode_config *cfg, const struct decode_input *in
 		case SFLOW_COUNTER_SAMPLE:
 		case SFLOW_COUNTER_SAMPLE_EXPANDED:
 			r->counter_samples++;
+			counter_sample(p + off, slen, fmt == SFLOW_COUNTER_SAMPLE_EXPANDED, out);
 			break;
 		default: /* other formats, other enterprises: skipped by length */
 			decode_event(r, DECODE_UNSUPPORTED);

@@ -28,6 +28,7 @@ int outlet_new(const struct outlet_params *p, struct outlet **out, struct error 
 	o->store = p->store;
 	o->metrics = p->metrics;
 	o->flows_out = p->flows_out;
+	o->enrich = p->enrich;
 	o->consumer_capacity = p->consumer_capacity;
 	o->nworkers = n;
 	o->workers = calloc(n, sizeof(*o->workers));

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The outlet: N worker threads, each with its own bus consumer, decoder state
- * and ClickHouse writer. A worker polls raw datagrams, decodes them, (later:
- * enriches), appends the flows to its writer, and gives the datagrams back to
- * the bus (Kafka: commits their offsets) only once ClickHouse acknowledged
- * the rows built from them: at-least-once, nothing lost when a part dies. */
+ * and ClickHouse writer. A worker polls raw datagrams, decodes them, enriches
+ * them (when given an enrich stage), appends the flows to its writer, and
+ * gives the datagrams back to the bus (Kafka: commits their offsets) only
+ * once ClickHouse acknowledged the rows built from them: at-least-once,
+ * nothing lost when a part dies. */
 #ifndef WEIR_OUTLET_H
 #define WEIR_OUTLET_H
 
@@ -40,6 +41,7 @@ void outlet_config_decode(const struct outlet_config *cfg, struct decode_config 
  * one bus_kafka_consumer_new() each. */
 
 struct store_config;
+struct enrich;
 struct outlet;
 
 struct outlet_params {
@@ -56,6 +58,11 @@ struct outlet_params {
 	/* Optional (bus.kafka.flows-topic): every enriched flow is also sent
 	 * there, for other consumers. Not owned; outlives the outlet. */
 	struct bus_kafka_flow_producer *flows_out;
+	/* Optional (user/enrich/enrich.h): started, not owned; outlives the
+	 * outlet. Each worker enriches the flows of each datagram (flows it
+	 * rejects are counted there, never stored) and tells it the interface
+	 * names exporters send in options data. NULL: flows stored as decoded. */
+	struct enrich *enrich;
 };
 
 /* Returns 0 and *out, or -errno (out of memory) with *out NULL and `err`

@@ -15,6 +15,10 @@
 #include "common/exporter_table.h"
 #include "outlet.h"
 
+/* Interfaces one datagram's options data may name (more are not learnt
+ * from that datagram; exporters repeat them). */
+#define OUTLET_MAX_IFACES_PER_DATAGRAM 64
+
 /* Flows one datagram may give; more are dropped and counted by the decoder
  * (DECODE_FLOW_LIMIT). A 64 KiB IPFIX datagram of the smallest records stays
  * below this in practice. */
@@ -67,6 +71,8 @@ struct outlet_worker {
 	struct bus_consumer *consumer;
 	struct decode_state *decoder;
 	struct store_writer *writer;
+	struct enrich_worker *enricher;	 /* NULL without an enrich stage */
+	struct decode_interface *ifaces; /* options data's interfaces (with enricher) */
 	struct bus_envelope *envs;
 	/* Flows decoded and not yet appended, with their exporters as runs. */
 	struct flow *flows;
@@ -111,6 +117,7 @@ struct outlet {
 	const struct store_config *store;
 	struct metrics_registry *metrics;
 	struct bus_kafka_flow_producer *flows_out; /* bus.kafka.flows-topic, or NULL */
+	struct enrich *enrich;			   /* or NULL */
 	struct metric_family *fam_datagrams, *fam_flows, *fam_stored, *fam_events;
 	uint64_t consumer_capacity;
 	size_t nworkers;
@@ -135,11 +142,11 @@ void *outlet_worker_main(void *arg);
 uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint32_t len,
 			      const struct in6_addr *exporter, uint64_t time_ns,
 			      struct decode_result *res);
-/* The n flows just decoded (outlet_worker_decode()) join the stage, as
- * `e`'s; a full stage goes to the writer. */
+/* The n flows just decoded (outlet_worker_decode()) are enriched (those the
+ * enrich stage drops leave) and join the stage, as `e`'s; a full stage goes
+ * to the writer. */
 void outlet_worker_append(struct outlet_worker *w, struct exporter_stats *e, uint32_t n);
-/* Enriches the staged flows, appends them to the writer and counts them
- * per exporter. */
+/* Appends the staged flows to the writer and counts them per exporter. */
 void outlet_stage_flush(struct outlet_worker *w);
 
 /* ---- exporters.c: per-exporter counters ---- */

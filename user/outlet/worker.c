@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The outlet's worker loop: poll raw datagrams from the bus, decode, enrich
- * (hook), stage the flows for the ClickHouse writer, and flush (commit.c)
- * when the batch is due or the ring is half held. */
+ * (user/enrich/, when the outlet has it), stage the flows for the ClickHouse writer, and flush
+ * (commit.c) when the batch is due or the ring is half held. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,20 +9,9 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "enrich/enrich.h"
 #include "outlet_internal.h"
 #include "store/store.h"
-
-/* ---- the enrichment hook ---- */
-
-/* Where the enrichment stage plugs in (interface names, classes, GeoIP, AS
- * names, networks): flows of one datagram, in place, before they are stored.
- * Until then names stay empty. */
-static void outlet_enrich(struct outlet_worker *w, struct flow *flows, uint32_t n)
-{
-	(void)w;
-	(void)flows;
-	(void)n;
-}
 
 /* ---- one datagram ---- */
 
@@ -34,7 +23,6 @@ void outlet_stage_flush(struct outlet_worker *w)
 
 	if (n == 0)
 		return;
-	outlet_enrich(w, w->flows, (uint32_t)n);
 	ret = store_writer_append(w->writer, w->flows, n, clock_mono_ms());
 	if (ret == -ENOBUFS) {
 		/* The batch is full in bytes: store what it holds (giving
@@ -76,6 +64,11 @@ void outlet_worker_append(struct outlet_worker *w, struct exporter_stats *e, uin
 {
 	metric_add(e->flows, n);
 	atomic_fetch_add_explicit(&w->flows_decoded, n, memory_order_relaxed);
+	/* Per datagram, so that the runs count only what is kept. */
+	if (w->enricher)
+		n = (uint32_t)enrich_flows(w->enricher, w->flows + w->nstaged, n);
+	if (n == 0)
+		return;
 	if (w->nruns && w->runs[w->nruns - 1].e == e)
 		w->runs[w->nruns - 1].n += n;
 	else
@@ -96,9 +89,16 @@ uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint
 	    .time_received = time_ns / 1000000000ull,
 	};
 	struct decode_output out = {.flows = w->flows + w->nstaged,
-				    .cap = OUTLET_MAX_FLOWS_PER_DATAGRAM};
+				    .cap = OUTLET_MAX_FLOWS_PER_DATAGRAM,
+				    .ifaces = w->ifaces,
+				    .ifaces_cap = w->ifaces ? OUTLET_MAX_IFACES_PER_DATAGRAM : 0};
 
 	decode_datagram(w->decoder, &in, &out, res);
+	/* Interface names from options data: the flow-options provider. */
+	for (uint32_t i = 0; i < out.ifaces_count; i++)
+		enrich_learn_interface(w->outlet->enrich, &res->exporter, w->ifaces[i].ifindex,
+				       w->ifaces[i].name, w->ifaces[i].description,
+				       w->ifaces[i].speed_mbps);
 	return out.count;
 }
 
@@ -175,6 +175,9 @@ void *outlet_worker_main(void *arg)
 			outlet_stage_flush(w);
 		} else if (stopping) {
 			break; /* drained */
+		} else if (w->enricher) {
+			/* idle: old lookup tables need not wait for us */
+			enrich_worker_quiescent(w->enricher);
 		}
 		if ((w->held_polls || w->owed) &&
 		    (store_writer_due(w->writer, clock_mono_ms()) ||
@@ -194,12 +197,14 @@ void outlet_worker_fini(struct outlet_worker *w)
 {
 	if (w->writer)
 		store_writer_free(w->writer);
+	enrich_worker_free(w->enricher);
 	if (w->decoder)
 		decode_state_free(w->decoder);
 	bus_consumer_free(w->consumer);
 	free(w->envs);
 	free(w->flows);
 	free(w->runs);
+	free(w->ifaces);
 	outlet_exporters_fini(w);
 	outlet_park_fini(w);
 }
@@ -208,6 +213,7 @@ int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 {
 	char label[16];
 	const char *values[] = {label};
+	int ret;
 
 	w->outlet = o;
 	w->index = index;
@@ -246,5 +252,12 @@ int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 			    "sFlow flow records skipped because weir has no use for them "
 			    "(extended records without a column, other formats): not an error",
 			    "worker", values);
-	return store_writer_new(o->store, o->metrics, &w->writer, NULL);
+	if (o->enrich &&
+	    (enrich_worker_new(o->enrich, &w->enricher, NULL) < 0 ||
+	     !(w->ifaces = calloc(OUTLET_MAX_IFACES_PER_DATAGRAM, sizeof(*w->ifaces)))))
+		return -ENOMEM;
+	ret = store_writer_new(o->store, o->metrics, &w->writer, NULL);
+	if (ret == 0 && o->enrich)
+		ret = store_writer_set_strings(w->writer, enrich_strings(o->enrich), NULL);
+	return ret;
 }

@@ -41,9 +41,27 @@ struct entry {
 	uint32_t slot;
 };
 
+/* The enrichment's dimensions (store_consolidator_set_strings): a flow's
+ * whole struct flow_enrichment is interned in a table of tuples and its index
+ * goes last in the key (4 bytes, where 66 + 4 fit KEY_MAX); the columns are
+ * read back from the tuple when encoding. Rows then are not quite in
+ * ClickHouse's order (InIfName is in its key): it sorts them itself. */
+struct enrich_col {
+	struct store_column def; /* from store_enrich_columns() */
+	size_t offset;		 /* in struct flow_enrichment */
+};
+
 struct store_consolidator {
 	struct key_col cols[64];
 	size_t ncols;
+	const struct strtab *strings; /* NULL: no enrichment dimensions */
+	struct enrich_col ecols[STORE_ENRICH_COLUMNS];
+	size_t necols;
+	unsigned tuple_pos; /* where the tuple's index is in the key */
+	struct flow_enrichment *tuples;
+	uint32_t *tuple_slot; /* each tuple's slot in tslots */
+	size_t ntuples, tcap;
+	uint32_t *tslots;      /* 0 = empty, else tuple index + 1; mask as slots */
 	size_t col_at[64 + 2]; /* scratch for encode: where each column's data starts */
 	unsigned key_len;
 	size_t max_rows;
@@ -106,8 +124,8 @@ static int add_col(struct store_consolidator *c, const char *name)
 				break;
 			}
 		if (!k->name)
-			return 0; /* an enrichment column: not in struct flow yet, left to its
-				     default */
+			return 0; /* an enrichment column: added by
+				     store_consolidator_set_strings(), or left to its default */
 	}
 	k->pos = c->key_len;
 	c->key_len += k->width;
@@ -163,6 +181,9 @@ void store_consolidator_free(struct store_consolidator *c)
 		return;
 	free(c->entries);
 	free(c->slots);
+	free(c->tuples);
+	free(c->tuple_slot);
+	free(c->tslots);
 	free(c->order);
 	free(c->bucket_order);
 	free(c->bucket);
@@ -207,8 +228,44 @@ int store_consolidator_room(const struct store_consolidator *c, size_t n)
 	return c->nentries + n <= c->max_rows;
 }
 
-static void make_key(const struct store_consolidator *c, const struct flow *f, uint8_t *key)
+static uint32_t tuple_hash(const struct flow_enrichment *t)
 {
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	const uint8_t *p = (const uint8_t *)t;
+
+	for (size_t i = 0; i + 8 <= sizeof(*t); i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		h ^= w;
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	for (size_t i = sizeof(*t) & ~(size_t)7; i < sizeof(*t); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return (uint32_t)(h ^ h >> 32);
+}
+
+/* The index of f's enrichment among the tuples, added when new (room for
+ * one per entry was made by store_consolidator_add()). */
+static uint32_t tuple_index(struct store_consolidator *c, const struct flow_enrichment *t)
+{
+	for (uint32_t s = tuple_hash(t) & c->mask;; s = (s + 1) & c->mask) {
+		if (!c->tslots[s]) {
+			c->tuples[c->ntuples] = *t;
+			c->tuple_slot[c->ntuples] = s;
+			c->tslots[s] = (uint32_t)++c->ntuples;
+			return (uint32_t)c->ntuples - 1;
+		}
+		if (!memcmp(&c->tuples[c->tslots[s] - 1], t, sizeof(*t)))
+			return c->tslots[s] - 1;
+	}
+}
+
+static void make_key(struct store_consolidator *c, const struct flow *f, uint8_t *key)
+{
+	if (c->strings)
+		store_put_be(key + c->tuple_pos, tuple_index(c, &f->enriched), 4);
 	for (size_t i = 0; i < c->ncols; i++) {
 		const struct key_col *k = &c->cols[i];
 		const uint8_t *p = (const uint8_t *)f + k->offset;
@@ -312,6 +369,20 @@ int store_consolidator_add(struct store_consolidator *c, const struct flow *flow
 		c->entries = e;
 		c->cap = cap;
 	}
+	if (c->strings && c->ntuples + n > c->tcap) {
+		size_t cap = c->cap > c->ntuples + n ? c->cap : c->ntuples + n;
+		struct flow_enrichment *t = realloc(c->tuples, cap * sizeof(*t));
+		uint32_t *ts;
+
+		if (!t)
+			return -ENOMEM;
+		c->tuples = t;
+		ts = realloc(c->tuple_slot, cap * sizeof(*ts));
+		if (!ts)
+			return -ENOMEM;
+		c->tuple_slot = ts;
+		c->tcap = cap;
+	}
 	for (size_t at = 0; at < n; at += ADD_GROUP) {
 		size_t group = n - at < ADD_GROUP ? n - at : ADD_GROUP;
 
@@ -332,19 +403,24 @@ void store_consolidator_clear(struct store_consolidator *c)
 {
 	for (size_t i = 0; i < c->nentries; i++)
 		c->slots[c->entries[i].slot] = 0;
+	for (size_t i = 0; i < c->ntuples; i++)
+		c->tslots[c->tuple_slot[i]] = 0;
+	c->ntuples = 0;
 	c->nentries = 0;
 	c->flows = 0;
 }
 
 char *store_consolidator_columns(const struct store_consolidator *c)
 {
-	const char *names[sizeof(c->cols) / sizeof(c->cols[0]) + 2];
+	const char *names[sizeof(c->cols) / sizeof(c->cols[0]) + 2 + STORE_ENRICH_COLUMNS];
 
 	for (size_t i = 0; i < c->ncols; i++)
 		names[i] = c->cols[i].name;
 	names[c->ncols] = "Bytes";
 	names[c->ncols + 1] = "Packets";
-	return store_column_list(names, c->ncols + 2);
+	for (size_t i = 0; i < c->necols; i++)
+		names[c->ncols + 2 + i] = c->ecols[i].def.name;
+	return store_column_list(names, c->ncols + 2 + c->necols);
 }
 
 /* The order: by the dimensions after the time, then by the time (the
@@ -486,6 +562,49 @@ static int put_header(struct store_buf *b, const char *name, const char *type)
 	return r < 0 ? r : store_native_put_string(b, type);
 }
 
+/* One value of an enrichment column, as Native has it. */
+static int put_enriched(struct store_buf *b, const struct strtab *strings,
+			const struct store_column *d, const uint8_t *p)
+{
+	uint32_t id;
+	size_t len = 0;
+	const char *s;
+	int r;
+
+	if (d->enc != STORE_ENC_STRID)
+		return store_buf_append(b, p, d->width); /* (little-endian host, as Native) */
+	memcpy(&id, p, 4);
+	s = id ? strtab_get(strings, id, &len) : NULL;
+	if (!s)
+		len = 0;
+	r = store_native_put_varint(b, len);
+	return r < 0 || !len ? r : store_buf_append(b, s, len);
+}
+
+int store_consolidator_set_strings(struct store_consolidator *c, const struct strtab *strings)
+{
+	struct store_column all[STORE_ENRICH_COLUMNS];
+	size_t n = store_enrich_columns(strings, all);
+
+	if (c->strings || c->nentries)
+		return -EBUSY;
+	if (c->key_len + 4 > KEY_MAX)
+		return -E2BIG;
+	c->tslots = calloc((size_t)c->mask + 1, sizeof(*c->tslots));
+	if (!c->tslots)
+		return -ENOMEM;
+	/* flows_1m's enrichment dimensions, in its order */
+	for (size_t i = 0; i < store_consolidated_dims_count; i++)
+		for (size_t k = 0; k < n; k++)
+			if (!strcmp(all[k].name, store_consolidated_dims[i]))
+				c->ecols[c->necols++] = (struct enrich_col){
+				    all[k], all[k].offset - offsetof(struct flow, enriched)};
+	c->tuple_pos = c->key_len;
+	c->key_len += 4;
+	c->strings = strings;
+	return 0;
+}
+
 int store_consolidator_encode(struct store_consolidator *c, store_round_fn round, void *ctx,
 			      struct store_buf *body, size_t *rows)
 {
@@ -514,7 +633,7 @@ int store_consolidator_encode(struct store_consolidator *c, store_round_fn round
 	/* Headers and room for every column first, then one pass over the
 	 * rows writing each into every column: each entry is read once, in
 	 * sorted order (random in memory), rather than once per column. */
-	r |= store_native_put_varint(body, c->ncols + 2);
+	r |= store_native_put_varint(body, c->ncols + 2 + c->necols);
 	r |= store_native_put_varint(body, m);
 	for (size_t i = 0; i < c->ncols + 2 && r == 0; i++) {
 		unsigned width = i < c->ncols ? c->cols[i].width : 8;
@@ -553,6 +672,19 @@ int store_consolidator_encode(struct store_consolidator *c, store_round_fn round
 		memcpy(body->data + c->col_at[c->ncols] + 8 * j, &sums[0], 8);
 		memcpy(body->data + c->col_at[c->ncols + 1] + 8 * j, &sums[1], 8);
 	}
+	/* The enrichment's columns last, from each row's tuple (strings: not
+	 * of a known width, so column after column). */
+	for (size_t i = 0; i < c->necols && r == 0; i++) {
+		r |= put_header(body, c->ecols[i].def.name, c->ecols[i].def.type);
+		for (size_t j = 0; j < m && r == 0; j++) {
+			const uint8_t *key = c->entries[c->bucket_order[first[j]]].key;
+			const struct flow_enrichment *t =
+			    &c->tuples[store_get_be(key + c->tuple_pos, 4)];
+
+			r |= put_enriched(body, c->strings, &c->ecols[i].def,
+					  (const uint8_t *)t + c->ecols[i].offset);
+		}
+	}
 	free(first);
 	*rows = m;
 	return r < 0 ? -ENOMEM : 0;
@@ -563,8 +695,63 @@ int store_consolidator_encode(struct store_consolidator *c, store_round_fn round
 struct sighting {
 	uint8_t exporter[16];
 	uint32_t if_index;
-	uint32_t last; /* latest minute seen */
+	uint32_t last;	/* latest minute seen */
+	uint32_t tuple; /* with enrichment: the tuple of that sighting */
+	uint8_t dir;	/* 0 in, 1 out */
+	uint8_t named;	/* the interface has a name there */
 };
+
+/* The names an exporters row takes from a tuple (exporters' If* columns
+ * from the In/Out ones of flows). */
+static const char *const exporter_names[] = {"ExporterName", "ExporterGroup",  "ExporterRole",
+					     "ExporterSite", "ExporterRegion", "ExporterTenant"};
+static const char *const if_names[][3] = {
+    {"IfName", "InIfName", "OutIfName"},
+    {"IfDescription", "InIfDescription", "OutIfDescription"},
+    {"IfSpeed", "InIfSpeed", "OutIfSpeed"},
+    {"IfConnectivity", "InIfConnectivity", "OutIfConnectivity"},
+    {"IfProvider", "InIfProvider", "OutIfProvider"},
+    {"IfBoundary", "InIfBoundary", "OutIfBoundary"},
+};
+
+const char store_exporters_enriched_columns[] =
+    "TimeReceived, ExporterAddress, IfIndex, ExporterName, ExporterGroup, ExporterRole, "
+    "ExporterSite, ExporterRegion, ExporterTenant, IfName, IfDescription, IfSpeed, "
+    "IfConnectivity, IfProvider, IfBoundary";
+
+static const struct enrich_col *find_ecol(const struct store_consolidator *c, const char *name)
+{
+	for (size_t i = 0; i < c->necols; i++)
+		if (!strcmp(c->ecols[i].def.name, name))
+			return &c->ecols[i];
+	return NULL;
+}
+
+/* The exporters' enrichment columns (store_exporters_enriched_columns past
+ * IfIndex) of rows s[0..m). */
+static int put_exporters_enriched(const struct store_consolidator *c, struct store_buf *body,
+				  const struct sighting *s, size_t m)
+{
+	int r = 0;
+
+	for (size_t k = 0; k < 12 && r == 0; k++) {
+		const char *name = k < 6 ? exporter_names[k] : if_names[k - 6][0];
+		const struct enrich_col *cols[2] = {
+		    find_ecol(c, k < 6 ? exporter_names[k] : if_names[k - 6][1]),
+		    find_ecol(c, k < 6 ? exporter_names[k] : if_names[k - 6][2])};
+
+		if (!cols[0] || !cols[1])
+			return -EINVAL;
+		r |= put_header(body, name, cols[0]->def.type);
+		for (size_t i = 0; i < m && r == 0; i++) {
+			const struct enrich_col *e = cols[s[i].dir];
+
+			r |= put_enriched(body, c->strings, &e->def,
+					  (const uint8_t *)&c->tuples[s[i].tuple] + e->offset);
+		}
+	}
+	return r;
+}
 
 static int cmp_sighting(const void *a, const void *b)
 {
@@ -603,18 +790,27 @@ int store_consolidator_encode_exporters(struct store_consolidator *c, struct sto
 			memcpy(s[n].exporter, k + exp->pos, 16);
 			s[n].if_index = (uint32_t)store_get_be(k + ifs[d]->pos, 4);
 			s[n].last = (uint32_t)store_get_be(k, 4);
+			s[n].dir = (uint8_t)d;
+			s[n].tuple = c->strings ? (uint32_t)store_get_be(k + c->tuple_pos, 4) : 0;
+			s[n].named = c->strings && (d ? c->tuples[s[n].tuple].out_if.name
+						      : c->tuples[s[n].tuple].in_if.name);
 			n++;
 		}
 	qsort(s, n, sizeof(*s), cmp_sighting);
 	for (size_t i = 0; i < n; i++) {
 		if (m && !cmp_sighting(&s[m - 1], &s[i])) {
-			if (s[i].last > s[m - 1].last)
-				s[m - 1].last = s[i].last;
+			uint32_t last = s[i].last > s[m - 1].last ? s[i].last : s[m - 1].last;
+
+			/* the names of the latest sighting that has some */
+			if (s[i].named > s[m - 1].named ||
+			    (s[i].named == s[m - 1].named && s[i].last > s[m - 1].last))
+				s[m - 1] = s[i];
+			s[m - 1].last = last;
 			continue;
 		}
 		s[m++] = s[i];
 	}
-	r |= store_native_put_varint(body, 3);
+	r |= store_native_put_varint(body, c->strings ? 15 : 3);
 	r |= store_native_put_varint(body, m);
 	r |= put_header(body, "TimeReceived", "DateTime");
 	for (size_t i = 0; i < m && r == 0; i++)
@@ -625,7 +821,9 @@ int store_consolidator_encode_exporters(struct store_consolidator *c, struct sto
 	r |= put_header(body, "IfIndex", "UInt32");
 	for (size_t i = 0; i < m && r == 0; i++)
 		r |= store_buf_append(body, &s[i].if_index, 4);
+	if (c->strings && r == 0)
+		r = put_exporters_enriched(c, body, s, m);
 	free(s);
 	*rows = m;
-	return r < 0 ? -ENOMEM : 0;
+	return r == -EINVAL ? r : r < 0 ? -ENOMEM : 0;
 }

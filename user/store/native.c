@@ -63,7 +63,9 @@ int store_native_batch_init(struct store_native_batch *b, const struct store_col
 	 * default: constant); arrays never are in a key. */
 	for (size_t k = 0; sort_key && sort_key[k]; k++)
 		for (size_t i = 0; i < ncols && b->nsort < STORE_NATIVE_MAX_SORT; i++)
-			if (!strcmp(cols[i].name, sort_key[k]) && !store_column_is_array(&cols[i]))
+			/* (nor string ids: their order is not the strings') */
+			if (!strcmp(cols[i].name, sort_key[k]) &&
+			    !store_column_is_array(&cols[i]) && cols[i].enc != STORE_ENC_STRID)
 				b->sort_cols[b->nsort++] = i;
 	return 0;
 fail:
@@ -77,6 +79,7 @@ void store_native_batch_fini(struct store_native_batch *b)
 	for (size_t i = 0; b->cols && i < b->ncols; i++) {
 		store_buf_free(&b->cols[i].offsets);
 		store_buf_free(&b->cols[i].data);
+		store_buf_free(&b->cols[i].text);
 	}
 	free(b->cols);
 	free(b->segs);
@@ -142,8 +145,13 @@ static void encode_column(struct store_native_column *c, const struct flow *flow
 			memcpy(out + 2 * i, (const char *)&flows[i] + d->offset, 2);
 		break;
 	case STORE_ENC_U32:
+	case STORE_ENC_STRID:
 		for (size_t i = 0; i < n; i++)
 			memcpy(out + 4 * i, (const char *)&flows[i] + d->offset, 4);
+		break;
+	case STORE_ENC_FIXED2:
+		for (size_t i = 0; i < n; i++)
+			memcpy(out + 2 * i, (const char *)&flows[i] + d->offset, 2);
 		break;
 	case STORE_ENC_U64:
 		for (size_t i = 0; i < n; i++)
@@ -265,6 +273,29 @@ int store_native_batch_sort(struct store_native_batch *b)
 	return 0;
 }
 
+/* A String column from the ids the batch holds: length then bytes a row. */
+static int strid_text(struct store_native_column *c, size_t rows)
+{
+	const char *ids = c->data.data;
+	int r = 0;
+
+	c->text.len = 0;
+	for (size_t i = 0; i < rows && r == 0; i++) {
+		uint32_t id;
+		size_t len = 0;
+		const char *s;
+
+		memcpy(&id, ids + 4 * i, 4);
+		s = id && c->def.strings ? strtab_get(c->def.strings, id, &len) : NULL;
+		if (!s)
+			len = 0;
+		r = store_native_put_varint(&c->text, len);
+		if (r == 0 && len)
+			r = store_buf_append(&c->text, s, len);
+	}
+	return r;
+}
+
 /* Native block (no block info: neither HTTP nor a file of Native blocks has
  * one): varint columns, varint rows, then per column its name, its type and
  * its data (arrays: offsets then values). The headers go into b->head; the
@@ -293,8 +324,14 @@ int store_native_batch_block(struct store_native_batch *b, struct store_block *b
 						      head_end[i + 1] - head_end[i]};
 		if (c->offsets.len)
 			b->segs[k++] = (struct store_segment){c->offsets.data, c->offsets.len};
-		if (c->data.len)
+		if (c->def.enc == STORE_ENC_STRID) {
+			if (strid_text(c, b->rows) < 0)
+				return -ENOMEM;
+			if (c->text.len)
+				b->segs[k++] = (struct store_segment){c->text.data, c->text.len};
+		} else if (c->data.len) {
 			b->segs[k++] = (struct store_segment){c->data.data, c->data.len};
+		}
 	}
 	for (size_t i = 0; i < k; i++)
 		total += b->segs[i].len;

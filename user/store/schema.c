@@ -163,6 +163,86 @@ int store_flows_columns(struct store_column **out, size_t *count)
 	return 0;
 }
 
+static const char boundary_type[] = "Enum8('undefined' = 0, 'external' = 1, 'internal' = 2)";
+
+/* The enrichment's columns (user/orchestrator/migrations.c makes them; the
+ * String ones are LowCardinality(String) on modern servers, which take
+ * String in Native and convert). */
+size_t store_enrich_columns(const struct strtab *strings, struct store_column *out)
+{
+#define EN(field) offsetof(struct flow, enriched.field)
+	static const struct {
+		const char *name;
+		enum store_enc enc;
+		size_t offset;
+	} defs[] = {
+	    {"ExporterName", STORE_ENC_STRID, EN(exporter.name)},
+	    {"ExporterGroup", STORE_ENC_STRID, EN(exporter.group)},
+	    {"ExporterRole", STORE_ENC_STRID, EN(exporter.role)},
+	    {"ExporterSite", STORE_ENC_STRID, EN(exporter.site)},
+	    {"ExporterRegion", STORE_ENC_STRID, EN(exporter.region)},
+	    {"ExporterTenant", STORE_ENC_STRID, EN(exporter.tenant)},
+	    {"InIfName", STORE_ENC_STRID, EN(in_if.name)},
+	    {"OutIfName", STORE_ENC_STRID, EN(out_if.name)},
+	    {"InIfDescription", STORE_ENC_STRID, EN(in_if.description)},
+	    {"OutIfDescription", STORE_ENC_STRID, EN(out_if.description)},
+	    {"InIfSpeed", STORE_ENC_U32, EN(in_if.speed)},
+	    {"OutIfSpeed", STORE_ENC_U32, EN(out_if.speed)},
+	    {"InIfConnectivity", STORE_ENC_STRID, EN(in_if.connectivity)},
+	    {"OutIfConnectivity", STORE_ENC_STRID, EN(out_if.connectivity)},
+	    {"InIfProvider", STORE_ENC_STRID, EN(in_if.provider)},
+	    {"OutIfProvider", STORE_ENC_STRID, EN(out_if.provider)},
+	    {"InIfBoundary", STORE_ENC_U8, EN(in_if.boundary)},
+	    {"OutIfBoundary", STORE_ENC_U8, EN(out_if.boundary)},
+	    {"SrcNetName", STORE_ENC_STRID, EN(src_net.name)},
+	    {"DstNetName", STORE_ENC_STRID, EN(dst_net.name)},
+	    {"SrcNetRole", STORE_ENC_STRID, EN(src_net.role)},
+	    {"DstNetRole", STORE_ENC_STRID, EN(dst_net.role)},
+	    {"SrcNetSite", STORE_ENC_STRID, EN(src_net.site)},
+	    {"DstNetSite", STORE_ENC_STRID, EN(dst_net.site)},
+	    {"SrcNetRegion", STORE_ENC_STRID, EN(src_net.region)},
+	    {"DstNetRegion", STORE_ENC_STRID, EN(dst_net.region)},
+	    {"SrcNetTenant", STORE_ENC_STRID, EN(src_net.tenant)},
+	    {"DstNetTenant", STORE_ENC_STRID, EN(dst_net.tenant)},
+	    {"SrcCountry", STORE_ENC_FIXED2, EN(src_net.country)},
+	    {"DstCountry", STORE_ENC_FIXED2, EN(dst_net.country)},
+	    {"SrcGeoCity", STORE_ENC_STRID, EN(src_net.city)},
+	    {"DstGeoCity", STORE_ENC_STRID, EN(dst_net.city)},
+	    {"SrcGeoState", STORE_ENC_STRID, EN(src_net.state)},
+	    {"DstGeoState", STORE_ENC_STRID, EN(dst_net.state)},
+	};
+#undef EN
+	size_t n = sizeof(defs) / sizeof(defs[0]);
+
+	_Static_assert(sizeof(defs) / sizeof(defs[0]) <= STORE_ENRICH_COLUMNS, "too many columns");
+	for (size_t i = 0; i < n; i++) {
+		struct store_column *c = &out[i];
+
+		*c = (struct store_column){.enc = defs[i].enc, .offset = defs[i].offset};
+		snprintf(c->name, sizeof(c->name), "%s", defs[i].name);
+		switch (defs[i].enc) {
+		case STORE_ENC_STRID:
+			c->type = "String";
+			c->width = 4;
+			c->strings = strings;
+			break;
+		case STORE_ENC_FIXED2:
+			c->type = "FixedString(2)";
+			c->width = 2;
+			break;
+		case STORE_ENC_U32:
+			c->type = "UInt32";
+			c->width = 4;
+			break;
+		default:
+			c->type = boundary_type;
+			c->width = 1;
+			break;
+		}
+	}
+	return n;
+}
+
 char *store_column_list(const char *const *names, size_t n)
 {
 	struct store_buf q = {0};

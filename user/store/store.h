@@ -141,7 +141,8 @@ int store_client_server_version(struct store_client *c, uint32_t *version);
  * INSERT INTO flows (decoded columns) FORMAT Native and retries (exponential
  * back-off between retry-min and retry-max) until ClickHouse acknowledges it
  * or stop_fn asks to stop: rows are never dropped. Enrichment columns
- * (ExporterName, InIfName...) are not sent: they take their defaults. */
+ * (ExporterName, InIfName...) are sent once store_writer_set_strings() was
+ * called; until then they take their defaults. */
 struct store_writer;
 
 /* Returns nonzero when the flush should give up (shutdown). */
@@ -158,6 +159,15 @@ typedef int (*store_stop_fn)(void *ctx);
 int store_writer_new(const struct store_config *cfg, struct metrics_registry *metrics,
 		     struct store_writer **out, struct error *err);
 void store_writer_free(struct store_writer *w); /* accepts NULL */
+/* From now on also writes struct flow's `enriched` member: the enrichment
+ * columns of flows, the enrichment dimensions of the consolidated tables and
+ * the exporters' and interfaces' names in exporters. Its ids are resolved
+ * with `strings` (borrowed: must outlive the writer and every flow
+ * appended). Call before the first append. Returns 0, -EBUSY (rows already
+ * appended) or -ENOMEM, with `err` (may be NULL) filled. */
+struct strtab;
+int store_writer_set_strings(struct store_writer *w, const struct strtab *strings,
+			     struct error *err);
 
 /* Encodes flows[0..n) into the batch: all of them, or none and -ENOBUFS when
  * they do not fit in what is left of max-batch-bytes (flush, then append

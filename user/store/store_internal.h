@@ -6,6 +6,7 @@
 #define WEIR_STORE_INTERNAL_H
 
 #include "../common/error.h"
+#include "../common/strtab.h"
 #include "store.h"
 
 /* ---- buffers (buf.c) ---- */
@@ -37,6 +38,11 @@ enum store_enc {
 	STORE_ENC_FIXED16,	   /* struct in6_addr -> FixedString(16) */
 	STORE_ENC_ARRAY_U32,	   /* uint32_t[count] -> Array(UInt32) */
 	STORE_ENC_LARGE_COMMUNITY, /* one member of struct flow_large_community[count] */
+	/* uint32_t id of store_column.strings -> String. The batch holds the ids
+	 * (4 bytes a row: sorted and permuted as a UInt32, counted so against
+	 * max-batch-bytes); the text is written when the block is built. */
+	STORE_ENC_STRID,
+	STORE_ENC_FIXED2, /* char[2] -> FixedString(2) */
 };
 
 /* One column of flows as the writer sends it. */
@@ -49,6 +55,7 @@ struct store_column {
 	size_t count_offset; /* arrays: their uint8_t count in struct flow */
 	unsigned max_count;  /* arrays: the capacity a count is capped at */
 	unsigned member;     /* STORE_ENC_LARGE_COMMUNITY: 0 ASN, 1 LocalData1, 2 LocalData2 */
+	const struct strtab *strings; /* STORE_ENC_STRID: borrowed */
 };
 
 /* The columns of flows the writer sends, in the table's order: the stored
@@ -56,12 +63,20 @@ struct store_column {
  * their Nested column. Returns 0 with *cols malloc'd (caller frees), or
  * -ENOMEM. */
 int store_flows_columns(struct store_column **cols, size_t *n);
+/* The enrichment columns of flows (ExporterName..., InIf*, OutIf*, Src/Dst
+ * networks and countries) read from struct flow's `enriched`, their string
+ * ids resolved with `strings` (borrowed). Writes up to STORE_ENRICH_COLUMNS
+ * entries to out[] and returns how many. */
+#define STORE_ENRICH_COLUMNS 40
+size_t store_enrich_columns(const struct strtab *strings, struct store_column *out);
 /* 1 for an Array column (values plus cumulative UInt64 offsets per row). */
 int store_column_is_array(const struct store_column *c);
 /* "names[0], names[1], ...", malloc'd, or NULL: an INSERT's column list. */
 char *store_column_list(const char *const *names, size_t n);
-/* The columns of the exporters table the writer fills, in its order. */
+/* The columns of the exporters table the writer fills, in its order:
+ * without, then with the enrichment (store_consolidator_set_strings). */
 extern const char store_exporters_columns[];
+extern const char store_exporters_enriched_columns[];
 
 /* ---- Native format (native.c) ---- */
 
@@ -90,7 +105,8 @@ struct store_native_column {
 	uint64_t elements;	  /* arrays: elements so far (Native offsets are cumulative) */
 	struct store_buf offsets; /* arrays: UInt64 per row */
 	struct store_buf data;
-	size_t need; /* scratch: bytes the rows being appended need */
+	struct store_buf text; /* STORE_ENC_STRID: the strings, built with the block */
+	size_t need;	       /* scratch: bytes the rows being appended need */
 };
 
 /* A batch of rows encoded column by column. Caller-owned storage. */
@@ -223,6 +239,10 @@ struct store_consolidator;
  * store_consolidator_free() accepts NULL. */
 int store_consolidator_new(size_t max_rows, struct store_consolidator **out, struct error *err);
 void store_consolidator_free(struct store_consolidator *c);
+/* Adds the enrichment dimensions of flows_1m (and the exporters' names),
+ * ids resolved with `strings` (borrowed). Before the first add. Returns 0,
+ * -EBUSY, -E2BIG or -ENOMEM. */
+int store_consolidator_set_strings(struct store_consolidator *c, const struct strtab *strings);
 /* 1 when n more flows fit whatever their keys (each may be a new row). */
 int store_consolidator_room(const struct store_consolidator *c, size_t n);
 /* Sums flows[0..n): 0, -ENOBUFS (no room: encode and clear first), -ENOMEM. */

@@ -120,6 +120,55 @@ fail:
 	return r; /* err said why */
 }
 
+int store_writer_set_strings(struct store_writer *w, const struct strtab *strings,
+			     struct error *err)
+{
+	struct store_column *cols = NULL;
+	struct store_native_batch batch;
+	size_t ncols = 0;
+	int r;
+
+	if (w->batch.rows)
+		return error_set(err, -EBUSY, "store: enrichment columns set after rows");
+	r = store_flows_columns(&cols, &ncols);
+	if (r == 0) {
+		struct store_column *more =
+		    realloc(cols, (ncols + STORE_ENRICH_COLUMNS) * sizeof(*cols));
+
+		if (!more)
+			r = -ENOMEM;
+		else
+			cols = more;
+	}
+	if (r < 0) {
+		free(cols);
+		return error_set(err, r, "store: out of memory for a writer");
+	}
+	ncols += store_enrich_columns(strings, cols + ncols);
+	r = store_native_batch_init(&batch, cols, ncols, store_flows_sort_key, err);
+	free(cols);
+	if (r < 0)
+		return r;
+	r = store_consolidator_set_strings(w->consolidator, strings);
+	if (r < 0) {
+		store_native_batch_fini(&batch);
+		return error_set(err, r, "store: enrichment of the consolidated tables: %s",
+				 strerror(-r));
+	}
+	store_native_batch_fini(&w->batch);
+	w->batch = batch;
+	for (unsigned t = 0; t < CONSOLIDATED_TABLES; t++) {
+		char *cols = t < 3 ? store_consolidator_columns(w->consolidator)
+				   : strdup(store_exporters_enriched_columns);
+
+		if (!cols)
+			return error_set(err, -ENOMEM, "store: out of memory for a writer");
+		free(w->consolidated_columns[t]);
+		w->consolidated_columns[t] = cols;
+	}
+	return 0;
+}
+
 void store_writer_free(struct store_writer *w)
 {
 	if (!w)

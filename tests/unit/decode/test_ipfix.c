@@ -673,3 +673,55 @@ TEST(ipfix_truncations_and_corruptions)
 		}
 	}
 }
+
+/* Options data naming interfaces (scope ingressInterface, interfaceName,
+ * interfaceDescription, weir probe's speed in bit/s) are reported in
+ * decode_output.ifaces when the caller gives room, else only counted. */
+TEST(ipfix_interface_names_options)
+{
+	struct decode_interface ifs[4];
+	struct nd d;
+	struct nb b;
+
+	nd_init(&d);
+	nb_ipfix_header(&b, ETIME, 1);
+	nb_set_begin(&b, 3);
+	nb_u16(&b, 300), nb_u16(&b, 4), nb_u16(&b, 1);
+	nb_u16(&b, 10), nb_u16(&b, 4);
+	nb_u16(&b, 82), nb_u16(&b, 0xffff);
+	nb_u16(&b, 83), nb_u16(&b, 0xffff);
+	nb_u16(&b, 0x8000 | 1), nb_u16(&b, 8), nb_u32(&b, 32473);
+	nb_set_end(&b);
+	nb_set_begin(&b, 300);
+	nb_u32(&b, 7), nb_u8(&b, 8), nb_bytes(&b, "et-0/0/7", 8);
+	nb_u8(&b, 13), nb_bytes(&b, "Transit: Acme", 13), nb_u64(&b, 100000000000ull);
+	nb_u32(&b, 8), nb_u8(&b, 4), nb_bytes(&b, "ae8\0", 4), nb_u8(&b, 0), nb_u64(&b, 0);
+	nb_u32(&b, 9), nb_u8(&b, 0), nb_u8(&b, 0), nb_u64(&b, 0); /* says nothing */
+	nb_set_end(&b);
+	nb_ipfix_end(&b);
+	nd_feed(&d, &b);
+	CHECK_EQ(d.r.options_records, 3);
+	CHECK_EQ(d.out.ifaces_count, 0); /* no room given */
+
+	struct decode_input in = {.data = b.b, .len = b.n, .time_received = 1700000000};
+	addr_from_ipv4(&in.exporter, 0xc0000201u);
+	d.out = (struct decode_output){
+	    .flows = d.flows, .cap = NB_N(d.flows), .ifaces = ifs, .ifaces_cap = 4};
+	CHECK_EQ(decode_datagram(d.st, &in, &d.out, &d.r), DECODE_OK);
+	REQUIRE_EQ(d.out.ifaces_count, 2);
+	CHECK_EQ(ifs[0].ifindex, 7);
+	CHECK_STR(ifs[0].name, "et-0/0/7");
+	CHECK_STR(ifs[0].description, "Transit: Acme");
+	CHECK_EQ(ifs[0].speed_mbps, 100000);
+	CHECK_EQ(ifs[1].ifindex, 8);
+	CHECK_STR(ifs[1].name, "ae8");
+	CHECK_STR(ifs[1].description, "");
+	CHECK_EQ(ifs[1].speed_mbps, 0);
+
+	/* Room for one: the second is not reported. */
+	d.out = (struct decode_output){
+	    .flows = d.flows, .cap = NB_N(d.flows), .ifaces = ifs, .ifaces_cap = 1};
+	decode_datagram(d.st, &in, &d.out, &d.r);
+	CHECK_EQ(d.out.ifaces_count, 1);
+	nd_fini(&d);
+}

@@ -169,6 +169,8 @@ struct run {
 	struct decode_result r;
 	struct flow flows[8];
 	uint32_t count;
+	struct decode_interface ifaces[4];
+	uint32_t nifaces;
 };
 
 /* Decodes `len` bytes of `d` from an exact-size copy with decapsulation
@@ -179,7 +181,8 @@ static void run_n(const struct pkt *d, size_t len, enum decode_decap decap, uint
 	struct decode_config cfg;
 	struct decode_state *st;
 	struct decode_input in = {.len = len, .time_received = NOW};
-	struct decode_output out = {.flows = run->flows, .cap = cap};
+	struct decode_output out = {
+	    .flows = run->flows, .cap = cap, .ifaces = run->ifaces, .ifaces_cap = 4};
 	uint8_t *c = exact_copy(d->b, len);
 
 	decode_config_init(&cfg);
@@ -190,6 +193,7 @@ static void run_n(const struct pkt *d, size_t len, enum decode_decap decap, uint
 	in.exporter = A("203.0.113.99");
 	decode_datagram(st, &in, &out, &run->r);
 	run->count = out.count;
+	run->nifaces = out.ifaces_count;
 	decode_state_free(st);
 	free(c);
 }
@@ -405,6 +409,40 @@ TEST(counter_samples_counted_not_flows)
 	CHECK_EQ(x.r.counter_samples, 3);
 	CHECK_EQ(x.count, 1);
 	CHECK_EQ(x.r.status, DECODE_OK);
+}
+
+/* Generic interface counters (format 1): their ifIndex and ifSpeed are
+ * reported as an interface of the agent. */
+TEST(counter_samples_report_interface_speed)
+{
+	struct pkt d;
+	struct run x;
+
+	dg_begin(&d, 0, 2);
+	size_t c = open_len(&d, 2);
+	put32(&d, 1), put32(&d, 12), put32(&d, 2); /* sequence, source, 2 records */
+	size_t r = open_len(&d, 1);		   /* generic interface counters */
+	put32(&d, 12), put32(&d, 6);		   /* ifIndex, ifType */
+	put32(&d, 2), put32(&d, 0x540be400);	   /* ifSpeed: 10 Gbps */
+	put32(&d, 1), put32(&d, 3);		   /* ifDirection, ifStatus */
+	close_len(&d, r);
+	r = open_len(&d, 2); /* ethernet counters: not read */
+	put32(&d, 0);
+	close_len(&d, r);
+	close_len(&d, c);
+	c = open_len(&d, 4); /* expanded, speed 0: not reported */
+	put32(&d, 2), put32(&d, 0), put32(&d, 13), put32(&d, 1);
+	r = open_len(&d, 1);
+	put32(&d, 13), put32(&d, 6), put32(&d, 0), put32(&d, 0);
+	close_len(&d, r);
+	close_len(&d, c);
+	run(&d, &x);
+	CHECK_EQ(x.r.counter_samples, 2);
+	CHECK_EQ(x.r.status, DECODE_OK);
+	REQUIRE_EQ(x.nifaces, 1);
+	CHECK_EQ(x.ifaces[0].ifindex, 12);
+	CHECK_EQ(x.ifaces[0].speed_mbps, 10000);
+	CHECK_STR(x.ifaces[0].name, "");
 }
 
 TEST(discarded_packets)

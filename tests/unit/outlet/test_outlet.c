@@ -10,6 +10,7 @@
 #include "common/addr.h"
 #include "common/be.h"
 #include "demo/demo.h"
+#include "enrich/enrich.h"
 #include "outlet/outlet.h"
 #include "store/store.h"
 #include "test.h"
@@ -259,6 +260,132 @@ TEST(datagrams_ahead_of_their_template_wait_for_it)
 	outlet_abort(o);
 	outlet_stop(o, 0);
 	outlet_free(o);
+	bus_ring_shards_close(p);
+	bus_producer_free(p);
+	store_config_free(&sc);
+	metrics_registry_free(reg);
+}
+
+/* An IPFIX datagram from observation domain 1: an options template (scope
+ * ingressInterface, interfaceName, interfaceDescription) and one record
+ * naming ifIndex 7. Returns its length. */
+static size_t ipfix_interface_options(uint8_t *d)
+{
+	uint8_t *p = d + 16, *set;
+
+	set = p;
+	p = be16_put(be16_put(p, 3), 0);		/* options template set */
+	p = be16_put(be16_put(be16_put(p, 300), 3), 1); /* id, fields, scope */
+	p = be16_put(be16_put(p, 10), 4);		/* ingressInterface */
+	p = be16_put(be16_put(be16_put(be16_put(p, 82), 0xffff), 83), 0xffff);
+	be16_put(set + 2, (uint16_t)(p - set));
+	set = p;
+	p = be16_put(be16_put(p, 300), 0);
+	p = be32_put(p, 7);
+	*p++ = 8;
+	memcpy(p, "et-0/0/7", 8), p += 8;
+	*p++ = 13;
+	memcpy(p, "Transit: Acme", 13), p += 13;
+	be16_put(set + 2, (uint16_t)(p - set));
+	be32_put(be32_put(be32_put(be16_put(be16_put(d, 10), (uint16_t)(p - d)), 1700000000), 1),
+		 1);
+	return (size_t)(p - d);
+}
+
+/* With an enrich stage: each decoded flow goes through it, and interface
+ * names sent in options data are learnt from the datagram's exporter. */
+TEST(outlet_enriches_flows_and_learns_interfaces_from_options)
+{
+	struct metrics_registry *reg;
+	struct bus_consumer *consumers[1];
+	struct bus_producer *p;
+	struct outlet_config cfg;
+	struct store_config sc;
+	struct enrich_config ecfg;
+	struct enrich *e;
+	struct enrich_worker *ew;
+	struct enrich_stats st;
+	struct outlet *o;
+	struct outlet_totals t;
+	struct demo_encoder_config ec = {.format = DEMO_IPFIX, .sampling_rate = 100};
+	struct demo_encoder *enc;
+	struct flow flows[5], f;
+	uint8_t buf[1500], opts[200];
+	size_t len = 0;
+	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
+
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
+	REQUIRE_EQ(enrich_config_defaults(&ecfg), 0);
+	REQUIRE_EQ(enrich_new(&ecfg, NULL, &e, NULL), 0);
+	REQUIRE_EQ(enrich_start(e, NULL), 0);
+	outlet_config_defaults(&cfg);
+	cfg.workers = 1;
+	REQUIRE_EQ(store_config_defaults(&sc), 0);
+	free(sc.url);
+	sc.url = strdup("http://127.0.0.1:9"); /* discard port: nothing listens */
+	sc.connect_timeout_ms = 100;
+	sc.retry_min_ms = 10;
+	sc.retry_max_ms = 50;
+	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 20, 0, reg, &p, consumers, NULL), 0);
+	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
+						      .store = &sc,
+						      .metrics = reg,
+						      .consumers = consumers,
+						      .consumer_capacity = 1 << 20,
+						      .enrich = e},
+			      &o, NULL),
+		   0);
+	REQUIRE_EQ(outlet_start(o, NULL), 0);
+
+	addr_from_ipv4(&env.exporter, 0xc0000202);
+	env.data = opts;
+	env.len = (uint32_t)ipfix_interface_options(opts);
+	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
+	for (int i = 0; i < 5; i++) {
+		flow_reset(&flows[i]);
+		flows[i].time_received = 1700000000;
+		flows[i].etype = 0x0800;
+		flows[i].bytes = 100;
+		flows[i].packets = 1;
+		flows[i].in_if = 7;
+		addr_from_ipv4(&flows[i].src_addr, 0x0a000001u + (uint32_t)i);
+		addr_from_ipv4(&flows[i].dst_addr, 0x0a000101u);
+	}
+	REQUIRE_EQ(demo_encoder_encode(enc, flows, 5, buf, sizeof(buf), &len), 5);
+	demo_encoder_free(enc);
+	env.data = buf;
+	env.len = (uint32_t)len;
+	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	for (int i = 0; i < 500; i++) {
+		outlet_totals(o, &t);
+		if (t.datagrams == 2)
+			break;
+		usleep(10000);
+	}
+	CHECK_EQ(t.datagrams, 2);
+	CHECK_EQ(t.flows_decoded, 5);
+	enrich_get_stats(e, &st);
+	CHECK_EQ(st.flows, 5);
+
+	/* What the options said is known for 192.0.2.2's ifIndex 7. */
+	REQUIRE_EQ(enrich_wait_idle(e, 5000), 0);
+	REQUIRE_EQ(enrich_worker_new(e, &ew, NULL), 0);
+	flow_reset(&f);
+	addr_from_ipv4(&f.exporter_address, 0xc0000202);
+	f.in_if = 7;
+	CHECK_EQ(enrich_flow(ew, &f), ENRICH_KEEP);
+	const char *name = strtab_get(enrich_strings(e), f.enriched.in_if.name, NULL);
+	const char *desc = strtab_get(enrich_strings(e), f.enriched.in_if.description, NULL);
+	CHECK(name && !strcmp(name, "et-0/0/7"));
+	CHECK(desc && !strcmp(desc, "Transit: Acme"));
+	enrich_worker_free(ew);
+
+	outlet_abort(o);
+	outlet_stop(o, 0);
+	outlet_free(o);
+	enrich_free(e);
+	enrich_config_free(&ecfg);
 	bus_ring_shards_close(p);
 	bus_producer_free(p);
 	store_config_free(&sc);

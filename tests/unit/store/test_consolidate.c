@@ -319,7 +319,60 @@ TEST(columns_are_named)
 	CHECK(!strncmp(q, "TimeReceived, ExporterAddress, EType, Proto, SrcAS", 50));
 	CHECK(strstr(q, "Dst3rdAS, Bytes, Packets") != NULL);
 	CHECK_EQ(q[strlen(q) - 1], 's');      /* nothing after Packets */
-	CHECK(strstr(q, "InIfName") == NULL); /* enrichment: not in struct flow yet */
+	CHECK(strstr(q, "InIfName") == NULL); /* enrichment: only with strings */
 	free(q);
 	store_consolidator_free(c);
+}
+
+/* With the enrichment (store_consolidator_set_strings): flows differing only
+ * by their enrichment are rows apart, equal ones are summed; the columns come
+ * after Packets with their strings; exporters carry the names. */
+TEST(enrichment_dimensions)
+{
+	struct store_consolidator *c;
+	struct store_buf body = {0};
+	struct strtab *strs;
+	struct flow f[3];
+	size_t rows;
+	char *q;
+
+	REQUIRE_EQ(strtab_new(0, &strs, NULL), 0);
+	REQUIRE_EQ(store_consolidator_new(100, &c, NULL), 0);
+	REQUIRE_EQ(store_consolidator_set_strings(c, strs), 0);
+	CHECK_EQ(store_consolidator_set_strings(c, strs), -EBUSY);
+	q = store_consolidator_columns(c);
+	REQUIRE(q);
+	CHECK(strstr(q, "Bytes, Packets, InIfName, OutIfName, ExporterName, ExporterGroup") !=
+	      NULL);
+	CHECK(strstr(q, "InIfName") != NULL && strstr(q, "DstCountry") != NULL);
+	free(q);
+	for (unsigned i = 0; i < 3; i++)
+		flow(&f[i], 1700000000, 1, 10);
+	f[0].enriched.in_if.name = strtab_intern_cstr(strs, "et-0/0/3");
+	f[0].enriched.in_if.speed = 100000;
+	f[1].enriched = f[0].enriched;
+	f[2].enriched.in_if.name = strtab_intern_cstr(strs, "xe-1");
+	CHECK_EQ(store_consolidator_add(c, f, 3), 0);
+	CHECK_EQ(store_consolidator_rows(c), 2);
+	REQUIRE_EQ(store_consolidator_sort(c), 0);
+	REQUIRE_EQ(store_consolidator_encode(c, round_none, NULL, &body, &rows), 0);
+	CHECK_EQ(rows, 2);
+	static const char in_if[] = "\x08InIfName\x06String\x08"
+				    "et-0/0/3\x04xe-1";
+	CHECK(memmem(body.data, body.len, in_if, sizeof(in_if) - 1) != NULL);
+	static const char speed[] = "\x09InIfSpeed\x06UInt32\xa0\x86\x01\x00\0\0\0\0";
+	CHECK(memmem(body.data, body.len, speed, sizeof(speed) - 1) != NULL);
+	REQUIRE_EQ(store_consolidator_encode_exporters(c, &body, &rows), 0);
+	CHECK_EQ(rows, 2); /* (ifIndex 3 and 7: 3 named by the first tuple seen) */
+	static const char if_name[] = "\x06IfName\x06String";
+	const char *p = memmem(body.data, body.len, if_name, sizeof(if_name) - 1);
+	REQUIRE(p != NULL);
+	CHECK(p[sizeof(if_name) - 1] == 8 || p[sizeof(if_name) - 1] == 4);
+	store_consolidator_clear(c);
+	CHECK_EQ(store_consolidator_rows(c), 0);
+	CHECK_EQ(store_consolidator_add(c, f, 3), 0);
+	CHECK_EQ(store_consolidator_rows(c), 2);
+	store_buf_free(&body);
+	store_consolidator_free(c);
+	strtab_free(strs);
 }

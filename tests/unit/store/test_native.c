@@ -4,7 +4,6 @@
  * store was split into schema, Native encoding and transports (captured from
  * commit 0c1d83c). A change of these bytes changes what ClickHouse receives. */
 #include <errno.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +118,7 @@ static uint64_t next(uint64_t *s)
 	return *s;
 }
 
-/* Every byte of the flow (but the enrichment) from a xorshift generator, then the enum and the
+/* Every byte of the flow from a xorshift generator, then the enum and the
  * array counts in range (or a little past their capacity), and the sorting
  * key's first columns from a few values. */
 static void golden_flow(struct flow *f, unsigned i)
@@ -127,13 +126,17 @@ static void golden_flow(struct flow *f, unsigned i)
 	uint64_t s = 0x9e3779b97f4a7c15ULL * (i + 1);
 	uint8_t *p = (uint8_t *)f;
 
-	/* The bytes of the flow as it was when the block was captured: the
-	 * enrichment (added since, written by the enrich stage) stays zero. */
-	memset(f, 0, sizeof(*f));
-	for (size_t k = 0; k < sizeof(*f); k++)
-		if (k < offsetof(struct flow, enriched) ||
-		    k >= offsetof(struct flow, enriched) + sizeof(f->enriched))
+	/* Random bytes as struct flow was laid out when the golden block was
+	 * captured: without `enriched` (zero: not written without strings). */
+	const size_t skip = offsetof(struct flow, enriched), skip_len = sizeof(f->enriched);
+
+	for (size_t k = 0; k < sizeof(*f); k++) {
+		if (k == skip)
+			k += skip_len;
+		if (k < sizeof(*f))
 			p[k] = (uint8_t)next(&s);
+	}
+	memset(&f->enriched, 0, sizeof(f->enriched));
 	for (size_t k = 0; k < flow_fields_count; k++) {
 		const struct flow_field *fl = &flow_fields[k];
 
@@ -269,4 +272,54 @@ TEST(columns_of_flows)
 	}
 	CHECK_EQ(arrays, 6); /* MPLSLabels, DstASPath, DstCommunities, 3 large communities */
 	free(cols);
+}
+
+/* The enrichment columns (store_writer_set_strings): ids become Strings when
+ * the block is built, after the rows are sorted; 0 is "". */
+TEST(enrichment_columns_resolve_ids)
+{
+	struct store_column cols[STORE_ENRICH_COLUMNS];
+	struct store_native_batch b;
+	struct strtab *strs;
+	struct flow f[3];
+	struct store_block block;
+	static uint8_t got[16384];
+	size_t n, at = 0;
+	struct error err = {{0}};
+
+	REQUIRE(strtab_new(0, &strs, NULL) == 0);
+	n = store_enrich_columns(strs, cols);
+	CHECK(n >= 34);
+	CHECK_STR(cols[0].name, "ExporterName");
+	CHECK_EQ(cols[0].enc, STORE_ENC_STRID);
+	REQUIRE(store_native_batch_init(&b, cols, n, store_flows_sort_key, &err) == 0);
+	for (unsigned i = 0; i < 3; i++)
+		golden_flow(&f[i], i);
+	f[0].enriched.exporter.name = strtab_intern_cstr(strs, "par1-edge1");
+	f[0].enriched.in_if.speed = 100000;
+	f[0].enriched.in_if.boundary = FLOW_BOUNDARY_EXTERNAL;
+	memcpy(f[0].enriched.src_net.country, "FR", 2);
+	f[2].enriched.exporter.name = strtab_intern_cstr(strs, "x");
+	append(&b, f, 3);
+	REQUIRE(store_native_batch_block(&b, &block) == 0);
+	for (size_t i = 0; i < block.nsegs; i++) {
+		REQUIRE(at + block.segs[i].len <= sizeof(got));
+		memcpy(got + at, block.segs[i].p, block.segs[i].len);
+		at += block.segs[i].len;
+	}
+	CHECK_EQ(at, block.bytes);
+	/* ExporterName first: its header, then three rows (unsorted here). */
+	static const uint8_t want[] = "\x0c"
+				      "ExporterName\x06"
+				      "String\x0apar1-edge1\x00\x01x";
+	const uint8_t *p = memmem(got, at, want, sizeof(want) - 1);
+	CHECK(p != NULL);
+	static const uint8_t country[] = "\x0a"
+					 "SrcCountry\x0e"
+					 "FixedString(2)FR\x00\x00\x00\x00";
+	CHECK(memmem(got, at, country, sizeof(country) - 1) != NULL);
+	static const uint8_t speed[] = "\x09InIfSpeed\x06UInt32\xa0\x86\x01\x00";
+	CHECK(memmem(got, at, speed, sizeof(speed) - 1) != NULL);
+	store_native_batch_fini(&b);
+	strtab_free(strs);
 }

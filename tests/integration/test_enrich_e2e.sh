@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# Enrichment end to end (`weir run`): with a static metadata provider, an
+# interface classifier, a networks entry and a GeoIP country database, the
+# rows flowgen's exact IPFIX flows become in ClickHouse carry the exporter's
+# and interfaces' names, speed, classes, the source network and country; and
+# an exporter no provider knows gets its interfaces named by the IPFIX options
+# data it sends (weir probe's exporter, through flowgen ifaces).
+# Count-based: waits end on values, time only bounds them.
+set -u
+. "$(dirname "$0")/lib/e2e.bash"
+
+e2e_setup weir-e2e-enrich
+
+if ! perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null; then
+	echo "1..0 # SKIP libmaxmind-db-writer-perl not installed"
+	exit 0
+fi
+
+UDP=$(e2e_free_udp_port)
+HTTP=127.0.0.1:$(ch_free_port)
+DB=weir_e2e_enrich
+EXP=127.0.0.61
+W=$(e2e_exporter_where $EXP)
+
+# A GeoLite2-Country database: flowgen's sources (198.51.100.10-12) are in FR.
+cat >"$E2E_DIR/mmdb.pl" <<EOF
+use strict; use warnings;
+use MaxMind::DB::Writer::Tree;
+my %types = (country => 'map', iso_code => 'utf8_string');
+my \$tree = MaxMind::DB::Writer::Tree->new(ip_version => 6, record_size => 24,
+  database_type => 'GeoLite2-Country', languages => ['en'], description => {en => 'weir test'},
+  map_key_type_callback => sub { \$types{\$_[0]} }, alias_ipv6_to_ipv4 => 1,
+  remove_reserved_networks => 0);
+\$tree->insert_network('198.51.100.0/24', {country => {iso_code => 'FR'}});
+open my \$fh, '>:raw', '$E2E_DIR/country.mmdb' or die; \$tree->write_tree(\$fh); close \$fh or die;
+EOF
+perl "$E2E_DIR/mmdb.pl"
+tap $? "a GeoLite2-Country database is generated"
+
+e2e_config "$E2E_DIR/weir.yaml" "$HTTP" 1s
+cat >>"$E2E_DIR/weir.yaml" <<EOF
+bus:
+  type: ring
+  ring-size: 64MiB
+core:
+  interface-classifiers:
+    - 'ClassifyConnectivityRegex(Interface.Description, "^(?i)(transit|pni|ix):? ", "\$1") &&
+       ClassifyProviderRegex(Interface.Description, "^[^ ]+? ([^ ]+)", "\$1") &&
+       ClassifyExternal()'
+    - ClassifyInternal()
+metadata:
+  providers:
+    - type: static
+      exporters:
+        $EXP/32:
+          name: par1-edge1
+          if-indexes:
+            3: {name: et-0/0/3, description: "Transit: Cogent 1-2345", speed: 100000}
+          default: {name: ae0, description: core link, speed: 400000}
+geoip:
+  geo-database: [$E2E_DIR/country.mmdb]
+networks:
+  networks:
+    198.51.100.0/24: {name: customers, role: clients}
+EOF
+"$WEIR" config check "$E2E_DIR/weir.yaml" >/dev/null
+tap $? "weir config check accepts the enrichment sections"
+e2e_start weir run "$E2E_DIR/weir.yaml"
+tap $? "weir run starts (UDP 127.0.0.1:$UDP, HTTP $HTTP, ClickHouse $CH_URL)"
+
+# The first flows of an exporter miss the metadata (asked in the background,
+# stored with what is known): send until the names are there.
+want=1
+got=
+for _ in $(seq 1 60); do
+	"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b $EXP -f ipfix >/dev/null 2>&1
+	got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $W AND ExporterName != ''" 2>/dev/null)
+	[ "$got" = "$want" ] && break
+	sleep 1
+done
+[ "$got" = "$want" ]
+tap $? "rows of $EXP get ExporterName"
+
+q() { ch_query "SELECT $1 FROM $DB.flows WHERE $W AND ExporterName != '' AND InIf = 3 LIMIT 1"; }
+got=$(q "ExporterName, InIfName, InIfDescription, InIfSpeed")
+[ "$got" = "par1-edge1	et-0/0/3	Transit: Cogent 1-2345	100000" ]
+tap $? "static provider: exporter and input interface names, description, speed ($got)"
+got=$(q "InIfConnectivity, InIfProvider, InIfBoundary")
+[ "$got" = "transit	cogent	external" ]
+tap $? "interface classifier: connectivity, provider, boundary ($got)"
+got=$(q "OutIfName, OutIfSpeed, OutIfBoundary")
+[ "$got" = "ae0	400000	internal" ]
+tap $? "static default interface, classified internal ($got)"
+got=$(q "SrcNetName, SrcNetRole, SrcCountry, DstNetName = '' AND DstCountry = toFixedString('', 2)")
+[ "$got" = "customers	clients	FR	1" ]
+tap $? "networks and GeoIP: source network and country, none for the destination ($got)"
+
+for t in flows_1m flows_5m flows_1h; do
+	got=$(e2e_wait_value "SELECT count() > 0 FROM $DB.$t WHERE $W AND InIfName = 'et-0/0/3'
+		AND ExporterName = 'par1-edge1' AND InIfProvider = 'cogent' AND InIfSpeed = 100000
+		AND SrcNetName = 'customers' AND SrcCountry = 'FR' AND OutIfBoundary = 'internal'" 1 60)
+	tap $? "$t: rows carry the enrichment dimensions ($got)"
+done
+got=$(e2e_wait_value "SELECT ExporterName, IfName, IfDescription, IfSpeed, IfConnectivity,
+	IfProvider, IfBoundary FROM $DB.exporters FINAL WHERE $W AND IfIndex = 3" \
+	"par1-edge1	et-0/0/3	Transit: Cogent 1-2345	100000	transit	cogent	external" 60)
+tap $? "exporters: the exporter's and interface's names ($got)"
+got=$(e2e_wait_value "SELECT IfName, IfBoundary FROM $DB.exporters FINAL WHERE $W AND IfIndex = 30" \
+	"ae0	internal" 60)
+tap $? "exporters: an output interface's name ($got)"
+
+# ---- interface names from IPFIX options data, no provider ----
+EXP2=127.0.0.62
+W2=$(e2e_exporter_where $EXP2)
+got=
+for _ in $(seq 1 60); do
+	"$FLOWGEN" ifaces -t "127.0.0.1:$UDP" -b $EXP2
+	"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b $EXP2 -f ipfix >/dev/null 2>&1
+	got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $W2 AND InIfName != ''" 2>/dev/null)
+	[ "$got" = 1 ] && break
+	sleep 1
+done
+[ "$got" = 1 ]
+tap $? "rows of $EXP2 get InIfName from its options data"
+got=$(ch_query "SELECT InIfName, InIfDescription, InIfSpeed, OutIfName, InIfConnectivity,
+	InIfBoundary FROM $DB.flows WHERE $W2 AND InIfName != '' AND InIf = 4 LIMIT 1")
+[ "$got" = "if-4	ix: peer 4	10000	if-31	ix	external" ]
+tap $? "options data: names, descriptions, speed, then classified ($got)"
+
+e2e_stop weir TERM
+tap $? "weir run exits 0 on SIGTERM"
+
+echo "1..$E2E_N"
+exit $E2E_FAILED
