@@ -4,8 +4,7 @@
 # namespace and another and exports to `weir run` (UDP input, in-process
 # ring, a private ClickHouse); the host's flows must reach the flows table
 # with exactly the bytes and packets sent, per direction, and the probe's
-# interface index. (The interface names its options data carries are checked
-# end to end by test_enrich_e2e.sh, with the probe's IPFIX writer.)
+# interface index, named by the interface options data the probe sends.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/lib/clickhouse.sh"
@@ -96,6 +95,14 @@ got=$(ch_query "SELECT IPv6NumToString(ExporterAddress), SamplingRate FROM $DB.f
 	WHERE SrcPort = 40021 LIMIT 1")
 [ "$got" = "::ffff:127.0.0.1	1" ]
 tap $? "exporter and sampling rate: $got"
+# The interface names come from the probe's interface options data alone (no
+# SNMP, no static provider in this weir.yaml).
+got=$(ch_query "SELECT any(OutIfName), any(InIfName) FROM $DB.flows WHERE SrcPort = 40021")
+[ "$got" = "$IR	" ]
+tap $? "egress flow named by the probe's options data: OutIfName InIfName = $got (want $IR)"
+got=$(ch_query "SELECT any(InIfName) FROM $DB.flows WHERE SrcPort = 40022")
+[ "$got" = "$IR" ]
+tap $? "ingress flow named by the probe's options data: InIfName = $got (want $IR)"
 e2e_stop weir TERM
 tap $? "weir run exits 0"
 echo "1..$E2E_N"
