@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "filter.h"
+#include "json.h"
 
 enum op {
 	OP_EQ,
@@ -810,52 +811,6 @@ int filter_consolidated(const struct filter *f)
 
 /* ---- SQL ---- */
 
-struct buf {
-	char *s;
-	size_t len, cap;
-	int nomem;
-};
-
-static char *reserve(struct buf *b, size_t n)
-{
-	if (b->nomem)
-		return NULL;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 256;
-		char *s;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		s = realloc(b->s, nc);
-		if (!s) {
-			b->nomem = 1;
-			return NULL;
-		}
-		b->s = s;
-		b->cap = nc;
-	}
-	return b->s + b->len;
-}
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *at;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	at = reserve(b, (size_t)n);
-	if (!at)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(at, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
 size_t filter_quote(const char *s, size_t len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -881,9 +836,9 @@ size_t filter_quote(const char *s, size_t len, char *out)
 	return n;
 }
 
-static void put_quoted(struct buf *b, const char *s, size_t len)
+static void put_quoted(struct jbuf *b, const char *s, size_t len)
 {
-	char *at = reserve(b, 4 * len + 3);
+	char *at = jb_reserve(b, 4 * len + 3);
 
 	if (at) {
 		b->len += filter_quote(s, len, at);
@@ -891,65 +846,66 @@ static void put_quoted(struct buf *b, const char *s, size_t len)
 	}
 }
 
-static void put_hex16(struct buf *b, const uint8_t *a)
+static void put_hex16(struct jbuf *b, const uint8_t *a)
 {
-	put(b, "unhex('");
+	jb_printf(b, "unhex('");
 	for (int i = 0; i < 16; i++)
-		put(b, "%02x", a[i]);
-	put(b, "')");
+		jb_printf(b, "%02x", a[i]);
+	jb_printf(b, "')");
 }
 
 /* One value compared with `name` for = (eq) or != (!eq): the SQL of "name
  * equals/contains v". */
-static void put_match(struct buf *b, const char *name, const struct filter_column *col,
+static void put_match(struct jbuf *b, const char *name, const struct filter_column *col,
 		      const struct value *v)
 {
 	switch (col->type) {
 	case FILTER_T_ADDR:
 		if (!memcmp(v->lo, v->hi, 16)) {
-			put(b, "%s = ", name);
+			jb_printf(b, "%s = ", name);
 			put_hex16(b, v->lo);
 		} else {
-			put(b, "(%s >= ", name);
+			jb_printf(b, "(%s >= ", name);
 			put_hex16(b, v->lo);
-			put(b, " AND %s <= ", name);
+			jb_printf(b, " AND %s <= ", name);
 			put_hex16(b, v->hi);
-			put(b, ")");
+			jb_printf(b, ")");
 		}
 		return;
 	case FILTER_T_ASPATH:
-		put(b, "has(%s, %llu)", name, (unsigned long long)v->u[0]);
+		jb_printf(b, "has(%s, %llu)", name, (unsigned long long)v->u[0]);
 		return;
 	case FILTER_T_COMMUNITY:
-		put(b, "has(%s, %llu)", name, (unsigned long long)(v->u[0] << 16 | v->u[1]));
+		jb_printf(b, "has(%s, %llu)", name, (unsigned long long)(v->u[0] << 16 | v->u[1]));
 		return;
 	case FILTER_T_LCOMMUNITY:
-		put(b,
-		    "arrayExists((x, y, z) -> x = %llu AND y = %llu AND z = %llu, %s.ASN, "
-		    "%s.LocalData1, %s.LocalData2)",
-		    (unsigned long long)v->u[0], (unsigned long long)v->u[1],
-		    (unsigned long long)v->u[2], name, name, name);
+		jb_printf(b,
+			  "arrayExists((x, y, z) -> x = %llu AND y = %llu AND z = %llu, %s.ASN, "
+			  "%s.LocalData1, %s.LocalData2)",
+			  (unsigned long long)v->u[0], (unsigned long long)v->u[1],
+			  (unsigned long long)v->u[2], name, name, name);
 		return;
 	case FILTER_T_STRING:
 	case FILTER_T_BOUNDARY:
 	case FILTER_T_DIRECTION:
-		put(b, "%s = ", name);
+		jb_printf(b, "%s = ", name);
 		put_quoted(b, v->s, v->slen);
 		return;
 	default:
-		put(b, "%s = %llu", name, (unsigned long long)v->u[0]);
+		jb_printf(b, "%s = %llu", name, (unsigned long long)v->u[0]);
 		return;
 	}
 }
 
-static void put_cond(struct buf *b, const struct node *n, int reverse)
+static void put_cond(struct jbuf *b, const struct node *n, int reverse)
 {
 	const struct filter_column *col = n->col;
 	const char *name = reverse ? col->reverse : col->name;
 	static const char *const cmp[] = {"=", "!=", "<", "<=", ">", ">="};
 
 	if (n->col2) {
-		put(b, "%s %s %s", name, cmp[n->op], reverse ? n->col2->reverse : n->col2->name);
+		jb_printf(b, "%s %s %s", name, cmp[n->op],
+			  reverse ? n->col2->reverse : n->col2->name);
 		return;
 	}
 	switch (n->op) {
@@ -959,83 +915,80 @@ static void put_cond(struct buf *b, const struct node *n, int reverse)
 		return;
 	case OP_NE:
 	case OP_NOTINNET:
-		put(b, "NOT (");
+		jb_printf(b, "NOT (");
 		put_match(b, name, col, &n->vals[0]);
-		put(b, ")");
+		jb_printf(b, ")");
 		return;
 	case OP_LT:
 	case OP_LE:
 	case OP_GT:
 	case OP_GE:
-		put(b, "%s %s %llu", name, cmp[n->op], (unsigned long long)n->vals[0].u[0]);
+		jb_printf(b, "%s %s %llu", name, cmp[n->op], (unsigned long long)n->vals[0].u[0]);
 		return;
 	case OP_LIKE:
 	case OP_UNLIKE:
-		put(b, "%s%s LIKE ", n->op == OP_UNLIKE ? "NOT " : "", name);
+		jb_printf(b, "%s%s LIKE ", n->op == OP_UNLIKE ? "NOT " : "", name);
 		put_quoted(b, n->vals[0].s, n->vals[0].slen);
 		return;
 	case OP_ILIKE:
 	case OP_IUNLIKE:
 		/* No ILIKE on ClickHouse 18.16. */
-		put(b, "%slower(%s) LIKE lower(", n->op == OP_IUNLIKE ? "NOT " : "", name);
+		jb_printf(b, "%slower(%s) LIKE lower(", n->op == OP_IUNLIKE ? "NOT " : "", name);
 		put_quoted(b, n->vals[0].s, n->vals[0].slen);
-		put(b, ")");
+		jb_printf(b, ")");
 		return;
 	case OP_IN:
 	case OP_NOTIN:
-		put(b, "%s(", n->op == OP_NOTIN ? "NOT " : "");
+		jb_printf(b, "%s(", n->op == OP_NOTIN ? "NOT " : "");
 		for (size_t i = 0; i < n->nvals; i++) {
 			if (i)
-				put(b, " OR ");
+				jb_printf(b, " OR ");
 			put_match(b, name, col, &n->vals[i]);
 		}
-		put(b, ")");
+		jb_printf(b, ")");
 		return;
 	}
 }
 
 /* Iterative over AND/OR lists; recursion only through nesting, which the
  * parser bounded. */
-static void put_node(struct buf *b, const struct node *n, int reverse)
+static void put_node(struct jbuf *b, const struct node *n, int reverse)
 {
 	switch (n->kind) {
 	case N_TRUE:
-		put(b, "1");
+		jb_printf(b, "1");
 		return;
 	case N_COND:
 		put_cond(b, n, reverse);
 		return;
 	case N_NOT:
-		put(b, "NOT (");
+		jb_printf(b, "NOT (");
 		put_node(b, n->kids[0], reverse);
-		put(b, ")");
+		jb_printf(b, ")");
 		return;
 	case N_AND:
 	case N_OR:
-		put(b, "(");
+		jb_printf(b, "(");
 		for (size_t i = 0; i < n->nkids; i++) {
 			if (i)
-				put(b, n->kind == N_AND ? " AND " : " OR ");
+				jb_printf(b, n->kind == N_AND ? " AND " : " OR ");
 			put_node(b, n->kids[i], reverse);
 		}
-		put(b, ")");
+		jb_printf(b, ")");
 		return;
 	}
 }
 
 int filter_sql(const struct filter *f, int reverse, char **out)
 {
-	struct buf b = {0};
+	struct jbuf b = {0};
+	size_t len;
 
 	*out = NULL;
 	if (!f)
-		put(&b, "1");
+		jb_printf(&b, "1");
 	else
 		put_node(&b, f->root, reverse);
-	if (b.nomem || !b.s) {
-		free(b.s);
-		return -ENOMEM;
-	}
-	*out = b.s;
-	return 0;
+	*out = jb_take(&b, &len);
+	return *out ? 0 : -ENOMEM;
 }

@@ -352,7 +352,7 @@ const struct json *json_get(const struct json *j, const char *key)
 
 /* ---- output ---- */
 
-static char *jb_reserve(struct jbuf *b, size_t n)
+char *jb_reserve(struct jbuf *b, size_t n)
 {
 	if (b->nomem)
 		return NULL;

@@ -36,6 +36,9 @@ struct jbuf {
 	size_t len, cap;
 	int nomem;
 };
+/* Room for n more bytes (and a NUL) at b->s + b->len, or NULL (nomem): the
+ * caller writes there, then adds what it wrote to b->len and terminates. */
+char *jb_reserve(struct jbuf *b, size_t n);
 void jb_raw(struct jbuf *b, const char *s, size_t n);
 void jb_printf(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void jb_str(struct jbuf *b, const char *s, size_t n); /* a JSON string, escaped */
