@@ -28,7 +28,7 @@ enum decode_reason {
 	DECODE_BAD_TEMPLATE,	 /* malformed template or options template: ignored */
 	DECODE_TEMPLATE_LIMIT,	 /* per-exporter template count limit hit */
 	DECODE_MEMORY_LIMIT,	 /* per-exporter memory limit hit */
-	DECODE_EXPORTER_LIMIT,	 /* too many exporters: datagram ignored */
+	DECODE_EXPORTER_LIMIT,	 /* no room for a new exporter (none could be evicted) */
 	DECODE_FLOW_LIMIT,	 /* more flows than the output can hold: rest dropped */
 	DECODE_TRUNCATED_ARRAY,	 /* more labels/AS path/communities than a flow holds */
 	DECODE_BAD_SAMPLE,	 /* malformed sFlow sample or record: skipped */
@@ -48,10 +48,21 @@ enum decode_decap {
 	DECODE_DECAP_SRV6,
 };
 
+/* NetFlow v9 / IPFIX state (exporters, templates, sampling rates) is bounded
+ * and heals: an exporter at its own limit (templates or bytes) evicts its own
+ * least recently used template; a new exporter past max_exporters, or state
+ * past max_bytes_total, evicts the least recently used exporter (all its
+ * state), exporters that never gave a flow first. Templates neither
+ * refreshed nor used for template_idle_s expire, exporters silent for
+ * exporter_idle_s too (time: decode_input.time_received). All counted in
+ * decode_result. The limits are per struct decode_state (per worker). */
 struct decode_config {
 	uint32_t max_exporters;		     /* default 10000 */
 	uint32_t max_templates_per_exporter; /* default 1024, counting options templates */
 	uint64_t max_bytes_per_exporter;     /* template and sampling state, default 4 MiB */
+	uint64_t max_bytes_total;	     /* every exporter's state, default 256 MiB */
+	uint32_t template_idle_s;	     /* default 3600; 0: never expire */
+	uint32_t exporter_idle_s;	     /* default 7200; 0: never expire */
 	/* NetFlow/IPFIX: TimeReceived = the export header's time instead of the
 	 * caller's receive time (weir decode uses it: a capture is replayed later). */
 	int use_export_time;
@@ -71,12 +82,40 @@ int decode_state_new(const struct decode_config *cfg, struct decode_state **out,
 /* NULL is fine. */
 void decode_state_free(struct decode_state *st);
 
+/* What a decoder state holds now (NetFlow v9 / IPFIX): bytes counted against
+ * the limits (templates, sampling rates, per-domain header state, the
+ * exporters' own records and maps), exporters and templates. O(1); same
+ * thread as decode_datagram(). */
+struct decode_usage {
+	uint64_t bytes;
+	uint32_t exporters;
+	uint32_t templates;
+};
+void decode_state_usage(const struct decode_state *st, struct decode_usage *u);
+
 struct decode_input {
 	const uint8_t *data; /* UDP payload */
 	size_t len;
 	struct in6_addr exporter; /* datagram source (IPv4-mapped for IPv4) */
-	uint64_t time_received;	  /* unix seconds, copied into each flow */
+	uint64_t time_received;	  /* unix seconds, copied into each flow; the
+				   * decoder's "now" for expiry (0: nothing expires) */
+	/* A datagram decoded again (the outlet's parked datagrams): its
+	 * template sets are not learnt again (they were the first time, and
+	 * may be older than what came since) and its header does not feed
+	 * restart detection. */
+	int replay;
 };
+
+/* A NetFlow v9 (version 9) or IPFIX (10) template of the datagram's
+ * exporter; id 0: none. */
+struct decode_template_key {
+	uint32_t domain;
+	uint16_t id;
+	uint8_t version;
+};
+
+/* Templates one decode_result lists as taught; past it, taught_overflow. */
+#define DECODE_TAUGHT_MAX 64
 
 /* What an exporter said about one of its interfaces in IPFIX/NetFlow v9
  * options data: interfaceName (IE 82) and interfaceDescription (IE 83) with
@@ -130,6 +169,21 @@ struct decode_result {
 	 * Not a problem, so not an event: DECODE_UNSUPPORTED is kept for what
 	 * loses flows or their fields. */
 	uint32_t skipped_records;
+	/* ---- template and exporter state (see struct decode_config) ---- */
+	/* The first data set whose template was unknown (id 0: none). */
+	struct decode_template_key missing;
+	/* Templates (data or options) this datagram taught (learnt or
+	 * refreshed), the first DECODE_TAUGHT_MAX; taught_overflow: more. */
+	struct decode_template_key taught[DECODE_TAUGHT_MAX];
+	uint32_t ntaught;
+	int taught_overflow;
+	uint32_t templates_expired; /* idle past template_idle_s */
+	uint32_t templates_evicted; /* room made under a per-exporter limit */
+	uint32_t templates_reset;   /* dropped because their exporter restarted */
+	uint32_t exporter_restarts; /* (exporter, domain) restarts seen */
+	uint32_t exporters_expired; /* silent past exporter_idle_s */
+	uint32_t exporters_evicted; /* room made for a new one or under max_bytes_total */
+	/* ---- */
 	uint32_t events[DECODE_REASON_COUNT]; /* occurrences per reason */
 };
 

@@ -51,11 +51,13 @@ struct template_store;
 int template_store_new(const struct decode_config *cfg, struct template_store **out,
 		       struct error *err);
 void template_store_free(struct template_store *ts);
+void template_store_usage(const struct template_store *ts, struct decode_usage *u);
 void netflow_v9_decode(struct template_store *ts, const struct decode_config *cfg,
 		       const struct decode_input *in, struct decode_output *out,
 		       struct decode_result *r);
 void ipfix_decode(struct template_store *ts, const struct decode_config *cfg,
-		  const struct decode_input *in, struct decode_output *out, struct decode_result *r);
+		  const struct decode_input *in, struct decode_output *out,
+		  struct decode_result *r);
 
 /* sFlow v5 (stateless). */
 void sflow_decode(const struct decode_config *cfg, const struct decode_input *in,

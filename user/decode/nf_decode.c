@@ -643,9 +643,11 @@ static void nf_template_set(struct nf_ctx *c, uint16_t set_id, const uint8_t *p,
 			}
 			/* RFC 7011 8.1: withdrawal; ID = set ID withdraws all. */
 			if (id == set_id)
-				nf_template_withdraw(c->e, 10, c->domain, id, 1, options, c->r);
+				nf_template_withdraw(c->ts, c->e, 10, c->domain, id, 1, options,
+						     c->r);
 			else if (id >= 256)
-				nf_template_withdraw(c->e, 10, c->domain, id, 0, options, c->r);
+				nf_template_withdraw(c->ts, c->e, 10, c->domain, id, 0, options,
+						     c->r);
 			else if (id == 0)
 				return; /* padding */
 			else
@@ -678,7 +680,7 @@ static void nf_template_set(struct nf_ctx *c, uint16_t set_id, const uint8_t *p,
 			continue;
 		}
 		nf_template_add(c->ts, c->e, c->version, c->domain, id, options, nscope, fields,
-				count, c->r);
+				count, c->in->time_received, c->r);
 	}
 }
 
@@ -700,13 +702,23 @@ static void nf_sets(struct nf_ctx *c, const uint8_t *p, const uint8_t *end)
 			return;
 		}
 		if (id == tmpl || id == opts) {
-			nf_template_set(c, id, p + 4, p + len);
+			/* A replay's templates were learnt when it first came. */
+			if (!c->in->replay)
+				nf_template_set(c, id, p + 4, p + len);
 		} else if (id >= 256) {
-			t = nf_template_find(c->e, c->version, c->domain, id);
-			if (t)
+			t = nf_template_find(c->e, c->version, c->domain, id, c->in->time_received);
+			if (t) {
+				if (!t->options)
+					nf_exporter_active(c->ts, c->e);
 				nf_data_set(c, t, p + 4, p + len);
-			else
+			} else {
 				decode_event(c->r, DECODE_UNKNOWN_TEMPLATE);
+				if (!c->r->missing.id)
+					c->r->missing = (struct decode_template_key){
+					    .domain = c->domain,
+					    .id = id,
+					    .version = (uint8_t)c->version};
+			}
 		} else {
 			decode_event(c->r, DECODE_UNSUPPORTED); /* reserved set ID */
 		}
@@ -735,9 +747,11 @@ void netflow_v9_decode(struct template_store *ts, const struct decode_config *cf
 	c.export_ms = r->export_time * 1000;
 	c.domain = be32_get(d + 16);
 	c.time_received = cfg->use_export_time ? r->export_time : in->time_received;
-	c.e = nf_exporter_get(ts, &in->exporter, r);
+	c.e = nf_exporter_get(ts, &in->exporter, in->time_received, r);
 	if (!c.e)
 		return;
+	if (!in->replay)
+		nf_domain_check(ts, c.e, 9, c.domain, c.uptime, be32_get(d + 12), r);
 	nf_sets(&c, d + 20, d + in->len);
 }
 
@@ -766,8 +780,10 @@ void ipfix_decode(struct template_store *ts, const struct decode_config *cfg,
 	c.export_ms = r->export_time * 1000;
 	c.domain = be32_get(d + 12);
 	c.time_received = cfg->use_export_time ? r->export_time : in->time_received;
-	c.e = nf_exporter_get(ts, &in->exporter, r);
+	c.e = nf_exporter_get(ts, &in->exporter, in->time_received, r);
 	if (!c.e)
 		return;
+	if (!in->replay)
+		nf_domain_check(ts, c.e, 10, c.domain, 0, be32_get(d + 8), r);
 	nf_sets(&c, d + 16, d + len);
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The NetFlow v9 / IPFIX template store: exporters, their templates and
- * sampling rates, with per-exporter limits, and the compilation of each
- * template into a plan of fixed copy steps (see nf_template.h). */
+ * sampling rates, bounded (per exporter and overall, least recently used
+ * evicted), expiring when idle and reset on exporter restarts, and the
+ * compilation of each template into a plan of fixed copy steps. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -105,6 +106,13 @@ static void nf_map_fini(struct nf_map *m)
 
 /* ---- exporters ---- */
 
+/* Bytes of `e`'s state, also counted in the store's total. */
+static void nf_charge(struct template_store *ts, struct nf_exporter *e, int64_t delta)
+{
+	e->bytes += (uint64_t)delta;
+	ts->bytes += (uint64_t)delta;
+}
+
 int template_store_new(const struct decode_config *cfg, struct template_store **out,
 		       struct error *err)
 {
@@ -114,16 +122,44 @@ int template_store_new(const struct decode_config *cfg, struct template_store **
 	if (!ts)
 		return error_set(err, -ENOMEM, "decode: out of memory for a template store");
 	ts->cfg = *cfg;
+	nf_list_init(&ts->probation);
+	nf_list_init(&ts->active);
 	return 0;
+}
+
+static void nf_map_free_values(struct nf_map *m)
+{
+	for (uint32_t i = 0; i < m->cap; i++)
+		free((void *)(uintptr_t)m->slots[i].v);
+	nf_map_fini(m);
 }
 
 static void nf_exporter_free(struct nf_exporter *e)
 {
-	for (uint32_t i = 0; i < e->templates.cap; i++)
-		free((void *)(uintptr_t)e->templates.slots[i].v);
-	nf_map_fini(&e->templates);
+	nf_map_free_values(&e->templates);
+	nf_map_free_values(&e->domains);
 	nf_map_fini(&e->rates);
 	free(e);
+}
+
+/* Forgets `e` and everything it taught. */
+static void nf_exporter_drop(struct template_store *ts, struct nf_exporter *e)
+{
+	uint64_t a, b;
+	struct nf_slot *s;
+
+	memcpy(&a, e->addr.s6_addr, 8);
+	memcpy(&b, e->addr.s6_addr + 8, 8);
+	s = nf_map_find(&ts->index, a, b);
+	if (s)
+		nf_map_remove(&ts->index, s);
+	nf_list_del(&e->lru);
+	ts->bytes -= e->bytes;
+	ts->nexporters--;
+	ts->ntemplates -= e->ntemplates;
+	if (ts->last == e)
+		ts->last = NULL;
+	nf_exporter_free(e);
 }
 
 void template_store_free(struct template_store *ts)
@@ -137,23 +173,137 @@ void template_store_free(struct template_store *ts)
 	free(ts);
 }
 
+/* The least recently used exporter other than `keep`: probation first. */
+static struct nf_exporter *nf_exporter_victim(struct template_store *ts,
+					      const struct nf_exporter *keep)
+{
+	struct nf_link *lists[2] = {&ts->probation, &ts->active};
+
+	for (int i = 0; i < 2; i++)
+		for (struct nf_link *l = lists[i]->next; l != lists[i]; l = l->next) {
+			struct nf_exporter *e = container_of(l, struct nf_exporter, lru);
+
+			if (e != keep)
+				return e;
+		}
+	return NULL;
+}
+
+/* Evicts least recently used exporters (never `keep`) until `need` more
+ * bytes fit in max_bytes_total. Returns 0, or -1 when they cannot. */
+static int nf_room(struct template_store *ts, const struct nf_exporter *keep, uint64_t need,
+		   struct decode_result *r)
+{
+	while (ts->bytes + need > ts->cfg.max_bytes_total) {
+		struct nf_exporter *v = nf_exporter_victim(ts, keep);
+
+		if (!v)
+			return -1;
+		nf_exporter_drop(ts, v);
+		r->exporters_evicted++;
+	}
+	return 0;
+}
+
+static void nf_template_drop(struct template_store *ts, struct nf_exporter *e, struct nf_slot *s)
+{
+	struct nf_template *t = (struct nf_template *)(uintptr_t)s->v;
+
+	nf_charge(ts, e, -(int64_t)t->size);
+	e->ntemplates--;
+	ts->ntemplates--;
+	nf_list_del(&t->lru);
+	free(t);
+	nf_map_remove(&e->templates, s);
+}
+
+static void nf_template_drop_one(struct template_store *ts, struct nf_exporter *e,
+				 struct nf_template *t)
+{
+	struct nf_slot *s = nf_map_find(&e->templates, nf_tkey(t->version, t->domain, t->id), 0);
+
+	if (s)
+		nf_template_drop(ts, e, s);
+}
+
+/* Idle: neither taught nor used for `idle` seconds (0: never). */
+static int nf_idle(uint64_t last, uint64_t now, uint32_t idle)
+{
+	return idle && now > last && now - last > idle;
+}
+
+/* At most this many idle exporters are forgotten per datagram, so that the
+ * cost of a mass expiry is spread. */
+#define NF_EXPIRE_PER_CALL 16
+
+static void nf_expire(struct template_store *ts, struct nf_exporter *keep, uint64_t now,
+		      struct decode_result *r)
+{
+	struct nf_link *lists[2] = {&ts->probation, &ts->active};
+	int budget = NF_EXPIRE_PER_CALL;
+
+	/* Each list is in the order of last sight: its head is the oldest. */
+	for (int i = 0; i < 2; i++)
+		while (budget && lists[i]->next != lists[i]) {
+			struct nf_exporter *e =
+			    container_of(lists[i]->next, struct nf_exporter, lru);
+
+			if (e == keep || !nf_idle(e->last, now, ts->cfg.exporter_idle_s))
+				break;
+			nf_exporter_drop(ts, e);
+			r->exporters_expired++;
+			budget--;
+		}
+	if (!keep)
+		return;
+	while (keep->tlru.next != &keep->tlru) {
+		struct nf_template *t = container_of(keep->tlru.next, struct nf_template, lru);
+
+		if (!nf_idle(t->last, now, ts->cfg.template_idle_s))
+			break;
+		nf_template_drop_one(ts, keep, t);
+		r->templates_expired++;
+	}
+}
+
+static void nf_exporter_seen(struct template_store *ts, struct nf_exporter *e, uint64_t now)
+{
+	if (now > e->last) {
+		e->last = now;
+		nf_list_touch(e->active ? &ts->active : &ts->probation, &e->lru);
+	}
+}
+
 struct nf_exporter *nf_exporter_get(struct template_store *ts, const struct in6_addr *addr,
-				    struct decode_result *r)
+				    uint64_t now, struct decode_result *r)
 {
 	struct nf_exporter *e = ts->last;
 	struct nf_slot *s;
 	uint64_t a, b;
+	size_t growth;
 
 	if (e && memcmp(&e->addr, addr, sizeof(*addr)) == 0)
-		return e;
+		goto found;
 	memcpy(&a, addr->s6_addr, 8);
 	memcpy(&b, addr->s6_addr + 8, 8);
 	s = nf_map_find(&ts->index, a, b);
 	if (s) {
-		ts->last = (struct nf_exporter *)(uintptr_t)s->v;
-		return ts->last;
+		e = (struct nf_exporter *)(uintptr_t)s->v;
+		goto found;
 	}
-	if (ts->nexporters >= ts->cfg.max_exporters) {
+	nf_expire(ts, NULL, now, r);
+	/* A new exporter: the least recently used ones make room. */
+	while (ts->nexporters >= ts->cfg.max_exporters) {
+		struct nf_exporter *v = nf_exporter_victim(ts, NULL);
+
+		if (!v)
+			break;
+		nf_exporter_drop(ts, v);
+		r->exporters_evicted++;
+	}
+	growth = nf_map_growth(&ts->index);
+	if (ts->nexporters >= ts->cfg.max_exporters ||
+	    nf_room(ts, NULL, sizeof(*e) + growth, r) < 0) {
 		decode_event(r, DECODE_EXPORTER_LIMIT);
 		return NULL;
 	}
@@ -164,9 +314,123 @@ struct nf_exporter *nf_exporter_get(struct template_store *ts, const struct in6_
 		return NULL;
 	}
 	e->addr = *addr;
+	e->last = now;
+	nf_list_init(&e->tlru);
+	nf_list_init(&e->lru);
+	nf_list_touch(&ts->probation, &e->lru);
+	ts->bytes += growth; /* the index's, no exporter's */
+	nf_charge(ts, e, sizeof(*e));
 	ts->nexporters++;
 	ts->last = e;
 	return e;
+found:
+	ts->last = e;
+	nf_exporter_seen(ts, e, now);
+	nf_expire(ts, e, now, r);
+	return e;
+}
+
+void nf_exporter_active(struct template_store *ts, struct nf_exporter *e)
+{
+	if (!e->active) {
+		e->active = 1;
+		nf_list_touch(&ts->active, &e->lru);
+	}
+}
+
+/* ---- restart detection ----
+ * An exporter that restarts starts its counters again and may give its
+ * template IDs other layouts: what it taught before must go. Per (exporter,
+ * version, domain), for datagrams that are not replays (decode_input):
+ *  - NetFlow v9: sysUptime went back by more than 10 s;
+ *  - NetFlow v9 and IPFIX: the sequence number went back by more than a
+ *    reorder could explain: 1000 datagrams (v9 counts datagrams, RFC 3954
+ *    5.1), 2^20 records (IPFIX counts data records, RFC 7011 3.1).
+ * Neither across the 2^32 wrap (the old value in the last stretch before it,
+ * the new one in the first after it). A restart drops the domain's
+ * templates and options templates (templates_reset) and sampling rates. */
+#define NF_RESTART_UPTIME_MS	  10000u
+#define NF_RESTART_UPTIME_WRAP	  3600000u
+#define NF_RESTART_V9_SEQ	  1000u
+#define NF_RESTART_V9_SEQ_WRAP	  (1u << 24)
+#define NF_RESTART_IPFIX_SEQ	  (1u << 20)
+#define NF_RESTART_IPFIX_SEQ_WRAP (1u << 28)
+
+static int nf_went_back(uint32_t last, uint32_t now, uint32_t margin, uint32_t wrap)
+{
+	if (now >= last || last - now <= margin)
+		return 0;
+	return !(last >= UINT32_MAX - wrap && now <= wrap);
+}
+
+static void nf_domain_reset(struct template_store *ts, struct nf_exporter *e, unsigned version,
+			    uint32_t domain, struct decode_result *r)
+{
+	const uint64_t a = (uint64_t)version << 32 | domain;
+
+	/* After a removal the slot holds a shifted entry: looked at again. */
+	for (uint32_t i = 0; i < e->templates.cap;) {
+		struct nf_slot *s = &e->templates.slots[i];
+		struct nf_template *t = (struct nf_template *)(uintptr_t)s->v;
+
+		if (t && t->version == version && t->domain == domain) {
+			nf_template_drop(ts, e, s);
+			r->templates_reset++;
+			continue;
+		}
+		i++;
+	}
+	for (uint32_t i = 0; i < e->rates.cap;) {
+		struct nf_slot *s = &e->rates.slots[i];
+
+		if (s->v && s->a == a) {
+			nf_map_remove(&e->rates, s);
+			continue;
+		}
+		i++;
+	}
+}
+
+void nf_domain_check(struct template_store *ts, struct nf_exporter *e, unsigned version,
+		     uint32_t domain, uint32_t uptime, uint32_t seq, struct decode_result *r)
+{
+	const uint64_t a = (uint64_t)version << 32 | domain;
+	struct nf_slot *s = nf_map_find(&e->domains, a, 0);
+	struct nf_domain *d;
+	int restart;
+
+	if (!s) {
+		size_t need = sizeof(*d) + nf_map_growth(&e->domains);
+
+		/* No room: this domain goes without restart detection. */
+		if (e->bytes + need > ts->cfg.max_bytes_per_exporter || nf_room(ts, e, need, r) < 0)
+			return;
+		d = malloc(sizeof(*d));
+		if (!d)
+			return;
+		need = nf_map_growth(&e->domains);
+		if (nf_map_put(&e->domains, a, 0, (uintptr_t)d) < 0) {
+			free(d);
+			return;
+		}
+		nf_charge(ts, e, (int64_t)(sizeof(*d) + need));
+		*d = (struct nf_domain){.uptime = uptime, .seq = seq};
+		return;
+	}
+	d = (struct nf_domain *)(uintptr_t)s->v;
+	if (version == 9)
+		restart =
+		    nf_went_back(d->uptime, uptime, NF_RESTART_UPTIME_MS, NF_RESTART_UPTIME_WRAP) ||
+		    nf_went_back(d->seq, seq, NF_RESTART_V9_SEQ, NF_RESTART_V9_SEQ_WRAP);
+	else
+		restart =
+		    nf_went_back(d->seq, seq, NF_RESTART_IPFIX_SEQ, NF_RESTART_IPFIX_SEQ_WRAP);
+	d->uptime = uptime;
+	d->seq = seq;
+	if (restart) {
+		r->exporter_restarts++;
+		nf_domain_reset(ts, e, version, domain, r);
+	}
 }
 
 /* ---- information elements -> struct flow (RFC 7012, IANA registry) ---- */
@@ -485,9 +749,33 @@ static int nf_same_fields(const struct nf_template *t, int options, uint16_t nsc
 	return 1;
 }
 
+/* Notes a template the datagram taught, for the caller (parked datagrams). */
+static void nf_taught(struct decode_result *r, unsigned version, uint32_t domain, uint16_t id)
+{
+	r->templates++;
+	if (r->ntaught < DECODE_TAUGHT_MAX)
+		r->taught[r->ntaught++] = (struct decode_template_key){
+		    .domain = domain, .id = id, .version = (uint8_t)version};
+	else
+		r->taught_overflow = 1;
+}
+
+/* The least recently used template of `e` other than `keep`, or NULL. */
+static struct nf_template *nf_template_victim(struct nf_exporter *e, const struct nf_template *keep)
+{
+	for (struct nf_link *l = e->tlru.next; l != &e->tlru; l = l->next) {
+		struct nf_template *t = container_of(l, struct nf_template, lru);
+
+		if (t != keep)
+			return t;
+	}
+	return NULL;
+}
+
 int nf_template_add(struct template_store *ts, struct nf_exporter *e, unsigned version,
 		    uint32_t domain, uint16_t id, int options, uint16_t nscope,
-		    const struct nf_field *fields, uint16_t n, struct decode_result *r)
+		    const struct nf_field *fields, uint16_t n, uint64_t now,
+		    struct decode_result *r)
 {
 	uint64_t key = nf_tkey(version, domain, id);
 	struct nf_slot *slot = nf_map_find(&e->templates, key, 0);
@@ -516,19 +804,39 @@ int nf_template_add(struct template_store *ts, struct nf_exporter *e, unsigned v
 		return -1;
 	}
 	if (old && nf_same_fields(old, options, nscope, fields, n)) {
-		r->templates++; /* a refresh: keep the compiled plan */
+		/* A refresh: keep the compiled plan. */
+		old->last = now > old->last ? now : old->last;
+		nf_list_touch(&e->tlru, &old->lru);
+		nf_taught(r, version, domain, id);
 		return 0;
 	}
 	size = sizeof(*t) + (size_t)n * (sizeof(struct nf_field) + sizeof(struct nf_step) +
 					 sizeof(struct nf_run));
-	if (!old) {
-		if (e->ntemplates >= ts->cfg.max_templates_per_exporter) {
-			decode_event(r, DECODE_TEMPLATE_LIMIT);
+	if (size > ts->cfg.max_bytes_per_exporter) {
+		decode_event(r, DECODE_MEMORY_LIMIT);
+		return -1;
+	}
+	/* At its own limits, the exporter's least recently used templates
+	 * make room: a flood from one exporter evicts its own. */
+	for (;;) {
+		struct nf_template *v;
+
+		growth = old ? 0 : nf_map_growth(&e->templates);
+		if ((old || e->ntemplates < ts->cfg.max_templates_per_exporter) &&
+		    e->bytes + size + growth - (old ? old->size : 0) <=
+			ts->cfg.max_bytes_per_exporter)
+			break;
+		v = nf_template_victim(e, old);
+		if (!v) {
+			decode_event(r, old || e->ntemplates < ts->cfg.max_templates_per_exporter
+					    ? DECODE_MEMORY_LIMIT
+					    : DECODE_TEMPLATE_LIMIT);
 			return -1;
 		}
-		growth = nf_map_growth(&e->templates);
+		nf_template_drop_one(ts, e, v);
+		r->templates_evicted++;
 	}
-	if (e->bytes + size + growth - (old ? old->size : 0) > ts->cfg.max_bytes_per_exporter) {
+	if (nf_room(ts, e, size + growth, r) < 0) {
 		decode_event(r, DECODE_MEMORY_LIMIT);
 		return -1;
 	}
@@ -538,6 +846,7 @@ int nf_template_add(struct template_store *ts, struct nf_exporter *e, unsigned v
 		return -1;
 	}
 	*t = (struct nf_template){
+	    .last = now,
 	    .domain = domain,
 	    .id = id,
 	    .version = (uint8_t)version,
@@ -548,6 +857,7 @@ int nf_template_add(struct template_store *ts, struct nf_exporter *e, unsigned v
 	    .rec_len = rec_len,
 	    .size = (uint32_t)size,
 	};
+	nf_list_init(&t->lru);
 	t->fields = (struct nf_field *)(t + 1);
 	t->steps = (struct nf_step *)(t->fields + n);
 	t->runs = (struct nf_run *)(t->steps + n);
@@ -579,7 +889,10 @@ int nf_template_add(struct template_store *ts, struct nf_exporter *e, unsigned v
 	}
 	nf_compile_runs(t);
 	if (old) {
-		e->bytes -= old->size;
+		/* (evictions may have moved the slot) */
+		slot = nf_map_find(&e->templates, key, 0);
+		nf_charge(ts, e, -(int64_t)old->size);
+		nf_list_del(&old->lru);
 		free(old);
 		slot->v = (uintptr_t)t;
 	} else {
@@ -588,31 +901,24 @@ int nf_template_add(struct template_store *ts, struct nf_exporter *e, unsigned v
 			decode_event(r, DECODE_MEMORY_LIMIT);
 			return -1;
 		}
-		e->bytes += growth;
+		nf_charge(ts, e, (int64_t)growth);
 		e->ntemplates++;
+		ts->ntemplates++;
 	}
-	e->bytes += size;
-	r->templates++;
+	nf_list_touch(&e->tlru, &t->lru);
+	nf_charge(ts, e, (int64_t)size);
+	nf_taught(r, version, domain, id);
 	return 0;
 }
 
-static void nf_template_drop(struct nf_exporter *e, struct nf_slot *s)
-{
-	struct nf_template *t = (struct nf_template *)(uintptr_t)s->v;
-
-	e->bytes -= t->size;
-	e->ntemplates--;
-	free(t);
-	nf_map_remove(&e->templates, s);
-}
-
-void nf_template_withdraw(struct nf_exporter *e, unsigned version, uint32_t domain, uint16_t id,
-			  int all, int options, struct decode_result *r)
+void nf_template_withdraw(struct template_store *ts, struct nf_exporter *e, unsigned version,
+			  uint32_t domain, uint16_t id, int all, int options,
+			  struct decode_result *r)
 {
 	if (!all) {
 		struct nf_slot *s = nf_map_find(&e->templates, nf_tkey(version, domain, id), 0);
 		if (s)
-			nf_template_drop(e, s);
+			nf_template_drop(ts, e, s);
 		r->template_withdrawals++;
 		return;
 	}
@@ -624,7 +930,7 @@ void nf_template_withdraw(struct nf_exporter *e, unsigned version, uint32_t doma
 		struct nf_template *t = (struct nf_template *)(uintptr_t)s->v;
 
 		if (t && t->version == version && t->domain == domain && t->options == options) {
-			nf_template_drop(e, s);
+			nf_template_drop(ts, e, s);
 			continue;
 		}
 		i++;
@@ -646,12 +952,12 @@ void nf_rate_set(struct template_store *ts, struct nf_exporter *e, unsigned vers
 		return;
 	}
 	growth = nf_map_growth(&e->rates);
-	if (e->bytes + growth > ts->cfg.max_bytes_per_exporter ||
+	if (e->bytes + growth > ts->cfg.max_bytes_per_exporter || nf_room(ts, e, growth, r) < 0 ||
 	    nf_map_put(&e->rates, a, sampler_id, rate) < 0) {
 		decode_event(r, DECODE_MEMORY_LIMIT);
 		return;
 	}
-	e->bytes += growth;
+	nf_charge(ts, e, (int64_t)growth);
 }
 
 uint64_t nf_rate_get(const struct nf_exporter *e, unsigned version, uint32_t domain,
@@ -659,4 +965,13 @@ uint64_t nf_rate_get(const struct nf_exporter *e, unsigned version, uint32_t dom
 {
 	struct nf_slot *s = nf_map_find(&e->rates, (uint64_t)version << 32 | domain, sampler_id);
 	return s ? s->v : 0;
+}
+
+void template_store_usage(const struct template_store *ts, struct decode_usage *u)
+{
+	*u = (struct decode_usage){
+	    .bytes = ts->bytes + sizeof(*ts),
+	    .exporters = ts->nexporters,
+	    .templates = ts->ntemplates,
+	};
 }

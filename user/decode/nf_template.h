@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "common/container_of.h"
 #include "decode_internal.h"
 
 #define NF_MAX_FIELDS  512   /* per template; more is refused as a bad template */
@@ -85,7 +86,35 @@ enum {
 	NF_POST_REV_FLAGS = 1u << 12, /* reverse TCP flags present */
 };
 
+/* Intrusive circular list with a sentinel: least recently used first. */
+struct nf_link {
+	struct nf_link *prev, *next;
+};
+
+static inline void nf_list_init(struct nf_link *l)
+{
+	l->prev = l->next = l;
+}
+static inline void nf_list_del(struct nf_link *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->prev = n->next = n;
+}
+/* Puts `n` (in a list or alone) at the most recently used end of `l`. */
+static inline void nf_list_touch(struct nf_link *l, struct nf_link *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->prev = l->prev;
+	n->next = l;
+	l->prev->next = n;
+	l->prev = n;
+}
+
 struct nf_template {
+	struct nf_link lru; /* in its exporter's templates list */
+	uint64_t last;	    /* taught or used, unix seconds */
 	uint32_t domain;
 	uint16_t id;
 	uint8_t version; /* 9 or 10 */
@@ -113,25 +142,56 @@ struct nf_map {
 	uint32_t n;
 };
 
+/* What restart detection remembers of one (version, domain) of an exporter. */
+struct nf_domain {
+	uint32_t uptime; /* v9 sysUptime, ms */
+	uint32_t seq;
+};
+
 struct nf_exporter {
+	struct nf_link lru;  /* in the store's probation or active list */
+	struct nf_link tlru; /* its templates, least recently used first */
 	struct in6_addr addr;
 	struct nf_map templates; /* (version, domain, id) -> struct nf_template * */
 	struct nf_map rates;	 /* (version, domain, sampler id) -> sampling rate */
+	struct nf_map domains;	 /* (version, domain) -> struct nf_domain * */
 	uint32_t ntemplates;
-	uint64_t bytes;
+	uint64_t bytes; /* counted against max_bytes_per_exporter (and the total) */
+	uint64_t last;	/* last datagram, unix seconds */
+	int active;	/* has given flows: evicted after the probation list */
 };
 
 struct template_store {
 	struct decode_config cfg;
 	struct nf_map index; /* exporter address -> struct nf_exporter * */
 	uint32_t nexporters;
+	uint32_t ntemplates;
+	uint64_t bytes; /* every exporter's bytes, their records and the index */
+	/* Least recently used first. New exporters start in probation and move
+	 * to active once a data set of theirs was decoded: a flood of spoofed
+	 * exporters that only teach templates evicts its own kind first. */
+	struct nf_link probation, active;
 	struct nf_exporter *last;
 };
 
-/* Exporter of `addr`, created when new. NULL when the exporter limit is hit
- * (DECODE_EXPORTER_LIMIT counted) or out of memory (DECODE_MEMORY_LIMIT). */
+/* Exporter of `addr`, created when new (evicting the least recently used
+ * one when max_exporters or max_bytes_total is reached), marked as seen at
+ * `now`; expires idle exporters and the exporter's idle templates on the
+ * way. NULL when no room could be made (DECODE_EXPORTER_LIMIT) or out of
+ * memory (DECODE_MEMORY_LIMIT). */
 struct nf_exporter *nf_exporter_get(struct template_store *ts, const struct in6_addr *addr,
-				    struct decode_result *r);
+				    uint64_t now, struct decode_result *r);
+
+/* `e` gave flows: from now on it is evicted only after every exporter that
+ * never did. */
+void nf_exporter_active(struct template_store *ts, struct nf_exporter *e);
+
+/* Restart detection for a header of (version, domain) of `e` (see
+ * nf_store.c for the rule): drops the domain's templates and sampling rates
+ * when the exporter restarted. `uptime` is v9's sysUptime (ignored for
+ * IPFIX). */
+void nf_domain_check(struct template_store *ts, struct nf_exporter *e, unsigned version,
+		     uint32_t domain, uint32_t uptime, uint32_t seq, struct decode_result *r);
 
 static inline uint64_t nf_tkey(unsigned version, uint32_t domain, uint16_t id)
 {
@@ -140,25 +200,39 @@ static inline uint64_t nf_tkey(unsigned version, uint32_t domain, uint16_t id)
 
 struct nf_slot *nf_map_find(const struct nf_map *m, uint64_t a, uint64_t b);
 
+/* The template, marked as used at `now`, or NULL. */
 static inline struct nf_template *nf_template_find(struct nf_exporter *e, unsigned version,
-						   uint32_t domain, uint16_t id)
+						   uint32_t domain, uint16_t id, uint64_t now)
 {
 	struct nf_slot *s = nf_map_find(&e->templates, nf_tkey(version, domain, id), 0);
-	return s ? (struct nf_template *)(uintptr_t)s->v : NULL;
+	struct nf_template *t;
+
+	if (!s)
+		return NULL;
+	t = (struct nf_template *)(uintptr_t)s->v;
+	if (t->last != now) {
+		t->last = now;
+		nf_list_touch(&e->tlru, &t->lru);
+	}
+	return t;
 }
 
-/* Compiles fields[0..n) into a template and stores it, replacing any
- * template of the same key (an identical one is kept as it is). Counts
- * DECODE_BAD_TEMPLATE / TEMPLATE_LIMIT / MEMORY_LIMIT on refusal.
- * Returns 0 or -1. */
+/* Compiles fields[0..n) into a template and stores it at `now`, replacing
+ * any template of the same key (an identical one is kept as it is, and
+ * refreshed). At a per-exporter limit the exporter's least recently used
+ * templates make room (templates_evicted); past max_bytes_total other
+ * exporters go. Counts DECODE_BAD_TEMPLATE / TEMPLATE_LIMIT / MEMORY_LIMIT
+ * on refusal. Returns 0 or -1. */
 int nf_template_add(struct template_store *ts, struct nf_exporter *e, unsigned version,
 		    uint32_t domain, uint16_t id, int options, uint16_t nscope,
-		    const struct nf_field *fields, uint16_t n, struct decode_result *r);
+		    const struct nf_field *fields, uint16_t n, uint64_t now,
+		    struct decode_result *r);
 
 /* Withdraws one template, or every template (options == 0) or options
  * template (options == 1) of (version, domain) when all is set. */
-void nf_template_withdraw(struct nf_exporter *e, unsigned version, uint32_t domain, uint16_t id,
-			  int all, int options, struct decode_result *r);
+void nf_template_withdraw(struct template_store *ts, struct nf_exporter *e, unsigned version,
+			  uint32_t domain, uint16_t id, int all, int options,
+			  struct decode_result *r);
 
 /* Sampling rates announced by options data. */
 void nf_rate_set(struct template_store *ts, struct nf_exporter *e, unsigned version,

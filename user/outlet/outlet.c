@@ -55,6 +55,11 @@ int outlet_new(const struct outlet_params *p, struct outlet **out, struct error 
 	    metrics_family(o->metrics, "weir_decode_events_total",
 			   "Decoder events (rejected or skipped input), per exporter and reason",
 			   METRIC_COUNTER, "exporter,reason");
+	o->fam_park_dropped = metrics_family(
+	    o->metrics, "weir_outlet_park_dropped_total",
+	    "Parked datagrams dropped, per exporter and reason: expired (no template within "
+	    "60 s), full (no room), too_large (longer than a park slot)",
+	    METRIC_COUNTER, "exporter,reason");
 	for (size_t i = 0; i < n; i++) {
 		ret = outlet_worker_init(o, &o->workers[i], (unsigned)i);
 		if (ret < 0)

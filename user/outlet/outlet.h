@@ -26,6 +26,9 @@ struct outlet_config {
 		uint64_t max_exporters;
 		uint64_t max_templates_per_exporter;
 		uint64_t max_bytes_per_exporter;
+		uint64_t max_bytes_total;  /* per worker */
+		uint64_t template_idle_ms; /* 0: never expire */
+		uint64_t exporter_idle_ms;
 		int decap; /* enum decode_decap */
 	} decoder;
 };

@@ -41,8 +41,23 @@
 #define OUTLET_DEFER_MAX_MS 10000
 
 struct exporter_stats;
+struct drop_log;
 
-/* One parked datagram (its bytes are in park_data, at the slot's index). */
+/* Buckets of the parked datagrams' index (a power of two). */
+#define OUTLET_PARK_BUCKETS 4096
+#define OUTLET_PARK_NONE    UINT32_MAX
+
+/* Why a parked datagram was dropped (weir_outlet_park_dropped_total). */
+enum park_drop {
+	PARK_DROP_EXPIRED,   /* its template did not come within OUTLET_PARK_MAX_MS */
+	PARK_DROP_FULL,	     /* no slot left: the oldest goes */
+	PARK_DROP_TOO_LARGE, /* longer than OUTLET_PARK_SLOT_SIZE */
+	PARK_DROP_COUNT
+};
+
+/* One parked datagram (its bytes are in park_data, at the slot's index).
+ * Live ones are also chained in the index bucket of (exporter, key): the
+ * template they wait for. */
 struct park_slot {
 	struct in6_addr exporter;
 	uint64_t time_ns; /* the envelope's receive time */
@@ -50,6 +65,8 @@ struct park_slot {
 	uint32_t len;
 	int live; /* 0: decoded since, a hole until it reaches the head */
 	struct exporter_stats *e;
+	struct decode_template_key key;
+	uint32_t bucket, bprev, bnext; /* slot indexes, OUTLET_PARK_NONE */
 };
 
 /* One exporter as a worker sees it: its metric series and what it owes.
@@ -61,7 +78,8 @@ struct exporter_stats {
 	uint32_t parked; /* datagrams waiting for a template */
 	uint64_t pending_stored;
 	struct metric_series *datagrams, *flows, *stored;
-	struct metric_series *events[DECODE_REASON_COUNT]; /* made on first event */
+	struct metric_series *events[DECODE_REASON_COUNT];   /* made on first event */
+	struct metric_series *park_dropped[PARK_DROP_COUNT]; /* made on first drop */
 };
 
 struct outlet_worker {
@@ -100,13 +118,24 @@ struct outlet_worker {
 	int deferred; /* stored, but given back only once nothing is parked */
 	uint64_t deferred_since;
 
-	/* parking.c: a FIFO of slots, holes where decoded. */
+	/* parking.c: a FIFO of slots, holes where decoded, and an index of
+	 * the live ones by the template they wait for (heads and tails of
+	 * OUTLET_PARK_BUCKETS chains). */
 	struct park_slot *park;
 	uint8_t *park_data;
 	size_t park_head, park_count, park_live;
+	uint32_t *park_bhead, *park_btail;
+	struct drop_log *park_log;
+	/* Decodes of parked datagrams (once each when its template comes);
+	 * read by tests from any thread. */
+	_Atomic uint64_t park_decodes;
+	struct metric_series *park_redecoded;
+	/* The decoder's state changes (decode_result) and size (gauges). */
+	struct metric_series *tmpl_removed[3], *exp_removed[2], *exp_restarts;
+	struct metric_series *state_bytes, *state_exporters, *state_templates;
 
 	struct metric_series *flushes, *flush_errors, *flush_ms_total;
-	struct metric_series *flows_dropped, *parked, *unparked, *park_dropped, *skipped_records;
+	struct metric_series *flows_dropped, *parked, *unparked, *skipped_records;
 	/* Read by outlet_totals() from any thread. */
 	_Atomic uint64_t datagrams, flows_decoded, flows_stored, decode_errors, nflushes, flush_ms;
 };
@@ -119,6 +148,7 @@ struct outlet {
 	struct bus_kafka_flow_producer *flows_out; /* bus.kafka.flows-topic, or NULL */
 	struct enrich *enrich;			   /* or NULL */
 	struct metric_family *fam_datagrams, *fam_flows, *fam_stored, *fam_events;
+	struct metric_family *fam_park_dropped; /* exporter, reason */
 	uint64_t consumer_capacity;
 	size_t nworkers;
 	struct outlet_worker *workers;
@@ -140,7 +170,7 @@ void *outlet_worker_main(void *arg);
 /* Decodes one datagram into the stage (w->flows + w->nstaged). Returns the
  * flows it gave; `res` says why not more. */
 uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint32_t len,
-			      const struct in6_addr *exporter, uint64_t time_ns,
+			      const struct in6_addr *exporter, uint64_t time_ns, int replay,
 			      struct decode_result *res);
 /* The n flows just decoded (outlet_worker_decode()) are enriched (those the
  * enrich stage drops leave) and join the stage, as `e`'s; a full stage goes
@@ -169,15 +199,22 @@ void outlet_exporter_event(struct outlet_worker *w, struct exporter_stats *e,
 /* Allocates the slots. 0 or -ENOMEM. */
 int outlet_park_init(struct outlet_worker *w);
 void outlet_park_fini(struct outlet_worker *w);
-/* Keeps a copy of `env` (a datagram of `e` whose template is unknown) until
- * outlet_unpark(); dropped and counted when too large, or the oldest goes
- * when full. */
-void outlet_park(struct outlet_worker *w, struct exporter_stats *e, const struct bus_envelope *env);
-/* Decodes again, oldest first, what `e` has parked (it just taught
- * templates). */
-void outlet_unpark(struct outlet_worker *w, struct exporter_stats *e);
+/* Keeps a copy of `env` (a datagram of `e` that gave no flow for want of
+ * the template `missing`) until outlet_unpark() of that template; dropped
+ * and counted when too large, or the oldest goes when full (counted, and
+ * logged through the worker's drop log). */
+void outlet_park(struct outlet_worker *w, struct exporter_stats *e, const struct bus_envelope *env,
+		 const struct decode_template_key *missing);
+/* `res` (a datagram of `e`, of exporter `addr`) taught templates: decodes
+ * again, oldest first, the datagrams parked for those (all of `e`'s when
+ * the list of taught templates overflowed). A datagram is decoded again
+ * only when the template it waits for came: once, unless it then waits for
+ * another. */
+void outlet_unpark(struct outlet_worker *w, struct exporter_stats *e, const struct in6_addr *addr,
+		   const struct decode_result *res);
 /* Pops parked entries from the head: decoded ones, and (drop != 0) the
- * oldest live one, or live ones older than OUTLET_PARK_MAX_MS. */
+ * oldest live one (PARK_DROP_FULL), or live ones older than
+ * OUTLET_PARK_MAX_MS (PARK_DROP_EXPIRED). */
 void outlet_park_trim(struct outlet_worker *w, int drop, uint64_t now);
 
 /* ---- commit.c: store, then give the datagrams back to the bus ---- */

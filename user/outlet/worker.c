@@ -79,7 +79,7 @@ void outlet_worker_append(struct outlet_worker *w, struct exporter_stats *e, uin
 }
 
 uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint32_t len,
-			      const struct in6_addr *exporter, uint64_t time_ns,
+			      const struct in6_addr *exporter, uint64_t time_ns, int replay,
 			      struct decode_result *res)
 {
 	struct decode_input in = {
@@ -87,6 +87,7 @@ uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint
 	    .len = len,
 	    .exporter = *exporter,
 	    .time_received = time_ns / 1000000000ull,
+	    .replay = replay,
 	};
 	struct decode_output out = {.flows = w->flows + w->nstaged,
 				    .cap = OUTLET_MAX_FLOWS_PER_DATAGRAM,
@@ -94,6 +95,16 @@ uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint
 				    .ifaces_cap = w->ifaces ? OUTLET_MAX_IFACES_PER_DATAGRAM : 0};
 
 	decode_datagram(w->decoder, &in, &out, res);
+	/* The decoder's state healing itself (rare: one test per datagram). */
+	if (res->templates_expired | res->templates_evicted | res->templates_reset |
+	    res->exporter_restarts | res->exporters_expired | res->exporters_evicted) {
+		metric_add(w->tmpl_removed[0], res->templates_expired);
+		metric_add(w->tmpl_removed[1], res->templates_evicted);
+		metric_add(w->tmpl_removed[2], res->templates_reset);
+		metric_add(w->exp_removed[0], res->exporters_expired);
+		metric_add(w->exp_removed[1], res->exporters_evicted);
+		metric_add(w->exp_restarts, res->exporter_restarts);
+	}
 	/* Interface names from options data: the flow-options provider. */
 	for (uint32_t i = 0; i < out.ifaces_count; i++)
 		enrich_learn_interface(w->outlet->enrich, &res->exporter, w->ifaces[i].ifindex,
@@ -109,7 +120,7 @@ static void worker_datagram(struct outlet_worker *w, const struct bus_envelope *
 	struct decode_result res;
 	uint32_t n;
 
-	n = outlet_worker_decode(w, env->data, env->len, &env->exporter, env->time_received_ns,
+	n = outlet_worker_decode(w, env->data, env->len, &env->exporter, env->time_received_ns, 0,
 				 &res);
 	metric_add(e->datagrams, 1);
 	atomic_fetch_add_explicit(&w->datagrams, 1, memory_order_relaxed);
@@ -131,10 +142,21 @@ static void worker_datagram(struct outlet_worker *w, const struct bus_envelope *
 	}
 	if (n)
 		outlet_worker_append(w, e, n);
-	else if (res.events[DECODE_UNKNOWN_TEMPLATE])
-		outlet_park(w, e, env);
+	else if (res.missing.id)
+		outlet_park(w, e, env, &res.missing);
 	if (res.templates && e->parked)
-		outlet_unpark(w, e);
+		outlet_unpark(w, e, &env->exporter, &res);
+}
+
+/* The decoder's size, for the gauges. */
+static void worker_decoder_gauges(struct outlet_worker *w)
+{
+	struct decode_usage u;
+
+	decode_state_usage(w->decoder, &u);
+	metric_set(w->state_bytes, (double)u.bytes);
+	metric_set(w->state_exporters, u.exporters);
+	metric_set(w->state_templates, u.templates);
 }
 
 /* ---- the loop ---- */
@@ -173,6 +195,7 @@ void *outlet_worker_main(void *arg)
 				w->held_bytes += w->envs[i].len + OUTLET_RING_OVERHEAD;
 			}
 			outlet_stage_flush(w);
+			worker_decoder_gauges(w);
 		} else if (stopping) {
 			break; /* drained */
 		} else if (w->enricher) {
@@ -192,6 +215,42 @@ void *outlet_worker_main(void *arg)
 }
 
 /* ---- life cycle ---- */
+
+static void worker_decoder_metrics(struct outlet *o, struct outlet_worker *w, const char *label)
+{
+	static const char *const tmpl[3] = {"expired", "evicted", "restart"};
+	static const char *const exp[2] = {"expired", "evicted"};
+	const char *values[2] = {label};
+
+	for (int i = 0; i < 3; i++) {
+		values[1] = tmpl[i];
+		w->tmpl_removed[i] = metrics_counter(
+		    o->metrics, "weir_decode_templates_removed_total",
+		    "NetFlow v9/IPFIX templates forgotten: idle (expired), room made under a "
+		    "per-exporter limit (evicted), their exporter restarted (restart)",
+		    "worker,reason", values);
+	}
+	for (int i = 0; i < 2; i++) {
+		values[1] = exp[i];
+		w->exp_removed[i] = metrics_counter(
+		    o->metrics, "weir_decode_exporters_removed_total",
+		    "Exporters whose decoder state was forgotten: silent (expired), room made for "
+		    "others under max-exporters or max-bytes-total (evicted)",
+		    "worker,reason", values);
+	}
+	w->exp_restarts =
+	    metrics_counter(o->metrics, "weir_decode_exporter_restarts_total",
+			    "Exporter restarts seen (sysUptime or sequence going back) per "
+			    "observation domain: their templates are dropped",
+			    "worker", values);
+	w->state_bytes = metrics_gauge(
+	    o->metrics, "weir_decode_state_bytes",
+	    "Bytes of decoder state (templates, sampling rates, exporters)", "worker", values);
+	w->state_exporters = metrics_gauge(o->metrics, "weir_decode_state_exporters",
+					   "Exporters in the decoder state", "worker", values);
+	w->state_templates = metrics_gauge(o->metrics, "weir_decode_state_templates",
+					   "Templates in the decoder state", "worker", values);
+}
 
 void outlet_worker_fini(struct outlet_worker *w)
 {
@@ -243,10 +302,11 @@ int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 	w->unparked =
 	    metrics_counter(o->metrics, "weir_outlet_unparked_total",
 			    "Parked datagrams decoded once their template came", "worker", values);
-	w->park_dropped = metrics_counter(o->metrics, "weir_outlet_park_dropped_total",
-					  "Parked datagrams dropped: no template within 60 s, "
-					  "no room, or too large to park",
-					  "worker", values);
+	w->park_redecoded =
+	    metrics_counter(o->metrics, "weir_outlet_parked_decodes_total",
+			    "Decodes of parked datagrams, each when the template it waits for came",
+			    "worker", values);
+	worker_decoder_metrics(o, w, label);
 	w->skipped_records =
 	    metrics_counter(o->metrics, "weir_outlet_skipped_records_total",
 			    "sFlow flow records skipped because weir has no use for them "
