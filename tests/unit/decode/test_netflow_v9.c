@@ -552,9 +552,10 @@ TEST(v9_template_limit)
 	nb_template(&b, 257, fields, 1);
 	nb_template(&b, 258, fields, 1);
 	nb_set_end(&b);
-	CHECK_EQ(nd_feed(&d, &b), DECODE_TEMPLATE_LIMIT);
-	CHECK_EQ(d.r.templates, 2);
-	CHECK_EQ(d.r.events[DECODE_TEMPLATE_LIMIT], 1);
+	/* At its limit the exporter's least recently used template makes room. */
+	CHECK_EQ(nd_feed(&d, &b), DECODE_OK);
+	CHECK_EQ(d.r.templates, 3);
+	CHECK_EQ(d.r.templates_evicted, 1);
 	/* Redefining a known template is not a new one. */
 	nb_v9_header(&b, UPTIME, SECS, 0);
 	nb_set_begin(&b, 0);
@@ -566,6 +567,7 @@ TEST(v9_template_limit)
 	CHECK_EQ(nd_feed(&d, &b), DECODE_OK);
 	REQUIRE_EQ(d.out.count, 1);
 	CHECK_EQ(d.flows[0].dst_port, 53);
+	CHECK_EQ(d.r.templates_evicted, 0);
 	/* Another exporter has its own count. */
 	nb_v9_header(&b, UPTIME, SECS, 0);
 	nb_set_begin(&b, 0);
@@ -614,9 +616,12 @@ TEST(v9_exporter_limit)
 	nb_set_end(&b);
 	CHECK_EQ(nd_feed_from(&d, &b, 1), DECODE_OK);
 	CHECK_EQ(nd_feed_from(&d, &b, 2), DECODE_OK);
-	CHECK_EQ(nd_feed_from(&d, &b, 3), DECODE_EXPORTER_LIMIT);
-	CHECK_EQ(d.r.templates, 0);
-	CHECK_EQ(nd_feed_from(&d, &b, 1), DECODE_OK); /* known ones go on */
+	/* A new one evicts the least recently used (test_template_state.c). */
+	CHECK_EQ(nd_feed_from(&d, &b, 3), DECODE_OK);
+	CHECK_EQ(d.r.exporters_evicted, 1);
+	CHECK_EQ(d.r.templates, 1);
+	CHECK_EQ(nd_feed_from(&d, &b, 2), DECODE_OK); /* known ones go on */
+	CHECK_EQ(d.r.exporters_evicted, 0);
 	nd_fini(&d);
 }
 
