@@ -15,6 +15,8 @@
 #include "store/store.h"
 #include "test.h"
 
+#include "../decode/nf_build.h"
+
 TEST(outlet_section_binds_and_maps_to_the_decoders)
 {
 	struct config_error err;
@@ -256,7 +258,8 @@ TEST(datagrams_ahead_of_their_template_wait_for_it)
 	CHECK_EQ(t.flows_decoded, 15);
 	CHECK(has_line(reg, "weir_outlet_parked_total{worker=\"0\"} 2\n"));
 	CHECK(has_line(reg, "weir_outlet_unparked_total{worker=\"0\"} 2\n"));
-	CHECK(has_line(reg, "weir_outlet_park_dropped_total{worker=\"0\"} 0\n"));
+	CHECK(has_line(reg, "weir_outlet_parked_decodes_total{worker=\"0\"} 2\n"));
+	CHECK(!has_line(reg, "weir_outlet_park_dropped_total{"));
 	outlet_abort(o);
 	outlet_stop(o, 0);
 	outlet_free(o);
@@ -386,6 +389,100 @@ TEST(outlet_enriches_flows_and_learns_interfaces_from_options)
 	outlet_free(o);
 	enrich_free(e);
 	enrich_config_free(&ecfg);
+	bus_ring_shards_close(p);
+	bus_producer_free(p);
+	store_config_free(&sc);
+	metrics_registry_free(reg);
+}
+
+/* A template storm: datagrams parked for 40 different templates, then the
+ * templates one datagram at a time among others nobody waits for, then all
+ * of them again. Each parked datagram is decoded again exactly once, when
+ * its own template comes; a datagram too large to park is dropped and
+ * counted under its exporter. */
+TEST(template_storm_decodes_each_parked_datagram_once)
+{
+	enum { N = 40 };
+	static const struct nb_field ports[] = {{7, 2}, {11, 2}};
+	struct metrics_registry *reg;
+	struct bus_consumer *consumers[1];
+	struct bus_producer *p;
+	struct outlet_config cfg;
+	struct store_config sc;
+	struct outlet *o;
+	struct outlet_totals t = {0};
+	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
+	static struct nb b;
+	uint64_t sent = 0;
+	char line[128];
+
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
+	outlet_config_defaults(&cfg);
+	cfg.workers = 1;
+	REQUIRE_EQ(store_config_defaults(&sc), 0);
+	free(sc.url);
+	sc.url = strdup("http://127.0.0.1:9");
+	sc.connect_timeout_ms = 100;
+	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 22, 0, reg, &p, consumers, NULL), 0);
+	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
+						      .store = &sc,
+						      .metrics = reg,
+						      .consumers = consumers,
+						      .consumer_capacity = 1 << 22},
+			      &o, NULL),
+		   0);
+	REQUIRE_EQ(outlet_start(o, NULL), 0);
+	addr_from_ipv4(&env.exporter, 0xc0000209);
+	env.data = b.b;
+	/* Too large to park: 3000 bytes of an unknown template. */
+	nb_v9_header(&b, 1000000, 1700000000, 0);
+	nb_set_begin(&b, 999);
+	nb_zero(&b, 3000);
+	nb_set_end(&b);
+	env.len = (uint32_t)b.n;
+	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	sent++;
+	for (int i = 0; i < N; i++) {
+		nb_v9_header(&b, 1000000, 1700000000, 0);
+		nb_set_begin(&b, (uint16_t)(256 + i));
+		nb_u16(&b, 1234), nb_u16(&b, (uint16_t)i);
+		nb_set_end(&b);
+		env.len = (uint32_t)b.n;
+		REQUIRE_EQ(bus_producer_send(p, &env), 0);
+		sent++;
+	}
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < N; i++) {
+			nb_v9_header(&b, 1000000, 1700000000, 0);
+			nb_set_begin(&b, 0);
+			for (int k = 0; k < 10; k++) /* templates nobody waits for */
+				nb_template(&b, (uint16_t)(1000 + i * 10 + k), ports, 2);
+			nb_template(&b, (uint16_t)(256 + i), ports, 2);
+			nb_set_end(&b);
+			env.len = (uint32_t)b.n;
+			REQUIRE_EQ(bus_producer_send(p, &env), 0);
+			sent++;
+		}
+	for (int i = 0; i < 500; i++) {
+		outlet_totals(o, &t);
+		if (t.datagrams == sent)
+			break;
+		usleep(10000);
+	}
+	CHECK_EQ(t.datagrams, sent);
+	CHECK_EQ(t.flows_decoded, N);
+	snprintf(line, sizeof(line), "weir_outlet_parked_total{worker=\"0\"} %d\n", N);
+	CHECK(has_line(reg, line));
+	snprintf(line, sizeof(line), "weir_outlet_unparked_total{worker=\"0\"} %d\n", N);
+	CHECK(has_line(reg, line));
+	snprintf(line, sizeof(line), "weir_outlet_parked_decodes_total{worker=\"0\"} %d\n", N);
+	CHECK(has_line(reg, line));
+	CHECK(has_line(reg, "weir_outlet_park_dropped_total{exporter=\"192.0.2.9\","
+			    "reason=\"too_large\"} 1\n"));
+	CHECK(has_line(reg, "weir_decode_state_templates{worker=\"0\"} 440\n"));
+	outlet_abort(o);
+	outlet_stop(o, 0);
+	outlet_free(o);
 	bus_ring_shards_close(p);
 	bus_producer_free(p);
 	store_config_free(&sc);
