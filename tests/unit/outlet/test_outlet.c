@@ -52,6 +52,35 @@ TEST(outlet_section_binds_and_maps_to_the_decoders)
 	REQUIRE(doc);
 	CHECK(config_bind(doc->root, outlet_config_fields, &cfg, "outlet", "t.yaml", &err) < 0);
 	config_doc_free(doc);
+
+	/* The state's bounds and idle times. */
+	outlet_config_defaults(&cfg);
+	outlet_config_decode(&cfg, &dc);
+	CHECK_EQ(dc.template_idle_s, 3600);
+	CHECK_EQ(dc.exporter_idle_s, 7200);
+	CHECK_EQ(dc.max_bytes_total, 256 << 20);
+	doc = config_doc_load_string(
+	    "t.yaml",
+	    "decoder:\n  max-bytes-total: 64MiB\n"
+	    "  template-idle-timeout: 90500ms\n  exporter-idle-timeout: 0s\n",
+	    &err);
+	REQUIRE(doc);
+	REQUIRE_EQ(config_bind(doc->root, outlet_config_fields, &cfg, "outlet", "t.yaml", &err), 0);
+	outlet_config_decode(&cfg, &dc);
+	CHECK_EQ(dc.max_bytes_total, 64 << 20);
+	CHECK_EQ(dc.template_idle_s, 91); /* rounded up */
+	CHECK_EQ(dc.exporter_idle_s, 0);
+	config_doc_free(doc);
+	doc = config_doc_load_string("t.yaml", "decoder:\n  max-bytes-total: 1KiB\n", &err);
+	REQUIRE(doc);
+	CHECK(config_bind(doc->root, outlet_config_fields, &cfg, "outlet", "t.yaml", &err) < 0);
+	CHECK(strstr(err.text, "outlet.decoder.max-bytes-total") != NULL);
+	config_doc_free(doc);
+	doc = config_doc_load_string("t.yaml", "decoder:\n  template-idle-timeout: 31d\n", &err);
+	REQUIRE(doc);
+	CHECK(config_bind(doc->root, outlet_config_fields, &cfg, "outlet", "t.yaml", &err) < 0);
+	CHECK(strstr(err.text, "outlet.decoder.template-idle-timeout") != NULL);
+	config_doc_free(doc);
 }
 
 /* An sFlow v5 datagram from agent 192.0.2.3: one compact flow sample
