@@ -26,6 +26,8 @@ static const struct bench {
     {"store", bench_store_main, "flows/s inserted into ClickHouse, bytes per flow on disk"},
     {"probe", bench_probe_main, "host probe on a veth pair: throughput cost, CPU vs softflowd"},
     {"enrich", bench_enrich_main, "ns/flow of the enrichment stage with warm caches"},
+    {"template-storm", bench_template_storm_main,
+     "CPU of a template storm with parked datagrams: decoded on every template vs once"},
     /* A new benchmark is one line here, its function in user/bench/ and
      * declared in bench/bench.h. */
 };

@@ -30,6 +30,9 @@ int bench_store_main(int argc, char **argv);
 int bench_probe_main(int argc, char **argv);
 /* enrich: CPU per flow of the enrichment stage with warm caches. */
 int bench_enrich_main(int argc, char **argv);
+/* template-storm: CPU of a template storm with parked datagrams, decoded
+ * again on every template (before) or once, when theirs comes (now). */
+int bench_template_storm_main(int argc, char **argv);
 /* Not listed by `weir bench --help`: `weir bench clickhouse-server
  * available|start DIR|stop DIR`, the launcher below for shell scripts
  * (tests/integration/lib/clickhouse.sh, mk/demo.sh). */
