@@ -26,8 +26,8 @@ enum decode_reason {
 	DECODE_BAD_LENGTH,	 /* a length field that cannot be right */
 	DECODE_UNKNOWN_TEMPLATE, /* data set before (or without) its template: skipped */
 	DECODE_BAD_TEMPLATE,	 /* malformed template or options template: ignored */
-	DECODE_TEMPLATE_LIMIT,	 /* per-exporter template count limit hit */
-	DECODE_MEMORY_LIMIT,	 /* per-exporter memory limit hit */
+	DECODE_TEMPLATE_LIMIT,	 /* per-exporter template limit, nothing of its own to evict */
+	DECODE_MEMORY_LIMIT,	 /* a memory limit no eviction could make room under */
 	DECODE_EXPORTER_LIMIT,	 /* no room for a new exporter (none could be evicted) */
 	DECODE_FLOW_LIMIT,	 /* more flows than the output can hold: rest dropped */
 	DECODE_TRUNCATED_ARRAY,	 /* more labels/AS path/communities than a flow holds */
