@@ -970,7 +970,7 @@ uint64_t nf_rate_get(const struct nf_exporter *e, unsigned version, uint32_t dom
 void template_store_usage(const struct template_store *ts, struct decode_usage *u)
 {
 	*u = (struct decode_usage){
-	    .bytes = ts->bytes + sizeof(*ts),
+	    .bytes = ts->bytes,
 	    .exporters = ts->nexporters,
 	    .templates = ts->ntemplates,
 	};

@@ -377,3 +377,76 @@ TEST(usage_counts_what_is_held)
 	CHECK(u1.bytes > u0.bytes);
 	nd_fini(&d);
 }
+
+/* Random teaching, data, withdrawals, restarts and silences from 40
+ * exporters under small limits: the bounds hold at every step, and ASan
+ * sees no misuse of what eviction and expiry free. */
+TEST(random_churn_keeps_every_bound)
+{
+	struct nb_field fields[24];
+	struct decode_config cfg;
+	struct decode_usage u;
+	struct nd d;
+	struct nb b;
+	uint64_t s = 12345, now = T0;
+	uint32_t removed = 0, restarts = 0;
+
+	for (int i = 0; i < 24; i++)
+		fields[i] = (struct nb_field){(uint16_t)(1 + i), 4};
+	decode_config_init(&cfg);
+	cfg.max_exporters = 10;
+	cfg.max_templates_per_exporter = 8;
+	cfg.max_bytes_per_exporter = 8192;
+	cfg.max_bytes_total = 48 << 10;
+	cfg.template_idle_s = 60;
+	cfg.exporter_idle_s = 120;
+	nd_init_cfg(&d, &cfg);
+	for (int step = 0; step < 20000; step++) {
+		uint32_t x, op, id;
+
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		x = (uint32_t)(s >> 33) % 40;
+		op = (uint32_t)(s >> 40) % 8;
+		id = 256 + (uint32_t)(s >> 48) % 24;
+		now += (s >> 20) % 4 == 0 ? (s >> 24) % 30 : 0;
+		if (op < 3) { /* teach one to three templates, v9 */
+			nb_v9_header(&b, UPTIME + (uint32_t)(now - T0) * 1000, SECS, x % 3);
+			nb_set_begin(&b, 0);
+			for (uint32_t k = 0; k <= op; k++)
+				nb_template(&b, (uint16_t)(id + k), fields, 1 + (id + k) % 24);
+			nb_set_end(&b);
+		} else if (op < 6) { /* data */
+			nb_v9_header(&b, UPTIME + (uint32_t)(now - T0) * 1000, SECS, x % 3);
+			nb_set_begin(&b, (uint16_t)id);
+			nb_zero(&b, 4 * (1 + id % 24));
+			nb_set_end(&b);
+		} else if (op == 6) { /* restart */
+			nb_v9_header(&b, 1000, SECS, x % 3);
+			set_seq(&b, 0, 0);
+			nb_set_begin(&b, 0);
+			nb_template(&b, (uint16_t)id, fields, 2);
+			nb_set_end(&b);
+		} else { /* IPFIX: template, then withdraw all */
+			nb_ipfix_header(&b, SECS, x % 2);
+			nb_set_begin(&b, 2);
+			nb_template(&b, (uint16_t)id, fields, 3);
+			nb_u16(&b, 2), nb_u16(&b, 0); /* withdraw every template */
+			nb_set_end(&b);
+			nb_ipfix_end(&b);
+		}
+		feed(&d, &b, IP4(10, 0, 0, 1) + x, now, (s >> 60) == 0);
+		removed += d.r.templates_evicted + d.r.templates_expired + d.r.exporters_evicted +
+			   d.r.exporters_expired;
+		restarts += d.r.exporter_restarts;
+		decode_state_usage(d.st, &u);
+		if (u.bytes > cfg.max_bytes_total || u.exporters > cfg.max_exporters ||
+		    u.templates > cfg.max_exporters * cfg.max_templates_per_exporter) {
+			CHECK(u.bytes <= cfg.max_bytes_total);
+			CHECK(u.exporters <= cfg.max_exporters);
+			break;
+		}
+	}
+	CHECK(removed > 1000);
+	CHECK(restarts > 100);
+	nd_fini(&d);
+}
