@@ -397,7 +397,7 @@ TEST(random_churn_keeps_every_bound)
 	cfg.max_exporters = 10;
 	cfg.max_templates_per_exporter = 8;
 	cfg.max_bytes_per_exporter = 8192;
-	cfg.max_bytes_total = 48 << 10;
+	cfg.max_bytes_total = 16 << 10;
 	cfg.template_idle_s = 60;
 	cfg.exporter_idle_s = 120;
 	nd_init_cfg(&d, &cfg);
