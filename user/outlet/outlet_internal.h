@@ -126,6 +126,7 @@ struct outlet_worker {
 	size_t park_head, park_count, park_live;
 	uint32_t *park_bhead, *park_btail;
 	struct drop_log *park_log;
+	uint64_t park_tick_ms; /* last drop_log_tick() */
 	/* Decodes of parked datagrams (once each when its template comes);
 	 * read by tests from any thread. */
 	_Atomic uint64_t park_decodes;

@@ -148,7 +148,12 @@ void outlet_park_trim(struct outlet_worker *w, int drop, uint64_t now)
 		w->park_head = (w->park_head + 1) % OUTLET_PARK_SLOTS;
 		w->park_count--;
 	}
-	drop_log_tick(w->park_log, now);
+	/* The tail of a burst of drops is said within a second or so (the
+	 * tick walks every key: not once per datagram). */
+	if (now - w->park_tick_ms >= 1000) {
+		w->park_tick_ms = now;
+		drop_log_tick(w->park_log, now);
+	}
 }
 
 void outlet_park(struct outlet_worker *w, struct exporter_stats *e, const struct bus_envelope *env,
