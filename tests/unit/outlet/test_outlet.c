@@ -508,6 +508,26 @@ TEST(template_storm_decodes_each_parked_datagram_once)
 	CHECK(has_line(reg, line));
 	CHECK(has_line(reg, "weir_outlet_park_dropped_total{exporter=\"192.0.2.9\","
 			    "reason=\"too_large\"} 1\n"));
+	/* More datagrams waiting than the worker parks: the oldest go. */
+	addr_from_ipv4(&env.exporter, 0xc000020a);
+	nb_v9_header(&b, 1000000, 1700000000, 0);
+	nb_set_begin(&b, 999);
+	nb_u16(&b, 1), nb_u16(&b, 2);
+	nb_set_end(&b);
+	env.len = (uint32_t)b.n;
+	for (int i = 0; i < 4096 + 3; i++) {
+		REQUIRE_EQ(bus_producer_send(p, &env), 0);
+		sent++;
+	}
+	for (int i = 0; i < 500; i++) {
+		outlet_totals(o, &t);
+		if (t.datagrams == sent)
+			break;
+		usleep(10000);
+	}
+	CHECK_EQ(t.datagrams, sent);
+	CHECK(has_line(reg, "weir_outlet_park_dropped_total{exporter=\"192.0.2.10\","
+			    "reason=\"full\"} 3\n"));
 	CHECK(has_line(reg, "weir_decode_state_templates{worker=\"0\"} 440\n"));
 	outlet_abort(o);
 	outlet_stop(o, 0);
