@@ -153,7 +153,8 @@ enum decode_protocol {
 	DECODE_PROTO_SFLOW_V5,
 };
 
-/* What one datagram gave. Zeroed by decode_datagram(). */
+/* What one datagram gave. Zeroed by decode_datagram() (taught[] past
+ * ntaught excepted). */
 struct decode_result {
 	enum decode_protocol protocol;
 	enum decode_reason status; /* first error met, DECODE_OK when none */

@@ -395,10 +395,16 @@ void nf_domain_check(struct template_store *ts, struct nf_exporter *e, unsigned 
 		     uint32_t domain, uint32_t uptime, uint32_t seq, struct decode_result *r)
 {
 	const uint64_t a = (uint64_t)version << 32 | domain;
-	struct nf_slot *s = nf_map_find(&e->domains, a, 0);
+	struct nf_slot *s;
 	struct nf_domain *d;
 	int restart;
 
+	/* Domains live as long as their exporter: the last one is kept. */
+	if (e->dlast && e->dlast_key == a) {
+		d = e->dlast;
+		goto check;
+	}
+	s = nf_map_find(&e->domains, a, 0);
 	if (!s) {
 		size_t need = sizeof(*d) + nf_map_growth(&e->domains);
 
@@ -418,6 +424,9 @@ void nf_domain_check(struct template_store *ts, struct nf_exporter *e, unsigned 
 		return;
 	}
 	d = (struct nf_domain *)(uintptr_t)s->v;
+	e->dlast = d;
+	e->dlast_key = a;
+check:
 	if (version == 9)
 		restart =
 		    nf_went_back(d->uptime, uptime, NF_RESTART_UPTIME_MS, NF_RESTART_UPTIME_WRAP) ||

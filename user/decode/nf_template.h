@@ -155,6 +155,8 @@ struct nf_exporter {
 	struct nf_map templates; /* (version, domain, id) -> struct nf_template * */
 	struct nf_map rates;	 /* (version, domain, sampler id) -> sampling rate */
 	struct nf_map domains;	 /* (version, domain) -> struct nf_domain * */
+	struct nf_domain *dlast; /* the last one looked up, of key dlast_key */
+	uint64_t dlast_key;
 	uint32_t ntemplates;
 	uint64_t bytes; /* counted against max_bytes_per_exporter (and the total) */
 	uint64_t last;	/* last datagram, unix seconds */
