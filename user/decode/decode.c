@@ -9,14 +9,15 @@
 struct decode_state {
 	struct decode_config cfg;
 	struct template_store *templates;
+	struct sequence_tracker *seq;
 };
 
 void decode_config_init(struct decode_config *cfg)
 {
 	*cfg = (struct decode_config){
-		.max_exporters = 10000,
-		.max_templates_per_exporter = 1024,
-		.max_bytes_per_exporter = 4u << 20,
+	    .max_exporters = 10000,
+	    .max_templates_per_exporter = 1024,
+	    .max_bytes_per_exporter = 4u << 20,
 	};
 }
 
@@ -30,8 +31,10 @@ int decode_state_new(const struct decode_config *cfg, struct decode_state **out,
 		return error_set(err, -ENOMEM, "decode: out of memory for a decoder state");
 	st->cfg = *cfg;
 	r = template_store_new(&st->cfg, &st->templates, err);
+	if (r == 0)
+		r = sequence_tracker_new(&st->cfg, &st->seq, err);
 	if (r < 0) {
-		free(st);
+		decode_state_free(st);
 		return r;
 	}
 	*out = st;
@@ -43,28 +46,48 @@ void decode_state_free(struct decode_state *st)
 	if (!st)
 		return;
 	template_store_free(st->templates);
+	sequence_tracker_free(st->seq);
 	free(st);
 }
 
 const char *decode_reason_name(enum decode_reason reason)
 {
 	static const char *const names[DECODE_REASON_COUNT] = {
-		[DECODE_OK] = "ok",
-		[DECODE_TRUNCATED] = "truncated",
-		[DECODE_BAD_VERSION] = "bad_version",
-		[DECODE_BAD_LENGTH] = "bad_length",
-		[DECODE_UNKNOWN_TEMPLATE] = "unknown_template",
-		[DECODE_BAD_TEMPLATE] = "bad_template",
-		[DECODE_TEMPLATE_LIMIT] = "template_limit",
-		[DECODE_MEMORY_LIMIT] = "memory_limit",
-		[DECODE_EXPORTER_LIMIT] = "exporter_limit",
-		[DECODE_FLOW_LIMIT] = "flow_limit",
-		[DECODE_TRUNCATED_ARRAY] = "truncated_array",
-		[DECODE_BAD_SAMPLE] = "bad_sample",
-		[DECODE_UNSUPPORTED] = "unsupported",
-		[DECODE_BAD_HEADER] = "bad_header",
+	    [DECODE_OK] = "ok",
+	    [DECODE_TRUNCATED] = "truncated",
+	    [DECODE_BAD_VERSION] = "bad_version",
+	    [DECODE_BAD_LENGTH] = "bad_length",
+	    [DECODE_UNKNOWN_TEMPLATE] = "unknown_template",
+	    [DECODE_BAD_TEMPLATE] = "bad_template",
+	    [DECODE_TEMPLATE_LIMIT] = "template_limit",
+	    [DECODE_MEMORY_LIMIT] = "memory_limit",
+	    [DECODE_EXPORTER_LIMIT] = "exporter_limit",
+	    [DECODE_FLOW_LIMIT] = "flow_limit",
+	    [DECODE_TRUNCATED_ARRAY] = "truncated_array",
+	    [DECODE_BAD_SAMPLE] = "bad_sample",
+	    [DECODE_UNSUPPORTED] = "unsupported",
+	    [DECODE_BAD_HEADER] = "bad_header",
 	};
 	return (unsigned)reason < DECODE_REASON_COUNT ? names[reason] : "unknown";
+}
+
+const char *decode_seq_unit_name(enum decode_seq_unit unit)
+{
+	switch (unit) {
+	case DECODE_SEQ_FLOWS:
+		return "flows";
+	case DECODE_SEQ_DATAGRAMS:
+		return "datagrams";
+	case DECODE_SEQ_RECORDS:
+		return "records";
+	default:
+		return "none";
+	}
+}
+
+void decode_sequence_track(struct decode_state *st, struct decode_result *r)
+{
+	sequence_track(st->seq, r);
 }
 
 const char *decode_protocol_name(enum decode_protocol p)
