@@ -55,6 +55,10 @@ int outlet_new(const struct outlet_params *p, struct outlet **out, struct error 
 	    metrics_family(o->metrics, "weir_decode_events_total",
 			   "Decoder events (rejected or skipped input), per exporter and reason",
 			   METRIC_COUNTER, "exporter,reason");
+	ret = drop_log_new(&(struct drop_log_config){.stage = "outlet", .emit = outlet_drop_emit},
+			   &o->drops, NULL);
+	if (ret < 0)
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		ret = outlet_worker_init(o, &o->workers[i], (unsigned)i);
 		if (ret < 0)
@@ -108,6 +112,7 @@ void outlet_free(struct outlet *o)
 	outlet_stop(o, 0);
 	for (size_t i = 0; i < o->nworkers; i++)
 		outlet_worker_fini(&o->workers[i]);
+	drop_log_free(o->drops);
 	free(o->workers);
 	free(o);
 }
