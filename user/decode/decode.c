@@ -15,9 +15,9 @@ struct decode_state {
 void decode_config_init(struct decode_config *cfg)
 {
 	*cfg = (struct decode_config){
-	    .max_exporters = 10000,
-	    .max_templates_per_exporter = 1024,
-	    .max_bytes_per_exporter = 4u << 20,
+		.max_exporters = 10000,
+		.max_templates_per_exporter = 1024,
+		.max_bytes_per_exporter = 4u << 20,
 	};
 }
 
@@ -53,20 +53,20 @@ void decode_state_free(struct decode_state *st)
 const char *decode_reason_name(enum decode_reason reason)
 {
 	static const char *const names[DECODE_REASON_COUNT] = {
-	    [DECODE_OK] = "ok",
-	    [DECODE_TRUNCATED] = "truncated",
-	    [DECODE_BAD_VERSION] = "bad_version",
-	    [DECODE_BAD_LENGTH] = "bad_length",
-	    [DECODE_UNKNOWN_TEMPLATE] = "unknown_template",
-	    [DECODE_BAD_TEMPLATE] = "bad_template",
-	    [DECODE_TEMPLATE_LIMIT] = "template_limit",
-	    [DECODE_MEMORY_LIMIT] = "memory_limit",
-	    [DECODE_EXPORTER_LIMIT] = "exporter_limit",
-	    [DECODE_FLOW_LIMIT] = "flow_limit",
-	    [DECODE_TRUNCATED_ARRAY] = "truncated_array",
-	    [DECODE_BAD_SAMPLE] = "bad_sample",
-	    [DECODE_UNSUPPORTED] = "unsupported",
-	    [DECODE_BAD_HEADER] = "bad_header",
+		[DECODE_OK] = "ok",
+		[DECODE_TRUNCATED] = "truncated",
+		[DECODE_BAD_VERSION] = "bad_version",
+		[DECODE_BAD_LENGTH] = "bad_length",
+		[DECODE_UNKNOWN_TEMPLATE] = "unknown_template",
+		[DECODE_BAD_TEMPLATE] = "bad_template",
+		[DECODE_TEMPLATE_LIMIT] = "template_limit",
+		[DECODE_MEMORY_LIMIT] = "memory_limit",
+		[DECODE_EXPORTER_LIMIT] = "exporter_limit",
+		[DECODE_FLOW_LIMIT] = "flow_limit",
+		[DECODE_TRUNCATED_ARRAY] = "truncated_array",
+		[DECODE_BAD_SAMPLE] = "bad_sample",
+		[DECODE_UNSUPPORTED] = "unsupported",
+		[DECODE_BAD_HEADER] = "bad_header",
 	};
 	return (unsigned)reason < DECODE_REASON_COUNT ? names[reason] : "unknown";
 }

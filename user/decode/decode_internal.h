@@ -55,8 +55,7 @@ void netflow_v9_decode(struct template_store *ts, const struct decode_config *cf
 		       const struct decode_input *in, struct decode_output *out,
 		       struct decode_result *r);
 void ipfix_decode(struct template_store *ts, const struct decode_config *cfg,
-		  const struct decode_input *in, struct decode_output *out,
-		  struct decode_result *r);
+		  const struct decode_input *in, struct decode_output *out, struct decode_result *r);
 
 /* sFlow v5 (stateless). */
 void sflow_decode(const struct decode_config *cfg, const struct decode_input *in,
