@@ -20,9 +20,12 @@
 #define STATS_MAX_BYTES	 (64u << 20)
 #define STATS_TIMEOUT_MS 5000L
 
+/* What was read, in a memory stream (data and len are valid once f is
+ * closed). */
 struct body {
+	FILE *f;
 	char *data;
-	size_t len, cap;
+	size_t len, total;
 	int too_big;
 };
 
@@ -31,26 +34,12 @@ static size_t body_write(char *data, size_t size, size_t n, void *arg)
 	struct body *b = arg;
 	size_t add = size * n;
 
-	if (b->len + add > STATS_MAX_BYTES) {
+	b->total += add;
+	if (b->total > STATS_MAX_BYTES) {
 		b->too_big = 1;
 		return 0;
 	}
-	if (b->len + add + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 65536;
-		char *p;
-
-		while (cap < b->len + add + 1)
-			cap *= 2;
-		p = realloc(b->data, cap);
-		if (!p)
-			return 0;
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, add);
-	b->len += add;
-	b->data[b->len] = 0;
-	return add;
+	return fwrite(data, 1, add, b->f);
 }
 
 /* GETs `url` into *b. 0, or -EIO with the reason in `err`. */
@@ -195,10 +184,14 @@ int cli_stats_main(int argc, char **argv)
 		r = url_of_listen(cfg.http.listen, url, sizeof(url), &err);
 		weir_config_free(&cfg);
 	}
+	b.f = open_memstream(&b.data, &b.len);
+	if (!b.f)
+		return fprintf(stderr, "weir: stats: out of memory\n"), 1;
 	if (r == 0)
 		r = file ? read_file(file, &b, &err) : fetch(url, &b, &err);
+	fclose(b.f);
 	if (r == 0)
-		r = metrics_text_parse(&m, b.data ? b.data : "", b.len, &err);
+		r = metrics_text_parse(&m, b.data, b.len, &err);
 	if (r == 0) {
 		printf("weir stats: %s\n\n", file ? file : url);
 		r = stats_summary_write(&m, stdout);

@@ -157,10 +157,14 @@ static void print_inputs(const struct metrics_text *m, FILE *out, char (*names)[
 {
 	const char *inputs[MAX_GROUPS], *outcomes[MAX_GROUPS];
 	size_t n = distinct(m, "weir_inlet_", "input", inputs, MAX_GROUPS), no;
+	int width = 8;
 
 	if (!n && !has(m, "weir_inlet_xdp_"))
 		return;
-	fprintf(out, "Inputs\n  %-16s %14s %16s %14s  %s\n", "INPUT", "DATAGRAMS", "BYTES",
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(inputs[i]) > width)
+			width = (int)strlen(inputs[i]);
+	fprintf(out, "Inputs\n  %-*s %14s %16s %14s  %s\n", width, "INPUT", "DATAGRAMS", "BYTES",
 		"KERNEL DROPS", "OTHER DROPS");
 	for (size_t i = 0; i < n; i++) {
 		struct reasons rs = {0};
@@ -178,7 +182,7 @@ static void print_inputs(const struct metrics_text *m, FILE *out, char (*names)[
 					: drop_reason(s, names[j], sizeof(names[0])),
 				    s->value);
 		}
-		fprintf(out, "  %-16s %14.0f %16.0f %14.0f ", inputs[i],
+		fprintf(out, "  %-*s %14.0f %16.0f %14.0f ", width, inputs[i],
 			sum(m, "weir_inlet_datagrams_total", "input", inputs[i]),
 			sum(m, "weir_inlet_bytes_total", "input", inputs[i]),
 			sum(m, "weir_inlet_kernel_drops_total", "input", inputs[i]));
