@@ -3,8 +3,10 @@
  * datagrams, wraparound at 2^32 and restarts, per exporter and domain, for
  * NetFlow v5, v9, IPFIX and sFlow; hand-built headers and the demo
  * exporter's datagrams with some left out. */
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "common/pcap_udp.h"
 #include "demo/demo.h"
 #include "nf_build.h"
 
@@ -425,4 +427,81 @@ TEST(demo_ipfix_skipped_datagrams)
 TEST(demo_sflow_skipped_datagrams)
 {
 	demo_skips(DEMO_SFLOW_V5);
+}
+
+/* ---- real captures (../shared/testdata/flows): pairs taken one after the
+ * other from one exporter ---- */
+
+struct capture_seq {
+	struct nd *d;
+	uint64_t lost, out_of_order, resets;
+};
+
+static int capture_datagram(void *ctx, const struct pcap_udp_datagram *dg)
+{
+	struct capture_seq *c = ctx;
+	struct decode_input in = {.data = dg->payload, .len = dg->len, .exporter = dg->src};
+
+	c->d->out = (struct decode_output){.flows = c->d->flows, .cap = NB_N(c->d->flows)};
+	decode_datagram(c->d->st, &in, &c->d->out, &c->d->r);
+	decode_sequence_track(c->d->st, &c->d->r);
+	c->lost += c->d->r.seq.lost;
+	c->out_of_order += c->d->r.seq.out_of_order;
+	c->resets += c->d->r.seq.reset;
+	return 0;
+}
+
+/* Feeds the captures in order to one state; returns the sums. */
+static struct capture_seq capture_run(const char *const *files, size_t n)
+{
+	static char paths[8][4096];
+	struct capture_seq c = {0};
+	struct nd d;
+
+	REQUIRE(n <= 8);
+	for (size_t i = 0; i < n; i++)
+		snprintf(paths[i], sizeof(paths[i]), "%s", test_shared_file_or_skip(files[i]));
+	nd_init(&d);
+	c.d = &d;
+	for (size_t i = 0; i < n; i++)
+		REQUIRE(pcap_udp_walk(paths[i], capture_datagram, &c, NULL, NULL) == 1);
+	nd_fini(&d);
+	c.d = NULL;
+	return c;
+}
+
+TEST(captures_in_sequence_have_no_gap)
+{
+	static const char *const v9_icmp[] = {"flows/netflow-v9-icmp-1-template.pcap",
+					      "flows/netflow-v9-icmp-2-data.pcap"};
+	/* IPFIX: the template message carries no data record, so the data
+	 * message has the same sequence number (RFC 7011 3.1). */
+	static const char *const ipfix_juniper[] = {"flows/ipfix-juniper-cpid-drop-1-template.pcap",
+						    "flows/ipfix-juniper-cpid-drop-2-data.pcap"};
+	static const char *const ipfix_biflow[] = {
+	    "flows/ipfix-rfc5103-biflow-ipfixprobe-1-templates.pcap",
+	    "flows/ipfix-rfc5103-biflow-ipfixprobe-2-data.pcap"};
+	struct capture_seq c;
+
+	c = capture_run(v9_icmp, NB_N(v9_icmp));
+	CHECK_EQ(c.lost + c.out_of_order + c.resets, 0);
+	c = capture_run(ipfix_juniper, NB_N(ipfix_juniper));
+	CHECK_EQ(c.lost + c.out_of_order + c.resets, 0);
+	c = capture_run(ipfix_biflow, NB_N(ipfix_biflow));
+	CHECK_EQ(c.lost + c.out_of_order + c.resets, 0);
+}
+
+TEST(capture_v9_basic_gaps_are_what_the_numbers_say)
+{
+	/* Sequence numbers 44796855, 44796856, 44796985, 44797001: the last
+	 * two came 128 and 15 export packets after their predecessors. */
+	static const char *const files[] = {
+	    "flows/netflow-v9-basic-1-options-template.pcap",
+	    "flows/netflow-v9-basic-2-options-data-samplingrate.pcap",
+	    "flows/netflow-v9-basic-3-template.pcap", "flows/netflow-v9-basic-4-data.pcap"};
+	struct capture_seq c = capture_run(files, NB_N(files));
+
+	CHECK_EQ(c.lost, 128 + 15);
+	CHECK_EQ(c.out_of_order, 0);
+	CHECK_EQ(c.resets, 0);
 }
