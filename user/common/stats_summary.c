@@ -200,11 +200,34 @@ static void print_inputs(const struct metrics_text *m, FILE *out, char (*names)[
 	fputc('\n', out);
 }
 
+static void print_line(const struct metrics_text *m, FILE *out, const char *title,
+		       const char *const *names, const char *const *shown, size_t count);
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void print_kafka(const struct metrics_text *m, FILE *out)
+{
+	static const char *const kafka[] = {
+	    "weir_bus_kafka_sent_total",	   "weir_bus_kafka_delivered_total",
+	    "weir_bus_kafka_dropped_total",	   "weir_bus_kafka_received_total",
+	    "weir_bus_kafka_consume_errors_total", "weir_bus_kafka_commit_failures_total",
+	};
+	static const char *const shown[] = {"sent",	"delivered",	  "dropped",
+					    "received", "consume_errors", "commit_failures"};
+
+	if (!has(m, "weir_bus_kafka_"))
+		return;
+	fputs("Bus\n", out);
+	print_line(m, out, "Kafka", kafka, shown, N(kafka));
+	fputc('\n', out);
+}
+
 static void print_rings(const struct metrics_text *m, FILE *out)
 {
 	const char *rings[MAX_GROUPS];
 	size_t n = distinct(m, "weir_bus_ring_", "ring", rings, MAX_GROUPS);
 
+	print_kafka(m, out);
 	if (!n)
 		return;
 	fprintf(out, "Rings\n  %-8s %14s %14s  %s\n", "RING", "SENT", "FULL (DROPPED)", "OTHER");
@@ -371,8 +394,6 @@ static void print_line(const struct metrics_text *m, FILE *out, const char *titl
 	if (any)
 		fputc('\n', out);
 }
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static void print_store(const struct metrics_text *m, FILE *out)
 {

@@ -166,8 +166,9 @@ void outlet_worker_append(struct outlet_worker *w, struct exporter_stats *e, uin
 /* Appends the staged flows to the writer and counts them per exporter. */
 void outlet_stage_flush(struct outlet_worker *w);
 /* The outlet drop log's lines (struct drop_log_config.emit): `reason` is a
- * decode reason name or another outlet drop reason, `count` the datagrams
- * since the previous line. Any thread. */
+ * decode reason name ("datagrams not fully decoded") or another outlet drop
+ * reason such as "parked_expired" ("datagrams dropped"), `count` the
+ * datagrams since the previous line. Any thread. */
 void outlet_drop_emit(void *ctx, const char *stage, const char *reason,
 		      const struct in6_addr *exporter, uint64_t count);
 

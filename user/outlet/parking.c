@@ -36,26 +36,20 @@ static struct park_slot *park_at(struct outlet_worker *w, size_t i)
 
 void outlet_park_trim(struct outlet_worker *w, int drop, uint64_t now)
 {
-	LOG_RATELIMIT(park_rl, 5);
-
 	while (w->park_count) {
 		struct park_slot *s = park_at(w, 0);
 
 		if (s->live) {
 			if (!drop && now - s->parked_ms < OUTLET_PARK_MAX_MS)
 				break;
-			char text[ADDR_TEXT_MAX];
-
-			drop = 0;
 			s->live = 0;
 			s->e->parked--;
 			w->park_live--;
 			metric_add(w->park_dropped, 1);
-			addr_to_text(outlet_exporter_addr(w, s->e), text, sizeof(text));
-			log_write_limited(&park_rl, LOG_LEVEL_WARN,
-					  "datagram dropped: its template never came",
-					  "exporter=%s waited_ms=%llu", text,
-					  (unsigned long long)(now - s->parked_ms));
+			/* One line a minute per exporter (outlet drop log). */
+			drop_log_note(w->outlet->drops, drop ? "parked_no_room" : "parked_expired",
+				      &s->exporter, 1, now);
+			drop = 0;
 		}
 		w->park_head = (w->park_head + 1) % OUTLET_PARK_SLOTS;
 		w->park_count--;

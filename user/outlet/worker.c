@@ -106,12 +106,17 @@ void outlet_drop_emit(void *ctx, const char *stage, const char *reason,
 		      const struct in6_addr *exporter, uint64_t count)
 {
 	char text[ADDR_TEXT_MAX] = "none";
+	const char *msg = "datagrams dropped";
 
 	(void)ctx;
+	/* A decoder reason: the datagram was read, in part or not at all. */
+	for (int r = 1; r < DECODE_REASON_COUNT; r++)
+		if (strcmp(reason, decode_reason_name((enum decode_reason)r)) == 0)
+			msg = "datagrams not fully decoded";
 	if (exporter)
 		addr_to_text(exporter, text, sizeof(text));
-	log_warn("datagrams not fully decoded", "stage=%s reason=%s exporter=%s datagrams=%llu",
-		 stage, reason, text, (unsigned long long)count);
+	log_warn(msg, "stage=%s reason=%s exporter=%s datagrams=%llu", stage, reason, text,
+		 (unsigned long long)count);
 }
 
 static void worker_datagram(struct outlet_worker *w, const struct bus_envelope *env)

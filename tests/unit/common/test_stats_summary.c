@@ -88,7 +88,9 @@ static const char canned[] =
     "weir_outlet_flushes_total{worker=\"0\"} 7\n"
     "weir_outlet_flushes_total{worker=\"1\"} 8\n"
     "weir_enrich_flows_total{result=\"enriched\"} 14960\n"
-    "weir_enrich_flows_total{result=\"miss\"} 4\n";
+    "weir_enrich_flows_total{result=\"miss\"} 4\n"
+    "weir_bus_kafka_sent_total{topic=\"flows\"} 1497\n"
+    "weir_bus_kafka_dropped_total{topic=\"flows\"} 2\n";
 
 /* The summary of `text` in a malloc'd string. */
 static char *summary(const char *text)
@@ -168,6 +170,8 @@ TEST(summary_inputs_rings_exporters_store)
 	CHECK(WORDS(l, "rows=14960", "errors=1"));
 	l = line_of(s, "outlet:");
 	CHECK(WORDS(l, "flushes=15"));
+	l = line_of(s, "Kafka:");
+	CHECK(WORDS(l, "sent=1497", "dropped=2"));
 	l = line_of(s, "flows:");
 	CHECK(WORDS(l, "enriched=14960", "miss=4"));
 	free(s);

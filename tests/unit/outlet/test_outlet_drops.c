@@ -137,7 +137,7 @@ TEST(sequence_gaps_per_exporter_and_domain)
 	rig_stop(&r);
 }
 
-/* Reads what was written to fd 2 since `fd` was made its copy's target. */
+/* Reads what was written to fd 2 since `f` took its place. */
 static char *read_all(FILE *f)
 {
 	long n;
@@ -193,5 +193,49 @@ TEST(decode_problems_logged_once_a_minute_with_the_count)
 		}
 		at++;
 	}
+	free(text);
+}
+
+TEST(parked_datagrams_without_room_are_logged_with_the_count)
+{
+	struct demo_encoder_config ec = {.format = DEMO_NETFLOW_V9, .sampling_rate = 10};
+	struct demo_encoder *enc;
+	static uint8_t dg[2][1500];
+	size_t len[2];
+	struct flow flows[2];
+	uint64_t seed = 3;
+	FILE *f = tmpfile();
+	int saved = dup(2), n = 4096 + 3;
+	char *text;
+	struct rig r;
+
+	REQUIRE(f && saved >= 0);
+	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
+	for (int d = 0; d < 2; d++) {
+		demo_flows_random(flows, 2, DEMO_NETFLOW_V9, 1700000000, &seed);
+		for (int i = 0; i < 2; i++)
+			flows[i].etype = 0x0800, addr_from_ipv4(&flows[i].src_addr, 0x0a000001u);
+		REQUIRE(demo_encoder_encode(enc, flows, 2, dg[d], 1500, &len[d]) > 0);
+	}
+	demo_encoder_free(enc);
+	rig_start(&r);
+	fflush(stderr);
+	REQUIRE(dup2(fileno(f), 2) == 2);
+	/* Data without its template, more than the parking holds: the 3
+	 * oldest go. */
+	for (int i = 0; i < n; i++)
+		rig_send(&r, 0xc0000201, dg[1], len[1]);
+	rig_wait(&r, (uint64_t)n);
+	CHECK(has_line(r.reg, "weir_outlet_park_dropped_total{worker=\"0\"} 3\n"));
+	rig_stop(&r);
+	text = read_all(f);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fclose(f);
+	REQUIRE(text);
+	CHECK(strstr(text, "msg=\"datagrams dropped\" stage=outlet reason=parked_no_room "
+			   "exporter=192.0.2.1 datagrams=1\n"));
+	CHECK(strstr(text, "reason=parked_no_room exporter=192.0.2.1 datagrams=2\n"));
 	free(text);
 }
