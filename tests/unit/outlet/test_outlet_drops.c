@@ -92,26 +92,69 @@ static void rig_send(struct rig *r, uint32_t from, const uint8_t *data, size_t l
 	REQUIRE_EQ(bus_producer_send(r->p, &env), 0);
 }
 
-TEST(sequence_gaps_per_exporter_and_domain)
+/* n NetFlow v9 datagrams of 5 IPv4 flows each from source id `domain`,
+ * into dg[i] (1500 bytes each) and len[i]; only the first carries the
+ * templates. */
+static void encode_v9(uint8_t (*dg)[1500], size_t *len, int n, uint32_t domain)
 {
-	struct demo_encoder_config ec = {.format = DEMO_NETFLOW_V9, .sampling_rate = 10};
+	struct demo_encoder_config ec = {
+	    .format = DEMO_NETFLOW_V9, .sampling_rate = 10, .domain_id = domain};
 	struct demo_encoder *enc;
-	static uint8_t dg[8][1500];
-	size_t len[8];
 	struct flow flows[5];
 	uint64_t seed = 1;
-	struct rig r;
 
-	/* Source id 5: datagrams 0..7, only the first with templates. */
-	ec.domain_id = 5;
 	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
-	for (int d = 0; d < 8; d++) {
+	for (int d = 0; d < n; d++) {
 		demo_flows_random(flows, 5, DEMO_NETFLOW_V9, 1700000000, &seed);
 		for (int i = 0; i < 5; i++)
 			flows[i].etype = 0x0800, addr_from_ipv4(&flows[i].src_addr, 0x0a000001u);
 		REQUIRE(demo_encoder_encode(enc, flows, 5, dg[d], 1500, &len[d]) > 0);
 	}
 	demo_encoder_free(enc);
+}
+
+/* stderr into a temporary file until capture_end(), which returns what was
+ * written (malloc'd). */
+struct capture {
+	FILE *f;
+	int saved;
+};
+
+static void capture_begin(struct capture *c)
+{
+	c->f = tmpfile();
+	c->saved = dup(2);
+	REQUIRE(c->f && c->saved >= 0);
+	fflush(stderr);
+	REQUIRE(dup2(fileno(c->f), 2) == 2);
+}
+
+static char *capture_end(struct capture *c)
+{
+	long n;
+	char *text;
+
+	fflush(stderr);
+	n = ftell(c->f);
+	text = calloc(1, (size_t)n + 1);
+	rewind(c->f);
+	if (text && fread(text, 1, (size_t)n, c->f) != (size_t)n)
+		text[0] = 0;
+	dup2(c->saved, 2);
+	close(c->saved);
+	fclose(c->f);
+	REQUIRE(text);
+	return text;
+}
+
+TEST(sequence_gaps_per_exporter_and_domain)
+{
+	static uint8_t dg[8][1500];
+	size_t len[8];
+	struct rig r;
+
+	/* Source id 5: datagrams 0..7, only the first with templates. */
+	encode_v9(dg, len, 8, 5);
 	rig_start(&r);
 	/* 1 and 2 wait for the template (in 0, late): they are decoded again
 	 * once it comes, and must not count twice. 3 and 4 are lost, 6 too; 5
@@ -137,33 +180,15 @@ TEST(sequence_gaps_per_exporter_and_domain)
 	rig_stop(&r);
 }
 
-/* Reads what was written to fd 2 since `f` took its place. */
-static char *read_all(FILE *f)
-{
-	long n;
-	char *text;
-
-	fflush(stderr);
-	n = ftell(f);
-	text = calloc(1, (size_t)n + 1);
-	rewind(f);
-	if (text && fread(text, 1, (size_t)n, f) != (size_t)n)
-		text[0] = 0;
-	return text;
-}
-
 TEST(decode_problems_logged_once_a_minute_with_the_count)
 {
 	uint8_t junk[40] = {0, 99};
-	FILE *f = tmpfile();
-	int saved = dup(2);
+	struct capture cap;
 	char *text, *at;
 	struct rig r;
 
-	REQUIRE(f && saved >= 0);
 	rig_start(&r);
-	fflush(stderr);
-	REQUIRE(dup2(fileno(f), 2) == 2);
+	capture_begin(&cap);
 	for (int i = 0; i < 5; i++)
 		rig_send(&r, 0xc0000201, junk, sizeof(junk));
 	rig_send(&r, 0xc0000202, junk, sizeof(junk));
@@ -172,12 +197,7 @@ TEST(decode_problems_logged_once_a_minute_with_the_count)
 	    r.reg, "weir_decode_events_total{exporter=\"192.0.2.1\",reason=\"bad_version\"} 5\n"));
 	/* Stopping says the counts not yet said. */
 	rig_stop(&r);
-	text = read_all(f);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	fclose(f);
-	REQUIRE(text);
+	text = capture_end(&cap);
 	/* 192.0.2.1: its first at once, the 4 others at the end; 192.0.2.2: one. */
 	at = strstr(text, "reason=bad_version exporter=192.0.2.1 datagrams=1\n");
 	CHECK(at);
@@ -198,29 +218,16 @@ TEST(decode_problems_logged_once_a_minute_with_the_count)
 
 TEST(parked_datagrams_without_room_are_logged_with_the_count)
 {
-	struct demo_encoder_config ec = {.format = DEMO_NETFLOW_V9, .sampling_rate = 10};
-	struct demo_encoder *enc;
 	static uint8_t dg[2][1500];
 	size_t len[2];
-	struct flow flows[2];
-	uint64_t seed = 3;
-	FILE *f = tmpfile();
-	int saved = dup(2), n = 4096 + 3;
+	struct capture cap;
+	int n = 4096 + 3;
 	char *text;
 	struct rig r;
 
-	REQUIRE(f && saved >= 0);
-	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
-	for (int d = 0; d < 2; d++) {
-		demo_flows_random(flows, 2, DEMO_NETFLOW_V9, 1700000000, &seed);
-		for (int i = 0; i < 2; i++)
-			flows[i].etype = 0x0800, addr_from_ipv4(&flows[i].src_addr, 0x0a000001u);
-		REQUIRE(demo_encoder_encode(enc, flows, 2, dg[d], 1500, &len[d]) > 0);
-	}
-	demo_encoder_free(enc);
+	encode_v9(dg, len, 2, 0);
 	rig_start(&r);
-	fflush(stderr);
-	REQUIRE(dup2(fileno(f), 2) == 2);
+	capture_begin(&cap);
 	/* Data without its template, more than the parking holds: the 3
 	 * oldest go. */
 	for (int i = 0; i < n; i++)
@@ -228,12 +235,7 @@ TEST(parked_datagrams_without_room_are_logged_with_the_count)
 	rig_wait(&r, (uint64_t)n);
 	CHECK(has_line(r.reg, "weir_outlet_park_dropped_total{worker=\"0\"} 3\n"));
 	rig_stop(&r);
-	text = read_all(f);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	fclose(f);
-	REQUIRE(text);
+	text = capture_end(&cap);
 	CHECK(strstr(text, "msg=\"datagrams dropped\" stage=outlet reason=parked_no_room "
 			   "exporter=192.0.2.1 datagrams=1\n"));
 	CHECK(strstr(text, "reason=parked_no_room exporter=192.0.2.1 datagrams=2\n"));
