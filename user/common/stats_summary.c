@@ -74,10 +74,16 @@ static int starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* A drop counter: "drop" in its name (dropped, drops), or a decoder event. */
+/* A drop counter: its name says so (dropped, drops, full, expired,
+ * rejected), or a decoder event. */
 static int is_drop(const char *name)
 {
-	return strstr(name, "drop") != NULL || strcmp(name, "weir_decode_events_total") == 0;
+	static const char *const words[] = {"drop", "full", "expired", "reject"};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(name, words[i]))
+			return 1;
+	return strcmp(name, "weir_decode_events_total") == 0;
 }
 
 /* The sum of `name`'s samples (whose label `key` is `value`, when key). */
