@@ -328,6 +328,47 @@ TEST(sflow_per_agent_and_sub_agent)
 	nd_fini(&d);
 }
 
+TEST(wraparound_v5_ipfix_sflow)
+{
+	struct nd d;
+	struct nb b;
+
+	nd_init(&d);
+	/* v5: 16 flows up to 2^32 - 1; the next datagram starts at 0. */
+	v5(&b, 0xfffffff0u, 16, 1, 5000);
+	feed(&d, &b, 1);
+	v5(&b, 0, 3, 1, 5001);
+	feed(&d, &b, 1);
+	CHECK_EQ(d.r.seq.lost, 0);
+	CHECK_EQ(d.r.seq.reset, 0);
+	v5(&b, 8, 1, 1, 5002); /* 3..7 lost */
+	feed(&d, &b, 1);
+	CHECK_EQ(d.r.seq.lost, 5);
+	/* IPFIX: 3 records from 2^32 - 2. */
+	ipfix_tmpl(&b, 0xfffffffeu, 4);
+	feed(&d, &b, 1);
+	ipfix_data(&b, 0xfffffffeu, 4, 3, 0);
+	feed(&d, &b, 1);
+	ipfix_data(&b, 1, 4, 2, 0);
+	feed(&d, &b, 1);
+	CHECK_EQ(d.r.seq.lost, 0);
+	CHECK_EQ(d.r.seq.out_of_order, 0);
+	ipfix_data(&b, 0xffffffffu, 4, 1, 0); /* late, from before the wrap */
+	feed(&d, &b, 1);
+	CHECK_EQ(d.r.seq.out_of_order, 1);
+	CHECK_EQ(d.r.seq.reset, 0);
+	/* sFlow: 2^32 - 1, 0, then 2. */
+	sflow(&b, 0xffffffffu, 0, 20, 10000000);
+	feed(&d, &b, 1);
+	sflow(&b, 0, 0, 20, 10000100);
+	feed(&d, &b, 1);
+	CHECK_EQ(d.r.seq.lost, 0);
+	sflow(&b, 2, 0, 20, 10000200);
+	feed(&d, &b, 1);
+	CHECK_EQ(d.r.seq.lost, 1);
+	nd_fini(&d);
+}
+
 TEST(streams_are_bounded)
 {
 	struct decode_config cfg;
