@@ -14,6 +14,7 @@ int cli_decode_main(int argc, char **argv); /* cli_decode.c */
 int cli_bench_main(int argc, char **argv); /* cli_bench.c */
 int cli_probe_main(int argc, char **argv); /* cli_probe.c */
 int cli_config_main(int argc, char **argv); /* cli_config.c */
+int cli_stats_main(int argc, char **argv); /* cli_stats.c */
 int cli_version_main(int argc, char **argv); /* cli_config.c */
 
 /* 1 when argv holds -h or --help. */

@@ -75,6 +75,9 @@ struct exporter_stats {
 	unsigned long datagrams, flows, templates, withdrawals, options_records, counter_samples;
 	unsigned long skipped_records;
 	unsigned long events[DECODE_REASON_COUNT];
+	/* Sequence numbers (all of the exporter's domains): lost by unit
+	 * (enum decode_seq_unit), out of order, restarts. */
+	unsigned long seq_lost[4], seq_out_of_order, seq_resets;
 };
 
 struct decode_cli {
@@ -157,6 +160,10 @@ static void exporter_account(struct decode_cli *c, const struct decode_result *r
 	e->skipped_records += r->skipped_records;
 	for (int i = 1; i < DECODE_REASON_COUNT; i++)
 		e->events[i] += r->events[i];
+	if ((unsigned)r->seq.unit < sizeof(e->seq_lost) / sizeof(e->seq_lost[0]))
+		e->seq_lost[r->seq.unit] += r->seq.lost;
+	e->seq_out_of_order += r->seq.out_of_order;
+	e->seq_resets += r->seq.reset;
 }
 
 /* ---- table output ---- */
@@ -340,6 +347,7 @@ static int on_datagram_decode(void *ctx, const struct pcap_udp_datagram *d)
 	c->file_datagrams++;
 	c->datagrams++;
 	decode_datagram(c->st, &in, &out, &r);
+	decode_sequence_track(c->st, &r);
 	exporter_account(c, &r);
 	c->flows_total += out.count;
 	c->templates += r.templates;
@@ -430,6 +438,15 @@ static void print_exporter(const struct exporter_entry *entry)
 	for (int r = 1; r < DECODE_REASON_COUNT; r++)
 		if (e->events[r])
 			fprintf(stderr, " %s=%lu", decode_reason_name(r), e->events[r]);
+	/* Loss before the capture point, from the sequence numbers. */
+	for (int u = DECODE_SEQ_FLOWS; u <= DECODE_SEQ_RECORDS; u++)
+		if (e->seq_lost[u])
+			fprintf(stderr, " sequence_lost_%s=%lu", decode_seq_unit_name(u),
+				e->seq_lost[u]);
+	if (e->seq_out_of_order)
+		fprintf(stderr, " sequence_out_of_order=%lu", e->seq_out_of_order);
+	if (e->seq_resets)
+		fprintf(stderr, " sequence_resets=%lu", e->seq_resets);
 	fputc('\n', stderr);
 }
 

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"probe", cli_probe_main, "meter this host's traffic in the kernel, export it as IPFIX"},
 	{"decode", cli_decode_main, "decode flow datagrams from pcap files (--json for JSON lines)"},
 	{"bench", cli_bench_main, "measure decoder, inlet and storage throughput"},
+	{"stats", cli_stats_main, "summarise a running weir's /metrics: drops, loss per exporter"},
 	{"config", cli_config_main, "check a configuration file (weir config check FILE)"},
 	{"version", cli_version_main, "print the version"},
 };

@@ -182,6 +182,10 @@ static inline void fuzz_datagram(const uint8_t *data, size_t size, const uint8_t
 
 	status = decode_datagram(fuzz_state(decap), &in, &out, &r);
 	fuzz_check_result(&out, &r, status);
+	/* Sequence tracking takes whatever the header said. */
+	decode_sequence_track(fuzz_state(decap), &r);
+	FUZZ_CHECK(r.seq.out_of_order <= 1 && r.seq.reset <= 1);
+	FUZZ_CHECK(!(r.seq.out_of_order && r.seq.lost));
 	if (size >= 4) /* shorter: truncated before the version is read */
 		FUZZ_CHECK(r.protocol == want);
 	free(copy);

@@ -11,6 +11,7 @@
 struct decode_state {
 	struct decode_config cfg;
 	struct template_store *templates;
+	struct sequence_tracker *seq;
 };
 
 void decode_config_init(struct decode_config *cfg)
@@ -35,8 +36,10 @@ int decode_state_new(const struct decode_config *cfg, struct decode_state **out,
 		return error_set(err, -ENOMEM, "decode: out of memory for a decoder state");
 	st->cfg = *cfg;
 	r = template_store_new(&st->cfg, &st->templates, err);
+	if (r == 0)
+		r = sequence_tracker_new(&st->cfg, &st->seq, err);
 	if (r < 0) {
-		free(st);
+		decode_state_free(st);
 		return r;
 	}
 	*out = st;
@@ -48,6 +51,7 @@ void decode_state_free(struct decode_state *st)
 	if (!st)
 		return;
 	template_store_free(st->templates);
+	sequence_tracker_free(st->seq);
 	free(st);
 }
 
@@ -75,6 +79,25 @@ const char *decode_reason_name(enum decode_reason reason)
 		[DECODE_BAD_HEADER] = "bad_header",
 	};
 	return (unsigned)reason < DECODE_REASON_COUNT ? names[reason] : "unknown";
+}
+
+const char *decode_seq_unit_name(enum decode_seq_unit unit)
+{
+	switch (unit) {
+	case DECODE_SEQ_FLOWS:
+		return "flows";
+	case DECODE_SEQ_DATAGRAMS:
+		return "datagrams";
+	case DECODE_SEQ_RECORDS:
+		return "records";
+	default:
+		return "none";
+	}
+}
+
+void decode_sequence_track(struct decode_state *st, struct decode_result *r)
+{
+	sequence_track(st->seq, r);
 }
 
 const char *decode_protocol_name(enum decode_protocol p)

@@ -153,6 +153,18 @@ enum decode_protocol {
 	DECODE_PROTO_SFLOW_V5,
 };
 
+/* What a header's sequence number counts (the unit of decode_sequence's
+ * count and lost). */
+enum decode_seq_unit {
+	DECODE_SEQ_NONE = 0,
+	DECODE_SEQ_FLOWS,     /* NetFlow v5: flow records */
+	DECODE_SEQ_DATAGRAMS, /* NetFlow v9 export packets, sFlow datagrams */
+	DECODE_SEQ_RECORDS,   /* IPFIX data records */
+};
+
+/* "flows", "datagrams", "records" ("none"), for labels. */
+const char *decode_seq_unit_name(enum decode_seq_unit unit);
+
 /* What one datagram gave. Zeroed by decode_datagram() (taught[] past
  * ntaught excepted). */
 struct decode_result {
@@ -186,6 +198,27 @@ struct decode_result {
 	uint32_t exporters_evicted; /* room made for a new one or under max_bytes_total */
 	/* ---- */
 	uint32_t events[DECODE_REASON_COUNT]; /* occurrences per reason */
+
+	/* ---- sequence numbers (issue 11): what the header said, filled by
+	 * decode_datagram(); lost/out_of_order/reset by decode_sequence_track(). */
+	struct decode_sequence {
+		enum decode_seq_unit unit; /* DECODE_SEQ_NONE: no sequence read */
+		/* v5: engine type << 8 | engine id; v9: source id; IPFIX:
+		 * observation domain; sFlow: sub-agent id. With the exporter
+		 * (sFlow: the agent address) it names one sequence stream. */
+		uint32_t domain;
+		uint32_t number; /* the header's sequence number */
+		/* Units this datagram carries: v5 flow records; IPFIX data
+		 * records (options data included, templates not: RFC 7011 3.1);
+		 * 1 for v9 and sFlow. */
+		uint32_t count;
+		uint8_t count_unknown; /* IPFIX: a data set could not be counted */
+		uint8_t has_uptime;    /* v5, v9, sFlow: uptime_ms is the header's */
+		uint8_t reset;	       /* the stream started over: not a loss */
+		uint32_t uptime_ms;
+		uint32_t lost;	       /* units skipped before this datagram */
+		uint32_t out_of_order; /* 1: behind the expected number (late or duplicated) */
+	} seq;
 };
 
 /* Decodes one datagram, detecting its protocol from its version field.
@@ -197,5 +230,23 @@ enum decode_reason decode_datagram(struct decode_state *st, const struct decode_
 				   struct decode_output *out, struct decode_result *result);
 
 const char *decode_protocol_name(enum decode_protocol p);
+
+/* Sequence tracking, per (exporter, domain) stream and protocol, in `st`
+ * (bounded: the stalest stream is forgotten when a new one comes and
+ * max_exporters * 4 are tracked). Compares result->seq (as decode_datagram()
+ * filled it for one datagram) with what the stream expected, fills
+ * result->seq.lost, .out_of_order and .reset, and moves the stream on.
+ * Modulo 2^32. A datagram behind the expected number by at most a window
+ * (1024 datagrams, 65536 flows or records) is out of order (late or
+ * duplicated) and changes nothing; further behind, or an uptime that went
+ * back by more than 60 s, is a restart (reset, not a loss). After an IPFIX
+ * datagram whose records could not all be counted the next one only
+ * resynchronises. Does nothing when result->seq.unit is DECODE_SEQ_NONE.
+ *
+ * Call it once per datagram as it was received, after decode_datagram(),
+ * and not for a datagram decoded a second time (one parked for its
+ * template): it would count as a duplicate. Same thread rules as
+ * decode_datagram(). */
+void decode_sequence_track(struct decode_state *st, struct decode_result *result);
 
 #endif

@@ -63,6 +63,26 @@ void ipfix_decode(struct template_store *ts, const struct decode_config *cfg,
 void sflow_decode(const struct decode_config *cfg, const struct decode_input *in,
 		  struct decode_output *out, struct decode_result *r);
 
+/* Sequence streams (sequence.c): the state of decode_sequence_track(). */
+struct sequence_tracker;
+/* 0 with *out, or -ENOMEM with *out = NULL and `err` filled. Bounded by
+ * cfg->max_exporters * 4 streams per protocol; grows as streams come. */
+int sequence_tracker_new(const struct decode_config *cfg, struct sequence_tracker **out,
+			 struct error *err);
+/* NULL is fine. */
+void sequence_tracker_free(struct sequence_tracker *t);
+void sequence_track(struct sequence_tracker *t, struct decode_result *r);
+
+/* The header's sequence fields, for the protocol decoders. */
+static inline void decode_seq_header(struct decode_result *r, enum decode_seq_unit unit,
+				     uint32_t domain, uint32_t number, uint32_t count)
+{
+	r->seq.unit = unit;
+	r->seq.domain = domain;
+	r->seq.number = number;
+	r->seq.count = count;
+}
+
 /* The L2-L4 parser shared by sFlow sampled headers and IPFIX IE 315 (data
  * link frame section). Fills addresses, ports, proto, etype, VLANs, MACs,
  * MPLS labels, TTL, TOS, fragment id/offset, flow label, TCP flags, ICMP type

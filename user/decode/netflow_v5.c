@@ -30,6 +30,11 @@ void netflow_v5_decode(const struct decode_config *cfg, const struct decode_inpu
 	}
 	count = be16_get(d + 2);
 	uptime = be32_get(d + 4);
+	/* flow_sequence counts the flows sent before this datagram. */
+	decode_seq_header(r, DECODE_SEQ_FLOWS, (uint32_t)d[20] << 8 | d[21], be32_get(d + 16),
+			  count);
+	r->seq.has_uptime = 1;
+	r->seq.uptime_ms = uptime;
 	r->export_time = be32_get(d + 8);
 	export_ms = r->export_time * 1000 + be32_get(d + 12) / 1000000;
 	/* The top 2 bits are the sampling mode, the low 14 the interval; 0

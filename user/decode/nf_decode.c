@@ -26,6 +26,10 @@ struct nf_ctx {
 	uint64_t set_rate; /* options data without sampler id */
 	uint64_t cached_sampler, cached_rate;
 	int cached;
+	/* IPFIX sequence: data records of the datagram, and whether a set
+	 * could not be counted (unknown template, truncated). */
+	uint32_t records;
+	int records_unknown;
 };
 
 #define NTP_UNIX_OFFSET 2208988800ull /* seconds from 1900 to 1970 */
@@ -446,6 +450,7 @@ static void nf_options_set(struct nf_ctx *c, const struct nf_template *t, const 
 
 			if (!v) {
 				decode_event(c->r, DECODE_TRUNCATED);
+				c->records_unknown = 1;
 				return;
 			}
 			if (!fd->pen && !v9_scope && (fd->ie == 82 || fd->ie == 83) && len) {
@@ -491,6 +496,7 @@ static void nf_options_set(struct nf_ctx *c, const struct nf_template *t, const 
 			}
 		}
 		c->r->options_records++;
+		c->records++;
 		if (has_if && has_ifindex && c->out->ifaces_count < c->out->ifaces_cap)
 			c->out->ifaces[c->out->ifaces_count++] = ifc;
 		if (interval)
@@ -520,6 +526,7 @@ static void nf_data_set(struct nf_ctx *c, const struct nf_template *t, const uin
 		size_t n = (size_t)(end - p) / t->rec_len, room = c->out->cap - c->out->count;
 		const struct nf_run *runs = t->runs, *last = t->runs + t->nruns;
 
+		c->records += (uint32_t)n;
 		if (n > room) {
 			decode_event(c->r, DECODE_FLOW_LIMIT);
 			c->r->events[DECODE_FLOW_LIMIT] += (uint32_t)(n - room - 1);
@@ -543,6 +550,7 @@ static void nf_data_set(struct nf_ctx *c, const struct nf_template *t, const uin
 		/* Fixed offsets, but a record may give 0 or 2 flows. */
 		size_t n = (size_t)(end - p) / t->rec_len;
 
+		c->records += (uint32_t)n;
 		memset(&x, 0, sizeof(x));
 		for (; n; n--, p += t->rec_len) {
 			f = decode_next_flow(c->out, c->r);
@@ -560,8 +568,10 @@ static void nf_data_set(struct nf_ctx *c, const struct nf_template *t, const uin
 	/* Variable-length fields: offsets differ per record. */
 	while (end - p >= (ptrdiff_t)t->rec_len) {
 		f = decode_next_flow(c->out, c->r);
-		if (!f)
+		if (!f) {
+			c->records_unknown = 1; /* the rest is not walked */
 			return;
+		}
 		f->time_received = c->time_received;
 		f->exporter_address = c->in->exporter;
 		memset(&x, 0, sizeof(x));
@@ -573,6 +583,7 @@ static void nf_data_set(struct nf_ctx *c, const struct nf_template *t, const uin
 
 			if (!v) {
 				decode_event(c->r, DECODE_TRUNCATED);
+				c->records_unknown = 1;
 				return; /* the flow is not committed */
 			}
 			if (!fd->tgt.kind || !(op = nf_op_for(&fd->tgt, len)))
@@ -580,6 +591,7 @@ static void nf_data_set(struct nf_ctx *c, const struct nf_template *t, const uin
 			nf_apply(op, v, len,
 				 (fd->tgt.base ? (uint8_t *)&x : (uint8_t *)f) + fd->tgt.dst, f);
 		}
+		c->records++;
 		nf_commit(c, t, f, &x);
 	}
 }
@@ -695,10 +707,12 @@ static void nf_sets(struct nf_ctx *c, const uint8_t *p, const uint8_t *end)
 
 		if (len < 4) {
 			decode_event(c->r, DECODE_BAD_LENGTH);
+			c->records_unknown = 1;
 			return;
 		}
 		if (len > end - p) {
 			decode_event(c->r, DECODE_TRUNCATED);
+			c->records_unknown = 1;
 			return;
 		}
 		if (id == tmpl || id == opts) {
@@ -713,6 +727,7 @@ static void nf_sets(struct nf_ctx *c, const uint8_t *p, const uint8_t *end)
 				nf_data_set(c, t, p + 4, p + len);
 			} else {
 				decode_event(c->r, DECODE_UNKNOWN_TEMPLATE);
+				c->records_unknown = 1; /* records of unknown length */
 				if (!c->r->missing.id)
 					c->r->missing = (struct decode_template_key){
 					    .domain = c->domain,
@@ -747,6 +762,10 @@ void netflow_v9_decode(struct template_store *ts, const struct decode_config *cf
 	c.export_ms = r->export_time * 1000;
 	c.domain = be32_get(d + 16);
 	c.time_received = cfg->use_export_time ? r->export_time : in->time_received;
+	/* RFC 3954 5.1: the sequence counts export packets of the source id. */
+	decode_seq_header(r, DECODE_SEQ_DATAGRAMS, c.domain, be32_get(d + 12), 1);
+	r->seq.has_uptime = 1;
+	r->seq.uptime_ms = c.uptime;
 	c.e = nf_exporter_get(ts, &in->exporter, in->time_received, r);
 	if (!c.e)
 		return;
@@ -780,10 +799,17 @@ void ipfix_decode(struct template_store *ts, const struct decode_config *cfg,
 	c.export_ms = r->export_time * 1000;
 	c.domain = be32_get(d + 12);
 	c.time_received = cfg->use_export_time ? r->export_time : in->time_received;
+	/* RFC 7011 3.1: the sequence counts the data records sent before this
+	 * message (options data records too, template records not). */
+	decode_seq_header(r, DECODE_SEQ_RECORDS, c.domain, be32_get(d + 8), 0);
 	c.e = nf_exporter_get(ts, &in->exporter, in->time_received, r);
-	if (!c.e)
+	if (!c.e) {
+		r->seq.count_unknown = 1;
 		return;
+	}
 	if (!in->replay)
 		nf_domain_check(ts, c.e, 10, c.domain, 0, be32_get(d + 8), r);
 	nf_sets(&c, d + 16, d + len);
+	r->seq.count = c.records;
+	r->seq.count_unknown = (uint8_t)c.records_unknown;
 }

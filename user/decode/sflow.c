@@ -480,6 +480,10 @@ void sflow_decode(const struct decode_config *cfg, const struct decode_input *in
 	if (len - off < 16)
 		goto truncated;
 	nsamples = be32_get(p + off + 12);
+	/* The datagram sequence counts per agent and sub-agent. */
+	decode_seq_header(r, DECODE_SEQ_DATAGRAMS, be32_get(p + off), be32_get(p + off + 4), 1);
+	r->seq.has_uptime = 1;
+	r->seq.uptime_ms = be32_get(p + off + 8);
 	off += 16;
 	r->exporter = agent;
 

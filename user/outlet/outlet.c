@@ -60,6 +60,10 @@ int outlet_new(const struct outlet_params *p, struct outlet **out, struct error 
 	    "Parked datagrams dropped, per exporter and reason: expired (no template within "
 	    "60 s), full (no room), too_large (longer than a park slot)",
 	    METRIC_COUNTER, "exporter,reason");
+	ret = drop_log_new(&(struct drop_log_config){.stage = "outlet", .emit = outlet_drop_emit},
+			   &o->drops, NULL);
+	if (ret < 0)
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		ret = outlet_worker_init(o, &o->workers[i], (unsigned)i);
 		if (ret < 0)
@@ -113,6 +117,7 @@ void outlet_free(struct outlet *o)
 	outlet_stop(o, 0);
 	for (size_t i = 0; i < o->nworkers; i++)
 		outlet_worker_fini(&o->workers[i]);
+	drop_log_free(o->drops);
 	free(o->workers);
 	free(o);
 }

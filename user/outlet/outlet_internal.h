@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/clock.h"
+#include "common/drop_log.h"
 #include "common/exporter_table.h"
 #include "outlet.h"
 
@@ -30,6 +31,8 @@
 #define OUTLET_STAGE_FLOWS 1024
 /* Per-worker exporters with their own metric series; the rest share "other". */
 #define OUTLET_MAX_TRACKED_EXPORTERS 4096
+/* Per-worker sequence streams (exporter, domain) with their own series. */
+#define OUTLET_MAX_TRACKED_STREAMS 4096
 /* Ring bookkeeping per record (struct ring_record and alignment), so the
  * worker knows how much of the ring it holds. */
 #define OUTLET_RING_OVERHEAD 64
@@ -82,6 +85,14 @@ struct exporter_stats {
 	struct metric_series *park_dropped[PARK_DROP_COUNT]; /* made on first drop */
 };
 
+/* One sequence stream (exporter, observation domain) as a worker reports
+ * it: the value of an entry of the worker's stream table, or its `other`.
+ * Series are made on first use; lost has one per unit. */
+struct stream_stats {
+	struct metric_series *lost[4]; /* by enum decode_seq_unit */
+	struct metric_series *out_of_order, *resets;
+};
+
 struct outlet_worker {
 	struct outlet *outlet;
 	unsigned index;
@@ -107,6 +118,10 @@ struct outlet_worker {
 	struct exporter_stats other;
 	struct exporter_stats **dirty; /* entries with pending_stored */
 	size_t ndirty;
+	/* exporters.c: sequence streams, values struct stream_stats. */
+	struct exporter_table streams;
+	struct stream_stats other_stream;
+	uint64_t drops_tick_ms; /* last drop_log_tick() of this worker */
 
 	/* commit.c: what is polled and not yet given back. */
 	unsigned held_polls;
@@ -125,8 +140,6 @@ struct outlet_worker {
 	uint8_t *park_data;
 	size_t park_head, park_count, park_live;
 	uint32_t *park_bhead, *park_btail;
-	struct drop_log *park_log;
-	uint64_t park_tick_ms; /* last drop_log_tick() */
 	/* Decodes of parked datagrams (once each when its template comes);
 	 * read by tests from any thread. */
 	_Atomic uint64_t park_decodes;
@@ -150,6 +163,8 @@ struct outlet {
 	struct enrich *enrich;			   /* or NULL */
 	struct metric_family *fam_datagrams, *fam_flows, *fam_stored, *fam_events;
 	struct metric_family *fam_park_dropped; /* exporter, reason */
+	/* Rate-limited drop lines (stage=outlet), shared by the workers. */
+	struct drop_log *drops;
 	uint64_t consumer_capacity;
 	size_t nworkers;
 	struct outlet_worker *workers;
@@ -179,6 +194,12 @@ uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint
 void outlet_worker_append(struct outlet_worker *w, struct exporter_stats *e, uint32_t n);
 /* Appends the staged flows to the writer and counts them per exporter. */
 void outlet_stage_flush(struct outlet_worker *w);
+/* The outlet drop log's lines (struct drop_log_config.emit): `reason` is a
+ * decode reason name ("datagrams not fully decoded") or another outlet drop
+ * reason such as "parked_expired" ("datagrams dropped"), `count` the
+ * datagrams since the previous line. Any thread. */
+void outlet_drop_emit(void *ctx, const char *stage, const char *reason,
+		      const struct in6_addr *exporter, uint64_t count);
 
 /* ---- exporters.c: per-exporter counters ---- */
 
@@ -194,6 +215,10 @@ const struct in6_addr *outlet_exporter_addr(const struct outlet_worker *w,
 /* Counts n decoder events of `reason` for `e`. */
 void outlet_exporter_event(struct outlet_worker *w, struct exporter_stats *e,
 			   enum decode_reason reason, uint32_t n);
+/* Counts what decode_sequence_track() found in `res` (lost units, out of
+ * order, reset) under res->exporter and res->seq.domain; nothing when the
+ * datagram carried no sequence. */
+void outlet_exporter_sequence(struct outlet_worker *w, const struct decode_result *res);
 
 /* ---- parking.c: datagrams waiting for their template ---- */
 

@@ -31,14 +31,11 @@ static const char *const park_drop_log[PARK_DROP_COUNT] = {
 
 int outlet_park_init(struct outlet_worker *w)
 {
-	const struct drop_log_config dc = {.stage = "outlet"};
-
 	w->park = calloc(OUTLET_PARK_SLOTS, sizeof(*w->park));
 	w->park_data = malloc((size_t)OUTLET_PARK_SLOTS * OUTLET_PARK_SLOT_SIZE);
 	w->park_bhead = malloc(OUTLET_PARK_BUCKETS * sizeof(*w->park_bhead));
 	w->park_btail = malloc(OUTLET_PARK_BUCKETS * sizeof(*w->park_btail));
-	if (!w->park || !w->park_data || !w->park_bhead || !w->park_btail ||
-	    drop_log_new(&dc, &w->park_log, NULL) < 0)
+	if (!w->park || !w->park_data || !w->park_bhead || !w->park_btail)
 		return -ENOMEM;
 	for (size_t i = 0; i < OUTLET_PARK_BUCKETS; i++)
 		w->park_bhead[i] = w->park_btail[i] = OUTLET_PARK_NONE;
@@ -47,7 +44,6 @@ int outlet_park_init(struct outlet_worker *w)
 
 void outlet_park_fini(struct outlet_worker *w)
 {
-	drop_log_free(w->park_log);
 	free(w->park);
 	free(w->park_data);
 	free(w->park_bhead);
@@ -119,7 +115,8 @@ static void park_drop(struct outlet_worker *w, struct exporter_stats *e,
 		e->park_dropped[why] = metrics_series(w->outlet->fam_park_dropped, values);
 	}
 	metric_add(e->park_dropped[why], 1);
-	drop_log_note(w->park_log, park_drop_log[why], addr, 1, now);
+	/* One line a minute per exporter and reason (the outlet's drop log). */
+	drop_log_note(w->outlet->drops, park_drop_log[why], addr, 1, now);
 }
 
 /* A live slot leaves: decoded (or dropped by the caller). */
@@ -147,12 +144,6 @@ void outlet_park_trim(struct outlet_worker *w, int drop, uint64_t now)
 		}
 		w->park_head = (w->park_head + 1) % OUTLET_PARK_SLOTS;
 		w->park_count--;
-	}
-	/* The tail of a burst of drops is said within a second or so (the
-	 * tick walks every key: not once per datagram). */
-	if (now - w->park_tick_ms >= 1000) {
-		w->park_tick_ms = now;
-		drop_log_tick(w->park_log, now);
 	}
 }
 

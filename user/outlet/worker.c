@@ -113,32 +113,53 @@ uint32_t outlet_worker_decode(struct outlet_worker *w, const uint8_t *data, uint
 	return out.count;
 }
 
+void outlet_drop_emit(void *ctx, const char *stage, const char *reason,
+		      const struct in6_addr *exporter, uint64_t count)
+{
+	char text[ADDR_TEXT_MAX] = "none";
+	const char *msg = "datagrams dropped";
+
+	(void)ctx;
+	/* A decoder reason: the datagram was read, in part or not at all. */
+	for (int r = 1; r < DECODE_REASON_COUNT; r++)
+		if (strcmp(reason, decode_reason_name((enum decode_reason)r)) == 0)
+			msg = "datagrams not fully decoded";
+	if (exporter)
+		addr_to_text(exporter, text, sizeof(text));
+	log_warn(msg, "stage=%s reason=%s exporter=%s datagrams=%llu", stage, reason, text,
+		 (unsigned long long)count);
+}
+
 static void worker_datagram(struct outlet_worker *w, const struct bus_envelope *env)
 {
-	LOG_RATELIMIT(decode_rl, 10);
 	struct exporter_stats *e = outlet_exporter_get(w, &env->exporter);
 	struct decode_result res;
 	uint32_t n;
 
 	n = outlet_worker_decode(w, env->data, env->len, &env->exporter, env->time_received_ns, 0,
 				 &res);
+	/* Once per datagram as received (never for a parked one decoded
+	 * again): loss before weir, per exporter and domain. */
+	decode_sequence_track(w->decoder, &res);
+	outlet_exporter_sequence(w, &res);
 	metric_add(e->datagrams, 1);
 	atomic_fetch_add_explicit(&w->datagrams, 1, memory_order_relaxed);
-	for (int r = 1; r < DECODE_REASON_COUNT; r++)
-		if (res.events[r])
-			outlet_exporter_event(w, e, (enum decode_reason)r, res.events[r]);
 	/* Records skipped on purpose: counted apart, never as a decoder event. */
 	if (res.skipped_records)
 		metric_add(w->skipped_records, res.skipped_records);
 	if (res.status != DECODE_OK) {
-		char text[ADDR_TEXT_MAX];
+		uint64_t now = clock_mono_ms();
 
 		atomic_fetch_add_explicit(&w->decode_errors, 1, memory_order_relaxed);
-		addr_to_text(&env->exporter, text, sizeof(text));
-		log_write_limited(&decode_rl, LOG_LEVEL_WARN, "datagram not fully decoded",
-				  "exporter=%s protocol=%s reason=%s flows=%u", text,
-				  decode_protocol_name(res.protocol),
-				  decode_reason_name(res.status), n);
+		/* One line per reason and exporter a minute, with the datagrams
+		 * each reason touched since the previous line. */
+		for (int r = 1; r < DECODE_REASON_COUNT; r++) {
+			if (!res.events[r])
+				continue;
+			outlet_exporter_event(w, e, (enum decode_reason)r, res.events[r]);
+			drop_log_note(w->outlet->drops, decode_reason_name((enum decode_reason)r),
+				      &env->exporter, 1, now);
+		}
 	}
 	if (n)
 		outlet_worker_append(w, e, n);
@@ -181,6 +202,11 @@ void *outlet_worker_main(void *arg)
 			outlet_worker_flush(w, 0);
 		n = bus_consumer_poll(w->consumer, w->envs, o->cfg.batch, stopping ? 0 : 100);
 		outlet_park_trim(w, 0, clock_mono_ms());
+		/* The tail of a burst of drops is said within a few seconds. */
+		if (clock_mono_ms() - w->drops_tick_ms >= 5000) {
+			w->drops_tick_ms = clock_mono_ms();
+			drop_log_tick(o->drops, w->drops_tick_ms);
+		}
 		if (n < 0) {
 			log_write_limited(&poll_rl, LOG_LEVEL_WARN, "bus poll failed",
 					  "worker=%u error=%d", w->index, n);
