@@ -30,7 +30,7 @@ static int migrate_locked(struct store_client *c, const struct store_config *cfg
 		return r;
 	r = orch_migrate_unlocked(c, cfg, 0);
 	int rr = orch_lock_release(c, l);
-	return r < 0 ? r : rr;
+	return r < 0 ? r : rr < 0 ? rr : r; /* (the steps applied) */
 }
 
 static int retention_locked(struct store_client *c, const struct store_config *cfg,
