@@ -74,7 +74,8 @@ tap $? "/healthz answers 503 with the reason while ClickHouse is away"
 grep -q 'msg="ClickHouse unreachable, flows wait in the bus until it answers".*datagrams_buffered=' \
 	"$E2E_DIR/weir.log"
 tap $? "the log says ClickHouse is unreachable, since when and what is buffered"
-[ "$(e2e_metric "$HTTP" weir_store_up)" = 0 ] && [ "$(e2e_metric "$HTTP" weir_store_schema_ready)" = 0 ]
+m=$(curl -s --max-time 5 "http://$HTTP/metrics")
+echo "$m" | grep -qx 'weir_store_up 0' && echo "$m" | grep -qx 'weir_store_schema_ready 0'
 tap $? "/metrics: weir_store_up 0, weir_store_schema_ready 0"
 
 # ---- ClickHouse arrives 30 s after weir ----
@@ -98,7 +99,8 @@ for _ in $(seq 1 50); do [ "$(healthz)" = "200 ok" ] && break; sleep 0.2; done
 h=$(healthz)
 [ "$h" = "200 ok" ]
 tap $? "/healthz answers 200 ok once the schema is ready ($h)"
-[ "$(e2e_metric "$HTTP" weir_store_up)" = 1 ] && [ "$(e2e_metric "$HTTP" weir_store_schema_ready)" = 1 ]
+m=$(curl -s --max-time 5 "http://$HTTP/metrics")
+echo "$m" | grep -qx 'weir_store_up 1' && echo "$m" | grep -qx 'weir_store_schema_ready 1'
 tap $? "/metrics: weir_store_up 1, weir_store_schema_ready 1"
 e2e_stop weir TERM
 tap $? "weir run exits 0 on SIGTERM"
