@@ -482,6 +482,12 @@ static void stop_all(struct roles *r)
 	/* 3. Final flush: the ring is drained into ClickHouse; Kafka workers
 	 *    stop polling and store (and commit) what they polled. */
 	if (r->outlet) {
+		char why[512];
+
+		if (r->store && !atomic_load(&r->fatal) &&
+		    orch_service_health(r->store, why, sizeof(why)) < 0)
+			log_warn("the last flush waits for ClickHouse (a second signal gives up)",
+				 "reason=\"%s\"", why);
 		outlet_stop(r->outlet, r->ring);
 		outlet_totals(r->outlet, &t);
 		log_info("outlet stopped", "datagrams=%llu flows_decoded=%llu flows_stored=%llu",
