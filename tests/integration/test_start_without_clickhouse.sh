@@ -90,8 +90,12 @@ got=$(ch_query "SELECT count() - uniqExact(SrcAddr, SrcPort) FROM $DB.flows WHER
 [ "$got" = 0 ]
 tap $? "none twice ($got duplicates)"
 icmp_after=$(icmp_unreach)
-[ "$icmp_after" = "$icmp_before" ]
-tap $? "no ICMP destination unreachable was sent (OutDestUnreachs $icmp_before -> $icmp_after, $sent datagrams sent)"
+if [ -n "${WEIR_TEST_NETNS:-}" ]; then
+	[ "$icmp_after" = "$icmp_before" ]
+	tap $? "no ICMP destination unreachable was sent (OutDestUnreachs $icmp_before -> $icmp_after, $sent datagrams sent)"
+else
+	tap_skip "no ICMP destination unreachable was sent" "no private network namespace (unshare -n)"
+fi
 dropped=$(curl -s "http://$HTTP/metrics" | awk '/^weir_bus_ring_dropped_total/ { s += $2 } END { print s + 0 }')
 [ "$dropped" = 0 ]
 tap $? "the ring dropped nothing ($dropped)"
