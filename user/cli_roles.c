@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* `weir run` (every role in one process, the in-process ring as the bus),
  * `weir inlet` (receive, hand to Kafka) and `weir outlet` (Kafka, decode,
- * store): option parsing, start-up in dependency order, and a shutdown that
- * loses nothing (inlet first, drain the bus, final flush, close). */
+ * store): option parsing, start-up with the flow inputs first and ClickHouse
+ * brought in behind them, and a shutdown that loses nothing (inlet first,
+ * drain the bus, final flush, close). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,23 +56,12 @@ struct roles {
 	struct enrich *enrich; /* core/metadata/geoip/networks: given to the outlet */
 	struct bus_kafka_flow_producer *flows_out; /* bus.kafka.flows-topic */
 	struct demo_exporter *demo_exporter;
-	pthread_t retention;
-	int retention_started;
+	/* migrations, then checks and retention (orchestrator.h); weir run and
+	 * weir outlet */
+	struct orch_service *store;
+	_Atomic int fatal; /* -errno: the store cannot be used (store_fatal) */
 	struct signals *sig;
 };
-
-static int stop_requested(void *ctx)
-{
-	struct roles *r = ctx;
-
-	return signals_stop_requested(r->sig);
-}
-
-/* Sleeps up to ms; returns 1 when a stop was asked meanwhile. */
-static int wait_stop(struct roles *r, uint64_t ms)
-{
-	return signals_wait(r->sig, ms);
-}
 
 /* The second signal: flushes waiting for ClickHouse give up (uncommitted
  * data stays in Kafka; the ring's is lost). */
@@ -205,12 +196,102 @@ static int default_inputs(struct inlet_config *flow)
 
 /* ---- start-up pieces ---- */
 
+static void clickhouse_hint(const struct roles *r)
+{
+	fprintf(stderr,
+		"weir %s: ClickHouse does not answer at %s.\n"
+		"  Start one, for instance a private one for the demo:  make demo  (mk/demo.sh\n"
+		"  runs clickhouse-server under /var/tmp/weir-demo and weir with it), or\n"
+		"  clickhouse-server --config-file=/etc/clickhouse-server/config.xml, then set\n"
+		"  clickhouse.url in the configuration.\n",
+		r->name, r->cfg.clickhouse.url);
+}
+
+/* The schema is ready: on the orchestrator service's thread, after the
+ * migrations and before the outlet's first flush (the workers wait for
+ * outlet_set_store_ready). Whatever must happen between the two goes here,
+ * before that call, with the service's client `c`: consolidation recovery
+ * after a crash plugs in here. Returns 0, or -errno with `err` set (the role
+ * then ends, store_fatal). */
+static int store_ready(void *ctx, struct store_client *c, struct error *err)
+{
+	struct roles *r = ctx;
+
+	(void)c;
+	(void)err;
+	if (r->outlet)
+		outlet_set_store_ready(r->outlet, 1);
+	log_info("ready", "role=%s", r->name);
+	return 0;
+}
+
+/* Retrying cannot help (credentials refused, a newer schema...): say why and
+ * end the role with a non-zero status. What the ring holds cannot be stored:
+ * the outlet gives up at once. */
+static void store_fatal(void *ctx, int error, const char *reason)
+{
+	struct roles *r = ctx;
+
+	if (r->demo && (error == -ECONNREFUSED || error == -ETIMEDOUT))
+		clickhouse_hint(r);
+	else
+		fprintf(stderr, "weir %s: %s\n", r->name, reason);
+	atomic_store(&r->fatal, error < 0 ? error : -EIO);
+	outlet_abort(r->outlet);
+	signals_request_stop(r->sig);
+}
+
+/* The inlet's running total of datagrams the bus took, for the log line of
+ * an unreachable ClickHouse. */
+static uint64_t bus_accepted(void *ctx)
+{
+	struct roles *r = ctx;
+	struct inlet_stats st;
+
+	if (!r->inlet)
+		return 0;
+	inlet_get_stats(r->inlet, &st);
+	return st.received - st.bus_dropped;
+}
+
+static int store_health(void *ctx, char *reason, size_t size)
+{
+	struct roles *r = ctx;
+
+	return orch_service_health(r->store, reason, size);
+}
+
+/* Made before anything starts, so that a clickhouse.url that cannot be
+ * used (an embedded database another process holds) ends the role at once;
+ * started last, behind the flow inputs. */
+static int new_store_service(struct roles *r)
+{
+	struct orch_service_params p = {
+	    .cfg = &r->cfg.clickhouse,
+	    .metrics = r->metrics,
+	    .retention = r->role == ROLE_RUN,
+	    .unreachable_is_fatal = r->demo,
+	    .on_ready = store_ready,
+	    .on_fatal = store_fatal,
+	    .accepted = r->role == ROLE_RUN ? bus_accepted : NULL,
+	    .ctx = r,
+	};
+	struct error err = {""};
+	int ret = orch_service_new(&p, &r->store, &err);
+
+	if (ret < 0)
+		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
+	return ret;
+}
+
 static int start_http(struct roles *r)
 {
 	struct error err = {""};
 	int ret;
 
 	ret = http_listener_new(r->cfg.http.listen, r->metrics, &r->http, &err);
+	if (ret == 0 && r->store)
+		ret = http_listener_add_health(r->http, store_health, r);
 	if (ret == 0 && r->role == ROLE_RUN && r->cfg.console.enabled) {
 		ret = console_new(&r->cfg.console, &r->cfg.clickhouse, r->http, r->metrics,
 				  &r->console, &err);
@@ -226,80 +307,6 @@ static int start_http(struct roles *r)
 	log_info("HTTP listener ready", "listen=%s port=%u metrics=/metrics", r->cfg.http.listen,
 		 http_listener_port(r->http));
 	return 0;
-}
-
-static void clickhouse_hint(const struct roles *r)
-{
-	fprintf(stderr,
-		"weir %s: ClickHouse does not answer at %s.\n"
-		"  Start one, for instance a private one for the demo:  make demo  (mk/demo.sh\n"
-		"  runs clickhouse-server under /var/tmp/weir-demo and weir with it), or\n"
-		"  clickhouse-server --config-file=/etc/clickhouse-server/config.xml, then set\n"
-		"  clickhouse.url in the configuration.\n",
-		r->name, r->cfg.clickhouse.url);
-}
-
-/* Creates or upgrades the schema before anything is inserted. While
- * ClickHouse cannot be reached, retries with back-off (or, for the demo,
- * says how to start one and gives up). */
-static int migrate(struct roles *r)
-{
-	struct store_client *c;
-	struct error err;
-	uint64_t backoff = 500;
-	int ret, warned = 0;
-
-	ret = store_client_new(&r->cfg.clickhouse, &c, &err);
-	if (ret < 0) {
-		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
-		return ret;
-	}
-	for (;;) {
-		ret = orch_migrate(c, &r->cfg.clickhouse, 0);
-		if (ret >= 0) {
-			log_info("ClickHouse schema ready", "url=%s database=%s steps_applied=%d",
-				 r->cfg.clickhouse.url, r->cfg.clickhouse.database, ret);
-			ret = 0;
-			break;
-		}
-		if (ret == -EPROTONOSUPPORT) {
-			fprintf(stderr,
-				"weir %s: database %s was migrated by a later weir (schema newer "
-				"than version %u): upgrade this weir\n",
-				r->name, r->cfg.clickhouse.database, ORCH_SCHEMA_VERSION);
-			break;
-		}
-		if (ret != -ECONNREFUSED && ret != -ETIMEDOUT) {
-			fprintf(stderr, "weir %s: ClickHouse schema migration failed: %s\n",
-				r->name, store_client_error(c));
-			break;
-		}
-		if (r->demo) {
-			clickhouse_hint(r);
-			break;
-		}
-		if (!warned++)
-			log_warn("ClickHouse not reachable, retrying until it is",
-				 "url=%s error=\"%s\"", r->cfg.clickhouse.url,
-				 store_client_error(c));
-		if (wait_stop(r, backoff)) {
-			ret = -ECANCELED;
-			break;
-		}
-		backoff = backoff * 2 > 10000 ? 10000 : backoff * 2;
-	}
-	store_client_free(c);
-	return ret;
-}
-
-static void *retention_main(void *arg)
-{
-	struct roles *r = arg;
-	int ret = orch_run(&r->cfg.clickhouse, 0, stop_requested, r);
-
-	if (ret < 0 && !stop_requested(r))
-		log_error("retention loop ended", "error=%d", ret);
-	return NULL;
 }
 
 static int start_bus(struct roles *r, int producer, int consumers)
@@ -382,6 +389,7 @@ static int start_outlet(struct roles *r)
 		return ret;
 	}
 	signals_set_context(r->sig, r->outlet);
+	outlet_set_store_ready(r->outlet, 0); /* until store_ready() */
 	ret = outlet_start(r->outlet, &err);
 	if (ret < 0)
 		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
@@ -474,16 +482,21 @@ static void stop_all(struct roles *r)
 	/* 3. Final flush: the ring is drained into ClickHouse; Kafka workers
 	 *    stop polling and store (and commit) what they polled. */
 	if (r->outlet) {
+		char why[512];
+
+		if (r->store && !atomic_load(&r->fatal) &&
+		    orch_service_health(r->store, why, sizeof(why)) < 0)
+			log_warn("the last flush waits for ClickHouse (a second signal gives up)",
+				 "reason=\"%s\"", why);
 		outlet_stop(r->outlet, r->ring);
 		outlet_totals(r->outlet, &t);
 		log_info("outlet stopped", "datagrams=%llu flows_decoded=%llu flows_stored=%llu",
 			 (unsigned long long)t.datagrams, (unsigned long long)t.flows_decoded,
 			 (unsigned long long)t.flows_stored);
 	}
-	if (r->retention_started) {
-		pthread_join(r->retention, NULL);
-		r->retention_started = 0;
-	}
+	/* (the service ran until the last flush: it lets the outlet store) */
+	orch_service_free(r->store);
+	r->store = NULL;
 	/* 4. Close. */
 	signals_set_context(r->sig, NULL);
 	outlet_free(r->outlet);
@@ -535,20 +548,17 @@ static int role_main(enum role role, int argc, char **argv)
 	ret = metrics_registry_new(&r.metrics, NULL);
 	if (ret < 0)
 		goto out;
+	if (role != ROLE_INLET) {
+		ret = new_store_service(&r);
+		if (ret < 0)
+			goto out;
+	}
 	ret = start_http(&r);
 	if (ret < 0)
 		goto out;
-	if (role != ROLE_INLET) {
-		ret = migrate(&r);
-		if (ret < 0)
-			goto out;
-	}
-	if (role == ROLE_RUN) {
-		ret = -pthread_create(&r.retention, NULL, retention_main, &r);
-		if (ret < 0)
-			goto out;
-		r.retention_started = 1;
-	}
+	/* The flow inputs open before ClickHouse is asked anything: exporters
+	 * never meet a closed port (ICMP unreachable), and what they send waits
+	 * in the bus while the service below brings ClickHouse in. */
 	ret = start_bus(&r, role != ROLE_OUTLET, role != ROLE_INLET);
 	if (ret < 0)
 		goto out;
@@ -567,18 +577,31 @@ static int role_main(enum role role, int argc, char **argv)
 		if (ret < 0)
 			goto out;
 	}
-	log_info("ready", "role=%s", r.name);
+	if (r.store) {
+		struct error err = {""};
+
+		log_info("inputs open, waiting for the ClickHouse schema", "role=%s url=%s", r.name,
+			 r.cfg.clickhouse.url);
+		ret = orch_service_start(r.store, &err);
+		if (ret < 0) {
+			fprintf(stderr, "weir %s: %s\n", r.name, err.text);
+			goto out;
+		}
+	} else {
+		log_info("ready", "role=%s", r.name);
+	}
 	signals_wait(r.sig, UINT64_MAX);
+	ret = atomic_load(&r.fatal);
 out:
 	/* Whatever failed, threads already running must not outlive us. */
 	if (r.sig)
 		signals_request_stop(r.sig);
 	stop_all(&r);
+	if (ret == 0)
+		ret = atomic_load(&r.fatal); /* (found while draining) */
 	signals_free(r.sig);
 	metrics_registry_free(r.metrics);
 	weir_config_free(&r.cfg);
-	if (ret == -ECANCELED)
-		ret = 0; /* stopped while waiting for ClickHouse */
 	log_info("stopped", "role=%s", r.name);
 	return ret < 0 ? 1 : 0;
 }

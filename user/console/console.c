@@ -820,15 +820,6 @@ now:
 	http_deferred_finish(d, &resp);
 }
 
-static int healthz(void *ctx, const struct http_request *req, struct http_response *resp)
-{
-	(void)ctx;
-	(void)req;
-	resp->body = strdup("ok\n");
-	resp->body_len = resp->body ? 3 : 0;
-	return resp->body ? 0 : -ENOMEM;
-}
-
 /* ---- static files ---- */
 
 static const char placeholder[] =
@@ -1003,8 +994,7 @@ int console_new(const struct console_config *cfg, const struct store_config *sto
 	}
 	http_listener_set_max_body(listener, 2 << 20);
 	ret = http_listener_route_async(listener, "/api/v0/console", api_route, c);
-	if (ret == 0)
-		ret = http_listener_route(listener, "/healthz", healthz, c);
+	/* (/healthz is the listener's own: http_listener_add_health) */
 	if (ret == 0)
 		ret = http_listener_route(listener, "/", static_route, c);
 	if (ret < 0)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The HTTP listener: one h2o evloop on its own thread, routes registered as
- * h2o path handlers. Kept small on purpose: /metrics for every role, and
- * whatever routes the console registers on top. */
+ * h2o path handlers. Kept small on purpose: /metrics and /healthz for every
+ * role, and whatever routes the console registers on top. */
 #define H2O_USE_LIBUV 0
 #include <h2o.h>
 
@@ -51,6 +51,11 @@ struct http_listener {
 	int fd;
 	char *listen; /* as configured, for errors */
 	struct metrics_registry *metrics;
+	struct {
+		http_health_fn fn;
+		void *ctx;
+	} health[4];
+	size_t nhealth;
 	h2o_multithread_receiver_t receiver;
 	pthread_t thread;
 	int started;
@@ -212,6 +217,43 @@ static int metrics_route(void *ctx, const struct http_request *req, struct http_
 	return ret;
 }
 
+/* 503 with a reason a person (or a load balancer's log) can read: the
+ * first check that fails says what weir waits for. */
+static int healthz_route(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+	struct http_listener *h = ctx;
+	char reason[512] = "";
+	int n;
+
+	(void)req;
+	for (size_t i = 0; i < h->nhealth; i++)
+		if (h->health[i].fn(h->health[i].ctx, reason, sizeof(reason))) {
+			resp->status = 503;
+			break;
+		}
+	reason[strcspn(reason, "\r\n")] = 0;
+	n = asprintf(&resp->body, "%s\n", resp->status == 503 ? reason : "ok");
+	if (n < 0) {
+		resp->body = NULL;
+		return -ENOMEM;
+	}
+	resp->body_len = (size_t)n;
+	resp->cache_control = "no-store";
+	return 0;
+}
+
+int http_listener_add_health(struct http_listener *h, http_health_fn fn, void *ctx)
+{
+	if (h->started || !fn)
+		return -EINVAL;
+	if (h->nhealth == sizeof(h->health) / sizeof(h->health[0]))
+		return -ENOSPC;
+	h->health[h->nhealth].fn = fn;
+	h->health[h->nhealth].ctx = ctx;
+	h->nhealth++;
+	return 0;
+}
+
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
 {
 	const char *colon = strrchr(listen, ':');
@@ -281,12 +323,12 @@ int http_listener_new(const char *listen, struct metrics_registry *metrics,
 	    h2o_config_register_host(&h->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	h->config.max_request_entity_size = 1 << 20;
 	h->metrics = metrics;
-	if (metrics) {
+	ret = http_listener_route(h, "/healthz", healthz_route, h);
+	if (ret == 0 && metrics)
 		ret = http_listener_route(h, "/metrics", metrics_route, metrics);
-		if (ret < 0) {
-			h2o_config_dispose(&h->config);
-			goto fail;
-		}
+	if (ret < 0) {
+		h2o_config_dispose(&h->config);
+		goto fail;
 	}
 	*out = h;
 	return 0;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* The HTTP listener every role runs (h2o, its own event-loop thread): today
- * /metrics in the Prometheus text format; the console adds its API and UI
- * routes through http_listener_route() before http_listener_start(). */
+/* The HTTP listener every role runs (h2o, its own event-loop thread):
+ * /metrics in the Prometheus text format and /healthz; the console adds its
+ * API and UI routes through http_listener_route() before
+ * http_listener_start(). */
 #ifndef WEIR_HTTP_H
 #define WEIR_HTTP_H
 
@@ -75,6 +76,14 @@ int http_listener_route(struct http_listener *h, const char *path, http_route_fn
  * the listener's thread and must copy what it needs from `req`. */
 int http_listener_route_async(struct http_listener *h, const char *path, http_async_route_fn fn,
 			      void *ctx);
+
+/* /healthz, served by every listener: 200 "ok\n" while every check says
+ * healthy, else 503 and the first failing check's reason, one line. A check
+ * runs on the listener's thread (keep it short) and returns 0 when healthy,
+ * else nonzero with the reason in reason[size]. At most 4; only before
+ * http_listener_start(). Returns 0, -EINVAL (started) or -ENOSPC. */
+typedef int (*http_health_fn)(void *ctx, char *reason, size_t size);
+int http_listener_add_health(struct http_listener *h, http_health_fn fn, void *ctx);
 
 /* Request bodies above this many bytes get 413 (default 1 MiB). Before start. */
 void http_listener_set_max_body(struct http_listener *h, size_t bytes);

@@ -434,7 +434,8 @@ static int ensure_database(struct store_client *c, const struct store_config *cf
 	if (store_client_query_u64(c, q, &n) == 0 && n > 0)
 		return 0;
 out:
-	if (r < 0)
+	/* (an unreachable ClickHouse is the caller's to report, once a minute) */
+	if (r < 0 && r != -ECONNREFUSED && r != -ETIMEDOUT)
 		log_error("cannot create database", "url=%s database=%s error=\"%s\"", cfg->url,
 			  cfg->database, store_client_error(c));
 	return r;

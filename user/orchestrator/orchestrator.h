@@ -8,8 +8,11 @@
 #ifndef WEIR_ORCHESTRATOR_H
 #define WEIR_ORCHESTRATOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "../common/error.h"
+#include "../common/metrics.h"
 #include "../store/store.h"
 
 /* Latest schema version this build knows. Steps:
@@ -49,6 +52,61 @@ typedef int (*orch_stop_fn)(void *ctx);
  * retention-interval, until stop_fn says stop. With `once`, migrations and
  * one retention pass, then return. Returns 0 or -errno. */
 int orch_run(const struct store_config *cfg, int once, orch_stop_fn stop_fn, void *ctx);
+
+/* ---- The orchestrator inside a role (orchestrator.c) ----
+ * `weir run` and `weir outlet` open their flow inputs at once and let this
+ * bring ClickHouse in behind them, on a thread of its own: migrations,
+ * retried with back-off (retry-min..retry-max) while ClickHouse cannot be
+ * reached, a log line at the first failure and then one a minute ("ClickHouse
+ * at URL unreachable since T", with the datagrams buffered meanwhile); then
+ * on_ready; then a check every few seconds that ClickHouse still answers
+ * and, with `retention`, retention passes. Gauges weir_store_up and
+ * weir_store_schema_ready (0/1), counter weir_store_unreachable_total
+ * (failed attempts to reach it). */
+struct orch_service;
+
+struct orch_service_params {
+	const struct store_config *cfg;	  /* borrowed: outlives the service */
+	struct metrics_registry *metrics; /* may be NULL */
+	int retention;			  /* also retention, every retention-interval */
+	int unreachable_is_fatal;	  /* give up at the first failure (the demo) */
+	/* Once, on the service's thread, when the schema is ready and before
+	 * the service says it is (health, weir_store_schema_ready): what must
+	 * happen before the first flow is stored goes here (cli_roles.c).
+	 * `c` is the service's client. Returns 0, or -errno with `err` set:
+	 * then on_fatal. May be NULL. */
+	int (*on_ready)(void *ctx, struct store_client *c, struct error *err);
+	/* Once, on the service's thread, when the store cannot be used and
+	 * retrying will not help: credentials refused, a schema newer than
+	 * this build, a failed statement, on_ready's failure. `reason` is one
+	 * line a person can act on (valid during the call). The service's
+	 * thread ends after it. */
+	void (*on_fatal)(void *ctx, int error, const char *reason);
+	/* Datagrams the bus accepted so far (a running total), so that the
+	 * log line can say how many came since ClickHouse last answered: what
+	 * waits for it in the bus, at most. May be NULL (nothing said).
+	 * Called on the service's thread. */
+	uint64_t (*accepted)(void *ctx);
+	void *ctx;
+};
+
+/* Returns 0 and *out, or -ENOMEM / the store's error (an embedded database
+ * in use by another process: -EBUSY) with *out NULL and `err` set. The
+ * client is made here, so what is wrong with clickhouse.url is known
+ * before anything starts. */
+int orch_service_new(const struct orch_service_params *p, struct orch_service **out,
+		     struct error *err);
+/* Starts the thread. 0 or -errno with `err` set. */
+int orch_service_start(struct orch_service *s, struct error *err);
+/* Stops the thread (a wait for ClickHouse or the lock ends within about
+ * 100 ms) and joins it. Idempotent. */
+void orch_service_stop(struct orch_service *s);
+void orch_service_free(struct orch_service *s); /* stops first; NULL is fine */
+/* For /healthz, from any thread: 0 when ClickHouse answered the last check
+ * and the schema is ready, else -EAGAIN with a one-line reason in
+ * reason[size] ("clickhouse at http://... unreachable since 2024-05-01
+ * 10:00:00Z: Couldn't connect to server", "clickhouse schema not ready"). */
+int orch_service_health(struct orch_service *s, char *reason, size_t size);
 
 /* ---- The orchestrator lock (lock.c) ----
  * One orchestrator at a time runs migrations or retention on a database:

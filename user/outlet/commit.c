@@ -3,6 +3,8 @@
  * ClickHouse, and only then give the polled datagrams back to the bus
  * (UNCOMMITTED after a flush given up, STORED while the flows are still
  * summed in memory for flows_1m, COMMIT once they are everywhere). */
+#include <errno.h>
+
 #include "common/log.h"
 #include "outlet_internal.h"
 #include "store/store.h"
@@ -16,6 +18,33 @@ static int worker_should_give_up(void *ctx)
 	return atomic_load(&o->abort) || (atomic_load(&o->stop) && !atomic_load(&o->drain));
 }
 
+void outlet_set_store_ready(struct outlet *o, int ready)
+{
+	atomic_store(&o->store_wait, !ready);
+}
+
+static int store_not_ready(void *ctx)
+{
+	struct outlet *o = ctx;
+
+	return !atomic_load(&o->store_wait) || worker_should_give_up(o);
+}
+
+/* Before the schema is ready nothing can be stored: wait (in short slices,
+ * for a stop), holding what was polled, rather than send inserts that fail
+ * or reach half-made tables. 0, or -ECANCELED when told to give up. */
+static int wait_store_ready(struct outlet_worker *w)
+{
+	struct outlet *o = w->outlet;
+
+	if (!atomic_load(&o->store_wait) ||
+	    (!store_writer_rows(w->writer) && !store_writer_consolidation_pending(w->writer)))
+		return 0;
+	while (!store_not_ready(o))
+		clock_wait_or_stop(1000, store_not_ready, o);
+	return atomic_load(&o->store_wait) ? -ECANCELED : 0;
+}
+
 /* Gives nothing back to the bus: a flush in the middle of a polled batch
  * (the stage's, when the batch is full in bytes) must not release it. The
  * staged flows wait: see worker_store_rows(). */
@@ -24,8 +53,10 @@ int outlet_writer_store(struct outlet_worker *w, int all)
 	uint64_t start = clock_mono_ms(), stored = 0;
 	int ret;
 
-	ret = all ? store_writer_flush_all(w->writer, worker_should_give_up, w->outlet)
-		  : store_writer_flush(w->writer, worker_should_give_up, w->outlet);
+	ret = wait_store_ready(w);
+	if (ret == 0)
+		ret = all ? store_writer_flush_all(w->writer, worker_should_give_up, w->outlet)
+			  : store_writer_flush(w->writer, worker_should_give_up, w->outlet);
 	if (ret < 0) {
 		/* Only when told to give up (shutdown while ClickHouse is away):
 		 * nothing polled since the last release is committed, Kafka

@@ -82,6 +82,13 @@ void outlet_stop(struct outlet *o, int drain);
 /* Makes flushes that wait for ClickHouse give up (a second SIGINT): what
  * they held is not committed. Thread-safe, may be called during outlet_stop(). */
 void outlet_abort(struct outlet *o);
+/* Whether flows may be stored yet (yes unless told otherwise). A role that
+ * opens its flow inputs before ClickHouse is there (cli_roles.c) says 0
+ * before outlet_start() and 1 once the schema is ready: meanwhile a worker
+ * that must flush waits, keeping what it polled in the bus (the ring fills,
+ * then drops and counts), and gives up only as a flush waiting for
+ * ClickHouse does (outlet_abort(), a stop without drain). Thread-safe. */
+void outlet_set_store_ready(struct outlet *o, int ready);
 /* Stops (without draining) and frees. NULL is fine. */
 void outlet_free(struct outlet *o);
 

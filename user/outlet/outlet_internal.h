@@ -172,6 +172,7 @@ struct outlet {
 	_Atomic int stop;
 	_Atomic int drain;
 	_Atomic int abort;
+	_Atomic int store_wait; /* outlet_set_store_ready(o, 0) until (o, 1) */
 };
 
 /* ---- worker.c: the worker loop ---- */

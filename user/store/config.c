@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "store_internal.h"
 
 #define DAY_MS (24ULL * 3600 * 1000)
 
@@ -162,13 +162,11 @@ int store_config_check(const struct store_config *cfg, const struct config_doc *
 {
 	const char *file = doc ? doc->path : "";
 	const char *u = cfg->url ? cfg->url : "";
+	char why[160];
 
-	if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8) &&
-	    strncmp(u, "embedded://", 11)) {
-		config_error_set(err, file, key_line(doc, "url"), "clickhouse.url",
-				 "\"%s\": expected http://HOST:PORT, https://HOST:PORT or "
-				 "embedded://DIRECTORY",
-				 u);
+	if (store_url_check(u, why, sizeof(why)) < 0) {
+		config_error_set(err, file, key_line(doc, "url"), "clickhouse.url", "\"%s\": %s", u,
+				 why);
 		return -EINVAL;
 	}
 	if (cfg->retry_min_ms > cfg->retry_max_ms) {

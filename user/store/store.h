@@ -119,7 +119,9 @@ void store_client_free(struct store_client *c); /* accepts NULL */
  * `no_database` is set (to create it). On success returns 0 and, when `out`
  * is not NULL, the answer (TabSeparated unless the query says otherwise),
  * NUL-terminated, in *out (caller frees). On failure returns -ECONNREFUSED /
- * -ETIMEDOUT / -EIO (ClickHouse error) and store_client_error() tells why. */
+ * -ETIMEDOUT (unreachable: may heal), -EACCES (the server refused the
+ * credentials: will not heal), -EIO (other ClickHouse error) and
+ * store_client_error() tells why. */
 int store_client_query(struct store_client *c, const char *sql, char **out);
 int store_client_query_nodb(struct store_client *c, const char *sql, char **out);
 const char *store_client_error(const struct store_client *c);

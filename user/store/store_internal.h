@@ -162,7 +162,8 @@ struct store_transport_ops {
 	/* Inserts one Native block into `table`; `columns` ("a, b, c") names
 	 * the block's columns in its order. Returns 0 once ClickHouse holds the
 	 * rows, or -errno with `err` set: -ECONNREFUSED (unreachable),
-	 * -ETIMEDOUT, -EIO (ClickHouse refused: its message in `err`),
+	 * -ETIMEDOUT, -EACCES (credentials refused), -EIO (ClickHouse
+	 * refused: its message in `err`),
 	 * -ENOMEM. */
 	int (*insert)(struct store_transport *t, const char *table, const char *columns,
 		      const struct store_block *block, struct error *err);
@@ -185,6 +186,13 @@ static inline void store_transport_free(struct store_transport *t)
 	if (t)
 		t->ops->free(t);
 }
+
+/* 0 when `url` is one clickhouse.url may be: http://HOST[:PORT][/...] or
+ * https://... (HOST a name, an IPv4 or [IPv6] address; PORT 1-65535; no
+ * user@ in it), or embedded://DIR (DIR not empty). Else -EINVAL with what is
+ * wrong in why[size] ("no host", "port 70000: expected 1 to 65535"). The
+ * same check for `weir config check` (config.c) and every transport. */
+int store_url_check(const char *url, char *why, size_t size);
 
 /* The transport clickhouse.url names: embedded:// the engine in the
  * process, any other URL a server over HTTP. Returns 0 with *out

@@ -110,10 +110,41 @@ static char *insert_url(CURL *h, const struct store_config *cfg, const char *tab
 	return longer;
 }
 
+/* ClickHouse's error code in an answer ("Code: 516. DB::Exception..." on
+ * current versions, "Code: 192, e.displayText() = ..." on 18.16), or -1. */
+static long clickhouse_code(const struct store_buf *body)
+{
+	const char *p = body->data, *end = body->data + body->len;
+
+	for (; p && p + 6 < end; p++)
+		if (memcmp(p, "Code: ", 6) == 0) {
+			long v = 0;
+
+			for (p += 6; p < end && *p >= '0' && *p <= '9' && v < 100000; p++)
+				v = v * 10 + (*p - '0');
+			return v;
+		}
+	return -1;
+}
+
+/* 1 when the server refused who we are: HTTP 401/403, or ClickHouse's
+ * UNKNOWN_USER (192), WRONG_PASSWORD (193), REQUIRED_PASSWORD (194),
+ * IP_ADDRESS_NOT_ALLOWED (195), AUTHENTICATION_FAILED (516). Retrying
+ * cannot help: the role ends with the reason (cli_roles.c). */
+static int refused_credentials(long status, const struct store_buf *body)
+{
+	long code = clickhouse_code(body);
+
+	return status == 401 || status == 403 || code == 192 || code == 193 || code == 194 ||
+	       code == 195 || code == 516;
+}
+
 /* -errno for a failed request: -ECONNREFUSED when the server cannot be
- * reached, -ETIMEDOUT, -EIO for an error answered by ClickHouse; and `err`
- * ("HTTP 500: Code: 60, e.displayText() = ..."): the curl error, else the
- * status and the first line of the body. */
+ * reached (connection refused, no route, name not resolved: all may heal),
+ * -ETIMEDOUT, -EACCES when it refused the credentials, -EINVAL for a URL
+ * curl cannot use, -EIO for any other error answered by ClickHouse; and
+ * `err` ("HTTP 500: Code: 60, e.displayText() = ..."): the curl error,
+ * else the status and the first line of the body. */
 static int request_error(CURLcode rc, long status, const struct store_buf *body, struct error *err)
 {
 	int r;
@@ -121,13 +152,17 @@ static int request_error(CURLcode rc, long status, const struct store_buf *body,
 
 	switch (rc) {
 	case CURLE_OK:
-		r = status == 200 ? 0 : -EIO;
+		r = status == 200 ? 0 : refused_credentials(status, body) ? -EACCES : -EIO;
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		r = -ETIMEDOUT;
 		break;
 	case CURLE_OUT_OF_MEMORY:
 		r = -ENOMEM;
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		r = -EINVAL;
 		break;
 	default:
 		r = -ECONNREFUSED;

@@ -44,6 +44,14 @@ TEST(config_check_refuses_bad_values)
 	refused("http:\n  listen: \"localhost:8081\"\n", "http.listen");
 	refused("clickhouse:\n  retry-min: 10s\n  retry-max: 1s\n", ":2: clickhouse.retry-min");
 	refused("clickhouse:\n  url: ftp://127.0.0.1\n", "clickhouse.url: \"ftp://127.0.0.1\"");
+	refused("clickhouse:\n  url: 127.0.0.1:8123\n", ":2: clickhouse.url");
+	refused("clickhouse:\n  url: http://:8123\n", "clickhouse.url: \"http://:8123\": no host");
+	refused("clickhouse:\n  url: http://127.0.0.1:70000\n", "port 70000");
+	refused("clickhouse:\n  url: \"http://127.0.0.1:\"\n", "port : expected");
+	refused("clickhouse:\n  url: http://127.0.0.1:80x/\n", "port 80x");
+	refused("clickhouse:\n  url: http://u:p@127.0.0.1:8123\n", "clickhouse.username");
+	refused("clickhouse:\n  url: \"http://local host:8123\"\n", "not a host name");
+	refused("clickhouse:\n  url: \"embedded://\"\n", "clickhouse.url");
 }
 
 TEST(config_check_accepts_good_values)
@@ -54,4 +62,7 @@ TEST(config_check_accepts_good_values)
 		 "    - type: udp\n      listen: \":6343\"\n"
 		 "http:\n  listen: \"[::1]:8081\"\n"
 		 "clickhouse:\n  url: http://127.0.0.1:8123\n  retry-min: 1s\n  retry-max: 1s\n");
+	accepted("clickhouse:\n  url: https://ch.example.net/\n");
+	accepted("clickhouse:\n  url: \"http://[::1]:8123\"\n");
+	accepted("clickhouse:\n  url: embedded:///var/lib/weir\n");
 }

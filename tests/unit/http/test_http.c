@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The HTTP listener: /metrics in the Prometheus text format with a length
  * (not chunked), registered routes with their query and body, 404 elsewhere,
- * a clear error for a port in use. */
+ * a clear error for a port in use, /healthz (200 ok, or 503 and why). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -154,4 +154,44 @@ TEST(port_in_use_and_bad_address_are_errors)
 	CHECK_STR(err.text, want);
 	http_listener_free(b);
 	http_listener_free(a);
+}
+
+static int health_state;
+
+static int health_check(void *ctx, char *reason, size_t size)
+{
+	int *state = ctx;
+
+	if (*state)
+		snprintf(reason, size, "clickhouse schema not ready\nsecond line");
+	return *state;
+}
+
+TEST(healthz_says_ok_or_503_with_the_reason)
+{
+	struct http_listener *h;
+	struct reply r;
+
+	REQUIRE_EQ(http_listener_new("127.0.0.1:0", NULL, &h, NULL), 0);
+	REQUIRE_EQ(http_listener_add_health(h, health_check, &health_state), 0);
+	REQUIRE_EQ(http_listener_start(h, NULL), 0);
+	CHECK(http_listener_add_health(h, health_check, &health_state) < 0);
+
+	health_state = 1;
+	REQUIRE_EQ(get(http_listener_port(h), "/healthz", NULL, &r), 0);
+	CHECK_EQ(r.status, 503);
+	CHECK_STR(r.body, "clickhouse schema not ready\n");
+	health_state = 0;
+	REQUIRE_EQ(get(http_listener_port(h), "/healthz", NULL, &r), 0);
+	CHECK_EQ(r.status, 200);
+	CHECK_STR(r.body, "ok\n");
+	http_listener_free(h);
+
+	/* Without checks (weir inlet, weir console): always ok. */
+	REQUIRE_EQ(http_listener_new("127.0.0.1:0", NULL, &h, NULL), 0);
+	REQUIRE_EQ(http_listener_start(h, NULL), 0);
+	REQUIRE_EQ(get(http_listener_port(h), "/healthz", NULL, &r), 0);
+	CHECK_EQ(r.status, 200);
+	CHECK_STR(r.body, "ok\n");
+	http_listener_free(h);
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The outlet without ClickHouse: the `outlet:` section binds, datagrams are
  * decoded and counted per exporter and reason (sFlow records weir has no use
- * for apart, per worker), datagrams ahead of their template wait for it, and
- * a flush that is told to give up commits nothing. */
+ * for apart, per worker), datagrams ahead of their template wait for it, a
+ * flush that is told to give up commits nothing, and nothing is sent before
+ * the store is ready. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -533,6 +534,85 @@ TEST(template_storm_decodes_each_parked_datagram_once)
 	outlet_stop(o, 0);
 	outlet_free(o);
 	bus_ring_shards_close(p);
+	bus_producer_free(p);
+	store_config_free(&sc);
+	metrics_registry_free(reg);
+}
+
+/* Before the schema is ready (outlet_set_store_ready(o, 0)), a worker whose
+ * batch is due sends nothing and keeps what it polled; it gives up only when
+ * told to, as a flush waiting for ClickHouse does. */
+TEST(nothing_is_sent_before_the_store_is_ready)
+{
+	struct metrics_registry *reg;
+	struct bus_consumer *consumers[1];
+	struct bus_producer *p;
+	struct outlet_config cfg;
+	struct store_config sc;
+	struct outlet *o;
+	struct outlet_totals t;
+	struct demo_encoder_config ec = {.format = DEMO_NETFLOW_V5};
+	struct demo_encoder *enc;
+	struct flow flows[3];
+	uint8_t buf[1500];
+	size_t len = 0;
+	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
+
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
+	outlet_config_defaults(&cfg);
+	cfg.workers = 1;
+	REQUIRE_EQ(store_config_defaults(&sc), 0);
+	free(sc.url);
+	sc.url = strdup("http://127.0.0.1:9"); /* nothing listens */
+	sc.connect_timeout_ms = 100;
+	sc.retry_min_ms = 10;
+	sc.retry_max_ms = 50;
+	sc.batch_interval_ms = 20;
+	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 20, 0, reg, &p, consumers, NULL), 0);
+	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
+						      .store = &sc,
+						      .metrics = reg,
+						      .consumers = consumers,
+						      .consumer_capacity = 1 << 20},
+			      &o, NULL),
+		   0);
+	outlet_set_store_ready(o, 0);
+	REQUIRE_EQ(outlet_start(o, NULL), 0);
+	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		flow_reset(&flows[i]);
+		flows[i].time_received = 1700000000;
+		flows[i].etype = 0x0800;
+		flows[i].bytes = 100;
+		flows[i].packets = 1;
+		addr_from_ipv4(&flows[i].src_addr, 0x0a000001u + (uint32_t)i);
+	}
+	REQUIRE_EQ(demo_encoder_encode(enc, flows, 3, buf, sizeof(buf), &len), 3);
+	demo_encoder_free(enc);
+	addr_from_ipv4(&env.exporter, 0xc0000204);
+	env.data = buf;
+	env.len = (uint32_t)len;
+	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	for (int i = 0; i < 500; i++) {
+		outlet_totals(o, &t);
+		if (t.flows_decoded == 3)
+			break;
+		usleep(10000);
+	}
+	CHECK_EQ(t.flows_decoded, 3);
+	/* Many batch intervals (and retry-max) later: no insert was tried. */
+	usleep(300000);
+	CHECK(has_line(reg, "weir_store_insert_errors_total 0\n"));
+	CHECK(has_line(reg, "weir_store_pending_rows 3\n"));
+
+	/* A drain waits for the store too; giving up ends it, nothing stored. */
+	bus_ring_shards_close(p);
+	outlet_abort(o);
+	outlet_stop(o, 1);
+	outlet_totals(o, &t);
+	CHECK_EQ(t.flows_stored, 0);
+	CHECK(has_line(reg, "weir_store_insert_errors_total 0\n"));
+	outlet_free(o);
 	bus_producer_free(p);
 	store_config_free(&sc);
 	metrics_registry_free(reg);
