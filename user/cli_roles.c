@@ -259,7 +259,17 @@ static int migrate(struct roles *r)
 		if (ret >= 0) {
 			log_info("ClickHouse schema ready", "url=%s database=%s steps_applied=%d",
 				 r->cfg.clickhouse.url, r->cfg.clickhouse.database, ret);
-			ret = 0;
+			/* weir run's writers are the only ones: after a crash, the
+			 * consolidated tables catch up with flows before they write */
+			ret = r->role == ROLE_RUN && r->cfg.bus.type == BUS_TYPE_RING
+				  ? store_consolidation_repair(c)
+				  : 0;
+			if (ret >= 0) {
+				ret = 0;
+				break;
+			}
+			fprintf(stderr, "weir %s: repairing the consolidated tables failed: %s\n",
+				r->name, store_client_error(c));
 			break;
 		}
 		if (ret == -EPROTONOSUPPORT) {
