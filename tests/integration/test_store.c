@@ -448,7 +448,11 @@ TEST(migrations_from_previous_versions_keep_rows)
 		if (from < 6)
 			free(qs(c, "ALTER TABLE flows ADD COLUMN TimeFlowStartMs UInt64, "
 				   "ADD COLUMN TimeFlowEndMs UInt64"));
-		insert_flows_only(&cfg, flows, 12);
+		/* (from step 7 on, the writer of that release sums flows itself) */
+		if (from >= 7)
+			insert_flows(&cfg, flows, 12);
+		else
+			insert_flows_only(&cfg, flows, 12);
 		CHECK_EQ(qu(c, "SELECT count() FROM flows"), 12);
 		CHECK_EQ(orch_migrate(c, &cfg, 0), (int)(ORCH_SCHEMA_VERSION - from));
 		CHECK_EQ(qu(c, "SELECT count() FROM flows"), 12);
