@@ -210,15 +210,21 @@ static void clickhouse_hint(const struct roles *r)
 /* The schema is ready: on the orchestrator service's thread, after the
  * migrations and before the outlet's first flush (the workers wait for
  * outlet_set_store_ready). Whatever must happen between the two goes here,
- * before that call, with the service's client `c`: consolidation recovery
- * after a crash plugs in here. Returns 0, or -errno with `err` set (the role
- * then ends, store_fatal). */
+ * before that call, with the service's client `c`. Returns 0, or -errno with
+ * `err` set (the role then ends, store_fatal). */
 static int store_ready(void *ctx, struct store_client *c, struct error *err)
 {
 	struct roles *r = ctx;
 
-	(void)c;
-	(void)err;
+	/* weir run's writers are the only ones: after a crash, the
+	 * consolidated tables catch up with flows before they write. */
+	if (r->role == ROLE_RUN && r->cfg.bus.type == BUS_TYPE_RING) {
+		int ret = store_consolidation_repair(c);
+
+		if (ret < 0)
+			return error_set(err, ret, "repairing the consolidated tables failed: %s",
+					 store_client_error(c));
+	}
 	if (r->outlet)
 		outlet_set_store_ready(r->outlet, 1);
 	log_info("ready", "role=%s", r->name);

@@ -119,8 +119,7 @@ for fmt in v5 v9 ipfix sflow; do
 		END { exit bad || NR != 3 }'
 	tap $? "$fmt: the 3 flows are in flows with exact values"
 done
-# (flows_1m is not compared: the kill -9 loses the sums still in memory,
-# consolidation-interval's worth, as documented for clickhouse.)
+# (the consolidated tables after a kill -9: test_e2e_crash.sh)
 reader_stop
 echo "1..$E2E_N"
 exit $E2E_FAILED

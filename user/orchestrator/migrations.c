@@ -572,6 +572,20 @@ static int step_consolidate_in_outlet(struct mig *m)
 	return r;
 }
 
+/* ---- step 8: the consolidation journal ----
+ * Each writer of `weir run` records here, before it inserts flows that its
+ * consolidated tables do not hold yet, the least TimeReceived of those
+ * (Dirty = 1), and once they are in every consolidated table that it is
+ * clean again; the latest row per Writer (Version: microseconds) counts.
+ * After a crash, store_consolidation_repair() rebuilds the consolidated
+ * tables from flows from the least dirty Low on (user/store/repair.c). */
+static int step_consolidation_journal(struct mig *m)
+{
+	return exec(m, "CREATE TABLE IF NOT EXISTS " STORE_JOURNAL_TABLE
+		       " (Writer UInt32, Dirty UInt8, Low UInt32, Version UInt64) "
+		       "ENGINE = ReplacingMergeTree(Version) ORDER BY Writer");
+}
+
 static const struct {
 	unsigned version;
 	const char *description;
@@ -585,6 +599,8 @@ static const struct {
     {6, "TimeFlowStartMs and TimeFlowEndMs no longer stored", step_drop_flow_times},
     {7, "consolidated tables and exporters written by the outlet, their views dropped",
      step_consolidate_in_outlet},
+    {8, "consolidation journal: the consolidated tables repaired after a crash",
+     step_consolidation_journal},
 };
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
 _Static_assert(NSTEPS == ORCH_SCHEMA_VERSION, "ORCH_SCHEMA_VERSION must be the last step");

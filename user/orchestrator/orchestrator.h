@@ -19,8 +19,10 @@
  *   1 flows (raw, daily partitions)      2 flows_1m/5m/1h + their views
  *   3 exporters + its view               4 Dst1stAS/2nd/3rd (views recreated)
  *   5 PacketSize, PacketSizeBucket (ALIAS columns)
- *   6 TimeFlowStartMs, TimeFlowEndMs dropped (not stored) */
-#define ORCH_SCHEMA_VERSION 7
+ *   6 TimeFlowStartMs, TimeFlowEndMs dropped (not stored)
+ *   7 consolidated tables written by the outlet (views dropped)
+ *   8 consolidation_journal (repair of the consolidated tables after a crash) */
+#define ORCH_SCHEMA_VERSION 8
 
 /* Creates the database and the schema_migrations table if absent, then
  * applies each step from the first not recorded up to `target` (0 = latest),

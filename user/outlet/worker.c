@@ -343,6 +343,8 @@ int outlet_worker_init(struct outlet *o, struct outlet_worker *w, unsigned index
 	     !(w->ifaces = calloc(OUTLET_MAX_IFACES_PER_DATAGRAM, sizeof(*w->ifaces)))))
 		return -ENOMEM;
 	ret = store_writer_new(o->store, o->metrics, &w->writer, NULL);
+	if (ret == 0 && o->consumer_capacity) /* the ring: this process's writers are all */
+		store_writer_journal(w->writer);
 	if (ret == 0 && o->enrich)
 		ret = store_writer_set_strings(w->writer, enrich_strings(o->enrich), NULL);
 	return ret;

@@ -210,4 +210,37 @@ const char *store_writer_last_error(const struct store_writer *w);
  * (after -ECANCELED, when the rows will be read again from Kafka). */
 void store_writer_discard(struct store_writer *w);
 
+/* ---- Crash consistency of the consolidated tables (writer.c, repair.c) ----
+ * The writer inserts each batch into flows at once but sums flows for
+ * flows_1m, flows_5m, flows_1h and exporters over consolidation-interval:
+ * a kill -9 loses those sums while their flows are in flows. With the
+ * journal on, a writer records in STORE_JOURNAL_TABLE (schema step 8),
+ * before it inserts flows its consolidated tables lack, the least
+ * TimeReceived of those (a row "dirty since Low"), and after the
+ * consolidated tables took them that it is clean. At the next start,
+ * store_consolidation_repair() makes each consolidated table agree with
+ * flows again from the least dirty Low on. Exact only when this process's
+ * writers are the only ones (`weir run`, ring bus): with Kafka, outlets
+ * replay uncommitted datagrams instead and the journal stays off. */
+#define STORE_JOURNAL_TABLE "consolidation_journal"
+
+/* Turns the journal on for `w` (before its first flush); each writer gets
+ * its own Writer number in the process (0, 1, ...). One row is inserted
+ * before the first flows insert after each consolidated write (retried as
+ * inserts are) and one after each consolidated write (one try: a failure
+ * only leaves the journal dirty, which widens the next repair). */
+void store_writer_journal(struct store_writer *w);
+
+/* After a crash: for every writer whose latest journal row is dirty, takes
+ * the least Low L and makes flows_1m agree with flows from
+ * toStartOfMinute(L) on, then flows_5m and flows_1h with flows_1m from
+ * their own bucket of L on, by inserting what each lacks (the difference of
+ * the sums by bucket and dimensions: no row is deleted, so running it again,
+ * after a crash in the middle of it, is harmless), then exporters' sightings
+ * from flows_1m, then marks every writer clean. Call after the migrations
+ * and before any writer of the process flushes, with no other writer on the
+ * database. Returns 1 when it repaired, 0 when the journal was clean, or
+ * -errno (store_client_error() tells why). */
+int store_consolidation_repair(struct store_client *c);
+
 #endif

@@ -4,6 +4,8 @@
  * the sums when due, through the transport (transport.c), each insert
  * retried with back-off until acknowledged. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,12 @@ struct store_writer {
 	size_t nquarters;
 	uint64_t consolidated_first_ms; /* monotonic: first flow summed since the last write */
 	int consolidated_full;		/* an append found no room: write them at the next flush */
+	uint64_t batch_low;		/* least TimeReceived of the batch, UINT64_MAX when empty */
+	/* the journal (store_writer_journal()): what ClickHouse holds for this
+	 * writer, the Low of its dirty row or UINT64_MAX when clean */
+	int journal;
+	uint32_t journal_writer;
+	uint64_t journal_low, journal_version;
 
 	struct metric_series *m_rows, *m_bytes, *m_batches, *m_errors, *m_retries, *m_latency,
 	    *m_last_latency, *m_pending, *m_consolidated_rows, *m_consolidated_flows,
@@ -88,6 +96,8 @@ int store_writer_new(const struct store_config *cfg, struct metrics_registry *me
 	if (!w)
 		goto fail;
 	w->cfg = cfg;
+	w->batch_low = UINT64_MAX;
+	w->journal_low = UINT64_MAX;
 	r = store_flows_columns(&cols, &ncols);
 	if (r < 0)
 		goto fail;
@@ -224,6 +234,9 @@ int store_writer_append(struct store_writer *w, const struct flow *flows, size_t
 		return -ENOMEM; /* (room was checked: only the entries' growth can fail) */
 	if (w->batch.rows == 0)
 		w->first_ms = now_ms;
+	for (size_t i = 0; i < n; i++)
+		if (flows[i].time_received < w->batch_low)
+			w->batch_low = flows[i].time_received;
 	store_native_batch_encode(&w->batch, flows, n);
 	metric_set(w->m_pending, (double)w->batch.rows);
 	metric_set(w->m_consolidated_pending, (double)store_consolidator_rows(w->consolidator));
@@ -257,6 +270,7 @@ int store_writer_due(const struct store_writer *w, uint64_t now_ms)
 static void discard_rows(struct store_writer *w)
 {
 	store_native_batch_clear(&w->batch);
+	w->batch_low = UINT64_MAX;
 	metric_set(w->m_pending, 0);
 }
 
@@ -324,6 +338,75 @@ static int insert_until_acknowledged(struct store_writer *w, const char *table, 
 	return 0;
 }
 
+/* ---- the journal (store.h; read back by repair.c) ---- */
+
+void store_writer_journal(struct store_writer *w)
+{
+	/* (numbers restart at 0 in each process: the latest row per number
+	 * counts, and a repair marks every number clean) */
+	static atomic_uint next_writer;
+
+	if (w->journal)
+		return;
+	w->journal = 1;
+	w->journal_writer = atomic_fetch_add(&next_writer, 1);
+}
+
+/* One journal row: dirty since `low`, or clean. The version is the wall
+ * clock in microseconds, kept increasing for this writer, so that the row
+ * wins over those of an earlier run of the same Writer number. With
+ * `retry`, retried until acknowledged (-ECANCELED when stop_fn asks to
+ * stop, as inserts); else one try. */
+static int journal_write(struct store_writer *w, int dirty, uint64_t low, int retry,
+			 store_stop_fn stop_fn, void *ctx)
+{
+	uint64_t delay = w->cfg->retry_min_ms, version = clock_real_ns() / 1000;
+	char sql[192];
+	int r;
+
+	if (version <= w->journal_version)
+		version = w->journal_version + 1;
+	w->journal_version = version;
+	snprintf(
+	    sql, sizeof(sql),
+	    "INSERT INTO " STORE_JOURNAL_TABLE " (Writer, Dirty, Low, Version) VALUES (%" PRIu32
+	    ", %d, %" PRIu64 ", %" PRIu64 ")",
+	    w->journal_writer, dirty, dirty ? (low > UINT32_MAX ? UINT32_MAX : low) : 0, version);
+	while ((r = w->t->ops->query(w->t, w->cfg->database, sql, NULL, &w->error)) < 0) {
+		metric_add(w->m_errors, 1);
+		if (!retry)
+			return r;
+		if (back_off(w, &delay, stop_fn, ctx))
+			return -ECANCELED;
+	}
+	return 0;
+}
+
+/* Before flows gets the batch: the journal must say dirty since a time no
+ * later than any of its flows, or a crash before the sums are written
+ * would go unrepaired. (Later batches of flows not older than the Low
+ * recorded need no row.) */
+static int journal_before_rows(struct store_writer *w, store_stop_fn stop_fn, void *ctx)
+{
+	int r;
+
+	if (!w->journal || w->batch_low >= w->journal_low)
+		return 0;
+	r = journal_write(w, 1, w->batch_low, 1, stop_fn, ctx);
+	if (r == 0)
+		w->journal_low = w->batch_low;
+	return r;
+}
+
+/* After the consolidated tables took every flow in flows (flush() wrote the
+ * batch first): clean. One try; dirty stays dirty when it fails. */
+static void journal_after_consolidated(struct store_writer *w)
+{
+	if (w->journal && w->journal_low != UINT64_MAX &&
+	    journal_write(w, 0, 0, 0, NULL, NULL) == 0)
+		w->journal_low = UINT64_MAX;
+}
+
 /* ---- flush ---- */
 
 static int flush_rows(struct store_writer *w, store_stop_fn stop_fn, void *ctx)
@@ -338,6 +421,9 @@ static int flush_rows(struct store_writer *w, store_stop_fn stop_fn, void *ctx)
 	if (r < 0)
 		return r;
 	r = store_native_batch_block(&w->batch, &block);
+	if (r < 0)
+		return r;
+	r = journal_before_rows(w, stop_fn, ctx);
 	if (r < 0)
 		return r;
 	r = insert_until_acknowledged(w, "flows", w->batch.columns, &block, stop_fn, ctx);
@@ -503,6 +589,7 @@ static int flush_consolidated(struct store_writer *w, store_stop_fn stop_fn, voi
 	w->consolidated_full = 0;
 	w->consolidated_sent = 0;
 	metric_set(w->m_consolidated_pending, 0);
+	journal_after_consolidated(w);
 	return 0;
 }
 
