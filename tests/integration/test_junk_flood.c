@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,14 +44,13 @@ struct flood {
 	/* consumer thread: what reached the bus, by source */
 	pthread_t consumer;
 	_Atomic uint64_t got_legit, got_junk, got_other, bad_legit;
-	/* junk thread */
-	pthread_t flooder;
-	struct bench_xdp_sender tx;
+	_Atomic int stop_consumer;
+	/* the flood */
+	struct bench_flood flood;
 	struct junk *junk;
+	struct bench_payload payloads[MAX_JUNK];
 	size_t njunk;
-	_Atomic uint64_t junk_sent;
-	_Atomic int junk_error;
-	_Atomic int stop_junk, stop_consumer;
+	uint64_t junk_sent;
 };
 
 static struct bench_netpair *live_pair;
@@ -129,7 +129,6 @@ static void load_junk(struct flood *f)
 static void flood_init(struct flood *f, const char *tag, const char *junk_src)
 {
 	memset(f, 0, sizeof(*f));
-	f->tx.fd = -1;
 	f->np = calloc(1, sizeof(*f->np));
 	REQUIRE(f->np);
 	REQUIRE(bench_netpair_init(f->np, tag, NULL) == 0);
@@ -149,7 +148,7 @@ static void flood_fini(struct flood *f)
 		inlet_free(f->in);
 		REQUIRE(bench_netpair_leave(f->np) == 0);
 	}
-	bench_xdp_sender_fini(&f->tx);
+	bench_flood_stop(&f->flood);
 	bench_netpair_fini(f->np);
 	live_pair = NULL;
 	free(f->np);
@@ -187,35 +186,6 @@ static void *consume(void *arg)
 	return NULL;
 }
 
-/* The generator, from the exporter's namespace, until told to stop: each
- * call sends JUNK_BATCH copies of one junk datagram, the next call the
- * next one. */
-static void *flood_junk(void *arg)
-{
-	struct flood *f = arg;
-	size_t i = 0;
-
-	if (bench_netpair_enter(f->np, 0) < 0) {
-		atomic_store(&f->junk_error, -errno);
-		return NULL;
-	}
-	while (!atomic_load(&f->stop_junk)) {
-		const struct junk *j = &f->junk[i++ % f->njunk];
-		long r = bench_xdp_sender_set(&f->tx, &f->junk_src, (uint16_t)(30000 + i % 1000),
-					      2055, j->data, j->len);
-
-		if (r == 0)
-			r = bench_xdp_sender_send(&f->tx, JUNK_BATCH);
-		if (r < 0) {
-			atomic_store(&f->junk_error, (int)r);
-			break;
-		}
-		atomic_fetch_add(&f->junk_sent, (uint64_t)r);
-	}
-	bench_netpair_leave(f->np);
-	return NULL;
-}
-
 /* The inlet on the collector's veth through AF_XDP (native XDP). */
 static void start_inlet(struct flood *f, const char *const *allow, size_t nallow, uint64_t rate,
 			uint64_t burst)
@@ -241,27 +211,6 @@ static void start_inlet(struct flood *f, const char *const *allow, size_t nallow
 	REQUIRE(f->in);
 }
 
-/* Frames the collector's veth could not take (its ring full, or a failed
- * redirect), from `ip -s link`'s counters in its namespace. */
-static uint64_t veth_rx_dropped(struct flood *f)
-{
-	char cmd[256];
-	unsigned long long n = 0;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd),
-		 "ip -n %s -j -s link show %s | grep -o '\"rx\":{[^}]*' | "
-		 "grep -o '\"dropped\":[0-9]*' | cut -d: -f2",
-		 f->np->ns_col, f->np->if_col);
-	p = popen(cmd, "r");
-	if (p) {
-		if (fscanf(p, "%llu", &n) != 1)
-			n = 0;
-		pclose(p);
-	}
-	return n;
-}
-
 /* Starts the consumer and the flood, sends LEGIT_COUNT valid datagrams at a
  * steady pace, stops the flood and waits (10 s at most) until every
  * legitimate datagram and every junk frame is accounted for. */
@@ -271,29 +220,38 @@ static void run_flood(struct flood *f, struct inlet_stats *st)
 					 .domain_id = 7,
 					 .sampling_rate = 100,
 					 .template_refresh = 20};
-	struct sockaddr_in6 dst = {.sin6_family = AF_INET6, .sin6_port = htons(2055)};
-	struct sockaddr_in6 src = {.sin6_family = AF_INET6};
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(2055)};
+	struct sockaddr_in src = {.sin_family = AF_INET};
 	struct demo_encoder *enc;
 	struct flow flows[24];
 	uint8_t buf[1500];
 	uint64_t seed = 7, junk_before = 0;
+	struct error err = {""};
 	double t0, t_legit;
 	int fd, r;
 
-	REQUIRE(bench_xdp_sender_init(&f->tx, f->np, 64) == 0);
+	for (size_t i = 0; i < f->njunk; i++)
+		f->payloads[i] = (struct bench_payload){f->junk[i].data, f->junk[i].len};
 	REQUIRE(pthread_create(&f->consumer, NULL, consume, f) == 0);
-	REQUIRE(pthread_create(&f->flooder, NULL, flood_junk, f) == 0);
+	if (bench_flood_start(&f->flood, f->np, &f->junk_src, 2055, f->payloads, f->njunk, &err) <
+	    0)
+		printf("# %s\n", err.text);
+	REQUIRE(f->flood.running);
 	/* The flood is on before the first legitimate datagram. */
-	for (int i = 0; i < 200 && atomic_load(&f->junk_sent) < 100000; i++)
+	for (int i = 0; i < 200 && bench_flood_sent(&f->flood) < 100000; i++)
 		clock_sleep_ms(5);
-	junk_before = atomic_load(&f->junk_sent);
+	junk_before = bench_flood_sent(&f->flood);
 
+	/* The exporter's socket reports a frame the veth could not queue (its
+	 * ring full of junk: loss on the wire, before weir) as ENOBUFS with
+	 * IP_RECVERR, and it is sent again: what is lost after is weir's. */
 	REQUIRE(bench_netpair_enter(f->np, 0) == 0);
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	REQUIRE(bench_netpair_leave(f->np) == 0);
 	REQUIRE(fd >= 0);
-	src.sin6_addr = f->legit;
-	addr_from_ipv4(&dst.sin6_addr, 0xc0000202u); /* 192.0.2.2 */
+	REQUIRE(setsockopt(fd, SOL_IP, IP_RECVERR, &(int){1}, sizeof(int)) == 0);
+	src.sin_addr.s_addr = htonl(0xc0000201u); /* 192.0.2.1 */
+	dst.sin_addr.s_addr = htonl(0xc0000202u); /* 192.0.2.2 */
 	REQUIRE(bind(fd, (struct sockaddr *)&src, sizeof(src)) == 0);
 	addr_from_text(&ec.agent, LEGIT);
 	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
@@ -304,7 +262,6 @@ static void run_flood(struct flood *f, struct inlet_stats *st)
 		demo_flows_random(flows, 24, DEMO_NETFLOW_V9, 1700000000, &seed);
 		REQUIRE(demo_encoder_encode(enc, flows, 24, buf, sizeof(buf), &len) >= 0);
 		REQUIRE(len > 0);
-		/* A local socket: a full queue is ENOBUFS, not a silent loss. */
 		do
 			r = (int)sendto(fd, buf, len, 0, (struct sockaddr *)&dst, sizeof(dst));
 		while (r < 0 && (errno == ENOBUFS || errno == EAGAIN));
@@ -315,19 +272,18 @@ static void run_flood(struct flood *f, struct inlet_stats *st)
 	t_legit = clock_mono_s() - t0;
 	demo_encoder_free(enc);
 	close(fd);
-	atomic_store(&f->stop_junk, 1);
-	pthread_join(f->flooder, NULL);
-	REQUIRE_EQ(atomic_load(&f->junk_error), 0);
+	REQUIRE_EQ(bench_flood_stop(&f->flood), 0);
+	f->junk_sent = bench_flood_sent(&f->flood);
 	printf("# legitimate: %u datagrams in %.1f s; junk: %llu frames, %.0f/s while they went\n",
-	       LEGIT_COUNT, t_legit, (unsigned long long)atomic_load(&f->junk_sent),
-	       (double)(atomic_load(&f->junk_sent) - junk_before) / (t_legit > 0 ? t_legit : 1));
+	       LEGIT_COUNT, t_legit, (unsigned long long)f->junk_sent,
+	       (double)(f->junk_sent - junk_before) / (t_legit > 0 ? t_legit : 1));
 	/* Accounted: the XDP program saw every junk frame the veth took. */
 	for (int i = 0; i < 1000; i++) {
 		inlet_get_stats(f->in, st);
 		if (atomic_load(&f->got_legit) >= LEGIT_COUNT &&
 		    st->dropped_not_allowed + st->dropped_rate + atomic_load(&f->got_junk) +
-			    veth_rx_dropped(f) >=
-			atomic_load(&f->junk_sent))
+			    bench_netpair_rx_dropped(f->np) >=
+			f->junk_sent)
 			break;
 		clock_sleep_ms(10);
 	}
@@ -351,7 +307,7 @@ TEST(junk_flood_outside_the_allowlist_is_dropped_in_xdp)
 	flood_init(&f, "jn", "192.0.2.12");
 	start_inlet(&f, allow, 1, 0, 0);
 	run_flood(&f, &st);
-	veth_drops = veth_rx_dropped(&f);
+	veth_drops = bench_netpair_rx_dropped(f.np);
 	CHECK(inlet_get_exporter_stats(f.in, &f.legit, &le) == 0);
 	CHECK(inlet_get_exporter_stats(f.in, &f.junk_src, &je) == 0);
 	printf("# bus: %llu legitimate (%llu sent), %llu junk, %llu other; xdp: not allowed "
@@ -394,7 +350,7 @@ TEST(junk_flood_over_the_rate_limit_is_cut_in_xdp)
 	flood_init(&f, "jr", "192.0.2.11");
 	start_inlet(&f, allow, 1, rate, burst);
 	run_flood(&f, &st);
-	veth_drops = veth_rx_dropped(&f);
+	veth_drops = bench_netpair_rx_dropped(f.np);
 	CHECK(inlet_get_exporter_stats(f.in, &f.legit, &le) == 0);
 	CHECK(inlet_get_exporter_stats(f.in, &f.junk_src, &je) == 0);
 	printf("# bus: %llu legitimate (%llu sent), %llu junk, %llu other; xdp: over the rate "

@@ -7,6 +7,8 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -115,6 +117,9 @@ int bench_netpair_init(struct bench_netpair *np, const char *tag, struct error *
  * namespace, and back to where _init ran. Return 0 or -errno. */
 int bench_netpair_enter(struct bench_netpair *np, int collector);
 int bench_netpair_leave(struct bench_netpair *np);
+/* Frames the collector's end could not take (its receive ring full, a
+ * failed redirect): rx "dropped" of `ip -s link`; 0 when unknown. */
+uint64_t bench_netpair_rx_dropped(struct bench_netpair *np);
 /* Goes back, deletes both namespaces (and so the pair). Idempotent. */
 void bench_netpair_fini(struct bench_netpair *np);
 
@@ -140,5 +145,38 @@ long bench_xdp_sender_send(struct bench_xdp_sender *s, uint32_t n);
 int bench_xdp_sender_set(struct bench_xdp_sender *s, const struct in6_addr *src, uint16_t sport,
 			 uint16_t dport, const uint8_t *payload, uint32_t len);
 void bench_xdp_sender_fini(struct bench_xdp_sender *s);
+
+/* ---- A flood (flood.c) ----
+ * A thread sending, as fast as the XDP traffic generator goes, from `src`
+ * (IPv4) to the collector's 192.0.2.2:`dport`: each of the n payloads
+ * BENCH_FLOOD_COPIES times, then the next. `payloads` (borrowed) must
+ * outlive the flood. _start returns 0, or -errno with `err` filled (no
+ * generator on this kernel...) and nothing to stop; _sent may be read from
+ * any thread while it runs; _stop joins the thread (idempotent) and returns
+ * 0 or the -errno the generator failed with. */
+#define BENCH_FLOOD_COPIES 64
+
+struct bench_payload {
+	const uint8_t *data;
+	uint32_t len;
+};
+
+struct bench_flood {
+	struct bench_netpair *np;
+	struct bench_xdp_sender tx;
+	struct in6_addr src;
+	uint16_t dport;
+	const struct bench_payload *payloads;
+	size_t n;
+	pthread_t thread;
+	int running;
+	_Atomic uint64_t sent;
+	_Atomic int stop, error;
+};
+int bench_flood_start(struct bench_flood *f, struct bench_netpair *np, const struct in6_addr *src,
+		      uint16_t dport, const struct bench_payload *payloads, size_t n,
+		      struct error *err);
+uint64_t bench_flood_sent(struct bench_flood *f);
+int bench_flood_stop(struct bench_flood *f);
 
 #endif

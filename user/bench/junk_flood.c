@@ -3,8 +3,8 @@
  * source outside the allowlist floods the flow port with junk as fast as the
  * kernel's XDP traffic generator sends it; with XDP steering (the allowlist
  * checked in XDP) and with a plain UDP socket (checked in user space). */
+#include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,13 +66,10 @@ struct jf_payload {
 struct jf {
 	struct bench_netpair np;
 	struct jf_bus bus;
-	struct bench_xdp_sender tx;
 	struct in6_addr junk_src;
 	struct jf_payload legit[JF_NLEGIT], junk[JF_NJUNK];
+	struct bench_payload junk_payloads[JF_NJUNK];
 	uint64_t legit_count, legit_rate;
-	pthread_t flooder;
-	_Atomic uint64_t junk_sent;
-	_Atomic int stop, junk_error;
 };
 
 struct jf_result {
@@ -126,76 +123,31 @@ static int make_payloads(struct jf *b)
 			for (size_t k = 0; k < j->len; k++)
 				j->data[k] = (uint8_t)jf_rand(&seed);
 		}
+		b->junk_payloads[i] = (struct bench_payload){j->data, (uint32_t)j->len};
 	}
 	return 0;
-}
-
-/* The generator, from the exporter's namespace, until told to stop. */
-static void *jf_flood(void *arg)
-{
-	struct jf *b = arg;
-	size_t i = 0;
-
-	if (bench_netpair_enter(&b->np, 0) < 0) {
-		atomic_store(&b->junk_error, -errno);
-		return NULL;
-	}
-	while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
-		const struct jf_payload *j = &b->junk[i++ % JF_NJUNK];
-		long r = bench_xdp_sender_set(&b->tx, &b->junk_src, (uint16_t)(30000 + i % 1000),
-					      2055, j->data, (uint32_t)j->len);
-
-		if (r == 0)
-			r = bench_xdp_sender_send(&b->tx, JF_JUNK_COPY);
-		if (r < 0) {
-			atomic_store(&b->junk_error, (int)r);
-			break;
-		}
-		atomic_fetch_add_explicit(&b->junk_sent, (uint64_t)r, memory_order_relaxed);
-	}
-	bench_netpair_leave(&b->np);
-	return NULL;
-}
-
-/* The collector's veth: receive drops ("ip -s link"), and GRO on, so that
- * it takes the generator's frames without an XDP program too (veth hands
- * XDP frames only to a peer with NAPI). */
-static uint64_t jf_veth_drops(struct jf *b)
-{
-	char cmd[512];
-	unsigned long long n = 0;
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd),
-		 "ip -n %s -j -s link show %s | grep -o '\"rx\":{[^}]*' | "
-		 "grep -o '\"dropped\":[0-9]*' | cut -d: -f2",
-		 b->np.ns_col, b->np.if_col);
-	p = popen(cmd, "r");
-	if (p) {
-		if (fscanf(p, "%llu", &n) != 1)
-			n = 0;
-		pclose(p);
-	}
-	return n;
 }
 
 /* Legitimate datagrams from a UDP socket, paced by the clock. */
 static int jf_send_legit(struct jf *b, uint64_t *sent)
 {
-	struct sockaddr_in6 src = {.sin6_family = AF_INET6}, dst = {.sin6_family = AF_INET6};
+	struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
 	double t0;
-	int fd, r = 0;
+	int fd, r = 0, on = 1;
 
 	if (bench_netpair_enter(&b->np, 0) < 0)
 		return -errno;
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	bench_netpair_leave(&b->np);
 	if (fd < 0)
 		return -errno;
-	addr_from_text(&src.sin6_addr, JF_LEGIT);
-	addr_from_text(&dst.sin6_addr, "192.0.2.2");
-	dst.sin6_port = htons(2055);
-	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
+	inet_pton(AF_INET, JF_LEGIT, &src.sin_addr);
+	inet_pton(AF_INET, "192.0.2.2", &dst.sin_addr);
+	dst.sin_port = htons(2055);
+	/* A frame the veth could not queue (its ring full of junk: loss on the
+	 * wire) comes back as ENOBUFS and is sent again: "lost" is weir's. */
+	if (setsockopt(fd, SOL_IP, IP_RECVERR, &on, sizeof(on)) < 0 ||
+	    bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0 ||
 	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
 		r = -errno;
 		goto out;
@@ -230,8 +182,9 @@ static int jf_measure(struct jf *b, int afxdp, struct jf_result *res)
 				   .allowlist = {.items = (void *)allow, .count = 1}};
 	struct error err = {""};
 	struct inlet_stats st0, st1;
+	struct bench_flood flood;
 	struct inlet *in = NULL;
-	uint64_t legit0, other0, veth0, junk0, last;
+	uint64_t legit0, other0, veth0, last;
 	double t0, tl;
 	int r;
 
@@ -251,24 +204,19 @@ static int jf_measure(struct jf *b, int afxdp, struct jf_result *res)
 	inlet_get_stats(in, &st0);
 	legit0 = atomic_load(&b->bus.legit_n);
 	other0 = atomic_load(&b->bus.other_n);
-	veth0 = jf_veth_drops(b);
-	atomic_store(&b->stop, 0);
-	atomic_store(&b->junk_sent, 0);
-	r = pthread_create(&b->flooder, NULL, jf_flood, b);
-	if (r != 0) {
-		r = -r;
+	veth0 = bench_netpair_rx_dropped(&b->np);
+	r = bench_flood_start(&flood, &b->np, &b->junk_src, 2055, b->junk_payloads, JF_NJUNK, &err);
+	if (r < 0) {
+		fprintf(stderr, "weir bench junk-flood: %s: %s\n", res->name, err.text);
 		goto out;
 	}
-	clock_sleep_ms(200); /* the flood is on before the first legitimate datagram */
-	junk0 = atomic_load(&b->junk_sent);
 	t0 = clock_mono_s();
+	clock_sleep_ms(200); /* the flood is on before the first legitimate datagram */
 	r = jf_send_legit(b, &res->legit_sent);
+	if (bench_flood_stop(&flood) < 0 && r == 0)
+		r = atomic_load(&flood.error);
 	res->seconds = clock_mono_s() - t0;
-	res->junk_sent = atomic_load(&b->junk_sent) - junk0;
-	atomic_store(&b->stop, 1);
-	pthread_join(b->flooder, NULL);
-	if (r == 0)
-		r = atomic_load(&b->junk_error);
+	res->junk_sent = bench_flood_sent(&flood);
 	if (r < 0) {
 		fprintf(stderr, "weir bench junk-flood: %s: sender: %s\n", res->name, strerror(-r));
 		goto out;
@@ -293,7 +241,7 @@ static int jf_measure(struct jf *b, int afxdp, struct jf_result *res)
 		res->junk_in_user_space += st1.dropped_not_allowed - st0.dropped_not_allowed;
 	res->not_allowed = st1.dropped_not_allowed - st0.dropped_not_allowed;
 	res->kernel_drops = st1.kernel_drops - st0.kernel_drops;
-	res->veth_drops = jf_veth_drops(b) - veth0;
+	res->veth_drops = bench_netpair_rx_dropped(&b->np) - veth0;
 out:
 	if (bench_netpair_enter(&b->np, 1) == 0) {
 		inlet_free(in);
@@ -359,7 +307,6 @@ int bench_junk_flood_main(int argc, char **argv)
 		return 1;
 	b->legit_count = 20000;
 	b->legit_rate = 5000;
-	b->tx.fd = -1;
 	cli_opts_init(&cli, argc, argv, "n:r:m:h", opts, usage, NULL);
 	while ((c = cli_opts_next(&cli)) >= 0) {
 		switch (c) {
@@ -403,14 +350,6 @@ int bench_junk_flood_main(int argc, char **argv)
 				"pair\n");
 		goto out_free;
 	}
-	r = bench_xdp_sender_init(&b->tx, &b->np, 64);
-	if (r < 0) {
-		/* Without the generator there is no flood worth the name. */
-		printf("junk-flood skipped: XDP traffic generator: %s (Linux 5.18+)\n",
-		       strerror(-r));
-		ret = 0;
-		goto out;
-	}
 	{
 		char cmd[256];
 
@@ -432,7 +371,6 @@ int bench_junk_flood_main(int argc, char **argv)
 	}
 	ret = 0;
 out:
-	bench_xdp_sender_fini(&b->tx);
 	bench_netpair_fini(&b->np);
 out_free:
 	free(b);
