@@ -61,18 +61,11 @@ static void cleanup_pair(void)
 		bench_netpair_fini(live_pair);
 }
 
+/* Root and iproute2's `ip netns`, else the test skips. */
 static void need_root(void)
 {
-	static int registered;
-
-	if (geteuid() != 0)
-		SKIP("needs root (network namespaces, XDP)");
-	if (system("ip netns list >/dev/null 2>&1") != 0)
-		SKIP("iproute2 `ip netns` unavailable");
-	if (!registered) {
-		atexit(cleanup_pair);
-		registered = 1;
-	}
+	if (geteuid() != 0 || system("ip netns list >/dev/null 2>&1") != 0)
+		SKIP("needs root and `ip netns` (network namespaces, XDP)");
 }
 
 /* The flow decoders' fuzz corpus (what a broken or hostile sender might
@@ -132,6 +125,8 @@ static void flood_init(struct flood *f, const char *tag, const char *junk_src)
 	f->np = calloc(1, sizeof(*f->np));
 	REQUIRE(f->np);
 	REQUIRE(bench_netpair_init(f->np, tag, NULL) == 0);
+	if (!live_pair) /* the first time: a failed REQUIRE leaves no pair behind */
+		atexit(cleanup_pair);
 	live_pair = f->np;
 	REQUIRE_EQ(metrics_registry_new(&f->metrics, NULL), 0);
 	/* block_ms 0: the inlet never waits on the ring (nothing here fills it). */
@@ -293,12 +288,33 @@ static void run_flood(struct flood *f, struct inlet_stats *st)
 	inlet_get_stats(f->in, st);
 }
 
+/* After run_flood(): the exporters' XDP counters, the veth's drops and one
+ * line of figures. */
+static uint64_t report(struct flood *f, const struct inlet_stats *st,
+		       struct inlet_exporter_stats *le, struct inlet_exporter_stats *je)
+{
+	uint64_t veth_drops = bench_netpair_rx_dropped(f->np);
+
+	memset(le, 0, sizeof(*le));
+	memset(je, 0, sizeof(*je));
+	CHECK(inlet_get_exporter_stats(f->in, &f->legit, le) == 0);
+	CHECK(inlet_get_exporter_stats(f->in, &f->junk_src, je) == 0);
+	printf("# bus: %llu legitimate (%u sent), %llu junk, %llu other; junk in xdp: "
+	       "steered %llu, not allowed %llu, over the rate %llu; veth drops %llu; kernel "
+	       "drops %llu\n",
+	       (unsigned long long)f->got_legit, LEGIT_COUNT, (unsigned long long)f->got_junk,
+	       (unsigned long long)f->got_other, (unsigned long long)je->steered,
+	       (unsigned long long)je->dropped_not_allowed, (unsigned long long)je->dropped_rate,
+	       (unsigned long long)veth_drops, (unsigned long long)st->kernel_drops);
+	return veth_drops;
+}
+
 /* The junk comes from an address outside the allowlist: XDP drops all of
  * it, counted under that address, and none reaches user space. */
 TEST(junk_flood_outside_the_allowlist_is_dropped_in_xdp)
 {
 	static const char *const allow[] = {LEGIT "/32"};
-	struct inlet_exporter_stats le = {0}, je = {0};
+	struct inlet_exporter_stats le, je;
 	struct inlet_stats st;
 	struct flood f;
 	uint64_t veth_drops;
@@ -307,15 +323,7 @@ TEST(junk_flood_outside_the_allowlist_is_dropped_in_xdp)
 	flood_init(&f, "jn", "192.0.2.12");
 	start_inlet(&f, allow, 1, 0, 0);
 	run_flood(&f, &st);
-	veth_drops = bench_netpair_rx_dropped(f.np);
-	CHECK(inlet_get_exporter_stats(f.in, &f.legit, &le) == 0);
-	CHECK(inlet_get_exporter_stats(f.in, &f.junk_src, &je) == 0);
-	printf("# bus: %llu legitimate (%llu sent), %llu junk, %llu other; xdp: not allowed "
-	       "%llu, steered %llu; veth drops %llu; kernel drops %llu\n",
-	       (unsigned long long)f.got_legit, (unsigned long long)LEGIT_COUNT,
-	       (unsigned long long)f.got_junk, (unsigned long long)f.got_other,
-	       (unsigned long long)st.dropped_not_allowed, (unsigned long long)st.xdp_steered,
-	       (unsigned long long)veth_drops, (unsigned long long)st.kernel_drops);
+	veth_drops = report(&f, &st, &le, &je);
 	/* The legitimate exporter lost nothing. */
 	CHECK_EQ(f.got_legit, LEGIT_COUNT);
 	CHECK_EQ(f.bad_legit, 0);
@@ -341,7 +349,7 @@ TEST(junk_flood_over_the_rate_limit_is_cut_in_xdp)
 {
 	static const char *const allow[] = {"192.0.2.0/24"};
 	const uint64_t rate = 2000, burst = 2000; /* the legitimate exporter sends 1000/s */
-	struct inlet_exporter_stats le = {0}, je = {0};
+	struct inlet_exporter_stats le, je;
 	struct inlet_stats st;
 	struct flood f;
 	uint64_t veth_drops;
@@ -350,15 +358,7 @@ TEST(junk_flood_over_the_rate_limit_is_cut_in_xdp)
 	flood_init(&f, "jr", "192.0.2.11");
 	start_inlet(&f, allow, 1, rate, burst);
 	run_flood(&f, &st);
-	veth_drops = bench_netpair_rx_dropped(f.np);
-	CHECK(inlet_get_exporter_stats(f.in, &f.legit, &le) == 0);
-	CHECK(inlet_get_exporter_stats(f.in, &f.junk_src, &je) == 0);
-	printf("# bus: %llu legitimate (%llu sent), %llu junk, %llu other; xdp: over the rate "
-	       "%llu, junk steered %llu; veth drops %llu; kernel drops %llu\n",
-	       (unsigned long long)f.got_legit, (unsigned long long)LEGIT_COUNT,
-	       (unsigned long long)f.got_junk, (unsigned long long)f.got_other,
-	       (unsigned long long)st.dropped_rate, (unsigned long long)je.steered,
-	       (unsigned long long)veth_drops, (unsigned long long)st.kernel_drops);
+	veth_drops = report(&f, &st, &le, &je);
 	CHECK_EQ(f.got_legit, LEGIT_COUNT);
 	CHECK_EQ(f.bad_legit, 0);
 	CHECK_EQ(le.steered, LEGIT_COUNT);
