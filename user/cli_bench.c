@@ -28,6 +28,8 @@ static const struct bench {
     {"enrich", bench_enrich_main, "ns/flow of the enrichment stage with warm caches"},
     {"template-storm", bench_template_storm_main,
      "CPU of a template storm with parked datagrams: decoded on every template vs once"},
+    {"junk-flood", bench_junk_flood_main,
+     "a junk flood beside a legitimate exporter: datagrams kept with and without XDP"},
     /* A new benchmark is one line here, its function in user/bench/ and
      * declared in bench/bench.h. */
 };

@@ -6,6 +6,10 @@
 #define WEIR_BENCH_H
 
 #include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../common/error.h"
@@ -33,6 +37,10 @@ int bench_enrich_main(int argc, char **argv);
 /* template-storm: CPU of a template storm with parked datagrams, decoded
  * again on every template (before) or once, when theirs comes (now). */
 int bench_template_storm_main(int argc, char **argv);
+/* junk-flood: one legitimate exporter beside a junk flood from outside the
+ * allowlist, with the allowlist in XDP and in user space: datagrams kept,
+ * junk offered, kernel drops (root, Linux 5.18+ for the flood). */
+int bench_junk_flood_main(int argc, char **argv);
 /* Not listed by `weir bench --help`: `weir bench clickhouse-server
  * available|start DIR|stop DIR`, the launcher below for shell scripts
  * (tests/integration/lib/clickhouse.sh, mk/demo.sh). */
@@ -109,7 +117,66 @@ int bench_netpair_init(struct bench_netpair *np, const char *tag, struct error *
  * namespace, and back to where _init ran. Return 0 or -errno. */
 int bench_netpair_enter(struct bench_netpair *np, int collector);
 int bench_netpair_leave(struct bench_netpair *np);
+/* Frames the collector's end could not take (its receive ring full, a
+ * failed redirect): rx "dropped" of `ip -s link`; 0 when unknown. */
+uint64_t bench_netpair_rx_dropped(struct bench_netpair *np);
 /* Goes back, deletes both namespaces (and so the pair). Idempotent. */
 void bench_netpair_fini(struct bench_netpair *np);
+
+/* ---- The kernel's XDP traffic generator on the pair (Linux 5.18+) ----
+ * (inlet_sender.c) UDP datagrams of `size` bytes from the exporter's end
+ * (192.0.2.1) to the collector's port 2055, for `weir bench inlet`,
+ * `weir bench junk-flood` and the tests of floods. _init returns 0 or -errno
+ * (with nothing to _fini); _send sends n and returns n or -errno: call it
+ * from the exporter's network namespace (the device is named by ifindex).
+ * One sender per thread. */
+struct bench_xdp_sender {
+	int fd; /* the XDP program */
+	int ifindex;
+	uint8_t frame[1536]; /* 4 bytes of metadata, then the frame */
+	uint32_t len;	     /* of the frame */
+};
+int bench_xdp_sender_init(struct bench_xdp_sender *s, struct bench_netpair *np, uint32_t size);
+long bench_xdp_sender_send(struct bench_xdp_sender *s, uint32_t n);
+/* After _init: the frame sent from now on comes from `src`:`sport` (IPv4,
+ * need not be an address of the exporter's end) to the collector's
+ * 192.0.2.2:`dport` and carries the `len` bytes of `payload`; the MAC
+ * addresses stay. 0, or -EINVAL (not IPv4) / -EMSGSIZE (too big). */
+int bench_xdp_sender_set(struct bench_xdp_sender *s, const struct in6_addr *src, uint16_t sport,
+			 uint16_t dport, const uint8_t *payload, uint32_t len);
+void bench_xdp_sender_fini(struct bench_xdp_sender *s);
+
+/* ---- A flood (flood.c) ----
+ * A thread sending, as fast as the XDP traffic generator goes, from `src`
+ * (IPv4) to the collector's 192.0.2.2:`dport`: each of the n payloads
+ * BENCH_FLOOD_COPIES times, then the next. `payloads` (borrowed) must
+ * outlive the flood. _start returns 0, or -errno with `err` filled (no
+ * generator on this kernel...) and nothing to stop; _sent may be read from
+ * any thread while it runs; _stop joins the thread (idempotent) and returns
+ * 0 or the -errno the generator failed with. */
+#define BENCH_FLOOD_COPIES 64
+
+struct bench_payload {
+	const uint8_t *data;
+	uint32_t len;
+};
+
+struct bench_flood {
+	struct bench_netpair *np;
+	struct bench_xdp_sender tx;
+	struct in6_addr src;
+	uint16_t dport;
+	const struct bench_payload *payloads;
+	size_t n;
+	pthread_t thread;
+	int running;
+	_Atomic uint64_t sent;
+	_Atomic int stop, error;
+};
+int bench_flood_start(struct bench_flood *f, struct bench_netpair *np, const struct in6_addr *src,
+		      uint16_t dport, const struct bench_payload *payloads, size_t n,
+		      struct error *err);
+uint64_t bench_flood_sent(struct bench_flood *f);
+int bench_flood_stop(struct bench_flood *f);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/* Shared between the files of the bench stage only: the XDP sender of the
- * inlet benchmark and the measurement behind `weir bench store`. */
+/* Shared between the files of the bench stage only: the measurement behind
+ * `weir bench store`. */
 #ifndef WEIR_BENCH_INTERNAL_H
 #define WEIR_BENCH_INTERNAL_H
 
@@ -9,21 +9,6 @@
 
 #include "../store/store.h"
 #include "bench.h"
-
-/* inlet_sender.c: UDP datagrams of `size` bytes from the exporter's end
- * (192.0.2.1) to the collector's port 2055, sent by the kernel's XDP traffic
- * generator (Linux 5.18+). _init returns 0 or -errno (with nothing to
- * _fini); _send sends n and returns n or -errno: call it from the
- * exporter's network namespace (the device is named by ifindex). */
-struct bench_xdp_sender {
-	int fd; /* the XDP program */
-	int ifindex;
-	uint8_t frame[1536]; /* 4 bytes of metadata, then the frame */
-	uint32_t len;	     /* of the frame */
-};
-int bench_xdp_sender_init(struct bench_xdp_sender *s, struct bench_netpair *np, uint32_t size);
-long bench_xdp_sender_send(struct bench_xdp_sender *s, uint32_t n);
-void bench_xdp_sender_fini(struct bench_xdp_sender *s);
 
 /* store.c: inserts opt->rows flows in batches of cfg->batch_rows through
  * opt->streams writers in parallel (1 = one thread) into cfg's ClickHouse,

@@ -23,7 +23,9 @@
 #include <bpf/libbpf.h>
 
 #include "bench_internal.h"
+#include "common/addr.h"
 #include "common/inet_csum.h"
+#include "demo/demo.h"
 
 /* In the namespace of `collector`: the MAC address and ifindex of its end. */
 static int link_of(struct bench_netpair *np, int collector, uint8_t mac[ETH_ALEN])
@@ -153,6 +155,26 @@ long bench_xdp_sender_send(struct bench_xdp_sender *s, uint32_t n)
 	int r = bpf_prog_test_run_opts(s->fd, &o);
 
 	return r < 0 ? r : (long)n;
+}
+
+int bench_xdp_sender_set(struct bench_xdp_sender *s, const struct in6_addr *src, uint16_t sport,
+			 uint16_t dport, const uint8_t *payload, uint32_t len)
+{
+	uint8_t frame[sizeof(s->frame) - 4];
+	struct in6_addr dst;
+	int n;
+
+	if (!addr_is_ipv4(src))
+		return -EINVAL;
+	addr_from_ipv4(&dst, 0xc0000202u); /* 192.0.2.2 */
+	n = demo_udp_frame_build(frame, sizeof(frame), src, sport, &dst, dport, payload, len);
+	if (n < 0)
+		return n;
+	/* The MAC addresses found by _init: the collector's end takes only its own. */
+	memcpy(frame, s->frame + 4, 2 * ETH_ALEN);
+	memcpy(s->frame + 4, frame, (size_t)n);
+	s->len = (uint32_t)n;
+	return 0;
 }
 
 void bench_xdp_sender_fini(struct bench_xdp_sender *s)

@@ -111,6 +111,26 @@ int bench_netpair_leave(struct bench_netpair *np)
 	return setns(np->fd_orig, CLONE_NEWNET) < 0 ? -errno : 0;
 }
 
+uint64_t bench_netpair_rx_dropped(struct bench_netpair *np)
+{
+	char cmd[512];
+	unsigned long long n = 0;
+	FILE *p;
+
+	/* The JSON of iproute2: {"rx":{...,"dropped":N,...},"tx":{...}} */
+	snprintf(cmd, sizeof(cmd),
+		 "ip -n %s -j -s link show %s | grep -o '\"rx\":{[^}]*' | "
+		 "grep -o '\"dropped\":[0-9]*' | cut -d: -f2",
+		 np->ns_col, np->if_col);
+	p = popen(cmd, "r");
+	if (p) {
+		if (fscanf(p, "%llu", &n) != 1)
+			n = 0;
+		pclose(p);
+	}
+	return n;
+}
+
 void bench_netpair_fini(struct bench_netpair *np)
 {
 	if (np->fd_orig >= 0) {
