@@ -427,10 +427,15 @@ void nf_domain_check(struct template_store *ts, struct nf_exporter *e, unsigned 
 	e->dlast = d;
 	e->dlast_key = a;
 check:
+	/* The uptime alone is not trusted: real exporters send datagrams whose
+	 * sysUptime goes back by minutes while their sequence goes on (the
+	 * testdata's netflow-v9-samplinginterval captures). A restart also
+	 * starts the sequence over, so it must not have moved forward. */
 	if (version == 9)
 		restart =
-		    nf_went_back(d->uptime, uptime, NF_RESTART_UPTIME_MS, NF_RESTART_UPTIME_WRAP) ||
-		    nf_went_back(d->seq, seq, NF_RESTART_V9_SEQ, NF_RESTART_V9_SEQ_WRAP);
+		    nf_went_back(d->seq, seq, NF_RESTART_V9_SEQ, NF_RESTART_V9_SEQ_WRAP) ||
+		    ((int32_t)(seq - d->seq) <= 0 &&
+		     nf_went_back(d->uptime, uptime, NF_RESTART_UPTIME_MS, NF_RESTART_UPTIME_WRAP));
 	else
 		restart =
 		    nf_went_back(d->seq, seq, NF_RESTART_IPFIX_SEQ, NF_RESTART_IPFIX_SEQ_WRAP);

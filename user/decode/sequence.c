@@ -123,10 +123,13 @@ void sequence_track(struct sequence_tracker *t, struct decode_result *r)
 		return;
 	}
 	window = q->unit == DECODE_SEQ_DATAGRAMS ? SEQ_WINDOW_DATAGRAMS : SEQ_WINDOW_RECORDS;
-	/* An uptime that went back: the exporter rebooted (sysUptime wraps
-	 * after 49.7 days, hence modulo). */
+	/* An uptime that went back with a sequence that did not go on: the
+	 * exporter rebooted (sysUptime wraps after 49.7 days, hence modulo).
+	 * The uptime alone is not trusted: real exporters send datagrams whose
+	 * sysUptime goes back by minutes while their sequence goes on. */
 	if (q->has_uptime && s->has_uptime &&
-	    (int32_t)(q->uptime_ms - s->uptime_ms) < -SEQ_UPTIME_BACK_MS) {
+	    (int32_t)(q->uptime_ms - s->uptime_ms) < -SEQ_UPTIME_BACK_MS &&
+	    (int32_t)(q->number - s->next) < 0) {
 		q->reset = 1;
 		seq_restart(s, q);
 		return;
