@@ -87,7 +87,7 @@ static void fixture_init(struct fixture *f, const char *tag)
 			break;
 		}
 	REQUIRE_EQ(metrics_registry_new(&f->metrics, NULL), 0);
-	REQUIRE(bus_ring_new(tag, 8u << 20, 100, f->metrics, &f->prod, &f->cons, NULL) == 0);
+	REQUIRE(bus_ring_new(tag, 8u << 20, 0, f->metrics, &f->prod, &f->cons, NULL) == 0);
 	f->sent = calloc(MAX_SENT, sizeof(*f->sent));
 	REQUIRE(f->sent);
 }

@@ -279,8 +279,9 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 			goto out;
 		}
 	} else {
-		ret = bus_ring_shards_new(o->workers, bc.ring_size, (int)bc.ring_block_ms, metrics,
-					  &producer, consumers, NULL);
+		ret =
+		    bus_ring_shards_new(o->workers, bc.ring_size, (unsigned)bc.ring_exporter_share,
+					metrics, &producer, consumers, NULL);
 		if (ret < 0)
 			goto out;
 	}
