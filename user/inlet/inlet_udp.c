@@ -145,6 +145,7 @@ void *inlet_udp_run(void *arg)
 						  strerror(errno));
 			}
 			poll(pfd, 2, 1000);
+			inlet_worker_tick(w, clock_mono_ms());
 			continue;
 		}
 		now_ns = clock_real_ns();
@@ -167,7 +168,7 @@ void *inlet_udp_run(void *arg)
 				rate++;
 				continue;
 			}
-			inlet_deliver(in, &w->c, &env);
+			inlet_deliver(w, &env);
 			received++;
 			bytes += env.len;
 		}
@@ -192,6 +193,7 @@ void *inlet_udp_run(void *arg)
 						  memory_order_relaxed);
 		if (rate)
 			atomic_fetch_add_explicit(&w->c.rate, rate, memory_order_relaxed);
+		inlet_worker_tick(w, clock_mono_ms());
 	}
 out:
 	free(msgs);
