@@ -2,7 +2,9 @@
 /* `weir bench e2e`: flows/s from UDP datagrams to rows acknowledged by
  * ClickHouse, through the whole path (inlet, bus, outlet, store) built in
  * this process, with the in-process ring and with Kafka (librdkafka's mock
- * cluster); zero loss required, and bytes per flow on disk in `flows`. */
+ * cluster); zero loss required, and bytes per flow on disk in `flows`. With
+ * --scale: one exporter with several observation domains at full speed on 1
+ * outlet worker, then 2, and the ratio (the ring shards by domain). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
@@ -30,9 +32,10 @@
 #include "outlet/outlet.h"
 #include "store/store.h"
 
-#define BENCH_DB     "weir_bench_e2e"
-#define BENCH_CYCLE  4000 /* distinct datagrams per sender, replayed */
-#define BENCH_TARGET 500000.0
+#define BENCH_DB	   "weir_bench_e2e"
+#define BENCH_CYCLE	   4000 /* distinct datagrams per sender, replayed */
+#define BENCH_TARGET	   500000.0
+#define BENCH_SCALE_TARGET 1.7 /* 2 workers vs 1, one exporter with several domains */
 
 struct bench_opts {
 	const char *clickhouse;
@@ -46,6 +49,10 @@ struct bench_opts {
 	uint64_t batch_interval_ms; /* clickhouse.batch-interval here (1 s) */
 	enum demo_format format;
 	int ring, kafka;
+	/* --domains N: the senders are one exporter (one source address),
+	 * each sender one observation domain. --scale: 1 then 2 workers. */
+	unsigned domains;
+	int scale;
 };
 
 /* One sender: pre-encoded datagrams (so the encoder's cost is not in the
@@ -65,8 +72,11 @@ struct sender {
 	double cpu_s;
 };
 
-static int sender_prepare(struct sender *s, unsigned index, enum demo_format format)
+/* one_exporter: every sender uses 127.0.0.100 (its own domain still). */
+static int sender_prepare(struct sender *s, unsigned index, enum demo_format format,
+			  int one_exporter)
 {
+	uint32_t src = 0x7f000000u + 100 + (one_exporter ? 0 : index); /* 127.0.0.100+ */
 	struct demo_encoder_config ec = {.format = format,
 					 .domain_id = 1 + index,
 					 .sampling_rate = 1000,
@@ -76,8 +86,8 @@ static int sender_prepare(struct sender *s, unsigned index, enum demo_format for
 	uint64_t seq = 0, now = (uint64_t)time(NULL);
 
 	s->src.sin_family = AF_INET;
-	s->src.sin_addr.s_addr = htonl(0x7f000000u + 100 + index); /* 127.0.0.100+ */
-	addr_from_ipv4(&ec.agent, 0x7f000000u + 100 + index);
+	s->src.sin_addr.s_addr = htonl(src);
+	addr_from_ipv4(&ec.agent, src);
 	s->buf = malloc((size_t)BENCH_CYCLE * 1500);
 	demo_encoder_new(&ec, &enc, NULL);
 	if (!s->buf || !enc) {
@@ -432,6 +442,37 @@ out:
 	return ret;
 }
 
+/* --scale: the same unpaced load (one exporter, o->domains domains) on 1
+ * worker, then 2. Unpaced, the ring drops what the workers cannot take, so
+ * rows/s stored is what the workers can do. */
+static int run_scale(const struct bench_opts *o, struct store_config *sc, struct sender *senders,
+		     long ch_pid, unsigned *run_id)
+{
+	double figure[2] = {0, 0};
+
+	for (unsigned w = 1; w <= 2; w++) {
+		struct bench_opts mo = *o;
+		struct run_result r;
+
+		mo.workers = w;
+		fflush(stdout);
+		if (run_once(&mo, sc, 0, NULL, NULL, 0, senders, ch_pid, (*run_id)++, &r) < 0)
+			return 1;
+		figure[w - 1] = r.seconds > 0 ? (double)r.rows / r.seconds : 0;
+		printf("e2e scale %u worker%s: %8.0f flows/s stored end to end (one exporter, %u "
+		       "domains, unpaced: %.0f flows/s offered; %llu/%llu rows, kernel drops "
+		       "%llu, bus drops %llu); CPU s: weir %.1f (senders %.1f), ClickHouse %.1f\n",
+		       w, w > 1 ? "s" : " ", figure[w - 1], o->domains,
+		       (double)r.sent / r.send_seconds, (unsigned long long)r.rows,
+		       (unsigned long long)r.sent, (unsigned long long)r.kernel_drops,
+		       (unsigned long long)r.bus_drops, r.weir_cpu, r.sender_cpu, r.ch_cpu);
+	}
+	printf("e2e scale result: 2 workers / 1 worker = %.2fx (target %.1fx: %s)\n",
+	       figure[0] > 0 ? figure[1] / figure[0] : 0, BENCH_SCALE_TARGET,
+	       figure[0] > 0 && figure[1] / figure[0] >= BENCH_SCALE_TARGET ? "met" : "not met");
+	return 0;
+}
+
 static void bench_usage(FILE *out, const void *ctx)
 {
 	fprintf(out,
@@ -439,7 +480,7 @@ static void bench_usage(FILE *out, const void *ctx)
 		"                      [--bus ring|kafka|both] [--workers N] [--senders N]\n"
 		"                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
 		"                      [--ring-size BYTES] [--batch-rows N]\n"
-		"                      [--batch-interval DURATION]\n\n"
+		"                      [--batch-interval DURATION] [--domains N] [--scale]\n\n"
 		"Sends N flows (default 30000000, a minute at the default --rate 500000)\n"
 		"as pre-encoded datagrams over UDP on loopback to an inlet, bus, outlet\n"
 		"and ClickHouse writer built in this process, and times until ClickHouse\n"
@@ -457,8 +498,14 @@ static void bench_usage(FILE *out, const void *ctx)
 		"Defaults are the settings user/store/README.md gives for such rates:\n"
 		"--batch-rows 1000000 (clickhouse.batch-rows), --batch-interval 3s,\n"
 		"--ring-size 512MiB per worker (bus.ring-size).\n"
+		"--domains N: the N senders are one exporter (one source address), each\n"
+		"sender one observation domain (line card).\n"
+		"--scale: one exporter with --domains (default 4) domains sends unpaced\n"
+		"(default 4000000 flows) through the ring to 1 outlet worker, then 2; prints\n"
+		"flows/s stored end to end for each and the ratio (the ring spreads one\n"
+		"exporter's domains over the workers). Target %.1fx.\n"
 		"Target: %.0f flows/s, under 20 bytes per flow on disk.\n",
-		BENCH_TARGET);
+		BENCH_SCALE_TARGET, BENCH_TARGET);
 }
 
 int bench_e2e_main(int argc, char **argv)
@@ -475,6 +522,8 @@ int bench_e2e_main(int argc, char **argv)
 	    {"ring-size", required_argument, NULL, 'z'},
 	    {"batch-rows", required_argument, NULL, 'B'},
 	    {"batch-interval", required_argument, NULL, 'I'},
+	    {"domains", required_argument, NULL, 'd'},
+	    {"scale", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -543,6 +592,15 @@ int bench_e2e_main(int argc, char **argv)
 		case 'B':
 			o.batch_rows = strtoull(optarg, NULL, 10);
 			break;
+		case 'd':
+			o.domains = (unsigned)strtoul(optarg, NULL, 10);
+			if (!o.domains || o.domains > 16)
+				return cli_opts_usage_error(&cli);
+			o.senders = o.domains;
+			break;
+		case 'S':
+			o.scale = 1;
+			break;
 		case 'I':
 			if (config_parse_duration_ms(optarg, &o.batch_interval_ms) < 0 ||
 			    o.batch_interval_ms == 0)
@@ -554,6 +612,15 @@ int bench_e2e_main(int argc, char **argv)
 		return cli.status;
 	if (!o.workers || !o.senders || o.senders > 16 || !o.flows)
 		return cli_opts_usage_error(&cli);
+	if (o.scale) {
+		/* One exporter, 4 domains unless told, ring only, unpaced. */
+		if (!o.domains)
+			o.domains = o.senders = 4;
+		o.kafka = 0;
+		o.ring = 1;
+		if (!flows_given)
+			o.flows = 4000000;
+	}
 	log_set_level(LOG_LEVEL_ERROR);
 	if (store_config_defaults(&sc) < 0)
 		return 1;
@@ -594,7 +661,7 @@ int bench_e2e_main(int argc, char **argv)
 	if (!senders)
 		goto out;
 	for (unsigned i = 0; i < o.senders; i++)
-		if (sender_prepare(&senders[i], i, o.format) < 0)
+		if (sender_prepare(&senders[i], i, o.format, o.domains > 0) < 0)
 			goto out;
 	if (o.kafka) {
 		rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -617,6 +684,10 @@ int bench_e2e_main(int argc, char **argv)
 	       o.senders, o.workers, o.inlet_workers, (unsigned long long)sc.batch_rows,
 	       o.clickhouse, server ? " (private)" : "");
 	ret = 0;
+	if (o.scale) {
+		ret = run_scale(&o, &sc, senders, ch_pid, &run_id);
+		goto out;
+	}
 	for (int mode = 0; mode < 2; mode++) {
 		int kafka = mode == 1;
 		uint64_t rate = o.rate;
@@ -703,4 +774,18 @@ out:
 	bench_clickhouse_free(server);
 	store_config_free(&sc);
 	return ret;
+}
+
+int bench_scale_main(int argc, char **argv)
+{
+	char *args[64];
+	int n = 0;
+
+	/* `weir bench scale ARGS` is `weir bench e2e --scale ARGS`. */
+	args[n++] = argv[0];
+	args[n++] = (char *)"--scale";
+	for (int i = 1; i < argc && n < 63; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	return bench_e2e_main(n, args);
 }
