@@ -233,6 +233,31 @@ void inlet_worker_tick(struct inlet_worker *w, uint64_t now_ms)
 		drop_log_note(w->in->drops, "kernel-queue", NULL, k - w->kernel_drops_logged,
 			      now_ms);
 	w->kernel_drops_logged = k;
+	/* What XDP dropped (no exporter: a junk flood would be as many
+	 * exporters as it spoofs), told by the input's first thread. */
+	if (w->input->skel && w == &w->input->workers[0]) {
+		static const struct {
+			int outcome;
+			const char *reason;
+		} xdp_drops[] = {
+		    {XDP_STEER_DROPPED_NOT_ALLOWED, "not-allowed"},
+		    {XDP_STEER_DROPPED_RATE, "rate"},
+		    {XDP_STEER_MALFORMED, "malformed"},
+		    {XDP_STEER_NO_SOCKET, "no-socket"},
+		};
+		struct xdp_steer_counter oc[XDP_STEER_OUTCOMES];
+
+		if (inlet_xdp_read_outcomes(w->input, oc) == 0)
+			for (size_t i = 0; i < sizeof(xdp_drops) / sizeof(xdp_drops[0]); i++) {
+				uint64_t *last = &w->input->xdp_logged[xdp_drops[i].outcome];
+				uint64_t v = oc[xdp_drops[i].outcome].packets;
+
+				if (v > *last)
+					drop_log_note(w->in->drops, xdp_drops[i].reason, NULL,
+						      v - *last, now_ms);
+				*last = v;
+			}
+	}
 	drop_log_tick(w->in->drops, now_ms);
 }
 

@@ -84,6 +84,8 @@ struct inlet_input {
 	struct inlet_worker *workers;
 	struct metric_series *m_bus_dropped, *m_not_allowed, *m_rate, *m_malformed;
 	struct metric_series *m_other_dropped[INLET_DROP_REASONS]; /* exporter="other" */
+	/* XDP's drop counters as last told to the drop log (its worker 0 only) */
+	uint64_t xdp_logged[XDP_STEER_OUTCOMES];
 	struct metric_series *m_xdp_packets[XDP_STEER_OUTCOMES], *m_xdp_bytes[XDP_STEER_OUTCOMES];
 };
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -154,6 +155,44 @@ static void *read_ring(void *arg)
 	return NULL;
 }
 
+/* stderr into a temporary file, to read the drop log's lines. */
+static int capture_stderr(FILE **tmp)
+{
+	int saved = dup(2);
+
+	fflush(stderr);
+	*tmp = tmpfile();
+	REQUIRE(*tmp && saved >= 0);
+	dup2(fileno(*tmp), 2);
+	return saved;
+}
+
+/* Restores stderr; returns the sum of the counts of the drop log's lines
+ * for (reason, exporter), and their number in *lines. */
+static uint64_t drop_lines(FILE *tmp, int saved, const char *reason, const char *exporter,
+			   int *lines)
+{
+	char line[512], want[128];
+	uint64_t sum = 0;
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	snprintf(want, sizeof(want), "stage=inlet reason=%s exporter=%s count=", reason, exporter);
+	*lines = 0;
+	rewind(tmp);
+	while (fgets(line, sizeof(line), tmp)) {
+		const char *at = strstr(line, want);
+
+		if (strstr(line, "msg=\"datagrams dropped\"") && at) {
+			sum += strtoull(at + strlen(want), NULL, 10);
+			(*lines)++;
+		}
+	}
+	fclose(tmp);
+	return sum;
+}
+
 /* 127.0.0.<host> for the first host whose datagrams go to ring `ring`. */
 static unsigned host_on_ring(struct bus_producer *prod, size_t ring, unsigned after)
 {
@@ -178,10 +217,12 @@ TEST(inlet_stalled_ring_hurts_only_its_exporter)
 	pthread_t t;
 	char stalled_name[32];
 	unsigned quiet, stalled;
-	int a, b;
+	int a, b, lines, saved;
 	uint64_t held, ring_full;
+	FILE *log;
 
 	/* No share: the stalled exporter fills its whole ring. */
+	saved = capture_stderr(&log);
 	fixture_init(&f, 2, 0);
 	quiet = host_on_ring(f.prod, 0, 1);
 	stalled = host_on_ring(f.prod, 1, 1);
@@ -212,6 +253,10 @@ TEST(inlet_stalled_ring_hurts_only_its_exporter)
 	close(a);
 	close(b);
 	fixture_fini(&f, 2);
+	/* The drop log told every drop, in a line or two (the first at once,
+	 * the rest when the minute passes or, here, when the inlet goes). */
+	CHECK_EQ(drop_lines(log, saved, "ring-full", stalled_name, &lines), ring_full);
+	CHECK(lines >= 1 && lines <= 2);
 }
 
 TEST(inlet_noisy_exporter_holds_only_its_share_of_a_ring)
