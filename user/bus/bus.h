@@ -124,9 +124,12 @@ static inline void bus_consumer_free(struct bus_consumer *c)
  * consumer. send() never waits: it returns -ENOBUFS at once when the ring is
  * full, and -EDQUOT when the datagram's exporter already holds
  * `exporter_share` percent of the ring (queued or polled and not yet
- * released), so that one exporter outrunning the consumer leaves room for
- * the others (1..99; 0 or 100 and above: no limit; a share always fits one
- * datagram of the largest size). Both are counted in
+ * released) while another exporter holds bytes in it or did in the last 30
+ * s, so that one exporter outrunning the consumer leaves room for the others
+ * while an exporter alone on its ring may use all of it (1..99; 0 or 100
+ * and above: no limit; a share always fits one datagram of the largest
+ * size; the first 4096 exporters present at once are tracked, later ones
+ * are not limited). Both are counted in
  * weir_bus_ring_dropped_total{ring=name}; the caller counts them per
  * exporter. Gauges weir_bus_ring_used_bytes{ring} and
  * weir_bus_ring_size_bytes{ring} say how full it is. Both ends are views of

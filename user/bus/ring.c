@@ -21,6 +21,9 @@
  * datagram goes in untracked (flagged, so its release leaves the table be). */
 #define RING_SHARE_EXPORTERS 4096
 #define RING_F_TRACKED	     1
+/* An exporter that held bytes in the ring this recently still counts as
+ * present: while another one is, an exporter is held to its share. */
+#define RING_SHARE_WINDOW_MS 30000
 
 struct ring_record {
 	uint32_t total; /* record size with header and padding, or RING_WRAP */
@@ -44,11 +47,15 @@ struct ring {
 	pthread_cond_t readable, writable;
 	uint8_t *buf;
 	uint64_t size;
-	uint64_t head;		    /* next write position (monotonic) */
-	uint64_t tail;		    /* oldest position still in use by the consumer */
-	uint64_t read;		    /* where the next poll starts */
-	uint64_t share_limit;	    /* bytes one exporter may hold; 0 = no limit */
-	struct exporter_table held; /* of struct ring_held, when share_limit */
+	uint64_t head;	      /* next write position (monotonic) */
+	uint64_t tail;	      /* oldest position still in use by the consumer */
+	uint64_t read;	      /* where the next poll starts */
+	uint64_t share_limit; /* bytes one exporter may hold; 0 = no limit */
+	/* Of struct ring_held, when share_limit: the exporters holding bytes
+	 * (last_seen UINT64_MAX) or that held some in the last
+	 * RING_SHARE_WINDOW_MS (last_seen: when they last held nothing). */
+	struct exporter_table held;
+	uint64_t next_expire_ms;
 	int closed;
 	_Atomic int refs;
 	struct metric_series *sent, *dropped, *used, *size_gauge;
@@ -57,6 +64,44 @@ struct ring {
 static uint64_t align8(uint64_t v)
 {
 	return (v + 7) & ~7ull;
+}
+
+static uint64_t coarse_ms(void)
+{
+	struct timespec ts;
+
+	/* A few ns: read with the lock held, once per datagram. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The held-bytes entry of env's exporter, or NULL (table full: untracked),
+ * and whether the exporter is over its share: only while another exporter
+ * is present, so that an exporter alone on its ring may use all of it. */
+static struct ring_held *share_take(struct ring *r, const struct bus_envelope *env, uint64_t need,
+				    int *over)
+{
+	uint64_t now = coarse_ms();
+	struct exporter_entry *e;
+	struct ring_held *h;
+
+	if (now >= r->next_expire_ms) {
+		if (now > RING_SHARE_WINDOW_MS)
+			exporter_table_expire(&r->held, now - RING_SHARE_WINDOW_MS);
+		r->next_expire_ms = now + 1000;
+	}
+	e = exporter_table_get(&r->held, &env->exporter, 0, NULL);
+	if (!e)
+		return NULL;
+	h = (struct ring_held *)e->value;
+	*over = h->bytes + need > r->share_limit && exporter_table_count(&r->held) > 1;
+	if (!*over) {
+		h->bytes += need;
+		e->last_seen = UINT64_MAX; /* holds bytes: never expires */
+	} else if (!h->bytes) {
+		e->last_seen = now;
+	}
+	return h;
 }
 
 static int ring_send(struct bus_producer *p, const struct bus_envelope *env)
@@ -81,13 +126,11 @@ static int ring_send(struct bus_producer *p, const struct bus_envelope *env)
 		return -ENOBUFS;
 	}
 	if (r->share_limit) {
-		/* O(1): a table lookup; the entry goes when it holds nothing. */
-		struct exporter_entry *e = exporter_table_get(&r->held, &env->exporter, 0, NULL);
+		int over = 0;
 
-		held = e ? (struct ring_held *)e->value : NULL;
-		if (held && held->bytes + need > r->share_limit) {
-			if (!held->bytes)
-				exporter_table_remove(&r->held, e);
+		/* O(1): a table lookup (and a sweep of idle entries a second). */
+		held = share_take(r, env, need, &over);
+		if (over) {
 			pthread_mutex_unlock(&r->lock);
 			metric_add(r->dropped, 1);
 			return -EDQUOT;
@@ -109,8 +152,6 @@ static int ring_send(struct bus_producer *p, const struct bus_envelope *env)
 	};
 	memcpy(rec + 1, env->data, env->len);
 	r->head += need;
-	if (held)
-		held->bytes += need;
 	metric_set(r->used, (double)(r->head - r->tail));
 	pthread_cond_signal(&r->readable);
 	pthread_mutex_unlock(&r->lock);
@@ -174,6 +215,7 @@ static int ring_poll(struct bus_consumer *c, struct bus_envelope *envs, size_t m
 static void ring_release(struct bus_consumer *c, int commit)
 {
 	struct ring *r = container_of(c, struct ring, consumer);
+	uint64_t now = r->share_limit ? coarse_ms() : 0;
 
 	(void)commit; /* nothing survives the process: there is nothing to commit */
 	pthread_mutex_lock(&r->lock);
@@ -194,7 +236,7 @@ static void ring_release(struct bus_consumer *c, int commit)
 
 			h->bytes -= h->bytes < rec->total ? h->bytes : rec->total;
 			if (!h->bytes)
-				exporter_table_remove(&r->held, e);
+				e->last_seen = now; /* expires after the window */
 		}
 		r->tail += rec->total;
 	}

@@ -274,11 +274,13 @@ TEST(inlet_noisy_exporter_holds_only_its_share_of_a_ring)
 	b = sender(4); /* noisy: sends N */
 	snprintf(quiet_name, sizeof(quiet_name), "127.0.0.3");
 	snprintf(noisy_name, sizeof(noisy_name), "127.0.0.4");
-	/* The noisy one first fills more than the ring, then the quiet one
-	 * comes. */
+	/* The quiet one says a word (so it is present), the noisy one fills
+	 * more than the ring, then the quiet one sends the rest. */
 	for (int i = 0; i < N; i++) {
+		if (i == 0)
+			send_one(a, f.port, 1);
 		send_one(b, f.port, 2);
-		if (i >= N - 300)
+		if (i > N - 300)
 			send_one(a, f.port, 1);
 		if (i % 50 == 49)
 			clock_sleep_ms(2);
