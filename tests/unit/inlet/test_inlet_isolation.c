@@ -3,7 +3,8 @@
  * with a ring bus: a stalled ring drops its exporter's datagrams at once
  * (counted under its name) while the other exporter, on another ring, loses
  * nothing, not even in the kernel; inside one ring a noisy exporter holds at
- * most its share, so a quiet one beside it loses nothing. */
+ * most its share, so a quiet one beside it loses nothing; the kernel's drops
+ * reach the drop log. */
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,9 +31,11 @@ struct fixture {
 	char input[64];
 };
 
-static void fixture_init(struct fixture *f, size_t rings, unsigned share)
+/* rcvbuf: the socket's receive buffer; start: also inlet_start(). */
+static void fixture_init_with(struct fixture *f, size_t rings, unsigned share, uint64_t rcvbuf,
+			      int start)
 {
-	struct inlet_input_config ic = {.type = INLET_INPUT_UDP, .receive_buffer = 4u << 20};
+	struct inlet_input_config ic = {.type = INLET_INPUT_UDP, .receive_buffer = rcvbuf};
 	struct inlet_config cfg = {.inputs = {&ic, 1}};
 	struct error err = {""};
 	char listen[32];
@@ -47,7 +50,13 @@ static void fixture_init(struct fixture *f, size_t rings, unsigned share)
 	if (inlet_new(&cfg, f->prod, f->reg, &f->in, &err) < 0)
 		printf("# %s\n", err.text);
 	REQUIRE(f->in);
-	REQUIRE_EQ(inlet_start(f->in, &err), 0);
+	if (start)
+		REQUIRE_EQ(inlet_start(f->in, &err), 0);
+}
+
+static void fixture_init(struct fixture *f, size_t rings, unsigned share)
+{
+	fixture_init_with(f, rings, share, 4u << 20, 1);
 }
 
 static void fixture_fini(struct fixture *f, size_t rings)
@@ -304,4 +313,32 @@ TEST(inlet_noisy_exporter_holds_only_its_share_of_a_ring)
 	close(a);
 	close(b);
 	fixture_fini(&f, 1);
+}
+
+TEST(inlet_kernel_queue_drops_reach_the_drop_log)
+{
+	struct fixture f;
+	struct inlet_stats st;
+	struct error err = {""};
+	int fd, lines, saved;
+	uint64_t logged;
+	FILE *log;
+
+	/* Sockets open, no thread reading yet: a small buffer overflows. */
+	saved = capture_stderr(&log);
+	fixture_init_with(&f, 1, 0, 4096, 0);
+	fd = sender(5);
+	for (int i = 0; i < 500; i++)
+		send_one(fd, f.port, 1);
+	REQUIRE_EQ(inlet_start(f.in, &err), 0);
+	/* The thread reads what the buffer held, then tells within a second. */
+	clock_sleep_ms(1500);
+	inlet_get_stats(f.in, &st);
+	close(fd);
+	fixture_fini(&f, 1);
+	logged = drop_lines(log, saved, "kernel-queue", "none", &lines);
+	CHECK(st.kernel_drops > 0);
+	CHECK_EQ(st.received + st.kernel_drops, 500);
+	CHECK_EQ(logged, st.kernel_drops);
+	CHECK(lines >= 1 && lines <= 2);
 }
