@@ -22,6 +22,7 @@ static const struct bench {
     {"decode", bench_decode_main, "records/s/core of the NetFlow v9, IPFIX and sFlow decoders"},
     {"inlet", bench_inlet_main, "datagrams/s received on a veth pair: AF_XDP vs recvmmsg"},
     {"e2e", bench_e2e_main, "flows/s from UDP datagrams to ClickHouse rows, ring and Kafka"},
+    {"scale", bench_scale_main, "one exporter with several domains: flows/s, 2 workers vs 1"},
     {"kafka", bench_kafka_main, "envelopes/s through producer -> Kafka -> consumer group"},
     {"store", bench_store_main, "flows/s inserted into ClickHouse, bytes per flow on disk"},
     {"probe", bench_probe_main, "host probe on a veth pair: throughput cost, CPU vs softflowd"},

@@ -326,8 +326,9 @@ static int start_bus(struct roles *r, int producer, int consumers)
 		return -ENOMEM;
 	if (r->cfg.bus.type == BUS_TYPE_RING) {
 		r->ring = 1;
-		ret = bus_ring_shards_new(n, r->cfg.bus.ring_size, (int)r->cfg.bus.ring_block_ms,
-					  r->metrics, &r->producer, r->consumers, &err);
+		ret = bus_ring_shards_new(n, r->cfg.bus.ring_size,
+					  (unsigned)r->cfg.bus.ring_exporter_share, r->metrics,
+					  &r->producer, r->consumers, &err);
 		if (ret < 0)
 			fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 		return ret;

@@ -4,14 +4,18 @@
  * through the UDP fallback, read back from the ring byte for byte; ICMP and
  * TCP still pass; allowlist and rate limit cut in XDP and in the threads;
  * stale programs replaced, clean shutdown detaches; softflowd as a real
- * exporter. Needs root; skips otherwise. */
+ * exporter; a flood of fuzz-corpus junk from outside the allowlist costs the
+ * legitimate exporter nothing. Needs root; skips otherwise. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +91,7 @@ static void fixture_init(struct fixture *f, const char *tag)
 			break;
 		}
 	REQUIRE_EQ(metrics_registry_new(&f->metrics, NULL), 0);
-	REQUIRE(bus_ring_new(tag, 8u << 20, 100, f->metrics, &f->prod, &f->cons, NULL) == 0);
+	REQUIRE(bus_ring_new(tag, 8u << 20, 0, f->metrics, &f->prod, &f->cons, NULL) == 0);
 	f->sent = calloc(MAX_SENT, sizeof(*f->sent));
 	REQUIRE(f->sent);
 }
@@ -1215,4 +1219,139 @@ TEST(afxdp_nfreplay_reaches_the_inlet)
 	fixture_fini(&f);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
+}
+
+/* ---- a junk flood beside a legitimate exporter ---- */
+
+struct junk {
+	int fd;
+	uint8_t (*data)[1472];
+	size_t *len, n;
+	_Atomic int stop;
+	uint64_t sent;
+};
+
+/* The fuzz corpora of the flow decoders (datagrams that break parsers),
+ * at most `max` of them that fit in one UDP datagram. */
+static size_t load_corpus(struct junk *j, size_t max)
+{
+	static const char *const dirs[] = {"fuzz_netflow_v5", "fuzz_netflow_v9", "fuzz_ipfix",
+					   "fuzz_sflow"};
+	const char *top = getenv("WEIR_TOP");
+	char path[4096];
+
+	j->data = calloc(max, sizeof(*j->data));
+	j->len = calloc(max, sizeof(*j->len));
+	REQUIRE(j->data && j->len);
+	for (size_t d = 0; d < 4; d++) {
+		struct dirent *e;
+		DIR *dir;
+
+		snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/%s", top ? top : ".", dirs[d]);
+		dir = opendir(path);
+		if (!dir)
+			continue;
+		while ((e = readdir(dir)) && j->n < max) {
+			char file[4352];
+			uint8_t *buf;
+			long size;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(file, sizeof(file), "%s/%s", path, e->d_name);
+			size = test_read_file(file, &buf);
+			if (size > 0 && size <= 1472) {
+				memcpy(j->data[j->n], buf, (size_t)size);
+				j->len[j->n++] = (size_t)size;
+			}
+			if (size >= 0)
+				free(buf);
+		}
+		closedir(dir);
+	}
+	return j->n;
+}
+
+static void *junk_main(void *arg)
+{
+	struct junk *j = arg;
+	struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_port = htons(2055)};
+	size_t i = 0;
+
+	addr_from_text(&to.sin6_addr, "192.0.2.2");
+	/* As fast as this thread sends. */
+	while (!atomic_load_explicit(&j->stop, memory_order_relaxed)) {
+		struct mmsghdr msgs[32];
+		struct iovec iov[32];
+		int r;
+
+		for (int k = 0; k < 32; k++, i++) {
+			iov[k] = (struct iovec){j->data[i % j->n], j->len[i % j->n]};
+			msgs[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &to,
+							       .msg_namelen = sizeof(to),
+							       .msg_iov = &iov[k],
+							       .msg_iovlen = 1}};
+		}
+		r = sendmmsg(j->fd, msgs, 32, 0);
+		if (r > 0)
+			j->sent += (uint64_t)r;
+	}
+	return NULL;
+}
+
+TEST(afxdp_junk_flood_from_outside_the_allowlist_costs_the_exporter_nothing)
+{
+	static const char *const allow[] = {"192.0.2.11/32"};
+	struct inlet_input_config ic;
+	struct inlet_config cfg;
+	struct inlet_stats st;
+	struct fixture f;
+	struct junk j = {0};
+	pthread_t t;
+	double t0, secs;
+	size_t got;
+	int fd;
+
+	need_root();
+	fixture_init(&f, "jf");
+	if (load_corpus(&j, 4096) == 0)
+		SKIP("no fuzz corpus under tests/fuzz/corpus (run from the top directory)");
+	afxdp_config(&cfg, &ic, &f, INLET_XDP_AUTO);
+	cfg.allowlist.items = (void *)allow;
+	cfg.allowlist.count = 1;
+	f.in = start_inlet(&f, &cfg);
+	REQUIRE(f.in);
+	j.fd = exporter_socket(&f, "192.0.2.12");
+	fd = exporter_socket(&f, "192.0.2.11");
+	t0 = clock_mono_s();
+	pthread_create(&t, NULL, junk_main, &j);
+	usleep(200000); /* the flood is on */
+	send_encoded(&f, fd, "192.0.2.2", 2055, DEMO_IPFIX, 400);
+	usleep(200000);
+	atomic_store(&j.stop, 1);
+	pthread_join(t, NULL);
+	secs = clock_mono_s() - t0;
+	/* Every legitimate datagram, byte for byte, and none of the junk. */
+	got = receive_and_match(&f, f.nsent, "192.0.2.11");
+	CHECK_EQ(got, f.nsent);
+	wait_accounted(&f, f.nsent + j.sent, &st);
+	printf("# junk: %llu datagrams (%zu corpus files) in %.2f s, %.0f/s; %llu dropped in XDP "
+	       "(not allowed); received from the bus: %zu, %zu sent by the exporter\n",
+	       (unsigned long long)j.sent, j.n, secs, (double)j.sent / secs,
+	       (unsigned long long)st.dropped_not_allowed, got, f.nsent);
+	CHECK(j.sent > 0);
+	CHECK_EQ(st.received, f.nsent);
+	CHECK_EQ(st.kernel_drops, 0);
+	CHECK_EQ(st.dropped_not_allowed, j.sent);
+	{
+		struct bus_envelope env;
+
+		CHECK_EQ(bus_consumer_poll(f.cons, &env, 1, 200), 0);
+	}
+	close(fd);
+	close(j.fd);
+	stop_inlet(&f);
+	free(j.data);
+	free(j.len);
+	fixture_fini(&f);
 }

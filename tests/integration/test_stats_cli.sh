@@ -88,8 +88,8 @@ tap $? "weir run exits 0 on SIGTERM"
 # The drop log: the first junk datagram said at once, the other two at the
 # stop (not a line each).
 lines=$(grep -c 'reason=bad_version exporter=127.0.0.1 ' "$E2E_DIR/weir.log")
-grep -q 'msg="datagrams not fully decoded" stage=outlet reason=bad_version exporter=127.0.0.1 datagrams=1$' "$E2E_DIR/weir.log" &&
-	grep -q 'reason=bad_version exporter=127.0.0.1 datagrams=2$' "$E2E_DIR/weir.log" && [ "$lines" = 2 ]
+grep -q 'msg="datagrams not fully decoded" stage=outlet reason=bad_version exporter=127.0.0.1 count=1$' "$E2E_DIR/weir.log" &&
+	grep -q 'reason=bad_version exporter=127.0.0.1 count=2$' "$E2E_DIR/weir.log" && [ "$lines" = 2 ]
 tap $? "decode drops logged once with the first, then with the count since ($lines lines)"
 echo "1..$E2E_N"
 exit $E2E_FAILED

@@ -25,6 +25,9 @@ int bench_decode_main(int argc, char **argv);
 int bench_inlet_main(int argc, char **argv);
 /* e2e: flows/s from UDP datagrams to ClickHouse rows, ring and Kafka buses. */
 int bench_e2e_main(int argc, char **argv);
+/* scale: `e2e --scale`: one exporter with several observation domains, flows/s
+ * stored on 2 outlet workers vs 1 (target 1.7x). */
+int bench_scale_main(int argc, char **argv);
 /* kafka: envelopes/s through producer -> Kafka (or its mock) -> consumer. */
 int bench_kafka_main(int argc, char **argv);
 /* store: flows/s inserted into ClickHouse and bytes per flow on disk. */

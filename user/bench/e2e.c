@@ -2,13 +2,17 @@
 /* `weir bench e2e`: flows/s from UDP datagrams to rows acknowledged by
  * ClickHouse, through the whole path (inlet, bus, outlet, store) built in
  * this process, with the in-process ring and with Kafka (librdkafka's mock
- * cluster); zero loss required, and bytes per flow on disk in `flows`. */
+ * cluster); zero loss required, and bytes per flow on disk in `flows`. With
+ * --scale: one exporter with several observation domains at full speed on 1
+ * outlet worker, then 2, and the ratio (the ring shards by domain). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +28,17 @@
 #include "common/cpu_time.h"
 #include "common/log.h"
 #include "demo/demo.h"
+#include "decode/decode.h"
 #include "demo/demo_exporter.h"
 #include "inlet/inlet.h"
 #include "orchestrator/orchestrator.h"
 #include "outlet/outlet.h"
 #include "store/store.h"
 
-#define BENCH_DB     "weir_bench_e2e"
-#define BENCH_CYCLE  4000 /* distinct datagrams per sender, replayed */
-#define BENCH_TARGET 500000.0
+#define BENCH_DB	   "weir_bench_e2e"
+#define BENCH_CYCLE	   4000 /* distinct datagrams per sender, replayed */
+#define BENCH_TARGET	   500000.0
+#define BENCH_SCALE_TARGET 1.7 /* 2 workers vs 1, one exporter with several domains */
 
 struct bench_opts {
 	const char *clickhouse;
@@ -46,6 +52,10 @@ struct bench_opts {
 	uint64_t batch_interval_ms; /* clickhouse.batch-interval here (1 s) */
 	enum demo_format format;
 	int ring, kafka;
+	/* --domains N: the senders are one exporter (one source address),
+	 * each sender one observation domain. --scale: 1 then 2 workers. */
+	unsigned domains;
+	int scale;
 };
 
 /* One sender: pre-encoded datagrams (so the encoder's cost is not in the
@@ -63,10 +73,14 @@ struct sender {
 	/* CPU the thread used, loopback delivery included: on loopback the
 	 * sender's sendmmsg() also runs the receive side's softirq work. */
 	double cpu_s;
+	void *dst_producer; /* --scale: the bus producer it sends to */
 };
 
-static int sender_prepare(struct sender *s, unsigned index, enum demo_format format)
+/* one_exporter: every sender uses 127.0.0.100 (its own domain still). */
+static int sender_prepare(struct sender *s, unsigned index, enum demo_format format,
+			  int one_exporter)
 {
+	uint32_t src = 0x7f000000u + 100 + (one_exporter ? 0 : index); /* 127.0.0.100+ */
 	struct demo_encoder_config ec = {.format = format,
 					 .domain_id = 1 + index,
 					 .sampling_rate = 1000,
@@ -76,8 +90,8 @@ static int sender_prepare(struct sender *s, unsigned index, enum demo_format for
 	uint64_t seq = 0, now = (uint64_t)time(NULL);
 
 	s->src.sin_family = AF_INET;
-	s->src.sin_addr.s_addr = htonl(0x7f000000u + 100 + index); /* 127.0.0.100+ */
-	addr_from_ipv4(&ec.agent, 0x7f000000u + 100 + index);
+	s->src.sin_addr.s_addr = htonl(src);
+	addr_from_ipv4(&ec.agent, src);
 	s->buf = malloc((size_t)BENCH_CYCLE * 1500);
 	demo_encoder_new(&ec, &enc, NULL);
 	if (!s->buf || !enc) {
@@ -279,8 +293,9 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 			goto out;
 		}
 	} else {
-		ret = bus_ring_shards_new(o->workers, bc.ring_size, (int)bc.ring_block_ms, metrics,
-					  &producer, consumers, NULL);
+		ret =
+		    bus_ring_shards_new(o->workers, bc.ring_size, (unsigned)bc.ring_exporter_share,
+					metrics, &producer, consumers, NULL);
 		if (ret < 0)
 			goto out;
 	}
@@ -431,6 +446,159 @@ out:
 	return ret;
 }
 
+/* ---- --scale: one exporter's domains over the ring's consumers ---- */
+
+/* A decoding consumer of one ring: what an outlet worker does before it
+ * enriches and stores (ClickHouse would be what is measured otherwise). */
+struct scale_worker {
+	pthread_t thread;
+	struct bus_consumer *c;
+	uint64_t flows, datagrams;
+	_Atomic int done; /* set once the ring is closed: stop when it is empty */
+	int error;
+	double cpu_s; /* the thread's CPU time */
+};
+
+static void *scale_worker_main(void *arg)
+{
+	struct scale_worker *w = arg;
+	struct decode_config dc;
+	struct decode_state *st = NULL;
+	struct bus_envelope envs[512];
+	struct flow *flows = malloc(1024 * sizeof(*flows));
+	int n;
+
+	decode_config_init(&dc);
+	if (!flows || decode_state_new(&dc, &st, NULL) < 0) {
+		w->error = ENOMEM;
+		goto out;
+	}
+	/* Until the ring is closed and empty. */
+	for (;;) {
+		n = bus_consumer_poll(w->c, envs, 512, 100);
+		if (n < 0)
+			break;
+		if (n == 0) {
+			if (atomic_load(&w->done))
+				break;
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			struct decode_input in = {.data = envs[i].data,
+						  .len = envs[i].len,
+						  .exporter = envs[i].exporter,
+						  .time_received =
+						      envs[i].time_received_ns / 1000000000};
+			struct decode_output out = {.flows = flows, .cap = 1024};
+			struct decode_result r;
+
+			decode_datagram(st, &in, &out, &r);
+			w->flows += out.count;
+		}
+		w->datagrams += (uint64_t)n;
+		bus_consumer_release(w->c, BUS_RELEASE_COMMIT);
+	}
+out:
+	decode_state_free(st);
+	free(flows);
+	w->cpu_s = cpu_thread_s();
+	return NULL;
+}
+
+/* A sender of one domain: its pre-encoded datagrams straight to the bus
+ * producer (the inlet's side of it), retrying what the ring refuses. */
+static void *scale_sender_main(void *arg)
+{
+	struct sender *s = arg;
+	struct bus_producer *p = (struct bus_producer *)s->dst_producer;
+	struct bus_envelope env = {.exporter_port = 2055};
+	size_t i = 0;
+
+	addr_from_ipv4(&env.exporter, ntohl(s->src.sin_addr.s_addr));
+	while (s->sent_flows < s->want_flows) {
+		size_t k = i++ % s->count;
+
+		env.time_received_ns = clock_real_ns();
+		env.data = s->buf + k * 1500;
+		env.len = s->len[k];
+		while (bus_producer_send(p, &env) < 0)
+			sched_yield();
+		s->sent_flows += s->flows[k];
+		s->sent_datagrams++;
+	}
+	s->cpu_s = cpu_thread_s();
+	return NULL;
+}
+
+/* The same load (one exporter, o->domains domains, unpaced, lossless) on 1
+ * consumer, then 2. Prints flows/s decoded for each and the ratio. */
+static int run_scale(const struct bench_opts *o, struct sender *senders)
+{
+	double figure[2] = {0, 0}, busiest[2] = {0, 0};
+
+	for (unsigned nw = 1; nw <= 2; nw++) {
+		struct scale_worker w[2];
+		struct bus_consumer *consumers[2] = {NULL, NULL};
+		struct bus_producer *p = NULL;
+		uint64_t flows = 0, sent = 0, spread[2] = {0, 0};
+		double t0, secs, cpu0;
+
+		memset(w, 0, sizeof(w));
+		if (bus_ring_shards_new(nw, o->ring_size, 50, NULL, &p, consumers, NULL) < 0)
+			return 1;
+		for (unsigned i = 0; i < nw; i++) {
+			w[i].c = consumers[i];
+			pthread_create(&w[i].thread, NULL, scale_worker_main, &w[i]);
+		}
+		cpu0 = cpu_self_s();
+		t0 = clock_mono_s();
+		for (unsigned i = 0; i < o->senders; i++) {
+			struct sender *s = &senders[i];
+
+			s->dst_producer = p;
+			s->want_flows = o->flows / o->senders;
+			s->sent_flows = s->sent_datagrams = 0;
+			pthread_create(&s->thread, NULL, scale_sender_main, s);
+		}
+		for (unsigned i = 0; i < o->senders; i++) {
+			pthread_join(senders[i].thread, NULL);
+			sent += senders[i].sent_flows;
+		}
+		bus_ring_shards_close(p);
+		for (unsigned i = 0; i < nw; i++) {
+			atomic_store(&w[i].done, 1);
+			pthread_join(w[i].thread, NULL);
+			flows += w[i].flows;
+			spread[i] = w[i].flows;
+			if (w[i].cpu_s > busiest[nw - 1])
+				busiest[nw - 1] = w[i].cpu_s;
+		}
+		secs = clock_mono_s() - t0;
+		figure[nw - 1] = (double)flows / secs;
+		/* The busiest worker's CPU time bounds the run when each worker has
+		 * a core of its own: flows / that is what the workers can take,
+		 * whatever else shares the machine. */
+		printf(
+		    "scale %u worker%s: %9.0f flows/s decoded (one exporter, %u domains, %llu/%llu "
+		    "flows, %.1f s; per worker %llu + %llu flows; busiest worker %.2f CPU s: "
+		    "%.0f flows/s with a core each; CPU %.1f s in all)\n",
+		    nw, nw > 1 ? "s" : " ", figure[nw - 1], o->domains, (unsigned long long)flows,
+		    (unsigned long long)sent, secs, (unsigned long long)spread[0],
+		    (unsigned long long)spread[1], busiest[nw - 1],
+		    busiest[nw - 1] > 0 ? (double)flows / busiest[nw - 1] : 0, cpu_self_s() - cpu0);
+		bus_producer_free(p);
+		for (unsigned i = 0; i < nw; i++)
+			bus_consumer_free(consumers[i]);
+	}
+	printf("scale result: 2 workers / 1 worker = %.2fx measured, %.2fx by the busiest "
+	       "worker's CPU time (target %.1fx: %s; the senders share the CPUs: the measured "
+	       "ratio needs more free cores than workers + senders)\n",
+	       figure[0] > 0 ? figure[1] / figure[0] : 0,
+	       busiest[1] > 0 ? busiest[0] / busiest[1] : 0, BENCH_SCALE_TARGET,
+	       figure[0] > 0 && figure[1] / figure[0] >= BENCH_SCALE_TARGET ? "met" : "not met");
+	return 0;
+}
+
 static void bench_usage(FILE *out, const void *ctx)
 {
 	fprintf(out,
@@ -438,7 +606,7 @@ static void bench_usage(FILE *out, const void *ctx)
 		"                      [--bus ring|kafka|both] [--workers N] [--senders N]\n"
 		"                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
 		"                      [--ring-size BYTES] [--batch-rows N]\n"
-		"                      [--batch-interval DURATION]\n\n"
+		"                      [--batch-interval DURATION] [--domains N] [--scale]\n\n"
 		"Sends N flows (default 30000000, a minute at the default --rate 500000)\n"
 		"as pre-encoded datagrams over UDP on loopback to an inlet, bus, outlet\n"
 		"and ClickHouse writer built in this process, and times until ClickHouse\n"
@@ -456,8 +624,15 @@ static void bench_usage(FILE *out, const void *ctx)
 		"Defaults are the settings user/store/README.md gives for such rates:\n"
 		"--batch-rows 1000000 (clickhouse.batch-rows), --batch-interval 3s,\n"
 		"--ring-size 512MiB per worker (bus.ring-size).\n"
+		"--domains N: the N senders are one exporter (one source address), each\n"
+		"sender one observation domain (line card).\n"
+		"--scale: one exporter with --domains (default 4) domains sends as fast as\n"
+		"the ring takes (default 8000000 flows, no loss: refused datagrams are sent\n"
+		"again) through the ring's producer to 1 decoding worker, then 2 (decode\n"
+		"only, no ClickHouse); prints flows/s decoded for each and the ratio (the\n"
+		"ring spreads one exporter's domains over the workers). Target %.1fx.\n"
 		"Target: %.0f flows/s, under 20 bytes per flow on disk.\n",
-		BENCH_TARGET);
+		BENCH_SCALE_TARGET, BENCH_TARGET);
 }
 
 int bench_e2e_main(int argc, char **argv)
@@ -474,6 +649,8 @@ int bench_e2e_main(int argc, char **argv)
 	    {"ring-size", required_argument, NULL, 'z'},
 	    {"batch-rows", required_argument, NULL, 'B'},
 	    {"batch-interval", required_argument, NULL, 'I'},
+	    {"domains", required_argument, NULL, 'd'},
+	    {"scale", no_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -542,6 +719,15 @@ int bench_e2e_main(int argc, char **argv)
 		case 'B':
 			o.batch_rows = strtoull(optarg, NULL, 10);
 			break;
+		case 'd':
+			o.domains = (unsigned)strtoul(optarg, NULL, 10);
+			if (!o.domains || o.domains > 16)
+				return cli_opts_usage_error(&cli);
+			o.senders = o.domains;
+			break;
+		case 'S':
+			o.scale = 1;
+			break;
 		case 'I':
 			if (config_parse_duration_ms(optarg, &o.batch_interval_ms) < 0 ||
 			    o.batch_interval_ms == 0)
@@ -553,6 +739,29 @@ int bench_e2e_main(int argc, char **argv)
 		return cli.status;
 	if (!o.workers || !o.senders || o.senders > 16 || !o.flows)
 		return cli_opts_usage_error(&cli);
+	if (o.scale) {
+		/* One exporter, 4 domains unless told; no ClickHouse. */
+		if (!o.domains)
+			o.domains = o.senders = 4;
+		if (!flows_given)
+			o.flows = 8000000;
+		if (o.ring_size > (64ull << 20))
+			o.ring_size = 64ull << 20;
+		senders = calloc(o.senders, sizeof(*senders));
+		ret = senders ? 0 : 1;
+		for (unsigned i = 0; senders && i < o.senders; i++)
+			if (sender_prepare(&senders[i], i, o.format, 1) < 0)
+				ret = 1;
+		printf("scale: %llu flows (%s), one exporter with %u observation domains, "
+		       "through the ring to decoding workers\n",
+		       (unsigned long long)o.flows, demo_format_name(o.format), o.domains);
+		if (ret == 0)
+			ret = run_scale(&o, senders);
+		for (unsigned i = 0; senders && i < o.senders; i++)
+			free(senders[i].buf);
+		free(senders);
+		return ret;
+	}
 	log_set_level(LOG_LEVEL_ERROR);
 	if (store_config_defaults(&sc) < 0)
 		return 1;
@@ -593,7 +802,7 @@ int bench_e2e_main(int argc, char **argv)
 	if (!senders)
 		goto out;
 	for (unsigned i = 0; i < o.senders; i++)
-		if (sender_prepare(&senders[i], i, o.format) < 0)
+		if (sender_prepare(&senders[i], i, o.format, o.domains > 0) < 0)
 			goto out;
 	if (o.kafka) {
 		rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -702,4 +911,18 @@ out:
 	bench_clickhouse_free(server);
 	store_config_free(&sc);
 	return ret;
+}
+
+int bench_scale_main(int argc, char **argv)
+{
+	char *args[64];
+	int n = 0;
+
+	/* `weir bench scale ARGS` is `weir bench e2e --scale ARGS`. */
+	args[n++] = argv[0];
+	args[n++] = (char *)"--scale";
+	for (int i = 1; i < argc && n < 63; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	return bench_e2e_main(n, args);
 }

@@ -30,9 +30,11 @@ struct bus_envelope {
 struct bus_producer;
 
 struct bus_producer_ops {
-	/* Queues a copy of env->data. 0, or -ENOBUFS when the bus is full and
-	 * the datagram was dropped (the implementation counts it). Must be safe
-	 * to call from several threads. */
+	/* Queues a copy of env->data; never waits. 0, or -ENOBUFS when the bus
+	 * is full, -EDQUOT when the datagram's exporter holds its share of it
+	 * (the ring), -EMSGSIZE when it is too large: the datagram was dropped
+	 * (the implementation counts it). Must be safe to call from several
+	 * threads. */
 	int (*send)(struct bus_producer *p, const struct bus_envelope *env);
 	/* Waits until queued datagrams are handed on (ms <= 0: no wait). */
 	int (*flush)(struct bus_producer *p, int timeout_ms);
@@ -119,30 +121,46 @@ static inline void bus_consumer_free(struct bus_consumer *c)
 /* ---- the in-process ring ---- */
 
 /* A ring of `size` bytes (rounded up) between many producers and one
- * consumer. When full, send() blocks up to `block_ms` (backpressure) and then
- * drops, counting weir_bus_ring_dropped_total{ring=name}. Both ends are views
- * of one ring: free the producer and the consumer, the ring goes with the
- * last of them. Returns 0, or -errno with *producer and *consumer NULL and
- * `err` filled. */
-int bus_ring_new(const char *name, size_t size, int block_ms, struct metrics_registry *metrics,
-		 struct bus_producer **producer, struct bus_consumer **consumer, struct error *err);
+ * consumer. send() never waits: it returns -ENOBUFS at once when the ring is
+ * full, and -EDQUOT when the datagram's exporter already holds
+ * `exporter_share` percent of the ring (queued or polled and not yet
+ * released) while another exporter holds bytes in it or did in the last 30
+ * s, so that one exporter outrunning the consumer leaves room for the others
+ * while an exporter alone on its ring may use all of it (1..99; 0 or 100
+ * and above: no limit; a share always fits one datagram of the largest
+ * size; the first 4096 exporters present at once are tracked, later ones
+ * are not limited). Both are counted in
+ * weir_bus_ring_dropped_total{ring=name}; the caller counts them per
+ * exporter. Gauges weir_bus_ring_used_bytes{ring} and
+ * weir_bus_ring_size_bytes{ring} say how full it is. Both ends are views of
+ * one ring: free the producer and the consumer, the ring goes with the last
+ * of them. Returns 0, or -errno with *producer and *consumer NULL and `err`
+ * filled. */
+int bus_ring_new(const char *name, size_t size, unsigned exporter_share,
+		 struct metrics_registry *metrics, struct bus_producer **producer,
+		 struct bus_consumer **consumer, struct error *err);
 
 /* Wakes a consumer blocked in poll() and makes every later poll() return 0
  * at once once the ring is empty (used at shutdown). */
 void bus_ring_close(struct bus_producer *producer);
 
 /* The single-process bus of `weir run`: `n` rings of `size` bytes each
- * (bus.ring-size; a full ring blocks the inlet up to block_ms, then drops
- * and counts; the rings are named "outlet0"... in the metrics) and one
- * producer that sends each datagram to the ring of hash(exporter address),
- * so all of an exporter's datagrams (its templates first) meet one consumer.
+ * (bus.ring-size; each as bus_ring_new() with `exporter_share`, named
+ * "outlet0"... in the metrics) and one producer that sends each datagram to
+ * the ring of hash(exporter address, observation domain) (flow_domain_peek()
+ * of common/flow_domain.h), so all of one (exporter, domain)'s datagrams,
+ * its templates first and in order, meet one consumer, while an exporter
+ * with several domains (line cards) spreads over the consumers. send()
+ * returns what the ring's send() does (-ENOBUFS, -EDQUOT, -EMSGSIZE).
  * consumers[] (n entries, caller's array) get one consumer per ring, each
  * freed with bus_consumer_free(). The producer is thread-safe; free it with
  * bus_producer_free(). Returns 0, or -errno with *producer and consumers[]
  * NULL and `err` filled. */
-int bus_ring_shards_new(size_t n, uint64_t size, int block_ms, struct metrics_registry *metrics,
-			struct bus_producer **producer, struct bus_consumer **consumers,
-			struct error *err);
+int bus_ring_shards_new(size_t n, uint64_t size, unsigned exporter_share,
+			struct metrics_registry *metrics, struct bus_producer **producer,
+			struct bus_consumer **consumers, struct error *err);
+/* The ring bus_ring_shards_new()'s producer sends this datagram to (0..n-1). */
+size_t bus_ring_shards_pick(const struct bus_producer *producer, const struct bus_envelope *env);
 /* Closes every ring behind a producer made by bus_ring_shards_new(): the
  * consumers drain what is queued and then see the end (used at shutdown). */
 void bus_ring_shards_close(struct bus_producer *producer);
@@ -188,9 +206,10 @@ struct bus_kafka_config {
 };
 
 struct bus_config {
-	int type;		/* enum bus_type; default ring */
-	uint64_t ring_size;	/* bytes; default 64 MiB */
-	uint64_t ring_block_ms; /* how long a full ring blocks the inlet; default 100 ms */
+	int type;		      /* enum bus_type; default ring */
+	uint64_t ring_size;	      /* bytes; default 64 MiB */
+	uint64_t ring_exporter_share; /* percent of a ring one exporter may hold; default 50 */
+	uint64_t ring_block_ms;	      /* deprecated, ignored (a full ring never blocks); 0 */
 	struct bus_kafka_config kafka;
 };
 

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* The single-process bus: one in-process ring per consumer (outlet worker),
- * and a producer that picks the ring by a hash of the exporter address, so
- * all of an exporter's datagrams (and so its templates) meet one decoder. */
+ * and a producer that picks the ring by a hash of the exporter address and
+ * observation domain, so all of one domain's datagrams (and so its
+ * templates, scoped per domain by RFC 3954 section 5.1 and RFC 7011 section
+ * 3.1) meet one decoder, in order, while a busy exporter's line cards
+ * spread over the decoders. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 
 #include "../common/addr.h"
 #include "../common/container_of.h"
+#include "../common/flow_domain.h"
 #include "bus.h"
 
 struct ring_shards {
@@ -17,12 +21,24 @@ struct ring_shards {
 	struct bus_producer **rings;
 };
 
+static int shards_send(struct bus_producer *p, const struct bus_envelope *env);
+
+size_t bus_ring_shards_pick(const struct bus_producer *producer, const struct bus_envelope *env)
+{
+	const struct ring_shards *s = container_of(producer, const struct ring_shards, producer);
+
+	if (s->n == 1)
+		return 0;
+	/* Domain 0 (one-domain exporters, unknown formats) hashes as the
+	 * exporter alone did before. */
+	return addr_hash64(&env->exporter, flow_domain_peek(env->data, env->len)) % s->n;
+}
+
 static int shards_send(struct bus_producer *p, const struct bus_envelope *env)
 {
 	struct ring_shards *s = container_of(p, struct ring_shards, producer);
-	struct bus_producer *ring = s->rings[s->n == 1 ? 0 : addr_hash64(&env->exporter, 0) % s->n];
 
-	return bus_producer_send(ring, env);
+	return bus_producer_send(s->rings[bus_ring_shards_pick(p, env)], env);
 }
 
 static int shards_flush(struct bus_producer *p, int timeout_ms)
@@ -54,9 +70,9 @@ static const struct bus_producer_ops shards_ops = {
     .free = shards_free,
 };
 
-int bus_ring_shards_new(size_t n, uint64_t size, int block_ms, struct metrics_registry *metrics,
-			struct bus_producer **producer, struct bus_consumer **consumers,
-			struct error *err)
+int bus_ring_shards_new(size_t n, uint64_t size, unsigned exporter_share,
+			struct metrics_registry *metrics, struct bus_producer **producer,
+			struct bus_consumer **consumers, struct error *err)
 {
 	struct ring_shards *s = calloc(1, sizeof(*s));
 	int ret;
@@ -79,7 +95,8 @@ int bus_ring_shards_new(size_t n, uint64_t size, int block_ms, struct metrics_re
 
 		/* (named after the outlet's workers, whose rings they are) */
 		snprintf(name, sizeof(name), "outlet%zu", i);
-		ret = bus_ring_new(name, size, block_ms, metrics, &s->rings[i], &consumers[i], err);
+		ret = bus_ring_new(name, size, exporter_share, metrics, &s->rings[i], &consumers[i],
+				   err);
 		if (ret < 0) {
 			for (size_t j = 0; j < i; j++) {
 				bus_consumer_free(consumers[j]);

@@ -36,8 +36,8 @@ int addr_is_zero(const struct in6_addr *a);
 /* 64 well-mixed bits of the 16 bytes of `a` and of `seed` (0 when there is
  * no second key part, e.g. an observation domain): splitmix64's finaliser,
  * so that exporters with nearby addresses spread over buckets and workers.
- * The same in every process and version: the single-process bus picks an
- * exporter's worker with addr_hash64(a, 0) % workers. */
+ * The same in every process and version: the single-process bus picks a
+ * datagram's worker with addr_hash64(exporter, observation domain) % workers. */
 static inline uint64_t addr_hash64(const struct in6_addr *a, uint64_t seed)
 {
 	uint64_t lo, hi, h;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "inlet_internal.h"
 
@@ -169,10 +170,95 @@ int inlet_set_policy(struct inlet *in, const char *const *allowlist, size_t n, u
 
 /* ---- data path ---- */
 
-void inlet_deliver(struct inlet *in, struct inlet_counters *c, const struct bus_envelope *env)
+static const char *const drop_reason_names[INLET_DROP_REASONS] = {
+    [INLET_DROP_RING_FULL] = "ring-full",
+    [INLET_DROP_EXPORTER_SHARE] = "exporter-share",
+    [INLET_DROP_TOO_LARGE] = "too-large",
+};
+
+/* The series of (input, exporter, reason): the exporter's own, or "other"
+ * once INLET_DROP_EXPORTERS exporters have one. Under drop_lock. */
+static struct metric_series *drop_series(struct inlet *in, struct inlet_input *input,
+					 const struct in6_addr *exporter, int reason)
 {
-	if (bus_producer_send(in->bus, env) < 0)
-		atomic_fetch_add_explicit(&c->bus_dropped, 1, memory_order_relaxed);
+	struct exporter_entry *e;
+	struct inlet_exporter_drops *d;
+
+	if (!in->f_exporter_dropped)
+		return NULL;
+	e = exporter_table_get(&in->drop_series, exporter, (uint32_t)(input - in->inputs), NULL);
+	if (!e)
+		return input->m_other_dropped[reason];
+	d = (struct inlet_exporter_drops *)e->value;
+	if (!d->reason[reason]) {
+		char text[ADDR_TEXT_MAX];
+		const char *labels[] = {input->name, text, drop_reason_names[reason]};
+
+		addr_to_text(exporter, text, sizeof(text));
+		d->reason[reason] = metrics_series(in->f_exporter_dropped, labels);
+	}
+	return d->reason[reason];
+}
+
+int inlet_deliver(struct inlet_worker *w, const struct bus_envelope *env)
+{
+	struct inlet *in = w->in;
+	int r = bus_producer_send(in->bus, env), reason;
+
+	if (r == 0)
+		return 0;
+	/* Dropped at once: waiting here would hold every other exporter of
+	 * this socket back (their datagrams would die in the kernel). */
+	reason = r == -EDQUOT	  ? INLET_DROP_EXPORTER_SHARE
+		 : r == -EMSGSIZE ? INLET_DROP_TOO_LARGE
+				  : INLET_DROP_RING_FULL;
+	atomic_fetch_add_explicit(&w->c.bus_dropped, 1, memory_order_relaxed);
+	pthread_mutex_lock(&in->drop_lock);
+	metric_add(drop_series(in, w->input, &env->exporter, reason), 1);
+	pthread_mutex_unlock(&in->drop_lock);
+	drop_log_note(in->drops, drop_reason_names[reason], &env->exporter, 1, clock_mono_ms());
+	return r;
+}
+
+void inlet_worker_tick(struct inlet_worker *w, uint64_t now_ms)
+{
+	uint64_t k;
+
+	if (now_ms < w->next_tick_ms)
+		return;
+	w->next_tick_ms = now_ms + 1000;
+	k = w->input->cfg.type == INLET_INPUT_AFXDP ? inlet_afxdp_kernel_drops(w)
+						    : inlet_udp_kernel_drops(w);
+	if (k > w->kernel_drops_logged)
+		drop_log_note(w->in->drops, "kernel-queue", NULL, k - w->kernel_drops_logged,
+			      now_ms);
+	w->kernel_drops_logged = k;
+	/* What XDP dropped (no exporter: a junk flood would be as many
+	 * exporters as it spoofs), told by the input's first thread. */
+	if (w->input->skel && w == &w->input->workers[0]) {
+		static const struct {
+			int outcome;
+			const char *reason;
+		} xdp_drops[] = {
+		    {XDP_STEER_DROPPED_NOT_ALLOWED, "not-allowed"},
+		    {XDP_STEER_DROPPED_RATE, "rate"},
+		    {XDP_STEER_MALFORMED, "malformed"},
+		    {XDP_STEER_NO_SOCKET, "no-socket"},
+		};
+		struct xdp_steer_counter oc[XDP_STEER_OUTCOMES];
+
+		if (inlet_xdp_read_outcomes(w->input, oc) == 0)
+			for (size_t i = 0; i < sizeof(xdp_drops) / sizeof(xdp_drops[0]); i++) {
+				uint64_t *last = &w->input->xdp_logged[xdp_drops[i].outcome];
+				uint64_t v = oc[xdp_drops[i].outcome].packets;
+
+				if (v > *last)
+					drop_log_note(w->in->drops, xdp_drops[i].reason, NULL,
+						      v - *last, now_ms);
+				*last = v;
+			}
+	}
+	drop_log_tick(w->in->drops, now_ms);
 }
 
 /* ---- stats and metrics ---- */
@@ -342,8 +428,14 @@ static int metrics_setup(struct inlet *in)
 	in->f_exporter = metrics_family(m, "weir_inlet_xdp_exporter_datagrams_total",
 					"Flow datagrams per exporter in XDP, by outcome",
 					METRIC_COUNTER, "interface,exporter,outcome");
+	in->f_exporter_dropped = metrics_family(
+	    m, "weir_inlet_exporter_dropped_total",
+	    "Datagrams the inlet could not hand to the bus, per exporter (the first 4096 to "
+	    "drop; later ones as exporter=\"other\") and reason: ring-full, exporter-share "
+	    "(the exporter holds its share of the ring), too-large",
+	    METRIC_COUNTER, "input,exporter,reason");
 	if (!f_dg || !f_bytes || !f_kdrops || !f_bus || !f_drop || !f_xp || !f_xb ||
-	    !in->f_exporter)
+	    !in->f_exporter || !in->f_exporter_dropped)
 		return -ENOMEM;
 	for (size_t i = 0; i < in->ninputs; i++) {
 		struct inlet_input *input = &in->inputs[i];
@@ -355,6 +447,11 @@ static int metrics_setup(struct inlet *in)
 		input->m_not_allowed = metrics_series(f_drop, na);
 		input->m_rate = metrics_series(f_drop, rt);
 		input->m_malformed = metrics_series(f_drop, ml);
+		for (int k = 0; k < INLET_DROP_REASONS; k++) {
+			const char *lo[] = {input->name, "other", drop_reason_names[k]};
+
+			input->m_other_dropped[k] = metrics_series(in->f_exporter_dropped, lo);
+		}
 		for (size_t j = 0; j < input->nworkers; j++) {
 			struct inlet_worker *w = &input->workers[j];
 			char idx[16];
@@ -476,6 +573,12 @@ int inlet_new(const struct inlet_config *cfg, struct bus_producer *bus,
 	    {.type = INLET_INPUT_UDP, .listen = (char *)":4739"},
 	    {.type = INLET_INPUT_UDP, .listen = (char *)":6343"},
 	};
+	static const struct exporter_table_config drop_table = {
+	    .value_size = sizeof(struct inlet_exporter_drops),
+	    .max_entries = INLET_DROP_EXPORTERS,
+	    .prealloc = 1,
+	};
+	const struct drop_log_config drop_log_cfg = {.stage = "inlet"};
 	static const struct exporter_table_config bucket_table = {
 	    .value_size = sizeof(struct inlet_bucket),
 	    .max_entries = INLET_BUCKETS / INLET_BUCKET_STRIPES,
@@ -500,6 +603,10 @@ int inlet_new(const struct inlet_config *cfg, struct bus_producer *bus,
 	in->stop_fd = -1;
 	in->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	pthread_rwlock_init(&in->policy.lock, NULL);
+	pthread_mutex_init(&in->drop_lock, NULL);
+	if (exporter_table_init(&in->drop_series, &drop_table, NULL) < 0 ||
+	    drop_log_new(&drop_log_cfg, &in->drops, NULL) < 0)
+		buckets_failed = 1;
 	for (int i = 0; i < INLET_BUCKET_STRIPES; i++) {
 		pthread_mutex_init(&in->policy.stripes[i], NULL);
 		if (exporter_table_init(&in->policy.buckets[i], &bucket_table, NULL) < 0)
@@ -661,6 +768,9 @@ void inlet_free(struct inlet *in)
 		pthread_mutex_destroy(&in->policy.stripes[i]);
 	}
 	pthread_rwlock_destroy(&in->policy.lock);
+	drop_log_free(in->drops);
+	exporter_table_fini(&in->drop_series);
+	pthread_mutex_destroy(&in->drop_lock);
 	if (in->stop_fd >= 0)
 		close(in->stop_fd);
 	if (in->netns_fd >= 0)

@@ -3,7 +3,11 @@
  * program, or UDP sockets with recvmmsg) and hands each one, with its receive
  * time and exporter address, to the bus. It never decodes flows. Exporter
  * allowlist and per-exporter rate limits apply in XDP (AF_XDP inputs) or in
- * the receive threads (UDP inputs), and can change at run time. */
+ * the receive threads (UDP inputs), and can change at run time. The receive
+ * threads never wait on the bus: a datagram it refuses is dropped at once and
+ * counted under its exporter and reason (weir_inlet_exporter_dropped_total),
+ * with a drop log line (stage=inlet) once a minute per exporter and reason;
+ * kernel drops get lines too (reason kernel-queue). */
 #ifndef WEIR_INLET_H
 #define WEIR_INLET_H
 
@@ -98,7 +102,7 @@ int inlet_set_policy(struct inlet *in, const char *const *allowlist, size_t n, u
 struct inlet_stats {
 	uint64_t received;	      /* datagrams handed to the bus (or refused by it) */
 	uint64_t bytes;		      /* their payload bytes */
-	uint64_t bus_dropped;	      /* bus_producer_send() said -ENOBUFS */
+	uint64_t bus_dropped;	      /* bus_producer_send() refused: full, share, too large */
 	uint64_t dropped_not_allowed; /* in XDP plus in the UDP threads */
 	uint64_t dropped_rate;	      /* in XDP plus in the UDP threads */
 	uint64_t malformed;	      /* in XDP plus frames user space could not parse */

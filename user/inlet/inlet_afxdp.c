@@ -177,6 +177,7 @@ void *inlet_afxdp_run(void *arg)
 			}
 			idle = 0;
 			poll(pfd, 2, busy ? 10 : 1000);
+			inlet_worker_tick(w, clock_mono_ms());
 			continue;
 		}
 		/* One clock read per batch: its datagrams arrived within microseconds. */
@@ -199,7 +200,7 @@ void *inlet_afxdp_run(void *arg)
 			    .len = (uint32_t)dg.len,
 			    .data = dg.payload,
 			};
-			inlet_deliver(in, &w->c, &env);
+			inlet_deliver(w, &env);
 			received++;
 			bytes += dg.len;
 		}
@@ -217,6 +218,7 @@ void *inlet_afxdp_run(void *arg)
 		atomic_fetch_add_explicit(&w->c.bytes, bytes, memory_order_relaxed);
 		if (malformed)
 			atomic_fetch_add_explicit(&w->c.malformed, malformed, memory_order_relaxed);
+		inlet_worker_tick(w, clock_mono_ms());
 	}
 	return NULL;
 }

@@ -13,7 +13,8 @@ static const char *const input_types[] = {"udp", "afxdp", NULL};
 static const char *const xdp_modes[] = {"auto", "native", "generic", NULL};
 
 static const struct config_field port_item = {.type = CONFIG_UINT, .min = 1, .max = 65535};
-static const struct config_field prefix_item = {.type = CONFIG_STRING, .check = config_check_prefix};
+static const struct config_field prefix_item = {.type = CONFIG_STRING,
+						.check = config_check_prefix};
 
 /* queues: all | N | [N, N...] */
 static int parse_queues(const struct config_node *node, void *dst, const char *path,

@@ -12,6 +12,7 @@
 
 #include "../../bpf/xdp_steer.h"
 #include "../common/addr.h"
+#include "../common/drop_log.h"
 #include "../common/exporter_table.h"
 #include "inlet.h"
 
@@ -19,6 +20,22 @@
 #define INLET_UDP_BUFFER BUS_MAX_DATAGRAM
 
 struct xdp_steer_bpf;
+
+/* Why the inlet could not hand a datagram on (the bus refused it). */
+enum inlet_drop_reason {
+	INLET_DROP_RING_FULL,	   /* "ring-full": the bus (ring or Kafka queue) is full */
+	INLET_DROP_EXPORTER_SHARE, /* "exporter-share": the exporter holds its share of the ring */
+	INLET_DROP_TOO_LARGE,	   /* "too-large": larger than the bus takes */
+	INLET_DROP_REASONS,
+};
+/* Exporters with their own weir_inlet_exporter_dropped_total series, per
+ * input; later ones share exporter="other" (the registry keeps series
+ * forever, so the bound is on exporters ever seen dropping). */
+#define INLET_DROP_EXPORTERS 4096
+/* The value of an entry of inlet.drop_series, keyed (exporter, input index). */
+struct inlet_exporter_drops {
+	struct metric_series *reason[INLET_DROP_REASONS];
+};
 
 /* Counters of one receive thread, written by it (relaxed atomics, once per
  * batch) and read by the metrics collector and inlet_get_stats(). */
@@ -45,6 +62,9 @@ struct inlet_worker {
 	struct xsk_socket *xsk;
 	/* metric series (NULL without a registry) */
 	struct metric_series *m_datagrams, *m_bytes, *m_kernel_drops;
+	/* the receive thread's own: kernel drops already told to the drop log,
+	 * and when inlet_worker_tick() looks next */
+	uint64_t kernel_drops_logged, next_tick_ms;
 };
 
 struct inlet_input {
@@ -63,6 +83,9 @@ struct inlet_input {
 	size_t nworkers;
 	struct inlet_worker *workers;
 	struct metric_series *m_bus_dropped, *m_not_allowed, *m_rate, *m_malformed;
+	struct metric_series *m_other_dropped[INLET_DROP_REASONS]; /* exporter="other" */
+	/* XDP's drop counters as last told to the drop log (its worker 0 only) */
+	uint64_t xdp_logged[XDP_STEER_OUTCOMES];
 	struct metric_series *m_xdp_packets[XDP_STEER_OUTCOMES], *m_xdp_bytes[XDP_STEER_OUTCOMES];
 };
 
@@ -103,6 +126,13 @@ struct inlet {
 	int collector_added; /* collect() is registered with `metrics` */
 	struct metric_family *f_exporter;
 	size_t exporter_series;
+	/* Drops per exporter: series of weir_inlet_exporter_dropped_total, made
+	 * on an exporter's first drop (drop_lock; drops only, never the path of
+	 * a datagram that goes through), and the drop log (stage=inlet). */
+	pthread_mutex_t drop_lock;
+	struct exporter_table drop_series; /* of struct inlet_exporter_drops */
+	struct metric_family *f_exporter_dropped;
+	struct drop_log *drops;
 };
 
 /* Every function below that takes `err` returns 0, or -errno with `err`
@@ -114,8 +144,14 @@ int inlet_parse_listen(const char *text, struct sockaddr_in6 *sa, struct error *
 /* inlet.c: the user-space policy (UDP inputs). 1 = accept; else the
  * counter to bump is chosen by the return value (-1 not allowed, -2 rate). */
 int inlet_policy_check(struct inlet_policy *p, const struct in6_addr *a, uint64_t now_ns);
-/* Hands one datagram to the bus and counts it. */
-void inlet_deliver(struct inlet *in, struct inlet_counters *c, const struct bus_envelope *env);
+/* Hands one datagram to the bus; one the bus refuses is counted under its
+ * exporter and reason, and told to the drop log. Returns 0 or the bus's
+ * -errno. Receive threads only. */
+int inlet_deliver(struct inlet_worker *w, const struct bus_envelope *env);
+/* Called by a receive thread at every turn of its loop (now_ms: clock_mono_ms()):
+ * about once a second, tells the drop log of the kernel's drops since the
+ * last time (reason "kernel-queue") and lets it say pending counts. */
+void inlet_worker_tick(struct inlet_worker *w, uint64_t now_ms);
 
 /* inlet_xdp.c */
 int inlet_xdp_open(struct inlet *in, struct inlet_input *input, uint32_t max_queue,

@@ -145,6 +145,7 @@ void *inlet_udp_run(void *arg)
 						  strerror(errno));
 			}
 			poll(pfd, 2, 1000);
+			inlet_worker_tick(w, clock_mono_ms());
 			continue;
 		}
 		now_ns = clock_real_ns();
@@ -165,9 +166,12 @@ void *inlet_udp_run(void *arg)
 			}
 			if (ok == -2) {
 				rate++;
+				/* Per exporter: one that passed the allowlist and
+				 * sends more than its rate. */
+				drop_log_note(in->drops, "rate", &env.exporter, 1, clock_mono_ms());
 				continue;
 			}
-			inlet_deliver(in, &w->c, &env);
+			inlet_deliver(w, &env);
 			received++;
 			bytes += env.len;
 		}
@@ -187,11 +191,15 @@ void *inlet_udp_run(void *arg)
 		}
 		atomic_fetch_add_explicit(&w->c.datagrams, received, memory_order_relaxed);
 		atomic_fetch_add_explicit(&w->c.bytes, bytes, memory_order_relaxed);
-		if (not_allowed)
+		if (not_allowed) {
 			atomic_fetch_add_explicit(&w->c.not_allowed, not_allowed,
 						  memory_order_relaxed);
+			/* No exporter: junk may spoof as many as it likes. */
+			drop_log_note(in->drops, "not-allowed", NULL, not_allowed, clock_mono_ms());
+		}
 		if (rate)
 			atomic_fetch_add_explicit(&w->c.rate, rate, memory_order_relaxed);
+		inlet_worker_tick(w, clock_mono_ms());
 	}
 out:
 	free(msgs);

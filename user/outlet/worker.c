@@ -126,7 +126,7 @@ void outlet_drop_emit(void *ctx, const char *stage, const char *reason,
 			msg = "datagrams not fully decoded";
 	if (exporter)
 		addr_to_text(exporter, text, sizeof(text));
-	log_warn(msg, "stage=%s reason=%s exporter=%s datagrams=%llu", stage, reason, text,
+	log_warn(msg, "stage=%s reason=%s exporter=%s count=%llu", stage, reason, text,
 		 (unsigned long long)count);
 }
 

@@ -80,7 +80,8 @@ TEST(bus_defaults)
 	REQUIRE_EQ(weir_config_defaults(&cfg), 0);
 	CHECK_EQ(cfg.bus.type, BUS_TYPE_RING);
 	CHECK_EQ(cfg.bus.ring_size, 64ull << 20);
-	CHECK_EQ(cfg.bus.ring_block_ms, 100);
+	CHECK_EQ(cfg.bus.ring_exporter_share, 50);
+	CHECK_EQ(cfg.bus.ring_block_ms, 0);
 	CHECK_STR(cfg.bus.kafka.topic, "weir-flows-raw");
 	CHECK_STR(cfg.bus.kafka.consumer_group, "weir-outlet");
 	CHECK_STR(cfg.bus.kafka.flows_topic, "");
@@ -97,6 +98,7 @@ static const char every_key_yaml[] = "bus:\n"
 				     "  type: kafka\n"
 				     "  ring-size: 128MiB\n"
 				     "  ring-block: 250ms\n"
+				     "  ring-exporter-share: 30\n"
 				     "  kafka:\n"
 				     "    brokers: [k1:9092, 'k2:9093']\n"
 				     "    topic: raw\n"
@@ -135,7 +137,8 @@ TEST(bus_every_key)
 		test_fail_at(__FILE__, __LINE__, "load: %s", err.text);
 	CHECK_EQ(cfg.bus.type, BUS_TYPE_KAFKA);
 	CHECK_EQ(cfg.bus.ring_size, 128ull << 20);
-	CHECK_EQ(cfg.bus.ring_block_ms, 250);
+	CHECK_EQ(cfg.bus.ring_block_ms, 250); /* deprecated: read, ignored */
+	CHECK_EQ(cfg.bus.ring_exporter_share, 30);
 	REQUIRE_EQ(cfg.bus.kafka.brokers.count, 2);
 	CHECK_STR(((char **)cfg.bus.kafka.brokers.items)[0], "k1:9092");
 	CHECK_STR(((char **)cfg.bus.kafka.brokers.items)[1], "k2:9093");

@@ -137,7 +137,7 @@ TEST(udp_loopback_delivers_and_applies_the_allowlist)
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	ic.listen = listen;
-	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &prod, &cons, NULL) == 0);
+	REQUIRE(bus_ring_new("t", 1 << 20, 0, NULL, &prod, &cons, NULL) == 0);
 	if (inlet_new(&cfg, prod, NULL, &in, &err) < 0)
 		printf("# %s\n", err.text);
 	REQUIRE(in);
@@ -186,7 +186,7 @@ TEST(inlet_new_rejects_bad_allowlist_and_listen)
 	struct error err = {""};
 	struct inlet *in;
 
-	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &prod, &cons, NULL) == 0);
+	REQUIRE(bus_ring_new("t", 1 << 20, 0, NULL, &prod, &cons, NULL) == 0);
 	CHECK_EQ(inlet_new(&cfg, prod, NULL, &in, &err), -EINVAL);
 	CHECK(in == NULL);
 	CHECK_STR(err.text,

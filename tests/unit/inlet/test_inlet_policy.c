@@ -52,7 +52,7 @@ static void fixture_init(struct fixture *f, uint64_t rate, uint64_t burst)
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", test_free_udp_port());
 	ic.listen = listen;
-	REQUIRE(bus_ring_new("t", 1 << 20, 10, NULL, &f->prod, &f->cons, NULL) == 0);
+	REQUIRE(bus_ring_new("t", 1 << 20, 0, NULL, &f->prod, &f->cons, NULL) == 0);
 	if (inlet_new(&cfg, f->prod, NULL, &f->in, &err) < 0)
 		printf("# %s\n", err.text);
 	REQUIRE(f->in);

@@ -199,11 +199,11 @@ TEST(decode_problems_logged_once_a_minute_with_the_count)
 	rig_stop(&r);
 	text = capture_end(&cap);
 	/* 192.0.2.1: its first at once, the 4 others at the end; 192.0.2.2: one. */
-	at = strstr(text, "reason=bad_version exporter=192.0.2.1 datagrams=1\n");
+	at = strstr(text, "reason=bad_version exporter=192.0.2.1 count=1\n");
 	CHECK(at);
-	CHECK(at && strstr(at + 1, "reason=bad_version exporter=192.0.2.1 datagrams=4\n"));
-	CHECK(strstr(text, "reason=bad_version exporter=192.0.2.2 datagrams=1\n"));
-	CHECK(!strstr(text, "datagrams=5"));
+	CHECK(at && strstr(at + 1, "reason=bad_version exporter=192.0.2.1 count=4\n"));
+	CHECK(strstr(text, "reason=bad_version exporter=192.0.2.2 count=1\n"));
+	CHECK(!strstr(text, "count=5"));
 	at = text;
 	for (int lines = 0;; lines++) {
 		at = strstr(at, "datagrams not fully decoded");
@@ -238,7 +238,7 @@ TEST(parked_datagrams_without_room_are_logged_with_the_count)
 	rig_stop(&r);
 	text = capture_end(&cap);
 	CHECK(strstr(text, "msg=\"datagrams dropped\" stage=outlet reason=parked_full "
-			   "exporter=192.0.2.1 datagrams=1\n"));
-	CHECK(strstr(text, "reason=parked_full exporter=192.0.2.1 datagrams=2\n"));
+			   "exporter=192.0.2.1 count=1\n"));
+	CHECK(strstr(text, "reason=parked_full exporter=192.0.2.1 count=2\n"));
 	free(text);
 }
