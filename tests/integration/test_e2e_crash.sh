@@ -92,7 +92,6 @@ crash_case() {
 bus:
   type: ring
   ring-size: 64MiB
-  ring-block: 2s
 EOF
 	e2e_start "$store" run "$E2E_DIR/$store.yaml"
 	tap $? "$store: weir run starts"

@@ -52,7 +52,6 @@ cat >>"$E2E_DIR/weir.yaml" <<EOF2
 bus:
   type: ring
   ring-size: 64MiB
-  ring-block: 2s
 EOF2
 e2e_start weir run "$E2E_DIR/weir.yaml"
 tap $? "weir run starts on the embedded engine ($CH_URL, UDP $UDP, HTTP $HTTP)"

@@ -20,7 +20,6 @@ write_config() {
 bus:
   type: ring
   ring-size: 128MiB
-  ring-block: 2s
 EOF
 }
 write_config "$E2E_DIR/weir.yaml" 1s

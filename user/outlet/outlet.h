@@ -54,7 +54,7 @@ struct outlet_params {
 	/* cfg->workers consumers; the outlet owns them from outlet_new() on,
 	 * even when it fails (it sets their on_revoke hook). */
 	struct bus_consumer **consumers;
-	/* Bytes a consumer can hold unreleased before its producer blocks (the
+	/* Bytes a consumer can hold unreleased before its producer drops (the
 	 * ring's size), or 0 when unbounded (Kafka). A worker flushes before it
 	 * holds half of it. */
 	uint64_t consumer_capacity;
