@@ -445,6 +445,7 @@ TEST(retention_runs_under_the_lock)
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
 	REQUIRE(store_client_server_version(c, &version) == 0);
 	if (orch_retention_uses_ttl(version)) {
+		CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
 		CHECK(has_ttl(c, "flows", 15 * 86400ULL));
 		cfg.retention.flows = 86400000ULL;
 		cfg.retention.flows_1m = cfg.retention.flows_5m = cfg.retention.flows_1h = 0;

@@ -26,12 +26,19 @@
  *   retention               partition drops  TTL               gated: ORCH_TTL_VERSION (22.8):
  *                                                              TTL TimeReceived + retention,
  *                                                              parts dropped whole
- *                                                              (ttl_only_drop_parts), set at
- *                                                              every start to follow
- *                                                              clickhouse.retention
- *                                                              (retention.c); below, the
- *                                                              retention pass drops
- *                                                              partitions. Never both.
+ *                                                              (ttl_only_drop_parts), set by
+ *                                                              the retention pass (at start,
+ *                                                              then every interval) to follow
+ *                                                              clickhouse.retention; below,
+ *                                                              that pass drops partitions
+ *                                                              (retention.c). Never both.
+ *                                                              Not a step: retention is the
+ *                                                              configuration of whoever
+ *                                                              applies it (weir run, weir
+ *                                                              orchestrator), never of an
+ *                                                              outlet that only migrates; and
+ *                                                              a server upgraded past 22.8
+ *                                                              moves to TTL at its next pass.
  *   IPv6 type               no               yes               not used: FixedString(16),
  *                                                              see below
  *   ADD COLUMN IF NOT EXISTS no              yes               not used: system.columns
@@ -775,15 +782,6 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 		r = sync_decoded_columns(&m);
 		if (r < 0)
 			return r;
-		/* Not a step: the retention is configuration, and a server
-		 * upgraded past ORCH_TTL_VERSION moves to TTL at its next
-		 * start. The tables are created without a TTL and get it
-		 * here, so one path sets and changes it. */
-		if (orch_retention_uses_ttl(m.server_version)) {
-			r = orch_retention_ttl_sync(c, cfg);
-			if (r < 0)
-				return r;
-		}
 	}
 	if (done)
 		log_info("schema migrations done", "applied=%d version=%u", done, target);

@@ -31,9 +31,9 @@
  * Steps are idempotent: a step interrupted before being recorded is simply
  * applied again. Afterwards, checks that every decoded column the writer
  * sends exists in flows and adds what is missing (never drops). Logs each
- * step. On servers with TTL (orch_retention_uses_ttl), then sets each
- * table's TTL to cfg->retention (orch_retention_ttl_sync). Returns the
- * number of steps applied (0 = already up to date) or
+ * step. Tables are created without a TTL, and cfg->retention is not read:
+ * orch_retention_run sets the TTL. Returns the number of steps applied
+ * (0 = already up to date) or
  * -errno (-ECONNREFUSED when ClickHouse cannot be reached, -EIO when a
  * statement failed: the log says which; -EPROTONOSUPPORT, changing nothing,
  * when a later release recorded steps this one does not know). */
@@ -49,7 +49,8 @@ int orch_schema_version(struct store_client *c, unsigned *version);
  * than now_s minus the retention. On a server with TTL, drops nothing (the
  * TTL does, in the background: a part goes whole once its newest row is
  * older than the retention) and only makes each TTL follow cfg->retention
- * (orch_retention_ttl_sync). Returns the number of partitions dropped (0 with
+ * (orch_retention_ttl_sync): the first pass, right after the migrations in
+ * `weir run` and `weir orchestrator`, sets it. Returns the number of partitions dropped (0 with
  * TTL) or -errno. */
 int orch_retention_run(struct store_client *c, const struct store_config *cfg, uint64_t now_s);
 

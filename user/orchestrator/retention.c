@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* Retention, one mechanism per server: a TTL on each table on current
- * ClickHouse (ORCH_TTL_VERSION and above, the embedded engine), kept equal to
- * clickhouse.retention at every start; whole partitions dropped by the
- * retention pass on older servers (18.16 has no TTL). */
+/* Retention, one mechanism per server, applied by the retention pass (at
+ * start, then every retention-interval): on current ClickHouse
+ * (ORCH_TTL_VERSION and above, the embedded engine) a TTL on each table, kept
+ * equal to clickhouse.retention; on older servers (18.16 has no TTL) whole
+ * partitions dropped. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -211,10 +212,10 @@ int orch_retention_run_unlocked(struct store_client *c, const struct store_confi
 			  store_client_error(c));
 		return r;
 	}
-	/* The TTL drops what is old on its own; the pass only checks that it
-	 * still follows the configuration (the migrations set it at start).
-	 * Dropping partitions as well would be a second mechanism that
-	 * disagrees with the first whenever they are configured apart. */
+	/* The TTL drops what is old on its own; the pass only makes it follow
+	 * the configuration (the first pass, at start, sets it). Dropping
+	 * partitions as well would be a second mechanism, with its own idea of
+	 * what is old. */
 	if (orch_retention_uses_ttl(version)) {
 		r = orch_retention_ttl_sync(c, cfg);
 		return r < 0 ? r : 0;
