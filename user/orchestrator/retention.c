@@ -39,8 +39,9 @@ static uint64_t table_age_ms(const struct store_config *cfg, size_t i)
  * - ttl_only_drop_parts: a part goes whole once its newest row expired,
  *   never rewritten to delete some of its rows. The tables are partitioned
  *   by day (flows_1h by month) and a part never spans partitions, so a day
- *   goes when its newest row is older than the retention: what the
- *   partition drop of older servers does.
+ *   is gone once its newest row is older than the retention, as with the
+ *   partition drop of older servers (a part holding only its older rows may
+ *   go before).
  * - materialize_ttl_recalculate_only: a changed TTL recomputes each part's
  *   TTL bounds (reads TimeReceived only) instead of rewriting every part;
  *   the expired parts are then dropped whole, as above.
