@@ -23,7 +23,7 @@
  *   feature                 18.16            26.7 (embedded)   weir's SQL
  *   LowCardinality(String)  experimental     yes               gated: MODERN_VERSION (20.3)
  *   column CODEC            no               yes               gated: MODERN_VERSION (20.3)
- *   retention               partition drops  TTL               gated: ORCH_TTL_VERSION (22.8):
+ *   TTL (retention)         no               yes               gated: ORCH_TTL_VERSION (22.8):
  *                                                              TTL TimeReceived + retention,
  *                                                              parts dropped whole
  *                                                              (ttl_only_drop_parts), set by
