@@ -49,8 +49,10 @@ struct store_config {
 	uint64_t consolidation_interval_ms;
 	uint64_t consolidation_max_rows; /* consolidation-max-rows: bound in memory (1000000) */
 	struct store_retention_config retention; /* retention: {flows: 15d, flows-1m: 7d, ...} */
-	uint64_t
-	    retention_interval_ms; /* retention-interval: how often partitions are checked (1h) */
+	/* retention-interval: how often retention runs (1h): old partitions
+	 * dropped on 18.16, the tables' TTL kept in line with `retention` on
+	 * current servers. */
+	uint64_t retention_interval_ms;
 	/* Orchestrator lock (user/orchestrator/lock.c): */
 	uint64_t lock_stale_ms; /* lock-stale: holder silent this long is taken over (5m) */
 	uint64_t lock_wait_ms;	/* lock-wait: wait for another orchestrator at most (10m) */
