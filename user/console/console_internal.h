@@ -50,6 +50,10 @@ void console_format_time(int64_t t, char *buf, size_t size);
 
 /* ---- the query endpoint (query_endpoint.c, sql_check.c) ---- */
 
+/* 1 when `g` is one of the comma-separated `groups` (the groups header;
+ * spaces around names ignored), else 0 (console.c). */
+int console_in_groups(const char *groups, const char *g);
+
 /* 0 when sql[0..len) may run on the endpoint's read-only session (one
  * statement that reads, none of what readonly=1 does not stop), with the
  * name of its FORMAT clause in format[fsize] ("" when none). Else the

@@ -308,27 +308,6 @@ static void who_asks(const struct console_query_endpoint *e, const struct http_r
 		snprintf(groups, gsize, "%.*s", (int)len, v);
 }
 
-static int in_groups(const char *groups, const char *g)
-{
-	size_t n = strlen(g);
-
-	for (const char *p = groups; *p;) {
-		const char *c = strchr(p, ',');
-		size_t len = c ? (size_t)(c - p) : strlen(p);
-
-		while (len && *p == ' ')
-			p++, len--;
-		while (len && p[len - 1] == ' ')
-			len--;
-		if (len == n && !memcmp(p, g, n))
-			return 1;
-		if (!c)
-			break;
-		p = c + 1;
-	}
-	return 0;
-}
-
 /* 1 when a console tenant applies to the user: the console adds its filter
  * to every query; raw SQL could not be held to it. */
 static int tenant_user(const struct console_query_endpoint *e, const char *user, const char *groups)
@@ -337,7 +316,7 @@ static int tenant_user(const struct console_query_endpoint *e, const char *user,
 
 	for (size_t i = 0; i < e->console->tenants.count; i++)
 		if ((t[i].user && t[i].user[0] && !strcmp(t[i].user, user)) ||
-		    (t[i].group && t[i].group[0] && in_groups(groups, t[i].group)))
+		    (t[i].group && t[i].group[0] && console_in_groups(groups, t[i].group)))
 			return 1;
 	return 0;
 }
