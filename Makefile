@@ -121,6 +121,9 @@ $(BUILD)/fuzzobj/%.o: %.c | $(GENERATED)
 	@echo "  CC-FUZZ $<"
 	$(Q)$(CC) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
+# names.c takes the shipped names (config/names/*.csv) in with .incbin.
+$(foreach d,obj asan fuzzobj,$(BUILD)/$(d)/user/orchestrator/names.o): $(wildcard config/names/*.csv)
+
 $(BUILD)/libweir.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 

@@ -322,8 +322,11 @@ static void check_rows(struct store_client *c, const struct flow *flows, size_t 
 /* ---- migrations ---- */
 
 static const char *const schema_tables[] = {
-    "consolidation_journal", "exporters", "flows", "flows_1h", "flows_1m", "flows_5m",
-    "schema_migrations",
+    "asns",	 "consolidation_journal",
+    "exporters", "flows",
+    "flows_1h",	 "flows_1m",
+    "flows_5m",	 "ports",
+    "protocols", "schema_migrations",
 };
 
 TEST(migrations_from_empty_database)
@@ -339,7 +342,7 @@ TEST(migrations_from_empty_database)
 	CHECK_EQ(orch_schema_version(c, &version), 0);
 	CHECK_EQ(version, ORCH_SCHEMA_VERSION);
 	CHECK_QS(
-	    c, "1,2,3,4,5,6,7,8",
+	    c, "1,2,3,4,5,6,7,8,9",
 	    "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(version)), ',') FROM "
 	    "(SELECT version FROM schema_migrations ORDER BY version)");
 	for (size_t i = 0; i < sizeof(schema_tables) / sizeof(schema_tables[0]); i++)
@@ -414,6 +417,115 @@ TEST(migrations_from_empty_database)
 		       "table = 'flows_1h' AND name IN ('Bytes', 'Packets', 'SamplingRate', "
 		       "'Dst1stAS', 'InIfName', 'ExporterAddress')"),
 		 6);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+/* ---- names: asns, protocols, ports ---- */
+
+/* Runs orch_names_load with stderr going to a file; returns what it logged
+ * (caller frees). */
+static char *names_load_logged(struct store_client *c, const struct store_config *cfg,
+			       struct orch_names_stats *st, int *ret)
+{
+	char path[] = "/tmp/weir-names-log-XXXXXX", *text = calloc(1, 65536);
+	int fd = mkstemp(path), saved = dup(2);
+	ssize_t n;
+
+	REQUIRE(fd >= 0 && saved >= 0 && text);
+	fflush(stderr);
+	dup2(fd, 2);
+	*ret = orch_names_load(c, cfg, st);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, text, 65535, 0);
+	text[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return text;
+}
+
+TEST(names_tables_filled_from_shipped_and_operator_files)
+{
+	struct store_config cfg;
+	struct store_client *c;
+	struct orch_names_stats st;
+	char path[] = "/tmp/weir-asns-XXXXXX.csv";
+	char *log;
+	int fd, r;
+	FILE *f;
+
+	test_config(&cfg, "weir_t_names");
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
+	/* The shipped sample, read as the console reads it (joinGet: one SQL
+	 * form on every server), and the IANA tables. */
+	CHECK_QS(c, "GOOGLE\tCLOUDFLARENET\t1",
+		 "SELECT joinGet('asns', 'Name', toUInt32(15169)), joinGet('asns', 'Name', "
+		 "toUInt32(13335)), joinGet('asns', 'Name', toUInt32(64500)) = ''");
+	CHECK_QS(c, "6\tTCP\tTransmission Control\n17\tUDP\tUser Datagram",
+		 "SELECT * FROM protocols WHERE Proto IN (6, 17) ORDER BY Proto");
+	CHECK_QS(c, "6\t443\thttps\n17\t443\thttps\n17\t53\tdomain",
+		 "SELECT * FROM ports WHERE (Port = 443) OR (Proto = 17 AND Port = 53) ORDER BY "
+		 "Proto, Port DESC");
+	CHECK(qu(c, "SELECT count() FROM protocols") >= 30);
+	CHECK(qu(c, "SELECT count() FROM ports") >= 60);
+
+	/* An operator's file: overrides, additions, and malformed lines that
+	 * are skipped, counted and reported with file:line. */
+	fd = mkstemps(path, 4);
+	REQUIRE(fd >= 0);
+	f = fdopen(fd, "w");
+	REQUIRE(f);
+	fputs("asn,name\n"		     /* 1: header */
+	      "15169,Google LLC\n"	     /* 2: overrides GOOGLE */
+	      "AS64500,\"ACME, Inc.\"\n"     /* 3: AS prefix, quoted comma */
+	      "# a comment\n"		     /* 4 */
+	      "64501,bad,extra\n"	     /* 5: bad */
+	      "notanumber,x\n"		     /* 6: bad */
+	      "64502,\"unterminated\n"	     /* 7: bad */
+	      "\n"			     /* 8 */
+	      "4200000000,It's private\r\n", /* 9: quote, CRLF */
+	      f);
+	fclose(f);
+	free(cfg.asns);
+	cfg.asns = strdup(path);
+	log = names_load_logged(c, &cfg, &st, &r);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(st.bad_lines, 3);
+	CHECK_EQ(st.file_errors, 0);
+	{
+		char want[128];
+
+		for (int line = 5; line <= 7; line++) {
+			snprintf(want, sizeof(want), "at=%s:%d ", path, line);
+			CHECK(strstr(log, want) != NULL);
+		}
+		snprintf(want, sizeof(want), "at=%s:6 reason=\"asn: not a number", path);
+		CHECK(strstr(log, want) != NULL);
+	}
+	free(log);
+	CHECK_QS(c, "Google LLC\tACME, Inc.\tIt's private\tCLOUDFLARENET\t1",
+		 "SELECT joinGet('asns', 'Name', toUInt32(15169)), joinGet('asns', 'Name', "
+		 "toUInt32(64500)), joinGet('asns', 'Name', toUInt32(4200000000)), joinGet('asns', "
+		 "'Name', toUInt32(13335)), joinGet('asns', 'Name', toUInt32(64501)) = '' FORMAT "
+		 "TabSeparatedRaw");
+	/* Migrations again (a restart): no step, the names loaded again. */
+	CHECK_EQ(orch_migrate(c, &cfg, 0), 0);
+	CHECK_QS(c, "Google LLC", "SELECT joinGet('asns', 'Name', toUInt32(15169))");
+	CHECK_EQ(qu(c, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
+		       "name LIKE '%%\\_load' OR name LIKE '%%\\_old'"),
+		 0);
+	/* An unreadable file: counted, the shipped names stay. */
+	unlink(path);
+	log = names_load_logged(c, &cfg, &st, &r);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(st.file_errors, 1);
+	CHECK(strstr(log, "cannot open AS names file") != NULL);
+	free(log);
+	CHECK_QS(c, "GOOGLE", "SELECT joinGet('asns', 'Name', toUInt32(15169))");
 	store_client_free(c);
 	store_config_free(&cfg);
 }

@@ -618,6 +618,19 @@ static int step_consolidation_journal(struct mig *m)
 		       "ENGINE = ReplacingMergeTree(Version) ORDER BY Writer");
 }
 
+/* ---- step 9: names (asns, protocols, ports) ----
+ * Created empty here; filled after the steps by orch_names_load (names.c),
+ * at every run, from the shipped files and clickhouse.asns. */
+static int step_names(struct mig *m)
+{
+	static const char *const tables[] = {"asns", "protocols", "ports"};
+	int r = 0;
+
+	for (size_t i = 0; i < 3 && r == 0; i++)
+		r = orch_names_create(m->c, tables[i], "");
+	return r;
+}
+
 static const struct {
 	unsigned version;
 	const char *description;
@@ -633,6 +646,7 @@ static const struct {
      step_consolidate_in_outlet},
     {8, "consolidation journal: the consolidated tables repaired after a crash",
      step_consolidation_journal},
+    {9, "names: asns, protocols and ports tables", step_names},
 };
 #define NSTEPS (sizeof(steps) / sizeof(steps[0]))
 _Static_assert(NSTEPS == ORCH_SCHEMA_VERSION, "ORCH_SCHEMA_VERSION must be the last step");
@@ -780,6 +794,9 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 	m.step = 0;
 	if (target == NSTEPS) {
 		r = sync_decoded_columns(&m);
+		if (r < 0)
+			return r;
+		r = orch_names_load(c, cfg, NULL);
 		if (r < 0)
 			return r;
 	}

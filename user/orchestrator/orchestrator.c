@@ -115,6 +115,7 @@ struct orch_service {
 	int down;
 	uint64_t down_ms, last_log_ms;
 	uint64_t accepted_up; /* p.accepted() when ClickHouse last answered */
+	int64_t names_stamp;  /* orch_names_file_stamp() at the last names load */
 	char down_since[32];
 };
 
@@ -241,13 +242,34 @@ static int service_migrate(struct orch_service *s)
 	}
 }
 
+/* clickhouse.asns changed on disk: its names replace the table's, under
+ * the lock (no restart). A file being written may be read half: the next
+ * change reads it again. */
+static void names_reload(struct orch_service *s)
+{
+	int64_t stamp;
+	struct orch_lock *l;
+
+	if (orch_names_file_stamp(s->p.cfg, &stamp) < 0 || stamp == s->names_stamp)
+		return;
+	if (orch_lock_acquire(s->c, s->p.cfg, "names", service_stopping, s, &l) < 0)
+		return;
+	log_info("AS names file changed, reloading", "path=%s", s->p.cfg->asns);
+	if (orch_names_load(s->c, s->p.cfg, NULL) == 0)
+		s->names_stamp = stamp;
+	orch_lock_release(s->c, l);
+}
+
 static void *service_main(void *arg)
 {
 	struct orch_service *s = arg;
 	const struct store_config *cfg = s->p.cfg;
 	struct error err = {""};
 	uint64_t next_retention;
-	int r = service_migrate(s);
+	int r;
+
+	orch_names_file_stamp(cfg, &s->names_stamp); /* before: a change during it is seen */
+	r = service_migrate(s);
 
 	if (r < 0)
 		return NULL;
@@ -271,9 +293,10 @@ static void *service_main(void *arg)
 		if (clock_wait_or_stop(SERVICE_CHECK_MS, service_stopping, s))
 			break;
 		r = store_client_query_nodb(s->c, "SELECT 1", NULL);
-		if (r == 0)
+		if (r == 0) {
 			note_up(s, 1);
-		else
+			names_reload(s);
+		} else
 			note_down(s, store_client_error(s->c));
 	}
 	return NULL;

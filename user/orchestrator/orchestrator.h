@@ -22,8 +22,9 @@
  *   5 PacketSize, PacketSizeBucket (ALIAS columns)
  *   6 TimeFlowStartMs, TimeFlowEndMs dropped (not stored)
  *   7 consolidated tables written by the outlet (views dropped)
- *   8 consolidation_journal (repair of the consolidated tables after a crash) */
-#define ORCH_SCHEMA_VERSION 8
+ *   8 consolidation_journal (repair of the consolidated tables after a crash)
+ *   9 asns, protocols, ports (names; filled by orch_names_load) */
+#define ORCH_SCHEMA_VERSION 9
 
 /* Creates the database and the schema_migrations table if absent, then
  * applies each step from the first not recorded up to `target` (0 = latest),
@@ -38,6 +39,34 @@
  * statement failed: the log says which; -EPROTONOSUPPORT, changing nothing,
  * when a later release recorded steps this one does not know). */
 int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigned target);
+
+/* ---- Names (names.c) ----
+ * Tables for people's labels, rebuilt whole at each migration run (and by
+ * the service when clickhouse.asns changes on disk):
+ *   asns (ASN UInt32, Name String): Join engine, read with
+ *     joinGet('asns', 'Name', toUInt32(x)) ('' when unknown) or JOIN;
+ *   protocols (Proto UInt8, Name String, Description String),
+ *   ports (Proto UInt8, Port UInt16, Name String): MergeTree.
+ * From the CSV files of config/names/ (built into weir) and, for asns, the
+ * operator's file clickhouse.asns ("asn,name" lines; its names override
+ * the shipped ones). */
+struct orch_names_stats {
+	size_t asns, protocols, ports; /* rows written */
+	size_t bad_lines;	       /* malformed lines skipped (logged with file:line) */
+	size_t file_errors;	       /* clickhouse.asns unreadable (logged; shipped names kept) */
+};
+/* For a caller that holds the lock (orch_migrate_unlocked calls it after
+ * the steps). Malformed lines and an unreadable operator file are logged
+ * and counted in *st (may be NULL), never fatal. Returns 0 or -errno from
+ * ClickHouse (-ENOMEM). */
+int orch_names_load(struct store_client *c, const struct store_config *cfg,
+		    struct orch_names_stats *st);
+/* CREATE TABLE IF NOT EXISTS `table` (asns, protocols or ports) with
+ * `suffix` appended to its name ("" for the table itself). 0 or -errno. */
+int orch_names_create(struct store_client *c, const char *table, const char *suffix);
+/* A number that changes when clickhouse.asns changes on disk (0 without
+ * one). Returns 0 or -errno (stat). */
+int orch_names_file_stamp(const struct store_config *cfg, int64_t *stamp);
 
 /* Versions recorded in schema_migrations, highest one in *version (0 when
  * none). Returns 0 or -errno. */

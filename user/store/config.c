@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_internal.h"
 
@@ -44,6 +45,15 @@ static const struct config_field query_endpoint_fields[] = {
     {0},
 };
 #undef QE
+
+/* clickhouse.asns: read by the orchestrator at each start. */
+static int check_readable(const char *value, const char **why)
+{
+	if (!value[0] || access(value, R_OK) == 0)
+		return 1;
+	*why = "cannot read this file";
+	return 0;
+}
 
 const struct config_field store_config_fields[] = {
     {.key = "url", .type = CONFIG_STRING, .offset = offsetof(struct store_config, url)},
@@ -132,6 +142,10 @@ const struct config_field store_config_fields[] = {
      .type = CONFIG_SECTION,
      .offset = offsetof(struct store_config, query_endpoint),
      .fields = query_endpoint_fields},
+    {.key = "asns",
+     .type = CONFIG_STRING,
+     .offset = offsetof(struct store_config, asns),
+     .check = check_readable},
     {0},
 };
 
@@ -143,6 +157,7 @@ int store_config_defaults(struct store_config *cfg)
 	cfg->username = strdup("");
 	cfg->password = strdup("");
 	cfg->embedded_library = strdup("");
+	cfg->asns = strdup("");
 	cfg->batch_rows = 50000;
 	cfg->batch_interval_ms = 5000;
 	cfg->max_batch_bytes = 64ULL << 20;
@@ -166,7 +181,7 @@ int store_config_defaults(struct store_config *cfg)
 	cfg->query_endpoint.max_rows_to_read = 1000000000;
 	cfg->query_endpoint.max_result_bytes = 64ULL << 20;
 	if (!cfg->url || !cfg->database || !cfg->username || !cfg->password ||
-	    !cfg->embedded_library || !cfg->query_endpoint.listen) {
+	    !cfg->embedded_library || !cfg->asns || !cfg->query_endpoint.listen) {
 		store_config_free(cfg);
 		return -ENOMEM;
 	}

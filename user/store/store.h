@@ -76,6 +76,9 @@ struct store_config {
 	char *embedded_library;	      /* embedded-library: libchdb.so; "" = searched (chdb.h) */
 	uint64_t embedded_max_memory; /* embedded-max-memory: its bound; 0 = 90% of RAM (0) */
 	struct store_query_endpoint_config query_endpoint; /* query-endpoint: {...} */
+	/* asns: a CSV file of AS names ("asn,name" lines) loaded into the asns
+	 * table over the shipped sample by the orchestrator ("" = none). */
+	char *asns;
 };
 
 extern const struct config_field store_config_fields[];

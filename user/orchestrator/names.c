@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+/* Names in ClickHouse: the asns, protocols and ports tables (schema step 9)
+ * filled from the CSV files shipped in config/names/ (built into weir) and
+ * the operator's AS list (clickhouse.asns), at each migration run. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "orchestrator.h"
+
+/* The shipped files, in the binary: weir needs nothing installed beside it
+ * (the Makefile rebuilds this object when one of them changes). */
+__asm__(".section .rodata\n"
+	"names_asns_csv:\n.incbin \"config/names/asns.csv\"\n.byte 0\n"
+	"names_protocols_csv:\n.incbin \"config/names/protocols.csv\"\n.byte 0\n"
+	"names_ports_csv:\n.incbin \"config/names/ports.csv\"\n.byte 0\n"
+	".previous\n");
+extern const char names_asns_csv[] __asm__("names_asns_csv");
+extern const char names_protocols_csv[] __asm__("names_protocols_csv");
+extern const char names_ports_csv[] __asm__("names_ports_csv");
+
+/* Bad lines logged one by one up to this many per file, then counted. */
+#define BAD_LINES_LOGGED 10
+/* Rows per INSERT: a full AS list (~100k) goes in a few statements. */
+#define ROWS_PER_INSERT 5000
+
+struct name_row {
+	uint32_t key; /* ASN; proto; proto << 16 | port */
+	uint32_t seq; /* order read: the last one of a key wins */
+	char *name;
+	char *descr; /* protocols only */
+};
+
+struct rows {
+	struct name_row *v;
+	size_t n, cap;
+};
+
+static void rows_free(struct rows *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->v[i].name);
+		free(r->v[i].descr);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+static int rows_add(struct rows *r, uint32_t key, const char *name, const char *descr)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct name_row *v = realloc(r->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	struct name_row *x = &r->v[r->n];
+
+	x->key = key;
+	x->seq = (uint32_t)r->n;
+	x->name = strdup(name);
+	x->descr = descr ? strdup(descr) : NULL;
+	if (!x->name || (descr && !x->descr)) {
+		free(x->name);
+		free(x->descr);
+		return -ENOMEM;
+	}
+	r->n++;
+	return 0;
+}
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+	const struct name_row *a = pa, *b = pb;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Sorted by key, one row per key: the last one read (the operator's file
+ * comes after the shipped one, so it overrides). */
+static void rows_unique(struct rows *r)
+{
+	size_t out = 0;
+
+	qsort(r->v, r->n, sizeof(*r->v), cmp_rows);
+	for (size_t i = 0; i < r->n; i++) {
+		if (i + 1 < r->n && r->v[i + 1].key == r->v[i].key) {
+			free(r->v[i].name);
+			free(r->v[i].descr);
+			continue;
+		}
+		r->v[out++] = r->v[i];
+	}
+	r->n = out;
+}
+
+/* ---- CSV ---- */
+
+/* Splits one line (NUL-terminated, modified in place) into at most `max`
+ * fields: comma-separated, a field in double quotes may hold commas and ""
+ * for a quote; spaces around fields are trimmed. Returns the number of
+ * fields, or -1 on an unterminated quote. */
+static int csv_split(char *s, char **f, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		char *w;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (n == max)
+			return max + 1;
+		f[n++] = w = s;
+		if (*s == '"') {
+			for (s++;; s++) {
+				if (!*s)
+					return -1;
+				if (*s == '"' && s[1] == '"')
+					s++;
+				else if (*s == '"')
+					break;
+				*w++ = *s;
+			}
+			s++;
+			while (*s == ' ' || *s == '\t')
+				s++;
+			if (*s && *s != ',')
+				return -1;
+		} else {
+			while (*s && *s != ',')
+				*w++ = *s++;
+			while (w > f[n - 1] && (w[-1] == ' ' || w[-1] == '\t'))
+				w--;
+		}
+		if (!*s) {
+			*w = '\0';
+			return n;
+		}
+		s++;
+		*w = '\0';
+	}
+}
+
+static int parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+enum names_kind { NAMES_ASNS, NAMES_PROTOCOLS, NAMES_PORTS };
+
+/* One data line of `kind` into `r`. Returns 0, -ENOMEM, or 1 with `why`
+ * set when the line is malformed. */
+static int parse_line(enum names_kind kind, char *line, struct rows *r, const char **why)
+{
+	char *f[4];
+	int n = csv_split(line, f, 3);
+	uint32_t a, b;
+
+	if (n < 0) {
+		*why = "unterminated double quote";
+		return 1;
+	}
+	switch (kind) {
+	case NAMES_ASNS: {
+		const char *num = f[0];
+
+		if (n != 2) {
+			*why = "expected 2 fields: asn,name";
+			return 1;
+		}
+		if (!strncasecmp(num, "AS", 2))
+			num += 2;
+		if (parse_u32(num, UINT32_MAX, &a) < 0) {
+			*why = "asn: not a number from 0 to 4294967295";
+			return 1;
+		}
+		if (!f[1][0]) {
+			*why = "name: empty";
+			return 1;
+		}
+		return rows_add(r, a, f[1], NULL);
+	}
+	case NAMES_PROTOCOLS:
+		if (n != 3) {
+			*why = "expected 3 fields: proto,name,description";
+			return 1;
+		}
+		if (parse_u32(f[0], 255, &a) < 0 || !f[1][0]) {
+			*why = "proto: not a number from 0 to 255, or an empty name";
+			return 1;
+		}
+		return rows_add(r, a, f[1], f[2]);
+	case NAMES_PORTS:
+		if (n != 3) {
+			*why = "expected 3 fields: proto,port,name";
+			return 1;
+		}
+		if (!strcasecmp(f[0], "tcp"))
+			a = 6;
+		else if (!strcasecmp(f[0], "udp"))
+			a = 17;
+		else if (!strcasecmp(f[0], "sctp"))
+			a = 132;
+		else if (parse_u32(f[0], 255, &a) < 0) {
+			*why = "proto: tcp, udp, sctp or a number from 0 to 255";
+			return 1;
+		}
+		if (parse_u32(f[1], 65535, &b) < 0 || !f[2][0]) {
+			*why = "port: not a number from 0 to 65535, or an empty name";
+			return 1;
+		}
+		return rows_add(r, a << 16 | b, f[2], NULL);
+	}
+	return 1;
+}
+
+/* Reads `text` (a whole file, `origin` its name for the log) into `r`:
+ * empty lines and lines starting with # are skipped, and a first data line
+ * that does not start with a number is a header. Malformed lines are
+ * logged (file:line: why) and counted in *bad; never fatal. Returns 0 or
+ * -ENOMEM. */
+static int parse_text(enum names_kind kind, const char *origin, const char *text, struct rows *r,
+		      size_t *bad)
+{
+	const char *p = text;
+	unsigned lineno = 0;
+	size_t file_bad = 0;
+	int first = 1;
+	char *line = NULL;
+	size_t cap = 0;
+	int ret = 0;
+
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		const char *why = NULL;
+
+		lineno++;
+		if (len + 1 > cap) {
+			char *l = realloc(line, len + 1);
+			if (!l) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			line = l;
+			cap = len + 1;
+		}
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (e ? 1 : 0);
+		if (len && line[len - 1] == '\r')
+			line[--len] = '\0';
+		size_t sp = strspn(line, " \t");
+		if (!line[sp] || line[sp] == '#')
+			continue;
+		const char *d = line + sp + (strncasecmp(line + sp, "AS", 2) ? 0 : 2);
+		if (first && !(*d >= '0' && *d <= '9')) {
+			first = 0; /* a header */
+			continue;
+		}
+		first = 0;
+		ret = parse_line(kind, line, r, &why);
+		if (ret < 0)
+			goto out;
+		if (ret > 0) {
+			ret = 0;
+			if (++file_bad <= BAD_LINES_LOGGED)
+				log_warn("names: line skipped", "at=%s:%u reason=\"%s\"", origin,
+					 lineno, why);
+		}
+	}
+	if (file_bad > BAD_LINES_LOGGED)
+		log_warn("names: more lines skipped", "file=%s skipped=%zu logged=%d", origin,
+			 file_bad, BAD_LINES_LOGGED);
+out:
+	*bad += file_bad;
+	free(line);
+	return ret;
+}
+
+/* The operator's file, whole, NUL-terminated (caller frees), or NULL with
+ * the reason logged. */
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long size;
+
+	if (!f) {
+		log_error("names: cannot open AS names file", "path=%s error=\"%s\"", path,
+			  strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)size + 1)) != NULL) {
+		if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[size] = '\0';
+		}
+	}
+	if (!buf)
+		log_error("names: cannot read AS names file", "path=%s", path);
+	fclose(f);
+	return buf;
+}
+
+/* ---- SQL ---- */
+
+/* Appends `s` as a quoted ClickHouse string literal to buf (grown). */
+static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 65536;
+		while (c < *len + n + 1)
+			c *= 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+static int put_str(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	int r = put(buf, len, cap, "'", 1);
+
+	for (; r == 0 && *s; s++) {
+		if (*s == '\'' || *s == '\\')
+			r = put(buf, len, cap, "\\", 1);
+		if (r == 0)
+			r = put(buf, len, cap, s, 1);
+	}
+	return r ? r : put(buf, len, cap, "'", 1);
+}
+
+static int query(struct store_client *c, const char *sql)
+{
+	int r = store_client_query(c, sql, NULL);
+
+	if (r < 0)
+		log_error("names: statement failed", "error=\"%s\" sql=\"%.200s\"",
+			  store_client_error(c), sql);
+	return r;
+}
+
+/* The DDL of each table, for step 9 and for the copy the loader fills. */
+int orch_names_create(struct store_client *c, const char *table, const char *suffix)
+{
+	char sql[512];
+
+	if (!strcmp(table, "asns"))
+		/* A Join table: joinGet('asns', 'Name', SrcAS) reads it like a
+		 * dictionary on every server (18.16 has no CREATE DICTIONARY),
+		 * from memory; the key is the column's type, UInt32. */
+		snprintf(sql, sizeof(sql),
+			 "CREATE TABLE IF NOT EXISTS asns%s (ASN UInt32, Name String) "
+			 "ENGINE = Join(ANY, LEFT, ASN)",
+			 suffix);
+	else if (!strcmp(table, "protocols"))
+		snprintf(sql, sizeof(sql),
+			 "CREATE TABLE IF NOT EXISTS protocols%s (Proto UInt8, Name String, "
+			 "Description String) ENGINE = MergeTree ORDER BY Proto",
+			 suffix);
+	else
+		snprintf(sql, sizeof(sql),
+			 "CREATE TABLE IF NOT EXISTS ports%s (Proto UInt8, Port UInt16, Name "
+			 "String) ENGINE = MergeTree ORDER BY (Proto, Port)",
+			 suffix);
+	return query(c, sql);
+}
+
+/* Fills `table` with `r` whole: into a fresh table_load, then swapped in
+ * by RENAME, so readers see the old rows or the new ones, never half. */
+static int fill(struct store_client *c, const char *table, enum names_kind kind,
+		const struct rows *r)
+{
+	char *buf = NULL, sql[256];
+	size_t len = 0, cap = 0;
+	int ret;
+
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_load", table);
+	ret = query(c, sql);
+	if (ret == 0)
+		ret = orch_names_create(c, table, "_load");
+	for (size_t i = 0; ret == 0 && i < r->n;) {
+		char num[64];
+
+		len = 0;
+		ret = put(&buf, &len, &cap, sql,
+			  (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s_load VALUES ", table));
+		for (size_t k = 0; ret == 0 && k < ROWS_PER_INSERT && i < r->n; k++, i++) {
+			const struct name_row *x = &r->v[i];
+
+			if (kind == NAMES_PORTS)
+				snprintf(num, sizeof(num), "%s(%u, %u, ", k ? "," : "",
+					 x->key >> 16, x->key & 0xffff);
+			else
+				snprintf(num, sizeof(num), "%s(%u, ", k ? "," : "", x->key);
+			ret = put(&buf, &len, &cap, num, strlen(num));
+			if (ret == 0)
+				ret = put_str(&buf, &len, &cap, x->name);
+			if (ret == 0 && kind == NAMES_PROTOCOLS) {
+				ret = put(&buf, &len, &cap, ", ", 2);
+				if (ret == 0)
+					ret = put_str(&buf, &len, &cap, x->descr);
+			}
+			if (ret == 0)
+				ret = put(&buf, &len, &cap, ")", 1);
+		}
+		if (ret == 0)
+			ret = query(c, buf);
+	}
+	if (ret == 0) {
+		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_old", table);
+		ret = query(c, sql);
+	}
+	if (ret == 0)
+		ret = orch_names_create(c, table, ""); /* absent when step 9 was not run */
+	if (ret == 0) {
+		snprintf(sql, sizeof(sql), "RENAME TABLE %s TO %s_old, %s_load TO %s", table, table,
+			 table, table);
+		ret = query(c, sql);
+	}
+	if (ret == 0) {
+		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_old", table);
+		ret = query(c, sql);
+	}
+	free(buf);
+	return ret;
+}
+
+int orch_names_load(struct store_client *c, const struct store_config *cfg,
+		    struct orch_names_stats *st)
+{
+	struct rows asns = {0}, protocols = {0}, ports = {0};
+	struct orch_names_stats s = {0};
+	char *op = NULL;
+	int r;
+
+	r = parse_text(NAMES_ASNS, "config/names/asns.csv (built in)", names_asns_csv, &asns,
+		       &s.bad_lines);
+	if (r == 0 && cfg->asns && cfg->asns[0]) {
+		op = read_file(cfg->asns);
+		if (op)
+			r = parse_text(NAMES_ASNS, cfg->asns, op, &asns, &s.bad_lines);
+		else
+			s.file_errors++;
+	}
+	if (r == 0)
+		r = parse_text(NAMES_PROTOCOLS, "config/names/protocols.csv (built in)",
+			       names_protocols_csv, &protocols, &s.bad_lines);
+	if (r == 0)
+		r = parse_text(NAMES_PORTS, "config/names/ports.csv (built in)", names_ports_csv,
+			       &ports, &s.bad_lines);
+	if (r < 0)
+		goto out;
+	rows_unique(&asns);
+	rows_unique(&protocols);
+	rows_unique(&ports);
+	r = fill(c, "asns", NAMES_ASNS, &asns);
+	if (r == 0)
+		r = fill(c, "protocols", NAMES_PROTOCOLS, &protocols);
+	if (r == 0)
+		r = fill(c, "ports", NAMES_PORTS, &ports);
+	if (r < 0)
+		goto out;
+	s.asns = asns.n;
+	s.protocols = protocols.n;
+	s.ports = ports.n;
+	log_info("names loaded", "asns=%zu protocols=%zu ports=%zu lines_skipped=%zu asns_file=%s",
+		 s.asns, s.protocols, s.ports, s.bad_lines,
+		 cfg->asns && cfg->asns[0] ? cfg->asns : "-");
+out:
+	if (st)
+		*st = s;
+	free(op);
+	rows_free(&asns);
+	rows_free(&protocols);
+	rows_free(&ports);
+	return r;
+}
+
+int orch_names_file_stamp(const struct store_config *cfg, int64_t *stamp)
+{
+	struct stat sb;
+
+	*stamp = 0;
+	if (!cfg->asns || !cfg->asns[0])
+		return 0;
+	if (stat(cfg->asns, &sb) < 0)
+		return -errno;
+	/* A file replaced by another of the same time but another size too. */
+	*stamp = ((int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec) ^
+		 ((int64_t)sb.st_size << 1);
+	return 0;
+}
