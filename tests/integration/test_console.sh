@@ -72,7 +72,7 @@ check "configuration: dimensions, truncatable, limit" "$out" \
 out=$(line ',"dimensions":["SrcAS"],"limit":2,"units":"l3bps"')
 check "graph/line: top 2 and Other (l3bps, exact)" "$out" \
 	'[.rows, .average, .min, .max, .last, ."95th", (.t | length), .t[0], .axis]' \
-	'[[["15169"],["13335"],["Other"]],[1000,500,300],[1000,500,300],[1000,500,300],[1000,500,300],[1000,500,300],12,"2026-01-01T10:00:00Z",[1,1,1]]'
+	'[[["15169: GOOGLE"],["13335: CLOUDFLARENET"],["Other"]],[1000,500,300],[1000,500,300],[1000,500,300],[1000,500,300],[1000,500,300],12,"2026-01-01T10:00:00Z",[1,1,1]]'
 check "graph/line: total volume" "$out" '.total' '[3600000,1800000,1080000]'
 sqlhdr | grep -q "FROM flows_5m"
 tap $? "graph/line: 12 points over an hour read flows_5m (X-SQL-Query)"
@@ -90,11 +90,11 @@ out=$(line ',"filter":"SrcAddr << 8.8.8.0/24"')
 check "graph/line: an address filter reads flows, exact" "$out" '.average' '[1000]'
 
 out=$(line ',"dimensions":["SrcAS"],"limit":2' -H "Accept: text/csv")
-[ "$(printf '%s' "$out" | head -n 2 | tr -d '\r')" = $'time,axis,SrcAS,value\n2026-01-01T10:00:00Z,1,"15169",1000' ] &&
+[ "$(printf '%s' "$out" | head -n 2 | tr -d '\r')" = $'time,axis,SrcAS,value\n2026-01-01T10:00:00Z,1,"15169: GOOGLE",1000' ] &&
 	[ "$(printf '%s\n' "$out" | wc -l)" = 37 ] && grep -qi '^Content-Type: text/csv' "$E2E_DIR/h"
 tap $? "graph/line as CSV (Accept: text/csv)"
 out=$(line ',"dimensions":["SrcAS"],"units":"pps","limit":1')
-check "units: pps (a tie goes to the lower AS)" "$out" '[.rows, (.average | map(. * 600 | round))]' '[[["13335"],["Other"]],[500,800]]'
+check "units: pps (a tie goes to the lower AS)" "$out" '[.rows, (.average | map(. * 600 | round))]' '[[["13335: CLOUDFLARENET"],["Other"]],[500,800]]'
 out=$(line ',"dimensions":["SrcAS"],"units":"l2bps","limit":1')
 check "units: l2bps (38 bytes per packet)" "$out" '.average | map(. * 3 | round)' '[3760,3616]'
 out=$(line ',"units":"fps"')
@@ -109,17 +109,17 @@ check "bidirectional: reverse axis with Src<->Dst" "$out" \
 	'[.rows, .axis, .average, ."axis-names"]' '[[["64500"],["64500"]],[1,2],[200,1600],{"1":"Direct","2":"Reverse"}]'
 out=$(line ',"dimensions":["SrcAS"],"filter":"SrcAS = 15169","previous-period":true')
 check "previous period: one line, zeros for an empty hour" "$out" \
-	'[.rows, .axis, .average, ."axis-names"."3"]' '[[["15169"],[]],[1,3],[1000,0],"Previous hour"]'
+	'[.rows, .axis, .average, ."axis-names"."3"]' '[[["15169: GOOGLE"],[]],[1,3],[1000,0],"Previous hour"]'
 out=$(post graph/line "{\"start\":\"2026-01-01T11:00:00Z\",\"end\":\"2026-01-01T12:00:00Z\",\"points\":12,\"previous-period\":true}")
 check "previous period: the hour before, shifted" "$out" '[.axis, .average]' '[[3],[1800]]'
 out=$(line ',"dimensions":["SrcAS"],"limit":1,"limitType":"max"')
-check "limitType max" "$out" '.rows' '[["15169"],["Other"]]'
+check "limitType max" "$out" '.rows' '[["15169: GOOGLE"],["Other"]]'
 out=$(line ',"dimensions":["SrcAS","Proto","EType"],"limit":1,"filter":"Proto = udp"')
-check "several dimensions rendered (protocol, etype)" "$out" '.rows' '[["13335","UDP","IPv4"]]'
+check "several dimensions rendered (protocol, etype)" "$out" '.rows' '[["13335: CLOUDFLARENET","UDP","IPv4"]]'
 
 out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\",\"Proto\"],\"limit\":2}")
 check "sankey: rows, xps, links" "$out" '[.rows, .xps, (.links | map([.source, .target, .xps]))]' \
-	'[[["15169","TCP"],["13335","UDP"],["Other","TCP"]],[1000,500,300],[["SrcAS: 15169","Proto: TCP",1000],["SrcAS: 13335","Proto: UDP",500],["SrcAS: Other","Proto: TCP",300]]]'
+	'[[["15169: GOOGLE","TCP"],["13335: CLOUDFLARENET","UDP"],["Other","TCP"]],[1000,500,300],[["SrcAS: 15169: GOOGLE","Proto: TCP",1000],["SrcAS: 13335: CLOUDFLARENET","Proto: UDP",500],["SrcAS: Other","Proto: TCP",300]]]'
 out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[]}" -w '%{http_code}')
 [[ "$out" == *400 ]]
 tap $? "sankey: no dimension is a 400"
@@ -129,7 +129,11 @@ check "filter/validate: ok with the SQL" "$out" '[.message, .parsed]' '["ok","(S
 out=$(post filter/validate '{"filter":"SrcAS = 1 AND\n  Bogus = 2"}')
 check "filter/validate: error with line, column, offset" "$out" '.errors[0] | [.line, .column, .offset]' '[2,3,16]'
 out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":"AS1"}')
-check "filter/complete: ASNs from the data" "$out" '.completions | map(.label)' '["AS13335","AS15169"]'
+check "filter/complete: ASNs from the data, with their names" "$out" '.completions | map([.label, .detail])' '[["AS13335","CLOUDFLARENET"],["AS15169","GOOGLE"]]'
+out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":"goo"}')
+check "filter/complete: ASNs by name (asns table)" "$out" '.completions' '[{"label":"AS15169","detail":"GOOGLE","quoted":false}]'
+out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":"AS645"}')
+check "filter/complete: an AS without a name" "$out" '.completions | map([.label, .detail])' '[["AS64500","AS number"],["AS64501","AS number"]]'
 out=$(post filter/complete '{"what":"value","column":"InIfBoundary","prefix":"ex"}')
 check "filter/complete: fixed lists" "$out" '.completions | map(.label)' '["external"]'
 out=$(post filter/complete '{"what":"value","column":"ExporterName","prefix":""}')
@@ -138,7 +142,7 @@ out=$(post filter/complete '{"what":"operator","column":"SrcAddr"}')
 check "filter/complete: operators by type" "$out" '.completions | map(.label)' '["=","!=","<<","!<<","IN","NOTIN"]'
 
 out=$(curl -s "$A/widget/top/src-as")
-check "widget top/src-as" "$out" '.top | map([.name, (.percent * 10 | round)])' '[["15169",556],["13335",278],["64500",111],["64501",56]]'
+check "widget top/src-as" "$out" '.top | map([.name, (.percent * 10 | round)])' '[["15169: GOOGLE",556],["13335: CLOUDFLARENET",278],["64500",111],["64501",56]]'
 out=$(curl -s "$A/widget/exporters")
 check "widget exporters" "$out" '.exporters' '["edge1"]'
 out=$(curl -s "$A/widget/flow-last")
@@ -149,17 +153,17 @@ check "widget flow-rate" "$out" '[(.rate * 60 | round), .period]' '[4,"second"]'
 # Tenants: a member of acme sees only ExporterTenant acme, whatever it asks.
 T=(-H "Remote-User: alice" -H "Remote-Groups: staff, acme")
 out=$(line ',"dimensions":["SrcAS"]' "${T[@]}")
-check "tenant: graph/line only its rows" "$out" '.rows' '[["13335"]]'
+check "tenant: graph/line only its rows" "$out" '.rows' '[["13335: CLOUDFLARENET"]]'
 out=$(line ',"dimensions":["SrcAS"],"filter":"ExporterTenant = \"other\" OR NOT ExporterTenant = \"acme\""' "${T[@]}")
 check "tenant: a crafted filter does not see around it" "$out" '.rows' '[]'
 out=$(line ',"dimensions":["SrcAS"],"bidirectional":true' "${T[@]}")
-check "tenant: bidirectional" "$out" '.rows' '[["13335"],["64500"]]'
+check "tenant: bidirectional" "$out" '.rows' '[["13335: CLOUDFLARENET"],["64500"]]'
 out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\"]}" "${T[@]}")
-check "tenant: sankey" "$out" '.rows' '[["13335"]]'
+check "tenant: sankey" "$out" '.rows' '[["13335: CLOUDFLARENET"]]'
 out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":""}' "${T[@]}")
 check "tenant: completions" "$out" '.completions | map(.label)' '["AS13335"]'
 out=$(curl -s "${T[@]}" "$A/widget/top/src-as")
-check "tenant: widgets" "$out" '.top | map(.name)' '["13335"]'
+check "tenant: widgets" "$out" '.top | map(.name)' '["13335: CLOUDFLARENET"]'
 out=$(curl -s -H "Remote-User: mallory" "$A/widget/top/src-as")
 check "tenant by user" "$out" '.top | map(.name)' '["64501"]'
 out=$(line ',"dimensions":["SrcAS"]' -H "Remote-User: bob")

@@ -429,6 +429,55 @@ static void add_display(struct sql *q, const struct filter_column *c, int revers
 	}
 }
 
+/* AS numbers for people: "15169: GOOGLE" from the asns table (filled by
+ * the orchestrator, user/orchestrator/names.c), the number alone when it
+ * has no name (and 'Other' stays 'Other'). `v` is SQL of the number as
+ * text. Applied to the rows of an answer only (an outer SELECT), never per
+ * row read. */
+static void add_named(struct sql *q, const struct filter_column *c, const char *v)
+{
+	if (c->type != FILTER_T_ASN) {
+		add(q, "%s", v);
+		return;
+	}
+	add(q,
+	    "if(joinGet('asns', 'Name', toUInt32OrZero(%s)) = '', %s, concat(%s, ': ', "
+	    "joinGet('asns', 'Name', toUInt32OrZero(%s))))",
+	    v, v, v, v);
+}
+
+static int any_asn(const struct filter_column *const *dims, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (dims[k]->type == FILTER_T_ASN)
+			return 1;
+	return 0;
+}
+
+/* `inner` (dimensions d0..dN-1 as text and v, no FORMAT) with the AS
+ * numbers among the dimensions named: SELECT `lead` n0.., v FROM (inner)
+ * `tail`. Frees inner. */
+static void wrap_named(struct sql *q, const struct filter_column *const *dims, size_t n,
+		       const char *lead, struct sql *inner, const char *tail)
+{
+	char d[16];
+
+	add(q, "SELECT %s", lead);
+	for (size_t k = 0; k < n; k++) {
+		snprintf(d, sizeof(d), "d%zu", k);
+		add(q, "%s", k ? ", " : "");
+		add_named(q, dims[k], d);
+		add(q, " AS n%zu", k);
+	}
+	add(q, ", v FROM (");
+	jb_raw(&q->b, inner->b.s ? inner->b.s : "", inner->b.len);
+	if (inner->b.nomem)
+		q->b.nomem = 1;
+	add(q, ") %s", tail);
+	free(inner->b.s);
+	memset(inner, 0, sizeof(*inner));
+}
+
 /* The value for people ("15169", "443/https", "TCP", "IPv4", "SA"...). */
 static const struct {
 	unsigned port;
@@ -658,6 +707,12 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	add(&q, " GROUP BY t");
 	for (size_t k = 0; k < g->ndims && axis <= 2; k++)
 		add(&q, ", d%zu", k);
+	if (axis <= 2 && any_asn(g->dims, g->ndims)) {
+		struct sql inner = q;
+
+		memset(&q, 0, sizeof(q));
+		wrap_named(&q, g->dims, g->ndims, "t, ", &inner, "");
+	}
 	add(&q, " ORDER BY t FORMAT TabSeparated");
 	if (q.b.nomem) {
 		free(q.b.s);
@@ -1063,6 +1118,12 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 		add(&q, " GROUP BY ");
 		for (size_t k = 0; k < g.ndims; k++)
 			add(&q, "%sd%zu", k ? ", " : "", k);
+		if (any_asn(g.dims, g.ndims)) {
+			struct sql inner = q;
+
+			memset(&q, 0, sizeof(q));
+			wrap_named(&q, g.dims, g.ndims, "", &inner, "");
+		}
 		add(&q, " ORDER BY v DESC");
 		for (size_t k = 0; k < g.ndims; k++)
 			add(&q, ", d%zu", k);
@@ -1191,9 +1252,9 @@ static int value_row(void *ctx, char **f, size_t n)
 
 	(void)n;
 	switch (v->col->type) {
-	case FILTER_T_ASN:
+	case FILTER_T_ASN: /* as Akvorado: the label goes into the filter, the name beside */
 		snprintf(label, sizeof(label), "AS%s", f[0]);
-		complete_add(v->c, label, "AS number", 0);
+		complete_add(v->c, label, n > 1 && f[1][0] ? f[1] : "AS number", 0);
 		break;
 	case FILTER_T_STRING:
 		complete_add(v->c, f[0], v->col->name, 1);
@@ -1296,14 +1357,35 @@ static int complete(const struct console_job *job, struct store_client *ch,
 				pat[pn++] = *p;
 			}
 			pat[pn++] = '%';
-			add(&q, "SELECT DISTINCT ");
-			add_display(&q, fc, 0);
-			add(&q, " AS v FROM %s", cons ? "flows_1m" : "flows");
-			add(&q, " WHERE TimeReceived >= now() - %d AND (", cons ? 86400 : 3600);
-			jb_raw(&q.b, job->tenant_sql, strlen(job->tenant_sql));
-			add(&q, ") AND lower(v) LIKE lower(");
-			add_quoted(&q, pat, pn);
-			add(&q, ") AND v != '' ORDER BY v LIMIT %zu FORMAT TabSeparated", c.limit);
+			pat[pn] = '\0';
+			if (fc->type == FILTER_T_ASN) {
+				/* A number prefix matches numbers, anything else the
+				 * names (asns table), anywhere in them, as Akvorado;
+				 * names looked up once per AS seen, not per row. */
+				int by_name = pn > 1 && strspn(pat, "0123456789") != pn - 1;
+
+				add(&q,
+				    "SELECT v, n FROM (SELECT a, toString(a) AS v, "
+				    "joinGet('asns', 'Name', a) AS n FROM (SELECT DISTINCT %s "
+				    "AS a FROM %s WHERE TimeReceived >= now() - %d AND (",
+				    fc->name, cons ? "flows_1m" : "flows", cons ? 86400 : 3600);
+				jb_raw(&q.b, job->tenant_sql, strlen(job->tenant_sql));
+				add(&q, "))) WHERE %s LIKE lower(%s", by_name ? "lower(n)" : "v",
+				    by_name ? "concat('%', " : "(");
+				add_quoted(&q, pat, pn);
+				add(&q, ")) ORDER BY a LIMIT %zu FORMAT TabSeparated", c.limit);
+			} else {
+				add(&q, "SELECT DISTINCT ");
+				add_display(&q, fc, 0);
+				add(&q, " AS v FROM %s", cons ? "flows_1m" : "flows");
+				add(&q, " WHERE TimeReceived >= now() - %d AND (",
+				    cons ? 86400 : 3600);
+				jb_raw(&q.b, job->tenant_sql, strlen(job->tenant_sql));
+				add(&q, ") AND lower(v) LIKE lower(");
+				add_quoted(&q, pat, pn);
+				add(&q, ") AND v != '' ORDER BY v LIMIT %zu FORMAT TabSeparated",
+				    c.limit);
+			}
 			if (q.b.nomem) {
 				free(q.b.s);
 				ret = -ENOMEM;
@@ -1319,7 +1401,7 @@ static int complete(const struct console_job *job, struct store_client *ch,
 				ret = 0;
 				goto out;
 			}
-			ret = tsv_rows(out, 1, value_row, &vc);
+			ret = tsv_rows(out, fc->type == FILTER_T_ASN ? 2 : 1, value_row, &vc);
 			free(out);
 			if (ret < 0)
 				goto out;
@@ -1500,6 +1582,11 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		t.total = strtod(out, NULL);
 		free(out);
 		out = NULL;
+		if (col->type == FILTER_T_ASN) { /* the five rows named, outside */
+			add(&q, "SELECT ");
+			add_named(&q, col, "v");
+			add(&q, ", s FROM (");
+		}
 		add(&q, "SELECT ");
 		add_display(&q, col, 0);
 		add(&q,
@@ -1508,7 +1595,10 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		    "AND (",
 		    tn);
 		jb_raw(&q.b, ten, strlen(ten));
-		add(&q, ") GROUP BY v ORDER BY s DESC, v LIMIT 5 FORMAT TabSeparated");
+		add(&q, ") GROUP BY v ORDER BY s DESC, v LIMIT 5");
+		if (col->type == FILTER_T_ASN)
+			add(&q, ") ORDER BY s DESC, v");
+		add(&q, " FORMAT TabSeparated");
 		if (q.b.nomem) {
 			free(q.b.s);
 			return -ENOMEM;
