@@ -198,7 +198,9 @@ static int parse_line(enum names_kind kind, char *line, struct rows *r, const ch
 			*why = "name: empty";
 			return 1;
 		}
-		return rows_add(r, a, f[1], NULL);
+		/* AS 0 is no AS (RFC 7607; ip2asn's "Not routed"): the console
+		 * shows no name for it. */
+		return a ? rows_add(r, a, f[1], NULL) : 0;
 	}
 	case NAMES_PROTOCOLS:
 		if (n != 3) {
