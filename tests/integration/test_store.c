@@ -530,6 +530,52 @@ TEST(names_tables_filled_from_shipped_and_operator_files)
 	store_config_free(&cfg);
 }
 
+/* weir run and weir outlet (the orchestrator service) take a changed
+ * clickhouse.asns without a restart. */
+TEST(names_reloaded_when_the_file_changes)
+{
+	struct store_config cfg;
+	struct store_client *c;
+	struct orch_service *svc = NULL;
+	struct orch_service_params p = {0};
+	char path[] = "/tmp/weir-asns-XXXXXX.csv", why[256], *got = NULL;
+	int fd, ok = 0;
+	FILE *f;
+
+	test_config(&cfg, "weir_t_names_reload");
+	fd = mkstemps(path, 4);
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, "64500,FIRST\n", 12) == 12);
+	close(fd);
+	free(cfg.asns);
+	cfg.asns = strdup(path);
+	p.cfg = &cfg;
+	REQUIRE(orch_service_new(&p, &svc, NULL) == 0);
+	REQUIRE(orch_service_start(svc, NULL) == 0);
+	for (int i = 0; i < 300 && orch_service_health(svc, why, sizeof(why)) < 0; i++)
+		usleep(100 * 1000);
+	CHECK_EQ(orch_service_health(svc, why, sizeof(why)), 0);
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	CHECK_QS(c, "FIRST", "SELECT joinGet('asns', 'Name', toUInt32(64500))");
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fputs("64500,SECOND NAME\n", f);
+	fclose(f);
+	for (int i = 0; i < 200 && !ok; i++) { /* the service looks every 5 s */
+		usleep(100 * 1000);
+		free(got);
+		got = qs(c, "SELECT joinGet('asns', 'Name', toUInt32(64500))");
+		ok = !strcmp(got, "SECOND NAME");
+	}
+	CHECK_STR(got, "SECOND NAME");
+	free(got);
+	orch_service_free(svc);
+	unlink(path);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
 TEST(migrations_twice_is_a_noop)
 {
 	struct store_config cfg;
