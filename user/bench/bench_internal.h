@@ -61,6 +61,12 @@ struct bench_table_disk {
 /* `database` NULL: the client's. Returns 0 or -errno. */
 int bench_table_disk(struct store_client *c, const char *database, const char *table,
 		     struct bench_table_disk *d);
+/* Merges `table` of the client's database into one part per partition
+ * (OPTIMIZE FINAL), as it sits for the retention period: on an engine that
+ * keeps small parts compact, *compact gets the compact part's figures
+ * (else zeros) and the table is then merged again into wide parts, as parts
+ * of a day of flows are. Returns 0 or -errno. */
+int bench_table_settle(struct store_client *c, const char *table, struct bench_table_disk *compact);
 /* "123 MiB", or "-" for 0, in buf[size]; returns buf. */
 const char *bench_mib(uint64_t bytes, char *buf, size_t size);
 
