@@ -650,6 +650,16 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 			L, (double)rows * (double)cores / (settled + self_settled),
 			server_cpu >= 0 ? "server" : "engine", cores);
 	}
+	/* The peak of the inserts and their merges, before the OPTIMIZEs (the
+	 * bench's, not weir's). */
+	{
+		struct bench_mem m;
+
+		if (bench_mem_read(0, &m) == 0)
+			result->self_mem.hwm = m.hwm;
+		if (opt->server_pid > 0 && bench_mem_read(opt->server_pid, &m) == 0)
+			result->server_mem.hwm = m.hwm;
+	}
 	/* Bytes on disk once merged, as they will sit for the retention period. */
 	{
 		struct bench_table_disk d, compact;
@@ -686,16 +696,6 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 			L, consolidated[t], (unsigned long long)d.rows,
 			result->consolidated_per_flow[t],
 			after ? (double)d.compressed_bytes / (double)after : 0);
-	}
-	/* The peak includes the OPTIMIZEs: the embedded engine merges in this
-	 * process. */
-	{
-		struct bench_mem m;
-
-		if (bench_mem_read(0, &m) == 0)
-			result->self_mem.hwm = m.hwm;
-		if (opt->server_pid > 0 && bench_mem_read(opt->server_pid, &m) == 0)
-			result->server_mem.hwm = m.hwm;
 	}
 	{
 		char a[32], b[32], c2[32], d2[32];
