@@ -40,6 +40,7 @@
 #define BENCH_DB	      "weir_bench_e2e"
 #define BENCH_CYCLE	      4000	/* distinct datagrams per sender, replayed */
 #define BENCH_TARGET	      500000.0	/* into a server: what it held on these 2 cores */
+#define BENCH_SECONDS	      20	/* of traffic per run, unless --flows */
 #define BENCH_TARGET_EMBEDDED 1000000.0 /* into the embedded engine (issue 12); 2.5M the aim */
 #define BENCH_SCALE_TARGET    1.7	/* 2 workers vs 1, one exporter with several domains */
 
@@ -716,17 +717,26 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 		}
 		store_client_server_version(keep, &version);
 	}
-	printf("e2e %s: %llu flows (%s, demo traffic), %u senders, %u outlet workers, %u inlet "
-	       "workers, batches of %llu rows, ClickHouse %u.%u.%u %s%s\n",
-	       name, (unsigned long long)o->flows,
-	       o->format == DEMO_IPFIX	      ? "IPFIX"
-	       : o->format == DEMO_NETFLOW_V9 ? "NetFlow v9"
-					      : "NetFlow v5",
-	       o->senders, o->workers, o->inlet_workers, (unsigned long long)sc.batch_rows,
-	       version / 1000000, version / 1000 % 1000, version % 1000, url,
-	       server	  ? " (private server)"
-	       : embedded ? " (embedded: in this process)"
-			  : "");
+	{
+		char amount[48];
+
+		if (flows_given)
+			snprintf(amount, sizeof(amount), "%llu flows",
+				 (unsigned long long)o->flows);
+		else
+			snprintf(amount, sizeof(amount), "%d s of flows", BENCH_SECONDS);
+		printf("e2e %s: %s per run (%s, demo traffic), %u senders, %u outlet workers, %u "
+		       "inlet workers, batches of %llu rows, ClickHouse %u.%u.%u %s%s\n",
+		       name, amount,
+		       o->format == DEMO_IPFIX	      ? "IPFIX"
+		       : o->format == DEMO_NETFLOW_V9 ? "NetFlow v9"
+						      : "NetFlow v5",
+		       o->senders, o->workers, o->inlet_workers, (unsigned long long)sc.batch_rows,
+		       version / 1000000, version / 1000 % 1000, version % 1000, url,
+		       server	  ? " (private server)"
+		       : embedded ? " (embedded: in this process)"
+				  : "");
+	}
 	ret = 0;
 	for (int mode = 0; mode < 2; mode++) {
 		int kafka = mode == 1;
@@ -745,11 +755,14 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 		 * only tells about the mock, and its retries at the rate it let through would take
 		 * many minutes. Unless told otherwise, Kafka starts where the mock holds, for 20 s.
 		 */
-		if (kafka && !flows_given)
-			mo.flows = 6000000;
 		if (kafka && !rate_given)
 			rate = 300000;
 		for (int attempt = 0; attempt < 4 && !zero_loss; attempt++) {
+			/* Unless told, BENCH_SECONDS of traffic at each try's rate:
+			 * a retry at a lower rate takes no longer than the first. */
+			if (!flows_given)
+				mo.flows =
+				    rate * BENCH_SECONDS > 2000000 ? rate * BENCH_SECONDS : 2000000;
 			fflush(stdout);
 			if (run_once(&mo, &sc, kafka, km->mc,
 				     kafka ? rd_kafka_mock_cluster_bootstraps(km->mc) : NULL, rate,
@@ -900,7 +913,8 @@ static void bench_usage(FILE *out, const void *ctx)
 		"                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
 		"                      [--ring-size BYTES] [--batch-rows N]\n"
 		"                      [--batch-interval DURATION] [--domains N] [--scale]\n\n"
-		"Sends N flows (default 30000000) as pre-encoded datagrams over UDP on\n"
+		"Sends N flows (default: 20 s of traffic at the rate of each try) as\n"
+		"pre-encoded datagrams over UDP on\n"
 		"loopback to an inlet, bus, outlet and ClickHouse writer built in this\n"
 		"process, and times until ClickHouse holds every row. Each sender (default\n"
 		"8) is one exporter with its own loopback address. The rate is held when\n"
@@ -919,8 +933,7 @@ static void bench_usage(FILE *out, const void *ctx)
 		"--rate sets the rate for both.\n"
 		"Kafka is librdkafka's mock cluster (in this process; it keeps only about\n"
 		"5 MB per partition, so a consumer that lags loses data there); without\n"
-		"--flows and --rate, Kafka runs 6000000 flows from 300000 flows/s, where\n"
-		"the mock holds.\n"
+		"--rate, Kafka starts at 300000 flows/s, where the mock holds.\n"
 		"Defaults are the settings user/store/README.md gives for such rates:\n"
 		"--batch-rows 1000000 (clickhouse.batch-rows), --batch-interval 3s,\n"
 		"--ring-size 512MiB per worker (bus.ring-size).\n"
@@ -959,7 +972,7 @@ int bench_e2e_main(int argc, char **argv)
 	};
 	/* Defaults: a minute at the target rate, with the settings
 	 * user/store/README.md gives for such rates. */
-	struct bench_opts o = {.flows = 30000000,
+	struct bench_opts o = {.flows = 10000000,
 			       .rate = 500000,
 			       .rate_embedded = (uint64_t)BENCH_TARGET_EMBEDDED,
 			       .server = 1,
