@@ -47,6 +47,8 @@ clickhouse:
   url: $CH_URL
   database: weir
 CONF
+# The embedded database answers ClickHouse's HTTP queries (read-only) on loopback.
+[ "$mode" = server ] || printf '  query-endpoint:\n    enabled: true\n    listen: 127.0.0.1:8123\n' >>"$dir/weir.yaml"
 
 if [ "$mode" = server ]; then
 	cat <<MSG
@@ -57,7 +59,8 @@ MSG
 else
 	cat <<MSG
 demo: ClickHouse embedded in weir on $dir/clickhouse-embedded (database weir), metrics at http://127.0.0.1:8081/metrics
-demo: to query while weir runs, WEIR_DEMO_CLICKHOUSE=server make demo (a clickhouse-server)
+demo: console at http://127.0.0.1:8081; read-only ClickHouse queries at http://127.0.0.1:8123
+demo: try   curl -s http://127.0.0.1:8123 --data-binary 'SELECT IPv6NumToString(ExporterAddress) AS e, count(), sum(Bytes * SamplingRate) FROM flows GROUP BY e'
 demo: Ctrl-C stops weir
 MSG
 fi

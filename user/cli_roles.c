@@ -47,7 +47,8 @@ struct roles {
 	struct weir_config cfg;
 	struct metrics_registry *metrics;
 	struct http_listener *http;
-	struct console *console; /* weir run only */
+	struct console *console;		       /* weir run only */
+	struct console_query_endpoint *query_endpoint; /* weir run, embedded only */
 	struct bus_producer *producer;
 	struct bus_consumer **consumers;
 	int ring;
@@ -304,6 +305,12 @@ static int start_http(struct roles *r)
 		if (ret == 0)
 			ret = console_start(r->console, &err);
 	}
+	if (ret == 0 && r->role == ROLE_RUN && r->cfg.clickhouse.query_endpoint.enabled) {
+		ret = console_query_endpoint_new(&r->cfg.console, &r->cfg.clickhouse, r->metrics,
+						 &r->query_endpoint, &err);
+		if (ret == 0)
+			ret = console_query_endpoint_start(r->query_endpoint, &err);
+	}
 	if (ret == 0)
 		ret = http_listener_start(r->http, &err);
 	if (ret < 0) {
@@ -475,6 +482,9 @@ static void stop_all(struct roles *r)
 
 	demo_exporter_free(r->demo_exporter);
 	r->demo_exporter = NULL;
+	/* (its sessions closed before the store's, which may stop the engine) */
+	console_query_endpoint_free(r->query_endpoint);
+	r->query_endpoint = NULL;
 	/* 1. No new datagrams. */
 	if (r->inlet)
 		inlet_stop(r->inlet);

@@ -414,9 +414,20 @@ TEST(lost_lock_is_reported)
 	store_config_free(&cfg);
 }
 
+/* 1 when `table` keeps its rows for `age_s` seconds by TTL. */
+static int has_ttl(struct store_client *c, const char *table, uint64_t age_s)
+{
+	return (int)qu(c,
+		       "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
+		       "name = '%s' AND position(engine_full, 'TTL TimeReceived + "
+		       "toIntervalSecond(%llu)') > 0",
+		       table, (unsigned long long)age_s);
+}
+
 /* Retention under the lock: it waits while another orchestrator holds it
- * (no partition dropped meanwhile), and passes run at the same time drop each
- * partition once between them. */
+ * (nothing dropped or changed meanwhile), and passes run at the same time
+ * drop each partition once between them. With TTL (current servers), the
+ * pass changes the TTL to a new retention, under the lock as well. */
 TEST(retention_runs_under_the_lock)
 {
 	static const unsigned days_ago[] = {40, 30, 20, 17, 0};
@@ -425,12 +436,37 @@ TEST(retention_runs_under_the_lock)
 	struct orch_lock *lock;
 	struct job jobs[3];
 	uint64_t now = (uint64_t)time(NULL);
+	uint32_t version = 0;
 	int total = 0;
 
 	test_config(&cfg, "weir_t_lock_retention");
 	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	REQUIRE(store_client_server_version(c, &version) == 0);
+	if (orch_retention_uses_ttl(version)) {
+		CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
+		CHECK(has_ttl(c, "flows", 15 * 86400ULL));
+		cfg.retention.flows = 86400000ULL;
+		cfg.retention.flows_1m = cfg.retention.flows_5m = cfg.retention.flows_1h = 0;
+		REQUIRE(orch_lock_acquire(c, &cfg, "test-holder", NULL, NULL, &lock) == 0);
+		job_start(&jobs[0], &cfg, 1, now);
+		clock_sleep_ms(2000);
+		CHECK_EQ(atomic_load(&jobs[0].done), 0);
+		CHECK(has_ttl(c, "flows", 15 * 86400ULL));
+		CHECK(has_ttl(c, "flows_1h", 1825 * 86400ULL));
+		CHECK_EQ(orch_lock_release(c, lock), 0);
+		CHECK_EQ(job_join(&jobs[0]), 0);
+		CHECK(has_ttl(c, "flows", 86400));
+		CHECK(!has_ttl(c, "flows_1h", 1825 * 86400ULL));
+		cfg.retention.flows = 2 * 86400000ULL;
+		for (int i = 0; i < 3; i++)
+			job_start(&jobs[i], &cfg, 1, now);
+		for (int i = 0; i < 3; i++)
+			CHECK_EQ(job_join(&jobs[i]), 0);
+		CHECK(has_ttl(c, "flows", 2 * 86400));
+		goto out;
+	}
 	for (unsigned i = 0; i < sizeof(days_ago) / sizeof(days_ago[0]); i++)
 		qx(c,
 		   "INSERT INTO flows (TimeReceived, Bytes, Packets) VALUES (toDateTime(%llu), "
@@ -463,6 +499,7 @@ TEST(retention_runs_under_the_lock)
 	}
 	CHECK_EQ(total, 4);
 	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 1);
+out:
 	store_client_free(c);
 	store_config_free(&cfg);
 }

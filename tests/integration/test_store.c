@@ -59,6 +59,58 @@ static char *qs(struct store_client *c, const char *fmt, ...)
 		free(got_);                                                                        \
 	} while (0)
 
+/* ---- retention: TTL on current servers, partition drops on 18.16 ---- */
+
+static const char *const retention_tables[] = {"flows", "flows_1m", "flows_5m", "flows_1h"};
+
+/* 1 when the server keeps retention by TTL (the embedded engine), 0 (18.16)
+ * when by partition drops. */
+static int uses_ttl(struct store_client *c)
+{
+	uint32_t version = 0;
+
+	REQUIRE(store_client_server_version(c, &version) == 0);
+	return orch_retention_uses_ttl(version);
+}
+
+/* `table`'s DDL as the server prints it (caller frees). */
+static char *show_create(struct store_client *c, const char *table)
+{
+	return qs(c, "SHOW CREATE TABLE %s FORMAT TabSeparatedRaw", table);
+}
+
+/* Checks that `table` has a TTL of `age_s` seconds, none when 0. */
+static void check_ttl_at(struct store_client *c, const char *table, uint64_t age_s, int line)
+{
+	char *ddl = show_create(c, table), want[128];
+
+	snprintf(want, sizeof(want), "TTL TimeReceived + toIntervalSecond(%llu)",
+		 (unsigned long long)age_s);
+	if (age_s ? !strstr(ddl, want) : strstr(ddl, "TTL TimeReceived") != NULL)
+		test_fail_at(__FILE__, line, "%s: TTL should be %s: %s", table,
+			     age_s ? want : "none", ddl);
+	if (!strstr(ddl, "ttl_only_drop_parts = 1"))
+		test_fail_at(__FILE__, line, "%s: parts not dropped whole: %s", table, ddl);
+	free(ddl);
+}
+#define check_ttl(c, table, age_s) check_ttl_at(c, table, age_s, __LINE__)
+
+/* What the TTL would drop in the background, now: each part's TTL bounds
+ * recomputed, then every expired part dropped (merges run on their own
+ * schedule; a test does not wait for them). */
+static void expire_now(struct store_client *c)
+{
+	for (size_t i = 0; i < 4; i++) {
+		char *ddl = show_create(c, retention_tables[i]);
+
+		if (strstr(ddl, "TTL TimeReceived")) /* (refused without a TTL) */
+			free(qs(c, "ALTER TABLE %s MATERIALIZE TTL SETTINGS mutations_sync = 2",
+				retention_tables[i]));
+		free(qs(c, "OPTIMIZE TABLE %s FINAL", retention_tables[i]));
+		free(ddl);
+	}
+}
+
 /* ---- flows to insert ---- */
 
 static void v4(struct in6_addr *a, const char *text)
@@ -343,6 +395,14 @@ TEST(migrations_from_empty_database)
 		CHECK(strstr(ddl, "ORDER BY (toStartOfMinute(TimeReceived), ExporterAddress, "
 				  "InIfName, OutIfName, InIf, OutIf, SrcAS, DstAS, SrcAddr, "
 				  "DstAddr)") != NULL);
+		free(ddl);
+	}
+	/* No TTL: retention sets it, with its own configuration (an outlet
+	 * that only migrates must not change it). */
+	for (size_t i = 0; i < 4; i++) {
+		char *ddl = show_create(c, retention_tables[i]);
+
+		CHECK(strstr(ddl, "TTL TimeReceived") == NULL);
 		free(ddl);
 	}
 	/* Consolidated tables: no addresses, no ports. */
@@ -826,8 +886,6 @@ TEST(writer_retries_while_clickhouse_is_stopped)
 	free(flows);
 }
 
-/* ---- retention ---- */
-
 /* ---- consolidated tables after a crash (repair.c) ---- */
 
 /* The sums of Bytes and Packets per bucket of `round` (a ClickHouse
@@ -960,7 +1018,11 @@ TEST(consolidation_repair_after_a_crash)
 	store_config_free(&cfg);
 }
 
-TEST(retention_drops_only_old_partitions)
+/* Old rows go, by whole days, the same on both servers: 18.16 drops the
+ * partitions in the retention pass, a current server by the TTL that the
+ * pass sets (forced here rather than waited for), which follows the
+ * configured retention when it changes. Never both. */
+TEST(retention_drops_only_old_data)
 {
 	static const unsigned days_ago[] = {20, 16, 14, 10, 2, 0};
 	enum { NDAYS = sizeof(days_ago) / sizeof(days_ago[0]) };
@@ -968,11 +1030,21 @@ TEST(retention_drops_only_old_partitions)
 	struct store_config cfg;
 	struct store_client *c;
 	uint64_t now = (uint64_t)time(NULL);
+	int ttl;
 
 	test_config(&cfg, "weir_t_retention");
 	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	ttl = uses_ttl(c);
+	CHECK_EQ(ttl, test_clickhouse_embedded());
+	CHECK_EQ(orch_retention_run(c, &cfg, now), 0); /* nothing to drop yet */
+	if (ttl) {				       /* the defaults: 15 d, 7 d, 90 d, 1825 d */
+		check_ttl(c, "flows", 15 * 86400ULL);
+		check_ttl(c, "flows_1m", 7 * 86400ULL);
+		check_ttl(c, "flows_5m", 90 * 86400ULL);
+		check_ttl(c, "flows_1h", 1825 * 86400ULL);
+	}
 	/* Three rows per day, at the day's start, 1 h before now-age and at
 	 * now-age itself: in one daily partition each (UTC server). */
 	for (unsigned d = 0; d < NDAYS; d++) {
@@ -986,7 +1058,12 @@ TEST(retention_drops_only_old_partitions)
 	insert_flows(&cfg, flows, NDAYS * 3);
 	/* flows 15 d, flows-1m 7 d, flows-5m 90 d, flows-1h 5 y (defaults but 1m). */
 	/* Expected: flows drops days 20 and 16; flows_1m drops 20, 16, 14, 10. */
-	CHECK_EQ(orch_retention_run(c, &cfg, now), 6);
+	if (ttl) {
+		CHECK_EQ(orch_retention_run(c, &cfg, now), 0); /* no partition dropped */
+		expire_now(c);
+	} else {
+		CHECK_EQ(orch_retention_run(c, &cfg, now), 6);
+	}
 	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 4 * 3);
 	CHECK_EQ(qu(c, "SELECT min(TimeReceived) >= toDateTime(%llu) FROM flows",
 		    (unsigned long long)(now - 14 * 86400ULL) / 86400 * 86400),
@@ -996,14 +1073,57 @@ TEST(retention_drops_only_old_partitions)
 	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_1h"), NDAYS);
 	/* Nothing more to do the second time. */
 	CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
-	/* A 1-day retention on flows_5m leaves only today; 0 keeps everything. */
+	/* A 1-day retention on flows_5m leaves only today; 0 keeps everything.
+	 * With TTL, the next pass sets it (the first one after a restart). */
 	cfg.retention.flows = 0;
 	cfg.retention.flows_1m = 0;
 	cfg.retention.flows_5m = 1 * 86400000ULL;
 	cfg.retention.flows_1h = 0;
-	CHECK_EQ(orch_retention_run(c, &cfg, now), 5);
+	if (ttl) {
+		CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
+		check_ttl(c, "flows", 0);
+		check_ttl(c, "flows_1m", 0);
+		check_ttl(c, "flows_5m", 86400);
+		check_ttl(c, "flows_1h", 0);
+		expire_now(c);
+	} else {
+		CHECK_EQ(orch_retention_run(c, &cfg, now), 5);
+	}
 	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_5m"), 1);
 	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 4 * 3);
+	CHECK_EQ(qu(c, "SELECT uniqExact(toDate(TimeReceived)) FROM flows_1h"), NDAYS);
+	if (ttl) {
+		/* Shorter again, then longer: the TTL follows; migrations
+		 * leave it alone. */
+		cfg.retention.flows = 3 * 86400000ULL;
+		CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
+		check_ttl(c, "flows", 3 * 86400ULL);
+		expire_now(c);
+		CHECK_EQ(qu(c, "SELECT count() FROM flows"), 2 * 3);
+		cfg.retention.flows = 30 * 86400000ULL;
+		CHECK_EQ(orch_migrate(c, &cfg, 0), 0);
+		check_ttl(c, "flows", 3 * 86400ULL);
+		CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
+		check_ttl(c, "flows", 30 * 86400ULL);
+		/* Unchanged: nothing altered. */
+		CHECK_EQ(orch_retention_ttl_sync(c, &cfg), 0);
+		{
+			char *before =
+			    qs(c, "SELECT groupArray(metadata_modification_time) FROM "
+				  "(SELECT * FROM system.tables WHERE database = "
+				  "currentDatabase() AND name LIKE 'flows%%' ORDER BY name)");
+			char *after;
+
+			sleep(1); /* an altered table would show a later time */
+			CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
+			after = qs(c, "SELECT groupArray(metadata_modification_time) FROM (SELECT "
+				      "* FROM system.tables WHERE database = currentDatabase() "
+				      "AND name LIKE 'flows%%' ORDER BY name)");
+			CHECK_STR(after, before);
+			free(before);
+			free(after);
+		}
+	}
 	store_client_free(c);
 	store_config_free(&cfg);
 }

@@ -393,7 +393,7 @@ static void who_of(const struct console *c, const struct http_request *req, stru
 	header_copy(req, c->cfg->header_groups, w->groups, sizeof(w->groups));
 }
 
-static int in_groups(const char *groups, const char *g)
+int console_in_groups(const char *groups, const char *g)
 {
 	size_t n = strlen(g);
 
@@ -424,7 +424,7 @@ static const char *tenant_of(const struct console *c, const struct who *w)
 	for (size_t i = 0; i < c->cfg->tenants.count; i++) {
 		if (t[i].user && *t[i].user && !strcmp(t[i].user, w->user))
 			return c->tenant_sql[i];
-		if (t[i].group && *t[i].group && in_groups(w->groups, t[i].group))
+		if (t[i].group && *t[i].group && console_in_groups(w->groups, t[i].group))
 			return c->tenant_sql[i];
 	}
 	return "1";

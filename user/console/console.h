@@ -76,4 +76,38 @@ void console_stop(struct console *c);
 
 void console_free(struct console *c); /* stops first; accepts NULL */
 
+/* ---- The query endpoint (clickhouse.query-endpoint, query_endpoint.c) ----
+ * ClickHouse's HTTP interface, read-only, over the embedded engine, on a
+ * listener of its own (`listen`): GET /?query=, POST / (the SQL as body,
+ * after ?query= when both), database=, default_format= or a FORMAT clause
+ * (the engine formats the answer), ClickHouse's error text ("Code: N.
+ * DB::Exception: ...") and X-ClickHouse-Exception-Code, /ping. Refused with
+ * ClickHouse's codes: what is not one reading statement, what readonly=1
+ * lets through (file(), INTO OUTFILE, KILL...), settings in the URL, and
+ * the users of console tenants (their filter could not be applied to raw
+ * SQL); the user is the console's (login header, else X-ClickHouse-User,
+ * Basic authorization or ?user=; no password is checked). Queries run on
+ * max-queries workers, each with a read-only session (store_reader) of
+ * its own, so never on the writers' connections; past max-queued waiting,
+ * 503 and TOO_MANY_SIMULTANEOUS_QUERIES. Metrics:
+ * weir_query_endpoint_{queries,query_errors,refused,rejected}_total. */
+struct console_query_endpoint;
+
+/* An endpoint for `store` (clickhouse.url, .database, .query_endpoint) with
+ * the users of `console`; both and `metrics` (may be NULL) borrowed, must
+ * outlive it. Nothing bound yet. Returns 0 with *out, or -EOPNOTSUPP (a
+ * server URL), -EINVAL (listen), -ENOMEM, with `err` set. */
+int console_query_endpoint_new(const struct console_config *console,
+			       const struct store_config *store, struct metrics_registry *metrics,
+			       struct console_query_endpoint **out, struct error *err);
+/* Opens the sessions (the engine: -ENOENT without libchdb.so...), starts
+ * the workers, binds and serves. Returns 0 or -errno with `err`. */
+int console_query_endpoint_start(struct console_query_endpoint *e, struct error *err);
+/* The bound port (0 before start). */
+uint16_t console_query_endpoint_port(const struct console_query_endpoint *e);
+/* Stops the workers (waiting queries get a 503) and closes every session;
+ * idempotent. Before the engine's last user closes it. */
+void console_query_endpoint_stop(struct console_query_endpoint *e);
+void console_query_endpoint_free(struct console_query_endpoint *e); /* stops first; NULL ok */
+
 #endif

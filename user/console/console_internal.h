@@ -48,4 +48,18 @@ int console_parse_time(const char *s, int64_t *out);
 /* RFC 3339 in UTC, "2026-01-02T03:04:05Z" (21 bytes with the NUL). */
 void console_format_time(int64_t t, char *buf, size_t size);
 
+/* ---- the query endpoint (query_endpoint.c, sql_check.c) ---- */
+
+/* 1 when `g` is one of the comma-separated `groups` (the groups header;
+ * spaces around names ignored), else 0 (console.c). */
+int console_in_groups(const char *groups, const char *g);
+
+/* 0 when sql[0..len) may run on the endpoint's read-only session (one
+ * statement that reads, none of what readonly=1 does not stop), with the
+ * name of its FORMAT clause in format[fsize] ("" when none). Else the
+ * ClickHouse error code to answer (62 SYNTAX_ERROR, 164 READONLY, 497
+ * ACCESS_DENIED) and the reason in why[wsize]. Pure. */
+int console_sql_check(const char *sql, size_t len, char *format, size_t fsize, char *why,
+		      size_t wsize);
+
 #endif

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* ClickHouse schema: numbered, idempotent migration steps recorded in
- * schema_migrations. The SQL runs on ClickHouse 18.16 (Debian) and on current
- * versions: addresses are FixedString(16), no TTL, no CODEC, no
- * ADD COLUMN IF NOT EXISTS (we look in system.columns first). Newer features
- * (LowCardinality, CODEC) are added only above MODERN_VERSION. */
+ * schema_migrations, one history for every server: what differs between
+ * ClickHouse 18.16 (Debian) and current versions is gated on the server's
+ * version, in the one table below. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,20 +14,56 @@
 #include "common/log.h"
 #include "orchestrator.h"
 
-/* 20.3 LTS: LowCardinality without the experimental setting, column codecs.
- * The tests run every step on 18.16 (the server) and on the embedded engine
- * (26.7, WEIR_TEST_STORE=embedded), so both sides of this are exercised.
+/* The tests run every step on 18.16 (the server) and on the embedded engine
+ * (26.7, WEIR_TEST_STORE=embedded), so both sides of each gate are
+ * exercised.
  *
- * Where the two differ, in one place (gated: what `modern` changes; the
- * rest keeps the SQL both take, which 26.7 runs as it is):
+ * Where the two differ, in one place (gated: what a newer server changes;
+ * the rest keeps the SQL both take, which 26.7 runs as it is):
  *   feature                 18.16            26.7 (embedded)   weir's SQL
- *   LowCardinality(String)  experimental     yes               gated: modern
- *   column CODEC            no               yes               gated: modern
- *   TTL on tables           no               yes               not used: retention
- *                                                              drops partitions (retention.c)
- *   IPv6 type               no               yes               not used: FixedString(16)
+ *   LowCardinality(String)  experimental     yes               gated: MODERN_VERSION (20.3)
+ *   column CODEC            no               yes               gated: MODERN_VERSION (20.3)
+ *   TTL (retention)         no               yes               gated: ORCH_TTL_VERSION (22.8):
+ *                                                              TTL TimeReceived + retention,
+ *                                                              parts dropped whole
+ *                                                              (ttl_only_drop_parts), set by
+ *                                                              the retention pass (at start,
+ *                                                              then every interval) to follow
+ *                                                              clickhouse.retention; below,
+ *                                                              that pass drops partitions
+ *                                                              (retention.c). Never both.
+ *                                                              Not a step: retention is the
+ *                                                              configuration of whoever
+ *                                                              applies it (weir run, weir
+ *                                                              orchestrator), never of an
+ *                                                              outlet that only migrates; and
+ *                                                              a server upgraded past 22.8
+ *                                                              moves to TTL at its next pass.
+ *   IPv6 type               no               yes               not used: FixedString(16),
+ *                                                              see below
  *   ADD COLUMN IF NOT EXISTS no              yes               not used: system.columns
- *   UInt128 (communities)   no               yes               not used: Nested arrays */
+ *   UInt128 (communities)   no               yes               not used: Nested arrays
+ *
+ * Why not IPv6 for the addresses (ExporterAddress, SrcAddr, DstAddr,
+ * NextHop, Src/DstAddrNAT), although it is the same 16 bytes on disk (so
+ * nothing is saved, only the text form of a plain SELECT gained):
+ * - existing databases cannot move: ExporterAddress, SrcAddr and DstAddr are
+ *   in the sorting key of flows (ExporterAddress in every consolidated
+ *   table's), and ClickHouse refuses ALTER MODIFY COLUMN on a key column; so
+ *   only new databases would get IPv6, and the same version of weir would
+ *   write two schemas on the same server, told apart at every query;
+ * - the console's filter SQL (user/console/filter.c put_match) compares
+ *   with unhex('...') literals, a String: IPv6 = String parses the string as
+ *   an address in text and fails on 16 raw bytes, so the filter language,
+ *   which is pure and knows no server, would need the column's type;
+ * - the writer's Native blocks (user/store/native.c, consolidate.c,
+ *   repair.c's INSERT ... SELECT) name FixedString(16) in their headers: each
+ *   would need the type per table, or rely on the server converting;
+ * - the console decodes FixedString escapes in answers (query.c) and asks
+ *   IPv6NumToString() for text: both would need checking on both types.
+ * Each is small, but together they touch four stages for no gain on disk;
+ * the read-only query endpoint can print addresses with IPv6NumToString. */
+/* 20.3 LTS: LowCardinality without the experimental setting, column codecs. */
 #define MODERN_VERSION 20003000u
 
 struct mig {
@@ -194,16 +229,12 @@ static const char *column_codec(const struct mig *m, const char *name)
 
 static const struct {
 	const char *table;
-	const char *round; /* rounds TimeReceived down to the resolution */
-	const char *partition;
-	size_t retention_offset;
+	const char *round;     /* rounds TimeReceived down to the resolution */
+	const char *partition; /* retention: a part never spans two */
 } consolidated[] = {
-    {"flows_1m", "toStartOfMinute", "toYYYYMMDD(TimeReceived)",
-     offsetof(struct store_retention_config, flows_1m)},
-    {"flows_5m", "toStartOfFiveMinute", "toYYYYMMDD(TimeReceived)",
-     offsetof(struct store_retention_config, flows_5m)},
-    {"flows_1h", "toStartOfHour", "toYYYYMM(TimeReceived)",
-     offsetof(struct store_retention_config, flows_1h)},
+    {"flows_1m", "toStartOfMinute", "toYYYYMMDD(TimeReceived)"},
+    {"flows_5m", "toStartOfFiveMinute", "toYYYYMMDD(TimeReceived)"},
+    {"flows_1h", "toStartOfHour", "toYYYYMM(TimeReceived)"},
 };
 #define NCONSOLIDATED (sizeof(consolidated) / sizeof(consolidated[0]))
 
@@ -297,7 +328,8 @@ static int step_flows(struct mig *m)
 	 * by side, which took `weir bench store` from 26.5 to 18.7 bytes per
 	 * flow (realistic flows at 50k flows/s, zstd). Tables created before
 	 * keep their key (a sorting key cannot be reordered in place).
-	 * Daily partitions: retention drops whole days. */
+	 * Daily partitions: retention drops whole days (partitions, or the
+	 * parts of a day once all their rows are past the TTL). */
 	sql_add(&s, "\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\nPRIMARY KEY (");
 	add_flows_key(&s, STORE_FLOWS_PRIMARY_KEY_COLUMNS);
 	sql_add(&s, ")\nORDER BY (");

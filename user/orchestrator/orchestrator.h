@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The orchestrator stage: creates or upgrades the ClickHouse schema in
- * numbered migration steps, and enforces retention by dropping whole
- * partitions (ClickHouse 18.16 has no TTL). `weir orchestrator` runs both;
+ * numbered migration steps, and enforces retention: by a TTL on each table
+ * on current ClickHouse, by dropping whole partitions on older servers
+ * (18.16 has no TTL). `weir orchestrator` runs both;
  * the tests call them directly. Every function here talks to ClickHouse
  * through store_client (user/store/store.h); none is thread-safe on a shared
  * client. */
@@ -30,7 +31,9 @@
  * Steps are idempotent: a step interrupted before being recorded is simply
  * applied again. Afterwards, checks that every decoded column the writer
  * sends exists in flows and adds what is missing (never drops). Logs each
- * step. Returns the number of steps applied (0 = already up to date) or
+ * step. Tables are created without a TTL, and cfg->retention is not read:
+ * orch_retention_run sets the TTL. Returns the number of steps applied
+ * (0 = already up to date) or
  * -errno (-ECONNREFUSED when ClickHouse cannot be reached, -EIO when a
  * statement failed: the log says which; -EPROTONOSUPPORT, changing nothing,
  * when a later release recorded steps this one does not know). */
@@ -40,11 +43,30 @@ int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigne
  * none). Returns 0 or -errno. */
 int orch_schema_version(struct store_client *c, unsigned *version);
 
-/* Drops, in flows, flows_1m, flows_5m and flows_1h, every partition whose
- * newest row (system.parts max_time) is older than now_s minus that table's
- * configured retention (0 = keep forever). Returns the number of partitions
- * dropped or -errno. */
+/* One retention pass over flows, flows_1m, flows_5m and flows_1h, each with
+ * its configured retention (0 = keep forever). On a server without TTL,
+ * drops every partition whose newest row (system.parts max_time) is older
+ * than now_s minus the retention. On a server with TTL, drops nothing (the
+ * TTL does, in the background: a part goes whole once its newest row is
+ * older than the retention) and only makes each TTL follow cfg->retention
+ * (orch_retention_ttl_sync): the first pass, right after the migrations in
+ * `weir run` and `weir orchestrator`, sets it. Returns the number of partitions dropped (0 with
+ * TTL) or -errno. */
 int orch_retention_run(struct store_client *c, const struct store_config *cfg, uint64_t now_s);
+
+/* Servers from this version on (22.8 LTS: TTL, ttl_only_drop_parts,
+ * materialize_ttl_recalculate_only, REMOVE TTL) keep retention by TTL; the
+ * differences between versions are listed in migrations.c. */
+#define ORCH_TTL_VERSION 22008000u
+/* 1 when a server of `server_version` (major * 1000000 + minor * 1000 +
+ * patch, store_client_server_version) keeps retention by TTL, else 0. */
+int orch_retention_uses_ttl(uint32_t server_version);
+/* On a server with TTL, for a caller that holds the lock: sets, where it
+ * differs, the TTL of flows, flows_1m, flows_5m and flows_1h to their
+ * configured retention (ALTER TABLE ... MODIFY TTL; REMOVE TTL for 0) and
+ * their TTL settings (parts dropped whole); tables absent are skipped.
+ * Returns the number of tables changed (0 when all were right) or -errno. */
+int orch_retention_ttl_sync(struct store_client *c, const struct store_config *cfg);
 
 /* Returns nonzero to stop orch_run (signal seen). */
 typedef int (*orch_stop_fn)(void *ctx);

@@ -25,6 +25,26 @@ static const struct config_field retention_fields[] = {
     {0},
 };
 
+#define QE(k, t, m, ...)                                                                           \
+	{                                                                                          \
+		.key = k, .type = t, .offset = offsetof(struct store_query_endpoint_config, m),    \
+		__VA_ARGS__                                                                        \
+	}
+static const struct config_field query_endpoint_fields[] = {
+    QE("enabled", CONFIG_BOOL, enabled),
+    QE("listen", CONFIG_STRING, listen, .check = config_check_listen),
+    QE("max-queries", CONFIG_UINT, max_queries, .min = 1, .max = 64),
+    QE("max-queued", CONFIG_UINT, max_queued, .min = 0, .max = 10000),
+    QE("max-execution-time", CONFIG_DURATION, max_execution_ms, .min = 100,
+       .max = 24 * 3600 * 1000LL),
+    QE("max-rows-to-read", CONFIG_UINT, max_rows_to_read, .min = 0, .max = INT64_MAX),
+    QE("max-result-rows", CONFIG_UINT, max_result_rows, .min = 0, .max = INT64_MAX),
+    /* the answer is held in memory (twice while it is sent) */
+    QE("max-result-bytes", CONFIG_SIZE, max_result_bytes, .min = 1024, .max = 4LL << 30),
+    {0},
+};
+#undef QE
+
 const struct config_field store_config_fields[] = {
     {.key = "url", .type = CONFIG_STRING, .offset = offsetof(struct store_config, url)},
     {.key = "database", .type = CONFIG_STRING, .offset = offsetof(struct store_config, database)},
@@ -108,6 +128,10 @@ const struct config_field store_config_fields[] = {
      .offset = offsetof(struct store_config, embedded_max_memory),
      .min = 0,
      .max = 1LL << 50},
+    {.key = "query-endpoint",
+     .type = CONFIG_SECTION,
+     .offset = offsetof(struct store_config, query_endpoint),
+     .fields = query_endpoint_fields},
     {0},
 };
 
@@ -135,8 +159,14 @@ int store_config_defaults(struct store_config *cfg)
 	cfg->retention_interval_ms = 3600 * 1000;
 	cfg->lock_stale_ms = 5 * 60 * 1000;
 	cfg->lock_wait_ms = 10 * 60 * 1000;
+	cfg->query_endpoint.listen = strdup("127.0.0.1:8123");
+	cfg->query_endpoint.max_queries = 2;
+	cfg->query_endpoint.max_queued = 8;
+	cfg->query_endpoint.max_execution_ms = 30000;
+	cfg->query_endpoint.max_rows_to_read = 1000000000;
+	cfg->query_endpoint.max_result_bytes = 64ULL << 20;
 	if (!cfg->url || !cfg->database || !cfg->username || !cfg->password ||
-	    !cfg->embedded_library) {
+	    !cfg->embedded_library || !cfg->query_endpoint.listen) {
 		store_config_free(cfg);
 		return -ENOMEM;
 	}
@@ -167,6 +197,23 @@ int store_config_check(const struct store_config *cfg, const struct config_doc *
 	if (store_url_check(u, why, sizeof(why)) < 0) {
 		config_error_set(err, file, key_line(doc, "url"), "clickhouse.url", "\"%s\": %s", u,
 				 why);
+		return -EINVAL;
+	}
+	/* The endpoint stands in for a server's own HTTP interface: with a
+	 * server, clients query it there. */
+	if (cfg->query_endpoint.enabled && strncmp(u, "embedded://", 11) != 0) {
+		const struct config_node *qe = NULL, *n = NULL;
+
+		if (doc && doc->root && config_node_get(doc->root, "clickhouse"))
+			qe = config_node_get(config_node_get(doc->root, "clickhouse"),
+					     "query-endpoint");
+		if (qe)
+			n = config_node_get(qe, "enabled");
+		config_error_set(err, file, n ? n->line : key_line(doc, "query-endpoint"),
+				 "clickhouse.query-endpoint.enabled",
+				 "the query endpoint serves the embedded engine only: the server "
+				 "%s answers queries itself (set enabled: false)",
+				 u);
 		return -EINVAL;
 	}
 	if (cfg->retry_min_ms > cfg->retry_max_ms) {

@@ -26,6 +26,21 @@ struct store_retention_config {
 
 /* The `clickhouse:` section of weir.yaml. Strings are heap-allocated (freed
  * with config_free_bound(store_config_fields, cfg)). */
+/* `clickhouse.query-endpoint:`: the read-only ClickHouse-compatible HTTP
+ * query endpoint over the embedded engine (user/console/, store_reader).
+ * Off by default; config/weir.yaml turns it on. Never with an http:// url:
+ * the server answers queries itself. */
+struct store_query_endpoint_config {
+	int enabled;		   /* enabled: serve it in `weir run` (false) */
+	char *listen;		   /* listen: "127.0.0.1:8123" (loopback) */
+	uint64_t max_queries;	   /* max-queries: running at once, a connection each (2) */
+	uint64_t max_queued;	   /* max-queued: waiting for one, then 503 (8) */
+	uint64_t max_execution_ms; /* max-execution-time: per query (30s) */
+	uint64_t max_rows_to_read; /* max-rows-to-read: per query; 0 = no bound (1000000000) */
+	uint64_t max_result_rows;  /* max-result-rows: 0 = no bound (0) */
+	uint64_t max_result_bytes; /* max-result-bytes: answer bound (64MiB) */
+};
+
 struct store_config {
 	/* url: "http://127.0.0.1:8123" a server; "embedded:///abs/dir" or
 	 * "embedded://rel/dir" (relative to the working directory) the engine
@@ -49,8 +64,10 @@ struct store_config {
 	uint64_t consolidation_interval_ms;
 	uint64_t consolidation_max_rows; /* consolidation-max-rows: bound in memory (1000000) */
 	struct store_retention_config retention; /* retention: {flows: 15d, flows-1m: 7d, ...} */
-	uint64_t
-	    retention_interval_ms; /* retention-interval: how often partitions are checked (1h) */
+	/* retention-interval: how often retention runs (1h): old partitions
+	 * dropped on 18.16, the tables' TTL kept in line with `retention` on
+	 * current servers. */
+	uint64_t retention_interval_ms;
 	/* Orchestrator lock (user/orchestrator/lock.c): */
 	uint64_t lock_stale_ms; /* lock-stale: holder silent this long is taken over (5m) */
 	uint64_t lock_wait_ms;	/* lock-wait: wait for another orchestrator at most (10m) */
@@ -58,6 +75,7 @@ struct store_config {
 	 * decides for the process): */
 	char *embedded_library;	      /* embedded-library: libchdb.so; "" = searched (chdb.h) */
 	uint64_t embedded_max_memory; /* embedded-max-memory: its bound; 0 = 90% of RAM (0) */
+	struct store_query_endpoint_config query_endpoint; /* query-endpoint: {...} */
 };
 
 extern const struct config_field store_config_fields[];
@@ -133,6 +151,32 @@ int store_client_query_u64(struct store_client *c, const char *sql, uint64_t *va
  * 18016001), 0 when unknown. Newer SQL features are used only above a
  * threshold of this number. */
 int store_client_server_version(struct store_client *c, uint32_t *version);
+
+/* ---- Read-only queries from outside (the query endpoint) ----
+ * A session of the embedded engine of its own, read-only and bounded by
+ * clickhouse.query-endpoint: the engine's readonly=1 (no writes, DDL,
+ * SYSTEM, settings changes or table functions that reach files or the
+ * network: ClickHouse refuses them), max_execution_time, max_rows_to_read,
+ * max_result_rows and max_result_bytes (result_overflow_mode throw). What
+ * readonly=1 lets through (the file() function, INTO OUTFILE, DESCRIBE of a
+ * table function, KILL) the caller refuses before. One thread at a time;
+ * several readers run queries beside the writers. */
+struct store_reader;
+
+/* A reader on the engine an embedded:// clickhouse.url names (`cfg`
+ * borrowed, must outlive it). Returns 0 with *out, or -EOPNOTSUPP for a
+ * server URL (it answers queries itself), or as store_client_new(). */
+int store_reader_new(const struct store_config *cfg, struct store_reader **out, struct error *err);
+void store_reader_free(struct store_reader *r); /* accepts NULL */
+
+/* Runs `sql` in `database` (NULL or "": clickhouse.database), its answer in
+ * `format` (NULL: TabSeparated) unless the SQL has a FORMAT clause: on
+ * success 0, *out malloc'd (NUL-terminated; binary formats may hold NULs:
+ * use *len). On failure -EIO with ClickHouse's text in `err` ("Code: 164.
+ * DB::Exception: ... (READONLY)"), -EINVAL (database name), -ENOTCONN or
+ * -ENOMEM. */
+int store_reader_query(struct store_reader *r, const char *database, const char *sql,
+		       const char *format, char **out, size_t *len, struct error *err);
 
 /* ---- Batch writer ----
  * One per outlet worker: not thread-safe, every call from one thread.
