@@ -66,4 +66,40 @@ else not_ok "bench clickhouse-server without a verb is a usage error" "rc=$rc"; 
 "$weir" bench clickhouse-server available >/dev/null 2>&1; rc=$?
 if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then ok "bench clickhouse-server available answers ($rc)"
 else not_ok "bench clickhouse-server available answers" "rc=$rc"; fi
+
+# `weir bench store` runs on the server and the embedded engine and prints
+# them side by side (tiny run: the figures are not checked, their presence is).
+"$weir" bench store --engine nowhere >/dev/null 2>&1; rc=$?
+if [ $rc -eq 2 ]; then ok "bench store --engine nowhere is a usage error"
+else not_ok "bench store --engine nowhere is a usage error" "rc=$rc"; fi
+"$weir" bench e2e --engine nowhere >/dev/null 2>&1; rc=$?
+if [ $rc -eq 2 ]; then ok "bench e2e --engine nowhere is a usage error"
+else not_ok "bench e2e --engine nowhere is a usage error" "rc=$rc"; fi
+if "$weir" bench clickhouse-server available >/dev/null 2>&1 &&
+	[ -e "$top/third_party/chdb/libchdb.so" ]; then
+	tmp=$(mktemp -d)
+	out=$(TMPDIR=$tmp "$weir" bench store --rows 20000 2>&1); rc=$?
+	if [ $rc -eq 0 ]; then ok "bench store on both engines exits 0"
+	else not_ok "bench store on both engines exits 0" "rc=$rc" "$(printf '%s\n' "$out" | tail -20)"; fi
+	for e in server embedded; do
+		if printf '%s\n' "$out" | grep -qE "^store $e: on disk in flows +[0-9.]+ bytes/flow" &&
+			printf '%s\n' "$out" | grep -qE "^store $e: flows_1h after merge: [1-9][0-9]* rows" &&
+			printf '%s\n' "$out" | grep -qE "^store $e: resident memory: this process [0-9]+ MiB"; then
+			ok "bench store $e: bytes per flow of flows and flows_1h, resident memory"
+		else
+			not_ok "bench store $e: bytes per flow of flows and flows_1h, resident memory" \
+				"$(printf '%s\n' "$out" | grep "^store $e:")"
+		fi
+	done
+	if printf '%s\n' "$out" | grep -qE "^store summary: +server 18\.[0-9]+ +embedded [0-9]+\.[0-9]+" &&
+		printf '%s\n' "$out" | grep -qE "^store summary: bytes/flow on disk: flows +[0-9.]+ +[0-9.]+$" &&
+		printf '%s\n' "$out" | grep -qE "^store summary: MiB resident: clickhouse-server +[0-9]+ +-$"; then
+		ok "bench store: the two engines side by side"
+	else not_ok "bench store: the two engines side by side" "$(printf '%s\n' "$out" | grep '^store summary')"; fi
+	if [ -z "$(ls -A "$tmp")" ]; then ok "bench store removes its directories"
+	else not_ok "bench store removes its directories" "$(ls -A "$tmp")"; fi
+	rm -rf "$tmp"
+else
+	ok "bench store on both engines # SKIP clickhouse-server or libchdb.so missing"
+fi
 echo "1..$n"

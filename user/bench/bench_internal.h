@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* Shared between the files of the bench stage only: the measurement behind
- * `weir bench store`. */
+ * `weir bench store`, and what the store and e2e benches measure besides
+ * rates (memory, disk) on both engines. */
 #ifndef WEIR_BENCH_INTERNAL_H
 #define WEIR_BENCH_INTERNAL_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "../store/store.h"
 #include "bench.h"
@@ -27,12 +29,60 @@ struct bench_store_options {
 	int simple_flows;
 	uint64_t flow_rate; /* flows per second of TimeReceived (500000, the target) */
 	int server_pid;	    /* clickhouse-server's pid when local (its CPU time is printed), or 0 */
+	const char *label;  /* printed at the start of each line: "store" when NULL */
 };
+/* ---- Footprint (footprint.c) ---- */
+
+/* Resident memory of a process, bytes (0 when unknown). */
+struct bench_mem {
+	uint64_t rss; /* VmRSS: now */
+	uint64_t hwm; /* VmHWM: peak since start or bench_mem_reset_peak() */
+};
+/* Reads /proc/PID/status (pid 0: this process). Returns 0 or -errno. */
+int bench_mem_read(pid_t pid, struct bench_mem *m);
+/* Makes VmHWM of `pid` (0: this process) start again from its current RSS,
+ * so that one run's peak is not an earlier run's (own processes only). */
+void bench_mem_reset_peak(pid_t pid);
+/* Bytes allocated on disk by the files under `dir` (0 on error). One walk at
+ * a time per thread. */
+uint64_t bench_dir_bytes(const char *dir);
+/* A new directory "$TMPDIR/NAME.XXXXXX" (TMPDIR default /tmp), its absolute
+ * path in out[size]. Returns 0 or -errno. */
+int bench_tmpdir_new(const char *name, char *out, size_t size);
+/* Removes `dir` and everything under it (NULL or "" is fine). */
+void bench_dir_remove(const char *dir);
+
+/* A table's active parts in system.parts. */
+struct bench_table_disk {
+	uint64_t bytes_on_disk;	   /* columns, marks, index, checksums */
+	uint64_t compressed_bytes; /* the columns' compressed data */
+	uint64_t rows;
+};
+/* `database` NULL: the client's. Returns 0 or -errno. */
+int bench_table_disk(struct store_client *c, const char *database, const char *table,
+		     struct bench_table_disk *d);
+/* Merges `table` of the client's database into one part per partition
+ * (OPTIMIZE FINAL), as it sits for the retention period: on an engine that
+ * keeps small parts compact, *compact gets the compact part's figures
+ * (else zeros) and the table is then merged again into wide parts, as parts
+ * of a day of flows are. Returns 0 or -errno. */
+int bench_table_settle(struct store_client *c, const char *table, struct bench_table_disk *compact);
+/* "123 MiB", or "-" for 0, in buf[size]; returns buf. */
+const char *bench_mib(uint64_t bytes, char *buf, size_t size);
+
 struct bench_store_result {
 	double encode_rows_per_s;
 	double insert_rows_per_s;
-	double bytes_per_flow; /* bytes on disk per row in flows after OPTIMIZE */
+	double bytes_per_flow;	    /* bytes on disk per row in flows after OPTIMIZE */
+	double compressed_per_flow; /* data_compressed_bytes per row in flows */
+	/* flows_1m, flows_5m, flows_1h: bytes on disk per row of flows */
+	double consolidated_per_flow[3];
 	uint64_t rows_in_table;
+	double cpu_us_per_flow; /* this process, and the server's when known (else < 0) */
+	double server_cpu_us_per_flow;
+	/* This process from the start of the inserts (the embedded engine is
+	 * in it), and the server's when server_pid was given. */
+	struct bench_mem self_mem, server_mem;
 };
 int bench_store_run(const struct store_config *cfg, const struct bench_store_options *opt,
 		    FILE *out, struct bench_store_result *result);

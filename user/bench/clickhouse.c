@@ -5,7 +5,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -18,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "bench_internal.h"
 #include "common/clock.h"
 
 /* Freed pages stay with the server: Debian's 18.16 allocates through the
@@ -228,15 +227,6 @@ static int read_line(const char *dir, const char *name, char *buf, size_t size)
 	return r;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 int bench_clickhouse_new(const struct bench_clickhouse_config *cfg, struct bench_clickhouse **out,
 			 struct error *err)
 {
@@ -317,7 +307,7 @@ fail:
 	/* Not _free: a server of this directory that another process started
 	 * (its pid file) is not ours to stop. */
 	if (ch->own_dir && ch->dir[0])
-		nftw(ch->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		bench_dir_remove(ch->dir);
 	free(ch);
 	return r;
 }
@@ -575,7 +565,7 @@ void bench_clickhouse_free(struct bench_clickhouse *ch)
 	if (ch->dir[0])
 		bench_clickhouse_stop(ch);
 	if (ch->own_dir && ch->dir[0])
-		nftw(ch->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		bench_dir_remove(ch->dir);
 	free(ch);
 }
 

@@ -2,11 +2,13 @@
 /* `weir bench e2e`: flows/s from UDP datagrams to rows acknowledged by
  * ClickHouse, through the whole path (inlet, bus, outlet, store) built in
  * this process, with the in-process ring and with Kafka (librdkafka's mock
- * cluster); zero loss required, and bytes per flow on disk in `flows`. With
+ * cluster), into a private server and into the embedded engine; zero loss
+ * required, bytes per flow on disk and resident memory beside. With
  * --scale: one exporter with several observation domains at full speed on 1
  * outlet worker, then 2, and the ratio (the ring shards by domain). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <netinet/in.h>
@@ -21,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "bench_internal.h"
 #include "common/addr.h"
 #include "common/cli_opts.h"
 #include "common/clock.h"
@@ -35,15 +37,19 @@
 #include "outlet/outlet.h"
 #include "store/store.h"
 
-#define BENCH_DB	   "weir_bench_e2e"
-#define BENCH_CYCLE	   4000 /* distinct datagrams per sender, replayed */
-#define BENCH_TARGET	   500000.0
-#define BENCH_SCALE_TARGET 1.7 /* 2 workers vs 1, one exporter with several domains */
+#define BENCH_DB	      "weir_bench_e2e"
+#define BENCH_CYCLE	      4000	/* distinct datagrams per sender, replayed */
+#define BENCH_TARGET	      500000.0	/* into a server: what it held on these 2 cores */
+#define BENCH_SECONDS	      20	/* of traffic per run, unless --flows */
+#define BENCH_TARGET_EMBEDDED 1000000.0 /* into the embedded engine (issue 12); 2.5M the aim */
+#define BENCH_SCALE_TARGET    1.7	/* 2 workers vs 1, one exporter with several domains */
 
 struct bench_opts {
 	const char *clickhouse;
 	uint64_t flows;
-	uint64_t rate;
+	uint64_t rate;		/* into a server */
+	uint64_t rate_embedded; /* into the embedded engine */
+	int server, embedded;	/* --engine */
 	unsigned senders;
 	unsigned workers;
 	unsigned inlet_workers;
@@ -202,7 +208,9 @@ struct run_result {
 	uint64_t backlog;  /* flows sent and not in flows when the senders ended */
 	double mock_cpu;   /* of weir_cpu: the Kafka mock broker's thread */
 	uint64_t kernel_drops, bus_drops;
-	double bytes_per_flow;
+	double bytes_per_flow; /* flows, after OPTIMIZE, wide parts (bench_table_settle) */
+	double consolidated_per_flow[3];   /* flows_1m, flows_5m, flows_1h per row of flows */
+	struct bench_mem weir_mem, ch_mem; /* this process (+ the embedded engine); the server */
 	uint64_t flushes;
 	double flush_wait; /* seconds the workers waited for ClickHouse, summed */
 };
@@ -235,7 +243,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	uint64_t rows = 0, last_rows = 0;
 	double last_change;
 	uint16_t port;
-	int ret = -ENOMEM;
+	int ret = -ENOMEM, stopped = 0;
 
 	memset(res, 0, sizeof(*res));
 	bus_config_defaults(&bc);
@@ -345,6 +353,10 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	if (ret < 0)
 		goto out;
 
+	/* This run's peaks, not an earlier run's. */
+	bench_mem_reset_peak(0);
+	if (ch_pid)
+		bench_mem_reset_peak((pid_t)ch_pid);
 	cpu0 = cpu_self_s();
 	mock0 = cpu_threads_named_s("rdk:mock");
 	ch0 = ch_pid ? cpu_pid_s((pid_t)ch_pid) : 0;
@@ -405,30 +417,45 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		res->flush_wait = (double)ot.flush_ms / 1000;
 	}
 	res->bus_drops = ist.bus_dropped;
+	/* Stopped first: the outlet's last flush writes the sums it still
+	 * holds, so the consolidated tables are whole when they are weighed.
+	 * The memory is read before the OPTIMIZEs, which are the bench's. */
+	inlet_stop(inlet);
+	if (!kafka)
+		bus_ring_shards_close(producer);
+	outlet_stop(outlet, !kafka);
+	stopped = 1;
+	bench_mem_read(0, &res->weir_mem);
+	if (ch_pid)
+		bench_mem_read((pid_t)ch_pid, &res->ch_mem);
 	{
-		uint64_t bytes = 0, parts_rows = 0;
+		static const char *const tables[] = {"flows", "flows_1m", "flows_5m", "flows_1h"};
+		struct bench_table_disk flows = {0};
 
-		store_client_query(c, "OPTIMIZE TABLE flows FINAL", NULL);
-		snprintf(sql, sizeof(sql),
-			 "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND "
-			 "database = '%s' AND table = 'flows'",
-			 sc->database);
-		store_client_query_u64(c, sql, &bytes);
-		snprintf(sql, sizeof(sql),
-			 "SELECT sum(rows) FROM system.parts WHERE active AND "
-			 "database = '%s' AND table = 'flows'",
-			 sc->database);
-		store_client_query_u64(c, sql, &parts_rows);
-		res->bytes_per_flow = parts_rows ? (double)bytes / (double)parts_rows : 0;
+		for (unsigned t = 0; t < 4; t++) {
+			struct bench_table_disk d, compact;
+
+			if (bench_table_settle(c, tables[t], &compact) < 0 ||
+			    bench_table_disk(c, NULL, tables[t], &d) < 0)
+				break;
+			if (t == 0)
+				flows = d;
+			else if (flows.rows)
+				res->consolidated_per_flow[t - 1] =
+				    (double)d.bytes_on_disk / (double)flows.rows;
+		}
+		res->bytes_per_flow =
+		    flows.rows ? (double)flows.bytes_on_disk / (double)flows.rows : 0;
 	}
 	ret = 0;
 out:
-	if (inlet)
+	if (inlet && !stopped)
 		inlet_stop(inlet);
-	if (producer && !kafka)
+	if (producer && !kafka && !stopped)
 		bus_ring_shards_close(producer);
 	if (outlet) {
-		outlet_stop(outlet, !kafka);
+		if (!stopped)
+			outlet_stop(outlet, !kafka);
 		outlet_free(outlet);
 	}
 	inlet_free(inlet);
@@ -599,28 +626,314 @@ static int run_scale(const struct bench_opts *o, struct sender *senders)
 	return 0;
 }
 
+/* ---- one engine: its ClickHouse, the ring and Kafka runs ---- */
+
+/* What `make bench` prints side by side, one line per engine and bus. */
+struct summary_row {
+	char engine[32]; /* "server 18.16", "embedded 26.7" */
+	const char *bus;
+	double target, offered, stored;
+	int zero_loss, held;
+	uint64_t sent, lost;
+	double seconds;
+	double weir_cpu_us, ch_cpu_us; /* per flow; ch 0 for the embedded engine */
+	double bytes_per_flow, consolidated_per_flow[3];
+	struct bench_mem weir_mem, ch_mem;
+};
+
+#define MAX_SUMMARY 4
+
+/* Starts the engine (a private server, or an embedded database on a
+ * temporary directory, or `url`), runs the ring then Kafka on it as asked,
+ * each until zero loss (4 tries), and appends a row per bus to `summary`.
+ * Returns 0, or 1 when a run failed (an engine missing is skipped, 0). */
+static int run_engine(const struct bench_opts *o, int embedded, const char *url,
+		      struct sender *senders, struct kafka_mock *km, unsigned *run_id,
+		      struct summary_row *summary, unsigned *nsummary, int rate_given,
+		      int flows_given)
+{
+	struct bench_clickhouse *server = NULL;
+	struct store_client *keep = NULL;
+	struct store_config sc;
+	char dir[PATH_MAX - 16] = "", eurl[PATH_MAX];
+	const char *name = embedded ? "embedded" : "server";
+	double target = embedded ? BENCH_TARGET_EMBEDDED : BENCH_TARGET;
+	uint32_t version = 0;
+	long ch_pid = 0;
+	int ret = 1;
+
+	if (store_config_defaults(&sc) < 0)
+		return 1;
+	if (o->batch_rows >= 1 && o->batch_rows <= 1048576)
+		sc.batch_rows = o->batch_rows;
+	/* The last, partial batch of a run waits for batch-interval: 1 s
+	 * rather than 5 keeps that tail from weighing on the figure. */
+	sc.batch_interval_ms = o->batch_interval_ms;
+	/* Room for the largest batches asked for (~250 bytes per row). */
+	if (sc.max_batch_bytes < sc.batch_rows * 400)
+		sc.max_batch_bytes = sc.batch_rows * 400;
+	if (!url && !embedded) {
+		struct bench_clickhouse_config cc = {.name = "weir-bench-ch",
+						     .watch_pid = getpid()};
+		struct error err;
+
+		if (!bench_clickhouse_available()) {
+			printf("e2e server: skipped: clickhouse-server is not installed (give "
+			       "--clickhouse URL for another one)\n");
+			ret = 0;
+			goto out;
+		}
+		if (bench_clickhouse_new(&cc, &server, &err) < 0 ||
+		    bench_clickhouse_start(server, &err) < 0) {
+			printf("e2e server: skipped: no ClickHouse (%s)\n", error_text(&err));
+			ret = 0;
+			goto out;
+		}
+		ch_pid = (long)bench_clickhouse_pid(server);
+		url = bench_clickhouse_url(server);
+	} else if (!url) {
+		if (bench_tmpdir_new("weir-bench-e2e-embedded", dir, sizeof(dir)) < 0) {
+			printf("e2e embedded: no temporary directory: %s\n", strerror(errno));
+			goto out;
+		}
+		snprintf(eurl, sizeof(eurl), "embedded://%s", dir);
+		url = eurl;
+	}
+	free(sc.url);
+	free(sc.database);
+	sc.url = strdup(url);
+	sc.database = strdup(BENCH_DB);
+	if (!sc.url || !sc.database)
+		goto out;
+	{
+		/* Held for the whole engine: the embedded engine then starts
+		 * once, not at every run (its last client closes it). */
+		struct error err = {""};
+
+		if (store_client_new(&sc, &keep, &err) < 0) {
+			printf("e2e %s: skipped: %s\n", name, error_text(&err));
+			ret = 0;
+			goto out;
+		}
+		store_client_server_version(keep, &version);
+	}
+	{
+		char amount[48];
+
+		if (flows_given)
+			snprintf(amount, sizeof(amount), "%llu flows",
+				 (unsigned long long)o->flows);
+		else
+			snprintf(amount, sizeof(amount), "%d s of flows", BENCH_SECONDS);
+		printf("e2e %s: %s per run (%s, demo traffic), %u senders, %u outlet workers, %u "
+		       "inlet workers, batches of %llu rows, ClickHouse %u.%u.%u %s%s\n",
+		       name, amount,
+		       o->format == DEMO_IPFIX	      ? "IPFIX"
+		       : o->format == DEMO_NETFLOW_V9 ? "NetFlow v9"
+						      : "NetFlow v5",
+		       o->senders, o->workers, o->inlet_workers, (unsigned long long)sc.batch_rows,
+		       version / 1000000, version / 1000 % 1000, version % 1000, url,
+		       server	  ? " (private server)"
+		       : embedded ? " (embedded: in this process)"
+				  : "");
+	}
+	ret = 0;
+	for (int mode = 0; mode < 2; mode++) {
+		int kafka = mode == 1;
+		uint64_t rate = embedded ? o->rate_embedded : o->rate;
+		struct bench_opts mo = *o;
+		struct run_result r;
+		int zero_loss = 0;
+		char label[32];
+
+		if ((kafka && !o->kafka) || (!kafka && !o->ring))
+			continue;
+		snprintf(label, sizeof(label), "%s %s", name, kafka ? "kafka" : "ring");
+		/* The mock broker (one thread in this process, 5 MB kept per
+		 * partition) falls behind between 300k and 400k flows/s
+		 * (measured) and deletes what the outlets have not read: a lossy first try there
+		 * only tells about the mock, and its retries at the rate it let through would take
+		 * many minutes. Unless told otherwise, Kafka starts where the mock holds, for 20 s.
+		 */
+		if (kafka && !rate_given)
+			rate = 300000;
+		for (int attempt = 0; attempt < 4 && !zero_loss; attempt++) {
+			/* Unless told, BENCH_SECONDS of traffic at each try's rate:
+			 * a retry at a lower rate takes no longer than the first. */
+			if (!flows_given)
+				mo.flows =
+				    rate * BENCH_SECONDS > 2000000 ? rate * BENCH_SECONDS : 2000000;
+			fflush(stdout);
+			if (run_once(&mo, &sc, kafka, km->mc,
+				     kafka ? rd_kafka_mock_cluster_bootstraps(km->mc) : NULL, rate,
+				     senders, ch_pid, (*run_id)++, &r) < 0) {
+				ret = 1;
+				break;
+			}
+			zero_loss = r.rows == r.sent;
+			printf(
+			    "e2e %-14s offered %7.0f flows/s: %8.0f flows/s stored end to end, "
+			    "%llu/%llu rows%s (kernel drops %llu, bus drops %llu)\n"
+			    "          sending %.1f s, then %.1f s until ClickHouse held every row "
+			    "(%llu flows not stored yet when the senders stopped)\n"
+			    "          CPU s: weir%s %.1f (of it: senders %.1f, Kafka mock broker "
+			    "%.1f), ClickHouse server %.1f; %llu batches, workers waited %.1f s "
+			    "for "
+			    "ClickHouse\n"
+			    "          on disk %.1f bytes/flow in flows, %.2f/%.2f/%.2f in "
+			    "flows_1m/5m/1h; resident: weir%s %.0f MiB (peak %.0f)",
+			    label, (double)r.sent / r.send_seconds, (double)r.rows / r.seconds,
+			    (unsigned long long)r.rows, (unsigned long long)r.sent,
+			    zero_loss ? "" : " LOSS", (unsigned long long)r.kernel_drops,
+			    (unsigned long long)r.bus_drops, r.send_seconds,
+			    r.seconds - r.send_seconds, (unsigned long long)r.backlog,
+			    embedded ? " + engine" : "", r.weir_cpu, r.sender_cpu, r.mock_cpu,
+			    r.ch_cpu, (unsigned long long)r.flushes, r.flush_wait, r.bytes_per_flow,
+			    r.consolidated_per_flow[0], r.consolidated_per_flow[1],
+			    r.consolidated_per_flow[2], embedded ? " + engine" : "",
+			    (double)r.weir_mem.rss / (1 << 20), (double)r.weir_mem.hwm / (1 << 20));
+			if (ch_pid)
+				printf(", clickhouse-server %.0f MiB (peak %.0f)",
+				       (double)r.ch_mem.rss / (1 << 20),
+				       (double)r.ch_mem.hwm / (1 << 20));
+			printf("\n");
+			/* Next try: below what was stored end to end (the burst
+			 * went to buffers that overflowed), so the next run is
+			 * sustained rather than absorbed. 0.9: 0.8 undershot by
+			 * ~15 % (a lossy run's stored rate is close to capacity). */
+			if (!zero_loss)
+				rate = (uint64_t)(0.9 * ((double)r.rows / r.seconds < (double)rate
+							     ? (double)r.rows / r.seconds
+							     : (double)rate));
+		}
+		if (ret)
+			break;
+		{
+			double offered = (double)r.sent / r.send_seconds;
+			/* Held: the offered rate went in without loss and what
+			 * was left when the senders stopped fits in the batches
+			 * being filled and sent (two per worker), so the
+			 * pipeline kept pace rather than absorbing a burst. */
+			int held = zero_loss && r.backlog <= 2ull * o->workers * sc.batch_rows;
+			double figure = held ? offered : (double)r.rows / r.seconds;
+			struct summary_row *row =
+			    *nsummary < MAX_SUMMARY ? &summary[*nsummary] : NULL;
+
+			if (zero_loss)
+				printf(
+				    "e2e %-14s result: %.0f flows/s %s with zero loss for %.0f s "
+				    "(target %.0f: %s); %.0f flows/s stored end to end; %.1f "
+				    "bytes/flow on disk in flows (replayed demo datagrams: weir "
+				    "bench store measures it on realistic flows)\n",
+				    label, figure, held ? "offered and held" : "stored end to end",
+				    r.send_seconds, kafka ? 300000.0 : target,
+				    figure >= (kafka ? 300000.0 : target) * 0.995 ? "met"
+										  : "not met",
+				    (double)r.rows / r.seconds, r.bytes_per_flow);
+			else
+				printf("e2e %-14s result: no zero-loss run in 4 tries\n", label);
+			if (row) {
+				(*nsummary)++;
+				*row = (struct summary_row){
+				    .bus = kafka ? "kafka" : "ring",
+				    .target = kafka ? 300000.0 : target,
+				    .offered = offered,
+				    .stored = (double)r.rows / r.seconds,
+				    .zero_loss = zero_loss,
+				    .held = held,
+				    .sent = r.sent,
+				    .lost = r.sent > r.rows ? r.sent - r.rows : 0,
+				    .seconds = r.send_seconds,
+				    .weir_cpu_us = r.rows
+						       ? (r.weir_cpu - r.sender_cpu - r.mock_cpu) *
+							     1e6 / (double)r.rows
+						       : 0,
+				    .ch_cpu_us = r.rows ? r.ch_cpu * 1e6 / (double)r.rows : 0,
+				    .bytes_per_flow = r.bytes_per_flow,
+				    .weir_mem = r.weir_mem,
+				    .ch_mem = r.ch_mem};
+				memcpy(row->consolidated_per_flow, r.consolidated_per_flow,
+				       sizeof(row->consolidated_per_flow));
+				snprintf(row->engine, sizeof(row->engine), "%s %u.%u", name,
+					 version / 1000000, version / 1000 % 1000);
+			}
+		}
+	}
+out:
+	/* The last client of the embedded database: its engine stops here. */
+	store_client_free(keep);
+	bench_dir_remove(dir);
+	bench_clickhouse_free(server);
+	store_config_free(&sc);
+	return ret;
+}
+
+/* The engines side by side, one row per engine and bus. */
+static void print_summary(const struct summary_row *rows, unsigned n)
+{
+	double load[3] = {0};
+
+	if (!n)
+		return;
+	getloadavg(load, 3);
+	printf("e2e summary: same senders and datagrams for each (%ld cores, load average %.2f: "
+	       "figures move with what else runs; weir's CPU without the bench's senders and "
+	       "mock broker, the embedded engine's included)\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), load[0]);
+	printf("e2e summary: %-14s %-5s %9s %9s %9s %7s %10s %9s %9s %7s %17s %17s\n", "engine",
+	       "bus", "offered/s", "held/s", "stored/s", "lost", "target", "weir us", "CH us",
+	       "B/flow", "weir MiB (peak)", "server MiB (peak)");
+	for (unsigned i = 0; i < n; i++) {
+		const struct summary_row *r = &rows[i];
+		char weir[32], ch[32], held[16];
+
+		snprintf(held, sizeof(held), "%.0f", r->held ? r->offered : 0);
+		snprintf(weir, sizeof(weir), "%.0f (%.0f)", (double)r->weir_mem.rss / (1 << 20),
+			 (double)r->weir_mem.hwm / (1 << 20));
+		if (r->ch_mem.rss)
+			snprintf(ch, sizeof(ch), "%.0f (%.0f)", (double)r->ch_mem.rss / (1 << 20),
+				 (double)r->ch_mem.hwm / (1 << 20));
+		else
+			snprintf(ch, sizeof(ch), "-");
+		printf(
+		    "e2e summary: %-14s %-5s %9.0f %9s %9.0f %7llu %10.0f %9.2f %9.2f %7.1f %17s "
+		    "%17s\n",
+		    r->engine, r->bus, r->offered, r->held ? held : "-", r->stored,
+		    (unsigned long long)r->lost, r->target, r->weir_cpu_us, r->ch_cpu_us,
+		    r->bytes_per_flow, weir, ch);
+	}
+}
+
 static void bench_usage(FILE *out, const void *ctx)
 {
 	fprintf(out,
-		"usage: weir bench e2e [--clickhouse URL] [--flows N] [--rate FLOWS/S]\n"
+		"usage: weir bench e2e [--engine server|embedded|both] [--clickhouse URL]\n"
+		"                      [--flows N] [--rate FLOWS/S]\n"
 		"                      [--bus ring|kafka|both] [--workers N] [--senders N]\n"
 		"                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
 		"                      [--ring-size BYTES] [--batch-rows N]\n"
 		"                      [--batch-interval DURATION] [--domains N] [--scale]\n\n"
-		"Sends N flows (default 30000000, a minute at the default --rate 500000)\n"
-		"as pre-encoded datagrams over UDP on loopback to an inlet, bus, outlet\n"
-		"and ClickHouse writer built in this process, and times until ClickHouse\n"
-		"holds every row. Each sender (default 8) is one exporter with its own\n"
-		"loopback address. The rate is held when nothing is lost and what is not\n"
-		"stored yet when the senders stop fits in two batches per worker (the\n"
-		"pipeline kept pace instead of absorbing a burst). A run that loses flows\n"
-		"is repeated at 90%% of the rate it stored end to end (4 tries at most).\n"
-		"A private throw-away clickhouse-server is started (under $TMPDIR) unless\n"
-		"--clickhouse is given (its database " BENCH_DB " is dropped).\n"
+		"Sends N flows (default: 20 s of traffic at the rate of each try) as\n"
+		"pre-encoded datagrams over UDP on\n"
+		"loopback to an inlet, bus, outlet and ClickHouse writer built in this\n"
+		"process, and times until ClickHouse holds every row. Each sender (default\n"
+		"8) is one exporter with its own loopback address. The rate is held when\n"
+		"nothing is lost and what is not stored yet when the senders stop fits in\n"
+		"two batches per worker (the pipeline kept pace instead of absorbing a\n"
+		"burst). A run that loses flows is repeated at 90%% of the rate it stored\n"
+		"end to end (4 tries at most). Each run prints flows/s, CPU, bytes per flow\n"
+		"on disk (flows and the consolidated tables, merged) and resident memory\n"
+		"(this process, which holds the embedded engine, and the server's).\n"
+		"--engine (default both, the server first, then a summary side by side):\n"
+		"server starts a private throw-away clickhouse-server (under $TMPDIR),\n"
+		"default rate %.0f flows/s; embedded runs the engine of `make deps` in this\n"
+		"process on a temporary database directory, default rate %.0f flows/s.\n"
+		"An engine that is not installed is skipped. --clickhouse URL (http:// or\n"
+		"embedded://) runs on that one only (its database " BENCH_DB " is dropped).\n"
+		"--rate sets the rate for both.\n"
 		"Kafka is librdkafka's mock cluster (in this process; it keeps only about\n"
 		"5 MB per partition, so a consumer that lags loses data there); without\n"
-		"--flows and --rate, Kafka runs 6000000 flows from 300000 flows/s, where\n"
-		"the mock holds.\n"
+		"--rate, Kafka starts at 300000 flows/s, where the mock holds.\n"
 		"Defaults are the settings user/store/README.md gives for such rates:\n"
 		"--batch-rows 1000000 (clickhouse.batch-rows), --batch-interval 3s,\n"
 		"--ring-size 512MiB per worker (bus.ring-size).\n"
@@ -631,8 +944,10 @@ static void bench_usage(FILE *out, const void *ctx)
 		"again) through the ring's producer to 1 decoding worker, then 2 (decode\n"
 		"only, no ClickHouse); prints flows/s decoded for each and the ratio (the\n"
 		"ring spreads one exporter's domains over the workers). Target %.1fx.\n"
-		"Target: %.0f flows/s, under 20 bytes per flow on disk.\n",
-		BENCH_SCALE_TARGET, BENCH_TARGET);
+		"Targets: %.0f flows/s into a server, %.0f into the embedded engine (2.5M\n"
+		"the aim), both with zero loss; under 20 bytes per flow on disk.\n",
+		BENCH_TARGET, BENCH_TARGET_EMBEDDED, BENCH_SCALE_TARGET, BENCH_TARGET,
+		BENCH_TARGET_EMBEDDED);
 }
 
 int bench_e2e_main(int argc, char **argv)
@@ -651,13 +966,17 @@ int bench_e2e_main(int argc, char **argv)
 	    {"batch-interval", required_argument, NULL, 'I'},
 	    {"domains", required_argument, NULL, 'd'},
 	    {"scale", no_argument, NULL, 'S'},
+	    {"engine", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	/* Defaults: a minute at the target rate, with the settings
 	 * user/store/README.md gives for such rates. */
-	struct bench_opts o = {.flows = 30000000,
+	struct bench_opts o = {.flows = 10000000,
 			       .rate = 500000,
+			       .rate_embedded = (uint64_t)BENCH_TARGET_EMBEDDED,
+			       .server = 1,
+			       .embedded = 1,
 			       .senders = 8,
 			       .workers = 2,
 			       .inlet_workers = 1,
@@ -668,10 +987,9 @@ int bench_e2e_main(int argc, char **argv)
 			       .batch_rows = 1000000,
 			       .batch_interval_ms = 3000};
 	struct sender *senders = NULL;
-	struct store_config sc;
 	struct kafka_mock km = {0};
-	struct bench_clickhouse *server = NULL;
-	long ch_pid = 0;
+	struct summary_row summary[MAX_SUMMARY];
+	unsigned nsummary = 0;
 	unsigned run_id = (unsigned)time(NULL);
 	struct cli_opts cli;
 	int c, ret = 1, flows_given = 0, rate_given = 0;
@@ -687,8 +1005,14 @@ int bench_e2e_main(int argc, char **argv)
 			flows_given = 1;
 			break;
 		case 'r':
-			o.rate = strtoull(optarg, NULL, 10);
+			o.rate = o.rate_embedded = strtoull(optarg, NULL, 10);
 			rate_given = 1;
+			break;
+		case 'e':
+			o.server = !strcmp(optarg, "server") || !strcmp(optarg, "both");
+			o.embedded = !strcmp(optarg, "embedded") || !strcmp(optarg, "both");
+			if (!o.server && !o.embedded)
+				return cli_opts_usage_error(&cli);
 			break;
 		case 'b':
 			o.ring = !strcmp(optarg, "ring") || !strcmp(optarg, "both");
@@ -763,41 +1087,6 @@ int bench_e2e_main(int argc, char **argv)
 		return ret;
 	}
 	log_set_level(LOG_LEVEL_ERROR);
-	if (store_config_defaults(&sc) < 0)
-		return 1;
-	if (o.batch_rows >= 1 && o.batch_rows <= 1048576)
-		sc.batch_rows = o.batch_rows;
-	/* The last, partial batch of a run waits for batch-interval: 1 s
-	 * rather than 5 keeps that tail from weighing on the figure. */
-	sc.batch_interval_ms = o.batch_interval_ms;
-	/* Room for the largest batches asked for (~250 bytes per row). */
-	if (sc.max_batch_bytes < sc.batch_rows * 400)
-		sc.max_batch_bytes = sc.batch_rows * 400;
-	if (!o.clickhouse) {
-		struct bench_clickhouse_config cc = {.name = "weir-bench-ch",
-						     .watch_pid = getpid()};
-		struct error err;
-
-		if (!bench_clickhouse_available()) {
-			printf("e2e: skipped: no ClickHouse (give --clickhouse URL, or install "
-			       "clickhouse-server so that a private one can be started)\n");
-			store_config_free(&sc);
-			return 0;
-		}
-		if (bench_clickhouse_new(&cc, &server, &err) < 0 ||
-		    bench_clickhouse_start(server, &err) < 0) {
-			printf("e2e: skipped: no ClickHouse (%s)\n", error_text(&err));
-			bench_clickhouse_free(server);
-			store_config_free(&sc);
-			return 0;
-		}
-		ch_pid = (long)bench_clickhouse_pid(server);
-		o.clickhouse = bench_clickhouse_url(server);
-	}
-	free(sc.url);
-	free(sc.database);
-	sc.url = strdup(o.clickhouse);
-	sc.database = strdup(BENCH_DB);
 	senders = calloc(o.senders, sizeof(*senders));
 	if (!senders)
 		goto out;
@@ -816,90 +1105,25 @@ int bench_e2e_main(int argc, char **argv)
 			o.kafka = 0;
 		}
 	}
-	printf("e2e: %llu flows (%s, demo traffic), %u senders, %u outlet workers, %u inlet "
-	       "workers, batches of %llu rows, ClickHouse %s%s\n",
-	       (unsigned long long)o.flows,
-	       o.format == DEMO_IPFIX	     ? "IPFIX"
-	       : o.format == DEMO_NETFLOW_V9 ? "NetFlow v9"
-					     : "NetFlow v5",
-	       o.senders, o.workers, o.inlet_workers, (unsigned long long)sc.batch_rows,
-	       o.clickhouse, server ? " (private)" : "");
 	ret = 0;
-	for (int mode = 0; mode < 2; mode++) {
-		int kafka = mode == 1;
-		uint64_t rate = o.rate;
-		struct bench_opts mo = o;
-		struct run_result r;
-		int zero_loss = 0;
+	/* The server first: once the embedded engine ran, this process keeps
+	 * its memory, which the server's runs would then be charged with. */
+	for (int e = 0; e < 2; e++) {
+		int embedded = e == 1;
+		const char *url = o.clickhouse;
 
-		if ((kafka && !o.kafka) || (!kafka && !o.ring))
-			continue;
-		/* The mock broker (one thread in this process, 5 MB kept per
-		 * partition) falls behind between 300k and 400k flows/s
-		 * (measured) and deletes what the outlets have not read: a lossy first try there
-		 * only tells about the mock, and its retries at the rate it let through would take
-		 * many minutes. Unless told otherwise, Kafka starts where the mock holds, for 20 s.
-		 */
-		if (kafka && !flows_given)
-			mo.flows = 6000000;
-		if (kafka && !rate_given)
-			rate = 300000;
-		for (int attempt = 0; attempt < 4 && !zero_loss; attempt++) {
-			fflush(stdout);
-			if (run_once(&mo, &sc, kafka, km.mc,
-				     kafka ? rd_kafka_mock_cluster_bootstraps(km.mc) : NULL, rate,
-				     senders, ch_pid, run_id++, &r) < 0) {
-				ret = 1;
+		if (o.clickhouse) {
+			/* Only the ClickHouse given, once. */
+			if (e == 1)
 				break;
-			}
-			zero_loss = r.rows == r.sent;
-			printf(
-			    "e2e %-5s offered %7.0f flows/s: %8.0f flows/s stored end to end, "
-			    "%llu/%llu rows%s (kernel drops %llu, bus drops %llu)\n"
-			    "          sending %.1f s, then %.1f s until ClickHouse held every row "
-			    "(%llu flows not stored yet when the senders stopped)\n"
-			    "          CPU s: weir %.1f (of it: senders %.1f, Kafka mock broker "
-			    "%.1f), "
-			    "ClickHouse %.1f; %llu batches, workers waited %.1f s for ClickHouse; "
-			    "%.1f bytes/flow on disk\n",
-			    kafka ? "kafka" : "ring", (double)r.sent / r.send_seconds,
-			    (double)r.rows / r.seconds, (unsigned long long)r.rows,
-			    (unsigned long long)r.sent, zero_loss ? "" : " LOSS",
-			    (unsigned long long)r.kernel_drops, (unsigned long long)r.bus_drops,
-			    r.send_seconds, r.seconds - r.send_seconds,
-			    (unsigned long long)r.backlog, r.weir_cpu, r.sender_cpu, r.mock_cpu,
-			    r.ch_cpu, (unsigned long long)r.flushes, r.flush_wait,
-			    r.bytes_per_flow);
-			/* Next try: below what was stored end to end (the burst
-			 * went to buffers that overflowed), so the next run is
-			 * sustained rather than absorbed. 0.9: 0.8 undershot by
-			 * ~15 % (a lossy run's stored rate is close to capacity). */
-			if (!zero_loss)
-				rate = (uint64_t)(0.9 * ((double)r.rows / r.seconds < (double)rate
-							     ? (double)r.rows / r.seconds
-							     : (double)rate));
+			embedded = !strncmp(o.clickhouse, "embedded:", 9);
+		} else if ((embedded && !o.embedded) || (!embedded && !o.server)) {
+			continue;
 		}
-		if (zero_loss) {
-			/* Held: the offered rate went in without loss and what
-			 * was left when the senders stopped fits in the batches
-			 * being filled and sent (two per worker), so the
-			 * pipeline kept pace rather than absorbing a burst. */
-			double offered = (double)r.sent / r.send_seconds;
-			int held = r.backlog <= 2ull * o.workers * sc.batch_rows;
-			double figure = held ? offered : (double)r.rows / r.seconds;
-
-			printf("e2e %-5s result: %.0f flows/s %s with zero loss for %.0f s (target "
-			       "%.0f: %s); %.0f flows/s stored end to end; %.1f bytes/flow on disk "
-			       "in flows (replayed demo datagrams: weir bench store measures it on "
-			       "realistic flows)\n",
-			       kafka ? "kafka" : "ring", figure,
-			       held ? "offered and held" : "stored end to end", r.send_seconds,
-			       BENCH_TARGET, figure >= BENCH_TARGET * 0.995 ? "met" : "not met",
-			       (double)r.rows / r.seconds, r.bytes_per_flow);
-		} else if (ret == 0)
-			printf("e2e %-5s result: no zero-loss run in 4 tries\n",
-			       kafka ? "kafka" : "ring");
+		ret |= run_engine(&o, embedded, url, senders, &km, &run_id, summary, &nsummary,
+				  rate_given, flows_given);
 	}
+	print_summary(summary, nsummary);
 out:
 	if (km.mc)
 		rd_kafka_mock_cluster_destroy(km.mc);
@@ -908,8 +1132,6 @@ out:
 	for (unsigned i = 0; senders && i < o.senders; i++)
 		free(senders[i].buf);
 	free(senders);
-	bench_clickhouse_free(server);
-	store_config_free(&sc);
 	return ret;
 }
 

@@ -453,7 +453,10 @@ static void *run_stream(void *arg)
 	}
 	{
 		double t0 = clock_mono_s();
-		st->result = store_writer_flush(w, NULL, NULL);
+		/* The sums too, whether due or not: a run shorter than
+		 * consolidation-interval would leave the consolidated tables
+		 * empty and their cost out of the figure. */
+		st->result = store_writer_flush_all(w, NULL, NULL);
 		st->flush_s += clock_mono_s() - t0;
 	}
 out:
@@ -464,12 +467,12 @@ out:
 	return NULL;
 }
 
-static void print_load(FILE *out, const char *when)
+static void print_load(FILE *out, const char *L, const char *when)
 {
 	double load[3];
 
 	if (getloadavg(load, 3) == 3)
-		fprintf(out, "store: load average %s: %.2f %.2f %.2f (%ld cores)\n", when, load[0],
+		fprintf(out, "%s: load average %s: %.2f %.2f %.2f (%ld cores)\n", L, when, load[0],
 			load[1], load[2], sysconf(_SC_NPROCESSORS_ONLN));
 }
 
@@ -480,20 +483,6 @@ static uint64_t server_event(struct store_client *c, const char *event)
 	uint64_t v = 0;
 
 	snprintf(q, sizeof(q), "SELECT sum(value) FROM system.events WHERE event = '%s'", event);
-	store_client_query_u64(c, q, &v);
-	return v;
-}
-
-/* Bytes on disk of `table`'s active parts (0 on error). */
-static uint64_t table_bytes(struct store_client *c, const char *table)
-{
-	char q[256];
-	uint64_t v = 0;
-
-	snprintf(q, sizeof(q),
-		 "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = "
-		 "currentDatabase() AND table = '%s'",
-		 table);
 	store_client_query_u64(c, q, &v);
 	return v;
 }
@@ -518,10 +507,11 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 	struct start_line start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
 	struct gen gen;
 	struct store_client *c = NULL;
-	uint64_t rows = opt->rows, before = 0, after = 0, disk = 0;
+	uint64_t rows = opt->rows, before = 0, after = 0;
 	uint64_t inserted, merged, merged0;
 	unsigned streams = opt->streams, started = 0;
-	double t0, wall, encode = 0, gen_s = 0, server_cpu, self_cpu;
+	double t0, wall, encode = 0, gen_s = 0, server_cpu, self_cpu, self_cpu0;
+	const char *L = opt->label ? opt->label : "store";
 	char *answer = NULL;
 	int r = 0;
 
@@ -541,23 +531,23 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 		streams = 16;
 	r = store_client_query_u64(c, "SELECT count() FROM flows", &before);
 	if (r < 0) {
-		fprintf(out, "store bench: %s\n", store_client_error(c));
+		fprintf(out, "%s: %s\n", L, store_client_error(c));
 		goto out;
 	}
 	if (opt->simple_flows)
 		fprintf(out,
-			"store: flows: simple (independent draws: 4 exporters, 16 interfaces, "
+			"%s: flows: simple (independent draws: 4 exporters, 16 interfaces, "
 			"50000 remote hosts, random IP IDs and flow times; %u flows/s)\n",
-			(unsigned)opt->flow_rate);
+			L, (unsigned)opt->flow_rate);
 	else
 		fprintf(out,
-			"store: flows: realistic (%u exporters: sFlow 1:2048 and IPFIX 1:1000, "
+			"%s: flows: realistic (%u exporters: sFlow 1:2048 and IPFIX 1:1000, "
 			"%u+%u interfaces each; remote hosts Zipf over %u ASes x %u hosts, 35%% "
 			"IPv6; %u local hosts; Zipf service ports, random ephemeral ports; "
 			"sampled packet sizes; time-ordered at %u flows/s)\n",
-			N_EXPORTERS, N_UPLINKS, N_INTERNAL, N_AS, N_HOSTS_AS, N_LOCAL,
+			L, N_EXPORTERS, N_UPLINKS, N_INTERNAL, N_AS, N_HOSTS_AS, N_LOCAL,
 			(unsigned)opt->flow_rate);
-	print_load(out, "before");
+	print_load(out, L, "before");
 	/* A day back, so that the rows land in one or two daily partitions. */
 	uint64_t base = (uint64_t)time(NULL) - 86400;
 	for (unsigned i = 0; i < streams; i++) {
@@ -578,8 +568,12 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 	start_line_ready(&start, started);
 	inserted = server_event(c, "MergeTreeDataWriterRows");
 	merged0 = server_event(c, "MergedRows");
-	server_cpu = cpu_pid_s(opt->server_pid);
-	self_cpu = cpu_self_s();
+	server_cpu = opt->server_pid > 0 ? cpu_pid_s(opt->server_pid) : -1;
+	/* One run's peaks, not an earlier run's of this process. */
+	bench_mem_reset_peak(0);
+	if (opt->server_pid > 0)
+		bench_mem_reset_peak(opt->server_pid);
+	self_cpu = self_cpu0 = cpu_self_s();
 	start_line_go(&start);
 	t0 = clock_mono_s();
 	for (unsigned i = 0; i < started; i++) {
@@ -588,11 +582,14 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 		gen_s += st[i].gen_s;
 		if (st[i].result < 0 && r == 0) {
 			r = st[i].result;
-			fprintf(out, "store bench: stream %u failed: %s\n", i, st[i].error);
+			fprintf(out, "%s: stream %u failed: %s\n", L, i, st[i].error);
 		}
 	}
 	wall = clock_mono_s() - t0;
 	self_cpu = cpu_self_s() - self_cpu;
+	bench_mem_read(0, &result->self_mem);
+	if (opt->server_pid > 0)
+		bench_mem_read(opt->server_pid, &result->server_mem);
 	inserted = server_event(c, "MergeTreeDataWriterRows") - inserted;
 	merged = server_event(c, "MergedRows") - merged0;
 	if (r < 0)
@@ -601,65 +598,116 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 	result->insert_rows_per_s = (double)rows / wall;
 	if (store_client_query_u64(c, "SELECT count() FROM flows", &after) < 0)
 		goto fail;
-	print_load(out, "after");
-	fprintf(out, "store: %llu flows in %.2f s through %u stream(s), batches of %llu rows\n",
+	print_load(out, L, "after");
+	fprintf(out, "%s: %llu flows in %.2f s through %u stream(s), batches of %llu rows\n", L,
 		(unsigned long long)rows, wall, streams, (unsigned long long)cfg->batch_rows);
-	fprintf(out, "store: encode (Native columns)   %10.0f flows/s per core\n",
+	fprintf(out, "%s: encode (Native columns)   %10.0f flows/s per core\n", L,
 		result->encode_rows_per_s);
-	fprintf(out, "store: insert end to end         %10.0f flows/s   (target 500000)\n",
+	fprintf(out, "%s: insert end to end         %10.0f flows/s   (target 500000)\n", L,
 		result->insert_rows_per_s);
 	if (after - before != rows)
-		fprintf(out, "store: WARNING flows grew by %llu rows, expected %llu\n",
+		fprintf(out, "%s: WARNING flows grew by %llu rows, expected %llu\n", L,
 			(unsigned long long)(after - before), (unsigned long long)rows);
 	/* CPU per flow says more than flows/s when other work shares the
 	 * machine: the rate that would fill every core is cores / (CPU per
 	 * flow). The merges the inserts started belong to their cost: wait
-	 * for them (2 minutes at most) before reading the server's CPU. */
+	 * for them (2 minutes at most) before reading the server's CPU (the
+	 * embedded engine's is this process's). */
 	fprintf(out,
-		"store: rows written to the consolidated tables and exporters: %.3f per flow; "
+		"%s: rows written to the consolidated tables and exporters: %.3f per flow; "
 		"rows merged during the inserts: %.2f per flow\n",
-		(double)(inserted - rows) / (double)rows, (double)merged / (double)rows);
-	fprintf(out, "store: CPU: bench %.2f us/flow (generating %.2f, encoding %.2f)",
+		L, (double)(inserted - rows) / (double)rows, (double)merged / (double)rows);
+	fprintf(out, "%s: CPU: bench %.2f us/flow (generating %.2f, encoding %.2f)", L,
 		self_cpu * 1e6 / (double)rows, gen_s * 1e6 / (double)rows,
 		encode * 1e6 / (double)rows);
-	if (server_cpu >= 0) {
-		double during = cpu_pid_s(opt->server_pid) - server_cpu, settled;
+	{
+		double during = server_cpu >= 0 ? cpu_pid_s(opt->server_pid) - server_cpu : 0;
+		double settled, self_settled;
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
 		for (int i = 0; i < 600 && table_rows(c, "system.merges") > 0; i++)
 			usleep(200000);
-		settled = cpu_pid_s(opt->server_pid) - server_cpu;
+		settled = server_cpu >= 0 ? cpu_pid_s(opt->server_pid) - server_cpu : 0;
+		self_settled = cpu_self_s() - self_cpu0;
 		merged = server_event(c, "MergedRows") - merged0;
+		result->cpu_us_per_flow = self_settled * 1e6 / (double)rows;
+		result->server_cpu_us_per_flow =
+		    server_cpu >= 0 ? settled * 1e6 / (double)rows : -1;
+		if (server_cpu >= 0)
+			fprintf(out,
+				", clickhouse-server %.2f us/flow during the inserts, %.2f us/flow "
+				"with their merges (%.2f rows merged per flow)\n",
+				during * 1e6 / (double)rows, settled * 1e6 / (double)rows,
+				(double)merged / (double)rows);
+		else
+			fprintf(out,
+				"; with the engine in this process: %.2f us/flow with the "
+				"merges (%.2f rows merged per flow)\n",
+				result->cpu_us_per_flow, (double)merged / (double)rows);
 		fprintf(out,
-			", clickhouse-server %.2f us/flow during the inserts, %.2f us/flow with "
-			"their merges (%.2f rows merged per flow)\n",
-			during * 1e6 / (double)rows, settled * 1e6 / (double)rows,
-			(double)merged / (double)rows);
-		fprintf(out,
-			"store: CPU bound: %.0f flows/s if bench and server had the %ld cores "
+			"%s: CPU bound: %.0f flows/s if bench and %s had the %ld cores "
 			"to themselves\n",
-			(double)rows * (double)cores / (settled + self_cpu), cores);
-	} else {
-		fprintf(out, "\n");
+			L, (double)rows * (double)cores / (settled + self_settled),
+			server_cpu >= 0 ? "server" : "engine", cores);
+	}
+	/* The peak of the inserts and their merges, before the OPTIMIZEs (the
+	 * bench's, not weir's). */
+	{
+		struct bench_mem m;
+
+		if (bench_mem_read(0, &m) == 0)
+			result->self_mem.hwm = m.hwm;
+		if (opt->server_pid > 0 && bench_mem_read(opt->server_pid, &m) == 0)
+			result->server_mem.hwm = m.hwm;
 	}
 	/* Bytes on disk once merged, as they will sit for the retention period. */
-	if (store_client_query(c, "OPTIMIZE TABLE flows FINAL", NULL) < 0)
-		goto fail;
-	disk = table_bytes(c, "flows");
-	result->rows_in_table = after;
-	result->bytes_per_flow = after ? (double)disk / (double)after : 0;
-	fprintf(out,
-		"store: on disk in flows          %10.1f bytes/flow (target < 20), %llu rows\n",
-		result->bytes_per_flow, (unsigned long long)after);
-	for (unsigned t = 0; t < 3; t++) {
-		char q[128];
+	{
+		struct bench_table_disk d, compact;
 
-		snprintf(q, sizeof(q), "OPTIMIZE TABLE %s FINAL", consolidated[t]);
-		if (store_client_query(c, q, NULL) < 0)
+		if (bench_table_settle(c, "flows", &compact) < 0 ||
+		    bench_table_disk(c, NULL, "flows", &d) < 0)
 			goto fail;
-		fprintf(out, "store: %s after merge: %llu rows, %.2f bytes per flow\n",
-			consolidated[t], (unsigned long long)table_rows(c, consolidated[t]),
-			after ? (double)table_bytes(c, consolidated[t]) / (double)after : 0);
+		if (compact.rows)
+			fprintf(out,
+				"%s: on disk in flows as merged here: %.1f bytes/flow (a compact "
+				"part, as the engine keeps parts under 256 MB; merged again as "
+				"wide below, as a day of flows is)\n",
+				L, (double)compact.bytes_on_disk / (double)compact.rows);
+		result->rows_in_table = after;
+		result->bytes_per_flow = after ? (double)d.bytes_on_disk / (double)after : 0;
+		result->compressed_per_flow =
+		    after ? (double)d.compressed_bytes / (double)after : 0;
+	}
+	fprintf(out,
+		"%s: on disk in flows          %10.1f bytes/flow (target < 20; columns' "
+		"compressed data %.1f), %llu rows\n",
+		L, result->bytes_per_flow, result->compressed_per_flow, (unsigned long long)after);
+	for (unsigned t = 0; t < 3; t++) {
+		struct bench_table_disk d, compact;
+
+		if (bench_table_settle(c, consolidated[t], &compact) < 0 ||
+		    bench_table_disk(c, NULL, consolidated[t], &d) < 0)
+			goto fail;
+		result->consolidated_per_flow[t] =
+		    after ? (double)d.bytes_on_disk / (double)after : 0;
+		fprintf(out,
+			"%s: %s after merge: %llu rows, %.2f bytes per flow (compressed data "
+			"%.2f)\n",
+			L, consolidated[t], (unsigned long long)d.rows,
+			result->consolidated_per_flow[t],
+			after ? (double)d.compressed_bytes / (double)after : 0);
+	}
+	{
+		char a[32], b[32], c2[32], d2[32];
+
+		fprintf(out, "%s: resident memory: this process %s after the inserts, peak %s", L,
+			bench_mib(result->self_mem.rss, a, sizeof(a)),
+			bench_mib(result->self_mem.hwm, b, sizeof(b)));
+		if (opt->server_pid > 0)
+			fprintf(out, "; clickhouse-server %s, peak %s",
+				bench_mib(result->server_mem.rss, c2, sizeof(c2)),
+				bench_mib(result->server_mem.hwm, d2, sizeof(d2)));
+		fprintf(out, "\n");
 	}
 	if (store_client_query(c,
 			       "SELECT name, round(data_compressed_bytes / greatest(1, "
@@ -667,13 +715,15 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 			       "database = currentDatabase() AND table = 'flows' AND b > 0.2 "
 			       "ORDER BY b DESC LIMIT 12",
 			       &answer) == 0) {
-		fprintf(out, "store: biggest columns, compressed bytes per flow:\n");
+		fprintf(out, "%s: biggest columns, compressed bytes per flow:\n", L);
 		for (char *line = strtok(answer, "\n"); line; line = strtok(NULL, "\n"))
-			fprintf(out, "store:   %s\n", line);
+			fprintf(out, "%s:   %s\n", L, line);
+	} else {
+		fprintf(out, "%s: biggest columns: %s\n", L, store_client_error(c));
 	}
 	goto out;
 fail:
-	fprintf(out, "store bench: %s\n", store_client_error(c));
+	fprintf(out, "%s: %s\n", L, store_client_error(c));
 	r = -EIO;
 out:
 	free(answer);

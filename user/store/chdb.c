@@ -521,6 +521,14 @@ static int write_config(struct store_chdb *db, struct error *err)
 	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>268435456</min_bytes_for_wide_part>\n"
 	      "  </merge_tree>\n",
 	      f);
+	/* zstd for every part, as on the servers weir's documentation
+	 * configures (user/store/README.md): with the engine's default LZ4,
+	 * flows took 28 bytes per flow against 18.7 on the server (`weir bench
+	 * store`). Columns with a CODEC of their own keep it. */
+	fputs("  <compression>\n    <case>\n      <min_part_size>0</min_part_size>\n"
+	      "      <min_part_size_ratio>0</min_part_size_ratio>\n"
+	      "      <method>zstd</method>\n    </case>\n  </compression>\n",
+	      f);
 	if (db->log_file[0]) {
 		fputs("  <logger>\n    <level>warning</level>\n    <console>0</console>\n    <log>",
 		      f);
