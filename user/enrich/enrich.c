@@ -695,6 +695,7 @@ void enrich_get_stats(struct enrich *e, struct enrich_stats *out)
 	out->cache_entries = atomic_load(&e->cache_entries);
 	pthread_mutex_lock(&e->stats_lock);
 	out->snmp_requests = e->snmp_stats.requests;
+	out->snmp_retries = e->snmp_stats.retries;
 	out->snmp_timeouts = e->snmp_stats.timeouts;
 	out->snmp_breaker_open = e->snmp_stats.breaker_open;
 	pthread_mutex_unlock(&e->stats_lock);

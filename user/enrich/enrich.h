@@ -203,6 +203,7 @@ struct enrich_stats {
 	uint64_t queue_full;	    /* misses not queued (queue full): asked again later */
 	uint64_t provider_requests; /* lookups the refresher started */
 	uint64_t snmp_requests;	    /* SNMP GETs sent */
+	uint64_t snmp_retries;	    /* SNMP GETs sent again (poller-retries) */
 	uint64_t snmp_timeouts;
 	uint64_t snmp_breaker_open; /* lookups skipped: agent's breaker open */
 	uint64_t geoip_reloads;	    /* networks trie rebuilt after a file changed */

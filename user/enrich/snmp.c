@@ -598,6 +598,11 @@ static int on_response(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pd
 	(void)sess;
 	(void)reqid;
 
+	/* A retry was sent (poller-retries): the request is still in flight. */
+	if (op == NETSNMP_CALLBACK_OP_RESEND) {
+		p->stats.retries++;
+		return 1;
+	}
 	a->busy = 0;
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || !pdu ||
 	    pdu->errstat != SNMP_ERR_NOERROR) {
