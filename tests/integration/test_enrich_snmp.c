@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,17 +33,6 @@ static char link_net[32]; /* 10.250.N: ours .1, the agent .2 */
 static char many_net[32]; /* 100.M: .0.0/17 answered by the agent, the rest dropped */
 static int ns_up;
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -60,7 +48,7 @@ static void ns_down(void)
 		snmpd = -1;
 	}
 	if (ns_up) /* the veth and our routes through it go with the namespace */
-		sh("ip netns del %s 2>/dev/null", ns);
+		test_sh("ip netns del %s 2>/dev/null", ns);
 	ns_up = 0;
 }
 
@@ -75,17 +63,17 @@ static int ns_setup(void)
 	snprintf(veth_ns, sizeof(veth_ns), "wsn%ub", id % 100000);
 	snprintf(link_net, sizeof(link_net), "10.250.%u", id % 250);
 	snprintf(many_net, sizeof(many_net), "100.%u", 64 + id % 60);
-	if (sh("ip netns add %s 2>/dev/null", ns) != 0)
+	if (test_sh("ip netns add %s 2>/dev/null", ns) != 0)
 		return -1;
 	ns_up = 1;
-	if (sh("ip link add %s type veth peer name %s netns %s && "
-	       "ip addr add %s.1/24 dev %s && ip link set %s up && "
-	       "ip netns exec %s sh -c 'ip link set lo up && ip addr add %s.2/24 dev %s && "
-	       "ip link set %s up && ip route add local %s.0.0/17 dev lo && "
-	       "sysctl -qw net.ipv4.ip_forward=0' && "
-	       "ip route add %s.0.0/16 via %s.2",
-	       veth_host, veth_ns, ns, link_net, veth_host, veth_host, ns, link_net, veth_ns,
-	       veth_ns, many_net, many_net, link_net) != 0)
+	if (test_sh("ip link add %s type veth peer name %s netns %s && "
+		    "ip addr add %s.1/24 dev %s && ip link set %s up && "
+		    "ip netns exec %s sh -c 'ip link set lo up && ip addr add %s.2/24 dev %s && "
+		    "ip link set %s up && ip route add local %s.0.0/17 dev lo && "
+		    "sysctl -qw net.ipv4.ip_forward=0' && "
+		    "ip route add %s.0.0/16 via %s.2",
+		    veth_host, veth_ns, ns, link_net, veth_host, veth_host, ns, link_net, veth_ns,
+		    veth_ns, many_net, many_net, link_net) != 0)
 		return -1;
 	return 0;
 }
@@ -126,9 +114,9 @@ static int start_snmpd(void)
 	}
 	/* Ready when it answers. */
 	for (int i = 0; i < 50; i++) {
-		if (sh("MIBS= snmpget -v2c -c public -t 0.2 -r 0 %s.2 1.3.6.1.2.1.1.5.0 "
-		       ">/dev/null 2>&1",
-		       link_net) == 0)
+		if (test_sh("MIBS= snmpget -v2c -c public -t 0.2 -r 0 %s.2 1.3.6.1.2.1.1.5.0 "
+			    ">/dev/null 2>&1",
+			    link_net) == 0)
 			return 0;
 		usleep(100000);
 	}
@@ -237,7 +225,7 @@ static int prepare(void)
 static void finish(void)
 {
 	ns_down();
-	sh("rm -rf '%s'", dir);
+	test_sh("rm -rf '%s'", dir);
 }
 
 TEST(snmp_v2c_v3_and_a_silent_agent)

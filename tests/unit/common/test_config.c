@@ -2,6 +2,7 @@
 /* The YAML loader and binder: values, defaults, and errors that name the
  * file, line and key. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/config.h"
@@ -28,28 +29,38 @@ static const char *const modes[] = {"udp", "afxdp", NULL};
 static const struct config_field port_item = {.type = CONFIG_UINT, .min = 1, .max = 65535};
 
 static const struct config_field input_fields[] = {
-	{.key = "listen", .type = CONFIG_STRING, .offset = offsetof(struct input, listen),
-	 .required = 1},
-	{.key = "workers", .type = CONFIG_UINT, .offset = offsetof(struct input, workers), .min = 1,
-	 .max = 64},
-	{.key = "ports", .type = CONFIG_LIST, .offset = offsetof(struct input, ports),
-	 .item = &port_item, .item_size = sizeof(uint64_t)},
-	{0},
+    {.key = "listen",
+     .type = CONFIG_STRING,
+     .offset = offsetof(struct input, listen),
+     .required = 1},
+    {.key = "workers",
+     .type = CONFIG_UINT,
+     .offset = offsetof(struct input, workers),
+     .min = 1,
+     .max = 64},
+    {.key = "ports",
+     .type = CONFIG_LIST,
+     .offset = offsetof(struct input, ports),
+     .item = &port_item,
+     .item_size = sizeof(uint64_t)},
+    {0},
 };
 
 static const struct config_field input_item = {.type = CONFIG_SECTION, .fields = input_fields};
 
 static const struct config_field sample_fields[] = {
-	{.key = "name", .type = CONFIG_STRING, .offset = offsetof(struct sample, name)},
-	{.key = "offset", .type = CONFIG_INT, .offset = offsetof(struct sample, offset)},
-	{.key = "enabled", .type = CONFIG_BOOL, .offset = offsetof(struct sample, enabled)},
-	{.key = "interval", .type = CONFIG_DURATION, .offset = offsetof(struct sample, interval_ms)},
-	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sample, buffer)},
-	{.key = "mode", .type = CONFIG_ENUM, .offset = offsetof(struct sample, mode),
-	 .choices = modes},
-	{.key = "inputs", .type = CONFIG_LIST, .offset = offsetof(struct sample, inputs),
-	 .item = &input_item, .item_size = sizeof(struct input)},
-	{0},
+    {.key = "name", .type = CONFIG_STRING, .offset = offsetof(struct sample, name)},
+    {.key = "offset", .type = CONFIG_INT, .offset = offsetof(struct sample, offset)},
+    {.key = "enabled", .type = CONFIG_BOOL, .offset = offsetof(struct sample, enabled)},
+    {.key = "interval", .type = CONFIG_DURATION, .offset = offsetof(struct sample, interval_ms)},
+    {.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sample, buffer)},
+    {.key = "mode", .type = CONFIG_ENUM, .offset = offsetof(struct sample, mode), .choices = modes},
+    {.key = "inputs",
+     .type = CONFIG_LIST,
+     .offset = offsetof(struct sample, inputs),
+     .item = &input_item,
+     .item_size = sizeof(struct input)},
+    {0},
 };
 
 static int bind_text(const char *text, struct sample *s, struct config_error *err)
@@ -69,11 +80,12 @@ TEST(config_binds_every_type)
 	struct sample s = {.offset = 7};
 	struct config_error err;
 
-	REQUIRE_EQ(bind_text("name: edge\nenabled: yes\ninterval: 5s\nbuffer: 16MiB\nmode: afxdp\n"
-			     "inputs:\n  - listen: \":2055\"\n    workers: 4\n    ports: [2055, 4739]\n"
-			     "  - listen: \"[::1]:6343\"\n",
-			     &s, &err),
-		   0);
+	REQUIRE_EQ(
+	    bind_text("name: edge\nenabled: yes\ninterval: 5s\nbuffer: 16MiB\nmode: afxdp\n"
+		      "inputs:\n  - listen: \":2055\"\n    workers: 4\n    ports: [2055, 4739]\n"
+		      "  - listen: \"[::1]:6343\"\n",
+		      &s, &err),
+	    0);
 	CHECK_STR(s.name, "edge");
 	CHECK_EQ(s.offset, 7); /* absent: the default stays */
 	CHECK_EQ(s.enabled, 1);
@@ -107,15 +119,20 @@ TEST(config_bad_values_are_errors)
 	struct {
 		const char *text, *want;
 	} cases[] = {
-		{"enabled: maybe\n", "t.yaml:1: enabled: invalid value \"maybe\": expected true or false"},
-		{"interval: 5 parsecs\n", "t.yaml:1: interval: invalid value \"5 parsecs\": expected a duration like 500ms, 5s, 2m, 1h, 15d"},
-		{"mode: tcp\n", "t.yaml:1: mode: invalid value \"tcp\": expected one of the listed words (udp, afxdp)"},
-		{"inputs:\n  - listen: a\n    workers: 0\n", "t.yaml:3: inputs[0].workers: 0 is out of range [1, 64]"},
-		{"inputs:\n  - workers: 2\n", "t.yaml:2: inputs[0].listen: required key is missing"},
-		{"inputs:\n  - listen: a\n    ports: [70000]\n", "t.yaml:3: inputs[0].ports[0]: 70000 is out of range [1, 65535]"},
-		{"name: [a]\n", "t.yaml:1: name: expected a value, found a list"},
-		{"name: a\nname: b\n", "t.yaml:2: name: key given twice (first on line 1)"},
-		{"offset: -3x\n", "t.yaml:1: offset: invalid value \"-3x\": expected an integer"},
+	    {"enabled: maybe\n",
+	     "t.yaml:1: enabled: invalid value \"maybe\": expected true or false"},
+	    {"interval: 5 parsecs\n", "t.yaml:1: interval: invalid value \"5 parsecs\": expected a "
+				      "duration like 500ms, 5s, 2m, 1h, 15d"},
+	    {"mode: tcp\n", "t.yaml:1: mode: invalid value \"tcp\": expected one of the listed "
+			    "words (udp, afxdp)"},
+	    {"inputs:\n  - listen: a\n    workers: 0\n",
+	     "t.yaml:3: inputs[0].workers: 0 is out of range [1, 64]"},
+	    {"inputs:\n  - workers: 2\n", "t.yaml:2: inputs[0].listen: required key is missing"},
+	    {"inputs:\n  - listen: a\n    ports: [70000]\n",
+	     "t.yaml:3: inputs[0].ports[0]: 70000 is out of range [1, 65535]"},
+	    {"name: [a]\n", "t.yaml:1: name: expected a value, found a list"},
+	    {"name: a\nname: b\n", "t.yaml:2: name: key given twice (first on line 1)"},
+	    {"offset: -3x\n", "t.yaml:1: offset: invalid value \"-3x\": expected an integer"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -156,4 +173,27 @@ TEST(config_units)
 	CHECK(config_parse_size("64KiB", &v) == 0 && v == 65536);
 	CHECK(config_parse_size("1GB", &v) == 0 && v == 1000000000);
 	CHECK(config_parse_size("99999999999999999999", &v) < 0);
+}
+
+/* A big map (past the key set's growth steps) still finds a key given twice,
+ * and names the first line. */
+TEST(config_key_given_twice_in_a_big_map)
+{
+	struct config_error err;
+	size_t size = 40 * 1000 + 64, off = 0;
+	char *text = malloc(size);
+
+	REQUIRE(text);
+	for (unsigned i = 0; i < 3000; i++)
+		off += (size_t)snprintf(text + off, size - off, "k%u: %u\n", i, i);
+	struct config_doc *doc = config_doc_load_string("t.yaml", text, &err);
+	CHECK(doc != NULL);
+	CHECK(doc && doc->root->nchildren == 3000);
+	config_doc_free(doc);
+	snprintf(text + off, size - off, "k1717: again\n");
+	doc = config_doc_load_string("t.yaml", text, &err);
+	CHECK(doc == NULL);
+	CHECK_STR(err.text, "t.yaml:3001: k1717: key given twice (first on line 1718)");
+	config_doc_free(doc);
+	free(text);
 }
