@@ -91,6 +91,7 @@ static int start_snmpd(void)
 	/* ifIndex 1 is lo, 2 the namespace's end of the veth (a new namespace
 	 * numbers them so). */
 	fprintf(f, "agentAddress udp:161\n"
+		   "[snmp] serverRecvBuf 4194304\n" /* 1500 requests at once */
 		   "rocommunity public\n"
 		   "createUser weiruser SHA \"authpass123\" AES \"privpass123\"\n"
 		   "rouser weiruser priv\n"
@@ -363,7 +364,7 @@ TEST(snmp_more_agents_than_fd_setsize)
 		 "  providers:\n"
 		 "    - type: snmp\n"
 		 "      poller-timeout: 3s\n"
-		 "      poller-retries: 1\n"
+		 "      poller-retries: 3\n"
 		 "      credentials:\n"
 		 "        %s.0.0/16: public\n",
 		 many_net);
