@@ -254,6 +254,16 @@ fail:
 	return r < 0 ? r : -EINVAL;
 }
 
+int enrich_set_metrics(struct enrich *e, struct metrics_registry *metrics, struct error *err)
+{
+	if (e->metrics || e->started)
+		return error_set(err, -EINVAL, "enrich: metrics set twice or after the start");
+	e->metrics = metrics;
+	if (enrich_metrics_init(e) < 0)
+		return error_set(err, -ENOMEM, "enrich: out of memory");
+	return 0;
+}
+
 static void free_netmap(void *p)
 {
 	netmap_free(p);
