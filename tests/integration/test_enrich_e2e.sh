@@ -115,15 +115,21 @@ tap $? "weir run starts (UDP 127.0.0.1:$UDP, HTTP $HTTP, ClickHouse $CH_URL)"
 
 # The first flows of an exporter miss the metadata (asked in the background,
 # stored with what is known): send until the names are there.
-want=1
-got=
-for _ in $(seq 1 60); do
-	"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b $EXP -f ipfix >/dev/null 2>&1
-	got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $W AND ExporterName != ''" 2>/dev/null)
-	[ "$got" = "$want" ] && break
-	sleep 1
-done
-[ "$got" = "$want" ]
+# wait_rows EXPORTER WHERE COND [ifaces]: sends flowgen's exact flows as
+# EXPORTER (after its options data with "ifaces") until a row of WHERE
+# matches COND; 60 tries.
+wait_rows() {
+	local got
+	for _ in $(seq 1 60); do
+		[ -n "${4:-}" ] && "$FLOWGEN" ifaces -t "127.0.0.1:$UDP" -b "$1"
+		"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b "$1" -f ipfix >/dev/null 2>&1
+		got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $2 AND $3" 2>/dev/null)
+		[ "$got" = 1 ] && return 0
+		sleep 1
+	done
+	return 1
+}
+wait_rows $EXP "$W" "ExporterName != ''"
 tap $? "rows of $EXP get ExporterName"
 
 q() { ch_query "SELECT $1 FROM $DB.flows WHERE $W AND ExporterName != '' AND InIf = 3 LIMIT 1"; }
@@ -157,15 +163,7 @@ tap $? "exporters: an output interface's name ($got)"
 # ---- interface names from IPFIX options data, no provider ----
 EXP2=127.0.0.62
 W2=$(e2e_exporter_where $EXP2)
-got=
-for _ in $(seq 1 60); do
-	"$FLOWGEN" ifaces -t "127.0.0.1:$UDP" -b $EXP2
-	"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b $EXP2 -f ipfix >/dev/null 2>&1
-	got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $W2 AND InIfName != ''" 2>/dev/null)
-	[ "$got" = 1 ] && break
-	sleep 1
-done
-[ "$got" = 1 ]
+wait_rows $EXP2 "$W2" "InIfName != ''" ifaces
 tap $? "rows of $EXP2 get InIfName from its options data"
 got=$(ch_query "SELECT InIfName, InIfDescription, InIfSpeed, OutIfName, InIfConnectivity,
 	InIfBoundary FROM $DB.flows WHERE $W2 AND InIfName != '' AND InIf = 4 LIMIT 1")
@@ -175,14 +173,7 @@ tap $? "options data: names, descriptions, speed, then classified ($got)"
 # ---- names from SNMP (snmpd in its namespace) ----
 if [ "$SNMP" = 1 ]; then
 	W3=$(e2e_exporter_where $EXP3)
-	got=
-	for _ in $(seq 1 60); do
-		"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b $EXP3 -f ipfix >/dev/null 2>&1
-		got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $W3 AND InIfName != ''" 2>/dev/null)
-		[ "$got" = 1 ] && break
-		sleep 1
-	done
-	[ "$got" = 1 ]
+	wait_rows $EXP3 "$W3" "InIfName != ''"
 	tap $? "rows of $EXP3 get InIfName from snmpd in a network namespace"
 	got=$(ch_query "SELECT ExporterName, InIfName, InIfDescription, InIfSpeed, InIfConnectivity,
 		InIfProvider, InIfBoundary FROM $DB.flows WHERE $W3 AND InIfName != '' AND InIf = 3 LIMIT 1")
