@@ -385,7 +385,12 @@ static int start_outlet(struct roles *r)
 		log_info("enriched flows copied to Kafka", "topic=%s",
 			 r->cfg.bus.kafka.flows_topic);
 	}
-	ret = enrich_new(&r->cfg.enrich, r->metrics, &r->enrich, &err);
+	/* The stage the configuration load compiled, when there was a file. */
+	r->enrich = weir_config_take_enrich(&r->cfg);
+	if (r->enrich)
+		ret = enrich_set_metrics(r->enrich, r->metrics, &err);
+	else
+		ret = enrich_new(&r->cfg.enrich, r->metrics, &r->enrich, &err);
 	if (ret == 0)
 		ret = enrich_start(r->enrich, &err);
 	if (ret < 0) {

@@ -78,15 +78,14 @@ int weir_config_defaults(struct weir_config *cfg)
 
 /* The enrichment's free-form pieces (classifier rules, subnet maps, providers,
  * networks) are only compiled by enrich_new(): compile them once here so that
- * `weir config check` and every role report a wrong rule before starting. Its
- * errors already name the file, line and key. */
-static int check_enrich(const struct weir_config *cfg, struct config_error *err)
+ * `weir config check` and every role report a wrong rule before starting, and
+ * keep the result for the role that runs it (100k networks are parsed once).
+ * Its errors already name the file, line and key. */
+static int check_enrich(struct weir_config *cfg, struct config_error *err)
 {
-	struct enrich *e = NULL;
 	struct error eerr = {""};
-	int r = enrich_new(&cfg->enrich, NULL, &e, &eerr);
+	int r = enrich_new(&cfg->enrich, NULL, &cfg->enrich_stage, &eerr);
 
-	enrich_free(e);
 	if (r < 0) {
 		snprintf(err->text, sizeof(err->text), "%s", eerr.text);
 		return -EINVAL;
@@ -116,8 +115,18 @@ int weir_config_load(struct weir_config *cfg, const char *path, struct config_er
 	return check_enrich(cfg, err);
 }
 
+struct enrich *weir_config_take_enrich(struct weir_config *cfg)
+{
+	struct enrich *e = cfg->enrich_stage;
+
+	cfg->enrich_stage = NULL;
+	return e;
+}
+
 void weir_config_free(struct weir_config *cfg)
 {
+	enrich_free(cfg->enrich_stage); /* (it points into the document) */
+	cfg->enrich_stage = NULL;
 	config_free_bound(weir_fields, cfg);
 	config_doc_free(cfg->doc);
 	cfg->doc = NULL;

@@ -35,6 +35,11 @@ struct weir_config {
 	struct console_config console; /* `console:` (user/console/console.h) */
 	/* `core:`, `metadata:`, `geoip:`, `networks:` (user/enrich/enrich.h) */
 	struct enrich_config enrich;
+	/* The enrichment stage weir_config_load() compiled to check the
+	 * configuration (not started, no metrics): a role takes it with
+	 * weir_config_take_enrich() instead of compiling it again. It points into
+	 * `doc`; weir_config_free() frees it when nobody took it. */
+	struct enrich *enrich_stage;
 };
 
 /* Loads and validates `path` (defaults for every absent key; the enrichment's
@@ -44,5 +49,8 @@ int weir_config_load(struct weir_config *cfg, const char *path, struct config_er
 /* The defaults alone (no file). */
 int weir_config_defaults(struct weir_config *cfg);
 void weir_config_free(struct weir_config *cfg);
+/* Hands over cfg->enrich_stage (NULL after weir_config_defaults() alone); the
+ * caller frees it with enrich_free() before weir_config_free(). */
+struct enrich *weir_config_take_enrich(struct weir_config *cfg);
 
 #endif

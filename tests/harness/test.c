@@ -139,3 +139,14 @@ int main(void)
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
 }
+
+int test_sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}

@@ -28,6 +28,10 @@ const char *test_shared_file(const char *relative);
 /* Same, but skips the current test with a message when absent. */
 const char *test_shared_file_or_skip(const char *relative);
 
+/* Runs a shell command made with printf's format (up to 1 KiB). Returns
+ * system()'s status: 0 when it succeeded. */
+int test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Reads a whole file into a malloc'd buffer. Returns its size, or -1. */
 long test_read_file(const char *path, uint8_t **data);
 

@@ -5,7 +5,9 @@
 # rows flowgen's exact IPFIX flows become in ClickHouse carry the exporter's
 # and interfaces' names, speed, classes, the source network and country; and
 # an exporter no provider knows gets its interfaces named by the IPFIX options
-# data it sends (weir probe's exporter, through flowgen ifaces).
+# data it sends (weir probe's exporter, through flowgen ifaces); with root, an
+# exporter whose names come from snmpd (a v3 user, ifAlias and ifHighSpeed set
+# by `override` lines) running in a network namespace of its own.
 # Count-based: waits end on values, time only bounds them.
 set -u
 . "$(dirname "$0")/lib/e2e.bash"
@@ -38,6 +40,38 @@ EOF
 perl "$E2E_DIR/mmdb.pl"
 tap $? "a GeoLite2-Country database is generated"
 
+# snmpd in a network namespace (a veth to ours), answering for exporter
+# $EXP3 (metadata.providers' agents: map); skipped without root or snmpd.
+EXP3=127.0.0.63
+NS=weir-e2e-snmp-$$
+NSNET=10.251.$(($$ % 250))
+VETH=wse$(($$ % 100000))
+SNMP=0
+snmp_ns_down() {
+	[ "$SNMP" = 1 ] && ip netns del "$NS" 2>/dev/null
+	e2e_cleanup
+}
+if [ "$(id -u)" = 0 ] && command -v snmpd >/dev/null && ip netns add "$NS" 2>/dev/null; then
+	SNMP=1
+	trap snmp_ns_down EXIT
+	ip link add "$VETH" type veth peer name "${VETH}b" netns "$NS" &&
+		ip addr add "$NSNET.1/24" dev "$VETH" && ip link set "$VETH" up &&
+		ip netns exec "$NS" sh -c "ip link set lo up && ip addr add $NSNET.2/24 dev ${VETH}b &&
+			ip link set ${VETH}b up"
+	cat >"$E2E_DIR/snmpd.conf" <<EOF
+agentAddress udp:161
+createUser weiruser SHA "authpass123" AES "privpass123"
+rouser weiruser priv
+sysName par2-edge2
+override 1.3.6.1.2.1.31.1.1.1.1.3 octet_str "xe-1/0/3"
+override 1.3.6.1.2.1.31.1.1.1.18.3 octet_str "PNI: Google"
+override 1.3.6.1.2.1.31.1.1.1.15.3 uinteger 100000
+EOF
+	MIBS= SNMP_PERSISTENT_DIR="$E2E_DIR/snmpd" ip netns exec "$NS" \
+		snmpd -f -Lo -C -c "$E2E_DIR/snmpd.conf" >"$E2E_DIR/snmpd.log" 2>&1 &
+	E2E_EXTRA_PIDS="$E2E_EXTRA_PIDS $!"
+fi
+
 e2e_config "$E2E_DIR/weir.yaml" "$HTTP" 1s
 cat >>"$E2E_DIR/weir.yaml" <<EOF
 bus:
@@ -58,6 +92,16 @@ metadata:
           if-indexes:
             3: {name: et-0/0/3, description: "Transit: Cogent 1-2345", speed: 100000}
           default: {name: ae0, description: core link, speed: 400000}
+    - type: snmp
+      agents:
+        $EXP3: $NSNET.2
+      credentials:
+        $EXP3/32:
+          user-name: weiruser
+          authentication-protocol: SHA
+          authentication-passphrase: authpass123
+          privacy-protocol: AES
+          privacy-passphrase: privpass123
 geoip:
   geo-database: [$E2E_DIR/country.mmdb]
 networks:
@@ -71,15 +115,21 @@ tap $? "weir run starts (UDP 127.0.0.1:$UDP, HTTP $HTTP, ClickHouse $CH_URL)"
 
 # The first flows of an exporter miss the metadata (asked in the background,
 # stored with what is known): send until the names are there.
-want=1
-got=
-for _ in $(seq 1 60); do
-	"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b $EXP -f ipfix >/dev/null 2>&1
-	got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $W AND ExporterName != ''" 2>/dev/null)
-	[ "$got" = "$want" ] && break
-	sleep 1
-done
-[ "$got" = "$want" ]
+# wait_rows EXPORTER WHERE COND [ifaces]: sends flowgen's exact flows as
+# EXPORTER (after its options data with "ifaces") until a row of WHERE
+# matches COND; 60 tries.
+wait_rows() {
+	local got
+	for _ in $(seq 1 60); do
+		[ -n "${4:-}" ] && "$FLOWGEN" ifaces -t "127.0.0.1:$UDP" -b "$1"
+		"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b "$1" -f ipfix >/dev/null 2>&1
+		got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $2 AND $3" 2>/dev/null)
+		[ "$got" = 1 ] && return 0
+		sleep 1
+	done
+	return 1
+}
+wait_rows $EXP "$W" "ExporterName != ''"
 tap $? "rows of $EXP get ExporterName"
 
 q() { ch_query "SELECT $1 FROM $DB.flows WHERE $W AND ExporterName != '' AND InIf = 3 LIMIT 1"; }
@@ -113,20 +163,25 @@ tap $? "exporters: an output interface's name ($got)"
 # ---- interface names from IPFIX options data, no provider ----
 EXP2=127.0.0.62
 W2=$(e2e_exporter_where $EXP2)
-got=
-for _ in $(seq 1 60); do
-	"$FLOWGEN" ifaces -t "127.0.0.1:$UDP" -b $EXP2
-	"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b $EXP2 -f ipfix >/dev/null 2>&1
-	got=$(ch_query "SELECT count() > 0 FROM $DB.flows WHERE $W2 AND InIfName != ''" 2>/dev/null)
-	[ "$got" = 1 ] && break
-	sleep 1
-done
-[ "$got" = 1 ]
+wait_rows $EXP2 "$W2" "InIfName != ''" ifaces
 tap $? "rows of $EXP2 get InIfName from its options data"
 got=$(ch_query "SELECT InIfName, InIfDescription, InIfSpeed, OutIfName, InIfConnectivity,
 	InIfBoundary FROM $DB.flows WHERE $W2 AND InIfName != '' AND InIf = 4 LIMIT 1")
 [ "$got" = "if-4	ix: peer 4	10000	if-31	ix	external" ]
 tap $? "options data: names, descriptions, speed, then classified ($got)"
+
+# ---- names from SNMP (snmpd in its namespace) ----
+if [ "$SNMP" = 1 ]; then
+	W3=$(e2e_exporter_where $EXP3)
+	wait_rows $EXP3 "$W3" "InIfName != ''"
+	tap $? "rows of $EXP3 get InIfName from snmpd in a network namespace"
+	got=$(ch_query "SELECT ExporterName, InIfName, InIfDescription, InIfSpeed, InIfConnectivity,
+		InIfProvider, InIfBoundary FROM $DB.flows WHERE $W3 AND InIfName != '' AND InIf = 3 LIMIT 1")
+	[ "$got" = "par2-edge2	xe-1/0/3	PNI: Google	100000	pni	google	external" ]
+	tap $? "SNMP v3: sysName, ifName, ifAlias, ifHighSpeed, then classified ($got)"
+else
+	tap 0 "# SKIP SNMP: needs root, ip netns and snmpd"
+fi
 
 e2e_stop weir TERM
 tap $? "weir run exits 0 on SIGTERM"

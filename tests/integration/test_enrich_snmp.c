@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* The SNMP metadata provider against a real snmpd (127.0.0.1, a free port):
+/* The SNMP metadata provider against a real snmpd started in a network
+ * namespace of its own (a veth to ours; the agent's addresses are its own):
  * v2c (a wrong community first, then the right one) and a v3 user (SHA, AES);
  * ifAlias and ifHighSpeed set with `override` lines; sysName, ifName,
- * descriptions and speeds come back; an agent that never answers delays no
- * other exporter, and its breaker opens; a restart reuses the cache file. */
+ * descriptions and speeds come back; an agent that never answers (an address
+ * routed to the namespace that drops it) delays no other exporter, and its
+ * breaker opens; a restart reuses the cache file without asking again; more
+ * agents than select()'s 1024 descriptors are polled at once. Needs root (ip
+ * netns); skipped otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -23,22 +28,10 @@
 
 static char dir[64];
 static pid_t snmpd = -1;
-static int blackhole = -1; /* a UDP socket nobody reads: an agent that never answers */
-
-static int free_udp_port(int keep, int *fd_out)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		return -1;
-	if (keep)
-		*fd_out = fd;
-	else
-		close(fd);
-	return ntohs(a.sin_port);
-}
+static char ns[32], veth_host[16], veth_ns[16];
+static char link_net[32]; /* 10.250.N: ours .1, the agent .2 */
+static char many_net[32]; /* 100.M: .0.0/17 answered by the agent, the rest dropped */
+static int ns_up;
 
 static uint64_t now_ms(void)
 {
@@ -47,9 +40,47 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int start_snmpd(int port)
+static void ns_down(void)
 {
-	char conf[256], persist[256], cmd[512];
+	if (snmpd > 0) {
+		kill(snmpd, SIGTERM);
+		waitpid(snmpd, NULL, 0);
+		snmpd = -1;
+	}
+	if (ns_up) /* the veth and our routes through it go with the namespace */
+		test_sh("ip netns del %s 2>/dev/null", ns);
+	ns_up = 0;
+}
+
+/* The namespace: a veth, the agent's address, 100.M.0.0/17 local to it (any
+ * address there is the agent: "AnyIP"), 100.M.128.0/17 routed to it but not
+ * local and not forwarded: dropped without an answer. */
+static int ns_setup(void)
+{
+	unsigned id = (unsigned)getpid();
+	snprintf(ns, sizeof(ns), "weir-snmp-%u", id);
+	snprintf(veth_host, sizeof(veth_host), "wsn%ua", id % 100000);
+	snprintf(veth_ns, sizeof(veth_ns), "wsn%ub", id % 100000);
+	snprintf(link_net, sizeof(link_net), "10.250.%u", id % 250);
+	snprintf(many_net, sizeof(many_net), "100.%u", 64 + id % 60);
+	if (test_sh("ip netns add %s 2>/dev/null", ns) != 0)
+		return -1;
+	ns_up = 1;
+	if (test_sh("ip link add %s type veth peer name %s netns %s && "
+		    "ip addr add %s.1/24 dev %s && ip link set %s up && "
+		    "ip netns exec %s sh -c 'ip link set lo up && ip addr add %s.2/24 dev %s && "
+		    "ip link set %s up && ip route add local %s.0.0/17 dev lo && "
+		    "sysctl -qw net.ipv4.ip_forward=0' && "
+		    "ip route add %s.0.0/16 via %s.2",
+		    veth_host, veth_ns, ns, link_net, veth_host, veth_host, ns, link_net, veth_ns,
+		    veth_ns, many_net, many_net, link_net) != 0)
+		return -1;
+	return 0;
+}
+
+static int start_snmpd(void)
+{
+	char conf[256], persist[256];
 	FILE *f;
 
 	snprintf(conf, sizeof(conf), "%s/snmpd.conf", dir);
@@ -57,15 +88,18 @@ static int start_snmpd(int port)
 	f = fopen(conf, "w");
 	if (!f)
 		return -1;
-	fprintf(f,
-		"agentAddress udp:127.0.0.1:%d\n"
-		"rocommunity public 127.0.0.1\n"
-		"createUser weiruser SHA \"authpass123\" AES \"privpass123\"\n"
-		"rouser weiruser priv\n"
-		"sysName test-agent\n"
-		"override 1.3.6.1.2.1.31.1.1.1.18.1 octet_str \"Transit: Cogent 1-2345\"\n"
-		"override 1.3.6.1.2.1.31.1.1.1.15.1 uinteger 10000\n",
-		port);
+	/* ifIndex 1 is lo, 2 the namespace's end of the veth (a new namespace
+	 * numbers them so). */
+	fprintf(f, "agentAddress udp:161\n"
+		   "[snmp] serverRecvBuf 4194304\n" /* 1500 requests at once */
+		   "rocommunity public\n"
+		   "createUser weiruser SHA \"authpass123\" AES \"privpass123\"\n"
+		   "rouser weiruser priv\n"
+		   "sysName test-agent\n"
+		   "override 1.3.6.1.2.1.31.1.1.1.18.1 octet_str \"Transit: Cogent 1-2345\"\n"
+		   "override 1.3.6.1.2.1.31.1.1.1.15.1 uinteger 10000\n"
+		   "override 1.3.6.1.2.1.31.1.1.1.18.2 octet_str \"PNI: Google\"\n"
+		   "override 1.3.6.1.2.1.31.1.1.1.15.2 uinteger 400000\n");
 	fclose(f);
 	snmpd = fork();
 	if (snmpd == 0) {
@@ -75,29 +109,19 @@ static int start_snmpd(int port)
 		setenv("SNMP_PERSISTENT_DIR", persist, 1);
 		freopen(log, "w", stdout);
 		freopen(log, "a", stderr);
-		execlp("snmpd", "snmpd", "-f", "-Lo", "-C", "-c", conf, (char *)NULL);
+		execlp("ip", "ip", "netns", "exec", ns, "snmpd", "-f", "-Lo", "-C", "-c", conf,
+		       (char *)NULL);
 		_exit(127);
 	}
 	/* Ready when it answers. */
-	snprintf(cmd, sizeof(cmd),
-		 "MIBS= snmpget -v2c -c public -t 0.2 -r 0 127.0.0.1:%d 1.3.6.1.2.1.1.5.0 "
-		 ">/dev/null 2>&1",
-		 port);
 	for (int i = 0; i < 50; i++) {
-		if (system(cmd) == 0)
+		if (test_sh("MIBS= snmpget -v2c -c public -t 0.2 -r 0 %s.2 1.3.6.1.2.1.1.5.0 "
+			    ">/dev/null 2>&1",
+			    link_net) == 0)
 			return 0;
 		usleep(100000);
 	}
 	return -1;
-}
-
-static void stop_snmpd(void)
-{
-	if (snmpd > 0) {
-		kill(snmpd, SIGTERM);
-		waitpid(snmpd, NULL, 0);
-		snmpd = -1;
-	}
 }
 
 struct setup {
@@ -169,25 +193,56 @@ static const char *S(struct setup *s, uint32_t id)
 	return strtab_get(enrich_strings(s->e), id, NULL);
 }
 
+static int count_fds(void)
+{
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)getpid());
+	FILE *f = popen(cmd, "r");
+	int n = -1;
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		pclose(f);
+	}
+	return n;
+}
+
+static int prepare(void)
+{
+	if (system("command -v snmpd >/dev/null 2>&1") != 0)
+		SKIP("snmpd not installed");
+	if (geteuid() != 0)
+		SKIP("needs root (ip netns)");
+	snprintf(dir, sizeof(dir), "/tmp/weir-snmp-XXXXXX");
+	REQUIRE(mkdtemp(dir));
+	if (ns_setup() < 0) {
+		ns_down();
+		SKIP("ip netns/veth not available");
+	}
+	REQUIRE(start_snmpd() == 0);
+	return 0;
+}
+
+static void finish(void)
+{
+	ns_down();
+	test_sh("rm -rf '%s'", dir);
+}
+
 TEST(snmp_v2c_v3_and_a_silent_agent)
 {
-	char yaml[2048], cache[128];
-	int port, dead;
+	char yaml[2048], cache[128], v2c[32], silent[32];
 	struct setup s;
 	struct flow f;
 
-	if (system("command -v snmpd >/dev/null 2>&1") != 0)
-		SKIP("snmpd not installed");
-	snprintf(dir, sizeof(dir), "/tmp/weir-snmp-XXXXXX");
-	REQUIRE(mkdtemp(dir));
+	prepare();
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	port = free_udp_port(0, NULL);
-	dead = free_udp_port(1, &blackhole);
-	REQUIRE(port > 0 && dead > 0);
-	REQUIRE(start_snmpd(port) == 0);
+	snprintf(v2c, sizeof(v2c), "%s.2", link_net);
+	snprintf(silent, sizeof(silent), "%s.200.1", many_net);
 
-	/* 127.0.0.1: v2c, a wrong community first. 127.0.0.3: the same agent
-	 * (agents:) as a v3 user. 127.0.0.4: an agent that never answers. */
+	/* The agent: v2c, a wrong community first. 198.51.100.3: the same agent
+	 * (agents:) as a v3 user. The silent one: routed to the namespace,
+	 * dropped there. */
 	snprintf(yaml, sizeof(yaml),
 		 "metadata:\n"
 		 "  cache-persist-file: %s\n"
@@ -196,28 +251,28 @@ TEST(snmp_v2c_v3_and_a_silent_agent)
 		 "      poller-timeout: 1s\n"
 		 "      poller-retries: 0\n"
 		 "      agents:\n"
-		 "        127.0.0.3: 127.0.0.1\n"
+		 "        198.51.100.3: %s\n"
 		 "      ports:\n"
-		 "        127.0.0.0/8: %d\n"
-		 "        127.0.0.4/32: %d\n"
+		 "        0.0.0.0/0: 161\n"
 		 "      credentials:\n"
-		 "        127.0.0.1/32:\n"
+		 "        %s/32:\n"
 		 "          communities: [wrong, public]\n"
-		 "        127.0.0.3/32:\n"
+		 "        198.51.100.3/32:\n"
 		 "          user-name: weiruser\n"
 		 "          authentication-protocol: SHA\n"
 		 "          authentication-passphrase: authpass123\n"
 		 "          privacy-protocol: AES\n"
 		 "          privacy-passphrase: privpass123\n"
-		 "        127.0.0.4/32:\n"
+		 "        %s/32:\n"
 		 "          communities: public\n",
-		 cache, port, dead);
+		 cache, v2c, v2c, silent);
 	setup(&s, yaml);
 
 	/* The silent agent is asked first; the others must not wait for it. */
-	struct flow silent = mkflow("127.0.0.4", 1);
-	enrich_flow(s.w, &silent);
-	long t_v2c = wait_named(&s, "127.0.0.1", 1, &f, 8000);
+	struct flow first = mkflow(silent, 1);
+	enrich_flow(s.w, &first);
+	CHECK_EQ(first.enriched.in_if.name, 0); /* kept, unknown, counted */
+	long t_v2c = wait_named(&s, v2c, 1, &f, 8000);
 	CHECK(t_v2c >= 0);
 	CHECK_STR(S(&s, f.enriched.exporter.name), "test-agent");
 	CHECK_STR(S(&s, f.enriched.in_if.name), "lo");
@@ -226,27 +281,29 @@ TEST(snmp_v2c_v3_and_a_silent_agent)
 	/* one timeout for the wrong community, then the answer */
 	CHECK(t_v2c < 2500);
 
-	long t_v3 = wait_named(&s, "127.0.0.3", 1, &f, 5000);
+	long t_v3 = wait_named(&s, "198.51.100.3", 1, &f, 5000);
 	CHECK(t_v3 >= 0);
 	CHECK(t_v3 < 1000); /* not behind the silent agent's timeout */
 	CHECK_STR(S(&s, f.enriched.exporter.name), "test-agent");
 	CHECK_STR(S(&s, f.enriched.in_if.name), "lo");
 	CHECK_EQ(f.enriched.in_if.speed, 10000);
 
-	/* ifIndex 2 (if any): the description is ifDescr when ifAlias is empty. */
-	if (wait_named(&s, "127.0.0.1", 2, &f, 3000) >= 0)
-		CHECK(f.enriched.in_if.description != 0);
+	/* ifIndex 2, the agent's end of the veth: its name is the namespace's. */
+	CHECK(wait_named(&s, "198.51.100.3", 2, &f, 3000) >= 0);
+	CHECK_STR(S(&s, f.enriched.in_if.name), veth_ns);
+	CHECK_STR(S(&s, f.enriched.in_if.description), "PNI: Google");
+	CHECK_EQ(f.enriched.in_if.speed, 400000);
 
 	/* The silent agent: no answer, kept unknown; after three failures its
 	 * breaker opens and further lookups fail at once. */
 	struct enrich_stats st;
 	REQUIRE(enrich_wait_idle(s.e, 5000) == 0);
 	for (uint32_t i = 2; i <= 3; i++) {
-		struct flow g = mkflow("127.0.0.4", i);
+		struct flow g = mkflow(silent, i);
 		enrich_flow(s.w, &g);
 		REQUIRE(enrich_wait_idle(s.e, 5000) == 0);
 	}
-	struct flow g = mkflow("127.0.0.4", 9);
+	struct flow g = mkflow(silent, 9);
 	uint64_t t0 = now_ms();
 	enrich_flow(s.w, &g);
 	REQUIRE(enrich_wait_idle(s.e, 5000) == 0);
@@ -255,23 +312,94 @@ TEST(snmp_v2c_v3_and_a_silent_agent)
 	CHECK(st.snmp_timeouts >= 4); /* wrong community + three silent ones */
 	CHECK(st.snmp_breaker_open >= 1);
 	CHECK(st.snmp_requests >= 5);
-	g = mkflow("127.0.0.4", 1);
+	CHECK(st.metadata_misses >= 4);
+	CHECK(st.unknown_kept >= 4);
+	g = mkflow(silent, 1);
 	enrich_flow(s.w, &g);
 	CHECK_EQ(g.enriched.in_if.name, 0);
 	teardown(&s); /* writes the cache file */
 
-	/* Restart with the agent gone: names come from the cache file. */
-	stop_snmpd();
+	/* Restart with the agent gone: names come from the cache file, and no
+	 * request is sent for what it holds. */
+	ns_down();
 	setup(&s, yaml);
-	f = mkflow("127.0.0.3", 1);
+	f = mkflow("198.51.100.3", 1);
 	enrich_flow(s.w, &f);
 	CHECK_STR(S(&s, f.enriched.in_if.name), "lo");
 	CHECK_STR(S(&s, f.enriched.exporter.name), "test-agent");
 	CHECK_EQ(f.enriched.in_if.speed, 10000);
+	f = mkflow("198.51.100.3", 2);
+	enrich_flow(s.w, &f);
+	CHECK_STR(S(&s, f.enriched.in_if.name), veth_ns);
+	f = mkflow(v2c, 1);
+	enrich_flow(s.w, &f);
+	CHECK_STR(S(&s, f.enriched.in_if.description), "Transit: Cogent 1-2345");
+	REQUIRE(enrich_wait_idle(s.e, 5000) == 0);
+	enrich_get_stats(s.e, &st);
+	CHECK_EQ(st.snmp_requests, 0);
+	CHECK_EQ(st.metadata_misses, 0);
 	teardown(&s);
+	finish();
+}
 
-	close(blackhole);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	system(cmd);
+/* More agents than select() can watch: 1500 sessions, each with its socket,
+ * so descriptors pass 1024 while the requests are in flight. */
+#define MANY 1500
+
+TEST(snmp_more_agents_than_fd_setsize)
+{
+	char yaml[512], ip[32];
+	struct setup s;
+	struct rlimit rl;
+	static uint8_t named[MANY];
+
+	prepare();
+	/* The poller raises the soft limit to the hard one itself; make sure the
+	 * hard one allows the test. */
+	REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	if (rl.rlim_max < MANY + 256)
+		SKIP("RLIMIT_NOFILE hard limit below 1756");
+	snprintf(yaml, sizeof(yaml),
+		 "metadata:\n"
+		 "  providers:\n"
+		 "    - type: snmp\n"
+		 "      poller-timeout: 3s\n"
+		 "      poller-retries: 3\n"
+		 "      credentials:\n"
+		 "        %s.0.0/16: public\n",
+		 many_net);
+	setup(&s, yaml);
+	size_t left = MANY;
+	int max_fds = 0;
+	uint64_t start = now_ms();
+	while (left && now_ms() - start < 30000) {
+		for (unsigned i = 0; i < MANY; i++) {
+			if (named[i])
+				continue;
+			snprintf(ip, sizeof(ip), "%s.%u.%u", many_net, i / 250, i % 250 + 1);
+			struct flow f = mkflow(ip, 1);
+			enrich_flow(s.w, &f);
+			if (f.enriched.in_if.name) {
+				named[i] = 1;
+				left--;
+				CHECK_STR(S(&s, f.enriched.in_if.name), "lo");
+			}
+		}
+		int n = count_fds();
+		if (n > max_fds)
+			max_fds = n;
+		usleep(20000);
+	}
+	CHECK_EQ(left, 0);
+	CHECK(max_fds > 1024);
+	struct enrich_stats st;
+	enrich_get_stats(s.e, &st);
+	CHECK(st.snmp_requests >= MANY);
+	fprintf(stderr, "# %llu requests, %llu retries, %llu timeouts\n",
+		(unsigned long long)st.snmp_requests, (unsigned long long)st.snmp_retries,
+		(unsigned long long)st.snmp_timeouts);
+	fprintf(stderr, "# %d descriptors at most, %zu agents answered in %llu ms\n", max_fds,
+		MANY - left, (unsigned long long)(now_ms() - start));
+	teardown(&s);
+	finish();
 }

@@ -80,10 +80,65 @@ static int next_event(struct parser_ctx *ctx, yaml_event_t *ev)
 	return -EINVAL;
 }
 
+/* The keys of one map, as an open-addressed set of child indices + 1: a key
+ * given twice is found in constant time, so a map of 100k networks loads in
+ * linear time (a scan of the previous keys made it take a minute). */
+struct keyset {
+	uint32_t *slot;
+	size_t cap; /* a power of two, or 0 */
+};
+
+static uint64_t key_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The child with `key` among n's first `count`, or NULL; the set is grown to
+ * hold `count` + 1 keys. Returns -ENOMEM through *oom. */
+static struct config_node *keyset_find(struct keyset *ks, const struct config_node *n, size_t count,
+				       const char *key, int *oom)
+{
+	if ((count + 1) * 2 > ks->cap) {
+		size_t cap = ks->cap ? ks->cap * 2 : 16;
+		uint32_t *slot = calloc(cap, sizeof(*slot));
+		if (!slot) {
+			*oom = 1;
+			return NULL;
+		}
+		free(ks->slot);
+		ks->slot = slot;
+		ks->cap = cap;
+		for (size_t i = 0; i < count; i++) {
+			size_t j = key_hash(n->children[i]->key) & (cap - 1);
+			while (slot[j])
+				j = (j + 1) & (cap - 1);
+			slot[j] = (uint32_t)i + 1;
+		}
+	}
+	size_t j = key_hash(key) & (ks->cap - 1);
+	for (; ks->slot[j]; j = (j + 1) & (ks->cap - 1))
+		if (strcmp(n->children[ks->slot[j] - 1]->key, key) == 0)
+			return n->children[ks->slot[j] - 1];
+	return NULL;
+}
+
+/* Records child `index` (its key) in the set keyset_find() grew. */
+static void keyset_add(struct keyset *ks, const char *key, size_t index)
+{
+	size_t j = key_hash(key) & (ks->cap - 1);
+	while (ks->slot[j])
+		j = (j + 1) & (ks->cap - 1);
+	ks->slot[j] = (uint32_t)index + 1;
+}
+
 static struct config_node *parse_collection(struct parser_ctx *ctx, struct config_node *n,
 					    yaml_event_type_t end)
 {
 	yaml_event_t ev;
+	struct keyset ks = {NULL, 0};
 
 	for (;;) {
 		struct config_node *child;
@@ -93,6 +148,7 @@ static struct config_node *parse_collection(struct parser_ctx *ctx, struct confi
 			goto fail;
 		if (ev.type == end) {
 			yaml_event_delete(&ev);
+			free(ks.slot);
 			return n;
 		}
 		if (n->type == CONFIG_NODE_MAP) {
@@ -105,15 +161,19 @@ static struct config_node *parse_collection(struct parser_ctx *ctx, struct confi
 			}
 			key = strdup((const char *)ev.data.scalar.value);
 			unsigned line = (unsigned)ev.start_mark.line + 1;
-			for (size_t i = 0; key && i < n->nchildren; i++) {
-				if (strcmp(n->children[i]->key, key) == 0) {
-					config_error_set(ctx->err, ctx->file, line, key,
-							 "key given twice (first on line %u)",
-							 n->children[i]->line);
-					free(key);
-					yaml_event_delete(&ev);
-					goto fail;
-				}
+			int oom = 0;
+			const struct config_node *first =
+			    key ? keyset_find(&ks, n, n->nchildren, key, &oom) : NULL;
+			if (first) {
+				config_error_set(ctx->err, ctx->file, line, key,
+						 "key given twice (first on line %u)", first->line);
+				free(key);
+				yaml_event_delete(&ev);
+				goto fail;
+			}
+			if (oom) {
+				free(key);
+				key = NULL;
 			}
 			yaml_event_delete(&ev);
 			if (!key || next_event(ctx, &ev) < 0) {
@@ -131,8 +191,11 @@ static struct config_node *parse_collection(struct parser_ctx *ctx, struct confi
 			node_free(child);
 			goto fail;
 		}
+		if (key)
+			keyset_add(&ks, key, n->nchildren - 1);
 	}
 fail:
+	free(ks.slot);
 	node_free(n);
 	return NULL;
 }

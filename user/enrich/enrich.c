@@ -254,6 +254,16 @@ fail:
 	return r < 0 ? r : -EINVAL;
 }
 
+int enrich_set_metrics(struct enrich *e, struct metrics_registry *metrics, struct error *err)
+{
+	if (e->metrics || e->started)
+		return error_set(err, -EINVAL, "enrich: metrics set twice or after the start");
+	e->metrics = metrics;
+	if (enrich_metrics_init(e) < 0)
+		return error_set(err, -ENOMEM, "enrich: out of memory");
+	return 0;
+}
+
 static void free_netmap(void *p)
 {
 	netmap_free(p);
@@ -695,6 +705,7 @@ void enrich_get_stats(struct enrich *e, struct enrich_stats *out)
 	out->cache_entries = atomic_load(&e->cache_entries);
 	pthread_mutex_lock(&e->stats_lock);
 	out->snmp_requests = e->snmp_stats.requests;
+	out->snmp_retries = e->snmp_stats.retries;
 	out->snmp_timeouts = e->snmp_stats.timeouts;
 	out->snmp_breaker_open = e->snmp_stats.breaker_open;
 	pthread_mutex_unlock(&e->stats_lock);

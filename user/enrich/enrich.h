@@ -150,6 +150,11 @@ int enrich_new(const struct enrich_config *cfg, struct metrics_registry *metrics
 	       struct enrich **out, struct error *err);
 /* Stops (enrich_stop) and frees. Workers must be freed before. NULL ok. */
 void enrich_free(struct enrich *e);
+/* Registers the stage's metrics in `metrics` when enrich_new() had none (the
+ * configuration load builds the stage before a role has its registry).
+ * Before enrich_start(), once. Returns 0, -EINVAL (metrics already set) or
+ * -ENOMEM. */
+int enrich_set_metrics(struct enrich *e, struct metrics_registry *metrics, struct error *err);
 
 /* Loads the cache file, opens the GeoIP databases (a missing one is an error
  * unless geoip.optional), builds the networks trie, starts the threads. */
@@ -203,6 +208,7 @@ struct enrich_stats {
 	uint64_t queue_full;	    /* misses not queued (queue full): asked again later */
 	uint64_t provider_requests; /* lookups the refresher started */
 	uint64_t snmp_requests;	    /* SNMP GETs sent */
+	uint64_t snmp_retries;	    /* SNMP GETs sent again (poller-retries) */
 	uint64_t snmp_timeouts;
 	uint64_t snmp_breaker_open; /* lookups skipped: agent's breaker open */
 	uint64_t geoip_reloads;	    /* networks trie rebuilt after a file changed */

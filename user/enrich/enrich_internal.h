@@ -94,7 +94,7 @@ void snmp_poller_run(struct snmp_poller *p, int timeout_ms);
 /* Requests in flight or queued. */
 size_t snmp_poller_pending(const struct snmp_poller *p);
 struct snmp_poller_stats {
-	uint64_t requests, timeouts, breaker_open;
+	uint64_t requests, retries, timeouts, breaker_open;
 };
 void snmp_poller_stats(const struct snmp_poller *p, struct snmp_poller_stats *s);
 
@@ -279,8 +279,9 @@ struct enrich {
 	struct metrics_registry *metrics;
 	struct {
 		struct metric_series *flows[7];
-		struct metric_series *provider_requests, *snmp_requests, *snmp_timeouts,
-		    *snmp_breaker, *geoip_reloads, *classifier_errors, *cache_entries, *strings;
+		struct metric_series *provider_requests, *snmp_requests, *snmp_retries,
+		    *snmp_timeouts, *snmp_breaker, *geoip_reloads, *classifier_errors,
+		    *cache_entries, *strings;
 		int collector;
 	} m;
 

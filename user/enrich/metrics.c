@@ -31,6 +31,7 @@ static void collect(void *ctx)
 		set_count(e->m.flows[i], flows[i]);
 	set_count(e->m.provider_requests, st.provider_requests);
 	set_count(e->m.snmp_requests, st.snmp_requests);
+	set_count(e->m.snmp_retries, st.snmp_retries);
 	set_count(e->m.snmp_timeouts, st.snmp_timeouts);
 	set_count(e->m.snmp_breaker, st.snmp_breaker_open);
 	set_count(e->m.geoip_reloads, st.geoip_reloads);
@@ -64,6 +65,8 @@ int enrich_metrics_init(struct enrich *e)
 	e->m.provider_requests = counter(reg, "weir_enrich_provider_requests_total",
 					 "Metadata lookups the refresher made");
 	e->m.snmp_requests = counter(reg, "weir_enrich_snmp_requests_total", "SNMP GETs sent");
+	e->m.snmp_retries = counter(reg, "weir_enrich_snmp_retries_total",
+				    "SNMP GETs sent again after a timeout (poller-retries)");
 	e->m.snmp_timeouts =
 	    counter(reg, "weir_enrich_snmp_timeouts_total", "SNMP requests without an answer");
 	e->m.snmp_breaker = counter(reg, "weir_enrich_snmp_breaker_open_total",

@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <time.h>
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/library/large_fd_set.h>
 
 #include "../common/addr.h"
 #include "../common/clock.h"
@@ -71,6 +73,9 @@ struct snmp_poller {
 	struct agent *agents;
 	size_t pending;
 	struct snmp_poller_stats stats;
+	/* One socket per agent: select()'s fd_set stops at FD_SETSIZE (1024),
+	 * net-snmp's large set grows with the highest descriptor. */
+	netsnmp_large_fd_set fds;
 };
 
 static const oid OID_SYSNAME[] = {1, 3, 6, 1, 2, 1, 1, 5, 0};
@@ -91,6 +96,14 @@ static void snmp_library_init(void)
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_QUICK_PRINT, 1);
 	init_snmp("weir");
+	/* One socket per agent polled: thousands of exporters need more
+	 * descriptors than the usual soft limit of 1024; take what the hard
+	 * limit allows. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 /* ---- configuration ---- */
@@ -326,6 +339,7 @@ int snmp_poller_new(const struct config_node *item, const char *file, const char
 	p->timeout_ms = 1000;
 	lpm_init(&p->cred_map);
 	lpm_init(&p->port_map);
+	netsnmp_large_fd_set_init(&p->fds, FD_SETSIZE);
 	for (size_t i = 0; i < item->nchildren; i++) {
 		const struct config_node *c = item->children[i];
 		snprintf(sub, sizeof(sub), "%s.%s", path, c->key);
@@ -456,6 +470,7 @@ void snmp_poller_free(struct snmp_poller *p)
 	free(p->agents_map);
 	lpm_fini(&p->cred_map);
 	lpm_fini(&p->port_map);
+	netsnmp_large_fd_set_cleanup(&p->fds);
 	free(p);
 }
 
@@ -583,6 +598,11 @@ static int on_response(int op, netsnmp_session *sess, int reqid, netsnmp_pdu *pd
 	(void)sess;
 	(void)reqid;
 
+	/* A retry was sent (poller-retries): the request is still in flight. */
+	if (op == NETSNMP_CALLBACK_OP_RESEND) {
+		p->stats.retries++;
+		return 1;
+	}
 	a->busy = 0;
 	if (op != NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE || !pdu ||
 	    pdu->errstat != SNMP_ERR_NOERROR) {
@@ -726,7 +746,6 @@ fail : {
 
 void snmp_poller_run(struct snmp_poller *p, int timeout_ms)
 {
-	fd_set fds;
 	int maxfd = 0, any = 0;
 	uint64_t now = clock_mono_ms();
 
@@ -753,13 +772,13 @@ void snmp_poller_run(struct snmp_poller *p, int timeout_ms)
 			answer_failed(p, a, q, n);
 		}
 	}
-	FD_ZERO(&fds);
+	NETSNMP_LARGE_FD_ZERO(&p->fds);
 	for (struct agent *a = p->agents; a; a = a->next) {
 		if (!a->sess || !a->busy)
 			continue;
 		struct timeval tv = {0, 0};
 		int block = 1;
-		snmp_sess_select_info(a->sess, &maxfd, &fds, &tv, &block);
+		snmp_sess_select_info2(a->sess, &maxfd, &p->fds, &tv, &block);
 		any = 1;
 	}
 	struct timeval tv = {0, timeout_ms * 1000};
@@ -768,12 +787,12 @@ void snmp_poller_run(struct snmp_poller *p, int timeout_ms)
 			select(0, NULL, NULL, NULL, &tv);
 		return;
 	}
-	int n = select(maxfd, &fds, NULL, NULL, &tv);
+	int n = netsnmp_large_fd_set_select(maxfd, &p->fds, NULL, NULL, &tv);
 	for (struct agent *a = p->agents; a; a = a->next) {
 		if (!a->sess || !a->busy)
 			continue;
 		if (n > 0)
-			snmp_sess_read(a->sess, &fds);
+			snmp_sess_read2(a->sess, &p->fds);
 		if (a->busy)
 			snmp_sess_timeout(a->sess);
 	}

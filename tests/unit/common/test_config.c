@@ -2,6 +2,7 @@
 /* The YAML loader and binder: values, defaults, and errors that name the
  * file, line and key. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/config.h"
@@ -156,4 +157,27 @@ TEST(config_units)
 	CHECK(config_parse_size("64KiB", &v) == 0 && v == 65536);
 	CHECK(config_parse_size("1GB", &v) == 0 && v == 1000000000);
 	CHECK(config_parse_size("99999999999999999999", &v) < 0);
+}
+
+/* A big map (past the key set's growth steps) still finds a key given twice,
+ * and names the first line. */
+TEST(config_key_given_twice_in_a_big_map)
+{
+	struct config_error err;
+	size_t size = 40 * 1000 + 64, off = 0;
+	char *text = malloc(size);
+
+	REQUIRE(text);
+	for (unsigned i = 0; i < 3000; i++)
+		off += (size_t)snprintf(text + off, size - off, "k%u: %u\n", i, i);
+	struct config_doc *doc = config_doc_load_string("t.yaml", text, &err);
+	CHECK(doc != NULL);
+	CHECK(doc && doc->root->nchildren == 3000);
+	config_doc_free(doc);
+	snprintf(text + off, size - off, "k1717: again\n");
+	doc = config_doc_load_string("t.yaml", text, &err);
+	CHECK(doc == NULL);
+	CHECK_STR(err.text, "t.yaml:3001: k1717: key given twice (first on line 1718)");
+	config_doc_free(doc);
+	free(text);
 }

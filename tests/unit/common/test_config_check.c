@@ -66,3 +66,25 @@ TEST(config_check_accepts_good_values)
 	accepted("clickhouse:\n  url: \"http://[::1]:8123\"\n");
 	accepted("clickhouse:\n  url: embedded:///var/lib/weir\n");
 }
+
+/* The load compiles the enrichment stage once and keeps it for the role that
+ * runs it (weir run does not compile 100k networks twice). */
+TEST(config_load_keeps_the_enrichment_stage)
+{
+	struct weir_config cfg;
+	struct config_error err;
+
+	REQUIRE(test_weir_config_load("networks:\n  networks:\n    192.0.2.0/24: customers\n", &cfg,
+				      &err) == 0);
+	CHECK(cfg.enrich_stage != NULL);
+	struct enrich *e = weir_config_take_enrich(&cfg);
+	CHECK(e != NULL);
+	CHECK(cfg.enrich_stage == NULL);
+	CHECK(weir_config_take_enrich(&cfg) == NULL);
+	enrich_free(e); /* before the document it points into */
+	weir_config_free(&cfg);
+	/* not taken: weir_config_free() frees it (ASan: no leak) */
+	REQUIRE(test_weir_config_load("core:\n  drop-unknown: true\n", &cfg, &err) == 0);
+	CHECK(cfg.enrich_stage != NULL);
+	weir_config_free(&cfg);
+}

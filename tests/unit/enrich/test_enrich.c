@@ -533,3 +533,34 @@ TEST(metrics_exposed)
 	enrich_free(e);
 	metrics_registry_free(reg);
 }
+
+/* The configuration load builds the stage without a registry; the role that
+ * takes it registers the metrics before the start, once. */
+TEST(metrics_set_after_new)
+{
+	struct metrics_registry *reg = NULL;
+	struct enrich_config cfg;
+	struct enrich *e;
+	struct enrich_worker *w;
+	struct error err = {{0}};
+	char *text = NULL;
+	size_t len = 0;
+
+	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
+	REQUIRE(enrich_config_defaults(&cfg) == 0);
+	REQUIRE(enrich_new(&cfg, NULL, &e, &err) == 0);
+	enrich_config_free(&cfg);
+	CHECK_EQ(enrich_set_metrics(e, reg, &err), 0);
+	CHECK_EQ(enrich_set_metrics(e, reg, &err), -EINVAL);
+	REQUIRE(enrich_start(e, &err) == 0);
+	REQUIRE(enrich_worker_new(e, &w, &err) == 0);
+	struct flow f = mkflow("192.0.2.1", 1, 0, "203.0.113.1", "198.51.100.7");
+	enrich_flow(w, &f);
+	REQUIRE(metrics_render(reg, &text, &len) == 0);
+	CHECK(strstr(text, "weir_enrich_flows_total{result=\"unknown_kept\"} 1") != NULL);
+	CHECK(strstr(text, "weir_enrich_snmp_retries_total 0") != NULL);
+	free(text);
+	enrich_worker_free(w);
+	enrich_free(e);
+	metrics_registry_free(reg);
+}
