@@ -14,14 +14,37 @@ FLOWGEN=$WEIR # e2e_setup checks both
 . "$top/tests/integration/lib/e2e.bash"
 . "$top/tests/integration/lib/console_data.bash"
 command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
-e2e_setup test_console
+# WEIR_TEST_STORE=embedded (tests/run.sh: integration/test_console:embedded):
+# the same checks on the embedded engine (clickhouse.url embedded://DIR),
+# its data loaded through tests/tools/chdb_http, which is stopped before weir
+# opens the directory (one process per directory).
+EMBEDDED=
+if [ "${WEIR_TEST_STORE:-}" = embedded ]; then
+	EMBEDDED=1
+	CHDB_HTTP=$_e2e_build/tests/tools/chdb_http
+	for b in "$WEIR" "$CHDB_HTTP"; do
+		[ -x "$b" ] || { echo "1..0 # SKIP $b not built"; exit 0; }
+	done
+	E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/test_console_embedded.XXXXXX")
+	trap e2e_cleanup EXIT
+	CH_URL=embedded://$E2E_DIR/db
+	if ! "$WEIR" orchestrator -c <(printf 'clickhouse:\n  url: %s\n' "$CH_URL") --once >"$E2E_DIR/probe.log" 2>&1 &&
+		grep -q 'make deps\|libchdb' "$E2E_DIR/probe.log"; then
+		echo "1..0 # SKIP the embedded engine does not load: $(tail -n 1 "$E2E_DIR/probe.log")"
+		exit 0
+	fi
+	rm -rf "$E2E_DIR/db"
+else
+	e2e_setup test_console
+fi
 
-console_data_load "$E2E_DIR" || { echo "not ok 1 - known flows loaded"; cat "$E2E_DIR/orchestrator.log"; exit 1; }
+console_data_load "$E2E_DIR" || { echo "not ok 1 - known flows loaded"; cat "$E2E_DIR"/*.log; exit 1; }
 port=$(ch_free_port)
 # The known flows are from 2026-01-01: no retention, so that every table
-# covers them.
+# covers them (console_data_load has set it on the embedded engine).
+[ -n "$EMBEDDED" ] ||
+	echo "  retention: {flows: 0s, flows-1m: 0s, flows-5m: 0s, flows-1h: 0s}" >>"$E2E_DIR/weir.yaml"
 cat >>"$E2E_DIR/weir.yaml" <<EOC
-  retention: {flows: 0s, flows-1m: 0s, flows-5m: 0s, flows-1h: 0s}
 http:
   listen: 127.0.0.1:$port
 console:

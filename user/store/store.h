@@ -172,6 +172,13 @@ struct store_reader;
 int store_reader_new(const struct store_config *cfg, struct store_reader **out, struct error *err);
 void store_reader_free(struct store_reader *r); /* accepts NULL */
 
+/* The statement that makes a session of the embedded engine read-only and
+ * bounded as above (clickhouse.query-endpoint's limits), for sessions opened
+ * with store_client_new() (the console's): written into `buf` (512 bytes
+ * hold it), run once before the session's first query. Returns 1, or 0 with
+ * `buf` "" for a server URL (there a read-only user does it). */
+int store_reader_settings(const struct store_config *cfg, char *buf, size_t size);
+
 /* Runs `sql` in `database` (NULL or "": clickhouse.database), its answer in
  * `format` (NULL: TabSeparated) unless the SQL has a FORMAT clause: on
  * success 0, *out malloc'd (NUL-terminated; binary formats may hold NULs:
