@@ -29,7 +29,8 @@ struct store_retention_config {
 /* `clickhouse.query-endpoint:`: the read-only ClickHouse-compatible HTTP
  * query endpoint over the embedded engine (user/console/, store_reader).
  * Off by default; config/weir.yaml turns it on. Never with an http:// url:
- * the server answers queries itself. */
+ * the server answers queries itself. Its limits also bound the console's
+ * sessions on the embedded engine (store_reader_settings()), on or off. */
 struct store_query_endpoint_config {
 	int enabled;		   /* enabled: serve it in `weir run` (false) */
 	char *listen;		   /* listen: "127.0.0.1:8123" (loopback) */

@@ -39,9 +39,17 @@ EOC
 	esac
 	"$WEIR" orchestrator -c "$dir/weir.yaml" --once >"$dir/orchestrator.log" 2>&1 || return 1
 	case "$url" in embedded://*)
-		exec 8< <(exec "$CHDB_HTTP" "${url#embedded://}" --port "$(ch_free_port)" 2>>"$dir/chdb_http.log")
-		front=$!
-		read -r -t 120 CH_URL <&8 || { kill $front; exec 8<&-; CH_URL=$url; return 1; }
+		# (a few tries: another test may take the free port first)
+		for _ in 1 2 3 4 5; do
+			exec 8< <(exec "$CHDB_HTTP" "${url#embedded://}" --port "$(ch_free_port)" 2>>"$dir/chdb_http.log")
+			front=$!
+			read -r -t 120 CH_URL <&8 && break
+			kill $front 2>/dev/null
+			while kill -0 $front 2>/dev/null; do sleep 0.1; done
+			exec 8<&-
+			front=
+		done
+		[ -n "$front" ] || { CH_URL=$url; return 1; }
 		;;
 	esac
 	_console_data_rows
