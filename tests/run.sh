@@ -65,12 +65,15 @@ for suite in "${suites[@]}"; do
 			*.sh) run_tap "integration/$(basename "$t" .sh)" bash "$t" ;;
 			*) run_tap "integration/$(basename "$t")" "$t" ;;
 			esac
-			# the store's tests again on the embedded engine (skipped
+			# the store's and the console's tests again on the embedded engine (skipped
 			# without libchdb.so: `make deps`)
 			case "$(basename "$t")" in
 			test_store | test_orch_lock)
 				run_tap "integration/$(basename "$t"):embedded" \
 					env WEIR_TEST_STORE=embedded "$t" ;;
+			test_console.sh)
+				run_tap "integration/$(basename "$t" .sh):embedded" \
+					env WEIR_TEST_STORE=embedded bash "$t" ;;
 			esac
 		done ;;
 	fuzz)

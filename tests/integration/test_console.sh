@@ -5,7 +5,9 @@
 # Other, units, bidirectional, previous period, table choice), sankey,
 # widgets, filter validate and complete, tenants on every endpoint, saved
 # filters and users; 200 concurrent clients, slow clients, oversized and
-# bad bodies get clear answers without stalling the server.
+# bad bodies get clear answers without stalling the server. With
+# WEIR_TEST_STORE=embedded, the same on the embedded engine (skipped without
+# libchdb.so: `make deps`), and its read-only sessions' limits.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 WEIR=${WEIR:-${WEIR_BUILD:-$top/build}/weir}
@@ -14,14 +16,37 @@ FLOWGEN=$WEIR # e2e_setup checks both
 . "$top/tests/integration/lib/e2e.bash"
 . "$top/tests/integration/lib/console_data.bash"
 command -v jq >/dev/null || { echo "1..0 # SKIP jq not installed"; exit 0; }
-e2e_setup test_console
+# WEIR_TEST_STORE=embedded (tests/run.sh: integration/test_console:embedded):
+# the same checks on the embedded engine (clickhouse.url embedded://DIR),
+# its data loaded through tests/tools/chdb_http, which is stopped before weir
+# opens the directory (one process per directory).
+EMBEDDED=
+if [ "${WEIR_TEST_STORE:-}" = embedded ]; then
+	EMBEDDED=1
+	CHDB_HTTP=$_e2e_build/tests/tools/chdb_http
+	for b in "$WEIR" "$CHDB_HTTP"; do
+		[ -x "$b" ] || { echo "1..0 # SKIP $b not built"; exit 0; }
+	done
+	E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/test_console_embedded.XXXXXX")
+	trap e2e_cleanup EXIT
+	CH_URL=embedded://$E2E_DIR/db
+	if ! "$WEIR" orchestrator -c <(printf 'clickhouse:\n  url: %s\n' "$CH_URL") --once >"$E2E_DIR/probe.log" 2>&1 &&
+		grep -q 'make deps\|libchdb' "$E2E_DIR/probe.log"; then
+		echo "1..0 # SKIP the embedded engine does not load: $(tail -n 1 "$E2E_DIR/probe.log")"
+		exit 0
+	fi
+	rm -rf "$E2E_DIR/db"
+else
+	e2e_setup test_console
+fi
 
-console_data_load "$E2E_DIR" || { echo "not ok 1 - known flows loaded"; cat "$E2E_DIR/orchestrator.log"; exit 1; }
+console_data_load "$E2E_DIR" || { echo "not ok 1 - known flows loaded"; cat "$E2E_DIR"/*.log; exit 1; }
 port=$(ch_free_port)
 # The known flows are from 2026-01-01: no retention, so that every table
-# covers them.
+# covers them (console_data_load has set it on the embedded engine).
+[ -n "$EMBEDDED" ] ||
+	echo "  retention: {flows: 0s, flows-1m: 0s, flows-5m: 0s, flows-1h: 0s}" >>"$E2E_DIR/weir.yaml"
 cat >>"$E2E_DIR/weir.yaml" <<EOC
-  retention: {flows: 0s, flows-1m: 0s, flows-5m: 0s, flows-1h: 0s}
 http:
   listen: 127.0.0.1:$port
 console:
@@ -34,12 +59,23 @@ console:
   - user: mallory
     filter: SrcAS = 64501
 EOC
-"$WEIR" console -c "$E2E_DIR/weir.yaml" >"$E2E_DIR/console.log" 2>&1 &
-E2E_EXTRA_PIDS="$!"
 U=http://127.0.0.1:$port
 A=$U/api/v0/console
-for _ in $(seq 1 100); do curl -fs --max-time 1 "$U/healthz" >/dev/null && break; sleep 0.1; done
-curl -fs --max-time 1 "$U/healthz" >/dev/null
+# console_start CONFIG LOG: `weir console` in the background until /healthz.
+console_start() {
+	"$WEIR" console -c "$1" >"$2" 2>&1 &
+	E2E_EXTRA_PIDS="$!"
+	for _ in $(seq 1 100); do curl -fs --max-time 1 "$U/healthz" >/dev/null && break; sleep 0.1; done
+	curl -fs --max-time 1 "$U/healthz" >/dev/null
+}
+# console_stop WHAT: SIGTERM, and the exit status as a TAP line.
+console_stop() {
+	kill -TERM "$E2E_EXTRA_PIDS"
+	wait "$E2E_EXTRA_PIDS"
+	tap $? "$1 stops cleanly on SIGTERM"
+	E2E_EXTRA_PIDS=
+}
+console_start "$E2E_DIR/weir.yaml" "$E2E_DIR/console.log"
 tap $? "weir console answers /healthz"
 
 S=2026-01-01T10:00:00Z
@@ -239,8 +275,21 @@ tap $? "/metrics counts the 503s"
 curl -fs --max-time 2 "$U/healthz" >/dev/null
 tap $? "still answering afterwards"
 
-kill -TERM "$E2E_EXTRA_PIDS"
-wait "$E2E_EXTRA_PIDS"
-tap $? "weir console stops cleanly on SIGTERM"
-E2E_EXTRA_PIDS=
+console_stop "weir console"
+
+# On the embedded engine (no users) the console's sessions are read-only and
+# bounded by clickhouse.query-endpoint's limits, set by one statement
+# (store_reader_settings, readonly=1 last): with max-rows-to-read 10, a graph
+# reading flows (240 rows) is ClickHouse's TOO_MANY_ROWS as a 500, and the
+# console still answers. (On a server the console's read-only user does it.)
+if [ -n "$EMBEDDED" ]; then
+	sed 's/^  retention:/  query-endpoint: {max-rows-to-read: 10}\n&/' "$E2E_DIR/weir.yaml" >"$E2E_DIR/limited.yaml"
+	console_start "$E2E_DIR/limited.yaml" "$E2E_DIR/console-limited.log"
+	out=$(line ',"dimensions":["DstPort"]' -w '\n%{http_code}')
+	[ "${out##*$'\n'}" = 500 ] && printf '%s' "${out%$'\n'*}" | jq -e '.message | test("TOO_MANY_ROWS")' >/dev/null
+	tap $? "embedded: max-rows-to-read applies to the console's queries (${out:0:160})"
+	curl -fs --max-time 2 "$U/healthz" >/dev/null
+	tap $? "embedded: the console still answers after the refused query"
+	console_stop "weir console (limited)"
+fi
 echo "1..$E2E_N"

@@ -1288,6 +1288,51 @@ TEST(retention_drops_only_old_data)
 	store_config_free(&cfg);
 }
 
+/* ---- read-only sessions (the console's on the embedded engine) ---- */
+
+/* A session given store_reader_settings()'s statement writes nothing,
+ * changes no setting and is bounded by clickhouse.query-endpoint's limits;
+ * on a server there is no such statement (its read-only user does it). */
+TEST(readonly_session_refuses_writes_and_keeps_limits)
+{
+	struct store_config cfg;
+	struct store_client *c, *ro;
+	char set[512];
+
+	test_config(&cfg, "weir_t_ro");
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	REQUIRE(store_client_query_nodb(c, "CREATE DATABASE weir_t_ro", NULL) == 0);
+	REQUIRE(store_client_query(c, "CREATE TABLE t (x UInt64) ENGINE = MergeTree ORDER BY x",
+				   NULL) == 0);
+	REQUIRE(store_client_query(c, "INSERT INTO t SELECT number FROM system.numbers LIMIT 100",
+				   NULL) == 0);
+	cfg.query_endpoint.max_rows_to_read = 150;
+	if (!test_clickhouse_embedded()) {
+		CHECK_EQ(store_reader_settings(&cfg, set, sizeof(set)), 0);
+		CHECK_STR(set, "");
+		goto out;
+	}
+	CHECK_EQ(store_reader_settings(&cfg, set, sizeof(set)), 1);
+	store_client_new(&cfg, &ro, NULL);
+	REQUIRE(ro);
+	REQUIRE(store_client_query_nodb(ro, set, NULL) == 0);
+	CHECK_EQ(qu(ro, "SELECT sum(x) FROM t"), 4950);
+	CHECK_EQ(store_client_query(ro, "INSERT INTO t VALUES (1000)", NULL), -EIO);
+	CHECK(strstr(store_client_error(ro), "READONLY"));
+	CHECK_EQ(store_client_query(ro, "CREATE TABLE t2 (x UInt8) ENGINE = Memory", NULL), -EIO);
+	CHECK_EQ(store_client_query(ro, "SET readonly = 0", NULL), -EIO);
+	REQUIRE(store_client_query(c, "INSERT INTO t SELECT number FROM system.numbers LIMIT 100",
+				   NULL) == 0);
+	CHECK_EQ(store_client_query(ro, "SELECT sum(x) FROM t", NULL), -EIO);
+	CHECK(strstr(store_client_error(ro), "TOO_MANY_ROWS"));
+	store_client_free(ro);
+	CHECK_EQ(qu(c, "SELECT count() FROM t"), 200);
+out:
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
 /* ---- weir orchestrator command ---- */
 
 TEST(orchestrator_command_once)

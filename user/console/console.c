@@ -292,8 +292,20 @@ static void *worker_main(void *arg)
 	struct store_client *ch = NULL;
 	struct error err;
 
+	char set[512];
+
 	if (store_client_new(&c->ro, &ch, &err) < 0)
 		log_error("console: ClickHouse client", "error=%s", err.text);
+	/* On a server the console's read-only user bounds its queries; the
+	 * embedded engine has no users: its session is made read-only with
+	 * clickhouse.query-endpoint's limits before the first query. Without
+	 * them, no queries: a 503 rather than a read-write session. */
+	if (ch && store_reader_settings(&c->ro, set, sizeof(set)) &&
+	    store_client_query_nodb(ch, set, NULL) < 0) {
+		log_error("console: read-only session", "error=%s", store_client_error(ch));
+		store_client_free(ch);
+		ch = NULL;
+	}
 	for (;;) {
 		struct console_job *j;
 		struct console_answer a = {0};

@@ -50,10 +50,15 @@ int orch_run(const struct store_config *cfg, int once, orch_stop_fn stop_fn, voi
 {
 	struct store_client *c;
 	uint64_t delay = cfg->retry_min_ms;
+	struct error err;
 	int r;
 
-	if (store_client_new(cfg, &c, NULL) < 0)
-		return -ENOMEM;
+	/* (embedded://: no libchdb.so is said here, with `make deps`) */
+	r = store_client_new(cfg, &c, &err);
+	if (r < 0) {
+		log_error("orchestrator: no ClickHouse client", "error=%s", err.text);
+		return r;
+	}
 	for (;;) {
 		r = migrate_locked(c, cfg, stop_fn, ctx);
 		if (r >= 0)

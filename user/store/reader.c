@@ -30,9 +30,31 @@ static int engine_text(struct error *err, int r)
 	return r;
 }
 
-int store_reader_new(const struct store_config *cfg, struct store_reader **out, struct error *err)
+int store_reader_settings(const struct store_config *cfg, char *buf, size_t size)
 {
 	const struct store_query_endpoint_config *q = &cfg->query_endpoint;
+
+	if (strncmp(cfg->url ? cfg->url : "", PREFIX, strlen(PREFIX)) != 0) {
+		if (size)
+			buf[0] = 0;
+		return 0;
+	}
+	/* readonly last: after it, the session's settings cannot change (nor
+	 * through a query's SETTINGS clause). 0 is "no bound" for ClickHouse
+	 * too. */
+	snprintf(buf, size,
+		 "SET max_execution_time = %llu.%03llu, max_rows_to_read = %llu, "
+		 "max_result_rows = %llu, max_result_bytes = %llu, "
+		 "result_overflow_mode = 'throw', read_overflow_mode = 'throw', readonly = 1",
+		 (unsigned long long)(q->max_execution_ms / 1000),
+		 (unsigned long long)(q->max_execution_ms % 1000),
+		 (unsigned long long)q->max_rows_to_read, (unsigned long long)q->max_result_rows,
+		 (unsigned long long)q->max_result_bytes);
+	return 1;
+}
+
+int store_reader_new(const struct store_config *cfg, struct store_reader **out, struct error *err)
+{
 	struct store_chdb_options opt = {
 	    .library =
 		cfg->embedded_library && cfg->embedded_library[0] ? cfg->embedded_library : NULL,
@@ -59,17 +81,7 @@ int store_reader_new(const struct store_config *cfg, struct store_reader **out, 
 		ret = store_chdb_conn_new(r->db, &r->conn, err);
 	if (ret < 0)
 		goto fail;
-	/* readonly last: after it, the session's settings cannot change (nor
-	 * through a query's SETTINGS clause). 0 is "no bound" for ClickHouse
-	 * too. */
-	snprintf(set, sizeof(set),
-		 "SET max_execution_time = %llu.%03llu, max_rows_to_read = %llu, "
-		 "max_result_rows = %llu, max_result_bytes = %llu, "
-		 "result_overflow_mode = 'throw', read_overflow_mode = 'throw', readonly = 1",
-		 (unsigned long long)(q->max_execution_ms / 1000),
-		 (unsigned long long)(q->max_execution_ms % 1000),
-		 (unsigned long long)q->max_rows_to_read, (unsigned long long)q->max_result_rows,
-		 (unsigned long long)q->max_result_bytes);
+	store_reader_settings(cfg, set, sizeof(set));
 	ret = engine_text(err, store_chdb_exec(r->conn, set, err));
 	if (ret < 0)
 		goto fail;

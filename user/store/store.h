@@ -29,7 +29,8 @@ struct store_retention_config {
 /* `clickhouse.query-endpoint:`: the read-only ClickHouse-compatible HTTP
  * query endpoint over the embedded engine (user/console/, store_reader).
  * Off by default; config/weir.yaml turns it on. Never with an http:// url:
- * the server answers queries itself. */
+ * the server answers queries itself. Its limits also bound the console's
+ * sessions on the embedded engine (store_reader_settings()), on or off. */
 struct store_query_endpoint_config {
 	int enabled;		   /* enabled: serve it in `weir run` (false) */
 	char *listen;		   /* listen: "127.0.0.1:8123" (loopback) */
@@ -171,6 +172,13 @@ struct store_reader;
  * server URL (it answers queries itself), or as store_client_new(). */
 int store_reader_new(const struct store_config *cfg, struct store_reader **out, struct error *err);
 void store_reader_free(struct store_reader *r); /* accepts NULL */
+
+/* The statement that makes a session of the embedded engine read-only and
+ * bounded as above (clickhouse.query-endpoint's limits), for sessions opened
+ * with store_client_new() (the console's): written into `buf` (512 bytes
+ * hold it), run once before the session's first query. Returns 1, or 0 with
+ * `buf` "" for a server URL (there a read-only user does it). */
+int store_reader_settings(const struct store_config *cfg, char *buf, size_t size);
 
 /* Runs `sql` in `database` (NULL or "": clickhouse.database), its answer in
  * `format` (NULL: TabSeparated) unless the SQL has a FORMAT clause: on

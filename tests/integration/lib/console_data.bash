@@ -17,8 +17,16 @@
 # ago (for the widgets, which look at the last minutes). flows_1m, flows_5m
 # and flows_1h get them summed per minute, 5 minutes, hour (as the outlet does).
 # Writes DIR/weir.yaml (clickhouse.url, database weir) and sets CD_T0.
+#
+# With CH_URL embedded://DBDIR (the embedded engine, one process per
+# directory): the schema by `weir orchestrator --once` on it, the rows through
+# CHDB_HTTP (tests/tools/chdb_http, an HTTP front to the engine that takes
+# writes) started on DBDIR and stopped before returning, CH_URL back to
+# embedded://DBDIR. weir.yaml then also holds retention 0s (the engine has
+# TTL: a retention in the tables' definition would remove these old rows;
+# the caller does not add its own).
 console_data_load() {
-	local dir=$1 cols rows="" m t
+	local dir=$1 url=$CH_URL front= ret
 	CD_T0=${CD_T0:-1767261600}
 	export CD_T0
 	cat >"$dir/weir.yaml" <<EOC
@@ -26,7 +34,37 @@ clickhouse:
   url: $CH_URL
   database: weir
 EOC
+	case "$url" in embedded://*)
+		echo "  retention: {flows: 0s, flows-1m: 0s, flows-5m: 0s, flows-1h: 0s}" >>"$dir/weir.yaml" ;;
+	esac
 	"$WEIR" orchestrator -c "$dir/weir.yaml" --once >"$dir/orchestrator.log" 2>&1 || return 1
+	case "$url" in embedded://*)
+		# (a few tries: another test may take the free port first)
+		for _ in 1 2 3 4 5; do
+			exec 8< <(exec "$CHDB_HTTP" "${url#embedded://}" --port "$(ch_free_port)" 2>>"$dir/chdb_http.log")
+			front=$!
+			read -r -t 120 CH_URL <&8 && break
+			kill $front 2>/dev/null
+			while kill -0 $front 2>/dev/null; do sleep 0.1; done
+			exec 8<&-
+			front=
+		done
+		[ -n "$front" ] || { CH_URL=$url; return 1; }
+		;;
+	esac
+	_console_data_rows
+	ret=$?
+	if [ -n "$front" ]; then
+		kill $front 2>/dev/null
+		while kill -0 $front 2>/dev/null; do sleep 0.1; done
+		exec 8<&-
+		CH_URL=$url
+	fi
+	return $ret
+}
+
+_console_data_rows() {
+	local cols rows="" m t
 	cols="TimeReceived, SamplingRate, ExporterAddress, ExporterName, ExporterTenant, SrcAddr, DstAddr, SrcAS, DstAS, EType, Proto, SrcPort, DstPort, Bytes, Packets, InIfName, OutIfName, InIfBoundary, OutIfBoundary, InIfProvider, InIfSpeed, OutIfSpeed, SrcCountry, DstCountry"
 	flow() { # time srcas dstas proto sport dport bytes packets tenant src dst scountry dcountry
 		rows="$rows($1, 10, IPv6StringToNum('::ffff:192.0.2.1'), 'edge1', '$9', IPv6StringToNum('::ffff:${10}'), IPv6StringToNum('::ffff:${11}'), $2, $3, 2048, $4, $5, $6, $7, $8, 'Et1', 'Et2', 'external', 'internal', 'transit1', 10, 100, '${12}', '${13}'),"
