@@ -6,16 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "text.h"
 
 int urltext_param(const char *q, size_t len, const char *name, char **out, size_t *out_len)
 {
@@ -39,9 +30,10 @@ int urltext_param(const char *q, size_t len, const char *name, char **out, size_
 			if (!o)
 				return -ENOMEM;
 			for (; v < e; v++) {
-				if (*v == '%' && e - v >= 3 && hexval(v[1]) >= 0 &&
-				    hexval(v[2]) >= 0) {
-					o[n++] = (char)(hexval(v[1]) << 4 | hexval(v[2]));
+				if (*v == '%' && e - v >= 3 && text_hex_digit(v[1]) >= 0 &&
+				    text_hex_digit(v[2]) >= 0) {
+					o[n++] = (char)(text_hex_digit(v[1]) << 4 |
+							text_hex_digit(v[2]));
 					v += 2;
 				} else {
 					o[n++] = *v == '+' ? ' ' : *v;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "json.h"
 
 #define JSON_MAX_DEPTH 64
@@ -38,43 +39,13 @@ static int hex4(const char *s, unsigned *v)
 {
 	*v = 0;
 	for (int i = 0; i < 4; i++) {
-		char c = s[i];
+		int d = text_hex_digit(s[i]);
 
-		*v <<= 4;
-		if (c >= '0' && c <= '9')
-			*v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			*v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			*v |= (unsigned)(c - 'A' + 10);
-		else
+		if (d < 0)
 			return -1;
+		*v = *v << 4 | (unsigned)d;
 	}
 	return 0;
-}
-
-static int put_utf8(char *o, unsigned cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | cp >> 12);
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | cp >> 18);
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
 }
 
 static int rd_string(struct rd *r, char **out, size_t *outlen)
@@ -140,7 +111,7 @@ static int rd_string(struct rd *r, char **out, size_t *outlen)
 				r->pos += 6;
 			}
 			/* \u escapes never make more bytes than their 6. */
-			n += (size_t)put_utf8(o + n, cp);
+			n += text_put_utf8(o + n, cp);
 			break;
 		}
 		default:

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "common/text.h"
 
 static const struct {
 	const char *word;
@@ -59,42 +60,6 @@ const char *classify_tok_name(enum classify_tok tok)
 	    [CTOK_PERCENT] = "%",
 	};
 	return (unsigned)tok < sizeof(names) / sizeof(names[0]) && names[tok] ? names[tok] : "?";
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Appends the UTF-8 encoding of `cp`. */
-static size_t put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
 }
 
 /* A quoted string at text[*pos] (the quote). Go's rules, as expr-lang:
@@ -160,7 +125,7 @@ static int lex_string(const char *text, size_t *pos, struct classify_token *t, s
 			int digits = c == 'x' ? 2 : c == 'u' ? 4 : 8;
 			uint32_t v = 0;
 			for (int k = 0; k < digits; k++, i++) {
-				int h = hexval(text[i]);
+				int h = text_hex_digit(text[i]);
 				if (h < 0) {
 					free(buf);
 					return error_set(
@@ -177,7 +142,7 @@ static int lex_string(const char *text, size_t *pos, struct classify_token *t, s
 				return error_set(err, -EINVAL, "column %u: invalid code point",
 						 ecol);
 			} else
-				o += put_utf8(buf + o, v);
+				o += text_put_utf8(buf + o, v);
 			break;
 		}
 		default:
