@@ -235,7 +235,12 @@ static int read_state(struct store_client *c, struct lock_state *st)
 	}
 	return 0;
 fail:
-	if (r == -EIO && strstr(store_client_error(c), "doesn't exist"))
+	/* Gone (UNKNOWN_TABLE: "doesn't exist" on 18.16, "does not exist" on
+	 * current servers), or being dropped by its releasing holder while we
+	 * read it (TABLE_IS_DROPPED, code 218): list again either way. */
+	if (r == -EIO && (strstr(store_client_error(c), "doesn't exist") ||
+			  strstr(store_client_error(c), "does not exist") ||
+			  strstr(store_client_error(c), "Code: 218")))
 		return -ENOENT;
 	log_error("orchestrator lock: cannot read lock table",
 		  "table=" LOCK_PREFIX "%" PRIu64 " error=\"%s\"", st->gen, store_client_error(c));
