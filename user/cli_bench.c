@@ -9,6 +9,7 @@
 #include "bench/bench.h"
 #include "cli.h"
 #include "common/cli_opts.h"
+#include "common/free_port.h"
 
 /* A benchmark is `int fn(int argc, char **argv)`: argv[0] is its name, it
  * answers --help, does a fixed amount of work (not a time limit), prints one
@@ -103,6 +104,19 @@ int cli_bench_main(int argc, char **argv)
 	 * clickhouse-servers, for the shell tests and `make demo`. */
 	if (!strcmp(argv[0], "clickhouse-server"))
 		return bench_clickhouse_main(argc, argv);
+	/* Nor this: a port for a server a shell test starts later (see
+	 * common/free_port.h for why not any free port). */
+	if (!strcmp(argv[0], "free-port")) {
+		int port = free_port_pick();
+
+		if (port < 0) {
+			fprintf(stderr, "weir bench free-port: no free port: %s\n",
+				strerror(-port));
+			return 1;
+		}
+		printf("%d\n", port);
+		return 0;
+	}
 	for (size_t i = 0; i < NBENCHES; i++)
 		if (!strcmp(argv[0], benches[i].name))
 			return benches[i].run(argc, argv);

@@ -35,8 +35,9 @@ int test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads a whole file into a malloc'd buffer. Returns its size, or -1. */
 long test_read_file(const char *path, uint8_t **data);
 
-/* A UDP port of 127.0.0.1 that was free a moment ago (bound, then let go);
- * ends the current test when there is none. */
+/* A port of 127.0.0.1 free for UDP and TCP a moment ago, below the ephemeral
+ * range and reserved (common/free_port.h); ends the current test when there
+ * is none. */
 uint16_t test_free_udp_port(void);
 
 #define TEST(name)                                                                   \

@@ -19,6 +19,7 @@
 
 #include "bench_internal.h"
 #include "common/clock.h"
+#include "common/free_port.h"
 
 /* Freed pages stay with the server: Debian's 18.16 allocates through the
  * system jemalloc, which gives freed memory back to the kernel within
@@ -70,20 +71,6 @@ int bench_clickhouse_available(void)
 	int multicall;
 
 	return server_binary(path, sizeof(path), &multicall) == 0;
-}
-
-/* A TCP port of 127.0.0.1 that nothing listens on now: the kernel picks it.
- * `fd` stays open (and bound) until both ports are chosen, so they differ. */
-static int free_port(int *fd)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sin);
-
-	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*fd < 0 || bind(*fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    getsockname(*fd, (struct sockaddr *)&sin, &len) < 0)
-		return -errno;
-	return ntohs(sin.sin_port);
 }
 
 static int write_file(const char *dir, const char *name, const char *text, struct error *err)
@@ -233,7 +220,7 @@ int bench_clickhouse_new(const struct bench_clickhouse_config *cfg, struct bench
 	const char *compression = cfg->compression, *malloc_conf = cfg->malloc_conf;
 	struct bench_clickhouse *ch = calloc(1, sizeof(*ch));
 	char path[PATH_MAX + 32];
-	int r, fds[2] = {-1, -1};
+	int r;
 
 	*out = NULL;
 	if (!ch)
@@ -283,16 +270,13 @@ int bench_clickhouse_new(const struct bench_clickhouse_config *cfg, struct bench
 		return 0;
 	}
 	{
-		int http = free_port(&fds[0]), tcp = free_port(&fds[1]);
+		int http = free_port_pick(), tcp = free_port_pick();
 
 		if (http < 0 || tcp < 0) {
 			r = error_set(err, http < 0 ? http : tcp, "clickhouse: no free port: %s",
 				      strerror(-(http < 0 ? http : tcp)));
 			goto fail;
 		}
-		close(fds[0]);
-		close(fds[1]);
-		fds[0] = fds[1] = -1;
 		r = write_config(ch, http, tcp, err);
 		if (r < 0)
 			goto fail;
@@ -301,9 +285,6 @@ int bench_clickhouse_new(const struct bench_clickhouse_config *cfg, struct bench
 	*out = ch;
 	return 0;
 fail:
-	for (int i = 0; i < 2; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
 	/* Not _free: a server of this directory that another process started
 	 * (its pid file) is not ours to stop. */
 	if (ch->own_dir && ch->dir[0])

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bench_internal.h"
+#include "common/free_port.h"
 #include "common/addr.h"
 #include "common/cli_opts.h"
 #include "common/clock.h"
@@ -322,18 +323,11 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		if (ret < 0)
 			goto out;
 	}
-	/* A UDP port of our own: bind to 0 and read it back. */
-	{
-		struct sockaddr_in sin = {.sin_family = AF_INET,
-					  .sin_addr.s_addr = htonl(0x7f000001)};
-		socklen_t sl = sizeof(sin);
-		int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-		bind(fd, (struct sockaddr *)&sin, sizeof(sin));
-		getsockname(fd, (struct sockaddr *)&sin, &sl);
-		port = ntohs(sin.sin_port);
-		close(fd);
-	}
+	/* A UDP port of our own, out of the way of outgoing connections. */
+	ret = free_port_pick();
+	if (ret < 0)
+		goto out;
+	port = (uint16_t)ret;
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	input.listen = listen;
 	input.workers = o->inlet_workers;

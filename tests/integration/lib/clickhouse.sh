@@ -36,17 +36,12 @@ ch_available() {
 	[ -x "$(ch_weir)" ] && "$(ch_weir)" bench clickhouse-server available
 }
 
-# ch_free_port: prints a TCP port nothing listens on at the moment.
+# ch_free_port: prints a port of 127.0.0.1 that nothing uses, below the
+# kernel's ephemeral range (where an outgoing connection could take it before
+# the server binds it) and reserved against the next call: see
+# user/common/free_port.h.
 ch_free_port() {
-	local port
-	for _ in $(seq 1 200); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
+	"$(ch_weir)" bench free-port
 }
 
 # ch_start_in DIR: starts (or restarts) the server whose files are in DIR,

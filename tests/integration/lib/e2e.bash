@@ -84,17 +84,10 @@ tap_skip() {
 	echo "ok $E2E_N - $1 # SKIP $2"
 }
 
-# e2e_free_udp_port: a UDP port nothing is bound to on loopback.
+# e2e_free_udp_port: a UDP port nothing is bound to on loopback (ch_free_port
+# gives ports free for both protocols).
 e2e_free_udp_port() {
-	local port
-	for _ in $(seq 1 200); do
-		port=$((20000 + RANDOM % 40000))
-		if ! ss -Huln "sport = :$port" 2>/dev/null | grep -q .; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
+	ch_free_port
 }
 
 # e2e_start NAME ROLE CONFIG [ARGS...]: starts `weir ROLE -c CONFIG`, logs in
