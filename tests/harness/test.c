@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/free_port.h"
+#include "common/metrics.h"
 
 #define MAX_TESTS 1024
 
@@ -108,6 +109,21 @@ uint16_t test_free_udp_port(void)
 
 	REQUIRE(port > 0);
 	return (uint16_t)port;
+}
+
+int test_metrics_has(struct metrics_registry *reg, const char *text)
+{
+	char *all;
+	size_t len;
+	int found;
+
+	if (metrics_render(reg, &all, &len) < 0)
+		return 0;
+	found = strstr(all, text) != NULL;
+	if (!found && getenv("TEST_VERBOSE"))
+		fprintf(stderr, "# no \"%s\" in:\n%s", text, all);
+	free(all);
+	return found;
 }
 
 int main(void)

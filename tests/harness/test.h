@@ -18,7 +18,7 @@ typedef void (*test_fn)(void);
 
 void test_register(const char *name, test_fn fn);
 void test_fail_at(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void test_stop(void) __attribute__((noreturn)); /* ends the current test */
 void test_skip(const char *reason) __attribute__((noreturn));
 
@@ -40,58 +40,64 @@ long test_read_file(const char *path, uint8_t **data);
  * is none. */
 uint16_t test_free_udp_port(void);
 
-#define TEST(name)                                                                   \
-	static void test_##name(void);                                               \
-	__attribute__((constructor)) static void test_register_##name(void)          \
-	{                                                                            \
-		test_register(#name, test_##name);                                   \
-	}                                                                            \
+struct metrics_registry;
+/* 1 when the registry's text (/metrics) contains `text`, otherwise 0 (and,
+ * with TEST_VERBOSE set, the whole text goes to stderr to show what was). */
+int test_metrics_has(struct metrics_registry *reg, const char *text);
+
+#define TEST(name)                                                                                 \
+	static void test_##name(void);                                                             \
+	__attribute__((constructor)) static void test_register_##name(void)                        \
+	{                                                                                          \
+		test_register(#name, test_##name);                                                 \
+	}                                                                                          \
 	static void test_##name(void)
 
-#define CHECK(cond)                                                                  \
-	do {                                                                         \
-		if (!(cond))                                                         \
-			test_fail_at(__FILE__, __LINE__, "CHECK(%s) failed", #cond); \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			test_fail_at(__FILE__, __LINE__, "CHECK(%s) failed", #cond);               \
 	} while (0)
 
-#define REQUIRE(cond)                                                                  \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			test_fail_at(__FILE__, __LINE__, "REQUIRE(%s) failed", #cond); \
-			test_stop();                                                   \
-		}                                                                      \
+#define REQUIRE(cond)                                                                              \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			test_fail_at(__FILE__, __LINE__, "REQUIRE(%s) failed", #cond);             \
+			test_stop();                                                               \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                        \
-	do {                                                                                  \
-		unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b); \
-		if (va_ != vb_)                                                               \
-			test_fail_at(__FILE__, __LINE__, "%s == %s: %llu (0x%llx) != %llu (0x%llx)", \
-				     #a, #b, va_, va_, vb_, vb_);                             \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);   \
+		if (va_ != vb_)                                                                    \
+			test_fail_at(__FILE__, __LINE__,                                           \
+				     "%s == %s: %llu (0x%llx) != %llu (0x%llx)", #a, #b, va_, va_, \
+				     vb_, vb_);                                                    \
 	} while (0)
 
-#define REQUIRE_EQ(a, b)                                                                      \
-	do {                                                                                  \
-		unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b); \
-		if (va_ != vb_) {                                                             \
-			test_fail_at(__FILE__, __LINE__, "%s == %s: %llu != %llu", #a, #b, va_, \
-				     vb_);                                                    \
-			test_stop();                                                          \
-		}                                                                             \
+#define REQUIRE_EQ(a, b)                                                                           \
+	do {                                                                                       \
+		unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);   \
+		if (va_ != vb_) {                                                                  \
+			test_fail_at(__FILE__, __LINE__, "%s == %s: %llu != %llu", #a, #b, va_,    \
+				     vb_);                                                         \
+			test_stop();                                                               \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                    \
-	do {                                                                               \
-		const char *sa_ = (a), *sb_ = (b);                                         \
-		if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0)                                 \
-			test_fail_at(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, \
-				     sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");          \
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *sa_ = (a), *sb_ = (b);                                                 \
+		if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0)                                         \
+			test_fail_at(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,     \
+				     sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                  \
 	} while (0)
 
-#define CHECK_MEM(a, b, n)                                                              \
-	do {                                                                            \
-		if (memcmp((a), (b), (n)) != 0)                                         \
-			test_fail_at(__FILE__, __LINE__, "memcmp(%s, %s, %s) != 0", #a, #b, #n); \
+#define CHECK_MEM(a, b, n)                                                                         \
+	do {                                                                                       \
+		if (memcmp((a), (b), (n)) != 0)                                                    \
+			test_fail_at(__FILE__, __LINE__, "memcmp(%s, %s, %s) != 0", #a, #b, #n);   \
 	} while (0)
 
 #define SKIP(reason) test_skip(reason)

@@ -17,6 +17,7 @@
 #include "test.h"
 
 #include "../decode/nf_build.h"
+#include "outlet_rig.h"
 
 TEST(outlet_section_binds_and_maps_to_the_decoders)
 {
@@ -116,187 +117,106 @@ static size_t sflow_unused_records(uint8_t *d)
 	return (size_t)(p - d);
 }
 
-static int has_line(struct metrics_registry *reg, const char *line)
+/* n IPv4 flows of 100 bytes, 1 packet, from first_src upwards, to
+ * 10.0.1.1, in on ifIndex in_if. */
+static void ipv4_flows(struct flow *f, int n, uint32_t first_src, uint32_t in_if)
 {
-	char *text;
-	size_t len;
-	int found;
+	for (int i = 0; i < n; i++) {
+		flow_reset(&f[i]);
+		f[i].time_received = 1700000000;
+		f[i].etype = 0x0800;
+		f[i].bytes = 100;
+		f[i].packets = 1;
+		f[i].in_if = in_if;
+		addr_from_ipv4(&f[i].src_addr, first_src + (uint32_t)i);
+		addr_from_ipv4(&f[i].dst_addr, 0x0a000101u);
+	}
+}
 
-	if (metrics_render(reg, &text, &len) < 0)
-		return 0;
-	found = strstr(text, line) != NULL;
-	free(text);
-	return found;
+/* One datagram of `format` holding the n flows, into buf (1500 bytes). */
+static size_t encode(enum demo_format format, struct flow *f, int n, uint8_t *buf)
+{
+	struct demo_encoder_config ec = {.format = format, .sampling_rate = 100};
+	struct demo_encoder *enc;
+	size_t len = 0;
+
+	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
+	REQUIRE_EQ(demo_encoder_encode(enc, f, (size_t)n, buf, 1500, &len), n);
+	demo_encoder_free(enc);
+	return len;
 }
 
 TEST(outlet_decodes_counts_and_commits_nothing_without_clickhouse)
 {
-	struct metrics_registry *reg;
-	struct bus_consumer *consumers[1];
-	struct bus_producer *p;
-	struct outlet_config cfg;
-	struct store_config sc;
-	struct outlet *o;
+	struct rig r;
 	struct outlet_totals t;
-	struct demo_encoder_config ec = {.format = DEMO_IPFIX, .sampling_rate = 100};
-	struct demo_encoder *enc;
 	struct flow flows[5];
 	uint8_t buf[1500], junk[40] = {0, 99};
-	size_t len = 0;
-	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
 
-	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
-	outlet_config_defaults(&cfg);
-	cfg.workers = 1;
-	REQUIRE_EQ(store_config_defaults(&sc), 0);
-	free(sc.url);
-	sc.url = strdup("http://127.0.0.1:9"); /* discard port: nothing listens */
-	sc.connect_timeout_ms = 100;
-	sc.retry_min_ms = 10;
-	sc.retry_max_ms = 50;
-	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 20, 0, reg, &p, consumers, NULL), 0);
-	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
-						      .store = &sc,
-						      .metrics = reg,
-						      .consumers = consumers,
-						      .consumer_capacity = 1 << 20},
-			      &o, NULL),
-		   0);
-	REQUIRE_EQ(outlet_start(o, NULL), 0);
-
+	rig_start(&r);
 	/* A datagram of no known version from one exporter... */
-	addr_from_ipv4(&env.exporter, 0xc0000201);
-	env.data = junk;
-	env.len = sizeof(junk);
-	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	rig_send(&r, 0xc0000201, junk, sizeof(junk));
 	/* ...and five IPFIX flows from another. */
-	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
-	for (int i = 0; i < 5; i++) {
-		flow_reset(&flows[i]);
-		flows[i].time_received = 1700000000;
-		flows[i].etype = 0x0800;
-		flows[i].bytes = 100;
-		flows[i].packets = 1;
-		addr_from_ipv4(&flows[i].src_addr, 0x0a000001u + (uint32_t)i);
-		addr_from_ipv4(&flows[i].dst_addr, 0x0a000101u);
-	}
-	REQUIRE_EQ(demo_encoder_encode(enc, flows, 5, buf, sizeof(buf), &len), 5);
-	demo_encoder_free(enc);
-	addr_from_ipv4(&env.exporter, 0xc0000202);
-	env.data = buf;
-	env.len = (uint32_t)len;
-	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	ipv4_flows(flows, 5, 0x0a000001u, 0);
+	rig_send(&r, 0xc0000202, buf, encode(DEMO_IPFIX, flows, 5, buf));
 	/* ...and an sFlow sample whose two records weir has no use for. */
-	addr_from_ipv4(&env.exporter, 0xc0000203);
-	env.len = (uint32_t)sflow_unused_records(buf);
-	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	rig_send(&r, 0xc0000203, buf, sflow_unused_records(buf));
 
-	for (int i = 0; i < 500; i++) {
-		outlet_totals(o, &t);
-		if (t.datagrams == 3)
-			break;
-		usleep(10000);
-	}
-	CHECK_EQ(t.datagrams, 3);
+	t = rig_wait(&r, 3, -1);
 	CHECK_EQ(t.flows_decoded, 6);
 	CHECK_EQ(t.decode_errors, 1);
-	CHECK(has_line(
-	    reg, "weir_decode_events_total{exporter=\"192.0.2.1\",reason=\"bad_version\"} 1\n"));
-	CHECK(has_line(reg, "weir_outlet_flows_decoded_total{exporter=\"192.0.2.2\"} 5\n"));
-	CHECK(has_line(reg, "weir_outlet_datagrams_total{exporter=\"192.0.2.1\"} 1\n"));
+	CHECK(test_metrics_has(
+	    r.reg, "weir_decode_events_total{exporter=\"192.0.2.1\",reason=\"bad_version\"} 1\n"));
+	CHECK(
+	    test_metrics_has(r.reg, "weir_outlet_flows_decoded_total{exporter=\"192.0.2.2\"} 5\n"));
+	CHECK(test_metrics_has(r.reg, "weir_outlet_datagrams_total{exporter=\"192.0.2.1\"} 1\n"));
 	/* Skipped records: their own counter, not a decoder event. */
-	CHECK(has_line(reg, "weir_outlet_skipped_records_total{worker=\"0\"} 2\n"));
-	CHECK(has_line(reg, "weir_outlet_flows_decoded_total{exporter=\"192.0.2.3\"} 1\n"));
-	CHECK(!has_line(reg, "weir_decode_events_total{exporter=\"192.0.2.3\""));
+	CHECK(test_metrics_has(r.reg, "weir_outlet_skipped_records_total{worker=\"0\"} 2\n"));
+	CHECK(
+	    test_metrics_has(r.reg, "weir_outlet_flows_decoded_total{exporter=\"192.0.2.3\"} 1\n"));
+	CHECK(!test_metrics_has(r.reg, "weir_decode_events_total{exporter=\"192.0.2.3\""));
 
 	/* ClickHouse never answers: stopping without drain gives up the flush. */
-	outlet_abort(o);
-	outlet_stop(o, 0);
-	outlet_totals(o, &t);
+	outlet_abort(r.o);
+	outlet_stop(r.o, 0);
+	outlet_totals(r.o, &t);
 	CHECK_EQ(t.flows_stored, 0);
-	CHECK(has_line(reg, "weir_outlet_flush_errors_total{worker=\"0\"} 1\n"));
-	CHECK(has_line(reg, "weir_outlet_flows_stored_total{exporter=\"192.0.2.2\"} 0\n"));
-	outlet_free(o);
-	bus_ring_shards_close(p);
-	bus_producer_free(p);
-	store_config_free(&sc);
-	metrics_registry_free(reg);
+	CHECK(test_metrics_has(r.reg, "weir_outlet_flush_errors_total{worker=\"0\"} 1\n"));
+	CHECK(
+	    test_metrics_has(r.reg, "weir_outlet_flows_stored_total{exporter=\"192.0.2.2\"} 0\n"));
+	rig_stop(&r);
 }
 
 TEST(datagrams_ahead_of_their_template_wait_for_it)
 {
-	struct metrics_registry *reg;
-	struct bus_consumer *consumers[1];
-	struct bus_producer *p;
-	struct outlet_config cfg;
-	struct store_config sc;
-	struct outlet *o;
-	struct outlet_totals t = {0};
 	struct demo_encoder_config ec = {.format = DEMO_NETFLOW_V9, .sampling_rate = 10};
 	struct demo_encoder *enc;
 	static uint8_t dgram[3][1500];
 	size_t len[3];
 	struct flow flows[5];
-	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
+	struct rig r;
+	struct outlet_totals t;
 
 	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
-	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
-	REQUIRE(enc);
 	for (int d = 0; d < 3; d++) {
-		for (int i = 0; i < 5; i++) {
-			flow_reset(&flows[i]);
-			flows[i].time_received = 1700000000;
-			flows[i].etype = 0x0800;
-			flows[i].bytes = 100;
-			flows[i].packets = 1;
-			addr_from_ipv4(&flows[i].src_addr, 0x0a000001u + (uint32_t)(d * 5 + i));
-		}
+		ipv4_flows(flows, 5, 0x0a000001u + (uint32_t)(d * 5), 0);
 		/* Only the first datagram carries the templates. */
 		REQUIRE_EQ(demo_encoder_encode(enc, flows, 5, dgram[d], 1500, &len[d]), 5);
 	}
 	demo_encoder_free(enc);
-	outlet_config_defaults(&cfg);
-	cfg.workers = 1;
-	REQUIRE_EQ(store_config_defaults(&sc), 0);
-	free(sc.url);
-	sc.url = strdup("http://127.0.0.1:9");
-	sc.connect_timeout_ms = 100;
-	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 22, 0, reg, &p, consumers, NULL), 0);
-	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
-						      .store = &sc,
-						      .metrics = reg,
-						      .consumers = consumers,
-						      .consumer_capacity = 1 << 22},
-			      &o, NULL),
-		   0);
-	REQUIRE_EQ(outlet_start(o, NULL), 0);
-	addr_from_ipv4(&env.exporter, 0xc0000203);
+	rig_start(&r);
 	for (int k = 0; k < 3; k++) {
 		int d = (k + 1) % 3; /* 1, 2, then 0 with the templates */
 
-		env.data = dgram[d];
-		env.len = (uint32_t)len[d];
-		REQUIRE_EQ(bus_producer_send(p, &env), 0);
+		rig_send(&r, 0xc0000203, dgram[d], len[d]);
 	}
-	for (int i = 0; i < 500; i++) {
-		outlet_totals(o, &t);
-		if (t.flows_decoded == 15)
-			break;
-		usleep(10000);
-	}
-	CHECK_EQ(t.datagrams, 3);
+	t = rig_wait(&r, 3, 15);
 	CHECK_EQ(t.flows_decoded, 15);
-	CHECK(has_line(reg, "weir_outlet_parked_total{worker=\"0\"} 2\n"));
-	CHECK(has_line(reg, "weir_outlet_unparked_total{worker=\"0\"} 2\n"));
-	CHECK(has_line(reg, "weir_outlet_parked_decodes_total{worker=\"0\"} 2\n"));
-	CHECK(!has_line(reg, "weir_outlet_park_dropped_total{"));
-	outlet_abort(o);
-	outlet_stop(o, 0);
-	outlet_free(o);
-	bus_ring_shards_close(p);
-	bus_producer_free(p);
-	store_config_free(&sc);
-	metrics_registry_free(reg);
+	CHECK(test_metrics_has(r.reg, "weir_outlet_parked_total{worker=\"0\"} 2\n"));
+	CHECK(test_metrics_has(r.reg, "weir_outlet_unparked_total{worker=\"0\"} 2\n"));
+	CHECK(test_metrics_has(r.reg, "weir_outlet_parked_decodes_total{worker=\"0\"} 2\n"));
+	CHECK(!test_metrics_has(r.reg, "weir_outlet_park_dropped_total{"));
+	rig_stop(&r);
 }
 
 /* An IPFIX datagram from observation domain 1: an options template (scope
@@ -329,74 +249,24 @@ static size_t ipfix_interface_options(uint8_t *d)
  * names sent in options data are learnt from the datagram's exporter. */
 TEST(outlet_enriches_flows_and_learns_interfaces_from_options)
 {
-	struct metrics_registry *reg;
-	struct bus_consumer *consumers[1];
-	struct bus_producer *p;
-	struct outlet_config cfg;
-	struct store_config sc;
 	struct enrich_config ecfg;
 	struct enrich *e;
 	struct enrich_worker *ew;
 	struct enrich_stats st;
-	struct outlet *o;
+	struct rig r;
 	struct outlet_totals t;
-	struct demo_encoder_config ec = {.format = DEMO_IPFIX, .sampling_rate = 100};
-	struct demo_encoder *enc;
 	struct flow flows[5], f;
 	uint8_t buf[1500], opts[200];
-	size_t len = 0;
-	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
 
-	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
 	REQUIRE_EQ(enrich_config_defaults(&ecfg), 0);
 	REQUIRE_EQ(enrich_new(&ecfg, NULL, &e, NULL), 0);
 	REQUIRE_EQ(enrich_start(e, NULL), 0);
-	outlet_config_defaults(&cfg);
-	cfg.workers = 1;
-	REQUIRE_EQ(store_config_defaults(&sc), 0);
-	free(sc.url);
-	sc.url = strdup("http://127.0.0.1:9"); /* discard port: nothing listens */
-	sc.connect_timeout_ms = 100;
-	sc.retry_min_ms = 10;
-	sc.retry_max_ms = 50;
-	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 20, 0, reg, &p, consumers, NULL), 0);
-	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
-						      .store = &sc,
-						      .metrics = reg,
-						      .consumers = consumers,
-						      .consumer_capacity = 1 << 20,
-						      .enrich = e},
-			      &o, NULL),
-		   0);
-	REQUIRE_EQ(outlet_start(o, NULL), 0);
-
-	addr_from_ipv4(&env.exporter, 0xc0000202);
-	env.data = opts;
-	env.len = (uint32_t)ipfix_interface_options(opts);
-	REQUIRE_EQ(bus_producer_send(p, &env), 0);
-	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
-	for (int i = 0; i < 5; i++) {
-		flow_reset(&flows[i]);
-		flows[i].time_received = 1700000000;
-		flows[i].etype = 0x0800;
-		flows[i].bytes = 100;
-		flows[i].packets = 1;
-		flows[i].in_if = 7;
-		addr_from_ipv4(&flows[i].src_addr, 0x0a000001u + (uint32_t)i);
-		addr_from_ipv4(&flows[i].dst_addr, 0x0a000101u);
-	}
-	REQUIRE_EQ(demo_encoder_encode(enc, flows, 5, buf, sizeof(buf), &len), 5);
-	demo_encoder_free(enc);
-	env.data = buf;
-	env.len = (uint32_t)len;
-	REQUIRE_EQ(bus_producer_send(p, &env), 0);
-	for (int i = 0; i < 500; i++) {
-		outlet_totals(o, &t);
-		if (t.datagrams == 2)
-			break;
-		usleep(10000);
-	}
-	CHECK_EQ(t.datagrams, 2);
+	rig_init(&r);
+	rig_open(&r, e, 1);
+	rig_send(&r, 0xc0000202, opts, ipfix_interface_options(opts));
+	ipv4_flows(flows, 5, 0x0a000001u, 7);
+	rig_send(&r, 0xc0000202, buf, encode(DEMO_IPFIX, flows, 5, buf));
+	t = rig_wait(&r, 2, -1);
 	CHECK_EQ(t.flows_decoded, 5);
 	enrich_get_stats(e, &st);
 	CHECK_EQ(st.flows, 5);
@@ -414,15 +284,9 @@ TEST(outlet_enriches_flows_and_learns_interfaces_from_options)
 	CHECK(desc && !strcmp(desc, "Transit: Acme"));
 	enrich_worker_free(ew);
 
-	outlet_abort(o);
-	outlet_stop(o, 0);
-	outlet_free(o);
+	rig_stop(&r);
 	enrich_free(e);
 	enrich_config_free(&ecfg);
-	bus_ring_shards_close(p);
-	bus_producer_free(p);
-	store_config_free(&sc);
-	metrics_registry_free(reg);
 }
 
 /* A template storm: datagrams parked for 40 different templates, then the
@@ -434,51 +298,26 @@ TEST(template_storm_decodes_each_parked_datagram_once)
 {
 	enum { N = 40 };
 	static const struct nb_field ports[] = {{7, 2}, {11, 2}};
-	struct metrics_registry *reg;
-	struct bus_consumer *consumers[1];
-	struct bus_producer *p;
-	struct outlet_config cfg;
-	struct store_config sc;
-	struct outlet *o;
-	struct outlet_totals t = {0};
-	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
 	static struct nb b;
+	struct rig r;
+	struct outlet_totals t;
 	uint64_t sent = 0;
 	char line[128];
 
-	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
-	outlet_config_defaults(&cfg);
-	cfg.workers = 1;
-	REQUIRE_EQ(store_config_defaults(&sc), 0);
-	free(sc.url);
-	sc.url = strdup("http://127.0.0.1:9");
-	sc.connect_timeout_ms = 100;
-	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 22, 0, reg, &p, consumers, NULL), 0);
-	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
-						      .store = &sc,
-						      .metrics = reg,
-						      .consumers = consumers,
-						      .consumer_capacity = 1 << 22},
-			      &o, NULL),
-		   0);
-	REQUIRE_EQ(outlet_start(o, NULL), 0);
-	addr_from_ipv4(&env.exporter, 0xc0000209);
-	env.data = b.b;
+	rig_start(&r);
 	/* Too large to park: 3000 bytes of an unknown template. */
 	nb_v9_header(&b, 1000000, 1700000000, 0);
 	nb_set_begin(&b, 999);
 	nb_zero(&b, 3000);
 	nb_set_end(&b);
-	env.len = (uint32_t)b.n;
-	REQUIRE_EQ(bus_producer_send(p, &env), 0);
+	rig_send(&r, 0xc0000209, b.b, b.n);
 	sent++;
 	for (int i = 0; i < N; i++) {
 		nb_v9_header(&b, 1000000, 1700000000, 0);
 		nb_set_begin(&b, (uint16_t)(256 + i));
 		nb_u16(&b, 1234), nb_u16(&b, (uint16_t)i);
 		nb_set_end(&b);
-		env.len = (uint32_t)b.n;
-		REQUIRE_EQ(bus_producer_send(p, &env), 0);
+		rig_send(&r, 0xc0000209, b.b, b.n);
 		sent++;
 	}
 	for (int round = 0; round < 2; round++)
@@ -489,54 +328,33 @@ TEST(template_storm_decodes_each_parked_datagram_once)
 				nb_template(&b, (uint16_t)(1000 + i * 10 + k), ports, 2);
 			nb_template(&b, (uint16_t)(256 + i), ports, 2);
 			nb_set_end(&b);
-			env.len = (uint32_t)b.n;
-			REQUIRE_EQ(bus_producer_send(p, &env), 0);
+			rig_send(&r, 0xc0000209, b.b, b.n);
 			sent++;
 		}
-	for (int i = 0; i < 500; i++) {
-		outlet_totals(o, &t);
-		if (t.datagrams == sent)
-			break;
-		usleep(10000);
-	}
-	CHECK_EQ(t.datagrams, sent);
+	t = rig_wait(&r, sent, -1);
 	CHECK_EQ(t.flows_decoded, N);
 	snprintf(line, sizeof(line), "weir_outlet_parked_total{worker=\"0\"} %d\n", N);
-	CHECK(has_line(reg, line));
+	CHECK(test_metrics_has(r.reg, line));
 	snprintf(line, sizeof(line), "weir_outlet_unparked_total{worker=\"0\"} %d\n", N);
-	CHECK(has_line(reg, line));
+	CHECK(test_metrics_has(r.reg, line));
 	snprintf(line, sizeof(line), "weir_outlet_parked_decodes_total{worker=\"0\"} %d\n", N);
-	CHECK(has_line(reg, line));
-	CHECK(has_line(reg, "weir_outlet_park_dropped_total{exporter=\"192.0.2.9\","
-			    "reason=\"too_large\"} 1\n"));
+	CHECK(test_metrics_has(r.reg, line));
+	CHECK(test_metrics_has(r.reg, "weir_outlet_park_dropped_total{exporter=\"192.0.2.9\","
+				      "reason=\"too_large\"} 1\n"));
 	/* More datagrams waiting than the worker parks: the oldest go. */
-	addr_from_ipv4(&env.exporter, 0xc000020a);
 	nb_v9_header(&b, 1000000, 1700000000, 0);
 	nb_set_begin(&b, 999);
 	nb_u16(&b, 1), nb_u16(&b, 2);
 	nb_set_end(&b);
-	env.len = (uint32_t)b.n;
 	for (int i = 0; i < 4096 + 3; i++) {
-		REQUIRE_EQ(bus_producer_send(p, &env), 0);
+		rig_send(&r, 0xc000020a, b.b, b.n);
 		sent++;
 	}
-	for (int i = 0; i < 500; i++) {
-		outlet_totals(o, &t);
-		if (t.datagrams == sent)
-			break;
-		usleep(10000);
-	}
-	CHECK_EQ(t.datagrams, sent);
-	CHECK(has_line(reg, "weir_outlet_park_dropped_total{exporter=\"192.0.2.10\","
-			    "reason=\"full\"} 3\n"));
-	CHECK(has_line(reg, "weir_decode_state_templates{worker=\"0\"} 440\n"));
-	outlet_abort(o);
-	outlet_stop(o, 0);
-	outlet_free(o);
-	bus_ring_shards_close(p);
-	bus_producer_free(p);
-	store_config_free(&sc);
-	metrics_registry_free(reg);
+	rig_wait(&r, sent, -1);
+	CHECK(test_metrics_has(r.reg, "weir_outlet_park_dropped_total{exporter=\"192.0.2.10\","
+				      "reason=\"full\"} 3\n"));
+	CHECK(test_metrics_has(r.reg, "weir_decode_state_templates{worker=\"0\"} 440\n"));
+	rig_stop(&r);
 }
 
 /* Before the schema is ready (outlet_set_store_ready(o, 0)), a worker whose
@@ -544,76 +362,31 @@ TEST(template_storm_decodes_each_parked_datagram_once)
  * told to, as a flush waiting for ClickHouse does. */
 TEST(nothing_is_sent_before_the_store_is_ready)
 {
-	struct metrics_registry *reg;
-	struct bus_consumer *consumers[1];
-	struct bus_producer *p;
-	struct outlet_config cfg;
-	struct store_config sc;
-	struct outlet *o;
+	struct rig r;
 	struct outlet_totals t;
-	struct demo_encoder_config ec = {.format = DEMO_NETFLOW_V5};
-	struct demo_encoder *enc;
 	struct flow flows[3];
 	uint8_t buf[1500];
-	size_t len = 0;
-	struct bus_envelope env = {.time_received_ns = 1700000000ull * 1000000000ull};
 
-	REQUIRE_EQ(metrics_registry_new(&reg, NULL), 0);
-	outlet_config_defaults(&cfg);
-	cfg.workers = 1;
-	REQUIRE_EQ(store_config_defaults(&sc), 0);
-	free(sc.url);
-	sc.url = strdup("http://127.0.0.1:9"); /* nothing listens */
-	sc.connect_timeout_ms = 100;
-	sc.retry_min_ms = 10;
-	sc.retry_max_ms = 50;
-	sc.batch_interval_ms = 20;
-	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 20, 0, reg, &p, consumers, NULL), 0);
-	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &cfg,
-						      .store = &sc,
-						      .metrics = reg,
-						      .consumers = consumers,
-						      .consumer_capacity = 1 << 20},
-			      &o, NULL),
-		   0);
-	outlet_set_store_ready(o, 0);
-	REQUIRE_EQ(outlet_start(o, NULL), 0);
-	REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
-	for (int i = 0; i < 3; i++) {
-		flow_reset(&flows[i]);
-		flows[i].time_received = 1700000000;
-		flows[i].etype = 0x0800;
-		flows[i].bytes = 100;
-		flows[i].packets = 1;
-		addr_from_ipv4(&flows[i].src_addr, 0x0a000001u + (uint32_t)i);
-	}
-	REQUIRE_EQ(demo_encoder_encode(enc, flows, 3, buf, sizeof(buf), &len), 3);
-	demo_encoder_free(enc);
-	addr_from_ipv4(&env.exporter, 0xc0000204);
-	env.data = buf;
-	env.len = (uint32_t)len;
-	REQUIRE_EQ(bus_producer_send(p, &env), 0);
-	for (int i = 0; i < 500; i++) {
-		outlet_totals(o, &t);
-		if (t.flows_decoded == 3)
-			break;
-		usleep(10000);
-	}
+	rig_init(&r);
+	r.sc.batch_interval_ms = 20;
+	rig_open(&r, NULL, 0);
+	ipv4_flows(flows, 3, 0x0a000001u, 0);
+	rig_send(&r, 0xc0000204, buf, encode(DEMO_NETFLOW_V5, flows, 3, buf));
+	t = rig_wait(&r, 1, 3);
 	CHECK_EQ(t.flows_decoded, 3);
 	/* Many batch intervals (and retry-max) later: no insert was tried. */
 	usleep(300000);
-	CHECK(has_line(reg, "weir_store_insert_errors_total 0\n"));
-	CHECK(has_line(reg, "weir_store_pending_rows 3\n"));
+	CHECK(test_metrics_has(r.reg, "weir_store_insert_errors_total 0\n"));
+	CHECK(test_metrics_has(r.reg, "weir_store_pending_rows 3\n"));
 
 	/* A drain waits for the store too; giving up ends it, nothing stored. */
-	bus_ring_shards_close(p);
-	outlet_abort(o);
-	outlet_stop(o, 1);
-	outlet_totals(o, &t);
+	bus_ring_shards_close(r.p);
+	outlet_abort(r.o);
+	outlet_stop(r.o, 1);
+	outlet_totals(r.o, &t);
 	CHECK_EQ(t.flows_stored, 0);
-	CHECK(has_line(reg, "weir_store_insert_errors_total 0\n"));
-	outlet_free(o);
-	bus_producer_free(p);
-	store_config_free(&sc);
-	metrics_registry_free(reg);
+	CHECK(test_metrics_has(r.reg, "weir_store_insert_errors_total 0\n"));
+	outlet_free(r.o);
+	r.o = NULL;
+	rig_stop(&r);
 }

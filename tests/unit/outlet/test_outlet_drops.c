@@ -15,82 +15,7 @@
 #include "store/store.h"
 #include "test.h"
 
-static int has_line(struct metrics_registry *reg, const char *line)
-{
-	char *text;
-	size_t len;
-	int found;
-
-	if (metrics_render(reg, &text, &len) < 0)
-		return 0;
-	found = strstr(text, line) != NULL;
-	if (!found)
-		fprintf(stderr, "# no line %s in:\n%s", line, text);
-	free(text);
-	return found;
-}
-
-struct rig {
-	struct metrics_registry *reg;
-	struct bus_consumer *consumers[1];
-	struct bus_producer *p;
-	struct outlet_config cfg;
-	struct store_config sc;
-	struct outlet *o;
-};
-
-static void rig_start(struct rig *r)
-{
-	REQUIRE_EQ(metrics_registry_new(&r->reg, NULL), 0);
-	outlet_config_defaults(&r->cfg);
-	r->cfg.workers = 1;
-	REQUIRE_EQ(store_config_defaults(&r->sc), 0);
-	free(r->sc.url);
-	r->sc.url = strdup("http://127.0.0.1:9"); /* nothing listens */
-	r->sc.connect_timeout_ms = 100;
-	REQUIRE_EQ(bus_ring_shards_new(1, 1 << 22, 0, r->reg, &r->p, r->consumers, NULL), 0);
-	REQUIRE_EQ(outlet_new(&(struct outlet_params){.cfg = &r->cfg,
-						      .store = &r->sc,
-						      .metrics = r->reg,
-						      .consumers = r->consumers,
-						      .consumer_capacity = 1 << 22},
-			      &r->o, NULL),
-		   0);
-	REQUIRE_EQ(outlet_start(r->o, NULL), 0);
-}
-
-static void rig_wait(struct rig *r, uint64_t datagrams)
-{
-	struct outlet_totals t = {0};
-
-	for (int i = 0; i < 500; i++) {
-		outlet_totals(r->o, &t);
-		if (t.datagrams == datagrams)
-			break;
-		usleep(10000);
-	}
-	CHECK_EQ(t.datagrams, datagrams);
-}
-
-static void rig_stop(struct rig *r)
-{
-	outlet_abort(r->o);
-	outlet_stop(r->o, 0);
-	outlet_free(r->o);
-	bus_ring_shards_close(r->p);
-	bus_producer_free(r->p);
-	store_config_free(&r->sc);
-	metrics_registry_free(r->reg);
-}
-
-static void rig_send(struct rig *r, uint32_t from, const uint8_t *data, size_t len)
-{
-	struct bus_envelope env = {
-	    .time_received_ns = 1700000000ull * 1000000000ull, .data = data, .len = (uint32_t)len};
-
-	addr_from_ipv4(&env.exporter, from);
-	REQUIRE_EQ(bus_producer_send(r->p, &env), 0);
-}
+#include "outlet_rig.h"
 
 /* n NetFlow v9 datagrams of 5 IPv4 flows each from source id `domain`,
  * into dg[i] (1500 bytes each) and len[i]; only the first carries the
@@ -168,15 +93,18 @@ TEST(sequence_gaps_per_exporter_and_domain)
 	/* Another exporter, same source id, nothing lost. */
 	for (int d = 0; d < 3; d++)
 		rig_send(&r, 0xc0000202, dg[d], len[d]);
-	rig_wait(&r, 9);
-	CHECK(has_line(r.reg, "weir_outlet_sequence_lost_total{exporter=\"192.0.2.1\",domain=\"5\","
-			      "unit=\"datagrams\"} 3\n"));
+	rig_wait(&r, 9, -1);
+	CHECK(test_metrics_has(
+	    r.reg, "weir_outlet_sequence_lost_total{exporter=\"192.0.2.1\",domain=\"5\","
+		   "unit=\"datagrams\"} 3\n"));
 	/* 0 (behind 1 and 2) and the second 5. */
-	CHECK(has_line(r.reg, "weir_outlet_sequence_out_of_order_total{exporter=\"192.0.2.1\","
-			      "domain=\"5\"} 2\n"));
-	CHECK(has_line(r.reg, "weir_outlet_sequence_lost_total{exporter=\"192.0.2.2\",domain=\"5\","
-			      "unit=\"datagrams\"} 0\n"));
-	CHECK(has_line(r.reg, "weir_outlet_unparked_total{worker=\"0\"} 2\n"));
+	CHECK(test_metrics_has(r.reg,
+			       "weir_outlet_sequence_out_of_order_total{exporter=\"192.0.2.1\","
+			       "domain=\"5\"} 2\n"));
+	CHECK(test_metrics_has(
+	    r.reg, "weir_outlet_sequence_lost_total{exporter=\"192.0.2.2\",domain=\"5\","
+		   "unit=\"datagrams\"} 0\n"));
+	CHECK(test_metrics_has(r.reg, "weir_outlet_unparked_total{worker=\"0\"} 2\n"));
 	rig_stop(&r);
 }
 
@@ -192,8 +120,8 @@ TEST(decode_problems_logged_once_a_minute_with_the_count)
 	for (int i = 0; i < 5; i++)
 		rig_send(&r, 0xc0000201, junk, sizeof(junk));
 	rig_send(&r, 0xc0000202, junk, sizeof(junk));
-	rig_wait(&r, 6);
-	CHECK(has_line(
+	rig_wait(&r, 6, -1);
+	CHECK(test_metrics_has(
 	    r.reg, "weir_decode_events_total{exporter=\"192.0.2.1\",reason=\"bad_version\"} 5\n"));
 	/* Stopping says the counts not yet said. */
 	rig_stop(&r);
@@ -232,8 +160,8 @@ TEST(parked_datagrams_without_room_are_logged_with_the_count)
 	 * oldest go. */
 	for (int i = 0; i < n; i++)
 		rig_send(&r, 0xc0000201, dg[1], len[1]);
-	rig_wait(&r, (uint64_t)n);
-	CHECK(has_line(
+	rig_wait(&r, (uint64_t)n, -1);
+	CHECK(test_metrics_has(
 	    r.reg, "weir_outlet_park_dropped_total{exporter=\"192.0.2.1\",reason=\"full\"} 3\n"));
 	rig_stop(&r);
 	text = capture_end(&cap);
