@@ -61,7 +61,7 @@ int addr_prefix_from_text(struct in6_addr *a, unsigned *len, const char *text)
 	return 0;
 }
 
-int addr_parse_listen(const char *text, struct sockaddr_in6 *sa)
+static int parse_listen(const char *text, struct sockaddr_in6 *sa, unsigned long min_port)
 {
 	char host[INET6_ADDRSTRLEN + 2] = "";
 	const char *colon, *port_text;
@@ -96,12 +96,22 @@ int addr_parse_listen(const char *text, struct sockaddr_in6 *sa)
 		port_text = colon + 1;
 	}
 	port = strtoul(port_text, &end, 10);
-	if (end == port_text || *end || port == 0 || port > 65535)
+	if (end == port_text || *end || port < min_port || port > 65535)
 		return -EINVAL;
 	sa->sin6_port = htons((uint16_t)port);
 	if (host[0] && addr_from_text(&sa->sin6_addr, host) < 0)
 		return -EINVAL;
 	return 0;
+}
+
+int addr_parse_listen(const char *text, struct sockaddr_in6 *sa)
+{
+	return parse_listen(text, sa, 1);
+}
+
+int addr_parse_listen_any_port(const char *text, struct sockaddr_in6 *sa)
+{
+	return parse_listen(text, sa, 0);
 }
 
 void mac_to_text(uint64_t mac, char *buf, size_t size)

@@ -67,6 +67,8 @@ int addr_prefix_from_text(struct in6_addr *a, unsigned *len, const char *text);
  * address, dual stack); HOST is an IP address ("0.0.0.0" becomes
  * ::ffff:0.0.0.0: every IPv4 address), PORT 1-65535. Returns 0 or -EINVAL. */
 int addr_parse_listen(const char *text, struct sockaddr_in6 *sa);
+/* The same with port 0 allowed: the kernel chooses one at bind (tests). */
+int addr_parse_listen_any_port(const char *text, struct sockaddr_in6 *sa);
 
 /* Writes a 48-bit MAC held in the low bits of `mac` as aa:bb:cc:dd:ee:ff. */
 void mac_to_text(uint64_t mac, char *buf, size_t size);

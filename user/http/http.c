@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/addr.h"
 #include "common/log.h"
 #include "http.h"
 
@@ -45,8 +46,7 @@ struct http_listener {
 	h2o_accept_ctx_t accept_ctx;
 	h2o_evloop_t *loop;
 	h2o_socket_t *listener;
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
+	struct sockaddr_in6 addr; /* dual stack: IPv4 as ::ffff:a.b.c.d */
 	uint16_t port;
 	int fd;
 	char *listen; /* as configured, for errors */
@@ -254,53 +254,6 @@ int http_listener_add_health(struct http_listener *h, http_health_fn fn, void *c
 	return 0;
 }
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
-{
-	const char *colon = strrchr(listen, ':');
-	char host[INET6_ADDRSTRLEN + 2];
-	size_t hlen;
-	char *end;
-	long port;
-
-	if (!colon)
-		return -EINVAL;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || colon[1] == '\0' || port < 0 || port > 65535)
-		return -EINVAL;
-	hlen = (size_t)(colon - listen);
-	if (hlen >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, listen, hlen);
-	host[hlen] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		host[hlen - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
-			return -EINVAL;
-		*len = sizeof(*s6);
-	} else if (hlen == 0) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6; /* dual stack: every address */
-		s6->sin6_port = htons((uint16_t)port);
-		s6->sin6_addr = in6addr_any;
-		*len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return -EINVAL;
-		*len = sizeof(*s4);
-	}
-	return 0;
-}
-
 int http_listener_new(const char *listen, struct metrics_registry *metrics,
 		      struct http_listener **out, struct error *err)
 {
@@ -315,7 +268,7 @@ int http_listener_new(const char *listen, struct metrics_registry *metrics,
 	h->listen = strdup(listen);
 	if (!h->listen)
 		goto fail;
-	ret = parse_listen(listen, &h->addr, &h->addr_len);
+	ret = addr_parse_listen_any_port(listen, &h->addr);
 	if (ret < 0)
 		goto fail;
 	h2o_config_init(&h->config);
@@ -429,23 +382,24 @@ static void *serve(void *arg)
 int http_listener_start(struct http_listener *h, struct error *err)
 {
 	int fd, one = 1, ret;
-	struct sockaddr_storage bound;
+	struct sockaddr_in6 bound;
 	socklen_t blen = sizeof(bound);
 
-	fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		ret = -errno;
 		goto fail;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&h->addr, h->addr_len) < 0 || listen(fd, SOMAXCONN) < 0) {
+	/* Whatever net.ipv6.bindv6only says: ":PORT" means IPv4 too. */
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &(int){0}, sizeof(int));
+	if (bind(fd, (struct sockaddr *)&h->addr, sizeof(h->addr)) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
 		ret = -errno;
 		goto fail;
 	}
 	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
-		h->port =
-		    ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-						      : ((struct sockaddr_in *)&bound)->sin_port);
+		h->port = ntohs(bound.sin6_port);
 	h->fd = fd;
 	ret = -pthread_create(&h->thread, NULL, serve, h);
 	if (ret < 0)
