@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -574,6 +575,71 @@ TEST(names_reloaded_when_the_file_changes)
 	unlink(path);
 	store_client_free(c);
 	store_config_free(&cfg);
+}
+
+/* The role's on_ready hook (the repair of the consolidated tables) failing
+ * because ClickHouse went away is retried, as migrations are; any other
+ * failure ends the service through on_fatal. */
+struct ready_probe {
+	_Atomic int calls, fatal_calls;
+	int fail_times, error;
+};
+
+static int ready_hook(void *ctx, struct store_client *c, struct error *err)
+{
+	struct ready_probe *rp = ctx;
+
+	(void)c;
+	if (atomic_fetch_add(&rp->calls, 1) < rp->fail_times)
+		return error_set(err, rp->error, "repair: made to fail");
+	return 0;
+}
+
+static void ready_fatal(void *ctx, int error, const char *reason)
+{
+	struct ready_probe *rp = ctx;
+
+	(void)error, (void)reason;
+	atomic_fetch_add(&rp->fatal_calls, 1);
+}
+
+TEST(on_ready_retried_while_clickhouse_is_away_fatal_otherwise)
+{
+	static const int errors[2] = {-ECONNREFUSED, -EIO};
+
+	for (int k = 0; k < 2; k++) {
+		struct ready_probe rp = {.fail_times = 2, .error = errors[k]};
+		struct store_config cfg;
+		struct orch_service *svc = NULL;
+		struct orch_service_params p = {0};
+		char why[256];
+		int healthy = 0;
+
+		test_config(&cfg, "weir_t_on_ready");
+		cfg.retry_min_ms = 10;
+		cfg.retry_max_ms = 20;
+		p.cfg = &cfg;
+		p.on_ready = ready_hook;
+		p.on_fatal = ready_fatal;
+		p.ctx = &rp;
+		REQUIRE(orch_service_new(&p, &svc, NULL) == 0);
+		REQUIRE(orch_service_start(svc, NULL) == 0);
+		for (int i = 0; i < 300 && !healthy && !atomic_load(&rp.fatal_calls); i++) {
+			healthy = orch_service_health(svc, why, sizeof(why)) == 0;
+			usleep(50 * 1000);
+		}
+		if (k == 0) {
+			CHECK(healthy);
+			CHECK_EQ(atomic_load(&rp.calls), 3);
+			CHECK_EQ(atomic_load(&rp.fatal_calls), 0);
+		} else {
+			CHECK(!healthy);
+			CHECK_EQ(atomic_load(&rp.calls), 1);
+			CHECK_EQ(atomic_load(&rp.fatal_calls), 1);
+		}
+		orch_service_free(svc);
+		store_config_free(&cfg);
+	}
 }
 
 TEST(migrations_twice_is_a_noop)

@@ -265,6 +265,34 @@ static void names_reload(struct orch_service *s)
 	orch_lock_release(s->c, l);
 }
 
+/* The role's on_ready hook (a repair of the consolidated tables, then the
+ * outlet let go), retried as the migrations are while ClickHouse does not
+ * answer: a server restarted during a repair is not a reason to end weir
+ * (the repair is redone from the journal; store.h). Returns 0, -ECANCELED
+ * when stopped, or another -errno after fatal(). */
+static int service_on_ready(struct orch_service *s, struct error *err)
+{
+	uint64_t delay = s->p.cfg->retry_min_ms;
+	int r;
+
+	for (;;) {
+		r = s->p.on_ready(s->p.ctx, s->c, err);
+		if (r >= 0) {
+			if (s->down)
+				note_up(s, 1);
+			return 0;
+		}
+		if (!unreachable(r) || s->p.unreachable_is_fatal) {
+			fatal(s, r, err->text);
+			return r;
+		}
+		note_down(s, err->text);
+		if (clock_wait_or_stop(delay, service_stopping, s))
+			return -ECANCELED;
+		delay = delay * 2 > s->p.cfg->retry_max_ms ? s->p.cfg->retry_max_ms : delay * 2;
+	}
+}
+
 static void *service_main(void *arg)
 {
 	struct orch_service *s = arg;
@@ -281,10 +309,8 @@ static void *service_main(void *arg)
 	note_up(s, 0);
 	log_info("ClickHouse schema ready", "url=%s database=%s steps_applied=%d", cfg->url,
 		 cfg->database, r);
-	if (s->p.on_ready && (r = s->p.on_ready(s->p.ctx, s->c, &err)) < 0) {
-		fatal(s, r, err.text);
+	if (s->p.on_ready && service_on_ready(s, &err) < 0)
 		return NULL;
-	}
 	metric_set(s->m_ready, 1);
 	set_reason(s, "");
 	next_retention = clock_mono_ms(); /* a first pass now, as `weir orchestrator` */

@@ -127,7 +127,9 @@ struct orch_service_params {
 	 * the service says it is (health, weir_store_schema_ready): what must
 	 * happen before the first flow is stored goes here (cli_roles.c).
 	 * `c` is the service's client. Returns 0, or -errno with `err` set:
-	 * then on_fatal. May be NULL. */
+	 * -ECONNREFUSED or -ETIMEDOUT (ClickHouse away) make the service call
+	 * it again later, as it retries migrations, so it must be safe to
+	 * redo; any other error, on_fatal. May be NULL. */
 	int (*on_ready)(void *ctx, struct store_client *c, struct error *err);
 	/* Once, on the service's thread, when the store cannot be used and
 	 * retrying will not help: credentials refused, a schema newer than
