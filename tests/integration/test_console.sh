@@ -206,13 +206,16 @@ done
 out=$(line ',"dimensions":["SrcAS"],"limit":2,"bidirectional":true,"previous-period":true')
 check "shape graph/line: fields in Akvorado's order" "$out" 'keys_unsorted' \
 	'["t","rows","points","axis","axis-names","average","total","min","max","last","95th"]'
-check "shape graph/line: whole numbers everywhere" "$out" \
-	'[.points[][], .average[], .total[], .min[], .max[], .last[], ."95th"[]] | map(type == "number" and . == floor) | all' 'true'
+whole='[.points[][], .average[], .total[], .min[], .max[], .last[], ."95th"[]] | map(type == "number" and . == floor) | all'
+check "shape graph/line: whole numbers everywhere" "$out" "$whole" 'true'
 check "shape graph/line: axes, Other last in each, previous periods with Other" "$out" \
 	'[.axis, (.rows | map(join("|"))), ."axis-names"]' \
 	'[[1,1,1,2,2,3,4],["15169: GOOGLE","13335: CLOUDFLARENET","Other","15169: GOOGLE","Other","Other","Other"],{"1":"Direct","2":"Reverse","3":"Previous hour","4":"Previous hour"}]'
 check "shape graph/line: one point per interval per row" "$out" '[(.points | map(length) | unique), (.t | length)]' '[[12],12]'
 check "shape graph/line: the reverse axis shows the direct rows (as DstAS), the rest Other" "$out" '.average[3:5]' '[200,1600]'
+out=$(line ',"dimensions":["SrcAS"],"limit":2,"units":"pps","bidirectional":true,"previous-period":true')
+check "shape graph/line: whole numbers, as Akvorado's int(xps), for fractions too (pps)" "$out" \
+	"[($whole), .max]" '[true,[0,0,0,0,1,0,0]]'
 out=$(line ',"dimensions":["SrcAS"],"limit":2,"units":"inl2%"')
 check "shape graph/line: no total for % units" "$out" 'has("total")' 'false'
 out=$(line ',"dimensions":["SrcAS"],"limit":3,"limitType":"last"')
