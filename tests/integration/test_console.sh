@@ -170,6 +170,11 @@ check "previous period: one line, zeros for an empty hour" "$out" \
 	'[.rows, .axis, .average, ."axis-names"."3"]' '[[["15169: GOOGLE"],["Other"]],[1,3],[1000,0],"Previous hour"]'
 out=$(post graph/line "{\"start\":\"2026-01-01T11:00:00Z\",\"end\":\"2026-01-01T12:00:00Z\",\"points\":12,\"previous-period\":true}")
 check "previous period: the hour before, shifted" "$out" '[.axis, .average]' '[[3],[1800]]'
+# Akvorado's periods: under 2 hours the previous hour (not the day).
+out=$(post graph/line "{\"start\":\"$S\",\"end\":\"2026-01-01T11:30:00Z\",\"points\":12,\"previous-period\":true}")
+check "previous period: 90 minutes against the hour before" "$out" '[.axis, .average, ."axis-names"."3"]' '[[1,3],[1200,600],"Previous hour"]'
+out=$(post graph/line "{\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-11T00:00:00Z\",\"points\":10,\"previous-period\":true}")
+check "previous period: 10 days against the week before" "$out" '."axis-names"."3"' '"Previous week"'
 out=$(line ',"dimensions":["SrcAS"],"limit":1,"limitType":"max"')
 check "limitType max" "$out" '.rows' '[["15169: GOOGLE"],["Other"]]'
 out=$(line ',"dimensions":["SrcAS","Proto","EType"],"limit":1,"filter":"Proto = udp"')

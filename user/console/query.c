@@ -877,22 +877,30 @@ static double series_last(const struct series *s, size_t n, int last_complete)
 	return n >= 2 && !last_complete ? s->pts[n - 2] : s->pts[n - 1];
 }
 
-static void previous_name(int64_t range, int64_t *shift, const char **name)
+/* Akvorado's nearestPeriod(): the previous hour for less than 2 hours, day
+ * for less than 2 days, week for less than 2 weeks, "month" (4 weeks) for
+ * less than 8 weeks, else the same dates a year before `start`. */
+static void previous_name(int64_t start, int64_t range, int64_t *shift, const char **name)
 {
-	if (range <= 3600) {
+	if (range < 2 * 3600) {
 		*shift = 3600;
 		*name = "Previous hour";
-	} else if (range <= 86400) {
+	} else if (range < 2 * 86400) {
 		*shift = 86400;
 		*name = "Previous day";
-	} else if (range <= 7 * 86400) {
+	} else if (range < 14 * 86400) {
 		*shift = 7 * 86400;
 		*name = "Previous week";
-	} else if (range <= 30 * 86400) {
-		*shift = 30 * 86400;
+	} else if (range < 56 * 86400) {
+		*shift = 28 * 86400;
 		*name = "Previous month";
 	} else {
-		*shift = 365 * 86400;
+		time_t t = (time_t)start;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		tm.tm_year--;
+		*shift = start - (int64_t)timegm(&tm);
 		*name = "Previous year";
 	}
 }
@@ -954,7 +962,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		size_t ptable;
 		int64_t pint;
 
-		previous_name(g.end - g.start, &shift, &prev);
+		previous_name(g.start, g.end - g.start, &shift, &prev);
 		plan(store, &g, g.start - shift, &ptable, &pint);
 		if (tables[ptable].resolution > l.interval)
 			ptable = table;
