@@ -1027,7 +1027,8 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		 * for the axes that have rows; no total for the % units. */
 		char t[32];
 		int axes[5] = {0};
-		int with_total = g.units[strlen(g.units) - 1] != '%';
+		/* (Akvorado's omitempty: no total either when there is no row.) */
+		int with_total = g.units[strlen(g.units) - 1] != '%' && l.ns;
 		double *sorted = malloc((l.npoints + 1) * sizeof(double));
 
 		if (!sorted) {
