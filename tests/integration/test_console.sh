@@ -40,6 +40,13 @@ else
 	e2e_setup test_console
 fi
 
+# Besides the known flows, three IPv6 ones at 14:00:10 (flows only), for
+# truncate-v6: 4500, 9000 and 4500 bytes (x 10 x 8 / 3600 s = 100, 200 and
+# 100 bps over 14:00-15:00).
+v6() { # DST BYTES
+	echo "INSERT INTO weir.flows (TimeReceived, SamplingRate, ExporterAddress, ExporterName, SrcAddr, DstAddr, EType, Proto, Bytes, Packets) VALUES (toDateTime(1767276010), 10, IPv6StringToNum('::ffff:192.0.2.1'), 'edge1', IPv6StringToNum('2001:db8:ffff::1'), IPv6StringToNum('$1'), 34525, 6, $2, 3)"
+}
+CD_EXTRA_SQL="$(v6 2001:db8:1:12::1 4500; v6 2001:db8:1:13::5 9000; v6 2001:db8:1:2f::1 4500)"
 console_data_load "$E2E_DIR" || { echo "not ok 1 - known flows loaded"; cat "$E2E_DIR"/*.log; exit 1; }
 port=$(ch_free_port)
 # The known flows are from 2026-01-01: no retention, so that every table
@@ -58,6 +65,8 @@ console:
     filter: ExporterTenant = "acme"
   - user: mallory
     filter: SrcAS = 64501
+  - user: ivan
+    filter: SrcAddr << 1.1.1.0/24
 EOC
 U=http://127.0.0.1:$port
 A=$U/api/v0/console
@@ -104,6 +113,7 @@ out=$(curl -s "$A/configuration")
 check "configuration: dimensions, truncatable, limit" "$out" \
 	'[(.dimensions | index("SrcAS") != null), (.truncatable | index("SrcAddr") != null), .dimensionsLimit, .defaultVisualizeOptions.limitType]' \
 	'[true,true,50,"avg"]'
+check "configuration: the truncatable dimensions are the addresses" "$out" '.truncatable' '["SrcAddr","DstAddr","SrcAddrNAT","DstAddrNAT","NextHop"]'
 
 out=$(line ',"dimensions":["SrcAS"],"limit":2,"units":"l3bps"')
 check "graph/line: top 2 and Other (l3bps, exact)" "$out" \
@@ -129,29 +139,104 @@ out=$(line ',"dimensions":["SrcAS"],"limit":2' -H "Accept: text/csv")
 [ "$(printf '%s' "$out" | head -n 2 | tr -d '\r')" = $'time,axis,SrcAS,value\n2026-01-01T10:00:00Z,1,"15169: GOOGLE",1000' ] &&
 	[ "$(printf '%s\n' "$out" | wc -l)" = 37 ] && grep -qi '^Content-Type: text/csv' "$E2E_DIR/h"
 tap $? "graph/line as CSV (Accept: text/csv)"
+# The units are checked on the CSV answer, which keeps the fractions (JSON
+# has Akvorado's whole numbers): csv_avgs M prints, per series in order,
+# round(average x M) as a JSON array.
+csv_avgs() {
+	tr -d '\r' | awk -F, -v m="$1" 'NR > 1 {
+		k = $0; sub(/^[^,]*,/, "", k); sub(/,[^,]*$/, "", k)
+		if (!(k in s)) o[++n] = k
+		s[k] += $NF; c[k]++
+	} END { printf "["; for (i = 1; i <= n; i++) printf "%s%d", (i > 1 ? "," : ""), int(s[o[i]] / c[o[i]] * m + 0.5); print "]" }'
+}
+csv=(-H "Accept: text/csv")
 out=$(line ',"dimensions":["SrcAS"],"units":"pps","limit":1')
-check "units: pps (a tie goes to the lower AS)" "$out" '[.rows, (.average | map(. * 600 | round))]' '[[["13335: CLOUDFLARENET"],["Other"]],[500,800]]'
-out=$(line ',"dimensions":["SrcAS"],"units":"l2bps","limit":1')
-check "units: l2bps (38 bytes per packet)" "$out" '.average | map(. * 3 | round)' '[3760,3616]'
-out=$(line ',"units":"fps"')
-check "units: fps" "$out" '.average | map(. * 60 | round)' '[4]'
-out=$(line ',"units":"inl2%","filter":"SrcAS = 15169"')
-check "units: inl2% (against InIfSpeed, 10 Mbps)" "$out" '.average | map(. * 1000000 | round)' '[12533]'
-out=$(line ',"units":"outl2%","filter":"SrcAS = 15169"')
-check "units: outl2% (against OutIfSpeed, 100 Mbps)" "$out" '.average | map(. * 1000000 | round)' '[1253]'
+check "units: pps (a tie goes to the lower AS)" "$out" '.rows' '[["13335: CLOUDFLARENET"],["Other"]]'
+out=$(line ',"dimensions":["SrcAS"],"units":"pps","limit":1' "${csv[@]}" | csv_avgs 600)
+check "units: pps, exact (CSV)" "$out" '.' '[500,800]'
+out=$(line ',"dimensions":["SrcAS"],"units":"l2bps","limit":1' "${csv[@]}" | csv_avgs 3)
+check "units: l2bps (38 bytes per packet)" "$out" '.' '[3760,3616]'
+out=$(line ',"units":"fps"' "${csv[@]}" | csv_avgs 60)
+check "units: fps" "$out" '.' '[4]'
+out=$(line ',"units":"inl2%","filter":"SrcAS = 15169"' "${csv[@]}" | csv_avgs 1000000)
+check "units: inl2% (against InIfSpeed, 10 Mbps)" "$out" '.' '[12533]'
+out=$(line ',"units":"outl2%","filter":"SrcAS = 15169"' "${csv[@]}" | csv_avgs 1000000)
+check "units: outl2% (against OutIfSpeed, 100 Mbps)" "$out" '.' '[1253]'
 
 out=$(line ',"dimensions":["SrcAS"],"filter":"SrcAS = 64500","bidirectional":true')
 check "bidirectional: reverse axis with Src<->Dst" "$out" \
 	'[.rows, .axis, .average, ."axis-names"]' '[[["64500"],["64500"]],[1,2],[200,1600],{"1":"Direct","2":"Reverse"}]'
 out=$(line ',"dimensions":["SrcAS"],"filter":"SrcAS = 15169","previous-period":true')
 check "previous period: one line, zeros for an empty hour" "$out" \
-	'[.rows, .axis, .average, ."axis-names"."3"]' '[[["15169: GOOGLE"],[]],[1,3],[1000,0],"Previous hour"]'
+	'[.rows, .axis, .average, ."axis-names"."3"]' '[[["15169: GOOGLE"],["Other"]],[1,3],[1000,0],"Previous hour"]'
 out=$(post graph/line "{\"start\":\"2026-01-01T11:00:00Z\",\"end\":\"2026-01-01T12:00:00Z\",\"points\":12,\"previous-period\":true}")
 check "previous period: the hour before, shifted" "$out" '[.axis, .average]' '[[3],[1800]]'
+# Akvorado's periods: under 2 hours the previous hour (not the day).
+out=$(post graph/line "{\"start\":\"$S\",\"end\":\"2026-01-01T11:30:00Z\",\"points\":12,\"previous-period\":true}")
+check "previous period: 90 minutes against the hour before" "$out" '[.axis, .average, ."axis-names"."3"]' '[[1,3],[1200,600],"Previous hour"]'
+out=$(post graph/line "{\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-11T00:00:00Z\",\"points\":10,\"previous-period\":true}")
+check "previous period: 10 days against the week before" "$out" '."axis-names"."3"' '"Previous week"'
 out=$(line ',"dimensions":["SrcAS"],"limit":1,"limitType":"max"')
 check "limitType max" "$out" '.rows' '[["15169: GOOGLE"],["Other"]]'
 out=$(line ',"dimensions":["SrcAS","Proto","EType"],"limit":1,"filter":"Proto = udp"')
 check "several dimensions rendered (protocol, etype)" "$out" '.rows' '[["13335: CLOUDFLARENET","UDP","IPv4"]]'
+
+# truncate-v4 / truncate-v6 (Akvorado's): address dimensions grouped by
+# prefix, IPv4 (stored IPv4-mapped) by truncate-v4, IPv6 by truncate-v6.
+# DstAddr: 192.0.2.10/.11/.12 (1000 + 500 + 100 bps) and 8.8.8.8 (200).
+out=$(line ',"dimensions":["DstAddr"],"truncate-v4":24')
+check "truncate-v4 24: two /24s, two series, exact" "$out" '[.rows, .average]' '[[["192.0.2.0"],["8.8.8.0"]],[1600,200]]'
+out=$(line ',"dimensions":["DstAddr"],"truncate-v4":22')
+check "truncate-v4 22 (inside a byte)" "$out" '.rows' '[["192.0.0.0"],["8.8.8.0"]]'
+out=$(line ',"dimensions":["SrcAddr","DstAddr"],"truncate-v4":8,"limit":2')
+check "truncate-v4 on two dimensions, top 2 of the truncated pairs" "$out" '[.rows, .average]' \
+	'[[["8.0.0.0","192.0.0.0"],["1.0.0.0","192.0.0.0"],["Other","Other"]],[1000,500,300]]'
+out=$(line ',"dimensions":["DstAddr"],"truncate-v6":64')
+check "truncate-v6 alone leaves IPv4 addresses whole" "$out" '.rows | length' '4'
+out=$(line ',"dimensions":["DstAddr"],"truncate-v4":24,"filter":"DstAddr = 192.0.2.11"')
+check "truncate: filters see whole addresses" "$out" '[.rows, .average]' '[[["192.0.2.0"]],[500]]'
+V6=(-d "{\"start\":\"2026-01-01T14:00:00Z\",\"end\":\"2026-01-01T15:00:00Z\",\"dimensions\":[\"DstAddr\"],\"truncate-v4\":24,\"truncate-v6\":62}")
+out=$(curl -s --max-time 20 "$A/graph/sankey" "${V6[@]}")
+check "truncate-v6 62 (inside a nibble): sankey, exact" "$out" '[.rows, .xps]' '[[["2001:db8:1:10::"],["2001:db8:1:2c::"]],[300,100]]'
+out=$(curl -s --max-time 20 "$A/graph/sankey" -d '{"start":"2026-01-01T14:00:00Z","end":"2026-01-01T15:00:00Z","dimensions":["DstAddr"],"truncate-v6":48}')
+check "truncate-v6 48" "$out" '[.rows, .xps]' '[[["2001:db8:1::"]],[400]]'
+out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"DstAddr\"],\"truncate-v4\":24}")
+check "truncate-v4: sankey" "$out" '[.rows, .xps]' '[[["192.0.2.0"],["8.8.8.0"]],[1600,200]]'
+for bad in '"truncate-v4":33' '"truncate-v6":129' '"truncate-v4":-1' '"truncate-v4":"24"' '"truncate-v6":1.5'; do
+	code=$(line ",\"dimensions\":[\"DstAddr\"],$bad" -o /dev/null -w '%{http_code}')
+	[ "$code" = 400 ]
+	tap $? "truncate: $bad is a 400 (got $code)"
+done
+
+# The shapes of Akvorado's answers (console/line.go, console/sankey.go).
+out=$(line ',"dimensions":["SrcAS"],"limit":2,"bidirectional":true,"previous-period":true')
+check "shape graph/line: fields in Akvorado's order" "$out" 'keys_unsorted' \
+	'["t","rows","points","axis","axis-names","average","total","min","max","last","95th"]'
+whole='[.points[][], .average[], .total[], .min[], .max[], .last[], ."95th"[]] | map(type == "number" and . == floor) | all'
+check "shape graph/line: whole numbers everywhere" "$out" "$whole" 'true'
+check "shape graph/line: axes, Other last in each, previous periods with Other" "$out" \
+	'[.axis, (.rows | map(join("|"))), ."axis-names"]' \
+	'[[1,1,1,2,2,3,4],["15169: GOOGLE","13335: CLOUDFLARENET","Other","15169: GOOGLE","Other","Other","Other"],{"1":"Direct","2":"Reverse","3":"Previous hour","4":"Previous hour"}]'
+check "shape graph/line: one point per interval per row" "$out" '[(.points | map(length) | unique), (.t | length)]' '[[12],12]'
+check "shape graph/line: the reverse axis shows the direct rows (as DstAS), the rest Other" "$out" '.average[3:5]' '[200,1600]'
+out=$(line ',"dimensions":["SrcAS"],"limit":2,"units":"pps","bidirectional":true,"previous-period":true')
+check "shape graph/line: whole numbers, as Akvorado's int(xps), for fractions too (pps)" "$out" \
+	"[($whole), .max]" '[true,[0,0,0,0,1,0,0]]'
+out=$(line ',"dimensions":["SrcAS"],"limit":2,"units":"inl2%"')
+check "shape graph/line: no total for % units" "$out" 'has("total")' 'false'
+out=$(line ',"dimensions":["SrcAS"],"limit":3,"limitType":"last"')
+check "shape graph/line: limitType last ranks by the last interval" "$out" '.rows' '[["15169: GOOGLE"],["13335: CLOUDFLARENET"],["64500"],["Other"]]'
+out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\",\"Proto\"],\"limit\":2,\"bidirectional\":true}")
+check "shape graph/sankey: fields in Akvorado's order" "$out" \
+	'[keys_unsorted, (.nodes[0] | keys_unsorted), (.links[0] | keys_unsorted)]' \
+	'[["rows","xps","axis","axis-names","nodes","links"],["name","axis"],["source","target","xps","axis"]]'
+check "shape graph/sankey: links by axis, then larger first" "$out" \
+	'[(.links | map([.axis, .xps])), ."axis-names", ([.xps[], .links[].xps] | map(. == floor) | all)]' \
+	'[[[1,1000],[1,500],[1,300],[2,1100],[2,500],[2,200]],{"1":"Direct","2":"Reverse"},true]'
+check "shape graph/sankey: nodes in the order of the rows" "$out" '.nodes | map(.name)' \
+	'["SrcAS: 15169: GOOGLE","Proto: TCP","SrcAS: 13335: CLOUDFLARENET","Proto: UDP","SrcAS: Other","DstAS: Other","Proto: TCP","Proto: UDP","DstAS: 15169: GOOGLE"]'
+out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\"]}")
+check "shape graph/sankey: one dimension, no nodes or links" "$out" '[.nodes, .links, (.rows | length)]' '[[],[],4]'
 
 out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\",\"Proto\"],\"limit\":2}")
 check "sankey: rows, xps, links" "$out" '[.rows, .xps, (.links | map([.source, .target, .xps]))]' \
@@ -183,6 +268,8 @@ out=$(curl -s "$A/widget/exporters")
 check "widget exporters" "$out" '.exporters' '["edge1"]'
 out=$(curl -s "$A/widget/flow-last")
 check "widget flow-last" "$out" '.ExporterName' '"edge1"'
+check "widget flow-last: 64-bit numbers are JSON numbers" "$out" \
+	'[(.Bytes, .Packets, .SamplingRate, .TimeReceived, .SrcAS, .InIfSpeed | type), (.DstCommunities | type)] | unique' '["array","number"]'
 out=$(curl -s "$A/widget/flow-rate")
 check "widget flow-rate" "$out" '[(.rate * 60 | round), .period]' '[4,"second"]'
 
@@ -191,9 +278,9 @@ T=(-H "Remote-User: alice" -H "Remote-Groups: staff, acme")
 out=$(line ',"dimensions":["SrcAS"]' "${T[@]}")
 check "tenant: graph/line only its rows" "$out" '.rows' '[["13335: CLOUDFLARENET"]]'
 out=$(line ',"dimensions":["SrcAS"],"filter":"ExporterTenant = \"other\" OR NOT ExporterTenant = \"acme\""' "${T[@]}")
-check "tenant: a crafted filter does not see around it" "$out" '.rows' '[]'
+check "tenant: a crafted filter does not see around it" "$out" '[.rows, has("total"), ."axis-names"]' '[[],false,{}]'
 out=$(line ',"dimensions":["SrcAS"],"bidirectional":true' "${T[@]}")
-check "tenant: bidirectional" "$out" '.rows' '[["13335: CLOUDFLARENET"],["64500"]]'
+check "tenant: bidirectional (the reverse of its rows, and Other)" "$out" '[.rows, .axis, .average]' '[[["13335: CLOUDFLARENET"],["Other"]],[1,2],[500,500]]'
 out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\"]}" "${T[@]}")
 check "tenant: sankey" "$out" '.rows' '[["13335: CLOUDFLARENET"]]'
 out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":""}' "${T[@]}")
@@ -202,6 +289,42 @@ out=$(curl -s "${T[@]}" "$A/widget/top/src-as")
 check "tenant: widgets" "$out" '.top | map(.name)' '["13335: CLOUDFLARENET"]'
 out=$(curl -s -H "Remote-User: mallory" "$A/widget/top/src-as")
 check "tenant by user" "$out" '.top | map(.name)' '["64501"]'
+# A tenant filter on a column only flows holds (SrcAddr): every endpoint
+# reads flows (not a 500 from flows_5m), and still only the tenant's rows.
+I=(-H "Remote-User: ivan")
+out=$(line ',"dimensions":["SrcAS"]' "${I[@]}")
+check "tenant on SrcAddr: graph/line, exact" "$out" '[.rows, .average]' '[[["13335: CLOUDFLARENET"]],[500]]'
+sqlhdr | grep -q "FROM flows " && ! sqlhdr | grep -q "FROM flows_"
+tap $? "tenant on SrcAddr: graph/line reads flows only"
+out=$(post graph/table-interval "{\"start\":\"$S\",\"end\":\"$E\",\"points\":12}" "${I[@]}")
+check "tenant on SrcAddr: table-interval says flows" "$out" '.table' '"flows"'
+out=$(post graph/line "{\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\",\"points\":12,\"dimensions\":[\"SrcAS\"],\"previous-period\":true}" "${I[@]}")
+check "tenant on SrcAddr: a day (flows_1h otherwise), previous period" "$out" '[.rows, .axis]' '[[["13335: CLOUDFLARENET"],["Other"]],[1,3]]'
+for f in 'SrcAddr !<< 1.1.1.0/24' 'SrcAS = 15169 OR SrcAS != 15169' 'NOT (SrcAddr << 1.1.1.0/24) OR ExporterTenant = \"other\"' 'SrcAddr << 0.0.0.0/0 -- )) OR ((1' 'SrcAddr << ::/0 /* ) OR ( */'; do
+	out=$(line ",\"dimensions\":[\"SrcAS\",\"SrcAddr\"],\"filter\":\"$f\"" "${I[@]}")
+	check "tenant on SrcAddr: crafted filter $f" "$out" '[.rows[] | select(. != ["13335: CLOUDFLARENET","1.1.1.1"])] | length' '0'
+	# Both directions, no dimension: at most the tenant's 500 bps on each.
+	out=$(line ",\"bidirectional\":true,\"units\":\"l3bps\",\"filter\":\"$f\"" "${I[@]}")
+	check "tenant on SrcAddr: crafted filter $f, bidirectional" "$out" '.average | map(select(. != 500 and . != 0)) | length' '0'
+done
+out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"dimensions\":[\"SrcAS\",\"DstAS\"],\"bidirectional\":true}" "${I[@]}")
+check "tenant on SrcAddr: sankey" "$out" '[.rows, .xps]' '[[["13335: CLOUDFLARENET","64500"],["Other","Other"]],[500,500]]'
+out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":""}' "${I[@]}")
+check "tenant on SrcAddr: completions" "$out" '.completions | map(.label)' '["AS13335"]'
+out=$(post filter/complete '{"what":"value","column":"ExporterName","prefix":""}' "${I[@]}")
+check "tenant on SrcAddr: completions of a consolidated column" "$out" '.completions | map(.label)' '["edge1"]'
+for w in top/src-as top/dst-port exporters graph flow-rate flow-last; do
+	code=$(curl -s -o "$E2E_DIR/w" -w '%{http_code}' "${I[@]}" "$A/widget/$w")
+	[ "$code" = 200 ]
+	tap $? "tenant on SrcAddr: widget/$w answers (got $code: $(head -c 120 "$E2E_DIR/w"))"
+done
+out=$(curl -s "${I[@]}" "$A/widget/top/src-as")
+check "tenant on SrcAddr: widget top/src-as" "$out" '.top | map(.name)' '["13335: CLOUDFLARENET"]'
+out=$(curl -s "${I[@]}" "$A/widget/flow-last")
+check "tenant on SrcAddr: widget flow-last, numbers as numbers" "$out" '[.SrcAddr, .Bytes, .Packets, .SrcAS, .Proto, .SamplingRate, .InIfBoundary, .DstASPath]' \
+	'["::ffff:1.1.1.1",375,5,13335,17,10,"external",[]]'
+out=$(curl -s "${I[@]}" "$A/widget/graph")
+check "tenant on SrcAddr: widget graph (its recent flow)" "$out" '[.data[].gbps] | add * 1e9 | round' '100'
 out=$(line ',"dimensions":["SrcAS"]' -H "Remote-User: bob")
 check "no tenant: everything" "$out" '.rows | length' '4'
 

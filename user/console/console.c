@@ -129,6 +129,7 @@ struct console {
 	char web_dir[PATH_MAX];
 	int have_web;
 	char **tenant_sql; /* per cfg->tenants item */
+	int *tenant_cons;  /* per item: filter_consolidated() of its filter */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -428,16 +429,19 @@ int console_in_groups(const char *groups, const char *g)
 	return 0;
 }
 
-/* The SQL of the tenant filter that applies to `w`, "1" when none. */
-static const char *tenant_of(const struct console *c, const struct who *w)
+/* The SQL of the tenant filter that applies to `w`, "1" when none; with
+ * whether the consolidated tables hold its columns in *cons. */
+static const char *tenant_of(const struct console *c, const struct who *w, int *cons)
 {
 	const struct console_tenant_config *t = c->cfg->tenants.items;
 
+	*cons = 1;
 	for (size_t i = 0; i < c->cfg->tenants.count; i++) {
-		if (t[i].user && *t[i].user && !strcmp(t[i].user, w->user))
+		if ((t[i].user && *t[i].user && !strcmp(t[i].user, w->user)) ||
+		    (t[i].group && *t[i].group && console_in_groups(w->groups, t[i].group))) {
+			*cons = c->tenant_cons[i];
 			return c->tenant_sql[i];
-		if (t[i].group && *t[i].group && console_in_groups(w->groups, t[i].group))
-			return c->tenant_sql[i];
+		}
 	}
 	return "1";
 }
@@ -800,7 +804,7 @@ static void api_route(void *ctx, const struct http_request *req, struct http_def
 	j->d = d;
 	j->route = strdup(route);
 	j->body = malloc(req->body_len + 1);
-	j->tenant_sql = strdup(tenant_of(c, &w));
+	j->tenant_sql = strdup(tenant_of(c, &w, &j->tenant_consolidated));
 	if (!j->route || !j->body || !j->tenant_sql) {
 		job_free(j);
 		goto oom;
@@ -970,7 +974,8 @@ int console_new(const struct console_config *cfg, const struct store_config *sto
 	pthread_mutex_init(&c->cache_lock, NULL);
 	pthread_mutex_init(&c->saved_lock, NULL);
 	c->tenant_sql = calloc(cfg->tenants.count + 1, sizeof(*c->tenant_sql));
-	if (!c->tenant_sql)
+	c->tenant_cons = calloc(cfg->tenants.count + 1, sizeof(*c->tenant_cons));
+	if (!c->tenant_sql || !c->tenant_cons)
 		goto fail;
 	for (size_t i = 0; i < cfg->tenants.count; i++) {
 		struct filter *f;
@@ -984,6 +989,7 @@ int console_new(const struct console_config *cfg, const struct store_config *sto
 			goto fail_quiet;
 		}
 		ret = filter_sql(f, 0, &c->tenant_sql[i]);
+		c->tenant_cons[i] = filter_consolidated(f);
 		filter_free(f);
 		if (ret < 0)
 			goto fail;
@@ -1091,6 +1097,7 @@ void console_free(struct console *c)
 		for (size_t i = 0; i < c->cfg->tenants.count; i++)
 			free(c->tenant_sql[i]);
 	free(c->tenant_sql);
+	free(c->tenant_cons);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->cache_lock);

@@ -14,8 +14,9 @@ struct console_job {
 	char *route; /* after /api/v0/console/, NUL-terminated */
 	char *body;  /* NUL-terminated */
 	size_t body_len;
-	char *tenant_sql; /* the tenant's filter as SQL ("1" when none); owned */
-	char *cache_key;  /* NULL = not cached */
+	char *tenant_sql;	 /* the tenant's filter as SQL ("1" when none); owned */
+	int tenant_consolidated; /* 1 when its columns are all in flows_1m/5m/1h */
+	char *cache_key;	 /* NULL = not cached */
 	uint64_t cache_ms;
 	int csv; /* graphs: Accept: text/csv */
 	struct http_deferred *d;

@@ -243,6 +243,8 @@ struct graph_req {
 	const char *units;
 	int64_t points;
 	int bidirectional, previous;
+	int trunc4, trunc6; /* truncate-v4 (0..32), truncate-v6 (0..128); 32/128 = none */
+	int tenant_consolidated;
 };
 
 static void graph_req_fini(struct graph_req *g)
@@ -252,6 +254,23 @@ static void graph_req_fini(struct graph_req *g)
 }
 
 static const char *const units_names[] = {"l3bps", "l2bps", "pps", "fps", "inl2%", "outl2%", NULL};
+
+/* Member `key` of `j`: an integer in [0, max] (absent, null or 0 = max).
+ * Returns 0 with *out, or -EINVAL. */
+static int int_field(const struct json *j, const char *key, int max, int *out)
+{
+	const struct json *v = json_get(j, key);
+
+	*out = max;
+	if (!v || v->type == JSON_NULL)
+		return 0;
+	if (v->type != JSON_NUMBER || !(v->number >= 0 && v->number <= max) ||
+	    v->number != floor(v->number))
+		return -EINVAL;
+	if (v->number > 0)
+		*out = (int)v->number;
+	return 0;
+}
 
 /* Parses the JSON body into g; on a bad request fills `a` (400) and
  * returns -EINVAL. */
@@ -266,6 +285,7 @@ static int graph_req_parse(const struct console_config *cfg, const struct consol
 	int ret = -EINVAL;
 
 	memset(g, 0, sizeof(*g));
+	g->tenant_consolidated = job->tenant_consolidated;
 	if (json_parse(job->body, job->body_len, &j, jerr, sizeof(jerr)) < 0) {
 		console_answer_error(a, 400, "%s", jerr);
 		return -EINVAL;
@@ -348,6 +368,15 @@ static int graph_req_parse(const struct console_config *cfg, const struct consol
 	g->points = v && v->type == JSON_NUMBER ? (int64_t)v->number : 200;
 	if (g->points < 5 || g->points > MAX_POINTS) {
 		console_answer_error(a, 400, "points: between 5 and %d", MAX_POINTS);
+		goto out;
+	}
+	/* As Akvorado: 0 (or absent) and 32/128 mean no truncation. */
+	if (int_field(j, "truncate-v4", 32, &g->trunc4) < 0) {
+		console_answer_error(a, 400, "truncate-v4: an integer between 0 and 32");
+		goto out;
+	}
+	if (int_field(j, "truncate-v6", 128, &g->trunc6) < 0) {
+		console_answer_error(a, 400, "truncate-v6: an integer between 0 and 128");
 		goto out;
 	}
 	v = json_get(j, "bidirectional");
@@ -546,6 +575,7 @@ struct series {
 	char **vals; /* ndims rendered values */
 	double *pts;
 	double sum;
+	double key; /* what rows are sorted by (limitType) */
 	int other;
 	int axis;
 };
@@ -647,10 +677,114 @@ static void add_where(struct sql *q, int64_t from, int64_t to, const char *filte
 	add(q, ")");
 }
 
+/* SQL of hex text `h` (32 hex digits, an address) with its first `bits`
+ * bits kept and the others zero. Text rather than bit operations: 18.16 has
+ * neither IPv6CIDRToRange nor bitAnd on FixedString. */
+static void add_hex_prefix(struct sql *q, const char *h, int bits)
+{
+	static const char zeros[] = "00000000000000000000000000000000";
+	int nib = bits / 4, r = bits % 4;
+
+	if (nib >= 32) {
+		add(q, "%s", h);
+		return;
+	}
+	add(q, "concat(substring(%s, 1, %d), ", h, nib);
+	if (r)
+		add(q,
+		    "substring('0123456789ABCDEF', bitAnd(position('0123456789ABCDEF', "
+		    "substring(%s, %d, 1)) - 1, %u) + 1, 1), ",
+		    h, nib + 1, (0xFu << (4 - r)) & 0xFu);
+	add(q, "'%.*s')", 32 - nib - (r ? 1 : 0), zeros);
+}
+
+/* Dimension k as grouped: the column, or for an address with truncate-v4/v6
+ * (Akvorado's sourceSelect) the network of its prefix, still a
+ * FixedString(16): IPv4-mapped addresses (::ffff:0:0/96) keep 96 +
+ * truncate-v4 bits, the others truncate-v6. Filters still see the
+ * addresses themselves. */
+static void add_dim(struct sql *q, const struct graph_req *g, size_t k, int reverse)
+{
+	const struct filter_column *c = g->dims[k];
+	const char *n = col_name(c, reverse);
+	char h[80];
+
+	if (!(c->flags & FILTER_COL_TRUNCATABLE) || (g->trunc4 == 32 && g->trunc6 == 128)) {
+		add(q, "%s", n);
+		return;
+	}
+	snprintf(h, sizeof(h), "hex(%s)", n);
+	add(q, "toFixedString(unhex(if(substring(%s, 1, 24) = '00000000000000000000FFFF', ", h);
+	add_hex_prefix(q, h, 96 + g->trunc4);
+	add(q, ", ");
+	add_hex_prefix(q, h, g->trunc6);
+	add(q, ")), 16)");
+}
+
+/* Dimension k as text for people (truncated addresses too). */
+static void add_display_dim(struct sql *q, const struct graph_req *g, size_t k, int reverse)
+{
+	if (g->dims[k]->type != FILTER_T_ADDR) {
+		add_display(q, g->dims[k], reverse);
+		return;
+	}
+	add(q, "IPv6NumToString(");
+	add_dim(q, g, k, reverse);
+	add(q, ")");
+}
+
 static void add_dims_raw(struct sql *q, const struct graph_req *g, int reverse)
 {
+	for (size_t k = 0; k < g->ndims; k++) {
+		add(q, "%s", k ? ", " : "");
+		add_dim(q, g, k, reverse);
+	}
+}
+
+static void add_rows_list(struct sql *q, const struct graph_req *g)
+{
 	for (size_t k = 0; k < g->ndims; k++)
-		add(q, "%s%s", k ? ", " : "", col_name(g->dims[k], reverse));
+		add(q, "%sr%zu", k ? ", " : "", k);
+}
+
+/* The rows shown (Akvorado's `rows`): the top `limit` tuples of the
+ * dimensions as grouped, named r0..., of the direct direction over
+ * [from, to), ranked by limitType (avg: the sum; max: the largest
+ * `interval`; last: the last interval). Ties go to the lower values. */
+static void add_top_rows(struct sql *q, const struct graph_req *g, const char *tn, int64_t from,
+			 int64_t to, int64_t interval, const char *tenant)
+{
+	const char *u = units_sql(g->units, 0);
+
+	add(q, "SELECT ");
+	if (g->limit_type == 1) {
+		add_rows_list(q, g);
+		add(q, " FROM (SELECT ");
+	}
+	for (size_t k = 0; k < g->ndims; k++) {
+		add(q, "%s", k ? ", " : "");
+		add_dim(q, g, k, 0);
+		add(q, " AS r%zu", k);
+	}
+	if (g->limit_type == 1)
+		add(q, ", intDiv(toUInt32(TimeReceived), %lld) AS tt, SUM(%s) AS s",
+		    (long long)interval, u);
+	add(q, " FROM %s", tn);
+	add_where(q, from, to, g->filter_sql[0], tenant);
+	add(q, " GROUP BY ");
+	add_rows_list(q, g);
+	if (g->limit_type == 1) {
+		add(q, ", tt) GROUP BY ");
+		add_rows_list(q, g);
+		add(q, " ORDER BY max(s) DESC, ");
+	} else if (g->limit_type == 2) {
+		add(q, " ORDER BY SUM(if(TimeReceived >= toDateTime(%lld), %s, 0)) DESC, ",
+		    (long long)(to - interval), u);
+	} else {
+		add(q, " ORDER BY SUM(%s) DESC, ", u);
+	}
+	add_rows_list(q, g);
+	add(q, " LIMIT %llu", (unsigned long long)g->limit);
 }
 
 /* Runs one axis's query (top-N plus Other per interval). */
@@ -668,38 +802,14 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	add(&q, "SELECT intDiv(toUInt32(TimeReceived) + %lld, %lld) * %lld AS t", (long long)shift,
 	    (long long)l->interval, (long long)l->interval);
 	for (size_t k = 0; k < g->ndims && axis <= 2; k++) {
+		/* As Akvorado, the reverse axis shows the rows of the direct one
+		 * (their values, now on the reversed columns). */
 		add(&q, ", if((");
 		add_dims_raw(&q, g, reverse);
-		add(&q, ") IN (SELECT ");
-		add_dims_raw(&q, g, reverse);
-		if (g->limit_type == 1) {
-			add(&q, " FROM (SELECT ");
-			add_dims_raw(&q, g, reverse);
-			add(&q,
-			    ", intDiv(toUInt32(TimeReceived), %lld) AS tt, SUM(%s) AS s FROM %s",
-			    (long long)l->interval, u, tn);
-			add_where(&q, from, to, g->filter_sql[reverse], tenant);
-			add(&q, " GROUP BY ");
-			add_dims_raw(&q, g, reverse);
-			add(&q, ", tt) GROUP BY ");
-			add_dims_raw(&q, g, reverse);
-			add(&q, " ORDER BY max(s) DESC, ");
-		} else {
-			add(&q, " FROM %s", tn);
-			add_where(&q, from, to, g->filter_sql[reverse], tenant);
-			add(&q, " GROUP BY ");
-			add_dims_raw(&q, g, reverse);
-			if (g->limit_type == 2)
-				add(&q,
-				    " ORDER BY SUM(if(TimeReceived >= toDateTime(%lld), %s, 0)) "
-				    "DESC, ",
-				    (long long)(to - l->interval), u);
-			else
-				add(&q, " ORDER BY SUM(%s) DESC, ", u);
-		}
-		add_dims_raw(&q, g, reverse);
-		add(&q, " LIMIT %llu), ", (unsigned long long)g->limit);
-		add_display(&q, g->dims[k], reverse);
+		add(&q, ") IN (");
+		add_top_rows(&q, g, tn, from, to, l->interval, tenant);
+		add(&q, "), ");
+		add_display_dim(&q, g, k, reverse);
 		add(&q, ", 'Other') AS d%zu", k);
 	}
 	add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)l->interval, tn);
@@ -754,27 +864,43 @@ static int cmp_series(const void *pa, const void *pb)
 		return a->axis - b->axis;
 	if (a->other != b->other)
 		return a->other - b->other;
+	if (a->key != b->key)
+		return a->key > b->key ? -1 : 1;
 	if (a->sum != b->sum)
 		return a->sum > b->sum ? -1 : 1;
 	return 0;
 }
 
-static void previous_name(int64_t range, int64_t *shift, const char **name)
+/* The value of the last complete interval. */
+static double series_last(const struct series *s, size_t n, int last_complete)
 {
-	if (range <= 3600) {
+	return n >= 2 && !last_complete ? s->pts[n - 2] : s->pts[n - 1];
+}
+
+/* Akvorado's nearestPeriod(): the previous hour for less than 2 hours, day
+ * for less than 2 days, week for less than 2 weeks, "month" (4 weeks) for
+ * less than 8 weeks, else the same dates a year before `start`. */
+static void previous_name(int64_t start, int64_t range, int64_t *shift, const char **name)
+{
+	if (range < 2 * 3600) {
 		*shift = 3600;
 		*name = "Previous hour";
-	} else if (range <= 86400) {
+	} else if (range < 2 * 86400) {
 		*shift = 86400;
 		*name = "Previous day";
-	} else if (range <= 7 * 86400) {
+	} else if (range < 14 * 86400) {
 		*shift = 7 * 86400;
 		*name = "Previous week";
-	} else if (range <= 30 * 86400) {
-		*shift = 30 * 86400;
+	} else if (range < 56 * 86400) {
+		*shift = 28 * 86400;
 		*name = "Previous month";
 	} else {
-		*shift = 365 * 86400;
+		time_t t = (time_t)start;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		tm.tm_year--;
+		*shift = start - (int64_t)timegm(&tm);
 		*name = "Previous year";
 	}
 }
@@ -785,7 +911,8 @@ static void plan(const struct store_config *store, const struct graph_req *g, in
 		 size_t *table, int64_t *interval)
 {
 	int64_t want = (g->end - g->start) / g->points;
-	int cons = g->filter_consolidated && units_consolidated(g->units);
+	/* The tenant's filter is part of every WHERE: its columns count too. */
+	int cons = g->filter_consolidated && g->tenant_consolidated && units_consolidated(g->units);
 
 	for (size_t k = 0; k < g->ndims; k++)
 		if (!(g->dims[k]->flags & FILTER_COL_CONSOLIDATED))
@@ -811,7 +938,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 	size_t table, naxes;
 	int64_t shift = 0;
 	const char *prev = NULL;
-	int ret;
+	int ret, last_complete;
 
 	ret = graph_req_parse(cfg, job, &g, a, 0);
 	if (ret < 0)
@@ -835,7 +962,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		size_t ptable;
 		int64_t pint;
 
-		previous_name(g.end - g.start, &shift, &prev);
+		previous_name(g.start, g.end - g.start, &shift, &prev);
 		plan(store, &g, g.start - shift, &ptable, &pint);
 		if (tables[ptable].resolution > l.interval)
 			ptable = table;
@@ -845,6 +972,26 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 	}
 	if (ret < 0)
 		goto out;
+	last_complete = (l.t0 + (int64_t)l.npoints * l.interval) <= g.end;
+	for (size_t i = 0; i < l.ns; i++) {
+		struct series *sr = &l.s[i];
+
+		/* JSON as Akvorado's: whole numbers (its int(xps)); CSV keeps
+		 * the fractions. */
+		if (!job->csv) {
+			sr->sum = 0;
+			for (size_t p = 0; p < l.npoints; p++) {
+				sr->pts[p] = trunc(sr->pts[p]);
+				sr->sum += sr->pts[p];
+			}
+		}
+		sr->key = sr->sum;
+		if (g.limit_type == 1)
+			for (size_t p = 0, k = 1; p < l.npoints; p++, k = 0)
+				sr->key = k || sr->pts[p] > sr->key ? sr->pts[p] : sr->key;
+		else if (g.limit_type == 2)
+			sr->key = series_last(sr, l.npoints, last_complete);
+	}
 	if (l.ns)
 		qsort(l.s, l.ns, sizeof(l.s[0]), cmp_series);
 	if (job->csv) {
@@ -860,7 +1007,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 				console_format_time(l.t0 + (int64_t)p * l.interval, t, sizeof(t));
 				jb_printf(&b, "%s,%d", t, l.s[i].axis);
 				for (size_t k = 0; k < g.ndims; k++) {
-					const char *v = l.s[i].axis <= 2 ? l.s[i].vals[k] : "";
+					const char *v = l.s[i].axis <= 2 ? l.s[i].vals[k] : "Other";
 
 					jb_raw(&b, ",\"", 2);
 					for (; *v; v++)
@@ -874,8 +1021,14 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 			}
 		a->content_type = "text/csv; charset=utf-8";
 	} else {
+		/* The shape of Akvorado's graphLineHandlerOutput: rows sorted by
+		 * axis, "Other" last, then by the limitType's measure; the
+		 * previous period's line has "Other" for each dimension; names
+		 * for the axes that have rows; no total for the % units. */
 		char t[32];
-		int last_complete = (l.t0 + (int64_t)l.npoints * l.interval) <= g.end ? 1 : 0;
+		int axes[5] = {0};
+		/* (Akvorado's omitempty: no total either when there is no row.) */
+		int with_total = g.units[strlen(g.units) - 1] != '%' && l.ns;
 		double *sorted = malloc((l.npoints + 1) * sizeof(double));
 
 		if (!sorted) {
@@ -890,12 +1043,13 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		jb_raw(&b, "],\"rows\":[", 10);
 		for (size_t i = 0; i < l.ns; i++) {
 			jb_raw(&b, i ? ",[" : "[", i ? 2 : 1);
-			for (size_t k = 0; l.s[i].axis <= 2 && k < g.ndims; k++) {
+			for (size_t k = 0; k < g.ndims; k++) {
 				if (k)
 					jb_raw(&b, ",", 1);
-				jb_cstr(&b, l.s[i].vals[k]);
+				jb_cstr(&b, l.s[i].axis <= 2 ? l.s[i].vals[k] : "Other");
 			}
 			jb_raw(&b, "]", 1);
+			axes[l.s[i].axis] = 1;
 		}
 		jb_raw(&b, "],\"points\":[", 12);
 		for (size_t i = 0; i < l.ns; i++) {
@@ -910,18 +1064,21 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		jb_raw(&b, "],\"axis\":[", 10);
 		for (size_t i = 0; i < l.ns; i++)
 			jb_printf(&b, "%s%d", i ? "," : "", l.s[i].axis);
-		jb_raw(&b, "],\"axis-names\":{\"1\":\"Direct\"", 28);
-		if (g.bidirectional)
-			jb_printf(&b, ",\"2\":\"Reverse\"");
-		if (prev) {
-			jb_printf(&b, ",\"3\":\"%s\"", prev);
-			if (g.bidirectional)
-				jb_printf(&b, ",\"4\":\"%s\"", prev);
+		jb_raw(&b, "],\"axis-names\":{", 16);
+		for (int ax = 1, n = 0; ax <= 4; ax++) {
+			if (!axes[ax])
+				continue;
+			jb_printf(&b, "%s\"%d\":\"%s\"", n++ ? "," : "", ax,
+				  ax == 1   ? "Direct"
+				  : ax == 2 ? "Reverse"
+					    : prev);
 		}
 		jb_raw(&b, "}", 1);
-		static const char *const stats[] = {"average", "min",  "max",
-						    "last",    "95th", "total"};
+		static const char *const stats[] = {"average", "total", "min",
+						    "max",     "last",	"95th"};
 		for (int st = 0; st < 6; st++) {
+			if (st == 1 && !with_total)
+				continue;
 			jb_printf(&b, ",\"%s\":[", stats[st]);
 			for (size_t i = 0; i < l.ns; i++) {
 				const double *p = l.s[i].pts;
@@ -929,23 +1086,26 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 				double v = 0;
 
 				switch (st) {
-				case 0:
-					v = l.s[i].sum / (double)n;
+				case 0: /* as Akvorado: whole numbers, divided as integers */
+					v = floor(l.s[i].sum / (double)n);
 					break;
 				case 1:
+					v = l.s[i].sum * (double)l.interval;
+					break;
+				case 2:
 					v = 0;
 					for (size_t k = 0; k < n; k++)
 						if (p[k] > 0 && (v == 0 || p[k] < v))
 							v = p[k];
 					break;
-				case 2:
+				case 3:
 					for (size_t k = 0; k < n; k++)
 						v = p[k] > v ? p[k] : v;
 					break;
-				case 3:
-					v = n >= 2 && !last_complete ? p[n - 2] : p[n - 1];
+				case 4:
+					v = series_last(&l.s[i], n, last_complete);
 					break;
-				case 4: {
+				case 5: {
 					double r;
 					size_t lo;
 
@@ -957,11 +1117,9 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 						? sorted[lo] + (r - (double)lo) *
 								   (sorted[lo + 1] - sorted[lo])
 						: sorted[lo];
+					v = round(v);
 					break;
 				}
-				case 5:
-					v = l.s[i].sum * (double)l.interval;
-					break;
 				}
 				if (i)
 					jb_raw(&b, ",", 1);
@@ -996,6 +1154,7 @@ struct sankey {
 	const struct graph_req *g;
 	struct jbuf rows, xps, axis, nodes, links;
 	int ax;
+	int has_axis[3];
 	size_t nrows;
 	char **node_names;
 	int *node_axis;
@@ -1035,7 +1194,7 @@ static int sankey_row(void *ctx, char **f, size_t n)
 	struct sankey *s = ctx;
 	const struct graph_req *g = s->g;
 	char names[16][300];
-	double v = strtod(f[n - 1], NULL);
+	double v = trunc(strtod(f[n - 1], NULL)); /* Akvorado's int(xps) */
 
 	jb_raw(&s->rows, s->nrows ? ",[" : "[", s->nrows ? 2 : 1);
 	for (size_t k = 0; k < g->ndims; k++) {
@@ -1046,13 +1205,15 @@ static int sankey_row(void *ctx, char **f, size_t n)
 			jb_raw(&s->rows, ",", 1);
 		jb_cstr(&s->rows, r);
 		snprintf(names[k], sizeof(names[k]), "%s: %s", col_name(g->dims[k], s->ax == 2), r);
-		if (sankey_node(s, names[k]) < 0)
+		/* Nodes are the ends of links: none with one dimension. */
+		if (g->ndims > 1 && sankey_node(s, names[k]) < 0)
 			return -ENOMEM;
 	}
 	jb_raw(&s->rows, "]", 1);
 	jb_printf(&s->xps, "%s", s->nrows ? "," : "");
 	jb_num(&s->xps, v);
 	jb_printf(&s->axis, "%s%d", s->nrows ? "," : "", s->ax);
+	s->has_axis[s->ax] = 1;
 	s->nrows++;
 	for (size_t k = 0; k + 1 < g->ndims; k++) {
 		size_t i;
@@ -1075,6 +1236,18 @@ static int sankey_row(void *ctx, char **f, size_t n)
 		s->l[i].xps += v;
 	}
 	return 0;
+}
+
+/* Links as Akvorado sorts them: by axis, larger first, then by source. */
+static int cmp_link(const void *pa, const void *pb)
+{
+	const struct link *a = pa, *b = pb;
+
+	if (a->axis != b->axis)
+		return a->axis - b->axis;
+	if (a->xps != b->xps)
+		return a->xps > b->xps ? -1 : 1;
+	return strcmp(a->src, b->src);
 }
 
 static int graph_sankey(const struct console_config *cfg, const struct store_config *store,
@@ -1102,14 +1275,15 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 
 		add(&q, "SELECT ");
 		for (size_t k = 0; k < g.ndims; k++) {
-			const char *n = col_name(g.dims[k], rev);
-
-			add(&q, "%sif(%s IN (SELECT %s FROM %s", k ? ", " : "", n, n,
-			    tables[table].name);
-			add_where(&q, g.start, g.end, g.filter_sql[rev], job->tenant_sql);
-			add(&q, " GROUP BY %s ORDER BY SUM(%s) DESC, %s LIMIT %llu), ", n, u, n,
-			    (unsigned long long)g.limit);
-			add_display(&q, g.dims[k], rev);
+			add(&q, "%sif(", k ? ", " : "");
+			add_dim(&q, &g, k, rev);
+			/* Each value among those of the top rows (as Akvorado:
+			 * the reverse axis probes the direct one's rows). */
+			add(&q, " IN (SELECT r%zu FROM (", k);
+			add_top_rows(&q, &g, tables[table].name, g.start, g.end, interval,
+				     job->tenant_sql);
+			add(&q, ")), ");
+			add_display_dim(&q, &g, k, rev);
 			add(&q, ", 'Other') AS d%zu", k);
 		}
 		add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)(g.end - g.start),
@@ -1162,8 +1336,15 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 		p = jb_take(&s.axis, &n);
 		jb_raw(&b, p ? p : "", p ? n : 0);
 		free(p);
-		jb_printf(&b, "],\"axis-names\":{\"1\":\"Direct\"%s},\"nodes\":[",
-			  g.bidirectional ? ",\"2\":\"Reverse\"" : "");
+		/* Names for the axes that have rows. */
+		jb_raw(&b, "],\"axis-names\":{", 16);
+		if (s.has_axis[1])
+			jb_printf(&b, "\"1\":\"Direct\"");
+		if (s.has_axis[2])
+			jb_printf(&b, "%s\"2\":\"Reverse\"", s.has_axis[1] ? "," : "");
+		jb_raw(&b, "},\"nodes\":[", 11);
+		if (s.nl)
+			qsort(s.l, s.nl, sizeof(s.l[0]), cmp_link);
 		for (size_t i = 0; i < s.nnodes; i++) {
 			jb_raw(&b, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
 			jb_cstr(&b, s.node_names[i]);
@@ -1342,7 +1523,8 @@ static int complete(const struct console_job *job, struct store_client *ch,
 		case FILTER_T_ADDR: {
 			/* From the data: the last day of flows_1m (the last hour of flows for
 			 * the columns only flows holds), with the tenant's filter. */
-			int cons = (fc->flags & FILTER_COL_CONSOLIDATED) != 0;
+			int cons =
+			    (fc->flags & FILTER_COL_CONSOLIDATED) && job->tenant_consolidated;
 			struct sql q = {0};
 			char *out = NULL, pat[420];
 			size_t pn = 0;
@@ -1436,6 +1618,17 @@ static int widget_sql(struct store_client *ch, struct console_answer *a, const c
 	return ret;
 }
 
+/* widget_sql() of q's text, which it frees: 0, -ENOMEM when q could not be
+ * written, -EIO when the query failed (`a` says why). */
+static int widget_run(struct store_client *ch, struct console_answer *a, struct sql *q, char **out)
+{
+	int ret = q->b.nomem ? -ENOMEM : widget_sql(ch, a, q->b.s, out) < 0 ? -EIO : 0;
+
+	free(q->b.s);
+	memset(q, 0, sizeof(*q));
+	return ret;
+}
+
 struct top_ctx {
 	struct jbuf *b;
 	const struct filter_column *col;
@@ -1478,12 +1671,97 @@ static int graph_row(void *ctx, char **f, size_t n)
 	return 0;
 }
 
+/* The columns of widget/flow-last, and how each becomes JSON. Read as
+ * TabSeparated and written here, so that every engine gives the same JSON:
+ * 18.16's JSON formats quote 64-bit integers (Bytes, Packets...), and a
+ * read-only profile refuses the setting that would stop it. */
+enum fl_kind { FL_NUM, FL_STR, FL_ARRAY };
+static const struct {
+	const char *name, *expr;
+	enum fl_kind kind;
+} flow_last[] = {
+    {"TimeReceived", "toUInt32(TimeReceived)", FL_NUM},
+    {"SamplingRate", "SamplingRate", FL_NUM},
+    {"ExporterAddress", "IPv6NumToString(ExporterAddress)", FL_STR},
+    {"ExporterName", "ExporterName", FL_STR},
+    {"SrcAddr", "IPv6NumToString(SrcAddr)", FL_STR},
+    {"DstAddr", "IPv6NumToString(DstAddr)", FL_STR},
+    {"SrcAS", "SrcAS", FL_NUM},
+    {"DstAS", "DstAS", FL_NUM},
+    {"SrcCountry", "replaceAll(toString(SrcCountry), '\\0', '')", FL_STR},
+    {"DstCountry", "replaceAll(toString(DstCountry), '\\0', '')", FL_STR},
+    {"InIfName", "InIfName", FL_STR},
+    {"OutIfName", "OutIfName", FL_STR},
+    {"InIfBoundary", "toString(InIfBoundary)", FL_STR},
+    {"OutIfBoundary", "toString(OutIfBoundary)", FL_STR},
+    {"InIfSpeed", "InIfSpeed", FL_NUM},
+    {"OutIfSpeed", "OutIfSpeed", FL_NUM},
+    {"EType", "EType", FL_NUM},
+    {"Proto", "Proto", FL_NUM},
+    {"SrcPort", "SrcPort", FL_NUM},
+    {"DstPort", "DstPort", FL_NUM},
+    {"Bytes", "Bytes", FL_NUM},
+    {"Packets", "Packets", FL_NUM},
+    {"ForwardingStatus", "ForwardingStatus", FL_NUM},
+    {"TCPFlags", "TCPFlags", FL_NUM},
+    {"SrcMAC", "MACNumToString(SrcMAC)", FL_STR},
+    {"DstMAC", "MACNumToString(DstMAC)", FL_STR},
+    {"IPTTL", "IPTTL", FL_NUM},
+    {"DstASPath", "DstASPath", FL_ARRAY},
+    {"DstCommunities", "DstCommunities", FL_ARRAY},
+};
+
+struct flow_last_ctx {
+	struct jbuf *b;
+	size_t n;
+};
+
+/* One flow as a JSON object: numbers as the digits ClickHouse printed (no
+ * precision lost), arrays of numbers as they are; what does not look like
+ * its kind becomes null rather than unchecked text. */
+static int flow_last_row(void *ctx, char **f, size_t n)
+{
+	struct flow_last_ctx *fl = ctx;
+
+	jb_raw(fl->b, "{", 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(f[i]);
+		int ok;
+
+		jb_printf(fl->b, "%s\"%s\":", i ? "," : "", flow_last[i].name);
+		switch (flow_last[i].kind) {
+		case FL_STR:
+			jb_str(fl->b, f[i], len);
+			continue;
+		case FL_NUM:
+			ok = len && len < 21 && strspn(f[i], "0123456789") == len &&
+			     (f[i][0] != '0' || len == 1);
+			break;
+		default:
+			ok = len >= 2 && f[i][0] == '[' && f[i][len - 1] == ']' &&
+			     strspn(f[i] + 1, "0123456789,") == len - 2 && !strstr(f[i], ",,") &&
+			     f[i][1] != ',' && (len == 2 || f[i][len - 2] != ',');
+			break;
+		}
+		if (ok)
+			jb_raw(fl->b, f[i], len);
+		else
+			jb_raw(fl->b, "null", 4);
+	}
+	jb_raw(fl->b, "}", 1);
+	fl->n++;
+	return 0;
+}
+
 static int widget(const struct store_config *store, struct store_client *ch,
 		  const struct console_job *job, struct console_answer *a)
 {
 	const char *w = job->route + 7, *ten = job->tenant_sql;
+	/* flows_1m when it holds the tenant filter's columns, else flows. */
+	const char *t1m = job->tenant_consolidated ? "flows_1m" : "flows";
 	struct jbuf b = {0};
 	char sql[8192 + 4096];
+	struct sql q = {0};
 	char *out = NULL;
 	int ret = 0;
 
@@ -1506,10 +1784,10 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		char *line;
 
 		snprintf(sql, sizeof(sql),
-			 "SELECT DISTINCT ExporterName FROM flows_1m WHERE TimeReceived >= now() - "
+			 "SELECT DISTINCT ExporterName FROM %s WHERE TimeReceived >= now() - "
 			 "86400 AND (%s) AND ExporterName != '' ORDER BY ExporterName LIMIT 1000 "
 			 "FORMAT TabSeparated",
-			 ten);
+			 t1m, ten);
 		if (widget_sql(ch, a, sql, &out) < 0)
 			return 0;
 		jb_raw(&b, "{\"exporters\":[", 14);
@@ -1526,26 +1804,20 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		}
 		jb_raw(&b, "]}", 2);
 	} else if (!strcmp(w, "flow-last")) {
-		snprintf(
-		    sql, sizeof(sql),
-		    "SELECT toUInt32(TimeReceived) AS TimeReceived, SamplingRate, "
-		    "IPv6NumToString(ExporterAddress) AS ExporterAddress, ExporterName, "
-		    "IPv6NumToString(SrcAddr) AS SrcAddr, IPv6NumToString(DstAddr) AS DstAddr, "
-		    "SrcAS, DstAS, replaceAll(toString(SrcCountry), '\\0', '') AS SrcCountry, "
-		    "replaceAll(toString(DstCountry), '\\0', '') AS DstCountry, InIfName, "
-		    "OutIfName, InIfBoundary, OutIfBoundary, InIfSpeed, OutIfSpeed, EType, "
-		    "Proto, SrcPort, DstPort, Bytes, Packets, ForwardingStatus, TCPFlags, "
-		    "MACNumToString(SrcMAC) AS SrcMAC, MACNumToString(DstMAC) AS DstMAC, IPTTL, "
-		    "DstASPath, DstCommunities FROM flows WHERE TimeReceived >= now() - 3600 "
-		    "AND (%s) ORDER BY TimeReceived DESC LIMIT 1 FORMAT JSONEachRow",
-		    ten);
-		if (widget_sql(ch, a, sql, &out) < 0)
-			return 0;
-		size_t n = strlen(out);
+		struct flow_last_ctx fl = {&b, 0};
 
-		while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
-			out[--n] = '\0';
-		jb_raw(&b, n ? out : "{}", n ? n : 2);
+		add(&q, "SELECT ");
+		for (size_t i = 0; i < sizeof(flow_last) / sizeof(flow_last[0]); i++)
+			add(&q, "%s%s", i ? ", " : "", flow_last[i].expr);
+		add(&q, " FROM flows WHERE TimeReceived >= now() - 3600 AND (");
+		jb_raw(&q.b, ten, strlen(ten));
+		add(&q, ") ORDER BY TimeReceived DESC LIMIT 1 FORMAT TabSeparated");
+		ret = widget_run(ch, a, &q, &out);
+		if (ret < 0)
+			return ret == -ENOMEM ? ret : 0;
+		ret = tsv_rows(out, sizeof(flow_last) / sizeof(flow_last[0]), flow_last_row, &fl);
+		if (ret == 0 && !fl.n)
+			jb_raw(&b, "{}", 2);
 	} else if (!strncmp(w, "top/", 4)) {
 		static const struct {
 			const char *name, *col;
@@ -1560,7 +1832,6 @@ static int widget(const struct store_config *store, struct store_client *ch,
 			    {"dst-port", "DstPort"}};
 		const struct filter_column *col = NULL;
 		struct top_ctx t = {&b, NULL, 0, 0};
-		struct sql q = {0};
 
 		for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++)
 			if (!strcmp(w + 4, tops[i].name))
@@ -1570,7 +1841,7 @@ static int widget(const struct store_config *store, struct store_client *ch,
 			return 0;
 		}
 		t.col = col;
-		const char *tn = col->flags & FILTER_COL_CONSOLIDATED ? "flows_1m" : "flows";
+		const char *tn = col->flags & FILTER_COL_CONSOLIDATED ? t1m : "flows";
 
 		snprintf(
 		    sql, sizeof(sql),
@@ -1599,21 +1870,16 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		if (col->type == FILTER_T_ASN)
 			add(&q, ") ORDER BY s DESC, v");
 		add(&q, " FORMAT TabSeparated");
-		if (q.b.nomem) {
-			free(q.b.s);
-			return -ENOMEM;
-		}
-		ret = widget_sql(ch, a, q.b.s, &out);
-		free(q.b.s);
+		ret = widget_run(ch, a, &q, &out);
 		if (ret < 0)
-			return 0;
+			return ret == -ENOMEM ? ret : 0;
 		jb_raw(&b, "{\"top\":[", 8);
 		ret = tsv_rows(out, 2, top_row, &t);
 		jb_raw(&b, "]}", 2);
 	} else if (!strcmp(w, "graph")) {
 		struct graph_ctx g = {&b, 0};
 		int64_t now = (int64_t)time(NULL), start = now - 86400;
-		size_t table = choose_table(store, start, 300, 1);
+		size_t table = choose_table(store, start, 300, job->tenant_consolidated);
 		int64_t res = tables[table].resolution, interval = res > 300 ? res : 300;
 
 		snprintf(sql, sizeof(sql),

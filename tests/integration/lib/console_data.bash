@@ -16,7 +16,8 @@
 # InIfProvider transit1, InIfSpeed 10), plus the same four flows 30 seconds
 # ago (for the widgets, which look at the last minutes). flows_1m, flows_5m
 # and flows_1h get them summed per minute, 5 minutes, hour (as the outlet does).
-# Writes DIR/weir.yaml (clickhouse.url, database weir) and sets CD_T0.
+# Writes DIR/weir.yaml (clickhouse.url, database weir) and sets CD_T0. Then
+# runs the statements of CD_EXTRA_SQL (one a line), if set.
 #
 # With CH_URL embedded://DBDIR (the embedded engine, one process per
 # directory): the schema by `weir orchestrator --once` on it, the rows through
@@ -54,6 +55,12 @@ EOC
 	esac
 	_console_data_rows
 	ret=$?
+	# CD_EXTRA_SQL: statements (one a line) a test adds to the known flows.
+	if [ "$ret" = 0 ] && [ -n "${CD_EXTRA_SQL:-}" ]; then
+		while IFS= read -r sql; do
+			[ -z "$sql" ] || ch_query "$sql" >/dev/null || { ret=1; break; }
+		done <<<"$CD_EXTRA_SQL"
+	fi
 	if [ -n "$front" ]; then
 		kill $front 2>/dev/null
 		while kill -0 $front 2>/dev/null; do sleep 0.1; done
