@@ -101,6 +101,29 @@ int demo_encoder_encode(struct demo_encoder *enc, const struct flow *flows, size
 
 void demo_encoder_stats(const struct demo_encoder *enc, struct demo_encoder_stats *stats);
 
+/* What a router says about one of its interfaces (strings borrowed). */
+struct demo_interface {
+	uint32_t ifindex;
+	uint32_t speed_mbps; /* sent by IPFIX only (0 = not sent) */
+	const char *name;	 /* interfaceName, at most DEMO_IF_NAME_LEN - 1 bytes sent */
+	const char *description; /* interfaceDescription, at most DEMO_IF_DESC_LEN - 1 */
+};
+#define DEMO_IF_NAME_LEN 32
+#define DEMO_IF_DESC_LEN 64
+
+/* NetFlow v9 and IPFIX only: builds in buf (cap bytes) one datagram with an
+ * options template and options data naming interfaces ifs[0..n), as routers
+ * export them: scope the interface (v9 scope type 2 Interface, RFC 3954 6.1;
+ * IPFIX ingressInterface, IE 10), interfaceName (IE 82) and
+ * interfaceDescription (IE 83) in fixed-length NUL-padded fields and, in
+ * IPFIX, the speed in bits/s (weir's enterprise IE 32473/1, as weir probe
+ * sends it). Returns how many interfaces went in (as many as fit in
+ * max_size), -EINVAL for the other formats, or -EMSGSIZE; *len is the
+ * datagram's size. `now` (unix seconds) is the export time unless the
+ * config sets one. Sequence numbers advance as for flows. */
+int demo_encoder_encode_interfaces(struct demo_encoder *enc, const struct demo_interface *ifs,
+				   size_t n, uint64_t now, uint8_t *buf, size_t cap, size_t *len);
+
 /* Fills flows[0..n) with pseudo-random but reproducible records (the
  * generator state *seed is updated) that use the fields `format` carries,
  * within its ranges: IPv4 and IPv6 (v5: IPv4 only), TCP, UDP, ICMP and other

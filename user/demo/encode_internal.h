@@ -14,6 +14,7 @@
 #define ENC_TEMPLATE_V4	      256
 #define ENC_TEMPLATE_V6	      257
 #define ENC_TEMPLATE_SAMPLING 258
+#define ENC_TEMPLATE_IFACES   259
 #define ENC_SAMPLER_ID	      1
 
 /* One field of a data template: the IE number, its length on the wire and
