@@ -146,8 +146,7 @@ static void sleep_until(const struct timespec *t)
 static void send_datagram(struct demo_source *src, const uint8_t *buf, size_t len,
 			  struct log_ratelimit *rl)
 {
-	if (len &&
-	    sendto(src->fd, buf, len, 0, (struct sockaddr *)&src->dst, sizeof(src->dst)) < 0)
+	if (len && sendto(src->fd, buf, len, 0, (struct sockaddr *)&src->dst, sizeof(src->dst)) < 0)
 		log_write_limited(rl, LOG_LEVEL_WARN, "demo exporter could not send",
 				  "exporter=%s errno=%d", src->router->address, errno);
 }

@@ -95,9 +95,9 @@ double demo_rhythm(uint32_t seconds_of_day);
 
 /* An attack burst: a UDP reflection flood from many ASes at one customer. */
 struct demo_attack {
-	uint64_t id;	     /* burst number (unix time / DEMO_ATTACK_PERIOD) */
+	uint64_t id;		/* burst number (unix time / DEMO_ATTACK_PERIOD) */
 	struct in6_addr target; /* in the local AS's first IPv4 prefix */
-	uint16_t src_port;   /* 123 (NTP) or 53 (DNS), by turns */
+	uint16_t src_port;	/* 123 (NTP) or 53 (DNS), by turns */
 	uint16_t packet_size;
 };
 /* Returns 1 and fills *out when a burst is on at `now` (unix seconds), else 0. */

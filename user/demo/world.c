@@ -138,7 +138,8 @@ static int add_prefixes(struct demo_world *w, struct world_as *a, char *list, si
 
 		if (!copy)
 			return -ENOMEM;
-		for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		for (char *tok = strtok_r(copy, " ", &save); tok;
+		     tok = strtok_r(NULL, " ", &save)) {
 			struct world_prefix p;
 			unsigned len;
 
@@ -227,9 +228,10 @@ int demo_world_new(const char *csv, struct demo_world **out, struct error *err)
 		w->nases++;
 	}
 	if (!have_local || !w->total_weight) {
-		ret = error_set(err, -EINVAL,
-				"demo: world table needs one local AS (with IPv4 and IPv6 prefixes) "
-				"and external ASes with a weight");
+		ret =
+		    error_set(err, -EINVAL,
+			      "demo: world table needs one local AS (with IPv4 and IPv6 prefixes) "
+			      "and external ASes with a weight");
 		goto out;
 	}
 	free(text);
@@ -297,7 +299,7 @@ const struct demo_as *demo_world_lookup(const struct demo_world *w, const struct
 
 /* Relative traffic at each hour of the day, as on an eyeball network: low
  * at 4-5 in the morning, rising through the day, peak at 21. */
-static const uint8_t rhythm_pct[25] = {55, 42, 32, 25, 21, 20, 24, 32, 45, 56, 62, 66, 70,
+static const uint8_t rhythm_pct[25] = {55, 42, 32, 25, 21, 20, 24, 32, 45,  56, 62, 66, 70,
 				       70, 68, 70, 74, 80, 86, 92, 97, 100, 92, 74, 55};
 
 double demo_rhythm(uint32_t seconds_of_day)
@@ -371,8 +373,8 @@ static void random_in(struct in6_addr *a, const struct world_prefix *p, uint64_t
 		a->s6_addr[15] = (uint8_t)(1 + x % 200);
 }
 
-static const struct world_prefix *pick_prefix(const struct demo_world *w,
-					      const struct world_as *a, int v6, uint64_t x)
+static const struct world_prefix *pick_prefix(const struct demo_world *w, const struct world_as *a,
+					      int v6, uint64_t x)
 {
 	if (v6 && a->n6)
 		return &w->prefixes[a->first6 + x % a->n6];
@@ -438,9 +440,9 @@ void demo_world_flow(const struct demo_world *w, size_t router, uint64_t *rng, u
 		uint16_t port;
 		uint16_t size; /* typical packet size, server to client */
 	} services[] = {
-	    {6, 443, 1400}, {6, 443, 1400}, {6, 443, 1300}, {17, 443, 1250}, {17, 443, 1250},
-	    {6, 80, 1200},  {17, 53, 140},	{6, 22, 300},	{6, 25, 700},	 {17, 123, 90},
-	    {6, 993, 500},  {6, 8080, 900},
+	    {6, 443, 1400},  {6, 443, 1400}, {6, 443, 1300}, {17, 443, 1250},
+	    {17, 443, 1250}, {6, 80, 1200},  {17, 53, 140},  {6, 22, 300},
+	    {6, 25, 700},    {17, 123, 90},  {6, 993, 500},  {6, 8080, 900},
 	};
 	const struct demo_router *r = &routers[router % (sizeof(routers) / sizeof(routers[0]))];
 	uint64_t x = rng_next(rng), y = rng_next(rng);
