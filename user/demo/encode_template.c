@@ -483,7 +483,8 @@ static int encode_sets(struct demo_encoder *enc, const struct flow *flows, size_
 	struct rec_ctx c;
 	size_t i;
 
-	due = enc->stats.datagrams == 0 ||
+	/* (an interface options datagram may have come first) */
+	due = !enc->templates_sent ||
 	      (enc->cfg.template_refresh && enc->stats.datagrams % enc->cfg.template_refresh == 0);
 	if (!n && !due)
 		return 0; /* nothing to send */
@@ -492,8 +493,10 @@ static int encode_sets(struct demo_encoder *enc, const struct flow *flows, size_
 	c.export_time = enc_export_time(enc, flows, n);
 	c.uptime = enc_uptime_ms(enc, c.export_time);
 	c.rate = enc_sampling_rate(enc);
-	if (due)
+	if (due) {
 		p = write_templates(enc, p, ipfix, &records, &data_records);
+		enc->templates_sent = 1;
+	}
 
 	for (i = 0; i < n; i++) {
 		int v6 = enc_is_ipv6(&flows[i]);

@@ -168,7 +168,7 @@ static int add_prefixes(struct demo_world *w, struct world_as *a, char *list, si
 int demo_world_new(const char *csv, struct demo_world **out, struct error *err)
 {
 	struct demo_world *w = calloc(1, sizeof(*w));
-	char *text = strdup(csv ? csv : demo_world_csv_text), *save = NULL;
+	char *text = strdup(csv ? csv : demo_world_csv_text);
 	size_t lines = 1, lineno = 0, names_used = 0, cap;
 	int ret = -ENOMEM, header = 1, have_local = 0;
 
@@ -186,11 +186,14 @@ int demo_world_new(const char *csv, struct demo_world **out, struct error *err)
 	if (!w->ases || !w->prefixes || !w->names)
 		goto fail;
 	ret = -EINVAL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = text, *next; line; line = next) {
 		struct world_as *a = &w->ases[w->nases];
 		char *f[6], *end;
 		size_t nf;
 
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		lineno++;
 		if (line[0] == '#' || !line[strspn(line, " \t\r")])
 			continue;

@@ -72,7 +72,8 @@ TEST(bad_tables_are_refused_with_the_line)
 	    {"asn,name,country,weight,reach,prefixes\n1,A,USA,1,pni,192.0.2.0/24\n"
 	     "2,L,FR,0,local,198.51.100.0/24 2001:db8::/32\n",
 	     "line 2"},
-	    {"# c\nasn,name,country,weight,reach,prefixes\n1,A,US,1,pni,192.0.2.0/33\n", "line 3"},
+	    {"# c\n\nasn,name,country,weight,reach,prefixes\n1,A,US,1,pni,192.0.2.0/33\n",
+	     "line 4"},
 	    {"asn,name,country,weight,reach,prefixes\n1,A,US,1,peer,192.0.2.0/24\n", "line 2"},
 	    {"asn,name,country,weight,reach,prefixes\n2,L,FR,0,local,198.51.100.0/24\n"
 	     "1,A,US,1,pni,192.0.2.0/24\n",
@@ -326,4 +327,54 @@ TEST(interface_options_respect_max_size)
 	CHECK(len <= 300);
 	CHECK_EQ(demo_encoder_encode_interfaces(enc, ifs, 8, NOW, buf, 40, &len), -EMSGSIZE);
 	demo_encoder_free(enc);
+}
+
+/* The interface options a router sends first do not stand in for the data
+ * templates: the first flows datagram after them still carries them, so a
+ * collector decodes it. */
+TEST(flows_after_interface_options_carry_their_templates)
+{
+	for (int ipfix = 0; ipfix < 2; ipfix++) {
+		struct demo_encoder_config ec = {.format = ipfix ? DEMO_IPFIX : DEMO_NETFLOW_V9,
+						 .sampling_rate = 1000,
+						 .template_refresh = 5};
+		struct demo_interface ifc = {1, 1000, "xe-0/0/1", "Transit: Cogent"};
+		struct demo_world *w = world();
+		struct demo_encoder *enc;
+		struct decode_config dc;
+		struct decode_state *st;
+		struct flow in_flows[8], out_flows[8];
+		struct decode_interface ifs[4];
+		uint8_t buf[1500];
+		uint64_t rng = 3;
+		size_t len = 0;
+		int n;
+
+		REQUIRE_EQ(demo_encoder_new(&ec, &enc, NULL), 0);
+		decode_config_init(&dc);
+		REQUIRE_EQ(decode_state_new(&dc, &st, NULL), 0);
+		for (int i = 0; i < 8; i++)
+			demo_world_flow(w, 0, &rng, NOW, &in_flows[i]);
+		for (int step = 0; step < 2; step++) {
+			struct decode_output o = {
+			    .flows = out_flows, .cap = 8, .ifaces = ifs, .ifaces_cap = 4};
+			struct decode_input in = {.data = buf, .time_received = NOW};
+			struct decode_result res;
+
+			if (step == 0)
+				n = demo_encoder_encode_interfaces(enc, &ifc, 1, NOW, buf,
+								   sizeof(buf), &len);
+			else
+				n = demo_encoder_encode(enc, in_flows, 8, buf, sizeof(buf), &len);
+			CHECK(n > 0);
+			in.len = len;
+			addr_from_text(&in.exporter, "127.0.0.11");
+			CHECK_EQ(decode_datagram(st, &in, &o, &res), DECODE_OK);
+			CHECK_EQ(o.count, step ? (uint32_t)n : 0);
+			CHECK_EQ(o.ifaces_count, step ? 0 : 1);
+		}
+		decode_state_free(st);
+		demo_encoder_free(enc);
+		demo_world_free(w);
+	}
 }
