@@ -142,6 +142,7 @@ static void sleep_until(const struct timespec *t)
 
 /* Interface names again every so often, as routers resend options data. */
 #define DEMO_IFACES_EVERY_S 30
+#define DEMO_NAMES_FIRST_MS 2000 /* between the first names and the first flows */
 
 static void send_datagram(struct demo_source *src, const uint8_t *buf, size_t len,
 			  struct log_ratelimit *rl)
@@ -195,6 +196,14 @@ static void *demo_main(void *arg)
 	struct timespec next;
 	LOG_RATELIMIT(send_rl, 1);
 
+	/* Names first: weir resolves the routers and their interfaces from
+	 * the options data (and the static metadata) before the first flows,
+	 * which are then stored with their names. */
+	for (size_t s = 0; s < e->nsrc; s++)
+		if (e->src[s].format != DEMO_SFLOW_V5)
+			send_interfaces(&e->src[s], (uint64_t)time(NULL), &send_rl);
+	for (int i = 0; i < DEMO_NAMES_FIRST_MS / 50 && !atomic_load(&e->stop); i++)
+		usleep(50000);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (!atomic_load(&e->stop)) {
 		uint64_t now = (uint64_t)time(NULL);
