@@ -52,9 +52,10 @@ if (reason) {
 
   await test(names[0], async () => {
     const deadline = Date.now() + 60_000;
-    while (!url && Date.now() < deadline && child.exitCode === null) {
+    for (;;) {
       url = /demo: console at (http:\/\/\S+?);/.exec(output)?.[1] ?? null;
-      if (!url) await new Promise((ok) => setTimeout(ok, 200));
+      if (url || Date.now() > deadline || child.exitCode !== null) break;
+      await new Promise((ok) => setTimeout(ok, 200));
     }
     assert(url === `http://127.0.0.1:${http}`, `no console URL (got ${url}):\n${output.slice(-2000)}`);
   });

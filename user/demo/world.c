@@ -320,7 +320,8 @@ int demo_attack_at(const struct demo_world *w, uint64_t now, struct demo_attack 
 	const struct world_prefix *p = &w->prefixes[local->first4];
 	uint32_t base = (uint32_t)p->addr.s6_addr[12] << 24 | (uint32_t)p->addr.s6_addr[13] << 16 |
 			(uint32_t)p->addr.s6_addr[14] << 8 | p->addr.s6_addr[15];
-	uint32_t hosts = p->len >= 126 ? 1 : (1u << (128 - p->len)) - 2;
+	unsigned bits = 128u - p->len;
+	uint32_t hosts = bits <= 1 ? 1 : bits >= 31 ? 1u << 30 : (1u << bits) - 2;
 
 	memset(out, 0, sizeof(*out));
 	if (now % DEMO_ATTACK_PERIOD >= DEMO_ATTACK_LENGTH)
