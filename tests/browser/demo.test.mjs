@@ -79,7 +79,10 @@ if (reason) {
       };
       if (last.exporters.some((n) => /^(par1|fra1)-edge\d$/.test(n)) &&
           last.countries.some((n) => /^[A-Z]{2}$/.test(n)) &&
-          last.ases.some((n) => /^\d+: \S/.test(n))) break;
+          last.ases.some((n) => /^\d+: \S/.test(n))) {
+        console.log(`# names on the home page ${Math.round((Date.now() - started) / 1000)} s after start`);
+        break;
+      }
     }
     await screenshot(page, "demo-home", { fullPage: true });
     assert(last.exporters?.some((n) => /^(par1|fra1)-edge\d$/.test(n)),
