@@ -68,7 +68,12 @@ WEB_DIST := $(if $(wildcard web/package.json),web/dist/index.html)
 WEB_SRCS := $(shell find web/src -type f 2>/dev/null) $(wildcard web/index.html web/vite.config.ts \
 	web/tsconfig.json web/package.json web/package-lock.json docs/*.md)
 
-all: $(BUILD)/weir $(WEB_DIST)
+# The demo's GeoIP files (mk/demo-mmdb.pl) when libmaxmind-db-writer-perl
+# is there (`make deps` installs it; `make demo` needs them).
+DEMO_MMDB := $(BUILD)/demo/asn.mmdb
+DEMO_DATA := $(if $(shell perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null && echo y),$(DEMO_MMDB))
+
+all: $(BUILD)/weir $(WEB_DIST) $(DEMO_DATA)
 
 deps:
 	$(Q)mk/deps.sh
@@ -123,6 +128,8 @@ $(BUILD)/fuzzobj/%.o: %.c | $(GENERATED)
 
 # names.c takes the shipped names (config/names/*.csv) in with .incbin.
 $(foreach d,obj asan fuzzobj,$(BUILD)/$(d)/user/orchestrator/names.o): $(wildcard config/names/*.csv)
+# world.c takes the demo's world table (config/demo/world.csv) the same way.
+$(foreach d,obj asan fuzzobj,$(BUILD)/$(d)/user/demo/world.o): config/demo/world.csv
 
 $(BUILD)/libweir.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -178,7 +185,12 @@ fuzz: fuzz-build
 bench: all
 	$(Q)$(BUILD)/weir bench all
 
-demo: deps all
+# asn.mmdb stands for the three files the generator writes.
+$(DEMO_MMDB): config/demo/world.csv mk/demo-mmdb.pl
+	@echo "  MMDB    $(@D)"
+	$(Q)perl mk/demo-mmdb.pl config/demo/world.csv $(@D)
+
+demo: deps all $(DEMO_MMDB)
 	$(Q)BUILD=$(BUILD) mk/demo.sh
 
 install: all

@@ -27,14 +27,15 @@ int demo_format_from_name(const char *name, enum demo_format *format);
 
 struct demo_encoder_config {
 	enum demo_format format;
-	uint32_t domain_id; /* v9 source id, IPFIX observation domain, sFlow sub-agent id */
+	uint32_t domain_id;	/* v9 source id, IPFIX observation domain, sFlow sub-agent id */
 	uint32_t sampling_rate; /* announced: v5 header, v9/IPFIX options data, sFlow samples */
-	struct in6_addr agent; /* sFlow agent address (IPv4-mapped for IPv4) */
-	uint32_t template_refresh; /* v9/IPFIX: (options) templates every N datagrams; 0 = only the first */
-	uint16_t max_size; /* datagram size limit in bytes; 0 = 1400 */
+	struct in6_addr agent;	/* sFlow agent address (IPv4-mapped for IPv4) */
+	/* v9/IPFIX: (options) templates every N datagrams; 0 = only the first */
+	uint32_t template_refresh;
+	uint16_t max_size;    /* datagram size limit in bytes; 0 = 1400 */
 	uint64_t export_time; /* unix seconds for headers; 0 = the flows' time_received */
-	uint32_t uptime_ms; /* v5/v9 sysUptime at the first datagram (0 = one day); it then
-			     * grows with the export time */
+	uint32_t uptime_ms;   /* v5/v9 sysUptime at the first datagram (0 = one day); it then
+			       * grows with the export time */
 	/* v9/IPFIX: the sampling interval in every data record (IE 34) instead
 	 * of a sampler id (IE 48 / 302) and sampling options data. */
 	int sampling_in_record;
@@ -51,8 +52,8 @@ struct demo_encoder_config {
 /* What an encoder did so far. */
 struct demo_encoder_stats {
 	uint64_t datagrams; /* datagrams built (including template-only ones) */
-	uint64_t flows; /* flows encoded */
-	uint64_t skipped; /* flows the format cannot carry (IPv6 in NetFlow v5), left out */
+	uint64_t flows;	    /* flows encoded */
+	uint64_t skipped;   /* flows the format cannot carry (IPv6 in NetFlow v5), left out */
 	uint64_t templates; /* template and options template records sent */
 };
 
@@ -96,10 +97,33 @@ void demo_encoder_free(struct demo_encoder *enc);
  *   communities: a path ending with dst_as, or [dst_as] when the flow has no
  *   path) records, sampling rate, sample pool, in/out interface (at most
  *   2^30-1). */
-int demo_encoder_encode(struct demo_encoder *enc, const struct flow *flows, size_t n,
-			uint8_t *buf, size_t cap, size_t *len);
+int demo_encoder_encode(struct demo_encoder *enc, const struct flow *flows, size_t n, uint8_t *buf,
+			size_t cap, size_t *len);
 
 void demo_encoder_stats(const struct demo_encoder *enc, struct demo_encoder_stats *stats);
+
+/* What a router says about one of its interfaces (strings borrowed). */
+struct demo_interface {
+	uint32_t ifindex;
+	uint32_t speed_mbps;	 /* sent by IPFIX only (0 = not sent) */
+	const char *name;	 /* interfaceName, at most DEMO_IF_NAME_LEN - 1 bytes sent */
+	const char *description; /* interfaceDescription, at most DEMO_IF_DESC_LEN - 1 */
+};
+#define DEMO_IF_NAME_LEN 32
+#define DEMO_IF_DESC_LEN 64
+
+/* NetFlow v9 and IPFIX only: builds in buf (cap bytes) one datagram with an
+ * options template and options data naming interfaces ifs[0..n), as routers
+ * export them: scope the interface (v9 scope type 2 Interface, RFC 3954 6.1;
+ * IPFIX ingressInterface, IE 10), interfaceName (IE 82) and
+ * interfaceDescription (IE 83) in fixed-length NUL-padded fields and, in
+ * IPFIX, the speed in bits/s (weir's enterprise IE 32473/1, as weir probe
+ * sends it). Returns how many interfaces went in (as many as fit in
+ * max_size), -EINVAL for the other formats, or -EMSGSIZE; *len is the
+ * datagram's size. `now` (unix seconds) is the export time unless the
+ * config sets one. Sequence numbers advance as for flows. */
+int demo_encoder_encode_interfaces(struct demo_encoder *enc, const struct demo_interface *ifs,
+				   size_t n, uint64_t now, uint8_t *buf, size_t cap, size_t *len);
 
 /* Fills flows[0..n) with pseudo-random but reproducible records (the
  * generator state *seed is updated) that use the fields `format` carries,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
-/* The demo exporter: made-up but plausible traffic (a few busy services, many
- * clients, documentation prefixes and private AS numbers), encoded with the
- * demo encoder and sent over UDP from one loopback address per format. */
+/* The demo exporter: the world's traffic (world.c), encoded with the demo
+ * encoder and sent over UDP from one loopback address per router, with
+ * the routers' interface names as options data. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,20 +17,24 @@
 #include "common/log.h"
 #include "demo_exporter.h"
 
-#define DEMO_EXPORTERS 4
-#define DEMO_BATCH     64 /* flows made per exporter per round */
+#define DEMO_MAX_ROUTERS  8
+#define DEMO_BATCH	  64 /* flows made per router per round at the daily peak */
+#define DEMO_ATTACK_BATCH 24 /* and attack flows during a burst */
 
 struct demo_source {
+	const struct demo_router *router;
 	enum demo_format format;
-	const char *address; /* loopback source: one exporter each */
 	struct demo_encoder *enc;
 	int fd;
 	struct sockaddr_in dst;
+	uint64_t ifaces_sent; /* unix time of the last interface options */
 };
 
 struct demo_exporter {
 	struct demo_exporter_config cfg;
-	struct demo_source src[DEMO_EXPORTERS];
+	struct demo_world *world;
+	struct demo_source src[DEMO_MAX_ROUTERS];
+	size_t nsrc;
 	pthread_t thread;
 	int started;
 	_Atomic int stop;
@@ -136,43 +140,99 @@ static void sleep_until(const struct timespec *t)
 		;
 }
 
+/* Interface names again every so often, as routers resend options data. */
+#define DEMO_IFACES_EVERY_S 30
+#define DEMO_NAMES_FIRST_MS 2000 /* between the first names and the first flows */
+
+static void send_datagram(struct demo_source *src, const uint8_t *buf, size_t len,
+			  struct log_ratelimit *rl)
+{
+	if (len && sendto(src->fd, buf, len, 0, (struct sockaddr *)&src->dst, sizeof(src->dst)) < 0)
+		log_write_limited(rl, LOG_LEVEL_WARN, "demo exporter could not send",
+				  "exporter=%s errno=%d", src->router->address, errno);
+}
+
+static void send_interfaces(struct demo_source *src, uint64_t now, struct log_ratelimit *rl)
+{
+	struct demo_interface ifs[16];
+	const struct demo_router *r = src->router;
+	size_t n = 0, done = 0;
+	uint8_t buf[1500];
+
+	for (size_t i = 0; i < r->nports && n < 16; i++)
+		ifs[n++] = r->ports[i].ifc;
+	while (done < n) {
+		size_t len = 0;
+		int k = demo_encoder_encode_interfaces(src->enc, ifs + done, n - done, now, buf,
+						       sizeof(buf), &len);
+
+		if (k <= 0)
+			break;
+		send_datagram(src, buf, len, rl);
+		done += (size_t)k;
+	}
+	src->ifaces_sent = now;
+}
+
+/* Local seconds since midnight: the rhythm follows the operator's day. */
+static uint32_t local_seconds_of_day(time_t now)
+{
+	struct tm tm;
+
+	if (!localtime_r(&now, &tm))
+		return (uint32_t)(now % 86400);
+	return (uint32_t)(tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+}
+
 static void *demo_main(void *arg)
 {
 	struct demo_exporter *e = arg;
-	struct flow flows[DEMO_BATCH];
+	struct flow flows[DEMO_BATCH + DEMO_ATTACK_BATCH];
 	uint8_t buf[1500];
-	uint64_t seq = 0;
+	uint64_t rng = 0x5eed;
 	uint32_t rate = e->cfg.flows_per_second ? e->cfg.flows_per_second : 200;
-	/* One round sends DEMO_BATCH flows from each exporter. */
-	uint64_t round_ns = 1000000000ull * DEMO_BATCH * DEMO_EXPORTERS / rate;
+	/* One round sends up to DEMO_BATCH flows from each router. */
+	uint64_t round_ns = 1000000000ull * DEMO_BATCH * e->nsrc / rate;
 	struct timespec next;
 	LOG_RATELIMIT(send_rl, 1);
 
+	/* Names first: weir resolves the routers and their interfaces from
+	 * the options data (and the static metadata) before the first flows,
+	 * which are then stored with their names. */
+	for (size_t s = 0; s < e->nsrc; s++)
+		if (e->src[s].format != DEMO_SFLOW_V5)
+			send_interfaces(&e->src[s], (uint64_t)time(NULL), &send_rl);
+	for (int i = 0; i < DEMO_NAMES_FIRST_MS / 50 && !atomic_load(&e->stop); i++)
+		usleep(50000);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (!atomic_load(&e->stop)) {
 		uint64_t now = (uint64_t)time(NULL);
+		double share = demo_rhythm(local_seconds_of_day((time_t)now));
+		struct demo_attack attack;
+		int attacking = demo_attack_at(e->world, now, &attack);
+		size_t normal = (size_t)(DEMO_BATCH * share + 0.5);
 
-		for (int s = 0; s < DEMO_EXPORTERS; s++) {
+		for (size_t s = 0; s < e->nsrc; s++) {
 			struct demo_source *src = &e->src[s];
-			size_t done = 0;
+			size_t done = 0, count = normal ? normal : 1;
 
-			for (int i = 0; i < DEMO_BATCH; i++)
-				demo_flow_make(&flows[i], seq++, (uint32_t)s, now);
-			while (done < DEMO_BATCH) {
+			if (src->format != DEMO_SFLOW_V5 &&
+			    (!src->ifaces_sent || now >= src->ifaces_sent + DEMO_IFACES_EVERY_S))
+				send_interfaces(src, now, &send_rl);
+			for (size_t i = 0; i < count; i++)
+				demo_world_flow(e->world, s, &rng, now, &flows[i]);
+			if (attacking)
+				for (size_t i = 0; i < DEMO_ATTACK_BATCH; i++)
+					demo_world_attack_flow(e->world, s, &attack, &rng, now,
+							       &flows[count++]);
+			while (done < count) {
 				size_t len = 0;
-				int n =
-				    demo_encoder_encode(src->enc, flows + done, DEMO_BATCH - done,
-							buf, sizeof(buf), &len);
+				int n = demo_encoder_encode(src->enc, flows + done, count - done,
+							    buf, sizeof(buf), &len);
 
 				if (n < 0)
 					break;
-				if (len &&
-				    sendto(src->fd, buf, len, 0, (struct sockaddr *)&src->dst,
-					   sizeof(src->dst)) < 0)
-					log_write_limited(&send_rl, LOG_LEVEL_WARN,
-							  "demo exporter could not send",
-							  "exporter=%s errno=%d", src->address,
-							  errno);
+				send_datagram(src, buf, len, &send_rl);
 				done += (size_t)n;
 			}
 			atomic_fetch_add(&e->sent, done);
@@ -193,42 +253,42 @@ static void *demo_main(void *arg)
 int demo_exporter_new(const struct demo_exporter_config *cfg, struct demo_exporter **out,
 		      struct error *err)
 {
-	static const struct {
-		enum demo_format format;
-		const char *address;
-	} kinds[DEMO_EXPORTERS] = {
-	    {DEMO_NETFLOW_V9, "127.0.0.11"},
-	    {DEMO_IPFIX, "127.0.0.12"},
-	    {DEMO_SFLOW_V5, "127.0.0.13"},
-	    {DEMO_NETFLOW_V5, "127.0.0.14"},
-	};
 	struct demo_exporter *e = calloc(1, sizeof(*e));
+	const struct demo_router *routers;
 	struct sockaddr_in dst;
 	int ret;
 
 	*out = NULL;
 	if (!e)
 		return error_set(err, -ENOMEM, "%s", strerror(ENOMEM));
-	for (int s = 0; s < DEMO_EXPORTERS; s++)
+	e->nsrc = demo_routers(&routers);
+	for (size_t s = 0; s < DEMO_MAX_ROUTERS; s++)
 		e->src[s].fd = -1;
+	if (e->nsrc > DEMO_MAX_ROUTERS)
+		e->nsrc = DEMO_MAX_ROUTERS;
 	e->cfg = *cfg;
 	ret = parse_target(cfg->target ? cfg->target : "127.0.0.1:2055", &dst);
 	if (ret < 0)
 		goto fail;
-	for (int s = 0; s < DEMO_EXPORTERS; s++) {
+	ret = demo_world_new(NULL, &e->world, err);
+	if (ret < 0) {
+		demo_exporter_free(e);
+		return ret;
+	}
+	for (size_t s = 0; s < e->nsrc; s++) {
 		struct demo_source *src = &e->src[s];
 		struct demo_encoder_config ec = {
-		    .format = kinds[s].format,
-		    .domain_id = 100 + (uint32_t)s,
-		    .sampling_rate = 1000,
-		    .template_refresh = 20,
+		    .format = routers[s].format,
+		    .domain_id = routers[s].domain_id,
+		    .sampling_rate = DEMO_SAMPLING_RATE,
+		    .template_refresh = 5,
 		    .max_size = 1400,
 		};
 		struct sockaddr_in bind_addr = {.sin_family = AF_INET};
 
-		src->format = kinds[s].format;
-		src->address = kinds[s].address;
-		inet_pton(AF_INET, src->address, &bind_addr.sin_addr);
+		src->router = &routers[s];
+		src->format = routers[s].format;
+		inet_pton(AF_INET, routers[s].address, &bind_addr.sin_addr);
 		addr_from_ipv4_bytes(&ec.agent, (const uint8_t *)&bind_addr.sin_addr);
 		ret = demo_encoder_new(&ec, &src->enc, NULL);
 		if (ret < 0)
@@ -236,6 +296,8 @@ int demo_exporter_new(const struct demo_exporter_config *cfg, struct demo_export
 		src->dst = dst;
 		if (src->format == DEMO_SFLOW_V5)
 			src->dst.sin_port = htons(cfg->sflow_port ? cfg->sflow_port : 6343);
+		/* Each router from its own loopback address (Linux accepts any
+		 * of 127/8), so that weir sees distinct exporters. */
 		src->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (src->fd < 0 ||
 		    bind(src->fd, (struct sockaddr *)&bind_addr, sizeof(bind_addr)) < 0) {
@@ -282,7 +344,8 @@ void demo_exporter_free(struct demo_exporter *e)
 	if (!e)
 		return;
 	demo_exporter_stop(e);
-	for (int s = 0; s < DEMO_EXPORTERS; s++) {
+	demo_world_free(e->world);
+	for (size_t s = 0; s < DEMO_MAX_ROUTERS; s++) {
 		demo_encoder_free(e->src[s].enc);
 		if (e->src[s].fd >= 0)
 			close(e->src[s].fd);

@@ -14,6 +14,7 @@
 #define ENC_TEMPLATE_V4	      256
 #define ENC_TEMPLATE_V6	      257
 #define ENC_TEMPLATE_SAMPLING 258
+#define ENC_TEMPLATE_IFACES   259
 #define ENC_SAMPLER_ID	      1
 
 /* One field of a data template: the IE number, its length on the wire and
@@ -38,7 +39,8 @@ struct demo_encoder {
 	struct demo_encoder_config cfg;
 	uint64_t first_export_time; /* uptime grows from cfg.uptime_ms with the export time */
 	int started;
-	uint32_t sequence; /* v9: datagrams; IPFIX: data records; v5: flows; sFlow: datagrams */
+	int templates_sent; /* v9/IPFIX: the data templates went out at least once */
+	uint32_t sequence;  /* v9: datagrams; IPFIX: data records; v5: flows; sFlow: datagrams */
 	uint32_t sample_sequence; /* sFlow flow sample sequence number */
 	uint64_t sample_pool;	  /* sFlow: packets the sampler saw (samples x rate) */
 	struct demo_encoder_stats stats;

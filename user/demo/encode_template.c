@@ -483,7 +483,8 @@ static int encode_sets(struct demo_encoder *enc, const struct flow *flows, size_
 	struct rec_ctx c;
 	size_t i;
 
-	due = enc->stats.datagrams == 0 ||
+	/* (an interface options datagram may have come first) */
+	due = !enc->templates_sent ||
 	      (enc->cfg.template_refresh && enc->stats.datagrams % enc->cfg.template_refresh == 0);
 	if (!n && !due)
 		return 0; /* nothing to send */
@@ -492,8 +493,10 @@ static int encode_sets(struct demo_encoder *enc, const struct flow *flows, size_
 	c.export_time = enc_export_time(enc, flows, n);
 	c.uptime = enc_uptime_ms(enc, c.export_time);
 	c.rate = enc_sampling_rate(enc);
-	if (due)
+	if (due) {
 		p = write_templates(enc, p, ipfix, &records, &data_records);
+		enc->templates_sent = 1;
+	}
 
 	for (i = 0; i < n; i++) {
 		int v6 = enc_is_ipv6(&flows[i]);
@@ -568,4 +571,116 @@ int enc_ipfix(struct demo_encoder *enc, const struct flow *flows, size_t n, uint
 	      size_t max, size_t *len)
 {
 	return encode_sets(enc, flows, n, buf, max, len, 1);
+}
+
+/* Interface options: the template and its data in one datagram, so that a
+ * collector that missed the template still learns the names from the next
+ * one. Fixed-length strings, NUL-padded: v9 has no variable-length fields
+ * (RFC 3954 5.2), and a collector reads both the same way. */
+#define IF_SPEED_IE  1 /* weir's enterprise IE: interface speed, bits/s */
+#define IF_SPEED_PEN 32473
+
+int demo_encoder_encode_interfaces(struct demo_encoder *enc, const struct demo_interface *ifs,
+				   size_t n, uint64_t now, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct flow at = {.time_received = now};
+	int ipfix = enc->cfg.format == DEMO_IPFIX;
+	size_t max = enc->cfg.max_size < cap ? enc->cfg.max_size : cap;
+	size_t hdr = ipfix ? IPFIX_HEADER_LEN : V9_HEADER_LEN;
+	/* v9: scope 2 (Interface) + 82 + 83; IPFIX adds the speed (+ PEN). */
+	size_t tpl_len = ipfix ? SET_HEADER_LEN + 6 + 4 * 3 + 8 : SET_HEADER_LEN + 6 + 4 * 3;
+	size_t rec_len = 4 + DEMO_IF_NAME_LEN + DEMO_IF_DESC_LEN + (ipfix ? 8 : 0);
+	uint8_t *p = buf + hdr, *set;
+	size_t i, count;
+	uint64_t export_time = enc_export_time(enc, &at, 1);
+	uint32_t uptime = enc_uptime_ms(enc, export_time);
+
+	if (enc->cfg.format != DEMO_NETFLOW_V9 && !ipfix)
+		return -EINVAL;
+	if (!ipfix) /* RFC 3954 5.3 */
+		tpl_len += pad4(tpl_len);
+	if (max < hdr + tpl_len + SET_HEADER_LEN + rec_len + 3)
+		return -EMSGSIZE;
+	count = (max - hdr - tpl_len - SET_HEADER_LEN - 3) / rec_len;
+	if (count > n)
+		count = n;
+
+	set = p;
+	if (ipfix) {
+		/* RFC 7011 3.4.2.2: field count, scope field count, specifiers
+		 * (enterprise bit and number for the speed, 3.2). */
+		p = be16_put(p, IPFIX_OPTIONS_TEMPLATE_SET);
+		p += 2;
+		p = be16_put(p, ENC_TEMPLATE_IFACES);
+		p = be16_put(p, 4);
+		p = be16_put(p, 1);
+		p = be16_put(p, 10); /* ingressInterface */
+		p = be16_put(p, 4);
+		p = be16_put(p, 82); /* interfaceName */
+		p = be16_put(p, DEMO_IF_NAME_LEN);
+		p = be16_put(p, 83); /* interfaceDescription */
+		p = be16_put(p, DEMO_IF_DESC_LEN);
+		p = be16_put(p, 0x8000 | IF_SPEED_IE);
+		p = be16_put(p, 8);
+		p = be32_put(p, IF_SPEED_PEN);
+	} else {
+		/* RFC 3954 6.1: scope and option lengths in bytes. */
+		p = be16_put(p, V9_OPTIONS_TEMPLATE_SET);
+		p += 2;
+		p = be16_put(p, ENC_TEMPLATE_IFACES);
+		p = be16_put(p, 4); /* one scope field */
+		p = be16_put(p, 8); /* two option fields */
+		p = be16_put(p, 2); /* scope: Interface */
+		p = be16_put(p, 4);
+		p = be16_put(p, 82);
+		p = be16_put(p, DEMO_IF_NAME_LEN);
+		p = be16_put(p, 83);
+		p = be16_put(p, DEMO_IF_DESC_LEN);
+	}
+	if (!ipfix)
+		for (size_t k = pad4((size_t)(p - set)); k; k--)
+			*p++ = 0;
+	be16_put(set + 2, (uint16_t)(p - set));
+
+	set = p;
+	p = be16_put(p, ENC_TEMPLATE_IFACES);
+	p += 2;
+	for (i = 0; i < count; i++) {
+		char name[DEMO_IF_NAME_LEN] = {0}, desc[DEMO_IF_DESC_LEN] = {0};
+
+		if (ifs[i].name)
+			strncpy(name, ifs[i].name, sizeof(name) - 1);
+		if (ifs[i].description)
+			strncpy(desc, ifs[i].description, sizeof(desc) - 1);
+		p = be32_put(p, ifs[i].ifindex);
+		p = wr_mem(p, name, sizeof(name));
+		p = wr_mem(p, desc, sizeof(desc));
+		if (ipfix)
+			p = be64_put(p, (uint64_t)ifs[i].speed_mbps * 1000000u);
+	}
+	if (!ipfix) /* RFC 3954 5.3: padded to 32 bits */
+		for (size_t k = pad4((size_t)(p - set)); k; k--)
+			*p++ = 0;
+	be16_put(set + 2, (uint16_t)(p - set));
+
+	*len = (size_t)(p - buf);
+	if (ipfix) {
+		be16_put(buf, 10);
+		be16_put(buf + 2, (uint16_t)*len);
+		be32_put(buf + 4, (uint32_t)export_time);
+		be32_put(buf + 8, enc->sequence);
+		be32_put(buf + 12, enc->cfg.domain_id);
+		enc->sequence += (uint32_t)count;
+	} else {
+		be16_put(buf, 9);
+		be16_put(buf + 2, (uint16_t)(1 + count)); /* template + data records */
+		be32_put(buf + 4, uptime);
+		be32_put(buf + 8, (uint32_t)export_time);
+		be32_put(buf + 12, enc->sequence);
+		be32_put(buf + 16, enc->cfg.domain_id);
+		enc->sequence++;
+	}
+	enc->stats.datagrams++;
+	enc->stats.templates++;
+	return (int)count;
 }
