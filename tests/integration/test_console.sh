@@ -198,6 +198,8 @@ check "filter/complete: operators by type" "$out" '.completions | map(.label)' '
 
 out=$(curl -s "$A/widget/top/src-as")
 check "widget top/src-as" "$out" '.top | map([.name, (.percent * 10 | round)])' '[["15169: GOOGLE",556],["13335: CLOUDFLARENET",278],["64500",111],["64501",56]]'
+out=$(curl -s "$A/widget/top/src-port")
+check "widget top/src-port: ports named by protocol" "$out" '.top | map(.name)' '["443/https","53/domain","50000","22/ssh"]'
 out=$(curl -s "$A/widget/exporters")
 check "widget exporters" "$out" '.exporters' '["edge1"]'
 out=$(curl -s "$A/widget/flow-last")
