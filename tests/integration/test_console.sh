@@ -132,6 +132,21 @@ out=$(line ',"dimensions":["DstPort"]')
 sqlhdr | grep -q "FROM flows "
 tap $? "graph/line: a port dimension reads flows"
 check "graph/line: ports for people" "$out" '.rows' '[["50000"],["40000"],["443/https"],["50001"]]'
+out=$(line ',"dimensions":["SrcPort"]')
+check "graph/line: ports named by protocol (ports table)" "$out" '.rows' '[["443/https"],["53/domain"],["50000"],["22/ssh"]]'
+# Ports named by (protocol, port) from the ports table: flows of their own
+# on 2026-01-03 (nothing else reads that day), through the server (the
+# embedded run has no writer at this point).
+if [ -z "$EMBEDDED" ]; then
+	p2() { echo "(toDateTime('2026-01-03 10:00:10', 'UTC'), 10, IPv6StringToNum('::ffff:192.0.2.1'), 'edge1', 'other', $1, $2, $3)"; }
+	ch_query "INSERT INTO weir.flows (TimeReceived, SamplingRate, ExporterAddress, ExporterName, ExporterTenant, Proto, DstPort, Bytes) VALUES $(p2 6 53 300), $(p2 17 53 300), $(p2 17 5060 500), $(p2 6 179 400), $(p2 17 179 100)"
+	tap $? "flows on 2026-01-03 for port names"
+	out=$(post graph/line '{"start":"2026-01-03T10:00:00Z","end":"2026-01-03T11:00:00Z","limit":10,"points":12,"dimensions":["DstPort"]}')
+	check "graph/line: 53/tcp and 53/udp are one domain, 179/udp has no name" "$out" \
+		'[.rows, (.total | map(. / 8000 | round * 100))]' '[[["53/domain"],["5060/sip"],["179/bgp"],["179"]],[600,500,400,100]]'
+	out=$(post graph/sankey '{"start":"2026-01-03T10:00:00Z","end":"2026-01-03T11:00:00Z","limit":10,"dimensions":["DstPort","Proto"]}')
+	check "sankey: ports named by protocol" "$out" '.rows' '[["5060/sip","UDP"],["179/bgp","TCP"],["53/domain","UDP"],["53/domain","TCP"],["179","UDP"]]'
+fi
 out=$(line ',"filter":"SrcAddr << 8.8.8.0/24"')
 check "graph/line: an address filter reads flows, exact" "$out" '.average' '[1000]'
 
@@ -249,12 +264,16 @@ out=$(post filter/validate '{"filter":"SrcAS = AS15169 AND Proto = tcp"}')
 check "filter/validate: ok with the SQL" "$out" '[.message, .parsed]' '["ok","(SrcAS = 15169 AND Proto = 6)"]'
 out=$(post filter/validate '{"filter":"SrcAS = 1 AND\n  Bogus = 2"}')
 check "filter/validate: error with line, column, offset" "$out" '.errors[0] | [.line, .column, .offset]' '[2,3,16]'
-out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":"AS1"}')
-check "filter/complete: ASNs from the data, with their names" "$out" '.completions | map([.label, .detail])' '[["AS13335","CLOUDFLARENET"],["AS15169","GOOGLE"]]'
+out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":"AS1","limit":5}')
+check "filter/complete: ASNs from the data first, then from the asns table" "$out" '.completions | map([.label, .detail])' '[["AS13335","CLOUDFLARENET"],["AS15169","GOOGLE"],["AS174","COGENT"],["AS1239","SPRINTLINK"],["AS1273","CW Vodafone Global"]]'
 out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":"goo"}')
-check "filter/complete: ASNs by name (asns table)" "$out" '.completions' '[{"label":"AS15169","detail":"GOOGLE","quoted":false}]'
+check "filter/complete: ASNs by name (asns table), the data's first" "$out" '.completions' '[{"label":"AS15169","detail":"GOOGLE","quoted":false},{"label":"AS396982","detail":"GOOGLE-CLOUD-PLATFORM","quoted":false}]'
+out=$(post filter/complete '{"what":"value","column":"DstAS","prefix":"cogent"}')
+check "filter/complete: an AS only in the asns table, by name" "$out" '.completions | map([.label, .detail])' '[["AS174","COGENT"]]'
+out=$(post filter/complete '{"what":"value","column":"DstAS","prefix":"AS17"}')
+check "filter/complete: an AS only in the asns table, by number" "$out" '.completions | map(.label)' '["AS174"]'
 out=$(post filter/complete '{"what":"value","column":"SrcAS","prefix":"AS645"}')
-check "filter/complete: an AS without a name" "$out" '.completions | map([.label, .detail])' '[["AS64500","AS number"],["AS64501","AS number"]]'
+check "filter/complete: ASes without a name (data), then the asns table's" "$out" '.completions | map([.label, .detail])' '[["AS64500","AS number"],["AS64501","AS number"],["AS6453","TATA COMMUNICATIONS"]]'
 out=$(post filter/complete '{"what":"value","column":"InIfBoundary","prefix":"ex"}')
 check "filter/complete: fixed lists" "$out" '.completions | map(.label)' '["external"]'
 out=$(post filter/complete '{"what":"value","column":"ExporterName","prefix":""}')
@@ -264,6 +283,8 @@ check "filter/complete: operators by type" "$out" '.completions | map(.label)' '
 
 out=$(curl -s "$A/widget/top/src-as")
 check "widget top/src-as" "$out" '.top | map([.name, (.percent * 10 | round)])' '[["15169: GOOGLE",556],["13335: CLOUDFLARENET",278],["64500",111],["64501",56]]'
+out=$(curl -s "$A/widget/top/src-port")
+check "widget top/src-port: ports named by protocol" "$out" '.top | map(.name)' '["443/https","53/domain","50000","22/ssh"]'
 out=$(curl -s "$A/widget/exporters")
 check "widget exporters" "$out" '.exporters' '["edge1"]'
 out=$(curl -s "$A/widget/flow-last")

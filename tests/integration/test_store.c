@@ -323,11 +323,12 @@ static void check_rows(struct store_client *c, const struct flow *flows, size_t 
 /* ---- migrations ---- */
 
 static const char *const schema_tables[] = {
-    "asns",	 "consolidation_journal",
-    "exporters", "flows",
-    "flows_1h",	 "flows_1m",
-    "flows_5m",	 "ports",
-    "protocols", "schema_migrations",
+    "asns",	   "consolidation_journal",
+    "exporters",   "flows",
+    "flows_1h",	   "flows_1m",
+    "flows_5m",	   "ports",
+    "protocols",   "schema_migrations",
+    "names_state",
 };
 
 TEST(migrations_from_empty_database)
@@ -469,8 +470,14 @@ TEST(names_tables_filled_from_shipped_and_operator_files)
 	CHECK_QS(c, "6\tTCP\tTransmission Control\n17\tUDP\tUser Datagram",
 		 "SELECT * FROM protocols WHERE Proto IN (6, 17) ORDER BY Proto");
 	CHECK_QS(c, "6\t443\thttps\n17\t443\thttps\n17\t53\tdomain",
-		 "SELECT * FROM ports WHERE (Port = 443) OR (Proto = 17 AND Port = 53) ORDER BY "
-		 "Proto, Port DESC");
+		 "SELECT Proto, Port, Name FROM ports WHERE (Port = 443) OR (Proto = 17 AND Port = "
+		 "53) ORDER BY Proto, Port DESC");
+	/* Read as the console reads it: by protocol and port. */
+	CHECK_QS(
+	    c, "domain\tsip\t1",
+	    "SELECT joinGet('ports', 'Name', toUInt32(6 * 65536 + 53)), joinGet('ports', "
+	    "'Name', toUInt32(17 * 65536 + 5060)), joinGet('ports', 'Name', toUInt32(1 * 65536 "
+	    "+ 53)) = ''");
 	CHECK(qu(c, "SELECT count() FROM protocols") >= 30);
 	CHECK(qu(c, "SELECT count() FROM ports") >= 60);
 
@@ -513,9 +520,35 @@ TEST(names_tables_filled_from_shipped_and_operator_files)
 		 "toUInt32(64500)), joinGet('asns', 'Name', toUInt32(4200000000)), joinGet('asns', "
 		 "'Name', toUInt32(13335)), joinGet('asns', 'Name', toUInt32(64501)) = '' FORMAT "
 		 "TabSeparatedRaw");
-	/* Migrations again (a restart): no step, the names loaded again. */
+	/* Migrations again (a restart) with the same names: no step, and the
+	 * tables are not written again (a row added by hand stays). */
+	CHECK_EQ(qu(c, "SELECT count() FROM names_state"), 1);
+	CHECK(store_client_query(c, "INSERT INTO asns VALUES (64999, 'KEPT')", NULL) == 0);
 	CHECK_EQ(orch_migrate(c, &cfg, 0), 0);
-	CHECK_QS(c, "Google LLC", "SELECT joinGet('asns', 'Name', toUInt32(15169))");
+	CHECK_QS(c, "Google LLC\tKEPT",
+		 "SELECT joinGet('asns', 'Name', toUInt32(15169)), "
+		 "joinGet('asns', 'Name', toUInt32(64999))");
+	log = names_load_logged(c, &cfg, &st, &r);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(st.rebuilt, 0);
+	CHECK(strstr(log, "names unchanged") != NULL);
+	CHECK(strstr(log, "names rebuilt") == NULL);
+	free(log);
+	CHECK_QS(c, "KEPT", "SELECT joinGet('asns', 'Name', toUInt32(64999))");
+	/* A changed file is a rebuild, counted and logged. */
+	f = fopen(path, "a");
+	REQUIRE(f);
+	fputs("64998,ADDED\n", f);
+	fclose(f);
+	log = names_load_logged(c, &cfg, &st, &r);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(st.rebuilt, 1);
+	CHECK(strstr(log, "names rebuilt") != NULL);
+	free(log);
+	CHECK_QS(c, "Google LLC\tADDED\t1",
+		 "SELECT joinGet('asns', 'Name', toUInt32(15169)), joinGet('asns', 'Name', "
+		 "toUInt32(64998)), joinGet('asns', 'Name', toUInt32(64999)) = ''");
+	CHECK_EQ(qu(c, "SELECT count() FROM names_state"), 1);
 	CHECK_EQ(qu(c, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
 		       "name LIKE '%%\\_load' OR name LIKE '%%\\_old'"),
 		 0);

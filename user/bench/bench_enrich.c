@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* `weir bench enrich`: the enrichment stage's cost per flow with warm caches
  * (every exporter and interface already published, networks + GeoIP-sized
- * trie built), one worker, flows cycling through a batch-sized pool. */
+ * trie built), one worker, flows cycling through a batch-sized pool; with
+ * --pipeline, the outlet's path (decode, enrich, the writer's encoding) with
+ * enrichment off and on, and the ratio. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +15,11 @@
 #include "../common/cli_opts.h"
 #include "../common/cpu_time.h"
 #include "../common/rng.h"
+#include "../decode/decode.h"
+#include "../demo/demo.h"
+#include "../demo/demo_exporter.h"
 #include "../enrich/enrich.h"
+#include "../store/store.h"
 #include "bench.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -52,17 +58,216 @@ static int put(struct buf *b, const char *fmt, ...)
 	}
 }
 
+/* ---- --pipeline: what an outlet worker does per datagram, on one core ---- */
+
+#define PIPE_DGRAMS    4096 /* distinct datagrams, replayed */
+#define PIPE_SLOT      1500
+#define PIPE_FLOWS_MAX 256 /* per datagram */
+
+struct pipe_data {
+	uint8_t *buf; /* PIPE_DGRAMS slots of PIPE_SLOT bytes */
+	uint16_t len[PIPE_DGRAMS];
+	struct in6_addr exporter[PIPE_DGRAMS];
+	uint64_t now;
+};
+
+/* IPFIX from the demo encoder, one encoder per exporter of the static
+ * configuration (10.x.y.1), datagrams interleaved; the flows' interfaces are
+ * the configured ones and their addresses random (the trie's worst case). */
+static int pipe_prepare(struct pipe_data *d, uint64_t exporters, uint64_t interfaces)
+{
+	struct demo_encoder **enc = calloc(exporters, sizeof(*enc));
+	uint64_t *seq = calloc(exporters, sizeof(*seq));
+	struct flow flows[64];
+	int ret = -ENOMEM;
+
+	d->now = (uint64_t)time(NULL);
+	d->buf = malloc((size_t)PIPE_DGRAMS * PIPE_SLOT);
+	if (!enc || !seq || !d->buf)
+		goto out;
+	for (uint64_t x = 0; x < exporters; x++) {
+		struct demo_encoder_config ec = {.format = DEMO_IPFIX,
+						 .domain_id = 1,
+						 .sampling_rate = 1000,
+						 .template_refresh = 16};
+
+		addr_from_ipv4(&ec.agent, 0x0a000001u | (uint32_t)(x << 8));
+		if (demo_encoder_new(&ec, &enc[x], NULL) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < PIPE_DGRAMS; i++) {
+		uint64_t x = i % exporters;
+		size_t len = 0;
+		int k;
+
+		for (size_t j = 0; j < 64; j++) {
+			struct flow *f = &flows[j];
+
+			demo_flow_make(f, seq[x] + j, (uint32_t)x, d->now);
+			f->in_if = 1 + (uint32_t)(rnd() % interfaces);
+			f->out_if = 1 + (uint32_t)(rnd() % interfaces);
+			addr_from_ipv4(&f->src_addr, (uint32_t)rnd());
+			addr_from_ipv4(&f->dst_addr, (uint32_t)rnd());
+		}
+		k = demo_encoder_encode(enc[x], flows, 64, d->buf + i * PIPE_SLOT, PIPE_SLOT, &len);
+		if (k < 0) {
+			ret = k;
+			goto out;
+		}
+		seq[x] += (uint64_t)k;
+		d->len[i] = (uint16_t)len;
+		addr_from_ipv4(&d->exporter[i], 0x0a000001u | (uint32_t)(x << 8));
+	}
+	ret = 0;
+out:
+	for (uint64_t x = 0; enc && x < exporters; x++)
+		demo_encoder_free(enc[x]);
+	free(enc);
+	free(seq);
+	return ret;
+}
+
+/* Flows per CPU second through decode, enrichment (when `w`) and the
+ * ClickHouse writer's encoding and in-memory sums (the batch is dropped when
+ * full: nothing is sent, so ClickHouse is not what is measured); the writer
+ * writes the enrichment columns when `e` is given. -1 on error. */
+static double pipe_run(const struct pipe_data *d, struct enrich *e, struct enrich_worker *w,
+		       size_t batch, uint64_t total, uint64_t *decoded, uint64_t *kept)
+{
+	struct decode_config dc;
+	struct decode_state *st = NULL;
+	struct store_config sc;
+	struct store_writer *sw = NULL;
+	struct flow *flows = calloc(PIPE_FLOWS_MAX + batch, sizeof(*flows));
+	size_t staged = 0;
+	double cpu = -1;
+
+	*decoded = *kept = 0;
+	decode_config_init(&dc);
+	if (store_config_defaults(&sc) < 0 || !flows)
+		goto out;
+	/* Never reached: nothing is flushed. */
+	free(sc.url);
+	sc.url = strdup("http://127.0.0.1:9");
+	if (!sc.url || decode_state_new(&dc, &st, NULL) < 0 ||
+	    store_writer_new(&sc, NULL, &sw, NULL) < 0 ||
+	    (e && store_writer_set_strings(sw, enrich_strings(e), NULL) < 0))
+		goto out;
+	double c0 = cpu_thread_s();
+	for (uint64_t i = 0; *decoded < total; i++) {
+		size_t k = i % PIPE_DGRAMS;
+		struct decode_input in = {.data = d->buf + k * PIPE_SLOT,
+					  .len = d->len[k],
+					  .exporter = d->exporter[k],
+					  .time_received = d->now};
+		struct decode_output out = {.flows = flows + staged, .cap = PIPE_FLOWS_MAX};
+		struct decode_result r;
+		size_t n;
+
+		decode_datagram(st, &in, &out, &r);
+		*decoded += out.count;
+		staged += out.count;
+		if (staged < batch)
+			continue; /* --pipeline-batch: several datagrams' flows at once */
+		n = w ? enrich_flows(w, flows, staged) : staged;
+		staged = 0;
+		*kept += n;
+		if (!n)
+			continue;
+		int a = store_writer_append(sw, flows, n, 0);
+		if (a == -ENOBUFS) {
+			store_writer_discard(sw);
+			a = store_writer_append(sw, flows, n, 0);
+		}
+		if (a < 0)
+			goto out;
+	}
+	cpu = cpu_thread_s() - c0;
+out:
+	store_writer_free(sw);
+	store_config_free(&sc);
+	decode_state_free(st);
+	free(flows);
+	return cpu > 0 ? (double)*decoded / cpu : -1;
+}
+
+/* Off, stage only, on; off, stage only, on...: the best of `runs` each, and
+ * the ratios. "Stage only" enriches but the writer leaves the enrichment
+ * columns out: what the stage itself costs, apart from what storing its
+ * answers costs (wider rows, more distinct consolidated rows). */
+static int pipe_bench(struct enrich *e, struct enrich_worker *w, uint64_t exporters,
+		      uint64_t interfaces, size_t batch, uint64_t total, unsigned runs)
+{
+	struct pipe_data d = {0};
+	double best[3] = {0, 0, 0}, worst[3] = {0, 0, 0};
+	uint64_t decoded = 0, kept = 0;
+	int rc = 1;
+
+	if (pipe_prepare(&d, exporters, interfaces) < 0) {
+		fprintf(stderr, "bench enrich: cannot prepare the datagrams\n");
+		goto out;
+	}
+	/* Warm: every exporter and interface of the datagrams known. */
+	for (int round = 0; round < 2; round++) {
+		pipe_run(&d, e, w, batch, PIPE_DGRAMS * 8, &decoded, &kept);
+		enrich_wait_idle(e, 30000);
+	}
+	for (unsigned r = 0; r < runs; r++)
+		for (int on = 0; on < 3; on++) {
+			double fps = pipe_run(&d, on == 2 ? e : NULL, on ? w : NULL, batch, total,
+					      &decoded, &kept);
+
+			if (fps < 0) {
+				fprintf(stderr, "bench enrich: the pipeline failed\n");
+				goto out;
+			}
+			if (fps > best[on])
+				best[on] = fps;
+			if (!worst[on] || fps < worst[on])
+				worst[on] = fps;
+			if (on && kept != decoded)
+				fprintf(stderr, "bench enrich: %llu of %llu flows dropped\n",
+					(unsigned long long)(decoded - kept),
+					(unsigned long long)decoded);
+		}
+	printf("pipeline: decode (IPFIX) + writer encoding, one core, %llu flows a run, "
+	       "best of %u (spread):\n",
+	       (unsigned long long)total, runs);
+	static const char *const what[] = {"enrichment off                   ",
+					   "enrich_flows, columns not written",
+					   "enrichment on                    "};
+	for (int k = 0; k < 3; k++)
+		printf("pipeline: %s %.2f M flows/s (%.2f..%.2f), %.0f ns/flow\n", what[k],
+		       best[k] / 1e6, worst[k] / 1e6, best[k] / 1e6, 1e9 / best[k]);
+	printf("pipeline: the stage alone: %.1f%% of off (%.0f ns/flow more)\n",
+	       100 * best[1] / best[0], 1e9 / best[1] - 1e9 / best[0]);
+	printf("pipeline: on/off %.1f%% (target at least 90%%): %s\n", 100 * best[2] / best[0],
+	       best[2] >= 0.9 * best[0] ? "met" : "NOT met");
+	rc = 0;
+out:
+	free(d.buf);
+	return rc;
+}
+
 static void usage(FILE *out, const void *ctx)
 {
 	(void)ctx;
-	fprintf(out, "usage: weir bench enrich [--flows N] [--prefixes N] [--exporters N] "
-		     "[--interfaces N]\n"
-		     "  Cost per flow of enrich_flow() with warm caches (target: under 100 ns).\n"
-		     "  --flows       flows enriched (default 20000000)\n"
-		     "  --prefixes    networks in the trie, random /16../28 (default 100000)\n"
-		     "  --exporters   exporters (default 64), each with --interfaces (default 64)\n"
-		     "  --pool        flows enriched in turn (default 1024: a batch just decoded,\n"
-		     "                in cache, as the outlet hands them over)\n");
+	fprintf(out,
+		"usage: weir bench enrich [--flows N] [--prefixes N] [--exporters N] "
+		"[--interfaces N]\n"
+		"  Cost per flow of enrich_flows() on a pool of flows with warm caches\n"
+		"  (target: under 100 ns).\n"
+		"  --flows       flows enriched (default 20000000)\n"
+		"  --prefixes    networks in the trie, random /16../28 (default 100000)\n"
+		"  --exporters   exporters (default 64), each with --interfaces (default 64)\n"
+		"  --pool        flows enriched in turn (default 1024: a batch just decoded,\n"
+		"                in cache, as the outlet hands them over)\n"
+		"  --geoip-asn FILE, --geoip-geo FILE  .mmdb files merged into the trie\n"
+		"  --pipeline    also flows/s through decode + enrich + the ClickHouse\n"
+		"                writer's encoding (nothing sent), enrichment off vs on,\n"
+		"                best of 3 (target: on at least 90%% of off)\n"
+		"  --pipeline-batch N  enrich N flows at once, several datagrams' (default 0:\n"
+		"                each datagram's flows, as the outlet does)\n");
 }
 
 int bench_enrich_main(int argc, char **argv)
@@ -73,6 +278,10 @@ int bench_enrich_main(int argc, char **argv)
 	    {"exporters", required_argument, NULL, 'e'},
 	    {"interfaces", required_argument, NULL, 'i'},
 	    {"pool", required_argument, NULL, 'P'},
+	    {"geoip-asn", required_argument, NULL, 'A'},
+	    {"geoip-geo", required_argument, NULL, 'G'},
+	    {"pipeline", no_argument, NULL, 'L'},
+	    {"pipeline-batch", required_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -87,15 +296,28 @@ int bench_enrich_main(int argc, char **argv)
 	struct enrich_worker *w = NULL;
 	struct error err = {{0}};
 	struct flow *pool = NULL;
-	uint64_t npool = 1024;
+	uint64_t npool = 1024, pipe_batch = 0;
 	int rc = 1;
+
+	const char *geoip_asn = NULL, *geoip_geo = NULL;
+	int pipeline = 0;
 
 	cli_opts_init(&o, argc, argv, "h", opts, usage, NULL);
 	while ((c = cli_opts_next(&o)) >= 0) {
+		if (c == 'A' || c == 'G' || c == 'L') {
+			if (c == 'A')
+				geoip_asn = optarg;
+			else if (c == 'G')
+				geoip_geo = optarg;
+			else
+				pipeline = 1;
+			continue;
+		}
 		uint64_t *dst = c == 'f'   ? &flows
 				: c == 'p' ? &prefixes
 				: c == 'e' ? &exporters
 				: c == 'i' ? &interfaces
+				: c == 'B' ? &pipe_batch
 					   : &npool;
 
 		*dst = strtoull(optarg, NULL, 10);
@@ -132,6 +354,13 @@ int bench_enrich_main(int argc, char **argv)
 			    "100000}\n",
 			    (unsigned)i, (unsigned)i, i % 3 ? "Transit: Cogent" : "core link",
 			    (unsigned)i);
+	}
+	if (geoip_asn || geoip_geo) {
+		put(&y, "geoip:\n");
+		if (geoip_asn)
+			put(&y, "  asn-database: ['%s']\n", geoip_asn);
+		if (geoip_geo)
+			put(&y, "  geo-database: ['%s']\n", geoip_geo);
 	}
 	put(&y, "networks:\n  networks:\n");
 	/* Unique prefixes: a YAML key may appear once. */
@@ -210,9 +439,14 @@ int bench_enrich_main(int argc, char **argv)
 	double c0 = cpu_thread_s();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t kept = 0;
+	/* As the outlet does: the flows of a batch at once (enrich_flows
+	 * overlaps their cache misses). None is dropped here, so the pool
+	 * stays whole. */
 	for (uint64_t n = 0; n < flows;) {
-		for (size_t i = 0; i < npool && n < flows; i++, n++)
-			kept += enrich_flow(w, &pool[i]) == ENRICH_KEEP;
+		size_t k = flows - n < npool ? (size_t)(flows - n) : (size_t)npool;
+
+		kept += enrich_flows(w, pool, k);
+		n += k;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double cpu = cpu_thread_s() - c0;
@@ -228,7 +462,10 @@ int bench_enrich_main(int argc, char **argv)
 	       (unsigned long long)prefixes);
 	printf("enrich: target under 100 ns/flow: %s\n",
 	       cpu * 1e9 / (double)flows < 100 ? "met" : "NOT met");
-	rc = 0;
+	if (pipe_batch > 4096)
+		pipe_batch = 4096;
+	rc = pipeline ? pipe_bench(e, w, exporters, interfaces, (size_t)pipe_batch, flows / 4, 3)
+		      : 0;
 out:
 	free(pool);
 	enrich_worker_free(w);

@@ -440,6 +440,13 @@ static const char *col_name(const struct filter_column *c, int reverse)
 	return reverse ? c->reverse : c->name;
 }
 
+/* A transport port (SrcPort, DstPort; not the NAT ones): named with the
+ * flow's protocol from the ports table (add_named). */
+static int is_port(const struct filter_column *c)
+{
+	return c->type == FILTER_T_UINT && strstr(c->name, "Port") && !strstr(c->name, "NAT");
+}
+
 /* The dimension as text in SQL. */
 static void add_display(struct sql *q, const struct filter_column *c, int reverse)
 {
@@ -465,6 +472,22 @@ static void add_display(struct sql *q, const struct filter_column *c, int revers
  * row read. */
 static void add_named(struct sql *q, const struct filter_column *c, const char *v)
 {
+	if (is_port(c)) {
+		/* "port/proto" from add_label: "443/https" from the ports
+		 * table (a Join keyed by Proto * 65536 + Port, filled by the
+		 * orchestrator: the one list of port names), the port alone
+		 * when it has no name for that protocol; 'Other' stays. */
+		char p[160], k[400];
+
+		snprintf(p, sizeof(p), "splitByChar('/', %s)", v);
+		snprintf(k, sizeof(k),
+			 "joinGet('ports', 'Name', toUInt32(toUInt32OrZero(%s[2]) * 65536 + "
+			 "toUInt32OrZero(%s[1])))",
+			 p, p);
+		add(q, "if(length(%s) != 2, %s, if(%s = '', %s[1], concat(%s[1], '/', %s)))", p, v,
+		    k, p, p, k);
+		return;
+	}
 	if (c->type != FILTER_T_ASN) {
 		add(q, "%s", v);
 		return;
@@ -475,19 +498,34 @@ static void add_named(struct sql *q, const struct filter_column *c, const char *
 	    v, v, v, v);
 }
 
-static int any_asn(const struct filter_column *const *dims, size_t n)
+/* A dimension as the text add_named names: a port goes with its flow's
+ * protocol ("53/17"), so that 53/udp and 53/tcp find their own names;
+ * anything else as add_display. Rows that end up with the same label are
+ * summed by wrap_named. */
+static void add_label(struct sql *q, const struct filter_column *c, int reverse)
+{
+	if (!is_port(c)) {
+		add_display(q, c, reverse);
+		return;
+	}
+	add(q, "concat(toString(%s), '/', toString(Proto))", col_name(c, reverse));
+}
+
+/* Whether a dimension needs add_named: an AS number or a port. */
+static int any_named(const struct filter_column *const *dims, size_t n)
 {
 	for (size_t k = 0; k < n; k++)
-		if (dims[k]->type == FILTER_T_ASN)
+		if (dims[k]->type == FILTER_T_ASN || is_port(dims[k]))
 			return 1;
 	return 0;
 }
 
-/* `inner` (dimensions d0..dN-1 as text and v, no FORMAT) with the AS
- * numbers among the dimensions named: SELECT `lead` n0.., v FROM (inner)
- * `tail`. Frees inner. */
+/* `inner` (dimensions d0..dN-1 from add_label and v, no FORMAT) with the
+ * AS numbers and ports among the dimensions named: SELECT `lead` n0..,
+ * sum(v) AS vs FROM (inner) GROUP BY `lead` n0.. (the rows of one port
+ * under several protocols that share a name become one). Frees inner. */
 static void wrap_named(struct sql *q, const struct filter_column *const *dims, size_t n,
-		       const char *lead, struct sql *inner, const char *tail)
+		       const char *lead, struct sql *inner)
 {
 	char d[16];
 
@@ -498,27 +536,19 @@ static void wrap_named(struct sql *q, const struct filter_column *const *dims, s
 		add_named(q, dims[k], d);
 		add(q, " AS n%zu", k);
 	}
-	add(q, ", v FROM (");
+	add(q, ", sum(v) AS vs FROM (");
 	jb_raw(&q->b, inner->b.s ? inner->b.s : "", inner->b.len);
 	if (inner->b.nomem)
 		q->b.nomem = 1;
-	add(q, ") %s", tail);
+	add(q, ") GROUP BY %s", lead);
+	for (size_t k = 0; k < n; k++)
+		add(q, "%sn%zu", k ? ", " : "", k);
 	free(inner->b.s);
 	memset(inner, 0, sizeof(*inner));
 }
 
-/* The value for people ("15169", "443/https", "TCP", "IPv4", "SA"...). */
-static const struct {
-	unsigned port;
-	const char *name;
-} ports[] = {{20, "ftp-data"},	   {21, "ftp"},		{22, "ssh"},	   {23, "telnet"},
-	     {25, "smtp"},	   {53, "domain"},	{67, "bootps"},	   {68, "bootpc"},
-	     {80, "http"},	   {110, "pop3"},	{123, "ntp"},	   {143, "imap"},
-	     {161, "snmp"},	   {179, "bgp"},	{443, "https"},	   {465, "submissions"},
-	     {514, "syslog"},	   {587, "submission"}, {853, "domain-s"}, {993, "imaps"},
-	     {995, "pop3s"},	   {1194, "openvpn"},	{3306, "mysql"},   {3389, "ms-wbt-server"},
-	     {5432, "postgresql"}, {8080, "http-alt"}};
-
+/* The value for people ("15169", "TCP", "IPv4", "SA"...); AS numbers and
+ * ports are named in SQL (add_named). */
 static void render(const struct filter_column *c, const char *v, char *out, size_t size)
 {
 	unsigned long long n = strtoull(v, NULL, 10);
@@ -546,12 +576,6 @@ static void render(const struct filter_column *c, const char *v, char *out, size
 		return;
 	}
 	case FILTER_T_UINT:
-		if (strstr(c->name, "Port") && !strstr(c->name, "NAT"))
-			for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
-				if (ports[i].port == n) {
-					snprintf(out, size, "%llu/%s", n, ports[i].name);
-					return;
-				}
 		if (!strcmp(c->name, "TCPFlags") && n) {
 			static const char letters[] = "FSRPAUEC";
 			size_t k = 0;
@@ -725,7 +749,7 @@ static void add_dim(struct sql *q, const struct graph_req *g, size_t k, int reve
 static void add_display_dim(struct sql *q, const struct graph_req *g, size_t k, int reverse)
 {
 	if (g->dims[k]->type != FILTER_T_ADDR) {
-		add_display(q, g->dims[k], reverse);
+		add_label(q, g->dims[k], reverse); /* a port with its protocol */
 		return;
 	}
 	add(q, "IPv6NumToString(");
@@ -817,11 +841,11 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	add(&q, " GROUP BY t");
 	for (size_t k = 0; k < g->ndims && axis <= 2; k++)
 		add(&q, ", d%zu", k);
-	if (axis <= 2 && any_asn(g->dims, g->ndims)) {
+	if (axis <= 2 && any_named(g->dims, g->ndims)) {
 		struct sql inner = q;
 
 		memset(&q, 0, sizeof(q));
-		wrap_named(&q, g->dims, g->ndims, "t, ", &inner, "");
+		wrap_named(&q, g->dims, g->ndims, "t, ", &inner);
 	}
 	add(&q, " ORDER BY t FORMAT TabSeparated");
 	if (q.b.nomem) {
@@ -1292,15 +1316,17 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 		add(&q, " GROUP BY ");
 		for (size_t k = 0; k < g.ndims; k++)
 			add(&q, "%sd%zu", k ? ", " : "", k);
-		if (any_asn(g.dims, g.ndims)) {
+		int named = any_named(g.dims, g.ndims);
+
+		if (named) {
 			struct sql inner = q;
 
 			memset(&q, 0, sizeof(q));
-			wrap_named(&q, g.dims, g.ndims, "", &inner, "");
+			wrap_named(&q, g.dims, g.ndims, "", &inner);
 		}
-		add(&q, " ORDER BY v DESC");
+		add(&q, " ORDER BY %s DESC", named ? "vs" : "v");
 		for (size_t k = 0; k < g.ndims; k++)
-			add(&q, ", d%zu", k);
+			add(&q, ", %c%zu", named ? 'n' : 'd', k);
 		add(&q, " FORMAT TabSeparated");
 		if (q.b.nomem) {
 			free(q.b.s);
@@ -1542,20 +1568,31 @@ static int complete(const struct console_job *job, struct store_client *ch,
 			pat[pn] = '\0';
 			if (fc->type == FILTER_T_ASN) {
 				/* A number prefix matches numbers, anything else the
-				 * names (asns table), anywhere in them, as Akvorado;
-				 * names looked up once per AS seen, not per row. */
+				 * names, anywhere in them, as Akvorado; names looked up
+				 * once per AS seen, not per row. The ASes of the data
+				 * come first (r = 0), then, once something is typed,
+				 * those of the asns table (every AS with a name). */
 				int by_name = pn > 1 && strspn(pat, "0123456789") != pn - 1;
 
 				add(&q,
-				    "SELECT v, n FROM (SELECT a, toString(a) AS v, "
-				    "joinGet('asns', 'Name', a) AS n FROM (SELECT DISTINCT %s "
-				    "AS a FROM %s WHERE TimeReceived >= now() - %d AND (",
+				    "SELECT toString(a) AS v, any(n), min(r) AS rk FROM (SELECT a, "
+				    "joinGet('asns', 'Name', a) AS n, toUInt8(0) AS r FROM (SELECT "
+				    "DISTINCT %s AS a FROM %s WHERE TimeReceived >= now() - %d AND "
+				    "(",
 				    fc->name, cons ? "flows_1m" : "flows", cons ? 86400 : 3600);
 				jb_raw(&q.b, job->tenant_sql, strlen(job->tenant_sql));
-				add(&q, "))) WHERE %s LIKE lower(%s", by_name ? "lower(n)" : "v",
+				add(&q, "))");
+				if (pn > 1)
+					add(&q,
+					    " UNION ALL SELECT ASN AS a, Name AS n, toUInt8(1) AS "
+					    "r FROM asns");
+				add(&q, ") WHERE %s LIKE lower(%s",
+				    by_name ? "lower(n)" : "toString(a)",
 				    by_name ? "concat('%', " : "(");
 				add_quoted(&q, pat, pn);
-				add(&q, ")) ORDER BY a LIMIT %zu FORMAT TabSeparated", c.limit);
+				add(&q,
+				    ")) GROUP BY a ORDER BY rk, a LIMIT %zu FORMAT TabSeparated",
+				    c.limit);
 			} else {
 				add(&q, "SELECT DISTINCT ");
 				add_display(&q, fc, 0);
@@ -1583,7 +1620,7 @@ static int complete(const struct console_job *job, struct store_client *ch,
 				ret = 0;
 				goto out;
 			}
-			ret = tsv_rows(out, fc->type == FILTER_T_ASN ? 2 : 1, value_row, &vc);
+			ret = tsv_rows(out, fc->type == FILTER_T_ASN ? 3 : 1, value_row, &vc);
 			free(out);
 			if (ret < 0)
 				goto out;
@@ -1853,13 +1890,15 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		t.total = strtod(out, NULL);
 		free(out);
 		out = NULL;
-		if (col->type == FILTER_T_ASN) { /* the five rows named, outside */
+		int named = any_named(&col, 1);
+
+		if (named) { /* the five rows named, outside */
 			add(&q, "SELECT ");
 			add_named(&q, col, "v");
 			add(&q, ", s FROM (");
 		}
 		add(&q, "SELECT ");
-		add_display(&q, col, 0);
+		add_label(&q, col, 0);
 		add(&q,
 		    " AS v, SUM(Bytes * SamplingRate) AS s FROM %s WHERE TimeReceived >= now() - "
 		    "300 "
@@ -1867,7 +1906,7 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		    tn);
 		jb_raw(&q.b, ten, strlen(ten));
 		add(&q, ") GROUP BY v ORDER BY s DESC, v LIMIT 5");
-		if (col->type == FILTER_T_ASN)
+		if (named)
 			add(&q, ") ORDER BY s DESC, v");
 		add(&q, " FORMAT TabSeparated");
 		ret = widget_run(ch, a, &q, &out);

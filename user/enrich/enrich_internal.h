@@ -153,10 +153,12 @@ static inline int md_key_eq(const struct md_key *a, const struct md_key *b)
 	return !__builtin_memcmp(a, b, sizeof(*a));
 }
 
-static inline const struct md_value *md_table_lookup(const struct md_table *t,
-						     const struct md_key *k)
+/* `h` is md_key_hash(k) (a batch computes it once for its prefetches and
+ * its lookup). */
+static inline const struct md_value *md_table_lookup_hashed(const struct md_table *t,
+							    const struct md_key *k, uint64_t h)
 {
-	uint32_t i = (uint32_t)md_key_hash(k) & t->mask;
+	uint32_t i = (uint32_t)h & t->mask;
 	for (;; i = (i + 1) & t->mask) {
 		const struct md_value *v = atomic_load_explicit(
 		    (_Atomic(struct md_value *) *)&t->slots[i], memory_order_acquire);
@@ -165,6 +167,12 @@ static inline const struct md_value *md_table_lookup(const struct md_table *t,
 		if (md_key_eq(&v->key, k))
 			return v;
 	}
+}
+
+static inline const struct md_value *md_table_lookup(const struct md_table *t,
+						     const struct md_key *k)
+{
+	return md_table_lookup_hashed(t, k, md_key_hash(k));
 }
 
 /* Writer side (table.c), refresher thread only. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* Names in ClickHouse: the asns, protocols and ports tables (schema step 9)
  * filled from the CSV files shipped in config/names/ (built into weir) and
- * the operator's AS list (clickhouse.asns), at each migration run. */
+ * the operator's AS list (clickhouse.asns), at each migration run when
+ * their content changed (names_state keeps its checksum). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,9 +392,12 @@ int orch_names_create(struct store_client *c, const char *table, const char *suf
 			 "Description String) ENGINE = MergeTree ORDER BY Proto",
 			 suffix);
 	else
+		/* A Join table too: the console names a port with its flow's
+		 * protocol by joinGet('ports', 'Name', Proto * 65536 + Port)
+		 * (18.16's joinGet takes one key). */
 		snprintf(sql, sizeof(sql),
 			 "CREATE TABLE IF NOT EXISTS ports%s (Proto UInt8, Port UInt16, Name "
-			 "String) ENGINE = MergeTree ORDER BY (Proto, Port)",
+			 "String, Key UInt32) ENGINE = Join(ANY, LEFT, Key)",
 			 suffix);
 	return query(c, sql);
 }
@@ -433,6 +437,10 @@ static int fill(struct store_client *c, const char *table, enum names_kind kind,
 				if (ret == 0)
 					ret = put_str(&buf, &len, &cap, x->descr);
 			}
+			if (ret == 0 && kind == NAMES_PORTS) {
+				snprintf(num, sizeof(num), ", %u", x->key);
+				ret = put(&buf, &len, &cap, num, strlen(num));
+			}
 			if (ret == 0)
 				ret = put(&buf, &len, &cap, ")", 1);
 		}
@@ -458,23 +466,97 @@ static int fill(struct store_client *c, const char *table, enum names_kind kind,
 	return ret;
 }
 
+/* ---- Unchanged names are not written again ----
+ * The checksum of everything the tables are made of (their layout, the
+ * shipped files, the operator's file) is kept in names_state; a load that
+ * finds the same one and the three tables leaves them alone, so a start
+ * does not rewrite some 100k AS names. */
+
+/* Bump when the tables' layout or the way rows are derived changes: the
+ * next start rebuilds them. */
+#define NAMES_LAYOUT "names 2: ports Join(Key = Proto * 65536 + Port)"
+
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* FNV-1a over the pieces, each followed by a NUL (so that moving bytes
+ * from one piece to the next changes the sum). `op` may be NULL (no
+ * operator's file, or an unreadable one). */
+static uint64_t names_checksum(const char *op)
+{
+	const char *parts[] = {NAMES_LAYOUT, names_asns_csv, op ? op : "", names_protocols_csv,
+			       names_ports_csv};
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		h = fnv1a(h, parts[i], strlen(parts[i]) + 1);
+	return h;
+}
+
+/* 1 when names_state holds `sum` and the three tables are there, else 0
+ * (a missing names_state, a query that fails: rebuild). */
+static int names_unchanged(struct store_client *c, uint64_t sum)
+{
+	uint64_t have = 0, tables = 0;
+
+	if (store_client_query_u64(c, "SELECT Checksum FROM names_state LIMIT 1", &have) < 0 ||
+	    have != sum)
+		return 0;
+	if (store_client_query_u64(c,
+				   "SELECT count() FROM system.tables WHERE database = "
+				   "currentDatabase() AND name IN ('asns', 'protocols', 'ports')",
+				   &tables) < 0)
+		return 0;
+	return tables == 3;
+}
+
+/* Records `sum` after a rebuild. A crash between the tables and this
+ * leaves the old sum: the next start rebuilds again, nothing worse. */
+static int names_state_write(struct store_client *c, uint64_t sum)
+{
+	char sql[160];
+	int r = query(c, "DROP TABLE IF EXISTS names_state");
+
+	if (r == 0)
+		r = query(c, "CREATE TABLE names_state (Checksum UInt64, Loaded DateTime) "
+			     "ENGINE = TinyLog");
+	if (r == 0) {
+		snprintf(sql, sizeof(sql), "INSERT INTO names_state VALUES (%llu, now())",
+			 (unsigned long long)sum);
+		r = query(c, sql);
+	}
+	return r;
+}
+
 int orch_names_load(struct store_client *c, const struct store_config *cfg,
 		    struct orch_names_stats *st)
 {
 	struct rows asns = {0}, protocols = {0}, ports = {0};
 	struct orch_names_stats s = {0};
 	char *op = NULL;
-	int r;
+	uint64_t sum;
+	int r = 0;
+
+	if (cfg->asns && cfg->asns[0]) {
+		op = read_file(cfg->asns);
+		if (!op)
+			s.file_errors++;
+	}
+	sum = names_checksum(op);
+	if (names_unchanged(c, sum)) {
+		log_info("names unchanged, tables kept", "checksum=%016llx asns_file=%s",
+			 (unsigned long long)sum, cfg->asns && cfg->asns[0] ? cfg->asns : "-");
+		goto out;
+	}
 
 	r = parse_text(NAMES_ASNS, "config/names/asns.csv (built in)", names_asns_csv, &asns,
 		       &s.bad_lines);
-	if (r == 0 && cfg->asns && cfg->asns[0]) {
-		op = read_file(cfg->asns);
-		if (op)
-			r = parse_text(NAMES_ASNS, cfg->asns, op, &asns, &s.bad_lines);
-		else
-			s.file_errors++;
-	}
+	if (r == 0 && op)
+		r = parse_text(NAMES_ASNS, cfg->asns, op, &asns, &s.bad_lines);
 	if (r == 0)
 		r = parse_text(NAMES_PROTOCOLS, "config/names/protocols.csv (built in)",
 			       names_protocols_csv, &protocols, &s.bad_lines);
@@ -491,14 +573,18 @@ int orch_names_load(struct store_client *c, const struct store_config *cfg,
 		r = fill(c, "protocols", NAMES_PROTOCOLS, &protocols);
 	if (r == 0)
 		r = fill(c, "ports", NAMES_PORTS, &ports);
+	if (r == 0)
+		r = names_state_write(c, sum);
 	if (r < 0)
 		goto out;
 	s.asns = asns.n;
 	s.protocols = protocols.n;
 	s.ports = ports.n;
-	log_info("names loaded", "asns=%zu protocols=%zu ports=%zu lines_skipped=%zu asns_file=%s",
+	s.rebuilt = 1;
+	log_info("names rebuilt",
+		 "asns=%zu protocols=%zu ports=%zu lines_skipped=%zu asns_file=%s checksum=%016llx",
 		 s.asns, s.protocols, s.ports, s.bad_lines,
-		 cfg->asns && cfg->asns[0] ? cfg->asns : "-");
+		 cfg->asns && cfg->asns[0] ? cfg->asns : "-", (unsigned long long)sum);
 out:
 	if (st)
 		*st = s;

@@ -41,12 +41,16 @@
 int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigned target);
 
 /* ---- Names (names.c) ----
- * Tables for people's labels, rebuilt whole at each migration run (and by
- * the service when clickhouse.asns changes on disk):
+ * Tables for people's labels, rebuilt whole at a migration run (and by the
+ * service when clickhouse.asns changes on disk) when their content changed:
+ * a checksum of the shipped files, the operator's file and the tables'
+ * layout is kept in names_state (one row) and compared first;
  *   asns (ASN UInt32, Name String): Join engine, read with
  *     joinGet('asns', 'Name', toUInt32(x)) ('' when unknown) or JOIN;
- *   protocols (Proto UInt8, Name String, Description String),
- *   ports (Proto UInt8, Port UInt16, Name String): MergeTree.
+ *   protocols (Proto UInt8, Name String, Description String): MergeTree;
+ *   ports (Proto UInt8, Port UInt16, Name String, Key UInt32): Join engine
+ *     keyed by Key = Proto * 65536 + Port, read with joinGet('ports', 'Name',
+ *     toUInt32(proto * 65536 + port)).
  * From the CSV files of config/names/ (built into weir) and, for asns, the
  * operator's file clickhouse.asns ("asn,name" lines; its names override
  * the shipped ones). */
@@ -54,6 +58,8 @@ struct orch_names_stats {
 	size_t asns, protocols, ports; /* rows written */
 	size_t bad_lines;	       /* malformed lines skipped (logged with file:line) */
 	size_t file_errors;	       /* clickhouse.asns unreadable (logged; shipped names kept) */
+	int rebuilt; /* 1: the tables were written; 0: same content as the last load
+		      * (checksum in names_state), left alone, the counts above 0 */
 };
 /* For a caller that holds the lock (orch_migrate_unlocked calls it after
  * the steps). Malformed lines and an unreadable operator file are logged

@@ -316,6 +316,64 @@ TEST(asn_providers)
 	CHECK_EQ(src_as_with("[]", 15169, 8), 0);
 }
 
+/* enrich_flows runs a batch as a pipeline (lookups ahead of each flow's
+ * turn): the same flows, kept in the same order, as enrich_flow one by one,
+ * for batches shorter and longer than the pipeline. */
+TEST(batch_same_as_one_by_one)
+{
+	static const char *const exporters[] = {"192.0.2.1", "192.0.2.9", "198.51.100.1",
+						"203.0.113.250"};
+	static const uint32_t ifs[] = {335, 10, 7, 0, 335};
+	static const char *const addrs[] = {"203.0.113.1", "203.0.113.200", "198.51.3.4",
+					    "2001:db8::7", "192.0.2.77",    "10.1.2.3"};
+	static const size_t sizes[] = {1, 5, 12, 13, 100};
+	char yaml[4096];
+	struct flow all[100], ref[100], batch[100];
+	struct setup s;
+
+	snprintf(yaml, sizeof(yaml),
+		 "%snetworks:\n  networks:\n    203.0.113.0/24: customers\n"
+		 "    203.0.113.128/25: {name: half, asn: 64500}\n    198.51.0.0/16: big\n"
+		 "    2001:db8::/32: v6\n",
+		 static_yaml);
+	setup(&s, yaml);
+	for (size_t i = 0; i < 100; i++) {
+		all[i] = mkflow(exporters[i % 4], ifs[i % 5], ifs[(i / 3) % 5], addrs[i % 6],
+				addrs[(i / 2) % 6]);
+		ref[i] = all[i];
+		enrich_flow(s.w, &ref[i]); /* every exporter and interface asked */
+	}
+	REQUIRE(enrich_wait_idle(s.e, 5000) == 0);
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		size_t n = sizes[z], kept = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			struct flow f = all[i];
+
+			if (enrich_flow(s.w, &f) == ENRICH_KEEP)
+				ref[kept++] = f;
+			batch[i] = all[i];
+		}
+		CHECK_EQ(enrich_flows(s.w, batch, n), kept);
+		for (size_t i = 0; i < kept; i++)
+			CHECK(memcmp(&batch[i], &ref[i], sizeof(ref[i])) == 0);
+	}
+	/* The batch saw what one by one saw: names, networks, ASNs. */
+	CHECK_STR(S(&s, batch[0].enriched.exporter.name), "par1-edge1");
+	CHECK_STR(S(&s, batch[0].enriched.src_net.name), "customers");
+	CHECK_STR(S(&s, batch[1].enriched.src_net.name), "big"); /* batch[1] rejected */
+	{
+		size_t halves = 0;
+
+		for (size_t i = 0; i < 100; i++)
+			if (batch[i].src_as == 64500 &&
+			    !strcmp(S(&s, batch[i].enriched.src_net.name), "half"))
+				halves++;
+		CHECK(halves > 0);
+	}
+	teardown(&s);
+}
+
 TEST(net_providers_and_networks)
 {
 	struct setup s;
