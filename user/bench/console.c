@@ -41,14 +41,16 @@ struct console_opts {
  * AS with its country and arriving through one or two of 6 external
  * interfaces (transit, PNI and IX providers) of 4 exporters, most traffic to
  * one local AS, a daily rhythm in Bytes.
- * The rows are in time order over [t0, t0 + 7 days). */
+ * Flow n is at t0 + n * 7 days / N: the rows are in time order, N of them
+ * in [t0, t0 + 7 days), and more at the same rate carry on past it (the
+ * top-up to the present). */
 static const char fill_sql[] =
     "INSERT INTO flows (TimeReceived, SamplingRate, ExporterAddress, ExporterName, "
     "ExporterSite, InIf, OutIf, InIfName, OutIfName, InIfDescription, OutIfDescription, "
     "InIfSpeed, OutIfSpeed, InIfConnectivity, InIfProvider, InIfBoundary, OutIfBoundary, "
     "SrcAS, DstAS, SrcCountry, DstCountry, EType, Proto, SrcPort, DstPort, SrcAddr, DstAddr, "
     "Bytes, Packets) "
-    "SELECT toDateTime(%llu + intDiv(number * %llu, %llu)) AS TimeReceived, 1000, "
+    "SELECT toDateTime(%llu + intDiv(n * %llu, %llu)) AS TimeReceived, 1000, "
     "IPv6StringToNum(concat('::ffff:192.0.2.', toString(e + 1))), "
     "['edge1-par', 'edge2-par', 'edge1-ams', 'core1-fra'][e + 1], "
     "['par', 'par', 'ams', 'fra'][e + 1], "
@@ -73,14 +75,14 @@ static const char fill_sql[] =
     "IPv4ToIPv6(toUInt32(h1 %% 4294967296)), IPv4ToIPv6(toUInt32(3221225984 + h2 %% 256)), "
     "toUInt64(p * (64 + h4 %% 1400) * (1.3 + sin((TimeReceived %% 86400) / 86400 * 6.2832))), "
     "p "
-    "FROM (SELECT number, intHash64(number) AS h1, intHash64(number + 1000000007) AS h2, "
-    "intHash64(number + 2000000011) AS h3, intHash64(number + 3000000019) AS h4, "
+    "FROM (SELECT n, intHash64(n) AS h1, intHash64(n + 1000000007) AS h2, "
+    "intHash64(n + 2000000011) AS h3, intHash64(n + 3000000019) AS h4, "
     "toUInt32(pow((h1 %% 1000003) / 1000003, 4) * 300) AS a, "
     "toUInt32(h2 %% 1009 %% 4) AS e, "
     "toUInt32((a * 7 + if(h4 %% 5 = 0, 1, 0)) %% 6) AS i, "
     "toUInt32(if(h3 %% 10 < 8, 0, 1 + h3 %% 4)) AS d, "
     "toUInt64(1 + h1 %% 1019 %% 20) AS p "
-    "FROM numbers(%llu))";
+    "FROM (SELECT number + %llu AS n FROM numbers(%llu)))";
 
 /* Comma-separated columns of flows_1m other than TimeReceived, Bytes and
  * Packets (what the consolidated tables group by), in *out (malloc'd). */
@@ -102,10 +104,16 @@ static int consolidated_dims(struct store_client *c, char **out)
 	return r;
 }
 
-/* Sums flows into flows_1m, flows_1m into flows_5m, flows_5m into flows_1h,
- * as the outlet's writer would have (sums compose), a day at a time so that
- * the GROUP BY stays small. */
-static int consolidate(struct store_client *c, uint64_t t0)
+/* Sums the flows of [from, to) into the consolidated tables as the outlet's
+ * writer would have: `chained`, flows into flows_1m, flows_1m into flows_5m,
+ * flows_5m into flows_1h (sums compose; only when those tables hold nothing
+ * of the range yet), else each from flows (a top-up next to rows already
+ * summed); a day at a time so that the GROUP BY stays small. The embedded
+ * engine squashes no insert block (min_insert_block_size_rows=0, for the
+ * writer's batches): here that would make a part of every block the GROUP BY
+ * answers, hence the setting. */
+static int consolidate(struct store_client *c, uint64_t from, uint64_t to, int chained,
+		       int embedded)
 {
 	static const struct {
 		const char *to, *from, *round;
@@ -119,22 +127,27 @@ static int consolidate(struct store_client *c, uint64_t t0)
 	r = consolidated_dims(c, &dims);
 	if (r < 0 || !*dims)
 		goto out;
-	size = strlen(dims) * 3 + 512; /* dims thrice */
+	size = strlen(dims) * 3 + 1024; /* dims thrice */
 	sql = malloc(size);
 	if (!sql) {
 		r = -ENOMEM;
 		goto out;
 	}
 	for (size_t s = 0; s < 3 && r == 0; s++)
-		for (uint64_t d = t0; d < t0 + SPAN_S && r == 0; d += 86400) {
-			sprintf(
-			    sql,
-			    "INSERT INTO %s (TimeReceived, %s, Bytes, Packets) SELECT "
-			    "%s(TimeReceived) "
-			    "AS T, %s, sum(Bytes), sum(Packets) FROM %s WHERE TimeReceived >= "
-			    "toDateTime(%llu) AND TimeReceived < toDateTime(%llu) GROUP BY T, %s",
-			    steps[s].to, dims, steps[s].round, dims, steps[s].from,
-			    (unsigned long long)d, (unsigned long long)(d + 86400), dims);
+		for (uint64_t d = from; d < to && r == 0; d += 86400) {
+			snprintf(
+			    sql, size,
+			    "INSERT INTO %s (TimeReceived, %s, Bytes, Packets) %s SELECT "
+			    "%s(TimeReceived) AS T, %s, sum(Bytes), sum(Packets) FROM %s WHERE "
+			    "TimeReceived >= toDateTime(%llu) AND TimeReceived < toDateTime(%llu) "
+			    "GROUP BY T, %s",
+			    steps[s].to, dims,
+			    embedded ? "SETTINGS min_insert_block_size_rows = 1048576, "
+				       "min_insert_block_size_bytes = 268435456"
+				     : "",
+			    steps[s].round, dims, chained ? steps[s].from : "flows",
+			    (unsigned long long)d,
+			    (unsigned long long)(d + 86400 < to ? d + 86400 : to), dims);
 			r = store_client_query(c, sql, NULL);
 		}
 out:
@@ -143,53 +156,101 @@ out:
 	return r;
 }
 
-/* Fills `c`'s database unless it already holds `flows` flows (a kept run);
- * *t_end gets the end of the data's 7 days. Returns 0 or 1 (printed). */
-static int fill(struct store_client *c, const struct store_config *cfg, const char *L,
-		uint64_t flows, uint64_t *t_end)
+/* Inserts flows n in [first, first + count) of a fill of `flows` flows in 7
+ * days from `base`. Returns 0 or -errno. */
+static int fill_flows(struct store_client *c, uint64_t base, uint64_t flows, uint64_t first,
+		      uint64_t count)
 {
-	uint64_t have = 0, t_max = 0;
 	char sql[sizeof(fill_sql) + 128];
+
+	snprintf(sql, sizeof(sql), fill_sql, (unsigned long long)base, (unsigned long long)SPAN_S,
+		 (unsigned long long)flows, (unsigned long long)first, (unsigned long long)count);
+	return store_client_query(c, sql, NULL);
+}
+
+/* Carries the fill (`have` flows from `base` so far) on to the present
+ * minute at the same rate, with its sums: the widgets look at the last
+ * minutes, and the fill itself takes minutes. Returns 0 or -errno. */
+static int top_up(struct store_client *c, uint64_t base, uint64_t flows, uint64_t have,
+		  int embedded)
+{
+	uint64_t now = (uint64_t)time(NULL) / 60 * 60;
+	/* The first flow of a second after the last one stored, so that a
+	 * time boundary splits old and new flows (the sums from flows). */
+	uint64_t cut = (have - 1) * SPAN_S / flows + 1;
+	uint64_t first = (cut * flows + SPAN_S - 1) / SPAN_S;
+	uint64_t last = now > base ? (now - base) * flows / SPAN_S : 0;
+	int r;
+
+	if (last <= first)
+		return 0;
+	r = fill_flows(c, base, flows, first, last - first);
+	if (r == 0)
+		r = consolidate(c, base + cut, now + 60, 0, embedded);
+	return r;
+}
+
+/* Fills `c`'s database unless it already holds `flows` flows in their 7 days
+ * (a kept run, less than a day old), then tops it up to the present; *t_end
+ * gets the end of the 7 days. Returns 0 or 1 (printed). */
+static int fill(struct store_client *c, const struct store_config *cfg, const char *L,
+		uint64_t flows, int embedded, uint64_t *t_end)
+{
+	uint64_t have = 0, in_span = 0, base = 0;
 	double t0;
 
-	if (store_client_query_u64(c, "SELECT count() FROM flows", &have) == 0 && have == flows &&
-	    store_client_query_u64(c, "SELECT toUInt32(max(TimeReceived)) FROM flows", &t_max) ==
-		0) {
-		*t_end = t_max / 60 * 60 + 60;
-		printf("%s: kept data: %llu flows ending %llu s ago (the widgets look at the "
-		       "last minutes: older data make them lighter)\n",
-		       L, (unsigned long long)have, (unsigned long long)(time(NULL) - *t_end));
-		return 0;
+	if (store_client_query_u64(c, "SELECT toUInt32(min(TimeReceived)) FROM flows", &base) ==
+		0 &&
+	    store_client_query_u64(c, "SELECT count() FROM flows", &have) == 0 &&
+	    store_client_query_u64(c,
+				   "SELECT count() FROM flows WHERE TimeReceived < (SELECT "
+				   "min(TimeReceived) FROM flows) + 604800",
+				   &in_span) == 0 &&
+	    in_span == flows && base + SPAN_S + 86400 > (uint64_t)time(NULL)) {
+		*t_end = base + SPAN_S;
+		printf("%s: kept data: %llu flows in 7 days ending %llu s ago\n", L,
+		       (unsigned long long)flows, (unsigned long long)(time(NULL) - *t_end));
+	} else {
+		if (store_client_query_nodb(c, "DROP DATABASE IF EXISTS " DB, NULL) < 0 ||
+		    orch_migrate(c, cfg, 0) < 0) {
+			printf("%s: failed: schema: %s\n", L, store_client_error(c));
+			return 1;
+		}
+		*t_end = (uint64_t)time(NULL) / 60 * 60;
+		base = *t_end - SPAN_S;
+		t0 = clock_mono_s();
+		if (fill_flows(c, base, flows, 0, flows) < 0) {
+			printf("%s: failed: fill: %s\n", L, store_client_error(c));
+			return 1;
+		}
+		printf("%s: filled %llu flows over 7 days in %.1f s\n", L,
+		       (unsigned long long)flows, clock_mono_s() - t0);
+		fflush(stdout);
+		t0 = clock_mono_s();
+		if (consolidate(c, base, *t_end, 1, embedded) < 0) {
+			printf("%s: failed: consolidated tables: %s\n", L, store_client_error(c));
+			return 1;
+		}
+		have = flows;
+		printf("%s: flows_1m, flows_5m, flows_1h summed in %.1f s\n", L,
+		       clock_mono_s() - t0);
 	}
-	if (store_client_query_nodb(c, "DROP DATABASE IF EXISTS " DB, NULL) < 0 ||
-	    orch_migrate(c, cfg, 0) < 0) {
-		printf("%s: failed: schema: %s\n", L, store_client_error(c));
-		return 1;
-	}
-	*t_end = (uint64_t)time(NULL) / 60 * 60;
 	t0 = clock_mono_s();
-	snprintf(sql, sizeof(sql), fill_sql, (unsigned long long)(*t_end - SPAN_S),
-		 (unsigned long long)SPAN_S, (unsigned long long)flows, (unsigned long long)flows);
-	if (store_client_query(c, sql, NULL) < 0) {
-		printf("%s: failed: fill: %s\n", L, store_client_error(c));
-		return 1;
-	}
-	printf("%s: filled %llu flows over 7 days in %.1f s\n", L, (unsigned long long)flows,
-	       clock_mono_s() - t0);
-	t0 = clock_mono_s();
-	if (consolidate(c, *t_end - SPAN_S) < 0) {
-		printf("%s: failed: consolidated tables: %s\n", L, store_client_error(c));
+	if (top_up(c, base, flows, have, embedded) < 0) {
+		printf("%s: failed: top-up: %s\n", L, store_client_error(c));
 		return 1;
 	}
 	{
-		uint64_t m = 0, f = 0, h = 0;
+		uint64_t n = 0, m = 0, f = 0, h = 0;
 
+		store_client_query_u64(c, "SELECT count() FROM flows", &n);
 		store_client_query_u64(c, "SELECT count() FROM flows_1m", &m);
 		store_client_query_u64(c, "SELECT count() FROM flows_5m", &f);
 		store_client_query_u64(c, "SELECT count() FROM flows_1h", &h);
-		printf("%s: flows_1m %llu rows, flows_5m %llu, flows_1h %llu, written in %.1f s\n",
-		       L, (unsigned long long)m, (unsigned long long)f, (unsigned long long)h,
-		       clock_mono_s() - t0);
+		printf("%s: topped up to now in %.1f s: flows %llu rows, flows_1m %llu, flows_5m "
+		       "%llu, flows_1h %llu\n",
+		       L, clock_mono_s() - t0, (unsigned long long)n, (unsigned long long)m,
+		       (unsigned long long)f, (unsigned long long)h);
 	}
 	fflush(stdout);
 	return 0;
@@ -469,7 +530,7 @@ static int run_engine(const struct console_opts *o, const char *name, const char
 	printf("%s: ClickHouse %u.%u.%u at %s\n", L, version / 1000000, version / 1000 % 1000,
 	       version % 1000, url);
 	fflush(stdout);
-	if (fill(c, &scfg, L, o->flows, &t_end))
+	if (fill(c, &scfg, L, o->flows, !strncmp(url, "embedded:", 9), &t_end))
 		goto out;
 	if (http_listener_new("127.0.0.1:0", NULL, &l, &err) < 0 ||
 	    console_new(&ccfg, &scfg, l, NULL, &con, &err) < 0 || console_start(con, &err) < 0 ||
