@@ -36,6 +36,7 @@ static const struct bench {
      "CPU of a template storm with parked datagrams: decoded on every template vs once"},
     {"junk-flood", bench_junk_flood_main,
      "a junk flood beside a legitimate exporter: datagrams kept with and without XDP"},
+    {"console", bench_console_main, "console API latency and browser redraws over 10M flows"},
     /* A new benchmark is one line here, its function in user/bench/ and
      * declared in bench/bench.h. */
 };

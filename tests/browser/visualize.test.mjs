@@ -1,12 +1,23 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 // Visualize against weir's console with known data (tests/browser/known.json
 // says what it holds): dimensions, filter completion and errors, every graph
-// type, sankey nodes, the URL restoring a view.
+// type, sankey nodes, the URL restoring a view, legend clicks hiding series,
+// zoom on the heatmap and the sankey, brush to zoom on line graphs.
 import { assert, run, screenshot, tableSeries, typeFilter, waitForGraph } from "./lib.mjs";
 
 const q = (s) => encodeURIComponent(s);
 const view = (url, k, extra = "") =>
   `${url}#/visualize?start=${q(k.start)}&end=${q(k.end)}&limit=10&top=avg&units=l3bps${extra}`;
+
+const chart = '[data-testid="graph"] .chart';
+/** A cheap fingerprint of what the graph's canvas shows. */
+const canvasPrint = (page) => page.$eval('[data-testid="graph"] canvas', (c) => {
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  let h = 0;
+  for (let i = 0; i < d.length; i += 4 * 7) h = (h * 31 + d[i] + 3 * d[i + 1] + 7 * d[i + 2] + 11 * d[i + 3]) % 1000000007;
+  return h;
+});
+const seriesCount = async (page) => Number(await page.getAttribute(chart, "data-series"));
 
 async function pickDimensions(page, dims) {
   while (await page.locator('[data-testid="dimensions"] .chip').count()) {
@@ -93,6 +104,66 @@ await run([
     if (known.invalidMessage) assert(message.includes(known.invalidMessage), `message: ${message}`);
     assert(await page.locator(".cm-lintRange-error").count() > 0, "nothing underlined");
     await screenshot(page, "visualize-invalid-filter");
+  }],
+  ["a legend click hides its series (the table row says so), a second shows it", async ({ url, page, known }) => {
+    await page.goto(view(url, known, `&graph=stacked&dims=${q(known.dimensions.join(","))}`));
+    await waitForGraph(page);
+    const before = await seriesCount(page);
+    assert(before >= 2, `only ${before} series drawn`);
+    const print = await canvasPrint(page);
+    const entry = page.locator('[data-testid="legend"] li').first();
+    const name = await entry.getAttribute("data-series");
+    await entry.click();
+    await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel)?.dataset.series) === n,
+      [chart, before - 1], { timeout: 5_000 });
+    assert(await entry.getAttribute("aria-pressed") === "false", "legend entry not marked off");
+    const row = page.locator(`[data-testid="data-table"] tr[data-series="${name}"]`);
+    assert(await row.getAttribute("data-hidden") === "true", `table row of ${name} not marked hidden`);
+    assert(await canvasPrint(page) !== print, "the graph did not change");
+    await screenshot(page, "visualize-legend-hidden");
+    await entry.click();
+    await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel)?.dataset.series) === n,
+      [chart, before], { timeout: 5_000 });
+    assert(await row.getAttribute("data-hidden") === null, "table row still marked hidden");
+  }],
+  ["the heatmap zooms on time (dataZoom), the sankey zooms with its controls", async ({ url, page, known }) => {
+    await page.goto(view(url, known, `&graph=heatmap&dims=${q(known.sankey.dimensions.join(","))}`));
+    await waitForGraph(page);
+    assert((await page.getAttribute(chart, "data-zoom") ?? "").includes("datazoom"), "heatmap without dataZoom");
+    let print = await canvasPrint(page);
+    const box = await page.locator(chart).boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 3);
+    await page.mouse.wheel(0, -400);
+    await page.waitForTimeout(400);
+    assert(await canvasPrint(page) !== print, "the heatmap did not zoom on the wheel");
+    await screenshot(page, "visualize-heatmap-zoomed");
+    await page.goto(view(url, known, `&graph=sankey&dims=${q(known.sankey.dimensions.join(","))}`));
+    await waitForGraph(page);
+    assert((await page.getAttribute(chart, "data-zoom") ?? "").includes("roam"), "sankey without roam");
+    const controls = page.locator('[data-testid="zoom-controls"]');
+    assert(await controls.isVisible(), "no zoom controls on the sankey");
+    print = await canvasPrint(page);
+    await controls.locator('[data-zoom-step="in"]').click();
+    await controls.locator('[data-zoom-step="in"]').click();
+    await page.waitForTimeout(300);
+    assert(await canvasPrint(page) !== print, "the sankey did not zoom in");
+    await screenshot(page, "visualize-sankey-zoomed");
+    await controls.locator('[data-zoom-step="reset"]').click();
+  }],
+  ["brush to zoom on a line graph narrows the range", async ({ url, page, known }) => {
+    await page.goto(view(url, known, `&graph=lines&dims=SrcAS`));
+    await waitForGraph(page);
+    const box = await page.locator(chart).boundingBox();
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.35, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, y, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForFunction((s) => !location.hash.includes(`start=${s}`), q(known.start), { timeout: 10_000 });
+    await waitForGraph(page);
+    const params = new URLSearchParams(new URL(page.url()).hash.replace(/^[^?]*\?/, ""));
+    const span = new Date(params.get("end")) - new Date(params.get("start"));
+    assert(span > 0 && span < new Date(known.end) - new Date(known.start), `range after the brush: ${page.url()}`);
   }],
   ["visualize shows no console errors", async ({ errors }) => {
     assert(errors.length === 0, `console errors: ${errors.join(" | ")}`);

@@ -44,6 +44,10 @@ int bench_template_storm_main(int argc, char **argv);
  * allowlist, with the allowlist in XDP and in user space: datagrams kept,
  * junk offered, kernel drops (root, Linux 5.18+ for the flood). */
 int bench_junk_flood_main(int argc, char **argv);
+/* console: API latency p50/p95 of graphs, sankey and home widgets over N
+ * flows in 7 days (caches off), then the browser's time to first graph and
+ * to redraw after Apply (console_browser.mjs) and the web bundle's size. */
+int bench_console_main(int argc, char **argv);
 /* Not listed by `weir bench --help`: `weir bench clickhouse-server
  * available|start DIR|stop DIR`, the launcher below for shell scripts
  * (tests/integration/lib/clickhouse.sh, mk/demo.sh). */

@@ -5,8 +5,10 @@
 #ifndef WEIR_BENCH_INTERNAL_H
 #define WEIR_BENCH_INTERNAL_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "../store/store.h"
@@ -31,6 +33,16 @@ struct bench_store_options {
 	int server_pid;	    /* clickhouse-server's pid when local (its CPU time is printed), or 0 */
 	const char *label;  /* printed at the start of each line: "store" when NULL */
 };
+/* --engine server|embedded|both of the benches that run on both engines:
+ * sets *server and *embedded; returns 0, or -EINVAL (both left 0) for
+ * another word. */
+static inline int bench_engines_parse(const char *arg, int *server, int *embedded)
+{
+	*server = !strcmp(arg, "server") || !strcmp(arg, "both");
+	*embedded = !strcmp(arg, "embedded") || !strcmp(arg, "both");
+	return *server || *embedded ? 0 : -EINVAL;
+}
+
 /* ---- Footprint (footprint.c) ---- */
 
 /* Resident memory of a process, bytes (0 when unknown). */

@@ -1003,9 +1003,7 @@ int bench_e2e_main(int argc, char **argv)
 			rate_given = 1;
 			break;
 		case 'e':
-			o.server = !strcmp(optarg, "server") || !strcmp(optarg, "both");
-			o.embedded = !strcmp(optarg, "embedded") || !strcmp(optarg, "both");
-			if (!o.server && !o.embedded)
+			if (bench_engines_parse(optarg, &o.server, &o.embedded) < 0)
 				return cli_opts_usage_error(&cli);
 			break;
 		case 'b':

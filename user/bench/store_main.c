@@ -246,9 +246,7 @@ int bench_store_main(int argc, char **argv)
 			so.flow_rate = strtoull(optarg, NULL, 10);
 			break;
 		case 'e':
-			want_server = !strcmp(optarg, "server") || !strcmp(optarg, "both");
-			want_embedded = !strcmp(optarg, "embedded") || !strcmp(optarg, "both");
-			if (!want_server && !want_embedded)
+			if (bench_engines_parse(optarg, &want_server, &want_embedded) < 0)
 				return cli_opts_usage_error(&o);
 			break;
 		}

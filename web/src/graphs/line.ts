@@ -14,7 +14,11 @@ function sign(axis: number) {
   return axis === 2 || axis === 4 ? -1 : 1;
 }
 
-export function lineOption(data: GraphLineOutput, graphType: GraphType, units: Units, dark: boolean): ChartOption {
+/** `hidden`: rows (indexes of data.rows) the legend turned off; they are not
+ * drawn and stacks and 100 % sums are made of the shown rows only. */
+export function lineOption(
+  data: GraphLineOutput, graphType: GraphType, units: Units, dark: boolean, hidden: ReadonlySet<number> = new Set(),
+): ChartOption {
   const theme = chartTheme(dark);
   const colors = rowColors(data);
   const percent = graphType === "stacked100";
@@ -23,18 +27,21 @@ export function lineOption(data: GraphLineOutput, graphType: GraphType, units: U
   const sums = new Map<number, number[]>();
   if (percent) {
     data.rows.forEach((_, i) => {
+      if (hidden.has(i)) return;
       const axis = data.axis[i];
       const s = sums.get(axis) ?? new Array(times.length).fill(0);
       data.points[i].forEach((v, j) => (s[j] += v));
       sums.set(axis, s);
     });
   }
-  const series = data.rows.map((_, i) => {
+  const shown = data.rows.map((_, i) => i).filter((i) => !hidden.has(i));
+  const series = shown.map((i) => {
     const axis = data.axis[i];
     const previous = axis >= 3;
     const stacked = (graphType === "stacked" || percent) && !previous;
     const values = data.points[i].map((v, j) => {
-      const value = percent ? (sums.get(axis)![j] ? (v * 100) / sums.get(axis)![j] : 0) : v;
+      const sum = sums.get(axis)?.[j] ?? 0;
+      const value = percent ? (sum ? (v * 100) / sum : 0) : v;
       return [times[j], sign(axis) * value];
     });
     return {
@@ -142,7 +149,13 @@ export function heatmapOption(data: GraphLineOutput, units: Units, dark: boolean
   return {
     animation: false,
     backgroundColor: "transparent",
-    grid: { left: 8, right: 16, top: 8, bottom: 48, containLabel: true },
+    grid: { left: 8, right: 16, top: 8, bottom: 84, containLabel: true },
+    // Zoom on time: the wheel or a drag inside, or the slider's handles.
+    dataZoom: [
+      { type: "inside", xAxisIndex: 0, filterMode: "filter" },
+      { type: "slider", xAxisIndex: 0, filterMode: "filter", height: 18, bottom: 40, showDetail: false,
+        borderColor: theme.line, textStyle: { color: theme.muted } },
+    ],
     xAxis: { type: "category", data: labels, axisLabel: { color: theme.muted, hideOverlap: true }, axisLine: { lineStyle: { color: theme.line } }, splitArea: { show: false } },
     yAxis: { type: "category", data: direct.map((i) => rowLabel(data.rows[i])),
       axisLabel: { color: theme.text, width: 220, overflow: "truncate" }, axisLine: { lineStyle: { color: theme.line } } },

@@ -22,6 +22,8 @@ export function sankeyOption(data: GraphSankeyOutput, units: Units, dark: boolea
     nodeGap: 6,
     nodeWidth: 14,
     layoutIterations: 32,
+    // Wheel or pinch zooms, drag pans (ChartView's buttons do the same).
+    roam: true,
     emphasis: { focus: "adjacency" },
     label: { color: theme.text, fontSize: 11, formatter: (p: { name: string }) => p.name.replace(/^[^:]+: /, "") },
     lineStyle: { color: "gradient", opacity: dark ? 0.45 : 0.35, curveness: 0.5 },

@@ -4,13 +4,14 @@ import * as echarts from "echarts/core";
 import { LineChart, SankeyChart, HeatmapChart } from "echarts/charts";
 import {
   GridComponent, TooltipComponent, BrushComponent, VisualMapContinuousComponent,
-  TitleComponent, AxisPointerComponent,
+  TitleComponent, AxisPointerComponent, DataZoomInsideComponent, DataZoomSliderComponent,
 } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 
 echarts.use([
   LineChart, SankeyChart, HeatmapChart, GridComponent, TooltipComponent, BrushComponent,
-  VisualMapContinuousComponent, TitleComponent, AxisPointerComponent, CanvasRenderer,
+  VisualMapContinuousComponent, TitleComponent, AxisPointerComponent, DataZoomInsideComponent,
+  DataZoomSliderComponent, CanvasRenderer,
 ]);
 
 export { echarts };
