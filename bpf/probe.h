@@ -30,7 +30,8 @@ struct probe_flow_key {
 };
 
 /* Counters of one flow on one CPU (the map is per-CPU: no atomics on the
- * packet path). Times are bpf_ktime_get_ns() (CLOCK_MONOTONIC). */
+ * packet path). Times are bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE:
+ * CLOCK_MONOTONIC up to one tick behind). */
 struct probe_flow_value {
 	__u64 bytes; /* IP bytes: header and payload, as IPFIX octetDeltaCount */
 	__u64 packets;
@@ -48,9 +49,11 @@ struct probe_overflow {
 	struct probe_flow_value value;
 };
 
-/* Index of the per-CPU `stats` array of packet counts (__u64). */
+/* Index of the per-CPU `stats` array of packet counts (__u64). Each packet
+ * adds to exactly one outcome (one counter per packet on the fast path), so
+ * the programs leave PACKETS at 0: user space sums the outcomes. */
 enum probe_stat {
-	PROBE_STAT_PACKETS = 0,	    /* packets seen (before sampling) */
+	PROBE_STAT_PACKETS = 0,	    /* packets seen (before sampling): the sum of the others */
 	PROBE_STAT_COUNTED = 1,	    /* packets added to the map */
 	PROBE_STAT_MAP_FULL = 2,    /* packets whose flow had no room: sent to the ring buffer */
 	PROBE_STAT_RING_DROP = 3,   /* ... and the ring buffer was full too: lost, counted */

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "bench.h"
 #include "common/cli_opts.h"
 #include "common/clock.h"
@@ -287,9 +289,12 @@ static int probe_start_in(struct bench *b, struct probe **p, struct error *err)
 	return r;
 }
 
-/* One run at full speed: datagrams per second the receiver got. */
-static double rate_run(struct bench *b, int with_probe, double *secs)
+/* One run at full speed: datagrams per second the sender reached. With the
+ * probe, *ns_pkt is what its programs cost per packet (kernel BPF
+ * statistics; 0 when they are off). */
+static double rate_run(struct bench *b, int with_probe, double *secs, double *ns_pkt)
 {
+	struct probe_stats st = {0};
 	struct probe *p = NULL;
 	struct error err;
 	pthread_t rx;
@@ -307,7 +312,10 @@ static double rate_run(struct bench *b, int with_probe, double *secs)
 	usleep(200000);
 	atomic_store(&b->stop, 1);
 	pthread_join(rx, NULL);
+	if (p)
+		probe_get_stats(p, &st);
 	probe_free(p);
+	*ns_pkt = st.prog_runs ? (double)st.prog_run_ns / (double)st.prog_runs : 0;
 	*secs = t;
 	return (double)b->count / t;
 }
@@ -334,7 +342,7 @@ int bench_probe_main(int argc, char **argv)
 	struct bench b = {.fd_s = -1, .fd_r = -1, .fd_orig = -1};
 	uint64_t count = 2000000;
 	unsigned seconds = 10, runs = 3, rate = 100000;
-	double best_off = 0, best_on = 0, secs, cpu0, cpu1, sf0, sf1, wall;
+	double best_off = 0, best_on = 0, best_ns = 0, worst_ns = 0, secs, cpu0, cpu1, sf0, sf1, wall;
 	struct collector cp = {.b = &b, .fd = -1, .packets = &b.probe_packets},
 			 cs = {.b = &b, .fd = -1, .packets = &b.softflowd_packets};
 	struct probe *p = NULL;
@@ -342,7 +350,7 @@ int bench_probe_main(int argc, char **argv)
 	pthread_t rx;
 	pid_t sf;
 	struct cli_opts o;
-	int c, ret = 1;
+	int c, ret = 1, stats_fd = -1;
 
 	b.flows = 10000;
 	b.size = 64;
@@ -375,6 +383,9 @@ int bench_probe_main(int argc, char **argv)
 	    !seconds || !runs) {
 		return cli_opts_usage_error(&o);
 	}
+	/* Run time of BPF programs is counted while this fd is open (the
+	 * same switch as sysctl kernel.bpf_stats_enabled). */
+	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (setup(&b) < 0) {
 		fprintf(stderr, "bench probe: making the network namespaces failed (root?)\n");
 		goto out;
@@ -383,22 +394,34 @@ int bench_probe_main(int argc, char **argv)
 	b.count = count;
 	b.rate = 0;
 	for (unsigned i = 0; i < runs; i++) {
-		double off = rate_run(&b, 0, &secs), on = rate_run(&b, 1, &secs);
+		double ns, off = rate_run(&b, 0, &secs, &ns), on = rate_run(&b, 1, &secs, &ns);
 
 		if (off < 0 || on < 0)
 			goto out;
-		printf("probe: run %u: %.0f datagrams/s without, %.0f with the probe\n", i + 1, off,
-		       on);
+		printf("probe: run %u: %.0f datagrams/s without, %.0f with the probe; programs "
+		       "%.0f ns/packet\n",
+		       i + 1, off, on, ns);
 		if (off > best_off)
 			best_off = off;
 		if (on > best_on)
 			best_on = on;
+		if (ns > 0 && (!best_ns || ns < best_ns))
+			best_ns = ns;
+		if (ns > worst_ns)
+			worst_ns = ns;
 	}
 	printf("probe: throughput %.0f datagrams/s without the probe, %.0f with (%u flows, %u-byte "
 	       "payloads, best of %u)\n",
 	       best_off, best_on, b.flows, b.size, runs);
 	printf("probe: throughput cost %.1f%% (target <= 2%%)\n",
 	       100.0 * (best_off - best_on) / best_off);
+	if (best_ns > 0)
+		printf("probe: programs %.0f ns/packet (best of %u, worst %.0f; kernel BPF "
+		       "statistics)\n",
+		       best_ns, runs, worst_ns);
+	else
+		printf("probe: programs' ns/packet unknown (BPF statistics could not be turned "
+		       "on)\n");
 
 	/* CPU and counts at a fixed rate, probe and softflowd together. */
 	b.count = (uint64_t)rate * seconds;
@@ -451,5 +474,7 @@ out:
 	if (cs.fd >= 0)
 		close(cs.fd);
 	teardown(&b);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	return ret;
 }
