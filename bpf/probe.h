@@ -29,17 +29,19 @@ struct probe_flow_key {
 	__u8 dst[16];
 };
 
-/* Counters of one flow on one CPU (the map is per-CPU: no atomics on the
- * packet path). Times are bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE:
+/* Counters of one flow, shared by the CPUs: bytes and packets are added
+ * atomically, tcp_flags OR-ed atomically (only when a new flag shows up),
+ * last_ns stored as is (a racing CPU may leave it a few microseconds
+ * early). Times are bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE:
  * CLOCK_MONOTONIC up to one tick behind). */
 struct probe_flow_value {
 	__u64 bytes; /* IP bytes: header and payload, as IPFIX octetDeltaCount */
 	__u64 packets;
 	__u64 first_ns;
 	__u64 last_ns;
-	__u16 tcp_flags; /* OR of every packet's flags */
+	__u64 tcp_flags; /* OR of every packet's flags (12 bits; 64 for BPF's atomic OR) */
 	__u8 tos;	 /* of the first packet */
-	__u8 pad[5];
+	__u8 pad[7];
 };
 
 /* A packet whose flow found the map full: sent to user space as is, so that

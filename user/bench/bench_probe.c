@@ -342,7 +342,8 @@ int bench_probe_main(int argc, char **argv)
 	struct bench b = {.fd_s = -1, .fd_r = -1, .fd_orig = -1};
 	uint64_t count = 2000000;
 	unsigned seconds = 10, runs = 3, rate = 100000;
-	double best_off = 0, best_on = 0, best_ns = 0, worst_ns = 0, secs, cpu0, cpu1, sf0, sf1, wall;
+	double best_off = 0, best_on = 0, best_ns = 0, worst_ns = 0, secs, cpu0, cpu1, sf0, sf1,
+	       wall;
 	struct collector cp = {.b = &b, .fd = -1, .packets = &b.probe_packets},
 			 cs = {.b = &b, .fd = -1, .packets = &b.softflowd_packets};
 	struct probe *p = NULL;

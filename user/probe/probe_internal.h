@@ -153,7 +153,7 @@ struct probe_drain {
 	int ncpu;
 	size_t batch; /* keys per batch call */
 	struct probe_flow_key *keys;
-	struct probe_flow_value *values; /* batch x ncpu */
+	struct probe_flow_value *values; /* batch */
 };
 
 /* Creates the two flow maps (max_flows entries each). */
