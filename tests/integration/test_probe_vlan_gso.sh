@@ -16,6 +16,7 @@ build=${WEIR_BUILD:-$top/build}
 WEIR=$build/weir
 TRAFFIC=$build/tests/tools/probe_traffic
 . "$top/tests/integration/lib/e2e.bash" # tap
+. "$top/tests/integration/lib/probe.bash" # probe_pair, inA, inB
 
 for b in "$WEIR" "$TRAFFIC"; do
 	[ -x "$b" ] || { echo "1..0 # SKIP $b not built"; exit 0; }
@@ -25,29 +26,7 @@ for t in tshark dumpcap ethtool; do
 done
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (network namespaces, BPF)"; exit 0; }
 
-A=weir-pvg-a-$$
-B=weir-pvg-b-$$
-IA=wva$$
-IB=wvb$$
-D=$(mktemp -d "${TMPDIR:-/tmp}/weir-probe-vg.XXXXXX")
-PIDS=
-cleanup() {
-	[ -n "$PIDS" ] && kill $PIDS 2>/dev/null
-	wait 2>/dev/null
-	ip netns del $A 2>/dev/null
-	ip netns del $B 2>/dev/null
-	[ "$E2E_FAILED" = 0 ] && rm -rf "$D" || echo "# logs kept in $D"
-}
-trap cleanup EXIT
-inA() { ip netns exec $A "$@"; }
-inB() { ip netns exec $B "$@"; }
-
-ip netns add $A && ip netns add $B &&
-	ip link add $IA netns $A type veth peer name $IB netns $B &&
-	ip -n $A link set lo up && ip -n $B link set lo up &&
-	ip -n $A link set $IA up && ip -n $B link set $IB up &&
-	ip -n $A addr add 10.79.0.1/24 dev $IA && ip -n $B addr add 10.79.0.2/24 dev $IB &&
-	ip -n $A addr add fd79::1/64 dev $IA nodad && ip -n $B addr add fd79::2/64 dev $IB nodad
+probe_pair pv 10.79 79
 tap $? "two namespaces joined by a veth pair ($IA, $IB)"
 inA ethtool -k $IA | grep -q '^tcp-segmentation-offload: on' &&
 	inA ethtool -k $IA | grep -q '^generic-segmentation-offload: on'

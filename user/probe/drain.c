@@ -80,7 +80,15 @@ static int add_batch(struct probe_drain *d, uint32_t n, struct probe_table *t,
 				     const struct probe_flow_value *),
 		     void *ctx)
 {
+	enum { AHEAD = 8 }; /* keys between a prefetch stage and the next */
+
+	for (uint32_t i = 0; i < n && i < 2 * AHEAD; i++)
+		probe_table_prefetch(t, &d->keys[i], 0);
 	for (uint32_t i = 0; i < n; i++) {
+		if (i + 2 * AHEAD < n)
+			probe_table_prefetch(t, &d->keys[i + 2 * AHEAD], 0);
+		if (i + AHEAD < n)
+			probe_table_prefetch(t, &d->keys[i + AHEAD], 1);
 		if (probe_table_add(t, &d->keys[i], &d->values[i]) < 0) {
 			int r = overflow(ctx, &d->keys[i], &d->values[i]);
 
