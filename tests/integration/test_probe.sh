@@ -10,19 +10,9 @@
 # probe keeps running. 1-in-N sampling is announced.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${WEIR_BUILD:-$top/build}
-WEIR=$build/weir
-TRAFFIC=$build/tests/tools/probe_traffic
 . "$top/tests/integration/lib/e2e.bash" # tap
-. "$top/tests/integration/lib/probe.bash" # probe_pair, inA, inB
-
-for b in "$WEIR" "$TRAFFIC"; do
-	[ -x "$b" ] || { echo "1..0 # SKIP $b not built"; exit 0; }
-done
-for t in tshark dumpcap nfcapd nfdump ethtool curl; do
-	command -v $t >/dev/null || { echo "1..0 # SKIP $t not installed"; exit 0; }
-done
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (network namespaces, BPF)"; exit 0; }
+. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, inA, inB
+probe_require tshark dumpcap nfcapd nfdump ethtool curl
 
 probe_pair p 10.77 77
 tap $? "two namespaces joined by a veth pair ($IA, $IB)"

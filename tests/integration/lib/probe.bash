@@ -1,6 +1,24 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # What the probe's integration tests share: two network namespaces joined by
-# a veth pair, and their clean-up. Source after e2e.bash (tap, E2E_FAILED).
+# a veth pair, and their clean-up. Source after e2e.bash (tap, E2E_FAILED),
+# with $top set; sets WEIR and TRAFFIC.
+
+build=${WEIR_BUILD:-$top/build}
+WEIR=$build/weir
+TRAFFIC=$build/tests/tools/probe_traffic
+
+# probe_require TOOL...: exits with a TAP skip unless weir and probe_traffic
+# are built, the tools are installed and this is root.
+probe_require() {
+	local b t
+	for b in "$WEIR" "$TRAFFIC"; do
+		[ -x "$b" ] || { echo "1..0 # SKIP $b not built"; exit 0; }
+	done
+	for t in "$@"; do
+		command -v $t >/dev/null || { echo "1..0 # SKIP $t not installed"; exit 0; }
+	done
+	[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (network namespaces, BPF)"; exit 0; }
+}
 
 # probe_pair TAG NET NET6: sets A, B (namespaces weir-TAG-a-PID, -b-), IA, IB
 # (veth ends wTAGaPID, wTAGbPID: TAG at most 3 characters), D (a temporary
