@@ -40,7 +40,7 @@
 struct bench {
 	char ns_s[64], ns_r[64], if_s[16], if_r[16], ctl[128], pidfile[128];
 	int fd_s, fd_r, fd_orig;
-	unsigned flows, size, rate;
+	unsigned flows, size, rate, drain_ms;
 	uint64_t count;
 	_Atomic int stop;
 	_Atomic uint64_t received;
@@ -279,6 +279,8 @@ static int probe_start_in(struct bench *b, struct probe **p, struct error *err)
 
 	snprintf(target, sizeof(target), "127.0.0.1:%d", PROBE_PORT);
 	probe_config_defaults(&cfg);
+	if (b->drain_ms)
+		cfg.drain_interval_ms = b->drain_ms;
 	cfg.collectors.items = collectors;
 	cfg.collectors.count = 1;
 	setns(b->fd_s, CLONE_NEWNET);
@@ -323,21 +325,28 @@ static double rate_run(struct bench *b, int with_probe, double *secs, double *ns
 static void usage(FILE *out, const void *ctx)
 {
 	(void)ctx;
-	fprintf(out, "usage: weir bench probe [--count N] [--size BYTES] [--flows N] [--rate PPS]\n"
-		     "                        [--seconds S] [--runs N]\n\n"
-		     "UDP datagrams/s one sender reaches on a veth pair without and with the\n"
-		     "probe (best of --runs each; --count datagrams of --size bytes per run),\n"
-		     "then the probe's exporter CPU and softflowd's on the same traffic: --flows\n"
-		     "concurrent flows at --rate datagrams/s for --seconds.\n");
+	fprintf(out,
+		"usage: weir bench probe [--count N] [--size BYTES] [--flows N] [--rate PPS]\n"
+		"                        [--seconds S] [--runs N] [--drain-interval MS]\n\n"
+		"UDP datagrams/s one sender reaches on a veth pair without and with the\n"
+		"probe (best of --runs each; --count datagrams of --size bytes per run),\n"
+		"then the probe's exporter CPU and softflowd's on the same traffic: --flows\n"
+		"concurrent flows at --rate datagrams/s for --seconds. The probe drains\n"
+		"its kernel map every --drain-interval ms (default: probe.drain-interval's).\n");
 }
 
 int bench_probe_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"count", required_argument, NULL, 'n'},   {"size", required_argument, NULL, 's'},
-	    {"flows", required_argument, NULL, 'f'},   {"rate", required_argument, NULL, 'r'},
-	    {"seconds", required_argument, NULL, 't'}, {"runs", required_argument, NULL, 'k'},
-	    {"help", no_argument, NULL, 'h'},	       {0},
+	    {"count", required_argument, NULL, 'n'},
+	    {"size", required_argument, NULL, 's'},
+	    {"flows", required_argument, NULL, 'f'},
+	    {"rate", required_argument, NULL, 'r'},
+	    {"seconds", required_argument, NULL, 't'},
+	    {"runs", required_argument, NULL, 'k'},
+	    {"drain-interval", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct bench b = {.fd_s = -1, .fd_r = -1, .fd_orig = -1};
 	uint64_t count = 2000000;
@@ -376,12 +385,15 @@ int bench_probe_main(int argc, char **argv)
 		case 'k':
 			runs = (unsigned)atoi(optarg);
 			break;
+		case 'd':
+			b.drain_ms = (unsigned)atoi(optarg);
+			break;
 		}
 	}
 	if (c == CLI_OPTS_EXIT)
 		return o.status;
 	if (!count || !b.flows || b.flows > 65000 || b.size < 1 || b.size > 1400 || !rate ||
-	    !seconds || !runs) {
+	    !seconds || !runs || (b.drain_ms && (b.drain_ms < 10 || b.drain_ms > 60000))) {
 		return cli_opts_usage_error(&o);
 	}
 	/* Run time of BPF programs is counted while this fd is open (the
