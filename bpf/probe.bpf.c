@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* The host probe's meter: TC programs (tcx or clsact, ingress and egress) and
- * an XDP ingress variant that add every IP packet to its flow in a per-CPU
- * hash map. The map in use is the one slot of `flows` (an array of maps):
+ * an XDP ingress variant that add every IP packet to its flow in a hash map
+ * (atomic adds). The map in use is the one slot of `flows` (an array of maps):
  * user space swaps in an empty map and drains the old one once no program can
  * write to it any more, which is what makes the counts exact. */
 #include "vmlinux.h"
@@ -24,7 +24,7 @@
 const volatile __u32 sampling = 1; /* 1-in-N, count-based per CPU; 1 = every packet */
 
 struct flow_map {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PROBE_DEFAULT_MAX_FLOWS);
 	/* Sizes, not types: BTF would only carry a forward declaration of
 	 * structs reached through the outer map. */
@@ -254,7 +254,9 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 {
 	struct probe_flow_value *v, nv = {};
 	struct probe_overflow *o;
-	__u64 now = bpf_ktime_get_ns();
+	/* Jiffies resolution is enough for IPFIX milliseconds and the
+	 * timeouts, and costs a load instead of a clock read. */
+	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 zero = 0;
 	void *map;
 	long r;
@@ -277,20 +279,20 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 			stat(PROBE_STAT_COUNTED);
 			return;
 		}
-		/* Another CPU made the flow meanwhile: this CPU's slot of it
-		 * is there now (zeroed). */
+		/* Another CPU made the flow meanwhile: add to it. */
 		if (r == -EEXIST_)
 			v = bpf_map_lookup_elem(map, &p->key);
 	}
 	if (v) {
-		if (!v->packets) {
-			v->first_ns = now;
-			v->tos = p->tos;
-		}
-		v->bytes += bytes;
-		v->packets += packets;
-		v->last_ns = now;
-		v->tcp_flags |= p->tcp_flags;
+		/* One shared value per flow rather than one per CPU: a
+		 * cache line less per packet, and a drain that copies each
+		 * flow once instead of once per possible CPU. */
+		__sync_fetch_and_add(&v->bytes, bytes);
+		__sync_fetch_and_add(&v->packets, packets);
+		if (v->last_ns != now)
+			v->last_ns = now;
+		if ((v->tcp_flags | p->tcp_flags) != v->tcp_flags)
+			__sync_fetch_and_or(&v->tcp_flags, (__u64)p->tcp_flags);
 		stat(PROBE_STAT_COUNTED);
 		return;
 	}
@@ -318,7 +320,6 @@ static __always_inline int meter_skb(struct __sk_buff *skb, __u8 direction)
 	__u64 bytes, segs;
 	int r;
 
-	stat(PROBE_STAT_PACKETS);
 	if (sampled_out()) {
 		stat(PROBE_STAT_SAMPLED_OUT);
 		return TC_ACT_OK_;
@@ -377,7 +378,6 @@ int probe_xdp(struct xdp_md *ctx)
 	struct pkt p = {};
 	int r;
 
-	stat(PROBE_STAT_PACKETS);
 	if (sampled_out()) {
 		stat(PROBE_STAT_SAMPLED_OUT);
 		return XDP_PASS;

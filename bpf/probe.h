@@ -29,16 +29,19 @@ struct probe_flow_key {
 	__u8 dst[16];
 };
 
-/* Counters of one flow on one CPU (the map is per-CPU: no atomics on the
- * packet path). Times are bpf_ktime_get_ns() (CLOCK_MONOTONIC). */
+/* Counters of one flow, shared by the CPUs: bytes and packets are added
+ * atomically, tcp_flags OR-ed atomically (only when a new flag shows up),
+ * last_ns stored as is (a racing CPU may leave it a few microseconds
+ * early). Times are bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE:
+ * CLOCK_MONOTONIC up to one tick behind). */
 struct probe_flow_value {
 	__u64 bytes; /* IP bytes: header and payload, as IPFIX octetDeltaCount */
 	__u64 packets;
 	__u64 first_ns;
 	__u64 last_ns;
-	__u16 tcp_flags; /* OR of every packet's flags */
+	__u64 tcp_flags; /* OR of every packet's flags (12 bits; 64 for BPF's atomic OR) */
 	__u8 tos;	 /* of the first packet */
-	__u8 pad[5];
+	__u8 pad[7];
 };
 
 /* A packet whose flow found the map full: sent to user space as is, so that
@@ -48,9 +51,11 @@ struct probe_overflow {
 	struct probe_flow_value value;
 };
 
-/* Index of the per-CPU `stats` array of packet counts (__u64). */
+/* Index of the per-CPU `stats` array of packet counts (__u64). Each packet
+ * adds to exactly one outcome (one counter per packet on the fast path), so
+ * the programs leave PACKETS at 0: user space sums the outcomes. */
 enum probe_stat {
-	PROBE_STAT_PACKETS = 0,	    /* packets seen (before sampling) */
+	PROBE_STAT_PACKETS = 0,	    /* packets seen (before sampling): the sum of the others */
 	PROBE_STAT_COUNTED = 1,	    /* packets added to the map */
 	PROBE_STAT_MAP_FULL = 2,    /* packets whose flow had no room: sent to the ring buffer */
 	PROBE_STAT_RING_DROP = 3,   /* ... and the ring buffer was full too: lost, counted */

@@ -10,43 +10,11 @@
 # probe keeps running. 1-in-N sampling is announced.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${WEIR_BUILD:-$top/build}
-WEIR=$build/weir
-TRAFFIC=$build/tests/tools/probe_traffic
 . "$top/tests/integration/lib/e2e.bash" # tap
+. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, inA, inB
+probe_require tshark dumpcap nfcapd nfdump ethtool curl
 
-for b in "$WEIR" "$TRAFFIC"; do
-	[ -x "$b" ] || { echo "1..0 # SKIP $b not built"; exit 0; }
-done
-for t in tshark dumpcap nfcapd nfdump ethtool curl; do
-	command -v $t >/dev/null || { echo "1..0 # SKIP $t not installed"; exit 0; }
-done
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (network namespaces, BPF)"; exit 0; }
-
-A=weir-probe-a-$$
-B=weir-probe-b-$$
-IA=wpa$$
-IB=wpb$$
-D=$(mktemp -d "${TMPDIR:-/tmp}/weir-probe.XXXXXX")
-PIDS=
-cleanup() {
-	[ -n "$PIDS" ] && kill $PIDS 2>/dev/null
-	wait 2>/dev/null
-	ip netns del $A 2>/dev/null
-	ip netns del $B 2>/dev/null
-	[ "$E2E_FAILED" = 0 ] && rm -rf "$D" || echo "# logs kept in $D"
-}
-trap cleanup EXIT
-
-inA() { ip netns exec $A "$@"; }
-inB() { ip netns exec $B "$@"; }
-
-ip netns add $A && ip netns add $B &&
-	ip link add $IA netns $A type veth peer name $IB netns $B &&
-	ip -n $A link set lo up && ip -n $B link set lo up &&
-	ip -n $A link set $IA up && ip -n $B link set $IB up &&
-	ip -n $A addr add 10.77.0.1/24 dev $IA && ip -n $B addr add 10.77.0.2/24 dev $IB &&
-	ip -n $A addr add fd77::1/64 dev $IA nodad && ip -n $B addr add fd77::2/64 dev $IB nodad
+probe_pair p 10.77 77
 tap $? "two namespaces joined by a veth pair ($IA, $IB)"
 # One skb per packet on the wire, so that the capture (the TCP oracle) sees
 # what the probe counts; GSO packets are counted per segment (probe.bpf.c).

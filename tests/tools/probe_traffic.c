@@ -4,9 +4,14 @@
  *   probe_traffic udp DST PORT COUNT SIZE SPORT [PPS]   one flow: COUNT datagrams
  *   probe_traffic flows DST PORT NFLOWS COUNT SIZE      NFLOWS flows (ports PORT..)
  *   probe_traffic tcp DST PORT COUNT SIZE               one connection, COUNT writes
+ *   probe_traffic vlan IFACE VID SRC DST PORT COUNT SIZE SPORT
+ *       COUNT IPv4/UDP frames tagged 802.1Q VID, written on IFACE by a packet
+ *       socket (the tag in the frame, as no VLAN device is needed)
  * DST is IPv4 or IPv6 text. Prints what it sent: "sent N datagrams". */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -176,6 +181,62 @@ static int tcp(const char *dst, unsigned port, unsigned long count, unsigned siz
 	return 0;
 }
 
+/* RFC 1071 checksum of the IPv4 header. */
+static uint16_t ip_csum(const uint8_t *h, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < len; i += 2)
+		sum += (uint32_t)h[i] << 8 | h[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static int vlan(const char *ifname, unsigned vid, const char *src, const char *dst, unsigned port,
+		unsigned long count, unsigned size, unsigned sport)
+{
+	static uint8_t f[2048];
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_halen = 6};
+	unsigned ip_len = 20 + 8 + size;
+	uint8_t *ip = f + 18, *udp = ip + 20;
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+	uint16_t c;
+
+	ll.sll_ifindex = (int)if_nametoindex(ifname);
+	if (fd < 0 || !ll.sll_ifindex || size > 1400) {
+		perror("probe_traffic: vlan");
+		return 1;
+	}
+	memset(f, 0xff, 6); /* broadcast */
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	f[12] = 0x81, f[13] = 0x00, f[14] = (uint8_t)(vid >> 8 & 0x0f), f[15] = (uint8_t)vid;
+	f[16] = 0x08, f[17] = 0x00;
+	ip[0] = 0x45, ip[2] = (uint8_t)(ip_len >> 8), ip[3] = (uint8_t)ip_len, ip[8] = 64,
+	ip[9] = 17;
+	if (inet_pton(AF_INET, src, ip + 12) != 1 || inet_pton(AF_INET, dst, ip + 16) != 1) {
+		fprintf(stderr, "probe_traffic: vlan: IPv4 addresses only\n");
+		return 2;
+	}
+	c = ip_csum(ip, 20);
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+	udp[0] = (uint8_t)(sport >> 8), udp[1] = (uint8_t)sport;
+	udp[2] = (uint8_t)(port >> 8), udp[3] = (uint8_t)port;
+	udp[4] = (uint8_t)((8 + size) >> 8), udp[5] = (uint8_t)(8 + size);
+	memset(udp + 8, 'v', size);
+	for (unsigned long i = 0; i < count; i++)
+		while (sendto(fd, f, 18 + ip_len, 0, (struct sockaddr *)&ll, sizeof(ll)) < 0) {
+			if (errno != ENOBUFS && errno != EAGAIN) {
+				perror("probe_traffic: vlan: sendto");
+				return 1;
+			}
+			usleep(100);
+		}
+	close(fd);
+	printf("sent %lu frames\n", count);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "sink"))
@@ -190,6 +251,10 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "tcp"))
 		return tcp(argv[2], (unsigned)atoi(argv[3]), strtoul(argv[4], NULL, 10),
 			   (unsigned)atoi(argv[5]));
+	if (argc == 10 && !strcmp(argv[1], "vlan"))
+		return vlan(argv[2], (unsigned)atoi(argv[3]), argv[4], argv[5],
+			    (unsigned)atoi(argv[6]), strtoul(argv[7], NULL, 10),
+			    (unsigned)atoi(argv[8]), (unsigned)atoi(argv[9]));
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/probe_traffic.c\n");
 	return 2;
 }

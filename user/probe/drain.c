@@ -28,15 +28,15 @@ int probe_drain_init(struct probe_drain *d, size_t max_flows, struct error *err)
 		return error_set(err, d->ncpu ? d->ncpu : -EINVAL, "probe: counting CPUs failed");
 	d->batch = DRAIN_BATCH;
 	d->keys = calloc(d->batch, sizeof(*d->keys));
-	d->values = calloc(d->batch * (size_t)d->ncpu, sizeof(*d->values));
+	d->values = calloc(d->batch, sizeof(*d->values));
 	if (!d->keys || !d->values) {
 		r = error_set(err, -ENOMEM, "probe: out of memory");
 		goto fail;
 	}
 	for (int i = 0; i < 2; i++) {
-		d->inner_fd[i] = bpf_map_create(
-		    BPF_MAP_TYPE_PERCPU_HASH, "probe_flows", sizeof(struct probe_flow_key),
-		    sizeof(struct probe_flow_value), (uint32_t)max_flows, NULL);
+		d->inner_fd[i] =
+		    bpf_map_create(BPF_MAP_TYPE_HASH, "probe_flows", sizeof(struct probe_flow_key),
+				   sizeof(struct probe_flow_value), (uint32_t)max_flows, NULL);
 		if (d->inner_fd[i] < 0) {
 			r = error_set(err, -errno,
 				      "probe: creating a flow map of %zu entries: %s%s", max_flows,
@@ -74,24 +74,26 @@ void probe_drain_fini(struct probe_drain *d)
 	d->outer_fd = d->inner_fd[0] = d->inner_fd[1] = -1;
 }
 
-/* Adds one batch: each key has ncpu values, one per possible CPU. */
+/* Adds one batch of keys and their values. */
 static int add_batch(struct probe_drain *d, uint32_t n, struct probe_table *t,
 		     int (*overflow)(void *, const struct probe_flow_key *,
 				     const struct probe_flow_value *),
 		     void *ctx)
 {
+	enum { AHEAD = 8 }; /* keys between a prefetch stage and the next */
+
+	for (uint32_t i = 0; i < n && i < 2 * AHEAD; i++)
+		probe_table_prefetch(t, &d->keys[i], 0);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct probe_flow_value *v = &d->values[(size_t)i * (size_t)d->ncpu];
+		if (i + 2 * AHEAD < n)
+			probe_table_prefetch(t, &d->keys[i + 2 * AHEAD], 0);
+		if (i + AHEAD < n)
+			probe_table_prefetch(t, &d->keys[i + AHEAD], 1);
+		if (probe_table_add(t, &d->keys[i], &d->values[i]) < 0) {
+			int r = overflow(ctx, &d->keys[i], &d->values[i]);
 
-		for (int c = 0; c < d->ncpu; c++) {
-			if (!v[c].packets)
-				continue;
-			if (probe_table_add(t, &d->keys[i], &v[c]) < 0) {
-				int r = overflow(ctx, &d->keys[i], &v[c]);
-
-				if (r < 0)
-					return r;
-			}
+			if (r < 0)
+				return r;
 		}
 	}
 	return 0;

@@ -52,6 +52,16 @@ void probe_table_fini(struct probe_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void probe_table_prefetch(const struct probe_table *t, const struct probe_flow_key *k, int stage)
+{
+	const uint32_t *slot = &t->slots[key_hash(k) & t->mask];
+
+	if (stage == 0)
+		__builtin_prefetch(slot);
+	else if (*slot)
+		__builtin_prefetch(&t->entries[*slot - 1]);
+}
+
 /* The slot of `k`, or of the empty slot where it would go. */
 static size_t find(const struct probe_table *t, const struct probe_flow_key *k)
 {

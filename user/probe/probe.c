@@ -366,11 +366,14 @@ void probe_read_kernel_stats(struct probe *p, uint64_t out[PROBE_STATS])
 	uint64_t *v = calloc((size_t)ncpu, sizeof(*v));
 
 	memset(out, 0, sizeof(*out) * PROBE_STATS);
-	for (uint32_t k = 0; v && k < PROBE_STATS; k++)
+	for (uint32_t k = 1; v && k < PROBE_STATS; k++)
 		if (bpf_map_lookup_elem(fd, &k, v) == 0)
 			for (int c = 0; c < ncpu; c++)
 				out[k] += v[c];
 	free(v);
+	/* The programs count each packet once, by outcome (probe.h). */
+	for (int k = 1; k < PROBE_STATS; k++)
+		out[PROBE_STAT_PACKETS] += out[k];
 }
 
 /* Kernel counters into the registry: the difference since the last look. */
@@ -656,6 +659,24 @@ void probe_free(struct probe *p)
 	free(p);
 }
 
+static void prog_run_stats(struct probe *p, struct probe_stats *st)
+{
+	const struct bpf_program *progs[] = {p->skel->progs.probe_ingress,
+					     p->skel->progs.probe_egress, p->skel->progs.probe_xdp};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info;
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(progs[i]);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			continue;
+		st->prog_run_ns += info.run_time_ns;
+		st->prog_runs += info.run_cnt;
+	}
+}
+
 void probe_get_stats(struct probe *p, struct probe_stats *st)
 {
 	uint64_t s[PROBE_STATS];
@@ -672,4 +693,5 @@ void probe_get_stats(struct probe *p, struct probe_stats *st)
 	st->iface_events = atomic_load(&p->iface_events);
 	for (size_t i = 0; i < p->ncollectors; i++)
 		st->send_errors += atomic_load(&p->collectors[i].errors);
+	prog_run_stats(p, st);
 }

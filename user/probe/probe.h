@@ -72,6 +72,11 @@ struct probe_stats {
 	uint64_t table_full;   /* records exported early: the user-space table was full */
 	uint64_t interfaces;   /* interfaces attached now */
 	uint64_t iface_events; /* interfaces seen going down, up, away or back */
+	/* Time the programs ran and how many times (every program loaded),
+	 * from the kernel's BPF statistics: 0 unless they are on
+	 * (kernel.bpf_stats_enabled, or a BPF_ENABLE_STATS fd held). */
+	uint64_t prog_run_ns;
+	uint64_t prog_runs;
 };
 void probe_get_stats(struct probe *p, struct probe_stats *st);
 

@@ -110,6 +110,11 @@ void probe_table_fini(struct probe_table *t);
  * 0, or -ENOSPC when the table is full (nothing changed). */
 int probe_table_add(struct probe_table *t, const struct probe_flow_key *k,
 		    const struct probe_flow_value *v);
+/* Brings what probe_table_add(t, k, ...) will read into the cache: stage
+ * 0 the key's slot, stage 1 (a few keys later, once the slot is there) its
+ * entry. A drain adds thousands of keys spread over megabytes; without
+ * this, each add waits for two cache misses in turn. */
+void probe_table_prefetch(const struct probe_table *t, const struct probe_flow_key *k, int stage);
 /* Calls `fn` for each entry due for export at monotonic time `now_ns` (all
  * of them when `all`), and removes those. `fn` returns 0 or -errno (stops
  * the walk: the entry stays). */
@@ -153,7 +158,7 @@ struct probe_drain {
 	int ncpu;
 	size_t batch; /* keys per batch call */
 	struct probe_flow_key *keys;
-	struct probe_flow_value *values; /* batch x ncpu */
+	struct probe_flow_value *values; /* batch */
 };
 
 /* Creates the two flow maps (max_flows entries each). */
