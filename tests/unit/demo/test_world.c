@@ -6,6 +6,7 @@
  * rhythm is low at night and peaks in the evening; each NetFlow v9/IPFIX
  * router's interface options decode, with weir's decoder, to its names. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,4 +378,72 @@ TEST(flows_after_interface_options_carry_their_templates)
 		demo_encoder_free(enc);
 		demo_world_free(w);
 	}
+}
+
+/* The sFlow router cannot send its interface names: mk/demo.sh names them in
+ * the demo's static metadata. Both lists must say the same (index, name,
+ * description, speed) or the demo shows half-named interfaces. */
+TEST(demo_script_names_the_sflow_routers_interfaces_as_world_c)
+{
+	const struct demo_router *routers;
+	size_t n = demo_routers(&routers);
+	const char *top = getenv("WEIR_TOP");
+	char path[4096], line[512];
+	FILE *f;
+	int checked = 0;
+
+	snprintf(path, sizeof(path), "%s/mk/demo.sh", top ? top : ".");
+	f = fopen(path, "r");
+	if (!f)
+		SKIP("mk/demo.sh not found (set WEIR_TOP)");
+	for (size_t r = 0; r < n; r++) {
+		const char *in_router = NULL;
+
+		if (routers[r].format != DEMO_SFLOW_V5)
+			continue;
+		rewind(f);
+		/* The router's entry, then its "N: {name: X, description: "Y",
+		 * speed: Z}" lines. */
+		while (fgets(line, sizeof(line), f)) {
+			unsigned idx, speed;
+			char name[64], desc[128];
+
+			if (strstr(line, "name: ") && strstr(line, routers[r].name)) {
+				in_router = routers[r].name;
+				continue;
+			}
+			if (!in_router)
+				continue;
+			if (strstr(line, "if-indexes:"))
+				continue;
+			if (sscanf(line, " %u: {name: %63[^,], description: \"%127[^\"]\", speed: %u}",
+				   &idx, name, desc, &speed) != 4)
+				break;
+			int found = 0;
+
+			for (size_t p = 0; p < routers[r].nports; p++) {
+				const struct demo_interface *i = &routers[r].ports[p].ifc;
+
+				if (i->ifindex != idx)
+					continue;
+				found = 1;
+				if (strcmp(i->name, name) || strcmp(i->description, desc) ||
+				    i->speed_mbps != speed)
+					test_fail_at(__FILE__, __LINE__,
+						     "%s ifIndex %u: demo.sh says %s \"%s\" %u, "
+						     "world.c %s \"%s\" %u",
+						     routers[r].name, idx, name, desc, speed, i->name,
+						     i->description, i->speed_mbps);
+			}
+			if (!found)
+				test_fail_at(__FILE__, __LINE__, "%s ifIndex %u: not in world.c",
+					     routers[r].name, idx);
+			checked++;
+		}
+		CHECK(in_router != NULL);
+		/* Every interface of the router is named there. */
+		CHECK_EQ((size_t)checked, routers[r].nports);
+		checked = 0;
+	}
+	fclose(f);
 }
