@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "orchestrator.h"
 
@@ -73,53 +74,6 @@ struct mig {
 	int modern;
 	unsigned step;
 };
-
-/* ---- a small SQL string builder ---- */
-
-struct sql {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sql_add(struct sql *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sql_add(struct sql *s, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (s->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(s->p ? s->p + s->len : NULL, s->p ? s->cap - s->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			s->oom = 1;
-			return;
-		}
-		if (s->p && s->len + (size_t)n < s->cap) {
-			s->len += (size_t)n;
-			return;
-		}
-		size_t cap = s->cap ? s->cap : 1024;
-		while (cap <= s->len + (size_t)n)
-			cap *= 2;
-		char *p = realloc(s->p, cap);
-		if (!p) {
-			s->oom = 1;
-			return;
-		}
-		s->p = p;
-		s->cap = cap;
-	}
-}
-
-static void sql_free(struct sql *s)
-{
-	free(s->p);
-	memset(s, 0, sizeof(*s));
-}
 
 /* ---- columns ---- */
 
@@ -252,11 +206,11 @@ static int exec(struct mig *m, const char *sql)
 	return r;
 }
 
-static int exec_sql(struct mig *m, struct sql *s)
+static int exec_sql(struct mig *m, struct buf *s)
 {
-	int r = s->oom ? -ENOMEM : exec(m, s->p);
+	int r = s->nomem ? -ENOMEM : exec(m, s->data);
 
-	sql_free(s);
+	buf_free(s);
 	return r;
 }
 
@@ -289,25 +243,25 @@ static int column_exists(struct mig *m, const char *table, const char *column)
 
 /* flows' sorting key (store_flows_sort_key, which the writer sorts each
  * batch by), its first `n` columns: "toStartOfMinute(TimeReceived), ...". */
-static void add_flows_key(struct sql *s, size_t n)
+static void add_flows_key(struct buf *s, size_t n)
 {
 	for (size_t i = 0; i < n && store_flows_sort_key[i]; i++)
-		sql_add(s, i ? ", %s" : "toStartOfMinute(%s)", store_flows_sort_key[i]);
+		buf_printf(s, i ? ", %s" : "toStartOfMinute(%s)", store_flows_sort_key[i]);
 }
 
-static void flows_column(struct mig *m, struct sql *s, const char *name, int *first)
+static void flows_column(struct mig *m, struct buf *s, const char *name, int *first)
 {
-	sql_add(s, "%s\n  %s %s%s", *first ? "" : ",", name, column_type(m, name),
-		column_codec(m, name));
+	buf_printf(s, "%s\n  %s %s%s", *first ? "" : ",", name, column_type(m, name),
+		   column_codec(m, name));
 	*first = 0;
 }
 
 static int step_flows(struct mig *m)
 {
-	struct sql s = {0};
+	struct buf s = {0};
 	int first = 1;
 
-	sql_add(&s, "CREATE TABLE IF NOT EXISTS flows (");
+	buf_printf(&s, "CREATE TABLE IF NOT EXISTS flows (");
 	for (size_t i = 0; i < flow_fields_count; i++) {
 		const char *name = flow_fields[i].name;
 
@@ -330,11 +284,12 @@ static int step_flows(struct mig *m)
 	 * keep their key (a sorting key cannot be reordered in place).
 	 * Daily partitions: retention drops whole days (partitions, or the
 	 * parts of a day once all their rows are past the TTL). */
-	sql_add(&s, "\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\nPRIMARY KEY (");
+	buf_printf(&s,
+		   "\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\nPRIMARY KEY (");
 	add_flows_key(&s, STORE_FLOWS_PRIMARY_KEY_COLUMNS);
-	sql_add(&s, ")\nORDER BY (");
+	buf_printf(&s, ")\nORDER BY (");
 	add_flows_key(&s, SIZE_MAX);
-	sql_add(&s, ")");
+	buf_printf(&s, ")");
 	return exec_sql(m, &s);
 }
 
@@ -342,26 +297,26 @@ static int step_flows(struct mig *m)
 
 /* The dimension list of the consolidated tables, its first `limit` names:
  * writes "a, b, c" (with_nth_as appends Dst1stAS... from step 4). */
-static void add_dims(struct sql *s, int with_nth_as, size_t limit)
+static void add_dims(struct buf *s, int with_nth_as, size_t limit)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < NDIMS && n < limit; i++, n++)
-		sql_add(s, "%s%s", n ? ", " : "", consolidated_dims[i]);
+		buf_printf(s, "%s%s", n ? ", " : "", consolidated_dims[i]);
 	for (size_t i = 0; with_nth_as && i < 3 && n < limit; i++, n++)
-		sql_add(s, ", %s", dst_nth_as[i]);
+		buf_printf(s, ", %s", dst_nth_as[i]);
 }
 
 static int create_consolidated_table(struct mig *m, size_t t)
 {
-	struct sql s = {0};
+	struct buf s = {0};
 
-	sql_add(&s, "CREATE TABLE IF NOT EXISTS %s (", consolidated[t].table);
+	buf_printf(&s, "CREATE TABLE IF NOT EXISTS %s (", consolidated[t].table);
 	for (size_t i = 0; i < NDIMS; i++)
-		sql_add(&s, "%s\n  %s %s%s", i ? "," : "", consolidated_dims[i],
-			column_type(m, consolidated_dims[i]),
-			column_codec(m, consolidated_dims[i]));
-	sql_add(
+		buf_printf(&s, "%s\n  %s %s%s", i ? "," : "", consolidated_dims[i],
+			   column_type(m, consolidated_dims[i]),
+			   column_codec(m, consolidated_dims[i]));
+	buf_printf(
 	    &s,
 	    ",\n  Bytes UInt64,\n  Packets UInt64\n) ENGINE = SummingMergeTree((Bytes, Packets))\n"
 	    "PARTITION BY %s\nPRIMARY KEY (",
@@ -369,9 +324,9 @@ static int create_consolidated_table(struct mig *m, size_t t)
 	add_dims(&s, 0, PRIMARY_KEY_DIMS);
 	/* Every dimension is in the sorting key: SummingMergeTree keeps an
 	 * arbitrary value of a column outside it when rows are merged. */
-	sql_add(&s, ")\nORDER BY (");
+	buf_printf(&s, ")\nORDER BY (");
 	add_dims(&s, 0, NDIMS);
-	sql_add(&s, ")");
+	buf_printf(&s, ")");
 	return exec_sql(m, &s);
 }
 
@@ -382,17 +337,17 @@ static int create_consolidated_table(struct mig *m, size_t t)
  * multiply, as on flows (Akvorado does the same). */
 static int create_consolidated_view(struct mig *m, size_t t, int with_nth_as, const char *source)
 {
-	struct sql s = {0};
+	struct buf s = {0};
 
-	sql_add(&s,
-		"CREATE MATERIALIZED VIEW IF NOT EXISTS %s_consumer TO %s AS SELECT "
-		"%s(TimeReceived) AS TimeReceived",
-		consolidated[t].table, consolidated[t].table, consolidated[t].round);
+	buf_printf(&s,
+		   "CREATE MATERIALIZED VIEW IF NOT EXISTS %s_consumer TO %s AS SELECT "
+		   "%s(TimeReceived) AS TimeReceived",
+		   consolidated[t].table, consolidated[t].table, consolidated[t].round);
 	for (size_t i = 1; i < NDIMS; i++)
-		sql_add(&s, ", %s", consolidated_dims[i]);
+		buf_printf(&s, ", %s", consolidated_dims[i]);
 	for (size_t i = 0; with_nth_as && i < 3; i++)
-		sql_add(&s, ", %s", dst_nth_as[i]);
-	sql_add(&s, ", sum(Bytes) AS Bytes, sum(Packets) AS Packets FROM %s GROUP BY ", source);
+		buf_printf(&s, ", %s", dst_nth_as[i]);
+	buf_printf(&s, ", sum(Bytes) AS Bytes, sum(Packets) AS Packets FROM %s GROUP BY ", source);
 	add_dims(&s, with_nth_as, SIZE_MAX);
 	return exec_sql(m, &s);
 }
@@ -429,19 +384,19 @@ static int create_exporters_view(struct mig *m, const char *source);
 
 static int step_exporters(struct mig *m)
 {
-	struct sql s = {0};
+	struct buf s = {0};
 	int r;
 
 	/* One row per exporter and interface; ReplacingMergeTree keeps the
 	 * latest sighting (TimeReceived) when parts merge. */
-	sql_add(&s, "CREATE TABLE IF NOT EXISTS exporters (\n  TimeReceived DateTime,\n"
-		    "  ExporterAddress FixedString(16)");
+	buf_printf(&s, "CREATE TABLE IF NOT EXISTS exporters (\n  TimeReceived DateTime,\n"
+		       "  ExporterAddress FixedString(16)");
 	for (size_t i = 0; i < 6; i++)
-		sql_add(&s, ",\n  %s %s", exporter_cols[i], column_type(m, exporter_cols[i]));
-	sql_add(&s, ",\n  IfIndex UInt32");
+		buf_printf(&s, ",\n  %s %s", exporter_cols[i], column_type(m, exporter_cols[i]));
+	buf_printf(&s, ",\n  IfIndex UInt32");
 	for (size_t i = 0; i < 6; i++)
-		sql_add(&s, ",\n  %s %s", if_cols[i].name, column_type(m, if_cols[i].in));
-	sql_add(
+		buf_printf(&s, ",\n  %s %s", if_cols[i].name, column_type(m, if_cols[i].in));
+	buf_printf(
 	    &s,
 	    "\n) ENGINE = ReplacingMergeTree(TimeReceived)\nORDER BY (ExporterAddress, IfIndex)");
 	r = exec_sql(m, &s);
@@ -453,20 +408,20 @@ static int step_exporters(struct mig *m)
 /* Both interfaces of each row of `source`, reduced per block by GROUP BY. */
 static int create_exporters_view(struct mig *m, const char *source)
 {
-	struct sql s = {0};
+	struct buf s = {0};
 
-	sql_add(&s,
-		"CREATE MATERIALIZED VIEW IF NOT EXISTS exporters_consumer TO exporters AS SELECT "
+	buf_printf(
+	    &s, "CREATE MATERIALIZED VIEW IF NOT EXISTS exporters_consumer TO exporters AS SELECT "
 		"max(TimeReceived) AS TimeReceived, ExporterAddress");
 	for (size_t i = 0; i < 6; i++)
-		sql_add(&s, ", any(%s) AS %s", exporter_cols[i], exporter_cols[i]);
-	sql_add(&s, ", IfIndex_ AS IfIndex");
+		buf_printf(&s, ", any(%s) AS %s", exporter_cols[i], exporter_cols[i]);
+	buf_printf(&s, ", IfIndex_ AS IfIndex");
 	for (size_t i = 0; i < 6; i++)
-		sql_add(&s, ", any(%s_) AS %s", if_cols[i].name, if_cols[i].name);
-	sql_add(&s, " FROM %s ARRAY JOIN [InIf, OutIf] AS IfIndex_", source);
+		buf_printf(&s, ", any(%s_) AS %s", if_cols[i].name, if_cols[i].name);
+	buf_printf(&s, " FROM %s ARRAY JOIN [InIf, OutIf] AS IfIndex_", source);
 	for (size_t i = 0; i < 6; i++)
-		sql_add(&s, ", [%s, %s] AS %s_", if_cols[i].in, if_cols[i].out, if_cols[i].name);
-	sql_add(&s, " GROUP BY ExporterAddress, IfIndex_");
+		buf_printf(&s, ", [%s, %s] AS %s_", if_cols[i].in, if_cols[i].out, if_cols[i].name);
+	buf_printf(&s, " GROUP BY ExporterAddress, IfIndex_");
 	return exec_sql(m, &s);
 }
 
@@ -480,20 +435,20 @@ static int create_exporters_view(struct mig *m, const char *source)
  * insert into flows. */
 static int step_nth_as(struct mig *m)
 {
-	struct sql s = {0};
+	struct buf s = {0};
 	int r = 0;
 
 	for (size_t t = 0; t < NCONSOLIDATED && r == 0; t++) {
-		sql_add(&s, "DROP TABLE IF EXISTS %s_consumer", consolidated[t].table);
+		buf_printf(&s, "DROP TABLE IF EXISTS %s_consumer", consolidated[t].table);
 		r = exec_sql(m, &s);
 	}
 	for (size_t i = 0; i < 3 && r == 0; i++) {
 		r = column_exists(m, "flows", dst_nth_as[i]);
 		if (r == 0) {
-			sql_add(&s,
-				"ALTER TABLE flows ADD COLUMN %s UInt32 MATERIALIZED "
-				"arrayElement(DstASPath, %zu)",
-				dst_nth_as[i], i + 1);
+			buf_printf(&s,
+				   "ALTER TABLE flows ADD COLUMN %s UInt32 MATERIALIZED "
+				   "arrayElement(DstASPath, %zu)",
+				   dst_nth_as[i], i + 1);
 			r = exec_sql(m, &s);
 		} else if (r > 0) {
 			r = 0;
@@ -506,12 +461,13 @@ static int step_nth_as(struct mig *m)
 		if (r == 0) {
 			/* One ALTER: MODIFY ORDER BY may only append columns
 			 * added by the same statement. */
-			sql_add(&s, "ALTER TABLE %s", consolidated[t].table);
+			buf_printf(&s, "ALTER TABLE %s", consolidated[t].table);
 			for (size_t i = 0; i < 3; i++)
-				sql_add(&s, "%s ADD COLUMN %s UInt32", i ? "," : "", dst_nth_as[i]);
-			sql_add(&s, ", MODIFY ORDER BY (");
+				buf_printf(&s, "%s ADD COLUMN %s UInt32", i ? "," : "",
+					   dst_nth_as[i]);
+			buf_printf(&s, ", MODIFY ORDER BY (");
 			add_dims(&s, 1, SIZE_MAX);
-			sql_add(&s, ")");
+			buf_printf(&s, ")");
 			r = exec_sql(m, &s);
 		} else {
 			r = 0;
@@ -536,23 +492,24 @@ static int step_packet_size(struct mig *m)
 	    "PacketSize < 4096, '3072-4095', PacketSize < 8192, '4096-8191', "
 	    "PacketSize < 10240, '8192-10239', PacketSize < 16384, '10240-16383', "
 	    "PacketSize < 32768, '16384-32767', PacketSize < 65536, '32768-65535', '65536-Inf')";
-	struct sql s = {0};
+	struct buf s = {0};
 	int r = 0;
 
 	for (size_t t = 0; t < 4 && r >= 0; t++) {
 		r = column_exists(m, tables[t], "PacketSize");
 		if (r == 0) {
-			sql_add(&s,
-				"ALTER TABLE %s ADD COLUMN PacketSize UInt64 ALIAS intDiv(Bytes, "
-				"Packets)",
-				tables[t]);
+			buf_printf(
+			    &s,
+			    "ALTER TABLE %s ADD COLUMN PacketSize UInt64 ALIAS intDiv(Bytes, "
+			    "Packets)",
+			    tables[t]);
 			r = exec_sql(m, &s);
 		}
 		if (r >= 0)
 			r = column_exists(m, tables[t], "PacketSizeBucket");
 		if (r == 0) {
-			sql_add(&s, "ALTER TABLE %s ADD COLUMN PacketSizeBucket String ALIAS %s",
-				tables[t], bucket);
+			buf_printf(&s, "ALTER TABLE %s ADD COLUMN PacketSizeBucket String ALIAS %s",
+				   tables[t], bucket);
 			r = exec_sql(m, &s);
 		}
 	}
@@ -566,7 +523,7 @@ static int step_packet_size(struct mig *m)
 static int step_drop_flow_times(struct mig *m)
 {
 	static const char *const gone[] = {"TimeFlowStartMs", "TimeFlowEndMs"};
-	struct sql s = {0};
+	struct buf s = {0};
 	int r = 0;
 
 	for (size_t i = 0; i < 2 && r >= 0; i++) {
@@ -574,7 +531,7 @@ static int step_drop_flow_times(struct mig *m)
 		if (r > 0) {
 			log_info("dropping column no longer stored", "table=flows column=%s",
 				 gone[i]);
-			sql_add(&s, "ALTER TABLE flows DROP COLUMN %s", gone[i]);
+			buf_printf(&s, "ALTER TABLE flows DROP COLUMN %s", gone[i]);
 			r = exec_sql(m, &s);
 		}
 	}
@@ -594,11 +551,11 @@ static int step_consolidate_in_outlet(struct mig *m)
 {
 	static const char *const old_views[] = {"flows_1m_consumer", "flows_5m_consumer",
 						"flows_1h_consumer", "exporters_consumer"};
-	struct sql s = {0};
+	struct buf s = {0};
 	int r = 0;
 
 	for (size_t i = 0; i < 4 && r == 0; i++) {
-		sql_add(&s, "DROP TABLE IF EXISTS %s", old_views[i]);
+		buf_printf(&s, "DROP TABLE IF EXISTS %s", old_views[i]);
 		r = exec_sql(m, &s);
 	}
 	return r;
@@ -656,7 +613,7 @@ _Static_assert(NSTEPS == ORCH_SCHEMA_VERSION, "ORCH_SCHEMA_VERSION must be the l
  * (added, never dropped). */
 static int sync_decoded_columns(struct mig *m)
 {
-	struct sql s = {0};
+	struct buf s = {0};
 	int r;
 
 	for (size_t i = 0; i < flow_fields_count; i++) {
@@ -676,7 +633,7 @@ static int sync_decoded_columns(struct mig *m)
 		if (r > 0)
 			continue;
 		log_info("adding missing decoded column to flows", "column=%s", name);
-		sql_add(&s, "ALTER TABLE flows ADD COLUMN %s %s", name, column_type(m, name));
+		buf_printf(&s, "ALTER TABLE flows ADD COLUMN %s %s", name, column_type(m, name));
 		r = exec_sql(m, &s);
 		if (r < 0)
 			return r;
@@ -721,7 +678,7 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 	struct mig m = {.c = c, .cfg = cfg};
 	uint8_t applied[NSTEPS + 1] = {0};
 	unsigned long newest = 0;
-	struct sql s = {0};
+	struct buf s = {0};
 	int r, done = 0;
 
 	if (target == 0 || target > NSTEPS)
@@ -744,11 +701,11 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 	log_info("schema migrations start", "url=%s database=%s server_version=%u.%u.%u target=%u",
 		 cfg->url, cfg->database, m.server_version / 1000000,
 		 m.server_version / 1000 % 1000, m.server_version % 1000, target);
-	sql_add(&s, "CREATE DATABASE IF NOT EXISTS %s", cfg->database);
-	if (s.oom)
+	buf_printf(&s, "CREATE DATABASE IF NOT EXISTS %s", cfg->database);
+	if (s.nomem)
 		return -ENOMEM;
-	r = store_client_query_nodb(c, s.p, NULL);
-	sql_free(&s);
+	r = store_client_query_nodb(c, s.data, NULL);
+	buf_free(&s);
 	if (r < 0) {
 		log_error("cannot create database", "database=%s error=\"%s\"", cfg->database,
 			  store_client_error(c));
@@ -782,10 +739,11 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 			log_error("schema migration step failed", "version=%u", m.step);
 			return r;
 		}
-		sql_add(&s,
-			"INSERT INTO schema_migrations (version, description, applied) VALUES (%u, "
-			"'%s', now())",
-			m.step, steps[i].description);
+		buf_printf(
+		    &s,
+		    "INSERT INTO schema_migrations (version, description, applied) VALUES (%u, "
+		    "'%s', now())",
+		    m.step, steps[i].description);
 		r = exec_sql(&m, &s);
 		if (r < 0)
 			return r;

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "orchestrator.h"
 
@@ -331,36 +332,16 @@ static char *read_file(const char *path)
 
 /* ---- SQL ---- */
 
-/* Appends `s` as a quoted ClickHouse string literal to buf (grown). */
-static int put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+/* Appends `s` as a quoted ClickHouse string literal. */
+static int put_str(struct buf *b, const char *s)
 {
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap : 65536;
-		while (c < *len + n + 1)
-			c *= 2;
-		char *b = realloc(*buf, c);
-		if (!b)
-			return -ENOMEM;
-		*buf = b;
-		*cap = c;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
-static int put_str(char **buf, size_t *len, size_t *cap, const char *s)
-{
-	int r = put(buf, len, cap, "'", 1);
-
-	for (; r == 0 && *s; s++) {
+	buf_append(b, "'", 1);
+	for (; *s; s++) {
 		if (*s == '\'' || *s == '\\')
-			r = put(buf, len, cap, "\\", 1);
-		if (r == 0)
-			r = put(buf, len, cap, s, 1);
+			buf_append(b, "\\", 1);
+		buf_append(b, s, 1);
 	}
-	return r ? r : put(buf, len, cap, "'", 1);
+	return buf_append(b, "'", 1);
 }
 
 static int query(struct store_client *c, const char *sql)
@@ -407,8 +388,8 @@ int orch_names_create(struct store_client *c, const char *table, const char *suf
 static int fill(struct store_client *c, const char *table, enum names_kind kind,
 		const struct rows *r)
 {
-	char *buf = NULL, sql[256];
-	size_t len = 0, cap = 0;
+	struct buf b = {0};
+	char sql[256];
 	int ret;
 
 	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_load", table);
@@ -416,36 +397,26 @@ static int fill(struct store_client *c, const char *table, enum names_kind kind,
 	if (ret == 0)
 		ret = orch_names_create(c, table, "_load");
 	for (size_t i = 0; ret == 0 && i < r->n;) {
-		char num[64];
-
-		len = 0;
-		ret = put(&buf, &len, &cap, sql,
-			  (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s_load VALUES ", table));
-		for (size_t k = 0; ret == 0 && k < ROWS_PER_INSERT && i < r->n; k++, i++) {
+		b.len = 0;
+		buf_printf(&b, "INSERT INTO %s_load VALUES ", table);
+		for (size_t k = 0; k < ROWS_PER_INSERT && i < r->n; k++, i++) {
 			const struct name_row *x = &r->v[i];
 
 			if (kind == NAMES_PORTS)
-				snprintf(num, sizeof(num), "%s(%u, %u, ", k ? "," : "",
-					 x->key >> 16, x->key & 0xffff);
+				buf_printf(&b, "%s(%u, %u, ", k ? "," : "", x->key >> 16,
+					   x->key & 0xffff);
 			else
-				snprintf(num, sizeof(num), "%s(%u, ", k ? "," : "", x->key);
-			ret = put(&buf, &len, &cap, num, strlen(num));
-			if (ret == 0)
-				ret = put_str(&buf, &len, &cap, x->name);
-			if (ret == 0 && kind == NAMES_PROTOCOLS) {
-				ret = put(&buf, &len, &cap, ", ", 2);
-				if (ret == 0)
-					ret = put_str(&buf, &len, &cap, x->descr);
+				buf_printf(&b, "%s(%u, ", k ? "," : "", x->key);
+			put_str(&b, x->name);
+			if (kind == NAMES_PROTOCOLS) {
+				buf_append(&b, ", ", 2);
+				put_str(&b, x->descr);
 			}
-			if (ret == 0 && kind == NAMES_PORTS) {
-				snprintf(num, sizeof(num), ", %u", x->key);
-				ret = put(&buf, &len, &cap, num, strlen(num));
-			}
-			if (ret == 0)
-				ret = put(&buf, &len, &cap, ")", 1);
+			if (kind == NAMES_PORTS)
+				buf_printf(&b, ", %u", x->key);
+			buf_append(&b, ")", 1);
 		}
-		if (ret == 0)
-			ret = query(c, buf);
+		ret = b.nomem ? -ENOMEM : query(c, b.data);
 	}
 	if (ret == 0) {
 		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_old", table);
@@ -462,7 +433,7 @@ static int fill(struct store_client *c, const char *table, enum names_kind kind,
 		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_old", table);
 		ret = query(c, sql);
 	}
-	free(buf);
+	buf_free(&b);
 	return ret;
 }
 

@@ -4,11 +4,11 @@
  * Contract in store.h (store_consolidation_repair). */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "store_internal.h"
@@ -23,42 +23,20 @@
  * inserts what is still missing. Negative differences (a partition of
  * flows dropped by retention before one of the table) are left alone. */
 
-struct repair_sql {
-	struct store_buf b;
-	int oom;
-};
-
-static void add(struct repair_sql *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct repair_sql *s, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp) || store_buf_append(&s->b, tmp, (size_t)n) < 0)
-		s->oom = 1;
-}
-
 /* The dimensions after TimeReceived, each prefixed with ", ". */
-static void add_dims(struct repair_sql *s)
+static void add_dims(struct buf *s)
 {
 	for (size_t i = 1; i < store_consolidated_dims_count; i++)
-		add(s, ", %s", store_consolidated_dims[i]);
+		buf_printf(s, ", %s", store_consolidated_dims[i]);
 	for (size_t i = 0; i < 3; i++)
-		add(s, ", %s", store_dst_nth_as[i]);
+		buf_printf(s, ", %s", store_dst_nth_as[i]);
 }
 
-static int run(struct store_client *c, struct repair_sql *s, char **out)
+static int run(struct store_client *c, struct buf *s, char **out)
 {
-	int r = s->oom || store_buf_append(&s->b, "", 1) < 0
-		    ? -ENOMEM
-		    : store_client_query(c, s->b.data, out);
+	int r = s->nomem ? -ENOMEM : store_client_query(c, s->data, out);
 
-	store_buf_free(&s->b);
-	s->oom = 0;
+	buf_free(s);
 	return r;
 }
 
@@ -67,27 +45,27 @@ static int run(struct store_client *c, struct repair_sql *s, char **out)
 static int repair_table(struct store_client *c, const char *table, const char *source,
 			const char *round, uint32_t low)
 {
-	struct repair_sql s = {0};
+	struct buf s = {0};
 
-	add(&s, "INSERT INTO %s (TimeReceived", table);
+	buf_printf(&s, "INSERT INTO %s (TimeReceived", table);
 	add_dims(&s);
-	add(&s, ", Bytes, Packets) SELECT t");
+	buf_printf(&s, ", Bytes, Packets) SELECT t");
 	add_dims(&s);
-	add(&s, ", toUInt64(b1), toUInt64(p1) FROM (SELECT t");
+	buf_printf(&s, ", toUInt64(b1), toUInt64(p1) FROM (SELECT t");
 	add_dims(&s);
-	add(&s, ", sum(b0) AS b1, sum(p0) AS p1 FROM (SELECT %s(TimeReceived) AS t", round);
+	buf_printf(&s, ", sum(b0) AS b1, sum(p0) AS p1 FROM (SELECT %s(TimeReceived) AS t", round);
 	add_dims(&s);
-	add(&s,
-	    ", toInt64(Bytes) AS b0, toInt64(Packets) AS p0 FROM %s WHERE TimeReceived >= "
-	    "%s(toDateTime(%" PRIu32 ")) UNION ALL SELECT TimeReceived AS t",
-	    source, round, low);
+	buf_printf(&s,
+		   ", toInt64(Bytes) AS b0, toInt64(Packets) AS p0 FROM %s WHERE TimeReceived >= "
+		   "%s(toDateTime(%" PRIu32 ")) UNION ALL SELECT TimeReceived AS t",
+		   source, round, low);
 	add_dims(&s);
-	add(&s,
-	    ", -toInt64(Bytes) AS b0, -toInt64(Packets) AS p0 FROM %s WHERE TimeReceived >= "
-	    "%s(toDateTime(%" PRIu32 "))) GROUP BY t",
-	    table, round, low);
+	buf_printf(&s,
+		   ", -toInt64(Bytes) AS b0, -toInt64(Packets) AS p0 FROM %s WHERE TimeReceived >= "
+		   "%s(toDateTime(%" PRIu32 "))) GROUP BY t",
+		   table, round, low);
 	add_dims(&s);
-	add(&s, ") WHERE b1 >= 0 AND p1 >= 0 AND (b1 > 0 OR p1 > 0)");
+	buf_printf(&s, ") WHERE b1 >= 0 AND p1 >= 0 AND (b1 > 0 OR p1 > 0)");
 	return run(c, &s, NULL);
 }
 
@@ -99,21 +77,22 @@ static int repair_exporters(struct store_client *c, uint32_t low)
 					       "ExporterSite", "ExporterRegion", "ExporterTenant"};
 	static const char *const ifs[] = {"Name",	  "Description", "Speed",
 					  "Connectivity", "Provider",	 "Boundary"};
-	struct repair_sql s = {0};
+	struct buf s = {0};
 
-	add(&s, "INSERT INTO exporters (%s) SELECT max(TimeReceived), ExporterAddress, IfIndex_",
-	    store_exporters_enriched_columns);
+	buf_printf(&s,
+		   "INSERT INTO exporters (%s) SELECT max(TimeReceived), ExporterAddress, IfIndex_",
+		   store_exporters_enriched_columns);
 	for (size_t i = 0; i < 6; i++)
-		add(&s, ", argMax(%s, TimeReceived)", exporter[i]);
+		buf_printf(&s, ", argMax(%s, TimeReceived)", exporter[i]);
 	for (size_t i = 0; i < 6; i++)
-		add(&s, ", argMax(If%s_, TimeReceived)", ifs[i]);
-	add(&s, " FROM flows_1m ARRAY JOIN [InIf, OutIf] AS IfIndex_");
+		buf_printf(&s, ", argMax(If%s_, TimeReceived)", ifs[i]);
+	buf_printf(&s, " FROM flows_1m ARRAY JOIN [InIf, OutIf] AS IfIndex_");
 	for (size_t i = 0; i < 6; i++)
-		add(&s, ", [InIf%s, OutIf%s] AS If%s_", ifs[i], ifs[i], ifs[i]);
-	add(&s,
-	    " WHERE TimeReceived >= toStartOfMinute(toDateTime(%" PRIu32
-	    ")) GROUP BY ExporterAddress, IfIndex_",
-	    low);
+		buf_printf(&s, ", [InIf%s, OutIf%s] AS If%s_", ifs[i], ifs[i], ifs[i]);
+	buf_printf(&s,
+		   " WHERE TimeReceived >= toStartOfMinute(toDateTime(%" PRIu32
+		   ")) GROUP BY ExporterAddress, IfIndex_",
+		   low);
 	return run(c, &s, NULL);
 }
 
@@ -127,14 +106,15 @@ int store_consolidation_repair(struct store_client *c)
 	    {"flows_5m", "flows_1m", "toStartOfFiveMinute"},
 	    {"flows_1h", "flows_1m", "toStartOfHour"},
 	};
-	struct repair_sql s = {0};
+	struct buf s = {0};
 	uint64_t start = clock_mono_ms();
 	unsigned long long dirty = 0, low = 0;
 	char *out = NULL;
 	int r;
 
-	add(&s, "SELECT count(), min(l) FROM (SELECT argMax(Dirty, Version) AS d, argMax(Low, "
-		"Version) AS l FROM " STORE_JOURNAL_TABLE " GROUP BY Writer) WHERE d = 1");
+	buf_printf(&s,
+		   "SELECT count(), min(l) FROM (SELECT argMax(Dirty, Version) AS d, argMax(Low, "
+		   "Version) AS l FROM " STORE_JOURNAL_TABLE " GROUP BY Writer) WHERE d = 1");
 	r = run(c, &s, &out);
 	if (r < 0)
 		return r;
@@ -153,9 +133,10 @@ int store_consolidation_repair(struct store_client *c)
 	if (r == 0)
 		r = repair_exporters(c, (uint32_t)low);
 	if (r == 0) {
-		add(&s,
-		    "INSERT INTO " STORE_JOURNAL_TABLE " (Writer, Dirty, Low, Version) SELECT "
-		    "Writer, 0, 0, max(Version) + 1 FROM " STORE_JOURNAL_TABLE " GROUP BY Writer");
+		buf_printf(&s, "INSERT INTO " STORE_JOURNAL_TABLE
+			       " (Writer, Dirty, Low, Version) SELECT "
+			       "Writer, 0, 0, max(Version) + 1 FROM " STORE_JOURNAL_TABLE
+			       " GROUP BY Writer");
 		r = run(c, &s, NULL);
 	}
 	if (r < 0)
