@@ -158,6 +158,21 @@ e2e_metric() {
 	curl -s --max-time 5 "http://$1/metrics" | awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'
 }
 
+# e2e_ring_loss_reported NAME HTTP: the last start of weir NAME (log
+# $E2E_DIR/NAME.log, listener HTTP) reported the unclean stop before it: the
+# log line with up to N > 0 datagrams lost in flight, and
+# weir_bus_ring_lost_at_crash_total = N. Two TAP lines.
+e2e_ring_loss_reported() {
+	local lost got
+	lost=$(sed -n 's/.*msg="unclean stop: datagrams in flight were lost".*datagrams_up_to=\([0-9]*\).*/\1/p' \
+		"$E2E_DIR/$1.log" | tail -n 1)
+	[ -n "$lost" ] && [ "$lost" -gt 0 ]
+	tap $? "$1: the restart logs the unclean stop: up to ${lost:-?} datagrams in flight were lost"
+	got=$(e2e_metric "$2" weir_bus_ring_lost_at_crash_total)
+	[ -n "$lost" ] && [ "$got" = "$lost" ]
+	tap $? "$1: weir_bus_ring_lost_at_crash_total counts them ($got)"
+}
+
 # e2e_exporter_where ADDR: the SQL condition for one IPv4 exporter.
 e2e_exporter_where() {
 	echo "ExporterAddress = IPv6StringToNum('::ffff:$1')"
