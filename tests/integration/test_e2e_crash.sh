@@ -131,16 +131,7 @@ EOF
 	tap $? "$store: the start repaired the consolidated tables (log)"
 	# What the ring held at the kill is reported (embedded: the ring's
 	# state is kept beside the database; a server has no directory of ours).
-	if [ "$url" != "$dir" ]; then
-		local lost metric
-		lost=$(sed -n 's/.*msg="unclean stop: datagrams in flight were lost".*datagrams_up_to=\([0-9]*\).*/\1/p' \
-			"$E2E_DIR/$store.log" | tail -n 1)
-		[ -n "$lost" ] && [ "$lost" -gt 0 ]
-		tap $? "$store: the restart logs the unclean stop, up to ${lost:-?} datagrams lost in flight"
-		metric=$(e2e_metric "$HTTP" weir_bus_ring_lost_at_crash_total)
-		[ -n "$lost" ] && [ "$metric" = "$lost" ]
-		tap $? "$store: weir_bus_ring_lost_at_crash_total counts them ($metric)"
-	fi
+	[ "$url" != "$dir" ] && e2e_ring_loss_reported "$store" "$HTTP"
 	# More flows after the restart: counted once everywhere as well.
 	"$FLOWGEN" stream -t "127.0.0.1:$UDP" -b 127.0.0.61 -f v9 -n 20000 -r 20000 >/dev/null 2>&1
 	for _ in $(seq 1 600); do
