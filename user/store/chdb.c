@@ -523,9 +523,9 @@ static int write_config(struct store_chdb *db, struct error *err)
 	/* Merges were most of the engine's CPU (63 % of `weir bench e2e`'s
 	 * profile): a merge waits for about ten parts of a size rather than
 	 * five, so each row is merged fewer times. `weir bench store --rows
-	 * 6000000 --batch-rows 500000`: 2.14 -> 0.92 rows merged per flow,
-	 * 16.9 -> 9.8 us of CPU per flow with the merges, bytes per flow the
-	 * same (16.5 -> 17.1); a partition holds more parts meanwhile. LZ4
+	 * 6000000 --batch-rows 500000`, best of two: 2.07 -> 0.92 rows merged
+	 * per flow, 14.4 -> 7.8 us of CPU per flow with the merges, bytes per
+	 * flow the same (16.5); a partition holds more parts meanwhile. LZ4
 	 * below 256 MiB parts instead of zstd saved less (15.4 us) and cost
 	 * 25.4 bytes per flow. */
 	fputs("    <merge_selector_base>10</merge_selector_base>\n  </merge_tree>\n", f);
