@@ -60,7 +60,8 @@ struct roles {
 	/* migrations, then checks and retention (orchestrator.h); weir run and
 	 * weir outlet */
 	struct orch_service *store;
-	_Atomic int fatal; /* -errno: the store cannot be used (store_fatal) */
+	struct orch_crash_guard *crash; /* weir run with the ring, embedded only */
+	_Atomic int fatal;		/* -errno: the store cannot be used (store_fatal) */
 	struct signals *sig;
 };
 
@@ -261,6 +262,20 @@ static uint64_t bus_accepted(void *ctx)
 	return st.received - st.bus_dropped;
 }
 
+/* What the ring holds: accepted by the bus, not yet given back stored. */
+static void ring_counts(void *ctx, struct orch_crash_counts *c)
+{
+	struct roles *r = ctx;
+	struct outlet_totals t = {0};
+
+	if (r->outlet) /* (before the inlet's count: never negative) */
+		outlet_totals(r->outlet, &t);
+	c->released = t.datagrams_released;
+	c->flows_decoded = t.flows_decoded;
+	c->flows_stored = t.flows_stored;
+	c->accepted = bus_accepted(r);
+}
+
 static int store_health(void *ctx, char *reason, size_t size)
 {
 	struct roles *r = ctx;
@@ -286,6 +301,10 @@ static int new_store_service(struct roles *r)
 	struct error err = {""};
 	int ret = orch_service_new(&p, &r->store, &err);
 
+	/* (after the store's client: the engine holds the directory's lock) */
+	if (ret == 0 && r->role == ROLE_RUN && r->cfg.bus.type == BUS_TYPE_RING)
+		ret = orch_crash_guard_new(&r->cfg.clickhouse, r->metrics, ring_counts, r,
+					   &r->crash, &err);
 	if (ret < 0)
 		fprintf(stderr, "weir %s: %s\n", r->name, err.text);
 	return ret;
@@ -519,6 +538,9 @@ static void stop_all(struct roles *r)
 	/* (the service ran until the last flush: it lets the outlet store) */
 	orch_service_free(r->store);
 	r->store = NULL;
+	/* (nothing more is stored: what the ring held is counted as clean) */
+	orch_crash_guard_free(r->crash);
+	r->crash = NULL;
 	/* 4. Close. */
 	signals_set_context(r->sig, NULL);
 	outlet_free(r->outlet);
@@ -593,6 +615,15 @@ static int role_main(enum role role, int argc, char **argv)
 		ret = start_inlet(&r);
 		if (ret < 0)
 			goto out;
+	}
+	if (r.crash) { /* (once the inlet and the outlet it reads are made) */
+		struct error err = {""};
+
+		ret = orch_crash_guard_start(r.crash, &err);
+		if (ret < 0) {
+			fprintf(stderr, "weir %s: %s\n", r.name, err.text);
+			goto out;
+		}
 	}
 	if (r.demo) {
 		ret = start_demo(&r);

@@ -8,6 +8,8 @@
 # minutes) and flows_1h (per hour), and nothing is counted twice. On the
 # server (clickhouse-server) and on the embedded engine (read through
 # tests/tools/chdb_http once weir is stopped; skipped without libchdb.so).
+# Embedded, the restart also reports what the ring held at the kill (log
+# line and weir_bus_ring_lost_at_crash_total).
 set -u
 . "$(dirname "$0")/lib/e2e.bash"
 
@@ -127,6 +129,9 @@ EOF
 	tap $? "$store: weir run starts again after the kill"
 	grep -q 'msg="consolidated tables repaired"' "$E2E_DIR/$store.log"
 	tap $? "$store: the start repaired the consolidated tables (log)"
+	# What the ring held at the kill is reported (embedded: the ring's
+	# state is kept beside the database; a server has no directory of ours).
+	[ "$url" != "$dir" ] && e2e_ring_loss_reported "$store" "$HTTP"
 	# More flows after the restart: counted once everywhere as well.
 	"$FLOWGEN" stream -t "127.0.0.1:$UDP" -b 127.0.0.61 -f v9 -n 20000 -r 20000 >/dev/null 2>&1
 	for _ in $(seq 1 600); do

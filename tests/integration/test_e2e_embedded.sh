@@ -7,6 +7,9 @@
 # the engine acknowledged the batch) is in DIR. The directory is read once
 # weir is stopped (one process per directory), through tests/tools/chdb_http
 # (an HTTP front to the engine), so lib/e2e.bash's ch_query works on it.
+# Each run starts the engine once, and the restart after the kill reports
+# what the ring held (log line, weir_bus_ring_lost_at_crash_total); a
+# start after an orderly stop reports nothing.
 # Skipped without libchdb.so (`make deps`).
 set -u
 . "$(dirname "$0")/lib/e2e.bash"
@@ -56,6 +59,19 @@ EOF2
 e2e_start weir run "$E2E_DIR/weir.yaml"
 tap $? "weir run starts on the embedded engine ($CH_URL, UDP $UDP, HTTP $HTTP)"
 
+# engine_starts: how often the log says the engine started (once per run:
+# every client of the process shares the one engine).
+engine_starts() {
+	grep -c 'msg="embedded clickhouse started"' "$E2E_DIR/weir.log"
+}
+# unclean_lines: the restarts that reported an unclean stop.
+unclean_lines() {
+	grep -c 'msg="unclean stop: datagrams in flight were lost"' "$E2E_DIR/weir.log"
+}
+got=$(engine_starts)
+[ "$got" = 1 ]
+tap $? "the engine is started once by weir run, for its store, orchestrator and query endpoint ($got)"
+
 # wait_stored EXPORTER N SECONDS: until weir counts N flows of EXPORTER stored.
 wait_stored() {
 	local got=0 end=$((SECONDS + $3))
@@ -96,8 +112,21 @@ tap $? "weir run killed (-9) in the middle of a stream, $acked flows counted sto
 
 e2e_start weir run "$E2E_DIR/weir.yaml"
 tap $? "weir run starts again on the same directory after the kill"
+got=$(engine_starts)
+[ "$got" = 2 ]
+tap $? "the engine is started once again ($got starts in both runs)"
+# What the ring held at the kill is reported: a log line and a counter.
+e2e_ring_loss_reported weir "$HTTP"
 e2e_stop weir TERM
 tap $? "weir run exits 0 on SIGTERM"
+# After an orderly stop, a start reports no loss.
+e2e_start weir run "$E2E_DIR/weir.yaml"
+tap $? "weir run starts again after the orderly stop"
+got=$(e2e_metric "$HTTP" weir_bus_ring_lost_at_crash_total)
+[ "$(unclean_lines)" = 1 ] && [ "$got" = 0 ]
+tap $? "a start after an orderly stop reports no loss ($(unclean_lines) report in all, counter $got)"
+e2e_stop weir TERM
+tap $? "weir run exits 0 on SIGTERM again"
 
 reader_start
 W=$(e2e_exporter_where $EXP)

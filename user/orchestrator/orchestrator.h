@@ -198,4 +198,39 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 int orch_retention_run_unlocked(struct store_client *c, const struct store_config *cfg,
 				uint64_t now_s);
 
+/* ---- What an unclean stop of `weir run` lost (crash.c) ----
+ * The in-process ring forgets what it holds when the process dies: with
+ * an embedded:// clickhouse.url, a guard writes the running counts (what
+ * the bus accepted, what the outlet gave back stored) to DIR/weir-ring.state
+ * every 100 ms and marks it clean when freed. A start that finds it not
+ * clean logs "unclean stop: datagrams in flight were lost" with
+ * datagrams_up_to=N (accepted minus given back at the last record: what was
+ * lost, at most, but for what arrived after it) and adds N to the counter
+ * weir_bus_ring_lost_at_crash_total. With a server URL there is no
+ * directory of weir's to keep it in: nothing is recorded (*out NULL). */
+struct orch_crash_guard;
+struct orch_crash_counts {
+	uint64_t accepted;		      /* datagrams the bus took */
+	uint64_t released;		      /* datagrams given back stored (or given up) */
+	uint64_t flows_decoded, flows_stored; /* for the log line */
+};
+/* Fills *c; read `released` before `accepted` (both running totals).
+ * Called from the guard's thread. */
+typedef void (*orch_crash_counts_fn)(void *ctx, struct orch_crash_counts *c);
+/* Reads the previous record (log, metric), then records "not clean" at
+ * once. Make it after the store's client: the engine's lock on the
+ * directory makes this process its only writer. Returns 0 (and *out, NULL
+ * for a server), or -errno with `err` set (the file cannot be written). */
+int orch_crash_guard_new(const struct store_config *cfg, struct metrics_registry *metrics,
+			 orch_crash_counts_fn counts, void *ctx, struct orch_crash_guard **out,
+			 struct error *err);
+/* Starts the recording thread. NULL is fine. 0 or -errno with `err` set. */
+int orch_crash_guard_start(struct orch_crash_guard *g, struct error *err);
+/* Datagrams the previous run lost at most (0 after a clean stop). */
+uint64_t orch_crash_guard_lost(const struct orch_crash_guard *g);
+/* Stops the thread, records the counts as clean and frees. Call it once
+ * nothing more can be stored (after the outlet's last flush). NULL is
+ * fine. */
+void orch_crash_guard_free(struct orch_crash_guard *g);
+
 #endif

@@ -105,6 +105,11 @@ static void worker_release(struct outlet_worker *w, int commit)
 								    : BUS_RELEASE_COMMIT;
 	if (w->held_polls || (how == BUS_RELEASE_COMMIT && w->owed))
 		bus_consumer_release(w->consumer, how);
+	/* (every datagram polled so far was decoded: a release covers them) */
+	uint64_t n = atomic_load_explicit(&w->datagrams, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->datagrams_released, n - w->released_mark,
+				  memory_order_relaxed);
+	w->released_mark = n;
 	if (how == BUS_RELEASE_STORED)
 		w->owed = 1;
 	else if (how == BUS_RELEASE_COMMIT)

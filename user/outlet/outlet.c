@@ -134,5 +134,6 @@ void outlet_totals(struct outlet *o, struct outlet_totals *t)
 		t->decode_errors += atomic_load(&w->decode_errors);
 		t->flushes += atomic_load(&w->nflushes);
 		t->flush_ms += atomic_load(&w->flush_ms);
+		t->datagrams_released += atomic_load(&w->datagrams_released);
 	}
 }

@@ -100,6 +100,9 @@ struct outlet_totals {
 	uint64_t decode_errors; /* datagrams whose status was not DECODE_OK */
 	uint64_t flushes;
 	uint64_t flush_ms; /* time spent waiting for ClickHouse, summed over workers */
+	/* datagrams given back to the bus (stored, or given up and logged):
+	 * what the bus accepted minus this is what a kill would lose */
+	uint64_t datagrams_released;
 };
 void outlet_totals(struct outlet *o, struct outlet_totals *t);
 

@@ -132,6 +132,7 @@ struct outlet_worker {
 	int owed;
 	int deferred; /* stored, but given back only once nothing is parked */
 	uint64_t deferred_since;
+	uint64_t released_mark; /* `datagrams` at the last release */
 
 	/* parking.c: a FIFO of slots, holes where decoded, and an index of
 	 * the live ones by the template they wait for (heads and tails of
@@ -152,6 +153,7 @@ struct outlet_worker {
 	struct metric_series *flows_dropped, *parked, *unparked, *skipped_records;
 	/* Read by outlet_totals() from any thread. */
 	_Atomic uint64_t datagrams, flows_decoded, flows_stored, decode_errors, nflushes, flush_ms;
+	_Atomic uint64_t datagrams_released;
 };
 
 struct outlet {

@@ -158,6 +158,23 @@ e2e_metric() {
 	curl -s --max-time 5 "http://$1/metrics" | awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'
 }
 
+# e2e_ring_loss_reported NAME HTTP: the last start of weir NAME (log
+# $E2E_DIR/NAME.log, listener HTTP) reported the unclean stop before it: the
+# log line with up to N > 0 datagrams lost in flight, fewer than the run
+# accepted (it had stored some), and weir_bus_ring_lost_at_crash_total = N.
+# Two TAP lines.
+e2e_ring_loss_reported() {
+	local line lost accepted got
+	line=$(grep 'msg="unclean stop: datagrams in flight were lost"' "$E2E_DIR/$1.log" | tail -n 1)
+	lost=$(echo "$line" | sed -n 's/.*datagrams_up_to=\([0-9]*\).*/\1/p')
+	accepted=$(echo "$line" | sed -n 's/.* accepted=\([0-9]*\).*/\1/p')
+	[ -n "$lost" ] && [ "$lost" -gt 0 ] && [ -n "$accepted" ] && [ "$lost" -lt "$accepted" ]
+	tap $? "$1: the restart logs the unclean stop: up to ${lost:-?} datagrams in flight were lost (of ${accepted:-?} accepted)"
+	got=$(e2e_metric "$2" weir_bus_ring_lost_at_crash_total)
+	[ -n "$lost" ] && [ "$got" = "$lost" ]
+	tap $? "$1: weir_bus_ring_lost_at_crash_total counts them ($got)"
+}
+
 # e2e_exporter_where ADDR: the SQL condition for one IPv4 exporter.
 e2e_exporter_where() {
 	echo "ExporterAddress = IPv6StringToNum('::ffff:$1')"
