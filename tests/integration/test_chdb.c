@@ -195,18 +195,18 @@ static uint64_t qu(struct store_chdb_conn *c, const char *sql)
 
 /* ---- Native blocks ---- */
 
-static void put(struct store_buf *b, const void *p, size_t n)
+static void put(struct buf *b, const void *p, size_t n)
 {
-	REQUIRE(store_buf_append(b, p, n) == 0);
+	REQUIRE(buf_append(b, p, n) == 0);
 }
 
-static void put_bytes_string(struct store_buf *b, const uint8_t *s, size_t n)
+static void put_bytes_string(struct buf *b, const uint8_t *s, size_t n)
 {
 	REQUIRE(store_native_put_varint(b, n) == 0);
 	put(b, s, n);
 }
 
-static void put_header(struct store_buf *b, const char *name, const char *type)
+static void put_header(struct buf *b, const char *name, const char *type)
 {
 	REQUIRE(store_native_put_string(b, name) == 0);
 	REQUIRE(store_native_put_string(b, type) == 0);
@@ -233,7 +233,7 @@ static size_t row_bytes(uint32_t i, uint8_t *s)
 /* One block of `rows` rows of (batch UInt32, i UInt32, v UInt64,
  * f FixedString(16), s String): i from 0 (0x0a0a among them), v and f
  * full of 0x0a bytes, s from row_bytes(). */
-static void build_block(struct store_buf *b, uint32_t batch, uint32_t rows)
+static void build_block(struct buf *b, uint32_t batch, uint32_t rows)
 {
 	uint8_t s[256 + 16];
 
@@ -262,7 +262,7 @@ static void build_block(struct store_buf *b, uint32_t batch, uint32_t rows)
 }
 
 /* What SELECT i, v, f, s ... ORDER BY i FORMAT RowBinary must answer. */
-static void expected_rowbinary(struct store_buf *b, uint32_t rows)
+static void expected_rowbinary(struct buf *b, uint32_t rows)
 {
 	uint8_t s[256 + 16];
 
@@ -285,7 +285,7 @@ static const char table_insert[] = "INSERT INTO %s (batch, i, v, f, s)";
 
 /* The block cut into pieces of 1, 2, 3, 5, 8... bytes (then again from 1),
  * so that pieces end between the two bytes of "\n\n" and inside headers. */
-static size_t cut(const struct store_buf *b, struct iovec *iov, size_t max)
+static size_t cut(const struct buf *b, struct iovec *iov, size_t max)
 {
 	size_t n = 0, off = 0, a = 1, c = 2;
 
@@ -340,7 +340,7 @@ static int child_insert(const char *dir)
 {
 	struct store_chdb *db = NULL;
 	struct store_chdb_conn *c = NULL;
-	struct store_buf b = {0};
+	struct buf b = {0};
 	struct error err = {{0}};
 	char sql[256];
 	int r = store_chdb_open(dir, NULL, &db, &err);
@@ -560,7 +560,7 @@ TEST(sql_errors_are_clear_and_leave_the_connection_usable)
 static void all_bytes(enum store_chdb_insert_via via, const char *table)
 {
 	struct store_chdb_conn *c = conn();
-	struct store_buf b = {0}, want = {0};
+	struct buf b = {0}, want = {0};
 	struct iovec iov[512];
 	struct error err = {{0}};
 	char sql[256], *out = NULL;
@@ -601,8 +601,8 @@ static void all_bytes(enum store_chdb_insert_via via, const char *table)
 		CHECK_EQ(qu(c, sql), with);
 	}
 	free(out);
-	store_buf_free(&b);
-	store_buf_free(&want);
+	buf_free(&b);
+	buf_free(&want);
 	store_chdb_conn_free(c);
 }
 
@@ -619,7 +619,7 @@ TEST(native_batch_every_byte_value_memfd)
 TEST(native_batch_errors)
 {
 	struct store_chdb_conn *c = conn();
-	struct store_buf b = {0};
+	struct buf b = {0};
 	struct iovec iov;
 	struct error err = {{0}};
 
@@ -653,7 +653,7 @@ TEST(native_batch_errors)
 	    store_chdb_insert_native(c, "INSERT INTO e (batch, i, v, f, s)", &iov, 1, NULL, &err),
 	    0);
 	CHECK_EQ(qu(c, "SELECT count() FROM e"), 10);
-	store_buf_free(&b);
+	buf_free(&b);
 	store_chdb_conn_free(c);
 }
 
@@ -701,7 +701,7 @@ struct inserter {
 static void *insert_batches(void *arg)
 {
 	struct inserter *in = arg;
-	struct store_buf b = {0};
+	struct buf b = {0};
 	struct error err = {{0}};
 
 	for (unsigned k = 0; k < in->batches && !in->failed; k++) {
@@ -716,7 +716,7 @@ static void *insert_batches(void *arg)
 			snprintf(in->error, sizeof(in->error), "%s", err.text);
 		}
 	}
-	store_buf_free(&b);
+	buf_free(&b);
 	return NULL;
 }
 

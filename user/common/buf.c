@@ -11,8 +11,6 @@ int buf_reserve(struct buf *b, size_t extra)
 	size_t cap;
 	char *p;
 
-	if (b->nomem)
-		return -ENOMEM;
 	if (extra >= (size_t)-1 - b->len)
 		goto nomem;
 	if (b->data && b->len + extra < b->cap)

@@ -4,10 +4,12 @@
  *   struct buf b = {0};
  *   buf_printf(&b, "SELECT %d", 1);  ...  use b.data, b.len  ...  buf_free(&b);
  *
- * data[len] is always '\0' once anything was added (text can be used as a C
- * string; binary users ignore it). A failed allocation sets `nomem`, which
- * stays: later calls do nothing and return -ENOMEM, so a builder can add
- * many pieces and check once at the end. Not thread-safe. */
+ * data[len] is '\0' after buf_append and buf_printf (text can be used as a C
+ * string; binary users ignore it). A failed allocation returns -ENOMEM and
+ * sets `nomem`, which stays until buf_free: a builder can add many pieces
+ * and check once at the end (the text has a hole, but it is refused); a
+ * long-lived buffer reused with len = 0 still works once memory is back.
+ * Not thread-safe. */
 #ifndef WEIR_COMMON_BUF_H
 #define WEIR_COMMON_BUF_H
 

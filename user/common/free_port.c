@@ -68,14 +68,14 @@ static int reserve(const char *root, int port)
 
 int free_port_pick(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char root[PATH_MAX];
+	/* Not $TMPDIR: a reservation is for every process of the machine (a
+	 * test's own TMPDIR would hide it from the next one). */
+	const char *root = "/tmp/weir-ports";
 	int high = free_port_ephemeral_low();
 	uint64_t seed = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ (uint64_t)clock();
 
 	if (high <= FREE_PORT_LOW + 100)
 		high = 65536; /* an odd range: above it is as good as any */
-	snprintf(root, sizeof(root), "%s/weir-ports", tmp && *tmp ? tmp : "/tmp");
 	if (mkdir(root, 01777) < 0 && errno != EEXIST)
 		return -errno;
 	for (int tries = 0; tries < 500; tries++) {

@@ -6,8 +6,8 @@
  * port before the server binds it: a test then fails with "Address already
  * in use" now and then. These ports come from below that range, are free for
  * both TCP and UDP when chosen, and are reserved (a directory under
- * $TMPDIR/weir-ports, atomic mkdir) so that no two callers, processes or
- * shell helpers, get the same one; reservations older than an hour lapse. */
+ * /tmp/weir-ports, atomic mkdir) so that no two callers, processes or shell
+ * helpers, get the same one; reservations older than an hour lapse. */
 #ifndef WEIR_COMMON_FREE_PORT_H
 #define WEIR_COMMON_FREE_PORT_H
 

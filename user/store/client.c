@@ -11,7 +11,7 @@
 struct store_client {
 	const struct store_config *cfg;
 	struct store_transport *t;
-	struct store_buf answer;
+	struct buf answer;
 	struct error error;
 };
 
@@ -38,7 +38,7 @@ void store_client_free(struct store_client *c)
 	if (!c)
 		return;
 	store_transport_free(c->t);
-	store_buf_free(&c->answer);
+	buf_free(&c->answer);
 	free(c);
 }
 

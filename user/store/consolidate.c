@@ -555,7 +555,7 @@ out:
 	return r;
 }
 
-static int put_header(struct store_buf *b, const char *name, const char *type)
+static int put_header(struct buf *b, const char *name, const char *type)
 {
 	int r = store_native_put_string(b, name);
 
@@ -563,7 +563,7 @@ static int put_header(struct store_buf *b, const char *name, const char *type)
 }
 
 /* One value of an enrichment column, as Native has it. */
-static int put_enriched(struct store_buf *b, const struct strtab *strings,
+static int put_enriched(struct buf *b, const struct strtab *strings,
 			const struct store_column *d, const uint8_t *p)
 {
 	uint32_t id;
@@ -572,13 +572,13 @@ static int put_enriched(struct store_buf *b, const struct strtab *strings,
 	int r;
 
 	if (d->enc != STORE_ENC_STRID)
-		return store_buf_append(b, p, d->width); /* (little-endian host, as Native) */
+		return buf_append(b, p, d->width); /* (little-endian host, as Native) */
 	memcpy(&id, p, 4);
 	s = id ? strtab_get(strings, id, &len) : NULL;
 	if (!s)
 		len = 0;
 	r = store_native_put_varint(b, len);
-	return r < 0 || !len ? r : store_buf_append(b, s, len);
+	return r < 0 || !len ? r : buf_append(b, s, len);
 }
 
 int store_consolidator_set_strings(struct store_consolidator *c, const struct strtab *strings)
@@ -606,7 +606,7 @@ int store_consolidator_set_strings(struct store_consolidator *c, const struct st
 }
 
 int store_consolidator_encode(struct store_consolidator *c, store_round_fn round, void *ctx,
-			      struct store_buf *body, size_t *rows)
+			      struct buf *body, size_t *rows)
 {
 	size_t n = c->nentries, m = 0;
 	uint32_t *first = NULL; /* first entry of each output row, in bucket_order */
@@ -640,7 +640,7 @@ int store_consolidator_encode(struct store_consolidator *c, store_round_fn round
 
 		r |= i < c->ncols ? put_header(body, c->cols[i].name, c->cols[i].type)
 				  : put_header(body, i == c->ncols ? "Bytes" : "Packets", "UInt64");
-		if (r < 0 || store_buf_reserve(body, m * width) < 0) {
+		if (r < 0 || buf_reserve(body, m * width) < 0) {
 			r = -ENOMEM;
 			break;
 		}
@@ -729,7 +729,7 @@ static const struct enrich_col *find_ecol(const struct store_consolidator *c, co
 
 /* The exporters' enrichment columns (store_exporters_enriched_columns past
  * IfIndex) of rows s[0..m). */
-static int put_exporters_enriched(const struct store_consolidator *c, struct store_buf *body,
+static int put_exporters_enriched(const struct store_consolidator *c, struct buf *body,
 				  const struct sighting *s, size_t m)
 {
 	int r = 0;
@@ -761,7 +761,7 @@ static int cmp_sighting(const void *a, const void *b)
 	return r ? r : x->if_index < y->if_index ? -1 : x->if_index > y->if_index;
 }
 
-int store_consolidator_encode_exporters(struct store_consolidator *c, struct store_buf *body,
+int store_consolidator_encode_exporters(struct store_consolidator *c, struct buf *body,
 					size_t *rows)
 {
 	const struct key_col *exp = NULL, *ifs[2] = {NULL, NULL};
@@ -814,13 +814,13 @@ int store_consolidator_encode_exporters(struct store_consolidator *c, struct sto
 	r |= store_native_put_varint(body, m);
 	r |= put_header(body, "TimeReceived", "DateTime");
 	for (size_t i = 0; i < m && r == 0; i++)
-		r |= store_buf_append(body, &s[i].last, 4);
+		r |= buf_append(body, &s[i].last, 4);
 	r |= put_header(body, "ExporterAddress", "FixedString(16)");
 	for (size_t i = 0; i < m && r == 0; i++)
-		r |= store_buf_append(body, s[i].exporter, 16);
+		r |= buf_append(body, s[i].exporter, 16);
 	r |= put_header(body, "IfIndex", "UInt32");
 	for (size_t i = 0; i < m && r == 0; i++)
-		r |= store_buf_append(body, &s[i].if_index, 4);
+		r |= buf_append(body, &s[i].if_index, 4);
 	if (c->strings && r == 0)
 		r = put_exporters_enriched(c, body, s, m);
 	free(s);

@@ -15,7 +15,7 @@
 
 #include "store_internal.h"
 
-int store_native_put_varint(struct store_buf *b, uint64_t v)
+int store_native_put_varint(struct buf *b, uint64_t v)
 {
 	uint8_t tmp[10];
 	size_t n = 0;
@@ -27,15 +27,15 @@ int store_native_put_varint(struct store_buf *b, uint64_t v)
 			tmp[n] |= 0x80;
 		n++;
 	} while (v);
-	return store_buf_append(b, tmp, n);
+	return buf_append(b, tmp, n);
 }
 
-int store_native_put_string(struct store_buf *b, const char *s)
+int store_native_put_string(struct buf *b, const char *s)
 {
 	size_t n = strlen(s);
 	int r = store_native_put_varint(b, n);
 
-	return r < 0 ? r : store_buf_append(b, s, n);
+	return r < 0 ? r : buf_append(b, s, n);
 }
 
 int store_native_batch_init(struct store_native_batch *b, const struct store_column *cols,
@@ -77,16 +77,16 @@ fail:
 void store_native_batch_fini(struct store_native_batch *b)
 {
 	for (size_t i = 0; b->cols && i < b->ncols; i++) {
-		store_buf_free(&b->cols[i].offsets);
-		store_buf_free(&b->cols[i].data);
-		store_buf_free(&b->cols[i].text);
+		buf_free(&b->cols[i].offsets);
+		buf_free(&b->cols[i].data);
+		buf_free(&b->cols[i].text);
 	}
 	free(b->cols);
 	free(b->segs);
 	free(b->head_end);
 	free(b->columns);
-	store_buf_free(&b->head);
-	store_buf_free(&b->scratch);
+	buf_free(&b->head);
+	buf_free(&b->scratch);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -123,8 +123,8 @@ int store_native_batch_reserve(struct store_native_batch *b, size_t n)
 		struct store_native_column *c = &b->cols[i];
 		int arr = store_column_is_array(&c->def);
 
-		if (store_buf_reserve(&c->data, arr ? c->need - 8 * n : c->need) < 0 ||
-		    (arr && store_buf_reserve(&c->offsets, 8 * n) < 0))
+		if (buf_reserve(&c->data, arr ? c->need - 8 * n : c->need) < 0 ||
+		    (arr && buf_reserve(&c->offsets, 8 * n) < 0))
 			return -ENOMEM;
 	}
 	return 0;
@@ -256,7 +256,7 @@ int store_native_batch_sort(struct store_native_batch *b)
 				keep = need;
 		}
 		b->scratch.len = 0;
-		if (store_buf_reserve(&b->scratch, keep) < 0)
+		if (buf_reserve(&b->scratch, keep) < 0)
 			r = -ENOMEM;
 	}
 	for (size_t i = 0; r > 0 && i < b->ncols; i++) {
@@ -291,7 +291,7 @@ static int strid_text(struct store_native_column *c, size_t rows)
 			len = 0;
 		r = store_native_put_varint(&c->text, len);
 		if (r == 0 && len)
-			r = store_buf_append(&c->text, s, len);
+			r = buf_append(&c->text, s, len);
 	}
 	return r;
 }

@@ -73,7 +73,7 @@ INLINE void gather_array(char *restrict dst, const char *restrict src, const uin
 	}
 }
 
-static void gather_arrays(char *dst, const struct store_buf *data, const struct store_buf *offsets,
+static void gather_arrays(char *dst, const struct buf *data, const struct buf *offsets,
 			  unsigned width, const uint32_t *perm, size_t rows, uint64_t *offsets_out)
 {
 	const uint64_t *off = (const uint64_t *)(const void *)offsets->data;
@@ -84,8 +84,8 @@ static void gather_arrays(char *dst, const struct store_buf *data, const struct 
 		gather_array(dst, data->data, off, perm, rows, offsets_out, width);
 }
 
-void store_rows_permute(struct store_buf *data, struct store_buf *offsets, unsigned width,
-			const uint32_t *perm, size_t rows, struct store_buf *scratch, size_t keep)
+void store_rows_permute(struct buf *data, struct buf *offsets, unsigned width,
+			const uint32_t *perm, size_t rows, struct buf *scratch, size_t keep)
 {
 	if (!offsets) {
 		gather_by_width(scratch->data, data->data, perm, rows, width);
@@ -99,7 +99,7 @@ void store_rows_permute(struct store_buf *data, struct store_buf *offsets, unsig
 	if (data->cap >= keep) {
 		/* The column's buffer can be the next scratch: trade them
 		 * rather than copy back (the same buffers, the same memory). */
-		struct store_buf t = *data;
+		struct buf t = *data;
 
 		*data = *scratch;
 		data->len = t.len;

@@ -245,17 +245,17 @@ size_t store_enrich_columns(const struct strtab *strings, struct store_column *o
 
 char *store_column_list(const char *const *names, size_t n)
 {
-	struct store_buf q = {0};
+	struct buf q = {0};
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (i)
-			r |= store_buf_append(&q, ", ", 2);
-		r |= store_buf_append(&q, names[i], strlen(names[i]));
+			r |= buf_append(&q, ", ", 2);
+		r |= buf_append(&q, names[i], strlen(names[i]));
 	}
-	r |= store_buf_append(&q, "", 1);
+	r |= buf_append(&q, "", 1);
 	if (r < 0) {
-		store_buf_free(&q);
+		buf_free(&q);
 		return NULL;
 	}
 	return q.data;

@@ -5,21 +5,12 @@
 #ifndef WEIR_STORE_INTERNAL_H
 #define WEIR_STORE_INTERNAL_H
 
+#include "../common/buf.h"
 #include "../common/error.h"
 #include "../common/strtab.h"
 #include "store.h"
 
-/* ---- buffers (buf.c) ---- */
-
-/* Growable byte buffer; `len` used, `cap` allocated. */
-struct store_buf {
-	char *data;
-	size_t len, cap;
-};
-
-int store_buf_reserve(struct store_buf *b, size_t extra);
-int store_buf_append(struct store_buf *b, const void *p, size_t n);
-void store_buf_free(struct store_buf *b);
+/* ---- big-endian keys (be_key.c); buffers are common/buf.h ---- */
 
 /* Unsigned values of `width` bytes (1-8) big-endian: keys that memcmp()
  * orders as ClickHouse orders the numbers (consolidate.c, sort_rows.c). */
@@ -82,8 +73,8 @@ extern const char store_exporters_enriched_columns[];
 
 /* LEB128 lengths and counts, and strings as a length then bytes. Return 0
  * or -ENOMEM. */
-int store_native_put_varint(struct store_buf *b, uint64_t v);
-int store_native_put_string(struct store_buf *b, const char *s);
+int store_native_put_varint(struct buf *b, uint64_t v);
+int store_native_put_string(struct buf *b, const char *s);
 
 /* One Native block (no block info) as the pieces it is made of, in order;
  * the pieces belong to whoever built the block. */
@@ -103,9 +94,9 @@ struct store_block {
 struct store_native_column {
 	struct store_column def;
 	uint64_t elements;	  /* arrays: elements so far (Native offsets are cumulative) */
-	struct store_buf offsets; /* arrays: UInt64 per row */
-	struct store_buf data;
-	struct store_buf text; /* STORE_ENC_STRID: the strings, built with the block */
+	struct buf offsets; /* arrays: UInt64 per row */
+	struct buf data;
+	struct buf text; /* STORE_ENC_STRID: the strings, built with the block */
 	size_t need;	       /* scratch: bytes the rows being appended need */
 };
 
@@ -120,9 +111,9 @@ struct store_native_batch {
 	 * that order yet */
 	size_t sort_cols[STORE_NATIVE_MAX_SORT], nsort;
 	int sorted;
-	struct store_buf scratch;
+	struct buf scratch;
 	/* the block: block header + per column (header, offsets, data) */
-	struct store_buf head;
+	struct buf head;
 	size_t *head_end;
 	struct store_segment *segs;
 };
@@ -172,7 +163,7 @@ struct store_transport_ops {
 	 * (TabSeparated unless the SQL says otherwise, not NUL-terminated).
 	 * Returns 0, or -errno and `err` as insert. */
 	int (*query)(struct store_transport *t, const char *database, const char *sql,
-		     struct store_buf *answer, struct error *err);
+		     struct buf *answer, struct error *err);
 	void (*free)(struct store_transport *t); /* accepts NULL */
 };
 
@@ -235,8 +226,8 @@ int store_rows_order(const struct store_sort_key *keys, size_t nkeys, size_t row
  * into scratch; then, when the column's own buffer has `keep` bytes too, the
  * two buffers are traded (the column takes scratch's, scratch the column's:
  * no copy back, no memory more), else the rows are copied back. */
-void store_rows_permute(struct store_buf *data, struct store_buf *offsets, unsigned width,
-			const uint32_t *perm, size_t rows, struct store_buf *scratch, size_t keep);
+void store_rows_permute(struct buf *data, struct buf *offsets, unsigned width,
+			const uint32_t *perm, size_t rows, struct buf *scratch, size_t keep);
 
 /* ---- consolidation (consolidate.c) ----
  * Sums flows by minute and by the consolidated dimensions (flows_1m's
@@ -273,10 +264,10 @@ typedef uint32_t (*store_round_fn)(void *ctx, uint32_t minute);
  * (overwritten); *rows = its row count. After store_consolidator_sort().
  * Returns 0 or -ENOMEM. */
 int store_consolidator_encode(struct store_consolidator *c, store_round_fn round, void *ctx,
-			      struct store_buf *body, size_t *rows);
+			      struct buf *body, size_t *rows);
 /* The (exporter, interface) pairs of the rows with the latest minute each,
  * as a Native block of exporters (store_exporters_columns). */
-int store_consolidator_encode_exporters(struct store_consolidator *c, struct store_buf *body,
+int store_consolidator_encode_exporters(struct store_consolidator *c, struct buf *body,
 					size_t *rows);
 void store_consolidator_clear(struct store_consolidator *c);
 

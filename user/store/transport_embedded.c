@@ -89,7 +89,7 @@ out:
 }
 
 static int embedded_query(struct store_transport *base, const char *database, const char *sql,
-			  struct store_buf *answer, struct error *err)
+			  struct buf *answer, struct error *err)
 {
 	struct embedded_transport *t = (struct embedded_transport *)base;
 	char *out = NULL;
@@ -103,7 +103,7 @@ static int embedded_query(struct store_transport *base, const char *database, co
 		goto out;
 	r = store_chdb_query(t->conn, sql, NULL, answer ? &out : NULL, &len, err);
 	if (r == 0 && answer && len)
-		r = store_buf_append(answer, out, len) < 0
+		r = buf_append(answer, out, len) < 0
 			? error_set(err, -ENOMEM, "store: out of memory for an answer")
 			: 0;
 out:

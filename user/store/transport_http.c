@@ -19,7 +19,7 @@ struct http_transport {
 	const struct store_config *cfg;
 	CURL *h;
 	struct curl_slist *headers; /* of inserts */
-	struct store_buf answer;    /* of inserts, and of statements run without one */
+	struct buf answer;    /* of inserts, and of statements run without one */
 	/* the block an insert is sending, and where it is in it */
 	const struct store_block *block;
 	size_t seg, seg_off;
@@ -112,7 +112,7 @@ static char *insert_url(CURL *h, const struct store_config *cfg, const char *tab
 
 /* ClickHouse's error code in an answer ("Code: 516. DB::Exception..." on
  * current versions, "Code: 192, e.displayText() = ..." on 18.16), or -1. */
-static long clickhouse_code(const struct store_buf *body)
+static long clickhouse_code(const struct buf *body)
 {
 	const char *p = body->data, *end = body->data + body->len;
 
@@ -131,7 +131,7 @@ static long clickhouse_code(const struct store_buf *body)
  * UNKNOWN_USER (192), WRONG_PASSWORD (193), REQUIRED_PASSWORD (194),
  * IP_ADDRESS_NOT_ALLOWED (195), AUTHENTICATION_FAILED (516). Retrying
  * cannot help: the role ends with the reason (cli_roles.c). */
-static int refused_credentials(long status, const struct store_buf *body)
+static int refused_credentials(long status, const struct buf *body)
 {
 	long code = clickhouse_code(body);
 
@@ -145,7 +145,7 @@ static int refused_credentials(long status, const struct store_buf *body)
  * curl cannot use, -EIO for any other error answered by ClickHouse; and
  * `err` ("HTTP 500: Code: 60, e.displayText() = ..."): the curl error,
  * else the status and the first line of the body. */
-static int request_error(CURLcode rc, long status, const struct store_buf *body, struct error *err)
+static int request_error(CURLcode rc, long status, const struct buf *body, struct error *err)
 {
 	int r;
 	size_t n = 0;
@@ -177,13 +177,13 @@ static int request_error(CURLcode rc, long status, const struct store_buf *body,
 	return error_set(err, r, "HTTP %ld: %.*s", status, (int)n, body->data ? body->data : "");
 }
 
-/* curl write callback appending to a struct store_buf (bounded). */
+/* curl write callback appending to a struct buf (bounded). */
 static size_t write_buf(char *p, size_t size, size_t nmemb, void *ctx)
 {
-	struct store_buf *b = ctx;
+	struct buf *b = ctx;
 	size_t n = size * nmemb;
 
-	if (b->len + n + 1 > MAX_ANSWER || store_buf_append(b, p, n) < 0)
+	if (b->len + n + 1 > MAX_ANSWER || buf_append(b, p, n) < 0)
 		return 0; /* curl then fails the transfer with CURLE_WRITE_ERROR */
 	return n;
 }
@@ -269,10 +269,10 @@ static int http_insert(struct store_transport *base, const char *table, const ch
 }
 
 static int http_query(struct store_transport *base, const char *database, const char *sql,
-		      struct store_buf *answer, struct error *err)
+		      struct buf *answer, struct error *err)
 {
 	struct http_transport *t = (struct http_transport *)base;
-	struct store_buf *body = answer ? answer : &t->answer;
+	struct buf *body = answer ? answer : &t->answer;
 	CURLcode rc;
 	long status = 0;
 	char *url;
@@ -307,7 +307,7 @@ static void http_free(struct store_transport *base)
 	curl_slist_free_all(t->headers);
 	if (t->h)
 		curl_easy_cleanup(t->h);
-	store_buf_free(&t->answer);
+	buf_free(&t->answer);
 	free(t);
 }
 

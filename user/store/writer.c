@@ -32,8 +32,8 @@ struct store_writer {
 	struct store_consolidator *consolidator;
 	char *consolidated_columns[CONSOLIDATED_TABLES];
 	unsigned consolidated_sent;
-	struct store_buf consolidated_body;
-	struct store_buf hours_answer; /* the server's hours (resolve_hours()) */
+	struct buf consolidated_body;
+	struct buf hours_answer; /* the server's hours (resolve_hours()) */
 	uint32_t *quarters, *hours;    /* sorted quarters of an hour, toStartOfHour of each */
 	size_t nquarters;
 	uint64_t consolidated_first_ms; /* monotonic: first flow summed since the last write */
@@ -186,8 +186,8 @@ void store_writer_free(struct store_writer *w)
 	store_native_batch_fini(&w->batch);
 	store_transport_free(w->t);
 	store_consolidator_free(w->consolidator);
-	store_buf_free(&w->consolidated_body);
-	store_buf_free(&w->hours_answer);
+	buf_free(&w->consolidated_body);
+	buf_free(&w->hours_answer);
 	free(w->quarters);
 	free(w->hours);
 	for (unsigned t = 0; t < CONSOLIDATED_TABLES; t++)
@@ -473,25 +473,25 @@ static uint32_t round_hour(void *ctx, uint32_t t)
 
 static int ask_hours(struct store_writer *w, const uint32_t *quarters, size_t n, uint32_t *hours)
 {
-	struct store_buf q = {0};
+	struct buf q = {0};
 	char num[16], *p;
 	int r = -ENOMEM;
 	static const char head[] =
 	    "SELECT toUInt32(toStartOfHour(toDateTime(t))) FROM (SELECT arrayJoin([";
 
-	if (store_buf_append(&q, head, sizeof(head) - 1) < 0)
+	if (buf_append(&q, head, sizeof(head) - 1) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		int len = snprintf(num, sizeof(num), "%s%u", i ? "," : "", quarters[i] * 900);
-		if (store_buf_append(&q, num, (size_t)len) < 0)
+		if (buf_append(&q, num, (size_t)len) < 0)
 			goto out;
 	}
-	if (store_buf_append(&q, "]) AS t)", 9) < 0) /* with the NUL */
+	if (buf_append(&q, "]) AS t)", 9) < 0) /* with the NUL */
 		goto out;
 	r = w->t->ops->query(w->t, w->cfg->database, q.data, &w->hours_answer, &w->error);
 	if (r < 0)
 		goto out;
-	if (store_buf_append(&w->hours_answer, "", 1) < 0) { /* NUL-terminated for strtoul */
+	if (buf_append(&w->hours_answer, "", 1) < 0) { /* NUL-terminated for strtoul */
 		r = -ENOMEM;
 		goto out;
 	}
@@ -509,7 +509,7 @@ static int ask_hours(struct store_writer *w, const uint32_t *quarters, size_t n,
 	}
 	r = 0;
 out:
-	store_buf_free(&q);
+	buf_free(&q);
 	return r;
 }
 

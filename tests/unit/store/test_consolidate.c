@@ -76,7 +76,7 @@ static unsigned width(const char *type)
 	return 0;
 }
 
-static void parse(const struct store_buf *body, struct block *b)
+static void parse(const struct buf *body, struct block *b)
 {
 	const uint8_t *p = (const uint8_t *)body->data, *end = p + body->len;
 
@@ -125,7 +125,7 @@ static uint32_t round_5m(void *ctx, uint32_t t)
 TEST(sums_by_minute_and_dimensions)
 {
 	struct store_consolidator *c;
-	struct store_buf body = {0};
+	struct buf body = {0};
 	struct block b;
 	struct flow f[6];
 	size_t rows;
@@ -186,7 +186,7 @@ TEST(sums_by_minute_and_dimensions)
 	CHECK_EQ(store_consolidator_rows(c), 0);
 	CHECK_EQ(store_consolidator_add(c, f, 1), 0);
 	CHECK_EQ(store_consolidator_rows(c), 1);
-	store_buf_free(&body);
+	buf_free(&body);
 	store_consolidator_free(c);
 }
 
@@ -197,7 +197,7 @@ TEST(block_sorted_and_complete)
 	enum { N = 20000 };
 	struct store_consolidator *c;
 	struct flow *f = calloc(N, sizeof(*f));
-	struct store_buf body = {0};
+	struct buf body = {0};
 	struct block b;
 	size_t rows;
 	uint64_t total = 0, sum = 0;
@@ -257,7 +257,7 @@ TEST(block_sorted_and_complete)
 		}
 	}
 	CHECK_EQ(sum, total);
-	store_buf_free(&body);
+	buf_free(&body);
 	free(f);
 	store_consolidator_free(c);
 }
@@ -282,7 +282,7 @@ TEST(bounded_by_max_rows)
 TEST(exporters_block)
 {
 	struct store_consolidator *c;
-	struct store_buf body = {0};
+	struct buf body = {0};
 	struct block b;
 	struct flow f[3];
 	size_t rows;
@@ -304,7 +304,7 @@ TEST(exporters_block)
 	CHECK_EQ(value(&b, "IfIndex", 2), 3);
 	CHECK_EQ(value(&b, "TimeReceived", 2), 1700000000 - 1700000000 % 60);
 	CHECK(memcmp(b.cols[1].data + 32, "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\0\2\2", 16) == 0);
-	store_buf_free(&body);
+	buf_free(&body);
 	store_consolidator_free(c);
 }
 
@@ -330,7 +330,7 @@ TEST(columns_are_named)
 TEST(enrichment_dimensions)
 {
 	struct store_consolidator *c;
-	struct store_buf body = {0};
+	struct buf body = {0};
 	struct strtab *strs;
 	struct flow f[3];
 	size_t rows;
@@ -372,7 +372,7 @@ TEST(enrichment_dimensions)
 	CHECK_EQ(store_consolidator_rows(c), 0);
 	CHECK_EQ(store_consolidator_add(c, f, 3), 0);
 	CHECK_EQ(store_consolidator_rows(c), 2);
-	store_buf_free(&body);
+	buf_free(&body);
 	store_consolidator_free(c);
 	strtab_free(strs);
 }

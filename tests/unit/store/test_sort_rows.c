@@ -632,10 +632,10 @@ TEST(overlapping_chunks_of_a_key)
 /* ---- store_rows_permute() ---- */
 
 /* A column's buffer as the writer grows them. */
-static void buf_of(struct store_buf *b, const void *p, size_t n)
+static void buf_of(struct buf *b, const void *p, size_t n)
 {
-	*b = (struct store_buf){0};
-	REQUIRE(store_buf_append(b, p, n) == 0);
+	*b = (struct buf){0};
+	REQUIRE(buf_append(b, p, n) == 0);
 }
 
 TEST(arrays_move_with_their_rows)
@@ -643,13 +643,13 @@ TEST(arrays_move_with_their_rows)
 	/* Array(UInt32) of 3 rows: [1,2], [], [3] ; order 2, 0, 1 */
 	uint32_t elems[3] = {1, 2, 3};
 	uint64_t offs[3] = {2, 2, 3};
-	struct store_buf data, offsets, scratch = {0};
+	struct buf data, offsets, scratch = {0};
 	uint32_t perm[3] = {2, 0, 1};
 	size_t keep = 16 + 3 * 8;
 
 	buf_of(&data, elems, sizeof(elems));
 	buf_of(&offsets, offs, sizeof(offs));
-	REQUIRE(store_buf_reserve(&scratch, keep) == 0);
+	REQUIRE(buf_reserve(&scratch, keep) == 0);
 	store_rows_permute(&data, &offsets, 4, perm, 3, &scratch, keep);
 	const uint32_t *e = (const uint32_t *)(const void *)data.data;
 	const uint64_t *o = (const uint64_t *)(const void *)offsets.data;
@@ -664,17 +664,17 @@ TEST(arrays_move_with_their_rows)
 
 	/* A scalar column. */
 	uint64_t col[3] = {10, 20, 30};
-	struct store_buf c;
+	struct buf c;
 	buf_of(&c, col, sizeof(col));
 	store_rows_permute(&c, NULL, 8, perm, 3, &scratch, keep);
 	CHECK_EQ(c.len, 24);
 	CHECK_EQ(((const uint64_t *)(const void *)c.data)[0], 30);
 	CHECK_EQ(((const uint64_t *)(const void *)c.data)[1], 10);
 	CHECK_EQ(((const uint64_t *)(const void *)c.data)[2], 20);
-	store_buf_free(&c);
-	store_buf_free(&data);
-	store_buf_free(&offsets);
-	store_buf_free(&scratch);
+	buf_free(&c);
+	buf_free(&data);
+	buf_free(&offsets);
+	buf_free(&scratch);
 }
 
 /* Every width, arrays of several sizes, against a plain gather; buffers
@@ -685,7 +685,7 @@ TEST(permute_random_columns)
 	enum { N = 5000 };
 	uint32_t *perm = malloc(N * sizeof(*perm));
 	uint8_t *src = malloc(N * 16), *want = malloc(N * 16);
-	struct store_buf scratch = {0};
+	struct buf scratch = {0};
 
 	REQUIRE(perm && src && want);
 	for (size_t i = 0; i < N; i++)
@@ -699,17 +699,17 @@ TEST(permute_random_columns)
 	}
 	for (size_t i = 0; i < N * 16; i++)
 		src[i] = (uint8_t)rnd();
-	REQUIRE(store_buf_reserve(&scratch, N * 16) == 0);
+	REQUIRE(buf_reserve(&scratch, N * 16) == 0);
 	for (size_t k = 0; k < sizeof(widths) / sizeof(*widths); k++) {
 		unsigned w = widths[k];
-		struct store_buf c;
+		struct buf c;
 		char *before, *scratch_before = scratch.data;
 		size_t keep = N * 16, cap;
 
 		buf_of(&c, src, (size_t)N * w);
 		/* the column a little larger than it must be, sometimes */
 		if (k % 2)
-			REQUIRE(store_buf_reserve(&c, keep) == 0);
+			REQUIRE(buf_reserve(&c, keep) == 0);
 		before = c.data;
 		cap = c.cap;
 		for (size_t i = 0; i < N; i++)
@@ -725,7 +725,7 @@ TEST(permute_random_columns)
 			CHECK(c.data == before);
 			CHECK(scratch.data == scratch_before);
 		}
-		store_buf_free(&c);
+		buf_free(&c);
 	}
 
 	/* Array(UInt32) with 0-5 elements a row */
@@ -749,18 +749,18 @@ TEST(permute_random_columns)
 		wt += n;
 		want_offs[i] = wt;
 	}
-	struct store_buf data, offsets;
+	struct buf data, offsets;
 	buf_of(&data, elems, total * 4);
 	buf_of(&offsets, offs, N * 8);
 	size_t keep = ((total * 4 + 7) & ~(size_t)7) + N * 8;
-	REQUIRE(store_buf_reserve(&scratch, keep) == 0);
+	REQUIRE(buf_reserve(&scratch, keep) == 0);
 	store_rows_permute(&data, &offsets, 4, perm, N, &scratch, keep);
 	CHECK_EQ(data.len, total * 4);
 	CHECK_EQ(offsets.len, N * 8);
 	CHECK(memcmp(data.data, want_elems, total * 4) == 0);
 	CHECK(memcmp(offsets.data, want_offs, N * 8) == 0);
-	store_buf_free(&data);
-	store_buf_free(&offsets);
+	buf_free(&data);
+	buf_free(&offsets);
 	free(offs);
 	free(want_offs);
 	free(elems);
@@ -768,5 +768,5 @@ TEST(permute_random_columns)
 	free(perm);
 	free(src);
 	free(want);
-	store_buf_free(&scratch);
+	buf_free(&scratch);
 }
