@@ -323,57 +323,12 @@ const struct json *json_get(const struct json *j, const char *key)
 
 /* ---- output ---- */
 
-char *jb_reserve(struct jbuf *b, size_t n)
+char *jb_reserve(struct buf *b, size_t n)
 {
-	if (b->nomem)
-		return NULL;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 512;
-		char *s;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		s = realloc(b->s, nc);
-		if (!s) {
-			b->nomem = 1;
-			return NULL;
-		}
-		b->s = s;
-		b->cap = nc;
-	}
-	return b->s + b->len;
+	return buf_reserve(b, n) == 0 ? b->data + b->len : NULL;
 }
 
-void jb_raw(struct jbuf *b, const char *s, size_t n)
-{
-	char *at = jb_reserve(b, n);
-
-	if (!at)
-		return;
-	memcpy(at, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-void jb_printf(struct jbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *at;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	at = jb_reserve(b, (size_t)n);
-	if (!at)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(at, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-void jb_str(struct jbuf *b, const char *s, size_t n)
+void jb_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	char *at = jb_reserve(b, 6 * n + 2);
@@ -401,27 +356,27 @@ void jb_str(struct jbuf *b, const char *s, size_t n)
 	}
 	at[k++] = '"';
 	b->len += k;
-	b->s[b->len] = '\0';
+	b->data[b->len] = '\0';
 }
 
-void jb_cstr(struct jbuf *b, const char *s)
+void jb_cstr(struct buf *b, const char *s)
 {
 	jb_str(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-void jb_num(struct jbuf *b, double v)
+void jb_num(struct buf *b, double v)
 {
 	if (!isfinite(v))
 		v = 0;
 	if (v == floor(v) && fabs(v) < 9007199254740992.0)
-		jb_printf(b, "%.0f", v);
+		buf_printf(b, "%.0f", v);
 	else
-		jb_printf(b, "%.17g", v);
+		buf_printf(b, "%.17g", v);
 }
 
-char *jb_take(struct jbuf *b, size_t *len)
+char *jb_take(struct buf *b, size_t *len)
 {
-	char *s = b->s;
+	char *s = b->data;
 
 	if (b->nomem || !s) {
 		free(s);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
+
 enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
 
 struct json {
@@ -29,23 +31,16 @@ void json_free(struct json *j);
  * j is not an object. */
 const struct json *json_get(const struct json *j, const char *key);
 
-/* Output: a growable buffer. On allocation failure `nomem` is set and later
- * writes are ignored. */
-struct jbuf {
-	char *s;
-	size_t len, cap;
-	int nomem;
-};
-/* Room for n more bytes (and a NUL) at b->s + b->len, or NULL (nomem): the
- * caller writes there, then adds what it wrote to b->len and terminates. */
-char *jb_reserve(struct jbuf *b, size_t n);
-void jb_raw(struct jbuf *b, const char *s, size_t n);
-void jb_printf(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void jb_str(struct jbuf *b, const char *s, size_t n); /* a JSON string, escaped */
-void jb_cstr(struct jbuf *b, const char *s);
-void jb_num(struct jbuf *b, double v); /* integers exactly, else %.17g; NaN/inf as 0 */
+/* Output into a common/buf.h buffer (a failed allocation sets its `nomem`;
+ * the answer is then refused as a whole). */
+/* Room for n more bytes (and a NUL) at b->data + b->len, or NULL (nomem):
+ * the caller writes there, then adds what it wrote to b->len and terminates. */
+char *jb_reserve(struct buf *b, size_t n);
+void jb_str(struct buf *b, const char *s, size_t n); /* a JSON string, escaped */
+void jb_cstr(struct buf *b, const char *s);
+void jb_num(struct buf *b, double v); /* integers exactly, else %.17g; NaN/inf as 0 */
 /* Hands the text over (NUL-terminated; caller frees) and empties b. NULL on
  * allocation failure. */
-char *jb_take(struct jbuf *b, size_t *len);
+char *jb_take(struct buf *b, size_t *len);
 
 #endif
