@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "../common/addr.h"
+#include "../common/buf.h"
 #include "../common/cli_opts.h"
 #include "../common/cpu_time.h"
 #include "../common/rng.h"
@@ -28,34 +29,6 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rnd(void)
 {
 	return rng_next(&rng_state);
-}
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -EINVAL;
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return 0;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 1 << 20;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -ENOMEM;
-		b->p = p;
-		b->cap = cap;
-	}
 }
 
 /* ---- --pipeline: what an outlet worker does per datagram, on one core ---- */
@@ -329,7 +302,8 @@ int bench_enrich_main(int argc, char **argv)
 
 	/* An Akvorado-like configuration: classifiers, static metadata for
 	 * every exporter and interface, many networks. */
-	put(&y, "core:\n"
+	buf_printf(
+	    &y, "core:\n"
 		"  exporter-classifiers:\n"
 		"    - 'ClassifySiteRegex(Exporter.Name, \"^([^-]+)-\", \"$1\")'\n"
 		"  interface-classifiers:\n"
@@ -344,25 +318,25 @@ int bench_enrich_main(int argc, char **argv)
 		"    - type: static\n"
 		"      exporters:\n");
 	for (uint64_t x = 0; x < exporters; x++) {
-		put(&y,
-		    "        10.%u.%u.1/32:\n          name: site%u-edge%u\n          "
-		    "if-indexes:\n",
-		    (unsigned)(x >> 8), (unsigned)(x & 255), (unsigned)(x / 4), (unsigned)x);
+		buf_printf(&y,
+			   "        10.%u.%u.1/32:\n          name: site%u-edge%u\n          "
+			   "if-indexes:\n",
+			   (unsigned)(x >> 8), (unsigned)(x & 255), (unsigned)(x / 4), (unsigned)x);
 		for (uint64_t i = 1; i <= interfaces; i++)
-			put(&y,
-			    "            %u: {name: et-0/0/%u, description: '%s %u', speed: "
-			    "100000}\n",
-			    (unsigned)i, (unsigned)i, i % 3 ? "Transit: Cogent" : "core link",
-			    (unsigned)i);
+			buf_printf(&y,
+				   "            %u: {name: et-0/0/%u, description: '%s %u', speed: "
+				   "100000}\n",
+				   (unsigned)i, (unsigned)i,
+				   i % 3 ? "Transit: Cogent" : "core link", (unsigned)i);
 	}
 	if (geoip_asn || geoip_geo) {
-		put(&y, "geoip:\n");
+		buf_printf(&y, "geoip:\n");
 		if (geoip_asn)
-			put(&y, "  asn-database: ['%s']\n", geoip_asn);
+			buf_printf(&y, "  asn-database: ['%s']\n", geoip_asn);
 		if (geoip_geo)
-			put(&y, "  geo-database: ['%s']\n", geoip_geo);
+			buf_printf(&y, "  geo-database: ['%s']\n", geoip_geo);
 	}
-	put(&y, "networks:\n  networks:\n");
+	buf_printf(&y, "networks:\n  networks:\n");
 	/* Unique prefixes: a YAML key may appear once. */
 	size_t set_mask = 1;
 	while (set_mask < prefixes * 2)
@@ -382,16 +356,16 @@ int bench_enrich_main(int argc, char **argv)
 			continue;
 		}
 		set[j] = key;
-		put(&y, "    %u.%u.%u.%u/%u: {name: net%u, asn: %u, country: FR}\n", a >> 24,
-		    (a >> 16) & 255, (a >> 8) & 255, a & 255, len, (unsigned)(n % 1000),
-		    (unsigned)(64512 + n % 1000));
+		buf_printf(&y, "    %u.%u.%u.%u/%u: {name: net%u, asn: %u, country: FR}\n", a >> 24,
+			   (a >> 16) & 255, (a >> 8) & 255, a & 255, len, (unsigned)(n % 1000),
+			   (unsigned)(64512 + n % 1000));
 	}
 	free(set);
-	if (!y.p) {
+	if (!y.data || y.nomem) {
 		fprintf(stderr, "bench enrich: out of memory\n");
 		return 1;
 	}
-	doc = config_doc_load_string("bench.yaml", y.p, &ce);
+	doc = config_doc_load_string("bench.yaml", y.data, &ce);
 	if (!doc) {
 		fprintf(stderr, "bench enrich: %s\n", ce.text);
 		goto out;
@@ -471,6 +445,6 @@ out:
 	enrich_worker_free(w);
 	enrich_free(e);
 	config_doc_free(doc);
-	free(y.p);
+	buf_free(&y);
 	return rc;
 }
