@@ -5,7 +5,6 @@
  * --pipeline, the outlet's path (decode, enrich, the writer's encoding) with
  * enrichment off and on, and the ratio. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
