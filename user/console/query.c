@@ -206,9 +206,17 @@ static uint64_t retention_s(const struct store_config *store, size_t t)
 	return ms[t] / 1000;
 }
 
-/* The coarsest table whose resolution fits `want` seconds per point, that
- * covers `start` and holds every column (consolidated = 0 forces flows);
- * else the finest that covers start and holds the columns. */
+/* A coarser table is taken when its resolution is at most this many
+ * quarters of the seconds per point asked (at least 80 % of the points):
+ * 7 days in 200 points (3024 s) read flows_1h in 168 points rather than
+ * flows_5m in 184, a twelfth of the rows. Answers stay exact: only the
+ * interval changes. */
+#define SNAP_QUARTERS 5
+
+/* The coarsest table whose resolution fits `want` seconds per point (give
+ * or take SNAP_QUARTERS), that covers `start` and holds every column
+ * (consolidated = 0 forces flows); else the finest that covers start and
+ * holds the columns. */
 static size_t choose_table(const struct store_config *store, int64_t start, int64_t want,
 			   int consolidated)
 {
@@ -223,7 +231,7 @@ static size_t choose_table(const struct store_config *store, int64_t start, int6
 
 		if (keep && start < now - (int64_t)keep)
 			continue;
-		if (tables[t].resolution <= want)
+		if (tables[t].resolution * 4 <= want * SNAP_QUARTERS)
 			return t;
 		best = t;
 		found = 1;
@@ -811,10 +819,141 @@ static void add_top_rows(struct sql *q, const struct graph_req *g, const char *t
 	add(q, " LIMIT %llu", (unsigned long long)g->limit);
 }
 
+/* The top rows as SQL literals, fetched once per answer (add_top_rows)
+ * rather than as a subquery in each query that tests them: the reverse
+ * axis and each sankey dimension would read the table again for them.
+ * tuples: "(a, b), (c, d)" for (dims) IN (...); dim[k]: "a, c" for one
+ * dimension (repeats are harmless in a set); n: the rows. */
+struct top {
+	const struct graph_req *g;
+	struct sql tuples, dim[16];
+	size_t n;
+};
+
+static void top_fini(struct top *t)
+{
+	free(t->tuples.b.s);
+	for (size_t k = 0; k < sizeof(t->dim) / sizeof(t->dim[0]); k++)
+		free(t->dim[k].b.s);
+}
+
+/* Value `v` of column c (as top_fetch selects it) as a typed literal into
+ * q: an address from its 32 hex digits as a FixedString(16) literal
+ * ('\xHH'...), a string or an enum quoted, a number checked to be digits.
+ * Returns 0, or -EIO for anything else. */
+static int add_literal(struct sql *q, const struct filter_column *c, const char *v)
+{
+	size_t n = strlen(v);
+
+	switch (c->type) {
+	case FILTER_T_ADDR:
+		if (n != 32 || strspn(v, "0123456789ABCDEF") != 32)
+			return -EIO;
+		add(q, "'");
+		for (size_t i = 0; i < 32; i += 2)
+			add(q, "\\x%c%c", v[i], v[i + 1]);
+		add(q, "'");
+		return 0;
+	case FILTER_T_STRING:
+	case FILTER_T_BOUNDARY:
+	case FILTER_T_DIRECTION:
+		add_quoted(q, v, n);
+		return 0;
+	default:
+		if (!n || n > 20 || strspn(v, "0123456789") != n)
+			return -EIO;
+		add(q, "%s", v);
+		return 0;
+	}
+}
+
+static int top_literal_row(void *ctx, char **f, size_t n)
+{
+	struct top *t = ctx;
+
+	add(&t->tuples, "%s(", t->n ? ", " : "");
+	for (size_t k = 0; k < n; k++) {
+		add(&t->tuples, "%s", k ? ", " : "");
+		add(&t->dim[k], "%s", t->n ? ", " : "");
+		if (add_literal(&t->tuples, t->g->dims[k], f[k]) < 0 ||
+		    add_literal(&t->dim[k], t->g->dims[k], f[k]) < 0)
+			return -EIO;
+	}
+	add(&t->tuples, ")");
+	t->n++;
+	return 0;
+}
+
+/* Runs the top rows' query (its SQL appended to all_sql) into *t. Returns
+ * 0, or -errno with `a` filled. */
+static int top_fetch(struct store_client *ch, const struct graph_req *g, const char *tn,
+		     int64_t from, int64_t to, int64_t interval, const char *tenant,
+		     struct sql *all_sql, struct top *t, struct console_answer *a)
+{
+	struct sql q = {0};
+	char *out = NULL;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->g = g;
+	add(&q, "SELECT ");
+	for (size_t k = 0; k < g->ndims; k++)
+		add(&q, g->dims[k]->type == FILTER_T_ADDR ? "%shex(r%zu)" : "%sr%zu", k ? ", " : "",
+		    k);
+	add(&q, " FROM (");
+	add_top_rows(&q, g, tn, from, to, interval, tenant);
+	add(&q, ") FORMAT TabSeparated");
+	if (q.b.nomem) {
+		free(q.b.s);
+		return -ENOMEM;
+	}
+	if (all_sql->b.len)
+		add(all_sql, "; ");
+	jb_raw(&all_sql->b, q.b.s, q.b.len);
+	ret = store_client_query(ch, q.b.s, &out);
+	free(q.b.s);
+	if (ret < 0) {
+		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+		return ret;
+	}
+	ret = tsv_rows(out, g->ndims, top_literal_row, t);
+	free(out);
+	if (ret == 0 && t->tuples.b.nomem)
+		ret = -ENOMEM;
+	for (size_t k = 0; ret == 0 && k < g->ndims; k++)
+		if (t->dim[k].b.nomem)
+			ret = -ENOMEM;
+	if (ret < 0)
+		console_answer_error(a, 500, "unexpected answer from ClickHouse");
+	return ret;
+}
+
+/* SQL true when the dimensions (`k` < 0: all as a tuple, else dimension
+ * k alone) are among the top rows: an IN of literals, 0 when there are
+ * none. */
+static void add_in_top(struct sql *q, const struct graph_req *g, const struct top *t, int k,
+		       int reverse)
+{
+	const struct sql *set = k < 0 ? &t->tuples : &t->dim[k];
+
+	if (!t->n) {
+		add(q, "0");
+		return;
+	}
+	add(q, "(");
+	if (k < 0)
+		add_dims_raw(q, g, reverse);
+	else
+		add_dim(q, g, (size_t)k, reverse);
+	add(q, ") IN (");
+	jb_raw(&q->b, set->b.s, set->b.len);
+	add(q, ")");
+}
+
 /* Runs one axis's query (top-N plus Other per interval). */
 static int line_axis(struct store_client *ch, const struct graph_req *g, const char *tenant,
-		     size_t table, struct line *l, int axis, int reverse, int64_t shift,
-		     struct sql *all_sql, struct console_answer *a)
+		     size_t table, const struct top *top, struct line *l, int axis, int reverse,
+		     int64_t shift, struct sql *all_sql, struct console_answer *a)
 {
 	struct sql q = {0};
 	const char *u = units_sql(g->units, reverse);
@@ -828,11 +967,9 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	for (size_t k = 0; k < g->ndims && axis <= 2; k++) {
 		/* As Akvorado, the reverse axis shows the rows of the direct one
 		 * (their values, now on the reversed columns). */
-		add(&q, ", if((");
-		add_dims_raw(&q, g, reverse);
-		add(&q, ") IN (");
-		add_top_rows(&q, g, tn, from, to, l->interval, tenant);
-		add(&q, "), ");
+		add(&q, ", if(");
+		add_in_top(&q, g, top, -1, reverse);
+		add(&q, ", ");
 		add_display_dim(&q, g, k, reverse);
 		add(&q, ", 'Other') AS d%zu", k);
 	}
@@ -957,6 +1094,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 {
 	struct graph_req g;
 	struct line l = {0};
+	struct top top = {0};
 	struct sql all = {0};
 	struct jbuf b = {0};
 	size_t table, naxes;
@@ -979,9 +1117,13 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 	l.t0 = g.start / l.interval * l.interval;
 	l.npoints = (size_t)((g.end - l.t0 + l.interval - 1) / l.interval);
 	naxes = g.bidirectional ? 2 : 1;
+	if (g.ndims)
+		ret = top_fetch(ch, &g, tables[table].name, l.t0,
+				l.t0 + (int64_t)l.npoints * l.interval, l.interval, job->tenant_sql,
+				&all, &top, a);
 	for (size_t ax = 0; ax < naxes && ret == 0; ax++)
-		ret =
-		    line_axis(ch, &g, job->tenant_sql, table, &l, (int)ax + 1, (int)ax, 0, &all, a);
+		ret = line_axis(ch, &g, job->tenant_sql, table, &top, &l, (int)ax + 1, (int)ax, 0,
+				&all, a);
 	if (g.previous && ret == 0) {
 		size_t ptable;
 		int64_t pint;
@@ -991,7 +1133,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		if (tables[ptable].resolution > l.interval)
 			ptable = table;
 		for (size_t ax = 0; ax < naxes && ret == 0; ax++)
-			ret = line_axis(ch, &g, job->tenant_sql, ptable, &l, (int)ax + 3, (int)ax,
+			ret = line_axis(ch, &g, job->tenant_sql, ptable, &top, &l, (int)ax + 3, (int)ax,
 					shift, &all, a);
 	}
 	if (ret < 0)
@@ -1166,6 +1308,7 @@ out:
 		free(l.s[i].pts);
 	}
 	free(l.s);
+	top_fini(&top);
 	free(all.b.s);
 	free(b.s);
 	graph_req_fini(&g);
@@ -1280,6 +1423,7 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 {
 	struct graph_req g;
 	struct sankey s = {0};
+	struct top top = {0};
 	struct sql all = {0};
 	struct jbuf b = {0};
 	size_t table;
@@ -1291,6 +1435,8 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 	g.points = 5; /* sankey: one total; the coarsest table that covers the range */
 	plan(store, &g, g.start, &table, &interval);
 	s.g = &g;
+	ret = top_fetch(ch, &g, tables[table].name, g.start, g.end, interval, job->tenant_sql, &all,
+			&top, a);
 	for (int ax = 1; ax <= (g.bidirectional ? 2 : 1) && ret == 0; ax++) {
 		struct sql q = {0};
 		int rev = ax == 2;
@@ -1300,13 +1446,10 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 		add(&q, "SELECT ");
 		for (size_t k = 0; k < g.ndims; k++) {
 			add(&q, "%sif(", k ? ", " : "");
-			add_dim(&q, &g, k, rev);
 			/* Each value among those of the top rows (as Akvorado:
 			 * the reverse axis probes the direct one's rows). */
-			add(&q, " IN (SELECT r%zu FROM (", k);
-			add_top_rows(&q, &g, tables[table].name, g.start, g.end, interval,
-				     job->tenant_sql);
-			add(&q, ")), ");
+			add_in_top(&q, &g, &top, (int)k, rev);
+			add(&q, ", ");
 			add_display_dim(&q, &g, k, rev);
 			add(&q, ", 'Other') AS d%zu", k);
 		}
@@ -1404,6 +1547,7 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 		free(s.l[i].dst);
 	}
 	free(s.l);
+	top_fini(&top);
 	free(all.b.s);
 	free(b.s);
 	graph_req_fini(&g);
