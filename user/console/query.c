@@ -455,11 +455,9 @@ static int is_port(const struct filter_column *c)
 	return c->type == FILTER_T_UINT && strstr(c->name, "Port") && !strstr(c->name, "NAT");
 }
 
-/* The dimension as text in SQL. */
-static void add_display(struct sql *q, const struct filter_column *c, int reverse)
+/* The value of column c (SQL `n`) as text in SQL. */
+static void add_display_of(struct sql *q, const struct filter_column *c, const char *n)
 {
-	const char *n = col_name(c, reverse);
-
 	switch (c->type) {
 	case FILTER_T_ADDR:
 		add(q, "IPv6NumToString(%s)", n);
@@ -471,6 +469,12 @@ static void add_display(struct sql *q, const struct filter_column *c, int revers
 		add(q, "toString(%s)", n);
 		return;
 	}
+}
+
+/* Column c as text in SQL. */
+static void add_display(struct sql *q, const struct filter_column *c, int reverse)
+{
+	add_display_of(q, c, col_name(c, reverse));
 }
 
 /* AS numbers for people: "15169: GOOGLE" from the asns table (filled by
@@ -753,18 +757,6 @@ static void add_dim(struct sql *q, const struct graph_req *g, size_t k, int reve
 	add(q, ")), 16)");
 }
 
-/* Dimension k as text for people (truncated addresses too). */
-static void add_display_dim(struct sql *q, const struct graph_req *g, size_t k, int reverse)
-{
-	if (g->dims[k]->type != FILTER_T_ADDR) {
-		add_label(q, g->dims[k], reverse); /* a port with its protocol */
-		return;
-	}
-	add(q, "IPv6NumToString(");
-	add_dim(q, g, k, reverse);
-	add(q, ")");
-}
-
 static void add_dims_raw(struct sql *q, const struct graph_req *g, int reverse)
 {
 	for (size_t k = 0; k < g->ndims; k++) {
@@ -950,6 +942,83 @@ static void add_in_top(struct sql *q, const struct graph_req *g, const struct to
 	add(q, ")");
 }
 
+/* Dimension k as grouped before it is shown: the value of add_dim (a
+ * number stays a number), or for a port its label with the protocol. */
+static void add_key_value(struct sql *q, const struct graph_req *g, size_t k, int reverse)
+{
+	if (is_port(g->dims[k]))
+		add_label(q, g->dims[k], reverse);
+	else
+		add_dim(q, g, k, reverse);
+}
+
+/* The grouping keys of a query that splits the top rows from Other: wo
+ * (per_dim: wo0, wo1...), whether the row is among the top rows (all the
+ * dimensions as a tuple, or per_dim each alone), and wk0..., each
+ * dimension's value, or its type's default outside the top rows, so that
+ * Other is one group. Grouped as numbers, made text by add_shown on the
+ * answer's rows only: grouping by text costs three times as much. */
+static void add_keys(struct sql *q, const struct graph_req *g, const struct top *t, int per_dim,
+		     int reverse)
+{
+	if (!per_dim) {
+		add(q, ", ");
+		add_in_top(q, g, t, -1, reverse);
+		add(q, " AS wo");
+	}
+	for (size_t k = 0; k < g->ndims; k++) {
+		if (per_dim) {
+			add(q, ", ");
+			add_in_top(q, g, t, (int)k, reverse);
+			add(q, " AS wo%zu", k);
+			add(q, ", if(wo%zu, ", k);
+		} else {
+			add(q, ", if(wo, ");
+		}
+		add_key_value(q, g, k, reverse);
+		add(q, ", defaultValueOfArgumentType(");
+		add_key_value(q, g, k, reverse);
+		add(q, ")) AS wk%zu", k);
+	}
+}
+
+/* add_keys's names, for GROUP BY: `lead` then the names, comma-separated. */
+static void add_key_list(struct sql *q, const struct graph_req *g, int per_dim, const char *lead)
+{
+	add(q, "%s", lead);
+	if (!per_dim)
+		add(q, "wo");
+	for (size_t k = 0; k < g->ndims; k++)
+		if (per_dim)
+			add(q, "%swo%zu, wk%zu", k ? ", " : "", k, k);
+		else
+			add(q, ", wk%zu", k);
+}
+
+/* d0...: each dimension of add_keys's rows as text ('Other' outside the
+ * top rows), as add_display_dim shows it. */
+static void add_shown(struct sql *q, const struct graph_req *g, int per_dim)
+{
+	char wk[16];
+
+	for (size_t k = 0; k < g->ndims; k++) {
+		const struct filter_column *c = g->dims[k];
+
+		snprintf(wk, sizeof(wk), "wk%zu", k);
+		if (per_dim)
+			add(q, "%sif(wo%zu, ", k ? ", " : "", k);
+		else
+			add(q, "%sif(wo, ", k ? ", " : "");
+		if (is_port(c))
+			add(q, "%s", wk);
+		else if (c->type == FILTER_T_ADDR)
+			add(q, "IPv6NumToString(%s)", wk);
+		else
+			add_display_of(q, c, wk);
+		add(q, ", 'Other') AS d%zu", k);
+	}
+}
+
 /* Runs one axis's query (top-N plus Other per interval). */
 static int line_axis(struct store_client *ch, const struct graph_req *g, const char *tenant,
 		     size_t table, const struct top *top, struct line *l, int axis, int reverse,
@@ -962,23 +1031,27 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	char *out = NULL;
 	int ret;
 
+	int split = axis <= 2 && g->ndims; /* top rows and Other */
+
+	if (split) {
+		add(&q, "SELECT t, ");
+		add_shown(&q, g, 0);
+		add(&q, ", v FROM (");
+	}
 	add(&q, "SELECT intDiv(toUInt32(TimeReceived) + %lld, %lld) * %lld AS t", (long long)shift,
 	    (long long)l->interval, (long long)l->interval);
-	for (size_t k = 0; k < g->ndims && axis <= 2; k++) {
-		/* As Akvorado, the reverse axis shows the rows of the direct one
-		 * (their values, now on the reversed columns). */
-		add(&q, ", if(");
-		add_in_top(&q, g, top, -1, reverse);
-		add(&q, ", ");
-		add_display_dim(&q, g, k, reverse);
-		add(&q, ", 'Other') AS d%zu", k);
-	}
+	/* As Akvorado, the reverse axis shows the rows of the direct one
+	 * (their values, now on the reversed columns). */
+	if (split)
+		add_keys(&q, g, top, 0, reverse);
 	add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)l->interval, tn);
 	add_where(&q, from, to, g->filter_sql[reverse], tenant);
 	add(&q, " GROUP BY t");
-	for (size_t k = 0; k < g->ndims && axis <= 2; k++)
-		add(&q, ", d%zu", k);
-	if (axis <= 2 && any_named(g->dims, g->ndims)) {
+	if (split) {
+		add_key_list(&q, g, 0, ", ");
+		add(&q, ")");
+	}
+	if (split && any_named(g->dims, g->ndims)) {
 		struct sql inner = q;
 
 		memset(&q, 0, sizeof(q));
@@ -1133,8 +1206,8 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		if (tables[ptable].resolution > l.interval)
 			ptable = table;
 		for (size_t ax = 0; ax < naxes && ret == 0; ax++)
-			ret = line_axis(ch, &g, job->tenant_sql, ptable, &top, &l, (int)ax + 3, (int)ax,
-					shift, &all, a);
+			ret = line_axis(ch, &g, job->tenant_sql, ptable, &top, &l, (int)ax + 3,
+					(int)ax, shift, &all, a);
 	}
 	if (ret < 0)
 		goto out;
@@ -1443,20 +1516,21 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 		const char *u = units_sql(g.units, rev);
 		char *out = NULL;
 
+		/* Each value among those of the top rows (as Akvorado: the
+		 * reverse axis probes the direct one's rows); grouped by value,
+		 * made text on the rows of the answer (add_keys), then summed
+		 * by that text as before (a string value 'Other' joins Other). */
 		add(&q, "SELECT ");
-		for (size_t k = 0; k < g.ndims; k++) {
-			add(&q, "%sif(", k ? ", " : "");
-			/* Each value among those of the top rows (as Akvorado:
-			 * the reverse axis probes the direct one's rows). */
-			add_in_top(&q, &g, &top, (int)k, rev);
-			add(&q, ", ");
-			add_display_dim(&q, &g, k, rev);
-			add(&q, ", 'Other') AS d%zu", k);
-		}
-		add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)(g.end - g.start),
-		    tables[table].name);
+		for (size_t k = 0; k < g.ndims; k++)
+			add(&q, "%sd%zu", k ? ", " : "", k);
+		add(&q, ", sum(wv) AS v FROM (SELECT ");
+		add_shown(&q, &g, 1);
+		add(&q, ", wv FROM (SELECT SUM(%s) / %lld AS wv", u, (long long)(g.end - g.start));
+		add_keys(&q, &g, &top, 1, rev);
+		add(&q, " FROM %s", tables[table].name);
 		add_where(&q, g.start, g.end, g.filter_sql[rev], job->tenant_sql);
-		add(&q, " GROUP BY ");
+		add_key_list(&q, &g, 1, " GROUP BY ");
+		add(&q, ")) GROUP BY ");
 		for (size_t k = 0; k < g.ndims; k++)
 			add(&q, "%sd%zu", k ? ", " : "", k);
 		int named = any_named(g.dims, g.ndims);
