@@ -128,6 +128,24 @@ tap $? "graph/line: 60 points read flows_1m"
 post graph/line "{\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\",\"points\":12}" >/dev/null
 sqlhdr | grep -q "FROM flows_1h "
 tap $? "graph/line: 12 points over a day read flows_1h"
+# A coarser table when its resolution is within 5/4 of the seconds per
+# point: 7 days in 200 points (3024 s) read flows_1h in 168 points of an hour
+# (a twelfth of flows_5m's rows), 250 points (2419 s) stay on flows_5m.
+W7="\"start\":\"2025-12-26T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\""
+out=$(post graph/table-interval "{$W7,\"points\":200}")
+check "table-interval: 7 days in 200 points snap to flows_1h" "$out" '[.table, .interval]' '["flows_1h",3600]'
+out=$(post graph/table-interval "{$W7,\"points\":250}")
+check "table-interval: 7 days in 250 points stay on flows_5m" "$out" '[.table, .interval]' '["flows_5m",2700]'
+out=$(post graph/line "{$W7,\"points\":200,\"dimensions\":[\"SrcAS\"],\"limit\":2}")
+sqlhdr | grep -q "FROM flows_1h "
+tap $? "graph/line: 7 days in 200 points read flows_1h"
+week=$(printf '%s' "$out" | jq -c '[(.t | length), .rows, .total]')
+day=$(post graph/line '{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z","points":12,"dimensions":["SrcAS"],"limit":2}' | jq -c '[.rows, .total]')
+check "graph/line: 7 days from flows_1h, 168 points, the day's rows and totals" "$week" '.' "[168,${day:1}"
+# The top rows are fetched once and tested as typed literals (no subquery
+# per use): the SQL of the answer says so.
+sqlhdr | grep -q ") IN ((15169), (" && ! sqlhdr | grep -q "IN (SELECT"
+tap $? "graph/line: the top rows as literals in X-SQL-Query"
 out=$(line ',"dimensions":["DstPort"]')
 sqlhdr | grep -q "FROM flows "
 tap $? "graph/line: a port dimension reads flows"
