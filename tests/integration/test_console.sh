@@ -228,6 +228,19 @@ out=$(line ',"dimensions":["DstAddr"],"truncate-v6":64')
 check "truncate-v6 alone leaves IPv4 addresses whole" "$out" '.rows | length' '4'
 out=$(line ',"dimensions":["DstAddr"],"truncate-v4":24,"filter":"DstAddr = 192.0.2.11"')
 check "truncate: filters see whole addresses" "$out" '[.rows, .average]' '[[["192.0.2.0"]],[500]]'
+# A sankey sums the groups of its top rows' query itself when they are few
+# (one read); each dimension outside the top values is Other, as the
+# query of an axis would do it (the reverse axis still reads).
+SK="\"start\":\"$S\",\"end\":\"$E\",\"limit\":2,\"dimensions\":[\"SrcAS\",\"ExporterName\"]"
+out=$(post graph/sankey "{$SK}")
+check "sankey: top 2 and Other, summed from the groups (exact)" "$out" '[.rows, .xps, .links]' \
+	'[[["15169: GOOGLE","edge1"],["13335: CLOUDFLARENET","edge1"],["Other","edge1"]],[1000,500,300],[{"source":"SrcAS: 15169: GOOGLE","target":"ExporterName: edge1","xps":1000,"axis":1},{"source":"SrcAS: 13335: CLOUDFLARENET","target":"ExporterName: edge1","xps":500,"axis":1},{"source":"SrcAS: Other","target":"ExporterName: edge1","xps":300,"axis":1}]]'
+! sqlhdr | grep -q '; '
+tap $? "sankey: one query when the groups are few"
+out=$(post graph/sankey "{$SK,\"bidirectional\":true}")
+check "sankey: bidirectional, the reverse axis from the direct one's top values (exact)" "$out" \
+	'[.rows, .xps, .axis, .links]' \
+	'[[["15169: GOOGLE","edge1"],["13335: CLOUDFLARENET","edge1"],["Other","edge1"],["Other","edge1"],["15169: GOOGLE","edge1"]],[1000,500,300,1600,200],[1,1,1,2,2],[{"source":"SrcAS: 15169: GOOGLE","target":"ExporterName: edge1","xps":1000,"axis":1},{"source":"SrcAS: 13335: CLOUDFLARENET","target":"ExporterName: edge1","xps":500,"axis":1},{"source":"SrcAS: Other","target":"ExporterName: edge1","xps":300,"axis":1},{"source":"DstAS: Other","target":"ExporterName: edge1","xps":1600,"axis":2},{"source":"DstAS: 15169: GOOGLE","target":"ExporterName: edge1","xps":200,"axis":2}]]'
 V6=(-d "{\"start\":\"2026-01-01T14:00:00Z\",\"end\":\"2026-01-01T15:00:00Z\",\"dimensions\":[\"DstAddr\"],\"truncate-v4\":24,\"truncate-v6\":62}")
 out=$(curl -s --max-time 20 "$A/graph/sankey" "${V6[@]}")
 check "truncate-v6 62 (inside a nibble): sankey, exact" "$out" '[.rows, .xps]' '[[["2001:db8:1:10::"],["2001:db8:1:2c::"]],[300,100]]'

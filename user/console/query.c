@@ -1478,6 +1478,207 @@ static int sankey_row(void *ctx, char **f, size_t n)
 	return 0;
 }
 
+/* Groups a sankey may sum itself (sankey_all). */
+#define SANKEY_ALL_MAX 10000
+
+struct sankey_group {
+	char **f;   /* ndims literals, then ndims texts (add_named) */
+	uint64_t s; /* the sum of the units */
+};
+
+struct sankey_all_ctx {
+	const struct graph_req *g;
+	struct sankey_group *v;
+	size_t n;
+};
+
+static int sankey_all_row(void *ctx, char **f, size_t n)
+{
+	struct sankey_all_ctx *c = ctx;
+	struct sankey_group *gr = &c->v[c->n];
+
+	gr->f = calloc(n - 1, sizeof(char *));
+	if (!gr->f)
+		return -ENOMEM;
+	c->n++;
+	for (size_t k = 0; k + 1 < n; k++)
+		if (!(gr->f[k] = strdup(f[k])))
+			return -ENOMEM;
+	gr->s = strtoull(f[n - 1], NULL, 10);
+	return 0;
+}
+
+/* One shown tuple (each dimension's text or 'Other') and its sum. */
+struct sankey_sum {
+	const char *d[16];
+	size_t n; /* dimensions */
+	uint64_t s;
+	double v;
+};
+
+static int cmp_sankey_key(const void *pa, const void *pb)
+{
+	const struct sankey_sum *a = pa, *b = pb;
+
+	for (size_t k = 0; k < a->n; k++) {
+		int r = strcmp(a->d[k], b->d[k]);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* As the query orders them: v DESC, then the texts. */
+static int cmp_sankey_v(const void *pa, const void *pb)
+{
+	const struct sankey_sum *a = pa, *b = pb;
+
+	if (a->v != b->v)
+		return a->v > b->v ? -1 : 1;
+	return cmp_sankey_key(pa, pb);
+}
+
+/* The direct axis of a sankey in one read when it can: the top rows'
+ * query without their LIMIT (every group of the dimensions with its sum,
+ * up to SANKEY_ALL_MAX), the top `limit` first; the groups are then summed
+ * here, each dimension outside the top rows' values as 'Other', as the
+ * axis's own query would (same rows: same range, table and filter). Sums
+ * are integers (not the % units), added as ClickHouse adds them (UInt64),
+ * so the answer is the same. Fills *t (the top rows) in every case.
+ * Returns 1 when the direct axis went into s, 0 when the query of the axis
+ * is still to run (limitType max or last, a port, % units, too many
+ * groups), or -errno with `a` filled. */
+static int sankey_all(struct store_client *ch, const struct graph_req *g, const char *tn,
+		      int64_t interval, const char *tenant, struct sql *all_sql, struct top *t,
+		      struct sankey *sk, struct console_answer *a)
+{
+	struct sankey_all_ctx c = {g, NULL, 0};
+	struct sankey_sum *sums = NULL;
+	struct sql q = {0};
+	const char *u = units_sql(g->units, 0);
+	char *out = NULL, v[64];
+	size_t nsums = 0;
+	int failed = 0, ret = 0,
+	    ok = g->limit_type == 0 && units_consolidated(g->units) &&
+		 g->units[strlen(g->units) - 1] != '%';
+
+	for (size_t k = 0; k < g->ndims; k++)
+		if (is_port(g->dims[k]))
+			ok = 0;
+	if (!ok)
+		return top_fetch(ch, g, tn, g->start, g->end, interval, tenant, all_sql, t, a);
+	memset(t, 0, sizeof(*t));
+	t->g = g;
+	add(&q, "SELECT ");
+	for (size_t k = 0; k < g->ndims; k++) {
+		add(&q, "%s", k ? ", " : "");
+		if (g->dims[k]->type == FILTER_T_ADDR)
+			add(&q, "hex(");
+		add_dim(&q, g, k, 0);
+		add(&q, " AS r%zu%s", k, g->dims[k]->type == FILTER_T_ADDR ? ")" : "");
+	}
+	for (size_t k = 0; k < g->ndims; k++) {
+		struct sql d = {0};
+		char rk[16];
+
+		snprintf(rk, sizeof(rk), "r%zu", k);
+		if (g->dims[k]->type == FILTER_T_ADDR)
+			add(&d, "IPv6NumToString(%s)", rk);
+		else
+			add_display_of(&d, g->dims[k], rk);
+		add(&q, ", ");
+		add_named(&q, g->dims[k], d.b.s ? d.b.s : "''");
+		if (d.b.nomem)
+			q.b.nomem = 1;
+		free(d.b.s);
+	}
+	add(&q, ", SUM(%s) AS s FROM %s", u, tn);
+	add_where(&q, g->start, g->end, g->filter_sql[0], tenant);
+	add(&q, " GROUP BY ");
+	add_rows_list(&q, g);
+	add(&q, " ORDER BY s DESC, ");
+	add_rows_list(&q, g);
+	add(&q, " LIMIT %d FORMAT TabSeparated", SANKEY_ALL_MAX);
+	c.v = calloc(SANKEY_ALL_MAX, sizeof(*c.v));
+	if (q.b.nomem || !c.v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (all_sql->b.len)
+		add(all_sql, "; ");
+	jb_raw(&all_sql->b, q.b.s, q.b.len);
+	ret = store_client_query(ch, q.b.s, &out);
+	if (ret < 0) {
+		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+		failed = 1;
+		goto out;
+	}
+	ret = tsv_rows(out, 2 * g->ndims + 1, sankey_all_row, &c);
+	for (size_t i = 0; ret == 0 && i < c.n && i < g->limit; i++)
+		ret = top_literal_row(t, c.v[i].f, g->ndims);
+	if (ret == 0 && t->tuples.b.nomem)
+		ret = -ENOMEM;
+	for (size_t k = 0; ret == 0 && k < g->ndims; k++)
+		if (t->dim[k].b.nomem)
+			ret = -ENOMEM;
+	if (ret < 0 || c.n == SANKEY_ALL_MAX) /* maybe more groups: the axis's query */
+		goto out;
+	sums = calloc(c.n ? c.n : 1, sizeof(*sums));
+	if (!sums) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		for (size_t k = 0; k < g->ndims; k++) {
+			size_t j;
+
+			for (j = 0; j < c.n && j < g->limit; j++)
+				if (!strcmp(c.v[j].f[k], c.v[i].f[k]))
+					break;
+			sums[i].d[k] = j < c.n && j < g->limit ? c.v[i].f[g->ndims + k] : "Other";
+		}
+		sums[i].s = c.v[i].s;
+		sums[i].n = g->ndims;
+	}
+	/* Sum the groups that show alike; then the query's order. */
+	qsort(sums, c.n, sizeof(*sums), cmp_sankey_key);
+	for (size_t i = 0; i < c.n; i++) {
+		if (nsums && !cmp_sankey_key(&sums[nsums - 1], &sums[i]))
+			sums[nsums - 1].s += sums[i].s;
+		else
+			sums[nsums++] = sums[i];
+	}
+	for (size_t i = 0; i < nsums; i++)
+		sums[i].v = (double)sums[i].s / (double)(g->end - g->start);
+	qsort(sums, nsums, sizeof(*sums), cmp_sankey_v);
+	sk->ax = 1;
+	for (size_t i = 0; i < nsums && ret == 0; i++) {
+		char *f[17];
+
+		for (size_t k = 0; k < g->ndims; k++)
+			f[k] = (char *)sums[i].d[k];
+		snprintf(v, sizeof(v), "%.17g", sums[i].v);
+		f[g->ndims] = v;
+		ret = sankey_row(sk, f, g->ndims + 1);
+	}
+	if (ret == 0)
+		ret = 1;
+out:
+	if (ret < 0 && !failed)
+		console_answer_error(a, 500, "unexpected answer from ClickHouse");
+	free(sums);
+	for (size_t i = 0; c.v && i < c.n; i++) {
+		for (size_t k = 0; c.v[i].f && k < 2 * g->ndims; k++)
+			free(c.v[i].f[k]);
+		free(c.v[i].f);
+	}
+	free(c.v);
+	free(out);
+	free(q.b.s);
+	return ret;
+}
+
 /* Links as Akvorado sorts them: by axis, larger first, then by source. */
 static int cmp_link(const void *pa, const void *pb)
 {
@@ -1508,9 +1709,13 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 	g.points = 5; /* sankey: one total; the coarsest table that covers the range */
 	plan(store, &g, g.start, &table, &interval);
 	s.g = &g;
-	ret = top_fetch(ch, &g, tables[table].name, g.start, g.end, interval, job->tenant_sql, &all,
-			&top, a);
-	for (int ax = 1; ax <= (g.bidirectional ? 2 : 1) && ret == 0; ax++) {
+	/* The direct axis may be done by sankey_all (1), the top rows are. */
+	ret = sankey_all(ch, &g, tables[table].name, interval, job->tenant_sql, &all, &top, &s, a);
+	int first = ret == 1 ? 2 : 1;
+
+	if (ret == 1)
+		ret = 0;
+	for (int ax = first; ax <= (g.bidirectional ? 2 : 1) && ret == 0; ax++) {
 		struct sql q = {0};
 		int rev = ax == 2;
 		const char *u = units_sql(g.units, rev);
