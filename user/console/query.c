@@ -1489,14 +1489,17 @@ struct sankey_group {
 struct sankey_all_ctx {
 	const struct graph_req *g;
 	struct sankey_group *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static int sankey_all_row(void *ctx, char **f, size_t n)
 {
 	struct sankey_all_ctx *c = ctx;
-	struct sankey_group *gr = &c->v[c->n];
+	struct sankey_group *gr;
 
+	if (c->n == c->cap)
+		return -EIO;
+	gr = &c->v[c->n];
 	gr->f = calloc(n - 1, sizeof(char *));
 	if (!gr->f)
 		return -ENOMEM;
@@ -1549,9 +1552,10 @@ static int cmp_sankey_v(const void *pa, const void *pb)
  * Returns 1 when the direct axis went into s, 0 when the query of the axis
  * is still to run (limitType max or last, a port, % units, too many
  * groups), or -errno with `a` filled. */
-static int sankey_all(struct store_client *ch, const struct graph_req *g, const char *tn,
-		      int64_t interval, const char *tenant, struct sql *all_sql, struct top *t,
-		      struct sankey *sk, struct console_answer *a)
+static int sankey_all(const struct store_config *store, struct store_client *ch,
+		      const struct graph_req *g, const char *tn, int64_t interval,
+		      const char *tenant, struct sql *all_sql, struct top *t, struct sankey *sk,
+		      struct console_answer *a)
 {
 	struct sankey_all_ctx c = {g, NULL, 0};
 	struct sankey_sum *sums = NULL;
@@ -1563,10 +1567,17 @@ static int sankey_all(struct store_client *ch, const struct graph_req *g, const 
 	    ok = g->limit_type == 0 && units_consolidated(g->units) &&
 		 g->units[strlen(g->units) - 1] != '%';
 
+	/* Within the embedded session's max_result_rows (console.c), which
+	 * throws beyond it; above `limit`, for the top rows. */
+	uint64_t most = store->query_endpoint.max_result_rows &&
+				store->query_endpoint.max_result_rows < SANKEY_ALL_MAX
+			    ? store->query_endpoint.max_result_rows
+			    : SANKEY_ALL_MAX;
+
 	for (size_t k = 0; k < g->ndims; k++)
 		if (is_port(g->dims[k]))
 			ok = 0;
-	if (!ok)
+	if (!ok || most <= g->limit)
 		return top_fetch(ch, g, tn, g->start, g->end, interval, tenant, all_sql, t, a);
 	memset(t, 0, sizeof(*t));
 	t->g = g;
@@ -1599,8 +1610,9 @@ static int sankey_all(struct store_client *ch, const struct graph_req *g, const 
 	add_rows_list(&q, g);
 	add(&q, " ORDER BY s DESC, ");
 	add_rows_list(&q, g);
-	add(&q, " LIMIT %d FORMAT TabSeparated", SANKEY_ALL_MAX);
-	c.v = calloc(SANKEY_ALL_MAX, sizeof(*c.v));
+	add(&q, " LIMIT %llu FORMAT TabSeparated", (unsigned long long)most);
+	c.v = calloc(most, sizeof(*c.v));
+	c.cap = (size_t)most;
 	if (q.b.nomem || !c.v) {
 		ret = -ENOMEM;
 		goto out;
@@ -1622,7 +1634,7 @@ static int sankey_all(struct store_client *ch, const struct graph_req *g, const 
 	for (size_t k = 0; ret == 0 && k < g->ndims; k++)
 		if (t->dim[k].b.nomem)
 			ret = -ENOMEM;
-	if (ret < 0 || c.n == SANKEY_ALL_MAX) /* maybe more groups: the axis's query */
+	if (ret < 0 || c.n == most) /* maybe more groups: the axis's query */
 		goto out;
 	sums = calloc(c.n ? c.n : 1, sizeof(*sums));
 	if (!sums) {
@@ -1710,7 +1722,8 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 	plan(store, &g, g.start, &table, &interval);
 	s.g = &g;
 	/* The direct axis may be done by sankey_all (1), the top rows are. */
-	ret = sankey_all(ch, &g, tables[table].name, interval, job->tenant_sql, &all, &top, &s, a);
+	ret = sankey_all(store, ch, &g, tables[table].name, interval, job->tenant_sql, &all, &top,
+			 &s, a);
 	int first = ret == 1 ? 2 : 1;
 
 	if (ret == 1)
