@@ -241,6 +241,15 @@ out=$(post graph/sankey "{$SK,\"bidirectional\":true}")
 check "sankey: bidirectional, the reverse axis from the direct one's top values (exact)" "$out" \
 	'[.rows, .xps, .axis, .links]' \
 	'[[["15169: GOOGLE","edge1"],["13335: CLOUDFLARENET","edge1"],["Other","edge1"],["Other","edge1"],["15169: GOOGLE","edge1"]],[1000,500,300,1600,200],[1,1,1,2,2],[{"source":"SrcAS: 15169: GOOGLE","target":"ExporterName: edge1","xps":1000,"axis":1},{"source":"SrcAS: 13335: CLOUDFLARENET","target":"ExporterName: edge1","xps":500,"axis":1},{"source":"SrcAS: Other","target":"ExporterName: edge1","xps":300,"axis":1},{"source":"DstAS: Other","target":"ExporterName: edge1","xps":1600,"axis":2},{"source":"DstAS: 15169: GOOGLE","target":"ExporterName: edge1","xps":200,"axis":2}]]'
+# The top rows as literals of every kind of dimension (an enum, a
+# FixedString(2), an address, a MAC, numbers), on each engine: the rows
+# are found again (no Other beside them: limit is above their number).
+for d in '"InIfBoundary","DstCountry"' '"ExporterAddress","EType"' '"SrcMAC","Proto"'; do
+	out=$(line ",\"dimensions\":[$d],\"limit\":50")
+	check "graph/line: top rows of $d as literals, no Other" "$out" '[(.rows | length > 0), (.rows | flatten | index("Other"))]' '[true,null]'
+	out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"limit\":50,\"dimensions\":[$d],\"bidirectional\":true}")
+	check "graph/sankey: top rows of $d as literals, both axes" "$out" '[(.rows | length > 0), (.axis | unique)]' '[true,[1,2]]'
+done
 V6=(-d "{\"start\":\"2026-01-01T14:00:00Z\",\"end\":\"2026-01-01T15:00:00Z\",\"dimensions\":[\"DstAddr\"],\"truncate-v4\":24,\"truncate-v6\":62}")
 out=$(curl -s --max-time 20 "$A/graph/sankey" "${V6[@]}")
 check "truncate-v6 62 (inside a nibble): sankey, exact" "$out" '[.rows, .xps]' '[[["2001:db8:1:10::"],["2001:db8:1:2c::"]],[300,100]]'

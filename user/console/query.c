@@ -943,10 +943,12 @@ static void add_in_top(struct sql *q, const struct graph_req *g, const struct to
 }
 
 /* Dimension k as grouped before it is shown: the value of add_dim (a
- * number stays a number), or for a port its label with the protocol. */
+ * number stays a number), for a port its label with the protocol, for an
+ * enum its name (18.16's if() takes no Enum8). */
 static void add_key_value(struct sql *q, const struct graph_req *g, size_t k, int reverse)
 {
-	if (is_port(g->dims[k]))
+	if (is_port(g->dims[k]) || g->dims[k]->type == FILTER_T_BOUNDARY ||
+	    g->dims[k]->type == FILTER_T_DIRECTION)
 		add_label(q, g->dims[k], reverse);
 	else
 		add_dim(q, g, k, reverse);
