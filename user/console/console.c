@@ -153,16 +153,16 @@ struct console {
 
 void console_answer_error(struct console_answer *a, int status, const char *fmt, ...)
 {
-	struct jbuf b = {0};
+	struct buf b = {0};
 	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	jb_raw(&b, "{\"message\":", 11);
+	buf_append(&b, "{\"message\":", 11);
 	jb_cstr(&b, msg);
-	jb_raw(&b, "}", 1);
+	buf_append(&b, "}", 1);
 	free(a->body);
 	a->status = status;
 	a->content_type = "application/json; charset=utf-8";
@@ -448,7 +448,7 @@ static const char *tenant_of(const struct console *c, const struct who *w, int *
 
 /* ---- synchronous answers ---- */
 
-static void set_json(struct http_response *resp, struct jbuf *b, int status)
+static void set_json(struct http_response *resp, struct buf *b, int status)
 {
 	resp->status = status;
 	resp->content_type = "application/json; charset=utf-8";
@@ -458,42 +458,42 @@ static void set_json(struct http_response *resp, struct jbuf *b, int status)
 
 static void json_error(struct http_response *resp, int status, const char *msg)
 {
-	struct jbuf b = {0};
+	struct buf b = {0};
 
-	jb_raw(&b, "{\"message\":", 11);
+	buf_append(&b, "{\"message\":", 11);
 	jb_cstr(&b, msg);
-	jb_raw(&b, "}", 1);
+	buf_append(&b, "}", 1);
 	set_json(resp, &b, status);
 }
 
 static void configuration(const struct console *c, struct http_response *resp)
 {
-	struct jbuf b = {0};
+	struct buf b = {0};
 	int first = 1;
 
-	jb_printf(&b,
+	buf_printf(&b,
 		  "{\"version\":\"%s\",\"defaultVisualizeOptions\":{\"graphType\":\"stacked\","
 		  "\"start\":\"6 hours ago\",\"end\":\"now\",\"filter\":",
 		  WEIR_CONSOLE_VERSION);
 	jb_cstr(&b, c->cfg->default_filter);
-	jb_printf(&b,
+	buf_printf(&b,
 		  ",\"dimensions\":[\"SrcAS\"],\"limit\":10,\"limitType\":\"avg\","
 		  "\"bidirectional\":false,\"previousPeriod\":false},\"dimensionsLimit\":%llu,"
 		  "\"dimensions\":[",
 		  (unsigned long long)c->cfg->dimensions_limit);
 	for (size_t i = 0; i < filter_columns_count; i++)
 		if (filter_columns[i].flags & FILTER_COL_DIMENSION) {
-			jb_printf(&b, "%s\"%s\"", first ? "" : ",", filter_columns[i].name);
+			buf_printf(&b, "%s\"%s\"", first ? "" : ",", filter_columns[i].name);
 			first = 0;
 		}
-	jb_raw(&b, "],\"truncatable\":[", 17);
+	buf_append(&b, "],\"truncatable\":[", 17);
 	first = 1;
 	for (size_t i = 0; i < filter_columns_count; i++)
 		if (filter_columns[i].flags & FILTER_COL_TRUNCATABLE) {
-			jb_printf(&b, "%s\"%s\"", first ? "" : ",", filter_columns[i].name);
+			buf_printf(&b, "%s\"%s\"", first ? "" : ",", filter_columns[i].name);
 			first = 0;
 		}
-	jb_printf(&b, "%s",
+	buf_printf(&b, "%s",
 		  "],\"homepageTopWidgets\":[\"src-as\",\"src-port\",\"protocol\",\"src-country\","
 		  "\"exporter\",\"etype\"]}");
 	set_json(resp, &b, 200);
@@ -504,27 +504,27 @@ static void user_info(const struct console *c, const struct http_request *req,
 {
 	struct who w;
 	char name[256], email[256], logout[512];
-	struct jbuf b = {0};
+	struct buf b = {0};
 
 	who_of(c, req, &w);
 	header_copy(req, c->cfg->header_name, name, sizeof(name));
 	header_copy(req, c->cfg->header_email, email, sizeof(email));
 	header_copy(req, c->cfg->header_logout, logout, sizeof(logout));
-	jb_raw(&b, "{\"login\":", 9);
+	buf_append(&b, "{\"login\":", 9);
 	jb_cstr(&b, w.user);
 	if (name[0]) {
-		jb_raw(&b, ",\"name\":", 8);
+		buf_append(&b, ",\"name\":", 8);
 		jb_cstr(&b, name);
 	}
 	if (email[0]) {
-		jb_raw(&b, ",\"email\":", 9);
+		buf_append(&b, ",\"email\":", 9);
 		jb_cstr(&b, email);
 	}
 	if (logout[0]) {
-		jb_raw(&b, ",\"logout-url\":", 14);
+		buf_append(&b, ",\"logout-url\":", 14);
 		jb_cstr(&b, logout);
 	}
-	jb_raw(&b, "}", 1);
+	buf_append(&b, "}", 1);
 	set_json(resp, &b, 200);
 }
 
@@ -535,7 +535,7 @@ static void validate(const struct http_request *req, struct http_response *resp)
 	char jerr[128];
 	struct filter *flt = NULL;
 	struct filter_error fe;
-	struct jbuf b = {0};
+	struct buf b = {0};
 	char *sql = NULL;
 
 	if (json_parse((const char *)req->body, req->body_len, &j, jerr, sizeof(jerr)) < 0) {
@@ -549,15 +549,15 @@ static void validate(const struct http_request *req, struct http_response *resp)
 		return;
 	}
 	if (filter_parse(f->str, f->len, &flt, &fe) == 0 && filter_sql(flt, 0, &sql) == 0) {
-		jb_raw(&b, "{\"message\":\"ok\",\"parsed\":", 25);
+		buf_append(&b, "{\"message\":\"ok\",\"parsed\":", 25);
 		jb_cstr(&b, sql);
-		jb_raw(&b, "}", 1);
+		buf_append(&b, "}", 1);
 	} else {
-		jb_raw(&b, "{\"message\":", 11);
+		buf_append(&b, "{\"message\":", 11);
 		jb_cstr(&b, fe.message);
-		jb_printf(&b, ",\"errors\":[{\"message\":");
+		buf_printf(&b, ",\"errors\":[{\"message\":");
 		jb_cstr(&b, fe.message);
-		jb_printf(&b, ",\"line\":%d,\"column\":%d,\"offset\":%d}]}", fe.line, fe.column,
+		buf_printf(&b, ",\"line\":%d,\"column\":%d,\"offset\":%d}]}", fe.line, fe.column,
 			  fe.offset);
 	}
 	free(sql);
@@ -571,7 +571,7 @@ static void validate(const struct http_request *req, struct http_response *resp)
 static void saved_write(struct console *c)
 {
 	const char *path = c->cfg->saved_filters_file;
-	struct jbuf b = {0};
+	struct buf b = {0};
 	char tmp[PATH_MAX];
 	FILE *f;
 
@@ -580,13 +580,13 @@ static void saved_write(struct console *c)
 	for (size_t i = 0; i < c->nsaved; i++) {
 		const struct saved_filter *s = &c->saved[i];
 
-		jb_printf(&b, "{\"id\":%llu,\"user\":", (unsigned long long)s->id);
+		buf_printf(&b, "{\"id\":%llu,\"user\":", (unsigned long long)s->id);
 		jb_cstr(&b, s->user);
-		jb_printf(&b, ",\"shared\":%s,\"description\":", s->shared ? "true" : "false");
+		buf_printf(&b, ",\"shared\":%s,\"description\":", s->shared ? "true" : "false");
 		jb_cstr(&b, s->description);
-		jb_raw(&b, ",\"content\":", 11);
+		buf_append(&b, ",\"content\":", 11);
 		jb_cstr(&b, s->content);
-		jb_raw(&b, "}\n", 2);
+		buf_append(&b, "}\n", 2);
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
@@ -601,7 +601,7 @@ static void saved_write(struct console *c)
 		free(s);
 		return;
 	}
-	free(b.s);
+	free(b.data);
 	log_warn("console: saved filters not written", "file=%s error=%s", path, strerror(errno));
 }
 
@@ -667,31 +667,31 @@ static void saved_route(struct console *c, const struct http_request *req, const
 			struct http_response *resp)
 {
 	struct who w;
-	struct jbuf b = {0};
+	struct buf b = {0};
 
 	who_of(c, req, &w);
 	pthread_mutex_lock(&c->saved_lock);
 	if (!*rest && req->method_len == 3 && !memcmp(req->method, "GET", 3)) {
 		int first = 1;
 
-		jb_raw(&b, "{\"filters\":[", 12);
+		buf_append(&b, "{\"filters\":[", 12);
 		for (size_t i = 0; i < c->nsaved; i++) {
 			const struct saved_filter *s = &c->saved[i];
 
 			if (!s->shared && strcmp(s->user, w.user))
 				continue;
-			jb_printf(&b, "%s{\"id\":%llu,\"user\":", first ? "" : ",",
+			buf_printf(&b, "%s{\"id\":%llu,\"user\":", first ? "" : ",",
 				  (unsigned long long)s->id);
 			jb_cstr(&b, s->user);
-			jb_printf(&b,
+			buf_printf(&b,
 				  ",\"shared\":%s,\"description\":", s->shared ? "true" : "false");
 			jb_cstr(&b, s->description);
-			jb_raw(&b, ",\"content\":", 11);
+			buf_append(&b, ",\"content\":", 11);
 			jb_cstr(&b, s->content);
-			jb_raw(&b, "}", 1);
+			buf_append(&b, "}", 1);
 			first = 0;
 		}
-		jb_raw(&b, "]}", 2);
+		buf_append(&b, "]}", 2);
 		set_json(resp, &b, 200);
 	} else if (!*rest && req->method_len == 4 && !memcmp(req->method, "POST", 4)) {
 		struct json *j = NULL;

@@ -836,50 +836,50 @@ size_t filter_quote(const char *s, size_t len, char *out)
 	return n;
 }
 
-static void put_quoted(struct jbuf *b, const char *s, size_t len)
+static void put_quoted(struct buf *b, const char *s, size_t len)
 {
 	char *at = jb_reserve(b, 4 * len + 3);
 
 	if (at) {
 		b->len += filter_quote(s, len, at);
-		b->s[b->len] = '\0';
+		b->data[b->len] = '\0';
 	}
 }
 
-static void put_hex16(struct jbuf *b, const uint8_t *a)
+static void put_hex16(struct buf *b, const uint8_t *a)
 {
-	jb_printf(b, "unhex('");
+	buf_printf(b, "unhex('");
 	for (int i = 0; i < 16; i++)
-		jb_printf(b, "%02x", a[i]);
-	jb_printf(b, "')");
+		buf_printf(b, "%02x", a[i]);
+	buf_printf(b, "')");
 }
 
 /* One value compared with `name` for = (eq) or != (!eq): the SQL of "name
  * equals/contains v". */
-static void put_match(struct jbuf *b, const char *name, const struct filter_column *col,
+static void put_match(struct buf *b, const char *name, const struct filter_column *col,
 		      const struct value *v)
 {
 	switch (col->type) {
 	case FILTER_T_ADDR:
 		if (!memcmp(v->lo, v->hi, 16)) {
-			jb_printf(b, "%s = ", name);
+			buf_printf(b, "%s = ", name);
 			put_hex16(b, v->lo);
 		} else {
-			jb_printf(b, "(%s >= ", name);
+			buf_printf(b, "(%s >= ", name);
 			put_hex16(b, v->lo);
-			jb_printf(b, " AND %s <= ", name);
+			buf_printf(b, " AND %s <= ", name);
 			put_hex16(b, v->hi);
-			jb_printf(b, ")");
+			buf_printf(b, ")");
 		}
 		return;
 	case FILTER_T_ASPATH:
-		jb_printf(b, "has(%s, %llu)", name, (unsigned long long)v->u[0]);
+		buf_printf(b, "has(%s, %llu)", name, (unsigned long long)v->u[0]);
 		return;
 	case FILTER_T_COMMUNITY:
-		jb_printf(b, "has(%s, %llu)", name, (unsigned long long)(v->u[0] << 16 | v->u[1]));
+		buf_printf(b, "has(%s, %llu)", name, (unsigned long long)(v->u[0] << 16 | v->u[1]));
 		return;
 	case FILTER_T_LCOMMUNITY:
-		jb_printf(b,
+		buf_printf(b,
 			  "arrayExists((x, y, z) -> x = %llu AND y = %llu AND z = %llu, %s.ASN, "
 			  "%s.LocalData1, %s.LocalData2)",
 			  (unsigned long long)v->u[0], (unsigned long long)v->u[1],
@@ -888,23 +888,23 @@ static void put_match(struct jbuf *b, const char *name, const struct filter_colu
 	case FILTER_T_STRING:
 	case FILTER_T_BOUNDARY:
 	case FILTER_T_DIRECTION:
-		jb_printf(b, "%s = ", name);
+		buf_printf(b, "%s = ", name);
 		put_quoted(b, v->s, v->slen);
 		return;
 	default:
-		jb_printf(b, "%s = %llu", name, (unsigned long long)v->u[0]);
+		buf_printf(b, "%s = %llu", name, (unsigned long long)v->u[0]);
 		return;
 	}
 }
 
-static void put_cond(struct jbuf *b, const struct node *n, int reverse)
+static void put_cond(struct buf *b, const struct node *n, int reverse)
 {
 	const struct filter_column *col = n->col;
 	const char *name = reverse ? col->reverse : col->name;
 	static const char *const cmp[] = {"=", "!=", "<", "<=", ">", ">="};
 
 	if (n->col2) {
-		jb_printf(b, "%s %s %s", name, cmp[n->op],
+		buf_printf(b, "%s %s %s", name, cmp[n->op],
 			  reverse ? n->col2->reverse : n->col2->name);
 		return;
 	}
@@ -915,78 +915,78 @@ static void put_cond(struct jbuf *b, const struct node *n, int reverse)
 		return;
 	case OP_NE:
 	case OP_NOTINNET:
-		jb_printf(b, "NOT (");
+		buf_printf(b, "NOT (");
 		put_match(b, name, col, &n->vals[0]);
-		jb_printf(b, ")");
+		buf_printf(b, ")");
 		return;
 	case OP_LT:
 	case OP_LE:
 	case OP_GT:
 	case OP_GE:
-		jb_printf(b, "%s %s %llu", name, cmp[n->op], (unsigned long long)n->vals[0].u[0]);
+		buf_printf(b, "%s %s %llu", name, cmp[n->op], (unsigned long long)n->vals[0].u[0]);
 		return;
 	case OP_LIKE:
 	case OP_UNLIKE:
-		jb_printf(b, "%s%s LIKE ", n->op == OP_UNLIKE ? "NOT " : "", name);
+		buf_printf(b, "%s%s LIKE ", n->op == OP_UNLIKE ? "NOT " : "", name);
 		put_quoted(b, n->vals[0].s, n->vals[0].slen);
 		return;
 	case OP_ILIKE:
 	case OP_IUNLIKE:
 		/* No ILIKE on ClickHouse 18.16. */
-		jb_printf(b, "%slower(%s) LIKE lower(", n->op == OP_IUNLIKE ? "NOT " : "", name);
+		buf_printf(b, "%slower(%s) LIKE lower(", n->op == OP_IUNLIKE ? "NOT " : "", name);
 		put_quoted(b, n->vals[0].s, n->vals[0].slen);
-		jb_printf(b, ")");
+		buf_printf(b, ")");
 		return;
 	case OP_IN:
 	case OP_NOTIN:
-		jb_printf(b, "%s(", n->op == OP_NOTIN ? "NOT " : "");
+		buf_printf(b, "%s(", n->op == OP_NOTIN ? "NOT " : "");
 		for (size_t i = 0; i < n->nvals; i++) {
 			if (i)
-				jb_printf(b, " OR ");
+				buf_printf(b, " OR ");
 			put_match(b, name, col, &n->vals[i]);
 		}
-		jb_printf(b, ")");
+		buf_printf(b, ")");
 		return;
 	}
 }
 
 /* Iterative over AND/OR lists; recursion only through nesting, which the
  * parser bounded. */
-static void put_node(struct jbuf *b, const struct node *n, int reverse)
+static void put_node(struct buf *b, const struct node *n, int reverse)
 {
 	switch (n->kind) {
 	case N_TRUE:
-		jb_printf(b, "1");
+		buf_printf(b, "1");
 		return;
 	case N_COND:
 		put_cond(b, n, reverse);
 		return;
 	case N_NOT:
-		jb_printf(b, "NOT (");
+		buf_printf(b, "NOT (");
 		put_node(b, n->kids[0], reverse);
-		jb_printf(b, ")");
+		buf_printf(b, ")");
 		return;
 	case N_AND:
 	case N_OR:
-		jb_printf(b, "(");
+		buf_printf(b, "(");
 		for (size_t i = 0; i < n->nkids; i++) {
 			if (i)
-				jb_printf(b, n->kind == N_AND ? " AND " : " OR ");
+				buf_printf(b, n->kind == N_AND ? " AND " : " OR ");
 			put_node(b, n->kids[i], reverse);
 		}
-		jb_printf(b, ")");
+		buf_printf(b, ")");
 		return;
 	}
 }
 
 int filter_sql(const struct filter *f, int reverse, char **out)
 {
-	struct jbuf b = {0};
+	struct buf b = {0};
 	size_t len;
 
 	*out = NULL;
 	if (!f)
-		jb_printf(&b, "1");
+		buf_printf(&b, "1");
 	else
 		put_node(&b, f->root, reverse);
 	*out = jb_take(&b, &len);

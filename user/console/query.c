@@ -75,7 +75,7 @@ void console_format_time(int64_t t, char *buf, size_t size)
 /* ---- SQL text ---- */
 
 struct sql {
-	struct jbuf b;
+	struct buf b;
 };
 
 static void add(struct sql *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -89,7 +89,7 @@ static void add(struct sql *q, const char *fmt, ...)
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < (int)sizeof(small)) {
-		jb_raw(&q->b, small, (size_t)n);
+		buf_append(&q->b, small, (size_t)n);
 		return;
 	}
 	char *big = malloc((size_t)n + 1);
@@ -101,7 +101,7 @@ static void add(struct sql *q, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	jb_raw(&q->b, big, (size_t)n);
+	buf_append(&q->b, big, (size_t)n);
 	free(big);
 }
 
@@ -113,7 +113,7 @@ static void add_quoted(struct sql *q, const char *s, size_t n)
 		q->b.nomem = 1;
 		return;
 	}
-	jb_raw(&q->b, buf, filter_quote(s, n, buf));
+	buf_append(&q->b, buf, filter_quote(s, n, buf));
 	free(buf);
 }
 
@@ -549,13 +549,13 @@ static void wrap_named(struct sql *q, const struct filter_column *const *dims, s
 		add(q, " AS n%zu", k);
 	}
 	add(q, ", sum(v) AS vs FROM (");
-	jb_raw(&q->b, inner->b.s ? inner->b.s : "", inner->b.len);
+	buf_append(&q->b, inner->b.data ? inner->b.data : "", inner->b.len);
 	if (inner->b.nomem)
 		q->b.nomem = 1;
 	add(q, ") GROUP BY %s", lead);
 	for (size_t k = 0; k < n; k++)
 		add(q, "%sn%zu", k ? ", " : "", k);
-	free(inner->b.s);
+	free(inner->b.data);
 	memset(inner, 0, sizeof(*inner));
 }
 
@@ -707,9 +707,9 @@ static void add_where(struct sql *q, int64_t from, int64_t to, const char *filte
 {
 	add(q, " WHERE TimeReceived >= toDateTime(%lld) AND TimeReceived < toDateTime(%lld) AND (",
 	    (long long)from, (long long)to);
-	jb_raw(&q->b, filter, strlen(filter));
+	buf_append(&q->b, filter, strlen(filter));
 	add(q, ") AND (");
-	jb_raw(&q->b, tenant, strlen(tenant));
+	buf_append(&q->b, tenant, strlen(tenant));
 	add(q, ")");
 }
 
@@ -824,9 +824,9 @@ struct top {
 
 static void top_fini(struct top *t)
 {
-	free(t->tuples.b.s);
+	free(t->tuples.b.data);
 	for (size_t k = 0; k < sizeof(t->dim) / sizeof(t->dim[0]); k++)
-		free(t->dim[k].b.s);
+		free(t->dim[k].b.data);
 }
 
 /* Value `v` of column c (as top_fetch selects it) as a typed literal into
@@ -896,14 +896,14 @@ static int top_fetch(struct store_client *ch, const struct graph_req *g, const c
 	add_top_rows(&q, g, tn, from, to, interval, tenant);
 	add(&q, ") FORMAT TabSeparated");
 	if (q.b.nomem) {
-		free(q.b.s);
+		free(q.b.data);
 		return -ENOMEM;
 	}
 	if (all_sql->b.len)
 		add(all_sql, "; ");
-	jb_raw(&all_sql->b, q.b.s, q.b.len);
-	ret = store_client_query(ch, q.b.s, &out);
-	free(q.b.s);
+	buf_append(&all_sql->b, q.b.data, q.b.len);
+	ret = store_client_query(ch, q.b.data, &out);
+	free(q.b.data);
 	if (ret < 0) {
 		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
 		return ret;
@@ -938,7 +938,7 @@ static void add_in_top(struct sql *q, const struct graph_req *g, const struct to
 	else
 		add_dim(q, g, (size_t)k, reverse);
 	add(q, ") IN (");
-	jb_raw(&q->b, set->b.s, set->b.len);
+	buf_append(&q->b, set->b.data, set->b.len);
 	add(q, ")");
 }
 
@@ -1061,14 +1061,14 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	}
 	add(&q, " ORDER BY t FORMAT TabSeparated");
 	if (q.b.nomem) {
-		free(q.b.s);
+		free(q.b.data);
 		return -ENOMEM;
 	}
 	if (all_sql->b.len)
 		add(all_sql, "; ");
-	jb_raw(&all_sql->b, q.b.s, q.b.len);
-	ret = store_client_query(ch, q.b.s, &out);
-	free(q.b.s);
+	buf_append(&all_sql->b, q.b.data, q.b.len);
+	ret = store_client_query(ch, q.b.data, &out);
+	free(q.b.data);
 	if (ret < 0) {
 		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
 		return ret;
@@ -1171,7 +1171,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 	struct line l = {0};
 	struct top top = {0};
 	struct sql all = {0};
-	struct jbuf b = {0};
+	struct buf b = {0};
 	size_t table, naxes;
 	int64_t shift = 0;
 	const char *prev = NULL;
@@ -1182,7 +1182,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		return 0;
 	plan(store, &g, g.start, &table, &l.interval);
 	if (table_only) {
-		jb_printf(&b, "{\"table\":\"%s\",\"interval\":%lld}", tables[table].name,
+		buf_printf(&b, "{\"table\":\"%s\",\"interval\":%lld}", tables[table].name,
 			  (long long)l.interval);
 		a->body = jb_take(&b, &a->body_len);
 		graph_req_fini(&g);
@@ -1239,26 +1239,26 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		/* One line per series and interval: time, axis, dimensions, value. */
 		char t[32];
 
-		jb_raw(&b, "time,axis", 9);
+		buf_append(&b, "time,axis", 9);
 		for (size_t k = 0; k < g.ndims; k++)
-			jb_printf(&b, ",%s", g.dims[k]->name);
-		jb_raw(&b, ",value\r\n", 8);
+			buf_printf(&b, ",%s", g.dims[k]->name);
+		buf_append(&b, ",value\r\n", 8);
 		for (size_t p = 0; p < l.npoints; p++)
 			for (size_t i = 0; i < l.ns; i++) {
 				console_format_time(l.t0 + (int64_t)p * l.interval, t, sizeof(t));
-				jb_printf(&b, "%s,%d", t, l.s[i].axis);
+				buf_printf(&b, "%s,%d", t, l.s[i].axis);
 				for (size_t k = 0; k < g.ndims; k++) {
 					const char *v = l.s[i].axis <= 2 ? l.s[i].vals[k] : "Other";
 
-					jb_raw(&b, ",\"", 2);
+					buf_append(&b, ",\"", 2);
 					for (; *v; v++)
-						jb_raw(&b, *v == '"' ? "\"\"" : v,
+						buf_append(&b, *v == '"' ? "\"\"" : v,
 						       *v == '"' ? 2 : 1);
-					jb_raw(&b, "\"", 1);
+					buf_append(&b, "\"", 1);
 				}
-				jb_raw(&b, ",", 1);
+				buf_append(&b, ",", 1);
 				jb_num(&b, l.s[i].pts[p]);
-				jb_raw(&b, "\r\n", 2);
+				buf_append(&b, "\r\n", 2);
 			}
 		a->content_type = "text/csv; charset=utf-8";
 	} else {
@@ -1276,51 +1276,51 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 			ret = -ENOMEM;
 			goto out;
 		}
-		jb_raw(&b, "{\"t\":[", 6);
+		buf_append(&b, "{\"t\":[", 6);
 		for (size_t i = 0; i < l.npoints; i++) {
 			console_format_time(l.t0 + (int64_t)i * l.interval, t, sizeof(t));
-			jb_printf(&b, "%s\"%s\"", i ? "," : "", t);
+			buf_printf(&b, "%s\"%s\"", i ? "," : "", t);
 		}
-		jb_raw(&b, "],\"rows\":[", 10);
+		buf_append(&b, "],\"rows\":[", 10);
 		for (size_t i = 0; i < l.ns; i++) {
-			jb_raw(&b, i ? ",[" : "[", i ? 2 : 1);
+			buf_append(&b, i ? ",[" : "[", i ? 2 : 1);
 			for (size_t k = 0; k < g.ndims; k++) {
 				if (k)
-					jb_raw(&b, ",", 1);
+					buf_append(&b, ",", 1);
 				jb_cstr(&b, l.s[i].axis <= 2 ? l.s[i].vals[k] : "Other");
 			}
-			jb_raw(&b, "]", 1);
+			buf_append(&b, "]", 1);
 			axes[l.s[i].axis] = 1;
 		}
-		jb_raw(&b, "],\"points\":[", 12);
+		buf_append(&b, "],\"points\":[", 12);
 		for (size_t i = 0; i < l.ns; i++) {
-			jb_raw(&b, i ? ",[" : "[", i ? 2 : 1);
+			buf_append(&b, i ? ",[" : "[", i ? 2 : 1);
 			for (size_t p = 0; p < l.npoints; p++) {
 				if (p)
-					jb_raw(&b, ",", 1);
+					buf_append(&b, ",", 1);
 				jb_num(&b, l.s[i].pts[p]);
 			}
-			jb_raw(&b, "]", 1);
+			buf_append(&b, "]", 1);
 		}
-		jb_raw(&b, "],\"axis\":[", 10);
+		buf_append(&b, "],\"axis\":[", 10);
 		for (size_t i = 0; i < l.ns; i++)
-			jb_printf(&b, "%s%d", i ? "," : "", l.s[i].axis);
-		jb_raw(&b, "],\"axis-names\":{", 16);
+			buf_printf(&b, "%s%d", i ? "," : "", l.s[i].axis);
+		buf_append(&b, "],\"axis-names\":{", 16);
 		for (int ax = 1, n = 0; ax <= 4; ax++) {
 			if (!axes[ax])
 				continue;
-			jb_printf(&b, "%s\"%d\":\"%s\"", n++ ? "," : "", ax,
+			buf_printf(&b, "%s\"%d\":\"%s\"", n++ ? "," : "", ax,
 				  ax == 1   ? "Direct"
 				  : ax == 2 ? "Reverse"
 					    : prev);
 		}
-		jb_raw(&b, "}", 1);
+		buf_append(&b, "}", 1);
 		static const char *const stats[] = {"average", "total", "min",
 						    "max",     "last",	"95th"};
 		for (int st = 0; st < 6; st++) {
 			if (st == 1 && !with_total)
 				continue;
-			jb_printf(&b, ",\"%s\":[", stats[st]);
+			buf_printf(&b, ",\"%s\":[", stats[st]);
 			for (size_t i = 0; i < l.ns; i++) {
 				const double *p = l.s[i].pts;
 				size_t n = l.npoints;
@@ -1363,12 +1363,12 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 				}
 				}
 				if (i)
-					jb_raw(&b, ",", 1);
+					buf_append(&b, ",", 1);
 				jb_num(&b, v);
 			}
-			jb_raw(&b, "]", 1);
+			buf_append(&b, "]", 1);
 		}
-		jb_raw(&b, "}", 1);
+		buf_append(&b, "}", 1);
 		free(sorted);
 	}
 	a->body = jb_take(&b, &a->body_len);
@@ -1384,8 +1384,8 @@ out:
 	}
 	free(l.s);
 	top_fini(&top);
-	free(all.b.s);
-	free(b.s);
+	free(all.b.data);
+	free(b.data);
 	graph_req_fini(&g);
 	return ret;
 }
@@ -1394,7 +1394,7 @@ out:
 
 struct sankey {
 	const struct graph_req *g;
-	struct jbuf rows, xps, axis, nodes, links;
+	struct buf rows, xps, axis, nodes, links;
 	int ax;
 	int has_axis[3];
 	size_t nrows;
@@ -1438,23 +1438,23 @@ static int sankey_row(void *ctx, char **f, size_t n)
 	char names[16][300];
 	double v = trunc(strtod(f[n - 1], NULL)); /* Akvorado's int(xps) */
 
-	jb_raw(&s->rows, s->nrows ? ",[" : "[", s->nrows ? 2 : 1);
+	buf_append(&s->rows, s->nrows ? ",[" : "[", s->nrows ? 2 : 1);
 	for (size_t k = 0; k < g->ndims; k++) {
 		char r[256];
 
 		render(g->dims[k], f[k], r, sizeof(r));
 		if (k)
-			jb_raw(&s->rows, ",", 1);
+			buf_append(&s->rows, ",", 1);
 		jb_cstr(&s->rows, r);
 		snprintf(names[k], sizeof(names[k]), "%s: %s", col_name(g->dims[k], s->ax == 2), r);
 		/* Nodes are the ends of links: none with one dimension. */
 		if (g->ndims > 1 && sankey_node(s, names[k]) < 0)
 			return -ENOMEM;
 	}
-	jb_raw(&s->rows, "]", 1);
-	jb_printf(&s->xps, "%s", s->nrows ? "," : "");
+	buf_append(&s->rows, "]", 1);
+	buf_printf(&s->xps, "%s", s->nrows ? "," : "");
 	jb_num(&s->xps, v);
-	jb_printf(&s->axis, "%s%d", s->nrows ? "," : "", s->ax);
+	buf_printf(&s->axis, "%s%d", s->nrows ? "," : "", s->ax);
 	s->has_axis[s->ax] = 1;
 	s->nrows++;
 	for (size_t k = 0; k + 1 < g->ndims; k++) {
@@ -1601,10 +1601,10 @@ static int sankey_all(const struct store_config *store, struct store_client *ch,
 		else
 			add_display_of(&d, g->dims[k], rk);
 		add(&q, ", ");
-		add_named(&q, g->dims[k], d.b.s ? d.b.s : "''");
+		add_named(&q, g->dims[k], d.b.data ? d.b.data : "''");
 		if (d.b.nomem)
 			q.b.nomem = 1;
-		free(d.b.s);
+		free(d.b.data);
 	}
 	add(&q, ", SUM(%s) AS s FROM %s", u, tn);
 	add_where(&q, g->start, g->end, g->filter_sql[0], tenant);
@@ -1621,8 +1621,8 @@ static int sankey_all(const struct store_config *store, struct store_client *ch,
 	}
 	if (all_sql->b.len)
 		add(all_sql, "; ");
-	jb_raw(&all_sql->b, q.b.s, q.b.len);
-	ret = store_client_query(ch, q.b.s, &out);
+	buf_append(&all_sql->b, q.b.data, q.b.len);
+	ret = store_client_query(ch, q.b.data, &out);
 	if (ret < 0) {
 		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
 		failed = 1;
@@ -1689,7 +1689,7 @@ out:
 	}
 	free(c.v);
 	free(out);
-	free(q.b.s);
+	free(q.b.data);
 	return ret;
 }
 
@@ -1713,7 +1713,7 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 	struct sankey s = {0};
 	struct top top = {0};
 	struct sql all = {0};
-	struct jbuf b = {0};
+	struct buf b = {0};
 	size_t table;
 	int64_t interval;
 	int ret = 0;
@@ -1766,15 +1766,15 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 			add(&q, ", %c%zu", named ? 'n' : 'd', k);
 		add(&q, " FORMAT TabSeparated");
 		if (q.b.nomem) {
-			free(q.b.s);
+			free(q.b.data);
 			ret = -ENOMEM;
 			break;
 		}
 		if (all.b.len)
 			add(&all, "; ");
-		jb_raw(&all.b, q.b.s, q.b.len);
-		ret = store_client_query(ch, q.b.s, &out);
-		free(q.b.s);
+		buf_append(&all.b, q.b.data, q.b.len);
+		ret = store_client_query(ch, q.b.data, &out);
+		free(q.b.data);
 		if (ret < 0) {
 			console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
 			break;
@@ -1787,51 +1787,51 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 		size_t n;
 		char *p;
 
-		jb_raw(&b, "{\"rows\":[", 9);
+		buf_append(&b, "{\"rows\":[", 9);
 		p = jb_take(&s.rows, &n);
-		jb_raw(&b, p ? p : "", p ? n : 0);
+		buf_append(&b, p ? p : "", p ? n : 0);
 		free(p);
-		jb_raw(&b, "],\"xps\":[", 9);
+		buf_append(&b, "],\"xps\":[", 9);
 		p = jb_take(&s.xps, &n);
-		jb_raw(&b, p ? p : "", p ? n : 0);
+		buf_append(&b, p ? p : "", p ? n : 0);
 		free(p);
-		jb_raw(&b, "],\"axis\":[", 10);
+		buf_append(&b, "],\"axis\":[", 10);
 		p = jb_take(&s.axis, &n);
-		jb_raw(&b, p ? p : "", p ? n : 0);
+		buf_append(&b, p ? p : "", p ? n : 0);
 		free(p);
 		/* Names for the axes that have rows. */
-		jb_raw(&b, "],\"axis-names\":{", 16);
+		buf_append(&b, "],\"axis-names\":{", 16);
 		if (s.has_axis[1])
-			jb_printf(&b, "\"1\":\"Direct\"");
+			buf_printf(&b, "\"1\":\"Direct\"");
 		if (s.has_axis[2])
-			jb_printf(&b, "%s\"2\":\"Reverse\"", s.has_axis[1] ? "," : "");
-		jb_raw(&b, "},\"nodes\":[", 11);
+			buf_printf(&b, "%s\"2\":\"Reverse\"", s.has_axis[1] ? "," : "");
+		buf_append(&b, "},\"nodes\":[", 11);
 		if (s.nl)
 			qsort(s.l, s.nl, sizeof(s.l[0]), cmp_link);
 		for (size_t i = 0; i < s.nnodes; i++) {
-			jb_raw(&b, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
+			buf_append(&b, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
 			jb_cstr(&b, s.node_names[i]);
-			jb_printf(&b, ",\"axis\":%d}", s.node_axis[i]);
+			buf_printf(&b, ",\"axis\":%d}", s.node_axis[i]);
 		}
-		jb_raw(&b, "],\"links\":[", 11);
+		buf_append(&b, "],\"links\":[", 11);
 		for (size_t i = 0; i < s.nl; i++) {
-			jb_raw(&b, i ? ",{\"source\":" : "{\"source\":", i ? 11 : 10);
+			buf_append(&b, i ? ",{\"source\":" : "{\"source\":", i ? 11 : 10);
 			jb_cstr(&b, s.l[i].src);
-			jb_raw(&b, ",\"target\":", 10);
+			buf_append(&b, ",\"target\":", 10);
 			jb_cstr(&b, s.l[i].dst);
-			jb_raw(&b, ",\"xps\":", 7);
+			buf_append(&b, ",\"xps\":", 7);
 			jb_num(&b, s.l[i].xps);
-			jb_printf(&b, ",\"axis\":%d}", s.l[i].axis);
+			buf_printf(&b, ",\"axis\":%d}", s.l[i].axis);
 		}
-		jb_raw(&b, "]}", 2);
+		buf_append(&b, "]}", 2);
 		a->body = jb_take(&b, &a->body_len);
 		a->sql = jb_take(&all.b, &(size_t){0});
 		if (!a->body)
 			ret = -ENOMEM;
 	}
-	free(s.rows.s);
-	free(s.xps.s);
-	free(s.axis.s);
+	free(s.rows.data);
+	free(s.xps.data);
+	free(s.axis.data);
 	for (size_t i = 0; i < s.nnodes; i++)
 		free(s.node_names[i]);
 	free(s.node_names);
@@ -1842,8 +1842,8 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 	}
 	free(s.l);
 	top_fini(&top);
-	free(all.b.s);
-	free(b.s);
+	free(all.b.data);
+	free(b.data);
 	graph_req_fini(&g);
 	return ret;
 }
@@ -1866,7 +1866,7 @@ static const char *const op_lists[][9] = {
 };
 
 struct completions {
-	struct jbuf b;
+	struct buf b;
 	size_t n, limit;
 	const char *prefix;
 };
@@ -1877,11 +1877,11 @@ static void complete_add(struct completions *c, const char *label, const char *d
 
 	if (c->n >= c->limit || strncasecmp(label, c->prefix, pl))
 		return;
-	jb_raw(&c->b, c->n ? ",{\"label\":" : "{\"label\":", c->n ? 10 : 9);
+	buf_append(&c->b, c->n ? ",{\"label\":" : "{\"label\":", c->n ? 10 : 9);
 	jb_cstr(&c->b, label);
-	jb_raw(&c->b, ",\"detail\":", 10);
+	buf_append(&c->b, ",\"detail\":", 10);
 	jb_cstr(&c->b, detail);
-	jb_printf(&c->b, ",\"quoted\":%s}", quoted ? "true" : "false");
+	buf_printf(&c->b, ",\"quoted\":%s}", quoted ? "true" : "false");
 	c->n++;
 }
 
@@ -1940,7 +1940,7 @@ static int complete(const struct console_job *job, struct store_client *ch,
 	}
 	if (col && col->type == JSON_STRING)
 		fc = filter_column_find(col->str, col->len);
-	jb_raw(&c.b, "{\"completions\":[", 16);
+	buf_append(&c.b, "{\"completions\":[", 16);
 	if (!what || what->type != JSON_STRING) {
 		console_answer_error(a, 400, "what: column, operator or value");
 		goto out;
@@ -2018,7 +2018,7 @@ static int complete(const struct console_job *job, struct store_client *ch,
 				    "DISTINCT %s AS a FROM %s WHERE TimeReceived >= now() - %d AND "
 				    "(",
 				    fc->name, cons ? "flows_1m" : "flows", cons ? 86400 : 3600);
-				jb_raw(&q.b, job->tenant_sql, strlen(job->tenant_sql));
+				buf_append(&q.b, job->tenant_sql, strlen(job->tenant_sql));
 				add(&q, "))");
 				if (pn > 1)
 					add(&q,
@@ -2037,21 +2037,21 @@ static int complete(const struct console_job *job, struct store_client *ch,
 				add(&q, " AS v FROM %s", cons ? "flows_1m" : "flows");
 				add(&q, " WHERE TimeReceived >= now() - %d AND (",
 				    cons ? 86400 : 3600);
-				jb_raw(&q.b, job->tenant_sql, strlen(job->tenant_sql));
+				buf_append(&q.b, job->tenant_sql, strlen(job->tenant_sql));
 				add(&q, ") AND lower(v) LIKE lower(");
 				add_quoted(&q, pat, pn);
 				add(&q, ") AND v != '' ORDER BY v LIMIT %zu FORMAT TabSeparated",
 				    c.limit);
 			}
 			if (q.b.nomem) {
-				free(q.b.s);
+				free(q.b.data);
 				ret = -ENOMEM;
 				goto out;
 			}
 			/* Prefixes for ASNs are matched on the number. */
 			c.prefix = "";
-			ret = store_client_query(ch, q.b.s, &out);
-			a->sql = q.b.s;
+			ret = store_client_query(ch, q.b.data, &out);
+			a->sql = q.b.data;
 			if (ret < 0) {
 				console_answer_error(a, 500, "ClickHouse: %.400s",
 						     store_client_error(ch));
@@ -2071,10 +2071,10 @@ static int complete(const struct console_job *job, struct store_client *ch,
 		console_answer_error(a, 400, "what: column, operator or value");
 		goto out;
 	}
-	jb_raw(&c.b, "]}", 2);
+	buf_append(&c.b, "]}", 2);
 	a->body = jb_take(&c.b, &a->body_len);
 out:
-	free(c.b.s);
+	free(c.b.data);
 	json_free(j);
 	return ret;
 }
@@ -2097,15 +2097,15 @@ static int widget_sql(struct store_client *ch, struct console_answer *a, const c
  * written, -EIO when the query failed (`a` says why). */
 static int widget_run(struct store_client *ch, struct console_answer *a, struct sql *q, char **out)
 {
-	int ret = q->b.nomem ? -ENOMEM : widget_sql(ch, a, q->b.s, out) < 0 ? -EIO : 0;
+	int ret = q->b.nomem ? -ENOMEM : widget_sql(ch, a, q->b.data, out) < 0 ? -EIO : 0;
 
-	free(q->b.s);
+	free(q->b.data);
 	memset(q, 0, sizeof(*q));
 	return ret;
 }
 
 struct top_ctx {
-	struct jbuf *b;
+	struct buf *b;
 	const struct filter_column *col;
 	double total;
 	size_t n;
@@ -2118,17 +2118,17 @@ static int top_row(void *ctx, char **f, size_t n)
 
 	(void)n;
 	render(t->col, f[0], r, sizeof(r));
-	jb_raw(t->b, t->n ? ",{\"name\":" : "{\"name\":", t->n ? 9 : 8);
+	buf_append(t->b, t->n ? ",{\"name\":" : "{\"name\":", t->n ? 9 : 8);
 	jb_cstr(t->b, r);
-	jb_raw(t->b, ",\"percent\":", 11);
+	buf_append(t->b, ",\"percent\":", 11);
 	jb_num(t->b, t->total > 0 ? strtod(f[1], NULL) * 100 / t->total : 0);
-	jb_raw(t->b, "}", 1);
+	buf_append(t->b, "}", 1);
 	t->n++;
 	return 0;
 }
 
 struct graph_ctx {
-	struct jbuf *b;
+	struct buf *b;
 	size_t n;
 };
 
@@ -2139,9 +2139,9 @@ static int graph_row(void *ctx, char **f, size_t n)
 
 	(void)n;
 	console_format_time(strtoll(f[0], NULL, 10), t, sizeof(t));
-	jb_printf(g->b, "%s{\"t\":\"%s\",\"gbps\":", g->n ? "," : "", t);
+	buf_printf(g->b, "%s{\"t\":\"%s\",\"gbps\":", g->n ? "," : "", t);
 	jb_num(g->b, strtod(f[1], NULL));
-	jb_raw(g->b, "}", 1);
+	buf_append(g->b, "}", 1);
 	g->n++;
 	return 0;
 }
@@ -2187,7 +2187,7 @@ static const struct {
 };
 
 struct flow_last_ctx {
-	struct jbuf *b;
+	struct buf *b;
 	size_t n;
 };
 
@@ -2198,12 +2198,12 @@ static int flow_last_row(void *ctx, char **f, size_t n)
 {
 	struct flow_last_ctx *fl = ctx;
 
-	jb_raw(fl->b, "{", 1);
+	buf_append(fl->b, "{", 1);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(f[i]);
 		int ok;
 
-		jb_printf(fl->b, "%s\"%s\":", i ? "," : "", flow_last[i].name);
+		buf_printf(fl->b, "%s\"%s\":", i ? "," : "", flow_last[i].name);
 		switch (flow_last[i].kind) {
 		case FL_STR:
 			jb_str(fl->b, f[i], len);
@@ -2219,11 +2219,11 @@ static int flow_last_row(void *ctx, char **f, size_t n)
 			break;
 		}
 		if (ok)
-			jb_raw(fl->b, f[i], len);
+			buf_append(fl->b, f[i], len);
 		else
-			jb_raw(fl->b, "null", 4);
+			buf_append(fl->b, "null", 4);
 	}
-	jb_raw(fl->b, "}", 1);
+	buf_append(fl->b, "}", 1);
 	fl->n++;
 	return 0;
 }
@@ -2234,7 +2234,7 @@ static int widget(const struct store_config *store, struct store_client *ch,
 	const char *w = job->route + 7, *ten = job->tenant_sql;
 	/* flows_1m when it holds the tenant filter's columns, else flows. */
 	const char *t1m = job->tenant_consolidated ? "flows_1m" : "flows";
-	struct jbuf b = {0};
+	struct buf b = {0};
 	char sql[8192 + 4096];
 	struct sql q = {0};
 	char *out = NULL;
@@ -2251,9 +2251,9 @@ static int widget(const struct store_config *store, struct store_client *ch,
 			 ten);
 		if (widget_sql(ch, a, sql, &out) < 0)
 			return 0;
-		jb_raw(&b, "{\"rate\":", 8);
+		buf_append(&b, "{\"rate\":", 8);
 		jb_num(&b, strtod(out, NULL));
-		jb_raw(&b, ",\"period\":\"second\"}", 19);
+		buf_append(&b, ",\"period\":\"second\"}", 19);
 	} else if (!strcmp(w, "exporters")) {
 		struct graph_ctx g = {&b, 0};
 		char *line;
@@ -2265,7 +2265,7 @@ static int widget(const struct store_config *store, struct store_client *ch,
 			 t1m, ten);
 		if (widget_sql(ch, a, sql, &out) < 0)
 			return 0;
-		jb_raw(&b, "{\"exporters\":[", 14);
+		buf_append(&b, "{\"exporters\":[", 14);
 		line = out;
 		while (line && *line) {
 			char *nl = strchr(line, '\n');
@@ -2273,11 +2273,11 @@ static int widget(const struct store_config *store, struct store_client *ch,
 			if (nl)
 				*nl = '\0';
 			tsv_unescape(line);
-			jb_raw(&b, g.n++ ? "," : "", g.n > 1);
+			buf_append(&b, g.n++ ? "," : "", g.n > 1);
 			jb_cstr(&b, line);
 			line = nl ? nl + 1 : NULL;
 		}
-		jb_raw(&b, "]}", 2);
+		buf_append(&b, "]}", 2);
 	} else if (!strcmp(w, "flow-last")) {
 		struct flow_last_ctx fl = {&b, 0};
 
@@ -2285,14 +2285,14 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		for (size_t i = 0; i < sizeof(flow_last) / sizeof(flow_last[0]); i++)
 			add(&q, "%s%s", i ? ", " : "", flow_last[i].expr);
 		add(&q, " FROM flows WHERE TimeReceived >= now() - 3600 AND (");
-		jb_raw(&q.b, ten, strlen(ten));
+		buf_append(&q.b, ten, strlen(ten));
 		add(&q, ") ORDER BY TimeReceived DESC LIMIT 1 FORMAT TabSeparated");
 		ret = widget_run(ch, a, &q, &out);
 		if (ret < 0)
 			return ret == -ENOMEM ? ret : 0;
 		ret = tsv_rows(out, sizeof(flow_last) / sizeof(flow_last[0]), flow_last_row, &fl);
 		if (ret == 0 && !fl.n)
-			jb_raw(&b, "{}", 2);
+			buf_append(&b, "{}", 2);
 	} else if (!strncmp(w, "top/", 4)) {
 		static const struct {
 			const char *name, *col;
@@ -2342,7 +2342,7 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		    "300 "
 		    "AND (",
 		    tn);
-		jb_raw(&q.b, ten, strlen(ten));
+		buf_append(&q.b, ten, strlen(ten));
 		add(&q, ") GROUP BY v ORDER BY s DESC, v LIMIT 5");
 		if (named)
 			add(&q, ") ORDER BY s DESC, v");
@@ -2350,9 +2350,9 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		ret = widget_run(ch, a, &q, &out);
 		if (ret < 0)
 			return ret == -ENOMEM ? ret : 0;
-		jb_raw(&b, "{\"top\":[", 8);
+		buf_append(&b, "{\"top\":[", 8);
 		ret = tsv_rows(out, 2, top_row, &t);
-		jb_raw(&b, "]}", 2);
+		buf_append(&b, "]}", 2);
 	} else if (!strcmp(w, "graph")) {
 		struct graph_ctx g = {&b, 0};
 		int64_t now = (int64_t)time(NULL), start = now - 86400;
@@ -2368,16 +2368,16 @@ static int widget(const struct store_config *store, struct store_client *ch,
 			 tables[table].name, (long long)(start / interval * interval), ten);
 		if (widget_sql(ch, a, sql, &out) < 0)
 			return 0;
-		jb_raw(&b, "{\"data\":[", 9);
+		buf_append(&b, "{\"data\":[", 9);
 		ret = tsv_rows(out, 2, graph_row, &g);
-		jb_raw(&b, "]}", 2);
+		buf_append(&b, "]}", 2);
 	} else {
 		console_answer_error(a, 404, "Unknown widget.");
 		return 0;
 	}
 	free(out);
 	if (ret < 0) {
-		free(b.s);
+		free(b.data);
 		console_answer_error(a, 500, "unexpected answer from ClickHouse");
 		return 0;
 	}
