@@ -472,15 +472,15 @@ static void configuration(const struct console *c, struct http_response *resp)
 	int first = 1;
 
 	buf_printf(&b,
-		  "{\"version\":\"%s\",\"defaultVisualizeOptions\":{\"graphType\":\"stacked\","
-		  "\"start\":\"6 hours ago\",\"end\":\"now\",\"filter\":",
-		  WEIR_CONSOLE_VERSION);
+		   "{\"version\":\"%s\",\"defaultVisualizeOptions\":{\"graphType\":\"stacked\","
+		   "\"start\":\"6 hours ago\",\"end\":\"now\",\"filter\":",
+		   WEIR_CONSOLE_VERSION);
 	jb_cstr(&b, c->cfg->default_filter);
 	buf_printf(&b,
-		  ",\"dimensions\":[\"SrcAS\"],\"limit\":10,\"limitType\":\"avg\","
-		  "\"bidirectional\":false,\"previousPeriod\":false},\"dimensionsLimit\":%llu,"
-		  "\"dimensions\":[",
-		  (unsigned long long)c->cfg->dimensions_limit);
+		   ",\"dimensions\":[\"SrcAS\"],\"limit\":10,\"limitType\":\"avg\","
+		   "\"bidirectional\":false,\"previousPeriod\":false},\"dimensionsLimit\":%llu,"
+		   "\"dimensions\":[",
+		   (unsigned long long)c->cfg->dimensions_limit);
 	for (size_t i = 0; i < filter_columns_count; i++)
 		if (filter_columns[i].flags & FILTER_COL_DIMENSION) {
 			buf_printf(&b, "%s\"%s\"", first ? "" : ",", filter_columns[i].name);
@@ -494,8 +494,8 @@ static void configuration(const struct console *c, struct http_response *resp)
 			first = 0;
 		}
 	buf_printf(&b, "%s",
-		  "],\"homepageTopWidgets\":[\"src-as\",\"src-port\",\"protocol\",\"src-country\","
-		  "\"exporter\",\"etype\"]}");
+		   "],\"homepageTopWidgets\":[\"src-as\",\"src-port\",\"protocol\",\"src-country\","
+		   "\"exporter\",\"etype\"]}");
 	set_json(resp, &b, 200);
 }
 
@@ -558,7 +558,7 @@ static void validate(const struct http_request *req, struct http_response *resp)
 		buf_printf(&b, ",\"errors\":[{\"message\":");
 		jb_cstr(&b, fe.message);
 		buf_printf(&b, ",\"line\":%d,\"column\":%d,\"offset\":%d}]}", fe.line, fe.column,
-			  fe.offset);
+			   fe.offset);
 	}
 	free(sql);
 	filter_free(flt);
@@ -681,10 +681,10 @@ static void saved_route(struct console *c, const struct http_request *req, const
 			if (!s->shared && strcmp(s->user, w.user))
 				continue;
 			buf_printf(&b, "%s{\"id\":%llu,\"user\":", first ? "" : ",",
-				  (unsigned long long)s->id);
+				   (unsigned long long)s->id);
 			jb_cstr(&b, s->user);
 			buf_printf(&b,
-				  ",\"shared\":%s,\"description\":", s->shared ? "true" : "false");
+				   ",\"shared\":%s,\"description\":", s->shared ? "true" : "false");
 			jb_cstr(&b, s->description);
 			buf_append(&b, ",\"content\":", 11);
 			jb_cstr(&b, s->content);

@@ -880,10 +880,10 @@ static void put_match(struct buf *b, const char *name, const struct filter_colum
 		return;
 	case FILTER_T_LCOMMUNITY:
 		buf_printf(b,
-			  "arrayExists((x, y, z) -> x = %llu AND y = %llu AND z = %llu, %s.ASN, "
-			  "%s.LocalData1, %s.LocalData2)",
-			  (unsigned long long)v->u[0], (unsigned long long)v->u[1],
-			  (unsigned long long)v->u[2], name, name, name);
+			   "arrayExists((x, y, z) -> x = %llu AND y = %llu AND z = %llu, %s.ASN, "
+			   "%s.LocalData1, %s.LocalData2)",
+			   (unsigned long long)v->u[0], (unsigned long long)v->u[1],
+			   (unsigned long long)v->u[2], name, name, name);
 		return;
 	case FILTER_T_STRING:
 	case FILTER_T_BOUNDARY:
@@ -905,7 +905,7 @@ static void put_cond(struct buf *b, const struct node *n, int reverse)
 
 	if (n->col2) {
 		buf_printf(b, "%s %s %s", name, cmp[n->op],
-			  reverse ? n->col2->reverse : n->col2->name);
+			   reverse ? n->col2->reverse : n->col2->name);
 		return;
 	}
 	switch (n->op) {

@@ -1183,7 +1183,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 	plan(store, &g, g.start, &table, &l.interval);
 	if (table_only) {
 		buf_printf(&b, "{\"table\":\"%s\",\"interval\":%lld}", tables[table].name,
-			  (long long)l.interval);
+			   (long long)l.interval);
 		a->body = jb_take(&b, &a->body_len);
 		graph_req_fini(&g);
 		return 0;
@@ -1253,7 +1253,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 					buf_append(&b, ",\"", 2);
 					for (; *v; v++)
 						buf_append(&b, *v == '"' ? "\"\"" : v,
-						       *v == '"' ? 2 : 1);
+							   *v == '"' ? 2 : 1);
 					buf_append(&b, "\"", 1);
 				}
 				buf_append(&b, ",", 1);
@@ -1310,9 +1310,9 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 			if (!axes[ax])
 				continue;
 			buf_printf(&b, "%s\"%d\":\"%s\"", n++ ? "," : "", ax,
-				  ax == 1   ? "Direct"
-				  : ax == 2 ? "Reverse"
-					    : prev);
+				   ax == 1   ? "Direct"
+				   : ax == 2 ? "Reverse"
+					     : prev);
 		}
 		buf_append(&b, "}", 1);
 		static const char *const stats[] = {"average", "total", "min",
