@@ -128,6 +128,24 @@ tap $? "graph/line: 60 points read flows_1m"
 post graph/line "{\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\",\"points\":12}" >/dev/null
 sqlhdr | grep -q "FROM flows_1h "
 tap $? "graph/line: 12 points over a day read flows_1h"
+# A coarser table when its resolution is within 5/4 of the seconds per
+# point: 7 days in 200 points (3024 s) read flows_1h in 168 points of an hour
+# (a twelfth of flows_5m's rows), 250 points (2419 s) stay on flows_5m.
+W7="\"start\":\"2025-12-26T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\""
+out=$(post graph/table-interval "{$W7,\"points\":200}")
+check "table-interval: 7 days in 200 points snap to flows_1h" "$out" '[.table, .interval]' '["flows_1h",3600]'
+out=$(post graph/table-interval "{$W7,\"points\":250}")
+check "table-interval: 7 days in 250 points stay on flows_5m" "$out" '[.table, .interval]' '["flows_5m",2700]'
+out=$(post graph/line "{$W7,\"points\":200,\"dimensions\":[\"SrcAS\"],\"limit\":2}")
+sqlhdr | grep -q "FROM flows_1h "
+tap $? "graph/line: 7 days in 200 points read flows_1h"
+week=$(printf '%s' "$out" | jq -c '[(.t | length), .rows, .total]')
+day=$(post graph/line '{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z","points":12,"dimensions":["SrcAS"],"limit":2}' | jq -c '[.rows, .total]')
+check "graph/line: 7 days from flows_1h, 168 points, the day's rows and totals" "$week" '.' "[168,${day:1}"
+# The top rows are fetched once and tested as typed literals (no subquery
+# per use): the SQL of the answer says so.
+sqlhdr | grep -q ") IN ((15169), (" && ! sqlhdr | grep -q "IN (SELECT"
+tap $? "graph/line: the top rows as literals in X-SQL-Query"
 out=$(line ',"dimensions":["DstPort"]')
 sqlhdr | grep -q "FROM flows "
 tap $? "graph/line: a port dimension reads flows"
@@ -210,6 +228,28 @@ out=$(line ',"dimensions":["DstAddr"],"truncate-v6":64')
 check "truncate-v6 alone leaves IPv4 addresses whole" "$out" '.rows | length' '4'
 out=$(line ',"dimensions":["DstAddr"],"truncate-v4":24,"filter":"DstAddr = 192.0.2.11"')
 check "truncate: filters see whole addresses" "$out" '[.rows, .average]' '[[["192.0.2.0"]],[500]]'
+# A sankey sums the groups of its top rows' query itself when they are few
+# (one read); each dimension outside the top values is Other, as the
+# query of an axis would do it (the reverse axis still reads).
+SK="\"start\":\"$S\",\"end\":\"$E\",\"limit\":2,\"dimensions\":[\"SrcAS\",\"ExporterName\"]"
+out=$(post graph/sankey "{$SK}")
+check "sankey: top 2 and Other, summed from the groups (exact)" "$out" '[.rows, .xps, .links]' \
+	'[[["15169: GOOGLE","edge1"],["13335: CLOUDFLARENET","edge1"],["Other","edge1"]],[1000,500,300],[{"source":"SrcAS: 15169: GOOGLE","target":"ExporterName: edge1","xps":1000,"axis":1},{"source":"SrcAS: 13335: CLOUDFLARENET","target":"ExporterName: edge1","xps":500,"axis":1},{"source":"SrcAS: Other","target":"ExporterName: edge1","xps":300,"axis":1}]]'
+! sqlhdr | grep -q '; '
+tap $? "sankey: one query when the groups are few"
+out=$(post graph/sankey "{$SK,\"bidirectional\":true}")
+check "sankey: bidirectional, the reverse axis from the direct one's top values (exact)" "$out" \
+	'[.rows, .xps, .axis, .links]' \
+	'[[["15169: GOOGLE","edge1"],["13335: CLOUDFLARENET","edge1"],["Other","edge1"],["Other","edge1"],["15169: GOOGLE","edge1"]],[1000,500,300,1600,200],[1,1,1,2,2],[{"source":"SrcAS: 15169: GOOGLE","target":"ExporterName: edge1","xps":1000,"axis":1},{"source":"SrcAS: 13335: CLOUDFLARENET","target":"ExporterName: edge1","xps":500,"axis":1},{"source":"SrcAS: Other","target":"ExporterName: edge1","xps":300,"axis":1},{"source":"DstAS: Other","target":"ExporterName: edge1","xps":1600,"axis":2},{"source":"DstAS: 15169: GOOGLE","target":"ExporterName: edge1","xps":200,"axis":2}]]'
+# The top rows as literals of every kind of dimension (an enum, a
+# FixedString(2), an address, a MAC, numbers), on each engine: the rows
+# are found again (no Other beside them: limit is above their number).
+for d in '"InIfBoundary","DstCountry"' '"ExporterAddress","EType"' '"SrcMAC","Proto"'; do
+	out=$(line ",\"dimensions\":[$d],\"limit\":50")
+	check "graph/line: top rows of $d as literals, no Other" "$out" '[(.rows | length > 0), (.rows | flatten | index("Other"))]' '[true,null]'
+	out=$(post graph/sankey "{\"start\":\"$S\",\"end\":\"$E\",\"limit\":50,\"dimensions\":[$d],\"bidirectional\":true}")
+	check "graph/sankey: top rows of $d as literals, both axes" "$out" '[(.rows | length > 0), (.axis | unique)]' '[true,[1,2]]'
+done
 V6=(-d "{\"start\":\"2026-01-01T14:00:00Z\",\"end\":\"2026-01-01T15:00:00Z\",\"dimensions\":[\"DstAddr\"],\"truncate-v4\":24,\"truncate-v6\":62}")
 out=$(curl -s --max-time 20 "$A/graph/sankey" "${V6[@]}")
 check "truncate-v6 62 (inside a nibble): sankey, exact" "$out" '[.rows, .xps]' '[[["2001:db8:1:10::"],["2001:db8:1:2c::"]],[300,100]]'

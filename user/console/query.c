@@ -206,9 +206,17 @@ static uint64_t retention_s(const struct store_config *store, size_t t)
 	return ms[t] / 1000;
 }
 
-/* The coarsest table whose resolution fits `want` seconds per point, that
- * covers `start` and holds every column (consolidated = 0 forces flows);
- * else the finest that covers start and holds the columns. */
+/* A coarser table is taken when its resolution is at most this many
+ * quarters of the seconds per point asked (at least 80 % of the points):
+ * 7 days in 200 points (3024 s) read flows_1h in 168 points rather than
+ * flows_5m in 184, a twelfth of the rows. Answers stay exact: only the
+ * interval changes. */
+#define SNAP_QUARTERS 5
+
+/* The coarsest table whose resolution fits `want` seconds per point (give
+ * or take SNAP_QUARTERS), that covers `start` and holds every column
+ * (consolidated = 0 forces flows); else the finest that covers start and
+ * holds the columns. */
 static size_t choose_table(const struct store_config *store, int64_t start, int64_t want,
 			   int consolidated)
 {
@@ -223,7 +231,7 @@ static size_t choose_table(const struct store_config *store, int64_t start, int6
 
 		if (keep && start < now - (int64_t)keep)
 			continue;
-		if (tables[t].resolution <= want)
+		if (tables[t].resolution * 4 <= want * SNAP_QUARTERS)
 			return t;
 		best = t;
 		found = 1;
@@ -447,11 +455,9 @@ static int is_port(const struct filter_column *c)
 	return c->type == FILTER_T_UINT && strstr(c->name, "Port") && !strstr(c->name, "NAT");
 }
 
-/* The dimension as text in SQL. */
-static void add_display(struct sql *q, const struct filter_column *c, int reverse)
+/* The value of column c (SQL `n`) as text in SQL. */
+static void add_display_of(struct sql *q, const struct filter_column *c, const char *n)
 {
-	const char *n = col_name(c, reverse);
-
 	switch (c->type) {
 	case FILTER_T_ADDR:
 		add(q, "IPv6NumToString(%s)", n);
@@ -463,6 +469,12 @@ static void add_display(struct sql *q, const struct filter_column *c, int revers
 		add(q, "toString(%s)", n);
 		return;
 	}
+}
+
+/* Column c as text in SQL. */
+static void add_display(struct sql *q, const struct filter_column *c, int reverse)
+{
+	add_display_of(q, c, col_name(c, reverse));
 }
 
 /* AS numbers for people: "15169: GOOGLE" from the asns table (filled by
@@ -745,18 +757,6 @@ static void add_dim(struct sql *q, const struct graph_req *g, size_t k, int reve
 	add(q, ")), 16)");
 }
 
-/* Dimension k as text for people (truncated addresses too). */
-static void add_display_dim(struct sql *q, const struct graph_req *g, size_t k, int reverse)
-{
-	if (g->dims[k]->type != FILTER_T_ADDR) {
-		add_label(q, g->dims[k], reverse); /* a port with its protocol */
-		return;
-	}
-	add(q, "IPv6NumToString(");
-	add_dim(q, g, k, reverse);
-	add(q, ")");
-}
-
 static void add_dims_raw(struct sql *q, const struct graph_req *g, int reverse)
 {
 	for (size_t k = 0; k < g->ndims; k++) {
@@ -811,10 +811,220 @@ static void add_top_rows(struct sql *q, const struct graph_req *g, const char *t
 	add(q, " LIMIT %llu", (unsigned long long)g->limit);
 }
 
+/* The top rows as SQL literals, fetched once per answer (add_top_rows)
+ * rather than as a subquery in each query that tests them: the reverse
+ * axis and each sankey dimension would read the table again for them.
+ * tuples: "(a, b), (c, d)" for (dims) IN (...); dim[k]: "a, c" for one
+ * dimension (repeats are harmless in a set); n: the rows. */
+struct top {
+	const struct graph_req *g;
+	struct sql tuples, dim[16];
+	size_t n;
+};
+
+static void top_fini(struct top *t)
+{
+	free(t->tuples.b.data);
+	for (size_t k = 0; k < sizeof(t->dim) / sizeof(t->dim[0]); k++)
+		free(t->dim[k].b.data);
+}
+
+/* Value `v` of column c (as top_fetch selects it) as a typed literal into
+ * q: an address from its 32 hex digits as a FixedString(16) literal
+ * ('\xHH'...), a string or an enum quoted, a number checked to be digits.
+ * Returns 0, or -EIO for anything else. */
+static int add_literal(struct sql *q, const struct filter_column *c, const char *v)
+{
+	size_t n = strlen(v);
+
+	switch (c->type) {
+	case FILTER_T_ADDR:
+		if (n != 32 || strspn(v, "0123456789ABCDEF") != 32)
+			return -EIO;
+		add(q, "'");
+		for (size_t i = 0; i < 32; i += 2)
+			add(q, "\\x%c%c", v[i], v[i + 1]);
+		add(q, "'");
+		return 0;
+	case FILTER_T_STRING:
+	case FILTER_T_BOUNDARY:
+	case FILTER_T_DIRECTION:
+		add_quoted(q, v, n);
+		return 0;
+	default:
+		if (!n || n > 20 || strspn(v, "0123456789") != n)
+			return -EIO;
+		add(q, "%s", v);
+		return 0;
+	}
+}
+
+static int top_literal_row(void *ctx, char **f, size_t n)
+{
+	struct top *t = ctx;
+
+	add(&t->tuples, "%s(", t->n ? ", " : "");
+	for (size_t k = 0; k < n; k++) {
+		add(&t->tuples, "%s", k ? ", " : "");
+		add(&t->dim[k], "%s", t->n ? ", " : "");
+		if (add_literal(&t->tuples, t->g->dims[k], f[k]) < 0 ||
+		    add_literal(&t->dim[k], t->g->dims[k], f[k]) < 0)
+			return -EIO;
+	}
+	add(&t->tuples, ")");
+	t->n++;
+	return 0;
+}
+
+/* Runs the top rows' query (its SQL appended to all_sql) into *t. Returns
+ * 0, or -errno with `a` filled. */
+static int top_fetch(struct store_client *ch, const struct graph_req *g, const char *tn,
+		     int64_t from, int64_t to, int64_t interval, const char *tenant,
+		     struct sql *all_sql, struct top *t, struct console_answer *a)
+{
+	struct sql q = {0};
+	char *out = NULL;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->g = g;
+	add(&q, "SELECT ");
+	for (size_t k = 0; k < g->ndims; k++)
+		add(&q, g->dims[k]->type == FILTER_T_ADDR ? "%shex(r%zu)" : "%sr%zu", k ? ", " : "",
+		    k);
+	add(&q, " FROM (");
+	add_top_rows(&q, g, tn, from, to, interval, tenant);
+	add(&q, ") FORMAT TabSeparated");
+	if (q.b.nomem) {
+		free(q.b.data);
+		return -ENOMEM;
+	}
+	if (all_sql->b.len)
+		add(all_sql, "; ");
+	buf_append(&all_sql->b, q.b.data, q.b.len);
+	ret = store_client_query(ch, q.b.data, &out);
+	free(q.b.data);
+	if (ret < 0) {
+		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+		return ret;
+	}
+	ret = tsv_rows(out, g->ndims, top_literal_row, t);
+	free(out);
+	if (ret == 0 && t->tuples.b.nomem)
+		ret = -ENOMEM;
+	for (size_t k = 0; ret == 0 && k < g->ndims; k++)
+		if (t->dim[k].b.nomem)
+			ret = -ENOMEM;
+	if (ret < 0)
+		console_answer_error(a, 500, "unexpected answer from ClickHouse");
+	return ret;
+}
+
+/* SQL true when the dimensions (`k` < 0: all as a tuple, else dimension
+ * k alone) are among the top rows: an IN of literals, 0 when there are
+ * none. */
+static void add_in_top(struct sql *q, const struct graph_req *g, const struct top *t, int k,
+		       int reverse)
+{
+	const struct sql *set = k < 0 ? &t->tuples : &t->dim[k];
+
+	if (!t->n) {
+		add(q, "0");
+		return;
+	}
+	add(q, "(");
+	if (k < 0)
+		add_dims_raw(q, g, reverse);
+	else
+		add_dim(q, g, (size_t)k, reverse);
+	add(q, ") IN (");
+	buf_append(&q->b, set->b.data, set->b.len);
+	add(q, ")");
+}
+
+/* Dimension k as grouped before it is shown: the value of add_dim (a
+ * number stays a number), for a port its label with the protocol, for an
+ * enum its name (18.16's if() takes no Enum8). */
+static void add_key_value(struct sql *q, const struct graph_req *g, size_t k, int reverse)
+{
+	if (is_port(g->dims[k]) || g->dims[k]->type == FILTER_T_BOUNDARY ||
+	    g->dims[k]->type == FILTER_T_DIRECTION)
+		add_label(q, g->dims[k], reverse);
+	else
+		add_dim(q, g, k, reverse);
+}
+
+/* The grouping keys of a query that splits the top rows from Other: wo
+ * (per_dim: wo0, wo1...), whether the row is among the top rows (all the
+ * dimensions as a tuple, or per_dim each alone), and wk0..., each
+ * dimension's value, or its type's default outside the top rows, so that
+ * Other is one group. Grouped as numbers, made text by add_shown on the
+ * answer's rows only: grouping by text costs three times as much. */
+static void add_keys(struct sql *q, const struct graph_req *g, const struct top *t, int per_dim,
+		     int reverse)
+{
+	if (!per_dim) {
+		add(q, ", ");
+		add_in_top(q, g, t, -1, reverse);
+		add(q, " AS wo");
+	}
+	for (size_t k = 0; k < g->ndims; k++) {
+		if (per_dim) {
+			add(q, ", ");
+			add_in_top(q, g, t, (int)k, reverse);
+			add(q, " AS wo%zu", k);
+			add(q, ", if(wo%zu, ", k);
+		} else {
+			add(q, ", if(wo, ");
+		}
+		add_key_value(q, g, k, reverse);
+		add(q, ", defaultValueOfArgumentType(");
+		add_key_value(q, g, k, reverse);
+		add(q, ")) AS wk%zu", k);
+	}
+}
+
+/* add_keys's names, for GROUP BY: `lead` then the names, comma-separated. */
+static void add_key_list(struct sql *q, const struct graph_req *g, int per_dim, const char *lead)
+{
+	add(q, "%s", lead);
+	if (!per_dim)
+		add(q, "wo");
+	for (size_t k = 0; k < g->ndims; k++)
+		if (per_dim)
+			add(q, "%swo%zu, wk%zu", k ? ", " : "", k, k);
+		else
+			add(q, ", wk%zu", k);
+}
+
+/* d0...: each dimension of add_keys's rows as text ('Other' outside the
+ * top rows), as add_display_dim shows it. */
+static void add_shown(struct sql *q, const struct graph_req *g, int per_dim)
+{
+	char wk[16];
+
+	for (size_t k = 0; k < g->ndims; k++) {
+		const struct filter_column *c = g->dims[k];
+
+		snprintf(wk, sizeof(wk), "wk%zu", k);
+		if (per_dim)
+			add(q, "%sif(wo%zu, ", k ? ", " : "", k);
+		else
+			add(q, "%sif(wo, ", k ? ", " : "");
+		if (is_port(c))
+			add(q, "%s", wk);
+		else if (c->type == FILTER_T_ADDR)
+			add(q, "IPv6NumToString(%s)", wk);
+		else
+			add_display_of(q, c, wk);
+		add(q, ", 'Other') AS d%zu", k);
+	}
+}
+
 /* Runs one axis's query (top-N plus Other per interval). */
 static int line_axis(struct store_client *ch, const struct graph_req *g, const char *tenant,
-		     size_t table, struct line *l, int axis, int reverse, int64_t shift,
-		     struct sql *all_sql, struct console_answer *a)
+		     size_t table, const struct top *top, struct line *l, int axis, int reverse,
+		     int64_t shift, struct sql *all_sql, struct console_answer *a)
 {
 	struct sql q = {0};
 	const char *u = units_sql(g->units, reverse);
@@ -823,25 +1033,27 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	char *out = NULL;
 	int ret;
 
+	int split = axis <= 2 && g->ndims; /* top rows and Other */
+
+	if (split) {
+		add(&q, "SELECT t, ");
+		add_shown(&q, g, 0);
+		add(&q, ", v FROM (");
+	}
 	add(&q, "SELECT intDiv(toUInt32(TimeReceived) + %lld, %lld) * %lld AS t", (long long)shift,
 	    (long long)l->interval, (long long)l->interval);
-	for (size_t k = 0; k < g->ndims && axis <= 2; k++) {
-		/* As Akvorado, the reverse axis shows the rows of the direct one
-		 * (their values, now on the reversed columns). */
-		add(&q, ", if((");
-		add_dims_raw(&q, g, reverse);
-		add(&q, ") IN (");
-		add_top_rows(&q, g, tn, from, to, l->interval, tenant);
-		add(&q, "), ");
-		add_display_dim(&q, g, k, reverse);
-		add(&q, ", 'Other') AS d%zu", k);
-	}
+	/* As Akvorado, the reverse axis shows the rows of the direct one
+	 * (their values, now on the reversed columns). */
+	if (split)
+		add_keys(&q, g, top, 0, reverse);
 	add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)l->interval, tn);
 	add_where(&q, from, to, g->filter_sql[reverse], tenant);
 	add(&q, " GROUP BY t");
-	for (size_t k = 0; k < g->ndims && axis <= 2; k++)
-		add(&q, ", d%zu", k);
-	if (axis <= 2 && any_named(g->dims, g->ndims)) {
+	if (split) {
+		add_key_list(&q, g, 0, ", ");
+		add(&q, ")");
+	}
+	if (split && any_named(g->dims, g->ndims)) {
 		struct sql inner = q;
 
 		memset(&q, 0, sizeof(q));
@@ -957,6 +1169,7 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 {
 	struct graph_req g;
 	struct line l = {0};
+	struct top top = {0};
 	struct sql all = {0};
 	struct buf b = {0};
 	size_t table, naxes;
@@ -979,9 +1192,13 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 	l.t0 = g.start / l.interval * l.interval;
 	l.npoints = (size_t)((g.end - l.t0 + l.interval - 1) / l.interval);
 	naxes = g.bidirectional ? 2 : 1;
+	if (g.ndims)
+		ret = top_fetch(ch, &g, tables[table].name, l.t0,
+				l.t0 + (int64_t)l.npoints * l.interval, l.interval, job->tenant_sql,
+				&all, &top, a);
 	for (size_t ax = 0; ax < naxes && ret == 0; ax++)
-		ret =
-		    line_axis(ch, &g, job->tenant_sql, table, &l, (int)ax + 1, (int)ax, 0, &all, a);
+		ret = line_axis(ch, &g, job->tenant_sql, table, &top, &l, (int)ax + 1, (int)ax, 0,
+				&all, a);
 	if (g.previous && ret == 0) {
 		size_t ptable;
 		int64_t pint;
@@ -991,8 +1208,8 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 		if (tables[ptable].resolution > l.interval)
 			ptable = table;
 		for (size_t ax = 0; ax < naxes && ret == 0; ax++)
-			ret = line_axis(ch, &g, job->tenant_sql, ptable, &l, (int)ax + 3, (int)ax,
-					shift, &all, a);
+			ret = line_axis(ch, &g, job->tenant_sql, ptable, &top, &l, (int)ax + 3,
+					(int)ax, shift, &all, a);
 	}
 	if (ret < 0)
 		goto out;
@@ -1166,6 +1383,7 @@ out:
 		free(l.s[i].pts);
 	}
 	free(l.s);
+	top_fini(&top);
 	free(all.b.data);
 	free(b.data);
 	graph_req_fini(&g);
@@ -1262,6 +1480,219 @@ static int sankey_row(void *ctx, char **f, size_t n)
 	return 0;
 }
 
+/* Groups a sankey may sum itself (sankey_all). */
+#define SANKEY_ALL_MAX 10000
+
+struct sankey_group {
+	char **f;   /* ndims literals, then ndims texts (add_named) */
+	uint64_t s; /* the sum of the units */
+};
+
+struct sankey_all_ctx {
+	const struct graph_req *g;
+	struct sankey_group *v;
+	size_t n, cap;
+};
+
+static int sankey_all_row(void *ctx, char **f, size_t n)
+{
+	struct sankey_all_ctx *c = ctx;
+	struct sankey_group *gr;
+
+	if (c->n == c->cap)
+		return -EIO;
+	gr = &c->v[c->n];
+	gr->f = calloc(n - 1, sizeof(char *));
+	if (!gr->f)
+		return -ENOMEM;
+	c->n++;
+	for (size_t k = 0; k + 1 < n; k++)
+		if (!(gr->f[k] = strdup(f[k])))
+			return -ENOMEM;
+	gr->s = strtoull(f[n - 1], NULL, 10);
+	return 0;
+}
+
+/* One shown tuple (each dimension's text or 'Other') and its sum. */
+struct sankey_sum {
+	const char *d[16];
+	size_t n; /* dimensions */
+	uint64_t s;
+	double v;
+};
+
+static int cmp_sankey_key(const void *pa, const void *pb)
+{
+	const struct sankey_sum *a = pa, *b = pb;
+
+	for (size_t k = 0; k < a->n; k++) {
+		int r = strcmp(a->d[k], b->d[k]);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* As the query orders them: v DESC, then the texts. */
+static int cmp_sankey_v(const void *pa, const void *pb)
+{
+	const struct sankey_sum *a = pa, *b = pb;
+
+	if (a->v != b->v)
+		return a->v > b->v ? -1 : 1;
+	return cmp_sankey_key(pa, pb);
+}
+
+/* The direct axis of a sankey in one read when it can: the top rows'
+ * query without their LIMIT (every group of the dimensions with its sum,
+ * up to SANKEY_ALL_MAX), the top `limit` first; the groups are then summed
+ * here, each dimension outside the top rows' values as 'Other', as the
+ * axis's own query would (same rows: same range, table and filter). Sums
+ * are integers (not the % units), added as ClickHouse adds them (UInt64),
+ * so the answer is the same. Fills *t (the top rows) in every case.
+ * Returns 1 when the direct axis went into s, 0 when the query of the axis
+ * is still to run (limitType max or last, a port, % units, too many
+ * groups), or -errno with `a` filled. */
+static int sankey_all(const struct store_config *store, struct store_client *ch,
+		      const struct graph_req *g, const char *tn, int64_t interval,
+		      const char *tenant, struct sql *all_sql, struct top *t, struct sankey *sk,
+		      struct console_answer *a)
+{
+	struct sankey_all_ctx c = {g, NULL, 0};
+	struct sankey_sum *sums = NULL;
+	struct sql q = {0};
+	const char *u = units_sql(g->units, 0);
+	char *out = NULL, v[64];
+	size_t nsums = 0;
+	int failed = 0, ret = 0,
+	    ok = g->limit_type == 0 && units_consolidated(g->units) &&
+		 g->units[strlen(g->units) - 1] != '%';
+
+	/* Within the embedded session's max_result_rows (console.c), which
+	 * throws beyond it; above `limit`, for the top rows. */
+	uint64_t most = store->query_endpoint.max_result_rows &&
+				store->query_endpoint.max_result_rows < SANKEY_ALL_MAX
+			    ? store->query_endpoint.max_result_rows
+			    : SANKEY_ALL_MAX;
+
+	for (size_t k = 0; k < g->ndims; k++)
+		if (is_port(g->dims[k]))
+			ok = 0;
+	if (!ok || most <= g->limit)
+		return top_fetch(ch, g, tn, g->start, g->end, interval, tenant, all_sql, t, a);
+	memset(t, 0, sizeof(*t));
+	t->g = g;
+	add(&q, "SELECT ");
+	for (size_t k = 0; k < g->ndims; k++) {
+		add(&q, "%s", k ? ", " : "");
+		if (g->dims[k]->type == FILTER_T_ADDR)
+			add(&q, "hex(");
+		add_dim(&q, g, k, 0);
+		add(&q, " AS r%zu%s", k, g->dims[k]->type == FILTER_T_ADDR ? ")" : "");
+	}
+	for (size_t k = 0; k < g->ndims; k++) {
+		struct sql d = {0};
+		char rk[16];
+
+		snprintf(rk, sizeof(rk), "r%zu", k);
+		if (g->dims[k]->type == FILTER_T_ADDR)
+			add(&d, "IPv6NumToString(%s)", rk);
+		else
+			add_display_of(&d, g->dims[k], rk);
+		add(&q, ", ");
+		add_named(&q, g->dims[k], d.b.data ? d.b.data : "''");
+		if (d.b.nomem)
+			q.b.nomem = 1;
+		free(d.b.data);
+	}
+	add(&q, ", SUM(%s) AS s FROM %s", u, tn);
+	add_where(&q, g->start, g->end, g->filter_sql[0], tenant);
+	add(&q, " GROUP BY ");
+	add_rows_list(&q, g);
+	add(&q, " ORDER BY s DESC, ");
+	add_rows_list(&q, g);
+	add(&q, " LIMIT %llu FORMAT TabSeparated", (unsigned long long)most);
+	c.v = calloc(most, sizeof(*c.v));
+	c.cap = (size_t)most;
+	if (q.b.nomem || !c.v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (all_sql->b.len)
+		add(all_sql, "; ");
+	buf_append(&all_sql->b, q.b.data, q.b.len);
+	ret = store_client_query(ch, q.b.data, &out);
+	if (ret < 0) {
+		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+		failed = 1;
+		goto out;
+	}
+	ret = tsv_rows(out, 2 * g->ndims + 1, sankey_all_row, &c);
+	for (size_t i = 0; ret == 0 && i < c.n && i < g->limit; i++)
+		ret = top_literal_row(t, c.v[i].f, g->ndims);
+	if (ret == 0 && t->tuples.b.nomem)
+		ret = -ENOMEM;
+	for (size_t k = 0; ret == 0 && k < g->ndims; k++)
+		if (t->dim[k].b.nomem)
+			ret = -ENOMEM;
+	if (ret < 0 || c.n == most) /* maybe more groups: the axis's query */
+		goto out;
+	sums = calloc(c.n ? c.n : 1, sizeof(*sums));
+	if (!sums) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		for (size_t k = 0; k < g->ndims; k++) {
+			size_t j;
+
+			for (j = 0; j < c.n && j < g->limit; j++)
+				if (!strcmp(c.v[j].f[k], c.v[i].f[k]))
+					break;
+			sums[i].d[k] = j < c.n && j < g->limit ? c.v[i].f[g->ndims + k] : "Other";
+		}
+		sums[i].s = c.v[i].s;
+		sums[i].n = g->ndims;
+	}
+	/* Sum the groups that show alike; then the query's order. */
+	qsort(sums, c.n, sizeof(*sums), cmp_sankey_key);
+	for (size_t i = 0; i < c.n; i++) {
+		if (nsums && !cmp_sankey_key(&sums[nsums - 1], &sums[i]))
+			sums[nsums - 1].s += sums[i].s;
+		else
+			sums[nsums++] = sums[i];
+	}
+	for (size_t i = 0; i < nsums; i++)
+		sums[i].v = (double)sums[i].s / (double)(g->end - g->start);
+	qsort(sums, nsums, sizeof(*sums), cmp_sankey_v);
+	sk->ax = 1;
+	for (size_t i = 0; i < nsums && ret == 0; i++) {
+		char *f[17];
+
+		for (size_t k = 0; k < g->ndims; k++)
+			f[k] = (char *)sums[i].d[k];
+		snprintf(v, sizeof(v), "%.17g", sums[i].v);
+		f[g->ndims] = v;
+		ret = sankey_row(sk, f, g->ndims + 1);
+	}
+	if (ret == 0)
+		ret = 1;
+out:
+	if (ret < 0 && !failed)
+		console_answer_error(a, 500, "unexpected answer from ClickHouse");
+	free(sums);
+	for (size_t i = 0; c.v && i < c.n; i++) {
+		for (size_t k = 0; c.v[i].f && k < 2 * g->ndims; k++)
+			free(c.v[i].f[k]);
+		free(c.v[i].f);
+	}
+	free(c.v);
+	free(out);
+	free(q.b.data);
+	return ret;
+}
+
 /* Links as Akvorado sorts them: by axis, larger first, then by source. */
 static int cmp_link(const void *pa, const void *pb)
 {
@@ -1280,6 +1711,7 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 {
 	struct graph_req g;
 	struct sankey s = {0};
+	struct top top = {0};
 	struct sql all = {0};
 	struct buf b = {0};
 	size_t table;
@@ -1291,29 +1723,34 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 	g.points = 5; /* sankey: one total; the coarsest table that covers the range */
 	plan(store, &g, g.start, &table, &interval);
 	s.g = &g;
-	for (int ax = 1; ax <= (g.bidirectional ? 2 : 1) && ret == 0; ax++) {
+	/* The direct axis may be done by sankey_all (1), the top rows are. */
+	ret = sankey_all(store, ch, &g, tables[table].name, interval, job->tenant_sql, &all, &top,
+			 &s, a);
+	int first = ret == 1 ? 2 : 1;
+
+	if (ret == 1)
+		ret = 0;
+	for (int ax = first; ax <= (g.bidirectional ? 2 : 1) && ret == 0; ax++) {
 		struct sql q = {0};
 		int rev = ax == 2;
 		const char *u = units_sql(g.units, rev);
 		char *out = NULL;
 
+		/* Each value among those of the top rows (as Akvorado: the
+		 * reverse axis probes the direct one's rows); grouped by value,
+		 * made text on the rows of the answer (add_keys), then summed
+		 * by that text as before (a string value 'Other' joins Other). */
 		add(&q, "SELECT ");
-		for (size_t k = 0; k < g.ndims; k++) {
-			add(&q, "%sif(", k ? ", " : "");
-			add_dim(&q, &g, k, rev);
-			/* Each value among those of the top rows (as Akvorado:
-			 * the reverse axis probes the direct one's rows). */
-			add(&q, " IN (SELECT r%zu FROM (", k);
-			add_top_rows(&q, &g, tables[table].name, g.start, g.end, interval,
-				     job->tenant_sql);
-			add(&q, ")), ");
-			add_display_dim(&q, &g, k, rev);
-			add(&q, ", 'Other') AS d%zu", k);
-		}
-		add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)(g.end - g.start),
-		    tables[table].name);
+		for (size_t k = 0; k < g.ndims; k++)
+			add(&q, "%sd%zu", k ? ", " : "", k);
+		add(&q, ", sum(wv) AS v FROM (SELECT ");
+		add_shown(&q, &g, 1);
+		add(&q, ", wv FROM (SELECT SUM(%s) / %lld AS wv", u, (long long)(g.end - g.start));
+		add_keys(&q, &g, &top, 1, rev);
+		add(&q, " FROM %s", tables[table].name);
 		add_where(&q, g.start, g.end, g.filter_sql[rev], job->tenant_sql);
-		add(&q, " GROUP BY ");
+		add_key_list(&q, &g, 1, " GROUP BY ");
+		add(&q, ")) GROUP BY ");
 		for (size_t k = 0; k < g.ndims; k++)
 			add(&q, "%sd%zu", k ? ", " : "", k);
 		int named = any_named(g.dims, g.ndims);
@@ -1404,6 +1841,7 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 		free(s.l[i].dst);
 	}
 	free(s.l);
+	top_fini(&top);
 	free(all.b.data);
 	free(b.data);
 	graph_req_fini(&g);
