@@ -23,6 +23,12 @@
 /* Load-time settings. */
 const volatile __u32 sampling = 1; /* 1-in-N, count-based per CPU; 1 = every packet */
 
+#define FLOW_END_WAKEUP_NS 100000000ull /* FIN/RST records wake user space this often at most */
+
+/* When a FIN/RST record last woke user space (coarse clock); racy on purpose:
+ * two CPUs may both wake it, which is harmless. */
+__u64 flow_end_wakeup_ns;
+
 struct flow_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PROBE_DEFAULT_MAX_FLOWS);
@@ -281,12 +287,19 @@ static __always_inline void flow_end(struct pkt *p, struct probe_flow_value *v, 
 		bpf_ringbuf_discard(o, BPF_RB_NO_WAKEUP);
 		return;
 	}
-	/* No wakeup (user space looks every ~100 ms), unless the ring fills
-	 * up faster than that: map-full packets need its room. */
-	bpf_ringbuf_submit(o, bpf_ringbuf_query(&overflow, BPF_RB_AVAIL_DATA) >
-				      bpf_ringbuf_query(&overflow, BPF_RB_RING_SIZE) / 4
-				  ? BPF_RB_FORCE_WAKEUP
-				  : BPF_RB_NO_WAKEUP);
+	/* A wakeup per ended connection would cost user space more than the
+	 * rare drain saves: at most one per FLOW_END_WAKEUP_NS; user space
+	 * looks again 150 ms after any record, which catches those submitted
+	 * in between. Sooner when the ring fills up: map-full packets need its
+	 * room. */
+	if (now - flow_end_wakeup_ns >= FLOW_END_WAKEUP_NS ||
+	    bpf_ringbuf_query(&overflow, BPF_RB_AVAIL_DATA) >
+		bpf_ringbuf_query(&overflow, BPF_RB_RING_SIZE) / 4) {
+		flow_end_wakeup_ns = now;
+		bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
+	} else {
+		bpf_ringbuf_submit(o, BPF_RB_NO_WAKEUP);
+	}
 }
 
 /* Adds `packets` packets of `bytes` IP bytes to the packet's flow. */

@@ -52,8 +52,9 @@ enum probe_event_kind {
 	/* A TCP FIN or RST ended the flow: what its map entry held, taken out
 	 * of the entry by atomic exchanges (the entry stays, at zero: a packet
 	 * racing on another CPU lands either in this event or in the entry,
-	 * exported later). Submitted without a wakeup (user space looks at the
-	 * ring every ~100 ms) unless the ring is over a quarter full. */
+	 * exported later). Wakes user space at most every 100 ms (or when the
+	 * ring is over a quarter full); user space looks at the ring again
+	 * 150 ms after it last found records, for those in between. */
 	PROBE_EVENT_FLOW_END = 1,
 };
 

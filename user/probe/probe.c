@@ -24,7 +24,7 @@
 #define DEFAULT_ACTIVE_MS    60000
 #define DEFAULT_IDLE_MS	     15000
 #define MAX_DEFAULT_DRAIN_MS 5000 /* default drain: idle timeout / 3, at most this */
-#define FLOW_END_CHECK_MS    100  /* the ring (FIN/RST records) looked at this often */
+#define FLOW_END_CHECK_MS    150  /* the ring looked at again after it had records */
 #define DEFAULT_TEMPLATE_MS  60000
 #define DEFAULT_IFACE_MS     5000
 #define DEFAULT_RING	     (1u << 20)
@@ -351,7 +351,7 @@ static void *exporter_main(void *arg)
 	struct probe *p = arg;
 	uint64_t drain_ns = p->cfg.drain_interval_ms * NS_PER_MS;
 	uint64_t check_ns = FLOW_END_CHECK_MS * NS_PER_MS;
-	uint64_t next = clock_mono_ns() + drain_ns, next_check = clock_mono_ns() + check_ns;
+	uint64_t next = clock_mono_ns() + drain_ns, next_check = UINT64_MAX;
 	struct pollfd fds[2] = {
 	    {.fd = p->stop_fd, .events = POLLIN},
 	    {.fd = ring_buffer__epoll_fd(p->ring), .events = POLLIN},
@@ -365,13 +365,13 @@ static void *exporter_main(void *arg)
 	p->last_ifaces_ns = clock_mono_ns();
 	for (;;) {
 		uint64_t now = clock_mono_ns(), wake = next < next_check ? next : next_check;
-		int timeout = now >= wake ? 0 : (int)((wake - now) / NS_PER_MS) + 1;
+		int timeout = now >= wake ? 0 : (int)((wake - now) / NS_PER_MS) + 1, got = 0;
 
 		if (poll(fds, 2, timeout) > 0) {
 			if (fds[0].revents)
 				break;
 			if (fds[1].revents)
-				ring_buffer__consume(p->ring);
+				got = ring_buffer__consume(p->ring);
 		}
 		now = clock_mono_ns();
 		if (now >= next) {
@@ -379,15 +379,19 @@ static void *exporter_main(void *arg)
 			next += drain_ns;
 			if (next < now)
 				next = now + drain_ns;
-			next_check = now + check_ns;
 		} else if (now >= next_check) {
-			/* FIN/RST records come without a wakeup (a wakeup per
-			 * ended connection would cost more than the drain
-			 * saves): reading the ring's positions costs no system
-			 * call when it is empty. What they added goes out now. */
-			ring_buffer__consume(p->ring);
+			got = ring_buffer__consume(p->ring);
+		}
+		/* FIN/RST records wake this thread at most every 100 ms
+		 * (probe.bpf.c): after any, the ring is looked at again
+		 * 150 ms later for those that came without a wakeup; with
+		 * none, nothing wakes it but the drain. What they added goes
+		 * out now. */
+		if (got > 0) {
 			flush(p);
 			next_check = now + check_ns;
+		} else if (now >= next_check) {
+			next_check = UINT64_MAX;
 		}
 		if (now - p->last_ifaces_ns >= p->cfg.interface_refresh_ms * NS_PER_MS) {
 			refresh_ifaces(p, 0, NULL);
