@@ -257,7 +257,7 @@ static __always_inline int sampled_out(void)
 }
 
 /* A TCP FIN or RST ended the flow: what its entry holds goes to user space
- * now, so the flow is exported within ~100 ms rather than at the next drain
+ * now, so the flow is exported within ~150 ms rather than at the next drain
  * (which can then be rare). The entry is emptied by atomic exchanges, not
  * deleted: a CPU adding to it at the same time still holds a pointer to it
  * (a deleted element of a preallocated hash is reused at once), and each of

@@ -8,7 +8,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/lib/e2e.bash" # tap
-. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, inA, inB
+. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, probe_launch, inA, inB
 probe_require tshark dumpcap ethtool curl
 
 probe_pair pfe 10.78 78
@@ -37,11 +37,7 @@ probe:
   active-timeout: 120s
   drain-interval: 30s
 EOF
-ip netns exec $A "$WEIR" probe -c "$D/weir.yaml" >"$D/probe.log" 2>&1 &
-PROBE=$!
-PIDS="$PIDS $PROBE"
-for _ in $(seq 100); do grep -q 'msg="ready"' "$D/probe.log" && break; sleep 0.1; done
-grep -q 'msg="ready"' "$D/probe.log"
+probe_launch "$D/weir.yaml" "$D/probe.log"
 tap $? "weir probe starts in $A (drain-interval 30s, idle-timeout 60s)"
 
 inA "$TRAFFIC" tcp 10.78.0.2 5201 300 1000 >/dev/null
