@@ -60,6 +60,6 @@ probe_launch() {
 	ip netns exec $A "$WEIR" probe -c "$1" >"$2" 2>&1 &
 	PROBE=$!
 	PIDS="$PIDS $PROBE"
-	for _ in $(seq 100); do grep -q 'msg="ready"' "$2" && return 0; sleep 0.1; done
+	for _ in $(seq 100); do grep -q 'msg="ready"' "$2" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
