@@ -23,6 +23,12 @@
 /* Load-time settings. */
 const volatile __u32 sampling = 1; /* 1-in-N, count-based per CPU; 1 = every packet */
 
+#define FLOW_END_WAKEUP_NS 100000000ull /* FIN/RST records wake user space this often at most */
+
+/* When a FIN/RST record last woke user space (coarse clock); racy on purpose:
+ * two CPUs may both wake it, which is harmless. */
+__u64 flow_end_wakeup_ns;
+
 struct flow_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PROBE_DEFAULT_MAX_FLOWS);
@@ -40,7 +46,8 @@ struct {
 	__array(values, struct flow_map);
 } flows SEC(".maps");
 
-/* Packets whose flow had no room in the map (struct probe_overflow). */
+/* Packets whose flow had no room in the map, and flows a FIN or RST ended
+ * (struct probe_overflow, enum probe_event_kind). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized by user space before load */
@@ -249,6 +256,52 @@ static __always_inline int sampled_out(void)
 	return 0;
 }
 
+/* A TCP FIN or RST ended the flow: what its entry holds goes to user space
+ * now, so the flow is exported within ~150 ms rather than at the next drain
+ * (which can then be rare). The entry is emptied by atomic exchanges, not
+ * deleted: a CPU adding to it at the same time still holds a pointer to it
+ * (a deleted element of a preallocated hash is reused at once), and each of
+ * its adds lands either before an exchange (in this event) or after (in the
+ * entry, drained later): the counts add up exactly. Packets are taken before
+ * bytes and added after them, so an entry left with bytes always has
+ * packets too. When the ring is full the flow just stays in the map, for
+ * the next drain. */
+static __always_inline void flow_end(struct pkt *p, struct probe_flow_value *v, __u64 now)
+{
+	struct probe_overflow *o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
+
+	if (!o)
+		return;
+	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
+	o->value.packets = __sync_lock_test_and_set(&v->packets, 0);
+	o->value.bytes = __sync_lock_test_and_set(&v->bytes, 0);
+	o->value.tcp_flags = __sync_lock_test_and_set(&v->tcp_flags, 0);
+	o->value.first_ns = v->first_ns;
+	o->value.last_ns = now;
+	o->value.tos = v->tos;
+	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
+	o->kind = PROBE_EVENT_FLOW_END;
+	o->pad = 0;
+	if (!o->value.packets && !o->value.bytes) {
+		/* Another CPU's FIN took it all. */
+		bpf_ringbuf_discard(o, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	/* A wakeup per ended connection would cost user space more than the
+	 * rare drain saves: at most one per FLOW_END_WAKEUP_NS; user space
+	 * looks again 150 ms after any record, which catches those submitted
+	 * in between. Sooner when the ring fills up: map-full packets need its
+	 * room. */
+	if (now - flow_end_wakeup_ns >= FLOW_END_WAKEUP_NS ||
+	    bpf_ringbuf_query(&overflow, BPF_RB_AVAIL_DATA) >
+		bpf_ringbuf_query(&overflow, BPF_RB_RING_SIZE) / 4) {
+		flow_end_wakeup_ns = now;
+		bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
+	} else {
+		bpf_ringbuf_submit(o, BPF_RB_NO_WAKEUP);
+	}
+}
+
 /* Adds `packets` packets of `bytes` IP bytes to the packet's flow. */
 static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 {
@@ -257,6 +310,7 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 	/* Jiffies resolution is enough for IPFIX milliseconds and the
 	 * timeouts, and costs a load instead of a clock read. */
 	__u64 now = bpf_ktime_get_coarse_ns();
+	int ends = p->tcp_flags & (PROBE_TCP_FIN | PROBE_TCP_RST);
 	__u32 zero = 0;
 	void *map;
 	long r;
@@ -277,6 +331,11 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 		r = bpf_map_update_elem(map, &p->key, &nv, BPF_NOEXIST);
 		if (r == 0) {
 			stat(PROBE_STAT_COUNTED);
+			if (ends) {
+				v = bpf_map_lookup_elem(map, &p->key);
+				if (v)
+					flow_end(p, v, now);
+			}
 			return;
 		}
 		/* Another CPU made the flow meanwhile: add to it. */
@@ -288,12 +347,19 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 		 * cache line less per packet, and a drain that copies each
 		 * flow once instead of once per possible CPU. */
 		__sync_fetch_and_add(&v->bytes, bytes);
-		__sync_fetch_and_add(&v->packets, packets);
+		if (__sync_fetch_and_add(&v->packets, packets) == 0) {
+			/* The first packet since a FIN/RST emptied the entry:
+			 * a new piece of the flow starts. */
+			v->first_ns = now;
+			v->tos = p->tos;
+		}
 		if (v->last_ns != now)
 			v->last_ns = now;
 		if ((v->tcp_flags | p->tcp_flags) != v->tcp_flags)
 			__sync_fetch_and_or(&v->tcp_flags, (__u64)p->tcp_flags);
 		stat(PROBE_STAT_COUNTED);
+		if (ends)
+			flow_end(p, v, now);
 		return;
 	}
 	/* The map is full: user space counts this packet from the ring. */
@@ -310,6 +376,8 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 	o->value.tcp_flags = p->tcp_flags;
 	o->value.tos = p->tos;
 	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
+	o->kind = PROBE_EVENT_MAP_FULL;
+	o->pad = 0;
 	bpf_ringbuf_submit(o, 0);
 	stat(PROBE_STAT_MAP_FULL);
 }

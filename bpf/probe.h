@@ -44,12 +44,30 @@ struct probe_flow_value {
 	__u8 pad[7];
 };
 
-/* A packet whose flow found the map full: sent to user space as is, so that
- * it is counted there (never dropped without a trace). */
+/* What a ring buffer event is. */
+enum probe_event_kind {
+	/* A packet whose flow found the map full: sent as is, so that it is
+	 * counted in user space (never dropped without a trace). */
+	PROBE_EVENT_MAP_FULL = 0,
+	/* A TCP FIN or RST ended the flow: what its map entry held, taken out
+	 * of the entry by atomic exchanges (the entry stays, at zero: a packet
+	 * racing on another CPU lands either in this event or in the entry,
+	 * exported later). Wakes user space at most every 100 ms (or when the
+	 * ring is over a quarter full); user space looks at the ring again
+	 * 150 ms after it last found records, for those in between. */
+	PROBE_EVENT_FLOW_END = 1,
+};
+
+/* A ring buffer event (enum probe_event_kind). */
 struct probe_overflow {
 	struct probe_flow_key key;
 	struct probe_flow_value value;
+	__u32 kind; /* enum probe_event_kind */
+	__u32 pad;
 };
+
+#define PROBE_TCP_FIN 0x01
+#define PROBE_TCP_RST 0x04
 
 /* Index of the per-CPU `stats` array of packet counts (__u64). Each packet
  * adds to exactly one outcome (one counter per packet on the fast path), so

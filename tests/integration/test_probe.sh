@@ -46,7 +46,7 @@ EOF
 	ip netns exec $A "$WEIR" probe -c "$D/$name/weir.yaml" >"$D/$name/probe.log" 2>&1 &
 	PROBE=$!
 	PIDS="$PIDS $PROBE"
-	for _ in $(seq 100); do grep -q 'msg="ready"' "$D/$name/probe.log" && return 0; sleep 0.1; done
+	for _ in $(seq 100); do grep -q 'msg="ready"' "$D/$name/probe.log" 2>/dev/null && return 0; sleep 0.1; done
 	cat "$D/$name/probe.log" | sed 's/^/# /'
 	return 1
 }

@@ -13,7 +13,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/lib/e2e.bash" # tap
-. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, inA, inB
+. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, probe_launch, inA, inB
 probe_require tshark dumpcap ethtool
 
 probe_pair pv 10.79 79
@@ -45,11 +45,7 @@ ip netns exec $A dumpcap -B 64 -i $IA -f "tcp" -w "$D/tcp.pcap" >/dev/null 2>"$D
 TCPCAP=$!
 PIDS="$PIDS $CAP $TCPCAP"
 for _ in $(seq 50); do [ -s "$D/ipfix.pcap" ] && [ -s "$D/tcp.pcap" ] && break; sleep 0.1; done
-ip netns exec $A "$WEIR" probe -c "$D/weir.yaml" >"$D/probe.log" 2>&1 &
-PROBE=$!
-PIDS="$PIDS $PROBE"
-for _ in $(seq 100); do grep -q 'msg="ready"' "$D/probe.log" && break; sleep 0.1; done
-grep -q 'msg="ready"' "$D/probe.log"
+probe_launch "$D/weir.yaml" "$D/probe.log"
 tap $? "weir probe starts in $A on $IA"
 
 # VLAN 100: 300 datagrams of 100 bytes out, 200 of 60 bytes in.

@@ -3,7 +3,8 @@
  *   probe_traffic sink PORT...                 UDP and TCP sinks ([::], dual stack)
  *   probe_traffic udp DST PORT COUNT SIZE SPORT [PPS]   one flow: COUNT datagrams
  *   probe_traffic flows DST PORT NFLOWS COUNT SIZE      NFLOWS flows (ports PORT..)
- *   probe_traffic tcp DST PORT COUNT SIZE               one connection, COUNT writes
+ *   probe_traffic tcp DST PORT COUNT SIZE [rst]         one connection, COUNT writes,
+ *       closed with FIN (both ways), or with "rst" by a RST once all is acked
  *   probe_traffic vlan IFACE VID SRC DST PORT COUNT SIZE SPORT
  *       COUNT IPv4/UDP frames tagged 802.1Q VID, written on IFACE by a packet
  *       socket (the tag in the frame, as no VLAN device is needed)
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,7 +153,7 @@ static int udp(const char *dst, unsigned port, unsigned nflows, unsigned long co
 	return 0;
 }
 
-static int tcp(const char *dst, unsigned port, unsigned long count, unsigned size)
+static int tcp(const char *dst, unsigned port, unsigned long count, unsigned size, int rst)
 {
 	struct sockaddr_storage to;
 	socklen_t len;
@@ -172,6 +175,23 @@ static int tcp(const char *dst, unsigned port, unsigned long count, unsigned siz
 			return 1;
 		}
 		total += (unsigned long)w;
+	}
+	if (rst) {
+		/* Every byte acked first (a RST drops what is queued), then
+		 * SO_LINGER 0: close() sends a RST instead of a FIN. */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		int queued = 1;
+
+		for (int i = 0; i < 500 && queued > 0; i++) {
+			if (ioctl(fd, SIOCOUTQ, &queued) < 0)
+				break;
+			if (queued > 0)
+				usleep(10000);
+		}
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		printf("sent %lu bytes\n", total);
+		return 0;
 	}
 	shutdown(fd, SHUT_WR);
 	while (read(fd, buf, sizeof(buf)) > 0)
@@ -248,9 +268,9 @@ int main(int argc, char **argv)
 	if (argc == 7 && !strcmp(argv[1], "flows"))
 		return udp(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]),
 			   strtoul(argv[5], NULL, 10), (unsigned)atoi(argv[6]), 0, 0);
-	if (argc == 6 && !strcmp(argv[1], "tcp"))
+	if ((argc == 6 || (argc == 7 && !strcmp(argv[6], "rst"))) && !strcmp(argv[1], "tcp"))
 		return tcp(argv[2], (unsigned)atoi(argv[3]), strtoul(argv[4], NULL, 10),
-			   (unsigned)atoi(argv[5]));
+			   (unsigned)atoi(argv[5]), argc == 7);
 	if (argc == 10 && !strcmp(argv[1], "vlan"))
 		return vlan(argv[2], (unsigned)atoi(argv[3]), argv[4], argv[5],
 			    (unsigned)atoi(argv[6]), strtoul(argv[7], NULL, 10),

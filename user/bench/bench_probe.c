@@ -325,14 +325,14 @@ static double rate_run(struct bench *b, int with_probe, double *secs, double *ns
 static void usage(FILE *out, const void *ctx)
 {
 	(void)ctx;
-	fprintf(out,
-		"usage: weir bench probe [--count N] [--size BYTES] [--flows N] [--rate PPS]\n"
-		"                        [--seconds S] [--runs N] [--drain-interval MS]\n\n"
-		"UDP datagrams/s one sender reaches on a veth pair without and with the\n"
-		"probe (best of --runs each; --count datagrams of --size bytes per run),\n"
-		"then the probe's exporter CPU and softflowd's on the same traffic: --flows\n"
-		"concurrent flows at --rate datagrams/s for --seconds. The probe drains\n"
-		"its kernel map every --drain-interval ms (default: probe.drain-interval's).\n");
+	fprintf(out, "usage: weir bench probe [--count N] [--size BYTES] [--flows N] [--rate PPS]\n"
+		     "                        [--seconds S] [--runs N] [--drain-interval MS]\n\n"
+		     "UDP datagrams/s one sender reaches on a veth pair without and with the\n"
+		     "probe (best of --runs each; --count datagrams of --size bytes per run),\n"
+		     "then the probe's exporter CPU and softflowd's on the same traffic: --flows\n"
+		     "concurrent flows at --rate datagrams/s for --seconds. The probe drains\n"
+		     "its kernel map every --drain-interval ms (default: probe.drain-interval's,\n"
+		     "a third of the idle timeout, at most 5 s).\n");
 }
 
 int bench_probe_main(int argc, char **argv)
@@ -361,6 +361,7 @@ int bench_probe_main(int argc, char **argv)
 	pid_t sf;
 	struct cli_opts o;
 	int c, ret = 1, stats_fd = -1;
+	char drain[64];
 
 	b.flows = 10000;
 	b.size = 64;
@@ -441,6 +442,10 @@ int bench_probe_main(int argc, char **argv)
 		       "on)\n");
 
 	/* CPU and counts at a fixed rate, probe and softflowd together. */
+	if (b.drain_ms)
+		snprintf(drain, sizeof(drain), "%u ms", b.drain_ms);
+	else
+		snprintf(drain, sizeof(drain), "idle-timeout / 3, at most 5 s (the default)");
 	b.count = (uint64_t)rate * seconds;
 	b.rate = rate;
 	cp.fd = udp_socket(b.fd_s, &b, PROBE_PORT);
@@ -474,7 +479,8 @@ int bench_probe_main(int argc, char **argv)
 	atomic_store(&b.stop, 2);
 	pthread_join(cp.thread, NULL);
 	pthread_join(cs.thread, NULL);
-	printf("probe: %u concurrent flows at %u datagrams/s for %.1f s\n", b.flows, rate, secs);
+	printf("probe: %u concurrent flows at %u datagrams/s for %.1f s, drain every %s\n", b.flows,
+	       rate, secs, drain);
 	printf("probe: user-space CPU of the probe %.2f%% of a core (target <= 1%%)\n",
 	       100.0 * (cpu1 - cpu0) / wall);
 	printf("probe: softflowd CPU %.2f%% of a core; probe/softflowd = 1/%.0f (target <= 1/20)\n",

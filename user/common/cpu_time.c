@@ -47,12 +47,33 @@ static double stat_s(const char *path)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Nanoseconds on the CPU of one task (/proc .../schedstat, first field);
+ * -1 when unknown. /proc's utime and stime come in 10 ms ticks: too coarse
+ * for a thread that works a few milliseconds every few seconds. */
+static double schedstat_s(const char *path)
+{
+	unsigned long long ns;
+	FILE *f = fopen(path, "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llu", &ns);
+	fclose(f);
+	return n == 1 ? (double)ns / 1e9 : -1;
+}
+
 double cpu_pid_s(pid_t pid)
 {
 	char path[64];
+	struct timespec ts;
+	clockid_t id;
 
 	if (pid <= 0)
 		return -1;
+	/* The process's CPU clock: every thread, nanoseconds. */
+	if (clock_getcpuclockid(pid, &id) == 0 && clock_gettime(id, &ts) == 0)
+		return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	return stat_s(path);
 }
@@ -79,8 +100,12 @@ double cpu_threads_named_s(const char *comm)
 		fclose(f);
 		if (strcmp(name, comm) != 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
-		s = stat_s(path);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
+		s = schedstat_s(path);
+		if (s < 0) {
+			snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+			s = stat_s(path);
+		}
 		if (s > 0)
 			sum += s;
 	}

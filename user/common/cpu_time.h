@@ -10,7 +10,8 @@
 double cpu_thread_s(void);
 /* User + system seconds of this process, every thread. */
 double cpu_self_s(void);
-/* User + system seconds of process `pid` (/proc), -1 when unknown. */
+/* User + system seconds of process `pid` (its CPU clock, else /proc), -1 when
+ * unknown. */
 double cpu_pid_s(pid_t pid);
 /* Summed over this process's threads whose name (comm) is `comm`. */
 double cpu_threads_named_s(const char *comm);

@@ -8,9 +8,6 @@
 
 #include "probe_internal.h"
 
-#define TCP_FIN 0x01
-#define TCP_RST 0x04
-
 /* FNV-1a over the key's 48 bytes, 8 at a time. */
 static uint64_t key_hash(const struct probe_flow_key *k)
 {
@@ -78,8 +75,8 @@ int probe_table_add(struct probe_table *t, const struct probe_flow_key *k,
 	size_t i;
 	struct probe_entry *e;
 
-	if (!v->packets)
-		return 0; /* a CPU that never saw the flow */
+	if (!v->packets && !v->bytes)
+		return 0; /* an entry a FIN/RST emptied (probe.bpf.c) */
 	i = find(t, k);
 	if (t->slots[i]) {
 		e = &t->entries[t->slots[i] - 1];
@@ -137,9 +134,20 @@ static void remove_entry(struct probe_table *t, size_t d)
 	t->count--;
 }
 
+int probe_table_take(struct probe_table *t, const struct probe_flow_key *k, struct probe_entry *out)
+{
+	size_t i = find(t, k);
+
+	if (!t->slots[i])
+		return -ENOENT;
+	*out = t->entries[t->slots[i] - 1];
+	remove_entry(t, t->slots[i] - 1);
+	return 0;
+}
+
 static int due(const struct probe_entry *e, uint64_t now, uint64_t idle, uint64_t active)
 {
-	if (e->tcp_flags & (TCP_FIN | TCP_RST))
+	if (e->tcp_flags & (PROBE_TCP_FIN | PROBE_TCP_RST))
 		return PROBE_END_FLOW_END;
 	if (now >= e->last_ns + idle)
 		return PROBE_END_IDLE;

@@ -28,7 +28,7 @@ struct probe_config {
 	uint64_t observation_domain;   /* IPFIX observation domain id; default 1 */
 	uint64_t active_timeout_ms;    /* default 60 s */
 	uint64_t idle_timeout_ms;      /* default 15 s */
-	uint64_t drain_interval_ms;    /* maps swapped and drained; default 1 s */
+	uint64_t drain_interval_ms;    /* maps swapped and drained; default idle/3, at most 5 s */
 	uint64_t template_refresh_ms;  /* templates and options data resent; default 60 s */
 	uint64_t interface_refresh_ms; /* interfaces looked at again; default 5 s */
 	uint64_t mtu;		       /* path MTU; 0 = the route's MTU to each collector */
@@ -70,6 +70,7 @@ struct probe_stats {
 	uint64_t messages;     /* IPFIX messages built */
 	uint64_t send_errors;  /* failed sends, over every collector */
 	uint64_t table_full;   /* records exported early: the user-space table was full */
+	uint64_t flow_ends;    /* flows a TCP FIN or RST ended (exported at once) */
 	uint64_t interfaces;   /* interfaces attached now */
 	uint64_t iface_events; /* interfaces seen going down, up, away or back */
 	/* Time the programs ran and how many times (every program loaded),

@@ -110,6 +110,10 @@ void probe_table_fini(struct probe_table *t);
  * 0, or -ENOSPC when the table is full (nothing changed). */
 int probe_table_add(struct probe_table *t, const struct probe_flow_key *k,
 		    const struct probe_flow_value *v);
+/* Copies the key's entry to *out and removes it. Returns 0, or -ENOENT
+ * when the table has no such entry. */
+int probe_table_take(struct probe_table *t, const struct probe_flow_key *k,
+		     struct probe_entry *out);
 /* Brings what probe_table_add(t, k, ...) will read into the cache: stage
  * 0 the key's slot, stage 1 (a few keys later, once the slot is there) its
  * entry. A drain adds thousands of keys spread over megabytes; without
@@ -209,10 +213,10 @@ struct probe {
 	int started, stopped;
 	int ready; /* probe_new() succeeded: probe_stop() does the last export */
 	struct metrics_registry *metrics;
-	_Atomic uint64_t flows, messages, table_full, iface_events, nattached;
+	_Atomic uint64_t flows, messages, table_full, iface_events, nattached, flow_ends;
 	uint64_t kstats_last[PROBE_STATS]; /* what the collector last added */
 	pthread_mutex_t kstats_lock;
-	struct metric_series *m_flows, *m_messages_built, *m_table_full;
+	struct metric_series *m_flows, *m_messages_built, *m_table_full, *m_flow_ends;
 	struct metric_series *m_kernel[PROBE_STATS];
 	struct metric_family *f_iface_events;
 	struct metric_series *m_attached;

@@ -53,3 +53,13 @@ probe_pair_cleanup() {
 
 inA() { ip netns exec $A "$@"; }
 inB() { ip netns exec $B "$@"; }
+
+# probe_launch YAML LOG: weir probe -c YAML in $A, its output in LOG; sets
+# PROBE (killed at exit). Returns 0 once it says it is ready, 1 after 10 s.
+probe_launch() {
+	ip netns exec $A "$WEIR" probe -c "$1" >"$2" 2>&1 &
+	PROBE=$!
+	PIDS="$PIDS $PROBE"
+	for _ in $(seq 100); do grep -q 'msg="ready"' "$2" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}

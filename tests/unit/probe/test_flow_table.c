@@ -3,6 +3,7 @@
  * leave on idle, active timeout and TCP FIN/RST, a full table says so, and
  * removal keeps every other entry reachable (checked against a plain array
  * over many random operations). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,4 +167,38 @@ TEST(removal_keeps_every_entry_reachable)
 		CHECK(!t.slots[i]);
 	probe_table_fini(&t);
 	free(ref);
+}
+
+/* A flow a FIN/RST ended leaves with what earlier drains put in the table;
+ * the other entries stay reachable; an entry the kernel emptied (no bytes,
+ * no packets) adds nothing, one with bytes but no packets still counts. */
+TEST(take_ends_one_flow)
+{
+	struct probe_table t;
+	struct probe_flow_key k1 = key(1), k2 = key(2), k3 = key(3);
+	struct probe_flow_value a = val(100, 2, 10 * MS, 20 * MS), b = val(7, 1, 30 * MS, 30 * MS);
+	struct probe_flow_value zero = val(0, 0, 5 * MS, 5 * MS), bytes_only = val(9, 0, 1, 1);
+	struct probe_entry e;
+	struct seen s = {0};
+
+	REQUIRE_EQ(probe_table_init(&t, 16), 0);
+	CHECK_EQ(probe_table_add(&t, &k1, &a), 0);
+	CHECK_EQ(probe_table_add(&t, &k2, &a), 0);
+	CHECK_EQ(probe_table_add(&t, &k1, &b), 0); /* the FIN record */
+	CHECK_EQ(probe_table_add(&t, &k3, &zero), 0);
+	CHECK_EQ(t.count, 2);
+	CHECK_EQ(probe_table_take(&t, &k1, &e), 0);
+	CHECK_EQ(e.bytes, 107);
+	CHECK_EQ(e.packets, 3);
+	CHECK_EQ(e.first_ns, 10 * MS);
+	CHECK_EQ(e.last_ns, 30 * MS);
+	CHECK_EQ(t.count, 1);
+	CHECK_EQ(probe_table_take(&t, &k1, &e), -ENOENT);
+	CHECK_EQ(probe_table_take(&t, &k3, &e), -ENOENT);
+	CHECK_EQ(probe_table_add(&t, &k2, &bytes_only), 0);
+	CHECK_EQ(probe_table_expire(&t, 0, 1, 1, 1, collect, &s), 0);
+	CHECK_EQ(s.n, 1);
+	CHECK_EQ(s.bytes, 109);
+	CHECK_EQ(s.packets, 2);
+	probe_table_fini(&t);
 }
