@@ -2330,22 +2330,32 @@ static int widget(const struct store_config *store, struct store_client *ch,
 		out = NULL;
 		int named = any_named(&col, 1);
 
-		if (named) { /* the five rows named, outside */
-			add(&q, "SELECT ");
+		/* Named (AS numbers, ports with their protocol): the rows are
+		 * named first and summed by name, so that 443/tcp and 443/udp
+		 * are one "443/https"; then the top five. */
+		if (named) {
+			add(&q, "SELECT n, sum(s) AS s FROM (SELECT ");
 			add_named(&q, col, "v");
-			add(&q, ", s FROM (");
+			add(&q, " AS n, s FROM (");
 		}
 		add(&q, "SELECT ");
-		add_label(&q, col, 0);
+		if (!strcmp(col->name,
+			    "ExporterName")) /* an exporter without a name: its address */
+			add(&q, "if(ExporterName = '', replaceRegexpOne(IPv6NumToString("
+				"ExporterAddress), '^::ffff:', ''), ExporterName)");
+		else
+			add_label(&q, col, 0);
 		add(&q,
 		    " AS v, SUM(Bytes * SamplingRate) AS s FROM %s WHERE TimeReceived >= now() - "
 		    "300 "
 		    "AND (",
 		    tn);
 		buf_append(&q.b, ten, strlen(ten));
-		add(&q, ") GROUP BY v ORDER BY s DESC, v LIMIT 5");
+		add(&q, ") GROUP BY v");
 		if (named)
-			add(&q, ") ORDER BY s DESC, v");
+			add(&q, ")) GROUP BY n ORDER BY s DESC, n LIMIT 5");
+		else
+			add(&q, " ORDER BY s DESC, v LIMIT 5");
 		add(&q, " FORMAT TabSeparated");
 		ret = widget_run(ch, a, &q, &out);
 		if (ret < 0)
