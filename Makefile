@@ -101,6 +101,9 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h $(wildcard bpf/*.h)
 	@echo "  BPF     $<"
 	$(Q)$(BPF_CC) $(BPF_CFLAGS) -c $< -o $@
 
+# 32-bit atomics (the probe's flow value keeps to 40 bytes).
+$(BUILD)/bpf/probe.bpf.o: BPF_CFLAGS += -mcpu=v3
+
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(Q)bpftool gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 

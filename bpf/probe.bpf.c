@@ -356,7 +356,7 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 		if (v->last_ns != now)
 			v->last_ns = now;
 		if ((v->tcp_flags | p->tcp_flags) != v->tcp_flags)
-			__sync_fetch_and_or(&v->tcp_flags, (__u64)p->tcp_flags);
+			__sync_fetch_and_or(&v->tcp_flags, (__u32)p->tcp_flags);
 		stat(PROBE_STAT_COUNTED);
 		if (ends)
 			flow_end(p, v, now);

@@ -33,15 +33,17 @@ struct probe_flow_key {
  * atomically, tcp_flags OR-ed atomically (only when a new flag shows up),
  * last_ns stored as is (a racing CPU may leave it a few microseconds
  * early). Times are bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE:
- * CLOCK_MONOTONIC up to one tick behind). */
+ * CLOCK_MONOTONIC up to one tick behind). 40 bytes: with the 48-byte key
+ * and the kernel's 40-byte element header a hash map element is 128 bytes,
+ * two whole cache lines (136 straddled three). */
 struct probe_flow_value {
 	__u64 bytes; /* IP bytes: header and payload, as IPFIX octetDeltaCount */
 	__u64 packets;
 	__u64 first_ns;
 	__u64 last_ns;
-	__u64 tcp_flags; /* OR of every packet's flags (12 bits; 64 for BPF's atomic OR) */
+	__u32 tcp_flags; /* OR of every packet's flags (12 bits; 32-bit atomics: -mcpu=v3) */
 	__u8 tos;	 /* of the first packet */
-	__u8 pad[7];
+	__u8 pad[3];
 };
 
 /* What a ring buffer event is. */

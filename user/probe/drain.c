@@ -17,6 +17,12 @@
 
 #define DRAIN_BATCH 1024
 
+/* With the kernel's 40-byte element header, a hash element of these is 128
+ * bytes: two whole cache lines per flow, which the programs' cost at many
+ * flows depends on (bpf/probe.h). */
+_Static_assert(sizeof(struct probe_flow_key) + sizeof(struct probe_flow_value) == 88,
+	       "probe: flow key and value no longer fill two cache lines with the header");
+
 int probe_drain_init(struct probe_drain *d, size_t max_flows, struct error *err)
 {
 	int r;
