@@ -902,7 +902,7 @@ static void print_summary(const struct summary_row *rows, unsigned n)
 	       "figures move with what else runs; weir's CPU without the bench's senders and "
 	       "mock broker, the embedded engine's included)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), load[0]);
-	printf("e2e summary: %-14s %-5s %9s %9s %9s %7s %10s %9s %9s %7s %17s %17s\n", "engine",
+	printf("e2e summary: %-14s %-12s %9s %9s %9s %7s %10s %9s %9s %7s %17s %17s\n", "engine",
 	       "bus", "offered/s", "held/s", "stored/s", "lost", "target", "weir us", "CH us",
 	       "B/flow", "weir MiB (peak)", "server MiB (peak)");
 	for (unsigned i = 0; i < n; i++) {
@@ -918,7 +918,7 @@ static void print_summary(const struct summary_row *rows, unsigned n)
 		else
 			snprintf(ch, sizeof(ch), "-");
 		printf(
-		    "e2e summary: %-14s %-5s %9.0f %9s %9.0f %7llu %10.0f %9.2f %9.2f %7.1f %17s "
+		    "e2e summary: %-14s %-12s %9.0f %9s %9.0f %7llu %10.0f %9.2f %9.2f %7.1f %17s "
 		    "%17s\n",
 		    r->engine, r->bus, r->offered, r->held ? held : "-", r->stored,
 		    (unsigned long long)r->lost, r->target, r->weir_cpu_us, r->ch_cpu_us,

@@ -274,6 +274,19 @@ TEST(columns_of_flows)
 	free(cols);
 }
 
+/* The block's bytes into out[0..size) (all of them: checked); returns how many. */
+static size_t block_copy(const struct store_block *block, uint8_t *out, size_t size)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < block->nsegs; i++) {
+		REQUIRE(at + block->segs[i].len <= size);
+		memcpy(out + at, block->segs[i].p, block->segs[i].len);
+		at += block->segs[i].len;
+	}
+	return at;
+}
+
 /* The enrichment columns (store_writer_set_strings): ids become Strings when
  * the block is built, after the rows are sorted; 0 is "". */
 TEST(enrichment_columns_resolve_ids)
@@ -302,11 +315,7 @@ TEST(enrichment_columns_resolve_ids)
 	f[2].enriched.exporter.name = strtab_intern_cstr(strs, "x");
 	append(&b, f, 3);
 	REQUIRE(store_native_batch_block(&b, &block) == 0);
-	for (size_t i = 0; i < block.nsegs; i++) {
-		REQUIRE(at + block.segs[i].len <= sizeof(got));
-		memcpy(got + at, block.segs[i].p, block.segs[i].len);
-		at += block.segs[i].len;
-	}
+	at = block_copy(&block, got, sizeof(got));
 	CHECK_EQ(at, block.bytes);
 	/* ExporterName first: its header, then three rows (unsorted here). */
 	static const uint8_t want[] = "\x0c"
@@ -355,11 +364,7 @@ TEST(string_ids_repeated_and_long)
 	}
 	append(&b, f, 6);
 	REQUIRE(store_native_batch_block(&b, &block) == 0);
-	for (size_t i = 0; i < block.nsegs; i++) {
-		REQUIRE(at + block.segs[i].len <= sizeof(got));
-		memcpy(got + at, block.segs[i].p, block.segs[i].len);
-		at += block.segs[i].len;
-	}
+	at = block_copy(&block, got, sizeof(got));
 	for (unsigned i = 0; i < 6; i++) {
 		size_t len = ids[i] == a ? 2 : ids[i] == l ? 200 : 0;
 		const char *s = ids[i] == a ? "ab" : longer;
