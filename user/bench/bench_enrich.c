@@ -21,6 +21,7 @@
 #include "../enrich/enrich.h"
 #include "../store/store.h"
 #include "bench.h"
+#include "bench_internal.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -242,6 +243,114 @@ static void usage(FILE *out, const void *ctx)
 		"                each datagram's flows, as the outlet does)\n");
 }
 
+/* An Akvorado-like configuration: classifiers, static metadata for every
+ * exporter (base + x * step, x < exporters) and interface 1..interfaces,
+ * `prefixes` networks, the GeoIP databases given. */
+int bench_enrich_setup(const struct bench_enrich_setup *s, struct enrich **out)
+{
+	struct buf y = {0};
+	struct config_doc *doc = NULL;
+	struct config_error ce;
+	struct enrich_config cfg;
+	struct enrich *e = NULL;
+	struct error err = {{0}};
+	uint64_t *set = NULL;
+	int ret = -ENOMEM, r;
+
+	*out = NULL;
+	buf_printf(
+	    &y, "core:\n"
+		"  exporter-classifiers:\n"
+		"    - 'ClassifySiteRegex(Exporter.Name, \"^([^-]+)-\", \"$1\")'\n"
+		"  interface-classifiers:\n"
+		"    - 'ClassifyConnectivityRegex(Interface.Description, "
+		"\"^(?i)(transit|pni|ppni|ix):? "
+		"\", \"$1\") && ClassifyProviderRegex(Interface.Description, \"^[^ ]+? ([^ ]+)\", "
+		"\"$1\") && ClassifyExternal()'\n"
+		"    - ClassifyInternal()\n"
+		"  default-sampling-rate: 1000\n"
+		"metadata:\n"
+		"  providers:\n"
+		"    - type: static\n"
+		"      exporters:\n");
+	for (uint64_t x = 0; x < s->exporters; x++) {
+		uint32_t a = s->exporter_base + (uint32_t)x * s->exporter_step;
+
+		buf_printf(&y,
+			   "        %u.%u.%u.%u/32:\n          name: site%u-edge%u\n          "
+			   "if-indexes:\n",
+			   a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, (unsigned)(x / 4),
+			   (unsigned)x);
+		for (uint64_t i = 1; i <= s->interfaces; i++)
+			buf_printf(&y,
+				   "            %u: {name: et-0/0/%u, description: '%s %u', speed: "
+				   "100000}\n",
+				   (unsigned)i, (unsigned)i,
+				   i % 3 ? "Transit: Cogent" : "core link", (unsigned)i);
+	}
+	if (s->geoip_asn || s->geoip_geo) {
+		buf_printf(&y, "geoip:\n");
+		if (s->geoip_asn)
+			buf_printf(&y, "  asn-database: ['%s']\n", s->geoip_asn);
+		if (s->geoip_geo)
+			buf_printf(&y, "  geo-database: ['%s']\n", s->geoip_geo);
+	}
+	buf_printf(&y, "networks:\n  networks:\n");
+	/* Unique prefixes: a YAML key may appear once. */
+	size_t set_mask = 1;
+	while (set_mask < s->prefixes * 2)
+		set_mask = set_mask * 2 + 1;
+	set = calloc(set_mask + 1, sizeof(*set));
+	if (!set)
+		goto out;
+	for (uint64_t n = 0; n < s->prefixes; n++) {
+		unsigned len = 16 + (unsigned)(rnd() % 13);
+		uint32_t a = (uint32_t)rnd() & (len ? ~0u << (32 - len) : 0);
+		uint64_t key = ((uint64_t)a << 8 | len) + 1;
+		size_t j = (size_t)(key * 0x9e3779b97f4a7c15ULL >> 20) & set_mask;
+		while (set[j] && set[j] != key)
+			j = (j + 1) & set_mask;
+		if (set[j]) {
+			n--;
+			continue;
+		}
+		set[j] = key;
+		buf_printf(&y, "    %u.%u.%u.%u/%u: {name: net%u, asn: %u, country: FR}\n", a >> 24,
+			   (a >> 16) & 255, (a >> 8) & 255, a & 255, len, (unsigned)(n % 1000),
+			   (unsigned)(64512 + n % 1000));
+	}
+	if (!y.data || y.nomem) {
+		fprintf(stderr, "bench enrich: out of memory\n");
+		goto out;
+	}
+	ret = -EINVAL;
+	doc = config_doc_load_string("bench.yaml", y.data, &ce);
+	if (!doc) {
+		fprintf(stderr, "bench enrich: %s\n", ce.text);
+		goto out;
+	}
+	if (enrich_config_defaults(&cfg) < 0 ||
+	    config_bind(doc->root, enrich_config_fields, &cfg, "", "bench.yaml", &ce) < 0) {
+		fprintf(stderr, "bench enrich: %s\n", ce.text);
+		enrich_config_free(&cfg);
+		goto out;
+	}
+	r = enrich_new(&cfg, NULL, &e, &err);
+	enrich_config_free(&cfg);
+	if (r < 0 || enrich_start(e, &err) < 0) {
+		fprintf(stderr, "bench enrich: %s\n", err.text);
+		enrich_free(e);
+		goto out;
+	}
+	*out = e;
+	ret = 0;
+out:
+	free(set);
+	config_doc_free(doc);
+	buf_free(&y);
+	return ret;
+}
+
 int bench_enrich_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -260,10 +369,6 @@ int bench_enrich_main(int argc, char **argv)
 	struct cli_opts o;
 	int c;
 	uint64_t flows = 20000000, prefixes = 100000, exporters = 64, interfaces = 64;
-	struct buf y = {0};
-	struct config_doc *doc = NULL;
-	struct config_error ce;
-	struct enrich_config cfg;
 	struct enrich *e = NULL;
 	struct enrich_worker *w = NULL;
 	struct error err = {{0}};
@@ -299,85 +404,19 @@ int bench_enrich_main(int argc, char **argv)
 	if (!exporters || exporters > 65000 || !interfaces || !flows || !npool)
 		return cli_opts_usage_error(&o);
 
-	/* An Akvorado-like configuration: classifiers, static metadata for
-	 * every exporter and interface, many networks. */
-	buf_printf(
-	    &y, "core:\n"
-		"  exporter-classifiers:\n"
-		"    - 'ClassifySiteRegex(Exporter.Name, \"^([^-]+)-\", \"$1\")'\n"
-		"  interface-classifiers:\n"
-		"    - 'ClassifyConnectivityRegex(Interface.Description, "
-		"\"^(?i)(transit|pni|ppni|ix):? "
-		"\", \"$1\") && ClassifyProviderRegex(Interface.Description, \"^[^ ]+? ([^ ]+)\", "
-		"\"$1\") && ClassifyExternal()'\n"
-		"    - ClassifyInternal()\n"
-		"  default-sampling-rate: 1000\n"
-		"metadata:\n"
-		"  providers:\n"
-		"    - type: static\n"
-		"      exporters:\n");
-	for (uint64_t x = 0; x < exporters; x++) {
-		buf_printf(&y,
-			   "        10.%u.%u.1/32:\n          name: site%u-edge%u\n          "
-			   "if-indexes:\n",
-			   (unsigned)(x >> 8), (unsigned)(x & 255), (unsigned)(x / 4), (unsigned)x);
-		for (uint64_t i = 1; i <= interfaces; i++)
-			buf_printf(&y,
-				   "            %u: {name: et-0/0/%u, description: '%s %u', speed: "
-				   "100000}\n",
-				   (unsigned)i, (unsigned)i,
-				   i % 3 ? "Transit: Cogent" : "core link", (unsigned)i);
+	{
+		struct bench_enrich_setup es = {.exporters = exporters,
+						.interfaces = interfaces,
+						.prefixes = prefixes,
+						.exporter_base = 0x0a000001u,
+						.exporter_step = 256,
+						.geoip_asn = geoip_asn,
+						.geoip_geo = geoip_geo};
+
+		if (bench_enrich_setup(&es, &e) < 0)
+			goto out;
 	}
-	if (geoip_asn || geoip_geo) {
-		buf_printf(&y, "geoip:\n");
-		if (geoip_asn)
-			buf_printf(&y, "  asn-database: ['%s']\n", geoip_asn);
-		if (geoip_geo)
-			buf_printf(&y, "  geo-database: ['%s']\n", geoip_geo);
-	}
-	buf_printf(&y, "networks:\n  networks:\n");
-	/* Unique prefixes: a YAML key may appear once. */
-	size_t set_mask = 1;
-	while (set_mask < prefixes * 2)
-		set_mask = set_mask * 2 + 1;
-	uint64_t *set = calloc(set_mask + 1, sizeof(*set));
-	if (!set)
-		goto out;
-	for (uint64_t n = 0; n < prefixes; n++) {
-		unsigned len = 16 + (unsigned)(rnd() % 13);
-		uint32_t a = (uint32_t)rnd() & (len ? ~0u << (32 - len) : 0);
-		uint64_t key = ((uint64_t)a << 8 | len) + 1;
-		size_t j = (size_t)(key * 0x9e3779b97f4a7c15ULL >> 20) & set_mask;
-		while (set[j] && set[j] != key)
-			j = (j + 1) & set_mask;
-		if (set[j]) {
-			n--;
-			continue;
-		}
-		set[j] = key;
-		buf_printf(&y, "    %u.%u.%u.%u/%u: {name: net%u, asn: %u, country: FR}\n", a >> 24,
-			   (a >> 16) & 255, (a >> 8) & 255, a & 255, len, (unsigned)(n % 1000),
-			   (unsigned)(64512 + n % 1000));
-	}
-	free(set);
-	if (!y.data || y.nomem) {
-		fprintf(stderr, "bench enrich: out of memory\n");
-		return 1;
-	}
-	doc = config_doc_load_string("bench.yaml", y.data, &ce);
-	if (!doc) {
-		fprintf(stderr, "bench enrich: %s\n", ce.text);
-		goto out;
-	}
-	if (enrich_config_defaults(&cfg) < 0 ||
-	    config_bind(doc->root, enrich_config_fields, &cfg, "", "bench.yaml", &ce) < 0) {
-		fprintf(stderr, "bench enrich: %s\n", ce.text);
-		enrich_config_free(&cfg);
-		goto out;
-	}
-	int r = enrich_new(&cfg, NULL, &e, &err);
-	enrich_config_free(&cfg);
-	if (r < 0 || enrich_start(e, &err) < 0 || enrich_worker_new(e, &w, &err) < 0) {
+	if (enrich_worker_new(e, &w, &err) < 0) {
 		fprintf(stderr, "bench enrich: %s\n", err.text);
 		goto out;
 	}
@@ -443,7 +482,5 @@ out:
 	free(pool);
 	enrich_worker_free(w);
 	enrich_free(e);
-	config_doc_free(doc);
-	buf_free(&y);
 	return rc;
 }

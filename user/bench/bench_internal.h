@@ -43,6 +43,22 @@ static inline int bench_engines_parse(const char *arg, int *server, int *embedde
 	return *server || *embedded ? 0 : -EINVAL;
 }
 
+/* ---- Enrichment (bench_enrich.c) ---- */
+
+struct enrich;
+/* What `weir bench enrich` and `weir bench e2e --enrich` enrich with: an
+ * Akvorado-like configuration (classifiers, static metadata for `exporters`
+ * exporters at exporter_base + x * exporter_step, interfaces 1..interfaces
+ * each, `prefixes` networks, the .mmdb files given or NULL). */
+struct bench_enrich_setup {
+	uint64_t exporters, interfaces, prefixes;
+	uint32_t exporter_base, exporter_step; /* IPv4, host order */
+	const char *geoip_asn, *geoip_geo;
+};
+/* A started enrich instance in *out (enrich_free() it), or -errno with the
+ * reason printed to stderr. */
+int bench_enrich_setup(const struct bench_enrich_setup *s, struct enrich **out);
+
 /* ---- Footprint (footprint.c) ---- */
 
 /* Resident memory of a process, bytes (0 when unknown). */

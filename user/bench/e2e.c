@@ -33,6 +33,7 @@
 #include "demo/demo.h"
 #include "decode/decode.h"
 #include "demo/demo_exporter.h"
+#include "enrich/enrich.h"
 #include "inlet/inlet.h"
 #include "orchestrator/orchestrator.h"
 #include "outlet/outlet.h"
@@ -63,6 +64,10 @@ struct bench_opts {
 	 * each sender one observation domain. --scale: 1 then 2 workers. */
 	unsigned domains;
 	int scale;
+	/* --enrich: every run twice, enrichment off then on (this instance,
+	 * bench_enrich_setup() for the senders' addresses); NULL: off only. */
+	struct enrich *enrich;
+	const char *geoip_asn, *geoip_geo;
 };
 
 /* One sender: pre-encoded datagrams (so the encoder's cost is not in the
@@ -315,6 +320,7 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		    .metrics = metrics,
 		    .consumers = consumers,
 		    .consumer_capacity = kafka ? 0 : bc.ring_size,
+		    .enrich = o->enrich,
 		};
 
 		ret = outlet_new(&p, &outlet, NULL);
@@ -635,7 +641,7 @@ struct summary_row {
 	struct bench_mem weir_mem, ch_mem;
 };
 
-#define MAX_SUMMARY 4
+#define MAX_SUMMARY 8
 
 /* Starts the engine (a private server, or an embedded database on a
  * temporary directory, or `url`), runs the ring then Kafka on it as asked,
@@ -732,17 +738,21 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 				  : "");
 	}
 	ret = 0;
-	for (int mode = 0; mode < 2; mode++) {
-		int kafka = mode == 1;
+	/* mode: bit 0 Kafka, bit 1 enrichment on (--enrich) */
+	double per_cpu[4] = {0}, held_rate[4] = {0};
+	for (int mode = 0; mode < 4; mode++) {
+		int kafka = mode & 1, enriched = mode >> 1;
 		uint64_t rate = embedded ? o->rate_embedded : o->rate;
 		struct bench_opts mo = *o;
 		struct run_result r;
 		int zero_loss = 0;
 		char label[32];
 
-		if ((kafka && !o->kafka) || (!kafka && !o->ring))
+		if ((kafka && !o->kafka) || (!kafka && !o->ring) || (enriched && !o->enrich))
 			continue;
-		snprintf(label, sizeof(label), "%s %s", name, kafka ? "kafka" : "ring");
+		mo.enrich = enriched ? o->enrich : NULL;
+		snprintf(label, sizeof(label), "%s %s%s", name, kafka ? "kafka" : "ring",
+			 enriched ? "+enrich" : "");
 		/* The mock broker (one thread in this process, 5 MB kept per
 		 * partition) falls behind between 300k and 400k flows/s
 		 * (measured) and deletes what the outlets have not read: a lossy first try there
@@ -810,6 +820,13 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 			 * pipeline kept pace rather than absorbing a burst. */
 			int held = zero_loss && r.backlog <= 2ull * o->workers * sc.batch_rows;
 			double figure = held ? offered : (double)r.rows / r.seconds;
+			/* Flows stored per CPU second of the pipeline (this process
+			 * without the senders and the mock broker, plus the server):
+			 * what enrichment costs, whatever rate the runs held. */
+			double cpu = r.weir_cpu - r.sender_cpu - r.mock_cpu + r.ch_cpu;
+
+			per_cpu[mode] = cpu > 0 ? (double)r.rows / cpu : 0;
+			held_rate[mode] = zero_loss ? figure : 0;
 			struct summary_row *row =
 			    *nsummary < MAX_SUMMARY ? &summary[*nsummary] : NULL;
 
@@ -829,7 +846,8 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 			if (row) {
 				(*nsummary)++;
 				*row = (struct summary_row){
-				    .bus = kafka ? "kafka" : "ring",
+				    .bus = kafka ? (enriched ? "kafka+enrich" : "kafka")
+						 : (enriched ? "ring+enrich" : "ring"),
 				    .target = kafka ? 300000.0 : target,
 				    .offered = offered,
 				    .stored = (double)r.rows / r.seconds,
@@ -853,6 +871,16 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 			}
 		}
 	}
+	for (int kafka = 0; kafka < 2 && o->enrich && !ret; kafka++)
+		if (per_cpu[kafka] > 0 && per_cpu[kafka | 2] > 0)
+			printf(
+			    "e2e %s %s enrichment: off %.0f, on %.0f flows/s held with zero loss "
+			    "(ratio %.2f); off %.0f, on %.0f flows per CPU second of weir + "
+			    "ClickHouse (ratio %.2f; target at least 0.90: %s)\n",
+			    name, kafka ? "kafka" : "ring", held_rate[kafka], held_rate[kafka | 2],
+			    held_rate[kafka] > 0 ? held_rate[kafka | 2] / held_rate[kafka] : 0,
+			    per_cpu[kafka], per_cpu[kafka | 2], per_cpu[kafka | 2] / per_cpu[kafka],
+			    per_cpu[kafka | 2] >= 0.9 * per_cpu[kafka] ? "met" : "NOT met");
 out:
 	/* The last client of the embedded database: its engine stops here. */
 	store_client_free(keep);
@@ -874,7 +902,7 @@ static void print_summary(const struct summary_row *rows, unsigned n)
 	       "figures move with what else runs; weir's CPU without the bench's senders and "
 	       "mock broker, the embedded engine's included)\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), load[0]);
-	printf("e2e summary: %-14s %-5s %9s %9s %9s %7s %10s %9s %9s %7s %17s %17s\n", "engine",
+	printf("e2e summary: %-14s %-12s %9s %9s %9s %7s %10s %9s %9s %7s %17s %17s\n", "engine",
 	       "bus", "offered/s", "held/s", "stored/s", "lost", "target", "weir us", "CH us",
 	       "B/flow", "weir MiB (peak)", "server MiB (peak)");
 	for (unsigned i = 0; i < n; i++) {
@@ -890,7 +918,7 @@ static void print_summary(const struct summary_row *rows, unsigned n)
 		else
 			snprintf(ch, sizeof(ch), "-");
 		printf(
-		    "e2e summary: %-14s %-5s %9.0f %9s %9.0f %7llu %10.0f %9.2f %9.2f %7.1f %17s "
+		    "e2e summary: %-14s %-12s %9.0f %9s %9.0f %7llu %10.0f %9.2f %9.2f %7.1f %17s "
 		    "%17s\n",
 		    r->engine, r->bus, r->offered, r->held ? held : "-", r->stored,
 		    (unsigned long long)r->lost, r->target, r->weir_cpu_us, r->ch_cpu_us,
@@ -900,48 +928,54 @@ static void print_summary(const struct summary_row *rows, unsigned n)
 
 static void bench_usage(FILE *out, const void *ctx)
 {
-	fprintf(out,
-		"usage: weir bench e2e [--engine server|embedded|both] [--clickhouse URL]\n"
-		"                      [--flows N] [--rate FLOWS/S]\n"
-		"                      [--bus ring|kafka|both] [--workers N] [--senders N]\n"
-		"                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
-		"                      [--ring-size BYTES] [--batch-rows N]\n"
-		"                      [--batch-interval DURATION] [--domains N] [--scale]\n\n"
-		"Sends N flows (default: 20 s of traffic at the rate of each try) as\n"
-		"pre-encoded datagrams over UDP on\n"
-		"loopback to an inlet, bus, outlet and ClickHouse writer built in this\n"
-		"process, and times until ClickHouse holds every row. Each sender (default\n"
-		"8) is one exporter with its own loopback address. The rate is held when\n"
-		"nothing is lost and what is not stored yet when the senders stop fits in\n"
-		"two batches per worker (the pipeline kept pace instead of absorbing a\n"
-		"burst). A run that loses flows is repeated at 90%% of the rate it stored\n"
-		"end to end (4 tries at most). Each run prints flows/s, CPU, bytes per flow\n"
-		"on disk (flows and the consolidated tables, merged) and resident memory\n"
-		"(this process, which holds the embedded engine, and the server's).\n"
-		"--engine (default both, the server first, then a summary side by side):\n"
-		"server starts a private throw-away clickhouse-server (under $TMPDIR),\n"
-		"default rate %.0f flows/s; embedded runs the engine of `make deps` in this\n"
-		"process on a temporary database directory, default rate %.0f flows/s.\n"
-		"An engine that is not installed is skipped. --clickhouse URL (http:// or\n"
-		"embedded://) runs on that one only (its database " BENCH_DB " is dropped).\n"
-		"--rate sets the rate for both.\n"
-		"Kafka is librdkafka's mock cluster (in this process; it keeps only about\n"
-		"5 MB per partition, so a consumer that lags loses data there); without\n"
-		"--rate, Kafka starts at 300000 flows/s, where the mock holds.\n"
-		"Defaults are the settings user/store/README.md gives for such rates:\n"
-		"--batch-rows 1000000 (clickhouse.batch-rows), --batch-interval 3s,\n"
-		"--ring-size 512MiB per worker (bus.ring-size).\n"
-		"--domains N: the N senders are one exporter (one source address), each\n"
-		"sender one observation domain (line card).\n"
-		"--scale: one exporter with --domains (default 4) domains sends as fast as\n"
-		"the ring takes (default 8000000 flows, no loss: refused datagrams are sent\n"
-		"again) through the ring's producer to 1 decoding worker, then 2 (decode\n"
-		"only, no ClickHouse); prints flows/s decoded for each and the ratio (the\n"
-		"ring spreads one exporter's domains over the workers). Target %.1fx.\n"
-		"Targets: %.0f flows/s into a server, %.0f into the embedded engine (2.5M\n"
-		"the aim), both with zero loss; under 20 bytes per flow on disk.\n",
-		BENCH_TARGET, BENCH_TARGET_EMBEDDED, BENCH_SCALE_TARGET, BENCH_TARGET,
-		BENCH_TARGET_EMBEDDED);
+	fprintf(
+	    out,
+	    "usage: weir bench e2e [--engine server|embedded|both] [--clickhouse URL]\n"
+	    "                      [--flows N] [--rate FLOWS/S]\n"
+	    "                      [--bus ring|kafka|both] [--workers N] [--senders N]\n"
+	    "                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
+	    "                      [--ring-size BYTES] [--batch-rows N]\n"
+	    "                      [--batch-interval DURATION] [--domains N] [--scale]\n"
+	    "                      [--enrich [--geoip-asn FILE.mmdb] [--geoip-geo FILE.mmdb]]\n\n"
+	    "Sends N flows (default: 20 s of traffic at the rate of each try) as\n"
+	    "pre-encoded datagrams over UDP on\n"
+	    "loopback to an inlet, bus, outlet and ClickHouse writer built in this\n"
+	    "process, and times until ClickHouse holds every row. Each sender (default\n"
+	    "8) is one exporter with its own loopback address. The rate is held when\n"
+	    "nothing is lost and what is not stored yet when the senders stop fits in\n"
+	    "two batches per worker (the pipeline kept pace instead of absorbing a\n"
+	    "burst). A run that loses flows is repeated at 90%% of the rate it stored\n"
+	    "end to end (4 tries at most). Each run prints flows/s, CPU, bytes per flow\n"
+	    "on disk (flows and the consolidated tables, merged) and resident memory\n"
+	    "(this process, which holds the embedded engine, and the server's).\n"
+	    "--enrich: every run twice, enrichment off then on (the configuration of\n"
+	    "`weir bench enrich`: classifiers, static metadata for the senders, 100k\n"
+	    "networks, the .mmdb files given), then both rates and flows per CPU\n"
+	    "second of weir + ClickHouse side by side, and their ratio (target 0.90).\n"
+	    "--engine (default both, the server first, then a summary side by side):\n"
+	    "server starts a private throw-away clickhouse-server (under $TMPDIR),\n"
+	    "default rate %.0f flows/s; embedded runs the engine of `make deps` in this\n"
+	    "process on a temporary database directory, default rate %.0f flows/s.\n"
+	    "An engine that is not installed is skipped. --clickhouse URL (http:// or\n"
+	    "embedded://) runs on that one only (its database " BENCH_DB " is dropped).\n"
+	    "--rate sets the rate for both.\n"
+	    "Kafka is librdkafka's mock cluster (in this process; it keeps only about\n"
+	    "5 MB per partition, so a consumer that lags loses data there); without\n"
+	    "--rate, Kafka starts at 300000 flows/s, where the mock holds.\n"
+	    "Defaults are the settings user/store/README.md gives for such rates:\n"
+	    "--batch-rows 1000000 (clickhouse.batch-rows), --batch-interval 3s,\n"
+	    "--ring-size 512MiB per worker (bus.ring-size).\n"
+	    "--domains N: the N senders are one exporter (one source address), each\n"
+	    "sender one observation domain (line card).\n"
+	    "--scale: one exporter with --domains (default 4) domains sends as fast as\n"
+	    "the ring takes (default 8000000 flows, no loss: refused datagrams are sent\n"
+	    "again) through the ring's producer to 1 decoding worker, then 2 (decode\n"
+	    "only, no ClickHouse); prints flows/s decoded for each and the ratio (the\n"
+	    "ring spreads one exporter's domains over the workers). Target %.1fx.\n"
+	    "Targets: %.0f flows/s into a server, %.0f into the embedded engine (2.5M\n"
+	    "the aim), both with zero loss; under 20 bytes per flow on disk.\n",
+	    BENCH_TARGET, BENCH_TARGET_EMBEDDED, BENCH_SCALE_TARGET, BENCH_TARGET,
+	    BENCH_TARGET_EMBEDDED);
 }
 
 int bench_e2e_main(int argc, char **argv)
@@ -961,6 +995,9 @@ int bench_e2e_main(int argc, char **argv)
 	    {"domains", required_argument, NULL, 'd'},
 	    {"scale", no_argument, NULL, 'S'},
 	    {"engine", required_argument, NULL, 'e'},
+	    {"enrich", no_argument, NULL, 'E'},
+	    {"geoip-asn", required_argument, NULL, 'A'},
+	    {"geoip-geo", required_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -986,7 +1023,7 @@ int bench_e2e_main(int argc, char **argv)
 	unsigned nsummary = 0;
 	unsigned run_id = (unsigned)time(NULL);
 	struct cli_opts cli;
-	int c, ret = 1, flows_given = 0, rate_given = 0;
+	int c, ret = 1, flows_given = 0, rate_given = 0, enrich = 0;
 
 	cli_opts_init(&cli, argc, argv, "h", opts, bench_usage, NULL);
 	while ((c = cli_opts_next(&cli)) >= 0) {
@@ -1044,6 +1081,15 @@ int bench_e2e_main(int argc, char **argv)
 		case 'S':
 			o.scale = 1;
 			break;
+		case 'E':
+			enrich = 1;
+			break;
+		case 'A':
+			o.geoip_asn = optarg;
+			break;
+		case 'G':
+			o.geoip_geo = optarg;
+			break;
 		case 'I':
 			if (config_parse_duration_ms(optarg, &o.batch_interval_ms) < 0 ||
 			    o.batch_interval_ms == 0)
@@ -1085,6 +1131,19 @@ int bench_e2e_main(int argc, char **argv)
 	for (unsigned i = 0; i < o.senders; i++)
 		if (sender_prepare(&senders[i], i, o.format, o.domains > 0) < 0)
 			goto out;
+	if (enrich) {
+		/* Every sender's address (127.0.0.100 + i) is a known exporter. */
+		struct bench_enrich_setup es = {.exporters = 16,
+						.interfaces = 64,
+						.prefixes = 100000,
+						.exporter_base = 0x7f000064u,
+						.exporter_step = 1,
+						.geoip_asn = o.geoip_asn,
+						.geoip_geo = o.geoip_geo};
+
+		if (bench_enrich_setup(&es, &o.enrich) < 0)
+			goto out;
+	}
 	if (o.kafka) {
 		rd_kafka_conf_t *conf = rd_kafka_conf_new();
 		char errstr[256];
@@ -1124,6 +1183,7 @@ out:
 	for (unsigned i = 0; senders && i < o.senders; i++)
 		free(senders[i].buf);
 	free(senders);
+	enrich_free(o.enrich);
 	return ret;
 }
 

@@ -246,11 +246,13 @@ static uint32_t tuple_hash(const struct flow_enrichment *t)
 	return (uint32_t)(h ^ h >> 32);
 }
 
-/* The index of f's enrichment among the tuples, added when new (room for
- * one per entry was made by store_consolidator_add()). */
-static uint32_t tuple_index(struct store_consolidator *c, const struct flow_enrichment *t)
+/* The index of f's enrichment (whose tuple_hash() is `hash`) among the
+ * tuples, added when new (room for one per entry was made by
+ * store_consolidator_add()). */
+static uint32_t tuple_index(struct store_consolidator *c, const struct flow_enrichment *t,
+			    uint32_t hash)
 {
-	for (uint32_t s = tuple_hash(t) & c->mask;; s = (s + 1) & c->mask) {
+	for (uint32_t s = hash & c->mask;; s = (s + 1) & c->mask) {
 		if (!c->tslots[s]) {
 			c->tuples[c->ntuples] = *t;
 			c->tuple_slot[c->ntuples] = s;
@@ -262,10 +264,11 @@ static uint32_t tuple_index(struct store_consolidator *c, const struct flow_enri
 	}
 }
 
-static void make_key(struct store_consolidator *c, const struct flow *f, uint8_t *key)
+static void make_key(struct store_consolidator *c, const struct flow *f, uint8_t *key,
+		     uint32_t thash)
 {
 	if (c->strings)
-		store_put_be(key + c->tuple_pos, tuple_index(c, &f->enriched), 4);
+		store_put_be(key + c->tuple_pos, tuple_index(c, &f->enriched, thash), 4);
 	for (size_t i = 0; i < c->ncols; i++) {
 		const struct key_col *k = &c->cols[i];
 		const uint8_t *p = (const uint8_t *)f + k->offset;
@@ -351,7 +354,7 @@ static void add_one(struct store_consolidator *c, const struct flow *f, const ui
 int store_consolidator_add(struct store_consolidator *c, const struct flow *flows, size_t n)
 {
 	uint8_t keys[ADD_GROUP][KEY_MAX];
-	uint32_t hashes[ADD_GROUP];
+	uint32_t hashes[ADD_GROUP], thashes[ADD_GROUP] = {0};
 
 	if (!store_consolidator_room(c, n))
 		return -ENOBUFS;
@@ -386,9 +389,31 @@ int store_consolidator_add(struct store_consolidator *c, const struct flow *flow
 	for (size_t at = 0; at < n; at += ADD_GROUP) {
 		size_t group = n - at < ADD_GROUP ? n - at : ADD_GROUP;
 
+		/* The enrichment tuples as the entries below: their slots
+		 * prefetched, then the tuples those hold, then the lookups. Enriched
+		 * flows carry nearly as many distinct tuples as keys (interfaces
+		 * and networks vary per flow), in tables as far out of the caches,
+		 * and these two misses waited for in turn per flow cost more than
+		 * the rest of this function (perf, weir bench enrich --pipeline). */
+		if (c->strings) {
+			for (size_t i = 0; i < group; i++) {
+				thashes[i] = tuple_hash(&flows[at + i].enriched);
+				__builtin_prefetch(&c->tslots[thashes[i] & c->mask]);
+			}
+			for (size_t i = 0; i < group; i++) {
+				uint32_t t = c->tslots[thashes[i] & c->mask];
+
+				if (t) {
+					const char *p = (const char *)&c->tuples[t - 1];
+
+					__builtin_prefetch(p);
+					__builtin_prefetch(p + sizeof(struct flow_enrichment) - 1);
+				}
+			}
+		}
 		for (size_t i = 0; i < group; i++) {
 			memset(keys[i], 0, c->key_len);
-			make_key(c, &flows[at + i], keys[i]);
+			make_key(c, &flows[at + i], keys[i], thashes[i]);
 			hashes[i] = key_hash(keys[i], c->key_len);
 			__builtin_prefetch(&c->slots[hashes[i] & c->mask]);
 		}
@@ -563,8 +588,8 @@ static int put_header(struct buf *b, const char *name, const char *type)
 }
 
 /* One value of an enrichment column, as Native has it. */
-static int put_enriched(struct buf *b, const struct strtab *strings,
-			const struct store_column *d, const uint8_t *p)
+static int put_enriched(struct buf *b, const struct strtab *strings, const struct store_column *d,
+			const uint8_t *p)
 {
 	uint32_t id;
 	size_t len = 0;

@@ -273,27 +273,43 @@ int store_native_batch_sort(struct store_native_batch *b)
 	return 0;
 }
 
-/* A String column from the ids the batch holds: length then bytes a row. */
+/* A String column from the ids the batch holds: length then bytes a row.
+ * Rows in the sorting key's order mostly repeat the row before (the same
+ * exporter, interface, network), and every row of ~36 such columns passed
+ * through strtab_get() and two buf_append() calls: the string and its
+ * encoded length are kept from the row before when the id is the same, and
+ * written in place. */
 static int strid_text(struct store_native_column *c, size_t rows)
 {
 	const char *ids = c->data.data;
-	int r = 0;
+	uint32_t last = 0;
+	const char *s = "";
+	size_t len = 0, hn = 1;
+	uint8_t head[10] = {0}; /* len as a varint */
 
 	c->text.len = 0;
-	for (size_t i = 0; i < rows && r == 0; i++) {
+	for (size_t i = 0; i < rows; i++) {
 		uint32_t id;
-		size_t len = 0;
-		const char *s;
 
 		memcpy(&id, ids + 4 * i, 4);
-		s = id && c->def.strings ? strtab_get(c->def.strings, id, &len) : NULL;
-		if (!s)
+		if (id != last) {
+			uint64_t v;
+
+			last = id;
 			len = 0;
-		r = store_native_put_varint(&c->text, len);
-		if (r == 0 && len)
-			r = buf_append(&c->text, s, len);
+			s = c->def.strings ? strtab_get(c->def.strings, id, &len) : "";
+			for (v = len, hn = 0; v >= 0x80; v >>= 7)
+				head[hn++] = (uint8_t)(v | 0x80);
+			head[hn++] = (uint8_t)v;
+		}
+		if (c->text.cap - c->text.len <= hn + len &&
+		    buf_reserve(&c->text, hn + len + (rows - i)) < 0)
+			return -ENOMEM;
+		memcpy(c->text.data + c->text.len, head, hn);
+		memcpy(c->text.data + c->text.len + hn, s, len);
+		c->text.len += hn + len;
 	}
-	return r;
+	return 0;
 }
 
 /* Native block (no block info: neither HTTP nor a file of Native blocks has

@@ -274,6 +274,19 @@ TEST(columns_of_flows)
 	free(cols);
 }
 
+/* The block's bytes into out[0..size) (all of them: checked); returns how many. */
+static size_t block_copy(const struct store_block *block, uint8_t *out, size_t size)
+{
+	size_t at = 0;
+
+	for (size_t i = 0; i < block->nsegs; i++) {
+		REQUIRE(at + block->segs[i].len <= size);
+		memcpy(out + at, block->segs[i].p, block->segs[i].len);
+		at += block->segs[i].len;
+	}
+	return at;
+}
+
 /* The enrichment columns (store_writer_set_strings): ids become Strings when
  * the block is built, after the rows are sorted; 0 is "". */
 TEST(enrichment_columns_resolve_ids)
@@ -302,11 +315,7 @@ TEST(enrichment_columns_resolve_ids)
 	f[2].enriched.exporter.name = strtab_intern_cstr(strs, "x");
 	append(&b, f, 3);
 	REQUIRE(store_native_batch_block(&b, &block) == 0);
-	for (size_t i = 0; i < block.nsegs; i++) {
-		REQUIRE(at + block.segs[i].len <= sizeof(got));
-		memcpy(got + at, block.segs[i].p, block.segs[i].len);
-		at += block.segs[i].len;
-	}
+	at = block_copy(&block, got, sizeof(got));
 	CHECK_EQ(at, block.bytes);
 	/* ExporterName first: its header, then three rows (unsorted here). */
 	static const uint8_t want[] = "\x0c"
@@ -320,6 +329,58 @@ TEST(enrichment_columns_resolve_ids)
 	CHECK(memmem(got, at, country, sizeof(country) - 1) != NULL);
 	static const uint8_t speed[] = "\x09InIfSpeed\x06UInt32\xa0\x86\x01\x00";
 	CHECK(memmem(got, at, speed, sizeof(speed) - 1) != NULL);
+	store_native_batch_fini(&b);
+	strtab_free(strs);
+}
+
+/* Rows repeating the row before's id reuse its string and encoded length
+ * (strid_text): runs of the same id, back to "", and a string of more than
+ * 127 bytes (a two-byte length), in the batch's order (no sorting column
+ * among these). */
+TEST(string_ids_repeated_and_long)
+{
+	struct store_column cols[STORE_ENRICH_COLUMNS];
+	struct store_native_batch b;
+	struct strtab *strs;
+	struct flow f[6];
+	struct store_block block;
+	static uint8_t got[4096], want[1024];
+	char longer[201];
+	size_t at = 0, w = 0;
+	struct error err = {{0}};
+	uint32_t a, l;
+
+	REQUIRE(strtab_new(0, &strs, NULL) == 0);
+	REQUIRE(store_enrich_columns(strs, cols) >= 1); /* ExporterName: the first */
+	REQUIRE(store_native_batch_init(&b, cols, 1, NULL, &err) == 0);
+	memset(longer, 'z', 200);
+	longer[200] = '\0';
+	a = strtab_intern_cstr(strs, "ab");
+	l = strtab_intern_cstr(strs, longer);
+	const uint32_t ids[6] = {a, a, 0, l, l, a};
+	for (unsigned i = 0; i < 6; i++) {
+		golden_flow(&f[i], i);
+		f[i].enriched.exporter.name = ids[i];
+	}
+	append(&b, f, 6);
+	REQUIRE(store_native_batch_block(&b, &block) == 0);
+	at = block_copy(&block, got, sizeof(got));
+	for (unsigned i = 0; i < 6; i++) {
+		size_t len = ids[i] == a ? 2 : ids[i] == l ? 200 : 0;
+		const char *s = ids[i] == a ? "ab" : longer;
+
+		if (len >= 128) {
+			want[w++] = (uint8_t)(len | 0x80);
+			want[w++] = (uint8_t)(len >> 7);
+		} else {
+			want[w++] = (uint8_t)len;
+		}
+		memcpy(want + w, s, len);
+		w += len;
+	}
+	/* The block ends with the column's strings. */
+	REQUIRE(at >= w);
+	CHECK_EQ(memcmp(got + at - w, want, w), 0);
 	store_native_batch_fini(&b);
 	strtab_free(strs);
 }
