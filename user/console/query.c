@@ -876,6 +876,23 @@ static int top_literal_row(void *ctx, char **f, size_t n)
 	return 0;
 }
 
+/* Runs q (kept, not freed) into *out, its SQL appended to all_sql (the
+ * X-SQL-Query header, statements joined by "; "); a failure answers 500 with
+ * ClickHouse's error. Returns 0 or -errno. */
+static int run_logged(struct store_client *ch, const struct sql *q, struct sql *all_sql, char **out,
+		      struct console_answer *a)
+{
+	int ret;
+
+	if (all_sql->b.len)
+		add(all_sql, "; ");
+	buf_append(&all_sql->b, q->b.data, q->b.len);
+	ret = store_client_query(ch, q->b.data, out);
+	if (ret < 0)
+		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+	return ret;
+}
+
 /* Runs the top rows' query (its SQL appended to all_sql) into *t. Returns
  * 0, or -errno with `a` filled. */
 static int top_fetch(struct store_client *ch, const struct graph_req *g, const char *tn,
@@ -899,15 +916,10 @@ static int top_fetch(struct store_client *ch, const struct graph_req *g, const c
 		free(q.b.data);
 		return -ENOMEM;
 	}
-	if (all_sql->b.len)
-		add(all_sql, "; ");
-	buf_append(&all_sql->b, q.b.data, q.b.len);
-	ret = store_client_query(ch, q.b.data, &out);
+	ret = run_logged(ch, &q, all_sql, &out, a);
 	free(q.b.data);
-	if (ret < 0) {
-		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+	if (ret < 0)
 		return ret;
-	}
 	ret = tsv_rows(out, g->ndims, top_literal_row, t);
 	free(out);
 	if (ret == 0 && t->tuples.b.nomem)
@@ -1064,15 +1076,10 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 		free(q.b.data);
 		return -ENOMEM;
 	}
-	if (all_sql->b.len)
-		add(all_sql, "; ");
-	buf_append(&all_sql->b, q.b.data, q.b.len);
-	ret = store_client_query(ch, q.b.data, &out);
+	ret = run_logged(ch, &q, all_sql, &out, a);
 	free(q.b.data);
-	if (ret < 0) {
-		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
+	if (ret < 0)
 		return ret;
-	}
 	l->axis = axis;
 	l->ndims = axis <= 2 ? g->ndims : 0;
 	ret = tsv_rows(out, 2 + l->ndims, line_row, l);
@@ -1619,12 +1626,8 @@ static int sankey_all(const struct store_config *store, struct store_client *ch,
 		ret = -ENOMEM;
 		goto out;
 	}
-	if (all_sql->b.len)
-		add(all_sql, "; ");
-	buf_append(&all_sql->b, q.b.data, q.b.len);
-	ret = store_client_query(ch, q.b.data, &out);
+	ret = run_logged(ch, &q, all_sql, &out, a);
 	if (ret < 0) {
-		console_answer_error(a, 500, "ClickHouse: %.400s", store_client_error(ch));
 		failed = 1;
 		goto out;
 	}
