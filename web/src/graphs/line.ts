@@ -149,13 +149,10 @@ export function heatmapOption(data: GraphLineOutput, units: Units, dark: boolean
   return {
     animation: false,
     backgroundColor: "transparent",
-    grid: { left: 8, right: 16, top: 8, bottom: 84, containLabel: true },
-    // Zoom on time: the wheel or a drag inside, or the slider's handles.
-    dataZoom: [
-      { type: "inside", xAxisIndex: 0, filterMode: "filter" },
-      { type: "slider", xAxisIndex: 0, filterMode: "filter", height: 18, bottom: 40, showDetail: false,
-        borderColor: theme.line, textStyle: { color: theme.muted } },
-    ],
+    grid: { left: 8, right: 16, top: 8, bottom: 56, containLabel: true },
+    // Zoom on time: the wheel or a drag inside (no slider: its component
+    // alone would take the bundle past its 400 kB gzip budget).
+    dataZoom: [{ type: "inside", xAxisIndex: 0, filterMode: "filter" }],
     xAxis: { type: "category", data: labels, axisLabel: { color: theme.muted, hideOverlap: true }, axisLine: { lineStyle: { color: theme.line } }, splitArea: { show: false } },
     yAxis: { type: "category", data: direct.map((i) => rowLabel(data.rows[i])),
       axisLabel: { color: theme.text, width: 220, overflow: "truncate" }, axisLine: { lineStyle: { color: theme.line } } },

@@ -4,14 +4,14 @@ import * as echarts from "echarts/core";
 import { LineChart, SankeyChart, HeatmapChart } from "echarts/charts";
 import {
   GridComponent, TooltipComponent, BrushComponent, VisualMapContinuousComponent,
-  TitleComponent, AxisPointerComponent, DataZoomInsideComponent, DataZoomSliderComponent,
+  TitleComponent, AxisPointerComponent, DataZoomInsideComponent,
 } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
 
 echarts.use([
   LineChart, SankeyChart, HeatmapChart, GridComponent, TooltipComponent, BrushComponent,
   VisualMapContinuousComponent, TitleComponent, AxisPointerComponent, DataZoomInsideComponent,
-  DataZoomSliderComponent, CanvasRenderer,
+  CanvasRenderer,
 ]);
 
 export { echarts };
