@@ -878,12 +878,15 @@ static int top_literal_row(void *ctx, char **f, size_t n)
 
 /* Runs q (kept, not freed) into *out, its SQL appended to all_sql (the
  * X-SQL-Query header, statements joined by "; "); a failure answers 500 with
- * ClickHouse's error. Returns 0 or -errno. */
+ * ClickHouse's error. Returns 0 or -errno (-ENOMEM, nothing run, when q could
+ * not be built whole). */
 static int run_logged(struct store_client *ch, const struct sql *q, struct sql *all_sql, char **out,
 		      struct console_answer *a)
 {
 	int ret;
 
+	if (q->b.nomem)
+		return -ENOMEM;
 	if (all_sql->b.len)
 		add(all_sql, "; ");
 	buf_append(&all_sql->b, q->b.data, q->b.len);
@@ -912,10 +915,6 @@ static int top_fetch(struct store_client *ch, const struct graph_req *g, const c
 	add(&q, " FROM (");
 	add_top_rows(&q, g, tn, from, to, interval, tenant);
 	add(&q, ") FORMAT TabSeparated");
-	if (q.b.nomem) {
-		free(q.b.data);
-		return -ENOMEM;
-	}
 	ret = run_logged(ch, &q, all_sql, &out, a);
 	free(q.b.data);
 	if (ret < 0)
@@ -1072,10 +1071,6 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 		wrap_named(&q, g->dims, g->ndims, "t, ", &inner);
 	}
 	add(&q, " ORDER BY t FORMAT TabSeparated");
-	if (q.b.nomem) {
-		free(q.b.data);
-		return -ENOMEM;
-	}
 	ret = run_logged(ch, &q, all_sql, &out, a);
 	free(q.b.data);
 	if (ret < 0)
