@@ -128,20 +128,39 @@ tap $? "graph/line: 60 points read flows_1m"
 post graph/line "{\"start\":\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\",\"points\":12}" >/dev/null
 sqlhdr | grep -q "FROM flows_1h "
 tap $? "graph/line: 12 points over a day read flows_1h"
-# A coarser table when its resolution is within 5/4 of the seconds per
-# point: 7 days in 200 points (3024 s) read flows_1h in 168 points of an hour
-# (a twelfth of flows_5m's rows), 250 points (2419 s) stay on flows_5m.
+# The coarsest table whose resolution fits the seconds per point (as
+# Akvorado's getBestTable): 7 days in 200 points (3024 s) read flows_5m in
+# intervals of 3300 s; in 168 points (3600 s), flows_1h.
 W7="\"start\":\"2025-12-26T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\""
 out=$(post graph/table-interval "{$W7,\"points\":200}")
-check "table-interval: 7 days in 200 points snap to flows_1h" "$out" '[.table, .interval]' '["flows_1h",3600]'
-out=$(post graph/table-interval "{$W7,\"points\":250}")
-check "table-interval: 7 days in 250 points stay on flows_5m" "$out" '[.table, .interval]' '["flows_5m",2700]'
-out=$(post graph/line "{$W7,\"points\":200,\"dimensions\":[\"SrcAS\"],\"limit\":2}")
-sqlhdr | grep -q "FROM flows_1h "
-tap $? "graph/line: 7 days in 200 points read flows_1h"
+check "table-interval: 7 days in 200 points read flows_5m" "$out" '[.table, .interval]' '["flows_5m",3300]'
+out=$(post graph/table-interval "{$W7,\"points\":168}")
+check "table-interval: 7 days in 168 points read flows_1h" "$out" '[.table, .interval]' '["flows_1h",3600]'
+out=$(post graph/line "{$W7,\"points\":168,\"dimensions\":[\"SrcAS\"],\"limit\":2}")
+sqlhdr | grep -q "FROM flows_1h " && ! sqlhdr | grep -q "FROM flows_5m "
+tap $? "graph/line: 7 days in 168 points read flows_1h only"
 week=$(printf '%s' "$out" | jq -c '[(.t | length), .rows, .total]')
 day=$(post graph/line '{"start":"2026-01-01T00:00:00Z","end":"2026-01-02T00:00:00Z","points":12,"dimensions":["SrcAS"],"limit":2}' | jq -c '[.rows, .total]')
 check "graph/line: 7 days from flows_1h, 168 points, the day's rows and totals" "$week" '.' "[168,${day:1}"
+# Ranked by sum on flows_5m, the whole hours come from flows_1h and only the
+# edges from flows_5m: same rows, a twelfth of the rows read.
+out=$(post graph/line "{$W7,\"points\":200,\"dimensions\":[\"SrcAS\"],\"limit\":2}")
+sqlhdr | grep -q "FROM flows_1h .* UNION ALL SELECT .* FROM flows_5m "
+tap $? "graph/line: 7 days in 200 points rank the whole hours on flows_1h, the edges on flows_5m"
+check "graph/line: 7 days from flows_5m, 185 points, the day's rows" "$out" '[(.t | length), .rows]' "[185,$(printf '%s' "$day" | jq -c '.[0]')]"
+# The edges count: 10:30-13:30 ranks [11:00, 13:00) on flows_1h (nothing
+# there) and the known flows of 10:30-11:00 on flows_5m; the same request
+# on flows (a port filter) gives the same rows and totals.
+EDGE='"start":"2026-01-01T10:30:00Z","end":"2026-01-01T13:30:00Z","points":36,"dimensions":["SrcAS"],"limit":2'
+out=$(post graph/line "{$EDGE}")
+sqlhdr | grep -q "FROM flows_1h " && sqlhdr | grep -q "FROM flows_5m "
+tap $? "graph/line: 3 h on flows_5m rank 2 whole hours on flows_1h"
+ref=$(post graph/line "{$EDGE,\"filter\":\"DstPort >= 0\"}")
+sqlhdr | grep -q "FROM flows " && ! sqlhdr | grep -q "FROM flows_1h "
+tap $? "graph/line: the same with a port filter reads flows"
+check "graph/line: ranked from the edges as on flows (rows, totals)" "$(printf '%s' "$out" | jq -c '[.rows, .total]')" '.' "$(printf '%s' "$ref" | jq -c '[.rows, .total]')"
+check "graph/line: the edge's rows are the known flows' top 2" "$out" '.rows[0:2]' '[["15169: GOOGLE"],["13335: CLOUDFLARENET"]]'
+out=$(post graph/line "{$W7,\"points\":200,\"dimensions\":[\"SrcAS\"],\"limit\":2}")
 # The top rows are fetched once and tested as typed literals (no subquery
 # per use): the SQL of the answer says so.
 sqlhdr | grep -q ") IN ((15169), (" && ! sqlhdr | grep -q "IN (SELECT"

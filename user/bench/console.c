@@ -263,7 +263,7 @@ static int fill(struct store_client *c, const struct store_config *cfg, const ch
 /* ---- the measurement ---- */
 
 struct answer {
-	char table[16]; /* the table the X-SQL-Query header names */
+	char table[48]; /* the tables the X-SQL-Query header names, '+'-joined */
 	size_t bytes;
 };
 
@@ -281,14 +281,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 	if (len > 12 && !strncasecmp(p, "X-SQL-Query:", 12)) {
 		static const char *const names[] = {"flows_1h", "flows_5m", "flows_1m", "flows"};
 
+		a->table[0] = 0;
 		for (size_t i = 0; i < 4; i++) {
 			char from[32];
+			size_t at = strlen(a->table);
 
-			snprintf(from, sizeof(from), "FROM %s", names[i]);
-			if (memmem(p, len, from, strlen(from))) {
-				snprintf(a->table, sizeof(a->table), "%s", names[i]);
-				break;
-			}
+			snprintf(from, sizeof(from), "FROM %s ", names[i]);
+			if (memmem(p, len, from, strlen(from)))
+				snprintf(a->table + at, sizeof(a->table) - at, "%s%s",
+					 at ? "+" : "", names[i]);
 		}
 	}
 	return len;

@@ -206,17 +206,10 @@ static uint64_t retention_s(const struct store_config *store, size_t t)
 	return ms[t] / 1000;
 }
 
-/* A coarser table is taken when its resolution is at most this many
- * quarters of the seconds per point asked (at least 80 % of the points):
- * 7 days in 200 points (3024 s) read flows_1h in 168 points rather than
- * flows_5m in 184, a twelfth of the rows. Answers stay exact: only the
- * interval changes. */
-#define SNAP_QUARTERS 5
-
-/* The coarsest table whose resolution fits `want` seconds per point (give
- * or take SNAP_QUARTERS), that covers `start` and holds every column
- * (consolidated = 0 forces flows); else the finest that covers start and
- * holds the columns. */
+/* The coarsest table whose resolution fits `want` seconds per point (as
+ * Akvorado's getBestTable: resolution <= (end - start) / points), that
+ * covers `start` and holds every column (consolidated = 0 forces flows);
+ * else the finest that covers start and holds the columns. */
 static size_t choose_table(const struct store_config *store, int64_t start, int64_t want,
 			   int consolidated)
 {
@@ -231,7 +224,7 @@ static size_t choose_table(const struct store_config *store, int64_t start, int6
 
 		if (keep && start < now - (int64_t)keep)
 			continue;
-		if (tables[t].resolution * 4 <= want * SNAP_QUARTERS)
+		if (tables[t].resolution <= want)
 			return t;
 		best = t;
 		found = 1;
@@ -771,15 +764,85 @@ static void add_rows_list(struct sql *q, const struct graph_req *g)
 		add(q, "%sr%zu", k ? ", " : "", k);
 }
 
+/* A coarser table than `table` to sum whole intervals of [from, to) from,
+ * when one covers `from` (retention) and its whole intervals there span
+ * at least half the range: sets [*in_from, *in_to) and returns its index,
+ * else returns `table`. Its sums are those of `table` over the same rows
+ * (the writer sums every table from the same flows), so a ranking by sum
+ * reads a twelfth of the rows for the hours of a week on flows_5m. */
+static size_t coarse_part(const struct store_config *store, size_t table, int64_t from, int64_t to,
+			  int64_t *in_from, int64_t *in_to)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	if (!table)
+		return table; /* `flows` holds columns the others do not */
+	for (size_t t = 3; t > table; t--) {
+		int64_t res = tables[t].resolution;
+		uint64_t keep = retention_s(store, t);
+
+		if (keep && from < now - (int64_t)keep)
+			continue;
+		*in_from = (from + res - 1) / res * res;
+		*in_to = to / res * res;
+		if (*in_to > *in_from && (*in_to - *in_from) * 2 >= to - from)
+			return t;
+	}
+	return table;
+}
+
+/* One part of the sum ranking: each tuple of the dimensions (r0...) and
+ * its sum s over [from, to) of table tn, for add_top_rows's UNION ALL. */
+static void add_top_part(struct sql *q, const struct graph_req *g, const char *tn, int64_t from,
+			 int64_t to, const char *tenant)
+{
+	add(q, "SELECT ");
+	for (size_t k = 0; k < g->ndims; k++) {
+		add(q, "%s", k ? ", " : "");
+		add_dim(q, g, k, 0);
+		add(q, " AS r%zu", k);
+	}
+	add(q, ", SUM(%s) AS s FROM %s", units_sql(g->units, 0), tn);
+	add_where(q, from, to, g->filter_sql[0], tenant);
+	add(q, " GROUP BY ");
+	add_rows_list(q, g);
+}
+
 /* The rows shown (Akvorado's `rows`): the top `limit` tuples of the
  * dimensions as grouped, named r0..., of the direct direction over
- * [from, to), ranked by limitType (avg: the sum; max: the largest
- * `interval`; last: the last interval). Ties go to the lower values. */
-static void add_top_rows(struct sql *q, const struct graph_req *g, const char *tn, int64_t from,
-			 int64_t to, int64_t interval, const char *tenant)
+ * [from, to) of `table`, ranked by limitType (avg: the sum; max: the
+ * largest `interval`; last: the last interval). Ties go to the lower
+ * values. A sum ranking takes the whole intervals of a coarser table
+ * where one fits (coarse_part) and the edges from `table`. */
+static void add_top_rows(struct sql *q, const struct store_config *store, const struct graph_req *g,
+			 size_t table, int64_t from, int64_t to, int64_t interval,
+			 const char *tenant)
 {
-	const char *u = units_sql(g->units, 0);
+	const char *u = units_sql(g->units, 0), *tn = tables[table].name;
+	int64_t in_from, in_to;
+	size_t coarse =
+	    g->limit_type == 0 ? coarse_part(store, table, from, to, &in_from, &in_to) : table;
 
+	if (coarse != table) {
+		add(q, "SELECT ");
+		add_rows_list(q, g);
+		add(q, " FROM (");
+		add_top_part(q, g, tables[coarse].name, in_from, in_to, tenant);
+		if (from < in_from) {
+			add(q, " UNION ALL ");
+			add_top_part(q, g, tn, from, in_from, tenant);
+		}
+		if (in_to < to) {
+			add(q, " UNION ALL ");
+			add_top_part(q, g, tn, in_to, to, tenant);
+		}
+		add(q, ") GROUP BY ");
+		add_rows_list(q, g);
+		add(q, " ORDER BY SUM(s) DESC, ");
+		add_rows_list(q, g);
+		add(q, " LIMIT %llu", (unsigned long long)g->limit);
+		return;
+	}
 	add(q, "SELECT ");
 	if (g->limit_type == 1) {
 		add_rows_list(q, g);
@@ -898,9 +961,10 @@ static int run_logged(struct store_client *ch, const struct sql *q, struct sql *
 
 /* Runs the top rows' query (its SQL appended to all_sql) into *t. Returns
  * 0, or -errno with `a` filled. */
-static int top_fetch(struct store_client *ch, const struct graph_req *g, const char *tn,
-		     int64_t from, int64_t to, int64_t interval, const char *tenant,
-		     struct sql *all_sql, struct top *t, struct console_answer *a)
+static int top_fetch(struct store_client *ch, const struct store_config *store,
+		     const struct graph_req *g, size_t table, int64_t from, int64_t to,
+		     int64_t interval, const char *tenant, struct sql *all_sql, struct top *t,
+		     struct console_answer *a)
 {
 	struct sql q = {0};
 	char *out = NULL;
@@ -913,7 +977,7 @@ static int top_fetch(struct store_client *ch, const struct graph_req *g, const c
 		add(&q, g->dims[k]->type == FILTER_T_ADDR ? "%shex(r%zu)" : "%sr%zu", k ? ", " : "",
 		    k);
 	add(&q, " FROM (");
-	add_top_rows(&q, g, tn, from, to, interval, tenant);
+	add_top_rows(&q, store, g, table, from, to, interval, tenant);
 	add(&q, ") FORMAT TabSeparated");
 	ret = run_logged(ch, &q, all_sql, &out, a);
 	free(q.b.data);
@@ -1195,9 +1259,8 @@ static int graph_line(const struct console_config *cfg, const struct store_confi
 	l.npoints = (size_t)((g.end - l.t0 + l.interval - 1) / l.interval);
 	naxes = g.bidirectional ? 2 : 1;
 	if (g.ndims)
-		ret = top_fetch(ch, &g, tables[table].name, l.t0,
-				l.t0 + (int64_t)l.npoints * l.interval, l.interval, job->tenant_sql,
-				&all, &top, a);
+		ret = top_fetch(ch, store, &g, table, l.t0, l.t0 + (int64_t)l.npoints * l.interval,
+				l.interval, job->tenant_sql, &all, &top, a);
 	for (size_t ax = 0; ax < naxes && ret == 0; ax++)
 		ret = line_axis(ch, &g, job->tenant_sql, table, &top, &l, (int)ax + 1, (int)ax, 0,
 				&all, a);
@@ -1557,10 +1620,11 @@ static int cmp_sankey_v(const void *pa, const void *pb)
  * is still to run (limitType max or last, a port, % units, too many
  * groups), or -errno with `a` filled. */
 static int sankey_all(const struct store_config *store, struct store_client *ch,
-		      const struct graph_req *g, const char *tn, int64_t interval,
-		      const char *tenant, struct sql *all_sql, struct top *t, struct sankey *sk,
+		      const struct graph_req *g, size_t table, int64_t interval, const char *tenant,
+		      struct sql *all_sql, struct top *t, struct sankey *sk,
 		      struct console_answer *a)
 {
+	const char *tn = tables[table].name;
 	struct sankey_all_ctx c = {g, NULL, 0};
 	struct sankey_sum *sums = NULL;
 	struct sql q = {0};
@@ -1582,7 +1646,8 @@ static int sankey_all(const struct store_config *store, struct store_client *ch,
 		if (is_port(g->dims[k]))
 			ok = 0;
 	if (!ok || most <= g->limit)
-		return top_fetch(ch, g, tn, g->start, g->end, interval, tenant, all_sql, t, a);
+		return top_fetch(ch, store, g, table, g->start, g->end, interval, tenant, all_sql,
+				 t, a);
 	memset(t, 0, sizeof(*t));
 	t->g = g;
 	add(&q, "SELECT ");
@@ -1722,8 +1787,7 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 	plan(store, &g, g.start, &table, &interval);
 	s.g = &g;
 	/* The direct axis may be done by sankey_all (1), the top rows are. */
-	ret = sankey_all(store, ch, &g, tables[table].name, interval, job->tenant_sql, &all, &top,
-			 &s, a);
+	ret = sankey_all(store, ch, &g, table, interval, job->tenant_sql, &all, &top, &s, a);
 	int first = ret == 1 ? 2 : 1;
 
 	if (ret == 1)
