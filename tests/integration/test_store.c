@@ -16,6 +16,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/strtab.h"
 #include "orchestrator/orchestrator.h"
 #include "store/store.h"
 #include "test.h"
@@ -899,6 +900,69 @@ TEST(writer_rows_exact_and_consolidated_sums)
 	free(text);
 	store_writer_free(w);
 	metrics_registry_free(reg);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+/* The enrichment's strings read back exactly, on 18.16 (String columns,
+ * sent as text) and on the embedded engine (LowCardinality(String), sent
+ * as a dictionary and indexes; InIfDescription stays String): "" for id 0,
+ * a string of 200 bytes, and 300 distinct interface names (indexes of two
+ * bytes). */
+TEST(writer_enrichment_strings_exact)
+{
+	enum { N = 600 };
+	static struct flow flows[N];
+	struct store_config cfg;
+	struct store_client *c;
+	struct store_writer *w;
+	struct strtab *strs;
+	uint64_t base = ((uint64_t)time(NULL) / 3600 - 2) * 3600;
+	char longer[201], text[64];
+	uint32_t names[3];
+
+	test_config(&cfg, "weir_t_strings");
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	REQUIRE_EQ(strtab_new(0, &strs, NULL), 0);
+	memset(longer, 'z', 200);
+	longer[200] = 0;
+	names[0] = 0;
+	names[1] = strtab_intern_cstr(strs, "par1-edge1");
+	names[2] = strtab_intern_cstr(strs, longer);
+	for (unsigned i = 0; i < N; i++) {
+		make_flow(&flows[i], i, base + i);
+		flows[i].src_port = (uint16_t)i;
+		flows[i].enriched.exporter.name = names[i % 3];
+		snprintf(text, sizeof(text), "Transit: AS%u", 64500 + i % 300);
+		flows[i].enriched.in_if.description = strtab_intern_cstr(strs, text);
+		snprintf(text, sizeof(text), "et-0/0/%u", i % 300);
+		flows[i].enriched.in_if.name = strtab_intern_cstr(strs, text);
+	}
+	REQUIRE_EQ(store_writer_new(&cfg, NULL, &w, NULL), 0);
+	REQUIRE_EQ(store_writer_set_strings(w, strs, NULL), 0);
+	CHECK_EQ(store_writer_append(w, flows, N, 1), 0);
+	CHECK_EQ(store_writer_flush(w, NULL, NULL), 0);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), N);
+	CHECK_QS(c,
+		 test_clickhouse_embedded()
+		     ? "LowCardinality(String)\tLowCardinality(String)\tString"
+		     : "String\tString\tString",
+		 "SELECT toTypeName(ExporterName), toTypeName(InIfName), "
+		 "toTypeName(InIfDescription) FROM flows LIMIT 1");
+	CHECK_EQ(qu(c, "SELECT count() FROM flows WHERE ExporterName = ''"), N / 3);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows WHERE ExporterName = 'par1-edge1'"), N / 3);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows WHERE ExporterName = '%s'", longer), N / 3);
+	CHECK_EQ(qu(c, "SELECT uniqExact(InIfDescription) FROM flows"), 300);
+	CHECK_EQ(qu(c, "SELECT uniqExact(InIfName) FROM flows"), 300);
+	/* Each row its own: the port says which string it had. */
+	CHECK_EQ(qu(c, "SELECT count() FROM flows WHERE InIfDescription = concat('Transit: AS', "
+		       "toString(64500 + SrcPort %% 300)) AND length(ExporterName) = "
+		       "[0, 10, 200][SrcPort %% 3 + 1]"),
+		 N);
+	store_writer_free(w);
+	strtab_free(strs);
 	store_client_free(c);
 	store_config_free(&cfg);
 }

@@ -87,6 +87,8 @@ void store_native_batch_fini(struct store_native_batch *b)
 	free(b->columns);
 	buf_free(&b->head);
 	buf_free(&b->scratch);
+	free(b->lc_index);
+	free(b->lc_stamp);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -312,6 +314,115 @@ static int strid_text(struct store_native_column *c, size_t rows)
 	return 0;
 }
 
+void store_native_batch_low_cardinality(struct store_native_batch *b, const char *names)
+{
+	for (size_t i = 0; i < b->ncols; i++) {
+		struct store_column *d = &b->cols[i].def;
+		size_t n = strlen(d->name);
+		const char *p = names;
+
+		if (d->enc != STORE_ENC_STRID)
+			continue;
+		d->low_cardinality = 0;
+		while (p && *p) {
+			const char *end = strchr(p, '\n');
+			size_t len = end ? (size_t)(end - p) : strlen(p);
+
+			if (len == n && !memcmp(p, d->name, n))
+				d->low_cardinality = 1;
+			p = end ? end + 1 : NULL;
+		}
+		d->type = d->low_cardinality ? "LowCardinality(String)" : "String";
+	}
+}
+
+static int put_u64(struct buf *b, uint64_t v)
+{
+	return buf_append(b, &v, 8); /* (little-endian host, as Native) */
+}
+
+/* A LowCardinality(String) column from the ids the batch holds, as
+ * ClickHouse's Native format has it (SerializationLowCardinality, no
+ * shared dictionary): UInt64 1 (keys version, the state prefix), UInt64
+ * index type (0-3: UInt8..UInt64) with bit 9 (additional keys), UInt64
+ * keys then each as a String, UInt64 rows then an index a row. The keys
+ * are the distinct strings of the block, in order of first sight. */
+static int strid_low_cardinality(struct store_native_batch *b, struct store_native_column *c,
+				 size_t rows)
+{
+	const char *ids = c->data.data;
+	size_t cap = (size_t)(c->def.strings ? strtab_count(c->def.strings) : 0) + 1;
+	uint32_t nkeys = 0, last = UINT32_MAX, at = 0;
+	uint64_t type;
+	unsigned width;
+	size_t keys_at;
+	int r = 0;
+
+	if (cap > b->lc_cap) {
+		uint32_t *index = realloc(b->lc_index, cap * sizeof(*index));
+		uint32_t *stamp = index ? realloc(b->lc_stamp, cap * sizeof(*stamp)) : NULL;
+
+		if (index)
+			b->lc_index = index;
+		if (!stamp)
+			return -ENOMEM;
+		b->lc_stamp = stamp;
+		memset(stamp + b->lc_cap, 0, (cap - b->lc_cap) * sizeof(*stamp));
+		b->lc_cap = cap;
+	}
+	if (++b->lc_now == 0) { /* stamps wrapped: forget them all */
+		memset(b->lc_stamp, 0, b->lc_cap * sizeof(*b->lc_stamp));
+		b->lc_now = 1;
+	}
+	c->text.len = 0;
+	r |= put_u64(&c->text, 1);
+	keys_at = c->text.len;
+	r |= put_u64(&c->text, 0); /* the index type and the keys' count: below */
+	r |= put_u64(&c->text, 0);
+	/* The keys, in order of first sight. */
+	for (size_t i = 0; i < rows && r == 0; i++) {
+		uint32_t id;
+
+		memcpy(&id, ids + 4 * i, 4);
+		if (id == last)
+			continue;
+		last = id;
+		if (id >= b->lc_cap)
+			id = 0; /* (newer than the count read above: not in the batch) */
+		if (b->lc_stamp[id] != b->lc_now) {
+			size_t len = 0;
+			const char *s = c->def.strings ? strtab_get(c->def.strings, id, &len) : "";
+
+			b->lc_stamp[id] = b->lc_now;
+			b->lc_index[id] = nkeys++;
+			r |= store_native_put_varint(&c->text, len);
+			r |= buf_append(&c->text, s, len);
+		}
+	}
+	width = nkeys <= 0x100 ? 1 : nkeys <= 0x10000 ? 2 : 4;
+	r |= put_u64(&c->text, rows);
+	r |= buf_reserve(&c->text, (size_t)width * rows);
+	if (r < 0)
+		return -ENOMEM;
+	type = (width == 1 ? 0 : width == 2 ? 1 : 2) | 1u << 9; /* HasAdditionalKeysBit */
+	memcpy(c->text.data + keys_at, &type, 8);
+	memcpy(c->text.data + keys_at + 8, &(uint64_t){nkeys}, 8);
+	/* Each row's index (little-endian host, as Native: its low bytes). */
+	last = UINT32_MAX;
+	for (size_t i = 0; i < rows; i++) {
+		uint32_t id;
+
+		memcpy(&id, ids + 4 * i, 4);
+		if (id != last) {
+			last = id;
+			at = b->lc_index[id < b->lc_cap ? id : 0];
+		}
+		memcpy(c->text.data + c->text.len + (size_t)width * i, &at, width);
+	}
+	c->text.len += (size_t)width * rows;
+	return 0;
+}
+
 /* Native block (no block info: neither HTTP nor a file of Native blocks has
  * one): varint columns, varint rows, then per column its name, its type and
  * its data (arrays: offsets then values). The headers go into b->head; the
@@ -341,7 +452,8 @@ int store_native_batch_block(struct store_native_batch *b, struct store_block *b
 		if (c->offsets.len)
 			b->segs[k++] = (struct store_segment){c->offsets.data, c->offsets.len};
 		if (c->def.enc == STORE_ENC_STRID) {
-			if (strid_text(c, b->rows) < 0)
+			if ((c->def.low_cardinality ? strid_low_cardinality(b, c, b->rows)
+						    : strid_text(c, b->rows)) < 0)
 				return -ENOMEM;
 			if (c->text.len)
 				b->segs[k++] = (struct store_segment){c->text.data, c->text.len};

@@ -47,6 +47,11 @@ struct store_column {
 	unsigned max_count;  /* arrays: the capacity a count is capped at */
 	unsigned member;     /* STORE_ENC_LARGE_COMMUNITY: 0 ASN, 1 LocalData1, 2 LocalData2 */
 	const struct strtab *strings; /* STORE_ENC_STRID: borrowed */
+	/* STORE_ENC_STRID: sent as LowCardinality(String) (the table's type
+	 * on modern servers): a dictionary of the block's strings and an
+	 * index per row, which the server takes as it is, instead of text it
+	 * would hash into a dictionary row by row. */
+	int low_cardinality;
 };
 
 /* The columns of flows the writer sends, in the table's order: the stored
@@ -93,11 +98,11 @@ struct store_block {
 
 struct store_native_column {
 	struct store_column def;
-	uint64_t elements;	  /* arrays: elements so far (Native offsets are cumulative) */
+	uint64_t elements;  /* arrays: elements so far (Native offsets are cumulative) */
 	struct buf offsets; /* arrays: UInt64 per row */
 	struct buf data;
 	struct buf text; /* STORE_ENC_STRID: the strings, built with the block */
-	size_t need;	       /* scratch: bytes the rows being appended need */
+	size_t need;	 /* scratch: bytes the rows being appended need */
 };
 
 /* A batch of rows encoded column by column. Caller-owned storage. */
@@ -112,6 +117,10 @@ struct store_native_batch {
 	size_t sort_cols[STORE_NATIVE_MAX_SORT], nsort;
 	int sorted;
 	struct buf scratch;
+	/* LowCardinality columns: strtab id -> dictionary index, valid where
+	 * lc_stamp[id] is the column's stamp */
+	uint32_t *lc_index, *lc_stamp, lc_now;
+	size_t lc_cap;
 	/* the block: block header + per column (header, offsets, data) */
 	struct buf head;
 	size_t *head_end;
@@ -140,6 +149,9 @@ int store_native_batch_sort(struct store_native_batch *b);
 /* The rows as one Native block, pointing into the batch: valid until the
  * batch changes. Returns 0 or -ENOMEM. */
 int store_native_batch_block(struct store_native_batch *b, struct store_block *block);
+/* Marks the string-id columns whose name is a line of `names` ("a\nb\n")
+ * as LowCardinality(String), the others String, for the next blocks. */
+void store_native_batch_low_cardinality(struct store_native_batch *b, const char *names);
 
 /* ---- transports (transport.c chooses, transport_<name>.c implements) ----
  * How requests reach ClickHouse: a server over HTTP, or the engine
@@ -226,8 +238,8 @@ int store_rows_order(const struct store_sort_key *keys, size_t nkeys, size_t row
  * into scratch; then, when the column's own buffer has `keep` bytes too, the
  * two buffers are traded (the column takes scratch's, scratch the column's:
  * no copy back, no memory more), else the rows are copied back. */
-void store_rows_permute(struct buf *data, struct buf *offsets, unsigned width,
-			const uint32_t *perm, size_t rows, struct buf *scratch, size_t keep);
+void store_rows_permute(struct buf *data, struct buf *offsets, unsigned width, const uint32_t *perm,
+			size_t rows, struct buf *scratch, size_t keep);
 
 /* ---- consolidation (consolidate.c) ----
  * Sums flows by minute and by the consolidated dimensions (flows_1m's
