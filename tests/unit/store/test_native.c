@@ -333,40 +333,53 @@ TEST(enrichment_columns_resolve_ids)
 	strtab_free(strs);
 }
 
+/* A batch of ExporterName alone holding six rows of ids "ab", "ab", "",
+ * a 200-byte string, the same, "ab" (the ids in ids[], `longer` the
+ * string), for the tests of string-id columns. */
+static void six_names(struct strtab **strs, struct store_native_batch *b, char longer[201],
+		      uint32_t ids[6])
+{
+	struct store_column cols[STORE_ENRICH_COLUMNS];
+	struct flow f[6];
+	struct error err = {{0}};
+	uint32_t a, l;
+
+	REQUIRE(strtab_new(0, strs, NULL) == 0);
+	REQUIRE(store_enrich_columns(*strs, cols) >= 1); /* ExporterName: the first */
+	REQUIRE(store_native_batch_init(b, cols, 1, NULL, &err) == 0);
+	memset(longer, 'z', 200);
+	longer[200] = '\0';
+	a = strtab_intern_cstr(*strs, "ab");
+	l = strtab_intern_cstr(*strs, longer);
+	const uint32_t want[6] = {a, a, 0, l, l, a};
+	for (unsigned i = 0; i < 6; i++) {
+		golden_flow(&f[i], i);
+		ids[i] = want[i];
+		f[i].enriched.exporter.name = ids[i];
+	}
+	append(b, f, 6);
+}
+
 /* Rows repeating the row before's id reuse its string and encoded length
  * (strid_text): runs of the same id, back to "", and a string of more than
  * 127 bytes (a two-byte length), in the batch's order (no sorting column
  * among these). */
 TEST(string_ids_repeated_and_long)
 {
-	struct store_column cols[STORE_ENRICH_COLUMNS];
 	struct store_native_batch b;
 	struct strtab *strs;
-	struct flow f[6];
 	struct store_block block;
 	static uint8_t got[4096], want[1024];
 	char longer[201];
 	size_t at = 0, w = 0;
-	struct error err = {{0}};
-	uint32_t a, l;
+	uint32_t ids[6], a;
 
-	REQUIRE(strtab_new(0, &strs, NULL) == 0);
-	REQUIRE(store_enrich_columns(strs, cols) >= 1); /* ExporterName: the first */
-	REQUIRE(store_native_batch_init(&b, cols, 1, NULL, &err) == 0);
-	memset(longer, 'z', 200);
-	longer[200] = '\0';
-	a = strtab_intern_cstr(strs, "ab");
-	l = strtab_intern_cstr(strs, longer);
-	const uint32_t ids[6] = {a, a, 0, l, l, a};
-	for (unsigned i = 0; i < 6; i++) {
-		golden_flow(&f[i], i);
-		f[i].enriched.exporter.name = ids[i];
-	}
-	append(&b, f, 6);
+	six_names(&strs, &b, longer, ids);
+	a = ids[0];
 	REQUIRE(store_native_batch_block(&b, &block) == 0);
 	at = block_copy(&block, got, sizeof(got));
 	for (unsigned i = 0; i < 6; i++) {
-		size_t len = ids[i] == a ? 2 : ids[i] == l ? 200 : 0;
+		size_t len = ids[i] == a ? 2 : ids[i] ? 200 : 0;
 		const char *s = ids[i] == a ? "ab" : longer;
 
 		if (len >= 128) {
@@ -393,30 +406,15 @@ TEST(string_ids_repeated_and_long)
  * unmarked. */
 TEST(string_ids_as_low_cardinality)
 {
-	struct store_column cols[STORE_ENRICH_COLUMNS];
 	struct store_native_batch b;
 	struct strtab *strs;
-	struct flow f[6];
 	struct store_block block;
 	static uint8_t got[4096], again[4096], want[1024];
 	char longer[201];
 	size_t at, w = 0;
-	struct error err = {{0}};
-	uint32_t a, l;
+	uint32_t ids[6];
 
-	REQUIRE(strtab_new(0, &strs, NULL) == 0);
-	REQUIRE(store_enrich_columns(strs, cols) >= 1); /* ExporterName: the first */
-	REQUIRE(store_native_batch_init(&b, cols, 1, NULL, &err) == 0);
-	memset(longer, 'z', 200);
-	longer[200] = '\0';
-	a = strtab_intern_cstr(strs, "ab");
-	l = strtab_intern_cstr(strs, longer);
-	const uint32_t ids[6] = {a, a, 0, l, l, a};
-	for (unsigned i = 0; i < 6; i++) {
-		golden_flow(&f[i], i);
-		f[i].enriched.exporter.name = ids[i];
-	}
-	append(&b, f, 6);
+	six_names(&strs, &b, longer, ids);
 	store_native_batch_low_cardinality(&b, "InIfName\nExporterName\n");
 	REQUIRE(store_native_batch_block(&b, &block) == 0);
 	at = block_copy(&block, got, sizeof(got));
