@@ -29,7 +29,7 @@ DB=weir_qe
 CH_URL=embedded://$E2E_DIR/db
 # Sized so that the 500k flows/s stream below is kept whole even when the
 # writer falls behind while clients query: its 2M flows (~220k datagrams,
-# ~290 MB in the ring) fit in one ring (one exporter: one outlet worker),
+# ~280 MB in the ring) fit in one ring (one exporter: one outlet worker),
 # which the exporter may fill alone (the exact flows' exporters sent in the
 # last 30 s); the socket buffer covers the receive thread's descheduled
 # moments on 2 busy cores. max-rows-to-read is above the stream, so that
