@@ -171,12 +171,14 @@ struct worker_arg {
 	struct store_reader *reader;
 };
 
-static void run_job(struct console_query_endpoint *e, struct store_reader *reader, struct qe_job *j)
+/* Runs j's query into *resp (the worker hands it over once its slot is
+ * free). */
+static void run_job(struct console_query_endpoint *e, struct store_reader *reader, struct qe_job *j,
+		    struct http_response *resp)
 {
 	const char *format = j->clause_format[0] ? j->clause_format
 			     : j->format[0]	 ? j->format
 						 : "TabSeparated";
-	struct http_response resp = {0};
 	struct error err = {0};
 	char *out = NULL;
 	size_t len = 0;
@@ -187,17 +189,16 @@ static void run_job(struct console_query_endpoint *e, struct store_reader *reade
 			       &len, &err);
 	if (r < 0) {
 		metric_add(e->m_errors, 1);
-		finish_error(j->d, 1000, err.text[0] ? err.text : strerror(-r));
+		error_response(resp, 1000, err.text[0] ? err.text : strerror(-r));
 		return;
 	}
-	resp.status = 200;
-	resp.content_type = content_type(format);
-	resp.cache_control = "no-store";
-	resp.body = out;
-	resp.body_len = len;
-	resp.extra_header = "X-ClickHouse-Format";
-	resp.extra_value = strdup(format);
-	http_deferred_finish(j->d, &resp);
+	resp->status = 200;
+	resp->content_type = content_type(format);
+	resp->cache_control = "no-store";
+	resp->body = out;
+	resp->body_len = len;
+	resp->extra_header = "X-ClickHouse-Format";
+	resp->extra_value = strdup(format);
 }
 
 static void *worker_main(void *arg)
@@ -206,6 +207,7 @@ static void *worker_main(void *arg)
 	struct console_query_endpoint *e = w->e;
 
 	for (;;) {
+		struct http_response resp = {0};
 		struct qe_job *j;
 
 		pthread_mutex_lock(&e->lock);
@@ -222,11 +224,15 @@ static void *worker_main(void *arg)
 		e->queued--;
 		e->running++;
 		pthread_mutex_unlock(&e->lock);
-		run_job(e, w->reader, j);
-		job_free(j);
+		run_job(e, w->reader, j, &resp);
+		/* The slot is free before the client can read its answer: a
+		 * client that waits for each answer before asking again never
+		 * finds its own finished query still counted (503). */
 		pthread_mutex_lock(&e->lock);
 		e->running--;
 		pthread_mutex_unlock(&e->lock);
+		http_deferred_finish(j->d, &resp);
+		job_free(j);
 	}
 	free(w);
 	return NULL;
