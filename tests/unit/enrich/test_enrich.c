@@ -723,6 +723,7 @@ TEST(metrics_exposed)
 	CHECK(strstr(text, "weir_enrich_flows_total{result=\"enriched\"} 1") != NULL);
 	CHECK(strstr(text, "weir_enrich_flows_total{result=\"sampling_unknown\"} 1") != NULL);
 	CHECK(strstr(text, "weir_enrich_flows_total{result=\"unknown_kept\"} 1") != NULL);
+	CHECK(strstr(text, "weir_enrich_flows_total{result=\"static_inline\"} 0") != NULL);
 	free(text);
 	enrich_worker_free(w);
 	enrich_free(e);
