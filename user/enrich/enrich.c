@@ -509,25 +509,23 @@ void enrich_worker_quiescent(struct enrich_worker *w)
 #define INC(w, f)                                                                                  \
 	atomic_store_explicit(&(w)->stats.f, GET(&(w)->stats, f) + 1, memory_order_relaxed)
 
-/* `hash`: md_key_hash(k), or 0 to compute it here. On a miss, what the
- * static providers know lands in `scratch` (returned), or NULL. */
-static const struct md_value *lookup(struct enrich_worker *w, const struct md_table *t,
-				     const struct md_key *k, uint64_t hash, uint32_t now,
-				     struct md_value *scratch)
+/* A key the table lacks: what the static providers know lands in `scratch`
+ * (returned), or NULL; the key is queued. Out of line: the hit path stays
+ * small. */
+static __attribute__((noinline, cold)) const struct md_value *
+miss(struct enrich_worker *w, const struct md_key *k, uint32_t now, struct md_value *scratch)
 {
-	const struct md_value *v = md_table_lookup_hashed(t, k, hash ? hash : md_key_hash(k));
-
-	if (v) {
-		/* Written at most once a second per entry: shared lines stay clean. */
-		if (atomic_load_explicit(&v->last_used, memory_order_relaxed) != now)
-			atomic_store_explicit(&((struct md_value *)v)->last_used, now,
-					      memory_order_relaxed);
-		return v;
-	}
 	/* Static metadata is in memory: the flow need not wait for the
 	 * refresher to say what it says. The key is still queued, so that the
 	 * table learns it (and SNMP, the classifiers, what static lacks). */
-	v = md_static_answer(w->e, k, scratch) ? scratch : NULL;
+	const struct md_value *v = md_static_answer(w->e, k, scratch) ? scratch : NULL;
+
+	/* Counted once per flow (its number is stats.flows): nothing is
+	 * added to the hit path. */
+	if (v && w->inline_flow != GET(&w->stats, flows)) {
+		w->inline_flow = GET(&w->stats, flows);
+		INC(w, static_inline);
+	}
 	if (!v || !(v->flags & MD_F_EXPORTER))
 		INC(w, misses);
 	uint64_t h = md_key_hash(k) | 1;
@@ -541,6 +539,22 @@ static const struct md_value *lookup(struct enrich_worker *w, const struct md_ta
 		INC(w, queue_full);
 		w->recent[slot].hash = 0;
 	}
+	return v;
+}
+
+/* `hash`: md_key_hash(k), or 0 to compute it here. */
+static const struct md_value *lookup(struct enrich_worker *w, const struct md_table *t,
+				     const struct md_key *k, uint64_t hash, uint32_t now,
+				     struct md_value *scratch)
+{
+	const struct md_value *v = md_table_lookup_hashed(t, k, hash ? hash : md_key_hash(k));
+
+	if (__builtin_expect(!v, 0))
+		return miss(w, k, now, scratch);
+	/* Written at most once a second per entry: shared lines stay clean. */
+	if (atomic_load_explicit(&v->last_used, memory_order_relaxed) != now)
+		atomic_store_explicit(&((struct md_value *)v)->last_used, now,
+				      memory_order_relaxed);
 	return v;
 }
 
@@ -618,8 +632,6 @@ static enum enrich_verdict enrich_one(struct enrich_worker *w, const struct md_t
 		k.vlan = 0;
 		vx = lookup(w, t, &k, 0, now, &w->inline_v[1]);
 	}
-	if (vin == &w->inline_v[0] || vx == &w->inline_v[1] || vout == &w->inline_v[1])
-		INC(w, static_inline);
 	if (vx)
 		en->exporter = vx->exp;
 	unknown |= !vx || !(vx->flags & MD_F_EXPORTER);

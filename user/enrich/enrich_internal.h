@@ -264,15 +264,16 @@ struct enrich_worker {
 	struct enrich_worker *next;	     /* e->workers, under e->lock */
 	_Alignas(64) _Atomic uint64_t epoch; /* last quiescent point */
 	struct worker_stats stats;
-	/* Answers of the static providers to misses, read by enrich_one() for
-	 * the flow at hand: [0] the input interface, [1] the output one (or the
-	 * exporter alone). */
-	struct md_value inline_v[2];
 	/* Misses asked recently: not queued again within a second. */
 	struct {
 		uint64_t hash;
 		uint32_t at;
 	} recent[256];
+	/* Answers of the static providers to misses, read by enrich_one() for
+	 * the flow at hand: [0] the input interface, [1] the output one (or the
+	 * exporter alone). */
+	struct md_value inline_v[2];
+	uint64_t inline_flow; /* stats.flows of the last flow counted in static_inline */
 };
 
 struct refresher; /* refresher.c */
