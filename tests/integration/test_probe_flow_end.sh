@@ -8,7 +8,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/lib/e2e.bash" # tap
-. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, probe_launch, inA, inB
+. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, probe_launch, probe_stop, probe_records, inA, inB
 probe_require tshark dumpcap ethtool curl
 
 probe_pair pfe 10.78 78
@@ -50,19 +50,11 @@ ended=$(inA curl -s --max-time 5 http://127.0.0.1:9181/metrics |
 [ "${ended:-0}" -ge 3 ]
 tap $? "weir_probe_flows_ended_total counts the FIN/RST flows (${ended:-none})"
 
-kill -TERM $PROBE
-wait $PROBE
-tap $? "weir probe exits 0 on SIGTERM"
-sleep 0.3
-kill $CAP $TCPCAP 2>/dev/null
-wait $CAP $TCPCAP 2>/dev/null
+probe_stop
 
 # decoded PCAP OUT: "PROTO SRC SPORT DST DPORT DIR BYTES PACKETS" lines.
 decoded() {
-	"$WEIR" decode --json "$1" 2>/dev/null | awk '
-		function v(k,   m) { if (match($0, "\"" k "\":\"?[^,\"}]*")) { m = substr($0, RSTART, RLENGTH); sub(/^"[^"]*":"?/, "", m); return m } return 0 }
-		{ print v("Proto"), v("SrcAddr"), v("SrcPort"), v("DstAddr"), v("DstPort"),
-			(v("FlowDirection") == "ingress" ? "I" : "E"), v("Bytes"), v("Packets") }' >"$2"
+	probe_records "$1" Proto SrcAddr SrcPort DstAddr DstPort FlowDirection Bytes Packets >"$2"
 }
 tshark -r "$D/ipfix.pcap" -Y "frame.time_epoch <= $T" -w "$D/early.pcap" 2>/dev/null
 decoded "$D/early.pcap" "$D/early.txt"

@@ -13,7 +13,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/lib/e2e.bash" # tap
-. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, probe_launch, inA, inB
+. "$top/tests/integration/lib/probe.bash" # probe_require, probe_pair, probe_launch, probe_stop, probe_records, inA, inB
 probe_require tshark dumpcap ethtool
 
 probe_pair pv 10.79 79
@@ -58,22 +58,14 @@ inA "$TRAFFIC" tcp 10.79.0.2 5202 200 60000 >/dev/null
 inA "$TRAFFIC" tcp fd79::2 5203 200 60000 >/dev/null
 inB "$TRAFFIC" tcp 10.79.0.1 5302 200 60000 >/dev/null
 sleep 0.5
-kill -TERM $PROBE
-wait $PROBE
-tap $? "weir probe exits 0 on SIGTERM"
-sleep 0.3
-kill $CAP $TCPCAP 2>/dev/null
-wait $CAP $TCPCAP 2>/dev/null
+probe_stop
 rd=$(grep -o "on interface '[^']*': [0-9]*/[0-9]*" "$D/dumpcap.log" | sed 's/.*: //')
 [ -n "$rd" ] && [ "${rd#*/}" = 0 ]
 tap $? "the TCP capture dropped nothing (received/dropped ${rd:-unknown})"
 
 # "PROTO SRC SPORT DST DPORT DIR VLAN BYTES PACKETS" per record.
-"$WEIR" decode --json "$D/ipfix.pcap" 2>"$D/decode.log" | awk '
-	function v(k,   m) { if (match($0, "\"" k "\":\"?[^,\"}]*")) { m = substr($0, RSTART, RLENGTH); sub(/^"[^"]*":"?/, "", m); return m } return 0 }
-	{ print v("Proto"), v("SrcAddr"), v("SrcPort"), v("DstAddr"), v("DstPort"),
-		(v("FlowDirection") == "ingress" ? "I" : "E"), v("SrcVlan"), v("Bytes"), v("Packets") }' \
-	>"$D/weir.txt"
+probe_records "$D/ipfix.pcap" Proto SrcAddr SrcPort DstAddr DstPort FlowDirection SrcVlan Bytes \
+	Packets >"$D/weir.txt"
 # sum PROTO SRC SPORT DST DPORT DIR: "VLANS BYTES PACKETS" ("*" matches anything;
 # VLANS: the distinct vlan ids, comma-separated).
 sum() {

@@ -565,16 +565,37 @@ TEST(names_tables_filled_from_shipped_and_operator_files)
 	store_config_free(&cfg);
 }
 
+/* Starts the orchestrator service of `p` and waits, up to 30 s, until it is
+ * healthy or, when `gave_up` is not NULL, until *gave_up is set. Returns the
+ * service (the caller frees it); *healthy says whether it became healthy. */
+static struct orch_service *service_start(const struct orch_service_params *p, _Atomic int *gave_up,
+					  int *healthy)
+{
+	struct orch_service *svc = NULL;
+	char why[256];
+
+	REQUIRE(orch_service_new(p, &svc, NULL) == 0);
+	REQUIRE(orch_service_start(svc, NULL) == 0);
+	*healthy = 0;
+	for (int i = 0; i < 600 && !(gave_up && atomic_load(gave_up)); i++) {
+		*healthy = orch_service_health(svc, why, sizeof(why)) == 0;
+		if (*healthy)
+			break;
+		usleep(50 * 1000);
+	}
+	return svc;
+}
+
 /* weir run and weir outlet (the orchestrator service) take a changed
  * clickhouse.asns without a restart. */
 TEST(names_reloaded_when_the_file_changes)
 {
 	struct store_config cfg;
 	struct store_client *c;
-	struct orch_service *svc = NULL;
+	struct orch_service *svc;
 	struct orch_service_params p = {0};
-	char path[] = "/tmp/weir-asns-XXXXXX.csv", why[256], *got = NULL;
-	int fd, ok = 0;
+	char path[] = "/tmp/weir-asns-XXXXXX.csv", *got = NULL;
+	int fd, ok = 0, healthy;
 	FILE *f;
 
 	test_config(&cfg, "weir_t_names_reload");
@@ -585,11 +606,8 @@ TEST(names_reloaded_when_the_file_changes)
 	free(cfg.asns);
 	cfg.asns = strdup(path);
 	p.cfg = &cfg;
-	REQUIRE(orch_service_new(&p, &svc, NULL) == 0);
-	REQUIRE(orch_service_start(svc, NULL) == 0);
-	for (int i = 0; i < 300 && orch_service_health(svc, why, sizeof(why)) < 0; i++)
-		usleep(100 * 1000);
-	CHECK_EQ(orch_service_health(svc, why, sizeof(why)), 0);
+	svc = service_start(&p, NULL, &healthy);
+	CHECK(healthy);
 	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	CHECK_QS(c, "FIRST", "SELECT joinGet('asns', 'Name', toUInt32(64500))");
@@ -644,10 +662,9 @@ TEST(on_ready_retried_while_clickhouse_is_away_fatal_otherwise)
 	for (int k = 0; k < 2; k++) {
 		struct ready_probe rp = {.fail_times = 2, .error = errors[k]};
 		struct store_config cfg;
-		struct orch_service *svc = NULL;
+		struct orch_service *svc;
 		struct orch_service_params p = {0};
-		char why[256];
-		int healthy = 0;
+		int healthy;
 
 		test_config(&cfg, "weir_t_on_ready");
 		cfg.retry_min_ms = 10;
@@ -656,12 +673,7 @@ TEST(on_ready_retried_while_clickhouse_is_away_fatal_otherwise)
 		p.on_ready = ready_hook;
 		p.on_fatal = ready_fatal;
 		p.ctx = &rp;
-		REQUIRE(orch_service_new(&p, &svc, NULL) == 0);
-		REQUIRE(orch_service_start(svc, NULL) == 0);
-		for (int i = 0; i < 300 && !healthy && !atomic_load(&rp.fatal_calls); i++) {
-			healthy = orch_service_health(svc, why, sizeof(why)) == 0;
-			usleep(50 * 1000);
-		}
+		svc = service_start(&p, &rp.fatal_calls, &healthy);
 		if (k == 0) {
 			CHECK(healthy);
 			CHECK_EQ(atomic_load(&rp.calls), 3);

@@ -360,6 +360,7 @@ int enrich_start(struct enrich *e, struct error *err)
 			log_warn("metadata cache file ignored", "reason=\"%s\"", why.text);
 		refresher_publish_loaded(e->ref);
 	}
+	refresher_preload_static(e->ref);
 	r = enrich_build_netmap(e, &m, err);
 	if (r < 0)
 		return r;
@@ -478,6 +479,7 @@ static void add_stats(struct worker_stats *d, const struct worker_stats *s)
 	ADD(rejected);
 	ADD(sampling_unknown);
 	ADD(queue_full);
+	ADD(static_inline);
 #undef ADD
 }
 
@@ -507,24 +509,29 @@ void enrich_worker_quiescent(struct enrich_worker *w)
 #define INC(w, f)                                                                                  \
 	atomic_store_explicit(&(w)->stats.f, GET(&(w)->stats, f) + 1, memory_order_relaxed)
 
-/* `hash`: md_key_hash(k), or 0 to compute it here. */
-static const struct md_value *lookup(struct enrich_worker *w, const struct md_table *t,
-				     const struct md_key *k, uint64_t hash, uint32_t now)
+/* A key the table lacks: what the static providers know lands in `scratch`
+ * (returned), or NULL; the key is queued. Out of line: the hit path stays
+ * small. */
+static __attribute__((noinline, cold)) const struct md_value *
+miss(struct enrich_worker *w, const struct md_key *k, uint32_t now, struct md_value *scratch)
 {
-	const struct md_value *v = md_table_lookup_hashed(t, k, hash ? hash : md_key_hash(k));
+	/* Static metadata is in memory: the flow need not wait for the
+	 * refresher to say what it says. The key is still queued, so that the
+	 * table learns it (and SNMP, the classifiers, what static lacks). */
+	const struct md_value *v = md_static_answer(w->e, k, scratch) ? scratch : NULL;
 
-	if (v) {
-		/* Written at most once a second per entry: shared lines stay clean. */
-		if (atomic_load_explicit(&v->last_used, memory_order_relaxed) != now)
-			atomic_store_explicit(&((struct md_value *)v)->last_used, now,
-					      memory_order_relaxed);
-		return v;
+	/* Counted once per flow (its number is stats.flows): nothing is
+	 * added to the hit path. */
+	if (v && w->inline_flow != GET(&w->stats, flows)) {
+		w->inline_flow = GET(&w->stats, flows);
+		INC(w, static_inline);
 	}
-	INC(w, misses);
+	if (!v || !(v->flags & MD_F_EXPORTER))
+		INC(w, misses);
 	uint64_t h = md_key_hash(k) | 1;
 	unsigned slot = (unsigned)(h >> 56);
 	if (w->recent[slot].hash == h && now - w->recent[slot].at < 2)
-		return NULL; /* asked less than a second or two ago */
+		return v; /* asked less than a second or two ago */
 	w->recent[slot].hash = h;
 	w->recent[slot].at = now;
 	struct md_request q = {*k};
@@ -532,7 +539,23 @@ static const struct md_value *lookup(struct enrich_worker *w, const struct md_ta
 		INC(w, queue_full);
 		w->recent[slot].hash = 0;
 	}
-	return NULL;
+	return v;
+}
+
+/* `hash`: md_key_hash(k), or 0 to compute it here. */
+static const struct md_value *lookup(struct enrich_worker *w, const struct md_table *t,
+				     const struct md_key *k, uint64_t hash, uint32_t now,
+				     struct md_value *scratch)
+{
+	const struct md_value *v = md_table_lookup_hashed(t, k, hash ? hash : md_key_hash(k));
+
+	if (__builtin_expect(!v, 0))
+		return miss(w, k, now, scratch);
+	/* Written at most once a second per entry: shared lines stay clean. */
+	if (atomic_load_explicit(&v->last_used, memory_order_relaxed) != now)
+		atomic_store_explicit(&((struct md_value *)v)->last_used, now,
+				      memory_order_relaxed);
+	return v;
 }
 
 static int is_private_as(uint32_t as)
@@ -590,7 +613,7 @@ static enum enrich_verdict enrich_one(struct enrich_worker *w, const struct md_t
 	if (f->in_if) {
 		k.ifindex = f->in_if;
 		k.vlan = e->vlan_rules ? f->src_vlan : 0;
-		vin = lookup(w, t, &k, a ? a->hash[0] : 0, now);
+		vin = lookup(w, t, &k, a ? a->hash[0] : 0, now, &w->inline_v[0]);
 		if (vin)
 			en->in_if = vin->ifc;
 		unknown |= !vin || !(vin->flags & MD_F_INTERFACE);
@@ -598,7 +621,7 @@ static enum enrich_verdict enrich_one(struct enrich_worker *w, const struct md_t
 	if (f->out_if) {
 		k.ifindex = f->out_if;
 		k.vlan = e->vlan_rules ? f->dst_vlan : 0;
-		vout = lookup(w, t, &k, a ? a->hash[1] : 0, now);
+		vout = lookup(w, t, &k, a ? a->hash[1] : 0, now, &w->inline_v[1]);
 		if (vout)
 			en->out_if = vout->ifc;
 		unknown |= !vout || !(vout->flags & MD_F_INTERFACE);
@@ -607,7 +630,7 @@ static enum enrich_verdict enrich_one(struct enrich_worker *w, const struct md_t
 	if (!f->in_if && !f->out_if) {
 		k.ifindex = 0;
 		k.vlan = 0;
-		vx = lookup(w, t, &k, 0, now);
+		vx = lookup(w, t, &k, 0, now, &w->inline_v[1]);
 	}
 	if (vx)
 		en->exporter = vx->exp;
@@ -788,6 +811,7 @@ void enrich_get_stats(struct enrich *e, struct enrich_stats *out)
 	out->rejected = GET(&sum, rejected);
 	out->sampling_unknown = GET(&sum, sampling_unknown);
 	out->queue_full = GET(&sum, queue_full);
+	out->static_inline = GET(&sum, static_inline);
 	out->provider_requests = atomic_load(&e->provider_requests);
 	out->geoip_reloads = atomic_load(&e->geoip_reloads);
 	out->classifier_errors = atomic_load(&e->classifier_errors);

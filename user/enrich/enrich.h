@@ -200,12 +200,14 @@ void enrich_learn_interface(struct enrich *e, const struct in6_addr *exporter, u
 /* Counters since enrich_new (also exported as metrics). */
 struct enrich_stats {
 	uint64_t flows;		    /* enrich_flow() calls */
-	uint64_t metadata_misses;   /* exporter/interface not in the table: queued */
+	uint64_t metadata_misses;   /* exporter/interface neither in the table nor named by a
+				       static provider at once: queued */
 	uint64_t unknown_kept;	    /* kept with empty exporter or interface fields */
 	uint64_t unknown_dropped;   /* dropped by drop-unknown */
 	uint64_t rejected;	    /* dropped by a classifier's Reject() */
 	uint64_t sampling_unknown;  /* kept with SamplingRate 1 */
 	uint64_t queue_full;	    /* misses not queued (queue full): asked again later */
+	uint64_t static_inline;	    /* not in the table yet, answered by static metadata */
 	uint64_t provider_requests; /* lookups the refresher started */
 	uint64_t snmp_requests;	    /* SNMP GETs sent */
 	uint64_t snmp_retries;	    /* SNMP GETs sent again (poller-retries) */

@@ -67,6 +67,13 @@ void static_provider_free(struct static_provider *p);
 enum md_answer static_provider_query(const struct static_provider *p,
 				     const struct in6_addr *exporter, uint32_t ifindex,
 				     struct md_info *out);
+/* Calls fn(ctx, address, 0), then fn(ctx, address, ifIndex) for each listed
+ * ifIndex, of every exporter configured as one address (a /32 or /128): the
+ * keys the provider can answer before any flow asks. */
+void static_provider_each_known(const struct static_provider *p,
+				void (*fn)(void *ctx, const struct in6_addr *exporter,
+					   uint32_t ifindex),
+				void *ctx);
 
 /* ---- the SNMP poller (snmp.c), run by the refresher thread ---- */
 struct snmp_poller;
@@ -184,6 +191,16 @@ void md_table_free_all(struct md_table *t);
 int md_table_put(struct enrich *e, struct md_value *v);
 int md_table_sweep(struct enrich *e, int (*drop)(const struct md_value *v, void *ctx), void *ctx);
 
+/* What the static providers, in their configured order, say of `k` with no
+ * I/O and nothing written: any thread, no lock, no allocation (refresher.c,
+ * beside refresher_resolve whose merge it follows). Returns 1 with *out
+ * filled (key, fields, MD_F_EXPORTER / MD_F_INTERFACE as publish() sets
+ * them) when a static provider knows the exporter and no classifier rule is
+ * left to run on the answer; 0 otherwise (*out undefined). Fields an SNMP
+ * provider placed before the static ones, or after an incomplete static
+ * answer, could still supply are left unset: its answer comes first. */
+int md_static_answer(const struct enrich *e, const struct md_key *k, struct md_value *out);
+
 /* ---- reclamation (quiescent states) ---- */
 struct retired {
 	struct retired *next;
@@ -239,7 +256,7 @@ struct learned_item {
 
 struct worker_stats {
 	_Atomic uint64_t flows, misses, unknown_kept, unknown_dropped, rejected, sampling_unknown,
-	    queue_full;
+	    queue_full, static_inline;
 };
 
 struct enrich_worker {
@@ -252,6 +269,11 @@ struct enrich_worker {
 		uint64_t hash;
 		uint32_t at;
 	} recent[256];
+	/* Answers of the static providers to misses, read by enrich_one() for
+	 * the flow at hand: [0] the input interface, [1] the output one (or the
+	 * exporter alone). */
+	struct md_value inline_v[2];
+	uint64_t inline_flow; /* stats.flows of the last flow counted in static_inline */
 };
 
 struct refresher; /* refresher.c */
@@ -286,7 +308,7 @@ struct enrich {
 	struct strtab *strs;
 	struct metrics_registry *metrics;
 	struct {
-		struct metric_series *flows[7];
+		struct metric_series *flows[8];
 		struct metric_series *provider_requests, *snmp_requests, *snmp_retries,
 		    *snmp_timeouts, *snmp_breaker, *geoip_reloads, *classifier_errors,
 		    *cache_entries, *strings;

@@ -9,7 +9,7 @@
 
 static const char *const results[] = {
     "enriched", "metadata_miss",    "unknown_kept", "unknown_dropped",
-    "rejected", "sampling_unknown", "queue_full",
+    "rejected", "sampling_unknown", "queue_full",   "static_inline",
 };
 
 static void set_count(struct metric_series *s, uint64_t v)
@@ -26,7 +26,7 @@ static void collect(void *ctx)
 	enrich_get_stats(e, &st);
 	const uint64_t flows[] = {st.flows,	      st.metadata_misses, st.unknown_kept,
 				  st.unknown_dropped, st.rejected,	  st.sampling_unknown,
-				  st.queue_full};
+				  st.queue_full,      st.static_inline};
 	for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
 		set_count(e->m.flows[i], flows[i]);
 	set_count(e->m.provider_requests, st.provider_requests);
@@ -58,7 +58,8 @@ int enrich_metrics_init(struct enrich *e)
 	    reg, "weir_enrich_flows_total",
 	    "Flows through the enrichment stage: every flow (enriched), and those "
 	    "with a metadata miss, kept or dropped unknown, rejected by a classifier, "
-	    "without a sampling rate, whose miss could not be queued",
+	    "without a sampling rate, whose miss could not be queued, and those "
+	    "not in the lookup table yet that static metadata answered at once",
 	    METRIC_COUNTER, "result");
 	for (size_t i = 0; f && i < sizeof(results) / sizeof(results[0]); i++)
 		e->m.flows[i] = metrics_series(f, &results[i]);

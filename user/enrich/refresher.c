@@ -241,6 +241,66 @@ void refresher_resolve(struct refresher *r, struct md_entry *m)
 	publish_all(r, m);
 }
 
+/* The static providers' part of refresher_resolve's merge, in the same
+ * order. *snmp_asked: an SNMP provider would be asked (what the providers
+ * before it left out); the fields it answers are then taken from no static
+ * provider placed after it, since SNMP's answer would come first. Returns 1
+ * when a static provider knows the exporter. */
+static int static_merge(const struct enrich *e, const struct in6_addr *exporter, uint32_t ifindex,
+			struct md_info *merged, int *snmp_asked)
+{
+	struct md_info got;
+	int known = 0;
+
+	memset(merged, 0, sizeof(*merged));
+	*snmp_asked = 0;
+	for (size_t i = 0; i < e->providers_count; i++) {
+		const struct md_provider *p = &e->providers[i];
+		if (p->type != MD_PROVIDER_STATIC) {
+			if (!md_info_complete(merged))
+				*snmp_asked = 1;
+			continue;
+		}
+		if (static_provider_query(p->sp, exporter, ifindex, &got) == MD_SKIP)
+			continue;
+		if (*snmp_asked) {
+			got.exp.name = 0;
+			got.ifc.name = 0;
+			got.ifc.description = 0;
+			got.ifc.speed = 0;
+		}
+		md_info_fill(merged, &got);
+		known = 1;
+	}
+	return known;
+}
+
+int md_static_answer(const struct enrich *e, const struct md_key *k, struct md_value *out)
+{
+	struct md_info merged;
+	int snmp_asked;
+
+	if (!static_merge(e, &k->exporter, k->ifindex, &merged, &snmp_asked))
+		return 0;
+	/* publish() runs the rules on what came unclassified; they keep match
+	 * data per rule and intern their results: the refresher's work alone. */
+	if (e->exporter_rules_count && !merged.exp.group && !merged.exp.role && !merged.exp.site &&
+	    !merged.exp.region && !merged.exp.tenant)
+		return 0;
+	if (k->ifindex && e->interface_rules_count && !merged.ifc.provider &&
+	    !merged.ifc.connectivity && merged.ifc.boundary == FLOW_BOUNDARY_UNDEFINED)
+		return 0;
+	out->key = *k;
+	out->flags = 0;
+	out->exp = merged.exp;
+	out->ifc = merged.ifc;
+	if (merged.exp.name)
+		out->flags |= MD_F_EXPORTER;
+	if (!k->ifindex || merged.ifc.name || merged.ifc.description)
+		out->flags |= MD_F_INTERFACE;
+	return 1;
+}
+
 void refresher_on_snmp(void *ctx, const struct snmp_answer *a)
 {
 	struct refresher *r = ctx;
@@ -519,6 +579,32 @@ void refresher_publish_loaded(struct refresher *r)
 				m->fetched_ms = fetched; /* keep its age: refreshed when due */
 		}
 	}
+}
+
+static void preload_one(void *ctx, const struct in6_addr *exporter, uint32_t ifindex)
+{
+	struct refresher *r = ctx;
+	struct md_info merged;
+	int snmp_asked;
+
+	if (refresher_find(r, exporter, ifindex))
+		return; /* read from the cache file: published already */
+	/* Nothing is polled for an interface no flow has named yet. */
+	if (!static_merge(r->e, exporter, ifindex, &merged, &snmp_asked) || snmp_asked)
+		return;
+	struct md_entry *m = refresher_get(r, exporter, ifindex);
+	if (m)
+		refresher_resolve(r, m);
+}
+
+void refresher_preload_static(struct refresher *r)
+{
+	struct enrich *e = r->e;
+
+	tick_clock(r);
+	for (size_t i = 0; i < e->providers_count; i++)
+		if (e->providers[i].type == MD_PROVIDER_STATIC)
+			static_provider_each_known(e->providers[i].sp, preload_one, r);
 }
 
 uint64_t refresher_loops(struct refresher *r)

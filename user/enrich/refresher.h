@@ -47,6 +47,10 @@ struct md_entry *refresher_get(struct refresher *r, const struct in6_addr *a, ui
 void refresher_resolve(struct refresher *r, struct md_entry *m);
 /* Publishes what persist_load() read (before the thread starts). */
 void refresher_publish_loaded(struct refresher *r);
+/* Resolves and publishes, before the thread starts, the keys static
+ * providers list (static_provider_each_known) whose answer needs no SNMP
+ * request: their first flows find them in the table, classified. */
+void refresher_preload_static(struct refresher *r);
 /* Loop iterations done (enrich_wait_idle). */
 uint64_t refresher_loops(struct refresher *r);
 /* Takes an SNMP answer (ctx: the refresher). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/addr.h"
 #include "enrich_internal.h"
 
 struct static_iface {
@@ -22,6 +23,8 @@ struct static_exporter {
 	struct static_iface *ifs; /* sorted by ifindex */
 	size_t nifs;
 	int skip_missing;
+	int is_host; /* configured as one address (a /32 or /128): `host` */
+	struct in6_addr host;
 };
 
 struct static_provider {
@@ -121,6 +124,9 @@ static int exporter_item(const struct config_node *node, const char *file, const
 	e = &p->exps[p->n];
 	memset(e, 0, sizeof(*e));
 	*index = (uint32_t)p->n++;
+	unsigned len;
+	if (node->key && addr_prefix_from_text(&e->host, &len, node->key) == 0 && len == 128)
+		e->is_host = 1;
 	for (size_t i = 0; i < node->nchildren; i++) {
 		const struct config_node *c = node->children[i];
 		const char *v;
@@ -281,4 +287,19 @@ enum md_answer static_provider_query(const struct static_provider *p,
 		return MD_FOUND;
 	}
 	return MD_FOUND; /* known exporter, interface without attributes */
+}
+
+void static_provider_each_known(const struct static_provider *p,
+				void (*fn)(void *ctx, const struct in6_addr *exporter,
+					   uint32_t ifindex),
+				void *ctx)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct static_exporter *e = &p->exps[i];
+		if (!e->is_host)
+			continue;
+		fn(ctx, &e->host, 0);
+		for (size_t k = 0; k < e->nifs; k++)
+			fn(ctx, &e->host, e->ifs[k].ifindex);
+	}
 }

@@ -63,3 +63,33 @@ probe_launch() {
 	for _ in $(seq 100); do grep -q 'msg="ready"' "$2" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
+
+# probe_stop: stops the probe ($PROBE) with SIGTERM (a tap: it exits 0), then
+# the captures $CAP and $TCPCAP once its last datagrams reached them: their
+# files are then whole.
+probe_stop() {
+	kill -TERM $PROBE
+	wait $PROBE
+	tap $? "weir probe exits 0 on SIGTERM"
+	sleep 0.3
+	kill $CAP $TCPCAP 2>/dev/null
+	wait $CAP $TCPCAP 2>/dev/null
+}
+
+# probe_records PCAP KEY...: one line per flow record of the IPFIX capture
+# PCAP (weir decode --json), the values of the KEYs separated by spaces
+# (0 when absent; FlowDirection as I or E). weir decode's messages go to
+# $D/decode.log.
+probe_records() {
+	local pcap=$1
+	shift
+	"$WEIR" decode --json "$pcap" 2>>"$D/decode.log" | awk -v keys="$*" '
+		function v(k,   m) { if (match($0, "\"" k "\":\"?[^,\"}]*")) { m = substr($0, RSTART, RLENGTH); sub(/^"[^"]*":"?/, "", m); return m } return 0 }
+		BEGIN { n = split(keys, key, " ") }
+		{ line = ""
+		  for (i = 1; i <= n; i++) {
+			x = v(key[i])
+			if (key[i] == "FlowDirection") x = x == "ingress" ? "I" : "E"
+			line = line (i > 1 ? " " : "") x }
+		  print line }'
+}

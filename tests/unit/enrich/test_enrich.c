@@ -176,6 +176,143 @@ TEST(static_metadata_and_classifiers)
 	teardown(&s);
 }
 
+/* Static metadata is in memory: an exporter it names is named from its very
+ * first flow, before the refresher ever ran for it (no wait between). */
+TEST(static_answers_the_first_flow)
+{
+	struct setup s;
+	struct enrich_stats st;
+	setup(&s, "metadata:\n"
+		  "  providers:\n"
+		  "    - type: static\n"
+		  "      exporters:\n"
+		  "        192.0.2.0/24:\n"
+		  "          name: fra1-edge2\n"
+		  "          site: fra1\n"
+		  "          if-indexes:\n"
+		  "            1: {name: et-0/0/0, description: 'Transit: Arelion', speed: 100000, "
+		  "provider: arelion, connectivity: transit, boundary: external}\n"
+		  "          default: {name: other, description: an interface, speed: 10, "
+		  "boundary: internal}\n");
+	struct flow f = mkflow("192.0.2.14", 1, 7, "203.0.113.1", "198.51.100.7");
+	CHECK_EQ(enrich_flow(s.w, &f), ENRICH_KEEP);
+	CHECK_STR(S(&s, f.enriched.exporter.name), "fra1-edge2");
+	CHECK_STR(S(&s, f.enriched.exporter.site), "fra1");
+	CHECK_STR(S(&s, f.enriched.in_if.name), "et-0/0/0");
+	CHECK_STR(S(&s, f.enriched.in_if.description), "Transit: Arelion");
+	CHECK_EQ(f.enriched.in_if.speed, 100000);
+	CHECK_STR(S(&s, f.enriched.in_if.provider), "arelion");
+	CHECK_STR(S(&s, f.enriched.in_if.connectivity), "transit");
+	CHECK_EQ(f.enriched.in_if.boundary, FLOW_BOUNDARY_EXTERNAL);
+	CHECK_STR(S(&s, f.enriched.out_if.name), "other");
+	CHECK_EQ(f.enriched.out_if.boundary, FLOW_BOUNDARY_INTERNAL);
+	/* The batch path too, on another address of the subnet. */
+	struct flow b[2] = {mkflow("192.0.2.15", 1, 0, "203.0.113.1", "198.51.100.7"),
+			    mkflow("192.0.2.16", 0, 0, "203.0.113.1", "198.51.100.7")};
+	CHECK_EQ(enrich_flows(s.w, b, 2), 2);
+	CHECK_STR(S(&s, b[0].enriched.in_if.name), "et-0/0/0");
+	CHECK_STR(S(&s, b[1].enriched.exporter.name), "fra1-edge2");
+	enrich_get_stats(s.e, &st);
+	CHECK_EQ(st.metadata_misses, 0); /* answered: not misses */
+	CHECK_EQ(st.unknown_kept, 0);
+	CHECK_EQ(st.static_inline, 3);
+	/* The keys were still queued: the table answers from now on. */
+	REQUIRE(enrich_wait_idle(s.e, 5000) == 0);
+	struct flow g = mkflow("192.0.2.14", 1, 7, "203.0.113.1", "198.51.100.7");
+	CHECK_EQ(enrich_flow(s.w, &g), ENRICH_KEEP);
+	CHECK_STR(S(&s, g.enriched.in_if.name), "et-0/0/0");
+	enrich_get_stats(s.e, &st);
+	CHECK_EQ(st.static_inline, 3);
+	teardown(&s);
+}
+
+/* Classifier rules run in the refresher only: an exporter configured by its
+ * address has its listed interfaces resolved and classified at the start
+ * (the demo's sFlow router), Reject() included. */
+TEST(static_hosts_resolved_at_start)
+{
+	struct setup s;
+	struct enrich_stats st;
+	setup(&s,
+	      "core:\n"
+	      "  exporter-classifiers:\n"
+	      "    - 'ClassifySiteRegex(Exporter.Name, \"^([^-]+)-\", \"$1\")'\n"
+	      "    - 'Exporter.Name startsWith \"bad\" && Reject()'\n"
+	      "  interface-classifiers:\n"
+	      "    - 'ClassifyConnectivityRegex(Interface.Description, \"^(?i)(transit|pni|ix):? "
+	      "\", \"$1\") && ClassifyExternal()'\n"
+	      "    - ClassifyInternal()\n"
+	      "metadata:\n"
+	      "  providers:\n"
+	      "    - type: static\n"
+	      "      exporters:\n"
+	      "        127.0.0.14/32:\n"
+	      "          name: fra1-edge2\n"
+	      "          if-indexes:\n"
+	      "            1: {name: et-0/0/0, description: 'Transit: Arelion', speed: 100000}\n"
+	      "            10: {name: ae10, description: 'Core: fra1-core1', speed: 400000}\n"
+	      "        127.0.0.15: {name: bad-router}\n"
+	      "        127.0.1.0/24:\n"
+	      "          name: par1-edge9\n"
+	      "          if-indexes:\n"
+	      "            1: {name: et-0/0/0, description: 'Transit: Arelion', speed: 100000}\n");
+	struct flow f = mkflow("127.0.0.14", 1, 10, "203.0.113.1", "198.51.100.7");
+	CHECK_EQ(enrich_flow(s.w, &f), ENRICH_KEEP);
+	CHECK_STR(S(&s, f.enriched.exporter.name), "fra1-edge2");
+	CHECK_STR(S(&s, f.enriched.exporter.site), "fra1");
+	CHECK_STR(S(&s, f.enriched.in_if.name), "et-0/0/0");
+	CHECK_EQ(f.enriched.in_if.speed, 100000);
+	CHECK_STR(S(&s, f.enriched.in_if.connectivity), "transit");
+	CHECK_EQ(f.enriched.in_if.boundary, FLOW_BOUNDARY_EXTERNAL);
+	CHECK_STR(S(&s, f.enriched.out_if.name), "ae10");
+	CHECK_EQ(f.enriched.out_if.boundary, FLOW_BOUNDARY_INTERNAL);
+	struct flow r = mkflow("127.0.0.15", 0, 0, "203.0.113.1", "198.51.100.7");
+	CHECK_EQ(enrich_flow(s.w, &r), ENRICH_DROP);
+	/* A subnet cannot be listed ahead: rules are left to run, so the
+	 * flow waits for the refresher as before (kept, counted). */
+	struct flow u = mkflow("127.0.1.1", 1, 0, "203.0.113.1", "198.51.100.7");
+	CHECK_EQ(enrich_flow(s.w, &u), ENRICH_KEEP);
+	CHECK_EQ(u.enriched.exporter.name, 0);
+	enrich_get_stats(s.e, &st);
+	CHECK_EQ(st.rejected, 1);
+	CHECK_EQ(st.metadata_misses, 1);
+	CHECK_EQ(st.unknown_kept, 1);
+	CHECK_EQ(st.static_inline, 0);
+	teardown(&s);
+}
+
+/* With SNMP first, static only fills what SNMP lacks: of a first flow, only
+ * what SNMP never answers (classification) comes at once; it is a miss. */
+TEST(snmp_before_static_keeps_the_miss)
+{
+	struct setup s;
+	struct enrich_stats st;
+	setup(&s, "metadata:\n"
+		  "  providers:\n"
+		  "    - type: snmp\n"
+		  "      poller-timeout: 100ms\n"
+		  "      poller-retries: 0\n"
+		  "      credentials:\n"
+		  "        127.0.0.0/8: public\n"
+		  "    - type: static\n"
+		  "      exporters:\n"
+		  "        127.0.0.0/8:\n"
+		  "          name: from-static\n"
+		  "          role: edge\n"
+		  "          default: {name: x, description: y, speed: 1, provider: acme}\n");
+	struct flow f = mkflow("127.0.0.77", 3, 0, "203.0.113.1", "198.51.100.7");
+	CHECK_EQ(enrich_flow(s.w, &f), ENRICH_KEEP);
+	CHECK_EQ(f.enriched.exporter.name, 0);
+	CHECK_EQ(f.enriched.in_if.name, 0);
+	CHECK_EQ(f.enriched.in_if.speed, 0);
+	CHECK_STR(S(&s, f.enriched.exporter.role), "edge");
+	CHECK_STR(S(&s, f.enriched.in_if.provider), "acme");
+	enrich_get_stats(s.e, &st);
+	CHECK_EQ(st.metadata_misses, 1);
+	CHECK_EQ(st.unknown_kept, 1);
+	teardown(&s);
+}
+
 TEST(drop_unknown_option)
 {
 	struct setup s;
@@ -586,6 +723,7 @@ TEST(metrics_exposed)
 	CHECK(strstr(text, "weir_enrich_flows_total{result=\"enriched\"} 1") != NULL);
 	CHECK(strstr(text, "weir_enrich_flows_total{result=\"sampling_unknown\"} 1") != NULL);
 	CHECK(strstr(text, "weir_enrich_flows_total{result=\"unknown_kept\"} 1") != NULL);
+	CHECK(strstr(text, "weir_enrich_flows_total{result=\"static_inline\"} 0") != NULL);
 	free(text);
 	enrich_worker_free(w);
 	enrich_free(e);
