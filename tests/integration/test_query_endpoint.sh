@@ -113,15 +113,26 @@ for s in "INSERT INTO $DB.flows (Bytes) VALUES (1)|164" "CREATE TABLE $DB.x (a U
 	refused "${s%|*}" "${s##*|}"
 	tap $? "refused with code ${s##*|}: ${s%|*}"
 done
-out=$(curl -s -D "$E2E_DIR/h" "$Q/?max_rows_to_read=0" --data-binary "SELECT 1")
-grep -qi '^X-ClickHouse-Exception-Code: 164' "$E2E_DIR/h" && [[ "$out" == *"Cannot modify 'max_rows_to_read'"* ]]
+out=$(curl -s -D "$E2E_DIR/h" "$Q/?max_threads=1" --data-binary "SELECT 1")
+grep -qi '^X-ClickHouse-Exception-Code: 164' "$E2E_DIR/h" && [[ "$out" == *"Cannot modify 'max_threads'"* ]]
 tap $? "a setting in the URL is refused (164)"
+out=$(curl -s -D "$E2E_DIR/h" "$Q/?max_execution_time=abc" --data-binary "SELECT 1")
+grep -qi '^X-ClickHouse-Exception-Code: 164' "$E2E_DIR/h"
+tap $? "a limit that is not a number is refused (164)"
+# clickhouse-go (Grafana's ClickHouse data source) sends max_execution_time
+# with every query, in Native: taken, and the endpoint's limits still apply.
+out=$(curl -s "$Q/?default_format=Native&max_execution_time=65&query_id=g1" --data-binary "SELECT 42 AS x" | od -An -tx1 | tr -d ' \n')
+[ "$out" = "0101017805"55"496e7438"2a ]
+tap $? "a client's max_execution_time is taken (clickhouse-go): Native answer $out"
 [ ! -e "$E2E_DIR/out" ] && [ "$(ch_query "SELECT count() FROM $DB.flows")" = "$before" ]
 tap $? "nothing refused ran: no file written, flows still holds its $before rows"
 
 # ---- limits ----
 refused "SELECT count() FROM numbers(10000000)" 158
 tap $? "max-rows-to-read: 10M rows refused (TOO_MANY_ROWS)"
+out=$(curl -s -D "$E2E_DIR/h" "$Q/?max_rows_to_read=0" --data-binary "SELECT count() FROM numbers(10000000)")
+grep -qi '^X-ClickHouse-Exception-Code: 158' "$E2E_DIR/h"
+tap $? "max_rows_to_read=0 from the client does not lift max-rows-to-read (158)"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$Q/" --data-binary "SELECT sleep(2)")
 refused "SELECT sleep(2)" 159 && [ "$code" = 408 ]
 tap $? "max-execution-time 1s: sleep(2) ends with TIMEOUT_EXCEEDED (HTTP $code)"

@@ -241,8 +241,23 @@ static void *worker_main(void *arg)
 /* ---- the route ---- */
 
 /* URL parameters ClickHouse's clients send that this endpoint reads or may
- * ignore (it always buffers the answer and never compresses it); any other
- * is a setting, which a read-only session cannot change. */
+ * ignore (it always buffers the answer and never compresses it), and the
+ * limits a client may ask for: clickhouse-go (Grafana's ClickHouse data
+ * source) sends max_execution_time with every query, which a readonly=1
+ * server refuses (clickhouse-go issue 1748). A number is taken and the
+ * endpoint's own limits apply all the same (the session cannot change
+ * them); any other parameter is a setting, which a read-only session
+ * cannot change. */
+static const char *const limit_params[] = {
+    "max_execution_time", "max_rows_to_read", "max_bytes_to_read",
+    "max_result_rows",	  "max_result_bytes", "max_memory_usage",
+};
+
+struct params_check {
+	const struct http_request *req;
+	char *bad; /* the first parameter refused, malloc'd */
+};
+
 static int unknown_param(void *ctx, const char *name, size_t n)
 {
 	static const char *const known[] = {
@@ -263,12 +278,26 @@ static int unknown_param(void *ctx, const char *name, size_t n)
 	    "add_http_cors_header",
 	    "output_format_json_quote_64bit_integers",
 	};
-	char **bad = ctx;
+	struct params_check *c = ctx;
+	char key[32], *v = NULL;
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strlen(known[i]) == n && memcmp(known[i], name, n) == 0)
 			return 0;
-	*bad = strndup(name, n > 64 ? 64 : n);
+	for (size_t i = 0; i < sizeof(limit_params) / sizeof(limit_params[0]); i++) {
+		int number;
+
+		if (strlen(limit_params[i]) != n || memcmp(limit_params[i], name, n) != 0)
+			continue;
+		snprintf(key, sizeof(key), "%s", limit_params[i]);
+		number = urltext_param(c->req->query, c->req->query_len, key, &v, NULL) > 0 &&
+			 v[0] && strspn(v, "0123456789.") == strlen(v);
+		free(v);
+		if (number)
+			return 0;
+		break;
+	}
+	c->bad = strndup(name, n > 64 ? 64 : n);
 	return 1;
 }
 
@@ -331,6 +360,7 @@ static void query_route(void *ctx, const struct http_request *req, struct http_d
 {
 	struct console_query_endpoint *e = ctx;
 	char user[256], groups[1024], why[512], *bad = NULL, *param = NULL;
+	struct params_check pc = {req, NULL};
 	struct qe_job *j = calloc(1, sizeof(*j));
 	size_t plen = 0;
 	int post = req->method_len == 4 && !memcmp(req->method, "POST", 4), code;
@@ -355,7 +385,8 @@ static void query_route(void *ctx, const struct http_request *req, struct http_d
 			 user);
 		goto refuse;
 	}
-	if (req->query && urltext_each_name(req->query, req->query_len, unknown_param, &bad)) {
+	if (req->query && urltext_each_name(req->query, req->query_len, unknown_param, &pc)) {
+		bad = pc.bad;
 		code = CH_READONLY;
 		snprintf(why, sizeof(why), "Cannot modify '%s' setting in readonly mode",
 			 bad ? bad : "?");
