@@ -46,7 +46,13 @@ fi
 v6() { # DST BYTES
 	echo "INSERT INTO weir.flows (TimeReceived, SamplingRate, ExporterAddress, ExporterName, SrcAddr, DstAddr, EType, Proto, Bytes, Packets) VALUES (toDateTime(1767276010), 10, IPv6StringToNum('::ffff:192.0.2.1'), 'edge1', IPv6StringToNum('2001:db8:ffff::1'), IPv6StringToNum('$1'), 34525, 6, $2, 3)"
 }
-CD_EXTRA_SQL="$(v6 2001:db8:1:12::1 4500; v6 2001:db8:1:13::5 9000; v6 2001:db8:1:2f::1 4500)"
+# And two flows on 2026-01-04 16:00:10 (flows only, nothing else reads that
+# day) through two 10 Mbps interfaces of edge1, each 3,000,000 bits: 0.1 %
+# of its interface over 16:00-16:05.
+if2() { # INTERFACE
+	echo "INSERT INTO weir.flows (TimeReceived, SamplingRate, ExporterAddress, ExporterName, SrcPort, InIfName, InIfSpeed, OutIfName, OutIfSpeed, Bytes, Packets) VALUES (toDateTime(1767542410), 1, IPv6StringToNum('::ffff:192.0.2.1'), 'edge1', 4242, '$1', 10, 'Et9', 0, 374962, 1)"
+}
+CD_EXTRA_SQL="$(v6 2001:db8:1:12::1 4500; v6 2001:db8:1:13::5 9000; v6 2001:db8:1:2f::1 4500; if2 Et1; if2 Et2)"
 console_data_load "$E2E_DIR" || { echo "not ok 1 - known flows loaded"; cat "$E2E_DIR"/*.log; exit 1; }
 port=$(ch_free_port)
 # The known flows are from 2026-01-01: no retention, so that every table
@@ -214,6 +220,19 @@ out=$(line ',"units":"inl2%","filter":"SrcAS = 15169"' "${csv[@]}" | csv_avgs 10
 check "units: inl2% (against InIfSpeed, 10 Mbps)" "$out" '.' '[12533]'
 out=$(line ',"units":"outl2%","filter":"SrcAS = 15169"' "${csv[@]}" | csv_avgs 1000000)
 check "units: outl2% (against OutIfSpeed, 100 Mbps)" "$out" '.' '[1253]'
+# Over several interfaces, the average of their use (Akvorado's division by
+# COUNT(DISTINCT ExporterAddress, InIfName)), not the sum: 0.1 % in the first
+# of 12 points, 0.1/12 on average; an interface of unknown speed counts for
+# nothing (outl2%: Et9 has none).
+I2='"start":"2026-01-04T16:00:00Z","end":"2026-01-04T17:00:00Z","points":12,"filter":"SrcPort = 4242"'
+out=$(post graph/line "{$I2,\"units\":\"inl2%\"}" "${csv[@]}" | csv_avgs 1200)
+check "units: inl2% over two interfaces is their average use" "$out" '.' '[10]'
+out=$(post graph/line "{$I2,\"units\":\"inl2%\",\"dimensions\":[\"InIfName\"]}" "${csv[@]}" | csv_avgs 1200)
+check "units: inl2% by interface, each its own" "$out" '.' '[10,10]'
+out=$(post graph/line "{$I2,\"units\":\"outl2%\"}" "${csv[@]}" | csv_avgs 1200)
+check "units: outl2% against no known speed is 0" "$out" '.' '[0]'
+out=$(post graph/sankey "{$I2,\"units\":\"inl2%\",\"dimensions\":[\"ExporterName\"]}")
+check "units: sankey inl2% over two interfaces (0.1 % of 300 s in an hour, as a whole number)" "$out" '[.rows, .xps]' '[[["edge1"]],[0]]'
 
 out=$(line ',"dimensions":["SrcAS"],"filter":"SrcAS = 64500","bidirectional":true')
 check "bidirectional: reverse axis with Src<->Dst" "$out" \

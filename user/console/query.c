@@ -431,6 +431,42 @@ static const char *units_sql(const char *units, int reverse)
 	return "Bytes * SamplingRate * 8";
 }
 
+static int units_percent(const char *units)
+{
+	return units[0] && units[strlen(units) - 1] == '%';
+}
+
+/* The aggregate of `units` over a group's rows (of those where `cond` holds
+ * when not NULL): the sum, or for inl2%/outl2% the sum of each row's share
+ * of its interface's speed divided by the interfaces of the group (as
+ * Akvorado's COUNT(DISTINCT ExporterAddress, InIfName): the average
+ * use of those interfaces, not their sum). Interfaces of unknown speed
+ * count for nothing (Akvorado's answer is 0 for a group with one). */
+static void add_units_agg(struct sql *q, const char *units, int reverse, const char *cond)
+{
+	const char *u = units_sql(units, reverse);
+
+	if (!units_percent(units)) {
+		if (cond)
+			add(q, "SUM(if(%s, %s, 0))", cond, u);
+		else
+			add(q, "SUM(%s)", u);
+		return;
+	}
+	const char *side = (!strcmp(units, "inl2%") ^ reverse) ? "In" : "Out";
+
+	if (cond)
+		add(q,
+		    "(SUM(if(%s, %s, 0)) / greatest(uniqExactIf(ExporterAddress, %sIfName, %s AND "
+		    "%sIfSpeed > 0), 1))",
+		    cond, u, side, cond, side);
+	else
+		add(q,
+		    "(SUM(%s) / greatest(uniqExactIf(ExporterAddress, %sIfName, %sIfSpeed > 0), "
+		    "1))",
+		    u, side, side);
+}
+
 static int units_consolidated(const char *units)
 {
 	return strcmp(units, "fps") != 0;
@@ -818,7 +854,7 @@ static void add_top_rows(struct sql *q, const struct store_config *store, const 
 			 size_t table, int64_t from, int64_t to, int64_t interval,
 			 const char *tenant)
 {
-	const char *u = units_sql(g->units, 0), *tn = tables[table].name;
+	const char *tn = tables[table].name;
 	int64_t in_from, in_to;
 	size_t coarse =
 	    g->limit_type == 0 ? coarse_part(store, table, from, to, &in_from, &in_to) : table;
@@ -853,9 +889,11 @@ static void add_top_rows(struct sql *q, const struct store_config *store, const 
 		add_dim(q, g, k, 0);
 		add(q, " AS r%zu", k);
 	}
-	if (g->limit_type == 1)
-		add(q, ", intDiv(toUInt32(TimeReceived), %lld) AS tt, SUM(%s) AS s",
-		    (long long)interval, u);
+	if (g->limit_type == 1) {
+		add(q, ", intDiv(toUInt32(TimeReceived), %lld) AS tt, ", (long long)interval);
+		add_units_agg(q, g->units, 0, NULL);
+		add(q, " AS s");
+	}
 	add(q, " FROM %s", tn);
 	add_where(q, from, to, g->filter_sql[0], tenant);
 	add(q, " GROUP BY ");
@@ -865,10 +903,17 @@ static void add_top_rows(struct sql *q, const struct store_config *store, const 
 		add_rows_list(q, g);
 		add(q, " ORDER BY max(s) DESC, ");
 	} else if (g->limit_type == 2) {
-		add(q, " ORDER BY SUM(if(TimeReceived >= toDateTime(%lld), %s, 0)) DESC, ",
-		    (long long)(to - interval), u);
+		char cond[64];
+
+		snprintf(cond, sizeof(cond), "TimeReceived >= toDateTime(%lld)",
+			 (long long)(to - interval));
+		add(q, " ORDER BY ");
+		add_units_agg(q, g->units, 0, cond);
+		add(q, " DESC, ");
 	} else {
-		add(q, " ORDER BY SUM(%s) DESC, ", u);
+		add(q, " ORDER BY ");
+		add_units_agg(q, g->units, 0, NULL);
+		add(q, " DESC, ");
 	}
 	add_rows_list(q, g);
 	add(q, " LIMIT %llu", (unsigned long long)g->limit);
@@ -1102,7 +1147,6 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 		     int64_t shift, struct sql *all_sql, struct console_answer *a)
 {
 	struct sql q = {0};
-	const char *u = units_sql(g->units, reverse);
 	const char *tn = tables[table].name;
 	int64_t from = l->t0 - shift, to = l->t0 + (int64_t)l->npoints * l->interval - shift;
 	char *out = NULL;
@@ -1121,7 +1165,9 @@ static int line_axis(struct store_client *ch, const struct graph_req *g, const c
 	 * (their values, now on the reversed columns). */
 	if (split)
 		add_keys(&q, g, top, 0, reverse);
-	add(&q, ", SUM(%s) / %lld AS v FROM %s", u, (long long)l->interval, tn);
+	add(&q, ", ");
+	add_units_agg(&q, g->units, reverse, NULL);
+	add(&q, " / %lld AS v FROM %s", (long long)l->interval, tn);
 	add_where(&q, from, to, g->filter_sql[reverse], tenant);
 	add(&q, " GROUP BY t");
 	if (split) {
@@ -1795,7 +1841,6 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 	for (int ax = first; ax <= (g.bidirectional ? 2 : 1) && ret == 0; ax++) {
 		struct sql q = {0};
 		int rev = ax == 2;
-		const char *u = units_sql(g.units, rev);
 		char *out = NULL;
 
 		/* Each value among those of the top rows (as Akvorado: the
@@ -1807,7 +1852,9 @@ static int graph_sankey(const struct console_config *cfg, const struct store_con
 			add(&q, "%sd%zu", k ? ", " : "", k);
 		add(&q, ", sum(wv) AS v FROM (SELECT ");
 		add_shown(&q, &g, 1);
-		add(&q, ", wv FROM (SELECT SUM(%s) / %lld AS wv", u, (long long)(g.end - g.start));
+		add(&q, ", wv FROM (SELECT ");
+		add_units_agg(&q, g.units, rev, NULL);
+		add(&q, " / %lld AS wv", (long long)(g.end - g.start));
 		add_keys(&q, &g, &top, 1, rev);
 		add(&q, " FROM %s", tables[table].name);
 		add_where(&q, g.start, g.end, g.filter_sql[rev], job->tenant_sql);
