@@ -63,9 +63,8 @@ int store_native_batch_init(struct store_native_batch *b, const struct store_col
 	 * default: constant); arrays never are in a key. */
 	for (size_t k = 0; sort_key && sort_key[k]; k++)
 		for (size_t i = 0; i < ncols && b->nsort < STORE_NATIVE_MAX_SORT; i++)
-			/* (nor string ids: their order is not the strings') */
-			if (!strcmp(cols[i].name, sort_key[k]) &&
-			    !store_column_is_array(&cols[i]) && cols[i].enc != STORE_ENC_STRID)
+			/* (string ids sort by their strings' rank: strid_ranks) */
+			if (!strcmp(cols[i].name, sort_key[k]) && !store_column_is_array(&cols[i]))
 				b->sort_cols[b->nsort++] = i;
 	return 0;
 fail:
@@ -228,21 +227,176 @@ void store_native_batch_clear(struct store_native_batch *b)
 	b->sorted = 0;
 }
 
+/* The batch's map of string ids (lc_index, valid where lc_stamp is
+ * lc_now), for ids below `cap`, emptied: a new stamp. 0 or -ENOMEM. */
+static int id_map_begin(struct store_native_batch *b, size_t cap)
+{
+	if (cap > b->lc_cap) {
+		uint32_t *index = realloc(b->lc_index, cap * sizeof(*index));
+		uint32_t *stamp = index ? realloc(b->lc_stamp, cap * sizeof(*stamp)) : NULL;
+
+		if (index)
+			b->lc_index = index;
+		if (!stamp)
+			return -ENOMEM;
+		b->lc_stamp = stamp;
+		memset(stamp + b->lc_cap, 0, (cap - b->lc_cap) * sizeof(*stamp));
+		b->lc_cap = cap;
+	}
+	if (++b->lc_now == 0) { /* stamps wrapped: forget them all */
+		memset(b->lc_stamp, 0, b->lc_cap * sizeof(*b->lc_stamp));
+		b->lc_now = 1;
+	}
+	return 0;
+}
+
+struct ranked {
+	const char *s;
+	size_t len;
+	uint32_t id;
+};
+
+/* ClickHouse's order of String (and LowCardinality(String)) values:
+ * memcmp(), then the shorter first. */
+static int cmp_ranked(const void *pa, const void *pb)
+{
+	const struct ranked *a = pa, *b = pb;
+	int r = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+
+	return r ? r : (a->len > b->len) - (a->len < b->len);
+}
+
+/* Numbers the distinct ids of column c's `rows` in order of first sight
+ * (lc_index[id], after id_map_begin) and lists them in *list (malloc'd, *n
+ * of them). Ids past the strtab's count when the map was sized are taken
+ * as 0 (""): they came after the batch was cut. Returns 0 or -ENOMEM. */
+static int id_numbers(struct store_native_batch *b, const struct store_native_column *c,
+		      size_t rows, uint32_t **list, uint32_t *n)
+{
+	const char *ids = c->data.data;
+	size_t cap = (size_t)(c->def.strings ? strtab_count(c->def.strings) : 0) + 1, have = 0;
+	uint32_t last = UINT32_MAX;
+
+	*list = NULL;
+	*n = 0;
+	if (id_map_begin(b, cap) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < rows; i++) {
+		uint32_t id;
+
+		memcpy(&id, ids + 4 * i, 4);
+		if (id == last)
+			continue;
+		last = id;
+		if (id >= b->lc_cap)
+			id = 0;
+		if (b->lc_stamp[id] == b->lc_now)
+			continue;
+		if (*n == have) {
+			uint32_t *more =
+			    realloc(*list, (have = have ? 2 * have : 64) * sizeof(**list));
+
+			if (!more) {
+				free(*list);
+				*list = NULL;
+				return -ENOMEM;
+			}
+			*list = more;
+		}
+		b->lc_stamp[id] = b->lc_now;
+		b->lc_index[id] = *n;
+		(*list)[(*n)++] = id;
+	}
+	return 0;
+}
+
+/* Each of the `rows` ids of c as its lc_index, `width` (1, 2 or 4) bytes a
+ * row (little-endian host: its low bytes), into out. */
+static void id_rows(const struct store_native_batch *b, const struct store_native_column *c,
+		    size_t rows, void *out, unsigned width)
+{
+	const char *ids = c->data.data;
+	uint32_t last = UINT32_MAX, at = 0;
+
+	for (size_t i = 0; i < rows; i++) {
+		uint32_t id;
+
+		memcpy(&id, ids + 4 * i, 4);
+		if (id != last) {
+			last = id;
+			at = b->lc_index[id < b->lc_cap ? id : 0];
+		}
+		memcpy((char *)out + (size_t)width * i, &at, width);
+	}
+}
+
+/* A string-id column as a sorting key: each row's id replaced by the rank
+ * of its string among the batch's (a UInt32 column, malloc'd in *out), so
+ * that the rows sort as ClickHouse sorts the strings (ids are in order of
+ * first sight, not of the strings: sorted by id, a batch whose InIfName
+ * varies was not in flows' order, and ClickHouse sorted every block of
+ * enriched flows again). Returns 0 or -ENOMEM. */
+static int strid_ranks(struct store_native_batch *b, const struct store_native_column *c,
+		       uint32_t **out)
+{
+	uint32_t *rank = malloc((b->rows ? b->rows : 1) * sizeof(*rank)), *list = NULL, n = 0;
+	struct ranked *distinct = NULL;
+	int r = -ENOMEM;
+
+	if (!rank || id_numbers(b, c, b->rows, &list, &n) < 0)
+		goto out;
+	distinct = malloc((n ? n : 1) * sizeof(*distinct));
+	if (!distinct)
+		goto out;
+	for (uint32_t k = 0; k < n; k++) {
+		distinct[k].id = list[k];
+		distinct[k].len = 0;
+		distinct[k].s =
+		    c->def.strings ? strtab_get(c->def.strings, list[k], &distinct[k].len) : "";
+	}
+	qsort(distinct, n, sizeof(*distinct), cmp_ranked);
+	for (uint32_t k = 0; k < n; k++)
+		b->lc_index[distinct[k].id] = k;
+	id_rows(b, c, b->rows, rank, 4);
+	r = 0;
+out:
+	free(list);
+	free(distinct);
+	if (r < 0) {
+		free(rank);
+		rank = NULL;
+	}
+	*out = rank;
+	return r;
+}
+
 int store_native_batch_sort(struct store_native_batch *b)
 {
 	struct store_sort_key keys[STORE_NATIVE_MAX_SORT];
-	uint32_t *perm = NULL;
+	uint32_t *perm = NULL, *ranks[STORE_NATIVE_MAX_SORT] = {0};
 	size_t keep = 0;
-	int r;
+	int r = 0;
 
 	if (b->sorted)
 		return 0;
 	for (size_t k = 0; k < b->nsort; k++) {
 		const struct store_native_column *c = &b->cols[b->sort_cols[k]];
+
 		keys[k] = (struct store_sort_key){c->data.data, c->def.width,
 						  c->def.enc == STORE_ENC_DATETIME};
+		if (c->def.enc == STORE_ENC_STRID) {
+			if (strid_ranks(b, c, &ranks[k]) < 0) {
+				r = -ENOMEM;
+				goto out;
+			}
+			keys[k].data = ranks[k];
+		}
 	}
 	r = store_rows_order(keys, b->nsort, b->rows, &perm);
+	for (size_t k = 0; k < b->nsort; k++) {
+		free(ranks[k]);
+		ranks[k] = NULL;
+	}
 	if (r > 0) {
 		/* Room first, so that once started every column is reordered:
 		 * as much as the column that needs most (an array: its values,
@@ -268,9 +422,13 @@ int store_native_batch_sort(struct store_native_batch *b)
 		store_rows_permute(&c->data, arr ? &c->offsets : NULL, c->def.width, perm, b->rows,
 				   &b->scratch, keep);
 	}
+out:
 	free(perm);
-	if (r < 0)
+	if (r < 0) {
+		for (size_t k = 0; k < b->nsort; k++)
+			free(ranks[k]);
 		return r;
+	}
 	b->sorted = 1;
 	return 0;
 }
@@ -350,75 +508,31 @@ static int put_u64(struct buf *b, uint64_t v)
 static int strid_low_cardinality(struct store_native_batch *b, struct store_native_column *c,
 				 size_t rows)
 {
-	const char *ids = c->data.data;
-	size_t cap = (size_t)(c->def.strings ? strtab_count(c->def.strings) : 0) + 1;
-	uint32_t nkeys = 0, last = UINT32_MAX, at = 0;
+	uint32_t *list = NULL, nkeys = 0;
 	uint64_t type;
 	unsigned width;
-	size_t keys_at;
-	int r = 0;
+	int r = id_numbers(b, c, rows, &list, &nkeys);
 
-	if (cap > b->lc_cap) {
-		uint32_t *index = realloc(b->lc_index, cap * sizeof(*index));
-		uint32_t *stamp = index ? realloc(b->lc_stamp, cap * sizeof(*stamp)) : NULL;
-
-		if (index)
-			b->lc_index = index;
-		if (!stamp)
-			return -ENOMEM;
-		b->lc_stamp = stamp;
-		memset(stamp + b->lc_cap, 0, (cap - b->lc_cap) * sizeof(*stamp));
-		b->lc_cap = cap;
-	}
-	if (++b->lc_now == 0) { /* stamps wrapped: forget them all */
-		memset(b->lc_stamp, 0, b->lc_cap * sizeof(*b->lc_stamp));
-		b->lc_now = 1;
-	}
 	c->text.len = 0;
-	r |= put_u64(&c->text, 1);
-	keys_at = c->text.len;
-	r |= put_u64(&c->text, 0); /* the index type and the keys' count: below */
-	r |= put_u64(&c->text, 0);
-	/* The keys, in order of first sight. */
-	for (size_t i = 0; i < rows && r == 0; i++) {
-		uint32_t id;
-
-		memcpy(&id, ids + 4 * i, 4);
-		if (id == last)
-			continue;
-		last = id;
-		if (id >= b->lc_cap)
-			id = 0; /* (newer than the count read above: not in the batch) */
-		if (b->lc_stamp[id] != b->lc_now) {
-			size_t len = 0;
-			const char *s = c->def.strings ? strtab_get(c->def.strings, id, &len) : "";
-
-			b->lc_stamp[id] = b->lc_now;
-			b->lc_index[id] = nkeys++;
-			r |= store_native_put_varint(&c->text, len);
-			r |= buf_append(&c->text, s, len);
-		}
-	}
 	width = nkeys <= 0x100 ? 1 : nkeys <= 0x10000 ? 2 : 4;
+	type = (width == 1 ? 0 : width == 2 ? 1 : 2) | 1u << 9; /* HasAdditionalKeysBit */
+	r |= put_u64(&c->text, 1);
+	r |= put_u64(&c->text, type);
+	r |= put_u64(&c->text, nkeys);
+	/* The keys, in order of first sight. */
+	for (uint32_t k = 0; k < nkeys && r == 0; k++) {
+		size_t len = 0;
+		const char *s = c->def.strings ? strtab_get(c->def.strings, list[k], &len) : "";
+
+		r |= store_native_put_varint(&c->text, len);
+		r |= buf_append(&c->text, s, len);
+	}
+	free(list);
 	r |= put_u64(&c->text, rows);
 	r |= buf_reserve(&c->text, (size_t)width * rows);
 	if (r < 0)
 		return -ENOMEM;
-	type = (width == 1 ? 0 : width == 2 ? 1 : 2) | 1u << 9; /* HasAdditionalKeysBit */
-	memcpy(c->text.data + keys_at, &type, 8);
-	memcpy(c->text.data + keys_at + 8, &(uint64_t){nkeys}, 8);
-	/* Each row's index (little-endian host, as Native: its low bytes). */
-	last = UINT32_MAX;
-	for (size_t i = 0; i < rows; i++) {
-		uint32_t id;
-
-		memcpy(&id, ids + 4 * i, 4);
-		if (id != last) {
-			last = id;
-			at = b->lc_index[id < b->lc_cap ? id : 0];
-		}
-		memcpy(c->text.data + c->text.len + (size_t)width * i, &at, width);
-	}
+	id_rows(b, c, rows, c->text.data + c->text.len, width);
 	c->text.len += (size_t)width * rows;
 	return 0;
 }
