@@ -459,3 +459,46 @@ TEST(string_ids_as_low_cardinality)
 	store_native_batch_fini(&b);
 	strtab_free(strs);
 }
+
+/* Rows that differ only from InIfName on (flows' sorting key: minute,
+ * exporter, InIfName...) come out in the order of their strings, as
+ * ClickHouse compares them (bytes, then the shorter first), not in the
+ * order of their ids: interned "b", "a", "c", "ab", sent "a", "ab", "b",
+ * "c", each row's other columns with it. */
+TEST(string_ids_sort_by_their_strings)
+{
+	struct store_column cols[STORE_ENRICH_COLUMNS + 128], *flows_cols;
+	struct store_native_batch b;
+	struct strtab *strs;
+	struct flow f[4];
+	static uint8_t got[65536];
+	static const char *const names[4] = {"b", "a", "c", "ab"};
+	size_t n, at;
+	struct error err = {{0}};
+
+	REQUIRE(strtab_new(0, &strs, NULL) == 0);
+	REQUIRE(store_flows_columns(&flows_cols, &n) == 0);
+	REQUIRE(n <= 128);
+	memcpy(cols, flows_cols, n * sizeof(*cols));
+	free(flows_cols);
+	n += store_enrich_columns(strs, cols + n);
+	REQUIRE(store_native_batch_init(&b, cols, n, store_flows_sort_key, &err) == 0);
+	for (unsigned i = 0; i < 4; i++) {
+		golden_flow(&f[i], 0);
+		f[i].enriched.in_if.name = strtab_intern_cstr(strs, names[i]);
+		f[i].src_port = (uint16_t)(1000 + i);
+	}
+	append(&b, f, 4);
+	at = block_bytes(&b, got, sizeof(got));
+	static const uint8_t want[] = "\x08InIfName\x06String\x01"
+				      "a\x02"
+				      "ab\x01"
+				      "b\x01"
+				      "c";
+	CHECK(memmem(got, at, want, sizeof(want) - 1) != NULL);
+	/* SrcPort followed its row: 1001 (a), 1003 (ab), 1000 (b), 1002 (c). */
+	static const uint8_t ports[] = "\x07SrcPort\x06UInt16\xe9\x03\xeb\x03\xe8\x03\xea\x03";
+	CHECK(memmem(got, at, ports, sizeof(ports) - 1) != NULL);
+	store_native_batch_fini(&b);
+	strtab_free(strs);
+}
