@@ -13,6 +13,9 @@
 
 /* Six rows, unsorted, over several minutes, two exporters; arrays with
  * counts past their capacity too. */
+/* The block holds the bytes of literal `lit` (a static array, its NUL not counted). */
+#define CHECK_HAS(got, at, lit) CHECK(memmem(got, at, lit, sizeof(lit) - 1) != NULL)
+
 static const char golden_hex[] =
     "2e060c54696d655265636569766564084461746554696d6500f1536525f153654af15365"
     "94f153656ff15365b9f153650c53616d706c696e67526174650655496e743634bde4133f"
@@ -326,9 +329,9 @@ TEST(enrichment_columns_resolve_ids)
 	static const uint8_t country[] = "\x0a"
 					 "SrcCountry\x0e"
 					 "FixedString(2)FR\x00\x00\x00\x00";
-	CHECK(memmem(got, at, country, sizeof(country) - 1) != NULL);
+	CHECK_HAS(got, at, country);
 	static const uint8_t speed[] = "\x09InIfSpeed\x06UInt32\xa0\x86\x01\x00";
-	CHECK(memmem(got, at, speed, sizeof(speed) - 1) != NULL);
+	CHECK_HAS(got, at, speed);
 	store_native_batch_fini(&b);
 	strtab_free(strs);
 }
@@ -455,7 +458,7 @@ TEST(string_ids_as_low_cardinality)
 				      "String\x02"
 				      "ab\x02"
 				      "ab\x00";
-	CHECK(memmem(got, at, text, sizeof(text) - 1) != NULL);
+	CHECK_HAS(got, at, text);
 	store_native_batch_fini(&b);
 	strtab_free(strs);
 }
@@ -495,10 +498,10 @@ TEST(string_ids_sort_by_their_strings)
 				      "ab\x01"
 				      "b\x01"
 				      "c";
-	CHECK(memmem(got, at, want, sizeof(want) - 1) != NULL);
+	CHECK_HAS(got, at, want);
 	/* SrcPort followed its row: 1001 (a), 1003 (ab), 1000 (b), 1002 (c). */
 	static const uint8_t ports[] = "\x07SrcPort\x06UInt16\xe9\x03\xeb\x03\xe8\x03\xea\x03";
-	CHECK(memmem(got, at, ports, sizeof(ports) - 1) != NULL);
+	CHECK_HAS(got, at, ports);
 	store_native_batch_fini(&b);
 	strtab_free(strs);
 }
