@@ -108,6 +108,28 @@ static void copy_id(struct refresher *r, char *dst, uint32_t id)
 	snprintf(dst, CLASSIFY_VALUE_MAX, "%s", strtab_get(r->e->strs, id, NULL));
 }
 
+/* Whether the classifiers run on an answer (as Akvorado: only when the
+ * providers gave no classification), for an exporter, for an interface. */
+static int exporter_rules_run(const struct enrich *e, const struct flow_exporter_attrs *x)
+{
+	return e->exporter_rules_count && !x->group && !x->role && !x->site && !x->region &&
+	       !x->tenant;
+}
+
+static int interface_rules_run(const struct enrich *e, uint32_t ifindex,
+			       const struct flow_interface_attrs *i)
+{
+	return ifindex && e->interface_rules_count && !i->provider && !i->connectivity &&
+	       i->boundary == FLOW_BOUNDARY_UNDEFINED;
+}
+
+/* MD_F_EXPORTER and MD_F_INTERFACE of a merged answer (before the rules). */
+static unsigned known_flags(uint32_t ifindex, const struct md_info *info)
+{
+	return (info->exp.name ? MD_F_EXPORTER : 0u) |
+	       (!ifindex || info->ifc.name || info->ifc.description ? MD_F_INTERFACE : 0u);
+}
+
 /* Builds and publishes the value of (m, vlan): the merged metadata with the
  * classifiers applied, as Akvorado does (rules run only when the providers
  * gave no classification). */
@@ -129,8 +151,7 @@ static void publish(struct refresher *r, struct md_entry *m, uint32_t vlan)
 	addr_to_text(&m->exporter, ip, sizeof(ip));
 	struct classify_exporter_in ein = {.ip = ip,
 					   .name = strtab_get(e->strs, v->exp.name, NULL)};
-	if (e->exporter_rules_count && !v->exp.group && !v->exp.role && !v->exp.site &&
-	    !v->exp.region && !v->exp.tenant) {
+	if (exporter_rules_run(e, &v->exp)) {
 		struct classify_exporter_out out;
 		memset(&out, 0, sizeof(out));
 		classify_exporter_run(e->exporter_rules, e->exporter_rules_count, &ein, &out,
@@ -143,8 +164,7 @@ static void publish(struct refresher *r, struct md_entry *m, uint32_t vlan)
 		if (out.reject)
 			v->flags |= MD_F_REJECT;
 	}
-	if (m->ifindex && e->interface_rules_count && !v->ifc.provider && !v->ifc.connectivity &&
-	    v->ifc.boundary == FLOW_BOUNDARY_UNDEFINED) {
+	if (interface_rules_run(e, m->ifindex, &v->ifc)) {
 		struct classify_interface_out out;
 		char name[CLASSIFY_VALUE_MAX], desc[CLASSIFY_VALUE_MAX];
 		memset(&out, 0, sizeof(out));
@@ -169,10 +189,7 @@ static void publish(struct refresher *r, struct md_entry *m, uint32_t vlan)
 	}
 	if (errors)
 		atomic_fetch_add_explicit(&e->classifier_errors, errors, memory_order_relaxed);
-	if (m->info.exp.name)
-		v->flags |= MD_F_EXPORTER;
-	if (!m->ifindex || m->info.ifc.name || m->info.ifc.description)
-		v->flags |= MD_F_INTERFACE;
+	v->flags |= known_flags(m->ifindex, &m->info);
 	atomic_init(&v->last_used, atomic_load_explicit(&e->now_s, memory_order_relaxed));
 	if (md_table_put(e, v) < 0)
 		free(v);
@@ -284,20 +301,12 @@ int md_static_answer(const struct enrich *e, const struct md_key *k, struct md_v
 		return 0;
 	/* publish() runs the rules on what came unclassified; they keep match
 	 * data per rule and intern their results: the refresher's work alone. */
-	if (e->exporter_rules_count && !merged.exp.group && !merged.exp.role && !merged.exp.site &&
-	    !merged.exp.region && !merged.exp.tenant)
-		return 0;
-	if (k->ifindex && e->interface_rules_count && !merged.ifc.provider &&
-	    !merged.ifc.connectivity && merged.ifc.boundary == FLOW_BOUNDARY_UNDEFINED)
+	if (exporter_rules_run(e, &merged.exp) || interface_rules_run(e, k->ifindex, &merged.ifc))
 		return 0;
 	out->key = *k;
-	out->flags = 0;
+	out->flags = known_flags(k->ifindex, &merged);
 	out->exp = merged.exp;
 	out->ifc = merged.ifc;
-	if (merged.exp.name)
-		out->flags |= MD_F_EXPORTER;
-	if (!k->ifindex || merged.ifc.name || merged.ifc.description)
-		out->flags |= MD_F_INTERFACE;
 	return 1;
 }
 
