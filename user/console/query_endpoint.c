@@ -279,7 +279,7 @@ static int unknown_param(void *ctx, const char *name, size_t n)
 	    "output_format_json_quote_64bit_integers",
 	};
 	struct params_check *c = ctx;
-	char key[32], *v = NULL;
+	char *v = NULL;
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strlen(known[i]) == n && memcmp(known[i], name, n) == 0)
@@ -289,8 +289,8 @@ static int unknown_param(void *ctx, const char *name, size_t n)
 
 		if (strlen(limit_params[i]) != n || memcmp(limit_params[i], name, n) != 0)
 			continue;
-		snprintf(key, sizeof(key), "%s", limit_params[i]);
-		number = urltext_param(c->req->query, c->req->query_len, key, &v, NULL) > 0 &&
+		number = urltext_param(c->req->query, c->req->query_len, limit_params[i], &v,
+				       NULL) > 0 &&
 			 v[0] && strspn(v, "0123456789.") == strlen(v);
 		free(v);
 		if (number)

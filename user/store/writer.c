@@ -417,9 +417,9 @@ static void journal_after_consolidated(struct store_writer *w)
 /* Which string columns of flows are LowCardinality(String) (modern
  * servers and the embedded engine, user/orchestrator/migrations.c): those
  * are sent as such (native.c), which spares the server hashing each row's
- * strings into a dictionary (a third of the CPU of an insert of enriched
- * flows). Asked once; until an answer comes every column goes as String,
- * which any server converts. */
+ * strings into a dictionary (36 such columns of 1M rows took the embedded
+ * engine 0.95 s of CPU as String, 0.27 s as LowCardinality). Asked once; until an answer comes
+ * every column goes as String, which any server converts. */
 static void ask_low_cardinality(struct store_writer *w)
 {
 	static const char q[] = "SELECT name FROM system.columns WHERE database = "
