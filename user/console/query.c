@@ -206,6 +206,14 @@ static uint64_t retention_s(const struct store_config *store, size_t t)
 	return ms[t] / 1000;
 }
 
+/* Whether table t still holds `from` (its retention, 0 = everything). */
+static int table_covers(const struct store_config *store, size_t t, int64_t from)
+{
+	uint64_t keep = retention_s(store, t);
+
+	return !keep || from >= (int64_t)time(NULL) - (int64_t)keep;
+}
+
 /* The coarsest table whose resolution fits `want` seconds per point (as
  * Akvorado's getBestTable: resolution <= (end - start) / points), that
  * covers `start` and holds every column (consolidated = 0 forces flows);
@@ -213,16 +221,13 @@ static uint64_t retention_s(const struct store_config *store, size_t t)
 static size_t choose_table(const struct store_config *store, int64_t start, int64_t want,
 			   int consolidated)
 {
-	int64_t now = (int64_t)time(NULL);
 	size_t best = 0;
 	int found = 0;
 
 	if (!consolidated)
 		return 0;
 	for (size_t t = 3; t >= 1; t--) {
-		uint64_t keep = retention_s(store, t);
-
-		if (keep && start < now - (int64_t)keep)
+		if (!table_covers(store, t, start))
 			continue;
 		if (tables[t].resolution <= want)
 			return t;
@@ -809,15 +814,12 @@ static void add_rows_list(struct sql *q, const struct graph_req *g)
 static size_t coarse_part(const struct store_config *store, size_t table, int64_t from, int64_t to,
 			  int64_t *in_from, int64_t *in_to)
 {
-	int64_t now = (int64_t)time(NULL);
-
 	if (!table)
 		return table; /* `flows` holds columns the others do not */
 	for (size_t t = 3; t > table; t--) {
 		int64_t res = tables[t].resolution;
-		uint64_t keep = retention_s(store, t);
 
-		if (keep && from < now - (int64_t)keep)
+		if (!table_covers(store, t, from))
 			continue;
 		*in_from = (from + res - 1) / res * res;
 		*in_to = to / res * res;
@@ -827,18 +829,27 @@ static size_t coarse_part(const struct store_config *store, size_t table, int64_
 	return table;
 }
 
+/* The dimensions as grouped, direct direction, named r0, r1...: "dim AS
+ * r0, dim AS r1". */
+static void add_rows_select(struct sql *q, const struct graph_req *g)
+{
+	for (size_t k = 0; k < g->ndims; k++) {
+		add(q, "%s", k ? ", " : "");
+		add_dim(q, g, k, 0);
+		add(q, " AS r%zu", k);
+	}
+}
+
 /* One part of the sum ranking: each tuple of the dimensions (r0...) and
  * its sum s over [from, to) of table tn, for add_top_rows's UNION ALL. */
 static void add_top_part(struct sql *q, const struct graph_req *g, const char *tn, int64_t from,
 			 int64_t to, const char *tenant)
 {
 	add(q, "SELECT ");
-	for (size_t k = 0; k < g->ndims; k++) {
-		add(q, "%s", k ? ", " : "");
-		add_dim(q, g, k, 0);
-		add(q, " AS r%zu", k);
-	}
-	add(q, ", SUM(%s) AS s FROM %s", units_sql(g->units, 0), tn);
+	add_rows_select(q, g);
+	add(q, ", ");
+	add_units_agg(q, g->units, 0, NULL);
+	add(q, " AS s FROM %s", tn);
 	add_where(q, from, to, g->filter_sql[0], tenant);
 	add(q, " GROUP BY ");
 	add_rows_list(q, g);
@@ -884,11 +895,7 @@ static void add_top_rows(struct sql *q, const struct store_config *store, const 
 		add_rows_list(q, g);
 		add(q, " FROM (SELECT ");
 	}
-	for (size_t k = 0; k < g->ndims; k++) {
-		add(q, "%s", k ? ", " : "");
-		add_dim(q, g, k, 0);
-		add(q, " AS r%zu", k);
-	}
+	add_rows_select(q, g);
 	if (g->limit_type == 1) {
 		add(q, ", intDiv(toUInt32(TimeReceived), %lld) AS tt, ", (long long)interval);
 		add_units_agg(q, g->units, 0, NULL);
@@ -1678,8 +1685,7 @@ static int sankey_all(const struct store_config *store, struct store_client *ch,
 	char *out = NULL, v[64];
 	size_t nsums = 0;
 	int failed = 0, ret = 0,
-	    ok = g->limit_type == 0 && units_consolidated(g->units) &&
-		 g->units[strlen(g->units) - 1] != '%';
+	    ok = g->limit_type == 0 && units_consolidated(g->units) && !units_percent(g->units);
 
 	/* Within the embedded session's max_result_rows (console.c), which
 	 * throws beyond it; above `limit`, for the top rows. */
