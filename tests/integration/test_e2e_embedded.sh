@@ -72,25 +72,13 @@ got=$(engine_starts)
 [ "$got" = 1 ]
 tap $? "the engine is started once by weir run, for its store, orchestrator and query endpoint ($got)"
 
-# wait_stored EXPORTER N SECONDS: until weir counts N flows of EXPORTER stored.
-wait_stored() {
-	local got=0 end=$((SECONDS + $3))
-	while [ $SECONDS -lt $end ]; do
-		got=$(e2e_metric "$HTTP" "weir_outlet_flows_stored_total{exporter=\"$1\"}")
-		[ "$got" = "$2" ] && break
-		sleep 0.2
-	done
-	echo "$got"
-	[ "$got" = "$2" ]
-}
-
 # ---- exact rows: sent now, read once weir is stopped ----
 i=0
 for fmt in v5 v9 ipfix sflow; do
 	i=$((i + 1))
 	"$FLOWGEN" exact -t "127.0.0.1:$UDP" -b "127.0.0.$((40 + i))" -f "$fmt" \
 		>"$E2E_DIR/exact-$fmt.tsv" 2>/dev/null
-	got=$(wait_stored "127.0.0.$((40 + i))" 3 60)
+	got=$(e2e_wait_stored "127.0.0.$((40 + i))" 3 60)
 	tap $? "$fmt: weir counts the 3 flows stored ($got)"
 done
 

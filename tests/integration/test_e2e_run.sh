@@ -33,8 +33,7 @@ e2e_exact_rows $DB $UDP 60 "are in flows"
 EXP=127.0.0.50
 N=200000
 e2e_stream $DB $UDP $EXP $N 50000
-got=$(e2e_metric "$HTTP" "weir_outlet_flows_stored_total{exporter=\"$EXP\"}")
-[ "$got" = "$N" ]
+got=$(e2e_wait_stored $EXP $N 10)
 tap $? "/metrics: weir_outlet_flows_stored_total for $EXP is $N ($got)"
 got=$(e2e_metric "$HTTP" "weir_outlet_datagrams_total{exporter=\"$EXP\"}")
 want=$STREAM_DATAGRAMS

@@ -158,6 +158,21 @@ e2e_metric() {
 	curl -s --max-time 5 "http://$1/metrics" | awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'
 }
 
+# e2e_wait_stored EXPORTER N SECONDS: until the weir at $HTTP counts N flows
+# of EXPORTER stored (it counts them once the flush that stored them
+# returns: a moment after ClickHouse shows the rows); prints the count,
+# fails when it is not N by then.
+e2e_wait_stored() {
+	local got=0 end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		got=$(e2e_metric "$HTTP" "weir_outlet_flows_stored_total{exporter=\"$1\"}")
+		[ "$got" = "$2" ] && break
+		sleep 0.2
+	done
+	echo "$got"
+	[ "$got" = "$2" ]
+}
+
 # e2e_ring_loss_reported NAME HTTP: the last start of weir NAME (log
 # $E2E_DIR/NAME.log, listener HTTP) reported the unclean stop before it: the
 # log line with up to N > 0 datagrams lost in flight, fewer than the run
