@@ -66,6 +66,7 @@ int weir_config_defaults(struct weir_config *cfg)
 	/* stage defaults: add here */
 	if (store_config_defaults(&cfg->clickhouse) < 0)
 		return -ENOMEM;
+	cfg->clickhouse.asn_databases = &cfg->enrich.geoip.asn_database;
 	if (bus_config_defaults(&cfg->bus) < 0)
 		return -ENOMEM;
 	inlet_config_defaults(&cfg->flow);

@@ -17,6 +17,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/strtab.h"
+#include "mmdb_gen.h"
 #include "orchestrator/orchestrator.h"
 #include "store/store.h"
 #include "test.h"
@@ -563,6 +564,87 @@ TEST(names_tables_filled_from_shipped_and_operator_files)
 	CHECK_QS(c, "GOOGLE", "SELECT joinGet('asns', 'Name', toUInt32(15169))");
 	store_client_free(c);
 	store_config_free(&cfg);
+}
+
+/* The ASN .mmdb files of geoip.asn-database name ASes too: over the
+ * shipped sample, under the operator's file; a replaced database is a
+ * rebuild, an unreadable one is counted and the others stay. */
+TEST(names_from_asn_databases)
+{
+	char dir[] = "/tmp/weir-asn-mmdb-XXXXXX", mmdb[300], missing[300], csv[300];
+	char *paths[2] = {mmdb, missing};
+	struct config_list dbs = {.items = paths, .count = 2};
+	struct store_config cfg;
+	struct store_client *c;
+	struct orch_names_stats st;
+	char *log;
+	int r;
+	FILE *f;
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(mmdb, sizeof(mmdb), "%s/asn.mmdb", dir);
+	snprintf(missing, sizeof(missing), "%s/absent.mmdb", dir);
+	snprintf(csv, sizeof(csv), "%s/asns.csv", dir);
+	if (mmdb_gen(mmdb, "GeoLite2-ASN",
+		     "net('192.0.2.0/24', {autonomous_system_number => 15169, "
+		     "autonomous_system_organization => 'Google LLC'});\n"
+		     "net('2001:db8:1::/48', {autonomous_system_number => 64511, "
+		     "autonomous_system_organization => 'IPv6 \\'only\\' AS'});\n"
+		     "net('198.51.100.0/24', {autonomous_system_number => 64500, "
+		     "autonomous_system_organization => 'FROM MMDB'});\n") < 0)
+		SKIP("libmaxmind-db-writer-perl not usable");
+	f = fopen(csv, "w");
+	REQUIRE(f);
+	fputs("64500,OPERATOR WINS\n", f);
+	fclose(f);
+	test_config(&cfg, "weir_t_names_mmdb");
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION); /* shipped names only */
+	cfg.asn_databases = &dbs;
+	free(cfg.asns);
+	cfg.asns = strdup(csv);
+	log = names_load_logged(c, &cfg, &st, &r);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(st.rebuilt, 1);
+	CHECK_EQ(st.mmdb_asns, 3);
+	CHECK_EQ(st.file_errors, 1);
+	CHECK(strstr(log, "ASN database unreadable") != NULL);
+	CHECK(strstr(log, missing) != NULL);
+	free(log);
+	CHECK_QS(c, "Google LLC\tIPv6 'only' AS\tOPERATOR WINS\tCLOUDFLARENET",
+		 "SELECT joinGet('asns', 'Name', toUInt32(15169)), joinGet('asns', 'Name', "
+		 "toUInt32(64511)), joinGet('asns', 'Name', toUInt32(64500)), joinGet('asns', "
+		 "'Name', toUInt32(13335)) FORMAT TabSeparatedRaw");
+	/* The same files: left alone. */
+	log = names_load_logged(c, &cfg, &st, &r);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(st.rebuilt, 0);
+	free(log);
+	/* The database replaced (as a monthly GeoLite2 update is): a rebuild,
+	 * and the service's stamp sees it. */
+	int64_t before, after;
+	CHECK_EQ(orch_names_file_stamp(&cfg, &before), 0);
+	usleep(20 * 1000); /* a later mtime even on coarse clocks */
+	REQUIRE(mmdb_gen(mmdb, "GeoLite2-ASN",
+			 "net('2001:db8:1::/48', {autonomous_system_number => 64511, "
+			 "autonomous_system_organization => 'RENAMED'});\n") == 0);
+	CHECK_EQ(orch_names_file_stamp(&cfg, &after), 0);
+	CHECK(before != after);
+	log = names_load_logged(c, &cfg, &st, &r);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(st.rebuilt, 1);
+	CHECK_EQ(st.mmdb_asns, 1);
+	free(log);
+	CHECK_QS(c, "GOOGLE\tRENAMED",
+		 "SELECT joinGet('asns', 'Name', toUInt32(15169)), joinGet('asns', 'Name', "
+		 "toUInt32(64511))");
+	store_client_free(c);
+	cfg.asn_databases = NULL;
+	store_config_free(&cfg);
+	unlink(mmdb);
+	unlink(csv);
+	rmdir(dir);
 }
 
 /* Starts the orchestrator service of `p` and waits, up to 30 s, until it is

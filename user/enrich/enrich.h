@@ -223,4 +223,14 @@ void enrich_get_stats(struct enrich *e, struct enrich_stats *out);
  * answer is pending (tests, benches). Returns 0, or -ETIMEDOUT. */
 int enrich_wait_idle(struct enrich *e, uint64_t timeout_ms);
 
+/* AS names out of an ASN .mmdb (MaxMind's autonomous_system_organization,
+ * IPinfo's as_name or name): calls `each` once per data record that has a
+ * number and a name (`name` is not NUL-terminated; it lives until the
+ * call returns), in no particular order; one AS may come more than once.
+ * For the orchestrator, not the data path: it reads the whole file.
+ * Returns 0, `each`'s first negative return, or -ENOENT/-EINVAL/-EIO/
+ * -ENOMEM with `err` set. */
+typedef int (*enrich_asn_name_fn)(void *ctx, uint32_t asn, const char *name, size_t len);
+int enrich_mmdb_asn_names(const char *path, enrich_asn_name_fn each, void *ctx, struct error *err);
+
 #endif

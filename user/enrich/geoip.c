@@ -27,6 +27,21 @@ struct walk {
 	int oom;
 };
 
+uint32_t geoip_ipinfo_asn(const char *text, size_t len)
+{
+	char buf[16], *end;
+
+	if (len < 1 || len >= sizeof(buf))
+		return 0;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	const char *digits = buf + (len > 2 && buf[0] == 'A' && buf[1] == 'S' ? 2 : 0);
+	if (*digits < '0' || *digits > '9')
+		return 0;
+	unsigned long v = strtoul(digits, &end, 10);
+	return *end || v > UINT32_MAX ? 0 : (uint32_t)v;
+}
+
 static uint32_t intern_entry(struct walk *w, const MMDB_entry_data_s *d)
 {
 	if (d->type != MMDB_DATA_TYPE_UTF8_STRING || !d->data_size)
@@ -47,13 +62,8 @@ static void decode(struct walk *w, MMDB_entry_s *e, struct net_value *v)
 	if (w->asn) {
 		if (w->ipinfo) {
 			static const char *const p[] = {"asn", NULL};
-			if (get(e, &d, p) && d.type == MMDB_DATA_TYPE_UTF8_STRING &&
-			    d.data_size > 2 && d.data_size < 16) {
-				char buf[16];
-				memcpy(buf, d.utf8_string, d.data_size);
-				buf[d.data_size] = '\0';
-				v->asn = (uint32_t)strtoul(buf + (buf[0] == 'A' ? 2 : 0), NULL, 10);
-			}
+			if (get(e, &d, p) && d.type == MMDB_DATA_TYPE_UTF8_STRING)
+				v->asn = geoip_ipinfo_asn(d.utf8_string, d.data_size);
 		} else {
 			static const char *const p[] = {"autonomous_system_number", NULL};
 			if (get(e, &d, p) && d.type == MMDB_DATA_TYPE_UINT32)

@@ -103,6 +103,10 @@ int netmap_add_networks(struct netmap_builder *b, struct strtab *strs,
 			const struct config_node *networks, const char *file, const char *path,
 			struct error *err);
 
+/* IPinfo's AS number text ("AS15169", or digits alone): the number, 0 when
+ * it is not one. */
+uint32_t geoip_ipinfo_asn(const char *text, size_t len);
+
 /* GeoIP: one .mmdb file (MaxMind GeoLite2 Country/City/ASN or IPinfo), walked
  * whole. `asn` selects what is read: AS numbers, or country/state/city. */
 int netmap_add_mmdb(struct netmap_builder *b, struct strtab *strs, const char *path, int asn,

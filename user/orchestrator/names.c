@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: AGPL-3.0-or-later
 /* Names in ClickHouse: the asns, protocols and ports tables (schema step 9)
- * filled from the CSV files shipped in config/names/ (built into weir) and
- * the operator's AS list (clickhouse.asns), at each migration run when
- * their content changed (names_state keeps its checksum). */
+ * filled from the CSV files shipped in config/names/ (built into weir), the
+ * AS names of the ASN .mmdb files (geoip.asn-database) and the operator's
+ * AS list (clickhouse.asns), at each migration run when their content
+ * changed (names_state keeps its checksum). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "enrich/enrich.h"
 #include "orchestrator.h"
 
 /* The shipped files, in the binary: weir needs nothing installed beside it
@@ -52,7 +54,8 @@ static void rows_free(struct rows *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int rows_add(struct rows *r, uint32_t key, const char *name, const char *descr)
+static int rows_add_n(struct rows *r, uint32_t key, const char *name, size_t name_len,
+		      const char *descr)
 {
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
@@ -67,7 +70,7 @@ static int rows_add(struct rows *r, uint32_t key, const char *name, const char *
 
 	x->key = key;
 	x->seq = (uint32_t)r->n;
-	x->name = strdup(name);
+	x->name = strndup(name, name_len);
 	x->descr = descr ? strdup(descr) : NULL;
 	if (!x->name || (descr && !x->descr)) {
 		free(x->name);
@@ -76,6 +79,11 @@ static int rows_add(struct rows *r, uint32_t key, const char *name, const char *
 	}
 	r->n++;
 	return 0;
+}
+
+static int rows_add(struct rows *r, uint32_t key, const char *name, const char *descr)
+{
+	return rows_add_n(r, key, name, strlen(name), descr);
 }
 
 static int cmp_rows(const void *pa, const void *pb)
@@ -457,7 +465,7 @@ static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
 /* FNV-1a over the pieces, each followed by a NUL (so that moving bytes
  * from one piece to the next changes the sum). `op` may be NULL (no
  * operator's file, or an unreadable one). */
-static uint64_t names_checksum(const char *op)
+static uint64_t names_checksum(const char *op, int64_t mmdb)
 {
 	const char *parts[] = {NAMES_LAYOUT, names_asns_csv, op ? op : "", names_protocols_csv,
 			       names_ports_csv};
@@ -465,7 +473,78 @@ static uint64_t names_checksum(const char *op)
 
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
 		h = fnv1a(h, parts[i], strlen(parts[i]) + 1);
-	return h;
+	return fnv1a(h, (const char *)&mmdb, sizeof(mmdb));
+}
+
+/* A number that changes when the file at `path` is replaced or rewritten. */
+static int file_stamp(const char *path, int64_t *stamp)
+{
+	struct stat sb;
+
+	*stamp = 0;
+	if (stat(path, &sb) < 0)
+		return -errno;
+	/* A file replaced by another of the same time but another size too. */
+	*stamp = ((int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec) ^
+		 ((int64_t)sb.st_size << 1);
+	return 0;
+}
+
+static size_t mmdb_count(const struct store_config *cfg)
+{
+	return cfg->asn_databases ? cfg->asn_databases->count : 0;
+}
+
+static const char *mmdb_path(const struct store_config *cfg, size_t i)
+{
+	return ((char *const *)cfg->asn_databases->items)[i];
+}
+
+/* The ASN .mmdb files' stamps and paths folded into one number (0 with
+ * none): the names are rebuilt when one of them is replaced; reading a
+ * whole database to checksum it would cost as much as the rebuild. A file
+ * missing counts as stamp 0. */
+static int64_t mmdb_stamps(const struct store_config *cfg)
+{
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < mmdb_count(cfg); i++) {
+		int64_t st;
+		file_stamp(mmdb_path(cfg, i), &st);
+		h = fnv1a(h ? h : 0xcbf29ce484222325ULL, mmdb_path(cfg, i),
+			  strlen(mmdb_path(cfg, i)) + 1);
+		h = fnv1a(h, (const char *)&st, sizeof(st));
+	}
+	return (int64_t)h;
+}
+
+static int add_mmdb_name(void *ctx, uint32_t asn, const char *name, size_t len)
+{
+	return rows_add_n(ctx, asn, name, len, NULL);
+}
+
+/* The AS names of each ASN .mmdb, in the configured order (later ones
+ * win, as they do for the lookups). A file that cannot be read is logged
+ * and counted, never fatal: the other sources still fill the table. */
+static int add_mmdb_names(const struct store_config *cfg, struct rows *asns,
+			  struct orch_names_stats *s)
+{
+	for (size_t i = 0; i < mmdb_count(cfg); i++) {
+		struct error err = {""};
+		size_t before = asns->n;
+		int r = enrich_mmdb_asn_names(mmdb_path(cfg, i), add_mmdb_name, asns, &err);
+
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			s->file_errors++;
+			log_warn("AS names: ASN database unreadable, its names left out",
+				 "path=%s error=\"%s\"", mmdb_path(cfg, i), err.text);
+			continue;
+		}
+		s->mmdb_asns += asns->n - before;
+	}
+	return 0;
 }
 
 /* 1 when names_state holds `sum` and the three tables are there, else 0
@@ -517,7 +596,7 @@ int orch_names_load(struct store_client *c, const struct store_config *cfg,
 		if (!op)
 			s.file_errors++;
 	}
-	sum = names_checksum(op);
+	sum = names_checksum(op, mmdb_stamps(cfg));
 	if (names_unchanged(c, sum)) {
 		log_info("names unchanged, tables kept", "checksum=%016llx asns_file=%s",
 			 (unsigned long long)sum, cfg->asns && cfg->asns[0] ? cfg->asns : "-");
@@ -526,6 +605,8 @@ int orch_names_load(struct store_client *c, const struct store_config *cfg,
 
 	r = parse_text(NAMES_ASNS, "config/names/asns.csv (built in)", names_asns_csv, &asns,
 		       &s.bad_lines);
+	if (r == 0)
+		r = add_mmdb_names(cfg, &asns, &s);
 	if (r == 0 && op)
 		r = parse_text(NAMES_ASNS, cfg->asns, op, &asns, &s.bad_lines);
 	if (r == 0)
@@ -553,8 +634,9 @@ int orch_names_load(struct store_client *c, const struct store_config *cfg,
 	s.ports = ports.n;
 	s.rebuilt = 1;
 	log_info("names rebuilt",
-		 "asns=%zu protocols=%zu ports=%zu lines_skipped=%zu asns_file=%s checksum=%016llx",
-		 s.asns, s.protocols, s.ports, s.bad_lines,
+		 "asns=%zu asns_from_mmdb=%zu protocols=%zu ports=%zu lines_skipped=%zu "
+		 "asns_file=%s checksum=%016llx",
+		 s.asns, s.mmdb_asns, s.protocols, s.ports, s.bad_lines,
 		 cfg->asns && cfg->asns[0] ? cfg->asns : "-", (unsigned long long)sum);
 out:
 	if (st)
@@ -568,15 +650,12 @@ out:
 
 int orch_names_file_stamp(const struct store_config *cfg, int64_t *stamp)
 {
-	struct stat sb;
+	int r = 0;
 
 	*stamp = 0;
-	if (!cfg->asns || !cfg->asns[0])
-		return 0;
-	if (stat(cfg->asns, &sb) < 0)
-		return -errno;
-	/* A file replaced by another of the same time but another size too. */
-	*stamp = ((int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec) ^
-		 ((int64_t)sb.st_size << 1);
-	return 0;
+	if (cfg->asns && cfg->asns[0])
+		r = file_stamp(cfg->asns, stamp);
+	if (r == 0)
+		*stamp ^= mmdb_stamps(cfg);
+	return r;
 }

@@ -247,7 +247,8 @@ static int service_migrate(struct orch_service *s)
 	}
 }
 
-/* clickhouse.asns changed on disk: its names replace the table's, under
+/* clickhouse.asns or an ASN .mmdb changed on disk: the names are read
+ * again and replace the table's, under
  * the lock (no restart). A file being written may be read half: the next
  * change reads it again. */
 static void names_reload(struct orch_service *s)
@@ -259,7 +260,9 @@ static void names_reload(struct orch_service *s)
 		return;
 	if (orch_lock_acquire(s->c, s->p.cfg, "names", service_stopping, s, &l) < 0)
 		return;
-	log_info("AS names file changed, reloading", "path=%s", s->p.cfg->asns);
+	log_info("AS names sources changed, reloading", "asns_file=%s asn_databases=%zu",
+		 s->p.cfg->asns && s->p.cfg->asns[0] ? s->p.cfg->asns : "-",
+		 s->p.cfg->asn_databases ? s->p.cfg->asn_databases->count : 0);
 	if (orch_names_load(s->c, s->p.cfg, NULL) == 0)
 		s->names_stamp = stamp;
 	orch_lock_release(s->c, l);

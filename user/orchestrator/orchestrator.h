@@ -42,9 +42,10 @@ int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigne
 
 /* ---- Names (names.c) ----
  * Tables for people's labels, rebuilt whole at a migration run (and by the
- * service when clickhouse.asns changes on disk) when their content changed:
- * a checksum of the shipped files, the operator's file and the tables'
- * layout is kept in names_state (one row) and compared first;
+ * service when clickhouse.asns or an ASN .mmdb changes on disk) when their
+ * content changed: a checksum of the shipped files, the operator's file,
+ * the .mmdb files' stamps and the tables' layout is kept in names_state
+ * (one row) and compared first;
  *   asns (ASN UInt32, Name String): Join engine, read with
  *     joinGet('asns', 'Name', toUInt32(x)) ('' when unknown) or JOIN;
  *   protocols (Proto UInt8, Name String, Description String): MergeTree;
@@ -52,12 +53,16 @@ int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigne
  *     keyed by Key = Proto * 65536 + Port, read with joinGet('ports', 'Name',
  *     toUInt32(proto * 65536 + port)).
  * From the CSV files of config/names/ (built into weir) and, for asns, the
- * operator's file clickhouse.asns ("asn,name" lines; its names override
- * the shipped ones). */
+ * organisations of the ASN .mmdb files (cfg->asn_databases; they override
+ * the shipped names) and the operator's file clickhouse.asns ("asn,name"
+ * lines; its names override both). */
 struct orch_names_stats {
 	size_t asns, protocols, ports; /* rows written */
 	size_t bad_lines;	       /* malformed lines skipped (logged with file:line) */
-	size_t file_errors;	       /* clickhouse.asns unreadable (logged; shipped names kept) */
+	size_t file_errors;	       /* clickhouse.asns or an ASN .mmdb unreadable (logged;
+					  the other sources kept) */
+	size_t mmdb_asns;	       /* AS names read from the ASN .mmdb files (before the
+					  duplicates and the operator's file) */
 	int rebuilt; /* 1: the tables were written; 0: same content as the last load
 		      * (checksum in names_state), left alone, the counts above 0 */
 };

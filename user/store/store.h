@@ -80,6 +80,10 @@ struct store_config {
 	/* asns: a CSV file of AS names ("asn,name" lines) loaded into the asns
 	 * table over the shipped sample by the orchestrator ("" = none). */
 	char *asns;
+	/* The ASN .mmdb files (geoip.asn-database, set by weir_config; borrowed,
+	 * NULL = none): the orchestrator adds their AS names between the
+	 * shipped sample and `asns`. Not a key of this section. */
+	const struct config_list *asn_databases;
 };
 
 extern const struct config_field store_config_fields[];

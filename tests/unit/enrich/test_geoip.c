@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "enrich/enrich.h"
 #include "enrich/netmap.h"
 #include "mmdb_gen.h"
 #include "test.h"
@@ -130,4 +131,90 @@ TEST(missing_or_corrupt_file)
 	netmap_builder_fini(&b);
 	strtab_free(strs);
 	unlink(path);
+}
+
+/* AS names for the orchestrator's asns table. */
+struct as_seen {
+	uint32_t asn[8];
+	char name[8][64];
+	int n, calls_before_failure;
+};
+
+static int as_collect(void *ctx, uint32_t asn, const char *name, size_t len)
+{
+	struct as_seen *s = ctx;
+
+	if (s->calls_before_failure && s->n + 1 >= s->calls_before_failure)
+		return -ENOMEM;
+	REQUIRE(s->n < 8 && len < 64);
+	s->asn[s->n] = asn;
+	memcpy(s->name[s->n], name, len);
+	s->name[s->n][len] = '\0';
+	s->n++;
+	return 0;
+}
+
+static const char *as_name(const struct as_seen *s, uint32_t asn)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->asn[i] == asn)
+			return s->name[i];
+	return NULL;
+}
+
+TEST(asn_names_maxmind_and_ipinfo)
+{
+	char dir[] = "/tmp/weir-geoip-XXXXXX", mm[300], ii[300], city[300];
+	struct error err = {{0}};
+	struct as_seen s = {0};
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(mm, sizeof(mm), "%s/asn.mmdb", dir);
+	snprintf(ii, sizeof(ii), "%s/ipinfo.mmdb", dir);
+	snprintf(city, sizeof(city), "%s/city.mmdb", dir);
+	/* Three networks of one AS (one record: reported once, IPv4 aliases
+	 * in the IPv6 tree included), one AS without a name (left out). */
+	if (mmdb_gen(mm, "GeoLite2-ASN",
+		     "my $g = {autonomous_system_number => 15169, "
+		     "autonomous_system_organization => 'Google LLC'};\n"
+		     "net('192.0.2.0/25', $g); net('198.51.100.0/24', $g);\n"
+		     "net('2001:db8:1::/48', $g);\n"
+		     "net('203.0.113.0/24', {autonomous_system_number => 64500, "
+		     "autonomous_system_organization => 'Ex\\'ample, Inc.'});\n"
+		     "net('2001:db8:2::/48', {autonomous_system_number => 64501});\n") < 0)
+		SKIP("libmaxmind-db-writer-perl not usable");
+	CHECK_EQ(enrich_mmdb_asn_names(mm, as_collect, &s, &err), 0);
+	CHECK_EQ(s.n, 2);
+	CHECK_STR(as_name(&s, 15169), "Google LLC");
+	CHECK_STR(as_name(&s, 64500), "Ex'ample, Inc.");
+	CHECK(as_name(&s, 64501) == NULL);
+
+	/* IPinfo: "AS" numbers; as_name (Lite) or name (ASN database). */
+	REQUIRE(mmdb_gen(ii, "ipinfo lite.mmdb",
+			 "net('192.0.2.0/24', {asn => 'AS2497', as_name => 'Internet Initiative "
+			 "Japan'});\n"
+			 "net('198.51.100.0/24', {asn => 'AS64510', name => 'Other'});\n"
+			 "net('203.0.113.0/24', {asn => 'ASx', as_name => 'bad number'});\n") == 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(enrich_mmdb_asn_names(ii, as_collect, &s, &err), 0);
+	CHECK_EQ(s.n, 2);
+	CHECK_STR(as_name(&s, 2497), "Internet Initiative Japan");
+	CHECK_STR(as_name(&s, 64510), "Other");
+
+	/* A database without AS numbers gives none; the callback's error ends
+	 * the walk and is returned; a missing file is an error. */
+	REQUIRE(mmdb_gen(city, "GeoLite2-City",
+			 "net('192.0.2.0/24', {country => {iso_code => 'US'}});\n") == 0);
+	memset(&s, 0, sizeof(s));
+	CHECK_EQ(enrich_mmdb_asn_names(city, as_collect, &s, &err), 0);
+	CHECK_EQ(s.n, 0);
+	memset(&s, 0, sizeof(s));
+	s.calls_before_failure = 1;
+	CHECK_EQ(enrich_mmdb_asn_names(mm, as_collect, &s, &err), -ENOMEM);
+	CHECK(strstr(err.text, "AS names") != NULL);
+	CHECK_EQ(enrich_mmdb_asn_names("/nonexistent/a.mmdb", as_collect, &s, &err), -ENOENT);
+	unlink(mm);
+	unlink(ii);
+	unlink(city);
+	rmdir(dir);
 }

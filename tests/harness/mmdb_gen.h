@@ -28,7 +28,7 @@ static inline int mmdb_gen(const char *path, const char *database_type, const ch
 	    "  names => 'map', en => 'utf8_string', fr => 'utf8_string',\n"
 	    "  subdivisions => ['array', 'map'], autonomous_system_number => 'uint32',\n"
 	    "  autonomous_system_organization => 'utf8_string', region => 'utf8_string',\n"
-	    "  asn => 'utf8_string');\n"
+	    "  asn => 'utf8_string', as_name => 'utf8_string', name => 'utf8_string');\n"
 	    "my $ipinfo = '%s' =~ /^ipinfo /;\n"
 	    "if ($ipinfo) { $types{country} = 'utf8_string'; $types{city} = 'utf8_string'; }\n"
 	    "my $tree = MaxMind::DB::Writer::Tree->new(ip_version => 6, record_size => 24,\n"
