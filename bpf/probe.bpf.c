@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* The host probe's meter: TC programs (tcx or clsact, ingress and egress) and
- * an XDP ingress variant that add every IP packet to its flow in a hash map
- * (atomic adds). The map in use is the one slot of `flows` (an array of maps):
- * user space swaps in an empty map and drains the old one once no program can
- * write to it any more, which is what makes the counts exact. */
+ * an XDP ingress variant that add every IP packet to its flow's slot in a
+ * table of one-cache-line slots (struct probe_slot, atomic adds). The table
+ * in use is the one slot of `flows` (an array of maps): user space swaps in
+ * an empty one and drains the old one once no program can write to it any
+ * more, which is what makes the counts exact. Times are jiffies: a load,
+ * where a clock helper took ~45 ns a packet. */
 #include "vmlinux.h"
 
 #include <bpf/bpf_endian.h>
@@ -18,27 +20,35 @@
 #define VLAN_MAX      2 /* 802.1Q, and QinQ (802.1ad outer tag) */
 #define IPV6_EXT_MAX  6 /* extension headers walked before giving up */
 #define TC_ACT_OK_    0
-#define EEXIST_	      17
 
 /* Load-time settings. */
 const volatile __u32 sampling = 1; /* 1-in-N, count-based per CPU; 1 = every packet */
+const volatile __u32 slot_mask = PROBE_DEFAULT_MAX_FLOWS - 1; /* slots of a table - 1 */
 
-#define FLOW_END_WAKEUP_NS 100000000ull /* FIN/RST records wake user space this often at most */
+/* FIN/RST records wake user space this often at most (jiffies; set by user
+ * space from the tick length before load). */
+const volatile __u64 flow_end_wakeup_jiffies = 25;
 
-/* When a FIN/RST record last woke user space (coarse clock); racy on purpose:
+/* When a FIN/RST record last woke user space (jiffies); racy on purpose:
  * two CPUs may both wake it, which is harmless. */
-__u64 flow_end_wakeup_ns;
+__u64 flow_end_wakeup_at;
+
+/* What probe_clock() read: jiffies, CLOCK_MONOTONIC_COARSE, jiffies again.
+ * User space maps jiffies to CLOCK_MONOTONIC with them. */
+__u64 clock_sample[3];
 
 struct flow_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PROBE_DEFAULT_MAX_FLOWS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PROBE_DEFAULT_MAX_FLOWS); /* the inner map given decides */
+	__uint(map_flags, BPF_F_MMAPABLE);
 	/* Sizes, not types: BTF would only carry a forward declaration of
 	 * structs reached through the outer map. */
-	__uint(key_size, sizeof(struct probe_flow_key));
-	__uint(value_size, sizeof(struct probe_flow_value));
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct probe_slot));
 };
 
-/* Slot 0 holds the flow map in use; user space owns the maps and swaps them. */
+/* Slot 0 holds the flow table in use; user space owns the tables and swaps
+ * them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
@@ -256,46 +266,83 @@ static __always_inline int sampled_out(void)
 	return 0;
 }
 
-/* A TCP FIN or RST ended the flow: what its entry holds goes to user space
+/* The key's hash: the key's words folded and multiplied (Fibonacci
+ * hashing); the high half of the product picks the slot. */
+static __always_inline __u32 slot_hash(const __u64 *src, const __u64 *dst, __u64 rest)
+{
+	__u64 h =
+	    (src[0] ^ src[1] * 0x9e3779b97f4a7c15ull) + (dst[0] * 0xc2b2ae3d27d4eb4full ^ dst[1]);
+
+	h = (h ^ rest) * 0x9e3779b97f4a7c15ull;
+	return (__u32)(h >> 32);
+}
+
+/* The 16 high bits of flags_last: jiffies from `first` to now. */
+static __always_inline __u16 *slot_last(struct probe_slot *s)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u16 *)&s->flags_last + 1;
+#else
+	return (__u16 *)&s->flags_last;
+#endif
+}
+
+static __always_inline __u8 *slot_tos(struct probe_slot *s)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u8 *)&s->word + 3;
+#else
+	return (__u8 *)&s->word;
+#endif
+}
+
+static __always_inline void event_fill(struct probe_overflow *o, const struct pkt *p, __u32 kind)
+{
+	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
+	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
+	o->value.tos = p->tos;
+	o->kind = kind;
+	o->pad = 0;
+}
+
+/* A TCP FIN or RST ended the flow: what its slot holds goes to user space
  * now, so the flow is exported within ~150 ms rather than at the next drain
- * (which can then be rare). The entry is emptied by atomic exchanges, not
- * deleted: a CPU adding to it at the same time still holds a pointer to it
- * (a deleted element of a preallocated hash is reused at once), and each of
- * its adds lands either before an exchange (in this event) or after (in the
- * entry, drained later): the counts add up exactly. Packets are taken before
- * bytes and added after them, so an entry left with bytes always has
- * packets too. When the ring is full the flow just stays in the map, for
- * the next drain. */
-static __always_inline void flow_end(struct pkt *p, struct probe_flow_value *v, __u64 now)
+ * (which can then be rare). The slot is emptied by atomic exchanges, not
+ * freed: a CPU adding to it at the same time still holds a pointer to it,
+ * and each of its adds lands either before an exchange (in this event) or
+ * after (in the slot, drained later): the counts add up exactly. Packets
+ * are taken before bytes and added after them, so a slot left with bytes
+ * always has packets too. When the ring is full the flow just stays in the
+ * slot, for the next drain. Times in the event are jiffies. */
+static __always_inline void flow_end(struct pkt *p, struct probe_slot *s, __u64 now)
 {
 	struct probe_overflow *o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
+	__u32 fl;
 
 	if (!o)
 		return;
-	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
-	o->value.packets = __sync_lock_test_and_set(&v->packets, 0);
-	o->value.bytes = __sync_lock_test_and_set(&v->bytes, 0);
-	o->value.tcp_flags = __sync_lock_test_and_set(&v->tcp_flags, 0);
-	o->value.first_ns = v->first_ns;
+	event_fill(o, p, PROBE_EVENT_FLOW_END);
+	o->value.packets = __sync_lock_test_and_set(&s->packets, 0);
+	o->value.bytes = __sync_lock_test_and_set(&s->bytes, 0);
+	fl = __sync_lock_test_and_set(&s->flags_last, 0);
+	o->value.tcp_flags = fl & 0xffff;
+	o->value.first_ns = now - (__u32)((__u32)now - s->first);
 	o->value.last_ns = now;
-	o->value.tos = v->tos;
-	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
-	o->kind = PROBE_EVENT_FLOW_END;
-	o->pad = 0;
+	o->value.tos = *slot_tos(s);
 	if (!o->value.packets && !o->value.bytes) {
 		/* Another CPU's FIN took it all. */
 		bpf_ringbuf_discard(o, BPF_RB_NO_WAKEUP);
 		return;
 	}
 	/* A wakeup per ended connection would cost user space more than the
-	 * rare drain saves: at most one per FLOW_END_WAKEUP_NS; user space
-	 * looks again 150 ms after any record, which catches those submitted
-	 * in between. Sooner when the ring fills up: map-full packets need its
-	 * room. */
-	if (now - flow_end_wakeup_ns >= FLOW_END_WAKEUP_NS ||
+	 * rare drain saves: at most one per flow_end_wakeup_jiffies; user
+	 * space looks again 150 ms after any record, which catches those
+	 * submitted in between. Sooner when the ring fills up: map-full
+	 * packets need its room. */
+	if (now - flow_end_wakeup_at >= flow_end_wakeup_jiffies ||
 	    bpf_ringbuf_query(&overflow, BPF_RB_AVAIL_DATA) >
 		bpf_ringbuf_query(&overflow, BPF_RB_RING_SIZE) / 4) {
-		flow_end_wakeup_ns = now;
+		flow_end_wakeup_at = now;
 		bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
 	} else {
 		bpf_ringbuf_submit(o, BPF_RB_NO_WAKEUP);
@@ -305,79 +352,93 @@ static __always_inline void flow_end(struct pkt *p, struct probe_flow_value *v, 
 /* Adds `packets` packets of `bytes` IP bytes to the packet's flow. */
 static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 {
-	struct probe_flow_value *v, nv = {};
-	struct probe_overflow *o;
-	/* Jiffies resolution is enough for IPFIX milliseconds and the
-	 * timeouts, and costs a load instead of a clock read. */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	const __u64 *src = (const __u64 *)p->key.src, *dst = (const __u64 *)p->key.dst;
+	__u32 word = p->key.vlan | (__u32)p->key.direction << PROBE_SLOT_DIR |
+		     (p->key.ip_version == 6 ? PROBE_SLOT_V6 : 0) | PROBE_SLOT_INUSE |
+		     (__u32)p->key.proto << 16;
+	__u32 ports = p->key.src_port | (__u32)p->key.dst_port << 16;
+	/* Jiffies: tick resolution is enough for IPFIX milliseconds and the
+	 * timeouts, and the verifier turns bpf_jiffies64() into one load. */
+	__u64 now = bpf_jiffies64();
 	int ends = p->tcp_flags & (PROBE_TCP_FIN | PROBE_TCP_RST);
-	__u32 zero = 0;
+	__u32 zero = 0, h, i;
+	struct probe_overflow *o;
 	void *map;
-	long r;
 
 	map = bpf_map_lookup_elem(&flows, &zero);
 	if (!map) {
 		stat(PROBE_STAT_NO_MAP);
 		return;
 	}
-	v = bpf_map_lookup_elem(map, &p->key);
-	if (!v) {
-		nv.bytes = bytes;
-		nv.packets = packets;
-		nv.first_ns = now;
-		nv.last_ns = now;
-		nv.tcp_flags = p->tcp_flags;
-		nv.tos = p->tos;
-		r = bpf_map_update_elem(map, &p->key, &nv, BPF_NOEXIST);
-		if (r == 0) {
-			stat(PROBE_STAT_COUNTED);
-			if (ends) {
-				v = bpf_map_lookup_elem(map, &p->key);
-				if (v)
-					flow_end(p, v, now);
+	h = slot_hash(src, dst, (__u64)ports << 32 ^ word ^ (__u64)p->key.ifindex << 16);
+	for (i = 0; i < PROBE_SLOT_PROBES; i++) {
+		__u32 j = (h + i) & slot_mask, w, last;
+		struct probe_slot *s = bpf_map_lookup_elem(map, &j);
+		const __u64 *ss, *sd;
+
+		if (!s)
+			break;
+		w = s->word;
+		if (w == 0) {
+			if (__sync_val_compare_and_swap(&s->word, 0, PROBE_SLOT_BUSY) != 0) {
+				/* Another CPU took it meanwhile: maybe for this
+				 * flow, but it may still be writing the key. */
+				continue;
 			}
+			__builtin_memcpy(s->src, p->key.src, 32);
+			s->ifindex = p->key.ifindex;
+			s->src_port = p->key.src_port;
+			s->dst_port = p->key.dst_port;
+			s->bytes = bytes;
+			s->first = (__u32)now;
+			s->flags_last = p->tcp_flags;
+			s->packets = (__u32)packets;
+			/* Published last (a full barrier): a CPU that sees
+			 * the word sees the key. */
+			__sync_lock_test_and_set(&s->word, word | (__u32)p->tos << 24);
+			stat(PROBE_STAT_COUNTED);
+			if (ends)
+				flow_end(p, s, now);
 			return;
 		}
-		/* Another CPU made the flow meanwhile: add to it. */
-		if (r == -EEXIST_)
-			v = bpf_map_lookup_elem(map, &p->key);
-	}
-	if (v) {
-		/* One shared value per flow rather than one per CPU: a
-		 * cache line less per packet, and a drain that copies each
-		 * flow once instead of once per possible CPU. */
-		__sync_fetch_and_add(&v->bytes, bytes);
-		if (__sync_fetch_and_add(&v->packets, packets) == 0) {
-			/* The first packet since a FIN/RST emptied the entry:
+		ss = (const __u64 *)s->src;
+		sd = (const __u64 *)s->dst;
+		if ((w & PROBE_SLOT_KEYMASK) != word || ss[0] != src[0] || sd[0] != dst[0] ||
+		    ss[1] != src[1] || sd[1] != dst[1] || s->ifindex != p->key.ifindex ||
+		    s->src_port != p->key.src_port || s->dst_port != p->key.dst_port)
+			continue;
+		__sync_fetch_and_add(&s->bytes, bytes);
+		if (__sync_fetch_and_add(&s->packets, (__u32)packets) == 0) {
+			/* The first packet since a FIN/RST emptied the slot:
 			 * a new piece of the flow starts. */
-			v->first_ns = now;
-			v->tos = p->tos;
+			s->first = (__u32)now;
+			*slot_tos(s) = p->tos;
 		}
-		if (v->last_ns != now)
-			v->last_ns = now;
-		if ((v->tcp_flags | p->tcp_flags) != v->tcp_flags)
-			__sync_fetch_and_or(&v->tcp_flags, (__u32)p->tcp_flags);
+		last = (__u32)now - s->first;
+		if (last > 0xffff)
+			last = 0xffff;
+		if (*slot_last(s) != last)
+			*slot_last(s) = last;
+		if ((s->flags_last | p->tcp_flags) != s->flags_last)
+			__sync_fetch_and_or(&s->flags_last, (__u32)p->tcp_flags);
 		stat(PROBE_STAT_COUNTED);
 		if (ends)
-			flow_end(p, v, now);
+			flow_end(p, s, now);
 		return;
 	}
-	/* The map is full: user space counts this packet from the ring. */
+	/* No room near the key's slot: user space counts this packet from
+	 * the ring. */
 	o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
 	if (!o) {
 		stat(PROBE_STAT_RING_DROP);
 		return;
 	}
-	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
+	event_fill(o, p, PROBE_EVENT_MAP_FULL);
 	o->value.bytes = bytes;
 	o->value.packets = packets;
 	o->value.first_ns = now;
 	o->value.last_ns = now;
 	o->value.tcp_flags = p->tcp_flags;
-	o->value.tos = p->tos;
-	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
-	o->kind = PROBE_EVENT_MAP_FULL;
-	o->pad = 0;
 	bpf_ringbuf_submit(o, 0);
 	stat(PROBE_STAT_MAP_FULL);
 }
@@ -463,6 +524,19 @@ int probe_xdp(struct xdp_md *ctx)
 	p.key.direction = PROBE_INGRESS;
 	account(&p, p.ip_len, 1);
 	return XDP_PASS;
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN) at each drain: a jiffies value and
+ * CLOCK_MONOTONIC_COARSE at that tick, to turn the programs' jiffies into
+ * monotonic time. A tick between the reads shows in clock_sample[2]: user
+ * space reads again. */
+SEC("tc")
+int probe_clock(struct __sk_buff *skb)
+{
+	clock_sample[0] = bpf_jiffies64();
+	clock_sample[1] = bpf_ktime_get_coarse_ns();
+	clock_sample[2] = bpf_jiffies64();
+	return TC_ACT_OK_;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
