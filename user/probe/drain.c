@@ -103,8 +103,8 @@ uint64_t probe_drain_mono_ns(const struct probe_drain *d, uint64_t jiffies)
 	return (uint64_t)((int64_t)d->cal_ns + ticks * (int64_t)d->tick_ns);
 }
 
-int probe_drain_bind(struct probe_drain *d, int outer_fd, int clock_fd,
-		     const volatile __u64 *clock, struct error *err)
+int probe_drain_bind(struct probe_drain *d, int outer_fd, int clock_fd, const volatile __u64 *clock,
+		     struct error *err)
 {
 	uint32_t zero = 0;
 	int r;

@@ -33,7 +33,7 @@ struct probe_config {
 	uint64_t interface_refresh_ms; /* interfaces looked at again; default 5 s */
 	uint64_t mtu;		       /* path MTU; 0 = the route's MTU to each collector */
 	uint64_t sampling;	       /* 1-in-N in the kernel; 0 or 1 = every packet */
-	uint64_t max_flows;	       /* slots of each kernel flow table (power of 2 up); default 65536 */
+	uint64_t max_flows;	       /* slots of each kernel flow table; default 65536 */
 	uint64_t ring_buffer;	       /* bytes of the overflow ring buffer; default 1 MiB */
 };
 

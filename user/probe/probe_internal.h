@@ -162,11 +162,11 @@ struct probe_drain {
 	size_t nslots;		     /* slots of each (a power of two) */
 	int active;		     /* index of the one in the slot */
 	int ncpu;
-	int clock_fd;			/* probe_clock, run to read the kernel's clocks */
-	const volatile __u64 *clock; /* what it read: jiffies, coarse ns, jiffies */
-	uint64_t tick_ns;		/* one jiffy */
-	uint64_t cal_jiffies, cal_ns;	/* a jiffy and CLOCK_MONOTONIC_COARSE at it */
-	size_t batch;			/* keys per batch */
+	int clock_fd;		      /* probe_clock, run to read the kernel's clocks */
+	const volatile __u64 *clock;  /* what it read: jiffies, coarse ns, jiffies */
+	uint64_t tick_ns;	      /* one jiffy */
+	uint64_t cal_jiffies, cal_ns; /* a jiffy and CLOCK_MONOTONIC_COARSE at it */
+	size_t batch;		      /* keys per batch */
 	struct probe_flow_key *keys;
 	struct probe_flow_value *values; /* batch */
 };
@@ -176,8 +176,8 @@ struct probe_drain {
 int probe_drain_init(struct probe_drain *d, size_t max_flows, struct error *err);
 /* Once the skeleton is loaded: the table in use goes into the slot, and the
  * clocks are read once (clock_fd: probe_clock; clock: its clock_sample). */
-int probe_drain_bind(struct probe_drain *d, int outer_fd, int clock_fd,
-		     const volatile __u64 *clock, struct error *err);
+int probe_drain_bind(struct probe_drain *d, int outer_fd, int clock_fd, const volatile __u64 *clock,
+		     struct error *err);
 void probe_drain_fini(struct probe_drain *d);
 /* Reads the kernel's jiffies and coarse clock together (one program run):
  * later probe_drain_mono_ns() calls use them. Returns 0 or -errno. */
