@@ -24,6 +24,7 @@
 /* Load-time settings. */
 const volatile __u32 sampling = 1; /* 1-in-N, count-based per CPU; 1 = every packet */
 const volatile __u32 slot_mask = PROBE_DEFAULT_MAX_FLOWS - 1; /* slots of a table - 1 */
+const volatile __u32 stage_cpus = 0; /* CPUs with a stage in the table; 0 = none */
 
 /* FIN/RST records wake user space this often at most (jiffies; set by user
  * space from the tick length before load). */
@@ -349,32 +350,45 @@ static __always_inline void flow_end(struct pkt *p, struct probe_slot *s, __u64 
 	}
 }
 
-/* Adds `packets` packets of `bytes` IP bytes to the packet's flow. */
-static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
+/* A packet's flow in the slot layout (the key, tos in `word`), with its
+ * counters: packets, bytes, flags_last = tcp flags | (jiffies & 0xffff) <<
+ * 16, and `first` = the key's hash. What a CPU stages, and what the direct
+ * path adds. */
+static __always_inline void entry_of(struct probe_slot *e, const struct pkt *p, __u64 bytes,
+				     __u64 packets, __u64 now)
 {
 	const __u64 *src = (const __u64 *)p->key.src, *dst = (const __u64 *)p->key.dst;
 	__u32 word = p->key.vlan | (__u32)p->key.direction << PROBE_SLOT_DIR |
 		     (p->key.ip_version == 6 ? PROBE_SLOT_V6 : 0) | PROBE_SLOT_INUSE |
 		     (__u32)p->key.proto << 16;
 	__u32 ports = p->key.src_port | (__u32)p->key.dst_port << 16;
-	/* Jiffies: tick resolution is enough for IPFIX milliseconds and the
-	 * timeouts, and the verifier turns bpf_jiffies64() into one load. */
-	__u64 now = bpf_jiffies64();
-	int ends = p->tcp_flags & (PROBE_TCP_FIN | PROBE_TCP_RST);
-	__u32 zero = 0, h, i;
-	struct probe_overflow *o;
-	void *map;
 
-	map = bpf_map_lookup_elem(&flows, &zero);
-	if (!map) {
-		stat(PROBE_STAT_NO_MAP);
-		return;
-	}
-	h = slot_hash(src, dst, (__u64)ports << 32 ^ word ^ (__u64)p->key.ifindex << 16);
+	__builtin_memcpy(e->src, p->key.src, 32);
+	e->ifindex = p->key.ifindex;
+	e->src_port = p->key.src_port;
+	e->dst_port = p->key.dst_port;
+	e->word = word | (__u32)p->tos << 24;
+	e->packets = (__u32)packets;
+	e->bytes = bytes;
+	e->first = slot_hash(src, dst, (__u64)ports << 32 ^ word ^ (__u64)p->key.ifindex << 16);
+	e->flags_last = p->tcp_flags | (__u32)(now & 0xffff) << 16;
+}
+
+/* Adds entry `e` (entry_of()) to its flow's slot in `map`, taking a free
+ * slot for a new flow. The entry's time is its 16 jiffies bits, at most
+ * a drain interval before `now`. Returns the slot, or NULL when the
+ * PROBE_SLOT_PROBES slots from the hash are all other flows'. */
+static __always_inline struct probe_slot *slot_add(void *map, const struct probe_slot *e, __u64 now)
+{
+	const __u64 *src = (const __u64 *)e->src, *dst = (const __u64 *)e->dst;
+	__u32 word = e->word & PROBE_SLOT_KEYMASK, flags = e->flags_last & 0xffff;
+	__u32 t = (__u32)now - (__u16)((__u16)now - (e->flags_last >> 16)), i;
+
 	for (i = 0; i < PROBE_SLOT_PROBES; i++) {
-		__u32 j = (h + i) & slot_mask, w, last;
+		__u32 j = (e->first + i) & slot_mask, w;
 		struct probe_slot *s = bpf_map_lookup_elem(map, &j);
 		const __u64 *ss, *sd;
+		__s32 last;
 
 		if (!s)
 			break;
@@ -385,62 +399,179 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 				 * flow, but it may still be writing the key. */
 				continue;
 			}
-			__builtin_memcpy(s->src, p->key.src, 32);
-			s->ifindex = p->key.ifindex;
-			s->src_port = p->key.src_port;
-			s->dst_port = p->key.dst_port;
-			s->bytes = bytes;
-			s->first = (__u32)now;
-			s->flags_last = p->tcp_flags;
-			s->packets = (__u32)packets;
+			__builtin_memcpy(s->src, e->src, 32);
+			s->ifindex = e->ifindex;
+			s->src_port = e->src_port;
+			s->dst_port = e->dst_port;
+			s->bytes = e->bytes;
+			s->first = t;
+			s->flags_last = flags;
+			s->packets = e->packets;
 			/* Published last (a full barrier): a CPU that sees
 			 * the word sees the key. */
-			__sync_lock_test_and_set(&s->word, word | (__u32)p->tos << 24);
-			stat(PROBE_STAT_COUNTED);
-			if (ends)
-				flow_end(p, s, now);
-			return;
+			__sync_lock_test_and_set(&s->word, e->word);
+			return s;
 		}
 		ss = (const __u64 *)s->src;
 		sd = (const __u64 *)s->dst;
 		if ((w & PROBE_SLOT_KEYMASK) != word || ss[0] != src[0] || sd[0] != dst[0] ||
-		    ss[1] != src[1] || sd[1] != dst[1] || s->ifindex != p->key.ifindex ||
-		    s->src_port != p->key.src_port || s->dst_port != p->key.dst_port)
+		    ss[1] != src[1] || sd[1] != dst[1] || s->ifindex != e->ifindex ||
+		    s->src_port != e->src_port || s->dst_port != e->dst_port)
 			continue;
-		__sync_fetch_and_add(&s->bytes, bytes);
-		if (__sync_fetch_and_add(&s->packets, (__u32)packets) == 0) {
+		__sync_fetch_and_add(&s->bytes, e->bytes);
+		if (__sync_fetch_and_add(&s->packets, e->packets) == 0) {
 			/* The first packet since a FIN/RST emptied the slot:
 			 * a new piece of the flow starts. */
-			s->first = (__u32)now;
-			*slot_tos(s) = p->tos;
+			s->first = t;
+			*slot_tos(s) = (__u8)(e->word >> 24);
 		}
-		last = (__u32)now - s->first;
+		/* A staged packet can be older than the slot's first. */
+		last = (__s32)(t - s->first);
 		if (last > 0xffff)
 			last = 0xffff;
-		if (*slot_last(s) != last)
+		if (last > 0 && *slot_last(s) < last)
 			*slot_last(s) = last;
-		if ((s->flags_last | p->tcp_flags) != s->flags_last)
-			__sync_fetch_and_or(&s->flags_last, (__u32)p->tcp_flags);
-		stat(PROBE_STAT_COUNTED);
-		if (ends)
-			flow_end(p, s, now);
-		return;
+		if ((s->flags_last | flags) != s->flags_last)
+			__sync_fetch_and_or(&s->flags_last, flags);
+		return s;
 	}
-	/* No room near the key's slot: user space counts this packet from
-	 * the ring. */
-	o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
+	return NULL;
+}
+
+/* No room near the key's slot: user space counts the packets from the
+ * ring. */
+static __always_inline void map_full(const struct probe_slot *e, __u64 now)
+{
+	struct probe_overflow *o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
+
 	if (!o) {
 		stat(PROBE_STAT_RING_DROP);
 		return;
 	}
-	event_fill(o, p, PROBE_EVENT_MAP_FULL);
-	o->value.bytes = bytes;
-	o->value.packets = packets;
-	o->value.first_ns = now;
-	o->value.last_ns = now;
-	o->value.tcp_flags = p->tcp_flags;
+	__builtin_memset(o, 0, sizeof(*o));
+	__builtin_memcpy(o->key.src, e->src, 32);
+	o->key.ifindex = e->ifindex;
+	o->key.src_port = e->src_port;
+	o->key.dst_port = e->dst_port;
+	o->key.vlan = e->word & 0x0fff;
+	o->key.direction = e->word >> PROBE_SLOT_DIR & 1;
+	o->key.ip_version = e->word & PROBE_SLOT_V6 ? 6 : 4;
+	o->key.proto = e->word >> 16;
+	o->value.bytes = e->bytes;
+	o->value.packets = e->packets;
+	o->value.first_ns = now - (__u16)((__u16)now - (e->flags_last >> 16));
+	o->value.last_ns = o->value.first_ns;
+	o->value.tcp_flags = e->flags_last & 0xffff;
+	o->value.tos = e->word >> 24;
+	o->kind = PROBE_EVENT_MAP_FULL;
 	bpf_ringbuf_submit(o, 0);
 	stat(PROBE_STAT_MAP_FULL);
+}
+
+struct flush_ctx {
+	void *map;
+	__u64 now;
+	__u32 base;
+};
+
+/* One staged packet into its slot: a bpf_loop() callback, so that the
+ * verifier looks at slot_add() once, not once per staged packet. */
+static long flush_one(__u32 i, void *arg)
+{
+	struct flush_ctx *c = arg;
+	__u32 k = c->base + i;
+	struct probe_slot *e = bpf_map_lookup_elem(c->map, &k);
+
+	if (e && !slot_add(c->map, e, c->now))
+		map_full(e, c->now);
+	return 0;
+}
+
+/* Adds the `n` packets a CPU staged (from index `base`) to their slots.
+ * First a load of each one's slot, nothing depending on it: the CPU has
+ * all the cache misses in flight at once, rather than one after the other
+ * (each packet's slot is a miss when the flows are many). */
+static __always_inline void flush(void *map, __u32 base, __u32 n, __u64 now)
+{
+	struct flush_ctx c = {.map = map, .now = now, .base = base};
+	__u32 i, acc = 0;
+
+	for (i = 0; i < PROBE_STAGE && i < n; i++) {
+		__u32 k = base + i, j;
+		struct probe_slot *e = bpf_map_lookup_elem(map, &k), *s;
+
+		if (!e)
+			break;
+		j = e->first & slot_mask;
+		s = bpf_map_lookup_elem(map, &j);
+		if (s)
+			acc += s->word;
+	}
+	/* Never true: keeps the loads above. */
+	if (acc == 1)
+		stat(PROBE_STAT_PACKETS);
+	bpf_loop(n < PROBE_STAGE ? n : PROBE_STAGE, flush_one, &c, 0);
+}
+
+/* Adds `packets` packets of `bytes` IP bytes to the packet's flow. A CPU
+ * stages packets in its own part of the table (after the slots:
+ * PROBE_STAGE + 1 slots per CPU, the first with the count in `packets`)
+ * and adds PROBE_STAGE of them to their slots at once (flush()); user
+ * space drains what is staged with the slots, so every packet is counted
+ * once, in a slot or a stage. A TCP FIN or RST flushes the stage, then goes
+ * to its slot at once (flow_end()). */
+static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
+{
+	/* Jiffies: tick resolution is enough for IPFIX milliseconds and the
+	 * timeouts, and the verifier turns bpf_jiffies64() into one load. */
+	__u64 now = bpf_jiffies64();
+	int ends = p->tcp_flags & (PROBE_TCP_FIN | PROBE_TCP_RST);
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), hidx, n;
+	struct probe_slot *hdr = NULL, *e, local;
+	void *map;
+
+	map = bpf_map_lookup_elem(&flows, &zero);
+	if (!map) {
+		stat(PROBE_STAT_NO_MAP);
+		return;
+	}
+	if (cpu < stage_cpus) {
+		hidx = slot_mask + 1 + cpu * (PROBE_STAGE + 1);
+		hdr = bpf_map_lookup_elem(map, &hidx);
+	}
+	if (hdr) {
+		n = hdr->packets;
+		if (n >= PROBE_STAGE)
+			n = 0; /* cannot be: the count stays below */
+		if (!ends) {
+			__u32 k = hidx + 1 + n;
+
+			e = bpf_map_lookup_elem(map, &k);
+			if (e) {
+				entry_of(e, p, bytes, packets, now);
+				stat(PROBE_STAT_COUNTED);
+				if (n + 1 < PROBE_STAGE) {
+					hdr->packets = n + 1;
+					return;
+				}
+				hdr->packets = 0;
+				flush(map, hidx + 1, PROBE_STAGE, now);
+				return;
+			}
+		} else if (n) {
+			hdr->packets = 0;
+			flush(map, hidx + 1, n, now);
+		}
+	}
+	entry_of(&local, p, bytes, packets, now);
+	e = slot_add(map, &local, now);
+	if (!e) {
+		map_full(&local, now);
+		return;
+	}
+	stat(PROBE_STAT_COUNTED);
+	if (ends)
+		flow_end(p, e, now);
 }
 
 static __always_inline int meter_skb(struct __sk_buff *skb, __u8 direction)

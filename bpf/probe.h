@@ -72,7 +72,11 @@ struct probe_slot {
 	__u32 flags_last;
 };
 
-#define PROBE_SLOT_PROBES  8	      /* slots looked at from the key's hash */
+#define PROBE_SLOT_PROBES 8 /* slots looked at from the key's hash */
+/* Packets a CPU stages before adding them to their slots together: a table
+ * of 2^n slots has (PROBE_STAGE + 1) more per CPU after them (probe.bpf.c:
+ * account()). */
+#define PROBE_STAGE	   16
 #define PROBE_SLOT_INUSE   (1u << 15) /* in `word` of every taken slot */
 #define PROBE_SLOT_V6	   (1u << 13)
 #define PROBE_SLOT_DIR	   12 /* shift of direction in `word` */

@@ -43,6 +43,9 @@ int probe_drain_init(struct probe_drain *d, size_t max_flows, struct error *err)
 	while (n < max_flows)
 		n <<= 1;
 	d->nslots = n;
+	/* Each CPU's stage after the slots (bpf/probe.h), mapped whole pages. */
+	d->map_len = (n + (size_t)d->ncpu * (PROBE_STAGE + 1)) * sizeof(struct probe_slot);
+	d->map_len = (d->map_len + 4095) & ~(size_t)4095;
 	d->batch = DRAIN_BATCH;
 	d->keys = calloc(d->batch, sizeof(*d->keys));
 	d->values = calloc(d->batch, sizeof(*d->values));
@@ -53,16 +56,16 @@ int probe_drain_init(struct probe_drain *d, size_t max_flows, struct error *err)
 	for (int i = 0; i < 2; i++) {
 		void *m;
 
-		d->inner_fd[i] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "probe_flows", sizeof(uint32_t),
-						sizeof(struct probe_slot), (uint32_t)n, &opts);
+		d->inner_fd[i] = bpf_map_create(
+		    BPF_MAP_TYPE_ARRAY, "probe_flows", sizeof(uint32_t), sizeof(struct probe_slot),
+		    (uint32_t)(d->map_len / sizeof(struct probe_slot)), &opts);
 		if (d->inner_fd[i] < 0) {
 			r = error_set(
 			    err, -errno, "probe: creating a flow table of %zu slots: %s%s", n,
 			    strerror(errno), errno == EPERM ? " (needs CAP_BPF, or root)" : "");
 			goto fail;
 		}
-		m = mmap(NULL, n * sizeof(struct probe_slot), PROT_READ | PROT_WRITE, MAP_SHARED,
-			 d->inner_fd[i], 0);
+		m = mmap(NULL, d->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, d->inner_fd[i], 0);
 		if (m == MAP_FAILED) {
 			r = error_set(err, -errno, "probe: mapping a flow table: %s",
 				      strerror(errno));
@@ -126,7 +129,7 @@ void probe_drain_fini(struct probe_drain *d)
 {
 	for (int i = 0; i < 2; i++) {
 		if (d->slots[i])
-			munmap(d->slots[i], d->nslots * sizeof(struct probe_slot));
+			munmap(d->slots[i], d->map_len);
 		if (d->inner_fd[i] >= 0)
 			close(d->inner_fd[i]);
 	}
@@ -188,6 +191,19 @@ static void slot_to_flow(const struct probe_drain *d, const struct probe_slot *s
 	v->tos = (uint8_t)(s->word >> 24);
 }
 
+/* A staged packet (probe.bpf.c: entry_of()): its time is 16 bits of
+ * jiffies, at most a drain interval before the pair just read. */
+static void stage_to_flow(const struct probe_drain *d, const struct probe_slot *e,
+			  struct probe_flow_key *k, struct probe_flow_value *v)
+{
+	uint64_t t = d->cal_jiffies - (uint16_t)((uint16_t)d->cal_jiffies - (e->flags_last >> 16));
+	struct probe_slot s = *e;
+
+	s.first = (uint32_t)t;
+	s.flags_last &= 0xffff; /* no time after the first */
+	slot_to_flow(d, &s, k, v);
+}
+
 int probe_drain_run(struct probe_drain *d, struct probe_table *t,
 		    int (*overflow)(void *ctx, const struct probe_flow_key *k,
 				    const struct probe_flow_value *v),
@@ -222,6 +238,24 @@ int probe_drain_run(struct probe_drain *d, struct probe_table *t,
 				return r;
 			n = 0;
 		}
+	}
+	/* What each CPU staged and did not add to the slots yet. */
+	for (int c = 0; c < d->ncpu; c++) {
+		struct probe_slot *h = &s[d->nslots + (size_t)c * (PROBE_STAGE + 1)];
+		uint32_t staged = h->packets < PROBE_STAGE ? h->packets : PROBE_STAGE;
+
+		for (uint32_t k = 0; k < staged; k++) {
+			if (n == d->batch) {
+				r = add_batch(d, n, t, overflow, ctx);
+				if (r < 0)
+					return r;
+				n = 0;
+			}
+			stage_to_flow(d, &h[1 + k], &d->keys[n], &d->values[n]);
+			n++;
+			total++;
+		}
+		memset(h, 0, (PROBE_STAGE + 1) * sizeof(*h));
 	}
 	if (n) {
 		r = add_batch(d, n, t, overflow, ctx);

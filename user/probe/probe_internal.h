@@ -159,7 +159,8 @@ struct probe_drain {
 	int outer_fd;		     /* the `flows` array of maps */
 	int inner_fd[2];	     /* two slot tables: one in use, one being drained */
 	struct probe_slot *slots[2]; /* ... mapped (BPF_F_MMAPABLE) */
-	size_t nslots;		     /* slots of each (a power of two) */
+	size_t nslots;		     /* slots of each (a power of two), then the CPUs' stages */
+	size_t map_len;		     /* bytes mapped of each */
 	int active;		     /* index of the one in the slot */
 	int ncpu;
 	int clock_fd;		      /* probe_clock, run to read the kernel's clocks */
