@@ -109,6 +109,15 @@ static __always_inline void stat(__u32 idx)
 		(*c)++;
 }
 
+/* Takes back a stat() of this CPU. */
+static __always_inline void unstat(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c)
+		(*c)--;
+}
+
 /* Transport ports, TCP flags, ICMP type and code (RFC 793, 768, 792, 4443). */
 static __always_inline int parse_l4(void *cur, void *end, __u8 proto, struct pkt *p)
 {
@@ -482,8 +491,11 @@ static long flush_one(__u32 i, void *arg)
 	__u32 k = c->base + i;
 	struct probe_slot *e = bpf_map_lookup_elem(c->map, &k);
 
-	if (e && !slot_add(c->map, e, c->now))
+	if (e && !slot_add(c->map, e, c->now)) {
+		/* Counted when staged; an outcome per packet (probe.h). */
+		unstat(PROBE_STAT_COUNTED);
 		map_full(e, c->now);
+	}
 	return 0;
 }
 

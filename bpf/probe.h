@@ -52,7 +52,9 @@ struct probe_flow_value {
  * and exchange of `word` from 0 to PROBE_SLOT_BUSY, the key written, then
  * `word` set) and stays until user space swaps the table out and empties
  * it; two CPUs taking a slot for the same new flow at once make two slots of
- * one key, which user space adds up. */
+ * one key, which user space adds up. After the 2^n slots, each CPU has
+ * PROBE_STAGE + 1 of its own: a count (in `packets`), then the packets it
+ * staged (probe.bpf.c: account()). */
 struct probe_slot {
 	__u8 src[16]; /* as in probe_flow_key */
 	__u8 dst[16];
