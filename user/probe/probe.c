@@ -553,7 +553,8 @@ static int load_programs(struct probe *p, struct error *err)
 		ring <<= 1; /* a power of two pages */
 	p->skel->rodata->sampling = (uint32_t)p->cfg.sampling;
 	p->skel->rodata->slot_mask = (uint32_t)(p->drain.nslots - 1);
-	p->skel->rodata->stage_cpus = (uint32_t)p->drain.ncpu;
+	/* Staging is per CPU; without batch-packets no CPU has a stage. */
+	p->skel->rodata->stage_cpus = p->cfg.batch_packets ? (uint32_t)p->drain.ncpu : 0;
 	/* FIN/RST records wake the exporter at most every 100 ms. */
 	p->skel->rodata->flow_end_wakeup_jiffies =
 	    100 * NS_PER_MS / p->drain.tick_ns ? 100 * NS_PER_MS / p->drain.tick_ns : 1;
