@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (BSD-2-Clause OR GPL-2.0)
 /* The host probe's meter: TC programs (tcx or clsact, ingress and egress) and
- * an XDP ingress variant that add every IP packet to its flow in a hash map
- * (atomic adds). The map in use is the one slot of `flows` (an array of maps):
- * user space swaps in an empty map and drains the old one once no program can
- * write to it any more, which is what makes the counts exact. */
+ * an XDP ingress variant that add every IP packet to its flow's slot in a
+ * table of one-cache-line slots (struct probe_slot, atomic adds). The table
+ * in use is the one slot of `flows` (an array of maps): user space swaps in
+ * an empty one and drains the old one once no program can write to it any
+ * more, which is what makes the counts exact. Times are jiffies: a load,
+ * where a clock helper took ~45 ns a packet. */
 #include "vmlinux.h"
 
 #include <bpf/bpf_endian.h>
@@ -18,27 +20,36 @@
 #define VLAN_MAX      2 /* 802.1Q, and QinQ (802.1ad outer tag) */
 #define IPV6_EXT_MAX  6 /* extension headers walked before giving up */
 #define TC_ACT_OK_    0
-#define EEXIST_	      17
 
 /* Load-time settings. */
 const volatile __u32 sampling = 1; /* 1-in-N, count-based per CPU; 1 = every packet */
+const volatile __u32 slot_mask = PROBE_DEFAULT_MAX_FLOWS - 1; /* slots of a table - 1 */
+const volatile __u32 stage_cpus = 0; /* CPUs with a stage in the table; 0 = none */
 
-#define FLOW_END_WAKEUP_NS 100000000ull /* FIN/RST records wake user space this often at most */
+/* FIN/RST records wake user space this often at most (jiffies; set by user
+ * space from the tick length before load). */
+const volatile __u64 flow_end_wakeup_jiffies = 25;
 
-/* When a FIN/RST record last woke user space (coarse clock); racy on purpose:
+/* When a FIN/RST record last woke user space (jiffies); racy on purpose:
  * two CPUs may both wake it, which is harmless. */
-__u64 flow_end_wakeup_ns;
+__u64 flow_end_wakeup_at;
+
+/* What probe_clock() read: jiffies, CLOCK_MONOTONIC_COARSE, jiffies again.
+ * User space maps jiffies to CLOCK_MONOTONIC with them. */
+__u64 clock_sample[3];
 
 struct flow_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PROBE_DEFAULT_MAX_FLOWS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PROBE_DEFAULT_MAX_FLOWS); /* the inner map given decides */
+	__uint(map_flags, BPF_F_MMAPABLE);
 	/* Sizes, not types: BTF would only carry a forward declaration of
 	 * structs reached through the outer map. */
-	__uint(key_size, sizeof(struct probe_flow_key));
-	__uint(value_size, sizeof(struct probe_flow_value));
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct probe_slot));
 };
 
-/* Slot 0 holds the flow map in use; user space owns the maps and swaps them. */
+/* Slot 0 holds the flow table in use; user space owns the tables and swaps
+ * them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
@@ -96,6 +107,15 @@ static __always_inline void stat(__u32 idx)
 
 	if (c)
 		(*c)++;
+}
+
+/* Takes back a stat() of this CPU. */
+static __always_inline void unstat(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c)
+		(*c)--;
 }
 
 /* Transport ports, TCP flags, ICMP type and code (RFC 793, 768, 792, 4443). */
@@ -256,130 +276,314 @@ static __always_inline int sampled_out(void)
 	return 0;
 }
 
-/* A TCP FIN or RST ended the flow: what its entry holds goes to user space
+/* The key's hash: the key's words folded and multiplied (Fibonacci
+ * hashing); the high half of the product picks the slot. */
+static __always_inline __u32 slot_hash(const __u64 *src, const __u64 *dst, __u64 rest)
+{
+	__u64 h =
+	    (src[0] ^ src[1] * 0x9e3779b97f4a7c15ull) + (dst[0] * 0xc2b2ae3d27d4eb4full ^ dst[1]);
+
+	h = (h ^ rest) * 0x9e3779b97f4a7c15ull;
+	return (__u32)(h >> 32);
+}
+
+/* The 16 high bits of flags_last: jiffies from `first` to now. */
+static __always_inline __u16 *slot_last(struct probe_slot *s)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u16 *)&s->flags_last + 1;
+#else
+	return (__u16 *)&s->flags_last;
+#endif
+}
+
+static __always_inline __u8 *slot_tos(struct probe_slot *s)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u8 *)&s->word + 3;
+#else
+	return (__u8 *)&s->word;
+#endif
+}
+
+static __always_inline void event_fill(struct probe_overflow *o, const struct pkt *p, __u32 kind)
+{
+	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
+	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
+	o->value.tos = p->tos;
+	o->kind = kind;
+	o->pad = 0;
+}
+
+/* A TCP FIN or RST ended the flow: what its slot holds goes to user space
  * now, so the flow is exported within ~150 ms rather than at the next drain
- * (which can then be rare). The entry is emptied by atomic exchanges, not
- * deleted: a CPU adding to it at the same time still holds a pointer to it
- * (a deleted element of a preallocated hash is reused at once), and each of
- * its adds lands either before an exchange (in this event) or after (in the
- * entry, drained later): the counts add up exactly. Packets are taken before
- * bytes and added after them, so an entry left with bytes always has
- * packets too. When the ring is full the flow just stays in the map, for
- * the next drain. */
-static __always_inline void flow_end(struct pkt *p, struct probe_flow_value *v, __u64 now)
+ * (which can then be rare). The slot is emptied by atomic exchanges, not
+ * freed: a CPU adding to it at the same time still holds a pointer to it,
+ * and each of its adds lands either before an exchange (in this event) or
+ * after (in the slot, drained later): the counts add up exactly. Packets
+ * are taken before bytes and added after them, so a slot left with bytes
+ * always has packets too. When the ring is full the flow just stays in the
+ * slot, for the next drain. Times in the event are jiffies. */
+static __always_inline void flow_end(struct pkt *p, struct probe_slot *s, __u64 now)
 {
 	struct probe_overflow *o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
+	__u32 fl;
 
 	if (!o)
 		return;
-	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
-	o->value.packets = __sync_lock_test_and_set(&v->packets, 0);
-	o->value.bytes = __sync_lock_test_and_set(&v->bytes, 0);
-	o->value.tcp_flags = __sync_lock_test_and_set(&v->tcp_flags, 0);
-	o->value.first_ns = v->first_ns;
+	event_fill(o, p, PROBE_EVENT_FLOW_END);
+	o->value.packets = __sync_lock_test_and_set(&s->packets, 0);
+	o->value.bytes = __sync_lock_test_and_set(&s->bytes, 0);
+	fl = __sync_lock_test_and_set(&s->flags_last, 0);
+	o->value.tcp_flags = fl & 0xffff;
+	o->value.first_ns = now - (__u32)((__u32)now - s->first);
 	o->value.last_ns = now;
-	o->value.tos = v->tos;
-	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
-	o->kind = PROBE_EVENT_FLOW_END;
-	o->pad = 0;
+	o->value.tos = *slot_tos(s);
 	if (!o->value.packets && !o->value.bytes) {
 		/* Another CPU's FIN took it all. */
 		bpf_ringbuf_discard(o, BPF_RB_NO_WAKEUP);
 		return;
 	}
 	/* A wakeup per ended connection would cost user space more than the
-	 * rare drain saves: at most one per FLOW_END_WAKEUP_NS; user space
-	 * looks again 150 ms after any record, which catches those submitted
-	 * in between. Sooner when the ring fills up: map-full packets need its
-	 * room. */
-	if (now - flow_end_wakeup_ns >= FLOW_END_WAKEUP_NS ||
+	 * rare drain saves: at most one per flow_end_wakeup_jiffies; user
+	 * space looks again 150 ms after any record, which catches those
+	 * submitted in between. Sooner when the ring fills up: map-full
+	 * packets need its room. */
+	if (now - flow_end_wakeup_at >= flow_end_wakeup_jiffies ||
 	    bpf_ringbuf_query(&overflow, BPF_RB_AVAIL_DATA) >
 		bpf_ringbuf_query(&overflow, BPF_RB_RING_SIZE) / 4) {
-		flow_end_wakeup_ns = now;
+		flow_end_wakeup_at = now;
 		bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
 	} else {
 		bpf_ringbuf_submit(o, BPF_RB_NO_WAKEUP);
 	}
 }
 
-/* Adds `packets` packets of `bytes` IP bytes to the packet's flow. */
+/* A packet's flow in the slot layout (the key, tos in `word`), with its
+ * counters: packets, bytes, flags_last = tcp flags | (jiffies & 0xffff) <<
+ * 16, and `first` = the key's hash. What a CPU stages, and what the direct
+ * path adds. */
+static __always_inline void entry_of(struct probe_slot *e, const struct pkt *p, __u64 bytes,
+				     __u64 packets, __u64 now)
+{
+	const __u64 *src = (const __u64 *)p->key.src, *dst = (const __u64 *)p->key.dst;
+	__u32 word = p->key.vlan | (__u32)p->key.direction << PROBE_SLOT_DIR |
+		     (p->key.ip_version == 6 ? PROBE_SLOT_V6 : 0) | PROBE_SLOT_INUSE |
+		     (__u32)p->key.proto << 16;
+	__u32 ports = p->key.src_port | (__u32)p->key.dst_port << 16;
+
+	__builtin_memcpy(e->src, p->key.src, 32);
+	e->ifindex = p->key.ifindex;
+	e->src_port = p->key.src_port;
+	e->dst_port = p->key.dst_port;
+	e->word = word | (__u32)p->tos << 24;
+	e->packets = (__u32)packets;
+	e->bytes = bytes;
+	e->first = slot_hash(src, dst, (__u64)ports << 32 ^ word ^ (__u64)p->key.ifindex << 16);
+	e->flags_last = p->tcp_flags | (__u32)(now & 0xffff) << 16;
+}
+
+/* Adds entry `e` (entry_of()) to its flow's slot in `map`, taking a free
+ * slot for a new flow. The entry's time is its 16 jiffies bits, at most
+ * a drain interval before `now`. Returns the slot, or NULL when the
+ * PROBE_SLOT_PROBES slots from the hash are all other flows'. */
+static __always_inline struct probe_slot *slot_add(void *map, const struct probe_slot *e, __u64 now)
+{
+	const __u64 *src = (const __u64 *)e->src, *dst = (const __u64 *)e->dst;
+	__u32 word = e->word & PROBE_SLOT_KEYMASK, flags = e->flags_last & 0xffff;
+	__u32 t = (__u32)now - (__u16)((__u16)now - (e->flags_last >> 16)), i;
+
+	for (i = 0; i < PROBE_SLOT_PROBES; i++) {
+		__u32 j = (e->first + i) & slot_mask, w;
+		struct probe_slot *s = bpf_map_lookup_elem(map, &j);
+		const __u64 *ss, *sd;
+		__s32 last;
+
+		if (!s)
+			break;
+		w = s->word;
+		if (w == 0) {
+			if (__sync_val_compare_and_swap(&s->word, 0, PROBE_SLOT_BUSY) != 0) {
+				/* Another CPU took it meanwhile: maybe for this
+				 * flow, but it may still be writing the key. */
+				continue;
+			}
+			__builtin_memcpy(s->src, e->src, 32);
+			s->ifindex = e->ifindex;
+			s->src_port = e->src_port;
+			s->dst_port = e->dst_port;
+			s->bytes = e->bytes;
+			s->first = t;
+			s->flags_last = flags;
+			s->packets = e->packets;
+			/* Published last (a full barrier): a CPU that sees
+			 * the word sees the key. */
+			__sync_lock_test_and_set(&s->word, e->word);
+			return s;
+		}
+		ss = (const __u64 *)s->src;
+		sd = (const __u64 *)s->dst;
+		if ((w & PROBE_SLOT_KEYMASK) != word || ss[0] != src[0] || sd[0] != dst[0] ||
+		    ss[1] != src[1] || sd[1] != dst[1] || s->ifindex != e->ifindex ||
+		    s->src_port != e->src_port || s->dst_port != e->dst_port)
+			continue;
+		__sync_fetch_and_add(&s->bytes, e->bytes);
+		if (__sync_fetch_and_add(&s->packets, e->packets) == 0) {
+			/* The first packet since a FIN/RST emptied the slot:
+			 * a new piece of the flow starts. */
+			s->first = t;
+			*slot_tos(s) = (__u8)(e->word >> 24);
+		}
+		/* A staged packet can be older than the slot's first. */
+		last = (__s32)(t - s->first);
+		if (last > 0xffff)
+			last = 0xffff;
+		if (last > 0 && *slot_last(s) < last)
+			*slot_last(s) = last;
+		if ((s->flags_last | flags) != s->flags_last)
+			__sync_fetch_and_or(&s->flags_last, flags);
+		return s;
+	}
+	return NULL;
+}
+
+/* No room near the key's slot: user space counts the packets from the
+ * ring. */
+static __always_inline void map_full(const struct probe_slot *e, __u64 now)
+{
+	struct probe_overflow *o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
+
+	if (!o) {
+		stat(PROBE_STAT_RING_DROP);
+		return;
+	}
+	__builtin_memset(o, 0, sizeof(*o));
+	__builtin_memcpy(o->key.src, e->src, 32);
+	o->key.ifindex = e->ifindex;
+	o->key.src_port = e->src_port;
+	o->key.dst_port = e->dst_port;
+	o->key.vlan = e->word & 0x0fff;
+	o->key.direction = e->word >> PROBE_SLOT_DIR & 1;
+	o->key.ip_version = e->word & PROBE_SLOT_V6 ? 6 : 4;
+	o->key.proto = e->word >> 16;
+	o->value.bytes = e->bytes;
+	o->value.packets = e->packets;
+	o->value.first_ns = now - (__u16)((__u16)now - (e->flags_last >> 16));
+	o->value.last_ns = o->value.first_ns;
+	o->value.tcp_flags = e->flags_last & 0xffff;
+	o->value.tos = e->word >> 24;
+	o->kind = PROBE_EVENT_MAP_FULL;
+	bpf_ringbuf_submit(o, 0);
+	stat(PROBE_STAT_MAP_FULL);
+}
+
+struct flush_ctx {
+	void *map;
+	__u64 now;
+	__u32 base;
+};
+
+/* One staged packet into its slot: a bpf_loop() callback, so that the
+ * verifier looks at slot_add() once, not once per staged packet. */
+static long flush_one(__u32 i, void *arg)
+{
+	struct flush_ctx *c = arg;
+	__u32 k = c->base + i;
+	struct probe_slot *e = bpf_map_lookup_elem(c->map, &k);
+
+	if (e && !slot_add(c->map, e, c->now)) {
+		/* Counted when staged; an outcome per packet (probe.h). */
+		unstat(PROBE_STAT_COUNTED);
+		map_full(e, c->now);
+	}
+	return 0;
+}
+
+/* Adds the `n` packets a CPU staged (from index `base`) to their slots.
+ * First a load of each one's slot, nothing depending on it: the CPU has
+ * all the cache misses in flight at once, rather than one after the other
+ * (each packet's slot is a miss when the flows are many). */
+static __always_inline void flush(void *map, __u32 base, __u32 n, __u64 now)
+{
+	struct flush_ctx c = {.map = map, .now = now, .base = base};
+	__u32 i, acc = 0;
+
+	for (i = 0; i < PROBE_STAGE && i < n; i++) {
+		__u32 k = base + i, j;
+		struct probe_slot *e = bpf_map_lookup_elem(map, &k), *s;
+
+		if (!e)
+			break;
+		j = e->first & slot_mask;
+		s = bpf_map_lookup_elem(map, &j);
+		if (s)
+			acc += s->word;
+	}
+	/* Never true: keeps the loads above. */
+	if (acc == 1)
+		stat(PROBE_STAT_PACKETS);
+	bpf_loop(n < PROBE_STAGE ? n : PROBE_STAGE, flush_one, &c, 0);
+}
+
+/* Adds `packets` packets of `bytes` IP bytes to the packet's flow. A CPU
+ * stages packets in its own part of the table (after the slots:
+ * PROBE_STAGE + 1 slots per CPU, the first with the count in `packets`)
+ * and adds PROBE_STAGE of them to their slots at once (flush()); user
+ * space drains what is staged with the slots, so every packet is counted
+ * once, in a slot or a stage. A TCP FIN or RST flushes the stage, then goes
+ * to its slot at once (flow_end()). */
 static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 {
-	struct probe_flow_value *v, nv = {};
-	struct probe_overflow *o;
-	/* Jiffies resolution is enough for IPFIX milliseconds and the
-	 * timeouts, and costs a load instead of a clock read. */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	/* Jiffies: tick resolution is enough for IPFIX milliseconds and the
+	 * timeouts, and the verifier turns bpf_jiffies64() into one load. */
+	__u64 now = bpf_jiffies64();
 	int ends = p->tcp_flags & (PROBE_TCP_FIN | PROBE_TCP_RST);
-	__u32 zero = 0;
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id(), hidx, n;
+	struct probe_slot *hdr = NULL, *e, local;
 	void *map;
-	long r;
 
 	map = bpf_map_lookup_elem(&flows, &zero);
 	if (!map) {
 		stat(PROBE_STAT_NO_MAP);
 		return;
 	}
-	v = bpf_map_lookup_elem(map, &p->key);
-	if (!v) {
-		nv.bytes = bytes;
-		nv.packets = packets;
-		nv.first_ns = now;
-		nv.last_ns = now;
-		nv.tcp_flags = p->tcp_flags;
-		nv.tos = p->tos;
-		r = bpf_map_update_elem(map, &p->key, &nv, BPF_NOEXIST);
-		if (r == 0) {
-			stat(PROBE_STAT_COUNTED);
-			if (ends) {
-				v = bpf_map_lookup_elem(map, &p->key);
-				if (v)
-					flow_end(p, v, now);
+	if (cpu < stage_cpus) {
+		hidx = slot_mask + 1 + cpu * (PROBE_STAGE + 1);
+		hdr = bpf_map_lookup_elem(map, &hidx);
+	}
+	if (hdr) {
+		n = hdr->packets;
+		if (n >= PROBE_STAGE)
+			n = 0; /* cannot be: the count stays below */
+		if (!ends) {
+			__u32 k = hidx + 1 + n;
+
+			e = bpf_map_lookup_elem(map, &k);
+			if (e) {
+				entry_of(e, p, bytes, packets, now);
+				stat(PROBE_STAT_COUNTED);
+				if (n + 1 < PROBE_STAGE) {
+					hdr->packets = n + 1;
+					return;
+				}
+				hdr->packets = 0;
+				flush(map, hidx + 1, PROBE_STAGE, now);
+				return;
 			}
-			return;
+		} else if (n) {
+			hdr->packets = 0;
+			flush(map, hidx + 1, n, now);
 		}
-		/* Another CPU made the flow meanwhile: add to it. */
-		if (r == -EEXIST_)
-			v = bpf_map_lookup_elem(map, &p->key);
 	}
-	if (v) {
-		/* One shared value per flow rather than one per CPU: a
-		 * cache line less per packet, and a drain that copies each
-		 * flow once instead of once per possible CPU. */
-		__sync_fetch_and_add(&v->bytes, bytes);
-		if (__sync_fetch_and_add(&v->packets, packets) == 0) {
-			/* The first packet since a FIN/RST emptied the entry:
-			 * a new piece of the flow starts. */
-			v->first_ns = now;
-			v->tos = p->tos;
-		}
-		if (v->last_ns != now)
-			v->last_ns = now;
-		if ((v->tcp_flags | p->tcp_flags) != v->tcp_flags)
-			__sync_fetch_and_or(&v->tcp_flags, (__u32)p->tcp_flags);
-		stat(PROBE_STAT_COUNTED);
-		if (ends)
-			flow_end(p, v, now);
+	entry_of(&local, p, bytes, packets, now);
+	e = slot_add(map, &local, now);
+	if (!e) {
+		map_full(&local, now);
 		return;
 	}
-	/* The map is full: user space counts this packet from the ring. */
-	o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
-	if (!o) {
-		stat(PROBE_STAT_RING_DROP);
-		return;
-	}
-	__builtin_memcpy(&o->key, &p->key, sizeof(o->key));
-	o->value.bytes = bytes;
-	o->value.packets = packets;
-	o->value.first_ns = now;
-	o->value.last_ns = now;
-	o->value.tcp_flags = p->tcp_flags;
-	o->value.tos = p->tos;
-	__builtin_memset(o->value.pad, 0, sizeof(o->value.pad));
-	o->kind = PROBE_EVENT_MAP_FULL;
-	o->pad = 0;
-	bpf_ringbuf_submit(o, 0);
-	stat(PROBE_STAT_MAP_FULL);
+	stat(PROBE_STAT_COUNTED);
+	if (ends)
+		flow_end(p, e, now);
 }
 
 static __always_inline int meter_skb(struct __sk_buff *skb, __u8 direction)
@@ -463,6 +667,19 @@ int probe_xdp(struct xdp_md *ctx)
 	p.key.direction = PROBE_INGRESS;
 	account(&p, p.ip_len, 1);
 	return XDP_PASS;
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN) at each drain: a jiffies value and
+ * CLOCK_MONOTONIC_COARSE at that tick, to turn the programs' jiffies into
+ * monotonic time. A tick between the reads shows in clock_sample[2]: user
+ * space reads again. */
+SEC("tc")
+int probe_clock(struct __sk_buff *skb)
+{
+	clock_sample[0] = bpf_jiffies64();
+	clock_sample[1] = bpf_ktime_get_coarse_ns();
+	clock_sample[2] = bpf_jiffies64();
+	return TC_ACT_OK_;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

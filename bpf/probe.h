@@ -29,13 +29,10 @@ struct probe_flow_key {
 	__u8 dst[16];
 };
 
-/* Counters of one flow, shared by the CPUs: bytes and packets are added
- * atomically, tcp_flags OR-ed atomically (only when a new flag shows up),
- * last_ns stored as is (a racing CPU may leave it a few microseconds
- * early). Times are bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE:
- * CLOCK_MONOTONIC up to one tick behind). 40 bytes: with the 48-byte key
- * and the kernel's 40-byte element header a hash map element is 128 bytes,
- * two whole cache lines (136 straddled three). */
+/* Counters of one flow, as user space keeps them (user/probe/) and as ring
+ * buffer events carry them. In an event, first_ns and last_ns are jiffies
+ * (bpf_jiffies64()), which user space turns into CLOCK_MONOTONIC ns; in user
+ * space they are CLOCK_MONOTONIC ns, with the kernel's tick resolution. */
 struct probe_flow_value {
 	__u64 bytes; /* IP bytes: header and payload, as IPFIX octetDeltaCount */
 	__u64 packets;
@@ -45,6 +42,48 @@ struct probe_flow_value {
 	__u8 tos;	 /* of the first packet */
 	__u8 pad[3];
 };
+
+/* One slot of the kernel's flow table: a BPF array of 2^n slots (mmapable,
+ * so page-aligned: a slot is exactly one cache line), open addressing with
+ * linear probing over PROBE_SLOT_PROBES slots from the key's hash. One
+ * cache line per packet is what the meter costs at many flows; the kernel's
+ * hash map took three (bucket, then a 128-byte element) and a jhash. Shared
+ * by the CPUs: counters added atomically. A slot is taken once (compare
+ * and exchange of `word` from 0 to PROBE_SLOT_BUSY, the key written, then
+ * `word` set) and stays until user space swaps the table out and empties
+ * it; two CPUs taking a slot for the same new flow at once make two slots of
+ * one key, which user space adds up. After the 2^n slots, each CPU has
+ * PROBE_STAGE + 1 of its own: a count (in `packets`), then the packets it
+ * staged (probe.bpf.c: account()). */
+struct probe_slot {
+	__u8 src[16]; /* as in probe_flow_key */
+	__u8 dst[16];
+	__u32 ifindex;
+	__u16 src_port;
+	__u16 dst_port;
+	/* 0: free. Else vlan (12 bits) | direction << 12 | (ip_version == 6)
+	 * << 13 | 1 << 15 | proto << 16 | tos << 24. The key is the rest of
+	 * the slot above and the low 24 bits of this; tos is of the first
+	 * packet. */
+	__u32 word;
+	__u32 packets;
+	__u64 bytes;
+	__u32 first; /* jiffies (low 32 bits) of the first packet */
+	/* tcp flags OR-ed (low 16 bits, atomic OR), jiffies from `first` to
+	 * the last packet (high 16 bits, at most 0xffff, stored as is). */
+	__u32 flags_last;
+};
+
+#define PROBE_SLOT_PROBES 8 /* slots looked at from the key's hash */
+/* Packets a CPU stages before adding them to their slots together: a table
+ * of 2^n slots has (PROBE_STAGE + 1) more per CPU after them (probe.bpf.c:
+ * account()). */
+#define PROBE_STAGE	   16
+#define PROBE_SLOT_INUSE   (1u << 15) /* in `word` of every taken slot */
+#define PROBE_SLOT_V6	   (1u << 13)
+#define PROBE_SLOT_DIR	   12 /* shift of direction in `word` */
+#define PROBE_SLOT_KEYMASK 0x00ffffffu
+#define PROBE_SLOT_BUSY	   0xffffffffu /* being filled: never a key (bit 14 is 0 in those) */
 
 /* What a ring buffer event is. */
 enum probe_event_kind {
@@ -86,6 +125,6 @@ enum probe_stat {
 	PROBE_STATS = 8,
 };
 
-#define PROBE_DEFAULT_MAX_FLOWS 65536
+#define PROBE_DEFAULT_MAX_FLOWS 65536 /* slots of each kernel flow table */
 
 #endif

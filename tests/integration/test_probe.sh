@@ -114,7 +114,8 @@ PIDS="$PIDS $!"
 ip netns exec $A dumpcap -q -i $IA -f tcp -w "$D/tcp.pcap" >/dev/null 2>&1 &
 TCPCAP=$!
 PIDS="$PIDS $TCPCAP"
-probe_start run1 200ms ""
+# Runs 1 and 2 with batch-packets: what CPUs stage is counted exactly too.
+probe_start run1 200ms "  batch-packets: true"
 tap $? "weir probe starts in $A (tcx on $IA)"
 grep -q "mode=tcx" "$D/run1/probe.log"
 tap $? "attached with tcx links"
@@ -183,7 +184,8 @@ grep -q "options_records=[1-9]" "$D/run1/decode.log"
 tap $? "weir's decoder reads the options data ($(grep -o 'options_records=[0-9]*' "$D/run1/decode.log"))"
 
 # ---- run 2: a kernel map of 16 flows and 300 flows at once ----
-probe_start run2 1s "  max-flows: 16"
+probe_start run2 1s "  max-flows: 16
+  batch-packets: true"
 tap $? "weir probe starts with max-flows 16"
 inA "$TRAFFIC" flows 10.77.0.2 6000 300 3 20 >/dev/null
 sleep 3.5

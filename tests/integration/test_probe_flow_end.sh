@@ -37,6 +37,8 @@ probe:
   active-timeout: 120s
   drain-interval: 30s
 EOF
+# (batch-packets off, the default: with it, packets another CPU staged
+# before the FIN would come at the next drain, not in the FIN's record)
 probe_launch "$D/weir.yaml" "$D/probe.log"
 tap $? "weir probe starts in $A (drain-interval 30s, idle-timeout 60s)"
 

@@ -31,6 +31,7 @@ probe:
   idle-timeout: 2s
   active-timeout: 10s
   drain-interval: 200ms
+  batch-packets: true
 YAML
 # Background processes through `ip netns exec` itself (not inA, a
 # function: its subshell would take the signals meant for them).

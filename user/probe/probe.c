@@ -196,10 +196,14 @@ static void flow_ended(struct probe *p, const struct probe_overflow *o)
 static int on_overflow(void *ctx, void *data, size_t size)
 {
 	struct probe *p = ctx;
-	const struct probe_overflow *o = data;
+	struct probe_overflow ev, *o = &ev;
 
 	if (size < sizeof(*o))
 		return 0;
+	/* The programs' times are jiffies. */
+	memcpy(&ev, data, sizeof(ev));
+	ev.value.first_ns = probe_drain_mono_ns(&p->drain, ev.value.first_ns);
+	ev.value.last_ns = probe_drain_mono_ns(&p->drain, ev.value.last_ns);
 	if (o->kind == PROBE_EVENT_FLOW_END ||
 	    (o->value.tcp_flags & (PROBE_TCP_FIN | PROBE_TCP_RST))) {
 		flow_ended(p, o);
@@ -548,6 +552,12 @@ static int load_programs(struct probe *p, struct error *err)
 	while (ring < p->cfg.ring_buffer && ring < (1u << 30))
 		ring <<= 1; /* a power of two pages */
 	p->skel->rodata->sampling = (uint32_t)p->cfg.sampling;
+	p->skel->rodata->slot_mask = (uint32_t)(p->drain.nslots - 1);
+	/* Staging is per CPU; without batch-packets no CPU has a stage. */
+	p->skel->rodata->stage_cpus = p->cfg.batch_packets ? (uint32_t)p->drain.ncpu : 0;
+	/* FIN/RST records wake the exporter at most every 100 ms. */
+	p->skel->rodata->flow_end_wakeup_jiffies =
+	    100 * NS_PER_MS / p->drain.tick_ns ? 100 * NS_PER_MS / p->drain.tick_ns : 1;
 	r = bpf_map__set_max_entries(p->skel->maps.overflow, ring);
 	if (r == 0)
 		r = bpf_map__set_inner_map_fd(p->skel->maps.flows, p->drain.inner_fd[0]);
@@ -561,7 +571,9 @@ static int load_programs(struct probe *p, struct error *err)
 	if (r < 0)
 		return error_set(err, r, "probe: loading the BPF programs: %s%s", strerror(-r),
 				 r == -EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" : "");
-	return probe_drain_bind(&p->drain, bpf_map__fd(p->skel->maps.flows), err);
+	return probe_drain_bind(&p->drain, bpf_map__fd(p->skel->maps.flows),
+				bpf_program__fd(p->skel->progs.probe_clock),
+				p->skel->bss->clock_sample, err);
 }
 
 int probe_new(const struct probe_config *cfg, struct metrics_registry *metrics, struct probe **out,

@@ -156,24 +156,39 @@ void probe_detach(struct probe_bpf *skel, struct probe_iface *i);
 /* ---- drain: kernel maps -> flow table ---- */
 
 struct probe_drain {
-	int outer_fd;	 /* the `flows` array of maps */
-	int inner_fd[2]; /* two flow maps: one in use, one being drained */
-	int active;	 /* index of the one in the slot */
+	int outer_fd;		     /* the `flows` array of maps */
+	int inner_fd[2];	     /* two slot tables: one in use, one being drained */
+	struct probe_slot *slots[2]; /* ... mapped (BPF_F_MMAPABLE) */
+	size_t nslots;		     /* slots of each (a power of two), then the CPUs' stages */
+	size_t map_len;		     /* bytes mapped of each */
+	int active;		     /* index of the one in the slot */
 	int ncpu;
-	size_t batch; /* keys per batch call */
+	int clock_fd;		      /* probe_clock, run to read the kernel's clocks */
+	const volatile __u64 *clock;  /* what it read: jiffies, coarse ns, jiffies */
+	uint64_t tick_ns;	      /* one jiffy */
+	uint64_t cal_jiffies, cal_ns; /* a jiffy and CLOCK_MONOTONIC_COARSE at it */
+	size_t batch;		      /* keys per batch */
 	struct probe_flow_key *keys;
 	struct probe_flow_value *values; /* batch */
 };
 
-/* Creates the two flow maps (max_flows entries each). */
+/* Creates the two slot tables (max_flows slots each, rounded up to a power
+ * of two) and maps them; d->tick_ns is the kernel's tick. */
 int probe_drain_init(struct probe_drain *d, size_t max_flows, struct error *err);
-/* Once the skeleton is loaded: the map in use goes into the slot. */
-int probe_drain_bind(struct probe_drain *d, int outer_fd, struct error *err);
+/* Once the skeleton is loaded: the table in use goes into the slot, and the
+ * clocks are read once (clock_fd: probe_clock; clock: its clock_sample). */
+int probe_drain_bind(struct probe_drain *d, int outer_fd, int clock_fd, const volatile __u64 *clock,
+		     struct error *err);
 void probe_drain_fini(struct probe_drain *d);
-/* Swaps the maps (the kernel waits for the programs running on the old
- * one), then moves everything of the old one into `t`. Entries the table
- * has no room for go to `overflow`. Returns the number of flows read, or
- * -errno. */
+/* Reads the kernel's jiffies and coarse clock together (one program run):
+ * later probe_drain_mono_ns() calls use them. Returns 0 or -errno. */
+int probe_drain_clock(struct probe_drain *d);
+/* CLOCK_MONOTONIC (coarse, tick resolution) ns of a jiffies value. */
+uint64_t probe_drain_mono_ns(const struct probe_drain *d, uint64_t jiffies);
+/* Swaps the tables (the kernel waits for the programs running on the old
+ * one), then moves everything of the old one into `t` and empties it.
+ * Entries the table has no room for go to `overflow`. Returns the number
+ * of slots read, or -errno. */
 int probe_drain_run(struct probe_drain *d, struct probe_table *t,
 		    int (*overflow)(void *ctx, const struct probe_flow_key *k,
 				    const struct probe_flow_value *v),
