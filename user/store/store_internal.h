@@ -94,7 +94,8 @@ struct store_block {
 	size_t rows;
 };
 
-#define STORE_NATIVE_MAX_SORT 16
+#define STORE_NATIVE_MAX_SORT	16
+#define STORE_NATIVE_MIN_PACKED 4
 
 struct store_native_column {
 	struct store_column def;
@@ -103,6 +104,11 @@ struct store_native_column {
 	struct buf data;
 	struct buf text; /* STORE_ENC_STRID: the strings, built with the block */
 	size_t need;	 /* scratch: bytes the rows being appended need */
+	/* a column of the packed record (store_native_batch's `packed`): its
+	 * data holds the first `unpacked` rows only; pack_at is its offset in
+	 * the record */
+	int packed;
+	size_t pack_at;
 };
 
 /* A batch of rows encoded column by column. Caller-owned storage. */
@@ -117,6 +123,18 @@ struct store_native_batch {
 	size_t sort_cols[STORE_NATIVE_MAX_SORT], nsort;
 	int sorted;
 	struct buf scratch;
+	/* The scalar columns read from struct flow's `enriched` that are not
+	 * in the sorting key (the enrichment: ~30 of them), when there are
+	 * STORE_NATIVE_MIN_PACKED or more, are appended as one record a row,
+	 * pack_width bytes of struct flow from pack_from: one copy a row,
+	 * and the sort moves one record a row instead of a value per column
+	 * (each a cache miss in a batch larger than the caches). They are
+	 * split into their columns, in the rows' order, by the sort (through
+	 * its permutation) or when the block is built; `unpacked`: the rows
+	 * split so far. */
+	struct buf packed;
+	size_t pack_from, pack_width, unpacked;
+	size_t *pack_cols, npacked; /* the packed columns' indexes */
 	/* LowCardinality columns: strtab id -> dictionary index, valid where
 	 * lc_stamp[id] is the column's stamp */
 	uint32_t *lc_index, *lc_stamp, lc_now;
