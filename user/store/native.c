@@ -38,13 +38,15 @@ int store_native_put_string(struct buf *b, const char *s)
 	return r < 0 ? r : buf_append(b, s, n);
 }
 
+#define PACK_WIDTH sizeof(struct flow_enrichment)
+
 /* The columns to pack (store_internal.h): scalars of struct flow's
  * `enriched`, not in the sorting key (those are read where they are by
  * the sort), when there are enough of them. Returns 0 or -ENOMEM. */
 static int pack_init(struct store_native_batch *b)
 {
 	const size_t lo = offsetof(struct flow, enriched), hi = lo + sizeof(struct flow_enrichment);
-	size_t from = SIZE_MAX, to = 0, n = 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < b->ncols; i++) {
 		const struct store_column *d = &b->cols[i].def;
@@ -56,8 +58,6 @@ static int pack_init(struct store_native_batch *b)
 			continue;
 		b->cols[i].packed = 1;
 		n++;
-		from = d->offset < from ? d->offset : from;
-		to = d->offset + d->width > to ? d->offset + d->width : to;
 	}
 	if (n < STORE_NATIVE_MIN_PACKED) {
 		for (size_t i = 0; i < b->ncols; i++)
@@ -67,13 +67,15 @@ static int pack_init(struct store_native_batch *b)
 	b->pack_cols = calloc(n, sizeof(*b->pack_cols));
 	if (!b->pack_cols)
 		return -ENOMEM;
+	/* (the whole struct: a record is then a copy of a constant size, the
+	 * same as an interned tuple's) */
 	for (size_t i = 0; i < b->ncols; i++)
 		if (b->cols[i].packed) {
-			b->cols[i].pack_at = b->cols[i].def.offset - from;
+			b->cols[i].pack_at = b->cols[i].def.offset - lo;
 			b->pack_cols[b->npacked++] = i;
 		}
-	b->pack_from = from;
-	b->pack_width = to - from;
+	b->pack_from = lo;
+	b->pack_width = PACK_WIDTH;
 	return 0;
 }
 
@@ -248,7 +250,8 @@ static void encode_column(struct store_native_column *c, const struct flow *flow
 	c->data.len += (size_t)d->width * n;
 }
 
-void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n)
+/* The columns that are not packed, and the rows' count and bytes. */
+static void encode_columns(struct store_native_batch *b, const struct flow *flows, size_t n)
 {
 	size_t need = 0;
 
@@ -257,16 +260,34 @@ void store_native_batch_encode(struct store_native_batch *b, const struct flow *
 			encode_column(&b->cols[i], flows, n);
 		need += b->cols[i].need;
 	}
-	if (b->pack_width) {
-		char *out = b->packed.data + b->packed.len;
-
-		for (size_t i = 0; i < n; i++)
-			memcpy(out + i * b->pack_width, (const char *)&flows[i] + b->pack_from,
-			       b->pack_width);
-		b->packed.len += n * b->pack_width;
-	}
 	b->rows += n;
 	b->bytes += need;
+}
+
+void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n)
+{
+	char *out = b->packed.data + b->packed.len;
+
+	encode_columns(b, flows, n);
+	if (!b->pack_width)
+		return;
+	for (size_t i = 0; i < n; i++)
+		memcpy(out + i * PACK_WIDTH, &flows[i].enriched, PACK_WIDTH);
+	b->packed.len += n * PACK_WIDTH;
+}
+
+void store_native_batch_encode_tuples(struct store_native_batch *b, const struct flow *flows,
+				      size_t n, const uint32_t *tuples)
+{
+	if (!b->rows)
+		b->by_tuple = 1;
+	if (!b->pack_width || !b->by_tuple) { /* (never mixed: records, as the rows before) */
+		store_native_batch_encode(b, flows, n);
+		return;
+	}
+	encode_columns(b, flows, n);
+	memcpy(b->packed.data + b->packed.len, tuples, n * sizeof(*tuples));
+	b->packed.len += n * sizeof(*tuples);
 }
 
 void store_native_batch_clear(struct store_native_batch *b)
@@ -278,6 +299,7 @@ void store_native_batch_clear(struct store_native_batch *b)
 	}
 	b->packed.len = 0;
 	b->unpacked = 0;
+	b->by_tuple = 0;
 	b->rows = 0;
 	b->bytes = 0;
 	b->sorted = 0;
@@ -296,7 +318,7 @@ static int unpack_reserve(struct store_native_batch *b)
 }
 
 #define UNPACK_CHUNK 256 /* records at a time, in L1 while they are split */
-_Static_assert(sizeof(struct flow_enrichment) <= 160, "a packed record fits unpack_rows' chunk");
+_Static_assert(PACK_WIDTH <= 160, "a packed record fits unpack_rows' chunk");
 
 /* One column's values of the `n` records of chunk[] (pack_width apart)
  * into out: `width` a constant at each call, so a load and a store. */
@@ -312,19 +334,26 @@ static inline __attribute__((always_inline)) void unpack_column(char *restrict o
 /* Rows [unpacked, rows) of the packed columns from the records, row i from
  * record perm[i] (perm NULL: record i), after unpack_reserve(). The records
  * are gathered a chunk at a time (each a cache miss when perm scatters
- * them: prefetched ahead), then split column by column. */
+ * them: prefetched ahead; interned tuples are few and stay in the caches),
+ * then split column by column. */
 static void unpack_rows(struct store_native_batch *b, const uint32_t *perm)
 {
-	char chunk[UNPACK_CHUNK * 160];
-	const size_t w = b->pack_width;
+	char chunk[UNPACK_CHUNK * PACK_WIDTH];
+	const size_t w = PACK_WIDTH;
 	const char *src = b->packed.data;
-	size_t per = w <= sizeof(chunk) / UNPACK_CHUNK ? UNPACK_CHUNK : sizeof(chunk) / w;
+	const uint32_t *tid = (const uint32_t *)(const void *)b->packed.data;
+	const struct flow_enrichment *tuples = b->tuples;
 
-	for (size_t at = b->unpacked; per && at < b->rows; at += per) {
-		size_t n = b->rows - at < per ? b->rows - at : per;
+	for (size_t at = b->unpacked; at < b->rows; at += UNPACK_CHUNK) {
+		size_t n = b->rows - at < UNPACK_CHUNK ? b->rows - at : UNPACK_CHUNK;
 		const char *recs = src + at * w;
 
-		if (perm) {
+		if (b->by_tuple) {
+			for (size_t i = 0; i < n; i++)
+				memcpy(chunk + i * w, &tuples[tid[perm ? perm[at + i] : at + i]],
+				       w);
+			recs = chunk;
+		} else if (perm) {
 			for (size_t i = 0; i < n; i++) {
 				if (at + i + 16 < b->rows)
 					__builtin_prefetch(src + (size_t)perm[at + i + 16] * w);

@@ -135,6 +135,12 @@ struct store_native_batch {
 	struct buf packed;
 	size_t pack_from, pack_width, unpacked;
 	size_t *pack_cols, npacked; /* the packed columns' indexes */
+	/* Rows appended by store_native_batch_encode_tuples(): `packed` holds
+	 * a uint32_t a row instead, the index of its record in `tuples`
+	 * (interned elsewhere: the writer's consolidator), which the caller
+	 * sets before each sort and block. */
+	int by_tuple;
+	const struct flow_enrichment *tuples;
 	/* LowCardinality columns: strtab id -> dictionary index, valid where
 	 * lc_stamp[id] is the column's stamp */
 	uint32_t *lc_index, *lc_stamp, lc_now;
@@ -159,6 +165,11 @@ void store_native_batch_fini(struct store_native_batch *b);
 size_t store_native_batch_need(struct store_native_batch *b, const struct flow *flows, size_t n);
 int store_native_batch_reserve(struct store_native_batch *b, size_t n);
 void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n);
+/* The same with tuples[i] the index of flows[i].enriched in the table the
+ * batch's `tuples` will point to (see there): every append of a batch goes
+ * one way or the other, until it is cleared. */
+void store_native_batch_encode_tuples(struct store_native_batch *b, const struct flow *flows,
+				      size_t n, const uint32_t *tuples);
 /* Empties the batch (its memory is kept for the next rows). */
 void store_native_batch_clear(struct store_native_batch *b);
 /* Puts the rows in the sorting key's order, once (sort_rows.c). Returns 0 or
@@ -276,6 +287,14 @@ int store_consolidator_set_strings(struct store_consolidator *c, const struct st
 int store_consolidator_room(const struct store_consolidator *c, size_t n);
 /* Sums flows[0..n): 0, -ENOBUFS (no room: encode and clear first), -ENOMEM. */
 int store_consolidator_add(struct store_consolidator *c, const struct flow *flows, size_t n);
+/* The same, and with the enrichment (store_consolidator_set_strings) the
+ * index of each flow's interned struct flow_enrichment in tuples[i]
+ * (tuples may be NULL). */
+int store_consolidator_add_tuples(struct store_consolidator *c, const struct flow *flows, size_t n,
+				  uint32_t *tuples);
+/* The interned enrichments those indexes refer to: valid until the next add
+ * (which may move them) and their values until store_consolidator_clear(). */
+const struct flow_enrichment *store_consolidator_tuples(const struct store_consolidator *c);
 size_t store_consolidator_rows(const struct store_consolidator *c);
 uint64_t store_consolidator_flows(const struct store_consolidator *c);
 /* The quarters of an hour (unix seconds / 900) of the rows, sorted, once

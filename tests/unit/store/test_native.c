@@ -506,6 +506,14 @@ TEST(string_ids_sort_by_their_strings)
 	strtab_free(strs);
 }
 
+static void append_tuples(struct store_native_batch *b, const struct flow *f, size_t n,
+			  const uint32_t *ids)
+{
+	CHECK(store_native_batch_need(b, f, n) > 0);
+	REQUIRE(store_native_batch_reserve(b, n) == 0);
+	store_native_batch_encode_tuples(b, f, n, ids);
+}
+
 /* Forty flows whose enrichment differs in every column, in the reverse of
  * flows' order (InIf decreasing, the key's columns before it the same). */
 static void enriched_flows(struct strtab *strs, struct flow f[40])
@@ -545,22 +553,25 @@ static void enriched_flows(struct strtab *strs, struct flow f[40])
 }
 
 /* The enrichment columns not in the sorting key are appended as one record
- * a row and split into their columns by the sort or the block (native.c):
- * each column's bytes, String then LowCardinality, are those of a batch of
- * that column alone (not packed) fed the rows in sorted order: with every
- * row appended before the sort (split through its permutation), and with a
+ * a row, or as the index of an interned record (the writer's tuples), and
+ * split into their columns by the sort or the block (native.c): each
+ * column's bytes, String then LowCardinality, are those of a batch of that
+ * column alone (not packed) fed the rows in sorted order: with every row
+ * appended before the sort (split through its permutation), and with a
  * block built between two appends (split in two steps, then permuted as
- * any column). */
+ * any column), each way. */
 TEST(packed_enrichment_columns_as_unpacked)
 {
 	struct store_column cols[STORE_ENRICH_COLUMNS + 128], *flows_cols;
-	struct store_native_batch b[2], one;
+	struct store_native_batch b[4], one;
+	static struct flow_enrichment tuples[40];
+	uint32_t ids[40];
 	struct store_block block;
 	struct strtab *strs;
 	static struct flow f[40], sorted[40];
-	static uint8_t got[2][262144], want[65536];
+	static uint8_t got[4][262144], want[65536];
 	char lc[1024] = "";
-	size_t n, ne, at[2];
+	size_t n, ne, at[4];
 	struct error err = {{0}};
 
 	REQUIRE(strtab_new(0, &strs, NULL) == 0);
@@ -573,9 +584,15 @@ TEST(packed_enrichment_columns_as_unpacked)
 		if (cols[n + k].enc == STORE_ENC_STRID)
 			strcat(strcat(lc, cols[n + k].name), "\n");
 	enriched_flows(strs, f);
-	for (unsigned i = 0; i < 40; i++)
+	f[38].enriched = f[0].enriched;
+	f[39].enriched = f[1].enriched;
+	for (unsigned i = 0; i < 40; i++) {
 		sorted[i] = f[39 - i];
-	for (int t = 0; t < 2; t++) {
+		/* interned in another order, the last two rows as the first two */
+		ids[i] = i < 38 ? 37 - i : 37 - (i - 38);
+		tuples[ids[i]] = f[i].enriched;
+	}
+	for (int t = 0; t < 4; t++) {
 		REQUIRE(store_native_batch_init(&b[t], cols, n + ne, store_flows_sort_key, &err) ==
 			0);
 		/* every enrichment column but InIfName and OutIfName (sort key) */
@@ -587,14 +604,22 @@ TEST(packed_enrichment_columns_as_unpacked)
 	REQUIRE(store_native_batch_block(&b[1], &block) == 0);
 	CHECK_EQ(b[1].unpacked, 25);
 	append(&b[1], f + 25, 15);
+	b[2].tuples = b[3].tuples = tuples;
+	append_tuples(&b[2], f, 40, ids);
+	CHECK(b[2].by_tuple);
+	append_tuples(&b[3], f, 25, ids);
+	REQUIRE(store_native_batch_block(&b[3], &block) == 0);
+	append_tuples(&b[3], f + 25, 15, ids + 25);
 	for (int mode = 0; mode < 2; mode++) {
-		for (int t = 0; t < 2; t++) {
+		for (int t = 0; t < 4; t++) {
 			if (mode)
 				store_native_batch_low_cardinality(&b[t], lc);
 			at[t] = block_bytes(&b[t], got[t], sizeof(got[t]));
 		}
-		CHECK_EQ(at[0], at[1]);
-		CHECK_EQ(memcmp(got[0], got[1], at[0]), 0);
+		for (int t = 1; t < 4; t++) {
+			CHECK_EQ(at[0], at[t]);
+			CHECK_EQ(memcmp(got[0], got[t], at[0]), 0);
+		}
 		for (size_t k = 0; k < ne; k++) {
 			size_t w;
 
@@ -613,7 +638,7 @@ TEST(packed_enrichment_columns_as_unpacked)
 			store_native_batch_fini(&one);
 		}
 	}
-	for (int t = 0; t < 2; t++)
+	for (int t = 0; t < 4; t++)
 		store_native_batch_fini(&b[t]);
 	strtab_free(strs);
 }
