@@ -175,7 +175,7 @@ int store_native_batch_reserve(struct store_native_batch *b, size_t n)
 		    (arr && buf_reserve(&c->offsets, 8 * n) < 0))
 			return -ENOMEM;
 	}
-	return buf_reserve(&b->packed, b->pack_width * n);
+	return buf_reserve(&b->packed, (b->by_tuple ? sizeof(uint32_t) : b->pack_width) * n);
 }
 
 static void encode_column(struct store_native_column *c, const struct flow *flows, size_t n)
@@ -279,9 +279,7 @@ void store_native_batch_encode(struct store_native_batch *b, const struct flow *
 void store_native_batch_encode_tuples(struct store_native_batch *b, const struct flow *flows,
 				      size_t n, const uint32_t *tuples)
 {
-	if (!b->rows)
-		b->by_tuple = 1;
-	if (!b->pack_width || !b->by_tuple) { /* (never mixed: records, as the rows before) */
+	if (!b->pack_width || !b->by_tuple) {
 		store_native_batch_encode(b, flows, n);
 		return;
 	}
@@ -299,7 +297,6 @@ void store_native_batch_clear(struct store_native_batch *b)
 	}
 	b->packed.len = 0;
 	b->unpacked = 0;
-	b->by_tuple = 0;
 	b->rows = 0;
 	b->bytes = 0;
 	b->sorted = 0;

@@ -135,8 +135,9 @@ struct store_native_batch {
 	struct buf packed;
 	size_t pack_from, pack_width, unpacked;
 	size_t *pack_cols, npacked; /* the packed columns' indexes */
-	/* Rows appended by store_native_batch_encode_tuples(): `packed` holds
-	 * a uint32_t a row instead, the index of its record in `tuples`
+	/* Set by the caller before the first row: the rows are appended by
+	 * store_native_batch_encode_tuples(), and `packed` holds a uint32_t a
+	 * row instead of a record, the index of its record in `tuples`
 	 * (interned elsewhere: the writer's consolidator), which the caller
 	 * sets before each sort and block. */
 	int by_tuple;
@@ -166,8 +167,8 @@ size_t store_native_batch_need(struct store_native_batch *b, const struct flow *
 int store_native_batch_reserve(struct store_native_batch *b, size_t n);
 void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n);
 /* The same with tuples[i] the index of flows[i].enriched in the table the
- * batch's `tuples` will point to (see there): every append of a batch goes
- * one way or the other, until it is cleared. */
+ * batch's `tuples` will point to, for a batch whose by_tuple is set (see
+ * there; else as store_native_batch_encode()). */
 void store_native_batch_encode_tuples(struct store_native_batch *b, const struct flow *flows,
 				      size_t n, const uint32_t *tuples);
 /* Empties the batch (its memory is kept for the next rows). */

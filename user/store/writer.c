@@ -176,6 +176,7 @@ int store_writer_set_strings(struct store_writer *w, const struct strtab *string
 	}
 	store_native_batch_fini(&w->batch);
 	w->batch = batch;
+	w->batch.by_tuple = 1;
 	w->enriched = 1;
 	for (unsigned t = 0; t < CONSOLIDATED_TABLES; t++) {
 		char *cols = t < 3 ? store_consolidator_columns(w->consolidator)

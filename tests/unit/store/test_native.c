@@ -605,8 +605,9 @@ TEST(packed_enrichment_columns_as_unpacked)
 	CHECK_EQ(b[1].unpacked, 25);
 	append(&b[1], f + 25, 15);
 	b[2].tuples = b[3].tuples = tuples;
+	b[2].by_tuple = b[3].by_tuple = 1;
 	append_tuples(&b[2], f, 40, ids);
-	CHECK(b[2].by_tuple);
+	CHECK_EQ(b[2].packed.len, 40 * sizeof(uint32_t)); /* an index a row */
 	append_tuples(&b[3], f, 25, ids);
 	REQUIRE(store_native_batch_block(&b[3], &block) == 0);
 	append_tuples(&b[3], f + 25, 15, ids + 25);
