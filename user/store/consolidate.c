@@ -265,10 +265,12 @@ static uint32_t tuple_index(struct store_consolidator *c, const struct flow_enri
 }
 
 static void make_key(struct store_consolidator *c, const struct flow *f, uint8_t *key,
-		     uint32_t thash)
+		     uint32_t thash, uint32_t *tuple)
 {
-	if (c->strings)
-		store_put_be(key + c->tuple_pos, tuple_index(c, &f->enriched, thash), 4);
+	if (c->strings) {
+		*tuple = tuple_index(c, &f->enriched, thash);
+		store_put_be(key + c->tuple_pos, *tuple, 4);
+	}
 	for (size_t i = 0; i < c->ncols; i++) {
 		const struct key_col *k = &c->cols[i];
 		const uint8_t *p = (const uint8_t *)f + k->offset;
@@ -353,8 +355,19 @@ static void add_one(struct store_consolidator *c, const struct flow *f, const ui
 
 int store_consolidator_add(struct store_consolidator *c, const struct flow *flows, size_t n)
 {
+	return store_consolidator_add_tuples(c, flows, n, NULL);
+}
+
+const struct flow_enrichment *store_consolidator_tuples(const struct store_consolidator *c)
+{
+	return c->tuples;
+}
+
+int store_consolidator_add_tuples(struct store_consolidator *c, const struct flow *flows, size_t n,
+				  uint32_t *tuples)
+{
 	uint8_t keys[ADD_GROUP][KEY_MAX];
-	uint32_t hashes[ADD_GROUP], thashes[ADD_GROUP] = {0};
+	uint32_t hashes[ADD_GROUP], thashes[ADD_GROUP] = {0}, tuple = 0;
 
 	if (!store_consolidator_room(c, n))
 		return -ENOBUFS;
@@ -413,7 +426,8 @@ int store_consolidator_add(struct store_consolidator *c, const struct flow *flow
 		}
 		for (size_t i = 0; i < group; i++) {
 			memset(keys[i], 0, c->key_len);
-			make_key(c, &flows[at + i], keys[i], thashes[i]);
+			make_key(c, &flows[at + i], keys[i], thashes[i],
+				 tuples ? &tuples[at + i] : &tuple);
 			hashes[i] = key_hash(keys[i], c->key_len);
 			__builtin_prefetch(&c->slots[hashes[i] & c->mask]);
 		}

@@ -38,6 +38,47 @@ int store_native_put_string(struct buf *b, const char *s)
 	return r < 0 ? r : buf_append(b, s, n);
 }
 
+#define PACK_WIDTH sizeof(struct flow_enrichment)
+
+/* The columns to pack (store_internal.h): scalars of struct flow's
+ * `enriched`, not in the sorting key (those are read where they are by
+ * the sort), when there are enough of them. Returns 0 or -ENOMEM. */
+static int pack_init(struct store_native_batch *b)
+{
+	const size_t lo = offsetof(struct flow, enriched), hi = lo + sizeof(struct flow_enrichment);
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->ncols; i++) {
+		const struct store_column *d = &b->cols[i].def;
+		int key = 0;
+
+		for (size_t k = 0; k < b->nsort; k++)
+			key |= b->sort_cols[k] == i;
+		if (key || store_column_is_array(d) || d->offset < lo || d->offset + d->width > hi)
+			continue;
+		b->cols[i].packed = 1;
+		n++;
+	}
+	if (n < STORE_NATIVE_MIN_PACKED) {
+		for (size_t i = 0; i < b->ncols; i++)
+			b->cols[i].packed = 0;
+		return 0;
+	}
+	b->pack_cols = calloc(n, sizeof(*b->pack_cols));
+	if (!b->pack_cols)
+		return -ENOMEM;
+	/* (the whole struct: a record is then a copy of a constant size, the
+	 * same as an interned tuple's) */
+	for (size_t i = 0; i < b->ncols; i++)
+		if (b->cols[i].packed) {
+			b->cols[i].pack_at = b->cols[i].def.offset - lo;
+			b->pack_cols[b->npacked++] = i;
+		}
+	b->pack_from = lo;
+	b->pack_width = PACK_WIDTH;
+	return 0;
+}
+
 int store_native_batch_init(struct store_native_batch *b, const struct store_column *cols,
 			    size_t ncols, const char *const *sort_key, struct error *err)
 {
@@ -66,6 +107,8 @@ int store_native_batch_init(struct store_native_batch *b, const struct store_col
 			/* (string ids sort by their strings' rank: strid_ranks) */
 			if (!strcmp(cols[i].name, sort_key[k]) && !store_column_is_array(&cols[i]))
 				b->sort_cols[b->nsort++] = i;
+	if (pack_init(b) < 0)
+		goto fail;
 	return 0;
 fail:
 	free(names);
@@ -86,6 +129,8 @@ void store_native_batch_fini(struct store_native_batch *b)
 	free(b->columns);
 	buf_free(&b->head);
 	buf_free(&b->scratch);
+	buf_free(&b->packed);
+	free(b->pack_cols);
 	free(b->lc_index);
 	free(b->lc_stamp);
 	memset(b, 0, sizeof(*b));
@@ -124,11 +169,13 @@ int store_native_batch_reserve(struct store_native_batch *b, size_t n)
 		struct store_native_column *c = &b->cols[i];
 		int arr = store_column_is_array(&c->def);
 
+		if (c->packed)
+			continue;
 		if (buf_reserve(&c->data, arr ? c->need - 8 * n : c->need) < 0 ||
 		    (arr && buf_reserve(&c->offsets, 8 * n) < 0))
 			return -ENOMEM;
 	}
-	return 0;
+	return buf_reserve(&b->packed, (b->by_tuple ? sizeof(uint32_t) : b->pack_width) * n);
 }
 
 static void encode_column(struct store_native_column *c, const struct flow *flows, size_t n)
@@ -203,16 +250,42 @@ static void encode_column(struct store_native_column *c, const struct flow *flow
 	c->data.len += (size_t)d->width * n;
 }
 
-void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n)
+/* The columns that are not packed, and the rows' count and bytes. */
+static void encode_columns(struct store_native_batch *b, const struct flow *flows, size_t n)
 {
 	size_t need = 0;
 
 	for (size_t i = 0; i < b->ncols; i++) {
-		encode_column(&b->cols[i], flows, n);
+		if (!b->cols[i].packed)
+			encode_column(&b->cols[i], flows, n);
 		need += b->cols[i].need;
 	}
 	b->rows += n;
 	b->bytes += need;
+}
+
+void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n)
+{
+	char *out = b->packed.data + b->packed.len;
+
+	encode_columns(b, flows, n);
+	if (!b->pack_width)
+		return;
+	for (size_t i = 0; i < n; i++)
+		memcpy(out + i * PACK_WIDTH, &flows[i].enriched, PACK_WIDTH);
+	b->packed.len += n * PACK_WIDTH;
+}
+
+void store_native_batch_encode_tuples(struct store_native_batch *b, const struct flow *flows,
+				      size_t n, const uint32_t *tuples)
+{
+	if (!b->pack_width || !b->by_tuple) {
+		store_native_batch_encode(b, flows, n);
+		return;
+	}
+	encode_columns(b, flows, n);
+	memcpy(b->packed.data + b->packed.len, tuples, n * sizeof(*tuples));
+	b->packed.len += n * sizeof(*tuples);
 }
 
 void store_native_batch_clear(struct store_native_batch *b)
@@ -222,9 +295,95 @@ void store_native_batch_clear(struct store_native_batch *b)
 		b->cols[i].offsets.len = 0;
 		b->cols[i].elements = 0;
 	}
+	b->packed.len = 0;
+	b->unpacked = 0;
 	b->rows = 0;
 	b->bytes = 0;
 	b->sorted = 0;
+}
+
+/* Room in each packed column for every row of the batch. 0 or -ENOMEM. */
+static int unpack_reserve(struct store_native_batch *b)
+{
+	for (size_t k = 0; k < b->npacked; k++) {
+		struct store_native_column *c = &b->cols[b->pack_cols[k]];
+
+		if (buf_reserve(&c->data, (b->rows - b->unpacked) * c->def.width) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+#define UNPACK_CHUNK 256 /* records at a time, in L1 while they are split */
+_Static_assert(PACK_WIDTH <= 160, "a packed record fits unpack_rows' chunk");
+
+/* One column's values of the `n` records of chunk[] (pack_width apart)
+ * into out: `width` a constant at each call, so a load and a store. */
+static inline __attribute__((always_inline)) void unpack_column(char *restrict out,
+								const char *restrict chunk,
+								size_t n, size_t stride,
+								unsigned width)
+{
+	for (size_t i = 0; i < n; i++)
+		memcpy(out + i * width, chunk + i * stride, width);
+}
+
+/* Rows [unpacked, rows) of the packed columns from the records, row i from
+ * record perm[i] (perm NULL: record i), after unpack_reserve(). The records
+ * are gathered a chunk at a time (each a cache miss when perm scatters
+ * them: prefetched ahead; interned tuples are few and stay in the caches),
+ * then split column by column. */
+static void unpack_rows(struct store_native_batch *b, const uint32_t *perm)
+{
+	char chunk[UNPACK_CHUNK * PACK_WIDTH];
+	const size_t w = PACK_WIDTH;
+	const char *src = b->packed.data;
+	const uint32_t *tid = (const uint32_t *)(const void *)b->packed.data;
+	const struct flow_enrichment *tuples = b->tuples;
+
+	for (size_t at = b->unpacked; at < b->rows; at += UNPACK_CHUNK) {
+		size_t n = b->rows - at < UNPACK_CHUNK ? b->rows - at : UNPACK_CHUNK;
+		const char *recs = src + at * w;
+
+		if (b->by_tuple) {
+			for (size_t i = 0; i < n; i++)
+				memcpy(chunk + i * w, &tuples[tid[perm ? perm[at + i] : at + i]],
+				       w);
+			recs = chunk;
+		} else if (perm) {
+			for (size_t i = 0; i < n; i++) {
+				if (at + i + 16 < b->rows)
+					__builtin_prefetch(src + (size_t)perm[at + i + 16] * w);
+				memcpy(chunk + i * w, src + (size_t)perm[at + i] * w, w);
+			}
+			recs = chunk;
+		}
+		for (size_t k = 0; k < b->npacked; k++) {
+			struct store_native_column *c = &b->cols[b->pack_cols[k]];
+			char *out = c->data.data + at * c->def.width;
+			const char *in = recs + c->pack_at;
+
+			switch (c->def.width) {
+			case 1:
+				unpack_column(out, in, n, w, 1);
+				break;
+			case 2:
+				unpack_column(out, in, n, w, 2);
+				break;
+			case 4:
+				unpack_column(out, in, n, w, 4);
+				break;
+			default:
+				unpack_column(out, in, n, w, c->def.width);
+			}
+		}
+	}
+	for (size_t k = 0; k < b->npacked; k++) {
+		struct store_native_column *c = &b->cols[b->pack_cols[k]];
+
+		c->data.len = b->rows * c->def.width;
+	}
+	b->unpacked = b->rows;
 }
 
 /* The batch's map of string ids (lc_index, valid where lc_stamp is
@@ -375,7 +534,7 @@ int store_native_batch_sort(struct store_native_batch *b)
 	struct store_sort_key keys[STORE_NATIVE_MAX_SORT];
 	uint32_t *perm = NULL, *ranks[STORE_NATIVE_MAX_SORT] = {0};
 	size_t keep = 0;
-	int r = 0;
+	int r = 0, via_perm = 0;
 
 	if (b->sorted)
 		return 0;
@@ -396,6 +555,20 @@ int store_native_batch_sort(struct store_native_batch *b)
 	for (size_t k = 0; k < b->nsort; k++) {
 		free(ranks[k]);
 		ranks[k] = NULL;
+	}
+	/* The packed columns: split from their records through perm (room
+	 * first), or, when some rows are split already (a block was built
+	 * before more rows came), the rest split and all permuted as the
+	 * others. */
+	if (r > 0 && b->pack_width) {
+		if (unpack_reserve(b) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if (b->unpacked)
+			unpack_rows(b, NULL);
+		else
+			via_perm = 1;
 	}
 	if (r > 0) {
 		/* Room first, so that once started every column is reordered:
@@ -419,9 +592,13 @@ int store_native_batch_sort(struct store_native_batch *b)
 		struct store_native_column *c = &b->cols[i];
 		int arr = store_column_is_array(&c->def);
 
+		if (via_perm && c->packed)
+			continue;
 		store_rows_permute(&c->data, arr ? &c->offsets : NULL, c->def.width, perm, b->rows,
 				   &b->scratch, keep);
 	}
+	if (r > 0 && via_perm)
+		unpack_rows(b, perm);
 out:
 	free(perm);
 	if (r < 0) {
@@ -547,6 +724,11 @@ int store_native_batch_block(struct store_native_batch *b, struct store_block *b
 	size_t k = 0, total = 0;
 	int r = 0;
 
+	if (b->pack_width && b->unpacked < b->rows) { /* the packed columns' rows not split yet */
+		if (unpack_reserve(b) < 0)
+			return -ENOMEM;
+		unpack_rows(b, NULL);
+	}
 	b->head.len = 0;
 	r |= store_native_put_varint(&b->head, b->ncols);
 	r |= store_native_put_varint(&b->head, b->rows);

@@ -94,7 +94,8 @@ struct store_block {
 	size_t rows;
 };
 
-#define STORE_NATIVE_MAX_SORT 16
+#define STORE_NATIVE_MAX_SORT	16
+#define STORE_NATIVE_MIN_PACKED 4
 
 struct store_native_column {
 	struct store_column def;
@@ -103,6 +104,11 @@ struct store_native_column {
 	struct buf data;
 	struct buf text; /* STORE_ENC_STRID: the strings, built with the block */
 	size_t need;	 /* scratch: bytes the rows being appended need */
+	/* a column of the packed record (store_native_batch's `packed`): its
+	 * data holds the first `unpacked` rows only; pack_at is its offset in
+	 * the record */
+	int packed;
+	size_t pack_at;
 };
 
 /* A batch of rows encoded column by column. Caller-owned storage. */
@@ -117,6 +123,25 @@ struct store_native_batch {
 	size_t sort_cols[STORE_NATIVE_MAX_SORT], nsort;
 	int sorted;
 	struct buf scratch;
+	/* The scalar columns read from struct flow's `enriched` that are not
+	 * in the sorting key (the enrichment: ~30 of them), when there are
+	 * STORE_NATIVE_MIN_PACKED or more, are appended as one record a row,
+	 * pack_width bytes of struct flow from pack_from: one copy a row,
+	 * and the sort moves one record a row instead of a value per column
+	 * (each a cache miss in a batch larger than the caches). They are
+	 * split into their columns, in the rows' order, by the sort (through
+	 * its permutation) or when the block is built; `unpacked`: the rows
+	 * split so far. */
+	struct buf packed;
+	size_t pack_from, pack_width, unpacked;
+	size_t *pack_cols, npacked; /* the packed columns' indexes */
+	/* Set by the caller before the first row: the rows are appended by
+	 * store_native_batch_encode_tuples(), and `packed` holds a uint32_t a
+	 * row instead of a record, the index of its record in `tuples`
+	 * (interned elsewhere: the writer's consolidator), which the caller
+	 * sets before each sort and block. */
+	int by_tuple;
+	const struct flow_enrichment *tuples;
 	/* LowCardinality columns: strtab id -> dictionary index, valid where
 	 * lc_stamp[id] is the column's stamp */
 	uint32_t *lc_index, *lc_stamp, lc_now;
@@ -141,6 +166,11 @@ void store_native_batch_fini(struct store_native_batch *b);
 size_t store_native_batch_need(struct store_native_batch *b, const struct flow *flows, size_t n);
 int store_native_batch_reserve(struct store_native_batch *b, size_t n);
 void store_native_batch_encode(struct store_native_batch *b, const struct flow *flows, size_t n);
+/* The same with tuples[i] the index of flows[i].enriched in the table the
+ * batch's `tuples` will point to, for a batch whose by_tuple is set (see
+ * there; else as store_native_batch_encode()). */
+void store_native_batch_encode_tuples(struct store_native_batch *b, const struct flow *flows,
+				      size_t n, const uint32_t *tuples);
 /* Empties the batch (its memory is kept for the next rows). */
 void store_native_batch_clear(struct store_native_batch *b);
 /* Puts the rows in the sorting key's order, once (sort_rows.c). Returns 0 or
@@ -258,6 +288,14 @@ int store_consolidator_set_strings(struct store_consolidator *c, const struct st
 int store_consolidator_room(const struct store_consolidator *c, size_t n);
 /* Sums flows[0..n): 0, -ENOBUFS (no room: encode and clear first), -ENOMEM. */
 int store_consolidator_add(struct store_consolidator *c, const struct flow *flows, size_t n);
+/* The same, and with the enrichment (store_consolidator_set_strings) the
+ * index of each flow's interned struct flow_enrichment in tuples[i]
+ * (tuples may be NULL). */
+int store_consolidator_add_tuples(struct store_consolidator *c, const struct flow *flows, size_t n,
+				  uint32_t *tuples);
+/* The interned enrichments those indexes refer to: valid until the next add
+ * (which may move them) and their values until store_consolidator_clear(). */
+const struct flow_enrichment *store_consolidator_tuples(const struct store_consolidator *c);
 size_t store_consolidator_rows(const struct store_consolidator *c);
 uint64_t store_consolidator_flows(const struct store_consolidator *c);
 /* The quarters of an hour (unix seconds / 900) of the rows, sorted, once

@@ -24,7 +24,12 @@ struct store_writer {
 	const struct store_config *cfg;
 	struct store_transport *t;
 	struct store_native_batch batch;
+	/* each appended flow's enrichment as interned by the consolidator
+	 * (the batch's rows carry that index: native.c), room for `ntuples` */
+	uint32_t *tuples;
+	size_t ntuples;
 	uint64_t first_ms; /* now_ms of the batch's first row */
+	int enriched;	   /* store_writer_set_strings() was called */
 	struct error error;
 	/* consolidated rows (consolidate.c): consolidated_tables[], of which
 	 * `consolidated_sent` were acknowledged in this flush (a retried flush
@@ -171,6 +176,8 @@ int store_writer_set_strings(struct store_writer *w, const struct strtab *string
 	}
 	store_native_batch_fini(&w->batch);
 	w->batch = batch;
+	w->batch.by_tuple = 1;
+	w->enriched = 1;
 	for (unsigned t = 0; t < CONSOLIDATED_TABLES; t++) {
 		char *cols = t < 3 ? store_consolidator_columns(w->consolidator)
 				   : strdup(store_exporters_enriched_columns);
@@ -193,6 +200,7 @@ void store_writer_free(struct store_writer *w)
 	buf_free(&w->consolidated_body);
 	buf_free(&w->hours_answer);
 	buf_free(&w->low_cardinality);
+	free(w->tuples);
 	free(w->quarters);
 	free(w->hours);
 	for (unsigned t = 0; t < CONSOLIDATED_TABLES; t++)
@@ -233,16 +241,30 @@ int store_writer_append(struct store_writer *w, const struct flow *flows, size_t
 	}
 	if (store_native_batch_reserve(&w->batch, n) < 0)
 		return -ENOMEM;
+	if (n > w->ntuples) {
+		uint32_t *t = realloc(w->tuples, n * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		w->tuples = t;
+		w->ntuples = n;
+	}
 	if (store_consolidator_rows(w->consolidator) == 0)
 		w->consolidated_first_ms = clock_mono_ms();
-	if (store_consolidator_add(w->consolidator, flows, n) < 0)
+	if (store_consolidator_add_tuples(w->consolidator, flows, n, w->tuples) < 0)
 		return -ENOMEM; /* (room was checked: only the entries' growth can fail) */
 	if (w->batch.rows == 0)
 		w->first_ms = now_ms;
 	for (size_t i = 0; i < n; i++)
 		if (flows[i].time_received < w->batch_low)
 			w->batch_low = flows[i].time_received;
-	store_native_batch_encode(&w->batch, flows, n);
+	/* (with the enrichment, its columns from the interned tuples: they
+	 * outlive the batch, since the consolidated rows are written after
+	 * it, never before) */
+	if (w->enriched)
+		store_native_batch_encode_tuples(&w->batch, flows, n, w->tuples);
+	else
+		store_native_batch_encode(&w->batch, flows, n);
 	metric_set(w->m_pending, (double)w->batch.rows);
 	metric_set(w->m_consolidated_pending, (double)store_consolidator_rows(w->consolidator));
 	return 0;
@@ -444,6 +466,7 @@ static int flush_rows(struct store_writer *w, store_stop_fn stop_fn, void *ctx)
 	if (w->batch.rows == 0)
 		return 0;
 	/* In flows' sorting order, so that ClickHouse need not sort. */
+	w->batch.tuples = store_consolidator_tuples(w->consolidator);
 	r = store_native_batch_sort(&w->batch);
 	if (r < 0)
 		return r;

@@ -505,3 +505,141 @@ TEST(string_ids_sort_by_their_strings)
 	store_native_batch_fini(&b);
 	strtab_free(strs);
 }
+
+static void append_tuples(struct store_native_batch *b, const struct flow *f, size_t n,
+			  const uint32_t *ids)
+{
+	CHECK(store_native_batch_need(b, f, n) > 0);
+	REQUIRE(store_native_batch_reserve(b, n) == 0);
+	store_native_batch_encode_tuples(b, f, n, ids);
+}
+
+/* Forty flows whose enrichment differs in every column, in the reverse of
+ * flows' order (InIf decreasing, the key's columns before it the same). */
+static void enriched_flows(struct strtab *strs, struct flow f[40])
+{
+	char s[32];
+
+#define STR(fmt, ...) (snprintf(s, sizeof(s), fmt, __VA_ARGS__), strtab_intern_cstr(strs, s))
+	for (unsigned i = 0; i < 40; i++) {
+		struct flow_enrichment *e = &f[i].enriched;
+		struct flow_interface_attrs *ifs[2] = {&e->in_if, &e->out_if};
+		struct flow_network_attrs *nets[2] = {&e->src_net, &e->dst_net};
+
+		golden_flow(&f[i], 0);
+		f[i].in_if = 100 - i;
+		e->exporter = (struct flow_exporter_attrs){STR("ex%u", i % 3), STR("g%u", i % 5),
+							   STR("r%u", i % 2),  STR("s%u", i % 7),
+							   STR("re%u", i),     STR("t%u", i % 4)};
+		for (unsigned d = 0; d < 2; d++) {
+			ifs[d]->name = STR("if%u", d);
+			ifs[d]->description = STR("desc %u %u", d, i);
+			ifs[d]->connectivity = STR("c%u", (i + d) % 3);
+			ifs[d]->provider = i % 4 ? STR("p%u", i % 6) : 0;
+			ifs[d]->speed = 1000 * i + d;
+			ifs[d]->boundary = (uint8_t)((i + d) % 3);
+			nets[d]->name = STR("net%u-%u", d, i % 9);
+			nets[d]->role = STR("role%u", i % 2);
+			nets[d]->site = STR("site%u", i % 5);
+			nets[d]->region = STR("region%u", i % 3);
+			nets[d]->tenant = i % 2 ? STR("ten%u", d) : 0;
+			nets[d]->state = STR("st%u", i % 11);
+			nets[d]->city = STR("city%u", i);
+			nets[d]->country[0] = (char)('A' + i % 26);
+			nets[d]->country[1] = (char)('Z' - d);
+		}
+	}
+#undef STR
+}
+
+/* The enrichment columns not in the sorting key are appended as one record
+ * a row, or as the index of an interned record (the writer's tuples), and
+ * split into their columns by the sort or the block (native.c): each
+ * column's bytes, String then LowCardinality, are those of a batch of that
+ * column alone (not packed) fed the rows in sorted order: with every row
+ * appended before the sort (split through its permutation), and with a
+ * block built between two appends (split in two steps, then permuted as
+ * any column), each way. */
+TEST(packed_enrichment_columns_as_unpacked)
+{
+	struct store_column cols[STORE_ENRICH_COLUMNS + 128], *flows_cols;
+	struct store_native_batch b[4], one;
+	static struct flow_enrichment tuples[40];
+	uint32_t ids[40];
+	struct store_block block;
+	struct strtab *strs;
+	static struct flow f[40], sorted[40];
+	static uint8_t got[4][262144], want[65536];
+	char lc[1024] = "";
+	size_t n, ne, at[4];
+	struct error err = {{0}};
+
+	REQUIRE(strtab_new(0, &strs, NULL) == 0);
+	REQUIRE(store_flows_columns(&flows_cols, &n) == 0);
+	REQUIRE(n <= 128);
+	memcpy(cols, flows_cols, n * sizeof(*cols));
+	free(flows_cols);
+	ne = store_enrich_columns(strs, cols + n);
+	for (size_t k = 0; k < ne; k++)
+		if (cols[n + k].enc == STORE_ENC_STRID)
+			strcat(strcat(lc, cols[n + k].name), "\n");
+	enriched_flows(strs, f);
+	f[38].enriched = f[0].enriched;
+	f[39].enriched = f[1].enriched;
+	for (unsigned i = 0; i < 40; i++) {
+		sorted[i] = f[39 - i];
+		/* interned in another order, the last two rows as the first two */
+		ids[i] = i < 38 ? 37 - i : 37 - (i - 38);
+		tuples[ids[i]] = f[i].enriched;
+	}
+	for (int t = 0; t < 4; t++) {
+		REQUIRE(store_native_batch_init(&b[t], cols, n + ne, store_flows_sort_key, &err) ==
+			0);
+		/* every enrichment column but InIfName and OutIfName (sort key) */
+		CHECK_EQ(b[t].npacked, ne - 2);
+		CHECK(b[t].pack_width >= 4 * (ne - 2));
+	}
+	append(&b[0], f, 40);
+	append(&b[1], f, 25);
+	REQUIRE(store_native_batch_block(&b[1], &block) == 0);
+	CHECK_EQ(b[1].unpacked, 25);
+	append(&b[1], f + 25, 15);
+	b[2].tuples = b[3].tuples = tuples;
+	b[2].by_tuple = b[3].by_tuple = 1;
+	append_tuples(&b[2], f, 40, ids);
+	CHECK_EQ(b[2].packed.len, 40 * sizeof(uint32_t)); /* an index a row */
+	append_tuples(&b[3], f, 25, ids);
+	REQUIRE(store_native_batch_block(&b[3], &block) == 0);
+	append_tuples(&b[3], f + 25, 15, ids + 25);
+	for (int mode = 0; mode < 2; mode++) {
+		for (int t = 0; t < 4; t++) {
+			if (mode)
+				store_native_batch_low_cardinality(&b[t], lc);
+			at[t] = block_bytes(&b[t], got[t], sizeof(got[t]));
+		}
+		for (int t = 1; t < 4; t++) {
+			CHECK_EQ(at[0], at[t]);
+			CHECK_EQ(memcmp(got[0], got[t], at[0]), 0);
+		}
+		for (size_t k = 0; k < ne; k++) {
+			size_t w;
+
+			REQUIRE(store_native_batch_init(&one, cols + n + k, 1, NULL, &err) == 0);
+			CHECK_EQ(one.npacked, 0);
+			append(&one, sorted, 40);
+			if (mode)
+				store_native_batch_low_cardinality(&one, lc);
+			w = block_bytes(&one, want, sizeof(want));
+			/* its column after the block's header (1 column, 40 rows) */
+			REQUIRE(w > 2);
+			if (memmem(got[0], at[0], want + 2, w - 2) == NULL)
+				fprintf(stderr, "# mode %d: column %s differs\n", mode,
+					cols[n + k].name);
+			CHECK(memmem(got[0], at[0], want + 2, w - 2) != NULL);
+			store_native_batch_fini(&one);
+		}
+	}
+	for (int t = 0; t < 4; t++)
+		store_native_batch_fini(&b[t]);
+	strtab_free(strs);
+}
