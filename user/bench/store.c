@@ -660,7 +660,7 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 		if (compact.rows)
 			fprintf(out,
 				"%s: on disk in flows as merged here: %.1f bytes/flow (a compact "
-				"part, as the engine keeps parts under 500k rows; merged again as "
+				"part, as the engine keeps parts under 1M rows; merged again as "
 				"wide below, as a day of flows is)\n",
 				L, (double)compact.bytes_on_disk / (double)compact.rows);
 		result->rows_in_table = after;
