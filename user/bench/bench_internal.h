@@ -95,6 +95,9 @@ int bench_table_disk(struct store_client *c, const char *database, const char *t
  * (else zeros) and the table is then merged again into wide parts, as parts
  * of a day of flows are. Returns 0 or -errno. */
 int bench_table_settle(struct store_client *c, const char *table, struct bench_table_disk *compact);
+/* ClickHouse's counter `event` (system.events: since the server or the
+ * embedded engine started), 0 when it cannot be read. */
+uint64_t bench_engine_event(struct store_client *c, const char *event);
 /* "123 MiB", or "-" for 0, in buf[size]; returns buf. */
 const char *bench_mib(uint64_t bytes, char *buf, size_t size);
 

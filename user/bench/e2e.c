@@ -219,7 +219,19 @@ struct run_result {
 	struct bench_mem weir_mem, ch_mem; /* this process (+ the embedded engine); the server */
 	uint64_t flushes;
 	double flush_wait; /* seconds the workers waited for ClickHouse, summed */
+	/* ClickHouse's own counts (system.events) over the run: rows merged,
+	 * and the CPU of the threads it accounts (queries, merges) */
+	uint64_t merged_rows;
+	double engine_cpu;
 };
+
+/* ClickHouse's CPU seconds as it counts them (system.events). */
+static double engine_cpu_s(struct store_client *c)
+{
+	return (double)(bench_engine_event(c, "UserTimeMicroseconds") +
+			bench_engine_event(c, "SystemTimeMicroseconds")) /
+	       1e6;
+}
 
 struct kafka_mock {
 	rd_kafka_t *rk;
@@ -245,7 +257,8 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	char listen[32], sql[512];
 	struct config_doc *props = NULL;
 	struct config_error cerr;
-	double t0, t_end, cpu0, ch0, mock0;
+	double t0, t_end, cpu0, ch0, mock0, engine0;
+	uint64_t merged0;
 	uint64_t rows = 0, last_rows = 0;
 	double last_change;
 	uint16_t port;
@@ -357,6 +370,8 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	bench_mem_reset_peak(0);
 	if (ch_pid)
 		bench_mem_reset_peak((pid_t)ch_pid);
+	merged0 = bench_engine_event(c, "MergedRows");
+	engine0 = engine_cpu_s(c);
 	cpu0 = cpu_self_s();
 	mock0 = cpu_threads_named_s("rdk:mock");
 	ch0 = ch_pid ? cpu_pid_s((pid_t)ch_pid) : 0;
@@ -407,6 +422,8 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 	for (unsigned i = 0; i < o->senders; i++)
 		res->sender_cpu += senders[i].cpu_s;
 	res->ch_cpu = ch_pid ? cpu_pid_s((pid_t)ch_pid) - ch0 : 0;
+	res->engine_cpu = engine_cpu_s(c) - engine0;
+	res->merged_rows = bench_engine_event(c, "MergedRows") - merged0;
 	inlet_get_stats(inlet, &ist);
 	res->kernel_drops = ist.kernel_drops;
 	{
@@ -800,6 +817,14 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 				printf(", clickhouse-server %.0f MiB (peak %.0f)",
 				       (double)r.ch_mem.rss / (1 << 20),
 				       (double)r.ch_mem.hwm / (1 << 20));
+			/* The engine's share of weir's CPU, as it counts its
+			 * threads (inserts and merges; the rest is weir's). */
+			if (r.rows)
+				printf(
+				    "\n          ClickHouse's own count: %.2f us of CPU per flow "
+				    "stored, %.2f rows merged per flow",
+				    r.engine_cpu * 1e6 / (double)r.rows,
+				    (double)r.merged_rows / (double)r.rows);
 			printf("\n");
 			/* Next try: below what was stored end to end (the burst
 			 * went to buffers that overflowed), so the next run is

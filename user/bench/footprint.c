@@ -155,11 +155,14 @@ int bench_table_settle(struct store_client *c, const char *table, struct bench_t
 	r = bench_table_disk(c, NULL, table, compact);
 	if (r < 0)
 		return r;
-	/* The embedded engine keeps parts below 256 MB compact (cheaper
+	/* The embedded engine keeps parts below 1M rows compact (cheaper
 	 * inserts, user/store/chdb.c), where each column's granules are
 	 * compressed apart: ~3 % more bytes. A day of flows is far above
 	 * that, so what sits for the retention period is wide. */
-	snprintf(q, sizeof(q), "ALTER TABLE %s MODIFY SETTING min_bytes_for_wide_part = 0", table);
+	snprintf(q, sizeof(q),
+		 "ALTER TABLE %s MODIFY SETTING min_bytes_for_wide_part = 0, "
+		 "min_rows_for_wide_part = 0",
+		 table);
 	r = store_client_query(c, q, NULL);
 	if (r == 0) {
 		snprintf(q, sizeof(q), "OPTIMIZE TABLE %s FINAL", table);
@@ -175,4 +178,14 @@ const char *bench_mib(uint64_t bytes, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%.0f MiB", (double)bytes / (1 << 20));
 	return buf;
+}
+
+uint64_t bench_engine_event(struct store_client *c, const char *event)
+{
+	char q[160];
+	uint64_t v = 0;
+
+	snprintf(q, sizeof(q), "SELECT sum(value) FROM system.events WHERE event = '%s'", event);
+	store_client_query_u64(c, q, &v);
+	return v;
 }

@@ -477,16 +477,6 @@ static void print_load(FILE *out, const char *L, const char *when)
 }
 
 /* One of ClickHouse's cumulative counters (system.events), 0 if absent. */
-static uint64_t server_event(struct store_client *c, const char *event)
-{
-	char q[160];
-	uint64_t v = 0;
-
-	snprintf(q, sizeof(q), "SELECT sum(value) FROM system.events WHERE event = '%s'", event);
-	store_client_query_u64(c, q, &v);
-	return v;
-}
-
 /* Rows of `table` (a system table too), 0 on error. */
 static uint64_t table_rows(struct store_client *c, const char *table)
 {
@@ -566,8 +556,8 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 		started++;
 	}
 	start_line_ready(&start, started);
-	inserted = server_event(c, "MergeTreeDataWriterRows");
-	merged0 = server_event(c, "MergedRows");
+	inserted = bench_engine_event(c, "MergeTreeDataWriterRows");
+	merged0 = bench_engine_event(c, "MergedRows");
 	server_cpu = opt->server_pid > 0 ? cpu_pid_s(opt->server_pid) : -1;
 	/* One run's peaks, not an earlier run's of this process. */
 	bench_mem_reset_peak(0);
@@ -590,8 +580,8 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 	bench_mem_read(0, &result->self_mem);
 	if (opt->server_pid > 0)
 		bench_mem_read(opt->server_pid, &result->server_mem);
-	inserted = server_event(c, "MergeTreeDataWriterRows") - inserted;
-	merged = server_event(c, "MergedRows") - merged0;
+	inserted = bench_engine_event(c, "MergeTreeDataWriterRows") - inserted;
+	merged = bench_engine_event(c, "MergedRows") - merged0;
 	if (r < 0)
 		goto out;
 	result->encode_rows_per_s = (double)rows / encode;
@@ -629,7 +619,7 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 			usleep(200000);
 		settled = server_cpu >= 0 ? cpu_pid_s(opt->server_pid) - server_cpu : 0;
 		self_settled = cpu_self_s() - self_cpu0;
-		merged = server_event(c, "MergedRows") - merged0;
+		merged = bench_engine_event(c, "MergedRows") - merged0;
 		result->cpu_us_per_flow = self_settled * 1e6 / (double)rows;
 		result->server_cpu_us_per_flow =
 		    server_cpu >= 0 ? settled * 1e6 / (double)rows : -1;
@@ -670,7 +660,7 @@ int bench_store_run(const struct store_config *cfg, const struct bench_store_opt
 		if (compact.rows)
 			fprintf(out,
 				"%s: on disk in flows as merged here: %.1f bytes/flow (a compact "
-				"part, as the engine keeps parts under 256 MB; merged again as "
+				"part, as the engine keeps parts under 1M rows; merged again as "
 				"wide below, as a day of flows is)\n",
 				L, (double)compact.bytes_on_disk / (double)compact.rows);
 		result->rows_in_table = after;

@@ -517,8 +517,24 @@ static int write_config(struct store_chdb *db, struct error *err)
 	/* An insert of a batch is one part. Wide, it is two files per column
 	 * (~170 for flows); compact, one file: 100k flows in a quarter of the
 	 * CPU time (3.8 -> 1.0 us per row on this machine, whose ext4 spends
-	 * most of an insert creating inodes). Merges make large parts wide. */
-	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>268435456</min_bytes_for_wide_part>\n",
+	 * most of an insert creating inodes). So parts under 1M rows are
+	 * compact, by rows and not by bytes: the engine weighs a merge's
+	 * result by its sources' compressed bytes (an insert by uncompressed
+	 * ones), so with 256 MiB as the bound merges into parts of up to ~14M
+	 * realistic flows (~80M demo ones) stayed compact, and a merge into a
+	 * compact part is horizontal: every column goes through the merge's
+	 * sort. Into a wide part it is vertical (the key columns merged, the
+	 * others gathered): 5 parts of 200k realistic flows merged into 1M in
+	 * 3.75-4.7 instead of 5.0-5.25 us of CPU per flow, 17.9 bytes per flow
+	 * on disk instead of 18.5 (ctypes harness, OPTIMIZE FINAL, best of
+	 * 2-3). Inserts barely change (~330 bytes per flow uncompressed):
+	 * batches under ~800k rows were compact and stay so, 1M rows were
+	 * wide and stay so, those between are now compact (1M demo rows:
+	 * 0.44 compact, 0.39-0.47 us per row wide). 500k rows as the bound
+	 * made 500k-row batches wide (bench store --batch-rows 500000: 7.41
+	 * -> 8.49 us per flow, on a busy machine). */
+	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>0</min_bytes_for_wide_part>\n"
+	      "    <min_rows_for_wide_part>1000000</min_rows_for_wide_part>\n",
 	      f);
 	/* Merges were most of the engine's CPU (63 % of `weir bench e2e`'s
 	 * profile): a merge waits for about ten parts of a size rather than
