@@ -506,13 +506,14 @@ static const char *mmdb_path(const struct store_config *cfg, size_t i)
  * missing counts as stamp 0. */
 static int64_t mmdb_stamps(const struct store_config *cfg)
 {
-	uint64_t h = 0;
+	uint64_t h = 0xcbf29ce484222325ULL;
 
+	if (!mmdb_count(cfg))
+		return 0;
 	for (size_t i = 0; i < mmdb_count(cfg); i++) {
 		int64_t st;
 		file_stamp(mmdb_path(cfg, i), &st);
-		h = fnv1a(h ? h : 0xcbf29ce484222325ULL, mmdb_path(cfg, i),
-			  strlen(mmdb_path(cfg, i)) + 1);
+		h = fnv1a(h, mmdb_path(cfg, i), strlen(mmdb_path(cfg, i)) + 1);
 		h = fnv1a(h, (const char *)&st, sizeof(st));
 	}
 	return (int64_t)h;

@@ -164,6 +164,22 @@ static int add_batch(struct probe_drain *d, uint32_t n, struct probe_table *t,
 	return 0;
 }
 
+/* Room for one more key and value in d->keys/values: a full batch (n of
+ * them) is added first. 0 or add_batch()'s error. */
+static int batch_room(struct probe_drain *d, uint32_t *n, struct probe_table *t,
+		      int (*overflow)(void *ctx, const struct probe_flow_key *k,
+				      const struct probe_flow_value *v),
+		      void *ctx)
+{
+	int r = 0;
+
+	if (*n == d->batch) {
+		r = add_batch(d, *n, t, overflow, ctx);
+		*n = 0;
+	}
+	return r;
+}
+
 /* A slot as the flow table's key and value (bpf/probe.h). The first
  * packet's jiffies are the 32 low bits of a time at most a drain interval
  * before the pair just read. */
@@ -227,17 +243,14 @@ int probe_drain_run(struct probe_drain *d, struct probe_table *t,
 		/* PROBE_SLOT_BUSY cannot be left: a program fills the slot
 		 * it took before it returns. */
 		if (s[i].word != PROBE_SLOT_BUSY) {
+			r = batch_room(d, &n, t, overflow, ctx);
+			if (r < 0)
+				return r;
 			slot_to_flow(d, &s[i], &d->keys[n], &d->values[n]);
 			n++;
 		}
 		memset(&s[i], 0, sizeof(s[i]));
 		total++;
-		if (n == d->batch) {
-			r = add_batch(d, n, t, overflow, ctx);
-			if (r < 0)
-				return r;
-			n = 0;
-		}
 	}
 	/* What each CPU staged and did not add to the slots yet. */
 	for (int c = 0; c < d->ncpu; c++) {
@@ -245,12 +258,9 @@ int probe_drain_run(struct probe_drain *d, struct probe_table *t,
 		uint32_t staged = h->packets < PROBE_STAGE ? h->packets : PROBE_STAGE;
 
 		for (uint32_t k = 0; k < staged; k++) {
-			if (n == d->batch) {
-				r = add_batch(d, n, t, overflow, ctx);
-				if (r < 0)
-					return r;
-				n = 0;
-			}
+			r = batch_room(d, &n, t, overflow, ctx);
+			if (r < 0)
+				return r;
 			stage_to_flow(d, &h[1 + k], &d->keys[n], &d->values[n]);
 			n++;
 			total++;

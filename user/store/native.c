@@ -74,7 +74,6 @@ static int pack_init(struct store_native_batch *b)
 			b->cols[i].pack_at = b->cols[i].def.offset - lo;
 			b->pack_cols[b->npacked++] = i;
 		}
-	b->pack_from = lo;
 	b->pack_width = PACK_WIDTH;
 	return 0;
 }

@@ -126,14 +126,14 @@ struct store_native_batch {
 	/* The scalar columns read from struct flow's `enriched` that are not
 	 * in the sorting key (the enrichment: ~30 of them), when there are
 	 * STORE_NATIVE_MIN_PACKED or more, are appended as one record a row,
-	 * pack_width bytes of struct flow from pack_from: one copy a row,
+	 * pack_width bytes: struct flow's `enriched` whole: one copy a row,
 	 * and the sort moves one record a row instead of a value per column
 	 * (each a cache miss in a batch larger than the caches). They are
 	 * split into their columns, in the rows' order, by the sort (through
 	 * its permutation) or when the block is built; `unpacked`: the rows
 	 * split so far. */
 	struct buf packed;
-	size_t pack_from, pack_width, unpacked;
+	size_t pack_width, unpacked;
 	size_t *pack_cols, npacked; /* the packed columns' indexes */
 	/* Set by the caller before the first row: the rows are appended by
 	 * store_native_batch_encode_tuples(), and `packed` holds a uint32_t a

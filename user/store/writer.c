@@ -29,7 +29,6 @@ struct store_writer {
 	uint32_t *tuples;
 	size_t ntuples;
 	uint64_t first_ms; /* now_ms of the batch's first row */
-	int enriched;	   /* store_writer_set_strings() was called */
 	struct error error;
 	/* consolidated rows (consolidate.c): consolidated_tables[], of which
 	 * `consolidated_sent` were acknowledged in this flush (a retried flush
@@ -177,7 +176,6 @@ int store_writer_set_strings(struct store_writer *w, const struct strtab *string
 	store_native_batch_fini(&w->batch);
 	w->batch = batch;
 	w->batch.by_tuple = 1;
-	w->enriched = 1;
 	for (unsigned t = 0; t < CONSOLIDATED_TABLES; t++) {
 		char *cols = t < 3 ? store_consolidator_columns(w->consolidator)
 				   : strdup(store_exporters_enriched_columns);
@@ -258,13 +256,10 @@ int store_writer_append(struct store_writer *w, const struct flow *flows, size_t
 	for (size_t i = 0; i < n; i++)
 		if (flows[i].time_received < w->batch_low)
 			w->batch_low = flows[i].time_received;
-	/* (with the enrichment, its columns from the interned tuples: they
-	 * outlive the batch, since the consolidated rows are written after
-	 * it, never before) */
-	if (w->enriched)
-		store_native_batch_encode_tuples(&w->batch, flows, n, w->tuples);
-	else
-		store_native_batch_encode(&w->batch, flows, n);
+	/* (with the enrichment, by_tuple: its columns from the interned
+	 * tuples, which outlive the batch, since the consolidated rows are
+	 * written after it, never before; without, as encode()) */
+	store_native_batch_encode_tuples(&w->batch, flows, n, w->tuples);
 	metric_set(w->m_pending, (double)w->batch.rows);
 	metric_set(w->m_consolidated_pending, (double)store_consolidator_rows(w->consolidator));
 	return 0;
