@@ -315,56 +315,11 @@ static __always_inline void event_fill(struct probe_overflow *o, const struct pk
 	o->pad = 0;
 }
 
-/* A TCP FIN or RST ended the flow: what its slot holds goes to user space
- * now, so the flow is exported within ~150 ms rather than at the next drain
- * (which can then be rare). The slot is emptied by atomic exchanges, not
- * freed: a CPU adding to it at the same time still holds a pointer to it,
- * and each of its adds lands either before an exchange (in this event) or
- * after (in the slot, drained later): the counts add up exactly. Packets
- * are taken before bytes and added after them, so a slot left with bytes
- * always has packets too. When the ring is full the flow just stays in the
- * slot, for the next drain. Times in the event are jiffies. */
-static __always_inline void flow_end(struct pkt *p, struct probe_slot *s, __u64 now)
-{
-	struct probe_overflow *o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
-	__u32 fl;
-
-	if (!o)
-		return;
-	event_fill(o, p, PROBE_EVENT_FLOW_END);
-	o->value.packets = __sync_lock_test_and_set(&s->packets, 0);
-	o->value.bytes = __sync_lock_test_and_set(&s->bytes, 0);
-	fl = __sync_lock_test_and_set(&s->flags_last, 0);
-	o->value.tcp_flags = fl & 0xffff;
-	o->value.first_ns = now - (__u32)((__u32)now - s->first);
-	o->value.last_ns = now;
-	o->value.tos = *slot_tos(s);
-	if (!o->value.packets && !o->value.bytes) {
-		/* Another CPU's FIN took it all. */
-		bpf_ringbuf_discard(o, BPF_RB_NO_WAKEUP);
-		return;
-	}
-	/* A wakeup per ended connection would cost user space more than the
-	 * rare drain saves: at most one per flow_end_wakeup_jiffies; user
-	 * space looks again 150 ms after any record, which catches those
-	 * submitted in between. Sooner when the ring fills up: map-full
-	 * packets need its room. */
-	if (now - flow_end_wakeup_at >= flow_end_wakeup_jiffies ||
-	    bpf_ringbuf_query(&overflow, BPF_RB_AVAIL_DATA) >
-		bpf_ringbuf_query(&overflow, BPF_RB_RING_SIZE) / 4) {
-		flow_end_wakeup_at = now;
-		bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
-	} else {
-		bpf_ringbuf_submit(o, BPF_RB_NO_WAKEUP);
-	}
-}
-
-/* A packet's flow in the slot layout (the key, tos in `word`), with its
- * counters: packets, bytes, flags_last = tcp flags | (jiffies & 0xffff) <<
- * 16, and `first` = the key's hash. What a CPU stages, and what the direct
- * path adds. */
-static __always_inline void entry_of(struct probe_slot *e, const struct pkt *p, __u64 bytes,
-				     __u64 packets, __u64 now)
+/* A packet's flow in the slot layout (the key, tos in `word`), with
+ * flags_last = tcp flags | (jiffies & 0xffff) << 16 and `first` = the key's
+ * hash; `packets` and `bytes` are left to the caller. What a CPU stages
+ * (with its claim word in `bytes`), and what the direct path adds. */
+static __always_inline void entry_of(struct probe_slot *e, const struct pkt *p, __u64 now)
 {
 	const __u64 *src = (const __u64 *)p->key.src, *dst = (const __u64 *)p->key.dst;
 	__u32 word = p->key.vlan | (__u32)p->key.direction << PROBE_SLOT_DIR |
@@ -377,17 +332,17 @@ static __always_inline void entry_of(struct probe_slot *e, const struct pkt *p, 
 	e->src_port = p->key.src_port;
 	e->dst_port = p->key.dst_port;
 	e->word = word | (__u32)p->tos << 24;
-	e->packets = (__u32)packets;
-	e->bytes = bytes;
 	e->first = slot_hash(src, dst, (__u64)ports << 32 ^ word ^ (__u64)p->key.ifindex << 16);
 	e->flags_last = p->tcp_flags | (__u32)(now & 0xffff) << 16;
 }
 
-/* Adds entry `e` (entry_of()) to its flow's slot in `map`, taking a free
- * slot for a new flow. The entry's time is its 16 jiffies bits, at most
- * a drain interval before `now`. Returns the slot, or NULL when the
- * PROBE_SLOT_PROBES slots from the hash are all other flows'. */
-static __always_inline struct probe_slot *slot_add(void *map, const struct probe_slot *e, __u64 now)
+/* Adds `packets` packets of `bytes` bytes of entry `e` (entry_of()) to its
+ * flow's slot in `map`, taking a free slot for a new flow. The entry's time
+ * is its 16 jiffies bits, at most a drain interval before `now`. Returns the
+ * slot, or NULL when the PROBE_SLOT_PROBES slots from the hash are all
+ * other flows'. */
+static __always_inline struct probe_slot *slot_add(void *map, const struct probe_slot *e,
+						   __u64 bytes, __u32 packets, __u64 now)
 {
 	const __u64 *src = (const __u64 *)e->src, *dst = (const __u64 *)e->dst;
 	__u32 word = e->word & PROBE_SLOT_KEYMASK, flags = e->flags_last & 0xffff;
@@ -412,10 +367,10 @@ static __always_inline struct probe_slot *slot_add(void *map, const struct probe
 			s->ifindex = e->ifindex;
 			s->src_port = e->src_port;
 			s->dst_port = e->dst_port;
-			s->bytes = e->bytes;
+			s->bytes = bytes;
 			s->first = t;
 			s->flags_last = flags;
-			s->packets = e->packets;
+			s->packets = packets;
 			/* Published last (a full barrier): a CPU that sees
 			 * the word sees the key. */
 			__sync_lock_test_and_set(&s->word, e->word);
@@ -427,8 +382,8 @@ static __always_inline struct probe_slot *slot_add(void *map, const struct probe
 		    ss[1] != src[1] || sd[1] != dst[1] || s->ifindex != e->ifindex ||
 		    s->src_port != e->src_port || s->dst_port != e->dst_port)
 			continue;
-		__sync_fetch_and_add(&s->bytes, e->bytes);
-		if (__sync_fetch_and_add(&s->packets, e->packets) == 0) {
+		__sync_fetch_and_add(&s->bytes, bytes);
+		if (__sync_fetch_and_add(&s->packets, packets) == 0) {
 			/* The first packet since a FIN/RST emptied the slot:
 			 * a new piece of the flow starts. */
 			s->first = t;
@@ -449,7 +404,8 @@ static __always_inline struct probe_slot *slot_add(void *map, const struct probe
 
 /* No room near the key's slot: user space counts the packets from the
  * ring. */
-static __always_inline void map_full(const struct probe_slot *e, __u64 now)
+static __always_inline void map_full(const struct probe_slot *e, __u64 bytes, __u32 packets,
+				     __u64 now)
 {
 	struct probe_overflow *o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
 
@@ -466,8 +422,8 @@ static __always_inline void map_full(const struct probe_slot *e, __u64 now)
 	o->key.direction = e->word >> PROBE_SLOT_DIR & 1;
 	o->key.ip_version = e->word & PROBE_SLOT_V6 ? 6 : 4;
 	o->key.proto = e->word >> 16;
-	o->value.bytes = e->bytes;
-	o->value.packets = e->packets;
+	o->value.bytes = bytes;
+	o->value.packets = packets;
 	o->value.first_ns = now - (__u16)((__u16)now - (e->flags_last >> 16));
 	o->value.last_ns = o->value.first_ns;
 	o->value.tcp_flags = e->flags_last & 0xffff;
@@ -477,6 +433,19 @@ static __always_inline void map_full(const struct probe_slot *e, __u64 now)
 	stat(PROBE_STAT_MAP_FULL);
 }
 
+/* Makes a staged entry's claim word visible after the rest of the entry:
+ * a CPU that reads the word (atomically, flow_end()) sees the key. x86
+ * keeps stores in order, so a compiler barrier is enough there. */
+static __always_inline void stage_publish(__u64 *word, __u64 v)
+{
+#if defined(__TARGET_ARCH_x86)
+	barrier();
+	*(volatile __u64 *)word = v;
+#else
+	__sync_lock_test_and_set(word, v);
+#endif
+}
+
 struct flush_ctx {
 	void *map;
 	__u64 now;
@@ -484,17 +453,25 @@ struct flush_ctx {
 };
 
 /* One staged packet into its slot: a bpf_loop() callback, so that the
- * verifier looks at slot_add() once, not once per staged packet. */
+ * verifier looks at slot_add() once, not once per staged packet. The
+ * entry's claim word is taken by an exchange: a FIN on another CPU may have
+ * taken it first (flow_end()), and then it is in the FIN's record. */
 static long flush_one(__u32 i, void *arg)
 {
 	struct flush_ctx *c = arg;
 	__u32 k = c->base + i;
 	struct probe_slot *e = bpf_map_lookup_elem(c->map, &k);
+	__u64 w;
 
-	if (e && !slot_add(c->map, e, c->now)) {
+	if (!e)
+		return 0;
+	w = __sync_lock_test_and_set(&e->bytes, 0);
+	if (!w)
+		return 0;
+	if (!slot_add(c->map, e, PROBE_STAGED_BYTES(w), PROBE_STAGED_PACKETS(w), c->now)) {
 		/* Counted when staged; an outcome per packet (probe.h). */
 		unstat(PROBE_STAT_COUNTED);
-		map_full(e, c->now);
+		map_full(e, PROBE_STAGED_BYTES(w), PROBE_STAGED_PACKETS(w), c->now);
 	}
 	return 0;
 }
@@ -525,13 +502,157 @@ static __always_inline void flush(void *map, __u32 base, __u32 n, __u64 now)
 	bpf_loop(n < PROBE_STAGE ? n : PROBE_STAGE, flush_one, &c, 0);
 }
 
+/* A FIN's flow, and what it took from other CPUs' stages (claim_cpu()). */
+struct claim_ctx {
+	void *map;
+	__u64 src[2], dst[2];
+	__u32 ifindex, ports, word, hash;
+	__u32 bit; /* of the hash in a stage's summary (probe.h) */
+	__u32 cpu; /* the FIN's: its own stage is flushed already */
+	__u64 now;
+	__u64 bytes, packets, first; /* taken; first: jiffies of the oldest */
+	__u32 flags;
+	__u8 tos; /* of the oldest */
+};
+
+/* A FIN's CPU takes the packets of its flow that CPU `i` staged and has not
+ * added to the slots yet (a bpf_loop() callback, over the CPUs). Each
+ * staged entry goes to one side only: a compare-and-exchange of its claim
+ * word to 0 here, an exchange to 0 by its own CPU's flush. The word holds
+ * a per-CPU sequence number, so a word read here and taken later is the
+ * same entry (the CPU never writes an entry whose word is not 0), and its
+ * key, read in between, is that entry's. */
+static long claim_cpu(__u32 i, void *arg)
+{
+	struct claim_ctx *c = arg;
+	__u32 h, n, k;
+	struct probe_slot *hdr;
+
+	if (i == c->cpu)
+		return 0;
+	h = slot_mask + 1 + i * (PROBE_STAGE + 1);
+	hdr = bpf_map_lookup_elem(c->map, &h);
+	if (!hdr || !(*(volatile __u32 *)&hdr->first & c->bit))
+		return 0; /* nothing of this hash staged there */
+	n = *(volatile __u32 *)&hdr->packets;
+	for (k = 0; k < PROBE_STAGE && k < n; k++) {
+		__u32 idx = h + 1 + k;
+		struct probe_slot *e = bpf_map_lookup_elem(c->map, &idx);
+		const __u64 *es, *ed;
+		__u64 w, t;
+
+		if (!e)
+			break;
+		if (e->first != c->hash)
+			continue;
+		/* An atomic read (a full barrier): the key after it is the
+		 * one the word was published with. */
+		w = __sync_val_compare_and_swap(&e->bytes, 0, 0);
+		if (!w)
+			continue;
+		es = (const __u64 *)e->src;
+		ed = (const __u64 *)e->dst;
+		if ((e->word & PROBE_SLOT_KEYMASK) != c->word || es[0] != c->src[0] ||
+		    ed[0] != c->dst[0] || es[1] != c->src[1] || ed[1] != c->dst[1] ||
+		    e->ifindex != c->ifindex ||
+		    (e->src_port | (__u32)e->dst_port << 16) != c->ports)
+			continue;
+		if (__sync_val_compare_and_swap(&e->bytes, w, 0) != w)
+			continue; /* its CPU flushed it meanwhile */
+		c->bytes += PROBE_STAGED_BYTES(w);
+		c->packets += PROBE_STAGED_PACKETS(w);
+		c->flags |= e->flags_last & 0xffff;
+		t = c->now - (__u16)((__u16)c->now - (e->flags_last >> 16));
+		if (t < c->first) {
+			c->first = t;
+			c->tos = e->word >> 24;
+		}
+	}
+	return 0;
+}
+
+/* A TCP FIN or RST ended the flow: what its slot holds goes to user space
+ * now, so the flow is exported within ~150 ms rather than at the next drain
+ * (which can then be rare). The slot is emptied by atomic exchanges, not
+ * freed: a CPU adding to it at the same time still holds a pointer to it,
+ * and each of its adds lands either before an exchange (in this event) or
+ * after (in the slot, drained later): the counts add up exactly. Packets
+ * are taken before bytes and added after them, so a slot left with bytes
+ * always has packets too. With batch-packets, the packets of the flow that
+ * other CPUs staged (a sending thread that moved) are taken from their
+ * stages too (claim_cpu()): the record holds the flow up to its FIN. When
+ * the ring is full the flow just stays in the slot and the stages, for the
+ * next drain. Times in the event are jiffies. `e` is the FIN's packet
+ * (entry_of()), `s` its slot. */
+static __always_inline void flow_end(void *map, const struct pkt *p, const struct probe_slot *e,
+				     struct probe_slot *s, __u32 cpu, __u64 now)
+{
+	struct probe_overflow *o = bpf_ringbuf_reserve(&overflow, sizeof(*o), 0);
+	__u64 first;
+	__u32 fl;
+
+	if (!o)
+		return;
+	event_fill(o, p, PROBE_EVENT_FLOW_END);
+	o->value.packets = __sync_lock_test_and_set(&s->packets, 0);
+	o->value.bytes = __sync_lock_test_and_set(&s->bytes, 0);
+	fl = __sync_lock_test_and_set(&s->flags_last, 0);
+	o->value.tcp_flags = fl & 0xffff;
+	first = o->value.packets ? now - (__u32)((__u32)now - s->first) : now;
+	o->value.tos = *slot_tos(s);
+	if (stage_cpus > 1) {
+		const __u64 *src = (const __u64 *)e->src, *dst = (const __u64 *)e->dst;
+		struct claim_ctx c = {
+		    .map = map,
+		    .src = {src[0], src[1]},
+		    .dst = {dst[0], dst[1]},
+		    .ifindex = e->ifindex,
+		    .ports = e->src_port | (__u32)e->dst_port << 16,
+		    .word = e->word & PROBE_SLOT_KEYMASK,
+		    .hash = e->first,
+		    .bit = PROBE_STAGE_BIT(e->first),
+		    .cpu = cpu,
+		    .now = now,
+		    .first = first,
+		    .tos = o->value.tos,
+		};
+
+		bpf_loop(stage_cpus, claim_cpu, &c, 0);
+		o->value.packets += c.packets;
+		o->value.bytes += c.bytes;
+		o->value.tcp_flags |= c.flags;
+		first = c.first;
+		o->value.tos = c.tos;
+	}
+	o->value.first_ns = first;
+	o->value.last_ns = now;
+	if (!o->value.packets && !o->value.bytes) {
+		/* Another CPU's FIN took it all. */
+		bpf_ringbuf_discard(o, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	/* A wakeup per ended connection would cost user space more than the
+	 * rare drain saves: at most one per flow_end_wakeup_jiffies; user
+	 * space looks again 150 ms after any record, which catches those
+	 * submitted in between. Sooner when the ring fills up: map-full
+	 * packets need its room. */
+	if (now - flow_end_wakeup_at >= flow_end_wakeup_jiffies ||
+	    bpf_ringbuf_query(&overflow, BPF_RB_AVAIL_DATA) >
+		bpf_ringbuf_query(&overflow, BPF_RB_RING_SIZE) / 4) {
+		flow_end_wakeup_at = now;
+		bpf_ringbuf_submit(o, BPF_RB_FORCE_WAKEUP);
+	} else {
+		bpf_ringbuf_submit(o, BPF_RB_NO_WAKEUP);
+	}
+}
+
 /* Adds `packets` packets of `bytes` IP bytes to the packet's flow. A CPU
  * stages packets in its own part of the table (after the slots:
- * PROBE_STAGE + 1 slots per CPU, the first with the count in `packets`)
- * and adds PROBE_STAGE of them to their slots at once (flush()); user
- * space drains what is staged with the slots, so every packet is counted
- * once, in a slot or a stage. A TCP FIN or RST flushes the stage, then goes
- * to its slot at once (flow_end()). */
+ * PROBE_STAGE + 1 slots per CPU, the first a header, probe.h) and adds
+ * PROBE_STAGE of them to their slots at once (flush()); user space drains
+ * what is staged with the slots, so every packet is counted once, in a slot
+ * or a stage. A TCP FIN or RST flushes the stage, then goes to its slot at
+ * once, taking what other CPUs staged of its flow (flow_end()). */
 static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 {
 	/* Jiffies: tick resolution is enough for IPFIX milliseconds and the
@@ -555,35 +676,46 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 		n = hdr->packets;
 		if (n >= PROBE_STAGE)
 			n = 0; /* cannot be: the count stays below */
-		if (!ends) {
+		if (!ends && bytes <= 0xffffffffull && packets <= 0xffff) {
 			__u32 k = hidx + 1 + n;
 
 			e = bpf_map_lookup_elem(map, &k);
 			if (e) {
-				entry_of(e, p, bytes, packets, now);
+				__u64 seq = hdr->bytes + 1;
+
+				hdr->bytes = seq;
+				entry_of(e, p, now);
+				stage_publish(&e->bytes, PROBE_STAGED_WORD(bytes, packets, seq));
+				hdr->first |= PROBE_STAGE_BIT(e->first);
 				stat(PROBE_STAT_COUNTED);
 				if (n + 1 < PROBE_STAGE) {
 					hdr->packets = n + 1;
 					return;
 				}
-				hdr->packets = 0;
+				/* The count and summary stay until the
+				 * entries are in their slots: a FIN on
+				 * another CPU can still take them. */
+				hdr->packets = PROBE_STAGE;
 				flush(map, hidx + 1, PROBE_STAGE, now);
+				hdr->packets = 0;
+				hdr->first = 0;
 				return;
 			}
-		} else if (n) {
-			hdr->packets = 0;
+		} else if (ends && n) {
 			flush(map, hidx + 1, n, now);
+			hdr->packets = 0;
+			hdr->first = 0;
 		}
 	}
-	entry_of(&local, p, bytes, packets, now);
-	e = slot_add(map, &local, now);
+	entry_of(&local, p, now);
+	e = slot_add(map, &local, bytes, (__u32)packets, now);
 	if (!e) {
-		map_full(&local, now);
+		map_full(&local, bytes, (__u32)packets, now);
 		return;
 	}
 	stat(PROBE_STAT_COUNTED);
 	if (ends)
-		flow_end(p, e, now);
+		flow_end(map, p, &local, e, cpu, now);
 }
 
 static __always_inline int meter_skb(struct __sk_buff *skb, __u8 direction)

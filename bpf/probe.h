@@ -53,8 +53,14 @@ struct probe_flow_value {
  * `word` set) and stays until user space swaps the table out and empties
  * it; two CPUs taking a slot for the same new flow at once make two slots of
  * one key, which user space adds up. After the 2^n slots, each CPU has
- * PROBE_STAGE + 1 of its own: a count (in `packets`), then the packets it
- * staged (probe.bpf.c: account()). */
+ * PROBE_STAGE + 1 of its own (probe.bpf.c: account()): a header (`packets`
+ * the count staged, `first` a summary of their hashes, PROBE_STAGE_BIT(),
+ * `bytes` the CPU's staging sequence), then the packets it staged: key and
+ * tos as in a slot, `first` the key's hash, `flags_last` tcp flags | the
+ * jiffies' low 16 bits << 16, and in `bytes` a claim word,
+ * PROBE_STAGED_WORD(), that whoever adds the packet somewhere (its CPU's
+ * flush, or a FIN on another CPU) takes by an atomic exchange: 0 once
+ * taken. */
 struct probe_slot {
 	__u8 src[16]; /* as in probe_flow_key */
 	__u8 dst[16];
@@ -78,12 +84,21 @@ struct probe_slot {
 /* Packets a CPU stages before adding them to their slots together: a table
  * of 2^n slots has (PROBE_STAGE + 1) more per CPU after them (probe.bpf.c:
  * account()). */
-#define PROBE_STAGE	   16
-#define PROBE_SLOT_INUSE   (1u << 15) /* in `word` of every taken slot */
-#define PROBE_SLOT_V6	   (1u << 13)
-#define PROBE_SLOT_DIR	   12 /* shift of direction in `word` */
-#define PROBE_SLOT_KEYMASK 0x00ffffffu
-#define PROBE_SLOT_BUSY	   0xffffffffu /* being filled: never a key (bit 14 is 0 in those) */
+#define PROBE_STAGE 16
+/* A staged packet's claim word: its IP bytes (32 bits), packets (16) and
+ * its CPU's staging sequence (16 bits: a word read, then taken by a
+ * compare-and-exchange, is still the same entry). Never 0 (packets >= 1). */
+#define PROBE_STAGED_WORD(bytes, packets, seq)                                                     \
+	((__u64)(bytes) | (__u64)(packets) << 32 | (__u64)((seq)&0xffff) << 48)
+#define PROBE_STAGED_BYTES(w)	(__u32)((w)&0xffffffffull)
+#define PROBE_STAGED_PACKETS(w) (__u32)((w) >> 32 & 0xffff)
+/* The bit a staged packet's hash sets in its stage header's summary. */
+#define PROBE_STAGE_BIT(hash) (1u << ((hash) >> 27))
+#define PROBE_SLOT_INUSE      (1u << 15) /* in `word` of every taken slot */
+#define PROBE_SLOT_V6	      (1u << 13)
+#define PROBE_SLOT_DIR	      12 /* shift of direction in `word` */
+#define PROBE_SLOT_KEYMASK    0x00ffffffu
+#define PROBE_SLOT_BUSY	      0xffffffffu /* being filled: never a key (bit 14 is 0 in those) */
 
 /* What a ring buffer event is. */
 enum probe_event_kind {

@@ -3,8 +3,10 @@
  *   probe_traffic sink PORT...                 UDP and TCP sinks ([::], dual stack)
  *   probe_traffic udp DST PORT COUNT SIZE SPORT [PPS]   one flow: COUNT datagrams
  *   probe_traffic flows DST PORT NFLOWS COUNT SIZE      NFLOWS flows (ports PORT..)
- *   probe_traffic tcp DST PORT COUNT SIZE [rst]         one connection, COUNT writes,
- *       closed with FIN (both ways), or with "rst" by a RST once all is acked
+ *   probe_traffic tcp DST PORT COUNT SIZE [rst|hop]     one connection, COUNT writes,
+ *       closed with FIN (both ways), or with "rst" by a RST once all is acked;
+ *       "hop": the first half of the writes on CPU 0, the rest and the FIN on
+ *       CPU 1 (a sending thread that moves: its packets on two CPUs)
  *   probe_traffic vlan IFACE VID SRC DST PORT COUNT SIZE SPORT
  *       COUNT IPv4/UDP frames tagged 802.1Q VID, written on IFACE by a packet
  *       socket (the tag in the frame, as no VLAN device is needed)
@@ -17,6 +19,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +156,18 @@ static int udp(const char *dst, unsigned port, unsigned nflows, unsigned long co
 	return 0;
 }
 
+/* Runs the calling thread on `cpu` only. */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		perror("probe_traffic: sched_setaffinity");
+}
+
+/* rst: 1 = close with a RST, 2 = "hop" (see the top). */
 static int tcp(const char *dst, unsigned port, unsigned long count, unsigned size, int rst)
 {
 	struct sockaddr_storage to;
@@ -167,8 +182,14 @@ static int tcp(const char *dst, unsigned port, unsigned long count, unsigned siz
 		return 1;
 	}
 	memset(buf, 't', sizeof(buf));
+	if (rst == 2)
+		pin(0);
 	for (unsigned long i = 0; i < count; i++) {
-		ssize_t w = write(fd, buf, size);
+		ssize_t w;
+
+		if (rst == 2 && i == count / 2)
+			pin(1);
+		w = write(fd, buf, size);
 
 		if (w < 0) {
 			perror("probe_traffic: write");
@@ -176,7 +197,7 @@ static int tcp(const char *dst, unsigned port, unsigned long count, unsigned siz
 		}
 		total += (unsigned long)w;
 	}
-	if (rst) {
+	if (rst == 1) {
 		/* Every byte acked first (a RST drops what is queued), then
 		 * SO_LINGER 0: close() sends a RST instead of a FIN. */
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -268,9 +289,11 @@ int main(int argc, char **argv)
 	if (argc == 7 && !strcmp(argv[1], "flows"))
 		return udp(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]),
 			   strtoul(argv[5], NULL, 10), (unsigned)atoi(argv[6]), 0, 0);
-	if ((argc == 6 || (argc == 7 && !strcmp(argv[6], "rst"))) && !strcmp(argv[1], "tcp"))
+	if ((argc == 6 || (argc == 7 && (!strcmp(argv[6], "rst") || !strcmp(argv[6], "hop")))) &&
+	    !strcmp(argv[1], "tcp"))
 		return tcp(argv[2], (unsigned)atoi(argv[3]), strtoul(argv[4], NULL, 10),
-			   (unsigned)atoi(argv[5]), argc == 7);
+			   (unsigned)atoi(argv[5]),
+			   argc == 7 ? (strcmp(argv[6], "rst") ? 2 : 1) : 0);
 	if (argc == 10 && !strcmp(argv[1], "vlan"))
 		return vlan(argv[2], (unsigned)atoi(argv[3]), argv[4], argv[5],
 			    (unsigned)atoi(argv[6]), strtoul(argv[7], NULL, 10),

@@ -70,4 +70,5 @@ void probe_config_defaults(struct probe_config *cfg)
 	/* Lists get no defaults (the binder replaces them); numbers left at 0
 	 * take their defaults in probe_new(). */
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->batch_packets = 1;
 }
