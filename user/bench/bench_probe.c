@@ -375,7 +375,8 @@ static void usage(FILE *out, const void *ctx)
 {
 	(void)ctx;
 	fprintf(out, "usage: weir bench probe [--count N] [--size BYTES] [--flows N] [--rate PPS]\n"
-		     "                        [--seconds S] [--runs N] [--drain-interval MS]\n\n"
+		     "                        [--seconds S] [--runs N] [--drain-interval MS]\n"
+		     "                        [--batch-packets on|off|both]\n\n"
 		     "UDP datagrams/s one sender reaches on a veth pair without and with the\n"
 		     "probe (best of --runs each; --count datagrams of --size bytes per run;\n"
 		     "sender on CPU 0, receiver on CPU 1), the probe's programs' ns/packet\n"
@@ -384,7 +385,9 @@ static void usage(FILE *out, const void *ctx)
 		     "then the probe's exporter CPU and softflowd's on the same traffic: --flows\n"
 		     "concurrent flows at --rate datagrams/s for --seconds. The probe drains\n"
 		     "its kernel map every --drain-interval ms (default: probe.drain-interval's,\n"
-		     "a third of the idle timeout, at most 5 s).\n");
+		     "a third of the idle timeout, at most 5 s). --batch-packets on, off or\n"
+		     "both (the default): the throughput rounds with probe.batch-packets on\n"
+		     "(the default), off, or both.\n");
 }
 
 int bench_probe_main(int argc, char **argv)
@@ -397,12 +400,14 @@ int bench_probe_main(int argc, char **argv)
 	    {"seconds", required_argument, NULL, 't'},
 	    {"runs", required_argument, NULL, 'k'},
 	    {"drain-interval", required_argument, NULL, 'd'},
+	    {"batch-packets", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct bench b = {.fd_s = -1, .fd_r = -1, .fd_orig = -1};
 	uint64_t count = 2000000;
 	unsigned seconds = 10, runs = 3, rate = 100000;
+	int modes = 3; /* bit 0: batch-packets on (the default), bit 1: off */
 	double best_off = 0, best_on = 0, worst_off = 0, worst_on = 0, best_ns = 0, worst_ns = 0,
 	       floor_ns = 0, secs, cpu0, cpu1, sf0, sf1, wall;
 	struct collector cp = {.b = &b, .fd = -1, .packets = &b.probe_packets},
@@ -441,12 +446,19 @@ int bench_probe_main(int argc, char **argv)
 		case 'd':
 			b.drain_ms = (unsigned)atoi(optarg);
 			break;
+		case 'b':
+			modes = !strcmp(optarg, "on")	  ? 1
+				: !strcmp(optarg, "off")  ? 2
+				: !strcmp(optarg, "both") ? 3
+							  : 0;
+			break;
 		}
 	}
 	if (c == CLI_OPTS_EXIT)
 		return o.status;
 	if (!count || !b.flows || b.flows > 65000 || b.size < 1 || b.size > 1400 || !rate ||
-	    !seconds || !runs || (b.drain_ms && (b.drain_ms < 10 || b.drain_ms > 60000))) {
+	    !seconds || !runs || !modes ||
+	    (b.drain_ms && (b.drain_ms < 10 || b.drain_ms > 60000))) {
 		return cli_opts_usage_error(&o);
 	}
 	if (setup(&b) < 0) {
@@ -459,12 +471,14 @@ int bench_probe_main(int argc, char **argv)
 	 * run with the probe that gives the programs' ns/packet. */
 	b.count = count;
 	b.rate = 0;
-	/* Both ways of the kernel table: each packet added at once (the
-	 * default), and probe.batch-packets. */
+	/* Both ways of the kernel table (--batch-packets): CPUs staging
+	 * packets (the default), and each packet added at once. */
 	for (int mode = 0; mode < 2; mode++) {
-		const char *m = mode ? "batch-packets on" : "batch-packets off (default)";
+		const char *m = mode ? "batch-packets off" : "batch-packets on (default)";
 
-		b.batch_packets = mode;
+		if (!(modes & 1 << mode))
+			continue;
+		b.batch_packets = !mode;
 		best_off = best_on = worst_off = worst_on = best_ns = worst_ns = 0;
 		for (unsigned i = 0; i < runs; i++) {
 			double ns, off = rate_run(&b, 0, &secs, &ns),
@@ -534,7 +548,9 @@ int bench_probe_main(int argc, char **argv)
 			       100.0 * (best_ns - floor_ns) * best_off / 1e9);
 	}
 
-	/* CPU and counts at a fixed rate, probe and softflowd together. */
+	/* CPU and counts at a fixed rate, probe and softflowd together; the
+	 * probe as configured by default. */
+	b.batch_packets = 1;
 	if (b.drain_ms)
 		snprintf(drain, sizeof(drain), "%u ms", b.drain_ms);
 	else

@@ -20,7 +20,8 @@ enum probe_attach_mode {
 	PROBE_ATTACH_XDP,    /* XDP link on ingress (egress is not metered) */
 };
 
-/* The `probe:` section. Zero means "the default" for every number. */
+/* The `probe:` section. Zero means "the default" for every number;
+ * probe_config_defaults() sets the rest (batch_packets). */
 struct probe_config {
 	struct config_list interfaces; /* char * names; none = every non-loopback one */
 	struct config_list collectors; /* char * "host:port", "[v6]:port"; required */
@@ -37,9 +38,9 @@ struct probe_config {
 	uint64_t ring_buffer;	       /* bytes of the overflow ring buffer; default 1 MiB */
 	/* batch-packets: each CPU stages 16 packets, then adds them to the
 	 * table together (about half the kernel cost per packet with many
-	 * flows); the packets of a flow staged on another CPU when its FIN or
-	 * RST comes are exported with the next drain instead of in the FIN's
-	 * record (totals stay exact). Off by default. */
+	 * flows); a FIN or RST takes what other CPUs staged of its flow into
+	 * its record. On by default (probe_config_defaults()); 0 = every
+	 * packet straight to its slot. */
 	int batch_packets;
 };
 
