@@ -433,16 +433,16 @@ static __always_inline void map_full(const struct probe_slot *e, __u64 bytes, __
 	stat(PROBE_STAT_MAP_FULL);
 }
 
-/* Makes a staged entry's claim word visible after the rest of the entry:
- * a CPU that reads the word (atomically, flow_end()) sees the key. x86
- * keeps stores in order, so a compiler barrier is enough there. */
-static __always_inline void stage_publish(__u64 *word, __u64 v)
+/* Sets a stage's count once the entries below it are written: a CPU that
+ * reads the count (after an atomic, claim_cpu()) sees them. x86 keeps
+ * stores in order, so a compiler barrier is enough there. */
+static __always_inline void stage_count(struct probe_slot *hdr, __u32 n)
 {
 #if defined(__TARGET_ARCH_x86)
 	barrier();
-	*(volatile __u64 *)word = v;
+	*(volatile __u32 *)&hdr->packets = n;
 #else
-	__sync_lock_test_and_set(word, v);
+	__sync_lock_test_and_set(&hdr->packets, n);
 #endif
 }
 
@@ -450,40 +450,44 @@ struct flush_ctx {
 	void *map;
 	__u64 now;
 	__u32 base;
+	__u32 claimed; /* entries a FIN on another CPU took (a bit each) */
 };
 
 /* One staged packet into its slot: a bpf_loop() callback, so that the
- * verifier looks at slot_add() once, not once per staged packet. The
- * entry's claim word is taken by an exchange: a FIN on another CPU may have
- * taken it first (flow_end()), and then it is in the FIN's record. */
+ * verifier looks at slot_add() once, not once per staged packet. */
 static long flush_one(__u32 i, void *arg)
 {
 	struct flush_ctx *c = arg;
 	__u32 k = c->base + i;
-	struct probe_slot *e = bpf_map_lookup_elem(c->map, &k);
-	__u64 w;
+	struct probe_slot *e;
 
-	if (!e)
-		return 0;
-	w = __sync_lock_test_and_set(&e->bytes, 0);
-	if (!w)
-		return 0;
-	if (!slot_add(c->map, e, PROBE_STAGED_BYTES(w), PROBE_STAGED_PACKETS(w), c->now)) {
+	if (c->claimed & 1u << (i & 31))
+		return 0; /* in a FIN's record (flow_end()) */
+	e = bpf_map_lookup_elem(c->map, &k);
+	if (e && !slot_add(c->map, e, e->bytes, e->packets, c->now)) {
 		/* Counted when staged; an outcome per packet (probe.h). */
 		unstat(PROBE_STAT_COUNTED);
-		map_full(e, PROBE_STAGED_BYTES(w), PROBE_STAGED_PACKETS(w), c->now);
+		map_full(e, e->bytes, e->packets, c->now);
 	}
 	return 0;
 }
 
-/* Adds the `n` packets a CPU staged (from index `base`) to their slots.
- * First a load of each one's slot, nothing depending on it: the CPU has
- * all the cache misses in flight at once, rather than one after the other
- * (each packet's slot is a miss when the flows are many). */
-static __always_inline void flush(void *map, __u32 base, __u32 n, __u64 now)
+/* Adds the `n` packets a CPU staged (after its header `hdr`, at index
+ * `base`) to their slots; the caller has set the count to 0 already. One
+ * exchange of the header's claim word starts a new generation: from then
+ * on no FIN on another CPU can take any of these (claim_cpu()), and it
+ * tells which ones a FIN took before. Then a load of each one's slot,
+ * nothing depending on it: the CPU has all the cache misses in flight at
+ * once, rather than one after the other (each packet's slot is a miss when
+ * the flows are many). */
+static __always_inline void flush(void *map, struct probe_slot *hdr, __u32 base, __u32 n, __u64 now)
 {
 	struct flush_ctx c = {.map = map, .now = now, .base = base};
+	__u64 gen = hdr->bytes >> 32; /* only this CPU changes it */
 	__u32 i, acc = 0;
+
+	barrier(); /* the count set to 0 before */
+	c.claimed = (__u32)__sync_lock_test_and_set(&hdr->bytes, (gen + 1) << 32) & 0xffff;
 
 	for (i = 0; i < PROBE_STAGE && i < n; i++) {
 		__u32 k = base + i, j;
@@ -517,16 +521,20 @@ struct claim_ctx {
 
 /* A FIN's CPU takes the packets of its flow that CPU `i` staged and has not
  * added to the slots yet (a bpf_loop() callback, over the CPUs). Each
- * staged entry goes to one side only: a compare-and-exchange of its claim
- * word to 0 here, an exchange to 0 by its own CPU's flush. The word holds
- * a per-CPU sequence number, so a word read here and taken later is the
- * same entry (the CPU never writes an entry whose word is not 0), and its
- * key, read in between, is that entry's. */
+ * staged entry goes to one side only: a FIN sets its bit in the stage's
+ * claim word by compare-and-exchange, within the generation it read; the
+ * CPU's flush starts a new generation by an exchange (flush()), which
+ * makes any later compare-and-exchange of the old one fail, and skips the
+ * entries claimed before. The CPU writes an entry only above its count and
+ * sets the count to 0 before a new generation, so what is read here below
+ * the count, between the claim word and a successful compare-and-exchange
+ * of it, is that generation's and stays so. */
 static long claim_cpu(__u32 i, void *arg)
 {
 	struct claim_ctx *c = arg;
 	__u32 h, n, k;
 	struct probe_slot *hdr;
+	__u64 w;
 
 	if (i == c->cpu)
 		return 0;
@@ -534,21 +542,21 @@ static long claim_cpu(__u32 i, void *arg)
 	hdr = bpf_map_lookup_elem(c->map, &h);
 	if (!hdr || !(*(volatile __u32 *)&hdr->first & c->bit))
 		return 0; /* nothing of this hash staged there */
+	/* An atomic read (a full barrier): the count and the entries after
+	 * it are at least as new as the generation. */
+	w = __sync_val_compare_and_swap(&hdr->bytes, 0, 0);
 	n = *(volatile __u32 *)&hdr->packets;
+	barrier();
 	for (k = 0; k < PROBE_STAGE && k < n; k++) {
 		__u32 idx = h + 1 + k;
 		struct probe_slot *e = bpf_map_lookup_elem(c->map, &idx);
 		const __u64 *es, *ed;
-		__u64 w, t;
+		__u64 t, v, bytes;
+		__u32 packets, fl, word;
 
 		if (!e)
 			break;
-		if (e->first != c->hash)
-			continue;
-		/* An atomic read (a full barrier): the key after it is the
-		 * one the word was published with. */
-		w = __sync_val_compare_and_swap(&e->bytes, 0, 0);
-		if (!w)
+		if (e->first != c->hash || w & 1u << k)
 			continue;
 		es = (const __u64 *)e->src;
 		ed = (const __u64 *)e->dst;
@@ -557,15 +565,29 @@ static long claim_cpu(__u32 i, void *arg)
 		    e->ifindex != c->ifindex ||
 		    (e->src_port | (__u32)e->dst_port << 16) != c->ports)
 			continue;
-		if (__sync_val_compare_and_swap(&e->bytes, w, 0) != w)
-			continue; /* its CPU flushed it meanwhile */
-		c->bytes += PROBE_STAGED_BYTES(w);
-		c->packets += PROBE_STAGED_PACKETS(w);
-		c->flags |= e->flags_last & 0xffff;
-		t = c->now - (__u16)((__u16)c->now - (e->flags_last >> 16));
+		/* Read before the claim: once claimed, its CPU skips it at its
+		 * next flush and may write a new packet there. */
+		bytes = e->bytes;
+		packets = e->packets;
+		fl = e->flags_last;
+		word = e->word;
+		barrier();
+		v = __sync_val_compare_and_swap(&hdr->bytes, w, w | 1u << k);
+		if (v != w && v >> 32 == w >> 32 && !(v & 1u << k)) {
+			/* Another FIN took another entry meanwhile. */
+			w = v;
+			v = __sync_val_compare_and_swap(&hdr->bytes, w, w | 1u << k);
+		}
+		if (v != w)
+			break; /* a new generation: its CPU flushed them */
+		w |= 1u << k;
+		c->bytes += bytes;
+		c->packets += packets;
+		c->flags |= fl & 0xffff;
+		t = c->now - (__u16)((__u16)c->now - (fl >> 16));
 		if (t < c->first) {
 			c->first = t;
-			c->tos = e->word >> 24;
+			c->tos = word >> 24;
 		}
 	}
 	return 0;
@@ -676,35 +698,31 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 		n = hdr->packets;
 		if (n >= PROBE_STAGE)
 			n = 0; /* cannot be: the count stays below */
-		if (!ends && bytes <= 0xffffffffull && packets <= 0xffff) {
+		if (!ends) {
 			__u32 k = hidx + 1 + n;
 
 			e = bpf_map_lookup_elem(map, &k);
 			if (e) {
-				__u64 seq = hdr->bytes + 1;
-
-				hdr->bytes = seq;
 				entry_of(e, p, now);
-				stage_publish(&e->bytes, PROBE_STAGED_WORD(bytes, packets, seq));
+				e->bytes = bytes;
+				e->packets = packets;
 				hdr->first |= PROBE_STAGE_BIT(e->first);
 				stat(PROBE_STAT_COUNTED);
 				if (n + 1 < PROBE_STAGE) {
-					hdr->packets = n + 1;
+					stage_count(hdr, n + 1);
 					return;
 				}
-				/* The count and summary stay until the
-				 * entries are in their slots: a FIN on
-				 * another CPU can still take them. */
-				hdr->packets = PROBE_STAGE;
-				flush(map, hidx + 1, PROBE_STAGE, now);
-				hdr->packets = 0;
+				/* Count 0 before the new generation
+				 * (claim_cpu()). */
+				stage_count(hdr, 0);
 				hdr->first = 0;
+				flush(map, hdr, hidx + 1, PROBE_STAGE, now);
 				return;
 			}
 		} else if (ends && n) {
-			flush(map, hidx + 1, n, now);
-			hdr->packets = 0;
+			stage_count(hdr, 0);
 			hdr->first = 0;
+			flush(map, hdr, hidx + 1, n, now);
 		}
 	}
 	entry_of(&local, p, now);

@@ -55,12 +55,10 @@ struct probe_flow_value {
  * one key, which user space adds up. After the 2^n slots, each CPU has
  * PROBE_STAGE + 1 of its own (probe.bpf.c: account()): a header (`packets`
  * the count staged, `first` a summary of their hashes, PROBE_STAGE_BIT(),
- * `bytes` the CPU's staging sequence), then the packets it staged: key and
- * tos as in a slot, `first` the key's hash, `flags_last` tcp flags | the
- * jiffies' low 16 bits << 16, and in `bytes` a claim word,
- * PROBE_STAGED_WORD(), that whoever adds the packet somewhere (its CPU's
- * flush, or a FIN on another CPU) takes by an atomic exchange: 0 once
- * taken. */
+ * `bytes` the claim word: a generation << 32 | a bit per entry a FIN on
+ * another CPU took), then the packets it staged: as in a slot, but `first`
+ * is the key's hash and `flags_last` tcp flags | the jiffies' low 16 bits
+ * << 16. */
 struct probe_slot {
 	__u8 src[16]; /* as in probe_flow_key */
 	__u8 dst[16];
@@ -85,13 +83,6 @@ struct probe_slot {
  * of 2^n slots has (PROBE_STAGE + 1) more per CPU after them (probe.bpf.c:
  * account()). */
 #define PROBE_STAGE 16
-/* A staged packet's claim word: its IP bytes (32 bits), packets (16) and
- * its CPU's staging sequence (16 bits: a word read, then taken by a
- * compare-and-exchange, is still the same entry). Never 0 (packets >= 1). */
-#define PROBE_STAGED_WORD(bytes, packets, seq)                                                     \
-	((__u64)(bytes) | (__u64)(packets) << 32 | (__u64)((seq)&0xffff) << 48)
-#define PROBE_STAGED_BYTES(w)	(__u32)((w)&0xffffffffull)
-#define PROBE_STAGED_PACKETS(w) (__u32)((w) >> 32 & 0xffff)
 /* The bit a staged packet's hash sets in its stage header's summary. */
 #define PROBE_STAGE_BIT(hash) (1u << ((hash) >> 27))
 #define PROBE_SLOT_INUSE      (1u << 15) /* in `word` of every taken slot */

@@ -207,17 +207,14 @@ static void slot_to_flow(const struct probe_drain *d, const struct probe_slot *s
 	v->tos = (uint8_t)(s->word >> 24);
 }
 
-/* A staged packet (probe.bpf.c: entry_of(), bpf/probe.h): its counts are
- * in its claim word, its time is 16 bits of jiffies, at most a drain
- * interval before the pair just read. */
+/* A staged packet (probe.bpf.c: entry_of()): its time is 16 bits of
+ * jiffies, at most a drain interval before the pair just read. */
 static void stage_to_flow(const struct probe_drain *d, const struct probe_slot *e,
 			  struct probe_flow_key *k, struct probe_flow_value *v)
 {
 	uint64_t t = d->cal_jiffies - (uint16_t)((uint16_t)d->cal_jiffies - (e->flags_last >> 16));
 	struct probe_slot s = *e;
 
-	s.bytes = PROBE_STAGED_BYTES(e->bytes);
-	s.packets = PROBE_STAGED_PACKETS(e->bytes);
 	s.first = (uint32_t)t;
 	s.flags_last &= 0xffff; /* no time after the first */
 	slot_to_flow(d, &s, k, v);
@@ -261,8 +258,8 @@ int probe_drain_run(struct probe_drain *d, struct probe_table *t,
 		uint32_t staged = h->packets < PROBE_STAGE ? h->packets : PROBE_STAGE;
 
 		for (uint32_t k = 0; k < staged; k++) {
-			if (!h[1 + k].bytes)
-				continue; /* a FIN on another CPU took it (probe.bpf.c) */
+			if (h->bytes & 1u << k)
+				continue; /* a FIN on another CPU took it (bpf/probe.h) */
 			r = batch_room(d, &n, t, overflow, ctx);
 			if (r < 0)
 				return r;
