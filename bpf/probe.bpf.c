@@ -446,6 +446,33 @@ static __always_inline void stage_count(struct probe_slot *hdr, __u32 n)
 #endif
 }
 
+/* A stage header's summary of the hashes staged: 128 bits (in `src`), two
+ * per hash (probe.h). With 16 packets staged, a hash that is not there
+ * finds both its bits set about 5% of the time. */
+static __always_inline void stage_summary_add(struct probe_slot *hdr, __u32 hash)
+{
+	__u64 *sum = (__u64 *)hdr->src;
+	__u32 a = PROBE_SUM_A(hash), b = PROBE_SUM_B(hash);
+
+	sum[a >> 6 & 1] |= 1ull << (a & 63);
+	sum[b >> 6 & 1] |= 1ull << (b & 63);
+}
+
+static __always_inline void stage_summary_clear(struct probe_slot *hdr)
+{
+	__u64 *sum = (__u64 *)hdr->src;
+
+	sum[0] = 0;
+	sum[1] = 0;
+}
+
+static __always_inline int stage_summary_has(struct probe_slot *hdr, __u32 a, __u32 b)
+{
+	volatile __u64 *sum = (volatile __u64 *)hdr->src;
+
+	return (sum[a >> 6 & 1] >> (a & 63) & 1) && (sum[b >> 6 & 1] >> (b & 63) & 1);
+}
+
 struct flush_ctx {
 	void *map;
 	__u64 now;
@@ -487,7 +514,7 @@ static __always_inline void flush(void *map, struct probe_slot *hdr, __u32 base,
 	__u32 i, acc = 0;
 
 	barrier(); /* the count set to 0 before */
-	c.claimed = (__u32)__sync_lock_test_and_set(&hdr->bytes, (gen + 1) << 32) & 0xffff;
+	c.claimed = (__u32)__sync_lock_test_and_set(&hdr->bytes, (gen + 1) << 32);
 
 	for (i = 0; i < PROBE_STAGE && i < n; i++) {
 		__u32 k = base + i, j;
@@ -511,8 +538,8 @@ struct claim_ctx {
 	void *map;
 	__u64 src[2], dst[2];
 	__u32 ifindex, ports, word, hash;
-	__u32 bit; /* of the hash in a stage's summary (probe.h) */
-	__u32 cpu; /* the FIN's: its own stage is flushed already */
+	__u32 sum_a, sum_b; /* the hash's bits in a stage's summary (probe.h) */
+	__u32 cpu;	    /* the FIN's: its own stage is flushed already */
 	__u64 now;
 	__u64 bytes, packets, first; /* taken; first: jiffies of the oldest */
 	__u32 flags;
@@ -540,7 +567,7 @@ static long claim_cpu(__u32 i, void *arg)
 		return 0;
 	h = slot_mask + 1 + i * (PROBE_STAGE + 1);
 	hdr = bpf_map_lookup_elem(c->map, &h);
-	if (!hdr || !(*(volatile __u32 *)&hdr->first & c->bit))
+	if (!hdr || !stage_summary_has(hdr, c->sum_a, c->sum_b))
 		return 0; /* nothing of this hash staged there */
 	/* An atomic read (a full barrier): the count and the entries after
 	 * it are at least as new as the generation. */
@@ -632,7 +659,8 @@ static __always_inline void flow_end(void *map, const struct pkt *p, const struc
 		    .ports = e->src_port | (__u32)e->dst_port << 16,
 		    .word = e->word & PROBE_SLOT_KEYMASK,
 		    .hash = e->first,
-		    .bit = PROBE_STAGE_BIT(e->first),
+		    .sum_a = PROBE_SUM_A(e->first),
+		    .sum_b = PROBE_SUM_B(e->first),
 		    .cpu = cpu,
 		    .now = now,
 		    .first = first,
@@ -706,7 +734,7 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 				entry_of(e, p, now);
 				e->bytes = bytes;
 				e->packets = packets;
-				hdr->first |= PROBE_STAGE_BIT(e->first);
+				stage_summary_add(hdr, e->first);
 				stat(PROBE_STAT_COUNTED);
 				if (n + 1 < PROBE_STAGE) {
 					stage_count(hdr, n + 1);
@@ -715,13 +743,13 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 				/* Count 0 before the new generation
 				 * (claim_cpu()). */
 				stage_count(hdr, 0);
-				hdr->first = 0;
+				stage_summary_clear(hdr);
 				flush(map, hdr, hidx + 1, PROBE_STAGE, now);
 				return;
 			}
 		} else if (ends && n) {
 			stage_count(hdr, 0);
-			hdr->first = 0;
+			stage_summary_clear(hdr);
 			flush(map, hdr, hidx + 1, n, now);
 		}
 	}

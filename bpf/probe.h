@@ -54,11 +54,11 @@ struct probe_flow_value {
  * it; two CPUs taking a slot for the same new flow at once make two slots of
  * one key, which user space adds up. After the 2^n slots, each CPU has
  * PROBE_STAGE + 1 of its own (probe.bpf.c: account()): a header (`packets`
- * the count staged, `first` a summary of their hashes, PROBE_STAGE_BIT(),
- * `bytes` the claim word: a generation << 32 | a bit per entry a FIN on
- * another CPU took), then the packets it staged: as in a slot, but `first`
- * is the key's hash and `flags_last` tcp flags | the jiffies' low 16 bits
- * << 16. */
+ * the count staged, `src` a 128-bit summary of their hashes, PROBE_SUM_A()
+ * and PROBE_SUM_B(), `bytes` the claim word: a generation << 32 | a bit per
+ * entry a FIN on another CPU took), then the packets it staged: as in a
+ * slot, but `first` is the key's hash and `flags_last` tcp flags | the
+ * jiffies' low 16 bits << 16. */
 struct probe_slot {
 	__u8 src[16]; /* as in probe_flow_key */
 	__u8 dst[16];
@@ -82,14 +82,16 @@ struct probe_slot {
 /* Packets a CPU stages before adding them to their slots together: a table
  * of 2^n slots has (PROBE_STAGE + 1) more per CPU after them (probe.bpf.c:
  * account()). */
-#define PROBE_STAGE 16
-/* The bit a staged packet's hash sets in its stage header's summary. */
-#define PROBE_STAGE_BIT(hash) (1u << ((hash) >> 27))
-#define PROBE_SLOT_INUSE      (1u << 15) /* in `word` of every taken slot */
-#define PROBE_SLOT_V6	      (1u << 13)
-#define PROBE_SLOT_DIR	      12 /* shift of direction in `word` */
-#define PROBE_SLOT_KEYMASK    0x00ffffffu
-#define PROBE_SLOT_BUSY	      0xffffffffu /* being filled: never a key (bit 14 is 0 in those) */
+#define PROBE_STAGE 16 /* at most 32: a bit each in the claim word */
+/* The two bits (of 128) a staged packet's hash sets in its stage header's
+ * summary: a FIN reads no further in a stage without both of its own. */
+#define PROBE_SUM_A(hash)  ((hash) >> 25)
+#define PROBE_SUM_B(hash)  ((hash) >> 18 & 127)
+#define PROBE_SLOT_INUSE   (1u << 15) /* in `word` of every taken slot */
+#define PROBE_SLOT_V6	   (1u << 13)
+#define PROBE_SLOT_DIR	   12 /* shift of direction in `word` */
+#define PROBE_SLOT_KEYMASK 0x00ffffffu
+#define PROBE_SLOT_BUSY	   0xffffffffu /* being filled: never a key (bit 14 is 0 in those) */
 
 /* What a ring buffer event is. */
 enum probe_event_kind {
