@@ -468,12 +468,13 @@ static int id_numbers(struct store_native_batch *b, const struct store_native_co
 	return 0;
 }
 
-/* Each of the `rows` ids of c as its lc_index, `width` (1, 2 or 4) bytes a
- * row (little-endian host: its low bytes), into out. */
-static void id_rows(const struct store_native_batch *b, const struct store_native_column *c,
-		    size_t rows, void *out, unsigned width)
+/* id_rows() for one `width`, a constant where it is inlined: a store a
+ * row (a memcpy of a variable width was a call to libc's memmove per row
+ * and column, ~100 ns a flow over the enrichment's 28 string columns). */
+static inline __attribute__((always_inline)) void
+id_rows_width(const struct store_native_batch *b, const char *restrict ids, size_t rows,
+	      char *restrict out, unsigned width)
 {
-	const char *ids = c->data.data;
 	uint32_t last = UINT32_MAX, at = 0;
 
 	for (size_t i = 0; i < rows; i++) {
@@ -484,8 +485,21 @@ static void id_rows(const struct store_native_batch *b, const struct store_nativ
 			last = id;
 			at = b->lc_index[id < b->lc_cap ? id : 0];
 		}
-		memcpy((char *)out + (size_t)width * i, &at, width);
+		memcpy(out + (size_t)width * i, &at, width);
 	}
+}
+
+/* Each of the `rows` ids of c as its lc_index, `width` (1, 2 or 4) bytes a
+ * row (little-endian host: its low bytes), into out. */
+static void id_rows(const struct store_native_batch *b, const struct store_native_column *c,
+		    size_t rows, void *out, unsigned width)
+{
+	if (width == 1)
+		id_rows_width(b, c->data.data, rows, out, 1);
+	else if (width == 2)
+		id_rows_width(b, c->data.data, rows, out, 2);
+	else
+		id_rows_width(b, c->data.data, rows, out, 4);
 }
 
 /* A string-id column as a sorting key: each row's id replaced by the rank
