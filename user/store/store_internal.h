@@ -10,12 +10,26 @@
 #include "../common/strtab.h"
 #include "store.h"
 
-/* ---- big-endian keys (be_key.c); buffers are common/buf.h ---- */
+/* ---- big-endian keys; buffers are common/buf.h ---- */
 
 /* Unsigned values of `width` bytes (1-8) big-endian: keys that memcmp()
- * orders as ClickHouse orders the numbers (consolidate.c, sort_rows.c). */
-void store_put_be(uint8_t *out, uint64_t v, unsigned width);
-uint64_t store_get_be(const uint8_t *in, unsigned width);
+ * orders as ClickHouse orders the numbers (consolidate.c, sort_rows.c).
+ * Inline: the consolidator writes ~20 of them a flow, and a call each was
+ * ~12 % of its time (perf; ~10 ns a flow of ~140). */
+static inline void store_put_be(uint8_t *out, uint64_t v, unsigned width)
+{
+	for (unsigned i = 0; i < width; i++)
+		out[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
+}
+
+static inline uint64_t store_get_be(const uint8_t *in, unsigned width)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < width; i++)
+		v = v << 8 | in[i];
+	return v;
+}
 
 /* ---- the tables' schema (schema.c; the rest of it is in store.h) ---- */
 
