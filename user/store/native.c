@@ -132,6 +132,12 @@ void store_native_batch_fini(struct store_native_batch *b)
 	free(b->pack_cols);
 	free(b->lc_index);
 	free(b->lc_stamp);
+	free(b->dist);
+	free(b->dvals);
+	free(b->dkeys);
+	free(b->tuple_local);
+	free(b->tuple_stamp);
+	free(b->runs);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -327,29 +333,22 @@ static inline __attribute__((always_inline)) void unpack_column(char *restrict o
 		memcpy(out + i * width, chunk + i * stride, width);
 }
 
-/* Rows [unpacked, rows) of the packed columns from the records, row i from
- * record perm[i] (perm NULL: record i), after unpack_reserve(). The records
- * are gathered a chunk at a time (each a cache miss when perm scatters
- * them: prefetched ahead; interned tuples are few and stay in the caches),
- * then split column by column. */
+/* Rows [unpacked, rows) of the packed columns from the records (not
+ * by_tuple: see tuple_runs()), row i from record perm[i] (perm NULL: record
+ * i), after unpack_reserve(). The records are gathered a chunk at a time
+ * (each a cache miss when perm scatters them: prefetched ahead), then split
+ * column by column. */
 static void unpack_rows(struct store_native_batch *b, const uint32_t *perm)
 {
 	char chunk[UNPACK_CHUNK * PACK_WIDTH];
 	const size_t w = PACK_WIDTH;
 	const char *src = b->packed.data;
-	const uint32_t *tid = (const uint32_t *)(const void *)b->packed.data;
-	const struct flow_enrichment *tuples = b->tuples;
 
 	for (size_t at = b->unpacked; at < b->rows; at += UNPACK_CHUNK) {
 		size_t n = b->rows - at < UNPACK_CHUNK ? b->rows - at : UNPACK_CHUNK;
 		const char *recs = src + at * w;
 
-		if (b->by_tuple) {
-			for (size_t i = 0; i < n; i++)
-				memcpy(chunk + i * w, &tuples[tid[perm ? perm[at + i] : at + i]],
-				       w);
-			recs = chunk;
-		} else if (perm) {
+		if (perm) {
 			for (size_t i = 0; i < n; i++) {
 				if (at + i + 16 < b->rows)
 					__builtin_prefetch(src + (size_t)perm[at + i + 16] * w);
@@ -468,12 +467,14 @@ static int id_numbers(struct store_native_batch *b, const struct store_native_co
 	return 0;
 }
 
-/* Each of the `rows` ids of c as its lc_index, `width` (1, 2 or 4) bytes a
- * row (little-endian host: its low bytes), into out. */
-static void id_rows(const struct store_native_batch *b, const struct store_native_column *c,
-		    size_t rows, void *out, unsigned width)
+/* id_rows() for one `width`, a constant where it is inlined: a store a
+ * row (a memcpy of a variable width was a call to libc's memmove per row
+ * and column, ~100 ns a flow over the enrichment's 28 string columns). */
+static inline __attribute__((always_inline)) void id_rows_width(const struct store_native_batch *b,
+								const char *restrict ids,
+								size_t rows, char *restrict out,
+								unsigned width)
 {
-	const char *ids = c->data.data;
 	uint32_t last = UINT32_MAX, at = 0;
 
 	for (size_t i = 0; i < rows; i++) {
@@ -484,8 +485,21 @@ static void id_rows(const struct store_native_batch *b, const struct store_nativ
 			last = id;
 			at = b->lc_index[id < b->lc_cap ? id : 0];
 		}
-		memcpy((char *)out + (size_t)width * i, &at, width);
+		memcpy(out + (size_t)width * i, &at, width);
 	}
+}
+
+/* Each of the `rows` ids of c as its lc_index, `width` (1, 2 or 4) bytes a
+ * row (little-endian host: its low bytes), into out. */
+static void id_rows(const struct store_native_batch *b, const struct store_native_column *c,
+		    size_t rows, void *out, unsigned width)
+{
+	if (width == 1)
+		id_rows_width(b, c->data.data, rows, out, 1);
+	else if (width == 2)
+		id_rows_width(b, c->data.data, rows, out, 2);
+	else
+		id_rows_width(b, c->data.data, rows, out, 4);
 }
 
 /* A string-id column as a sorting key: each row's id replaced by the rank
@@ -559,7 +573,7 @@ int store_native_batch_sort(struct store_native_batch *b)
 	 * first), or, when some rows are split already (a block was built
 	 * before more rows came), the rest split and all permuted as the
 	 * others. */
-	if (r > 0 && b->pack_width) {
+	if (r > 0 && b->pack_width && !b->by_tuple) {
 		if (unpack_reserve(b) < 0) {
 			r = -ENOMEM;
 			goto out;
@@ -583,6 +597,8 @@ int store_native_batch_sort(struct store_native_batch *b)
 			if (need > keep)
 				keep = need;
 		}
+		if (b->by_tuple && b->packed.len > keep)
+			keep = b->packed.len;
 		b->scratch.len = 0;
 		if (buf_reserve(&b->scratch, keep) < 0)
 			r = -ENOMEM;
@@ -591,11 +607,16 @@ int store_native_batch_sort(struct store_native_batch *b)
 		struct store_native_column *c = &b->cols[i];
 		int arr = store_column_is_array(&c->def);
 
-		if (via_perm && c->packed)
+		/* (by_tuple: its data is rebuilt with each block) */
+		if ((via_perm || b->by_tuple) && c->packed)
 			continue;
 		store_rows_permute(&c->data, arr ? &c->offsets : NULL, c->def.width, perm, b->rows,
 				   &b->scratch, keep);
 	}
+	/* by_tuple: the rows' tuple indexes, one UInt32 a row */
+	if (r > 0 && b->by_tuple && b->pack_width)
+		store_rows_permute(&b->packed, NULL, sizeof(uint32_t), perm, b->rows, &b->scratch,
+				   keep);
 	if (r > 0 && via_perm)
 		unpack_rows(b, perm);
 out:
@@ -675,23 +696,19 @@ static int put_u64(struct buf *b, uint64_t v)
 	return buf_append(b, &v, 8); /* (little-endian host, as Native) */
 }
 
-/* A LowCardinality(String) column from the ids the batch holds, as
- * ClickHouse's Native format has it (SerializationLowCardinality, no
- * shared dictionary): UInt64 1 (keys version, the state prefix), UInt64
- * index type (0-3: UInt8..UInt64) with bit 9 (additional keys), UInt64
- * keys then each as a String, UInt64 rows then an index a row. The keys
- * are the distinct strings of the block, in order of first sight. */
-static int strid_low_cardinality(struct store_native_batch *b, struct store_native_column *c,
-				 size_t rows)
+/* A LowCardinality(String) column's bytes before its indexes, into its
+ * text (emptied first): the keys list[0..nkeys) (string ids) and the
+ * number of rows; *width is then the bytes of each row's index. 0 or
+ * -ENOMEM. */
+static int low_cardinality_head(struct store_native_column *c, const uint32_t *list, uint32_t nkeys,
+				size_t rows, unsigned *width)
 {
-	uint32_t *list = NULL, nkeys = 0;
 	uint64_t type;
-	unsigned width;
-	int r = id_numbers(b, c, rows, &list, &nkeys);
+	int r = 0;
 
 	c->text.len = 0;
-	width = nkeys <= 0x100 ? 1 : nkeys <= 0x10000 ? 2 : 4;
-	type = (width == 1 ? 0 : width == 2 ? 1 : 2) | 1u << 9; /* HasAdditionalKeysBit */
+	*width = nkeys <= 0x100 ? 1 : nkeys <= 0x10000 ? 2 : 4;
+	type = (*width == 1 ? 0 : *width == 2 ? 1 : 2) | 1u << 9; /* HasAdditionalKeysBit */
 	r |= put_u64(&c->text, 1);
 	r |= put_u64(&c->text, type);
 	r |= put_u64(&c->text, nkeys);
@@ -703,13 +720,267 @@ static int strid_low_cardinality(struct store_native_batch *b, struct store_nati
 		r |= store_native_put_varint(&c->text, len);
 		r |= buf_append(&c->text, s, len);
 	}
-	free(list);
 	r |= put_u64(&c->text, rows);
-	r |= buf_reserve(&c->text, (size_t)width * rows);
+	r |= buf_reserve(&c->text, (size_t)*width * rows);
+	return r < 0 ? -ENOMEM : 0;
+}
+
+/* A LowCardinality(String) column from the ids the batch holds, as
+ * ClickHouse's Native format has it (SerializationLowCardinality, no
+ * shared dictionary): UInt64 1 (keys version, the state prefix), UInt64
+ * index type (0-3: UInt8..UInt64) with bit 9 (additional keys), UInt64
+ * keys then each as a String, UInt64 rows then an index a row. The keys
+ * are the distinct strings of the block, in order of first sight. */
+static int strid_low_cardinality(struct store_native_batch *b, struct store_native_column *c,
+				 size_t rows)
+{
+	uint32_t *list = NULL, nkeys = 0;
+	unsigned width;
+	int r = id_numbers(b, c, rows, &list, &nkeys);
+
+	if (r == 0)
+		r = low_cardinality_head(c, list, nkeys, rows, &width);
+	free(list);
 	if (r < 0)
 		return -ENOMEM;
 	id_rows(b, c, rows, c->text.data + c->text.len, width);
 	c->text.len += (size_t)width * rows;
+	return 0;
+}
+
+/* ---- by_tuple: the packed columns from the distinct tuples ----
+ * A batch of enriched flows holds few distinct tuples in long runs once
+ * sorted (rows of one exporter and interfaces side by side): each packed
+ * column's value, and for a string its dictionary index, is found once per
+ * distinct tuple, then written a run at a time. Split row by row (a tuple
+ * gathered, each value stored, then each string id looked up twice for the
+ * dictionary and the indexes) the 32 columns cost ~100 ns a flow. */
+
+/* The rows' distinct tuples in order of first sight (dist) and the rows as
+ * runs of one tuple (runs). Returns 0 or -ENOMEM. */
+static int tuple_runs(struct store_native_batch *b)
+{
+	const uint32_t *tid = (const uint32_t *)(const void *)b->packed.data;
+	size_t rows = b->rows, cap = 1;
+	uint32_t last = UINT32_MAX;
+
+	for (size_t i = 0; i < rows; i++)
+		if (tid[i] >= cap)
+			cap = (size_t)tid[i] + 1;
+	if (cap > b->tuple_cap) {
+		uint32_t *local = realloc(b->tuple_local, cap * sizeof(*local));
+		uint32_t *stamp = local ? realloc(b->tuple_stamp, cap * sizeof(*stamp)) : NULL;
+
+		if (local)
+			b->tuple_local = local;
+		if (!stamp)
+			return -ENOMEM;
+		b->tuple_stamp = stamp;
+		memset(stamp + b->tuple_cap, 0, (cap - b->tuple_cap) * sizeof(*stamp));
+		b->tuple_cap = cap;
+	}
+	if (rows > b->dist_cap) {
+		uint32_t *dist = realloc(b->dist, rows * sizeof(*dist));
+		uint32_t *dvals = NULL, *dkeys = NULL;
+		struct store_tuple_run *runs = NULL;
+
+		if (dist) {
+			b->dist = dist;
+			dvals = realloc(b->dvals, rows * sizeof(*dvals));
+		}
+		if (dvals) {
+			b->dvals = dvals;
+			dkeys = realloc(b->dkeys, rows * sizeof(*dkeys));
+		}
+		if (dkeys) {
+			b->dkeys = dkeys;
+			runs = realloc(b->runs, rows * sizeof(*runs));
+		}
+		if (!runs)
+			return -ENOMEM;
+		b->runs = runs;
+		b->dist_cap = rows;
+	}
+	if (++b->tuple_now == 0) { /* stamps wrapped: forget them all */
+		memset(b->tuple_stamp, 0, b->tuple_cap * sizeof(*b->tuple_stamp));
+		b->tuple_now = 1;
+	}
+	b->ndist = b->nruns = 0;
+	for (size_t i = 0; i < rows; i++) {
+		uint32_t t = tid[i];
+
+		if (t == last) {
+			b->runs[b->nruns - 1].len++;
+			continue;
+		}
+		last = t;
+		if (b->tuple_stamp[t] != b->tuple_now) {
+			b->tuple_stamp[t] = b->tuple_now;
+			b->tuple_local[t] = (uint32_t)b->ndist;
+			b->dist[b->ndist++] = t;
+		}
+		b->runs[b->nruns++] = (struct store_tuple_run){b->tuple_local[t], 1};
+	}
+	return 0;
+}
+
+/* vals[run's d] `width` bytes a row (little-endian host: the low bytes),
+ * run after run, into out; `width` a constant where it is inlined. */
+static inline __attribute__((always_inline)) void
+fill_runs_width(char *restrict out, const struct store_tuple_run *runs, size_t nruns,
+		const uint32_t *restrict vals, unsigned width)
+{
+	for (size_t r = 0; r < nruns; r++) {
+		uint32_t v = vals[runs[r].d], n = runs[r].len;
+
+		if (width == 1 && n > 16) {
+			memset(out, (int)v, n);
+		} else {
+			for (uint32_t i = 0; i < n; i++)
+				memcpy(out + (size_t)width * i, &v, width);
+		}
+		out += (size_t)width * n;
+	}
+}
+
+static void fill_runs(const struct store_native_batch *b, char *out, unsigned width)
+{
+	if (width == 1)
+		fill_runs_width(out, b->runs, b->nruns, b->dvals, 1);
+	else if (width == 2)
+		fill_runs_width(out, b->runs, b->nruns, b->dvals, 2);
+	else
+		fill_runs_width(out, b->runs, b->nruns, b->dvals, 4);
+}
+
+/* A LowCardinality(String) column from dvals (string ids, one per distinct
+ * tuple): its keys in order of first sight (that of the rows, since dist
+ * is in the rows' order), then an index a row. 0 or -ENOMEM. */
+static int low_cardinality_from_tuples(struct store_native_batch *b, struct store_native_column *c)
+{
+	size_t cap = (size_t)(c->def.strings ? strtab_count(c->def.strings) : 0) + 1;
+	uint32_t nkeys = 0;
+	unsigned width;
+
+	if (id_map_begin(b, cap) < 0)
+		return -ENOMEM;
+	for (size_t d = 0; d < b->ndist; d++) {
+		uint32_t id = b->dvals[d];
+
+		if (id >= b->lc_cap) /* (as id_numbers()) */
+			id = 0;
+		if (b->lc_stamp[id] != b->lc_now) {
+			b->lc_stamp[id] = b->lc_now;
+			b->lc_index[id] = nkeys;
+			b->dkeys[nkeys++] = id;
+		}
+		b->dvals[d] = b->lc_index[id];
+	}
+	if (low_cardinality_head(c, b->dkeys, nkeys, b->rows, &width) < 0)
+		return -ENOMEM;
+	fill_runs(b, c->text.data + c->text.len, width);
+	c->text.len += (size_t)width * b->rows;
+	return 0;
+}
+
+/* A String column from dvals (string ids, one per distinct tuple): length
+ * then bytes a row, as strid_text(). 0 or -ENOMEM. */
+static int text_from_tuples(struct store_native_batch *b, struct store_native_column *c)
+{
+	c->text.len = 0;
+	for (size_t r = 0; r < b->nruns; r++) {
+		uint32_t id = b->dvals[b->runs[r].d], n = b->runs[r].len;
+		size_t len = 0, hn = 0;
+		const char *s = c->def.strings ? strtab_get(c->def.strings, id, &len) : "";
+		uint8_t head[10];
+		char *out;
+
+		for (uint64_t v = len; hn == 0 || v; v >>= 7)
+			head[hn++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+		if (buf_reserve(&c->text, (size_t)n * (hn + len)) < 0)
+			return -ENOMEM;
+		out = c->text.data + c->text.len;
+		for (uint32_t i = 0; i < n; i++) {
+			memcpy(out, head, hn);
+			memcpy(out + hn, s, len);
+			out += hn + len;
+		}
+		c->text.len = (size_t)(out - c->text.data);
+	}
+	return 0;
+}
+
+/* Packed column c of the block from the distinct tuples (after
+ * tuple_runs()): left out when it is the default in every row, else its
+ * data (a number) or its text (a string id). 0 or -ENOMEM. */
+static int column_from_tuples(struct store_native_batch *b, struct store_native_column *c)
+{
+	const char *base = (const char *)b->tuples + c->pack_at;
+	unsigned width = c->def.width;
+	uint32_t any = 0;
+
+	for (size_t d = 0; d < b->ndist; d++) {
+		uint32_t v = 0;
+
+		memcpy(&v, base + (size_t)b->dist[d] * PACK_WIDTH, width);
+		b->dvals[d] = v;
+		any |= v;
+	}
+	c->from_tuples = 1;
+	c->omitted = !any;
+	if (c->omitted)
+		return 0;
+	if (c->def.enc == STORE_ENC_STRID)
+		return c->def.low_cardinality ? low_cardinality_from_tuples(b, c)
+					      : text_from_tuples(b, c);
+	c->data.len = 0;
+	if (buf_reserve(&c->data, (size_t)width * b->rows) < 0)
+		return -ENOMEM;
+	fill_runs(b, c->data.data, width);
+	c->data.len = (size_t)width * b->rows;
+	return 0;
+}
+
+/* 1 when the n bytes at p are all zero. */
+static int all_zero(const char *p, size_t n)
+{
+	uint64_t any = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		any |= w;
+	}
+	for (; i < n; i++)
+		any |= (uint8_t)p[i];
+	return !any;
+}
+
+/* The packed columns of the block: from the distinct tuples (by_tuple), or
+ * split from the records not split yet; each left out when it is the
+ * default in every row. 0 or -ENOMEM. */
+static int packed_columns(struct store_native_batch *b)
+{
+	if (b->by_tuple) {
+		if (tuple_runs(b) < 0)
+			return -ENOMEM;
+		for (size_t k = 0; k < b->npacked; k++)
+			if (column_from_tuples(b, &b->cols[b->pack_cols[k]]) < 0)
+				return -ENOMEM;
+		return 0;
+	}
+	if (b->unpacked < b->rows) {
+		if (unpack_reserve(b) < 0)
+			return -ENOMEM;
+		unpack_rows(b, NULL);
+	}
+	for (size_t k = 0; k < b->npacked; k++) {
+		struct store_native_column *c = &b->cols[b->pack_cols[k]];
+
+		c->omitted = all_zero(c->data.data, c->data.len);
+	}
 	return 0;
 }
 
@@ -720,21 +991,35 @@ static int strid_low_cardinality(struct store_native_batch *b, struct store_nati
 int store_native_batch_block(struct store_native_batch *b, struct store_block *block)
 {
 	size_t *head_end = b->head_end; /* where each header ends in b->head */
-	size_t k = 0, total = 0;
+	size_t k = 0, total = 0, sent = 0;
+	const char **names = NULL;
+	char *columns;
 	int r = 0;
 
-	if (b->pack_width && b->unpacked < b->rows) { /* the packed columns' rows not split yet */
-		if (unpack_reserve(b) < 0)
-			return -ENOMEM;
-		unpack_rows(b, NULL);
-	}
+	if (b->pack_width && packed_columns(b) < 0)
+		return -ENOMEM;
+	/* The column list of this block's INSERT. */
+	names = malloc((b->ncols ? b->ncols : 1) * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->ncols; i++)
+		if (!b->cols[i].omitted)
+			names[sent++] = b->cols[i].def.name;
+	columns = store_column_list(names, sent);
+	free(names);
+	if (!columns)
+		return -ENOMEM;
+	free(b->columns);
+	b->columns = columns;
 	b->head.len = 0;
-	r |= store_native_put_varint(&b->head, b->ncols);
+	r |= store_native_put_varint(&b->head, sent);
 	r |= store_native_put_varint(&b->head, b->rows);
 	head_end[0] = b->head.len;
 	for (size_t i = 0; i < b->ncols; i++) {
-		r |= store_native_put_string(&b->head, b->cols[i].def.name);
-		r |= store_native_put_string(&b->head, b->cols[i].def.type);
+		if (!b->cols[i].omitted) {
+			r |= store_native_put_string(&b->head, b->cols[i].def.name);
+			r |= store_native_put_string(&b->head, b->cols[i].def.type);
+		}
 		head_end[i + 1] = b->head.len;
 	}
 	if (r < 0)
@@ -742,12 +1027,16 @@ int store_native_batch_block(struct store_native_batch *b, struct store_block *b
 	b->segs[k++] = (struct store_segment){b->head.data, head_end[0]};
 	for (size_t i = 0; i < b->ncols; i++) {
 		struct store_native_column *c = &b->cols[i];
+
+		if (c->omitted)
+			continue;
 		b->segs[k++] = (struct store_segment){b->head.data + head_end[i],
 						      head_end[i + 1] - head_end[i]};
 		if (c->offsets.len)
 			b->segs[k++] = (struct store_segment){c->offsets.data, c->offsets.len};
 		if (c->def.enc == STORE_ENC_STRID) {
-			if ((c->def.low_cardinality ? strid_low_cardinality(b, c, b->rows)
+			if (!c->from_tuples &&
+			    (c->def.low_cardinality ? strid_low_cardinality(b, c, b->rows)
 						    : strid_text(c, b->rows)) < 0)
 				return -ENOMEM;
 			if (c->text.len)

@@ -463,6 +463,28 @@ TEST(string_ids_as_low_cardinality)
 	strtab_free(strs);
 }
 
+/* A string table (*strs) and the columns of flows then of the enrichment
+ * into cols[] (n of flows, ne of the enrichment: room for
+ * STORE_ENRICH_COLUMNS + 128), and the enrichment's string columns a line
+ * each in lc[] (1024 bytes), as the LowCardinality list of a modern
+ * server. */
+static void enriched_columns(struct strtab **strs, struct store_column *cols, size_t *n, size_t *ne,
+			     char *lc)
+{
+	struct store_column *flows_cols;
+
+	REQUIRE(strtab_new(0, strs, NULL) == 0);
+	REQUIRE(store_flows_columns(&flows_cols, n) == 0);
+	REQUIRE(*n <= 128);
+	memcpy(cols, flows_cols, *n * sizeof(*cols));
+	free(flows_cols);
+	*ne = store_enrich_columns(*strs, cols + *n);
+	lc[0] = 0;
+	for (size_t k = 0; k < *ne; k++)
+		if (cols[*n + k].enc == STORE_ENC_STRID)
+			strcat(strcat(lc, cols[*n + k].name), "\n");
+}
+
 /* Rows that differ only from InIfName on (flows' sorting key: minute,
  * exporter, InIfName...) come out in the order of their strings, as
  * ClickHouse compares them (bytes, then the shorter first), not in the
@@ -470,21 +492,18 @@ TEST(string_ids_as_low_cardinality)
  * "c", each row's other columns with it. */
 TEST(string_ids_sort_by_their_strings)
 {
-	struct store_column cols[STORE_ENRICH_COLUMNS + 128], *flows_cols;
+	struct store_column cols[STORE_ENRICH_COLUMNS + 128];
 	struct store_native_batch b;
 	struct strtab *strs;
 	struct flow f[4];
 	static uint8_t got[65536];
 	static const char *const names[4] = {"b", "a", "c", "ab"};
-	size_t n, at;
+	char lc[1024];
+	size_t n, ne, at;
 	struct error err = {{0}};
 
-	REQUIRE(strtab_new(0, &strs, NULL) == 0);
-	REQUIRE(store_flows_columns(&flows_cols, &n) == 0);
-	REQUIRE(n <= 128);
-	memcpy(cols, flows_cols, n * sizeof(*cols));
-	free(flows_cols);
-	n += store_enrich_columns(strs, cols + n);
+	enriched_columns(&strs, cols, &n, &ne, lc);
+	n += ne;
 	REQUIRE(store_native_batch_init(&b, cols, n, store_flows_sort_key, &err) == 0);
 	for (unsigned i = 0; i < 4; i++) {
 		golden_flow(&f[i], 0);
@@ -562,7 +581,7 @@ static void enriched_flows(struct strtab *strs, struct flow f[40])
  * any column), each way. */
 TEST(packed_enrichment_columns_as_unpacked)
 {
-	struct store_column cols[STORE_ENRICH_COLUMNS + 128], *flows_cols;
+	struct store_column cols[STORE_ENRICH_COLUMNS + 128];
 	struct store_native_batch b[4], one;
 	static struct flow_enrichment tuples[40];
 	uint32_t ids[40];
@@ -574,15 +593,7 @@ TEST(packed_enrichment_columns_as_unpacked)
 	size_t n, ne, at[4];
 	struct error err = {{0}};
 
-	REQUIRE(strtab_new(0, &strs, NULL) == 0);
-	REQUIRE(store_flows_columns(&flows_cols, &n) == 0);
-	REQUIRE(n <= 128);
-	memcpy(cols, flows_cols, n * sizeof(*cols));
-	free(flows_cols);
-	ne = store_enrich_columns(strs, cols + n);
-	for (size_t k = 0; k < ne; k++)
-		if (cols[n + k].enc == STORE_ENC_STRID)
-			strcat(strcat(lc, cols[n + k].name), "\n");
+	enriched_columns(&strs, cols, &n, &ne, lc);
 	enriched_flows(strs, f);
 	f[38].enriched = f[0].enriched;
 	f[39].enriched = f[1].enriched;
@@ -640,6 +651,140 @@ TEST(packed_enrichment_columns_as_unpacked)
 		}
 	}
 	for (int t = 0; t < 4; t++)
+		store_native_batch_fini(&b[t]);
+	strtab_free(strs);
+}
+
+/* A packed (enrichment) column that is its type's default ("", 0, "\0\0")
+ * in every row of a block is left out of the block and of the INSERT's
+ * column list (ClickHouse fills the default): the same bytes by record and
+ * by tuple, String and LowCardinality; one row that is not brings the
+ * column back in the next block. */
+TEST(default_enrichment_columns_left_out)
+{
+	struct store_column cols[STORE_ENRICH_COLUMNS + 128];
+	struct store_native_batch b[2];
+	static struct flow_enrichment tuples[40];
+	static struct flow f[40];
+	static uint8_t got[2][262144];
+	static const char *const gone[] = {"ExporterTenant", "InIfSpeed", "SrcCountry",
+					   "OutIfBoundary", "DstNetTenant"};
+	uint32_t ids[40];
+	struct strtab *strs;
+	char lc[1024] = "";
+	size_t n, ne, at[2];
+	struct error err = {{0}};
+
+	enriched_columns(&strs, cols, &n, &ne, lc);
+	enriched_flows(strs, f);
+	for (unsigned i = 0; i < 40; i++) {
+		struct flow_enrichment *e = &f[i].enriched;
+
+		e->exporter.tenant = 0;
+		e->in_if.speed = 0;
+		memset(e->src_net.country, 0, 2);
+		e->out_if.boundary = 0;
+		e->dst_net.tenant = 0;
+		ids[i] = 39 - i;
+		tuples[ids[i]] = *e;
+	}
+	for (int t = 0; t < 2; t++)
+		REQUIRE(store_native_batch_init(&b[t], cols, n + ne, store_flows_sort_key, &err) ==
+			0);
+	b[1].tuples = tuples;
+	b[1].by_tuple = 1;
+	for (int mode = 0; mode < 2; mode++) {
+		append(&b[0], f, 40);
+		append_tuples(&b[1], f, 40, ids);
+		for (int t = 0; t < 2; t++) {
+			if (mode)
+				store_native_batch_low_cardinality(&b[t], lc);
+			at[t] = block_bytes(&b[t], got[t], sizeof(got[t]));
+			/* the block's column count first (one byte: < 128) */
+			CHECK_EQ(got[t][0], n + ne - 5);
+			for (size_t g = 0; g < 5; g++)
+				CHECK(strstr(b[t].columns, gone[g]) == NULL);
+			CHECK(strstr(b[t].columns, "ExporterName") != NULL);
+			CHECK(strstr(b[t].columns, "InIfBoundary") != NULL);
+			CHECK(memmem(got[t], at[t],
+				     "\x0e"
+				     "ExporterTenant",
+				     15) == NULL);
+			CHECK(memmem(got[t], at[t],
+				     "\x0c"
+				     "ExporterName",
+				     13) != NULL);
+		}
+		CHECK_EQ(at[0], at[1]);
+		CHECK_EQ(memcmp(got[0], got[1], at[0]), 0);
+		for (int t = 0; t < 2; t++)
+			store_native_batch_clear(&b[t]);
+	}
+	/* One row with a tenant: ExporterTenant is sent again, "" in the
+	 * other rows. */
+	f[5].enriched.exporter.tenant = strtab_intern_cstr(strs, "acme");
+	tuples[ids[5]] = f[5].enriched;
+	append(&b[0], f, 40);
+	append_tuples(&b[1], f, 40, ids);
+	for (int t = 0; t < 2; t++) {
+		at[t] = block_bytes(&b[t], got[t], sizeof(got[t]));
+		CHECK_EQ(got[t][0], n + ne - 4);
+		CHECK(strstr(b[t].columns, "ExporterTenant") != NULL);
+		CHECK(memmem(got[t], at[t],
+			     "\x0e"
+			     "ExporterTenant",
+			     15) != NULL);
+	}
+	CHECK_EQ(at[0], at[1]);
+	CHECK_EQ(memcmp(got[0], got[1], at[0]), 0);
+	for (int t = 0; t < 2; t++)
+		store_native_batch_fini(&b[t]);
+	strtab_free(strs);
+}
+
+/* Rows in runs of one tuple (forty rows, two tuples, twenty rows each once
+ * sorted, as a batch of one exporter's interfaces is): by tuple, the same
+ * bytes as by record, String and LowCardinality. */
+TEST(runs_of_one_tuple_as_by_record)
+{
+	struct store_column cols[STORE_ENRICH_COLUMNS + 128];
+	struct store_native_batch b[2];
+	static struct flow_enrichment tuples[2];
+	static struct flow f[40];
+	static uint8_t got[2][262144];
+	uint32_t ids[40];
+	struct strtab *strs;
+	char lc[1024] = "";
+	size_t n, ne, at[2];
+	struct error err = {{0}};
+
+	enriched_columns(&strs, cols, &n, &ne, lc);
+	enriched_flows(strs, f);
+	tuples[0] = f[0].enriched;
+	tuples[1] = f[1].enriched;
+	for (unsigned i = 0; i < 40; i++) {
+		ids[i] = i < 20;
+		f[i].enriched = tuples[ids[i]];
+	}
+	for (int t = 0; t < 2; t++)
+		REQUIRE(store_native_batch_init(&b[t], cols, n + ne, store_flows_sort_key, &err) ==
+			0);
+	b[1].tuples = tuples;
+	b[1].by_tuple = 1;
+	append(&b[0], f, 40);
+	append_tuples(&b[1], f, 40, ids);
+	for (int mode = 0; mode < 2; mode++) {
+		for (int t = 0; t < 2; t++) {
+			if (mode)
+				store_native_batch_low_cardinality(&b[t], lc);
+			at[t] = block_bytes(&b[t], got[t], sizeof(got[t]));
+			CHECK_EQ(got[t][0], n + ne);
+		}
+		CHECK_EQ(at[0], at[1]);
+		CHECK_EQ(memcmp(got[0], got[1], at[0]), 0);
+	}
+	CHECK_EQ(b[1].nruns, 2);
+	for (int t = 0; t < 2; t++)
 		store_native_batch_fini(&b[t]);
 	strtab_free(strs);
 }
