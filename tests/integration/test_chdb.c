@@ -537,8 +537,9 @@ TEST(ddl_and_queries)
 	 * ~10 parts and are horizontal (cheaper on the writer's batches). */
 	s = qs(c, "SELECT name, value FROM system.merge_tree_settings WHERE name IN "
 		  "('min_bytes_for_wide_part', 'min_rows_for_wide_part', 'merge_selector_base', "
-		  "'enable_vertical_merge_algorithm') ORDER BY name");
-	CHECK_STR(s, "enable_vertical_merge_algorithm\t0\nmerge_selector_base\t10\n"
+		  "'enable_vertical_merge_algorithm', 'merge_max_block_size') ORDER BY name");
+	CHECK_STR(s, "enable_vertical_merge_algorithm\t0\nmerge_max_block_size\t65536\n"
+		     "merge_selector_base\t10\n"
 		     "min_bytes_for_wide_part\t0\nmin_rows_for_wide_part\t1000000");
 	free(s);
 	s = qs(c, "SELECT DISTINCT part_type FROM system.parts WHERE active AND "

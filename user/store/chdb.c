@@ -553,9 +553,12 @@ static int write_config(struct store_chdb *db, struct error *err)
 	 * realistic flows (weir bench store's, split by TimeReceived as the
 	 * writer's batches are) merged into one wide part: 7.1-7.2 us of CPU
 	 * per row vertical, 4.1 horizontal; the same bytes on disk. */
-	fputs("    <enable_vertical_merge_algorithm>0</enable_vertical_merge_algorithm>\n"
-	      "  </merge_tree>\n",
-	      f);
+	fputs("    <enable_vertical_merge_algorithm>0</enable_vertical_merge_algorithm>\n", f);
+	/* Blocks of 64k rows through a merge instead of 8k (still bounded by
+	 * merge_max_block_size_bytes, 10 MiB): fewer calls per row for ~70
+	 * columns. Same harness, horizontal: 3.33, 3.53 against 3.67-4.57 us
+	 * per row; bytes on disk +0.07 %. */
+	fputs("    <merge_max_block_size>65536</merge_max_block_size>\n  </merge_tree>\n", f);
 	/* zstd for every part, as on the servers weir's documentation
 	 * configures (user/store/README.md): with the engine's default LZ4,
 	 * flows took 28 bytes per flow against 18.7 on the server (`weir bench
