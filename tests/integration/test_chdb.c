@@ -533,13 +533,14 @@ TEST(ddl_and_queries)
 		  "database = 'ddl' AND table = 't'");
 	CHECK_STR(s, "ZSTD(1)");
 	free(s);
-	/* Parts are compact below 1M rows, whatever their bytes (merges into
-	 * bigger parts are then vertical), and merges take ~10 parts. */
+	/* Parts are compact below 1M rows, whatever their bytes, merges take
+	 * ~10 parts and are horizontal (cheaper on the writer's batches). */
 	s = qs(c, "SELECT name, value FROM system.merge_tree_settings WHERE name IN "
-		  "('min_bytes_for_wide_part', 'min_rows_for_wide_part', 'merge_selector_base') "
-		  "ORDER BY name");
-	CHECK_STR(s, "merge_selector_base\t10\nmin_bytes_for_wide_part\t0\n"
-		     "min_rows_for_wide_part\t1000000");
+		  "('min_bytes_for_wide_part', 'min_rows_for_wide_part', 'merge_selector_base', "
+		  "'enable_vertical_merge_algorithm', 'merge_max_block_size') ORDER BY name");
+	CHECK_STR(s, "enable_vertical_merge_algorithm\t0\nmerge_max_block_size\t65536\n"
+		     "merge_selector_base\t10\n"
+		     "min_bytes_for_wide_part\t0\nmin_rows_for_wide_part\t1000000");
 	free(s);
 	s = qs(c, "SELECT DISTINCT part_type FROM system.parts WHERE active AND "
 		  "database = 'ddl' AND table = 't'");

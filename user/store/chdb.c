@@ -523,15 +523,14 @@ static int write_config(struct store_chdb *db, struct error *err)
 	 * ones), so with 256 MiB as the bound merges into parts of up to ~14M
 	 * realistic flows (~80M demo ones) stayed compact, and a merge into a
 	 * compact part is horizontal: every column goes through the merge's
-	 * sort. Into a wide part it is vertical (the key columns merged, the
-	 * others gathered): 5 parts of 200k realistic flows merged into 1M in
-	 * 3.75-4.7 instead of 5.0-5.25 us of CPU per flow, 17.9 bytes per flow
-	 * on disk instead of 18.5 (ctypes harness, OPTIMIZE FINAL, best of
-	 * 2-3). Inserts barely change (~330 bytes per flow uncompressed):
-	 * batches under ~800k rows were compact and stay so, 1M rows were
-	 * wide and stay so, those between are now compact (1M demo rows:
-	 * 0.44 compact, 0.39-0.47 us per row wide). 500k rows as the bound
-	 * made 500k-row batches wide (bench store --batch-rows 500000: 7.41
+	 * sort. Into a wide part it could be vertical (the key columns merged,
+	 * the others gathered; no longer: see below): 5 parts of 200k realistic flows merged into
+	 * 1M in 3.75-4.7 instead of 5.0-5.25 us of CPU per flow, 17.9 bytes per flow on disk
+	 * instead of 18.5 (ctypes harness, OPTIMIZE FINAL, best of 2-3). Inserts barely change
+	 * (~330 bytes per flow uncompressed): batches under ~800k rows were compact and stay so, 1M
+	 * rows were wide and stay so, those between are now compact (1M demo rows: 0.44 compact,
+	 * 0.39-0.47 us per row wide). 500k rows as the bound made 500k-row batches wide (bench
+	 * store --batch-rows 500000: 7.41
 	 * -> 8.49 us per flow, on a busy machine). */
 	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>0</min_bytes_for_wide_part>\n"
 	      "    <min_rows_for_wide_part>1000000</min_rows_for_wide_part>\n",
@@ -544,7 +543,22 @@ static int write_config(struct store_chdb *db, struct error *err)
 	 * flow the same (16.5); a partition holds more parts meanwhile. LZ4
 	 * below 256 MiB parts instead of zstd saved less (15.4 us) and cost
 	 * 25.4 bytes per flow. */
-	fputs("    <merge_selector_base>10</merge_selector_base>\n  </merge_tree>\n", f);
+	fputs("    <merge_selector_base>10</merge_selector_base>\n", f);
+	/* Horizontal merges only: every column goes through the merge's
+	 * sort, instead of the key columns first and then each other column
+	 * gathered part by part from the list of which row came from where.
+	 * The writer's batches are runs of consecutive seconds of the same
+	 * minute, so the merged rows switch between parts every few rows, and
+	 * the gathering then costs more than the sort it saves. 4 parts of 1M
+	 * realistic flows (weir bench store's, split by TimeReceived as the
+	 * writer's batches are) merged into one wide part: 7.1-7.2 us of CPU
+	 * per row vertical, 4.1 horizontal; the same bytes on disk. */
+	fputs("    <enable_vertical_merge_algorithm>0</enable_vertical_merge_algorithm>\n", f);
+	/* Blocks of 64k rows through a merge instead of 8k (still bounded by
+	 * merge_max_block_size_bytes, 10 MiB): fewer calls per row for ~70
+	 * columns. Same harness, horizontal: 3.33, 3.53 against 3.67-4.57 us
+	 * per row; bytes on disk +0.07 %. */
+	fputs("    <merge_max_block_size>65536</merge_max_block_size>\n  </merge_tree>\n", f);
 	/* zstd for every part, as on the servers weir's documentation
 	 * configures (user/store/README.md): with the engine's default LZ4,
 	 * flows took 28 bytes per flow against 18.7 on the server (`weir bench
