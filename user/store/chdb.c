@@ -523,15 +523,16 @@ static int write_config(struct store_chdb *db, struct error *err)
 	 * ones), so with 256 MiB as the bound merges into parts of up to ~14M
 	 * realistic flows (~80M demo ones) stayed compact, and a merge into a
 	 * compact part is horizontal: every column goes through the merge's
-	 * sort. Into a wide part it could be vertical (the key columns merged,
-	 * the others gathered; no longer: see below): 5 parts of 200k realistic flows merged into
-	 * 1M in 3.75-4.7 instead of 5.0-5.25 us of CPU per flow, 17.9 bytes per flow on disk
-	 * instead of 18.5 (ctypes harness, OPTIMIZE FINAL, best of 2-3). Inserts barely change
-	 * (~330 bytes per flow uncompressed): batches under ~800k rows were compact and stay so, 1M
-	 * rows were wide and stay so, those between are now compact (1M demo rows: 0.44 compact,
-	 * 0.39-0.47 us per row wide). 500k rows as the bound made 500k-row batches wide (bench
-	 * store --batch-rows 500000: 7.41
-	 * -> 8.49 us per flow, on a busy machine). */
+	 * sort. Into a wide part a merge could be vertical (the key columns
+	 * merged, the others gathered; no longer: see below): 5 parts of 200k
+	 * realistic flows merged into 1M in 3.75-4.7 instead of 5.0-5.25 us of
+	 * CPU per flow, 17.9 bytes per flow on disk instead of 18.5 (ctypes
+	 * harness, OPTIMIZE FINAL, best of 2-3). Inserts barely change (~330
+	 * bytes per flow uncompressed): batches under ~800k rows were compact
+	 * and stay so, 1M rows were wide and stay so, those between are now
+	 * compact (1M demo rows: 0.44 compact, 0.39-0.47 us per row wide). 500k
+	 * rows as the bound made 500k-row batches wide (bench store --batch-rows
+	 * 500000: 7.41 -> 8.49 us per flow, on a busy machine). */
 	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>0</min_bytes_for_wide_part>\n"
 	      "    <min_rows_for_wide_part>1000000</min_rows_for_wide_part>\n",
 	      f);

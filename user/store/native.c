@@ -15,18 +15,26 @@
 
 #include "store_internal.h"
 
-int store_native_put_varint(struct buf *b, uint64_t v)
+/* v as a LEB128 varint into out; returns its length (1-10). */
+static size_t varint_encode(uint8_t out[10], uint64_t v)
 {
-	uint8_t tmp[10];
 	size_t n = 0;
 
 	do {
-		tmp[n] = v & 0x7f;
+		out[n] = v & 0x7f;
 		v >>= 7;
 		if (v)
-			tmp[n] |= 0x80;
+			out[n] |= 0x80;
 		n++;
 	} while (v);
+	return n;
+}
+
+int store_native_put_varint(struct buf *b, uint64_t v)
+{
+	uint8_t tmp[10];
+	size_t n = varint_encode(tmp, v);
+
 	return buf_append(b, tmp, n);
 }
 
@@ -130,13 +138,13 @@ void store_native_batch_fini(struct store_native_batch *b)
 	buf_free(&b->scratch);
 	buf_free(&b->packed);
 	free(b->pack_cols);
-	free(b->lc_index);
-	free(b->lc_stamp);
+	free(b->lc.value);
+	free(b->lc.stamp);
 	free(b->dist);
 	free(b->dvals);
 	free(b->dkeys);
-	free(b->tuple_local);
-	free(b->tuple_stamp);
+	free(b->tuple_map.value);
+	free(b->tuple_map.stamp);
 	free(b->runs);
 	memset(b, 0, sizeof(*b));
 }
@@ -384,25 +392,24 @@ static void unpack_rows(struct store_native_batch *b, const uint32_t *perm)
 	b->unpacked = b->rows;
 }
 
-/* The batch's map of string ids (lc_index, valid where lc_stamp is
- * lc_now), for ids below `cap`, emptied: a new stamp. 0 or -ENOMEM. */
-static int id_map_begin(struct store_native_batch *b, size_t cap)
+/* Map m for numbers below `cap`, emptied: a new stamp. 0 or -ENOMEM. */
+static int stamp_map_begin(struct store_stamp_map *m, size_t cap)
 {
-	if (cap > b->lc_cap) {
-		uint32_t *index = realloc(b->lc_index, cap * sizeof(*index));
-		uint32_t *stamp = index ? realloc(b->lc_stamp, cap * sizeof(*stamp)) : NULL;
+	if (cap > m->cap) {
+		uint32_t *value = realloc(m->value, cap * sizeof(*value));
+		uint32_t *stamp = value ? realloc(m->stamp, cap * sizeof(*stamp)) : NULL;
 
-		if (index)
-			b->lc_index = index;
+		if (value)
+			m->value = value;
 		if (!stamp)
 			return -ENOMEM;
-		b->lc_stamp = stamp;
-		memset(stamp + b->lc_cap, 0, (cap - b->lc_cap) * sizeof(*stamp));
-		b->lc_cap = cap;
+		m->stamp = stamp;
+		memset(stamp + m->cap, 0, (cap - m->cap) * sizeof(*stamp));
+		m->cap = cap;
 	}
-	if (++b->lc_now == 0) { /* stamps wrapped: forget them all */
-		memset(b->lc_stamp, 0, b->lc_cap * sizeof(*b->lc_stamp));
-		b->lc_now = 1;
+	if (++m->now == 0) { /* stamps wrapped: forget them all */
+		memset(m->stamp, 0, m->cap * sizeof(*m->stamp));
+		m->now = 1;
 	}
 	return 0;
 }
@@ -424,7 +431,7 @@ static int cmp_ranked(const void *pa, const void *pb)
 }
 
 /* Numbers the distinct ids of column c's `rows` in order of first sight
- * (lc_index[id], after id_map_begin) and lists them in *list (malloc'd, *n
+ * (lc.value[id], after stamp_map_begin()) and lists them in *list (malloc'd, *n
  * of them). Ids past the strtab's count when the map was sized are taken
  * as 0 (""): they came after the batch was cut. Returns 0 or -ENOMEM. */
 static int id_numbers(struct store_native_batch *b, const struct store_native_column *c,
@@ -436,7 +443,7 @@ static int id_numbers(struct store_native_batch *b, const struct store_native_co
 
 	*list = NULL;
 	*n = 0;
-	if (id_map_begin(b, cap) < 0)
+	if (stamp_map_begin(&b->lc, cap) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < rows; i++) {
 		uint32_t id;
@@ -445,9 +452,9 @@ static int id_numbers(struct store_native_batch *b, const struct store_native_co
 		if (id == last)
 			continue;
 		last = id;
-		if (id >= b->lc_cap)
+		if (id >= b->lc.cap)
 			id = 0;
-		if (b->lc_stamp[id] == b->lc_now)
+		if (b->lc.stamp[id] == b->lc.now)
 			continue;
 		if (*n == have) {
 			uint32_t *more =
@@ -460,8 +467,8 @@ static int id_numbers(struct store_native_batch *b, const struct store_native_co
 			}
 			*list = more;
 		}
-		b->lc_stamp[id] = b->lc_now;
-		b->lc_index[id] = *n;
+		b->lc.stamp[id] = b->lc.now;
+		b->lc.value[id] = *n;
 		(*list)[(*n)++] = id;
 	}
 	return 0;
@@ -483,13 +490,13 @@ static inline __attribute__((always_inline)) void id_rows_width(const struct sto
 		memcpy(&id, ids + 4 * i, 4);
 		if (id != last) {
 			last = id;
-			at = b->lc_index[id < b->lc_cap ? id : 0];
+			at = b->lc.value[id < b->lc.cap ? id : 0];
 		}
 		memcpy(out + (size_t)width * i, &at, width);
 	}
 }
 
-/* Each of the `rows` ids of c as its lc_index, `width` (1, 2 or 4) bytes a
+/* Each of the `rows` ids of c as its lc.value, `width` (1, 2 or 4) bytes a
  * row (little-endian host: its low bytes), into out. */
 static void id_rows(const struct store_native_batch *b, const struct store_native_column *c,
 		    size_t rows, void *out, unsigned width)
@@ -528,7 +535,7 @@ static int strid_ranks(struct store_native_batch *b, const struct store_native_c
 	}
 	qsort(distinct, n, sizeof(*distinct), cmp_ranked);
 	for (uint32_t k = 0; k < n; k++)
-		b->lc_index[distinct[k].id] = k;
+		b->lc.value[distinct[k].id] = k;
 	id_rows(b, c, b->rows, rank, 4);
 	r = 0;
 out:
@@ -767,18 +774,8 @@ static int tuple_runs(struct store_native_batch *b)
 	for (size_t i = 0; i < rows; i++)
 		if (tid[i] >= cap)
 			cap = (size_t)tid[i] + 1;
-	if (cap > b->tuple_cap) {
-		uint32_t *local = realloc(b->tuple_local, cap * sizeof(*local));
-		uint32_t *stamp = local ? realloc(b->tuple_stamp, cap * sizeof(*stamp)) : NULL;
-
-		if (local)
-			b->tuple_local = local;
-		if (!stamp)
-			return -ENOMEM;
-		b->tuple_stamp = stamp;
-		memset(stamp + b->tuple_cap, 0, (cap - b->tuple_cap) * sizeof(*stamp));
-		b->tuple_cap = cap;
-	}
+	if (stamp_map_begin(&b->tuple_map, cap) < 0)
+		return -ENOMEM;
 	if (rows > b->dist_cap) {
 		uint32_t *dist = realloc(b->dist, rows * sizeof(*dist));
 		uint32_t *dvals = NULL, *dkeys = NULL;
@@ -801,10 +798,6 @@ static int tuple_runs(struct store_native_batch *b)
 		b->runs = runs;
 		b->dist_cap = rows;
 	}
-	if (++b->tuple_now == 0) { /* stamps wrapped: forget them all */
-		memset(b->tuple_stamp, 0, b->tuple_cap * sizeof(*b->tuple_stamp));
-		b->tuple_now = 1;
-	}
 	b->ndist = b->nruns = 0;
 	for (size_t i = 0; i < rows; i++) {
 		uint32_t t = tid[i];
@@ -814,12 +807,12 @@ static int tuple_runs(struct store_native_batch *b)
 			continue;
 		}
 		last = t;
-		if (b->tuple_stamp[t] != b->tuple_now) {
-			b->tuple_stamp[t] = b->tuple_now;
-			b->tuple_local[t] = (uint32_t)b->ndist;
+		if (b->tuple_map.stamp[t] != b->tuple_map.now) {
+			b->tuple_map.stamp[t] = b->tuple_map.now;
+			b->tuple_map.value[t] = (uint32_t)b->ndist;
 			b->dist[b->ndist++] = t;
 		}
-		b->runs[b->nruns++] = (struct store_tuple_run){b->tuple_local[t], 1};
+		b->runs[b->nruns++] = (struct store_tuple_run){b->tuple_map.value[t], 1};
 	}
 	return 0;
 }
@@ -862,19 +855,19 @@ static int low_cardinality_from_tuples(struct store_native_batch *b, struct stor
 	uint32_t nkeys = 0;
 	unsigned width;
 
-	if (id_map_begin(b, cap) < 0)
+	if (stamp_map_begin(&b->lc, cap) < 0)
 		return -ENOMEM;
 	for (size_t d = 0; d < b->ndist; d++) {
 		uint32_t id = b->dvals[d];
 
-		if (id >= b->lc_cap) /* (as id_numbers()) */
+		if (id >= b->lc.cap) /* (as id_numbers()) */
 			id = 0;
-		if (b->lc_stamp[id] != b->lc_now) {
-			b->lc_stamp[id] = b->lc_now;
-			b->lc_index[id] = nkeys;
+		if (b->lc.stamp[id] != b->lc.now) {
+			b->lc.stamp[id] = b->lc.now;
+			b->lc.value[id] = nkeys;
 			b->dkeys[nkeys++] = id;
 		}
-		b->dvals[d] = b->lc_index[id];
+		b->dvals[d] = b->lc.value[id];
 	}
 	if (low_cardinality_head(c, b->dkeys, nkeys, b->rows, &width) < 0)
 		return -ENOMEM;
@@ -890,13 +883,12 @@ static int text_from_tuples(struct store_native_batch *b, struct store_native_co
 	c->text.len = 0;
 	for (size_t r = 0; r < b->nruns; r++) {
 		uint32_t id = b->dvals[b->runs[r].d], n = b->runs[r].len;
-		size_t len = 0, hn = 0;
+		size_t len = 0, hn;
 		const char *s = c->def.strings ? strtab_get(c->def.strings, id, &len) : "";
 		uint8_t head[10];
 		char *out;
 
-		for (uint64_t v = len; hn == 0 || v; v >>= 7)
-			head[hn++] = (uint8_t)((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+		hn = varint_encode(head, len);
 		if (buf_reserve(&c->text, (size_t)n * (hn + len)) < 0)
 			return -ENOMEM;
 		out = c->text.data + c->text.len;

@@ -138,6 +138,13 @@ struct store_tuple_run {
 	uint32_t d, len;
 };
 
+/* Numbers below `cap` -> a value, emptied at once by a new stamp: value[k]
+ * holds where stamp[k] is `now` (native.c: stamp_map_begin()). */
+struct store_stamp_map {
+	uint32_t *value, *stamp, now;
+	size_t cap;
+};
+
 /* A batch of rows encoded column by column. Caller-owned storage. */
 struct store_native_batch {
 	struct store_native_column *cols;
@@ -176,16 +183,15 @@ struct store_native_batch {
 	 * rows' order: the sort permutes it) as the distinct tuples in order
 	 * of first sight (dist[ndist]) and runs of rows (runs[nruns]); each
 	 * packed column's values are then looked up once per distinct tuple
-	 * (dvals) and written a run at a time. tuple_local[t] is t's index in
-	 * dist where tuple_stamp[t] is tuple_now. */
-	uint32_t *dist, *dvals, *dkeys, *tuple_local, *tuple_stamp, tuple_now;
-	size_t ndist, tuple_cap, dist_cap;
+	 * (dvals) and written a run at a time. tuple_map: tuple index -> its
+	 * index in dist. */
+	uint32_t *dist, *dvals, *dkeys;
+	struct store_stamp_map tuple_map;
+	size_t ndist, dist_cap;
 	struct store_tuple_run *runs;
 	size_t nruns;
-	/* LowCardinality columns: strtab id -> dictionary index, valid where
-	 * lc_stamp[id] is the column's stamp */
-	uint32_t *lc_index, *lc_stamp, lc_now;
-	size_t lc_cap;
+	/* LowCardinality columns: strtab id -> dictionary index */
+	struct store_stamp_map lc;
 	/* the block: block header + per column (header, offsets, data) */
 	struct buf head;
 	size_t *head_end;

@@ -655,6 +655,19 @@ TEST(packed_enrichment_columns_as_unpacked)
 	strtab_free(strs);
 }
 
+/* b[0] by record and b[1] by tuple (from `tuples`), over the n cols: the
+ * two ways whose blocks must be the same bytes. */
+static void batch_pair_init(struct store_native_batch b[2], const struct store_column *cols,
+			    size_t n, const struct flow_enrichment *tuples)
+{
+	struct error err = {{0}};
+
+	for (int t = 0; t < 2; t++)
+		REQUIRE(store_native_batch_init(&b[t], cols, n, store_flows_sort_key, &err) == 0);
+	b[1].tuples = tuples;
+	b[1].by_tuple = 1;
+}
+
 /* A packed (enrichment) column that is its type's default ("", 0, "\0\0")
  * in every row of a block is left out of the block and of the INSERT's
  * column list (ClickHouse fills the default): the same bytes by record and
@@ -673,7 +686,6 @@ TEST(default_enrichment_columns_left_out)
 	struct strtab *strs;
 	char lc[1024] = "";
 	size_t n, ne, at[2];
-	struct error err = {{0}};
 
 	enriched_columns(&strs, cols, &n, &ne, lc);
 	enriched_flows(strs, f);
@@ -688,11 +700,7 @@ TEST(default_enrichment_columns_left_out)
 		ids[i] = 39 - i;
 		tuples[ids[i]] = *e;
 	}
-	for (int t = 0; t < 2; t++)
-		REQUIRE(store_native_batch_init(&b[t], cols, n + ne, store_flows_sort_key, &err) ==
-			0);
-	b[1].tuples = tuples;
-	b[1].by_tuple = 1;
+	batch_pair_init(b, cols, n + ne, tuples);
 	for (int mode = 0; mode < 2; mode++) {
 		append(&b[0], f, 40);
 		append_tuples(&b[1], f, 40, ids);
@@ -756,7 +764,6 @@ TEST(runs_of_one_tuple_as_by_record)
 	struct strtab *strs;
 	char lc[1024] = "";
 	size_t n, ne, at[2];
-	struct error err = {{0}};
 
 	enriched_columns(&strs, cols, &n, &ne, lc);
 	enriched_flows(strs, f);
@@ -766,11 +773,7 @@ TEST(runs_of_one_tuple_as_by_record)
 		ids[i] = i < 20;
 		f[i].enriched = tuples[ids[i]];
 	}
-	for (int t = 0; t < 2; t++)
-		REQUIRE(store_native_batch_init(&b[t], cols, n + ne, store_flows_sort_key, &err) ==
-			0);
-	b[1].tuples = tuples;
-	b[1].by_tuple = 1;
+	batch_pair_init(b, cols, n + ne, tuples);
 	append(&b[0], f, 40);
 	append_tuples(&b[1], f, 40, ids);
 	for (int mode = 0; mode < 2; mode++) {
