@@ -841,10 +841,15 @@ TEST(kill_9_mid_insert_keeps_acknowledged_rows)
 			break;
 		}
 	}
+	/* Batches acknowledged between the eighth and the kill (a short
+	 * insert can finish several in the delay) are still in the pipe. */
+	while (fgets(line, sizeof(line), out))
+		if (sscanf(line, "ack %u", &acked) != 1)
+			break;
 	fclose(out);
 	waitpid(pid, &status, 0);
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	REQUIRE(acked == 8);
+	REQUIRE(acked >= 8);
 	CHECK_EQ(child_run("count", dir, text, sizeof(text)), 0);
 	printf("# acknowledged %u batches; after restart: %s", acked, text);
 	CHECK_EQ(sscanf(text, "%llu\t%llu\t%llu\t%llu", &rows, &batches, &top, &partial), 4);
