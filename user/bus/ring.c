@@ -9,7 +9,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "../common/clock.h"
@@ -255,7 +254,7 @@ static void ring_unref(struct ring *r)
 	pthread_cond_destroy(&r->readable);
 	pthread_cond_destroy(&r->writable);
 	exporter_table_fini(&r->held);
-	munmap(r->buf, r->size);
+	free(r->buf);
 	free(r);
 }
 
@@ -310,17 +309,11 @@ int bus_ring_new(const char *name, size_t size, unsigned exporter_share,
 	if (!r)
 		return error_set(err, -ENOMEM, "in-process bus: %s", strerror(ENOMEM));
 	r->size = align8(size < 2 * (BUS_MAX_DATAGRAM + 64) ? 2 * (BUS_MAX_DATAGRAM + 64) : size);
-	r->buf = mmap(NULL, r->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r->buf == MAP_FAILED) {
+	r->buf = malloc(r->size);
+	if (!r->buf) {
 		free(r);
 		return error_set(err, -ENOMEM, "in-process bus: %s", strerror(ENOMEM));
 	}
-	/* The ring's first pass touches every page of it: with 4 KiB pages
-	 * that was a fault per 4 KiB copied in, ~24 % of the inlet thread's
-	 * CPU in a 20-s `weir bench e2e` (512 MiB rings, perf). Huge pages
-	 * (where the kernel's THP setting allows them for madvise) fault once
-	 * per 2 MiB; pages are still only taken as the ring reaches them. */
-	(void)madvise(r->buf, r->size, MADV_HUGEPAGE);
 	if (exporter_share > 0 && exporter_share < 100) {
 		r->share_limit = r->size / 100 * exporter_share;
 		/* One datagram of the largest size always fits in a share. */
@@ -328,7 +321,7 @@ int bus_ring_new(const char *name, size_t size, unsigned exporter_share,
 			r->share_limit = BUS_MAX_DATAGRAM + 64;
 		ret = exporter_table_init(&r->held, &held_table, err);
 		if (ret < 0) {
-			munmap(r->buf, r->size);
+			free(r->buf);
 			free(r);
 			return ret;
 		}
