@@ -765,11 +765,10 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 	double rows_sum[4] = {0}, cpu_sum[4] = {0}, engine_sum[4] = {0}, pass_per_cpu[2][4] = {{0}};
 	uint64_t last_rate[4] = {0};
 	/* With --enrich, the modes twice, the second pass in reverse order
-	 * (off, on, on, off): a run that follows another in this process costs
-	 * more than the first, whatever it does. Two runs without enrichment
-	 * in a row (an A/A test) gave 0.87-0.95 for the second against the
-	 * first, so "on", always second, was charged ~0.1-0.2 us a flow that
-	 * was not the enrichment's (user/store/README.md). */
+	 * (off, on, on, off), so that "on" is not always the later run (two
+	 * runs without enrichment in a row, an A/A test, gave 0.87-0.95 for the
+	 * second against the first), and two samples of a ratio that moves
+	 * from run to run on a shared machine (user/store/README.md). */
 	int passes = o->enrich ? 2 : 1;
 	for (int step = 0; step < 4 * passes; step++) {
 		int pass = step / 4, mode = pass ? 3 - step % 4 : step;
