@@ -346,7 +346,7 @@ TEST(migrations_from_empty_database)
 	CHECK_EQ(orch_schema_version(c, &version), 0);
 	CHECK_EQ(version, ORCH_SCHEMA_VERSION);
 	CHECK_QS(
-	    c, "1,2,3,4,5,6,7,8,9",
+	    c, "1,2,3,4,5,6,7,8,9,10",
 	    "SELECT arrayStringConcat(arrayMap(x -> toString(x), groupArray(version)), ',') FROM "
 	    "(SELECT version FROM schema_migrations ORDER BY version)");
 	for (size_t i = 0; i < sizeof(schema_tables) / sizeof(schema_tables[0]); i++)
@@ -895,6 +895,38 @@ TEST(migrations_from_previous_versions_keep_rows)
 	}
 }
 
+/* Step 10: descriptions stored as String before it read back the same
+ * after it, as LowCardinality(String) on modern servers (String on 18.16). */
+TEST(migration_descriptions_low_cardinality)
+{
+	static const char desc_types[] =
+	    "SELECT type FROM system.columns WHERE database = currentDatabase() AND table = "
+	    "'flows' AND name IN ('InIfDescription', 'OutIfDescription') ORDER BY name";
+	struct store_config cfg;
+	struct store_client *c;
+
+	test_config(&cfg, "weir_t_desc_lc");
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	CHECK_EQ(orch_migrate(c, &cfg, 9), 9);
+	CHECK_QS(c, "String\nString", "%s", desc_types);
+	free(qs(c,
+		"INSERT INTO flows (TimeReceived, SrcPort, InIfDescription, OutIfDescription) "
+		"VALUES (%llu, 4242, 'Transit: Cogent 1', 'core 2'), (%llu, 4243, '', 'x')",
+		(unsigned long long)time(NULL) - 60, (unsigned long long)time(NULL) - 60));
+	CHECK_EQ(orch_migrate(c, &cfg, 0), (int)(ORCH_SCHEMA_VERSION - 9));
+	CHECK_QS(c, "Transit: Cogent 1\tcore 2\n\tx",
+		 "SELECT InIfDescription, OutIfDescription FROM flows ORDER BY SrcPort");
+	CHECK_QS(c,
+		 test_clickhouse_embedded() ? "LowCardinality(String)\nLowCardinality(String)"
+					    : "String\nString",
+		 "%s", desc_types);
+	/* Again: nothing left to do. */
+	CHECK_EQ(orch_migrate(c, &cfg, 0), 0);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
 /* ---- writer ---- */
 
 TEST(writer_rows_exact_and_consolidated_sums)
@@ -1000,7 +1032,7 @@ TEST(writer_rows_exact_and_consolidated_sums)
 
 /* The enrichment's strings read back exactly, on 18.16 (String columns,
  * sent as text) and on the embedded engine (LowCardinality(String), sent
- * as a dictionary and indexes; InIfDescription stays String): "" for id 0,
+ * as a dictionary and indexes; InIfDescription too since step 10): "" for id 0,
  * a string of 200 bytes, and 300 distinct interface names (indexes of two
  * bytes). */
 TEST(writer_enrichment_strings_exact)
@@ -1057,7 +1089,7 @@ TEST(writer_enrichment_strings_exact)
 	CHECK_EQ(qu(c, "SELECT count() FROM flows"), N);
 	CHECK_QS(c,
 		 test_clickhouse_embedded()
-		     ? "LowCardinality(String)\tLowCardinality(String)\tString"
+		     ? "LowCardinality(String)\tLowCardinality(String)\tLowCardinality(String)"
 		     : "String\tString\tString",
 		 "SELECT toTypeName(ExporterName), toTypeName(InIfName), "
 		 "toTypeName(InIfDescription) FROM flows LIMIT 1");

@@ -23,8 +23,10 @@
  *   6 TimeFlowStartMs, TimeFlowEndMs dropped (not stored)
  *   7 consolidated tables written by the outlet (views dropped)
  *   8 consolidation_journal (repair of the consolidated tables after a crash)
- *   9 asns, protocols, ports (names; filled by orch_names_load) */
-#define ORCH_SCHEMA_VERSION 9
+ *   9 asns, protocols, ports (names; filled by orch_names_load)
+ *  10 InIfDescription, OutIfDescription as LowCardinality(String) in flows
+ *     (modern servers) */
+#define ORCH_SCHEMA_VERSION 10
 
 /* Creates the database and the schema_migrations table if absent, then
  * applies each step from the first not recorded up to `target` (0 = latest),
