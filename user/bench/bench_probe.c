@@ -4,9 +4,10 @@
  * then, at a fixed rate over 10k concurrent flows, the CPU of the probe's
  * exporter thread and of softflowd (pcap in user space) metering the same
  * traffic at the same time, and the packets each of them reports against
- * what was sent. */
+ * what was sent. --test-run: the egress program alone, by BPF_PROG_TEST_RUN. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -339,20 +340,27 @@ static double rate_run(struct bench *b, int with_probe, double *secs, double *ns
 	return (double)b->count / t;
 }
 
+/* A TC program that only returns: what any program's run costs around it. */
+static int empty_prog_load(void)
+{
+	const struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "bench_empty", "GPL", insns, 2, NULL);
+}
+
 /* What BPF statistics add to any program's run time on this machine: the
  * run time per run of a program that only returns (the clock reads around
  * the run; ~70 ns on a VM whose clock is slow to read), measured with
  * BPF_PROG_TEST_RUN while the statistics are on. 0 when it cannot be. */
 static double stats_floor_ns(void)
 {
-	const struct bpf_insn insns[] = {
-	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-	    {.code = BPF_JMP | BPF_EXIT},
-	};
 	uint8_t frame[64] = {0};
 	struct bpf_prog_info info;
 	uint32_t len = sizeof(info);
-	int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "bench_empty", "GPL", insns, 2, NULL);
+	int fd = empty_prog_load();
 	double ns = 0;
 
 	if (fd < 0)
@@ -371,12 +379,129 @@ static double stats_floor_ns(void)
 	return ns;
 }
 
+#define TCX_EGRESS_ 47 /* BPF_TCX_EGRESS: Debian 12's headers predate it */
+
+/* The egress program the probe attached to the sender's interface (tcx),
+ * or -errno. */
+static int egress_prog_fd(struct bench *b)
+{
+	uint32_t ids[4], ifindex;
+	LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = 4);
+	int r;
+
+	setns(b->fd_s, CLONE_NEWNET);
+	ifindex = if_nametoindex(b->if_s);
+	r = ifindex ? bpf_prog_query_opts((int)ifindex, TCX_EGRESS_, &q) : -ENODEV;
+	setns(b->fd_orig, CLONE_NEWNET);
+	if (r < 0)
+		return r;
+	return q.prog_cnt ? bpf_prog_get_fd_by_id(ids[q.prog_cnt - 1]) : -ENOENT;
+}
+
+/* Mean BPF_PROG_TEST_RUN duration of `fd` over `n` runs (at least one), one
+ * frame each, round-robin over `nf` frames of `len` bytes; -1 on failure. */
+static double test_run_ns(int fd, const uint8_t *frames, unsigned nf, unsigned len, uint64_t n)
+{
+	uint64_t total = 0;
+
+	if (!n)
+		n = 1;
+	for (uint64_t i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frames + (size_t)(i % nf) * len,
+			    .data_size_in = len, .repeat = 1);
+
+		if (bpf_prog_test_run_opts(fd, &o) < 0)
+			return -1;
+		total += o.duration;
+	}
+	return (double)total / (double)n;
+}
+
+/* --test-run: the kernel side only, without the network's noise. The probe
+ * as configured by default on the sender's interface; its egress program
+ * run by BPF_PROG_TEST_RUN on the bench's own datagrams (Ethernet, IPv4,
+ * UDP, --size payload, --flows round-robin), --count runs per round from
+ * CPU 0, against an empty program's runs in between: an A/B figure for
+ * changes to the programs (BPF statistics off; the test run's own clock
+ * reads are in both, so the difference is the programs'). Not the
+ * throughput target: no stack, no other work between packets. */
+static int test_run_rounds(struct bench *b, unsigned runs)
+{
+	size_t len = 14 + 20 + 8 + b->size;
+	uint8_t *frames = calloc(b->flows, len);
+	struct probe *p = NULL;
+	double best = 0, worst = 0, floor_best = 0;
+	struct error err;
+	int fd = -1, efd = empty_prog_load(), ret = -1;
+
+	if (!frames || efd < 0)
+		goto out;
+	for (unsigned f = 0; f < b->flows; f++) {
+		uint8_t *e = frames + (size_t)f * len, *ip = e + 14, *u = ip + 20;
+		uint32_t src = htonl(0x0a620001u), dst = htonl(0x0a630000u + 1 + f);
+
+		e[12] = 0x08; /* IPv4 */
+		ip[0] = 0x45;
+		ip[2] = (uint8_t)((len - 14) >> 8);
+		ip[3] = (uint8_t)(len - 14);
+		ip[8] = 64;
+		ip[9] = 17;
+		memcpy(ip + 12, &src, 4);
+		memcpy(ip + 16, &dst, 4);
+		u[0] = 0x9c; /* source port 40000 */
+		u[1] = 0x40;
+		u[3] = RECV_PORT;
+		u[4] = (uint8_t)((len - 34) >> 8);
+		u[5] = (uint8_t)(len - 34);
+	}
+	b->batch_packets = 1;
+	if (probe_start_in(b, &p, &err) < 0) {
+		fprintf(stderr, "bench probe: %s\n", error_text(&err));
+		goto out;
+	}
+	fd = egress_prog_fd(b);
+	if (fd < 0) {
+		fprintf(stderr, "bench probe: the probe's tcx egress program not found (%s)\n",
+			strerror(-fd));
+		goto out;
+	}
+	pin_to(0);
+	for (unsigned i = 0; i < runs; i++) {
+		double e = test_run_ns(efd, frames, b->flows, (unsigned)len, b->count / 4),
+		       t = test_run_ns(fd, frames, b->flows, (unsigned)len, b->count);
+
+		if (e < 0 || t < 0)
+			goto out;
+		printf("probe [test run]: round %u: programs %.1f ns/packet, empty program %.1f: "
+		       "net %.1f\n",
+		       i + 1, t, e, t - e);
+		if (!best || t - e < best)
+			best = t - e;
+		if (t - e > worst)
+			worst = t - e;
+		if (!floor_best || e < floor_best)
+			floor_best = e;
+	}
+	printf("probe [test run]: net %.1f ns/packet (best of %u rounds, worst %.1f; empty "
+	       "program %.1f; %u flows, %u-byte payloads, %llu runs a round)\n",
+	       best, runs, worst, floor_best, b->flows, b->size, (unsigned long long)b->count);
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (efd >= 0)
+		close(efd);
+	probe_free(p);
+	free(frames);
+	return ret;
+}
+
 static void usage(FILE *out, const void *ctx)
 {
 	(void)ctx;
 	fprintf(out, "usage: weir bench probe [--count N] [--size BYTES] [--flows N] [--rate PPS]\n"
 		     "                        [--seconds S] [--runs N] [--drain-interval MS]\n"
-		     "                        [--batch-packets on|off|both]\n\n"
+		     "                        [--batch-packets on|off|both] [--test-run]\n\n"
 		     "UDP datagrams/s one sender reaches on a veth pair without and with the\n"
 		     "probe (best of --runs each; --count datagrams of --size bytes per run;\n"
 		     "sender on CPU 0, receiver on CPU 1), the probe's programs' ns/packet\n"
@@ -387,7 +512,10 @@ static void usage(FILE *out, const void *ctx)
 		     "its kernel map every --drain-interval ms (default: probe.drain-interval's,\n"
 		     "a third of the idle timeout, at most 5 s). --batch-packets on, off or\n"
 		     "both (the default): the throughput rounds with probe.batch-packets on\n"
-		     "(the default), off, or both.\n");
+		     "(the default), off, or both.\n"
+		     "--test-run: instead, the egress program alone through BPF_PROG_TEST_RUN on\n"
+		     "the same datagrams (--count runs a round, --runs rounds, against an empty\n"
+		     "program's): a steadier figure to compare builds, not the throughput.\n");
 }
 
 int bench_probe_main(int argc, char **argv)
@@ -401,6 +529,7 @@ int bench_probe_main(int argc, char **argv)
 	    {"runs", required_argument, NULL, 'k'},
 	    {"drain-interval", required_argument, NULL, 'd'},
 	    {"batch-packets", required_argument, NULL, 'b'},
+	    {"test-run", no_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -417,7 +546,7 @@ int bench_probe_main(int argc, char **argv)
 	pthread_t rx;
 	pid_t sf;
 	struct cli_opts o;
-	int c, ret = 1, stats_fd = -1;
+	int c, ret = 1, stats_fd = -1, test_run = 0;
 	char drain[64];
 
 	b.flows = 10000;
@@ -446,6 +575,9 @@ int bench_probe_main(int argc, char **argv)
 		case 'd':
 			b.drain_ms = (unsigned)atoi(optarg);
 			break;
+		case 'T':
+			test_run = 1;
+			break;
 		case 'b':
 			modes = !strcmp(optarg, "on")	  ? 1
 				: !strcmp(optarg, "off")  ? 2
@@ -463,6 +595,11 @@ int bench_probe_main(int argc, char **argv)
 	}
 	if (setup(&b) < 0) {
 		fprintf(stderr, "bench probe: making the network namespaces failed (root?)\n");
+		goto out;
+	}
+	if (test_run) {
+		b.count = count;
+		ret = test_run_rounds(&b, runs) < 0;
 		goto out;
 	}
 	/* Throughput, alternating so that the machine's mood hits both. BPF
