@@ -544,7 +544,62 @@ struct claim_ctx {
 	__u64 bytes, packets, first; /* taken; first: jiffies of the oldest */
 	__u32 flags;
 	__u8 tos; /* of the oldest */
+	/* The stage claim_cpu() reads: its header, the header's index, the
+	 * claim word as last read or set. */
+	struct probe_slot *hdr;
+	__u32 h;
+	__u64 w;
 };
+
+/* Entry `k` of the stage in c->hdr, to the FIN's record when it is of the
+ * FIN's flow and not claimed yet (claim_cpu()); 1 stops at the end of
+ * the stage or at a new generation. A bpf_loop() callback of its own: the
+ * verifier looks at it once, where the 16 entries of a loop, each taken or
+ * not, made more paths than it follows on this kernel. */
+static long claim_one(__u32 k, void *arg)
+{
+	struct claim_ctx *c = arg;
+	__u32 idx = c->h + 1 + k, bit = 1u << (k & 31), packets, fl, word;
+	struct probe_slot *e = bpf_map_lookup_elem(c->map, &idx), *hdr = c->hdr;
+	const __u64 *es, *ed;
+	__u64 t, v, w = c->w, bytes;
+
+	if (!e || !hdr)
+		return 1;
+	if (e->first != c->hash || w & bit)
+		return 0;
+	es = (const __u64 *)e->src;
+	ed = (const __u64 *)e->dst;
+	if ((e->word & PROBE_SLOT_KEYMASK) != c->word || es[0] != c->src[0] || ed[0] != c->dst[0] ||
+	    es[1] != c->src[1] || ed[1] != c->dst[1] || e->ifindex != c->ifindex ||
+	    (e->src_port | (__u32)e->dst_port << 16) != c->ports)
+		return 0;
+	/* Read before the claim: once claimed, its CPU skips it at its next
+	 * flush and may write a new packet there. */
+	bytes = e->bytes;
+	packets = e->packets;
+	fl = e->flags_last;
+	word = e->word;
+	barrier();
+	v = __sync_val_compare_and_swap(&hdr->bytes, w, w | bit);
+	if (v != w && v >> 32 == w >> 32 && !(v & bit)) {
+		/* Another FIN took another entry meanwhile. */
+		w = v;
+		v = __sync_val_compare_and_swap(&hdr->bytes, w, w | bit);
+	}
+	if (v != w)
+		return 1; /* a new generation: its CPU flushed them */
+	c->w = w | bit;
+	c->bytes += bytes;
+	c->packets += packets;
+	c->flags |= fl & 0xffff;
+	t = c->now - (__u16)((__u16)c->now - (fl >> 16));
+	if (t < c->first) {
+		c->first = t;
+		c->tos = word >> 24;
+	}
+	return 0;
+}
 
 /* A FIN's CPU takes the packets of its flow that CPU `i` staged and has not
  * added to the slots yet (a bpf_loop() callback, over the CPUs). Each
@@ -559,64 +614,22 @@ struct claim_ctx {
 static long claim_cpu(__u32 i, void *arg)
 {
 	struct claim_ctx *c = arg;
-	__u32 h, n, k;
 	struct probe_slot *hdr;
-	__u64 w;
+	__u32 n;
 
 	if (i == c->cpu)
 		return 0;
-	h = slot_mask + 1 + i * (PROBE_STAGE + 1);
-	hdr = bpf_map_lookup_elem(c->map, &h);
+	c->h = slot_mask + 1 + i * (PROBE_STAGE + 1);
+	hdr = bpf_map_lookup_elem(c->map, &c->h);
 	if (!hdr || !stage_summary_has(hdr, c->sum_a, c->sum_b))
 		return 0; /* nothing of this hash staged there */
 	/* An atomic read (a full barrier): the count and the entries after
 	 * it are at least as new as the generation. */
-	w = __sync_val_compare_and_swap(&hdr->bytes, 0, 0);
+	c->w = __sync_val_compare_and_swap(&hdr->bytes, 0, 0);
 	n = *(volatile __u32 *)&hdr->packets;
 	barrier();
-	for (k = 0; k < PROBE_STAGE && k < n; k++) {
-		__u32 idx = h + 1 + k;
-		struct probe_slot *e = bpf_map_lookup_elem(c->map, &idx);
-		const __u64 *es, *ed;
-		__u64 t, v, bytes;
-		__u32 packets, fl, word;
-
-		if (!e)
-			break;
-		if (e->first != c->hash || w & 1u << k)
-			continue;
-		es = (const __u64 *)e->src;
-		ed = (const __u64 *)e->dst;
-		if ((e->word & PROBE_SLOT_KEYMASK) != c->word || es[0] != c->src[0] ||
-		    ed[0] != c->dst[0] || es[1] != c->src[1] || ed[1] != c->dst[1] ||
-		    e->ifindex != c->ifindex ||
-		    (e->src_port | (__u32)e->dst_port << 16) != c->ports)
-			continue;
-		/* Read before the claim: once claimed, its CPU skips it at its
-		 * next flush and may write a new packet there. */
-		bytes = e->bytes;
-		packets = e->packets;
-		fl = e->flags_last;
-		word = e->word;
-		barrier();
-		v = __sync_val_compare_and_swap(&hdr->bytes, w, w | 1u << k);
-		if (v != w && v >> 32 == w >> 32 && !(v & 1u << k)) {
-			/* Another FIN took another entry meanwhile. */
-			w = v;
-			v = __sync_val_compare_and_swap(&hdr->bytes, w, w | 1u << k);
-		}
-		if (v != w)
-			break; /* a new generation: its CPU flushed them */
-		w |= 1u << k;
-		c->bytes += bytes;
-		c->packets += packets;
-		c->flags |= fl & 0xffff;
-		t = c->now - (__u16)((__u16)c->now - (fl >> 16));
-		if (t < c->first) {
-			c->first = t;
-			c->tos = word >> 24;
-		}
-	}
+	c->hdr = hdr;
+	bpf_loop(n < PROBE_STAGE ? n : PROBE_STAGE, claim_one, c, 0);
 	return 0;
 }
 
