@@ -841,11 +841,12 @@ static __always_inline __u64 addr4_word(__be32 a)
  * no tag in the frame, IPv4 without options, not a non-first fragment,
  * UDP, or TCP without FIN or RST, its headers in the linear part, not GSO
  * or GRO, with batch-packets. No struct pkt to clear, fill and copy
- * (parse(), entry_of()): ~10 ns of the ~80 the program costs a packet.
- * It counts exactly what the general path would (the key, entry_set()'s
- * hash, the IP total length, tcp flags, tos, the stats), so a flow's
- * packets from either path add up in one slot. Returns 0, having written
- * nothing, for any other packet: meter_skb() parses it. */
+ * (parse(), entry_of()): ~10 ns a packet less than the general path's
+ * ~90-100 (weir bench probe --test-run, docs/install.md). It counts
+ * exactly what the general path would (the key, entry_set()'s hash, the
+ * IP total length, tcp flags, tos, the stats), so a flow's packets from
+ * either path add up in one slot. Returns 0, having written nothing, for
+ * any other packet: meter_skb() parses it. */
 static __always_inline int meter_fast(struct __sk_buff *skb, __u8 direction)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
