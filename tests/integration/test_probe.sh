@@ -5,9 +5,11 @@
 # IPFIX it exports, decoded by weir's decoder, by tshark and by nfdump (nfcapd
 # as the collector), must give the same flows with exactly the bytes and
 # packets sent (TCP: what a capture on the same interface saw). A long flow
-# split by the active timeout adds up exactly; a collector that refuses, an
-# interface going down and up, a full kernel map: counted, nothing lost, the
-# probe keeps running. 1-in-N sampling is announced.
+# split by the active timeout adds up exactly, as does a flow whose packets
+# take both the fast path and the general one (IP options), with its tos;
+# TCP flags are the capture's. A collector that refuses, an interface going
+# down and up, a full kernel map: counted, nothing lost, the probe keeps
+# running. 1-in-N sampling is announced.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/integration/lib/e2e.bash" # tap
@@ -107,7 +109,7 @@ expect() {
 }
 
 # ---- run 1: known flows, both directions, a long flow, down/up ----
-ip netns exec $B "$TRAFFIC" sink 5001 5002 5003 5004 5005 5006 >/dev/null &
+ip netns exec $B "$TRAFFIC" sink 5001 5002 5003 5004 5005 5006 5007 >/dev/null &
 PIDS="$PIDS $!"
 ip netns exec $A "$TRAFFIC" sink 9996 5101 5102 >/dev/null &
 PIDS="$PIDS $!"
@@ -124,6 +126,9 @@ inA "$TRAFFIC" udp 10.77.0.2 5001 1000 200 40001 >/dev/null
 inA "$TRAFFIC" udp fd77::2 5002 700 300 40002 >/dev/null
 inB "$TRAFFIC" udp 10.77.0.1 5101 500 100 40003 >/dev/null
 inB "$TRAFFIC" udp fd77::1 5102 400 150 40004 >/dev/null
+# One flow whose packets the probe reads both ways: without IP options by
+# its fast path, with them by the general parser (probe.bpf.c).
+inA "$TRAFFIC" udpopt 10.77.0.2 5007 600 100 40007 40 >/dev/null
 inA "$TRAFFIC" tcp 10.77.0.2 5003 200 1000 >/dev/null
 inA "$TRAFFIC" tcp fd77::2 5004 150 1400 >/dev/null
 # 1500 datagrams over 6 s: active timeout 2 s cuts it in pieces.
@@ -174,6 +179,33 @@ expect run1 "TCP/IPv6 egress" "$(tcp_truth 'ipv6.src==fd77::1 && tcp.port==5004'
 expect run1 "TCP/IPv6 ingress" "$(tcp_truth 'ipv6.src==fd77::2 && tcp.port==5004' ipv6.plen 40)" \
 	6 fd77::2 5004 fd77::1 '*' I
 expect run1 "long flow in pieces" "138000 1500" 17 10.77.0.1 40005 10.77.0.2 5005 E
+# 300 datagrams of 20 + 8 + 100 bytes and 300 with 4 bytes of options more.
+expect run1 "UDP/IPv4, every other datagram with IP options" "78000 600" \
+	17 10.77.0.1 40007 10.77.0.2 5007 E
+# What else each packet gives its flow, on the fast path as on the general
+# one: the tos, and the TCP flags (OR-ed; the FIN's are the general path's).
+probe_records "$D/run1/ipfix.pcap" Proto SrcAddr SrcPort DstAddr DstPort FlowDirection IPTos \
+	TCPFlags >"$D/run1/fields.txt"
+got=$(awk '$1 == 17 && $3 == 40007 && $5 == 5007 { print $7 }' "$D/run1/fields.txt" | sort -u)
+[ "$got" = 40 ]
+tap $? "UDP/IPv4 with and without IP options: IPTos 40 in its records (got $(echo $got))"
+or_of() { # NUMBER...: their bitwise OR
+	local f=0 x
+	for x in "$@"; do f=$((f | x)); done
+	echo $f
+}
+tcp_flags() { # WHAT FILTER SRC SPORT DST DPORT DIR
+	local want got
+	want=$(or_of $(tshark -r "$D/tcp.pcap" -Y "$2" -T fields -e tcp.flags 2>/dev/null | sort -u))
+	got=$(or_of $(awk -v s="$3" -v sp="$4" -v d="$5" -v dp="$6" -v dir="$7" '
+		$1 == 6 && $2 == s && (sp == "*" || $3 == sp) && $4 == d &&
+		(dp == "*" || $5 == dp) && $6 == dir { print $8 }' "$D/run1/fields.txt" | sort -u))
+	[ "$want" -gt 0 ] && [ "$got" = "$want" ]
+	tap $? "$1: TCPFlags = $want, the capture's OR (got $got)"
+}
+tcp_flags "TCP/IPv4 egress" 'ip.src==10.77.0.1 && tcp.port==5003' 10.77.0.1 '*' 10.77.0.2 5003 E
+tcp_flags "TCP/IPv4 ingress" 'ip.src==10.77.0.2 && tcp.port==5003' 10.77.0.2 5003 10.77.0.1 '*' I
+tcp_flags "TCP/IPv6 egress" 'ipv6.src==fd77::1 && tcp.port==5004' fd77::1 '*' fd77::2 5004 E
 got=$(sum "$D/run1/weir.txt" 17 10.77.0.1 40005 10.77.0.2 5005 E)
 [ "${got##* }" -ge 3 ]
 tap $? "the 6 s flow was exported in ${got##* } pieces (active timeout 2 s)"

@@ -82,15 +82,17 @@ sum() {
 		END { printf "%d %d\n", b, k }' "$1"
 }
 # truth FILTER LENFIELD EXTRA [upto-end]: "BYTES PACKETS" of the captured
-# packets, all of them, or with "upto-end" up to the first FIN or RST.
+# packets, all of them, or with "upto-end" up to the last FIN or RST: each
+# one makes a record, so a retransmitted FIN (the VM busy) brings what came
+# after the first into a record of its own, exported early too.
 truth() {
 	tshark -r "$D/tcp.pcap" -Y "$1" -T fields -e "$2" -e tcp.flags 2>/dev/null |
 		awk -v x="$3" -v upto="${4:-}" '
-			done { next }
 			{ b += $1 + x; n++ }
 			# the last hex digit holds FIN (1) and RST (4)
-			upto != "" && tolower(substr($2, length($2))) ~ /[1345679bcdef]/ { done = 1 }
-			END { printf "%d %d\n", b, n }'
+			tolower(substr($2, length($2))) ~ /[1345679bcdef]/ { eb = b; en = n }
+			END { if (upto != "") { b = eb; n = en }
+				printf "%d %d\n", b, n }'
 }
 
 check() { # WHAT WANT GOT

@@ -7,6 +7,10 @@
  *       closed with FIN (both ways), or with "rst" by a RST once all is acked;
  *       "hop": the first half of the writes on CPU 0, the rest and the FIN on
  *       CPU 1 (a sending thread that moves: its packets on two CPUs)
+ *   probe_traffic udpopt DST PORT COUNT SIZE SPORT TOS   one IPv4 flow, IP_TOS TOS:
+ *       COUNT datagrams, every other one (the first not) with 4 bytes of IP
+ *       options (NOPs: a 24-byte header), so the probe parses its packets
+ *       both ways (probe.bpf.c: meter_fast() and parse())
  *   probe_traffic vlan IFACE VID SRC DST PORT COUNT SIZE SPORT
  *       COUNT IPv4/UDP frames tagged 802.1Q VID, written on IFACE by a packet
  *       socket (the tag in the frame, as no VLAN device is needed)
@@ -119,6 +123,21 @@ static void pace(uint64_t i, unsigned pps, const struct timespec *start)
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
 }
 
+/* sendto(), again while the queue is full (and while nothing listens on
+ * the port yet); -1 after saying why on other errors. */
+static int send_retry(int fd, const void *buf, size_t len, const struct sockaddr *to,
+		      socklen_t tolen, const char *what)
+{
+	while (sendto(fd, buf, len, 0, to, tolen) < 0) {
+		if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED) {
+			fprintf(stderr, "probe_traffic: %s: sendto: %s\n", what, strerror(errno));
+			return -1;
+		}
+		usleep(100);
+	}
+	return 0;
+}
+
 /* COUNT datagrams of SIZE bytes to each of NFLOWS ports from one socket
  * bound to SPORT (0: any). */
 static int udp(const char *dst, unsigned port, unsigned nflows, unsigned long count, unsigned size,
@@ -142,17 +161,47 @@ static int udp(const char *dst, unsigned port, unsigned nflows, unsigned long co
 		parse_addr(dst, port + f, &to, &len);
 		for (unsigned long i = 0; i < count; i++) {
 			pace(sent, pps, &start);
-			while (sendto(fd, buf, size, 0, (struct sockaddr *)&to, len) < 0) {
-				if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED) {
-					perror("probe_traffic: sendto");
-					return 1;
-				}
-				usleep(100);
-			}
+			if (send_retry(fd, buf, size, (struct sockaddr *)&to, len, "udp") < 0)
+				return 1;
 			sent++;
 		}
 	}
 	printf("sent %lu datagrams\n", sent);
+	return 0;
+}
+
+/* "udpopt" (see the top): one IPv4 flow from SPORT, TOS in every header,
+ * IP options on the odd datagrams only. */
+static int udpopt(const char *dst, unsigned port, unsigned long count, unsigned size,
+		  unsigned sport, unsigned tos)
+{
+	static const uint8_t nops[4] = {1, 1, 1, 1}; /* RFC 791: no-operation */
+	struct sockaddr_storage to, from;
+	socklen_t len, flen;
+	static char buf[65536];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), t = (int)tos;
+
+	if (parse_addr(dst, port, &to, &len) != AF_INET) {
+		fprintf(stderr, "probe_traffic: udpopt: IPv4 only\n");
+		return 2;
+	}
+	parse_addr("0.0.0.0", sport, &from, &flen);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&from, flen) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_TOS, &t, sizeof(t)) < 0) {
+		perror("probe_traffic: udpopt socket");
+		return 1;
+	}
+	memset(buf, 'o', sizeof(buf));
+	for (unsigned long i = 0; i < count; i++) {
+		if (setsockopt(fd, IPPROTO_IP, IP_OPTIONS, nops, i & 1 ? sizeof(nops) : 0) < 0) {
+			perror("probe_traffic: udpopt: IP_OPTIONS");
+			return 1;
+		}
+		if (send_retry(fd, buf, size, (struct sockaddr *)&to, len, "udpopt") < 0)
+			return 1;
+	}
+	close(fd);
+	printf("sent %lu datagrams\n", count);
 	return 0;
 }
 
@@ -266,13 +315,8 @@ static int vlan(const char *ifname, unsigned vid, const char *src, const char *d
 	udp[4] = (uint8_t)((8 + size) >> 8), udp[5] = (uint8_t)(8 + size);
 	memset(udp + 8, 'v', size);
 	for (unsigned long i = 0; i < count; i++)
-		while (sendto(fd, f, 18 + ip_len, 0, (struct sockaddr *)&ll, sizeof(ll)) < 0) {
-			if (errno != ENOBUFS && errno != EAGAIN) {
-				perror("probe_traffic: vlan: sendto");
-				return 1;
-			}
-			usleep(100);
-		}
+		if (send_retry(fd, f, 18 + ip_len, (struct sockaddr *)&ll, sizeof(ll), "vlan") < 0)
+			return 1;
 	close(fd);
 	printf("sent %lu frames\n", count);
 	return 0;
@@ -294,6 +338,10 @@ int main(int argc, char **argv)
 		return tcp(argv[2], (unsigned)atoi(argv[3]), strtoul(argv[4], NULL, 10),
 			   (unsigned)atoi(argv[5]),
 			   argc == 7 ? (strcmp(argv[6], "rst") ? 2 : 1) : 0);
+	if (argc == 8 && !strcmp(argv[1], "udpopt"))
+		return udpopt(argv[2], (unsigned)atoi(argv[3]), strtoul(argv[4], NULL, 10),
+			      (unsigned)atoi(argv[5]), (unsigned)atoi(argv[6]),
+			      (unsigned)atoi(argv[7]));
 	if (argc == 10 && !strcmp(argv[1], "vlan"))
 		return vlan(argv[2], (unsigned)atoi(argv[3]), argv[4], argv[5],
 			    (unsigned)atoi(argv[6]), strtoul(argv[7], NULL, 10),
