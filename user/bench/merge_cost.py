@@ -11,6 +11,11 @@
 #          (as the writer's batches are), merges stopped; then OPTIMIZE FINAL:
 #          CPU of this process per row inserted and per row merged, bytes
 #   query  the same tables, merged, then three console-like queries (best of 5)
+#   sustain  PARTS (default 24) parts of a quarter of the flows each, in time
+#          order (the flows again, 1 s later each round, past the first
+#          four), inserted one after the other while merges run, as the
+#          writer's batches are, then until no merge runs: CPU per row in
+#          all, rows merged per row (MergedRows), parts left
 # Env: CHDB (libchdb.so; default third_party/chdb/libchdb.so), PARTS.
 # Run with nothing else using DIR (weir stopped): one process per directory.
 import ctypes
@@ -114,9 +119,43 @@ def queries(kind):
     print(f"{kind}: query ms (best of 5): " + ", ".join(ms), flush=True)
 
 
+def sustain(kind):
+    part, first = KEYS[kind]
+    t = "t_" + kind
+    q(f"DROP TABLE IF EXISTS {t} SYNC")
+    q(f"CREATE TABLE {t} AS {SRC} ENGINE = MergeTree PARTITION BY {part} "
+      f"PRIMARY KEY ({first}, ExporterAddress, InIfName, OutIfName) ORDER BY ({first}, {REST})")
+    span = hi + 1 - lo
+    edges = [lo + span * i // 4 for i in range(5)]
+    merged0 = int(q("SELECT value FROM system.events WHERE event = 'MergedRows'") or 0)
+    c0, w0, rows = cpu(), time.time(), 0
+    for i in range(nparts):
+        a, b, shift = edges[i % 4], edges[i % 4 + 1], (i // 4) * span
+        # (the WHERE in a subquery: outside, it would see the alias)
+        q(f"INSERT INTO {t} SELECT * REPLACE (TimeReceived + {shift} AS TimeReceived) FROM "
+          f"(SELECT * FROM {SRC} WHERE TimeReceived >= toDateTime({a}) AND "
+          f"TimeReceived < toDateTime({b})) SETTINGS min_insert_block_size_rows = 100000000, min_insert_block_size_bytes = 0, "
+          f"max_insert_threads = 1, max_threads = 1, max_block_size = 1048576")
+        rows += n // 4
+    while int(q(f"SELECT count() FROM system.merges WHERE table = '{t}'")):
+        time.sleep(0.5)
+    total = cpu() - c0
+    merged = int(q("SELECT value FROM system.events WHERE event = 'MergedRows'") or 0) - merged0
+    parts = q(f"SELECT count() FROM system.parts WHERE active AND table = '{t}'")
+    print(f"{kind}: {nparts} parts inserted while merging: {total * 1e6 / rows:.2f} us of CPU per "
+          f"row in all, {merged / rows:.2f} rows merged per row, {parts} parts left "
+          f"({time.time() - w0:.0f} s)", flush=True)
+    q(f"DROP TABLE {t} SYNC")
+
+
 mode = sys.argv[2] if len(sys.argv) > 2 else "merge"
+if mode == "sustain":
+    nparts = int(os.environ.get("PARTS", "24"))
 print(f"{n} rows, {hi - lo + 1} s of TimeReceived, {nparts} parts by time", flush=True)
 for kind in (sys.argv[3] if len(sys.argv) > 3 else "minute,second,minute,second").split(","):
+    if mode == "sustain":
+        sustain(kind)
+        continue
     fill(kind)
     if mode == "query":
         queries(kind)
