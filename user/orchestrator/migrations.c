@@ -315,8 +315,8 @@ static int step_flows(struct mig *m)
 	 * kept a minute of one interface contiguous, but made merges the
 	 * embedded engine's largest cost: the writer's batches are runs of
 	 * consecutive seconds, so the parts of one minute interleaved row by
-	 * row in every merge (3.2 us of the engine's CPU per row merged); by
-	 * the second they are nearly disjoint ranges (1.0 us), for 7 % more
+	 * row in every merge (3.2-5 us of the engine's CPU per row merged); by
+	 * the second they are nearly disjoint ranges (~1 us), for 7 % more
 	 * bytes (18.0 against 16.8 per flow): user/store/README.md, "Sustained
 	 * rate: merges". Tables created before keep their key (a sorting key
 	 * cannot be reordered in place): orch_migrate says so at each start,
@@ -726,8 +726,8 @@ static int sync_decoded_columns(struct mig *m)
 /* A flows table created before session 11 keeps its minute-first key
  * (ClickHouse cannot reorder a sorting key) and its daily partitions: weir
  * writes it correctly (the writer sorts as it is keyed), but its merges cost
- * 3.2 instead of 1.0 us of CPU per row, and more of them per row. Said at
- * each start, with what to do (user/store/README.md, "Re-keying flows").
+ * 3.2-5 instead of ~1 us of CPU per row merged. Said at each start, with
+ * what to do (user/store/README.md, "Re-keying flows").
  * Not re-keyed by a step: that rewrites every row of the table (a day at
  * 100k flows/s is 8.6G rows), needs its size again in free disk, and would
  * hold every writer until done; the operator runs orch_flows_rekey when it
