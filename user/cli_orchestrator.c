@@ -14,7 +14,8 @@
 static void usage(FILE *out, const void *ctx)
 {
 	fprintf(out,
-		"usage: weir orchestrator [-c FILE] [--once] [--target-version N]\n\n"
+		"usage: weir orchestrator [-c FILE] [--once] [--target-version N]\n"
+		"                         [--rekey-flows]\n\n"
 		"Creates the ClickHouse database and schema, or upgrades it, in numbered\n"
 		"steps recorded in the schema_migrations table (running it again changes\n"
 		"nothing). Then drops the partitions of flows, flows_1m, flows_5m and\n"
@@ -24,6 +25,11 @@ static void usage(FILE *out, const void *ctx)
 		"      --once             migrations and one retention pass, then exit\n"
 		"      --target-version N migrate up to schema version N only (tests;\n"
 		"                         implies --once, no retention); latest is %d\n"
+		"      --rekey-flows      copy a flows table of a release before session\n"
+		"                         11 into today's key and partitions (its merges\n"
+		"                         cost less), keep the old one as flows_by_minute;\n"
+		"                         stop every writer of the database first; implies\n"
+		"                         --once\n"
 		"  -h, --help             this text\n",
 		ORCH_SCHEMA_VERSION);
 }
@@ -34,6 +40,7 @@ int cli_orchestrator_main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"once", no_argument, NULL, 'o'},
 	    {"target-version", required_argument, NULL, 't'},
+	    {"rekey-flows", no_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -43,7 +50,7 @@ int cli_orchestrator_main(int argc, char **argv)
 	struct signals *sig = NULL;
 	unsigned target = 0;
 	struct cli_opts o;
-	int once = 0, opt, r;
+	int once = 0, rekey = 0, opt, r;
 
 	cli_opts_init(&o, argc, argv, "c:h", opts, usage, NULL);
 	while ((opt = cli_opts_next(&o)) >= 0) {
@@ -53,6 +60,9 @@ int cli_orchestrator_main(int argc, char **argv)
 			break;
 		case 'o':
 			once = 1;
+			break;
+		case 'k':
+			rekey = once = 1;
 			break;
 		case 't':
 			if (sscanf(optarg, "%u", &target) != 1 || target == 0 ||
@@ -87,7 +97,15 @@ int cli_orchestrator_main(int argc, char **argv)
 		r = c ? orch_migrate(c, &cfg.clickhouse, target) : -1;
 		store_client_free(c);
 	} else {
-		r = orch_run(&cfg.clickhouse, once, signals_stop_requested, sig);
+		r = 0;
+		if (rekey) { /* then the retention pass sets the new table's TTL */
+			struct store_client *c = NULL;
+			store_client_new(&cfg.clickhouse, &c, NULL);
+			r = c ? orch_flows_rekey(c, &cfg.clickhouse) : -1;
+			store_client_free(c);
+		}
+		if (r >= 0)
+			r = orch_run(&cfg.clickhouse, once, signals_stop_requested, sig);
 	}
 	signals_free(sig);
 	weir_config_free(&cfg);

@@ -333,6 +333,13 @@ static const char *const schema_tables[] = {
     "names_state",
 };
 
+/* flows' partition keys as system.tables prints them */
+#define FLOWS_PARTITION_DAILY  "toYYYYMMDD(TimeReceived)"
+#define FLOWS_PARTITION_HOURLY "(toYYYYMMDD(TimeReceived) * 100) + toHour(TimeReceived)"
+#define FLOWS_SORTING_KEY                                                                          \
+	"TimeReceived, ExporterAddress, InIfName, OutIfName, InIf, OutIf, SrcAS, DstAS, SrcAddr, " \
+	"DstAddr"
+
 TEST(migrations_from_empty_database)
 {
 	struct store_config cfg;
@@ -394,16 +401,15 @@ TEST(migrations_from_empty_database)
 	CHECK(!store_field_stored(flow_field_find("TimeFlowStartMs")));
 	CHECK(!store_field_stored(flow_field_find("TimeFlowEndMs")));
 	CHECK(store_field_stored(flow_field_find("TimeReceived")));
-	/* flows: primary key by minute, sorted on for compression. */
-	{
-		char *ddl = qs(c, "SHOW CREATE TABLE flows FORMAT TabSeparatedRaw");
-		CHECK(strstr(ddl, "PRIMARY KEY (toStartOfMinute(TimeReceived), ExporterAddress, "
-				  "InIfName, OutIfName)") != NULL);
-		CHECK(strstr(ddl, "ORDER BY (toStartOfMinute(TimeReceived), ExporterAddress, "
-				  "InIfName, OutIfName, InIf, OutIf, SrcAS, DstAS, SrcAddr, "
-				  "DstAddr)") != NULL);
-		free(ddl);
-	}
+	/* flows: primary key by the second (not the minute: merges), sorted
+	 * on for compression; partitions by the hour where a TTL drops them
+	 * (the embedded engine), by the day on 18.16. */
+	CHECK_QS(c, "TimeReceived, ExporterAddress, InIfName, OutIfName\t" FLOWS_SORTING_KEY,
+		 "SELECT primary_key, sorting_key FROM system.tables WHERE database = "
+		 "currentDatabase() AND name = 'flows' FORMAT TabSeparatedRaw");
+	CHECK_QS(c, test_clickhouse_embedded() ? FLOWS_PARTITION_HOURLY : FLOWS_PARTITION_DAILY,
+		 "SELECT partition_key FROM system.tables WHERE database = currentDatabase() AND "
+		 "name = 'flows' FORMAT TabSeparatedRaw");
 	/* No TTL: retention sets it, with its own configuration (an outlet
 	 * that only migrates must not change it). */
 	for (size_t i = 0; i < 4; i++) {
@@ -427,27 +433,49 @@ TEST(migrations_from_empty_database)
 
 /* ---- names: asns, protocols, ports ---- */
 
+/* stderr into a file from stderr_begin() to stderr_end(), which returns
+ * what was written there (caller frees). */
+struct stderr_capture {
+	char path[32];
+	int fd, saved;
+};
+
+static void stderr_begin(struct stderr_capture *k)
+{
+	snprintf(k->path, sizeof(k->path), "/tmp/weir-log-XXXXXX");
+	k->fd = mkstemp(k->path);
+	k->saved = dup(2);
+	REQUIRE(k->fd >= 0 && k->saved >= 0);
+	fflush(stderr);
+	dup2(k->fd, 2);
+}
+
+static char *stderr_end(struct stderr_capture *k)
+{
+	char *text = calloc(1, 65536);
+	ssize_t n;
+
+	REQUIRE(text);
+	fflush(stderr);
+	dup2(k->saved, 2);
+	close(k->saved);
+	n = pread(k->fd, text, 65535, 0);
+	text[n > 0 ? n : 0] = '\0';
+	close(k->fd);
+	unlink(k->path);
+	return text;
+}
+
 /* Runs orch_names_load with stderr going to a file; returns what it logged
  * (caller frees). */
 static char *names_load_logged(struct store_client *c, const struct store_config *cfg,
 			       struct orch_names_stats *st, int *ret)
 {
-	char path[] = "/tmp/weir-names-log-XXXXXX", *text = calloc(1, 65536);
-	int fd = mkstemp(path), saved = dup(2);
-	ssize_t n;
+	struct stderr_capture k;
 
-	REQUIRE(fd >= 0 && saved >= 0 && text);
-	fflush(stderr);
-	dup2(fd, 2);
+	stderr_begin(&k);
 	*ret = orch_names_load(c, cfg, st);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(fd, text, 65535, 0);
-	text[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
-	return text;
+	return stderr_end(&k);
 }
 
 TEST(names_tables_filled_from_shipped_and_operator_files)
@@ -923,6 +951,106 @@ TEST(migration_descriptions_low_cardinality)
 		 "%s", desc_types);
 	/* Again: nothing left to do. */
 	CHECK_EQ(orch_migrate(c, &cfg, 0), 0);
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+/* flows as created before session 11 (schema step 1 then): its key by the
+ * minute, partitions by the day; the same columns as now. */
+static void old_flows_table(struct store_client *c)
+{
+	free(qs(c, "CREATE TABLE flows_old AS flows ENGINE = MergeTree PARTITION BY "
+		   "toYYYYMMDD(TimeReceived) PRIMARY KEY (toStartOfMinute(TimeReceived), "
+		   "ExporterAddress, InIfName, OutIfName) ORDER BY (toStartOfMinute(TimeReceived), "
+		   "ExporterAddress, InIfName, OutIfName, InIf, OutIf, SrcAS, DstAS, SrcAddr, "
+		   "DstAddr)"));
+	free(qs(c, "DROP TABLE flows"));
+	free(qs(c, "RENAME TABLE flows_old TO flows"));
+}
+
+/* A flows table created before session 11 keeps its key and partitions
+ * through the migrations (a key cannot be reordered in place), which say
+ * at start what it misses; its rows stay exact, and the writer sends
+ * batches in its order (by the minute: the server finds them sorted). */
+TEST(flows_keyed_by_the_minute_kept_and_written_in_its_order)
+{
+	static const char q_sorted[] = "SELECT value FROM system.events WHERE event = "
+				       "'MergeTreeDataWriterBlocksAlreadySorted'";
+	struct flow flows[12];
+	struct store_config cfg;
+	struct store_client *c;
+	struct stderr_capture k;
+	uint64_t minute = ((uint64_t)time(NULL) - 600) / 60 * 60, before;
+	char *log;
+	int r;
+
+	/* One minute, the seconds newest first, exporters 1, 2, 3 in turn:
+	 * by the second the order is reversed, by the minute by exporter. */
+	for (unsigned i = 0; i < 12; i++)
+		make_flow(&flows[i], i, minute + 40 - i);
+	test_config(&cfg, "weir_t_minute_key");
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	CHECK_EQ(orch_migrate(c, &cfg, 9), 9);
+	old_flows_table(c);
+	insert_flows(&cfg, flows, 12);
+	stderr_begin(&k);
+	r = orch_migrate(c, &cfg, 0);
+	log = stderr_end(&k);
+	CHECK_EQ(r, (int)(ORCH_SCHEMA_VERSION - 9));
+	CHECK(strstr(log, "flows was created by an earlier release") != NULL);
+	CHECK(strstr(log, "sorting key by the second") != NULL);
+	if (test_clickhouse_embedded())
+		CHECK(strstr(log, "hourly partitions") != NULL);
+	free(log);
+	CHECK_QS(c,
+		 "toStartOfMinute(TimeReceived), ExporterAddress, InIfName, OutIfName, InIf, "
+		 "OutIf, SrcAS, DstAS, SrcAddr, DstAddr\t" FLOWS_PARTITION_DAILY,
+		 "SELECT sorting_key, partition_key FROM system.tables WHERE database = "
+		 "currentDatabase() AND name = 'flows' FORMAT TabSeparatedRaw");
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 12);
+	check_rows(c, flows, 12);
+	/* The writer of this release: rows exact, the block in the table's order. */
+	for (unsigned i = 0; i < 12; i++)
+		flows[i].src_port = (uint16_t)(2000 + i);
+	before = qu(c, q_sorted);
+	insert_flows_only(&cfg, flows, 12);
+	CHECK_EQ(qu(c, q_sorted) - before, 1);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 24);
+	check_rows(c, flows, 12);
+	/* weir orchestrator --rekey-flows: today's key and partitions, every
+	 * row, the old table kept aside; then nothing left to do. */
+	CHECK_EQ(orch_flows_rekey(c, &cfg), 1);
+	CHECK_QS(c,
+		 test_clickhouse_embedded() ? FLOWS_SORTING_KEY "\t" FLOWS_PARTITION_HOURLY
+					    : FLOWS_SORTING_KEY "\t" FLOWS_PARTITION_DAILY,
+		 "SELECT sorting_key, partition_key FROM system.tables WHERE database = "
+		 "currentDatabase() AND name = 'flows' FORMAT TabSeparatedRaw");
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 24);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows_by_minute"), 24);
+	check_rows(c, flows, 12);
+	CHECK_EQ(qu(c, "SELECT Dst1stAS FROM flows WHERE SrcPort = 2003"), 65003);
+	CHECK_EQ(orch_flows_rekey(c, &cfg), 0);
+	if (uses_ttl(c)) { /* the retention pass gives it its TTL */
+		CHECK_EQ(orch_retention_run(c, &cfg, (uint64_t)time(NULL)), 0);
+		check_ttl(c, "flows", 15 * 86400ULL);
+	}
+	/* A new table: the same rows sorted by the second (reversed). */
+	store_client_free(c);
+	store_config_free(&cfg);
+	test_config(&cfg, "weir_t_second_key");
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	stderr_begin(&k);
+	r = orch_migrate(c, &cfg, 0);
+	log = stderr_end(&k);
+	CHECK_EQ(r, ORCH_SCHEMA_VERSION);
+	CHECK(strstr(log, "earlier release") == NULL);
+	free(log);
+	before = qu(c, q_sorted);
+	insert_flows_only(&cfg, flows, 12);
+	CHECK_EQ(qu(c, q_sorted) - before, 1);
+	check_rows(c, flows, 12);
 	store_client_free(c);
 	store_config_free(&cfg);
 }
@@ -1589,6 +1717,45 @@ TEST(retention_drops_only_old_data)
 			free(after);
 		}
 	}
+	store_client_free(c);
+	store_config_free(&cfg);
+}
+
+/* Where the TTL drops flows' parts (the embedded engine), an hour's
+ * partition goes once all its rows expired: with the retention ending at
+ * noon, 15 days ago, a row of 11:30 goes and one of 13:00 the same day
+ * stays (in a day's partition, one part, both would stay). 18.16 drops
+ * whole days (retention_drops_only_old_data). */
+TEST(retention_by_the_hour_where_a_ttl_drops_parts)
+{
+	struct flow flows[2];
+	struct store_config cfg;
+	struct store_client *c;
+	uint64_t now = (uint64_t)time(NULL);
+	uint64_t noon = now / 86400 * 86400 - 15 * 86400ULL + 43200;
+
+	test_config(&cfg, "weir_t_retention_hour");
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	REQUIRE(orch_migrate(c, &cfg, 0) >= 0);
+	if (!uses_ttl(c)) {
+		CHECK_QS(c, FLOWS_PARTITION_DAILY,
+			 "SELECT partition_key FROM system.tables WHERE database = "
+			 "currentDatabase() AND name = 'flows' FORMAT TabSeparatedRaw");
+		goto out;
+	}
+	make_flow(&flows[0], 0, noon - 1800);
+	make_flow(&flows[1], 1, noon + 3600);
+	insert_flows(&cfg, flows, 2);
+	CHECK_EQ(qu(c, "SELECT uniqExact(partition) FROM system.parts WHERE active AND database = "
+		       "currentDatabase() AND table = 'flows'"),
+		 2);
+	cfg.retention.flows = (now - noon) * 1000;
+	CHECK_EQ(orch_retention_run(c, &cfg, now), 0);
+	expire_now(c);
+	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 1);
+	CHECK_EQ(qu(c, "SELECT SrcPort FROM flows"), 1001);
+out:
 	store_client_free(c);
 	store_config_free(&cfg);
 }

@@ -604,6 +604,21 @@ int orch_migrate(struct store_client *c, const struct store_config *cfg, unsigne
 	}
 }
 
+int orch_flows_rekey(struct store_client *c, const struct store_config *cfg)
+{
+	struct orch_lock *l;
+	int r = orch_lock_acquire(c, cfg, "re-keying flows", NULL, NULL, &l);
+	int rr;
+
+	if (r < 0)
+		return r;
+	r = orch_migrate_unlocked(c, cfg, 0);
+	if (r >= 0)
+		r = orch_flows_rekey_unlocked(c, cfg);
+	rr = orch_lock_release(c, l);
+	return r < 0 ? r : rr < 0 ? rr : r;
+}
+
 int orch_retention_run(struct store_client *c, const struct store_config *cfg, uint64_t now_s)
 {
 	struct orch_lock *l;

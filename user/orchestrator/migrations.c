@@ -40,6 +40,17 @@
  *                                                              outlet that only migrates; and
  *                                                              a server upgraded past 22.8
  *                                                              moves to TTL at its next pass.
+ *   flows' partitions       by day           by hour           gated: ORCH_TTL_VERSION (22.8),
+ *                                                              as retention: where a TTL
+ *                                                              drops whole parts, an hour's
+ *                                                              parts go once all expired;
+ *                                                              an hour also bounds how large
+ *                                                              a part grows, hence how many
+ *                                                              times a row is merged (step
+ *                                                              1). Below, daily: the days
+ *                                                              retention.c drops. Tables
+ *                                                              created before session 11:
+ *                                                              daily everywhere (kept).
  *   IPv6 type               no               yes               not used: FixedString(16),
  *                                                              see below
  *   ADD COLUMN IF NOT EXISTS no              yes               not used: system.columns
@@ -72,6 +83,7 @@ struct mig {
 	const struct store_config *cfg;
 	uint32_t server_version;
 	int modern;
+	int hourly; /* flows partitioned by hour (the gate table above) */
 	unsigned step;
 };
 
@@ -168,7 +180,7 @@ static const char *column_codec(const struct mig *m, const char *name)
 {
 	if (!m->modern)
 		return "";
-	if (!strcmp(name, "TimeReceived")) /* sorted by minute, not second: Delta */
+	if (!strcmp(name, "TimeReceived")) /* sorted (by the minute in older tables): Delta */
 		return " CODEC(Delta, ZSTD(1))";
 	if (!strcmp(name, "SrcAddr") || !strcmp(name, "DstAddr") || !strcmp(name, "NextHop"))
 		return " CODEC(ZSTD(1))";
@@ -242,11 +254,30 @@ static int column_exists(struct mig *m, const char *table, const char *column)
 /* ---- step 1: flows ---- */
 
 /* flows' sorting key (store_flows_sort_key, which the writer sorts each
- * batch by), its first `n` columns: "toStartOfMinute(TimeReceived), ...". */
+ * batch by), its first `n` columns: "TimeReceived, ExporterAddress, ...". */
 static void add_flows_key(struct buf *s, size_t n)
 {
 	for (size_t i = 0; i < n && store_flows_sort_key[i]; i++)
-		buf_printf(s, i ? ", %s" : "toStartOfMinute(%s)", store_flows_sort_key[i]);
+		buf_printf(s, i ? ", %s" : "%s", store_flows_sort_key[i]);
+}
+
+/* flows' partitions (the gate table): toYYYYMMDD(TimeReceived) * 100 +
+ * toHour(TimeReceived) names an hour as a number (2026120410), which a
+ * partition drop would take as it takes a day's. */
+static const char flows_partition_daily[] = "toYYYYMMDD(TimeReceived)";
+static const char flows_partition_hourly[] =
+    "toYYYYMMDD(TimeReceived) * 100 + toHour(TimeReceived)";
+
+/* "ENGINE = MergeTree PARTITION BY ... ORDER BY ..." of flows as created
+ * now (step 1, orch_flows_rekey). */
+static void add_flows_engine(const struct mig *m, struct buf *s)
+{
+	buf_printf(s, "ENGINE = MergeTree\nPARTITION BY %s\nPRIMARY KEY (",
+		   m->hourly ? flows_partition_hourly : flows_partition_daily);
+	add_flows_key(s, STORE_FLOWS_PRIMARY_KEY_COLUMNS);
+	buf_printf(s, ")\nORDER BY (");
+	add_flows_key(s, SIZE_MAX);
+	buf_printf(s, ")");
 }
 
 static void flows_column(struct mig *m, struct buf *s, const char *name, int *first)
@@ -274,22 +305,30 @@ static int step_flows(struct mig *m)
 					flows_column(m, &s, c->name, &first);
 	}
 	/* The console's queries all carry a time range; then they filter or
-	 * group by exporter and interface (Akvorado's key). The key starts
-	 * with the minute, not the second: ClickHouse still prunes time ranges
-	 * through the monotonic toStartOfMinute, and a minute of one interface
-	 * is then contiguous. The sorting key goes on past the primary key
-	 * only for compression: rows of one AS pair and one host end up side
-	 * by side, which took `weir bench store` from 26.5 to 18.7 bytes per
-	 * flow (realistic flows at 50k flows/s, zstd). Tables created before
-	 * keep their key (a sorting key cannot be reordered in place).
-	 * Daily partitions: retention drops whole days (partitions, or the
-	 * parts of a day once all their rows are past the TTL). */
-	buf_printf(&s,
-		   "\n) ENGINE = MergeTree\nPARTITION BY toYYYYMMDD(TimeReceived)\nPRIMARY KEY (");
-	add_flows_key(&s, STORE_FLOWS_PRIMARY_KEY_COLUMNS);
-	buf_printf(&s, ")\nORDER BY (");
-	add_flows_key(&s, SIZE_MAX);
-	buf_printf(&s, ")");
+	 * group by exporter and interface (Akvorado's key). The sorting key
+	 * goes on past the primary key only for compression: rows of one AS
+	 * pair and one host end up side by side, which took `weir bench store`
+	 * from 26.5 to 18.7 bytes per flow (realistic flows at 50k flows/s,
+	 * zstd).
+	 * The key starts with the second (TimeReceived as stored), as
+	 * Akvorado's does. Until session 11 it started with the minute, which
+	 * kept a minute of one interface contiguous, but made merges the
+	 * embedded engine's largest cost: the writer's batches are runs of
+	 * consecutive seconds, so the parts of one minute interleaved row by
+	 * row in every merge (3.2-5 us of the engine's CPU per row merged); by
+	 * the second they are nearly disjoint ranges (~1 us), for 7 % more
+	 * bytes (18.0 against 16.8 per flow): user/store/README.md, "Sustained
+	 * rate: merges". Tables created before keep their key (a sorting key
+	 * cannot be reordered in place): orch_migrate says so at each start,
+	 * the writer sorts as they do, `weir orchestrator --rekey-flows`
+	 * moves them (orch_flows_rekey).
+	 * Partitions: retention drops whole ones (18.16), or the parts of one
+	 * once all their rows are past the TTL. By the hour where the TTL does
+	 * it: a part then never holds more than an hour of flows, so rows are
+	 * merged fewer times over their life than in a day's partition (with
+	 * the embedded engine's cap on a merge's size, weir-engine.xml). */
+	buf_printf(&s, "\n) ");
+	add_flows_engine(m, &s);
 	return exec_sql(m, &s);
 }
 
@@ -684,6 +723,156 @@ static int sync_decoded_columns(struct mig *m)
 	return 0;
 }
 
+/* A flows table created before session 11 keeps its minute-first key
+ * (ClickHouse cannot reorder a sorting key) and its daily partitions: weir
+ * writes it correctly (the writer sorts as it is keyed), but its merges cost
+ * 3.2-5 instead of ~1 us of CPU per row merged. Said at each start, with
+ * what to do (user/store/README.md, "Re-keying flows").
+ * Not re-keyed by a step: that rewrites every row of the table (a day at
+ * 100k flows/s is 8.6G rows), needs its size again in free disk, and would
+ * hold every writer until done; the operator runs orch_flows_rekey when it
+ * suits, writers stopped. */
+static void report_flows_layout(struct mig *m)
+{
+	char *out = NULL, *tab;
+	int minute, daily, r;
+
+	r = store_client_query(m->c,
+			       "SELECT sorting_key, partition_key FROM system.tables WHERE "
+			       "database = currentDatabase() AND name = 'flows'",
+			       &out);
+	if (r < 0) { /* only a report: say so and go on */
+		log_warn("cannot read flows' sorting key", "error=\"%s\"",
+			 store_client_error(m->c));
+		return;
+	}
+	tab = strchr(out, '\t');
+	if (tab) {
+		*tab++ = 0;
+		tab[strcspn(tab, "\n")] = 0;
+		minute = !strncmp(out, STORE_FLOWS_MINUTE_KEY, strlen(STORE_FLOWS_MINUTE_KEY));
+		daily = m->hourly && !strcmp(tab, flows_partition_daily);
+		if (minute || daily)
+			log_warn("flows was created by an earlier release: its merges cost more",
+				 "missing=\"%s%s%s\" sorting_key=\"%s\" partition_key=\"%s\" "
+				 "hint=\"weir orchestrator --rekey-flows, writers stopped "
+				 "(user/store/README.md: re-keying flows)\"",
+				 minute ? "sorting key by the second" : "",
+				 minute && daily ? ", " : "", daily ? "hourly partitions" : "", out,
+				 tab);
+	}
+	free(out);
+}
+
+/* ---- re-keying flows (weir orchestrator --rekey-flows) ---- */
+
+/* The old table's days, each copied by one INSERT SELECT; what a copy cut
+ * short left (flows_rekey) is dropped first. The engine's inserts squash
+ * nothing (min_insert_block_size_rows=0 at connect, for the writer's
+ * batches): here blocks of 1M rows, or every block of the SELECT would be
+ * a part. */
+static int rekey_copy(struct mig *m, uint64_t *copied)
+{
+	char *out = NULL, *line, *save = NULL;
+	struct buf s = {0};
+	int r;
+
+	r = store_client_query(
+	    m->c,
+	    "SELECT DISTINCT partition FROM system.parts WHERE active AND "
+	    "database = currentDatabase() AND table = 'flows' ORDER BY partition",
+	    &out);
+	if (r < 0) {
+		log_error("re-keying flows: cannot list its days", "error=\"%s\"",
+			  store_client_error(m->c));
+		return r;
+	}
+	for (line = strtok_r(out, "\n", &save); line && r >= 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		/* (numbers only go into SQL: toYYYYMMDD, as flows had them) */
+		if (!line[0] || strspn(line, "0123456789") != strlen(line)) {
+			log_error("re-keying flows: a partition is not a day", "partition=%s",
+				  line);
+			r = -EINVAL;
+			break;
+		}
+		buf_printf(&s,
+			   "INSERT INTO flows_rekey SELECT * FROM flows WHERE "
+			   "toYYYYMMDD(TimeReceived) = %s%s",
+			   line,
+			   m->modern ? " SETTINGS min_insert_block_size_rows = 1048576, "
+				       "min_insert_block_size_bytes = 0"
+				     : "");
+		r = exec_sql(m, &s);
+		if (r == 0)
+			log_info("re-keying flows: day copied", "partition=%s", line);
+	}
+	free(out);
+	if (r == 0)
+		r = store_client_query_u64(m->c, "SELECT count() FROM flows_rekey", copied);
+	return r;
+}
+
+int orch_flows_rekey_unlocked(struct store_client *c, const struct store_config *cfg)
+{
+	struct mig m = {.c = c, .cfg = cfg};
+	uint64_t rows = 0, copied = 0;
+	struct buf s = {0};
+	int r;
+
+	r = store_client_server_version(c, &m.server_version);
+	if (r < 0)
+		return r;
+	m.modern = m.server_version >= MODERN_VERSION;
+	m.hourly = orch_retention_uses_ttl(m.server_version);
+	r = exists(&m,
+		   "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
+		   "name = 'flows' AND position(sorting_key, '%s%s') = 1",
+		   STORE_FLOWS_MINUTE_KEY, "");
+	if (r <= 0) {
+		if (r == 0)
+			log_info("re-keying flows: nothing to do", "database=%s", cfg->database);
+		return r;
+	}
+	r = exists(&m,
+		   "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
+		   "name = '%s%s'",
+		   "flows_by_minute", "");
+	if (r != 0) {
+		if (r > 0)
+			log_error("re-keying flows: flows_by_minute exists (an earlier re-key): "
+				  "drop it first",
+				  "database=%s", cfg->database);
+		return r < 0 ? r : -EEXIST;
+	}
+	r = exec(&m, "DROP TABLE IF EXISTS flows_rekey");
+	if (r < 0)
+		return r;
+	buf_printf(&s, "CREATE TABLE flows_rekey AS flows ");
+	add_flows_engine(&m, &s);
+	r = exec_sql(&m, &s);
+	if (r == 0)
+		r = rekey_copy(&m, &copied);
+	if (r == 0)
+		r = store_client_query_u64(c, "SELECT count() FROM flows", &rows);
+	if (r == 0 && rows != copied) {
+		log_error("re-keying flows: rows differ (was a writer running?): flows unchanged",
+			  "flows=%llu copied=%llu", (unsigned long long)rows,
+			  (unsigned long long)copied);
+		r = -EAGAIN;
+	}
+	if (r == 0)
+		r = exec(&m, "RENAME TABLE flows TO flows_by_minute, flows_rekey TO flows");
+	if (r < 0) {
+		exec(&m, "DROP TABLE IF EXISTS flows_rekey");
+		return r;
+	}
+	log_info("re-keying flows: done; the old table is flows_by_minute",
+		 "rows=%llu hint=\"check it, then DROP TABLE flows_by_minute\"",
+		 (unsigned long long)rows);
+	return 1;
+}
+
 int orch_schema_version(struct store_client *c, unsigned *version)
 {
 	uint64_t v;
@@ -741,6 +930,7 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 		return r;
 	}
 	m.modern = m.server_version >= MODERN_VERSION;
+	m.hourly = orch_retention_uses_ttl(m.server_version);
 	log_info("schema migrations start", "url=%s database=%s server_version=%u.%u.%u target=%u",
 		 cfg->url, cfg->database, m.server_version / 1000000,
 		 m.server_version / 1000 % 1000, m.server_version % 1000, target);
@@ -797,6 +987,7 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 		r = sync_decoded_columns(&m);
 		if (r < 0)
 			return r;
+		report_flows_layout(&m);
 		r = orch_names_load(c, cfg, NULL);
 		if (r < 0)
 			return r;

@@ -200,10 +200,22 @@ int orch_lock_acquire(struct store_client *c, const struct store_config *cfg, co
  * may have overlapped with that one). */
 int orch_lock_release(struct store_client *c, struct orch_lock *lock);
 
+/* Re-keys a flows table created before session 11 (its key by the minute,
+ * daily partitions) into the one step 1 creates now: a new table, each of
+ * the old one's days copied into it, the counts compared, then renamed; the
+ * old table stays as flows_by_minute for the operator to drop. Every writer
+ * of the database must be stopped (rows written meanwhile would be left
+ * behind: the counts then differ and flows is left as it was). The TTL is
+ * not copied: the next retention pass sets it. Under the lock, after the
+ * migrations. Returns 1 when re-keyed, 0 when flows has the current key, or
+ * -errno (-EEXIST: flows_by_minute is there already; the log says why). */
+int orch_flows_rekey(struct store_client *c, const struct store_config *cfg);
+
 /* orch_migrate and orch_retention_run for a caller that holds the lock. */
 int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg, unsigned target);
 int orch_retention_run_unlocked(struct store_client *c, const struct store_config *cfg,
 				uint64_t now_s);
+int orch_flows_rekey_unlocked(struct store_client *c, const struct store_config *cfg);
 
 /* ---- What an unclean stop of `weir run` lost (crash.c) ----
  * The in-process ring forgets what it holds when the process dies: with

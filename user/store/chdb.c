@@ -559,7 +559,23 @@ static int write_config(struct store_chdb *db, struct error *err)
 	 * merge_max_block_size_bytes, 10 MiB): fewer calls per row for ~70
 	 * columns. Same harness, horizontal: 3.33, 3.53 against 3.67-4.57 us
 	 * per row; bytes on disk +0.07 %. */
-	fputs("    <merge_max_block_size>65536</merge_max_block_size>\n  </merge_tree>\n", f);
+	fputs("    <merge_max_block_size>65536</merge_max_block_size>\n", f);
+	/* A merge takes at most 2 GiB of parts (the default, 150 GiB, was
+	 * bounded only by a partition): parts stop growing there, so a row is
+	 * merged about twice over its life (into ~10M rows, then ~100M) rather
+	 * than once more for each tenfold of a day's partition, 3-4 times at
+	 * high rates. Here rather than in flows' SETTINGS: the engine's
+	 * configuration is weir's (a server's is its operator's), and it
+	 * reaches the tables of existing databases too, without an ALTER.
+	 * 2 GiB: two parts of the second level (~1.7 GB of zstd flows) do not
+	 * fit, so old parts (whose merges the engine allows at a lower ratio)
+	 * are not merged a third time; at 1M flows/s an hour of flows (~60 GB)
+	 * ends as ~30-60 parts. The arithmetic (not measured over hours) and
+	 * the cost per merged row: user/store/README.md, "Sustained rate:
+	 * merges". */
+	fputs("    <max_bytes_to_merge_at_max_space_in_pool>2147483648"
+	      "</max_bytes_to_merge_at_max_space_in_pool>\n  </merge_tree>\n",
+	      f);
 	/* zstd for every merged part, as on the servers weir's documentation
 	 * configures (user/store/README.md): with the engine's default LZ4,
 	 * flows took 28 bytes per flow against 18.7 on the server (`weir bench

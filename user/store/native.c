@@ -562,7 +562,7 @@ int store_native_batch_sort(struct store_native_batch *b)
 		const struct store_native_column *c = &b->cols[b->sort_cols[k]];
 
 		keys[k] = (struct store_sort_key){c->data.data, c->def.width,
-						  c->def.enc == STORE_ENC_DATETIME};
+						  c->def.enc == STORE_ENC_DATETIME && b->by_minute};
 		if (c->def.enc == STORE_ENC_STRID) {
 			if (strid_ranks(b, c, &ranks[k]) < 0) {
 				r = -ENOMEM;

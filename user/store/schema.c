@@ -12,7 +12,12 @@
 /* The console's queries all carry a time range; then they filter or group
  * by exporter and interface (Akvorado's key): the primary key. The key goes
  * on past it only for compression: rows of one AS pair and one host end up
- * side by side (26.5 -> 18.7 bytes per flow, weir bench store). */
+ * side by side (26.5 -> 18.7 bytes per flow, weir bench store). The time is
+ * the second, as stored (schema step 1 since session 11; before, its
+ * minute): the writer's batches are runs of consecutive seconds, so the
+ * parts a merge takes are nearly disjoint ranges of the key instead of
+ * parts of one minute interleaved row by row (user/store/README.md,
+ * "Sustained rate: merges"). */
 const char *const store_flows_sort_key[] = {
     "TimeReceived", "ExporterAddress", "InIfName", "OutIfName", "InIf", "OutIf",
     "SrcAS",	    "DstAS",	       "SrcAddr",  "DstAddr",	NULL};

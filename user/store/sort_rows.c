@@ -6,7 +6,9 @@
  * about a fifth of the server's CPU per flow (perf, weir bench store).
  *
  * The order is that of memcmp() on each row's key packed big-endian (a
- * DateTime rounded down to its minute), ties in arrival order. Packed whole
+ * DateTime as it is, since session 11 flows' key starts with TimeReceived;
+ * or rounded down to its minute, as tables created before are keyed), ties
+ * in arrival order. Packed whole
  * that key is ~72 bytes, and qsort() with memcmp() over it was weir's
  * biggest cost. But most of those bytes are the same in every row of a batch
  * (the ::ffff: prefix of IPv4 addresses, the high bytes of ASes, interfaces

@@ -110,13 +110,16 @@ const char *store_field_type(const struct flow_field *field);
 int store_field_stored(const struct flow_field *field);
 
 /* ---- flows' sorting key ----
- * toStartOfMinute(TimeReceived) then the other names, NULL-terminated; the
- * first STORE_FLOWS_PRIMARY_KEY_COLUMNS are the primary key. The writer
- * sends each batch in this order (sort_rows.c), so ClickHouse need not
- * sort it. Tables created by an older release may have another key: then
- * ClickHouse sorts, as before. */
+ * TimeReceived then the other names, NULL-terminated; the first
+ * STORE_FLOWS_PRIMARY_KEY_COLUMNS are the primary key. The writer sends
+ * each batch in this order (sort_rows.c), so ClickHouse need not sort it.
+ * Tables created before session 11 start with toStartOfMinute(TimeReceived)
+ * (STORE_FLOWS_MINUTE_KEY) and the same names after it: the writer asks the
+ * table (system.tables) and sorts by the minute there. Another key: the
+ * server sorts each block itself (correct, at some CPU). */
 extern const char *const store_flows_sort_key[];
 #define STORE_FLOWS_PRIMARY_KEY_COLUMNS 4
+#define STORE_FLOWS_MINUTE_KEY		"toStartOfMinute(TimeReceived)"
 
 /* ---- Consolidated tables ----
  * flows_1m, flows_5m and flows_1h keep these dimensions, in this order (their

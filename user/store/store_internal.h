@@ -159,6 +159,9 @@ struct store_native_batch {
 	 * that order yet */
 	size_t sort_cols[STORE_NATIVE_MAX_SORT], nsort;
 	int sorted;
+	/* set before the sort: a DateTime in the key counts by its minute
+	 * (toStartOfMinute: flows created before session 11), else its second */
+	int by_minute;
 	struct buf scratch;
 	/* The scalar columns read from struct flow's `enriched` that are not
 	 * in the sorting key (the enrichment: ~30 of them), when there are

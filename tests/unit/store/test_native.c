@@ -206,11 +206,17 @@ static size_t block_bytes(struct store_native_batch *b, uint8_t *out, size_t siz
 	return at;
 }
 
-/* The batch, sorted, gives the block of before, byte for byte. */
+/* The batch, sorted, gives the block of before, byte for byte (captured
+ * with flows' key by the minute, which tables created before session 11
+ * keep: time_by_the_second_or_by_the_minute checks both orders). */
 static void check_golden(struct store_native_batch *b)
 {
 	static uint8_t want[8192], got[8192];
-	size_t m = golden(want, sizeof(want)), n = block_bytes(b, got, sizeof(got)), i = 0;
+	size_t m, n, i = 0;
+
+	b->by_minute = 1;
+	m = golden(want, sizeof(want));
+	n = block_bytes(b, got, sizeof(got));
 
 	CHECK_EQ(n, m);
 	while (i < n && i < m && got[i] == want[i])
@@ -485,7 +491,7 @@ static void enriched_columns(struct strtab **strs, struct store_column *cols, si
 			strcat(strcat(lc, cols[*n + k].name), "\n");
 }
 
-/* Rows that differ only from InIfName on (flows' sorting key: minute,
+/* Rows that differ only from InIfName on (flows' sorting key: time,
  * exporter, InIfName...) come out in the order of their strings, as
  * ClickHouse compares them (bytes, then the shorter first), not in the
  * order of their ids: interned "b", "a", "c", "ab", sent "a", "ab", "b",
@@ -523,6 +529,42 @@ TEST(string_ids_sort_by_their_strings)
 	CHECK_HAS(got, at, ports);
 	store_native_batch_fini(&b);
 	strtab_free(strs);
+}
+
+/* flows' key starts with TimeReceived, by its second, or by its minute in
+ * a table created before session 11 (the writer sets by_minute): rows of
+ * one minute, their exporters in the reverse order of their seconds, come
+ * out by second, or by exporter within the minute. */
+TEST(time_by_the_second_or_by_the_minute)
+{
+	struct store_native_batch b;
+	struct flow f[4];
+	static uint8_t got[65536];
+	size_t at;
+
+	for (int by_minute = 0; by_minute < 2; by_minute++) {
+		batch_new(&b);
+		b.by_minute = by_minute;
+		for (unsigned i = 0; i < 4; i++) {
+			memset(&f[i], 0, sizeof(f[i]));
+			f[i].time_received = 1700000040 + 4 - i; /* 44, 43, 42, 41: one minute */
+			f[i].exporter_address.s6_addr[15] = (uint8_t)(1 + i);
+			f[i].src_port = (uint16_t)(1000 + i);
+		}
+		append(&b, f, 4);
+		at = block_bytes(&b, got, sizeof(got));
+		/* by the second: 1003 (41), 1002, 1001, 1000; by the minute, by
+		 * exporter: 1000 (exporter 1), 1001, 1002, 1003 */
+		static const uint8_t by_second[] =
+		    "\x07SrcPort\x06UInt16\xeb\x03\xea\x03\xe9\x03\xe8\x03";
+		static const uint8_t by_minute_ports[] =
+		    "\x07SrcPort\x06UInt16\xe8\x03\xe9\x03\xea\x03\xeb\x03";
+		if (by_minute)
+			CHECK_HAS(got, at, by_minute_ports);
+		else
+			CHECK_HAS(got, at, by_second);
+		store_native_batch_fini(&b);
+	}
 }
 
 static void append_tuples(struct store_native_batch *b, const struct flow *f, size_t n,

@@ -113,7 +113,8 @@ static uint64_t rnd(void)
 	return rng;
 }
 
-/* flows' sorting key: minute, exporter, interfaces, ASes, addresses */
+/* flows' sorting key (before session 11): minute, exporter, interfaces,
+ * ASes, addresses */
 struct batch {
 	size_t rows;
 	uint32_t *time, *in_if, *out_if, *src_as, *dst_as;
@@ -223,8 +224,28 @@ TEST(random_ipv4_batches)
 		batch_alloc(&b, sizes[s]);
 		batch_fill(&b, 0, 0);
 		CHECK_EQ(check_order(b.keys, 8, b.rows), b.rows > 3); /* 3: maybe in order */
+		b.keys[0].minute = 0; /* flows' key since session 11: by the second */
+		check_order(b.keys, 8, b.rows);
 		batch_free(&b);
 	}
+}
+
+/* flows' key since session 11: the time by its second, not its minute
+ * (tables created before keep the minute: the tests above). */
+TEST(seconds)
+{
+	/* in order by the minute (the test above), not by the second */
+	uint32_t t[4] = {60, 119, 61, 100};
+	static const uint32_t want[4] = {0, 2, 3, 1};
+	struct store_sort_key k = {t, 4, 0};
+	uint32_t *perm;
+
+	CHECK_EQ(check_order(&k, 1, 4), 1);
+	CHECK_EQ(store_rows_order(&k, 1, 4, &perm), 1);
+	REQUIRE(perm);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK_EQ(perm[i], want[i]);
+	free(perm);
 }
 
 TEST(random_ipv6_batches)
