@@ -76,8 +76,12 @@ if (reason) {
         exporters: await entries("exporter").catch(() => []),
         countries: await entries("src-country").catch(() => []),
         ases: await entries("src-as").catch(() => []),
+        // The two outlet workers' first batches land seconds apart: the
+        // routers of one worker can show before the other's.
+        count: await page.textContent('[data-testid="exporter-count"]').catch(() => null),
       };
-      if (last.exporters.some((n) => /^(par1|fra1)-edge\d$/.test(n)) &&
+      if (Number(last.count) === 4 &&
+          last.exporters.some((n) => /^(par1|fra1)-edge\d$/.test(n)) &&
           last.countries.some((n) => /^[A-Z]{2}$/.test(n)) &&
           last.ases.some((n) => /^\d+: \S/.test(n))) {
         console.log(`# names on the home page ${Math.round((Date.now() - started) / 1000)} s after start`);
