@@ -554,6 +554,23 @@ static __always_inline void flush(void *map, struct probe_slot *hdr, __u32 base,
 	bpf_loop(n < PROBE_STAGE ? n : PROBE_STAGE, flush_one, &c, 0);
 }
 
+/* The index of CPU `cpu`'s stage header: after the slots, PROBE_STAGE + 1
+ * entries per CPU (probe.h). */
+static __always_inline __u32 stage_header(__u32 cpu)
+{
+	return slot_mask + 1 + cpu * (PROBE_STAGE + 1);
+}
+
+/* Adds the `n` packets staged in `hdr` (at `hidx`) to their slots: the
+ * count 0 before the new generation (claim_cpu()), the summary cleared. */
+static __always_inline void stage_flush(void *map, struct probe_slot *hdr, __u32 hidx, __u32 n,
+					__u64 now)
+{
+	stage_count(hdr, 0);
+	stage_summary_clear(hdr);
+	flush(map, hdr, hidx + 1, n, now);
+}
+
 /* This CPU's stage in `map` (batch-packets): its header, with the header's
  * index in *hidx and the count of packets staged in *n; NULL when the CPU
  * has none. */
@@ -563,7 +580,7 @@ static __always_inline struct probe_slot *stage_find(void *map, __u32 cpu, __u32
 
 	if (cpu >= stage_cpus)
 		return NULL;
-	*hidx = slot_mask + 1 + cpu * (PROBE_STAGE + 1);
+	*hidx = stage_header(cpu);
 	hdr = bpf_map_lookup_elem(map, hidx);
 	if (!hdr)
 		return NULL;
@@ -597,10 +614,7 @@ static __always_inline void stage_commit(void *map, struct probe_slot *hdr, __u3
 		stage_count(hdr, n + 1);
 		return;
 	}
-	/* Count 0 before the new generation (claim_cpu()). */
-	stage_count(hdr, 0);
-	stage_summary_clear(hdr);
-	flush(map, hdr, hidx + 1, PROBE_STAGE, now);
+	stage_flush(map, hdr, hidx, PROBE_STAGE, now);
 }
 
 /* A FIN's flow, and what it took from other CPUs' stages (claim_cpu()). */
@@ -689,7 +703,7 @@ static long claim_cpu(__u32 i, void *arg)
 
 	if (i == c->cpu)
 		return 0;
-	c->h = slot_mask + 1 + i * (PROBE_STAGE + 1);
+	c->h = stage_header(i);
 	hdr = bpf_map_lookup_elem(c->map, &c->h);
 	if (!hdr || !stage_summary_has(hdr, c->sum_a, c->sum_b))
 		return 0; /* nothing of this hash staged there */
@@ -810,9 +824,7 @@ static __always_inline void account(struct pkt *p, __u64 bytes, __u64 packets)
 			return;
 		}
 	} else if (hdr && n) {
-		stage_count(hdr, 0);
-		stage_summary_clear(hdr);
-		flush(map, hdr, hidx + 1, n, now);
+		stage_flush(map, hdr, hidx, n, now);
 	}
 	entry_of(&local, p, now);
 	e = slot_add(map, &local, bytes, (__u32)packets, now);

@@ -70,12 +70,18 @@ lo, hi, n = map(int, q(f"SELECT toUInt32(min(TimeReceived)), toUInt32(max(TimeRe
 nparts = int(os.environ.get("PARTS", "4"))
 
 
-def fill(kind):
+def create(kind):
+    """Table t_KIND, empty, keyed and partitioned as KEYS[kind] says."""
     part, first = KEYS[kind]
     t = "t_" + kind
     q(f"DROP TABLE IF EXISTS {t} SYNC")
     q(f"CREATE TABLE {t} AS {SRC} ENGINE = MergeTree PARTITION BY {part} "
       f"PRIMARY KEY ({first}, ExporterAddress, InIfName, OutIfName) ORDER BY ({first}, {REST})")
+    return t
+
+
+def fill(kind):
+    t = create(kind)
     q(f"SYSTEM STOP MERGES {t}")
     edges = [lo + (hi + 1 - lo) * i // nparts for i in range(nparts + 1)]
     c0 = cpu()
@@ -120,11 +126,7 @@ def queries(kind):
 
 
 def sustain(kind):
-    part, first = KEYS[kind]
-    t = "t_" + kind
-    q(f"DROP TABLE IF EXISTS {t} SYNC")
-    q(f"CREATE TABLE {t} AS {SRC} ENGINE = MergeTree PARTITION BY {part} "
-      f"PRIMARY KEY ({first}, ExporterAddress, InIfName, OutIfName) ORDER BY ({first}, {REST})")
+    t = create(kind)
     span = hi + 1 - lo
     edges = [lo + span * i // 4 for i in range(5)]
     merged0 = int(q("SELECT value FROM system.events WHERE event = 'MergedRows'") or 0)

@@ -723,6 +723,18 @@ static int sync_decoded_columns(struct mig *m)
 	return 0;
 }
 
+/* The server's version and what the gate table derives from it. */
+static int mig_server(struct mig *m)
+{
+	int r = store_client_server_version(m->c, &m->server_version);
+
+	if (r < 0)
+		return r;
+	m->modern = m->server_version >= MODERN_VERSION;
+	m->hourly = orch_retention_uses_ttl(m->server_version);
+	return 0;
+}
+
 /* A flows table created before session 11 keeps its minute-first key
  * (ClickHouse cannot reorder a sorting key) and its daily partitions: weir
  * writes it correctly (the writer sorts as it is keyed), but its merges cost
@@ -820,11 +832,9 @@ int orch_flows_rekey_unlocked(struct store_client *c, const struct store_config 
 	struct buf s = {0};
 	int r;
 
-	r = store_client_server_version(c, &m.server_version);
+	r = mig_server(&m);
 	if (r < 0)
 		return r;
-	m.modern = m.server_version >= MODERN_VERSION;
-	m.hourly = orch_retention_uses_ttl(m.server_version);
 	r = exists(&m,
 		   "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
 		   "name = 'flows' AND position(sorting_key, '%s%s') = 1",
@@ -923,14 +933,12 @@ int orch_migrate_unlocked(struct store_client *c, const struct store_config *cfg
 			  "database=\"%s\" allowed=\"[A-Za-z0-9_]+\"", cfg->database);
 		return -EINVAL;
 	}
-	r = store_client_server_version(c, &m.server_version);
+	r = mig_server(&m);
 	if (r < 0) {
 		log_error("clickhouse unreachable", "url=%s error=\"%s\"", cfg->url,
 			  store_client_error(c));
 		return r;
 	}
-	m.modern = m.server_version >= MODERN_VERSION;
-	m.hourly = orch_retention_uses_ttl(m.server_version);
 	log_info("schema migrations start", "url=%s database=%s server_version=%u.%u.%u target=%u",
 		 cfg->url, cfg->database, m.server_version / 1000000,
 		 m.server_version / 1000 % 1000, m.server_version % 1000, target);
