@@ -8,6 +8,7 @@
  * outlet worker, then 2, and the ratio (the ring shards by domain). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -58,6 +59,7 @@ struct bench_opts {
 	uint64_t ring_size;	    /* 0: the bus default */
 	uint64_t batch_rows;	    /* clickhouse.batch-rows; 0: its default */
 	uint64_t batch_interval_ms; /* clickhouse.batch-interval here (1 s) */
+	unsigned progress_s;	    /* --progress: a line every so many seconds */
 	enum demo_format format;
 	int ring, kafka;
 	/* --domains N: the senders are one exporter (one source address),
@@ -80,8 +82,9 @@ struct sender {
 	uint16_t len[BENCH_CYCLE];
 	uint16_t flows[BENCH_CYCLE];
 	size_t count;
-	uint64_t want_flows, sent_flows, sent_datagrams;
-	uint64_t rate; /* flows/s, 0 = unpaced */
+	uint64_t want_flows, sent_flows, sent_datagrams; /* sent_flows: read by --progress */
+	int done;					 /* set (atomically) when the thread ends */
+	uint64_t rate;					 /* flows/s, 0 = unpaced */
 	int error;
 	/* CPU the thread used, loopback delivery included: on loopback the
 	 * sender's sendmmsg() also runs the receive side's softirq work. */
@@ -145,6 +148,7 @@ static void *sender_main(void *arg)
 		s->error = errno;
 		if (fd >= 0)
 			close(fd);
+		__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 		return NULL;
 	}
 	while (s->sent_flows < s->want_flows) {
@@ -186,7 +190,7 @@ static void *sender_main(void *arg)
 				flows -= s->flows[(i - n + j) % s->count];
 			i -= n - (unsigned)r;
 		}
-		s->sent_flows += flows;
+		__atomic_store_n(&s->sent_flows, s->sent_flows + flows, __ATOMIC_RELAXED);
 		s->sent_datagrams += (uint64_t)r;
 		if (s->rate) {
 			double due = start + (double)s->sent_flows / (double)s->rate,
@@ -202,6 +206,7 @@ static void *sender_main(void *arg)
 	}
 	close(fd);
 	s->cpu_s = cpu_thread_s();
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -232,6 +237,81 @@ static double engine_cpu_s(struct store_client *c)
 	return (double)(bench_engine_event(c, "UserTimeMicroseconds") +
 			bench_engine_event(c, "SystemTimeMicroseconds")) /
 	       1e6;
+}
+
+/* --progress: while the senders run, a line every o->progress_s seconds of
+ * what a long run needs to tell whether it is sustained: flows sent and
+ * stored over the last interval, what the pipeline holds, flows' active
+ * parts and merges, rows merged per row stored, CPU of weir with the engine
+ * (cores) and the engine's part, drops so far. */
+struct progress {
+	double t, cpu, engine;
+	uint64_t sent, rows, merged;
+};
+
+static void progress_read(struct store_client *c, struct sender *senders, unsigned n,
+			  struct progress *p)
+{
+	p->t = clock_mono_s();
+	p->cpu = cpu_self_s();
+	p->engine = engine_cpu_s(c);
+	p->merged = bench_engine_event(c, "MergedRows");
+	p->sent = 0;
+	for (unsigned i = 0; i < n; i++)
+		p->sent += __atomic_load_n(&senders[i].sent_flows, __ATOMIC_RELAXED);
+	if (store_client_query_u64(c, "SELECT count() FROM flows", &p->rows) < 0)
+		p->rows = 0;
+}
+
+static void progress_until_sent(const struct bench_opts *o, struct store_client *c,
+				struct inlet *inlet, struct sender *senders,
+				const struct progress *start)
+{
+	struct progress last = *start, now;
+	uint64_t parts = 0, merges = 0;
+	struct inlet_stats ist;
+
+	for (;;) {
+		unsigned done = 0;
+
+		for (unsigned i = 0; i < o->senders; i++)
+			done += (unsigned)__atomic_load_n(&senders[i].done, __ATOMIC_ACQUIRE);
+		if (done == o->senders)
+			return;
+		usleep(200000);
+		if (clock_mono_s() - last.t < o->progress_s)
+			continue;
+		progress_read(c, senders, o->senders, &now);
+		store_client_query_u64(c,
+				       "SELECT count() FROM system.parts WHERE database = "
+				       "currentDatabase() AND table = 'flows' AND active",
+				       &parts);
+		store_client_query_u64(c,
+				       "SELECT count() FROM system.merges WHERE database = "
+				       "currentDatabase() AND table = 'flows'",
+				       &merges);
+		inlet_get_stats(inlet, &ist);
+		{
+			double dt = now.t - last.t;
+
+			printf("e2e progress %6.0f s: sent %7.1fM (%.0f/s), stored %7.1fM "
+			       "(%.0f/s), held %.2fM, flows parts %" PRIu64 " (merging %" PRIu64
+			       "), %.2f rows merged per row, CPU %.2f cores (engine %.2f), "
+			       "drops: kernel %" PRIu64 ", bus %" PRIu64 "\n",
+			       now.t - start->t, (double)now.sent / 1e6,
+			       (double)(now.sent - last.sent) / dt, (double)now.rows / 1e6,
+			       (double)(now.rows - last.rows) / dt,
+			       now.sent > now.rows ? (double)(now.sent - now.rows) / 1e6 : 0.0,
+			       parts, merges,
+			       now.rows > start->rows ? (double)(now.merged - start->merged) /
+							    (double)(now.rows - start->rows)
+						      : 0.0,
+			       (now.cpu - last.cpu) / dt, (now.engine - last.engine) / dt,
+			       ist.kernel_drops, ist.bus_dropped);
+			fflush(stdout);
+		}
+		last = now;
+	}
 }
 
 struct kafka_mock {
@@ -387,8 +467,15 @@ static int run_once(const struct bench_opts *o, struct store_config *sc, int kaf
 		s->sent_flows = s->sent_datagrams = 0;
 		s->rate = rate / o->senders;
 		s->error = 0;
+		s->done = 0;
 		s->cpu_s = 0;
 		pthread_create(&s->thread, NULL, sender_main, s);
+	}
+	if (o->progress_s) {
+		struct progress start = {
+		    .t = t0, .cpu = cpu0, .engine = engine0, .merged = merged0};
+
+		progress_until_sent(o, c, inlet, senders, &start);
 	}
 	for (unsigned i = 0; i < o->senders; i++) {
 		pthread_join(senders[i].thread, NULL);
@@ -1001,6 +1088,7 @@ static void bench_usage(FILE *out, const void *ctx)
 	    "                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
 	    "                      [--ring-size BYTES] [--batch-rows N]\n"
 	    "                      [--batch-interval DURATION] [--domains N] [--scale]\n"
+	    "                      [--progress SECONDS]\n"
 	    "                      [--enrich [--geoip-asn FILE.mmdb] [--geoip-geo FILE.mmdb]]\n\n"
 	    "Sends N flows (default: 20 s of traffic at the rate of each try) as\n"
 	    "pre-encoded datagrams over UDP on\n"
@@ -1031,6 +1119,10 @@ static void bench_usage(FILE *out, const void *ctx)
 	    "Defaults are the settings user/store/README.md gives for such rates:\n"
 	    "--batch-rows 1000000 (clickhouse.batch-rows), --batch-interval 3s,\n"
 	    "--ring-size 512MiB per worker (bus.ring-size).\n"
+	    "--progress S: for long runs (--flows), a line every S seconds while the\n"
+	    "senders run: flows sent and stored per second over the interval, flows\n"
+	    "not stored yet, flows' active parts and running merges, rows merged per\n"
+	    "row stored so far, CPU (cores) of weir with the engine, drops so far.\n"
 	    "--domains N: the N senders are one exporter (one source address), each\n"
 	    "sender one observation domain (line card).\n"
 	    "--scale: one exporter with --domains (default 4) domains sends as fast as\n"
@@ -1054,6 +1146,7 @@ int bench_e2e_main(int argc, char **argv)
 	    {"workers", required_argument, NULL, 'w'},
 	    {"senders", required_argument, NULL, 's'},
 	    {"inlet-workers", required_argument, NULL, 'i'},
+	    {"progress", required_argument, NULL, 'P'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"ring-size", required_argument, NULL, 'z'},
 	    {"batch-rows", required_argument, NULL, 'B'},
@@ -1123,6 +1216,9 @@ int bench_e2e_main(int argc, char **argv)
 			break;
 		case 'i':
 			o.inlet_workers = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'P':
+			o.progress_s = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'f':
 			/* ipfix, v9, v5 (or their long names); anything else

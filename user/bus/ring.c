@@ -314,6 +314,11 @@ int bus_ring_new(const char *name, size_t size, unsigned exporter_share,
 		free(r);
 		return error_set(err, -ENOMEM, "in-process bus: %s", strerror(ENOMEM));
 	}
+	/* Every page now, not at its first datagram: else the receive path
+	 * takes a page fault per 4 KiB it writes until the ring has gone round
+	 * once, most of them in the burst that fills it (0.2 us per flow at
+	 * 500k flows/s, weir bench e2e). */
+	memset(r->buf, 0, r->size);
 	if (exporter_share > 0 && exporter_share < 100) {
 		r->share_limit = r->size / 100 * exporter_share;
 		/* One datagram of the largest size always fits in a share. */
