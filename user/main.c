@@ -12,17 +12,18 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"run", cli_run_main, "run every role in one process (collector, outlet, console)"},
-	{"inlet", cli_inlet_main, "run the collector role: receive datagrams, hand them to the bus"},
-	{"outlet", cli_outlet_main, "run the outlet role: decode, enrich, store in ClickHouse"},
-	{"console", cli_console_main, "run the console role: the web UI and its API (Akvorado's)"},
-	{"orchestrator", cli_orchestrator_main, "create or upgrade the ClickHouse schema, apply retention"},
-	{"probe", cli_probe_main, "meter this host's traffic in the kernel, export it as IPFIX"},
-	{"decode", cli_decode_main, "decode flow datagrams from pcap files (--json for JSON lines)"},
-	{"bench", cli_bench_main, "measure decoder, inlet and storage throughput"},
-	{"stats", cli_stats_main, "summarise a running weir's /metrics: drops, loss per exporter"},
-	{"config", cli_config_main, "check a configuration file (weir config check FILE)"},
-	{"version", cli_version_main, "print the version"},
+    {"run", cli_run_main, "run every role in one process (collector, outlet, console)"},
+    {"inlet", cli_inlet_main, "run the collector role: receive datagrams, hand them to the bus"},
+    {"outlet", cli_outlet_main, "run the outlet role: decode, enrich, store in ClickHouse"},
+    {"console", cli_console_main, "run the console role: the web UI and its API (Akvorado's)"},
+    {"orchestrator", cli_orchestrator_main,
+     "create or upgrade the ClickHouse schema, apply retention"},
+    {"probe", cli_probe_main, "meter this host's traffic in the kernel, export it as IPFIX"},
+    {"decode", cli_decode_main, "decode flow datagrams from pcap files (--json for JSON lines)"},
+    {"bench", cli_bench_main, "measure decoder, inlet and storage throughput"},
+    {"stats", cli_stats_main, "summarise a running weir's /metrics: drops, loss per exporter"},
+    {"config", cli_config_main, "check a configuration file (weir config check FILE)"},
+    {"version", cli_version_main, "print the version"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -28,10 +28,10 @@ struct weir_config {
 	struct weir_http_config http;
 	/* Stage sections are added here, each bound by its own field table. */
 	struct store_config clickhouse; /* `clickhouse:` (user/store/store.h) */
-	struct bus_config bus; /* `bus:` (user/bus/bus.h) */
-	struct inlet_config flow; /* `flow:` (user/inlet/inlet.h) */
+	struct bus_config bus;		/* `bus:` (user/bus/bus.h) */
+	struct inlet_config flow;	/* `flow:` (user/inlet/inlet.h) */
 	struct outlet_config outlet;
-	struct probe_config probe; /* `probe:` (user/probe/probe.h) */
+	struct probe_config probe;     /* `probe:` (user/probe/probe.h) */
 	struct console_config console; /* `console:` (user/console/console.h) */
 	/* `core:`, `metadata:`, `geoip:`, `networks:` (user/enrich/enrich.h) */
 	struct enrich_config enrich;

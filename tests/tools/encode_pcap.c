@@ -85,8 +85,8 @@ int main(int argc, char **argv)
 	demo_flows_random(flows, count, cfg.format, NOW, &seed);
 	while (done < count || done == 0) {
 		size_t len;
-		int n = demo_encoder_encode(enc, flows + done, count - done, buf, sizeof(buf),
-					    &len);
+		int n =
+		    demo_encoder_encode(enc, flows + done, count - done, buf, sizeof(buf), &len);
 
 		if (n < 0) {
 			fprintf(stderr, "encode_pcap: encode: %s\n", strerror(-n));

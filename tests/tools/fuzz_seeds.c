@@ -13,7 +13,7 @@
 #include "common/addr.h"
 #include "demo/demo.h"
 
-#define FLOWS 12
+#define FLOWS	  12
 #define DATAGRAMS 3
 
 static int write_file(const char *path, const uint8_t *data, size_t len)
@@ -33,11 +33,11 @@ static int seeds(const char *dir, const char *target, enum demo_format format, u
 		 int sampling_in_record)
 {
 	struct demo_encoder_config cfg = {
-		.format = format,
-		.domain_id = 7,
-		.sampling_rate = 100,
-		.max_size = 512, /* small datagrams: the fuzzer mutates them faster */
-		.sampling_in_record = sampling_in_record,
+	    .format = format,
+	    .domain_id = 7,
+	    .sampling_rate = 100,
+	    .max_size = 512, /* small datagrams: the fuzzer mutates them faster */
+	    .sampling_in_record = sampling_in_record,
 	};
 	struct flow flows[FLOWS];
 	uint8_t buf[2048];

@@ -18,9 +18,9 @@ enum config_node_type {
 struct config_node {
 	enum config_node_type type;
 	unsigned line; /* 1-based */
-	char *key; /* when a map entry */
-	char *value; /* scalars */
-	int quoted; /* scalar written in quotes: never a null */
+	char *key;     /* when a map entry */
+	char *value;   /* scalars */
+	int quoted;    /* scalar written in quotes: never a null */
 	struct config_node **children;
 	size_t nchildren;
 };
@@ -45,16 +45,16 @@ void config_doc_free(struct config_doc *doc);
 const struct config_node *config_node_get(const struct config_node *map, const char *key);
 
 enum config_type {
-	CONFIG_STRING, /* char *: strdup'd; the caller frees with config_free_bound() */
-	CONFIG_INT, /* int64_t */
-	CONFIG_UINT, /* uint64_t */
-	CONFIG_BOOL, /* int: true/false/yes/no/on/off */
+	CONFIG_STRING,	 /* char *: strdup'd; the caller frees with config_free_bound() */
+	CONFIG_INT,	 /* int64_t */
+	CONFIG_UINT,	 /* uint64_t */
+	CONFIG_BOOL,	 /* int: true/false/yes/no/on/off */
 	CONFIG_DURATION, /* uint64_t milliseconds: "250ms", "5s", "2m", "1h", "15d" */
-	CONFIG_SIZE, /* uint64_t bytes: "512", "64KiB", "16MiB", "1GiB", "1GB" */
-	CONFIG_ENUM, /* int: index of the value in `choices` (NULL-terminated) */
-	CONFIG_SECTION, /* a nested map bound with `fields` at `offset` */
-	CONFIG_LIST, /* struct config_list at `offset`; items bound with `item` */
-	CONFIG_CUSTOM, /* `parse` does the work */
+	CONFIG_SIZE,	 /* uint64_t bytes: "512", "64KiB", "16MiB", "1GiB", "1GB" */
+	CONFIG_ENUM,	 /* int: index of the value in `choices` (NULL-terminated) */
+	CONFIG_SECTION,	 /* a nested map bound with `fields` at `offset` */
+	CONFIG_LIST,	 /* struct config_list at `offset`; items bound with `item` */
+	CONFIG_CUSTOM,	 /* `parse` does the work */
 };
 
 struct config_field;
@@ -75,12 +75,12 @@ struct config_field {
 	enum config_type type;
 	size_t offset;
 	int required;
-	int64_t min, max; /* numeric bounds when min < max */
-	const char *const *choices; /* CONFIG_ENUM */
+	int64_t min, max;		   /* numeric bounds when min < max */
+	const char *const *choices;	   /* CONFIG_ENUM */
 	const struct config_field *fields; /* CONFIG_SECTION, and CONFIG_LIST of maps */
-	const struct config_field *item; /* CONFIG_LIST: how one item is bound */
-	size_t item_size; /* CONFIG_LIST */
-	config_parse_fn parse; /* CONFIG_CUSTOM */
+	const struct config_field *item;   /* CONFIG_LIST: how one item is bound */
+	size_t item_size;		   /* CONFIG_LIST */
+	config_parse_fn parse;		   /* CONFIG_CUSTOM */
 	/* CONFIG_STRING (and string list items): optional, says whether the
 	 * value is valid; on 0 the binder reports "file:line: path: `why`". */
 	int (*check)(const char *value, const char **why);
@@ -100,16 +100,15 @@ int config_bind(const struct config_node *node, const struct config_field *field
 		const char *path, const char *file, struct config_error *err);
 
 /* Binds one scalar or list value with `field` into `dst` (the field's storage). */
-int config_bind_value(const struct config_node *node, const struct config_field *field,
-		      void *dst, const char *path, const char *file, struct config_error *err);
+int config_bind_value(const struct config_node *node, const struct config_field *field, void *dst,
+		      const char *path, const char *file, struct config_error *err);
 
 /* Frees the strings and lists config_bind() allocated in `dst`. */
 void config_free_bound(const struct config_field *fields, void *dst);
 
 /* Helpers for CONFIG_CUSTOM parsers and for errors found after binding. */
-void config_error_set(struct config_error *err, const char *file, unsigned line,
-		      const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+void config_error_set(struct config_error *err, const char *file, unsigned line, const char *path,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 int config_parse_duration_ms(const char *text, uint64_t *ms);
 int config_parse_size(const char *text, uint64_t *bytes);
 

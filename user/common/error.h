@@ -15,7 +15,7 @@ struct error {
  *	return error_set(err, -ENOENT, "inlet: interface %s not found", name);
  * `code` should be a negative errno. */
 int error_set(struct error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Puts `prefix: ` before what `err` already says (a caller adding context to
  * a callee's reason). NULL `err` is fine. Returns `code`. */

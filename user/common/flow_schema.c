@@ -7,6 +7,8 @@
 
 #include "addr.h"
 
+/* one field a line */
+// clang-format off
 #define F(name, kind, member) {name, kind, offsetof(struct flow, member), 0}
 #define A(name, kind, member, count) \
 	{name, kind, offsetof(struct flow, member), offsetof(struct flow, count)}
@@ -60,6 +62,7 @@ const struct flow_field flow_fields[] = {
 	F("TimeFlowStartMs", FLOW_FIELD_U64, time_flow_start_ms),
 	F("TimeFlowEndMs", FLOW_FIELD_U64, time_flow_end_ms),
 };
+// clang-format on
 
 const size_t flow_fields_count = sizeof(flow_fields) / sizeof(flow_fields[0]);
 
@@ -155,9 +158,10 @@ static void write_json_value(FILE *out, const struct flow *f, const struct flow_
 		n = field_count(f, field);
 		fputc('[', out);
 		for (unsigned i = 0; i < n; i++) {
-			const struct flow_large_community *c = &((const struct flow_large_community *)p)[i];
-			fprintf(out, "%s\"%u:%u:%u\"", i ? "," : "", c->global_admin, c->local_data1,
-				c->local_data2);
+			const struct flow_large_community *c =
+			    &((const struct flow_large_community *)p)[i];
+			fprintf(out, "%s\"%u:%u:%u\"", i ? "," : "", c->global_admin,
+				c->local_data1, c->local_data2);
 		}
 		fputc(']', out);
 		break;

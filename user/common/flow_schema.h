@@ -15,10 +15,10 @@ enum flow_field_kind {
 	FLOW_FIELD_U16,
 	FLOW_FIELD_U32,
 	FLOW_FIELD_U64,
-	FLOW_FIELD_ADDR, /* struct in6_addr, printed as text (IPv4 dotted) */
-	FLOW_FIELD_MAC, /* uint64_t, printed aa:bb:cc:dd:ee:ff */
-	FLOW_FIELD_DIRECTION, /* uint8_t enum flow_direction, printed as a word */
-	FLOW_FIELD_U32_ARRAY, /* uint32_t[], count in a uint8_t at count_offset */
+	FLOW_FIELD_ADDR,		  /* struct in6_addr, printed as text (IPv4 dotted) */
+	FLOW_FIELD_MAC,			  /* uint64_t, printed aa:bb:cc:dd:ee:ff */
+	FLOW_FIELD_DIRECTION,		  /* uint8_t enum flow_direction, printed as a word */
+	FLOW_FIELD_U32_ARRAY,		  /* uint32_t[], count in a uint8_t at count_offset */
 	FLOW_FIELD_LARGE_COMMUNITY_ARRAY, /* struct flow_large_community[] */
 };
 

@@ -24,11 +24,11 @@ int log_level_from_text(const char *text, enum log_level *level);
 /* `msg` is quoted as is; `kv_fmt` is printf-style key=value context (may be
  * NULL or ""). Values with spaces should be quoted by the caller ("%s" -> "\"%s\""). */
 void log_write(enum log_level level, const char *msg, const char *kv_fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_error(msg, ...) log_write(LOG_LEVEL_ERROR, msg, __VA_ARGS__)
-#define log_warn(msg, ...) log_write(LOG_LEVEL_WARN, msg, __VA_ARGS__)
-#define log_info(msg, ...) log_write(LOG_LEVEL_INFO, msg, __VA_ARGS__)
+#define log_warn(msg, ...)  log_write(LOG_LEVEL_WARN, msg, __VA_ARGS__)
+#define log_info(msg, ...)  log_write(LOG_LEVEL_INFO, msg, __VA_ARGS__)
 #define log_debug(msg, ...) log_write(LOG_LEVEL_DEBUG, msg, __VA_ARGS__)
 
 /* Rate limit for hot paths: at most `burst` lines per second per limiter;

@@ -14,7 +14,7 @@
 #include "error.h"
 
 struct pcap_udp_datagram {
-	uint64_t time_ns; /* capture time */
+	uint64_t time_ns;	  /* capture time */
 	struct in6_addr src, dst; /* IPv4-mapped for IPv4 */
 	uint16_t src_port, dst_port;
 	const uint8_t *payload;
@@ -32,7 +32,6 @@ long pcap_udp_walk(const char *path, pcap_udp_fn fn, void *ctx, unsigned long *s
 
 /* Finds the UDP datagram in one frame of link type `dlt` (a DLT_* value).
  * Returns 0 and fills d (payload points into `frame`), or -EINVAL. */
-int pcap_udp_parse_frame(int dlt, const uint8_t *frame, size_t caplen,
-			 struct pcap_udp_datagram *d);
+int pcap_udp_parse_frame(int dlt, const uint8_t *frame, size_t caplen, struct pcap_udp_datagram *d);
 
 #endif

@@ -17,12 +17,12 @@ struct decode_state {
 void decode_config_init(struct decode_config *cfg)
 {
 	*cfg = (struct decode_config){
-		.max_exporters = 10000,
-		.max_templates_per_exporter = 1024,
-		.max_bytes_per_exporter = 4u << 20,
-		.max_bytes_total = 256ull << 20,
-		.template_idle_s = 3600,
-		.exporter_idle_s = 7200,
+	    .max_exporters = 10000,
+	    .max_templates_per_exporter = 1024,
+	    .max_bytes_per_exporter = 4u << 20,
+	    .max_bytes_total = 256ull << 20,
+	    .template_idle_s = 3600,
+	    .exporter_idle_s = 7200,
 	};
 }
 
@@ -63,20 +63,20 @@ void decode_state_usage(const struct decode_state *st, struct decode_usage *u)
 const char *decode_reason_name(enum decode_reason reason)
 {
 	static const char *const names[DECODE_REASON_COUNT] = {
-		[DECODE_OK] = "ok",
-		[DECODE_TRUNCATED] = "truncated",
-		[DECODE_BAD_VERSION] = "bad_version",
-		[DECODE_BAD_LENGTH] = "bad_length",
-		[DECODE_UNKNOWN_TEMPLATE] = "unknown_template",
-		[DECODE_BAD_TEMPLATE] = "bad_template",
-		[DECODE_TEMPLATE_LIMIT] = "template_limit",
-		[DECODE_MEMORY_LIMIT] = "memory_limit",
-		[DECODE_EXPORTER_LIMIT] = "exporter_limit",
-		[DECODE_FLOW_LIMIT] = "flow_limit",
-		[DECODE_TRUNCATED_ARRAY] = "truncated_array",
-		[DECODE_BAD_SAMPLE] = "bad_sample",
-		[DECODE_UNSUPPORTED] = "unsupported",
-		[DECODE_BAD_HEADER] = "bad_header",
+	    [DECODE_OK] = "ok",
+	    [DECODE_TRUNCATED] = "truncated",
+	    [DECODE_BAD_VERSION] = "bad_version",
+	    [DECODE_BAD_LENGTH] = "bad_length",
+	    [DECODE_UNKNOWN_TEMPLATE] = "unknown_template",
+	    [DECODE_BAD_TEMPLATE] = "bad_template",
+	    [DECODE_TEMPLATE_LIMIT] = "template_limit",
+	    [DECODE_MEMORY_LIMIT] = "memory_limit",
+	    [DECODE_EXPORTER_LIMIT] = "exporter_limit",
+	    [DECODE_FLOW_LIMIT] = "flow_limit",
+	    [DECODE_TRUNCATED_ARRAY] = "truncated_array",
+	    [DECODE_BAD_SAMPLE] = "bad_sample",
+	    [DECODE_UNSUPPORTED] = "unsupported",
+	    [DECODE_BAD_HEADER] = "bad_header",
 	};
 	return (unsigned)reason < DECODE_REASON_COUNT ? names[reason] : "unknown";
 }

@@ -9,7 +9,7 @@
 #include "common/addr.h"
 #include "encode_internal.h"
 
-#define ENC_DEFAULT_MAX_SIZE 1400
+#define ENC_DEFAULT_MAX_SIZE  1400
 #define ENC_DEFAULT_UPTIME_MS (24u * 3600 * 1000)
 
 const char *demo_format_name(enum demo_format format)
@@ -33,10 +33,10 @@ int demo_format_from_name(const char *name, enum demo_format *format)
 		const char *name;
 		enum demo_format format;
 	} names[] = {
-		{"netflow-v5", DEMO_NETFLOW_V5}, {"v5", DEMO_NETFLOW_V5},
-		{"netflow-v9", DEMO_NETFLOW_V9}, {"v9", DEMO_NETFLOW_V9},
-		{"ipfix", DEMO_IPFIX},		 {"sflow-v5", DEMO_SFLOW_V5},
-		{"sflow", DEMO_SFLOW_V5},
+	    {"netflow-v5", DEMO_NETFLOW_V5}, {"v5", DEMO_NETFLOW_V5},
+	    {"netflow-v9", DEMO_NETFLOW_V9}, {"v9", DEMO_NETFLOW_V9},
+	    {"ipfix", DEMO_IPFIX},	     {"sflow-v5", DEMO_SFLOW_V5},
+	    {"sflow", DEMO_SFLOW_V5},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -94,8 +94,8 @@ void demo_encoder_stats(const struct demo_encoder *enc, struct demo_encoder_stat
 	*stats = enc->stats;
 }
 
-int demo_encoder_encode(struct demo_encoder *enc, const struct flow *flows, size_t n,
-			uint8_t *buf, size_t cap, size_t *len)
+int demo_encoder_encode(struct demo_encoder *enc, const struct flow *flows, size_t n, uint8_t *buf,
+			size_t cap, size_t *len)
 {
 	size_t max = enc->cfg.max_size < cap ? enc->cfg.max_size : cap;
 

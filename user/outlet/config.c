@@ -7,6 +7,8 @@
 
 static const char *const decap_names[] = {"none", "gre", "ipip", "vxlan", "srv6", NULL};
 
+/* a field's key, type and bounds on its first line */
+// clang-format off
 static const struct config_field decoder_fields[] = {
 	{.key = "max-exporters", .type = CONFIG_UINT, .min = 1, .max = 10000000,
 	 .offset = offsetof(struct outlet_config, decoder.max_exporters) -
@@ -45,6 +47,7 @@ const struct config_field outlet_config_fields[] = {
 	 .offset = offsetof(struct outlet_config, decoder), .fields = decoder_fields},
 	{0},
 };
+// clang-format on
 
 void outlet_config_defaults(struct outlet_config *cfg)
 {
@@ -52,17 +55,18 @@ void outlet_config_defaults(struct outlet_config *cfg)
 
 	decode_config_init(&d);
 	*cfg = (struct outlet_config){
-		.workers = 2,
-		.batch = 512,
-		.use_export_time = d.use_export_time,
-		.decoder = {
-			.max_exporters = d.max_exporters,
-			.max_templates_per_exporter = d.max_templates_per_exporter,
-			.max_bytes_per_exporter = d.max_bytes_per_exporter,
-			.max_bytes_total = d.max_bytes_total,
-			.template_idle_ms = (uint64_t)d.template_idle_s * 1000,
-			.exporter_idle_ms = (uint64_t)d.exporter_idle_s * 1000,
-			.decap = (int)d.decap,
+	    .workers = 2,
+	    .batch = 512,
+	    .use_export_time = d.use_export_time,
+	    .decoder =
+		{
+		    .max_exporters = d.max_exporters,
+		    .max_templates_per_exporter = d.max_templates_per_exporter,
+		    .max_bytes_per_exporter = d.max_bytes_per_exporter,
+		    .max_bytes_total = d.max_bytes_total,
+		    .template_idle_ms = (uint64_t)d.template_idle_s * 1000,
+		    .exporter_idle_ms = (uint64_t)d.exporter_idle_s * 1000,
+		    .decap = (int)d.decap,
 		},
 	};
 }

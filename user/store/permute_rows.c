@@ -84,8 +84,8 @@ static void gather_arrays(char *dst, const struct buf *data, const struct buf *o
 		gather_array(dst, data->data, off, perm, rows, offsets_out, width);
 }
 
-void store_rows_permute(struct buf *data, struct buf *offsets, unsigned width,
-			const uint32_t *perm, size_t rows, struct buf *scratch, size_t keep)
+void store_rows_permute(struct buf *data, struct buf *offsets, unsigned width, const uint32_t *perm,
+			size_t rows, struct buf *scratch, size_t keep)
 {
 	if (!offsets) {
 		gather_by_width(scratch->data, data->data, perm, rows, width);

@@ -19,7 +19,7 @@ struct http_transport {
 	const struct store_config *cfg;
 	CURL *h;
 	struct curl_slist *headers; /* of inserts */
-	struct buf answer;    /* of inserts, and of statements run without one */
+	struct buf answer;	    /* of inserts, and of statements run without one */
 	/* the block an insert is sending, and where it is in it */
 	const struct store_block *block;
 	size_t seg, seg_off;

@@ -29,28 +29,38 @@ static const char *const modes[] = {"udp", "afxdp", NULL};
 static const struct config_field port_item = {.type = CONFIG_UINT, .min = 1, .max = 65535};
 
 static const struct config_field input_fields[] = {
-	{.key = "listen", .type = CONFIG_STRING, .offset = offsetof(struct input, listen),
-	 .required = 1},
-	{.key = "workers", .type = CONFIG_UINT, .offset = offsetof(struct input, workers), .min = 1,
-	 .max = 64},
-	{.key = "ports", .type = CONFIG_LIST, .offset = offsetof(struct input, ports),
-	 .item = &port_item, .item_size = sizeof(uint64_t)},
-	{0},
+    {.key = "listen",
+     .type = CONFIG_STRING,
+     .offset = offsetof(struct input, listen),
+     .required = 1},
+    {.key = "workers",
+     .type = CONFIG_UINT,
+     .offset = offsetof(struct input, workers),
+     .min = 1,
+     .max = 64},
+    {.key = "ports",
+     .type = CONFIG_LIST,
+     .offset = offsetof(struct input, ports),
+     .item = &port_item,
+     .item_size = sizeof(uint64_t)},
+    {0},
 };
 
 static const struct config_field input_item = {.type = CONFIG_SECTION, .fields = input_fields};
 
 static const struct config_field sample_fields[] = {
-	{.key = "name", .type = CONFIG_STRING, .offset = offsetof(struct sample, name)},
-	{.key = "offset", .type = CONFIG_INT, .offset = offsetof(struct sample, offset)},
-	{.key = "enabled", .type = CONFIG_BOOL, .offset = offsetof(struct sample, enabled)},
-	{.key = "interval", .type = CONFIG_DURATION, .offset = offsetof(struct sample, interval_ms)},
-	{.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sample, buffer)},
-	{.key = "mode", .type = CONFIG_ENUM, .offset = offsetof(struct sample, mode),
-	 .choices = modes},
-	{.key = "inputs", .type = CONFIG_LIST, .offset = offsetof(struct sample, inputs),
-	 .item = &input_item, .item_size = sizeof(struct input)},
-	{0},
+    {.key = "name", .type = CONFIG_STRING, .offset = offsetof(struct sample, name)},
+    {.key = "offset", .type = CONFIG_INT, .offset = offsetof(struct sample, offset)},
+    {.key = "enabled", .type = CONFIG_BOOL, .offset = offsetof(struct sample, enabled)},
+    {.key = "interval", .type = CONFIG_DURATION, .offset = offsetof(struct sample, interval_ms)},
+    {.key = "buffer", .type = CONFIG_SIZE, .offset = offsetof(struct sample, buffer)},
+    {.key = "mode", .type = CONFIG_ENUM, .offset = offsetof(struct sample, mode), .choices = modes},
+    {.key = "inputs",
+     .type = CONFIG_LIST,
+     .offset = offsetof(struct sample, inputs),
+     .item = &input_item,
+     .item_size = sizeof(struct input)},
+    {0},
 };
 
 static int bind_text(const char *text, struct sample *s, struct config_error *err)
@@ -70,11 +80,12 @@ TEST(config_binds_every_type)
 	struct sample s = {.offset = 7};
 	struct config_error err;
 
-	REQUIRE_EQ(bind_text("name: edge\nenabled: yes\ninterval: 5s\nbuffer: 16MiB\nmode: afxdp\n"
-			     "inputs:\n  - listen: \":2055\"\n    workers: 4\n    ports: [2055, 4739]\n"
-			     "  - listen: \"[::1]:6343\"\n",
-			     &s, &err),
-		   0);
+	REQUIRE_EQ(
+	    bind_text("name: edge\nenabled: yes\ninterval: 5s\nbuffer: 16MiB\nmode: afxdp\n"
+		      "inputs:\n  - listen: \":2055\"\n    workers: 4\n    ports: [2055, 4739]\n"
+		      "  - listen: \"[::1]:6343\"\n",
+		      &s, &err),
+	    0);
 	CHECK_STR(s.name, "edge");
 	CHECK_EQ(s.offset, 7); /* absent: the default stays */
 	CHECK_EQ(s.enabled, 1);
@@ -108,15 +119,20 @@ TEST(config_bad_values_are_errors)
 	struct {
 		const char *text, *want;
 	} cases[] = {
-		{"enabled: maybe\n", "t.yaml:1: enabled: invalid value \"maybe\": expected true or false"},
-		{"interval: 5 parsecs\n", "t.yaml:1: interval: invalid value \"5 parsecs\": expected a duration like 500ms, 5s, 2m, 1h, 15d"},
-		{"mode: tcp\n", "t.yaml:1: mode: invalid value \"tcp\": expected one of the listed words (udp, afxdp)"},
-		{"inputs:\n  - listen: a\n    workers: 0\n", "t.yaml:3: inputs[0].workers: 0 is out of range [1, 64]"},
-		{"inputs:\n  - workers: 2\n", "t.yaml:2: inputs[0].listen: required key is missing"},
-		{"inputs:\n  - listen: a\n    ports: [70000]\n", "t.yaml:3: inputs[0].ports[0]: 70000 is out of range [1, 65535]"},
-		{"name: [a]\n", "t.yaml:1: name: expected a value, found a list"},
-		{"name: a\nname: b\n", "t.yaml:2: name: key given twice (first on line 1)"},
-		{"offset: -3x\n", "t.yaml:1: offset: invalid value \"-3x\": expected an integer"},
+	    {"enabled: maybe\n",
+	     "t.yaml:1: enabled: invalid value \"maybe\": expected true or false"},
+	    {"interval: 5 parsecs\n", "t.yaml:1: interval: invalid value \"5 parsecs\": expected a "
+				      "duration like 500ms, 5s, 2m, 1h, 15d"},
+	    {"mode: tcp\n", "t.yaml:1: mode: invalid value \"tcp\": expected one of the listed "
+			    "words (udp, afxdp)"},
+	    {"inputs:\n  - listen: a\n    workers: 0\n",
+	     "t.yaml:3: inputs[0].workers: 0 is out of range [1, 64]"},
+	    {"inputs:\n  - workers: 2\n", "t.yaml:2: inputs[0].listen: required key is missing"},
+	    {"inputs:\n  - listen: a\n    ports: [70000]\n",
+	     "t.yaml:3: inputs[0].ports[0]: 70000 is out of range [1, 65535]"},
+	    {"name: [a]\n", "t.yaml:1: name: expected a value, found a list"},
+	    {"name: a\nname: b\n", "t.yaml:2: name: key given twice (first on line 1)"},
+	    {"offset: -3x\n", "t.yaml:1: offset: invalid value \"-3x\": expected an integer"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

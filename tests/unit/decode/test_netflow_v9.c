@@ -687,7 +687,7 @@ TEST(v9_every_truncation)
 TEST(v9_dual_stack_template)
 {
 	static const struct nb_field fields[] = {
-		{62, 16}, {15, 4}, {27, 16}, {8, 4}, {58, 2}, {243, 2}, {60, 1},
+	    {62, 16}, {15, 4}, {27, 16}, {8, 4}, {58, 2}, {243, 2}, {60, 1},
 	};
 	struct nd d;
 	struct nb b;

@@ -821,10 +821,10 @@ TEST(sflow_header_len)
 		size_t want = i ? 78 : 128;
 
 		h = s + 40;
-		CHECK_EQ(be32_get(h), 1);				    /* sampled header */
-		CHECK_EQ(be32_get(h + 4), 16 + (want + 3) / 4 * 4);	    /* record length */
-		CHECK_EQ(be32_get(h + 12), 18 + (i ? 60 : 1500));	    /* frame length */
-		CHECK_EQ(be32_get(h + 20), want);			    /* header length */
+		CHECK_EQ(be32_get(h), 1);			    /* sampled header */
+		CHECK_EQ(be32_get(h + 4), 16 + (want + 3) / 4 * 4); /* record length */
+		CHECK_EQ(be32_get(h + 12), 18 + (i ? 60 : 1500));   /* frame length */
+		CHECK_EQ(be32_get(h + 20), want);		    /* header length */
 		CHECK_EQ(h[24 + 58], 0x5a ^ 58); /* payload after Ethernet, 802.1Q, IP, TCP */
 		s += 8 + be32_get(s + 4);
 	}

@@ -416,7 +416,8 @@ TEST(demo_script_names_the_sflow_routers_interfaces_as_world_c)
 				continue;
 			if (strstr(line, "if-indexes:"))
 				continue;
-			if (sscanf(line, " %u: {name: %63[^,], description: \"%127[^\"]\", speed: %u}",
+			if (sscanf(line,
+				   " %u: {name: %63[^,], description: \"%127[^\"]\", speed: %u}",
 				   &idx, name, desc, &speed) != 4)
 				break;
 			int found = 0;
@@ -432,8 +433,8 @@ TEST(demo_script_names_the_sflow_routers_interfaces_as_world_c)
 					test_fail_at(__FILE__, __LINE__,
 						     "%s ifIndex %u: demo.sh says %s \"%s\" %u, "
 						     "world.c %s \"%s\" %u",
-						     routers[r].name, idx, name, desc, speed, i->name,
-						     i->description, i->speed_mbps);
+						     routers[r].name, idx, name, desc, speed,
+						     i->name, i->description, i->speed_mbps);
 			}
 			if (!found)
 				test_fail_at(__FILE__, __LINE__, "%s ifIndex %u: not in world.c",
