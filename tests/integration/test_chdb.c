@@ -558,6 +558,98 @@ TEST(ddl_and_queries)
 	store_chdb_conn_free(c);
 }
 
+/* The highest nice value among this process's threads named `comm`, -100
+ * when there is none. */
+static int threads_max_nice(const char *comm)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int nice = -100;
+
+	while (d && (e = readdir(d))) {
+		char path[300], name[64] = "", stat[1024];
+		const char *p;
+		FILE *f;
+		int n = 0, v = 0;
+		size_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (!fgets(name, sizeof(name), f))
+			name[0] = 0;
+		fclose(f);
+		name[strcspn(name, "\n")] = 0;
+		if (strcmp(name, comm))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		len = fread(stat, 1, sizeof(stat) - 1, f);
+		fclose(f);
+		stat[len] = 0;
+		/* after "(comm) ": state is field 3, nice field 19 */
+		p = strrchr(stat, ')');
+		for (p = p ? p + 2 : stat; *p && n < 16; p++)
+			n += *p == ' ';
+		if (n < 16 || sscanf(p, "%d", &v) != 1)
+			continue;
+		if (v > nice)
+			nice = v;
+	}
+	if (d)
+		closedir(d);
+	return nice;
+}
+
+/* Merges run at nice 10 (weir-engine.xml), so that weir's receive path,
+ * decoders and the inserts they wait for go first on a busy machine. */
+TEST(merges_run_below_weirs_threads)
+{
+	struct store_chdb_conn *c = conn();
+	int nice = -100;
+
+	CHECK_EQ(qu(c, "SELECT value FROM system.server_settings WHERE name = "
+		       "'os_threads_nice_value_merge_mutate'"),
+		 10);
+	ex(c, "CREATE DATABASE IF NOT EXISTS nice");
+	ex(c, "CREATE TABLE nice.t (k UInt64, v String) ENGINE = MergeTree ORDER BY k");
+	ex(c, "SYSTEM STOP MERGES nice.t");
+	/* Parts for a background merge of a few seconds (OPTIMIZE would merge
+	 * in the caller's thread), looked at while it runs: the engine sets
+	 * the value for the time of a merge. */
+	for (int i = 0; i < 8; i++) {
+		char sql[160];
+
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO nice.t SELECT number * 8 + %d, toString(cityHash64(number)) "
+			 "FROM numbers(1000000)",
+			 i);
+		ex(c, sql);
+	}
+	ex(c, "SYSTEM START MERGES nice.t");
+	for (int i = 0; i < 3000 && nice < 10; i++) {
+		int seen = threads_max_nice("MergeMutate");
+
+		if (seen > nice)
+			nice = seen;
+		if (i > 100 &&
+		    !qu(c, "SELECT count() FROM system.merges WHERE database = 'nice'") &&
+		    qu(c, "SELECT count() FROM system.parts WHERE active AND database = 'nice'") ==
+			1)
+			break;
+		usleep(5000);
+	}
+	printf("# merge threads' nice while merging: %d\n", nice);
+	CHECK_EQ(nice, 10);
+	ex(c, "DROP DATABASE nice SYNC");
+	store_chdb_conn_free(c);
+}
+
 TEST(sql_errors_are_clear_and_leave_the_connection_usable)
 {
 	struct store_chdb_conn *c = conn();
