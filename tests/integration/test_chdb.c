@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cpu_time.h"
 #include "store/chdb.h"
 #include "store/store_internal.h"
 #include "test.h"
@@ -558,52 +559,28 @@ TEST(ddl_and_queries)
 	store_chdb_conn_free(c);
 }
 
-/* The highest nice value among this process's threads named `comm`, -100
- * when there is none. */
-static int threads_max_nice(const char *comm)
+/* The highest nice value of a thread (field 19 of its stat) into *ctx. */
+static void max_nice(const char *task, void *ctx)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int nice = -100;
+	char path[320], stat[1024];
+	const char *p;
+	size_t len;
+	FILE *f;
+	int n = 0, v;
 
-	while (d && (e = readdir(d))) {
-		char path[300], name[64] = "", stat[1024];
-		const char *p;
-		FILE *f;
-		int n = 0, v = 0;
-		size_t len;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (!fgets(name, sizeof(name), f))
-			name[0] = 0;
-		fclose(f);
-		name[strcspn(name, "\n")] = 0;
-		if (strcmp(name, comm))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		len = fread(stat, 1, sizeof(stat) - 1, f);
-		fclose(f);
-		stat[len] = 0;
-		/* after "(comm) ": state is field 3, nice field 19 */
-		p = strrchr(stat, ')');
-		for (p = p ? p + 2 : stat; *p && n < 16; p++)
-			n += *p == ' ';
-		if (n < 16 || sscanf(p, "%d", &v) != 1)
-			continue;
-		if (v > nice)
-			nice = v;
-	}
-	if (d)
-		closedir(d);
-	return nice;
+	snprintf(path, sizeof(path), "%s/stat", task);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	len = fread(stat, 1, sizeof(stat) - 1, f);
+	fclose(f);
+	stat[len] = 0;
+	/* after "(comm) ": state is field 3, nice field 19 */
+	p = strrchr(stat, ')');
+	for (p = p ? p + 2 : stat; *p && n < 16; p++)
+		n += *p == ' ';
+	if (n == 16 && sscanf(p, "%d", &v) == 1 && v > *(int *)ctx)
+		*(int *)ctx = v;
 }
 
 /* Merges run at nice 10 (weir-engine.xml), so that weir's receive path,
@@ -633,10 +610,7 @@ TEST(merges_run_below_weirs_threads)
 	}
 	ex(c, "SYSTEM START MERGES nice.t");
 	for (int i = 0; i < 3000 && nice < 10; i++) {
-		int seen = threads_max_nice("MergeMutate");
-
-		if (seen > nice)
-			nice = seen;
+		threads_named("MergeMutate", max_nice, &nice);
 		if (i > 100 &&
 		    !qu(c, "SELECT count() FROM system.merges WHERE database = 'nice'") &&
 		    qu(c, "SELECT count() FROM system.parts WHERE active AND database = 'nice'") ==

@@ -78,15 +78,14 @@ double cpu_pid_s(pid_t pid)
 	return stat_s(path);
 }
 
-double cpu_threads_named_s(const char *comm)
+int threads_named(const char *comm, void (*each)(const char *task, void *ctx), void *ctx)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
-	double sum = 0;
+	int n = 0;
 
 	while (d && (e = readdir(d)) != NULL) {
 		char path[300], name[64] = "";
-		double s;
 		FILE *f;
 
 		if (e->d_name[0] == '.')
@@ -100,16 +99,34 @@ double cpu_threads_named_s(const char *comm)
 		fclose(f);
 		if (strcmp(name, comm) != 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
-		s = schedstat_s(path);
-		if (s < 0) {
-			snprintf(path, sizeof(path), "/proc/self/task/%s/stat", e->d_name);
-			s = stat_s(path);
-		}
-		if (s > 0)
-			sum += s;
+		snprintf(path, sizeof(path), "/proc/self/task/%s", e->d_name);
+		each(path, ctx);
+		n++;
 	}
 	if (d)
 		closedir(d);
+	return n;
+}
+
+static void add_thread_cpu(const char *task, void *ctx)
+{
+	char path[320];
+	double s;
+
+	snprintf(path, sizeof(path), "%s/schedstat", task);
+	s = schedstat_s(path);
+	if (s < 0) {
+		snprintf(path, sizeof(path), "%s/stat", task);
+		s = stat_s(path);
+	}
+	if (s > 0)
+		*(double *)ctx += s;
+}
+
+double cpu_threads_named_s(const char *comm)
+{
+	double sum = 0;
+
+	threads_named(comm, add_thread_cpu, &sum);
 	return sum;
 }

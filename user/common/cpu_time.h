@@ -15,5 +15,8 @@ double cpu_self_s(void);
 double cpu_pid_s(pid_t pid);
 /* Summed over this process's threads whose name (comm) is `comm`. */
 double cpu_threads_named_s(const char *comm);
+/* Calls `each` with the /proc directory of each of this process's threads
+ * named `comm` ("/proc/self/task/TID"); returns how many there were. */
+int threads_named(const char *comm, void (*each)(const char *task, void *ctx), void *ctx);
 
 #endif
