@@ -102,4 +102,16 @@ if "$weir" bench clickhouse-server available >/dev/null 2>&1 &&
 else
 	ok "bench store on both engines # SKIP clickhouse-server or libchdb.so missing"
 fi
+# --progress: a line a second while the senders run (3.5 s of flows).
+if [ -e "$top/third_party/chdb/libchdb.so" ]; then
+	tmp=$(mktemp -d)
+	out=$(TMPDIR=$tmp "$weir" bench e2e --engine embedded --bus ring --rate 100000 \
+		--flows 350000 --progress 1 2>&1); rc=$?
+	lines=$(printf '%s\n' "$out" | grep -cE '^e2e progress +[0-9]+ s: sent +[0-9.]+M \([0-9]+/s\), stored +[0-9.]+M \([0-9]+/s\), held [0-9.]+M, flows parts [0-9]+ \(merging [0-9]+\), [0-9.]+ rows merged per row, CPU [0-9.]+ cores \(engine [0-9.]+\), drops: kernel [0-9]+, bus [0-9]+$')
+	if [ $rc -eq 0 ] && [ "$lines" -ge 2 ]; then ok "bench e2e --progress 1: $lines progress lines"
+	else not_ok "bench e2e --progress 1: progress lines" "rc=$rc lines=$lines" "$(printf '%s\n' "$out" | tail -20)"; fi
+	rm -rf "$tmp"
+else
+	ok "bench e2e --progress # SKIP libchdb.so missing"
+fi
 echo "1..$n"
