@@ -232,6 +232,11 @@ void store_writer_free(struct store_writer *w); /* accepts NULL */
 struct strtab;
 int store_writer_set_strings(struct store_writer *w, const struct strtab *strings,
 			     struct error *err);
+/* For a writer that never reaches ClickHouse (weir bench enrich --pipeline):
+ * its string columns go as LowCardinality(String), as on the embedded engine
+ * and servers from 20.3, instead of the String it sends until it has asked
+ * flows' layout. Returns 0 or -ENOMEM. */
+int store_writer_assume_low_cardinality(struct store_writer *w);
 
 /* Encodes flows[0..n) into the batch: all of them, or none and -ENOBUFS when
  * they do not fit in what is left of max-batch-bytes (flush, then append

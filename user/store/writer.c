@@ -456,6 +456,21 @@ static void ask_low_cardinality(struct store_writer *w)
 	w->low_cardinality_known = 1;
 }
 
+int store_writer_assume_low_cardinality(struct store_writer *w)
+{
+	w->low_cardinality.len = 0;
+	for (size_t i = 0; i < w->batch.ncols; i++) {
+		const struct store_column *d = &w->batch.cols[i].def;
+
+		if (d->enc == STORE_ENC_STRID && buf_printf(&w->low_cardinality, "%s\n", d->name) < 0)
+			return -ENOMEM;
+	}
+	if (buf_append(&w->low_cardinality, "", 1) < 0)
+		return -ENOMEM;
+	w->low_cardinality_known = 1;
+	return 0;
+}
+
 /* Whether flows' sorting key starts with the minute (created before
  * session 11: a key cannot be reordered in place) or with the second (since;
  * migrations.c step 1): the batch is sorted as the table is, or the server
