@@ -462,7 +462,8 @@ int store_writer_assume_low_cardinality(struct store_writer *w)
 	for (size_t i = 0; i < w->batch.ncols; i++) {
 		const struct store_column *d = &w->batch.cols[i].def;
 
-		if (d->enc == STORE_ENC_STRID && buf_printf(&w->low_cardinality, "%s\n", d->name) < 0)
+		if (d->enc == STORE_ENC_STRID &&
+		    buf_printf(&w->low_cardinality, "%s\n", d->name) < 0)
 			return -ENOMEM;
 	}
 	if (buf_append(&w->low_cardinality, "", 1) < 0)
