@@ -42,6 +42,7 @@
 
 #define BENCH_DB	      "weir_bench_e2e"
 #define BENCH_CYCLE	      4000	/* distinct datagrams per sender, replayed */
+#define BENCH_CYCLE_REALISTIC 16384	/* with --realistic: a cycle of ~8 s at 300k flows/s */
 #define BENCH_TARGET	      500000.0	/* into a server: what it held on these 2 cores */
 #define BENCH_SECONDS	      20	/* of traffic per run, unless --flows */
 #define BENCH_TARGET_EMBEDDED 1000000.0 /* into the embedded engine (issue 12); 2.5M the aim */
@@ -60,6 +61,7 @@ struct bench_opts {
 	uint64_t batch_rows;	    /* clickhouse.batch-rows; 0: its default */
 	uint64_t batch_interval_ms; /* clickhouse.batch-interval here (1 s) */
 	unsigned progress_s;	    /* --progress: a line every so many seconds */
+	int realistic;		    /* --realistic: bench store's flows, not the demo's */
 	enum demo_format format;
 	int ring, kafka;
 	/* --domains N: the senders are one exporter (one source address),
@@ -79,8 +81,8 @@ struct sender {
 	pthread_t thread;
 	struct sockaddr_in src, dst;
 	uint8_t *buf; /* BENCH_CYCLE slots of 1500 bytes */
-	uint16_t len[BENCH_CYCLE];
-	uint16_t flows[BENCH_CYCLE];
+	uint16_t len[BENCH_CYCLE_REALISTIC];
+	uint16_t flows[BENCH_CYCLE_REALISTIC];
 	size_t count;
 	uint64_t want_flows, sent_flows, sent_datagrams; /* sent_flows: read by --progress */
 	int done;					 /* set (atomically) when the thread ends */
@@ -94,8 +96,10 @@ struct sender {
 
 /* one_exporter: every sender uses 127.0.0.100 (its own domain still). */
 static int sender_prepare(struct sender *s, unsigned index, enum demo_format format,
-			  int one_exporter)
+			  int one_exporter, int realistic)
 {
+	size_t cycle = realistic ? BENCH_CYCLE_REALISTIC : BENCH_CYCLE;
+	struct bench_flow_gen *gen = NULL;
 	uint32_t src = 0x7f000000u + 100 + (one_exporter ? 0 : index); /* 127.0.0.100+ */
 	struct demo_encoder_config ec = {.format = format,
 					 .domain_id = 1 + index,
@@ -108,22 +112,29 @@ static int sender_prepare(struct sender *s, unsigned index, enum demo_format for
 	s->src.sin_family = AF_INET;
 	s->src.sin_addr.s_addr = htonl(src);
 	addr_from_ipv4(&ec.agent, src);
-	s->buf = malloc((size_t)BENCH_CYCLE * 1500);
+	s->buf = malloc(cycle * 1500);
 	demo_encoder_new(&ec, &enc, NULL);
-	if (!s->buf || !enc) {
+	if (!s->buf || !enc || (realistic && bench_flow_gen_new(1 + index, &gen) < 0)) {
 		demo_encoder_free(enc);
 		return -ENOMEM;
 	}
 	/* Realistic traffic (demo_flow_make): what lands on disk depends on it. */
-	while (s->count < BENCH_CYCLE) {
+	while (s->count < cycle) {
 		size_t len = 0, n = 64;
 		int k;
 
-		for (size_t i = 0; i < n; i++)
-			demo_flow_make(&flows[i], seq + i, index, now);
+		/* --realistic: fresh flows each datagram (those that do not fit
+		 * are dropped: the sequence is random anyway) */
+		for (size_t i = 0; i < n; i++) {
+			if (gen)
+				bench_flow_gen_next(gen, &flows[i]);
+			else
+				demo_flow_make(&flows[i], seq + i, index, now);
+		}
 		k = demo_encoder_encode(enc, flows, n, s->buf + s->count * 1500, 1500, &len);
 		if (k < 0) {
 			demo_encoder_free(enc);
+			bench_flow_gen_free(gen);
 			return k;
 		}
 		/* Whatever did not fit is made again (same seq) next round. */
@@ -133,6 +144,7 @@ static int sender_prepare(struct sender *s, unsigned index, enum demo_format for
 		s->count++;
 	}
 	demo_encoder_free(enc);
+	bench_flow_gen_free(gen);
 	return 0;
 }
 
@@ -830,14 +842,15 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 				 (unsigned long long)o->flows);
 		else
 			snprintf(amount, sizeof(amount), "%d s of flows", BENCH_SECONDS);
-		printf("e2e %s: %s per run (%s, demo traffic), %u senders, %u outlet workers, %u "
+		printf("e2e %s: %s per run (%s, %s traffic), %u senders, %u outlet workers, %u "
 		       "inlet workers, batches of %llu rows, ClickHouse %u.%u.%u %s%s\n",
 		       name, amount,
 		       o->format == DEMO_IPFIX	      ? "IPFIX"
 		       : o->format == DEMO_NETFLOW_V9 ? "NetFlow v9"
 						      : "NetFlow v5",
-		       o->senders, o->workers, o->inlet_workers, (unsigned long long)sc.batch_rows,
-		       version / 1000000, version / 1000 % 1000, version % 1000, url,
+		       o->realistic ? "realistic" : "demo", o->senders, o->workers,
+		       o->inlet_workers, (unsigned long long)sc.batch_rows, version / 1000000,
+		       version / 1000 % 1000, version % 1000, url,
 		       server	  ? " (private server)"
 		       : embedded ? " (embedded: in this process)"
 				  : "");
@@ -974,13 +987,15 @@ static int run_engine(const struct bench_opts *o, int embedded, const char *url,
 				printf(
 				    "e2e %-14s result: %.0f flows/s %s with zero loss for %.0f s "
 				    "(target %.0f: %s); %.0f flows/s stored end to end; %.1f "
-				    "bytes/flow on disk in flows (replayed demo datagrams: weir "
-				    "bench store measures it on realistic flows)\n",
+				    "bytes/flow on disk in flows (%s)\n",
 				    label, figure, held ? "offered and held" : "stored end to end",
 				    r.send_seconds, kafka ? 300000.0 : target,
 				    figure >= (kafka ? 300000.0 : target) * 0.995 ? "met"
 										  : "not met",
-				    (double)r.rows / r.seconds, r.bytes_per_flow);
+				    (double)r.rows / r.seconds, r.bytes_per_flow,
+				    o->realistic ? "replayed realistic datagrams"
+						 : "replayed demo datagrams: weir bench store "
+						   "measures it on realistic flows");
 			else
 				printf("e2e %-14s result: no zero-loss run in 4 tries\n", label);
 			if (row) {
@@ -1088,7 +1103,7 @@ static void bench_usage(FILE *out, const void *ctx)
 	    "                      [--inlet-workers N] [--format ipfix|v9|v5]\n"
 	    "                      [--ring-size BYTES] [--batch-rows N]\n"
 	    "                      [--batch-interval DURATION] [--domains N] [--scale]\n"
-	    "                      [--progress SECONDS]\n"
+	    "                      [--progress SECONDS] [--realistic]\n"
 	    "                      [--enrich [--geoip-asn FILE.mmdb] [--geoip-geo FILE.mmdb]]\n\n"
 	    "Sends N flows (default: 20 s of traffic at the rate of each try) as\n"
 	    "pre-encoded datagrams over UDP on\n"
@@ -1119,6 +1134,10 @@ static void bench_usage(FILE *out, const void *ctx)
 	    "Defaults are the settings user/store/README.md gives for such rates:\n"
 	    "--batch-rows 1000000 (clickhouse.batch-rows), --batch-interval 3s,\n"
 	    "--ring-size 512MiB per worker (bus.ring-size).\n"
+	    "--realistic: the flows of `weir bench store` (Zipf-distributed hosts of\n"
+	    "4000 ASes, 4+24 interfaces per exporter, service against ephemeral ports)\n"
+	    "instead of the demo's, 16384 distinct datagrams per sender instead of\n"
+	    "4000: the consolidated tables get as many rows as such traffic gives.\n"
 	    "--progress S: for long runs (--flows), a line every S seconds while the\n"
 	    "senders run: flows sent and stored per second over the interval, flows\n"
 	    "not stored yet, flows' active parts and running merges, rows merged per\n"
@@ -1147,6 +1166,7 @@ int bench_e2e_main(int argc, char **argv)
 	    {"senders", required_argument, NULL, 's'},
 	    {"inlet-workers", required_argument, NULL, 'i'},
 	    {"progress", required_argument, NULL, 'P'},
+	    {"realistic", no_argument, NULL, 'R'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"ring-size", required_argument, NULL, 'z'},
 	    {"batch-rows", required_argument, NULL, 'B'},
@@ -1220,6 +1240,9 @@ int bench_e2e_main(int argc, char **argv)
 		case 'P':
 			o.progress_s = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'R':
+			o.realistic = 1;
+			break;
 		case 'f':
 			/* ipfix, v9, v5 (or their long names); anything else
 			 * stays IPFIX, the default. */
@@ -1274,7 +1297,7 @@ int bench_e2e_main(int argc, char **argv)
 		senders = calloc(o.senders, sizeof(*senders));
 		ret = senders ? 0 : 1;
 		for (unsigned i = 0; senders && i < o.senders; i++)
-			if (sender_prepare(&senders[i], i, o.format, 1) < 0)
+			if (sender_prepare(&senders[i], i, o.format, 1, o.realistic) < 0)
 				ret = 1;
 		printf("scale: %llu flows (%s), one exporter with %u observation domains, "
 		       "through the ring to decoding workers\n",
@@ -1291,7 +1314,7 @@ int bench_e2e_main(int argc, char **argv)
 	if (!senders)
 		goto out;
 	for (unsigned i = 0; i < o.senders; i++)
-		if (sender_prepare(&senders[i], i, o.format, o.domains > 0) < 0)
+		if (sender_prepare(&senders[i], i, o.format, o.domains > 0, o.realistic) < 0)
 			goto out;
 	if (enrich) {
 		/* Every sender's address (127.0.0.100 + i) is a known exporter. */

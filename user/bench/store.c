@@ -344,6 +344,38 @@ static void gen_realistic(const struct gen *g, struct flow *f, struct rng *r)
 	}
 }
 
+struct bench_flow_gen {
+	struct gen gen;
+	struct rng rng;
+};
+
+int bench_flow_gen_new(uint64_t seed, struct bench_flow_gen **out)
+{
+	struct bench_flow_gen *g = calloc(1, sizeof(*g));
+
+	*out = NULL;
+	if (!g || gen_init(&g->gen) < 0) {
+		free(g);
+		return -ENOMEM;
+	}
+	g->rng.s = seed;
+	*out = g;
+	return 0;
+}
+
+void bench_flow_gen_next(struct bench_flow_gen *g, struct flow *f)
+{
+	gen_realistic(&g->gen, f, &g->rng);
+}
+
+void bench_flow_gen_free(struct bench_flow_gen *g)
+{
+	if (!g)
+		return;
+	gen_fini(&g->gen);
+	free(g);
+}
+
 /* The streams wait here (writers created) for the clock to start. */
 struct start_line {
 	pthread_mutex_t lock;
