@@ -102,14 +102,19 @@ if "$weir" bench clickhouse-server available >/dev/null 2>&1 &&
 else
 	ok "bench store on both engines # SKIP clickhouse-server or libchdb.so missing"
 fi
-# --progress: a line a second while the senders run (3.5 s of flows).
+# --progress: a line a second while the senders run (3.5 s of flows);
+# --realistic: bench store's flows, which fill the consolidated tables.
 if [ -e "$top/third_party/chdb/libchdb.so" ]; then
 	tmp=$(mktemp -d)
 	out=$(TMPDIR=$tmp "$weir" bench e2e --engine embedded --bus ring --rate 100000 \
-		--flows 350000 --progress 1 2>&1); rc=$?
+		--flows 350000 --progress 1 --realistic 2>&1); rc=$?
 	lines=$(printf '%s\n' "$out" | grep -cE '^e2e progress +[0-9]+ s: sent +[0-9.]+M \([0-9]+/s\), stored +[0-9.]+M \([0-9]+/s\), held [0-9.]+M, flows parts [0-9]+ \(merging [0-9]+\), [0-9.]+ rows merged per row, CPU [0-9.]+ cores \(engine [0-9.]+\), drops: kernel [0-9]+, bus [0-9]+$')
 	if [ $rc -eq 0 ] && [ "$lines" -ge 2 ]; then ok "bench e2e --progress 1: $lines progress lines"
 	else not_ok "bench e2e --progress 1: progress lines" "rc=$rc lines=$lines" "$(printf '%s\n' "$out" | tail -20)"; fi
+	if printf '%s\n' "$out" | grep -qE '^e2e embedded: 350000 flows per run \(IPFIX, realistic traffic\)' &&
+		printf '%s\n' "$out" | grep -qE '^ +on disk [0-9.]+ bytes/flow in flows, [1-9][0-9.]*/[1-9][0-9.]*/[1-9][0-9.]* in flows_1m/5m/1h'; then
+		ok "bench e2e --realistic: realistic traffic, the consolidated tables filled"
+	else not_ok "bench e2e --realistic: realistic traffic, the consolidated tables filled" "$(printf '%s\n' "$out" | grep -E '^e2e embedded:|on disk')"; fi
 	rm -rf "$tmp"
 else
 	ok "bench e2e --progress # SKIP libchdb.so missing"
