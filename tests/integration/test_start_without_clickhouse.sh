@@ -77,6 +77,14 @@ tap $? "the log says ClickHouse is unreachable, since when and what is buffered"
 m=$(curl -s --max-time 5 "http://$HTTP/metrics")
 echo "$m" | grep -qx 'weir_store_up 0' && echo "$m" | grep -qx 'weir_store_schema_ready 0'
 tap $? "/metrics: weir_store_up 0, weir_store_schema_ready 0"
+# The rings (bus.ring-size) are in memory from the start, so that the receive
+# path never takes their first pass's page faults: a mapping of a ring's size
+# or more, wholly resident, for each ring /metrics lists.
+rings=$(echo "$m" | grep -c '^weir_bus_ring_size_bytes')
+resident=$(awk -v kb=$((64 * 1024)) '$1 == "Size:" { size = $2 }
+	$1 == "Rss:" && size >= kb && $2 >= kb { n++ } END { print n + 0 }' "/proc/$E2E_PID_weir/smaps")
+[ "$rings" -ge 1 ] && [ "$resident" -ge "$rings" ]
+tap $? "the $rings rings of 64 MiB are resident from the start ($resident such mappings wholly in memory)"
 
 # ---- ClickHouse arrives 30 s after weir ----
 sleep $((30 - (SECONDS - start)))
