@@ -155,7 +155,7 @@ int bench_table_settle(struct store_client *c, const char *table, struct bench_t
 	r = bench_table_disk(c, NULL, table, compact);
 	if (r < 0)
 		return r;
-	/* The embedded engine keeps parts below 1M rows compact (cheaper
+	/* The embedded engine keeps parts below 4M rows compact (cheaper
 	 * inserts, user/store/chdb.c), where each column's granules are
 	 * compressed apart: ~3 % more bytes. A day of flows is far above
 	 * that, so what sits for the retention period is wide. */

@@ -544,9 +544,15 @@ static int write_config(struct store_chdb *db, struct error *err)
 	 * and stay so, 1M rows were wide and stay so, those between are now
 	 * compact (1M demo rows: 0.44 compact, 0.39-0.47 us per row wide). 500k
 	 * rows as the bound made 500k-row batches wide (bench store --batch-rows
-	 * 500000: 7.41 -> 8.49 us per flow, on a busy machine). */
+	 * 500000: 7.41 -> 8.49 us per flow, on a busy machine). Since session
+	 * 13 the bound is 4M rows, so that the 1M-row batches of high rates
+	 * are compact too: with merges deleting parts' files all the time,
+	 * this ext4 (no journal) checks each free inode's deletion time before
+	 * it hands one out, and creating a wide part's files took 40 % of the
+	 * engine's insert threads (perf of weir bench e2e at 640k flows/s).
+	 * Ten parts of 1M rows merge into a wide one. */
 	fputs("  <merge_tree>\n    <min_bytes_for_wide_part>0</min_bytes_for_wide_part>\n"
-	      "    <min_rows_for_wide_part>1000000</min_rows_for_wide_part>\n",
+	      "    <min_rows_for_wide_part>4000000</min_rows_for_wide_part>\n",
 	      f);
 	/* Merges were most of the engine's CPU (63 % of `weir bench e2e`'s
 	 * profile): a merge waits for about ten parts of a size rather than
