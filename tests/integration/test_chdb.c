@@ -634,8 +634,8 @@ TEST(merges_run_below_weirs_threads)
 
 /* A batch of up to 4M rows is inserted as a compact part (a file or two):
  * wide, it would be two files per column, and creating them took ext4 a
- * third of the engine's insert CPU at 640k flows/s here. Merges of ten such
- * parts make wide ones, which later merges read a column at a time. */
+ * third of the engine's insert CPU at 640k flows/s here. A merge into 4M
+ * rows or more makes a wide one, which later merges read a column at a time. */
 TEST(batches_are_compact_parts_merges_wide)
 {
 	struct store_chdb_conn *c = conn();

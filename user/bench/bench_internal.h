@@ -14,6 +14,14 @@
 #include "../store/store.h"
 #include "bench.h"
 
+/* store.c's realistic generator on its own (e2e --realistic): the flows of
+ * `weir bench store`, from a sequence of its own seeded with `seed`. */
+struct flow;
+struct bench_flow_gen;
+int bench_flow_gen_new(uint64_t seed, struct bench_flow_gen **out); /* 0 or -ENOMEM */
+void bench_flow_gen_next(struct bench_flow_gen *g, struct flow *f);
+void bench_flow_gen_free(struct bench_flow_gen *g); /* accepts NULL */
+
 /* store.c: inserts opt->rows flows in batches of cfg->batch_rows through
  * opt->streams writers in parallel (1 = one thread) into cfg's ClickHouse,
  * whose schema must exist (orchestrator migrations). Every row is a fresh
@@ -25,14 +33,6 @@
  * (encoding alone and end to end), rows the views wrote, CPU per flow (the
  * server's too with server_pid), bytes per flow on disk and the biggest
  * columns. Returns 0 or -errno. */
-/* store.c's realistic generator on its own (e2e --realistic): the flows of
- * `weir bench store`, from a sequence of its own seeded with `seed`. */
-struct flow;
-struct bench_flow_gen;
-int bench_flow_gen_new(uint64_t seed, struct bench_flow_gen **out); /* 0 or -ENOMEM */
-void bench_flow_gen_next(struct bench_flow_gen *g, struct flow *f);
-void bench_flow_gen_free(struct bench_flow_gen *g); /* accepts NULL */
-
 struct bench_store_options {
 	uint64_t rows;
 	unsigned streams;

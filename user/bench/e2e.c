@@ -80,7 +80,7 @@ struct bench_opts {
 struct sender {
 	pthread_t thread;
 	struct sockaddr_in src, dst;
-	uint8_t *buf; /* BENCH_CYCLE slots of 1500 bytes */
+	uint8_t *buf; /* BENCH_CYCLE (--realistic: BENCH_CYCLE_REALISTIC) slots of 1500 bytes */
 	uint16_t len[BENCH_CYCLE_REALISTIC];
 	uint16_t flows[BENCH_CYCLE_REALISTIC];
 	size_t count;
