@@ -124,6 +124,11 @@ int bench_netpair_init(struct bench_netpair *np, const char *tag, struct error *
  * namespace, and back to where _init ran. Return 0 or -errno. */
 int bench_netpair_enter(struct bench_netpair *np, int collector);
 int bench_netpair_leave(struct bench_netpair *np);
+/* The MAC address (6 bytes) of the collector's (1) or exporter's (0) end
+ * into mac; returns its ifindex (in its namespace), or -errno. */
+int bench_netpair_link(struct bench_netpair *np, int collector, uint8_t mac[6]);
+/* Both ends' MTU (before XDP is attached to either). 0, or -EIO. */
+int bench_netpair_mtu(struct bench_netpair *np, unsigned mtu);
 /* Frames the collector's end could not take (its receive ring full, a
  * failed redirect): rx "dropped" of `ip -s link`; 0 when unknown. */
 uint64_t bench_netpair_rx_dropped(struct bench_netpair *np);

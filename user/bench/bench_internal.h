@@ -126,4 +126,31 @@ struct bench_store_result {
 int bench_store_run(const struct store_config *cfg, const struct bench_store_options *opt,
 		    FILE *out, struct bench_store_result *result);
 
+/* ---- `weir bench e2e --input afxdp`'s sender (e2e_xdp.c) ----
+ * Each exporter's prebuilt datagrams: buf holds `count` of them, `stride`
+ * bytes apart, len[] and flows[] each one's bytes and flows; they come from
+ * ipv4 (need not be an address of the exporter's end). */
+struct bench_frame_src {
+	uint32_t ipv4;
+	const uint8_t *buf;
+	size_t stride;
+	const uint16_t *len, *flows;
+};
+struct bench_netpair;
+struct bench_frame_gen;
+/* The frames of nexp exporters (per_exporter datagrams each, in turn: one
+ * of each exporter, then the next of each) to the collector's end of np,
+ * UDP port dport, and the generator's program attached to the exporter's
+ * end. 0, or -errno with err set. */
+int bench_frame_gen_new(struct bench_netpair *np, uint16_t dport, const struct bench_frame_src *src,
+			unsigned nexp, size_t per_exporter, struct bench_frame_gen **out,
+			struct error *err);
+/* Sends the frames in their cycle from the first, whole datagrams up to
+ * `want` flows, paced at `rate` flows/s (0: unpaced), and stores the flows
+ * and frames sent so far as it goes (atomically: another thread reads
+ * them). From the exporter's namespace, one thread. 0, or -errno. */
+int bench_frame_gen_run(struct bench_frame_gen *g, uint64_t want, uint64_t rate,
+			uint64_t *sent_flows, uint64_t *sent_frames);
+void bench_frame_gen_free(struct bench_frame_gen *g); /* accepts NULL */
+
 #endif

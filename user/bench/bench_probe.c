@@ -191,12 +191,7 @@ static double send_all(struct bench *b)
 		r = sendmmsg(fd, m, n, 0);
 		if (r > 0)
 			sent += (uint64_t)r;
-		if (b->rate) {
-			double due = start + (double)sent / b->rate, t = clock_mono_s();
-
-			if (due > t)
-				usleep((useconds_t)((due - t) * 1e6));
-		}
+		clock_pace(start, sent, b->rate);
 	}
 	close(fd);
 	return clock_mono_s() - start;

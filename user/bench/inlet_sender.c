@@ -27,29 +27,6 @@
 #include "common/inet_csum.h"
 #include "demo/demo.h"
 
-/* In the namespace of `collector`: the MAC address and ifindex of its end. */
-static int link_of(struct bench_netpair *np, int collector, uint8_t mac[ETH_ALEN])
-{
-	struct ifreq ifr = {0};
-	int fd, r = 0;
-
-	if (bench_netpair_enter(np, collector) < 0)
-		return -errno;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bench_netpair_leave(np);
-	if (fd < 0)
-		return -errno;
-	/* The socket's namespace resolves the name. Both answers share a union. */
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", collector ? np->if_col : np->if_exp);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		r = -errno;
-	memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-	if (r == 0)
-		r = ioctl(fd, SIOCGIFINDEX, &ifr) < 0 ? -errno : ifr.ifr_ifindex;
-	close(fd);
-	return r;
-}
-
 /* 192.0.2.1:40000 -> 192.0.2.2:2055, `size` bytes of payload. The
  * destination MAC is the collector's: else IP drops it as PACKET_OTHERHOST. */
 static int build_frame(struct bench_xdp_sender *s, struct bench_netpair *np, uint32_t size)
@@ -63,10 +40,10 @@ static int build_frame(struct bench_xdp_sender *s, struct bench_netpair *np, uin
 	if (s->len + 4 > sizeof(s->frame))
 		return -EINVAL;
 	memset(s->frame, 0, sizeof(s->frame));
-	r = link_of(np, 1, eth->ether_dhost);
+	r = bench_netpair_link(np, 1, eth->ether_dhost);
 	if (r < 0)
 		return r;
-	s->ifindex = link_of(np, 0, eth->ether_shost);
+	s->ifindex = bench_netpair_link(np, 0, eth->ether_shost);
 	if (s->ifindex < 0)
 		return s->ifindex;
 	eth->ether_type = htons(ETHERTYPE_IP);

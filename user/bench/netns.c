@@ -4,12 +4,15 @@
  * and "collector" (192.0.2.2, 2001:db8::2). _fini removes everything. */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +112,34 @@ int bench_netpair_enter(struct bench_netpair *np, int collector)
 int bench_netpair_leave(struct bench_netpair *np)
 {
 	return setns(np->fd_orig, CLONE_NEWNET) < 0 ? -errno : 0;
+}
+
+int bench_netpair_link(struct bench_netpair *np, int collector, uint8_t mac[6])
+{
+	struct ifreq ifr = {0};
+	int fd, r = 0;
+
+	if (bench_netpair_enter(np, collector) < 0)
+		return -errno;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bench_netpair_leave(np);
+	if (fd < 0)
+		return -errno;
+	/* The socket's namespace resolves the name. Both answers share a union. */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", collector ? np->if_col : np->if_exp);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
+		r = -errno;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (r == 0)
+		r = ioctl(fd, SIOCGIFINDEX, &ifr) < 0 ? -errno : ifr.ifr_ifindex;
+	close(fd);
+	return r;
+}
+
+int bench_netpair_mtu(struct bench_netpair *np, unsigned mtu)
+{
+	return run("ip -n %s link set dev %s mtu %u && ip -n %s link set dev %s mtu %u", np->ns_exp,
+		   np->if_exp, mtu, np->ns_col, np->if_col, mtu);
 }
 
 uint64_t bench_netpair_rx_dropped(struct bench_netpair *np)

@@ -56,6 +56,18 @@ void clock_sleep_ms(uint64_t ms)
 	nanosleep(&ts, NULL);
 }
 
+void clock_pace(double start_s, uint64_t done, double rate)
+{
+	double wait = rate > 0 ? start_s + (double)done / rate - clock_mono_s() : 0;
+
+	if (wait > 0) {
+		struct timespec ts = {.tv_sec = (time_t)wait,
+				      .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9)};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 int clock_wait_or_stop(uint64_t ms, int (*stop)(void *ctx), void *ctx)
 {
 	uint64_t end = clock_mono_ms() + ms;

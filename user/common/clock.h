@@ -25,6 +25,11 @@ void clock_deadline(struct timespec *ts, clockid_t clock, uint64_t ms);
  * (the caller looks at what the handler set). */
 void clock_sleep_ms(uint64_t ms);
 
+/* For a sender paced at `rate` units per second since `start_s`
+ * (clock_mono_s()): sleeps until `done` units are due, at once when they
+ * are late; rate 0 is unpaced. */
+void clock_pace(double start_s, uint64_t done, double rate);
+
 /* Sleeps up to `ms` milliseconds, in slices of at most 100 ms, asking
  * stop(ctx) before each (stop may be NULL: never). Returns 1 as soon as
  * stop says so, 0 when the time is up. For loops that a shutdown must

@@ -75,3 +75,21 @@ TEST(clock_wait_or_stop_waits_or_stops)
 	calls = 2;
 	CHECK_EQ(clock_wait_or_stop(10000, stop_on_third, &calls), 1); /* at once */
 }
+
+TEST(clock_pace_sleeps_until_due)
+{
+	double t0 = clock_mono_s();
+
+	/* 50 units at 1000/s are due 50 ms after the start. */
+	clock_pace(t0, 50, 1000);
+	CHECK(clock_mono_s() - t0 >= 0.050);
+	/* Late, or unpaced: at once. */
+	t0 = clock_mono_s();
+	clock_pace(t0 - 10, 50, 1000);
+	clock_pace(t0, 1000000, 0);
+	CHECK(clock_mono_s() - t0 < 0.5);
+	/* A second and a half: whole seconds and the fraction both slept. */
+	t0 = clock_mono_s();
+	clock_pace(t0, 3, 2);
+	CHECK(clock_mono_s() - t0 >= 1.5 && clock_mono_s() - t0 < 3);
+}
