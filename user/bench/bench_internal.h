@@ -136,7 +136,6 @@ struct bench_frame_src {
 	size_t stride;
 	const uint16_t *len, *flows;
 };
-struct bench_netpair;
 struct bench_frame_gen;
 /* The frames of nexp exporters (per_exporter datagrams each, in turn: one
  * of each exporter, then the next of each) to the collector's end of np,

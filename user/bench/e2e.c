@@ -674,11 +674,7 @@ out:
 			outlet_stop(outlet, !kafka);
 		outlet_free(outlet);
 	}
-	/* The XDP program is detached by the interface's index, in the
-	 * collector's namespace. */
-	if (o->afxdp && inlet && np.fd_col >= 0)
-		bench_netpair_enter(&np, 1);
-	inlet_free(inlet);
+	inlet_free(inlet); /* (detaches XDP in the namespace it was attached in) */
 	if (o->afxdp) {
 		bench_frame_gen_free(gen);
 		bench_netpair_fini(&np); /* back to the first namespace, the pair removed */

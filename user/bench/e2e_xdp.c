@@ -50,8 +50,9 @@ void bench_frame_gen_free(struct bench_frame_gen *g)
 }
 
 /* Frame `at`: exporter at % nexp's datagram at / nexp. */
-static int frame_build(struct bench_frame *f, const uint8_t macs[12], const struct bench_frame_src *src,
-		       unsigned nexp, uint32_t at, uint16_t dport, uint16_t *flows)
+static int frame_build(struct bench_frame *f, const uint8_t macs[12],
+		       const struct bench_frame_src *src, unsigned nexp, uint32_t at,
+		       uint16_t dport, uint16_t *flows)
 {
 	const struct bench_frame_src *s = &src[at % nexp];
 	size_t k = at / nexp;
@@ -60,8 +61,8 @@ static int frame_build(struct bench_frame *f, const uint8_t macs[12], const stru
 
 	addr_from_ipv4(&from, s->ipv4);
 	addr_from_ipv4(&to, 0xc0000202u); /* the collector's end, 192.0.2.2 */
-	n = demo_udp_frame_build(f->data, sizeof(f->data), &from, (uint16_t)(40000 + at % nexp), &to,
-				 dport, s->buf + k * s->stride, s->len[k]);
+	n = demo_udp_frame_build(f->data, sizeof(f->data), &from, (uint16_t)(40000 + at % nexp),
+				 &to, dport, s->buf + k * s->stride, s->len[k]);
 	if (n < BENCH_FRAME_MIN)
 		return n < 0 ? n : -EMSGSIZE;
 	memcpy(f->data, macs, 12);
