@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/strtab.h"
 #include "mmdb_gen.h"
@@ -675,6 +676,86 @@ TEST(names_from_asn_databases)
 	rmdir(dir);
 }
 
+/* Readers (the console) of the names tables during reloads: each answer
+ * is a name of one version, never an error nor an empty one. A swap by
+ * multi-table RENAME is atomic on 18.16 (global lock) but not on Atomic
+ * databases: there a reader could find no table between the two renames. */
+struct names_reader {
+	const struct store_config *cfg;
+	_Atomic int stop;
+	unsigned queries, bad;
+	char first_bad[200];
+};
+
+static void *names_reader_main(void *arg)
+{
+	struct names_reader *rd = arg;
+	struct store_client *c = NULL;
+	char *out;
+
+	if (store_client_new(rd->cfg, &c, NULL) < 0)
+		return NULL;
+	while (!atomic_load(&rd->stop)) {
+		out = NULL;
+		int r =
+		    store_client_query(c, "SELECT joinGet('asns', 'Name', toUInt32(64500))", &out);
+		rd->queries++;
+		if (r < 0 || (strcmp(out, "ONE\n") && strcmp(out, "TWO LONGER\n"))) {
+			if (!rd->bad++)
+				snprintf(rd->first_bad, sizeof(rd->first_bad), "%s",
+					 r < 0 ? store_client_error(c) : out);
+		}
+		free(out);
+	}
+	store_client_free(c);
+	return NULL;
+}
+
+TEST(names_reload_never_leaves_readers_without_a_table)
+{
+	struct store_config cfg;
+	struct store_client *c;
+	struct names_reader rd = {0};
+	struct orch_names_stats st;
+	char path[] = "/tmp/weir-asns-XXXXXX.csv";
+	pthread_t t;
+	int fd, rebuilt = 0;
+
+	test_config(&cfg, "weir_t_names_swap");
+	fd = mkstemps(path, 4);
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, "64500,ONE\n", 10) == 10);
+	close(fd);
+	free(cfg.asns);
+	cfg.asns = strdup(path);
+	store_client_new(&cfg, &c, NULL);
+	REQUIRE(c);
+	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
+	rd.cfg = &cfg;
+	REQUIRE(pthread_create(&t, NULL, names_reader_main, &rd) == 0);
+	for (int i = 0; i < 40; i++) {
+		const char *line = i % 2 ? "64500,ONE\n" : "64500,TWO LONGER\n";
+		FILE *f = fopen(path, "w");
+
+		REQUIRE(f);
+		fputs(line, f);
+		fclose(f);
+		CHECK_EQ(orch_names_load(c, &cfg, &st), 0);
+		rebuilt += st.rebuilt;
+	}
+	atomic_store(&rd.stop, 1);
+	pthread_join(t, NULL);
+	CHECK_EQ(rebuilt, 40);
+	CHECK(rd.queries > 40);
+	if (rd.bad)
+		test_fail_at(__FILE__, __LINE__,
+			     "%u of %u answers during reloads were bad, first: %s", rd.bad,
+			     rd.queries, rd.first_bad);
+	store_client_free(c);
+	store_config_free(&cfg);
+	unlink(path);
+}
+
 /* Starts the orchestrator service of `p` and waits, up to 30 s, until it is
  * healthy or, when `gave_up` is not NULL, until *gave_up is set. Returns the
  * service (the caller frees it); *healthy says whether it became healthy. */
@@ -704,7 +785,7 @@ TEST(names_reloaded_when_the_file_changes)
 	struct store_client *c;
 	struct orch_service *svc;
 	struct orch_service_params p = {0};
-	char path[] = "/tmp/weir-asns-XXXXXX.csv", *got = NULL;
+	char path[] = "/tmp/weir-asns-XXXXXX.csv", tmp[64], *got = NULL;
 	int fd, ok = 0, healthy;
 	FILE *f;
 
@@ -721,17 +802,30 @@ TEST(names_reloaded_when_the_file_changes)
 	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	CHECK_QS(c, "FIRST", "SELECT joinGet('asns', 'Name', toUInt32(64500))");
-	f = fopen(path, "w");
+	/* Replaced whole (written beside, then renamed), so that the service
+	 * never reads it half written. */
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "w");
 	REQUIRE(f);
 	fputs("64500,SECOND NAME\n", f);
 	fclose(f);
-	for (int i = 0; i < 200 && !ok; i++) { /* the service looks every 5 s */
-		usleep(100 * 1000);
+	REQUIRE(rename(tmp, path) == 0);
+	/* The service looks every 5 s. Readers (the console) query all along:
+	 * each answer is the old name or the new one, never an error (a swap
+	 * by RENAME on current ClickHouse left a moment without the table). */
+	uint64_t deadline = clock_mono_ms() + 30000;
+	unsigned queries = 0, other = 0;
+	while (!ok && clock_mono_ms() < deadline) {
 		free(got);
 		got = qs(c, "SELECT joinGet('asns', 'Name', toUInt32(64500))");
+		queries++;
 		ok = !strcmp(got, "SECOND NAME");
+		if (!ok && strcmp(got, "FIRST") && other++ < 5)
+			test_fail_at(__FILE__, __LINE__, "during the reload: \"%s\"", got);
 	}
 	CHECK_STR(got, "SECOND NAME");
+	CHECK_EQ(other, 0);
+	CHECK(queries > 100); /* they did run during the reload */
 	free(got);
 	orch_service_free(svc);
 	unlink(path);
