@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "store/chdb.h"
 
 struct command {
 	const char *name;
@@ -38,6 +39,16 @@ static void usage(FILE *out)
 	fprintf(out, "\n'weir COMMAND --help' describes a command.\n");
 }
 
+/* Runs a command; a process that loaded the embedded engine ends there
+ * (store_chdb_exit: exit()'s handlers are not safe then). */
+static int run(int (*command)(int, char **), int argc, char **argv)
+{
+	int rc = command(argc - 1, argv + 1);
+
+	store_chdb_exit(rc);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -49,10 +60,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version"))
-		return cli_version_main(argc - 1, argv + 1);
+		return run(cli_version_main, argc, argv);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+			return run(commands[i].run, argc, argv);
 	fprintf(stderr, "weir: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;

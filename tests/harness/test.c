@@ -13,6 +13,7 @@
 
 #include "common/free_port.h"
 #include "common/metrics.h"
+#include "store/chdb.h"
 
 #define MAX_TESTS 1024
 
@@ -147,6 +148,7 @@ int main(void)
 		failed += current_failed;
 	}
 	printf("1..%d\n", n);
+	store_chdb_exit(failed ? 1 : 0); /* a program that opened the embedded engine */
 	return failed ? 1 : 0;
 }
 

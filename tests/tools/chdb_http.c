@@ -537,5 +537,6 @@ out : {
 	/* (connections still served are closed by the last close) */
 	store_chdb_close(db);
 	store_chdb_shutdown();
+	store_chdb_exit(r);
 	return r;
 }

@@ -894,6 +894,11 @@ static void at_exit(int status, void *arg)
 	}
 }
 
+void store_chdb_exit(int status)
+{
+	at_exit(status, NULL);
+}
+
 static void register_exit(void)
 {
 	if (on_exit(at_exit, NULL) != 0)
