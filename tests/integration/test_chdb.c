@@ -564,22 +564,15 @@ static void max_nice(const char *task, void *ctx)
 {
 	char path[320], stat[1024];
 	const char *p;
-	size_t len;
-	FILE *f;
-	int n = 0, v;
+	int v;
 
 	snprintf(path, sizeof(path), "%s/stat", task);
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	len = fread(stat, 1, sizeof(stat) - 1, f);
-	fclose(f);
-	stat[len] = 0;
-	/* after "(comm) ": state is field 3, nice field 19 */
-	p = strrchr(stat, ')');
-	for (p = p ? p + 2 : stat; *p && n < 16; p++)
-		n += *p == ' ';
-	if (n == 16 && sscanf(p, "%d", &v) == 1 && v > *(int *)ctx)
+	p = proc_stat_read(path, stat, sizeof(stat));
+	/* nice is field 19; p is at field 3 */
+	if (p &&
+	    sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %d", &v) ==
+		1 &&
+	    v > *(int *)ctx)
 		*(int *)ctx = v;
 }
 

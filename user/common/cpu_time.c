@@ -26,23 +26,34 @@ double cpu_self_s(void)
 	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
+const char *proc_stat_read(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	char *p;
+	size_t n;
+
+	if (!f || cap < 2) {
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, cap - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: the last ")" ends it */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
 /* utime + stime of a /proc .../stat file, in seconds; -1 when unknown. */
 static double stat_s(const char *path)
 {
-	char buf[1024], *p;
+	char buf[1024];
+	const char *p = proc_stat_read(path, buf, sizeof(buf));
 	unsigned long long ut, st;
-	FILE *f = fopen(path, "r");
-	size_t n;
 
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	/* fields 14 and 15 (utime, stime), counted after the ")" of comm */
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	/* fields 14 and 15 (utime, stime); p is at field 3 */
+	if (!p || sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

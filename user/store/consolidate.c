@@ -200,7 +200,7 @@ int store_consolidator_quarters(const struct store_consolidator *c, uint32_t **o
 	if (!q)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->nentries; i++) {
-		uint32_t v = (uint32_t)store_get_be(c->entries[i].key, 4) / 900;
+		uint32_t v = (uint32_t)be_uint_get(c->entries[i].key, 4) / 900;
 		if (!k || q[k - 1] != v)
 			q[k++] = v;
 	}
@@ -304,7 +304,7 @@ static void make_key(struct store_consolidator *c, const struct flow *f, uint8_t
 {
 	if (c->strings) {
 		*tuple = tuple_index(c, &f->enriched, thash);
-		store_put_be(key + c->tuple_pos, *tuple, 4);
+		be_uint_put(key + c->tuple_pos, *tuple, 4);
 	}
 	for (size_t i = 0; i < c->ncols; i++) {
 		const struct key_col *k = &c->cols[i];
@@ -338,7 +338,7 @@ static void make_key(struct store_consolidator *c, const struct flow *f, uint8_t
 				v = *(const uint64_t *)(const void *)p;
 			break;
 		}
-		store_put_be(key + k->pos, v, k->width);
+		be_uint_put(key + k->pos, v, k->width);
 	}
 }
 
@@ -590,7 +590,7 @@ static int group_by_bucket(struct store_consolidator *c, store_round_fn round, v
 	if (!rounded || !buckets)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t t = (uint32_t)store_get_be(c->entries[c->order[i]].key, 4);
+		uint32_t t = (uint32_t)be_uint_get(c->entries[c->order[i]].key, 4);
 
 		rounded[i] = round(ctx, t);
 		if (!nb || buckets[nb - 1] != rounded[i])
@@ -735,7 +735,7 @@ int store_consolidator_encode(struct store_consolidator *c, store_round_fn round
 				continue;
 			}
 			v = k->src == KEY_MINUTE ? c->bucket[first[j]]
-						 : store_get_be(key + k->pos, k->width);
+						 : be_uint_get(key + k->pos, k->width);
 			memcpy(out, &v, k->width); /* little-endian host, as Native */
 		}
 		for (uint32_t e = first[j]; e < first[j + 1]; e++) {
@@ -753,7 +753,7 @@ int store_consolidator_encode(struct store_consolidator *c, store_round_fn round
 		for (size_t j = 0; j < m && r == 0; j++) {
 			const uint8_t *key = c->entries[c->bucket_order[first[j]]].key;
 			const struct flow_enrichment *t =
-			    &c->tuples[store_get_be(key + c->tuple_pos, 4)];
+			    &c->tuples[be_uint_get(key + c->tuple_pos, 4)];
 
 			r |= put_enriched(body, c->strings, &c->ecols[i].def,
 					  (const uint8_t *)t + c->ecols[i].offset);
@@ -862,10 +862,10 @@ int store_consolidator_encode_exporters(struct store_consolidator *c, struct buf
 		for (unsigned d = 0; d < 2; d++) {
 			const uint8_t *k = c->entries[i].key;
 			memcpy(s[n].exporter, k + exp->pos, 16);
-			s[n].if_index = (uint32_t)store_get_be(k + ifs[d]->pos, 4);
-			s[n].last = (uint32_t)store_get_be(k, 4);
+			s[n].if_index = (uint32_t)be_uint_get(k + ifs[d]->pos, 4);
+			s[n].last = (uint32_t)be_uint_get(k, 4);
 			s[n].dir = (uint8_t)d;
-			s[n].tuple = c->strings ? (uint32_t)store_get_be(k + c->tuple_pos, 4) : 0;
+			s[n].tuple = c->strings ? (uint32_t)be_uint_get(k + c->tuple_pos, 4) : 0;
 			s[n].named = c->strings && (d ? c->tuples[s[n].tuple].out_if.name
 						      : c->tuples[s[n].tuple].in_if.name);
 			n++;

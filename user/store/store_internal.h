@@ -5,31 +5,16 @@
 #ifndef WEIR_STORE_INTERNAL_H
 #define WEIR_STORE_INTERNAL_H
 
+#include "../common/be.h"
 #include "../common/buf.h"
 #include "../common/error.h"
 #include "../common/strtab.h"
 #include "store.h"
 
-/* ---- big-endian keys; buffers are common/buf.h ---- */
-
-/* Unsigned values of `width` bytes (1-8) big-endian: keys that memcmp()
- * orders as ClickHouse orders the numbers (consolidate.c, sort_rows.c).
- * Inline: the consolidator writes ~20 of them a flow, and a call each was
- * ~12 % of its time (perf; ~10 ns a flow of ~140). */
-static inline void store_put_be(uint8_t *out, uint64_t v, unsigned width)
-{
-	for (unsigned i = 0; i < width; i++)
-		out[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
-}
-
-static inline uint64_t store_get_be(const uint8_t *in, unsigned width)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < width; i++)
-		v = v << 8 | in[i];
-	return v;
-}
+/* ---- big-endian keys: common/be.h's be_uint_put/get, inline (keys that
+ * memcmp() orders as ClickHouse orders the numbers; the consolidator writes
+ * ~20 a flow, and a call each was ~12 % of its time); buffers are
+ * common/buf.h ---- */
 
 /* ---- the tables' schema (schema.c; the rest of it is in store.h) ---- */
 

@@ -28,10 +28,10 @@ static void ref_pack(const struct store_sort_key *keys, size_t nkeys, size_t i, 
 		memcpy(&v, p, c->width);
 		if (c->minute)
 			v -= v % 60;
-		store_put_be(out, v, c->width);
+		be_uint_put(out, v, c->width);
 		out += c->width;
 	}
-	store_put_be(out, i, 4); /* ties: arrival order */
+	be_uint_put(out, i, 4); /* ties: arrival order */
 }
 
 static const uint8_t *ref_base;
