@@ -129,6 +129,16 @@ int bench_netpair_leave(struct bench_netpair *np);
 int bench_netpair_link(struct bench_netpair *np, int collector, uint8_t mac[6]);
 /* Both ends' MTU (before XDP is attached to either). 0, or -EIO. */
 int bench_netpair_mtu(struct bench_netpair *np, unsigned mtu);
+/* The Ethernet frame of a UDP datagram from `src`:`sport` (IPv4, need not
+ * be an address of the exporter's end) to the collector's 192.0.2.2:`dport`
+ * carrying `len` bytes of `payload`, into out[0..cap), between the MAC
+ * addresses `macs` (destination, then source: the collector's end takes
+ * only frames to its own). Returns its length, -EINVAL (not IPv4) or
+ * -EMSGSIZE. */
+struct in6_addr;
+int bench_netpair_frame(uint8_t *out, size_t cap, const uint8_t macs[12],
+			const struct in6_addr *src, uint16_t sport, uint16_t dport,
+			const uint8_t *payload, uint32_t len);
 /* Frames the collector's end could not take (its receive ring full, a
  * failed redirect): rx "dropped" of `ip -s link`; 0 when unknown. */
 uint64_t bench_netpair_rx_dropped(struct bench_netpair *np);

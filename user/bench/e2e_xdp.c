@@ -21,7 +21,6 @@
 #include "bpf/bench_frames.skel.h"
 #include "common/addr.h"
 #include "common/clock.h"
-#include "demo/demo.h"
 
 /* Frames per generator call: the kernel runs them in batches of 64, each
  * batch's frames delivered to the collector's end before the next. */
@@ -56,16 +55,15 @@ static int frame_build(struct bench_frame *f, const uint8_t macs[12],
 {
 	const struct bench_frame_src *s = &src[at % nexp];
 	size_t k = at / nexp;
-	struct in6_addr from, to;
+	struct in6_addr from;
 	int n;
 
 	addr_from_ipv4(&from, s->ipv4);
-	addr_from_ipv4(&to, 0xc0000202u); /* the collector's end, 192.0.2.2 */
-	n = demo_udp_frame_build(f->data, sizeof(f->data), &from, (uint16_t)(40000 + at % nexp),
-				 &to, dport, s->buf + k * s->stride, s->len[k]);
+	n = bench_netpair_frame(f->data, sizeof(f->data), macs, &from,
+				(uint16_t)(40000 + at % nexp), dport, s->buf + k * s->stride,
+				s->len[k]);
 	if (n < BENCH_FRAME_MIN)
 		return n < 0 ? n : -EMSGSIZE;
-	memcpy(f->data, macs, 12);
 	f->len = (uint32_t)n;
 	*flows = s->flows[k];
 	return 0;

@@ -23,9 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "bench_internal.h"
-#include "common/addr.h"
 #include "common/inet_csum.h"
-#include "demo/demo.h"
 
 /* 192.0.2.1:40000 -> 192.0.2.2:2055, `size` bytes of payload. The
  * destination MAC is the collector's: else IP drops it as PACKET_OTHERHOST. */
@@ -138,17 +136,13 @@ int bench_xdp_sender_set(struct bench_xdp_sender *s, const struct in6_addr *src,
 			 uint16_t dport, const uint8_t *payload, uint32_t len)
 {
 	uint8_t frame[sizeof(s->frame) - 4];
-	struct in6_addr dst;
 	int n;
 
-	if (!addr_is_ipv4(src))
-		return -EINVAL;
-	addr_from_ipv4(&dst, 0xc0000202u); /* 192.0.2.2 */
-	n = demo_udp_frame_build(frame, sizeof(frame), src, sport, &dst, dport, payload, len);
+	/* The MAC addresses found by _init stay. */
+	n = bench_netpair_frame(frame, sizeof(frame), s->frame + 4, src, sport, dport, payload,
+				len);
 	if (n < 0)
 		return n;
-	/* The MAC addresses found by _init: the collector's end takes only its own. */
-	memcpy(frame, s->frame + 4, 2 * ETH_ALEN);
 	memcpy(s->frame + 4, frame, (size_t)n);
 	s->len = (uint32_t)n;
 	return 0;

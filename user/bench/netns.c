@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "common/addr.h"
+#include "demo/demo.h"
 
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -140,6 +142,22 @@ int bench_netpair_mtu(struct bench_netpair *np, unsigned mtu)
 {
 	return run("ip -n %s link set dev %s mtu %u && ip -n %s link set dev %s mtu %u", np->ns_exp,
 		   np->if_exp, mtu, np->ns_col, np->if_col, mtu);
+}
+
+int bench_netpair_frame(uint8_t *out, size_t cap, const uint8_t macs[12],
+			const struct in6_addr *src, uint16_t sport, uint16_t dport,
+			const uint8_t *payload, uint32_t len)
+{
+	struct in6_addr dst;
+	int n;
+
+	if (!addr_is_ipv4(src))
+		return -EINVAL;
+	addr_from_ipv4(&dst, 0xc0000202u); /* the collector's end, 192.0.2.2 */
+	n = demo_udp_frame_build(out, cap, src, sport, &dst, dport, payload, len);
+	if (n >= 0)
+		memcpy(out, macs, 12);
+	return n;
 }
 
 uint64_t bench_netpair_rx_dropped(struct bench_netpair *np)
