@@ -1122,6 +1122,13 @@ TEST(flows_keyed_by_the_minute_kept_and_written_in_its_order)
 		 "currentDatabase() AND name = 'flows' FORMAT TabSeparatedRaw");
 	CHECK_EQ(qu(c, "SELECT count() FROM flows"), 24);
 	CHECK_EQ(qu(c, "SELECT count() FROM flows_by_minute"), 24);
+	CHECK_EQ(qu(c, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
+		       "name = 'flows_by_minute' AND position(sorting_key, "
+		       "'toStartOfMinute(TimeReceived)') = 1"),
+		 1);
+	CHECK_EQ(qu(c, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND "
+		       "name = 'flows_rekey'"),
+		 0);
 	check_rows(c, flows, 12);
 	CHECK_EQ(qu(c, "SELECT Dst1stAS FROM flows WHERE SrcPort = 2003"), 65003);
 	CHECK_EQ(orch_flows_rekey(c, &cfg), 0);

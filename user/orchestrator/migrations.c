@@ -825,12 +825,50 @@ static int rekey_copy(struct mig *m, uint64_t *copied)
 	return r;
 }
 
+int orch_exchanges_atomically(struct store_client *c)
+{
+	char *out = NULL;
+	int yes =
+	    store_client_query(c,
+			       "SELECT engine IN ('Atomic', 'Replicated') FROM system.databases "
+			       "WHERE name = currentDatabase()",
+			       &out) == 0 &&
+	    out && out[0] == '1';
+
+	free(out);
+	return yes;
+}
+
+/* flows_rekey takes the place of flows, which becomes flows_by_minute,
+ * without a moment with no flows for the console's queries where the
+ * database allows (EXCHANGE). *old_in_rekey says when flows_rekey holds the
+ * old rows (the exchange done, the rename not): never to be dropped. */
+static int rekey_swap(struct mig *m, int *old_in_rekey)
+{
+	int r;
+
+	*old_in_rekey = 0;
+	if (!orch_exchanges_atomically(m->c))
+		return exec(m, "RENAME TABLE flows TO flows_by_minute, flows_rekey TO flows");
+	r = exec(m, "EXCHANGE TABLES flows_rekey AND flows");
+	if (r < 0)
+		return r;
+	r = exec(m, "RENAME TABLE flows_rekey TO flows_by_minute");
+	if (r < 0) {
+		*old_in_rekey = 1;
+		log_error("re-keying flows: the re-keyed table is flows, the old one is still "
+			  "flows_rekey (rename it to flows_by_minute)",
+			  "database=%s", m->cfg->database);
+	}
+	return r;
+}
+
 int orch_flows_rekey_unlocked(struct store_client *c, const struct store_config *cfg)
 {
 	struct mig m = {.c = c, .cfg = cfg};
 	uint64_t rows = 0, copied = 0;
 	struct buf s = {0};
-	int r;
+	int r, old_in_rekey = 0;
 
 	r = mig_server(&m);
 	if (r < 0)
@@ -872,9 +910,10 @@ int orch_flows_rekey_unlocked(struct store_client *c, const struct store_config 
 		r = -EAGAIN;
 	}
 	if (r == 0)
-		r = exec(&m, "RENAME TABLE flows TO flows_by_minute, flows_rekey TO flows");
+		r = rekey_swap(&m, &old_in_rekey);
 	if (r < 0) {
-		exec(&m, "DROP TABLE IF EXISTS flows_rekey");
+		if (!old_in_rekey)
+			exec(&m, "DROP TABLE IF EXISTS flows_rekey");
 		return r;
 	}
 	log_info("re-keying flows: done; the old table is flows_by_minute",

@@ -391,26 +391,6 @@ int orch_names_create(struct store_client *c, const char *table, const char *suf
 	return query(c, sql);
 }
 
-/* 1 when the database swaps two tables in one step (EXCHANGE TABLES: the
- * Atomic and Replicated engines, current ClickHouse's default). There a
- * RENAME of two tables is two steps, with a moment without `table` in
- * which a reader's joinGet fails (seen in the tests: some 1 query in 1000
- * during reloads); on 18.16 (Ordinary) a RENAME of several tables is done
- * under one lock. */
-static int exchanges_atomically(struct store_client *c)
-{
-	char *out = NULL;
-	int yes =
-	    store_client_query(c,
-			       "SELECT engine IN ('Atomic', 'Replicated') FROM system.databases "
-			       "WHERE name = currentDatabase()",
-			       &out) == 0 &&
-	    out && out[0] == '1';
-
-	free(out);
-	return yes;
-}
-
 /* `table`_load, filled, takes the place of `table`: readers see the old
  * rows or the new ones, never half, and never no table. */
 static int swap_in(struct store_client *c, const char *table)
@@ -418,7 +398,7 @@ static int swap_in(struct store_client *c, const char *table)
 	char sql[256];
 	int ret;
 
-	if (exchanges_atomically(c)) {
+	if (orch_exchanges_atomically(c)) {
 		snprintf(sql, sizeof(sql), "EXCHANGE TABLES %s_load AND %s", table, table);
 		ret = query(c, sql);
 		if (ret == 0) {

@@ -81,6 +81,14 @@ int orch_names_create(struct store_client *c, const char *table, const char *suf
  * one). Returns 0 or -errno (stat). */
 int orch_names_file_stamp(const struct store_config *cfg, int64_t *stamp);
 
+/* 1 when the current database swaps two tables in one step (EXCHANGE
+ * TABLES: the Atomic and Replicated engines, current ClickHouse's default),
+ * else 0. There a RENAME of two tables is two steps, with a moment without
+ * the first table in which a reader's query fails (seen in the tests: some
+ * 1 query in 1000 during names reloads); on 18.16 (Ordinary) a RENAME of
+ * several tables runs under one lock. */
+int orch_exchanges_atomically(struct store_client *c);
+
 /* Versions recorded in schema_migrations, highest one in *version (0 when
  * none). Returns 0 or -errno. */
 int orch_schema_version(struct store_client *c, unsigned *version);
