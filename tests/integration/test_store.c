@@ -469,6 +469,20 @@ static char *stderr_end(struct stderr_capture *k)
 
 /* Runs orch_names_load with stderr going to a file; returns what it logged
  * (caller frees). */
+/* Writes `text` into a new file made from the template `path`
+ * ("...XXXXXX.csv", filled in) and makes it cfg's clickhouse.asns. */
+static void asns_file_new(struct store_config *cfg, char *path, const char *text)
+{
+	size_t n = strlen(text);
+	int fd = mkstemps(path, 4);
+
+	REQUIRE(fd >= 0);
+	REQUIRE(write(fd, text, n) == (ssize_t)n);
+	close(fd);
+	free(cfg->asns);
+	cfg->asns = strdup(path);
+}
+
 static char *names_load_logged(struct store_client *c, const struct store_config *cfg,
 			       struct orch_names_stats *st, int *ret)
 {
@@ -486,7 +500,7 @@ TEST(names_tables_filled_from_shipped_and_operator_files)
 	struct orch_names_stats st;
 	char path[] = "/tmp/weir-asns-XXXXXX.csv";
 	char *log;
-	int fd, r;
+	int r;
 	FILE *f;
 
 	test_config(&cfg, "weir_t_names");
@@ -514,23 +528,16 @@ TEST(names_tables_filled_from_shipped_and_operator_files)
 
 	/* An operator's file: overrides, additions, and malformed lines that
 	 * are skipped, counted and reported with file:line. */
-	fd = mkstemps(path, 4);
-	REQUIRE(fd >= 0);
-	f = fdopen(fd, "w");
-	REQUIRE(f);
-	fputs("asn,name\n"		     /* 1: header */
-	      "15169,Google LLC\n"	     /* 2: overrides GOOGLE */
-	      "AS64500,\"ACME, Inc.\"\n"     /* 3: AS prefix, quoted comma */
-	      "# a comment\n"		     /* 4 */
-	      "64501,bad,extra\n"	     /* 5: bad */
-	      "notanumber,x\n"		     /* 6: bad */
-	      "64502,\"unterminated\n"	     /* 7: bad */
-	      "\n"			     /* 8 */
-	      "4200000000,It's private\r\n", /* 9: quote, CRLF */
-	      f);
-	fclose(f);
-	free(cfg.asns);
-	cfg.asns = strdup(path);
+	asns_file_new(&cfg, path,
+		      "asn,name\n"		      /* 1: header */
+		      "15169,Google LLC\n"	      /* 2: overrides GOOGLE */
+		      "AS64500,\"ACME, Inc.\"\n"      /* 3: AS prefix, quoted comma */
+		      "# a comment\n"		      /* 4 */
+		      "64501,bad,extra\n"	      /* 5: bad */
+		      "notanumber,x\n"		      /* 6: bad */
+		      "64502,\"unterminated\n"	      /* 7: bad */
+		      "\n"			      /* 8 */
+		      "4200000000,It's private\r\n"); /* 9: quote, CRLF */
 	log = names_load_logged(c, &cfg, &st, &r);
 	CHECK_EQ(r, 0);
 	CHECK_EQ(st.bad_lines, 3);
@@ -719,15 +726,10 @@ TEST(names_reload_never_leaves_readers_without_a_table)
 	struct orch_names_stats st;
 	char path[] = "/tmp/weir-asns-XXXXXX.csv";
 	pthread_t t;
-	int fd, rebuilt = 0;
+	int rebuilt = 0;
 
 	test_config(&cfg, "weir_t_names_swap");
-	fd = mkstemps(path, 4);
-	REQUIRE(fd >= 0);
-	REQUIRE(write(fd, "64500,ONE\n", 10) == 10);
-	close(fd);
-	free(cfg.asns);
-	cfg.asns = strdup(path);
+	asns_file_new(&cfg, path, "64500,ONE\n");
 	store_client_new(&cfg, &c, NULL);
 	REQUIRE(c);
 	CHECK_EQ(orch_migrate(c, &cfg, 0), ORCH_SCHEMA_VERSION);
@@ -786,16 +788,11 @@ TEST(names_reloaded_when_the_file_changes)
 	struct orch_service *svc;
 	struct orch_service_params p = {0};
 	char path[] = "/tmp/weir-asns-XXXXXX.csv", tmp[64], *got = NULL;
-	int fd, ok = 0, healthy;
+	int ok = 0, healthy;
 	FILE *f;
 
 	test_config(&cfg, "weir_t_names_reload");
-	fd = mkstemps(path, 4);
-	REQUIRE(fd >= 0);
-	REQUIRE(write(fd, "64500,FIRST\n", 12) == 12);
-	close(fd);
-	free(cfg.asns);
-	cfg.asns = strdup(path);
+	asns_file_new(&cfg, path, "64500,FIRST\n");
 	p.cfg = &cfg;
 	svc = service_start(&p, NULL, &healthy);
 	CHECK(healthy);

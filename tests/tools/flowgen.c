@@ -294,18 +294,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			seq += n;
-			if (rate) {
-				/* Pace: flow number k leaves at start + k/rate. */
-				uint64_t due = start + (seq - first) * 1000000000ull / rate,
-					 t = clock_mono_ns();
-
-				if (due > t) {
-					struct timespec ts = {
-					    .tv_sec = (time_t)((due - t) / 1000000000ull),
-					    .tv_nsec = (long)((due - t) % 1000000000ull)};
-					nanosleep(&ts, NULL);
-				}
-			}
+			/* Pace: flow number k leaves at start + k/rate. */
+			clock_pace((double)start / 1e9, seq - first, (double)rate);
 		}
 		printf("sent flows=%llu datagrams=%llu bytes=%llu packets=%llu seconds=%.3f\n",
 		       (unsigned long long)nflows, (unsigned long long)datagrams,

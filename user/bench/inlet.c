@@ -303,14 +303,8 @@ static int run_phase(struct bench *b, struct inlet *in, uint64_t count, uint64_t
 	while (sent < count) {
 		unsigned n = count - sent < b->chunk ? (unsigned)(count - sent) : b->chunk;
 
-		double ahead = pps ? t0 + (double)sent / (double)pps - clock_mono_s() : 0;
-
 		/* Paced: sleep, not spin, so that the sender's CPU time is sending. */
-		if (ahead > 0) {
-			struct timespec ts = {(time_t)ahead, (long)((ahead - (time_t)ahead) * 1e9)};
-
-			nanosleep(&ts, NULL);
-		}
+		clock_pace(t0, sent, (double)pps);
 		r = send_batch(b, n);
 		if (r < 0)
 			break;
