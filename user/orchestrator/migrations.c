@@ -825,7 +825,9 @@ static int rekey_copy(struct mig *m, uint64_t *copied)
 	return r;
 }
 
-int orch_exchanges_atomically(struct store_client *c)
+/* 1 when the current database swaps two tables in one step (EXCHANGE
+ * TABLES: the Atomic and Replicated engines, current ClickHouse's default). */
+static int exchanges_atomically(struct store_client *c)
 {
 	char *out = NULL;
 	int yes =
@@ -839,27 +841,37 @@ int orch_exchanges_atomically(struct store_client *c)
 	return yes;
 }
 
-/* flows_rekey takes the place of flows, which becomes flows_by_minute,
- * without a moment with no flows for the console's queries where the
- * database allows (EXCHANGE). *old_in_rekey says when flows_rekey holds the
- * old rows (the exchange done, the rename not): never to be dropped. */
-static int rekey_swap(struct mig *m, int *old_in_rekey)
+static int swap_step(struct store_client *c, const char *sql)
 {
+	int r = store_client_query(c, sql, NULL);
+
+	if (r < 0)
+		log_error("table swap failed", "error=\"%s\" sql=\"%s\"", store_client_error(c),
+			  sql);
+	return r;
+}
+
+int orch_table_swap_in(struct store_client *c, const char *live, const char *with, const char *old,
+		       int *old_at_with)
+{
+	char sql[512];
 	int r;
 
-	*old_in_rekey = 0;
-	if (!orch_exchanges_atomically(m->c))
-		return exec(m, "RENAME TABLE flows TO flows_by_minute, flows_rekey TO flows");
-	r = exec(m, "EXCHANGE TABLES flows_rekey AND flows");
+	if (old_at_with)
+		*old_at_with = 0;
+	if (!exchanges_atomically(c)) {
+		snprintf(sql, sizeof(sql), "RENAME TABLE %s TO %s, %s TO %s", live, old, with,
+			 live);
+		return swap_step(c, sql);
+	}
+	snprintf(sql, sizeof(sql), "EXCHANGE TABLES %s AND %s", with, live);
+	r = swap_step(c, sql);
 	if (r < 0)
 		return r;
-	r = exec(m, "RENAME TABLE flows_rekey TO flows_by_minute");
-	if (r < 0) {
-		*old_in_rekey = 1;
-		log_error("re-keying flows: the re-keyed table is flows, the old one is still "
-			  "flows_rekey (rename it to flows_by_minute)",
-			  "database=%s", m->cfg->database);
-	}
+	snprintf(sql, sizeof(sql), "RENAME TABLE %s TO %s", with, old);
+	r = swap_step(c, sql);
+	if (r < 0 && old_at_with)
+		*old_at_with = 1;
 	return r;
 }
 
@@ -910,10 +922,14 @@ int orch_flows_rekey_unlocked(struct store_client *c, const struct store_config 
 		r = -EAGAIN;
 	}
 	if (r == 0)
-		r = rekey_swap(&m, &old_in_rekey);
+		r = orch_table_swap_in(c, "flows", "flows_rekey", "flows_by_minute", &old_in_rekey);
 	if (r < 0) {
 		if (!old_in_rekey)
 			exec(&m, "DROP TABLE IF EXISTS flows_rekey");
+		else
+			log_error("re-keying flows: the re-keyed table is flows, the old one is "
+				  "still flows_rekey (rename it to flows_by_minute)",
+				  "database=%s", cfg->database);
 		return r;
 	}
 	log_info("re-keying flows: done; the old table is flows_by_minute",

@@ -395,29 +395,17 @@ int orch_names_create(struct store_client *c, const char *table, const char *suf
  * rows or the new ones, never half, and never no table. */
 static int swap_in(struct store_client *c, const char *table)
 {
-	char sql[256];
+	char sql[256], load[64], old[64];
 	int ret;
 
-	if (orch_exchanges_atomically(c)) {
-		snprintf(sql, sizeof(sql), "EXCHANGE TABLES %s_load AND %s", table, table);
-		ret = query(c, sql);
-		if (ret == 0) {
-			snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_load", table);
-			ret = query(c, sql);
-		}
-		return ret;
-	}
-	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_old", table);
+	snprintf(load, sizeof(load), "%s_load", table);
+	snprintf(old, sizeof(old), "%s_old", table);
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", old);
 	ret = query(c, sql);
-	if (ret == 0) {
-		snprintf(sql, sizeof(sql), "RENAME TABLE %s TO %s_old, %s_load TO %s", table, table,
-			 table, table);
+	if (ret == 0)
+		ret = orch_table_swap_in(c, table, load, old, NULL);
+	if (ret == 0)
 		ret = query(c, sql);
-	}
-	if (ret == 0) {
-		snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s_old", table);
-		ret = query(c, sql);
-	}
 	return ret;
 }
 

@@ -81,13 +81,18 @@ int orch_names_create(struct store_client *c, const char *table, const char *suf
  * one). Returns 0 or -errno (stat). */
 int orch_names_file_stamp(const struct store_config *cfg, int64_t *stamp);
 
-/* 1 when the current database swaps two tables in one step (EXCHANGE
- * TABLES: the Atomic and Replicated engines, current ClickHouse's default),
- * else 0. There a RENAME of two tables is two steps, with a moment without
- * the first table in which a reader's query fails (seen in the tests: some
- * 1 query in 1000 during names reloads); on 18.16 (Ordinary) a RENAME of
- * several tables runs under one lock. */
-int orch_exchanges_atomically(struct store_client *c);
+/* Table `with` takes the place of `live`, which becomes `old` (a name not
+ * taken). Readers of `live` find one table or the other, never none: by
+ * EXCHANGE TABLES where the database has it (the Atomic and Replicated
+ * engines, current ClickHouse's default), where a RENAME of two tables is
+ * two steps with a moment without `live` (1 query in 1000 failed in the
+ * tests during names reloads); by one RENAME of both on 18.16 (Ordinary),
+ * which runs under one lock. Returns 0 or -errno (logged); *old_at_with
+ * (may be NULL) is set when `with` took `live`'s place but the old rows
+ * are still under the name `with` (the rename after the exchange failed):
+ * not to be dropped. */
+int orch_table_swap_in(struct store_client *c, const char *live, const char *with, const char *old,
+		       int *old_at_with);
 
 /* Versions recorded in schema_migrations, highest one in *version (0 when
  * none). Returns 0 or -errno. */
